@@ -1,0 +1,285 @@
+//! RFC 9457 problem details and the closed lists of problem and entry codes (contract §6).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The problem codes of contract §6, each with its one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemCode {
+    ValidationFailed,
+    InactiveAgent,
+    Unauthorized,
+    InsufficientScope,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    IdempotencyKeyInUse,
+    PreconditionFailed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    IdempotencyKeyReused,
+    PreconditionRequired,
+    RateLimited,
+    Internal,
+}
+
+impl ProblemCode {
+    pub const ALL: [ProblemCode; 15] = [
+        Self::ValidationFailed,
+        Self::InactiveAgent,
+        Self::Unauthorized,
+        Self::InsufficientScope,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Conflict,
+        Self::IdempotencyKeyInUse,
+        Self::PreconditionFailed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::IdempotencyKeyReused,
+        Self::PreconditionRequired,
+        Self::RateLimited,
+        Self::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ValidationFailed => "validation_failed",
+            Self::InactiveAgent => "inactive_agent",
+            Self::Unauthorized => "unauthorized",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::PreconditionRequired => "precondition_required",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Self::ValidationFailed | Self::InactiveAgent => 400,
+            Self::Unauthorized => 401,
+            Self::InsufficientScope => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::Conflict | Self::IdempotencyKeyInUse => 409,
+            Self::PreconditionFailed => 412,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::IdempotencyKeyReused => 422,
+            Self::PreconditionRequired => 428,
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::ValidationFailed => "The request is invalid",
+            Self::InactiveAgent => "The agent is inactive",
+            Self::Unauthorized => "Authentication is required",
+            Self::InsufficientScope => "The token lacks the scope this route needs",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Conflict => "The request conflicts with the current state",
+            Self::IdempotencyKeyInUse => "A request with this idempotency key is in progress",
+            Self::PreconditionFailed => "The precondition failed",
+            Self::PayloadTooLarge => "The request body is too large",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::IdempotencyKeyReused => "The idempotency key was used with another request",
+            Self::PreconditionRequired => "A precondition is required",
+            Self::RateLimited => "Too many requests",
+            Self::Internal => "Internal server error",
+        }
+    }
+
+    /// The `type` URI: a link into the error catalogue of the docs page.
+    pub fn type_uri(self) -> String {
+        format!("/docs#problem-{}", self.as_str())
+    }
+}
+
+/// The entry codes of contract §6: what is wrong with one place of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryCode {
+    InvalidJson,
+    InvalidType,
+    MissingField,
+    UnknownField,
+    InvalidFormat,
+    OutOfRange,
+    UnknownLevel,
+    DuplicateSkill,
+    DuplicateAgent,
+    UnknownSkill,
+    InactiveSkill,
+    UnknownAgent,
+    InactiveAgent,
+    TooManyItems,
+    InvalidDateRange,
+    NotAllowed,
+    PreconditionFailed,
+    /// A unique value (skill name, agent email) is already taken; used inside `conflict` problems.
+    Conflict,
+}
+
+impl EntryCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidType => "invalid_type",
+            Self::MissingField => "missing_field",
+            Self::UnknownField => "unknown_field",
+            Self::InvalidFormat => "invalid_format",
+            Self::OutOfRange => "out_of_range",
+            Self::UnknownLevel => "unknown_level",
+            Self::DuplicateSkill => "duplicate_skill",
+            Self::DuplicateAgent => "duplicate_agent",
+            Self::UnknownSkill => "unknown_skill",
+            Self::InactiveSkill => "inactive_skill",
+            Self::UnknownAgent => "unknown_agent",
+            Self::InactiveAgent => "inactive_agent",
+            Self::TooManyItems => "too_many_items",
+            Self::InvalidDateRange => "invalid_date_range",
+            Self::NotAllowed => "not_allowed",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::Conflict => "conflict",
+        }
+    }
+}
+
+/// Where in the request an error entry points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locator {
+    /// An RFC 6901 JSON pointer into the request body (`""` is the whole body).
+    Pointer(String),
+    Header(String),
+    Query(String),
+    Path(String),
+}
+
+/// One problem found in a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEntry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub code: EntryCode,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// 1-based line of a JSON syntax error (`invalid_json` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column of a JSON syntax error (`invalid_json` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+impl ErrorEntry {
+    pub fn new(locator: Locator, code: EntryCode, detail: impl Into<String>) -> Self {
+        let mut e = ErrorEntry {
+            pointer: None,
+            header: None,
+            query: None,
+            path: None,
+            code,
+            detail: detail.into(),
+            expected: None,
+            received: None,
+            hint: None,
+            line: None,
+            column: None,
+        };
+        match locator {
+            Locator::Pointer(p) => e.pointer = Some(p),
+            Locator::Header(h) => e.header = Some(h),
+            Locator::Query(q) => e.query = Some(q),
+            Locator::Path(p) => e.path = Some(p),
+        }
+        e
+    }
+
+    pub fn at(pointer: impl Into<String>, code: EntryCode, detail: impl Into<String>) -> Self {
+        Self::new(Locator::Pointer(pointer.into()), code, detail)
+    }
+
+    pub fn expected(mut self, expected: impl Into<String>) -> Self {
+        self.expected = Some(expected.into());
+        self
+    }
+
+    pub fn received(mut self, received: Value) -> Self {
+        self.received = Some(received);
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn maybe_hint(mut self, hint: Option<String>) -> Self {
+        if hint.is_some() {
+            self.hint = hint;
+        }
+        self
+    }
+}
+
+/// An `application/problem+json` body (RFC 9457) as skillgrid sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub code: String,
+    pub detail: String,
+    #[serde(default)]
+    pub request_id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorEntry>,
+    /// The agent's current version (`precondition_failed` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
+}
+
+impl Problem {
+    pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
+        Problem {
+            type_: code.type_uri(),
+            title: code.title().to_string(),
+            status: code.status(),
+            code: code.as_str().to_string(),
+            detail: detail.into(),
+            request_id: String::new(),
+            errors: Vec::new(),
+            current_version: None,
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<ErrorEntry>) -> Self {
+        self.errors = errors;
+        self
+    }
+}

@@ -1,0 +1,171 @@
+//! Resource representations (contract §5) and the OAuth token endpoint's bodies (§4).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A list answer: `{"items": [...], "nextCursor": "…" | null}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A skill of the catalog (§5.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Skill {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// An agent (§5.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Agent {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One assignment as the API returns it (ASSIGNMENT_OUT).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentOut {
+    pub skill_id: Uuid,
+    pub skill_name: String,
+    pub proficiency: i64,
+    pub level: Option<String>,
+    pub effective_date: Option<String>,
+    pub expiration_date: Option<String>,
+    pub active: bool,
+    pub updated_at: String,
+}
+
+/// One assignment as a client sends it (ASSIGNMENT). `proficiency` may be a number or a level name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssignmentIn {
+    pub skill_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proficiency: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<String>,
+}
+
+/// One updated assignment in a change list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdatedAssignment {
+    pub skill_id: Uuid,
+    pub before: AssignmentOut,
+    pub after: AssignmentOut,
+}
+
+/// What a write did (or, on a dry run, would do) to one agent's skills.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Changes {
+    pub added: Vec<AssignmentOut>,
+    pub updated: Vec<UpdatedAssignment>,
+    pub removed: Vec<AssignmentOut>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// One agent's skills (§5.4); `dryRun` and `changes` are present on write answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentSkills {
+    pub agent_id: Uuid,
+    pub version: i64,
+    pub skills: Vec<AssignmentOut>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+}
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditAction {
+    Added,
+    Updated,
+    Removed,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Updated => "updated",
+            Self::Removed => "removed",
+        }
+    }
+}
+
+/// One audit entry (§5.6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: String,
+    pub request_id: String,
+    pub client_id: Uuid,
+    pub agent_id: Uuid,
+    pub skill_id: Uuid,
+    pub action: AuditAction,
+    pub before: Option<AssignmentOut>,
+    pub after: Option<AssignmentOut>,
+}
+
+/// `POST /oauth/token` success body (RFC 6749 §5.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub scope: String,
+}
+
+/// `POST /oauth/token` error body (RFC 6749 §5.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthError {
+    pub error: String,
+    pub error_description: String,
+}
+
+/// The scopes of contract §4.
+pub mod scopes {
+    pub const ORG_READ: &str = "admin:org:read";
+    pub const ORG_WRITE: &str = "admin:org:write";
+    pub const SKILL_READ: &str = "admin:skill:read";
+    pub const SKILL_WRITE: &str = "admin:skill:write";
+    pub const AGENT_READ: &str = "admin:agent:read";
+    pub const AGENT_WRITE: &str = "admin:agent:write";
+    pub const AUDIT_READ: &str = "admin:audit:read";
+    pub const ALL: [&str; 7] = [
+        ORG_READ,
+        ORG_WRITE,
+        SKILL_READ,
+        SKILL_WRITE,
+        AGENT_READ,
+        AGENT_WRITE,
+        AUDIT_READ,
+    ];
+}

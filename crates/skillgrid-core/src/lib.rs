@@ -1,0 +1,14 @@
+//! skillgrid's rules, free of I/O.
+//!
+//! * [`validate`]: turns raw JSON request bodies and query strings into domain types, collecting
+//!   *every* problem (pointer, code, detail, expected, received, hint) before giving up;
+//! * [`model`]: the validated domain types that cross into storage;
+//! * [`diff`]: what a desired skill set changes against the stored one;
+//! * [`timestamp`]: the one way times are parsed and printed.
+
+pub mod diff;
+pub mod model;
+pub mod timestamp;
+pub mod validate;
+
+pub use skillgrid_api as api;

@@ -1,0 +1,86 @@
+//! Validated domain types: only these cross from a handler into storage.
+
+use crate::timestamp::Timestamp;
+use uuid::Uuid;
+
+/// One desired assignment, checked against the organization's scale and catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignment {
+    pub skill_id: Uuid,
+    pub proficiency: i64,
+    pub effective: Option<Timestamp>,
+    pub expires: Option<Timestamp>,
+}
+
+/// One stored assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredAssignment {
+    pub skill_id: Uuid,
+    pub proficiency: i64,
+    pub effective: Option<Timestamp>,
+    pub expires: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+impl StoredAssignment {
+    pub fn same_values(&self, a: &Assignment) -> bool {
+        self.proficiency == a.proficiency
+            && self.effective == a.effective
+            && self.expires == a.expires
+    }
+}
+
+/// What a write asks of one agent's skill set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkillSetWrite {
+    /// PUT semantics: the set becomes exactly these.
+    Replace(Vec<Assignment>),
+    /// PATCH semantics: add or update these, drop `remove`, keep the rest.
+    Merge {
+        upsert: Vec<Assignment>,
+        remove: Vec<Uuid>,
+    },
+}
+
+/// `If-Match` as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    Any,
+    Version(i64),
+}
+
+/// A skill of the catalog as validation needs to see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogSkill {
+    pub id: Uuid,
+    pub name: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSkill {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkillPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAgent {
+    pub email: String,
+    pub name: String,
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentPatch {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub external_id: Option<Option<String>>,
+    pub active: Option<bool>,
+}

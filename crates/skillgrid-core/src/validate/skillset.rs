@@ -1,0 +1,506 @@
+//! Bodies that set one agent's skills: PUT and PATCH of `…/skills` (bare array or wrapped),
+//! the single-skill PUT, and the ASSIGNMENT object they share with the bulk route.
+
+use super::fields::{self, number, received, truncate, Num};
+use super::{child, hints, index, wrong_type, Report, Schema};
+use crate::model::{Assignment, CatalogSkill, Precondition};
+use serde_json::Value;
+use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProficiencyScale};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// What an assignment is checked against: the organization's scale, catalog and limits.
+pub struct SkillRules<'a> {
+    pub scale: &'a ProficiencyScale,
+    pub catalog: &'a HashMap<Uuid, CatalogSkill>,
+    pub max_skills_per_agent: u64,
+}
+
+const ASSIGNMENT: Schema = Schema {
+    what: "a skill assignment",
+    fields: &["skillId", "proficiency", "effectiveDate", "expirationDate"],
+    required: &["skillId"],
+    aliases: &[
+        ("id", "skillId"),
+        ("skill", "skillId"),
+        ("skillUuid", "skillId"),
+        ("routingSkillId", "skillId"),
+        ("level", "proficiency"),
+        ("score", "proficiency"),
+        ("rating", "proficiency"),
+        ("proficiencyLevel", "proficiency"),
+        ("value", "proficiency"),
+        ("startDate", "effectiveDate"),
+        ("effectiveFrom", "effectiveDate"),
+        ("validFrom", "effectiveDate"),
+        ("start", "effectiveDate"),
+        ("from", "effectiveDate"),
+        ("endDate", "expirationDate"),
+        ("expiryDate", "expirationDate"),
+        ("expiresAt", "expirationDate"),
+        ("expires", "expirationDate"),
+        ("validTo", "expirationDate"),
+        ("validUntil", "expirationDate"),
+        ("end", "expirationDate"),
+        ("until", "expirationDate"),
+    ],
+};
+
+const SINGLE: Schema = Schema {
+    what: "a single-skill assignment",
+    fields: &["proficiency", "effectiveDate", "expirationDate"],
+    required: &[],
+    aliases: ASSIGNMENT.aliases,
+};
+
+const REPLACE_ROOT: Schema = Schema {
+    what: "a skill-set replacement",
+    fields: &["skills"],
+    required: &["skills"],
+    aliases: &[
+        ("assignments", "skills"),
+        ("items", "skills"),
+        ("data", "skills"),
+    ],
+};
+
+const MERGE_ROOT: Schema = Schema {
+    what: "a skill-set merge",
+    fields: &["skills", "remove"],
+    required: &[],
+    aliases: &[
+        ("assignments", "skills"),
+        ("items", "skills"),
+        ("data", "skills"),
+        ("delete", "remove"),
+        ("removeSkills", "remove"),
+        ("removeSkillIds", "remove"),
+    ],
+};
+
+const SHAPE_PUT: &str = r#"{"skills": [{"skillId": "…", "proficiency": 75}]} or a bare array [{"skillId": "…", "proficiency": 75}]"#;
+const SHAPE_PATCH: &str = r#"{"skills": [{"skillId": "…", "proficiency": 75}], "remove": ["…"]} or a bare array of assignments"#;
+const SHAPE_SINGLE: &str = r#"{"proficiency": 75, "effectiveDate": null, "expirationDate": null}"#;
+
+fn root_shape_error(ptr: &str, expected: &str, got: &Value) -> ErrorEntry {
+    wrong_type(ptr, "the request body", "an object or an array", got)
+        .expected(expected.to_string())
+        .hint(format!("send {expected}"))
+}
+
+/// `PUT …/skills`: the whole set, as `{"skills": [...]}` or a bare array.
+pub fn skill_set_replace(
+    body: &Value,
+    rules: &SkillRules,
+) -> Result<Vec<Assignment>, Vec<ErrorEntry>> {
+    let mut r = Report::default();
+    let mut out = None;
+    match body {
+        Value::Array(_) => out = assignments(&mut r, "", body, rules, &mut Seen::default()),
+        Value::Object(map) => REPLACE_ROOT.walk(&mut r, "", map, |r, _, v, p| {
+            out = assignments(r, &p, v, rules, &mut Seen::default());
+        }),
+        other => r.push(root_shape_error("", SHAPE_PUT, other)),
+    }
+    r.finish(out)
+}
+
+/// `PATCH …/skills`: `{"skills": [...], "remove": [...]}` (both optional) or a bare array.
+pub fn skill_set_merge(
+    body: &Value,
+    rules: &SkillRules,
+) -> Result<(Vec<Assignment>, Vec<Uuid>), Vec<ErrorEntry>> {
+    let mut r = Report::default();
+    let mut seen = Seen::default();
+    let mut upsert = Some(Vec::new());
+    let mut remove = Some(Vec::new());
+    match body {
+        Value::Array(_) => upsert = assignments(&mut r, "", body, rules, &mut seen),
+        Value::Object(map) => MERGE_ROOT.walk(&mut r, "", map, |r, field, v, p| match field {
+            "skills" => upsert = assignments(r, &p, v, rules, &mut seen),
+            _ => remove = removals(r, &p, v, rules, &mut seen),
+        }),
+        other => r.push(root_shape_error("", SHAPE_PATCH, other)),
+    }
+    r.finish(upsert.zip(remove))
+}
+
+/// `PUT …/skills/{skillId}`: one assignment whose skill is named by the path.
+pub fn single_assignment(
+    body: &Value,
+    rules: &SkillRules,
+    skill_id: Uuid,
+) -> Result<Assignment, Vec<ErrorEntry>> {
+    let mut r = Report::default();
+    check_catalog(
+        &mut r,
+        Locator::Path("skillId".into()),
+        skill_id,
+        rules,
+        false,
+    );
+    let mut a = Assignment {
+        skill_id,
+        proficiency: rules.scale.default,
+        effective: None,
+        expires: None,
+    };
+    let mut ok = true;
+    match body {
+        Value::Object(map) => {
+            SINGLE.walk(&mut r, "", map, |r, field, v, p| {
+                ok &= assignment_field(r, field, v, &p, rules, &mut a);
+            });
+            date_range(&mut r, "", map, &a);
+        }
+        other => r.push(root_shape_error("", SHAPE_SINGLE, other).expected(SHAPE_SINGLE)),
+    }
+    r.finish(ok.then_some(a))
+}
+
+/// Skill ids already listed in this request, with the pointer of their first occurrence.
+#[derive(Default)]
+pub struct Seen(HashMap<Uuid, String>);
+
+/// An array of ASSIGNMENTs at `ptr`.
+pub fn assignments(
+    r: &mut Report,
+    ptr: &str,
+    v: &Value,
+    rules: &SkillRules,
+    seen: &mut Seen,
+) -> Option<Vec<Assignment>> {
+    let Value::Array(items) = v else {
+        r.push(wrong_type(
+            ptr,
+            "`skills`",
+            "an array of skill assignments",
+            v,
+        ));
+        return None;
+    };
+    if items.len() as u64 > rules.max_skills_per_agent {
+        r.push(
+            ErrorEntry::at(
+                ptr.to_string(),
+                EntryCode::TooManyItems,
+                format!(
+                    "{} skills were sent; an agent may hold at most {}",
+                    items.len(),
+                    rules.max_skills_per_agent
+                ),
+            )
+            .expected(format!(
+                "at most {} skill assignments",
+                rules.max_skills_per_agent
+            ))
+            .received(Value::from(items.len())),
+        );
+        return None;
+    }
+    let before = r.errors.len();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if let Some(a) = assignment(r, &index(ptr, i), item, rules, seen) {
+            out.push(a);
+        }
+    }
+    (r.errors.len() == before).then_some(out)
+}
+
+/// One ASSIGNMENT object.
+pub fn assignment(
+    r: &mut Report,
+    ptr: &str,
+    v: &Value,
+    rules: &SkillRules,
+    seen: &mut Seen,
+) -> Option<Assignment> {
+    let Value::Object(map) = v else {
+        r.push(
+            wrong_type(ptr, "a skill assignment", "an object", v).hint(
+                r#"each assignment is an object such as {"skillId": "…", "proficiency": 75}"#,
+            ),
+        );
+        return None;
+    };
+    let before = r.errors.len();
+    let mut a = Assignment {
+        skill_id: Uuid::nil(),
+        proficiency: rules.scale.default,
+        effective: None,
+        expires: None,
+    };
+    let mut has_id = false;
+    ASSIGNMENT.walk(r, ptr, map, |r, field, v, p| {
+        if field == "skillId" {
+            if let Some(id) = skill_id(r, &p, v, rules, seen) {
+                a.skill_id = id;
+                has_id = true;
+            }
+        } else {
+            assignment_field(r, field, v, &p, rules, &mut a);
+        }
+    });
+    date_range(r, ptr, map, &a);
+    (has_id && r.errors.len() == before).then_some(a)
+}
+
+/// The optional fields shared by ASSIGNMENT and the single-skill body.
+fn assignment_field(
+    r: &mut Report,
+    field: &str,
+    v: &Value,
+    p: &str,
+    rules: &SkillRules,
+    a: &mut Assignment,
+) -> bool {
+    match field {
+        "proficiency" => proficiency(r, p, v, rules.scale).map(|x| a.proficiency = x),
+        "effectiveDate" => {
+            fields::timestamp_or_null(r, p, "effectiveDate", v).map(|t| a.effective = t)
+        }
+        _ => fields::timestamp_or_null(r, p, "expirationDate", v).map(|t| a.expires = t),
+    }
+    .is_some()
+}
+
+fn date_range(r: &mut Report, ptr: &str, map: &serde_json::Map<String, Value>, a: &Assignment) {
+    if let (Some(from), Some(to)) = (a.effective, a.expires) {
+        if to <= from {
+            r.push(
+                ErrorEntry::at(
+                    child(ptr, "expirationDate"),
+                    EntryCode::InvalidDateRange,
+                    format!(
+                        "expirationDate {} is not later than effectiveDate {}",
+                        to.to_rfc3339(),
+                        from.to_rfc3339()
+                    ),
+                )
+                .expected(format!("a time after {}", from.to_rfc3339()))
+                .received(map.get("expirationDate").cloned().unwrap_or(Value::Null)),
+            );
+        }
+    }
+}
+
+fn skill_id(
+    r: &mut Report,
+    p: &str,
+    v: &Value,
+    rules: &SkillRules,
+    seen: &mut Seen,
+) -> Option<Uuid> {
+    let before = r.errors.len();
+    let id = fields::uuid(r, p, "skillId", v);
+    if id.is_none() {
+        // A skill *name* where the id belongs: name the id to send instead.
+        if let (Value::String(s), Some(e)) = (v, r.errors.get_mut(before)) {
+            if let Some(skill) = rules
+                .catalog
+                .values()
+                .find(|c| c.name.eq_ignore_ascii_case(s.trim()))
+            {
+                e.hint = Some(format!(
+                    "`{}` is a skill name; send its id {}",
+                    skill.name, skill.id
+                ));
+            }
+        }
+        return None;
+    }
+    let id = id?;
+    if let Some(first) = seen.0.get(&id) {
+        r.push(
+            ErrorEntry::at(
+                p.to_string(),
+                EntryCode::DuplicateSkill,
+                format!("skill {id} is listed more than once"),
+            )
+            .received(v.clone())
+            .hint(format!("it first appears at {first}; list each skill once")),
+        );
+        return None;
+    }
+    seen.0.insert(id, p.to_string());
+    check_catalog(r, Locator::Pointer(p.to_string()), id, rules, false).then_some(id)
+}
+
+/// The skill must exist in the organization and, unless it is being removed, be active.
+fn check_catalog(
+    r: &mut Report,
+    at: Locator,
+    id: Uuid,
+    rules: &SkillRules,
+    removing: bool,
+) -> bool {
+    match rules.catalog.get(&id) {
+        None => {
+            r.push(
+                ErrorEntry::new(
+                    at,
+                    EntryCode::UnknownSkill,
+                    format!("no skill with id {id} exists in this organization"),
+                )
+                .expected("the id of a skill from GET /api/v2/admin/skills")
+                .received(Value::String(id.to_string())),
+            );
+            false
+        }
+        Some(s) if !s.active && !removing => {
+            r.push(
+                ErrorEntry::new(
+                    at,
+                    EntryCode::InactiveSkill,
+                    format!(
+                        "skill `{}` ({id}) is inactive and cannot be assigned",
+                        s.name
+                    ),
+                )
+                .received(Value::String(id.to_string()))
+                .hint(format!(
+                    "reactivate it with PATCH /api/v2/admin/skills/{id} {{\"active\": true}}"
+                )),
+            );
+            false
+        }
+        Some(_) => true,
+    }
+}
+
+/// `remove`: skill ids to drop. Inactive skills may be removed; unknown ones may not.
+pub fn removals(
+    r: &mut Report,
+    ptr: &str,
+    v: &Value,
+    rules: &SkillRules,
+    seen: &mut Seen,
+) -> Option<Vec<Uuid>> {
+    let Value::Array(items) = v else {
+        r.push(wrong_type(ptr, "`remove`", "an array of skill ids", v));
+        return None;
+    };
+    let before = r.errors.len();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let p = index(ptr, i);
+        let Some(id) = fields::uuid(r, &p, "a skill id to remove", item) else {
+            continue;
+        };
+        if let Some(first) = seen.0.get(&id) {
+            r.push(
+                ErrorEntry::at(
+                    p,
+                    EntryCode::DuplicateSkill,
+                    format!("skill {id} is listed more than once"),
+                )
+                .received(item.clone())
+                .hint(format!(
+                    "it first appears at {first}; a skill is either set or removed, once"
+                )),
+            );
+            continue;
+        }
+        seen.0.insert(id, p.clone());
+        if check_catalog(r, Locator::Pointer(p), id, rules, true) {
+            out.push(id);
+        }
+    }
+    (r.errors.len() == before).then_some(out)
+}
+
+/// A proficiency: an integer within the scale, or one of its level names in any case.
+pub fn proficiency(r: &mut Report, p: &str, v: &Value, scale: &ProficiencyScale) -> Option<i64> {
+    let expected = scale.describe();
+    match number(v) {
+        Num::Int(i) if (scale.min..=scale.max).contains(&i) => return Some(i),
+        Num::Int(_) | Num::BigInt => {
+            r.push(
+                ErrorEntry::at(
+                    p.to_string(),
+                    EntryCode::OutOfRange,
+                    format!("proficiency {v} is outside this organization's scale"),
+                )
+                .expected(expected)
+                .received(v.clone()),
+            );
+            return None;
+        }
+        Num::QuotedInt(_) | Num::Decimal(_) => {
+            let hint = number(v).hint();
+            r.push(
+                wrong_type(p, "proficiency", "an integer", v)
+                    .expected(expected)
+                    .maybe_hint(hint),
+            );
+            return None;
+        }
+        Num::Other => {}
+    }
+    let Value::String(s) = v else {
+        let mut e =
+            wrong_type(p, "proficiency", "an integer or a level name", v).expected(expected);
+        if v.is_null() {
+            e = e.hint(format!(
+                "omit proficiency to use the default {}",
+                scale.default
+            ));
+        }
+        r.push(e);
+        return None;
+    };
+    let name = s.trim();
+    if let Some((_, value)) = scale
+        .levels
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        return Some(value);
+    }
+    let hint = hints::nearest_level(name, scale.levels.iter().map(|(n, _)| n))
+        .map(|l| format!("did you mean `{l}`?"));
+    r.push(
+        ErrorEntry::at(
+            p.to_string(),
+            EntryCode::UnknownLevel,
+            format!(
+                "`{}` is not a proficiency level of this organization",
+                truncate(name)
+            ),
+        )
+        .expected(expected)
+        .received(received(v))
+        .maybe_hint(hint),
+    );
+    None
+}
+
+/// `If-Match`: `"N"` or `*`.
+pub fn precondition_header(value: Option<&str>) -> Result<Option<Precondition>, ErrorEntry> {
+    let Some(raw) = value else { return Ok(None) };
+    let t = raw.trim();
+    if t == "*" {
+        return Ok(Some(Precondition::Any));
+    }
+    let inner = t.strip_prefix("W/").unwrap_or(t);
+    if let Some(n) = inner
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+    {
+        return Ok(Some(Precondition::Version(n)));
+    }
+    let mut e = ErrorEntry::new(
+        Locator::Header("If-Match".into()),
+        EntryCode::InvalidFormat,
+        format!("If-Match `{}` is not an ETag of this API", truncate(t)),
+    )
+    .expected("a quoted version such as \"7\" (the ETag of GET …/skills), or *")
+    .received(Value::String(truncate(t).to_string()));
+    if t.parse::<i64>().is_ok() {
+        e = e.hint(format!("quote it: If-Match: \"{t}\""));
+    }
+    Err(e)
+}

@@ -1,0 +1,242 @@
+//! OAuth2 client credentials: hashed client secrets, signed expiring access tokens
+//! (RFC 9068 JWTs, `typ: at+jwt`), and the [`Caller`] extractor every API route starts with.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use base64::Engine;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use skillgrid_api::ProblemCode;
+use uuid::Uuid;
+
+pub const TOKEN_TTL_SECS: u64 = 3600;
+const ISSUER: &str = "skillgrid";
+const AUDIENCE: &str = "skillgrid-api";
+const TYP: &str = "at+jwt";
+
+/// The token signing key (HMAC-SHA256).
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl Keys {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        Keys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+}
+
+/// 32 random bytes.
+pub fn random_bytes() -> Vec<u8> {
+    let mut b = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    b
+}
+
+/// A new client secret: 256 random bits, base64url.
+pub fn new_client_secret() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes())
+}
+
+/// Secrets are 256-bit random values, so one SHA-256 is enough to store them safely: there is
+/// no dictionary to try, and the stored value is useless without the secret.
+pub fn hash_secret(secret: &str) -> String {
+    let d = Sha256::digest(secret.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn verify_secret(secret: &str, stored_hash: &str) -> bool {
+    let h = hash_secret(secret);
+    h.len() == stored_hash.len()
+        && h.bytes()
+            .zip(stored_hash.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// RFC 9068 access-token claims, plus the organization.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    pub org_id: String,
+}
+
+pub fn issue_token(
+    keys: &Keys,
+    client_id: Uuid,
+    org_id: Uuid,
+    scopes: &[String],
+) -> anyhow::Result<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let claims = Claims {
+        iss: ISSUER.into(),
+        sub: client_id.to_string(),
+        aud: AUDIENCE.into(),
+        exp: now + TOKEN_TTL_SECS,
+        iat: now,
+        jti: Uuid::now_v7().to_string(),
+        client_id: client_id.to_string(),
+        scope: scopes.join(" "),
+        org_id: org_id.to_string(),
+    };
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some(TYP.into());
+    Ok(jsonwebtoken::encode(&header, &claims, &keys.encoding)?)
+}
+
+/// Who is calling: the organization every query is scoped to, the client, its scopes.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub org_id: Uuid,
+    pub client_id: Uuid,
+    pub scopes: Vec<String>,
+}
+
+impl Caller {
+    /// 403 `insufficient_scope` unless the token holds `scope`.
+    pub fn require(&self, scope: &'static str) -> Result<(), ApiError> {
+        if self.scopes.iter().any(|s| s == scope) {
+            return Ok(());
+        }
+        let has = if self.scopes.is_empty() {
+            "none".to_string()
+        } else {
+            self.scopes.join(" ")
+        };
+        Err(ApiError::new(
+            ProblemCode::InsufficientScope,
+            format!("this route needs the scope `{scope}`; the token has: {has}"),
+        )
+        .with_header(
+            WWW_AUTHENTICATE,
+            &format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+        ))
+    }
+}
+
+fn unauthorized(detail: &str, with_error: bool) -> ApiError {
+    let challenge = if with_error {
+        format!(
+            "Bearer realm=\"skillgrid\", error=\"invalid_token\", error_description=\"{detail}\""
+        )
+    } else {
+        "Bearer realm=\"skillgrid\"".to_string()
+    };
+    ApiError::new(ProblemCode::Unauthorized, detail).with_header(WWW_AUTHENTICATE, &challenge)
+}
+
+pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|_| unauthorized("the access token is malformed (not a JWT)", true))?;
+    if header
+        .typ
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+        != Some(TYP)
+    {
+        return Err(unauthorized(
+            "the token is not an access token (typ must be at+jwt)",
+            true,
+        ));
+    }
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_audience(&[AUDIENCE]);
+    v.set_issuer(&[ISSUER]);
+    v.leeway = 5;
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let data =
+        jsonwebtoken::decode::<Claims>(token, &keys.decoding, &v).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => {
+                unauthorized("the access token has expired; request a new one", true)
+            }
+            ErrorKind::InvalidSignature => unauthorized(
+                "the access token's signature is invalid (forged or from another server)",
+                true,
+            ),
+            ErrorKind::InvalidAlgorithm => unauthorized(
+                "the access token is signed with an unexpected algorithm",
+                true,
+            ),
+            ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
+                unauthorized("the access token was not issued for this API", true)
+            }
+            _ => unauthorized("the access token is malformed", true),
+        })?;
+    let c = data.claims;
+    let parse = |s: &str| {
+        Uuid::parse_str(s).map_err(|_| unauthorized("the access token is malformed", true))
+    };
+    Ok(Caller {
+        org_id: parse(&c.org_id)?,
+        client_id: parse(&c.client_id)?,
+        scopes: c.scope.split_whitespace().map(String::from).collect(),
+    })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(AUTHORIZATION) else {
+            return Err(unauthorized("no access token was sent; send Authorization: Bearer TOKEN (from POST /oauth/token)", false));
+        };
+        let value = value
+            .to_str()
+            .map_err(|_| unauthorized("the Authorization header is malformed", true))?;
+        let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(unauthorized(
+                "the Authorization header is malformed; expected `Bearer TOKEN`",
+                true,
+            ));
+        }
+        verify(state.keys(), token.trim())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_verify_against_their_hash_only() {
+        let s = new_client_secret();
+        let h = hash_secret(&s);
+        assert!(verify_secret(&s, &h));
+        assert!(!verify_secret("wrong", &h));
+        assert_ne!(s, h);
+    }
+
+    #[test]
+    fn tokens_round_trip_and_forgeries_fail() {
+        let k = Keys::from_secret(&random_bytes());
+        let (c, o) = (Uuid::now_v7(), Uuid::now_v7());
+        let t = issue_token(&k, c, o, &["admin:skill:read".into()]).unwrap();
+        let caller = verify(&k, &t).unwrap();
+        assert_eq!((caller.client_id, caller.org_id), (c, o));
+        let other = Keys::from_secret(&random_bytes());
+        assert!(verify(&other, &t).is_err());
+    }
+}

@@ -1,0 +1,114 @@
+//! Reading a request body: content type (415), size (413), JSON syntax (`invalid_json` with
+//! line and column). What comes out is a `serde_json::Value` for the validator; no framework
+//! extractor ever rejects a body with its own message.
+
+use crate::error::ApiError;
+use axum::body::Body;
+use axum::http::{header, HeaderMap};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::Value;
+use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProblemCode};
+
+/// True when the header names `application/json` (a `charset` or other parameter is fine).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+pub fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        ProblemCode::PayloadTooLarge,
+        format!("the request body is larger than this organization's limit of {limit} bytes (limits.maxBodyBytes); split it into smaller requests"),
+    )
+}
+
+/// Reads the body as bytes, at most `limit` of them.
+pub async fn read_bytes(
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+) -> Result<axum::body::Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    match Limited::new(body, limit as usize).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
+        Err(e) => Err(ApiError::new(
+            ProblemCode::ValidationFailed,
+            format!("the request body could not be read: {e}"),
+        )),
+    }
+}
+
+/// Checks the content type, reads at most `limit` bytes and parses them as JSON.
+pub async fn read_json(headers: &HeaderMap, body: Body, limit: u64) -> Result<Value, ApiError> {
+    if !is_json(headers) {
+        let got = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        return Err(ApiError::new(
+            ProblemCode::UnsupportedMediaType,
+            format!("request bodies must be sent as Content-Type: application/json, not {got}"),
+        )
+        .with_errors(vec![ErrorEntry::new(
+            Locator::Header("Content-Type".into()),
+            EntryCode::InvalidFormat,
+            format!("Content-Type `{got}` is not application/json"),
+        )
+        .expected("application/json")
+        .received(Value::String(got.to_string()))]));
+    }
+    let bytes = read_bytes(headers, body, limit).await?;
+    parse_json(&bytes)
+}
+
+pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        let mut e = ErrorEntry::at("", EntryCode::InvalidJson, "the request body is empty")
+            .expected("a JSON document")
+            .hint("send a JSON body; see the route's example in /docs");
+        e.line = Some(1);
+        e.column = Some(1);
+        return Err(ApiError::one(e));
+    }
+    serde_json::from_slice::<Value>(bytes).map_err(|err| {
+        let mut e = ErrorEntry::at(
+            "",
+            EntryCode::InvalidJson,
+            format!("the body is not valid JSON: {err}"),
+        )
+        .expected("a JSON document");
+        e.line = Some(err.line().max(1));
+        e.column = Some(err.column().max(1));
+        if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+            e.hint = Some("JSON strings and keys use double quotes, not single quotes".into());
+        }
+        ApiError::one(e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let Err(ApiError::Problem { problem, .. }) = parse_json(b"{\n  \"skills\": [1,]\n}") else {
+            panic!()
+        };
+        let e = &problem.errors[0];
+        assert_eq!(
+            (e.code, e.line, e.column),
+            (EntryCode::InvalidJson, Some(2), Some(16))
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! The one place where failures become `application/problem+json` answers.
+//!
+//! Handlers return `Result<_, ApiError>`. A problem the client can fix carries its contract
+//! code and every error entry; anything else is `Internal`, whose cause is logged with the
+//! request id and never sent.
+
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use skillgrid_api::{EntryCode, ErrorEntry, Problem, ProblemCode};
+use skillgrid_store::StoreError;
+
+tokio::task_local! {
+    /// The id of the request being served, set by the request-id middleware.
+    pub static REQUEST_ID: String;
+}
+
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Problem {
+        problem: Box<Problem>,
+        headers: HeaderMap,
+    },
+    Internal(anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
+        ApiError::Problem {
+            problem: Box::new(Problem::new(code, detail)),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<ErrorEntry>) -> Self {
+        if let ApiError::Problem { problem, .. } = &mut self {
+            problem.errors = errors;
+        }
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: &str) -> Self {
+        if let (ApiError::Problem { headers, .. }, Ok(v)) =
+            (&mut self, HeaderValue::from_str(value))
+        {
+            headers.insert(name, v);
+        }
+        self
+    }
+
+    /// 400 `validation_failed` listing every entry.
+    pub fn validation(errors: Vec<ErrorEntry>) -> Self {
+        let n = errors.len();
+        let detail = if n == 1 {
+            format!(
+                "1 problem in the request: {}; nothing was written",
+                errors[0].detail
+            )
+        } else {
+            format!("{n} problems in the request; nothing was written")
+        };
+        ApiError::new(ProblemCode::ValidationFailed, detail).with_errors(errors)
+    }
+
+    pub fn one(entry: ErrorEntry) -> Self {
+        Self::validation(vec![entry])
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(ProblemCode::NotFound, format!("{what} does not exist"))
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("the resource"),
+            StoreError::Conflict { field } => {
+                let detail = match field {
+                    "email" => "an agent with this email already exists in this organization".to_string(),
+                    "name" => "a skill with this name already exists in this organization".to_string(),
+                    f => format!("the value of `{f}` is already taken"),
+                };
+                ApiError::new(ProblemCode::Conflict, detail.clone()).with_errors(vec![ErrorEntry::at(
+                    format!("/{field}"),
+                    EntryCode::Conflict,
+                    detail,
+                )
+                .hint(format!("choose another {field}, or update the existing one"))])
+            }
+            StoreError::InUse { count } => ApiError::new(
+                ProblemCode::Conflict,
+                format!("{count} assignments still reference it; deactivate it instead (PATCH {{\"active\": false}})"),
+            ),
+            StoreError::Other(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+/// Builds the problem response for `code` (used by fallbacks and middleware too).
+pub fn problem_response(mut problem: Problem, headers: HeaderMap) -> Response {
+    problem.request_id = current_request_id();
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res.headers_mut().extend(headers);
+    res
+}
+
+pub fn internal_response() -> Response {
+    let id = current_request_id();
+    problem_response(
+        Problem::new(
+            ProblemCode::Internal,
+            format!("the server failed to handle request {id}; report this id to the operator"),
+        ),
+        HeaderMap::new(),
+    )
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Problem { problem, headers } => problem_response(*problem, headers),
+            ApiError::Internal(e) => {
+                tracing::error!(request_id = %current_request_id(), error = format!("{e:#}"), "request failed");
+                internal_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! skillgrid's HTTP server.
+//!
+//! [`serve`] runs the API on a listener it is handed, so the binary and the integration tests
+//! start it the same way; [`build_state`] opens what it needs (signing key, metrics).
+
+pub mod auth;
+pub mod body;
+pub mod bootstrap;
+pub mod error;
+mod middleware;
+pub mod render;
+mod routes;
+pub mod state;
+
+pub use state::AppState;
+
+use axum::Router;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use skillgrid_store::DynStore;
+use std::future::Future;
+use std::sync::OnceLock;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// The process-wide Prometheus recorder (a process can install only one).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".into()),
+                    &[
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                        10.0,
+                    ],
+                )
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (tests): then metrics go there.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Loads (or creates) the signing key and assembles the shared state.
+pub async fn build_state(store: DynStore) -> anyhow::Result<AppState> {
+    let key = store.signing_key(auth::random_bytes()).await?;
+    Ok(AppState::new(
+        store,
+        auth::Keys::from_secret(&key),
+        metrics_handle(),
+    ))
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(routes::settings::router())
+        .merge(routes::skills::router())
+        .merge(routes::agents::router())
+        .merge(routes::assignments::router());
+    Router::new()
+        .nest("/api/v2", api)
+        .merge(routes::oauth::router())
+        .merge(routes::health::router())
+        .fallback(routes::not_found)
+        .route_layer(axum::middleware::from_fn(middleware::remember_route))
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(middleware::request_context))
+                .layer(axum::middleware::from_fn(middleware::problem_bodies))
+                .layer(CatchPanicLayer::custom(middleware::panic_response)),
+        )
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,143 @@
+//! Cross-cutting layers: request ids, one log line and metrics per request, problem bodies
+//! for answers the framework produced itself (405, 404, extractor rejections), and panics.
+
+use crate::error::{internal_response, problem_response, REQUEST_ID};
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Response};
+use axum::middleware::Next;
+use skillgrid_api::{Problem, ProblemCode};
+use std::any::Any;
+use std::time::Instant;
+use tracing::Instrument;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+fn valid_client_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (1..=128)
+        .contains(&s.len())
+        .then_some(())
+        .filter(|_| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        })
+        .map(|_| s.to_string())
+}
+
+/// Outermost layer: picks the request id, runs the request inside its span and task-local,
+/// stamps `X-Request-Id`, logs one line and records metrics.
+pub async fn request_context(req: Request, next: Next) -> Response<Body> {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(valid_client_id)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let span = tracing::info_span!("request", request_id = %id, %method, path = %path);
+    let started = Instant::now();
+    let mut res = REQUEST_ID
+        .scope(id.clone(), next.run(req))
+        .instrument(span.clone())
+        .await;
+    let route = res
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route.clone()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        tracing::info!(status, route = %route, latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
+    });
+    res
+}
+
+/// Inside routing: remembers the matched route on the response for the metrics above.
+pub async fn remember_route(req: Request, next: Next) -> Response<Body> {
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let mut res = next.run(req).await;
+    if let Some(m) = matched {
+        res.extensions_mut().insert(m);
+    }
+    res
+}
+
+/// Gives every error answer that is not already JSON a problem body (no 4xx or 5xx is ever
+/// empty), keeping its headers (`Allow` on 405).
+pub async fn problem_bodies(req: Request, next: Next) -> Response<Body> {
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if is_json {
+        return res;
+    }
+    let (code, detail) = match status.as_u16() {
+        404 => (
+            ProblemCode::NotFound,
+            "no route matches this path; see /docs for the routes".to_string(),
+        ),
+        405 => {
+            let allow = res
+                .headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            (
+                ProblemCode::MethodNotAllowed,
+                format!("this route does not take {method}; allowed: {allow}"),
+            )
+        }
+        413 => (
+            ProblemCode::PayloadTooLarge,
+            "the request body is too large".to_string(),
+        ),
+        415 => (
+            ProblemCode::UnsupportedMediaType,
+            "request bodies must be application/json".to_string(),
+        ),
+        s if s >= 500 => return internal_response(),
+        _ => (
+            ProblemCode::ValidationFailed,
+            "the request is malformed".to_string(),
+        ),
+    };
+    let mut keep = HeaderMap::new();
+    if let Some(v) = res.headers().get(header::ALLOW) {
+        keep.insert(header::ALLOW, v.clone());
+    }
+    let mut out = problem_response(Problem::new(code, detail), keep);
+    *out.status_mut() = status;
+    out.extensions_mut().extend(res.extensions().clone());
+    out
+}
+
+/// A panic in a handler becomes a 500 problem naming only the request id.
+pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let msg = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = msg, "handler panicked");
+    internal_response()
+}

@@ -1,0 +1,117 @@
+//! Agents: `/admin/users` (contract §5.3).
+
+use super::{page, page_request, path_id, query, settings_and_body};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::render;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use skillgrid_api::{scopes, Agent, Page, ProblemCode};
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_core::validate;
+use skillgrid_store::{AgentFilter, StoreError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(list).post(create))
+        .route("/admin/users/{userId}", get(read).patch(update))
+}
+
+pub fn agent_not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::new(
+            ProblemCode::NotFound,
+            "no agent with this id exists in this organization",
+        ),
+        e => e.into(),
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Page<Agent>>> {
+    caller.require(scopes::AGENT_READ)?;
+    let q = query(q, &["email", "active", "limit", "cursor"])?;
+    let filter = AgentFilter {
+        email: q.email.clone(),
+        active: q.active,
+    };
+    let p = state
+        .store()
+        .list_agents(caller.org_id, &filter, page_request(&q)?)
+        .await?;
+    Ok(page(p, render::agent))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(scopes::AGENT_WRITE)?;
+    query(q, &[])?;
+    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
+    let new = validate::agent_create(&v).map_err(ApiError::validation)?;
+    let a = state
+        .store()
+        .create_agent(caller.org_id, &new, Timestamp::now())
+        .await?;
+    let location = format!("/api/v2/admin/users/{}", a.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(render::agent(a)),
+    ))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Agent>> {
+    caller.require(scopes::AGENT_READ)?;
+    query(q, &[])?;
+    let id = path_id("userId", &id)?;
+    let a = state
+        .store()
+        .get_agent(caller.org_id, id)
+        .await
+        .map_err(agent_not_found)?;
+    Ok(Json(render::agent(a)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Agent>> {
+    caller.require(scopes::AGENT_WRITE)?;
+    query(q, &[])?;
+    let id = path_id("userId", &id)?;
+    state
+        .store()
+        .get_agent(caller.org_id, id)
+        .await
+        .map_err(agent_not_found)?;
+    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
+    let patch = validate::agent_patch(&v).map_err(ApiError::validation)?;
+    let a = state
+        .store()
+        .update_agent(caller.org_id, id, &patch, Timestamp::now())
+        .await
+        .map_err(agent_not_found)?;
+    Ok(Json(render::agent(a)))
+}

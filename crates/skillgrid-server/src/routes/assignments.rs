@@ -1,0 +1,379 @@
+//! One agent's skills (contract §5.4), on both `/agents/users/{id}/skills` and
+//! `/admin/users/{id}/skills`. Every write goes through [`apply`], which calls the same store
+//! operation the bulk route uses, with one item.
+
+use super::agents::agent_not_found;
+use super::{page, page_request, path_id, query};
+use crate::auth::Caller;
+use crate::body;
+use crate::error::{current_request_id, ApiError, ApiResult};
+use crate::render::Renderer;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde_json::Value;
+use skillgrid_api::{
+    scopes, AgentSkills, AuditEntry, EntryCode, ErrorEntry, Locator, OrgSettings, Page, ProblemCode,
+};
+use skillgrid_core::model::{CatalogSkill, Precondition, SkillSetWrite};
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_core::validate::{self, SkillRules};
+use skillgrid_store::{AgentWrite, ItemOutcome, WriteContext, WriteOptions};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    let mut r = Router::new();
+    for base in [
+        "/agents/users/{userId}/skills",
+        "/admin/users/{userId}/skills",
+    ] {
+        r = r
+            .route(base, get(read).put(replace).patch(merge))
+            .route(&format!("{base}/history"), get(history))
+            .route(
+                &format!("{base}/{{skillId}}"),
+                put(set_one).delete(remove_one),
+            );
+    }
+    r
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header value")
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    caller.require(scopes::AGENT_READ)?;
+    query(q, &[])?;
+    let agent = path_id("userId", &user)?;
+    let set = state
+        .store()
+        .agent_skills(caller.org_id, agent)
+        .await
+        .map_err(agent_not_found)?;
+    let (settings, catalog) = (
+        state.store().settings(caller.org_id).await?,
+        state.store().catalog(caller.org_id).await?,
+    );
+    let r = Renderer::new(&settings.proficiency_scale, &catalog);
+    let body = AgentSkills {
+        agent_id: agent,
+        version: set.version,
+        skills: r.set(&set.skills),
+        dry_run: None,
+        changes: None,
+    };
+    Ok(([(header::ETAG, etag(set.version))], Json(body)).into_response())
+}
+
+async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Page<AuditEntry>>> {
+    caller.require(scopes::AGENT_READ)?;
+    let q = query(q, &["limit", "cursor"])?;
+    let agent = path_id("userId", &user)?;
+    let p = state
+        .store()
+        .agent_history(caller.org_id, agent, page_request(&q)?)
+        .await
+        .map_err(agent_not_found)?;
+    let (settings, catalog) = (
+        state.store().settings(caller.org_id).await?,
+        state.store().catalog(caller.org_id).await?,
+    );
+    let r = Renderer::new(&settings.proficiency_scale, &catalog);
+    Ok(page(p, |a| r.audit(a)))
+}
+
+/// What every write to one agent's skills has checked before its body is looked at.
+struct Target {
+    agent: Uuid,
+    settings: OrgSettings,
+    if_match: Option<Precondition>,
+    dry_run: bool,
+    catalog: Vec<CatalogSkill>,
+}
+
+async fn target(
+    state: &AppState,
+    caller: &Caller,
+    user: &str,
+    q: Option<String>,
+    headers: &HeaderMap,
+) -> ApiResult<Target> {
+    caller.require(scopes::AGENT_WRITE)?;
+    let q = query(q, &["dryRun"])?;
+    let agent = path_id("userId", user)?;
+    let settings = state.store().settings(caller.org_id).await?;
+    let raw = headers
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let if_match = validate::precondition_header(raw).map_err(ApiError::one)?;
+    if settings.require_if_match && if_match.is_none() {
+        return Err(ApiError::new(
+            ProblemCode::PreconditionRequired,
+            "this organization requires If-Match on skill writes; send the ETag of GET …/skills (e.g. If-Match: \"7\"), or * to write unconditionally",
+        )
+        .with_errors(vec![ErrorEntry::new(Locator::Header("If-Match".into()), EntryCode::MissingField, "If-Match is required").expected("\"N\" or *")]));
+    }
+    let rec = state
+        .store()
+        .get_agent(caller.org_id, agent)
+        .await
+        .map_err(agent_not_found)?;
+    if !rec.active {
+        return Err(ApiError::new(
+            ProblemCode::InactiveAgent,
+            format!("agent {agent} is inactive; its skills cannot be changed"),
+        )
+        .with_errors(vec![ErrorEntry::new(
+            Locator::Path("userId".into()),
+            EntryCode::InactiveAgent,
+            "the agent is inactive",
+        )
+        .hint(format!(
+            "reactivate it with PATCH /api/v2/admin/users/{agent} {{\"active\": true}}"
+        ))]));
+    }
+    let catalog = state.store().catalog(caller.org_id).await?;
+    Ok(Target {
+        agent,
+        settings,
+        if_match,
+        dry_run: q.dry_run,
+        catalog,
+    })
+}
+
+impl Target {
+    fn catalog_map(&self) -> HashMap<Uuid, CatalogSkill> {
+        self.catalog.iter().map(|c| (c.id, c.clone())).collect()
+    }
+
+    async fn body(&self, headers: &HeaderMap, body: Body) -> ApiResult<Value> {
+        body::read_json(headers, body, self.settings.limits.max_body_bytes).await
+    }
+
+    fn validate<T>(
+        &self,
+        f: impl FnOnce(&SkillRules) -> Result<T, Vec<ErrorEntry>>,
+    ) -> ApiResult<T> {
+        let catalog = self.catalog_map();
+        let rules = SkillRules {
+            scale: &self.settings.proficiency_scale,
+            catalog: &catalog,
+            max_skills_per_agent: self.settings.limits.max_skills_per_agent,
+        };
+        f(&rules).map_err(ApiError::validation)
+    }
+}
+
+/// Writes one agent's set and answers with the new representation and its changes.
+/// `list_pointer` is where a too-long resulting set is reported.
+async fn apply(
+    state: &AppState,
+    caller: &Caller,
+    t: &Target,
+    write: SkillSetWrite,
+    list_pointer: &str,
+) -> ApiResult<(i64, Option<skillgrid_core::diff::Plan>, Response)> {
+    let ctx = WriteContext {
+        request_id: current_request_id(),
+        client_id: caller.client_id,
+        now: Timestamp::now(),
+    };
+    let opts = WriteOptions {
+        dry_run: t.dry_run,
+        atomic: true,
+        max_skills_per_agent: t.settings.limits.max_skills_per_agent,
+    };
+    let item = AgentWrite {
+        agent_id: t.agent,
+        write,
+        if_match: t.if_match,
+    };
+    let mut result = state
+        .store()
+        .write_skill_sets(caller.org_id, &ctx, &[item], opts)
+        .await?;
+    match result.items.pop() {
+        Some(ItemOutcome::Applied {
+            version,
+            plan,
+            skills,
+        }) => {
+            let r = Renderer::new(&t.settings.proficiency_scale, &t.catalog);
+            let body = AgentSkills {
+                agent_id: t.agent,
+                version,
+                skills: r.set(&skills),
+                dry_run: Some(t.dry_run),
+                changes: Some(r.changes(&plan, ctx.now)),
+            };
+            let res = ([(header::ETAG, etag(version))], Json(body)).into_response();
+            Ok((version, Some(plan), res))
+        }
+        Some(ItemOutcome::PreconditionFailed { current }) => {
+            let mut e = ApiError::new(
+                ProblemCode::PreconditionFailed,
+                format!("the agent's skills are at version {current}, not the one If-Match names; GET them again and retry"),
+            )
+            .with_errors(vec![ErrorEntry::new(Locator::Header("If-Match".into()), EntryCode::PreconditionFailed, format!("the current version is {current}"))
+                .expected(format!("\"{current}\""))])
+            .with_header(header::ETAG, &format!("\"{current}\""));
+            if let ApiError::Problem { problem, .. } = &mut e {
+                problem.current_version = Some(current);
+            }
+            Err(e)
+        }
+        Some(ItemOutcome::TooManySkills { resulting }) => Err(ApiError::one(
+            ErrorEntry::at(
+                list_pointer,
+                EntryCode::TooManyItems,
+                format!(
+                    "the agent would hold {resulting} skills; at most {} are allowed",
+                    t.settings.limits.max_skills_per_agent
+                ),
+            )
+            .expected(format!(
+                "at most {} skills per agent (limits.maxSkillsPerAgent)",
+                t.settings.limits.max_skills_per_agent
+            ))
+            .received(Value::from(resulting)),
+        )),
+        Some(ItemOutcome::Inactive) => Err(ApiError::new(
+            ProblemCode::InactiveAgent,
+            "the agent is inactive; its skills cannot be changed",
+        )),
+        Some(ItemOutcome::NotFound) | None => Err(ApiError::new(
+            ProblemCode::NotFound,
+            "no agent with this id exists in this organization",
+        )),
+    }
+}
+
+fn list_pointer(body: &Value) -> &'static str {
+    if body.get("skills").is_some() {
+        "/skills"
+    } else {
+        ""
+    }
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let t = target(&state, &caller, &user, q, &headers).await?;
+    let v = t.body(&headers, body).await?;
+    let set = t.validate(|rules| validate::skill_set_replace(&v, rules))?;
+    Ok(apply(
+        &state,
+        &caller,
+        &t,
+        SkillSetWrite::Replace(set),
+        list_pointer(&v),
+    )
+    .await?
+    .2)
+}
+
+async fn merge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let t = target(&state, &caller, &user, q, &headers).await?;
+    let v = t.body(&headers, body).await?;
+    let (upsert, remove) = t.validate(|rules| validate::skill_set_merge(&v, rules))?;
+    Ok(apply(
+        &state,
+        &caller,
+        &t,
+        SkillSetWrite::Merge { upsert, remove },
+        list_pointer(&v),
+    )
+    .await?
+    .2)
+}
+
+async fn set_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((user, skill)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let t = target(&state, &caller, &user, q, &headers).await?;
+    let skill = path_id("skillId", &skill)?;
+    let v = t.body(&headers, body).await?;
+    let a = t.validate(|rules| validate::single_assignment(&v, rules, skill))?;
+    Ok(apply(
+        &state,
+        &caller,
+        &t,
+        SkillSetWrite::Merge {
+            upsert: vec![a],
+            remove: vec![],
+        },
+        "",
+    )
+    .await?
+    .2)
+}
+
+async fn remove_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((user, skill)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let t = target(&state, &caller, &user, q, &headers).await?;
+    let skill = path_id("skillId", &skill)?;
+    let not_held = || {
+        ApiError::new(
+            ProblemCode::NotFound,
+            format!("agent {} does not hold skill {skill}", t.agent),
+        )
+    };
+    if !t.catalog.iter().any(|c| c.id == skill) {
+        return Err(not_held());
+    }
+    let (version, plan, _) = apply(
+        &state,
+        &caller,
+        &t,
+        SkillSetWrite::Merge {
+            upsert: vec![],
+            remove: vec![skill],
+        },
+        "",
+    )
+    .await?;
+    if plan.is_none_or(|p| p.removed.is_empty()) {
+        return Err(not_held());
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::ETAG, etag(version))]).into_response())
+}

@@ -1,0 +1,64 @@
+//! One module per resource, each exposing `router()`; helpers shared by their handlers.
+
+pub mod agents;
+pub mod assignments;
+pub mod health;
+pub mod oauth;
+pub mod settings;
+pub mod skills;
+
+use crate::auth::Caller;
+use crate::body;
+use crate::error::{ApiError, ApiResult};
+use crate::render::{decode_cursor, encode_cursor};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::http::HeaderMap;
+use axum::Json;
+use serde_json::Value;
+use skillgrid_api::{OrgSettings, Page};
+use skillgrid_core::validate::{self, QueryRules, QueryValues};
+use skillgrid_store::{PageRequest, Paged};
+use uuid::Uuid;
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        skillgrid_api::ProblemCode::NotFound,
+        "no route matches this path; see /docs for the routes",
+    )
+}
+
+pub fn query(raw: Option<String>, allowed: &'static [&'static str]) -> ApiResult<QueryValues> {
+    validate::parse_query(raw.as_deref(), &QueryRules { allowed }).map_err(ApiError::validation)
+}
+
+pub fn page_request(q: &QueryValues) -> ApiResult<PageRequest> {
+    let after = decode_cursor(q.cursor.as_deref()).map_err(ApiError::one)?;
+    Ok(PageRequest {
+        after,
+        limit: q.limit.unwrap_or(100),
+    })
+}
+
+pub fn page<R, T>(p: Paged<R>, f: impl FnMut(R) -> T) -> Json<Page<T>> {
+    Json(Page {
+        items: p.items.into_iter().map(f).collect(),
+        next_cursor: encode_cursor(p.next),
+    })
+}
+
+pub fn path_id(name: &str, raw: &str) -> ApiResult<Uuid> {
+    validate::path_uuid(name, raw).map_err(ApiError::one)
+}
+
+/// The caller's settings and the request body parsed as JSON within their size limit.
+pub async fn settings_and_body(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<(OrgSettings, Value)> {
+    let settings = state.store().settings(caller.org_id).await?;
+    let value = body::read_json(headers, body, settings.limits.max_body_bytes).await?;
+    Ok((settings, value))
+}

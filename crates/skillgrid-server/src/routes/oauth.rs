@@ -1,0 +1,212 @@
+//! `POST /oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4), with errors
+//! in the shape of §5.2 rather than problem details, as OAuth clients expect.
+
+use crate::auth::{issue_token, verify_secret, TOKEN_TTL_SECS};
+use crate::body::read_bytes;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine;
+use skillgrid_api::{OAuthError, TokenResponse};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const FORM_LIMIT: u64 = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/oauth/token", post(token))
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
+    let mut res = (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(OAuthError {
+            error: error.into(),
+            error_description: description.into(),
+        }),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"skillgrid\""),
+        );
+    }
+    res
+}
+
+fn bad(error: &str, d: impl Into<String>) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, error, d)
+}
+
+fn invalid_client() -> Response {
+    oauth_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "client authentication failed: unknown client or wrong secret",
+    )
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Response> {
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let v = v
+        .to_str()
+        .map_err(|_| bad("invalid_request", "the Authorization header is malformed"))?;
+    let (scheme, rest) = v.trim().split_once(' ').unwrap_or((v, ""));
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad(
+            "invalid_request",
+            "client credentials go in the form body or in HTTP Basic authentication",
+        ));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            bad(
+                "invalid_request",
+                "the Basic credentials are not valid base64",
+            )
+        })?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or_else(|| bad("invalid_request", "the Basic credentials lack a `:`"))?;
+    let dec = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((dec(id), dec(secret))))
+}
+
+async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form_type {
+        return bad(
+            "invalid_request",
+            "send the token request as application/x-www-form-urlencoded",
+        );
+    }
+    let bytes = match read_bytes(&headers, body, FORM_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return bad("invalid_request", "the token request is too large"),
+    };
+    let mut params: HashMap<String, String> = HashMap::new();
+    for (k, v) in form_urlencoded::parse(&bytes) {
+        if params.insert(k.to_string(), v.into_owned()).is_some() {
+            return bad(
+                "invalid_request",
+                format!("parameter `{k}` is given more than once"),
+            );
+        }
+    }
+    let basic = match basic_credentials(&headers) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match params.get("grant_type").map(String::as_str) {
+        None => {
+            return bad(
+                "invalid_request",
+                "grant_type is missing; send grant_type=client_credentials",
+            )
+        }
+        Some("client_credentials") => {}
+        Some(other) => {
+            return bad(
+                "unsupported_grant_type",
+                format!("grant_type `{other}` is not supported; use client_credentials"),
+            )
+        }
+    }
+    let (id, secret) = match (basic, params.get("client_id"), params.get("client_secret")) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return bad(
+                "invalid_request",
+                "send client credentials either in the body or with HTTP Basic, not both",
+            )
+        }
+        (Some(c), None, None) => c,
+        (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        (None, None, _) => return bad("invalid_request", "client_id is missing"),
+        (None, Some(_), None) => return bad("invalid_request", "client_secret is missing"),
+    };
+    let Ok(client_id) = Uuid::parse_str(id.trim()) else {
+        return invalid_client();
+    };
+    let client = match state.store().find_client(client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return invalid_client(),
+        Err(e) => {
+            tracing::error!(error = %e, "client lookup failed");
+            return crate::error::internal_response();
+        }
+    };
+    if !verify_secret(&secret, &client.secret_hash) {
+        return invalid_client();
+    }
+    let granted: Vec<String> = match params
+        .get("scope")
+        .map(|s| s.split_whitespace().collect::<Vec<_>>())
+    {
+        None => client.scopes.clone(),
+        Some(asked) if asked.is_empty() => client.scopes.clone(),
+        Some(asked) => {
+            if let Some(missing) = asked
+                .iter()
+                .find(|s| !client.scopes.iter().any(|c| c == *s))
+            {
+                return bad(
+                    "invalid_scope",
+                    format!(
+                        "scope `{missing}` is not granted to this client; it holds: {}",
+                        client.scopes.join(" ")
+                    ),
+                );
+            }
+            let mut g: Vec<String> = Vec::new();
+            for s in asked {
+                if !g.iter().any(|x| x == s) {
+                    g.push(s.to_string());
+                }
+            }
+            g
+        }
+    };
+    match issue_token(state.keys(), client.id, client.org_id, &granted) {
+        Ok(token) => (
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::PRAGMA, "no-cache"),
+            ],
+            Json(TokenResponse {
+                access_token: token,
+                token_type: "Bearer".into(),
+                expires_in: TOKEN_TTL_SECS,
+                scope: granted.join(" "),
+            }),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "token signing failed");
+            crate::error::internal_response()
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! Storage of skillgrid: one [`Store`] trait, implemented for SQLite (embedded default) and,
+//! later, PostgreSQL. Every method that touches tenant data takes the organization's id, and
+//! every query filters on it: a foreign id reads exactly like a missing one.
+//!
+//! Handlers never see SQL or a backend type; they call these methods with validated domain
+//! types from `skillgrid-core`.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use skillgrid_core::api::{AuditAction, OrgSettings};
+use skillgrid_core::diff::Plan;
+use skillgrid_core::model::{
+    AgentPatch, CatalogSkill, NewAgent, NewSkill, Precondition, SkillPatch, SkillSetWrite,
+    StoredAssignment,
+};
+use skillgrid_core::timestamp::Timestamp;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub type DynStore = Arc<dyn Store>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique value is taken; `field` is the request field that carries it.
+    #[error("conflict on {field}")]
+    Conflict { field: &'static str },
+    /// The row is still referenced (a skill some agent holds).
+    #[error("still in use by {count} assignments")]
+    InUse { count: i64 },
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Other(e.into())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+pub struct OrgRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub settings: OrgSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub secret_hash: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SkillRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A page request: rows after the cursor position, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// A page of rows and the cursor position of the next one.
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub next: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SkillFilter {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AgentFilter {
+    pub email: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// One agent's skills as stored, with the names of the skills.
+#[derive(Debug, Clone)]
+pub struct AgentSkillSet {
+    pub version: i64,
+    pub active: bool,
+    pub skills: Vec<StoredAssignment>,
+}
+
+/// Who is writing: recorded in every audit entry.
+#[derive(Debug, Clone)]
+pub struct WriteContext {
+    pub request_id: String,
+    pub client_id: Uuid,
+    pub now: Timestamp,
+}
+
+/// One agent's part of a write.
+#[derive(Debug, Clone)]
+pub struct AgentWrite {
+    pub agent_id: Uuid,
+    pub write: SkillSetWrite,
+    pub if_match: Option<Precondition>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Compute everything, write nothing.
+    pub dry_run: bool,
+    /// Any failed item rolls back every item.
+    pub atomic: bool,
+    pub max_skills_per_agent: u64,
+}
+
+/// What happened (or, on a dry run or a rolled-back atomic write, would have happened) to one item.
+#[derive(Debug, Clone)]
+pub enum ItemOutcome {
+    Applied {
+        version: i64,
+        plan: Plan,
+        /// The agent's whole set afterwards.
+        skills: Vec<StoredAssignment>,
+    },
+    NotFound,
+    Inactive,
+    PreconditionFailed {
+        current: i64,
+    },
+    TooManySkills {
+        resulting: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteResult {
+    pub items: Vec<ItemOutcome>,
+    /// True when something was written.
+    pub committed: bool,
+}
+
+/// A stored audit entry; assignments are rendered by the caller with the current scale.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub at: Timestamp,
+    pub request_id: String,
+    pub client_id: Uuid,
+    pub agent_id: Uuid,
+    pub skill_id: Uuid,
+    pub action: AuditAction,
+    pub before: Option<StoredAssignment>,
+    pub after: Option<StoredAssignment>,
+}
+
+/// The result of a settings update whose new scale would strand stored proficiencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stranded {
+    pub below_min: i64,
+    pub above_max: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database does.
+    async fn ping(&self) -> Result<()>;
+
+    /// The key that signs access tokens, created on first use and kept in the database.
+    async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>>;
+
+    async fn org_count(&self) -> Result<i64>;
+    async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord>;
+    /// By id (any case) or by name (case-insensitively).
+    async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>>;
+    async fn create_client(
+        &self,
+        org: Uuid,
+        name: &str,
+        secret_hash: &str,
+        scopes: &[String],
+    ) -> Result<ClientRecord>;
+    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>>;
+
+    async fn settings(&self, org: Uuid) -> Result<OrgSettings>;
+    /// Stores `new` unless stored proficiencies fall outside its scale.
+    async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>>;
+
+    /// Every skill of the organization, for validating assignments.
+    async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>>;
+    async fn list_skills(
+        &self,
+        org: Uuid,
+        f: &SkillFilter,
+        page: PageRequest,
+    ) -> Result<Paged<SkillRecord>>;
+    async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord>;
+    async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord>;
+    async fn update_skill(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        patch: &SkillPatch,
+        now: Timestamp,
+    ) -> Result<SkillRecord>;
+    async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()>;
+
+    async fn list_agents(
+        &self,
+        org: Uuid,
+        f: &AgentFilter,
+        page: PageRequest,
+    ) -> Result<Paged<AgentRecord>>;
+    async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord>;
+    async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord>;
+    async fn update_agent(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        patch: &AgentPatch,
+        now: Timestamp,
+    ) -> Result<AgentRecord>;
+
+    /// One agent's skills and version, read in one snapshot.
+    async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet>;
+    /// Applies skill-set writes to one or many agents in one transaction, with their audit
+    /// entries; see [`WriteOptions`] for dry runs and atomicity.
+    async fn write_skill_sets(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        items: &[AgentWrite],
+        opts: WriteOptions,
+    ) -> Result<WriteResult>;
+    /// The agent's audit entries, newest first.
+    async fn agent_history(
+        &self,
+        org: Uuid,
+        agent: Uuid,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>>;
+}
+
+/// Opens the store a database URL names.
+pub async fn open(url: &str) -> anyhow::Result<DynStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        anyhow::bail!("PostgreSQL support is not built yet; use an sqlite:// URL")
+    } else {
+        anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH or postgres://…")
+    }
+}

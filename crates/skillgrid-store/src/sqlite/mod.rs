@@ -1,0 +1,620 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! SQLite allows one writer at a time, so writes go through a pool of exactly one connection
+//! and start with `BEGIN IMMEDIATE` (taking the write lock up front, so a transaction never
+//! fails half-way on a lock upgrade); reads use a separate pool and see WAL snapshots.
+//! Another process (the `admin` commands) waits on the lock through `busy_timeout`.
+
+mod skillsets;
+
+use crate::*;
+use anyhow::Context;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Row;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/sqlite/migrations");
+
+fn conflict_field(e: &sqlx::Error) -> Option<&'static str> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    if !db.is_unique_violation() {
+        return None;
+    }
+    let m = db.message();
+    Some(if m.contains("skills.") || m.contains("orgs.") {
+        "name"
+    } else if m.contains("agents.") {
+        "email"
+    } else {
+        "id"
+    })
+}
+
+fn map_write_err(e: sqlx::Error) -> StoreError {
+    match conflict_field(&e) {
+        Some(field) => StoreError::Conflict { field },
+        None => StoreError::Other(e.into()),
+    }
+}
+
+fn ts(v: i64) -> Timestamp {
+    Timestamp(v)
+}
+
+fn key(s: &str) -> String {
+    s.to_lowercase()
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("invalid SQLite URL `{url}`"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit that was answered survives power loss, not only a process crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("cache_size", "-65536");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(opts.clone())
+            .await
+            .with_context(|| format!("failed to open SQLite database `{url}`"))?;
+        MIGRATOR
+            .run(&write)
+            .await
+            .context("failed to migrate the SQLite database")?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.read_only(true))
+            .await
+            .context("failed to open SQLite read connections")?;
+        Ok(SqliteStore { read, write })
+    }
+
+    async fn org_pk(&self, org: Uuid) -> Result<i64> {
+        sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
+            .bind(org)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}
+
+fn org_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<OrgRecord> {
+    let settings: String = r.try_get("settings")?;
+    Ok(OrgRecord {
+        id: r.try_get("uuid")?,
+        name: r.try_get("name")?,
+        settings: serde_json::from_str(&settings).context("stored settings are not valid")?,
+    })
+}
+
+fn skill_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<SkillRecord> {
+    Ok(SkillRecord {
+        id: r.try_get("uuid")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        active: r.try_get("active")?,
+        created_at: ts(r.try_get("created_at")?),
+        updated_at: ts(r.try_get("updated_at")?),
+    })
+}
+
+fn agent_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AgentRecord> {
+    Ok(AgentRecord {
+        id: r.try_get("uuid")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        external_id: r.try_get("external_id")?,
+        active: r.try_get("active")?,
+        created_at: ts(r.try_get("created_at")?),
+        updated_at: ts(r.try_get("updated_at")?),
+    })
+}
+
+fn paged<T>(mut rows: Vec<(i64, T)>, limit: u32) -> Paged<T> {
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|(pk, _)| *pk)
+    } else {
+        None
+    };
+    Paged {
+        items: rows.into_iter().map(|(_, t)| t).collect(),
+        next,
+    }
+}
+
+const SKILL_COLS: &str = "id, uuid, name, description, active, created_at, updated_at";
+const AGENT_COLS: &str = "id, uuid, email, name, external_id, active, created_at, updated_at";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
+        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('jwt_signing_key', ?)")
+            .bind(fresh)
+            .execute(&self.write)
+            .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'jwt_signing_key'")
+                .fetch_one(&self.write)
+                .await?,
+        )
+    }
+
+    async fn org_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM orgs")
+            .fetch_one(&self.write)
+            .await?)
+    }
+
+    async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(key(name))
+        .bind(serde_json::to_string(settings).context("serialising settings")?)
+        .bind(Timestamp::now().0)
+        .execute(&self.write)
+        .await
+        .map_err(map_write_err)?;
+        Ok(OrgRecord {
+            id,
+            name: name.to_string(),
+            settings: settings.clone(),
+        })
+    }
+
+    async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
+        let row = match Uuid::parse_str(id_or_name) {
+            Ok(id) => {
+                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = ?")
+                    .bind(id)
+                    .fetch_optional(&self.write)
+                    .await?
+            }
+            Err(_) => {
+                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE name_key = ?")
+                    .bind(key(id_or_name))
+                    .fetch_optional(&self.write)
+                    .await?
+            }
+        };
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    async fn create_client(
+        &self,
+        org: Uuid,
+        name: &str,
+        secret_hash: &str,
+        scopes: &[String],
+    ) -> Result<ClientRecord> {
+        let id = Uuid::now_v7();
+        let done = sqlx::query(
+            "INSERT INTO api_clients (uuid, org_id, name, secret_hash, scopes, created_at)
+             SELECT ?, id, ?, ?, ?, ? FROM orgs WHERE uuid = ?",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(secret_hash)
+        .bind(scopes.join(" "))
+        .bind(Timestamp::now().0)
+        .bind(org)
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(ClientRecord {
+            id,
+            org_id: org,
+            name: name.into(),
+            secret_hash: secret_hash.into(),
+            scopes: scopes.to_vec(),
+        })
+    }
+
+    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query(
+            "SELECT c.uuid, o.uuid AS org_uuid, c.name, c.secret_hash, c.scopes
+             FROM api_clients c JOIN orgs o ON o.id = c.org_id WHERE c.uuid = ?",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| -> Result<ClientRecord> {
+            let scopes: String = r.try_get("scopes")?;
+            Ok(ClientRecord {
+                id: r.try_get("uuid")?,
+                org_id: r.try_get("org_uuid")?,
+                name: r.try_get("name")?,
+                secret_hash: r.try_get("secret_hash")?,
+                scopes: scopes.split_whitespace().map(String::from).collect(),
+            })
+        })
+        .transpose()
+    }
+
+    async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
+        let row = sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = ?")
+            .bind(org)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(org_from_row(&row)?.settings)
+    }
+
+    async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let (below_min, above_max): (i64, i64) = sqlx::query_as(
+            "SELECT coalesce(sum(a.proficiency < ?), 0), coalesce(sum(a.proficiency > ?), 0)
+             FROM assignments a JOIN agents g ON g.id = a.agent_id
+             JOIN orgs o ON o.id = g.org_id WHERE o.uuid = ?",
+        )
+        .bind(new.proficiency_scale.min)
+        .bind(new.proficiency_scale.max)
+        .bind(org)
+        .fetch_one(&mut *tx)
+        .await?;
+        if below_min + above_max > 0 {
+            return Ok(Err(Stranded {
+                below_min,
+                above_max,
+            }));
+        }
+        let done = sqlx::query("UPDATE orgs SET settings = ? WHERE uuid = ?")
+            .bind(serde_json::to_string(new).context("serialising settings")?)
+            .bind(org)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
+        let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
+            "SELECT s.uuid, s.name, s.active FROM skills s JOIN orgs o ON o.id = s.org_id WHERE o.uuid = ?",
+        )
+        .bind(org)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, active)| CatalogSkill { id, name, active })
+            .collect())
+    }
+
+    async fn list_skills(
+        &self,
+        org: Uuid,
+        f: &SkillFilter,
+        page: PageRequest,
+    ) -> Result<Paged<SkillRecord>> {
+        let org_pk = self.org_pk(org).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {SKILL_COLS} FROM skills WHERE org_id = ? AND id > ?
+               AND (? IS NULL OR name_key = ?) AND (? IS NULL OR active = ?)
+             ORDER BY id LIMIT ?"
+        ))
+        .bind(org_pk)
+        .bind(page.after.unwrap_or(0))
+        .bind(f.name.as_deref().map(key))
+        .bind(f.name.as_deref().map(key))
+        .bind(f.active)
+        .bind(f.active)
+        .bind(page.limit as i64 + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let rows = rows
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, skill_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paged(rows, page.limit))
+    }
+
+    async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {SKILL_COLS} FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
+        ))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        skill_from_row(&row)
+    }
+
+    async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
+        let id = Uuid::now_v7();
+        let done = sqlx::query(
+            "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
+             SELECT ?, id, ?, ?, ?, 1, ?, ? FROM orgs WHERE uuid = ?",
+        )
+        .bind(id)
+        .bind(&new.name)
+        .bind(key(&new.name))
+        .bind(&new.description)
+        .bind(now.0)
+        .bind(now.0)
+        .bind(org)
+        .execute(&self.write)
+        .await
+        .map_err(map_write_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(SkillRecord {
+            id,
+            name: new.name.clone(),
+            description: new.description.clone(),
+            active: true,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn update_skill(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        p: &SkillPatch,
+        now: Timestamp,
+    ) -> Result<SkillRecord> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(&format!(
+            "SELECT {SKILL_COLS} FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
+        ))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let mut s = skill_from_row(&row)?;
+        let before = s.clone();
+        if let Some(n) = &p.name {
+            s.name = n.clone();
+        }
+        if let Some(d) = &p.description {
+            s.description = d.clone();
+        }
+        if let Some(a) = p.active {
+            s.active = a;
+        }
+        if s.name != before.name || s.description != before.description || s.active != before.active
+        {
+            s.updated_at = now;
+            sqlx::query("UPDATE skills SET name = ?, name_key = ?, description = ?, active = ?, updated_at = ? WHERE uuid = ?")
+                .bind(&s.name)
+                .bind(key(&s.name))
+                .bind(&s.description)
+                .bind(s.active)
+                .bind(now.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_write_err)?;
+        }
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let pk: i64 = sqlx::query_scalar("SELECT id FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)")
+            .bind(id)
+            .bind(org)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = ?")
+            .bind(pk)
+            .fetch_one(&mut *tx)
+            .await?;
+        if count > 0 {
+            return Err(StoreError::InUse { count });
+        }
+        // Audit rows keep the skill's internal id; they outlive the skill, so no foreign key.
+        sqlx::query("DELETE FROM skills WHERE id = ?")
+            .bind(pk)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_agents(
+        &self,
+        org: Uuid,
+        f: &AgentFilter,
+        page: PageRequest,
+    ) -> Result<Paged<AgentRecord>> {
+        let org_pk = self.org_pk(org).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE org_id = ? AND id > ?
+               AND (? IS NULL OR email_key = ?) AND (? IS NULL OR active = ?)
+             ORDER BY id LIMIT ?"
+        ))
+        .bind(org_pk)
+        .bind(page.after.unwrap_or(0))
+        .bind(f.email.as_deref().map(key))
+        .bind(f.email.as_deref().map(key))
+        .bind(f.active)
+        .bind(f.active)
+        .bind(page.limit as i64 + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let rows = rows
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, agent_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paged(rows, page.limit))
+    }
+
+    async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
+        ))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        agent_from_row(&row)
+    }
+
+    async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
+        let id = Uuid::now_v7();
+        let done = sqlx::query(
+            "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, version, created_at, updated_at)
+             SELECT ?, id, ?, ?, ?, ?, 1, 0, ?, ? FROM orgs WHERE uuid = ?",
+        )
+        .bind(id)
+        .bind(&new.email)
+        .bind(key(&new.email))
+        .bind(&new.name)
+        .bind(&new.external_id)
+        .bind(now.0)
+        .bind(now.0)
+        .bind(org)
+        .execute(&self.write)
+        .await
+        .map_err(map_write_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(AgentRecord {
+            id,
+            email: new.email.clone(),
+            name: new.name.clone(),
+            external_id: new.external_id.clone(),
+            active: true,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn update_agent(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        p: &AgentPatch,
+        now: Timestamp,
+    ) -> Result<AgentRecord> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
+        ))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let mut a = agent_from_row(&row)?;
+        let before = a.clone();
+        if let Some(v) = &p.email {
+            a.email = v.clone();
+        }
+        if let Some(v) = &p.name {
+            a.name = v.clone();
+        }
+        if let Some(v) = &p.external_id {
+            a.external_id = v.clone();
+        }
+        if let Some(v) = p.active {
+            a.active = v;
+        }
+        if a.email != before.email
+            || a.name != before.name
+            || a.external_id != before.external_id
+            || a.active != before.active
+        {
+            a.updated_at = now;
+            sqlx::query("UPDATE agents SET email = ?, email_key = ?, name = ?, external_id = ?, active = ?, updated_at = ? WHERE uuid = ?")
+                .bind(&a.email)
+                .bind(key(&a.email))
+                .bind(&a.name)
+                .bind(&a.external_id)
+                .bind(a.active)
+                .bind(now.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_write_err)?;
+        }
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+        let mut tx = self.read.begin().await?;
+        let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
+            "SELECT id, version, active FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)",
+        )
+        .bind(agent)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let skills = skillsets::load_sets(&mut tx, &[pk])
+            .await?
+            .remove(&pk)
+            .unwrap_or_default();
+        tx.commit().await?;
+        Ok(AgentSkillSet {
+            version,
+            active,
+            skills,
+        })
+    }
+
+    async fn write_skill_sets(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        items: &[AgentWrite],
+        opts: WriteOptions,
+    ) -> Result<WriteResult> {
+        skillsets::write(&self.write, org, ctx, items, opts).await
+    }
+
+    async fn agent_history(
+        &self,
+        org: Uuid,
+        agent: Uuid,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>> {
+        let pk: i64 = sqlx::query_scalar("SELECT id FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)")
+            .bind(agent)
+            .bind(org)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        skillsets::history(&self.read, pk, page).await
+    }
+}

@@ -1,0 +1,403 @@
+//! Writing skill sets on SQLite: set-based, one transaction for any number of agents.
+//!
+//! Current sets are loaded in a few `IN (…)` queries, diffed in memory, and written back with
+//! multi-row statements (thousands of rows each), so a 100,000-assignment bulk write costs a
+//! few dozen statements, not 100,000.
+
+use crate::*;
+use skillgrid_core::diff;
+use sqlx::sqlite::{Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, SqliteConnection};
+use std::collections::HashMap;
+
+/// Ids per `IN (…)` list.
+const IN_CHUNK: usize = 500;
+/// Rows per multi-row statement, kept under SQLite's 32,766 bound parameters.
+const UPSERT_ROWS: usize = 5000;
+const DELETE_ROWS: usize = 10_000;
+const AUDIT_ROWS: usize = 1700;
+
+pub(super) async fn load_sets(
+    conn: &mut SqliteConnection,
+    agents: &[i64],
+) -> Result<HashMap<i64, Vec<StoredAssignment>>> {
+    let mut out: HashMap<i64, Vec<StoredAssignment>> = HashMap::new();
+    for chunk in agents.chunks(IN_CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT a.agent_id, s.uuid, a.proficiency, a.effective_at, a.expires_at, a.updated_at
+             FROM assignments a JOIN skills s ON s.id = a.skill_id WHERE a.agent_id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for pk in chunk {
+            sep.push_bind(*pk);
+        }
+        qb.push(") ORDER BY a.agent_id, s.name_key, s.uuid");
+        let rows = qb.build().fetch_all(&mut *conn).await?;
+        for r in rows {
+            out.entry(r.try_get(0)?)
+                .or_default()
+                .push(StoredAssignment {
+                    skill_id: r.try_get(1)?,
+                    proficiency: r.try_get(2)?,
+                    effective: r.try_get::<Option<i64>, _>(3)?.map(Timestamp),
+                    expires: r.try_get::<Option<i64>, _>(4)?.map(Timestamp),
+                    updated_at: Timestamp(r.try_get(5)?),
+                });
+        }
+    }
+    Ok(out)
+}
+
+struct AgentRow {
+    pk: i64,
+    version: i64,
+    active: bool,
+}
+
+pub(super) async fn write(
+    pool: &SqlitePool,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+) -> Result<WriteResult> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+
+    let skills: HashMap<Uuid, i64> =
+        sqlx::query_as::<_, (Uuid, i64)>("SELECT uuid, id FROM skills WHERE org_id = ?")
+            .bind(org_pk)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+
+    let mut agents: HashMap<Uuid, AgentRow> = HashMap::with_capacity(items.len());
+    for chunk in items.chunks(IN_CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT uuid, id, version, active FROM agents WHERE org_id = ",
+        );
+        qb.push_bind(org_pk).push(" AND uuid IN (");
+        let mut sep = qb.separated(", ");
+        for it in chunk {
+            sep.push_bind(it.agent_id);
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(&mut *tx).await? {
+            agents.insert(
+                r.try_get(0)?,
+                AgentRow {
+                    pk: r.try_get(1)?,
+                    version: r.try_get(2)?,
+                    active: r.try_get(3)?,
+                },
+            );
+        }
+    }
+    let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
+    let mut sets = load_sets(&mut tx, &pks).await?;
+
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut failed = false;
+    for it in items {
+        let outcome = match agents.get(&it.agent_id) {
+            None => ItemOutcome::NotFound,
+            Some(a) if !a.active => ItemOutcome::Inactive,
+            Some(a) if matches!(it.if_match, Some(Precondition::Version(v)) if v != a.version) => {
+                ItemOutcome::PreconditionFailed { current: a.version }
+            }
+            Some(a) => {
+                let current = sets.remove(&a.pk).unwrap_or_default();
+                let plan = diff::plan(&current, &it.write);
+                if plan.resulting_len as u64 > opts.max_skills_per_agent
+                    && plan.resulting_len > current.len()
+                {
+                    ItemOutcome::TooManySkills {
+                        resulting: plan.resulting_len,
+                    }
+                } else {
+                    let skills = after(current, &plan, ctx.now);
+                    let version = if plan.is_empty() {
+                        a.version
+                    } else {
+                        a.version + 1
+                    };
+                    ItemOutcome::Applied {
+                        version,
+                        plan,
+                        skills,
+                    }
+                }
+            }
+        };
+        failed |= !matches!(outcome, ItemOutcome::Applied { .. });
+        outcomes.push(outcome);
+    }
+
+    let writes: Vec<(&AgentWrite, &Plan)> = items
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(it, o)| match o {
+            ItemOutcome::Applied { plan, .. } if !plan.is_empty() => Some((it, plan)),
+            _ => None,
+        })
+        .collect();
+    if opts.dry_run || (opts.atomic && failed) || writes.is_empty() {
+        tx.rollback().await?;
+        return Ok(WriteResult {
+            items: outcomes,
+            committed: false,
+        });
+    }
+
+    let skill_pk = |id: &Uuid| -> Result<i64> {
+        skills
+            .get(id)
+            .copied()
+            .ok_or(StoreError::Conflict { field: "skillId" })
+    };
+    let mut upserts: Vec<(i64, i64, &skillgrid_core::model::Assignment)> = Vec::new();
+    let mut deletes: Vec<(i64, i64)> = Vec::new();
+    let mut audit: Vec<AuditRow> = Vec::new();
+    let mut bumped: Vec<i64> = Vec::with_capacity(writes.len());
+    for (it, plan) in &writes {
+        let agent_pk = agents[&it.agent_id].pk;
+        bumped.push(agent_pk);
+        for a in &plan.added {
+            let s = skill_pk(&a.skill_id)?;
+            upserts.push((agent_pk, s, a));
+            audit.push(AuditRow {
+                agent_pk,
+                agent: it.agent_id,
+                skill_pk: s,
+                skill: a.skill_id,
+                action: 1,
+                before: None,
+                after: Some(stored(a, ctx.now)),
+            });
+        }
+        for (old, a) in &plan.updated {
+            let s = skill_pk(&a.skill_id)?;
+            upserts.push((agent_pk, s, a));
+            audit.push(AuditRow {
+                agent_pk,
+                agent: it.agent_id,
+                skill_pk: s,
+                skill: a.skill_id,
+                action: 2,
+                before: Some(*old),
+                after: Some(stored(a, ctx.now)),
+            });
+        }
+        for old in &plan.removed {
+            let s = skill_pk(&old.skill_id)?;
+            deletes.push((agent_pk, s));
+            audit.push(AuditRow {
+                agent_pk,
+                agent: it.agent_id,
+                skill_pk: s,
+                skill: old.skill_id,
+                action: 3,
+                before: Some(*old),
+                after: None,
+            });
+        }
+    }
+
+    for chunk in deletes.chunks(DELETE_ROWS) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "DELETE FROM assignments WHERE (agent_id, skill_id) IN (VALUES ",
+        );
+        let mut first = true;
+        for (a, s) in chunk {
+            if !first {
+                qb.push(", ");
+            }
+            first = false;
+            qb.push("(")
+                .push_bind(*a)
+                .push(", ")
+                .push_bind(*s)
+                .push(")");
+        }
+        qb.push(")");
+        qb.build().execute(&mut *tx).await?;
+    }
+    for chunk in upserts.chunks(UPSERT_ROWS) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at) ",
+        );
+        qb.push_values(chunk, |mut b, (agent, skill, a)| {
+            b.push_bind(*agent)
+                .push_bind(*skill)
+                .push_bind(a.proficiency)
+                .push_bind(a.effective.map(|t| t.0))
+                .push_bind(a.expires.map(|t| t.0))
+                .push_bind(ctx.now.0);
+        });
+        qb.push(
+            " ON CONFLICT (agent_id, skill_id) DO UPDATE SET proficiency = excluded.proficiency,
+              effective_at = excluded.effective_at, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+        );
+        qb.build().execute(&mut *tx).await?;
+    }
+    for chunk in audit.chunks(AUDIT_ROWS) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit (uuid, org_id, at, request_id, client_uuid, agent_id, skill_id, agent_uuid, skill_uuid, action,
+               before_proficiency, before_effective, before_expires, before_updated,
+               after_proficiency, after_effective, after_expires, after_updated) ",
+        );
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(Uuid::now_v7())
+                .push_bind(org_pk)
+                .push_bind(ctx.now.0)
+                .push_bind(&ctx.request_id)
+                .push_bind(ctx.client_id)
+                .push_bind(r.agent_pk)
+                .push_bind(r.skill_pk)
+                .push_bind(r.agent)
+                .push_bind(r.skill)
+                .push_bind(r.action);
+            for side in [r.before, r.after] {
+                b.push_bind(side.map(|a| a.proficiency))
+                    .push_bind(side.and_then(|a| a.effective.map(|t| t.0)))
+                    .push_bind(side.and_then(|a| a.expires.map(|t| t.0)))
+                    .push_bind(side.map(|a| a.updated_at.0));
+            }
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    for chunk in bumped.chunks(IN_CHUNK) {
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("UPDATE agents SET version = version + 1 WHERE id IN (");
+        let mut sep = qb.separated(", ");
+        for pk in chunk {
+            sep.push_bind(*pk);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(WriteResult {
+        items: outcomes,
+        committed: true,
+    })
+}
+
+struct AuditRow {
+    agent_pk: i64,
+    agent: Uuid,
+    skill_pk: i64,
+    skill: Uuid,
+    action: i64,
+    before: Option<StoredAssignment>,
+    after: Option<StoredAssignment>,
+}
+
+fn stored(a: &skillgrid_core::model::Assignment, now: Timestamp) -> StoredAssignment {
+    StoredAssignment {
+        skill_id: a.skill_id,
+        proficiency: a.proficiency,
+        effective: a.effective,
+        expires: a.expires,
+        updated_at: now,
+    }
+}
+
+/// The agent's set once `plan` is applied.
+fn after(current: Vec<StoredAssignment>, plan: &Plan, now: Timestamp) -> Vec<StoredAssignment> {
+    if plan.is_empty() {
+        return current;
+    }
+    let removed: std::collections::HashSet<Uuid> =
+        plan.removed.iter().map(|a| a.skill_id).collect();
+    let updated: HashMap<Uuid, &skillgrid_core::model::Assignment> =
+        plan.updated.iter().map(|(_, a)| (a.skill_id, a)).collect();
+    let mut out: Vec<StoredAssignment> = current
+        .into_iter()
+        .filter(|a| !removed.contains(&a.skill_id))
+        .map(|a| match updated.get(&a.skill_id) {
+            Some(n) => stored(n, now),
+            None => a,
+        })
+        .collect();
+    out.extend(plan.added.iter().map(|a| stored(a, now)));
+    out
+}
+
+pub(super) async fn history(
+    pool: &SqlitePool,
+    agent_pk: i64,
+    page: PageRequest,
+) -> Result<Paged<AuditRecord>> {
+    let rows = sqlx::query(
+        "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, skill_uuid, action,
+                before_proficiency, before_effective, before_expires, before_updated,
+                after_proficiency, after_effective, after_expires, after_updated
+         FROM audit WHERE agent_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+    )
+    .bind(agent_pk)
+    .bind(page.after.unwrap_or(i64::MAX))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, audit_from_row(r)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut rows = rows;
+    let next = if rows.len() > page.limit as usize {
+        rows.truncate(page.limit as usize);
+        rows.last().map(|(pk, _)| *pk)
+    } else {
+        None
+    };
+    Ok(Paged {
+        items: rows.into_iter().map(|(_, a)| a).collect(),
+        next,
+    })
+}
+
+fn audit_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord> {
+    let skill_id: Uuid = r.try_get("skill_uuid")?;
+    let side = |p: &str| -> Result<Option<StoredAssignment>> {
+        let prof: Option<i64> = r.try_get(format!("{p}_proficiency").as_str())?;
+        Ok(match prof {
+            None => None,
+            Some(proficiency) => Some(StoredAssignment {
+                skill_id,
+                proficiency,
+                effective: r
+                    .try_get::<Option<i64>, _>(format!("{p}_effective").as_str())?
+                    .map(Timestamp),
+                expires: r
+                    .try_get::<Option<i64>, _>(format!("{p}_expires").as_str())?
+                    .map(Timestamp),
+                updated_at: Timestamp(
+                    r.try_get::<Option<i64>, _>(format!("{p}_updated").as_str())?
+                        .unwrap_or(0),
+                ),
+            }),
+        })
+    };
+    let action = match r.try_get::<i64, _>("action")? {
+        1 => AuditAction::Added,
+        2 => AuditAction::Updated,
+        _ => AuditAction::Removed,
+    };
+    Ok(AuditRecord {
+        id: r.try_get("uuid")?,
+        at: Timestamp(r.try_get("at")?),
+        request_id: r.try_get("request_id")?,
+        client_id: r.try_get("client_uuid")?,
+        agent_id: r.try_get("agent_uuid")?,
+        skill_id,
+        action,
+        before: side("before")?,
+        after: side("after")?,
+    })
+}

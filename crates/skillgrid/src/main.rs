@@ -1,0 +1,186 @@
+//! The `skillgrid` binary: parses the command line and calls into the libraries.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use skillgrid_server::bootstrap;
+use std::io::IsTerminal;
+
+/// skillgrid: the admin API for contact-center agent skills.
+#[derive(Parser)]
+#[command(name = "skillgrid", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    ///
+    /// Example: skillgrid serve --listen 127.0.0.1:8080 --database sqlite://skillgrid.db --demo
+    Serve(ServeArgs),
+    /// Administrative commands that work on the database directly (also while a server runs).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Args)]
+struct Database {
+    /// Database URL: sqlite://PATH (created if missing).
+    #[arg(
+        long,
+        env = "SKILLGRID_DATABASE_URL",
+        default_value = "sqlite://skillgrid.db"
+    )]
+    database: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the one picked is logged).
+    #[arg(long, env = "SKILLGRID_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[command(flatten)]
+    db: Database,
+    /// On an empty database, also add a small sample catalog and agents.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an organization.
+    ///
+    /// Example: skillgrid admin create-org --name acme --json
+    CreateOrg {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: Database,
+        /// Print {"orgId", "name"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an API client of an organization; its secret is printed once.
+    ///
+    /// Example: skillgrid admin create-client --org acme --name importer --scopes "admin:agent:read admin:agent:write" --json
+    CreateClient {
+        /// Organization id or name.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        /// Space-separated scopes, e.g. "admin:skill:read admin:agent:write".
+        #[arg(long)]
+        scopes: String,
+        #[command(flatten)]
+        db: Database,
+        /// Print {"clientId", "clientSecret", "orgId", "scopes"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_tracing();
+            serve(args).await
+        }
+        Command::Admin(cmd) => admin(cmd).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = skillgrid_store::open(&args.db.database).await?;
+    if let Some(c) = bootstrap::first_start(&store).await? {
+        // The only time a secret is ever printed: once, to stderr, at first start.
+        eprintln!(
+            "skillgrid: created organization `default` and API client `bootstrap` with every scope.\n\
+             \x20 client id:     {}\n\x20 client secret: {}\n\
+             Store the secret now; it is not shown again.",
+            c.client_id, c.client_secret
+        );
+        if args.demo {
+            bootstrap::demo_data(&store, c.org_id, c.client_id).await?;
+            tracing::info!("added demo skills and agents to organization `default`");
+        }
+    } else if args.demo {
+        tracing::info!("--demo ignored: the database is not empty");
+    }
+    let state = skillgrid_server::build_state(store).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("failed to listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening on http://{addr}");
+    skillgrid_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::CreateOrg { name, db, json } => {
+            let store = skillgrid_store::open(&db.database).await?;
+            let org = bootstrap::create_org(&store, &name).await?;
+            if json {
+                println!("{}", serde_json::to_string(&org)?);
+            } else {
+                println!("created organization `{}` with id {}", org.name, org.org_id);
+            }
+        }
+        AdminCommand::CreateClient {
+            org,
+            name,
+            scopes,
+            db,
+            json,
+        } => {
+            let store = skillgrid_store::open(&db.database).await?;
+            let c = bootstrap::create_client(&store, &org, &name, &scopes).await?;
+            if json {
+                println!("{}", serde_json::to_string(&c)?);
+            } else {
+                println!(
+                    "created client `{name}`\n  client id:     {}\n  client secret: {}\n  scopes:        {}\nStore the secret now; it is not shown again.",
+                    c.client_id,
+                    c.client_secret,
+                    c.scopes.join(" ")
+                );
+            }
+        }
+    }
+    Ok(())
+}
