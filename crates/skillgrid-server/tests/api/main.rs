@@ -1,0 +1,13 @@
+//! Integration tests: the real server on loopback, a real SQLite file, real HTTP.
+
+mod helpers;
+
+mod agents;
+mod assignments;
+mod auth;
+mod catalog;
+mod errors;
+mod isolation;
+mod settings;
+mod smoke;
+mod validation;
