@@ -82,7 +82,7 @@ impl ProblemCode {
 
     pub fn title(self) -> &'static str {
         match self {
-            Self::ValidationFailed => "The request is invalid",
+            Self::ValidationFailed => "The request body is invalid",
             Self::InactiveAgent => "The agent is inactive",
             Self::Unauthorized => "Authentication is required",
             Self::InsufficientScope => "The token lacks the scope this route needs",
