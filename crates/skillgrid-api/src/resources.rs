@@ -169,3 +169,50 @@ pub mod scopes {
         AUDIT_READ,
     ];
 }
+
+/// Counts over a bulk request (§5.5). Assignment counts cover the items that succeeded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkSummary {
+    pub items: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub added: u64,
+    pub updated: u64,
+    pub removed: u64,
+    pub unchanged: u64,
+}
+
+/// The result of one bulk item: `version` and `changes` when it succeeded, `problem` when not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkItemResult {
+    pub index: u64,
+    pub agent_id: Option<Uuid>,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<crate::Problem>,
+}
+
+/// `POST /agents/skills/bulk` and `POST /admin/skills/{id}/agents` success body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkResponse {
+    pub dry_run: bool,
+    pub summary: BulkSummary,
+    pub results: Vec<BulkItemResult>,
+}
+
+/// One holder of a skill (`GET /admin/skills/{id}/agents`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillHolder {
+    pub agent_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub assignment: AssignmentOut,
+}

@@ -84,3 +84,20 @@ pub struct AgentPatch {
     pub external_id: Option<Option<String>>,
     pub active: Option<bool>,
 }
+
+/// `mode` of a bulk request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkMode {
+    Merge,
+    Replace,
+}
+
+/// One validated item of a bulk request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkItem {
+    pub agent_id: Uuid,
+    pub write: SkillSetWrite,
+    pub if_match: Option<Precondition>,
+    /// Assignments listed (for the request-wide limit and summaries).
+    pub listed: usize,
+}

@@ -47,15 +47,19 @@ pub async fn create_client(
     name: &str,
     scope_list: &str,
 ) -> anyhow::Result<NewClient> {
+    let name = name.trim();
+    anyhow::ensure!(!name.is_empty(), "the client name must not be empty");
     let org = store
         .find_org(org.trim())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no organization with id or name `{org}`"))?;
-    let requested: Vec<String> = scope_list
-        .split([' ', ','])
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect();
+    // Separated by spaces (as in OAuth) or commas; a scope given twice is held once.
+    let mut requested: Vec<String> = Vec::new();
+    for s in scope_list.split(|c: char| c.is_whitespace() || c == ',') {
+        if !s.is_empty() && !requested.iter().any(|r| r == s) {
+            requested.push(s.to_string());
+        }
+    }
     anyhow::ensure!(
         !requested.is_empty(),
         "give at least one scope; known scopes: {}",
@@ -86,10 +90,15 @@ pub async fn first_start(store: &DynStore) -> anyhow::Result<Option<NewClient>> 
     if store.org_count().await? > 0 {
         return Ok(None);
     }
-    let org = create_org(store, "default").await?;
+    let org = match store.create_org("default", &OrgSettings::default()).await {
+        Ok(o) => o,
+        // Another `serve` on the same database got there first: it prints the credentials.
+        Err(StoreError::Conflict { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let client = create_client(
         store,
-        &org.org_id.to_string(),
+        &org.id.to_string(),
         "bootstrap",
         &scopes::ALL.join(" "),
     )

@@ -56,13 +56,18 @@ impl ApiError {
     /// 400 `validation_failed` listing every entry.
     pub fn validation(errors: Vec<ErrorEntry>) -> Self {
         let n = errors.len();
+        let place = if errors.iter().all(|e| e.pointer.is_some()) {
+            "the request body"
+        } else {
+            "the request"
+        };
         let detail = if n == 1 {
             format!(
-                "1 problem in the request: {}; nothing was written",
+                "1 problem in {place}: {}; nothing was written",
                 errors[0].detail
             )
         } else {
-            format!("{n} problems in the request; nothing was written")
+            format!("{n} problems in {place}; nothing was written")
         };
         ApiError::new(ProblemCode::ValidationFailed, detail).with_errors(errors)
     }

@@ -142,6 +142,7 @@ pub struct WriteOptions {
 #[derive(Debug, Clone)]
 pub enum ItemOutcome {
     Applied {
+        /// The version afterwards; on a dry run, the current one (a dry run changes nothing).
         version: i64,
         plan: Plan,
         /// The agent's whole set afterwards.

@@ -4,10 +4,22 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use skillgrid_server::bootstrap;
 use std::io::IsTerminal;
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  skillgrid serve --demo
+  skillgrid serve --listen 127.0.0.1:8080 --database sqlite://skillgrid.db
+  skillgrid admin create-org --name acme --json
+  skillgrid admin create-client --org acme --name importer --scopes \"admin:agent:read admin:agent:write\" --json
+
+On its first start on an empty database, `serve` creates the organization `default` and the API
+client `bootstrap` with every scope, and prints that client's id and secret once, to stderr.
+Exchange them for a token at POST /oauth/token (grant_type=client_credentials).";
 
 /// skillgrid: the admin API for contact-center agent skills.
 #[derive(Parser)]
-#[command(name = "skillgrid", version, about)]
+#[command(name = "skillgrid", version, about, after_help = EXAMPLES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,6 +32,8 @@ enum Command {
     /// Example: skillgrid serve --listen 127.0.0.1:8080 --database sqlite://skillgrid.db --demo
     Serve(ServeArgs),
     /// Administrative commands that work on the database directly (also while a server runs).
+    ///
+    /// Example: skillgrid admin create-org --name acme --json
     #[command(subcommand)]
     Admin(AdminCommand),
 }
@@ -53,6 +67,7 @@ enum AdminCommand {
     ///
     /// Example: skillgrid admin create-org --name acme --json
     CreateOrg {
+        /// Organization name; unique, compared case-insensitively.
         #[arg(long)]
         name: String,
         #[command(flatten)]
@@ -68,6 +83,7 @@ enum AdminCommand {
         /// Organization id or name.
         #[arg(long)]
         org: String,
+        /// A name for the client, for your own records.
         #[arg(long)]
         name: String,
         /// Space-separated scopes, e.g. "admin:skill:read admin:agent:write".
@@ -95,15 +111,40 @@ fn init_tracing() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Serve(args) => {
             init_tracing();
             serve(args).await
         }
         Command::Admin(cmd) => admin(cmd).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line with the chain of causes; never a backtrace (even with RUST_BACKTRACE
+            // set), which would bury the message that says what to fix.
+            eprintln!("error: {}", error_line(&e));
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause whose text is already there
+/// (many library errors repeat their source in their own message).
+fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

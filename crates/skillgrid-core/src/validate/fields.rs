@@ -228,7 +228,15 @@ pub fn number(v: &Value) -> Num {
             } else if n.is_u64() {
                 Num::BigInt
             } else {
-                Num::Decimal(n.as_f64().unwrap_or(f64::NAN))
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // An integer beyond u64 (or one written with an exponent, such as 1e20) reaches
+                // us as a float; outside i64 it is a whole number that is out of range, not a
+                // decimal to be rounded. (2^63 = `i64::MAX as f64` is the first float above i64.)
+                if f.is_finite() && (f >= i64::MAX as f64 || f < i64::MIN as f64) {
+                    Num::BigInt
+                } else {
+                    Num::Decimal(f)
+                }
             }
         }
         Value::String(s) => match s.trim().parse::<i64>() {

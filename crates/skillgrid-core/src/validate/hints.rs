@@ -8,7 +8,11 @@ pub fn nearest_field(
     aliases: &[(&'static str, &'static str)],
 ) -> Option<&'static str> {
     let folded = fold(key);
-    if let Some((_, f)) = aliases.iter().find(|(a, _)| fold(a) == folded) {
+    // An alias counts only when it names a field of this object (schemas share alias lists).
+    if let Some((_, f)) = aliases
+        .iter()
+        .find(|(a, f)| fold(a) == folded && fields.contains(f))
+    {
         return Some(f);
     }
     nearest(&folded, fields.iter().copied(), fold)
@@ -61,6 +65,8 @@ mod tests {
     fn aliases_win() {
         assert_eq!(nearest_field("id", F, A), Some("skillId"));
         assert_eq!(nearest_field("Level", F, A), Some("proficiency"));
+        // Never a field the object does not have.
+        assert_eq!(nearest_field("id", &F[1..], A), None);
     }
 
     #[test]

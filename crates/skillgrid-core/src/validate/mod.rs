@@ -5,6 +5,7 @@
 //! value (or, for a missing field, of the object that lacks it: a pointer always resolves in the
 //! document that was sent). Only when the report is empty does a caller get typed values.
 
+mod bulk;
 mod fields;
 mod hints;
 mod query;
@@ -12,6 +13,7 @@ mod resources;
 mod settings;
 mod skillset;
 
+pub use bulk::{bulk_request, skill_to_agents, BulkLimits, BulkRequest};
 pub use fields::describe_json_type;
 pub use query::{parse_query, path_uuid, QueryRules, QueryValues};
 pub use resources::{agent_create, agent_patch, skill_create, skill_patch};
@@ -79,12 +81,12 @@ impl Schema {
     /// Walks `map` in body order: known keys go to `visit`, unknown ones are reported with the
     /// field they most likely meant; afterwards missing required fields are reported at `ptr`
     /// (unless an unknown key was already taken to mean them).
-    pub fn walk(
+    pub fn walk<'v>(
         &self,
         r: &mut Report,
         ptr: &str,
-        map: &Map<String, Value>,
-        mut visit: impl FnMut(&mut Report, &str, &Value, String),
+        map: &'v Map<String, Value>,
+        mut visit: impl FnMut(&mut Report, &'static str, &'v Value, String),
     ) {
         let mut meant: Vec<&'static str> = Vec::new();
         for (key, value) in map {

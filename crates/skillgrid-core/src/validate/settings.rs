@@ -164,7 +164,7 @@ fn scale(r: &mut Report, p: &str, m: &Map<String, Value>, s: &mut OrgSettings) {
                 sc.levels.iter().map(|(n, v)| (n.to_string(), v)).collect();
             for (name, value) in levels {
                 let lp = child(&p, name);
-                merged.retain(|(n, _)| n != name);
+                merged.retain(|(n, _)| n.to_lowercase() != name.to_lowercase());
                 if value.is_null() {
                     continue;
                 }
@@ -250,24 +250,21 @@ fn consistent_scale(r: &mut Report, root: &Map<String, Value>, s: &OrgSettings) 
             .received(Value::from(sc.default)),
         );
     }
-    let mut seen_names: Vec<String> = Vec::new();
-    let mut seen_values: Vec<i64> = Vec::new();
+    let sent_levels = sent
+        .and_then(|m| m.get("levels"))
+        .and_then(Value::as_object);
+    let was_sent = |name: &str| sent_levels.is_some_and(|l| l.contains_key(name));
+    // A level the patch sent is pointed at; otherwise the scale field that made it wrong.
+    let lp = |names: &[&str]| match names.iter().find(|n| was_sent(n)) {
+        Some(n) => child("/proficiencyScale/levels", n),
+        None => at(&["min", "max", "levels"]),
+    };
+    let mut seen: Vec<(String, &str, i64)> = Vec::new();
     for (name, value) in sc.levels.iter() {
-        let lp = || {
-            if sent
-                .and_then(|m| m.get("levels"))
-                .and_then(Value::as_object)
-                .is_some_and(|l| l.contains_key(name))
-            {
-                child("/proficiencyScale/levels", name)
-            } else {
-                at(&["min", "max", "levels"])
-            }
-        };
         if !(sc.min..=sc.max).contains(&value) {
             r.push(
                 ErrorEntry::at(
-                    lp(),
+                    lp(&[name]),
                     EntryCode::OutOfRange,
                     format!(
                         "level `{name}` = {value} is outside the scale {}–{}",
@@ -279,16 +276,25 @@ fn consistent_scale(r: &mut Report, root: &Map<String, Value>, s: &OrgSettings) 
             );
         }
         let folded = name.to_lowercase();
-        if seen_names.contains(&folded) {
+        if let Some((_, other, _)) = seen.iter().find(|(f, _, _)| *f == folded) {
+            let detail =
+                format!("level `{name}` is defined twice (names are compared case-insensitively)");
+            let hint = format!(
+                "levels `{other}` and `{name}` differ only in case; keep one \
+                 (`\"Name\": null` in `levels` removes a level)"
+            );
+            r.push(ErrorEntry::at(lp(&[name, other]), EntryCode::InvalidFormat, detail).hint(hint));
+        } else if let Some((_, other, _)) = seen.iter().find(|(_, _, v)| *v == value) {
+            let detail = format!(
+                "level `{name}` has the value {value} of level `{other}`; \
+                 each level needs its own value"
+            );
             r.push(ErrorEntry::at(
-                lp(),
+                lp(&[name, other]),
                 EntryCode::InvalidFormat,
-                format!("level `{name}` is defined twice (names are compared case-insensitively)"),
+                detail,
             ));
-        } else if seen_values.contains(&value) {
-            r.push(ErrorEntry::at(lp(), EntryCode::InvalidFormat, format!("level `{name}` has the value {value} of another level; each level needs its own value")));
         }
-        seen_names.push(folded);
-        seen_values.push(value);
+        seen.push((folded, name, value));
     }
 }

@@ -151,6 +151,22 @@ pub fn single_assignment(
             SINGLE.walk(&mut r, "", map, |r, field, v, p| {
                 ok &= assignment_field(r, field, v, &p, rules, &mut a);
             });
+            // `skillId` (or `id`, …) in this body is a natural mistake: say where the skill
+            // comes from instead.
+            for e in r.errors.iter_mut() {
+                let key = e.pointer.as_deref().and_then(|p| p.strip_prefix('/'));
+                if e.code == EntryCode::UnknownField
+                    && e.hint.is_none()
+                    && key.is_some_and(|k| {
+                        hints::nearest_field(k, ASSIGNMENT.fields, ASSIGNMENT.aliases)
+                            == Some("skillId")
+                    })
+                {
+                    e.hint = Some(format!(
+                        "the skill is named by the path (…/skills/{skill_id}); drop this field"
+                    ));
+                }
+            }
             date_range(&mut r, "", map, &a);
         }
         other => r.push(root_shape_error("", SHAPE_SINGLE, other).expected(SHAPE_SINGLE)),

@@ -284,3 +284,50 @@ async fn finish(r: reqwest::Response) -> Resp {
         text,
     }
 }
+
+/// True for `2026-11-22T11:30:00.000Z`: RFC 3339 in UTC with exactly three fraction digits.
+pub fn is_utc_millis(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 24
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            23 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Asserts an `application/problem+json` answer with `status` and `code`, a non-empty
+/// detail, and the request id of the `X-Request-Id` header.
+#[track_caller]
+pub fn assert_problem(r: &Resp, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.text);
+    let ct = r.header("content-type").unwrap_or_default();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content type {ct}: {}",
+        r.text
+    );
+    assert_eq!(r.body["status"], status, "{}", r.text);
+    assert_eq!(r.body["code"], code, "{}", r.text);
+    assert!(
+        r.body["type"].as_str().is_some_and(|t| !t.is_empty()),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "{}",
+        r.text
+    );
+    let id = r.body["requestId"].as_str().unwrap_or_default();
+    assert!(!id.is_empty(), "no requestId: {}", r.text);
+    assert_eq!(r.header("x-request-id"), Some(id), "{}", r.text);
+}

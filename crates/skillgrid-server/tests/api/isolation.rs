@@ -1,1 +1,353 @@
-//! (to be written)
+//! Contract §4: a token sees and writes nothing of another organization; such ids answer
+//! exactly as ids that do not exist.
+
+use crate::helpers::{assert_problem, spawn_app, Resp, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const BASES: [&str; 2] = ["/api/v2/agents/users", "/api/v2/admin/users"];
+
+/// Org 1 (the app's own): a skill held by an agent, some history, changed settings.
+struct World {
+    app: TestApp,
+    skill: Uuid,
+    agent: Uuid,
+    /// A token with every scope in a second organization.
+    other: String,
+}
+
+async fn world() -> World {
+    let app = spawn_app().await;
+    let r = app
+        .patch(
+            "/api/v2/organizations/settings",
+            &json!({"rateLimit": {"requestsPerMinute": 100000, "burst": 10000},
+                    "limits": {"maxSkillsPerAgent": 50}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let skill = app.create_skill("Billing").await;
+    let agent = app.create_agent("ana@example.com").await;
+    let r = app
+        .put(
+            &format!("/api/v2/agents/users/{agent}/skills"),
+            &json!([{"skillId": skill, "proficiency": 90}]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (_, other) = app.other_org("acme").await;
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v2/organizations/settings",
+            Some(&other),
+            Some(&json!({"rateLimit": {"requestsPerMinute": 100000, "burst": 10000}})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    World {
+        app,
+        skill,
+        agent,
+        other,
+    }
+}
+
+/// Everything org 1 has: settings, catalog, agents, the agent's skills and history.
+async fn org1_state(w: &World) -> Vec<Value> {
+    let app = &w.app;
+    let (skills, history) = app.snapshot(w.agent).await;
+    vec![
+        app.get("/api/v2/organizations/settings").await.body,
+        app.get("/api/v2/admin/skills").await.body,
+        app.get("/api/v2/admin/users").await.body,
+        skills,
+        history,
+    ]
+}
+
+/// The parts of a problem that do not depend on the request: status, code, detail, entries.
+fn shape(r: &Resp) -> (u16, Value, Value, Vec<(String, String)>) {
+    (
+        r.status,
+        r.body["code"].clone(),
+        r.body["detail"].clone(),
+        r.entries(),
+    )
+}
+
+async fn as_other(w: &World, m: Method, path: &str, body: Option<&Value>) -> Resp {
+    w.app.call(m, path, Some(&w.other), body, &[]).await
+}
+
+#[tokio::test]
+async fn every_id_of_another_org_answers_as_a_missing_one() {
+    let w = world().await;
+    let before = org1_state(&w).await;
+    let missing = Uuid::now_v7();
+
+    // Each route with an id, once with org 1's id and once with one that exists nowhere.
+    let routes = |agent: Uuid, skill: Uuid| -> Vec<(Method, String, Option<Value>)> {
+        let mut v = vec![
+            (Method::GET, format!("/api/v2/admin/skills/{skill}"), None),
+            (
+                Method::PATCH,
+                format!("/api/v2/admin/skills/{skill}"),
+                Some(json!({"name": "Stolen", "active": false})),
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v2/admin/skills/{skill}"),
+                None,
+            ),
+            (Method::GET, format!("/api/v2/admin/users/{agent}"), None),
+            (
+                Method::PATCH,
+                format!("/api/v2/admin/users/{agent}"),
+                Some(json!({"active": false})),
+            ),
+        ];
+        for base in BASES {
+            let p = format!("{base}/{agent}/skills");
+            v.push((Method::GET, p.clone(), None));
+            v.push((Method::PUT, p.clone(), Some(json!({"skills": []}))));
+            v.push((Method::PATCH, p.clone(), Some(json!({"remove": []}))));
+            v.push((Method::GET, format!("{p}/history"), None));
+            v.push((
+                Method::PUT,
+                format!("{p}/{skill}"),
+                Some(json!({"proficiency": 1})),
+            ));
+            v.push((Method::DELETE, format!("{p}/{skill}"), None));
+        }
+        v
+    };
+    let foreign = routes(w.agent, w.skill);
+    let nowhere = routes(missing, missing);
+    assert_eq!(foreign.len(), 17);
+    for ((m, path, body), (_, miss_path, _)) in foreign.iter().zip(&nowhere) {
+        let r = as_other(&w, m.clone(), path, body.as_ref()).await;
+        assert_problem(&r, 404, "not_found");
+        let miss = as_other(&w, m.clone(), miss_path, body.as_ref()).await;
+        assert_eq!(shape(&r), shape(&miss), "{m} {path}");
+        // With dryRun and If-Match too: still nothing but 404.
+        if *m != Method::GET
+            && path.contains("/skills")
+            && !path.starts_with("/api/v2/admin/skills")
+        {
+            let r = w
+                .app
+                .call(
+                    m.clone(),
+                    &format!("{path}?dryRun=true"),
+                    Some(&w.other),
+                    body.as_ref(),
+                    &[("if-match", "\"1\"")],
+                )
+                .await;
+            assert_problem(&r, 404, "not_found");
+        }
+    }
+    // Upper-case spellings of the same ids change nothing.
+    let up = w.agent.to_string().to_uppercase();
+    let r = as_other(&w, Method::GET, &format!("/api/v2/admin/users/{up}"), None).await;
+    assert_problem(&r, 404, "not_found");
+
+    assert_eq!(org1_state(&w).await, before, "org 1 is untouched");
+    // And org 1's own token still sees everything.
+    assert_eq!(
+        w.app.skills_of(w.agent).await["skills"][0]["skillId"],
+        w.skill.to_string()
+    );
+}
+
+#[tokio::test]
+async fn another_orgs_skill_ids_are_unknown_skills_in_its_own_agents() {
+    let w = world().await;
+    let before = org1_state(&w).await;
+    let r = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/users",
+        Some(&json!({"email": "bob@acme.example", "name": "Bob"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let mine: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
+    let missing = Uuid::now_v7();
+    for base in BASES {
+        let p = format!("{base}/{mine}/skills");
+        type Case = (Method, String, Option<Value>);
+        let cases = |s: Uuid| -> Vec<(Case, Option<(&str, &str)>)> {
+            vec![
+                (
+                    (Method::PUT, p.clone(), Some(json!([{"skillId": s}]))),
+                    Some(("pointer:/0/skillId", "unknown_skill")),
+                ),
+                (
+                    (Method::PATCH, p.clone(), Some(json!({"remove": [s]}))),
+                    Some(("pointer:/remove/0", "unknown_skill")),
+                ),
+                (
+                    (Method::PUT, format!("{p}/{s}"), Some(json!({}))),
+                    Some(("path:skillId", "unknown_skill")),
+                ),
+                ((Method::DELETE, format!("{p}/{s}"), None), None),
+            ]
+        };
+        for (((m, path, body), want), ((_, miss_path, miss_body), _)) in
+            cases(w.skill).into_iter().zip(cases(missing))
+        {
+            let r = as_other(&w, m.clone(), &path, body.as_ref()).await;
+            let miss = as_other(&w, m.clone(), &miss_path, miss_body.as_ref()).await;
+            match want {
+                Some((loc, code)) => {
+                    assert_problem(&r, 400, "validation_failed");
+                    assert_eq!(
+                        r.entries(),
+                        [(loc.to_string(), code.to_string())],
+                        "{m} {path}"
+                    );
+                }
+                None => assert_problem(&r, 404, "not_found"),
+            }
+            assert_eq!(
+                (r.status, r.body["code"].clone(), r.entries()),
+                (miss.status, miss.body["code"].clone(), miss.entries()),
+                "{m} {path}"
+            );
+        }
+    }
+    assert_eq!(org1_state(&w).await, before, "org 1 is untouched");
+}
+
+#[tokio::test]
+async fn lists_never_show_another_orgs_rows() {
+    let w = world().await;
+    for path in [
+        "/api/v2/admin/skills",
+        "/api/v2/admin/skills?name=billing",
+        "/api/v2/admin/skills?active=true&limit=1000",
+        "/api/v2/admin/users",
+        "/api/v2/admin/users?email=ana@example.com",
+        "/api/v2/admin/users?active=true",
+    ] {
+        let r = as_other(&w, Method::GET, path, None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body, json!({"items": [], "nextCursor": null}), "{path}");
+    }
+    // Org 1's cursor, used by org 2, does not reveal org 1's rows either.
+    w.app.create_skill("Sales").await;
+    let page = w.app.get("/api/v2/admin/skills?limit=1").await;
+    let cursor = page.body["nextCursor"].as_str().unwrap().to_string();
+    let r = as_other(
+        &w,
+        Method::GET,
+        &format!("/api/v2/admin/skills?limit=1&cursor={cursor}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["items"], json!([]));
+    // Org 2's own rows are all it sees.
+    let r = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/skills",
+        Some(&json!({"name": "Acme only"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = as_other(&w, Method::GET, "/api/v2/admin/skills", None).await;
+    let names: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Acme only"]);
+}
+
+#[tokio::test]
+async fn writes_of_another_org_change_nothing_here() {
+    let w = world().await;
+    let before = org1_state(&w).await;
+
+    // Same names and emails are free in another organization.
+    let r = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/skills",
+        Some(&json!({"name": "BILLING"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let their_skill = r.body["id"].as_str().unwrap().to_string();
+    let r = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/users",
+        Some(&json!({"email": "ANA@example.com", "name": "Other Ana"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let their_agent = r.body["id"].as_str().unwrap().to_string();
+    let r = as_other(
+        &w,
+        Method::PUT,
+        &format!("/api/v2/agents/users/{their_agent}/skills"),
+        Some(&json!([{"skillId": their_skill, "proficiency": 10}])),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["version"], 1);
+
+    // Their settings are their own: org 1 holds a 90, which does not stop a lower max there.
+    let r = as_other(
+        &w,
+        Method::PATCH,
+        "/api/v2/organizations/settings",
+        Some(&json!({"requireIfMatch": true,
+                     "proficiencyScale": {"max": 80, "levels": {"Expert": 80}}})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let theirs = as_other(&w, Method::GET, "/api/v2/organizations/settings", None).await;
+    assert_eq!(theirs.body["requireIfMatch"], true);
+    assert_eq!(theirs.body["proficiencyScale"]["max"], 80);
+
+    assert_eq!(org1_state(&w).await, before, "org 1 is untouched");
+    // And org 1's writes are not bound by org 2's settings.
+    let r = w
+        .app
+        .put(
+            &format!("/api/v2/agents/users/{}/skills", w.agent),
+            &json!([{"skillId": w.skill, "proficiency": 100}]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Their org-1-sized stranding check counts only their own assignments.
+    let r = w
+        .app
+        .patch(
+            "/api/v2/organizations/settings",
+            &json!({"proficiencyScale": {"min": 20}}),
+        )
+        .await;
+    assert_eq!(
+        r.status, 200,
+        "org 2's proficiency 10 is not org 1's: {}",
+        r.text
+    );
+    // The history of org 2's agent is only its own.
+    let h = as_other(
+        &w,
+        Method::GET,
+        &format!("/api/v2/agents/users/{their_agent}/skills/history"),
+        None,
+    )
+    .await;
+    assert_eq!(h.body["items"].as_array().unwrap().len(), 1, "{}", h.text);
+}

@@ -1,1 +1,276 @@
-//! (to be written)
+//! Contract §5.1: organization settings.
+
+use crate::helpers::{assert_problem, spawn_app};
+use serde_json::{json, Value};
+
+const SETTINGS: &str = "/api/v2/organizations/settings";
+
+fn defaults() -> Value {
+    json!({
+      "proficiencyScale": {"min": 0, "max": 100, "default": 50,
+                           "levels": {"Novice": 25, "Intermediate": 50, "Advanced": 75, "Expert": 100}},
+      "limits": {"maxSkillsPerAgent": 500, "maxItemsPerBulk": 10000,
+                 "maxAssignmentsPerRequest": 100000, "maxBodyBytes": 33554432},
+      "requireIfMatch": false,
+      "rateLimit": {"requestsPerMinute": 600, "burst": 100}
+    })
+}
+
+fn level_names(settings: &Value) -> Vec<String> {
+    settings["proficiencyScale"]["levels"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn defaults_are_exactly_the_contracts() {
+    let app = spawn_app().await;
+    let r = app.get(SETTINGS).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
+    assert_eq!(r.body, defaults());
+    assert_eq!(
+        level_names(&r.body),
+        ["Novice", "Intermediate", "Advanced", "Expert"]
+    );
+}
+
+#[tokio::test]
+async fn patch_merges_nested_objects() {
+    let app = spawn_app().await;
+    let r = app
+        .patch(SETTINGS, &json!({"limits": {"maxSkillsPerAgent": 10}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut want = defaults();
+    want["limits"]["maxSkillsPerAgent"] = json!(10);
+    assert_eq!(r.body, want);
+    assert_eq!(app.get(SETTINGS).await.body, want);
+
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"default": 40, "levels": {"Master": 90}},
+                    "rateLimit": {"burst": 5}, "requireIfMatch": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    want["proficiencyScale"]["default"] = json!(40);
+    want["proficiencyScale"]["levels"]["Master"] = json!(90);
+    want["rateLimit"]["burst"] = json!(5);
+    want["requireIfMatch"] = json!(true);
+    assert_eq!(r.body, want);
+    // Levels read from lowest to highest.
+    assert_eq!(
+        level_names(&r.body),
+        ["Novice", "Intermediate", "Advanced", "Master", "Expert"]
+    );
+    assert_eq!(app.get(SETTINGS).await.body, want);
+
+    // The new level and default apply to assignments.
+    let skill = app.create_skill("Billing").await;
+    let agent = app.create_agent("ana@example.com").await;
+    let path = format!("/api/v2/agents/users/{agent}/skills");
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(&app.token),
+            Some(&json!([{"skillId": skill, "proficiency": "master"}])),
+            &[("if-match", "*")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["skills"][0]["proficiency"], 90);
+    assert_eq!(r.body["skills"][0]["level"], "Master");
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(&app.token),
+            Some(&json!([{"skillId": skill}])),
+            &[("if-match", "*")],
+        )
+        .await;
+    assert_eq!(r.body["skills"][0]["proficiency"], 40, "{}", r.text);
+    assert_eq!(r.body["skills"][0]["level"], "Novice");
+}
+
+#[tokio::test]
+async fn a_level_set_to_null_is_removed() {
+    let app = spawn_app().await;
+    let skill = app.create_skill("Billing").await;
+    let agent = app.create_agent("ana@example.com").await;
+    let path = format!("/api/v2/agents/users/{agent}/skills");
+    let r = app
+        .put(&path, &json!([{"skillId": skill, "proficiency": 30}]))
+        .await;
+    assert_eq!(r.body["skills"][0]["level"], "Novice", "{}", r.text);
+
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"levels": {"Novice": null}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["proficiencyScale"]["levels"],
+        json!({"Intermediate": 50, "Advanced": 75, "Expert": 100})
+    );
+    assert_eq!(app.get(SETTINGS).await.body, r.body);
+
+    // The stored proficiency now sits below the lowest level.
+    let got = app.skills_of(agent).await;
+    assert_eq!(got["skills"][0]["proficiency"], 30);
+    assert_eq!(got["skills"][0]["level"], Value::Null);
+    // And the name is no longer accepted.
+    let r = app
+        .put(&path, &json!([{"skillId": skill, "proficiency": "Novice"}]))
+        .await;
+    assert_problem(&r, 400, "validation_failed");
+    assert_eq!(
+        r.entries(),
+        [(
+            "pointer:/0/proficiency".to_string(),
+            "unknown_level".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_scale_that_strands_stored_proficiencies_is_refused() {
+    let app = spawn_app().await;
+    let skill = app.create_skill("Billing").await;
+    let other = app.create_skill("Sales").await;
+    for (email, p) in [
+        ("a@example.com", 90),
+        ("b@example.com", 95),
+        ("c@example.com", 10),
+    ] {
+        let agent = app.create_agent(email).await;
+        let r = app
+            .put(
+                &format!("/api/v2/agents/users/{agent}/skills"),
+                &json!([{"skillId": skill, "proficiency": p}, {"skillId": other, "proficiency": 50}]),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let before = app.get(SETTINGS).await.body;
+
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"max": 80, "levels": {"Expert": 80, "Advanced": 70}}}),
+        )
+        .await;
+    assert_problem(&r, 400, "validation_failed");
+    assert_eq!(
+        r.entries(),
+        [(
+            "pointer:/proficiencyScale/max".to_string(),
+            "out_of_range".to_string()
+        )]
+    );
+    let detail = r.body["errors"][0]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("2 "), "{detail}");
+    assert_eq!(app.get(SETTINGS).await.body, before, "nothing changed");
+
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"min": 20, "max": 80, "levels": {"Novice": 20, "Expert": 80, "Advanced": 70}}}),
+        )
+        .await;
+    assert_problem(&r, 400, "validation_failed");
+    let mut entries = r.entries();
+    entries.sort();
+    assert_eq!(
+        entries,
+        [
+            (
+                "pointer:/proficiencyScale/max".to_string(),
+                "out_of_range".to_string()
+            ),
+            (
+                "pointer:/proficiencyScale/min".to_string(),
+                "out_of_range".to_string()
+            )
+        ]
+    );
+    for e in r.body["errors"].as_array().unwrap() {
+        let d = e["detail"].as_str().unwrap();
+        if e["pointer"] == "/proficiencyScale/min" {
+            assert!(d.starts_with("1 "), "{d}");
+        } else {
+            assert!(d.starts_with("2 "), "{d}");
+        }
+    }
+    assert_eq!(app.get(SETTINGS).await.body, before, "nothing changed");
+
+    // A scale that keeps every stored value is fine, and so is a wider one.
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"min": 10, "max": 95, "levels": {"Expert": 95}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"min": -5, "max": 1000}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_refused_patch_changes_nothing() {
+    let app = spawn_app().await;
+    let before = app.get(SETTINGS).await.body;
+    for bad in [
+        json!({"requireIfMatch": true, "limits": {"maxSkillsPerAgent": 0}}),
+        json!({"requireIfMatch": true, "limits": {"maxSkills": 3}}),
+        json!({"requireIfMatch": true, "proficiencyScale": {"min": 100, "max": 0}}),
+        json!({"requireIfMatch": "yes"}),
+        json!([{"requireIfMatch": true}]),
+    ] {
+        let r = app.patch(SETTINGS, &bad).await;
+        assert_problem(&r, 400, "validation_failed");
+        assert!(!r.entries().is_empty(), "{}", r.text);
+        assert_eq!(app.get(SETTINGS).await.body, before, "{bad}");
+    }
+    let r = app
+        .patch(SETTINGS, &json!({"limits": {"maxSkills": 3}}))
+        .await;
+    assert_eq!(
+        r.entries(),
+        [(
+            "pointer:/limits/maxSkills".to_string(),
+            "unknown_field".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn removing_a_level_matches_its_name_in_any_case() {
+    let app = crate::helpers::spawn_app().await;
+    let r = app
+        .patch(
+            "/api/v2/organizations/settings",
+            &serde_json::json!({"proficiencyScale": {"levels": {"novice": null}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let levels = r.body["proficiencyScale"]["levels"].as_object().unwrap();
+    assert!(!levels.contains_key("Novice"), "{levels:?}");
+    assert_eq!(levels.len(), 3);
+}

@@ -121,7 +121,10 @@ pub(super) async fn write(
                     }
                 } else {
                     let skills = after(current, &plan, ctx.now);
-                    let version = if plan.is_empty() {
+                    // A dry run leaves the version alone (contract §5.4): its answer
+                    // carries the current ETag, which a client can send as If-Match
+                    // with the real write to apply exactly the diff it reviewed.
+                    let version = if plan.is_empty() || opts.dry_run {
                         a.version
                     } else {
                         a.version + 1

@@ -1,0 +1,456 @@
+//! `POST /agents/skills/bulk`: many agents in one request (contract §5.5).
+//!
+//! Request-wide problems (shape, `mode`, limits) fail the whole request. Problems inside an
+//! item are kept per item, so a non-atomic request can write the good items and report the
+//! bad ones; an atomic request reports them all at once. Pointers are always relative to the
+//! request body.
+
+use super::fields::{self, received};
+use super::skillset::{assignments, proficiency, removals, Seen};
+use super::{child, index, wrong_type, Report, Schema, SkillRules};
+use crate::model::{Assignment, BulkItem, BulkMode, Precondition, SkillSetWrite};
+use serde_json::Value;
+use skillgrid_api::{EntryCode, ErrorEntry};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const ROOT: Schema = Schema {
+    what: "a bulk request",
+    fields: &["mode", "atomic", "items"],
+    required: &["items"],
+    aliases: &[
+        ("agents", "items"),
+        ("users", "items"),
+        ("data", "items"),
+        ("updates", "items"),
+        ("transactional", "atomic"),
+        ("allOrNothing", "atomic"),
+        ("strategy", "mode"),
+        ("operation", "mode"),
+    ],
+};
+
+const ITEM: Schema = Schema {
+    what: "a bulk item",
+    fields: &["agentId", "skills", "remove", "ifMatch"],
+    required: &["agentId"],
+    aliases: &[
+        ("id", "agentId"),
+        ("userId", "agentId"),
+        ("agent", "agentId"),
+        ("user", "agentId"),
+        ("agentUuid", "agentId"),
+        ("assignments", "skills"),
+        ("delete", "remove"),
+        ("removeSkills", "remove"),
+        ("etag", "ifMatch"),
+        ("version", "ifMatch"),
+        ("if-match", "ifMatch"),
+    ],
+};
+
+const SHAPE: &str = r#"{"mode": "merge", "atomic": true, "items": [{"agentId": "…", "skills": [{"skillId": "…", "proficiency": 75}]}]}"#;
+
+/// Request-wide limits from the organization's settings.
+pub struct BulkLimits {
+    pub max_items: u64,
+    pub max_assignments: u64,
+}
+
+/// A bulk request whose request-wide shape is valid; items may still be bad one by one.
+#[derive(Debug)]
+pub struct BulkRequest {
+    pub mode: BulkMode,
+    pub atomic: bool,
+    /// In body order: a valid item, or every problem of that item.
+    pub items: Vec<Result<BulkItem, Vec<ErrorEntry>>>,
+    /// The agent id of each item where one could be read (for per-item results).
+    pub agent_ids: Vec<Option<Uuid>>,
+}
+
+pub fn bulk_request(
+    body: &Value,
+    rules: &SkillRules,
+    limits: &BulkLimits,
+) -> Result<BulkRequest, Vec<ErrorEntry>> {
+    let mut r = Report::default();
+    let Value::Object(root) = body else {
+        let mut e = wrong_type("", "the request body", "an object", body)
+            .expected(SHAPE)
+            .hint(format!("send {SHAPE}"));
+        if body.is_array() {
+            e = e.hint(format!("wrap the items: {SHAPE}"));
+        }
+        r.push(e);
+        return Err(r.errors);
+    };
+    // `mode` decides whether `remove` is allowed, wherever it stands in the body.
+    let mode = match root.get("mode") {
+        Some(Value::String(s)) if s == "replace" => BulkMode::Replace,
+        _ => BulkMode::Merge,
+    };
+    let mut atomic = true;
+    let mut items_value = None;
+    ROOT.walk(&mut r, "", root, |r, f, v, p| match f {
+        "mode" => match v {
+            Value::String(s) if s == "merge" || s == "replace" => {}
+            Value::String(s) => {
+                let hint = match s.to_lowercase().as_str() {
+                    "merge" | "patch" | "upsert" | "add" => Some("use \"merge\" (lower case)"),
+                    "replace" | "put" | "set" | "overwrite" => Some("use \"replace\" (lower case)"),
+                    _ => None,
+                };
+                r.push(
+                    ErrorEntry::at(
+                        p,
+                        EntryCode::InvalidFormat,
+                        format!(
+                            "mode `{}` is not one of merge, replace",
+                            fields::truncate(s)
+                        ),
+                    )
+                    .expected("\"merge\" or \"replace\"")
+                    .received(received(v))
+                    .maybe_hint(hint.map(String::from)),
+                );
+            }
+            other => r.push(wrong_type(&p, "mode", "\"merge\" or \"replace\"", other)),
+        },
+        "atomic" => {
+            if let Some(b) = fields::boolean(r, &p, "atomic", v) {
+                atomic = b;
+            }
+        }
+        _ => items_value = Some((v, p)),
+    });
+    let Some((items_v, items_p)) = items_value else {
+        return Err(r.errors);
+    };
+    let Value::Array(list) = items_v else {
+        r.push(wrong_type(
+            &items_p,
+            "`items`",
+            "an array of bulk items",
+            items_v,
+        ));
+        return Err(r.errors);
+    };
+    if list.len() as u64 > limits.max_items {
+        r.push(
+            ErrorEntry::at(
+                items_p.clone(),
+                EntryCode::TooManyItems,
+                format!(
+                    "{} items were sent; at most {} are allowed per request",
+                    list.len(),
+                    limits.max_items
+                ),
+            )
+            .expected(format!(
+                "at most {} items (limits.maxItemsPerBulk); split the request",
+                limits.max_items
+            ))
+            .received(Value::from(list.len())),
+        );
+    }
+    let total: usize = list
+        .iter()
+        .filter_map(|i| i.get("skills").and_then(Value::as_array).map(Vec::len))
+        .sum::<usize>()
+        + list
+            .iter()
+            .filter_map(|i| i.get("remove").and_then(Value::as_array).map(Vec::len))
+            .sum::<usize>();
+    if total as u64 > limits.max_assignments {
+        r.push(
+            ErrorEntry::at(items_p.clone(), EntryCode::TooManyItems, format!("{total} assignments were sent; at most {} are allowed per request", limits.max_assignments))
+                .expected(format!("at most {} assignments in all (limits.maxAssignmentsPerRequest); split the request", limits.max_assignments))
+                .received(Value::from(total)),
+        );
+    }
+    if !r.is_empty() {
+        return Err(r.errors);
+    }
+    let mut first_seen: HashMap<Uuid, usize> = HashMap::new();
+    let mut items = Vec::with_capacity(list.len());
+    let mut agent_ids = Vec::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        let mut ir = Report::default();
+        let (item, id) = bulk_item(
+            &mut ir,
+            &index(&items_p, i),
+            v,
+            mode,
+            rules,
+            &mut first_seen,
+            i,
+        );
+        agent_ids.push(id);
+        items.push(match item {
+            Some(it) if ir.is_empty() => Ok(it),
+            _ => Err(ir.errors),
+        });
+    }
+    Ok(BulkRequest {
+        mode,
+        atomic,
+        items,
+        agent_ids,
+    })
+}
+
+fn bulk_item(
+    r: &mut Report,
+    ptr: &str,
+    v: &Value,
+    mode: BulkMode,
+    rules: &SkillRules,
+    first_seen: &mut HashMap<Uuid, usize>,
+    i: usize,
+) -> (Option<BulkItem>, Option<Uuid>) {
+    let Value::Object(map) = v else {
+        r.push(
+            wrong_type(ptr, "a bulk item", "an object", v)
+                .hint(r#"each item is an object such as {"agentId": "…", "skills": [...]}"#),
+        );
+        return (None, None);
+    };
+    let mut agent = None;
+    let mut skills = None;
+    let mut remove = None;
+    let mut if_match = None;
+    let mut seen = Seen::default();
+    ITEM.walk(r, ptr, map, |r, f, v, p| match f {
+        "agentId" => {
+            agent = fields::uuid(r, &p, "agentId", v);
+            if let Some(id) = agent {
+                if let Some(first) = first_seen.get(&id) {
+                    r.push(
+                        ErrorEntry::at(p, EntryCode::DuplicateAgent, format!("agent {id} appears in more than one item"))
+                            .received(v.clone())
+                            .hint(format!("it first appears in item {first}; put all of an agent's changes in one item")),
+                    );
+                } else {
+                    first_seen.insert(id, i);
+                }
+            }
+        }
+        "skills" => skills = Some(assignments(r, &p, v, rules, &mut seen)),
+        "remove" => {
+            if mode == BulkMode::Replace {
+                r.push(
+                    ErrorEntry::at(p, EntryCode::NotAllowed, "`remove` is not allowed in replace mode")
+                        .hint("in replace mode `skills` is the whole new set: leave a skill out to remove it, or use mode \"merge\""),
+                );
+            } else {
+                remove = Some(removals(r, &p, v, rules, &mut seen));
+            }
+        }
+        _ => if_match = Some(if_match_field(r, &p, v)),
+    });
+    if mode == BulkMode::Replace && !map.contains_key("skills") {
+        r.push(
+            ErrorEntry::at(ptr.to_string(), EntryCode::MissingField, "in replace mode each item needs `skills` (the whole new set; [] removes every skill)")
+                .expected("an object with `skills`"),
+        );
+    }
+    let listed = map
+        .get("skills")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let item = (|| {
+        let agent_id = agent?;
+        let upsert = match skills {
+            Some(s) => s?,
+            None => Vec::new(),
+        };
+        let remove = match remove {
+            Some(rm) => rm?,
+            None => Vec::new(),
+        };
+        let if_match = match if_match {
+            Some(m) => Some(m?),
+            None => None,
+        };
+        let write = match mode {
+            BulkMode::Replace => SkillSetWrite::Replace(upsert),
+            BulkMode::Merge => SkillSetWrite::Merge { upsert, remove },
+        };
+        Some(BulkItem {
+            agent_id,
+            write,
+            if_match,
+            listed,
+        })
+    })();
+    (item, agent)
+}
+
+fn if_match_field(r: &mut Report, p: &str, v: &Value) -> Option<Precondition> {
+    let Value::String(s) = v else {
+        let mut e = wrong_type(
+            p,
+            "ifMatch",
+            "an ETag string such as \"\\\"7\\\"\" or \"*\"",
+            v,
+        );
+        if let Some(n) = v.as_i64() {
+            e = e.hint(format!("send the ETag as a string: \"\\\"{n}\\\"\""));
+        }
+        r.push(e);
+        return None;
+    };
+    match super::precondition_header(Some(s)) {
+        Ok(p) => p,
+        Err(mut e) => {
+            e.header = None;
+            e.pointer = Some(p.to_string());
+            e.detail = format!(
+                "ifMatch `{}` is not an ETag of this API",
+                fields::truncate(s)
+            );
+            r.push(e);
+            None
+        }
+    }
+}
+
+/// `POST /admin/skills/{skillId}/agents`: one skill to many agents (merge, atomic).
+pub fn skill_to_agents(
+    body: &Value,
+    skill_id: Uuid,
+    rules: &SkillRules,
+    limits: &BulkLimits,
+) -> Result<Vec<BulkItem>, Vec<ErrorEntry>> {
+    const ROOT: Schema = Schema {
+        what: "a skill-to-agents request",
+        fields: &["agents"],
+        required: &["agents"],
+        aliases: &[("items", "agents"), ("users", "agents")],
+    };
+    const ENTRY: Schema = Schema {
+        what: "an agent entry",
+        fields: &["agentId", "proficiency", "effectiveDate", "expirationDate"],
+        required: &["agentId"],
+        aliases: &[
+            ("id", "agentId"),
+            ("userId", "agentId"),
+            ("level", "proficiency"),
+            ("startDate", "effectiveDate"),
+            ("endDate", "expirationDate"),
+        ],
+    };
+    let mut r = Report::default();
+    let Value::Object(root) = body else {
+        r.push(
+            wrong_type("", "the request body", "an object", body)
+                .hint(r#"send {"agents": [{"agentId": "…", "proficiency": 75}]}"#),
+        );
+        return Err(r.errors);
+    };
+    let mut out = Vec::new();
+    ROOT.walk(&mut r, "", root, |r, _, v, p| {
+        let Value::Array(list) = v else {
+            r.push(wrong_type(&p, "`agents`", "an array of agent entries", v));
+            return;
+        };
+        if list.len() as u64 > limits.max_items.min(limits.max_assignments) {
+            r.push(
+                ErrorEntry::at(
+                    p.clone(),
+                    EntryCode::TooManyItems,
+                    format!(
+                        "{} agents were sent; at most {} are allowed per request",
+                        list.len(),
+                        limits.max_items.min(limits.max_assignments)
+                    ),
+                )
+                .received(Value::from(list.len())),
+            );
+            return;
+        }
+        let mut first: HashMap<Uuid, usize> = HashMap::new();
+        for (i, e) in list.iter().enumerate() {
+            let ep = index(&p, i);
+            let Value::Object(m) = e else {
+                r.push(wrong_type(&ep, "an agent entry", "an object", e));
+                continue;
+            };
+            let mut agent = None;
+            let mut a = Assignment {
+                skill_id,
+                proficiency: rules.scale.default,
+                effective: None,
+                expires: None,
+            };
+            let before = r.errors.len();
+            ENTRY.walk(r, &ep, m, |r, f, v, fp| match f {
+                "agentId" => {
+                    agent = fields::uuid(r, &fp, "agentId", v);
+                    if let Some(id) = agent {
+                        if let Some(j) = first.get(&id) {
+                            r.push(
+                                ErrorEntry::at(
+                                    fp,
+                                    EntryCode::DuplicateAgent,
+                                    format!("agent {id} is listed more than once"),
+                                )
+                                .received(v.clone())
+                                .hint(format!(
+                                    "it first appears at {}",
+                                    child(&index(&p, *j), "agentId")
+                                )),
+                            );
+                        } else {
+                            first.insert(id, i);
+                        }
+                    }
+                }
+                "proficiency" => {
+                    if let Some(x) = proficiency(r, &fp, v, rules.scale) {
+                        a.proficiency = x;
+                    }
+                }
+                "effectiveDate" => {
+                    if let Some(t) = fields::timestamp_or_null(r, &fp, "effectiveDate", v) {
+                        a.effective = t;
+                    }
+                }
+                _ => {
+                    if let Some(t) = fields::timestamp_or_null(r, &fp, "expirationDate", v) {
+                        a.expires = t;
+                    }
+                }
+            });
+            if let (Some(from), Some(to)) = (a.effective, a.expires) {
+                if to <= from {
+                    r.push(
+                        ErrorEntry::at(
+                            child(&ep, "expirationDate"),
+                            EntryCode::InvalidDateRange,
+                            format!(
+                                "expirationDate {} is not later than effectiveDate {}",
+                                to.to_rfc3339(),
+                                from.to_rfc3339()
+                            ),
+                        )
+                        .expected(format!("a time after {}", from.to_rfc3339()))
+                        .received(m.get("expirationDate").cloned().unwrap_or(Value::Null)),
+                    );
+                }
+            }
+            if let (Some(agent_id), true) = (agent, r.errors.len() == before) {
+                out.push(BulkItem {
+                    agent_id,
+                    write: SkillSetWrite::Merge {
+                        upsert: vec![a],
+                        remove: vec![],
+                    },
+                    if_match: None,
+                    listed: 1,
+                });
+            }
+        }
+    });
+    r.finish(Some(out))
+}

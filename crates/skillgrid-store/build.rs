@@ -1,0 +1,4 @@
+// Embedded migrations: rebuild when a migration file is added or changed.
+fn main() {
+    println!("cargo:rerun-if-changed=src/sqlite/migrations");
+}
