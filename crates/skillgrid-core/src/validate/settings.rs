@@ -164,10 +164,13 @@ fn scale(r: &mut Report, p: &str, m: &Map<String, Value>, s: &mut OrgSettings) {
                 sc.levels.iter().map(|(n, v)| (n.to_string(), v)).collect();
             for (name, value) in levels {
                 let lp = child(&p, name);
-                merged.retain(|(n, _)| n.to_lowercase() != name.to_lowercase());
                 if value.is_null() {
+                    // Removing a level names it in any case, as level names are matched
+                    // everywhere else; setting one with another case is reported below.
+                    merged.retain(|(n, _)| n.to_lowercase() != name.to_lowercase());
                     continue;
                 }
+                merged.retain(|(n, _)| n != name);
                 let ok_name = level_name(r, &lp, name);
                 if let Some(x) =
                     fields::integer(r, &lp, "a level value", value, -SCALE_BOUND, SCALE_BOUND)
