@@ -199,6 +199,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // The rate-limit layer has already verified the token.
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
+        }
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
             return Err(unauthorized("no access token was sent; send Authorization: Bearer TOKEN (from POST /oauth/token)", false));
         };
@@ -214,6 +218,16 @@ impl FromRequestParts<AppState> for Caller {
         }
         verify(state.keys(), token.trim())
     }
+}
+
+/// The verified caller of a request carrying a valid bearer token, if any.
+pub fn bearer_caller(headers: &axum::http::HeaderMap, keys: &Keys) -> Option<Caller> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    verify(keys, token.trim()).ok()
 }
 
 #[cfg(test)]

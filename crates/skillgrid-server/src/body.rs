@@ -48,8 +48,8 @@ pub async fn read_bytes(
     }
 }
 
-/// Checks the content type, reads at most `limit` bytes and parses them as JSON.
-pub async fn read_json(headers: &HeaderMap, body: Body, limit: u64) -> Result<Value, ApiError> {
+/// 415 unless the body is declared as JSON.
+pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     if !is_json(headers) {
         let got = headers
             .get(header::CONTENT_TYPE)
@@ -67,6 +67,12 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: u64) -> Result<Va
         .expected("application/json")
         .received(Value::String(got.to_string()))]));
     }
+    Ok(())
+}
+
+/// Checks the content type, reads at most `limit` bytes and parses them as JSON.
+pub async fn read_json(headers: &HeaderMap, body: Body, limit: u64) -> Result<Value, ApiError> {
+    require_json(headers)?;
     let bytes = read_bytes(headers, body, limit).await?;
     parse_json(&bytes)
 }

@@ -7,7 +7,9 @@ pub mod auth;
 pub mod body;
 pub mod bootstrap;
 pub mod error;
+pub mod idempotency;
 mod middleware;
+pub mod ratelimit;
 pub mod render;
 mod routes;
 pub mod state;
@@ -60,7 +62,13 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::settings::router())
         .merge(routes::skills::router())
         .merge(routes::agents::router())
-        .merge(routes::assignments::router());
+        .merge(routes::assignments::router())
+        .merge(routes::bulk::router())
+        .merge(routes::audit::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::enforce,
+        ));
     Router::new()
         .nest("/api/v2", api)
         .merge(routes::oauth::router())

@@ -1,6 +1,7 @@
 //! The state every handler shares.
 
 use crate::auth::Keys;
+use crate::ratelimit::Limiters;
 use metrics_exporter_prometheus::PrometheusHandle;
 use skillgrid_store::DynStore;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ struct Inner {
     store: DynStore,
     keys: Keys,
     metrics: PrometheusHandle,
+    limiters: Limiters,
 }
 
 impl AppState {
@@ -20,6 +22,7 @@ impl AppState {
             store,
             keys,
             metrics,
+            limiters: Limiters::default(),
         }))
     }
 
@@ -33,5 +36,9 @@ impl AppState {
 
     pub fn metrics(&self) -> &PrometheusHandle {
         &self.0.metrics
+    }
+
+    pub fn limiters(&self) -> &Limiters {
+        &self.0.limiters
     }
 }

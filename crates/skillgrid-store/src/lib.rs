@@ -15,6 +15,7 @@ use skillgrid_core::model::{
     StoredAssignment,
 };
 use skillgrid_core::timestamp::Timestamp;
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -179,6 +180,33 @@ pub struct AuditRecord {
     pub after: Option<StoredAssignment>,
 }
 
+/// An agent's skill-set version and whether it is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentState {
+    pub version: i64,
+    pub active: bool,
+}
+
+/// One agent holding a skill.
+#[derive(Debug, Clone)]
+pub struct SkillHolderRecord {
+    pub agent: AgentRecord,
+    pub assignment: StoredAssignment,
+}
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// The key is now claimed by this request: do the work.
+    Fresh,
+    /// The same request was answered before: send this again.
+    Replay { status: u16, body: Vec<u8> },
+    /// The same request is being processed right now.
+    InProgress,
+    /// The key was used with another request.
+    Mismatch,
+}
+
 /// The result of a settings update whose new scale would strand stored proficiencies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stranded {
@@ -264,6 +292,44 @@ pub trait Store: Send + Sync + 'static {
         agent: Uuid,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>>;
+
+    /// Version and state of the given agents of the organization (missing ones are absent).
+    async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>>;
+    /// Who holds a skill, in agent order.
+    async fn skill_holders(
+        &self,
+        org: Uuid,
+        skill: Uuid,
+        page: PageRequest,
+    ) -> Result<Paged<SkillHolderRecord>>;
+    /// The organization's audit entries at or after `since`, oldest first.
+    async fn audit_log(
+        &self,
+        org: Uuid,
+        since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>>;
+
+    /// Claims `key` for a request with `fingerprint` (pruning keys older than 24 hours).
+    async fn idempotency_begin(
+        &self,
+        org: Uuid,
+        client: Uuid,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> Result<IdempotencyBegin>;
+    /// Stores the answer of a claimed key for replay.
+    async fn idempotency_complete(
+        &self,
+        org: Uuid,
+        client: Uuid,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<()>;
+    /// Releases a claimed key whose request failed.
+    async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()>;
 }
 
 /// Opens the store a database URL names.

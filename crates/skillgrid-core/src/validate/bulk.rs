@@ -51,6 +51,9 @@ const ITEM: Schema = Schema {
 
 const SHAPE: &str = r#"{"mode": "merge", "atomic": true, "items": [{"agentId": "…", "skills": [{"skillId": "…", "proficiency": 75}]}]}"#;
 
+/// One item as validated: the item or its problems, and its agent id where one was readable.
+pub type ItemResult = (Result<BulkItem, Vec<ErrorEntry>>, Option<Uuid>);
+
 /// Request-wide limits from the organization's settings.
 pub struct BulkLimits {
     pub max_items: u64,
@@ -321,7 +324,7 @@ pub fn skill_to_agents(
     skill_id: Uuid,
     rules: &SkillRules,
     limits: &BulkLimits,
-) -> Result<Vec<BulkItem>, Vec<ErrorEntry>> {
+) -> Result<Vec<ItemResult>, Vec<ErrorEntry>> {
     const ROOT: Schema = Schema {
         what: "a skill-to-agents request",
         fields: &["agents"],
@@ -373,7 +376,10 @@ pub fn skill_to_agents(
         for (i, e) in list.iter().enumerate() {
             let ep = index(&p, i);
             let Value::Object(m) = e else {
-                r.push(wrong_type(&ep, "an agent entry", "an object", e));
+                out.push((
+                    Err(vec![wrong_type(&ep, "an agent entry", "an object", e)]),
+                    None,
+                ));
                 continue;
             };
             let mut agent = None;
@@ -439,8 +445,10 @@ pub fn skill_to_agents(
                     );
                 }
             }
-            if let (Some(agent_id), true) = (agent, r.errors.len() == before) {
-                out.push(BulkItem {
+            // Entry problems stay with their entry, so the agents' own state can be reported too.
+            let problems = r.errors.split_off(before);
+            let item = match agent {
+                Some(agent_id) if problems.is_empty() => Ok(BulkItem {
                     agent_id,
                     write: SkillSetWrite::Merge {
                         upsert: vec![a],
@@ -448,8 +456,10 @@ pub fn skill_to_agents(
                     },
                     if_match: None,
                     listed: 1,
-                });
-            }
+                }),
+                _ => Err(problems),
+            };
+            out.push((item, agent));
         }
     });
     r.finish(Some(out))

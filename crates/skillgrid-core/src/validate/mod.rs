@@ -13,7 +13,7 @@ mod resources;
 mod settings;
 mod skillset;
 
-pub use bulk::{bulk_request, skill_to_agents, BulkLimits, BulkRequest};
+pub use bulk::{bulk_request, skill_to_agents, BulkLimits, BulkRequest, ItemResult};
 pub use fields::describe_json_type;
 pub use query::{parse_query, path_uuid, QueryRules, QueryValues};
 pub use resources::{agent_create, agent_patch, skill_create, skill_patch};

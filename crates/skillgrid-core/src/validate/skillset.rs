@@ -16,6 +16,20 @@ pub struct SkillRules<'a> {
     pub max_skills_per_agent: u64,
 }
 
+impl<'a> SkillRules<'a> {
+    /// The rules of an organization with these settings and this catalog.
+    pub fn new(
+        settings: &'a skillgrid_api::OrgSettings,
+        catalog: &'a HashMap<Uuid, CatalogSkill>,
+    ) -> Self {
+        SkillRules {
+            scale: &settings.proficiency_scale,
+            catalog,
+            max_skills_per_agent: settings.limits.max_skills_per_agent,
+        }
+    }
+}
+
 const ASSIGNMENT: Schema = Schema {
     what: "a skill assignment",
     fields: &["skillId", "proficiency", "effectiveDate", "expirationDate"],

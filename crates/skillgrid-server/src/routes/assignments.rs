@@ -172,11 +172,7 @@ impl Target {
         f: impl FnOnce(&SkillRules) -> Result<T, Vec<ErrorEntry>>,
     ) -> ApiResult<T> {
         let catalog = self.catalog_map();
-        let rules = SkillRules {
-            scale: &self.settings.proficiency_scale,
-            catalog: &catalog,
-            max_skills_per_agent: self.settings.limits.max_skills_per_agent,
-        };
+        let rules = SkillRules::new(&self.settings, &catalog);
         f(&rules).map_err(ApiError::validation)
     }
 }

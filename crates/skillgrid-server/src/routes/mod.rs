@@ -2,6 +2,8 @@
 
 pub mod agents;
 pub mod assignments;
+pub mod audit;
+pub mod bulk;
 pub mod health;
 pub mod oauth;
 pub mod settings;

@@ -5,6 +5,7 @@
 //! fails half-way on a lock upgrade); reads use a separate pool and see WAL snapshots.
 //! Another process (the `admin` commands) waits on the lock through `busy_timeout`.
 
+mod extra;
 mod skillsets;
 
 use crate::*;
@@ -92,6 +93,20 @@ impl SqliteStore {
             .await?
             .ok_or(StoreError::NotFound)
     }
+}
+
+/// Starts a write transaction (taking the write lock now) and finds the organization's key.
+async fn begin_for_org(
+    pool: &SqlitePool,
+    org: Uuid,
+) -> Result<(sqlx::Transaction<'static, sqlx::Sqlite>, i64)> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok((tx, org_pk))
 }
 
 fn org_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<OrgRecord> {
@@ -616,5 +631,53 @@ impl Store for SqliteStore {
             .await?
             .ok_or(StoreError::NotFound)?;
         skillsets::history(&self.read, pk, page).await
+    }
+
+    async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
+        extra::agent_states(&self.read, org, ids).await
+    }
+
+    async fn skill_holders(
+        &self,
+        org: Uuid,
+        skill: Uuid,
+        page: PageRequest,
+    ) -> Result<Paged<SkillHolderRecord>> {
+        extra::skill_holders(&self.read, org, skill, page).await
+    }
+
+    async fn audit_log(
+        &self,
+        org: Uuid,
+        since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>> {
+        extra::audit_log(&self.read, org, since, page).await
+    }
+
+    async fn idempotency_begin(
+        &self,
+        org: Uuid,
+        client: Uuid,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> Result<IdempotencyBegin> {
+        extra::idempotency_begin(&self.write, org, client, key, fingerprint, now).await
+    }
+
+    async fn idempotency_complete(
+        &self,
+        org: Uuid,
+        client: Uuid,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<()> {
+        extra::idempotency_complete(&self.write, org, client, key, status, body).await
+    }
+
+    async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
+        extra::idempotency_abandon(&self.write, org, client, key).await
     }
 }

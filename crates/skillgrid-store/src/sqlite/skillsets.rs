@@ -61,12 +61,7 @@ pub(super) async fn write(
     items: &[AgentWrite],
     opts: WriteOptions,
 ) -> Result<WriteResult> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
 
     let skills: HashMap<Uuid, i64> =
         sqlx::query_as::<_, (Uuid, i64)>("SELECT uuid, id FROM skills WHERE org_id = ?")
@@ -365,7 +360,7 @@ pub(super) async fn history(
     })
 }
 
-fn audit_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord> {
+pub(super) fn audit_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord> {
     let skill_id: Uuid = r.try_get("skill_uuid")?;
     let side = |p: &str| -> Result<Option<StoredAssignment>> {
         let prof: Option<i64> = r.try_get(format!("{p}_proficiency").as_str())?;

@@ -1,0 +1,114 @@
+//! `Idempotency-Key` on the bulk routes (contract §5.5).
+//!
+//! The key is claimed in the database before the work starts (so a concurrent duplicate, on
+//! this instance or another, gets 409), the fingerprint of client, method, path and body is
+//! kept with it (another body → 422), and only a successful answer is stored for replay:
+//! a request that failed validation can be corrected and sent again with the same key.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProblemCode};
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_store::IdempotencyBegin;
+use std::future::Future;
+
+pub const HEADER: &str = "idempotency-key";
+
+/// The key as sent: 1–255 visible ASCII characters.
+pub fn key_header(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get(HEADER) else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(s) if (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ') => Ok(Some(s.to_string())),
+        _ => Err(ApiError::one(
+            ErrorEntry::new(Locator::Header("Idempotency-Key".into()), EntryCode::InvalidFormat, "Idempotency-Key must be 1 to 255 visible ASCII characters")
+                .expected("a unique string per logical request, e.g. a UUID")
+                .hint("generate a fresh UUID for each new request and reuse it only when retrying that request"),
+        )),
+    }
+}
+
+/// What identifies a request: client, method, path with query, and body.
+pub fn fingerprint(client: uuid::Uuid, method: &str, path: &str, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        client.as_bytes().as_slice(),
+        method.as_bytes(),
+        path.as_bytes(),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.update(body);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn json_response(status: u16, body: Vec<u8>, replayed: bool) -> Response {
+    let mut res = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if replayed {
+        res.headers_mut()
+            .insert("idempotency-replayed", HeaderValue::from_static("true"));
+    }
+    res
+}
+
+/// Runs `work` at most once per key; answers 200 with its JSON.
+pub async fn run<T: Serialize>(
+    state: &AppState,
+    caller: &Caller,
+    key: Option<String>,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    work: impl Future<Output = ApiResult<T>>,
+) -> ApiResult<Response> {
+    let Some(key) = key else {
+        let out = work.await?;
+        return Ok(json_response(
+            200,
+            serde_json::to_vec(&out).map_err(ApiError::internal)?,
+            false,
+        ));
+    };
+    let fp = fingerprint(caller.client_id, method, path, body);
+    let store = state.store();
+    match store.idempotency_begin(caller.org_id, caller.client_id, &key, &fp, Timestamp::now()).await? {
+        IdempotencyBegin::Replay { status, body } => Ok(json_response(status, body, true)),
+        IdempotencyBegin::InProgress => Err(ApiError::new(
+            ProblemCode::IdempotencyKeyInUse,
+            "a request with this Idempotency-Key is still being processed; wait for it, then retry to get its answer",
+        )
+        .with_header(header::RETRY_AFTER, "1")),
+        IdempotencyBegin::Mismatch => Err(ApiError::new(
+            ProblemCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used with a different request (client, method, path or body); use a new key for a new request",
+        )
+        .with_errors(vec![ErrorEntry::new(Locator::Header("Idempotency-Key".into()), EntryCode::InvalidFormat, "the key belongs to another request")])),
+        IdempotencyBegin::Fresh => {
+            let result = async { serde_json::to_vec(&work.await?).map_err(ApiError::internal) }.await;
+            match result {
+                Ok(bytes) => {
+                    store.idempotency_complete(caller.org_id, caller.client_id, &key, 200, &bytes).await?;
+                    Ok(json_response(200, bytes, false))
+                }
+                Err(e) => {
+                    // Failures are not kept: the client may fix the request and reuse the key.
+                    if let Err(err) = store.idempotency_abandon(caller.org_id, caller.client_id, &key).await {
+                        tracing::warn!(error = %err, "failed to release an idempotency key");
+                    }
+                    Err(e)
+                }
+            }
+        }
+    }
+}

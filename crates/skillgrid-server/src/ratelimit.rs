@@ -1,0 +1,162 @@
+//! Per-client token buckets (contract §7), sized by the organization's `rateLimit` settings.
+//!
+//! A bucket is rebuilt when the settings it was made from change, so a settings PATCH takes
+//! effect on the next request without a restart. Buckets live in this process: several
+//! instances behind a load balancer each allow the full rate (see the README).
+
+use crate::auth::bearer_caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::{Quota, RateLimiter};
+use skillgrid_api::ProblemCode;
+use skillgrid_api::RateLimit;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+type Bucket = RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
+
+#[derive(Default)]
+pub struct Limiters {
+    buckets: Mutex<HashMap<Uuid, (RateLimit, Arc<Bucket>)>>,
+}
+
+/// What the `RateLimit-*` headers say.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u64,
+    pub remaining: u64,
+    /// Seconds until the bucket is full again (allowed) or until the next request may pass.
+    pub reset_secs: u64,
+}
+
+fn nz(v: u64) -> NonZeroU32 {
+    NonZeroU32::new(v.clamp(1, u32::MAX as u64) as u32).unwrap_or(NonZeroU32::MIN)
+}
+
+impl Limiters {
+    pub fn check(&self, client: Uuid, settings: &RateLimit) -> Decision {
+        let bucket = {
+            let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+            match map.get(&client) {
+                Some((s, b)) if s == settings => b.clone(),
+                _ => {
+                    let quota = Quota::per_minute(nz(settings.requests_per_minute))
+                        .allow_burst(nz(settings.burst));
+                    let b = Arc::new(
+                        RateLimiter::direct(quota).with_middleware::<StateInformationMiddleware>(),
+                    );
+                    map.insert(client, (settings.clone(), b.clone()));
+                    b
+                }
+            }
+        };
+        let per_token = 60.0 / settings.requests_per_minute.max(1) as f64;
+        match bucket.check() {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity() as u64;
+                let missing = settings.burst.saturating_sub(remaining) as f64;
+                Decision {
+                    allowed: true,
+                    limit: settings.burst,
+                    remaining,
+                    reset_secs: (missing * per_token).ceil() as u64,
+                }
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Decision {
+                    allowed: false,
+                    limit: settings.burst,
+                    remaining: 0,
+                    reset_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+                }
+            }
+        }
+    }
+}
+
+fn set_headers(headers: &mut HeaderMap, d: &Decision) {
+    for (name, value) in [
+        ("ratelimit-limit", d.limit),
+        ("ratelimit-remaining", d.remaining),
+        ("ratelimit-reset", d.reset_secs),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+}
+
+/// Layer of the `/api/v2` routes: a request with a valid token is counted against its
+/// client's bucket (a bulk request is one request, whatever its size) and answered with the
+/// `RateLimit-*` headers; one over the limit gets 429 and changes nothing. Requests without a
+/// valid token pass through to get their 401 from the route.
+pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(caller) = bearer_caller(req.headers(), state.keys()) else {
+        return next.run(req).await;
+    };
+    let settings = match state.store().settings(caller.org_id).await {
+        Ok(s) => s,
+        // An organization that no longer exists: let the route answer.
+        Err(_) => return next.run(req).await,
+    };
+    let d = state
+        .limiters()
+        .check(caller.client_id, &settings.rate_limit);
+    if !d.allowed {
+        let mut res = ApiError::new(
+            ProblemCode::RateLimited,
+            format!(
+                "this client may send {} requests per minute with bursts of {}; retry in {} s",
+                settings.rate_limit.requests_per_minute, settings.rate_limit.burst, d.reset_secs
+            ),
+        )
+        .with_header(header::RETRY_AFTER, &d.reset_secs.to_string())
+        .into_response();
+        set_headers(res.headers_mut(), &d);
+        return res;
+    }
+    req.extensions_mut().insert(caller);
+    let mut res = next.run(req).await;
+    set_headers(res.headers_mut(), &d);
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_refused_and_new_settings_apply_at_once() {
+        let l = Limiters::default();
+        let c = Uuid::now_v7();
+        let s = RateLimit {
+            requests_per_minute: 1,
+            burst: 2,
+        };
+        assert!(l.check(c, &s).allowed);
+        let second = l.check(c, &s);
+        assert!(second.allowed);
+        assert_eq!(second.remaining, 0);
+        let third = l.check(c, &s);
+        assert!(!third.allowed);
+        assert!(third.reset_secs >= 1);
+        let bigger = RateLimit {
+            requests_per_minute: 60,
+            burst: 10,
+        };
+        assert!(l.check(c, &bigger).allowed);
+    }
+}

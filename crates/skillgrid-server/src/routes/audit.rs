@@ -1,0 +1,35 @@
+//! The organization-wide audit log (contract §5.6): `GET /audit?since=&limit=&cursor=`.
+//! Entries come oldest first, so a client can follow the log with `since` and `nextCursor`.
+
+use super::{page, page_request, query};
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::render::Renderer;
+use crate::state::AppState;
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use skillgrid_api::{scopes, AuditEntry, Page};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/audit", get(list))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Page<AuditEntry>>> {
+    caller.require(scopes::AUDIT_READ)?;
+    let q = query(q, &["since", "limit", "cursor"])?;
+    let p = state
+        .store()
+        .audit_log(caller.org_id, q.since, page_request(&q)?)
+        .await?;
+    let (settings, catalog) = (
+        state.store().settings(caller.org_id).await?,
+        state.store().catalog(caller.org_id).await?,
+    );
+    let r = Renderer::new(&settings.proficiency_scale, &catalog);
+    Ok(page(p, |a| r.audit(a)))
+}

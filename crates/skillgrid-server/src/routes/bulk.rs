@@ -1,0 +1,404 @@
+//! Many agents at once (contract §5.5): `POST /agents/skills/bulk` and one skill to many
+//! agents, `POST /admin/skills/{skillId}/agents`; who holds a skill,
+//! `GET /admin/skills/{skillId}/agents`. Both writes run through [`run_items`], which calls the
+//! same set-based store operation as the single-agent routes.
+
+use super::{page, page_request, path_id, query};
+use crate::auth::Caller;
+use crate::body;
+use crate::error::{current_request_id, ApiError, ApiResult};
+use crate::idempotency;
+use crate::render::Renderer;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::Value;
+use skillgrid_api::{
+    scopes, BulkItemResult, BulkResponse, BulkSummary, EntryCode, ErrorEntry, Locator, OrgSettings,
+    Page, Problem, ProblemCode, SkillHolder,
+};
+use skillgrid_core::model::{CatalogSkill, Precondition};
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_core::validate::{self, BulkLimits, ItemResult, SkillRules};
+use skillgrid_store::{AgentWrite, ItemOutcome, StoreError, WriteContext, WriteOptions};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/agents/skills/bulk", post(bulk))
+        .route(
+            "/admin/skills/{skillId}/agents",
+            post(skill_to_agents).get(holders),
+        )
+}
+
+fn limits(s: &OrgSettings) -> BulkLimits {
+    BulkLimits {
+        max_items: s.limits.max_items_per_bulk,
+        max_assignments: s.limits.max_assignments_per_request,
+    }
+}
+
+fn catalog_map(catalog: &[CatalogSkill]) -> HashMap<Uuid, CatalogSkill> {
+    catalog.iter().map(|c| (c.id, c.clone())).collect()
+}
+
+async fn bulk(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    caller.require(scopes::AGENT_WRITE)?;
+    let raw_query = q.clone();
+    let q = query(q, &["dryRun"])?;
+    let key = idempotency::key_header(&headers)?;
+    let settings = state.store().settings(caller.org_id).await?;
+    body::require_json(&headers)?;
+    let bytes = body::read_bytes(&headers, body, settings.limits.max_body_bytes).await?;
+    let path = format!(
+        "/api/v2/agents/skills/bulk?{}",
+        raw_query.unwrap_or_default()
+    );
+    idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
+        let v = body::parse_json(&bytes)?;
+        let catalog = state.store().catalog(caller.org_id).await?;
+        let map = catalog_map(&catalog);
+        let rules = SkillRules::new(&settings, &map);
+        let req =
+            validate::bulk_request(&v, &rules, &limits(&settings)).map_err(ApiError::validation)?;
+        let items = req.items.into_iter().zip(req.agent_ids).collect();
+        run_items(
+            &state, &caller, &settings, &catalog, items, req.atomic, q.dry_run, "/items",
+        )
+        .await
+    })
+    .await
+}
+
+async fn skill_to_agents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(skill): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    caller.require(scopes::AGENT_WRITE)?;
+    let raw_query = q.clone();
+    let q = query(q, &["dryRun"])?;
+    let skill = path_id("skillId", &skill)?;
+    let key = idempotency::key_header(&headers)?;
+    let settings = state.store().settings(caller.org_id).await?;
+    let catalog = state.store().catalog(caller.org_id).await?;
+    match catalog.iter().find(|c| c.id == skill) {
+        None => {
+            return Err(ApiError::new(
+                ProblemCode::NotFound,
+                "no skill with this id exists in this organization",
+            ))
+        }
+        Some(c) if !c.active => {
+            return Err(ApiError::one(
+                ErrorEntry::new(
+                    Locator::Path("skillId".into()),
+                    EntryCode::InactiveSkill,
+                    format!("skill `{}` is inactive and cannot be assigned", c.name),
+                )
+                .hint(format!(
+                    "reactivate it with PATCH /api/v2/admin/skills/{skill} {{\"active\": true}}"
+                )),
+            ))
+        }
+        Some(_) => {}
+    }
+    body::require_json(&headers)?;
+    let bytes = body::read_bytes(&headers, body, settings.limits.max_body_bytes).await?;
+    let path = format!(
+        "/api/v2/admin/skills/{skill}/agents?{}",
+        raw_query.unwrap_or_default()
+    );
+    idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
+        let v = body::parse_json(&bytes)?;
+        let map = catalog_map(&catalog);
+        let rules = SkillRules::new(&settings, &map);
+        let items = validate::skill_to_agents(&v, skill, &rules, &limits(&settings))
+            .map_err(ApiError::validation)?;
+        run_items(
+            &state, &caller, &settings, &catalog, items, true, q.dry_run, "/agents",
+        )
+        .await
+    })
+    .await
+}
+
+fn agent_entry(base: &str, i: usize, code: EntryCode, agent: Uuid) -> ErrorEntry {
+    let detail = match code {
+        EntryCode::UnknownAgent => format!("no agent with id {agent} exists in this organization"),
+        _ => format!("agent {agent} is inactive; its skills cannot be changed"),
+    };
+    let e = ErrorEntry::at(format!("{base}/{i}/agentId"), code, detail)
+        .received(Value::String(agent.to_string()));
+    if code == EntryCode::InactiveAgent {
+        e.hint(format!(
+            "reactivate it with PATCH /api/v2/admin/users/{agent} {{\"active\": true}}"
+        ))
+    } else {
+        e
+    }
+}
+
+fn precondition_entry(base: &str, i: usize, current: i64) -> ErrorEntry {
+    ErrorEntry::at(
+        format!("{base}/{i}/ifMatch"),
+        EntryCode::PreconditionFailed,
+        format!("the agent's skills are at version {current}"),
+    )
+    .expected(format!("\"{current}\""))
+    .hint("read the agent's skills again, re-apply your change and retry with the new ETag")
+}
+
+fn too_many_entry(base: &str, i: usize, resulting: usize, max: u64) -> ErrorEntry {
+    let p = if base == "/items" {
+        format!("{base}/{i}/skills")
+    } else {
+        format!("{base}/{i}")
+    };
+    ErrorEntry::at(
+        p,
+        EntryCode::TooManyItems,
+        format!("the agent would hold {resulting} skills; at most {max} are allowed"),
+    )
+    .expected(format!(
+        "at most {max} skills per agent (limits.maxSkillsPerAgent)"
+    ))
+    .received(Value::from(resulting))
+}
+
+/// Writes the valid items (all or nothing when `atomic`) and answers the §5.5 body.
+#[allow(clippy::too_many_arguments)]
+async fn run_items(
+    state: &AppState,
+    caller: &Caller,
+    settings: &OrgSettings,
+    catalog: &[CatalogSkill],
+    items: Vec<ItemResult>,
+    atomic: bool,
+    dry_run: bool,
+    base: &str,
+) -> ApiResult<BulkResponse> {
+    let max = settings.limits.max_skills_per_agent;
+    let mut invalid: Vec<(usize, Vec<ErrorEntry>)> = Vec::new();
+    let mut valid: Vec<(usize, AgentWrite)> = Vec::new();
+    let agent_ids: Vec<Option<Uuid>> = items.iter().map(|(_, id)| *id).collect();
+    for (i, (it, _)) in items.into_iter().enumerate() {
+        match it {
+            Ok(b) => valid.push((
+                i,
+                AgentWrite {
+                    agent_id: b.agent_id,
+                    write: b.write,
+                    if_match: b.if_match,
+                },
+            )),
+            Err(e) => invalid.push((i, e)),
+        }
+    }
+
+    if atomic && !invalid.is_empty() {
+        // Report every problem at once: the agents' own state too, not only the bodies.
+        let ids: Vec<Uuid> = agent_ids.iter().flatten().copied().collect();
+        let states = state.store().agent_states(caller.org_id, &ids).await?;
+        let if_match: HashMap<usize, Option<Precondition>> =
+            valid.iter().map(|(i, w)| (*i, w.if_match)).collect();
+        let mut by_item: Vec<Vec<ErrorEntry>> = vec![Vec::new(); agent_ids.len()];
+        for (i, id) in agent_ids.iter().enumerate() {
+            let Some(id) = id else { continue };
+            match states.get(id) {
+                None => by_item[i].push(agent_entry(base, i, EntryCode::UnknownAgent, *id)),
+                Some(s) if !s.active => {
+                    by_item[i].push(agent_entry(base, i, EntryCode::InactiveAgent, *id))
+                }
+                Some(s) => {
+                    if let Some(Some(Precondition::Version(v))) = if_match.get(&i) {
+                        if *v != s.version {
+                            by_item[i].push(precondition_entry(base, i, s.version));
+                        }
+                    }
+                }
+            }
+        }
+        for (i, e) in invalid {
+            by_item[i].extend(e);
+        }
+        return Err(ApiError::validation(
+            by_item.into_iter().flatten().collect(),
+        ));
+    }
+
+    let ctx = WriteContext {
+        request_id: current_request_id(),
+        client_id: caller.client_id,
+        now: Timestamp::now(),
+    };
+    let writes: Vec<AgentWrite> = valid.iter().map(|(_, w)| w.clone()).collect();
+    let opts = WriteOptions {
+        dry_run,
+        atomic,
+        max_skills_per_agent: max,
+    };
+    let result = state
+        .store()
+        .write_skill_sets(caller.org_id, &ctx, &writes, opts)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => ApiError::new(
+                ProblemCode::Conflict,
+                "a skill in the request was deleted while it was being written; retry",
+            ),
+            e => e.into(),
+        })?;
+
+    let failures =
+        |i: usize, o: &ItemOutcome, agent: Uuid| -> Option<(u16, ProblemCode, ErrorEntry)> {
+            match o {
+                ItemOutcome::Applied { .. } => None,
+                ItemOutcome::NotFound => Some((
+                    404,
+                    ProblemCode::NotFound,
+                    agent_entry(base, i, EntryCode::UnknownAgent, agent),
+                )),
+                ItemOutcome::Inactive => Some((
+                    400,
+                    ProblemCode::InactiveAgent,
+                    agent_entry(base, i, EntryCode::InactiveAgent, agent),
+                )),
+                ItemOutcome::PreconditionFailed { current } => Some((
+                    412,
+                    ProblemCode::PreconditionFailed,
+                    precondition_entry(base, i, *current),
+                )),
+                ItemOutcome::TooManySkills { resulting } => Some((
+                    400,
+                    ProblemCode::ValidationFailed,
+                    too_many_entry(base, i, *resulting, max),
+                )),
+            }
+        };
+
+    if atomic {
+        let errors: Vec<ErrorEntry> = valid
+            .iter()
+            .zip(&result.items)
+            .filter_map(|((i, w), o)| failures(*i, o, w.agent_id).map(|(_, _, e)| e))
+            .collect();
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+    }
+
+    let r = Renderer::new(&settings.proficiency_scale, catalog);
+    let mut summary = BulkSummary {
+        items: agent_ids.len() as u64,
+        ..Default::default()
+    };
+    let mut results: Vec<Option<BulkItemResult>> = vec![None; agent_ids.len()];
+    for ((i, w), o) in valid.iter().zip(&result.items) {
+        let res = match o {
+            ItemOutcome::Applied { version, plan, .. } => {
+                summary.succeeded += 1;
+                summary.added += plan.added.len() as u64;
+                summary.updated += plan.updated.len() as u64;
+                summary.removed += plan.removed.len() as u64;
+                summary.unchanged += plan.unchanged as u64;
+                BulkItemResult {
+                    index: *i as u64,
+                    agent_id: Some(w.agent_id),
+                    status: 200,
+                    version: Some(*version),
+                    changes: Some(r.changes(plan, ctx.now)),
+                    problem: None,
+                }
+            }
+            other => {
+                let (status, code, entry) = failures(*i, other, w.agent_id).expect("not applied");
+                let mut p = Problem::new(code, entry.detail.clone()).with_errors(vec![entry]);
+                p.request_id = ctx.request_id.clone();
+                if let ItemOutcome::PreconditionFailed { current } = other {
+                    p.current_version = Some(*current);
+                }
+                BulkItemResult {
+                    index: *i as u64,
+                    agent_id: Some(w.agent_id),
+                    status,
+                    version: None,
+                    changes: None,
+                    problem: Some(p),
+                }
+            }
+        };
+        results[*i] = Some(res);
+    }
+    for (i, errors) in invalid {
+        // An item that failed validation (only non-atomic requests get here).
+        let mut p = Problem::new(
+            ProblemCode::ValidationFailed,
+            format!("{} problems in this item; it was not written", errors.len()),
+        )
+        .with_errors(errors);
+        p.request_id = ctx.request_id.clone();
+        results[i] = Some(BulkItemResult {
+            index: i as u64,
+            agent_id: agent_ids[i],
+            status: 400,
+            version: None,
+            changes: None,
+            problem: Some(p),
+        });
+    }
+    summary.failed = summary.items - summary.succeeded;
+    Ok(BulkResponse {
+        dry_run,
+        summary,
+        results: results.into_iter().flatten().collect(),
+    })
+}
+
+async fn holders(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(skill): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Page<SkillHolder>>> {
+    caller.require(scopes::AGENT_READ)?;
+    let q = query(q, &["limit", "cursor"])?;
+    let skill = path_id("skillId", &skill)?;
+    let p = state
+        .store()
+        .skill_holders(caller.org_id, skill, page_request(&q)?)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::new(
+                ProblemCode::NotFound,
+                "no skill with this id exists in this organization",
+            ),
+            e => e.into(),
+        })?;
+    let (settings, catalog) = (
+        state.store().settings(caller.org_id).await?,
+        state.store().catalog(caller.org_id).await?,
+    );
+    let r = Renderer::new(&settings.proficiency_scale, &catalog);
+    Ok(page(p, |h| SkillHolder {
+        agent_id: h.agent.id,
+        email: h.agent.email,
+        name: h.agent.name,
+        assignment: r.assignment(&h.assignment),
+    }))
+}

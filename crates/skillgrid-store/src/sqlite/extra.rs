@@ -1,0 +1,208 @@
+//! Bulk support on SQLite: agent states, skill holders, the org-wide audit log and
+//! idempotency keys.
+
+use super::skillsets::audit_from_row;
+use crate::*;
+use sqlx::sqlite::{Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row};
+use std::collections::HashMap;
+
+/// Keys are kept this long.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+/// A claim older than this whose request never finished (a crashed process) may be taken over.
+pub const IDEMPOTENCY_STALE_MS: i64 = 10 * 60 * 1000;
+
+pub(super) async fn agent_states(
+    pool: &SqlitePool,
+    org: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, AgentState>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT uuid, version, active FROM agents WHERE org_id = (SELECT id FROM orgs WHERE uuid = ",
+        );
+        qb.push_bind(org).push(") AND uuid IN (");
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(pool).await? {
+            out.insert(
+                r.try_get(0)?,
+                AgentState {
+                    version: r.try_get(1)?,
+                    active: r.try_get(2)?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn skill_holders(
+    pool: &SqlitePool,
+    org: Uuid,
+    skill: Uuid,
+    page: PageRequest,
+) -> Result<Paged<SkillHolderRecord>> {
+    let skill_pk: i64 = sqlx::query_scalar(
+        "SELECT id FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)",
+    )
+    .bind(skill)
+    .bind(org)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let rows = sqlx::query(
+        "SELECT g.id, g.uuid, g.email, g.name, g.external_id, g.active, g.created_at, g.updated_at,
+                a.proficiency, a.effective_at, a.expires_at, a.updated_at AS assigned_at
+         FROM assignments a JOIN agents g ON g.id = a.agent_id
+         WHERE a.skill_id = ? AND a.agent_id > ? ORDER BY a.agent_id LIMIT ?",
+    )
+    .bind(skill_pk)
+    .bind(page.after.unwrap_or(0))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push((
+            r.try_get::<i64, _>("id")?,
+            SkillHolderRecord {
+                agent: super::agent_from_row(r)?,
+                assignment: StoredAssignment {
+                    skill_id: skill,
+                    proficiency: r.try_get("proficiency")?,
+                    effective: r.try_get::<Option<i64>, _>("effective_at")?.map(Timestamp),
+                    expires: r.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
+                    updated_at: Timestamp(r.try_get("assigned_at")?),
+                },
+            },
+        ));
+    }
+    Ok(super::paged(items, page.limit))
+}
+
+pub(super) async fn audit_log(
+    pool: &SqlitePool,
+    org: Uuid,
+    since: Option<Timestamp>,
+    page: PageRequest,
+) -> Result<Paged<AuditRecord>> {
+    let rows = sqlx::query(
+        "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, skill_uuid, action,
+                before_proficiency, before_effective, before_expires, before_updated,
+                after_proficiency, after_effective, after_expires, after_updated
+         FROM audit WHERE org_id = (SELECT id FROM orgs WHERE uuid = ?) AND id > ? AND at >= ?
+         ORDER BY id LIMIT ?",
+    )
+    .bind(org)
+    .bind(page.after.unwrap_or(0))
+    .bind(since.map_or(i64::MIN, |t| t.0))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let items = rows
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, audit_from_row(r)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(super::paged(items, page.limit))
+}
+
+pub(super) async fn idempotency_begin(
+    pool: &SqlitePool,
+    org: Uuid,
+    client: Uuid,
+    key: &str,
+    fingerprint: &str,
+    now: Timestamp,
+) -> Result<IdempotencyBegin> {
+    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(now.0 - IDEMPOTENCY_TTL_MS)
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query("SELECT fingerprint, state, status, body, created_at FROM idempotency_keys WHERE org_id = ? AND client_uuid = ? AND key = ?")
+        .bind(org_pk)
+        .bind(client)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let outcome = match row {
+        Some(r) => {
+            let (fp, state, created): (String, i64, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(4)?);
+            if fp != fingerprint {
+                IdempotencyBegin::Mismatch
+            } else if state == 1 {
+                IdempotencyBegin::Replay {
+                    status: r.try_get::<Option<i64>, _>(2)?.unwrap_or(200) as u16,
+                    body: r.try_get::<Option<Vec<u8>>, _>(3)?.unwrap_or_default(),
+                }
+            } else if created > now.0 - IDEMPOTENCY_STALE_MS {
+                IdempotencyBegin::InProgress
+            } else {
+                sqlx::query("UPDATE idempotency_keys SET created_at = ? WHERE org_id = ? AND client_uuid = ? AND key = ?")
+                    .bind(now.0)
+                    .bind(org_pk)
+                    .bind(client)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                IdempotencyBegin::Fresh
+            }
+        }
+        None => {
+            sqlx::query("INSERT INTO idempotency_keys (org_id, client_uuid, key, fingerprint, state, created_at) VALUES (?, ?, ?, ?, 0, ?)")
+                .bind(org_pk)
+                .bind(client)
+                .bind(key)
+                .bind(fingerprint)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await?;
+            IdempotencyBegin::Fresh
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub(super) async fn idempotency_complete(
+    pool: &SqlitePool,
+    org: Uuid,
+    client: Uuid,
+    key: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET state = 1, status = ?, body = ?
+         WHERE org_id = (SELECT id FROM orgs WHERE uuid = ?) AND client_uuid = ? AND key = ?",
+    )
+    .bind(status as i64)
+    .bind(body)
+    .bind(org)
+    .bind(client)
+    .bind(key)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn idempotency_abandon(
+    pool: &SqlitePool,
+    org: Uuid,
+    client: Uuid,
+    key: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE org_id = (SELECT id FROM orgs WHERE uuid = ?) AND client_uuid = ? AND key = ? AND state = 0")
+        .bind(org)
+        .bind(client)
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

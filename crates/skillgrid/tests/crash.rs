@@ -1,0 +1,246 @@
+//! Crash safety: a `skillgrid serve` process is killed with SIGKILL in the middle of a large
+//! atomic bulk request, many times at different moments. After each kill every agent is either
+//! fully old or fully new (and all agents agree: the request is one transaction), versions
+//! count the committed requests, and the audit log matches the data exactly.
+
+use serde_json::{json, Value};
+use skillgrid_core::model::{NewAgent, NewSkill};
+use skillgrid_core::timestamp::Timestamp;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const AGENTS: usize = 2000;
+const SKILLS: usize = 10;
+const TRIALS: usize = 20;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skillgrid"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start skillgrid");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("listening on http://").nth(1) {
+                let addr: String = addr
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '"')
+                    .collect();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server did not start");
+    Server {
+        child,
+        base: format!("http://{addr}"),
+    }
+}
+
+struct Fixture {
+    agents: Vec<Uuid>,
+    skills: Vec<Uuid>,
+    client_id: Uuid,
+    secret: String,
+}
+
+async fn seed(db: &str) -> Fixture {
+    let store = skillgrid_store::open(db).await.unwrap();
+    let boot = skillgrid_server::bootstrap::first_start(&store)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = Timestamp::now();
+    let mut skills = Vec::new();
+    for i in 0..SKILLS {
+        skills.push(
+            store
+                .create_skill(
+                    boot.org_id,
+                    &NewSkill {
+                        name: format!("Skill {i}"),
+                        description: None,
+                    },
+                    now,
+                )
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut agents = Vec::new();
+    for i in 0..AGENTS {
+        let a = NewAgent {
+            email: format!("a{i}@example.com"),
+            name: format!("Agent {i}"),
+            external_id: None,
+        };
+        agents.push(store.create_agent(boot.org_id, &a, now).await.unwrap().id);
+    }
+    Fixture {
+        agents,
+        skills,
+        client_id: boot.client_id,
+        secret: boot.client_secret,
+    }
+}
+
+fn bulk_body(f: &Fixture, value: i64) -> Vec<u8> {
+    let items: Vec<Value> = f
+        .agents
+        .iter()
+        .map(|a| json!({"agentId": a, "skills": f.skills.iter().map(|s| json!({"skillId": s, "proficiency": value})).collect::<Vec<_>>()}))
+        .collect();
+    serde_json::to_vec(&json!({"mode": "replace", "atomic": true, "items": items})).unwrap()
+}
+
+async fn token(http: &reqwest::Client, base: &str, f: &Fixture) -> String {
+    let r = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &f.client_id.to_string()),
+            ("client_secret", &f.secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Every agent's (version, proficiencies) as stored.
+async fn state(db: &str, f: &Fixture, org: Uuid) -> Vec<(i64, Vec<i64>)> {
+    let store = skillgrid_store::open(db).await.unwrap();
+    let mut out = Vec::new();
+    for a in &f.agents {
+        let s = store.agent_skills(org, *a).await.unwrap();
+        out.push((s.version, s.skills.iter().map(|x| x.proficiency).collect()));
+    }
+    out
+}
+
+async fn audit_rows(db: &str) -> i64 {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(db).await.unwrap();
+    sqlx::query_scalar("SELECT count(*) FROM audit")
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_atomic_bulk_leaves_all_old_or_all_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("crash.db").display());
+    let f = seed(&db).await;
+    let org = skillgrid_store::open(&db)
+        .await
+        .unwrap()
+        .find_org("default")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    // Calibrate: one full request (committed) tells how long a request takes.
+    let server = start(&db);
+    let tok = token(&http, &server.base, &f).await;
+    let t0 = Instant::now();
+    let r = http
+        .post(format!("{}/api/v2/agents/skills/bulk", server.base))
+        .bearer_auth(&tok)
+        .header("content-type", "application/json")
+        .body(bulk_body(&f, 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let full = t0.elapsed();
+    drop(server);
+
+    let mut committed: i64 = 1;
+    let mut value: i64 = 1;
+    for trial in 0..TRIALS {
+        let next = value + 1;
+        let mut server = start(&db);
+        let body = bulk_body(&f, next);
+        // Kill moments spread from "as soon as sent" to past the whole request's duration.
+        let delay = full.mul_f64(trial as f64 / (TRIALS as f64 - 4.0));
+        let url = format!("{}/api/v2/agents/skills/bulk", server.base);
+        let req = http
+            .post(url)
+            .bearer_auth(&tok)
+            .header("content-type", "application/json")
+            .body(body)
+            .send();
+        let answered = tokio::select! {
+            r = req => r.map(|r| r.status().as_u16()).ok(),
+            _ = tokio::time::sleep(delay) => None,
+        };
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        drop(server);
+
+        let st = state(&db, &f, org).await;
+        let first = st[0].clone();
+        assert!(
+            st.iter().all(|s| *s == first),
+            "trial {trial}: agents disagree after a kill (not atomic)"
+        );
+        let (version, profs) = first;
+        assert_eq!(profs.len(), SKILLS);
+        assert!(
+            profs.iter().all(|p| *p == profs[0]),
+            "trial {trial}: an agent is half old, half new: {profs:?}"
+        );
+        if profs[0] == next {
+            committed += 1;
+            value = next;
+        } else {
+            assert_eq!(profs[0], value, "trial {trial}: neither old nor new");
+            assert_ne!(answered, Some(200), "trial {trial}: a 200 answer was lost");
+        }
+        assert_eq!(
+            version, committed,
+            "trial {trial}: version must count committed requests"
+        );
+        // The first request added every assignment; every later one updated every assignment.
+        assert_eq!(
+            audit_rows(&db).await,
+            committed * (AGENTS * SKILLS) as i64,
+            "trial {trial}: audit does not match the data"
+        );
+    }
+    eprintln!(
+        "crash test: one request takes {full:?}; {committed} of {} requests committed",
+        TRIALS + 1
+    );
+    assert!(
+        committed > 1 && committed < TRIALS as i64 + 1,
+        "kills should land both before and after commits (committed {committed})"
+    );
+}
