@@ -1,11 +1,16 @@
-//! Storage of skillgrid: one [`Store`] trait, implemented for SQLite (embedded default) and,
-//! later, PostgreSQL. Every method that touches tenant data takes the organization's id, and
-//! every query filters on it: a foreign id reads exactly like a missing one.
+//! Storage of skillgrid: one [`Store`] trait, implemented for SQLite (embedded default) and
+//! PostgreSQL (several server processes sharing one database). Every method that touches
+//! tenant data takes the organization's id, and every query filters on it: a foreign id reads
+//! exactly like a missing one.
 //!
 //! Handlers never see SQL or a backend type; they call these methods with validated domain
 //! types from `skillgrid-core`.
 
+mod common;
+pub mod postgres;
 pub mod sqlite;
+
+pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 
 use async_trait::async_trait;
 use skillgrid_core::api::{AuditAction, OrgSettings};
@@ -337,7 +342,7 @@ pub async fn open(url: &str) -> anyhow::Result<DynStore> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        anyhow::bail!("PostgreSQL support is not built yet; use an sqlite:// URL")
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else {
         anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH or postgres://…")
     }

@@ -6,56 +6,15 @@
 use serde_json::{json, Value};
 use skillgrid_core::model::{NewAgent, NewSkill};
 use skillgrid_core::timestamp::Timestamp;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use common::start;
+use std::time::Instant;
 use uuid::Uuid;
 
 const AGENTS: usize = 2000;
 const SKILLS: usize = 10;
 const TRIALS: usize = 20;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(db: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_skillgrid"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start skillgrid");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on http://").nth(1) {
-                let addr: String = addr
-                    .chars()
-                    .take_while(|c| !c.is_whitespace() && *c != '"')
-                    .collect();
-                let _ = tx.send(addr);
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server did not start");
-    Server {
-        child,
-        base: format!("http://{addr}"),
-    }
-}
 
 struct Fixture {
     agents: Vec<Uuid>,
@@ -142,19 +101,19 @@ async fn state(db: &str, f: &Fixture, org: Uuid) -> Vec<(i64, Vec<i64>)> {
     out
 }
 
-async fn audit_rows(db: &str) -> i64 {
-    use sqlx::Connection;
-    let mut c = sqlx::SqliteConnection::connect(db).await.unwrap();
-    sqlx::query_scalar("SELECT count(*) FROM audit")
-        .fetch_one(&mut c)
-        .await
-        .unwrap()
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_atomic_bulk_leaves_all_old_or_all_new_sqlite() {
+    sigkill_trials(false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_during_atomic_bulk_leaves_all_old_or_all_new() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("crash.db").display());
+async fn sigkill_during_atomic_bulk_leaves_all_old_or_all_new_postgres() {
+    sigkill_trials(true).await;
+}
+
+async fn sigkill_trials(postgres: bool) {
+    let test_db = common::test_db(postgres).await;
+    let db = test_db.url.clone();
     let f = seed(&db).await;
     let org = skillgrid_store::open(&db)
         .await
@@ -230,7 +189,7 @@ async fn sigkill_during_atomic_bulk_leaves_all_old_or_all_new() {
         );
         // The first request added every assignment; every later one updated every assignment.
         assert_eq!(
-            audit_rows(&db).await,
+            common::scalar(&db, "SELECT count(*) FROM audit").await,
             committed * (AGENTS * SKILLS) as i64,
             "trial {trial}: audit does not match the data"
         );

@@ -5,7 +5,6 @@ use crate::helpers::{assert_problem, spawn_app, Resp};
 use reqwest::Method;
 use serde_json::json;
 use skillgrid_api::scopes;
-use sqlx::Connection;
 use uuid::Uuid;
 
 #[tokio::test]
@@ -330,12 +329,7 @@ async fn an_internal_error_is_a_500_naming_only_the_request_id() {
     assert_eq!(r.status, 200, "{}", r.text);
 
     // Break the database underneath the running server.
-    let mut db = sqlx::SqliteConnection::connect(&app.db_url).await.unwrap();
-    sqlx::query("DROP TABLE audit")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    db.close().await.unwrap();
+    app.execute_sql("DROP TABLE audit").await;
 
     let r = app
         .call(

@@ -19,8 +19,8 @@ pub struct TestApp {
     pub client_id: Uuid,
     pub client_secret: String,
     pub db_url: String,
-    _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+    _db: TestDb,
 }
 
 /// The answer to one request.
@@ -68,10 +68,88 @@ fn init_logs() {
     });
 }
 
+/// This suite is compiled twice: as `api` it runs on SQLite, as `api_postgres` on PostgreSQL.
+pub fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME") == "api_postgres"
+}
+
+/// A fresh, empty database for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+/// The PostgreSQL server the tests use: `SKILLGRID_TEST_POSTGRES_URL`, by default the one
+/// these machines run. Unreachable means the tests fail: they are never skipped.
+pub fn postgres_admin_url() -> String {
+    std::env::var("SKILLGRID_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub async fn test_db() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    if !on_postgres() {
+        let url = format!("sqlite://{}", dir.path().join("skillgrid.db").display());
+        return TestDb {
+            url,
+            _dir: dir,
+            postgres: None,
+        };
+    }
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let name = format!("skillgrid_t_{}", Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL at {admin} (SKILLGRID_TEST_POSTGRES_URL) is not reachable: {e}")
+        });
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut c)
+        .await
+        .expect("create test database");
+    let _ = c.close().await;
+    let base = admin.split('?').next().unwrap_or(&admin);
+    let url = format!(
+        "{}/{name}",
+        &base[..base.rfind('/').expect("a database URL")]
+    );
+    TestDb {
+        url,
+        _dir: dir,
+        postgres: Some((admin, name)),
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside async code: use a small runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut c)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     init_logs();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_url = format!("sqlite://{}", dir.path().join("skillgrid.db").display());
+    let db = test_db().await;
+    let db_url = db.url.clone();
     let store = skillgrid_store::open(&db_url).await.expect("open store");
     let boot = bootstrap::first_start(&store)
         .await
@@ -98,14 +176,26 @@ pub async fn spawn_app() -> TestApp {
         client_id: boot.client_id,
         client_secret: boot.client_secret.clone(),
         db_url,
-        _dir: dir,
         _shutdown: tx,
+        _db: db,
     };
     app.token = app.token_for(boot.client_id, &boot.client_secret).await;
     app
 }
 
 impl TestApp {
+    /// Runs SQL on the test database behind the server's back (to break it on purpose).
+    pub async fn execute_sql(&self, sql: &str) {
+        use sqlx::Connection;
+        if on_postgres() {
+            let mut c = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&self.db_url).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -1,6 +1,6 @@
 //! Integration tests: the real server on loopback, a real SQLite file, real HTTP.
 
-mod helpers;
+pub mod helpers;
 
 mod agents;
 mod assignments;

@@ -2,15 +2,11 @@
 //! idempotency keys.
 
 use super::skillsets::audit_from_row;
+use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 use crate::*;
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, Row};
 use std::collections::HashMap;
-
-/// Keys are kept this long.
-pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
-/// A claim older than this whose request never finished (a crashed process) may be taken over.
-pub const IDEMPOTENCY_STALE_MS: i64 = 10 * 60 * 1000;
 
 pub(super) async fn agent_states(
     pool: &SqlitePool,
@@ -82,7 +78,7 @@ pub(super) async fn skill_holders(
             },
         ));
     }
-    Ok(super::paged(items, page.limit))
+    Ok(crate::common::paged(items, page.limit))
 }
 
 pub(super) async fn audit_log(
@@ -108,7 +104,7 @@ pub(super) async fn audit_log(
         .iter()
         .map(|r| Ok((r.try_get("id")?, audit_from_row(r)?)))
         .collect::<Result<Vec<_>>>()?;
-    Ok(super::paged(items, page.limit))
+    Ok(crate::common::paged(items, page.limit))
 }
 
 pub(super) async fn idempotency_begin(

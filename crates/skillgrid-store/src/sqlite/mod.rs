@@ -8,6 +8,7 @@
 mod extra;
 mod skillsets;
 
+use crate::common::{key, paged};
 use crate::*;
 use anyhow::Context;
 use sqlx::sqlite::{
@@ -50,10 +51,6 @@ fn map_write_err(e: sqlx::Error) -> StoreError {
 
 fn ts(v: i64) -> Timestamp {
     Timestamp(v)
-}
-
-fn key(s: &str) -> String {
-    s.to_lowercase()
 }
 
 impl SqliteStore {
@@ -139,19 +136,6 @@ fn agent_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AgentRecord> {
         created_at: ts(r.try_get("created_at")?),
         updated_at: ts(r.try_get("updated_at")?),
     })
-}
-
-fn paged<T>(mut rows: Vec<(i64, T)>, limit: u32) -> Paged<T> {
-    let next = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|(pk, _)| *pk)
-    } else {
-        None
-    };
-    Paged {
-        items: rows.into_iter().map(|(_, t)| t).collect(),
-        next,
-    }
 }
 
 const SKILL_COLS: &str = "id, uuid, name, description, active, created_at, updated_at";

@@ -4,8 +4,8 @@
 //! multi-row statements (thousands of rows each), so a 100,000-assignment bulk write costs a
 //! few dozen statements, not 100,000.
 
+use crate::common::{self, AgentRow};
 use crate::*;
-use skillgrid_core::diff;
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
 use std::collections::HashMap;
@@ -46,12 +46,6 @@ pub(super) async fn load_sets(
         }
     }
     Ok(out)
-}
-
-struct AgentRow {
-    pk: i64,
-    version: i64,
-    active: bool,
 }
 
 pub(super) async fn write(
@@ -96,54 +90,8 @@ pub(super) async fn write(
     let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
     let mut sets = load_sets(&mut tx, &pks).await?;
 
-    let mut outcomes = Vec::with_capacity(items.len());
-    let mut failed = false;
-    for it in items {
-        let outcome = match agents.get(&it.agent_id) {
-            None => ItemOutcome::NotFound,
-            Some(a) if !a.active => ItemOutcome::Inactive,
-            Some(a) if matches!(it.if_match, Some(Precondition::Version(v)) if v != a.version) => {
-                ItemOutcome::PreconditionFailed { current: a.version }
-            }
-            Some(a) => {
-                let current = sets.remove(&a.pk).unwrap_or_default();
-                let plan = diff::plan(&current, &it.write);
-                if plan.resulting_len as u64 > opts.max_skills_per_agent
-                    && plan.resulting_len > current.len()
-                {
-                    ItemOutcome::TooManySkills {
-                        resulting: plan.resulting_len,
-                    }
-                } else {
-                    let skills = after(current, &plan, ctx.now);
-                    // A dry run leaves the version alone (contract §5.4): its answer
-                    // carries the current ETag, which a client can send as If-Match
-                    // with the real write to apply exactly the diff it reviewed.
-                    let version = if plan.is_empty() || opts.dry_run {
-                        a.version
-                    } else {
-                        a.version + 1
-                    };
-                    ItemOutcome::Applied {
-                        version,
-                        plan,
-                        skills,
-                    }
-                }
-            }
-        };
-        failed |= !matches!(outcome, ItemOutcome::Applied { .. });
-        outcomes.push(outcome);
-    }
-
-    let writes: Vec<(&AgentWrite, &Plan)> = items
-        .iter()
-        .zip(&outcomes)
-        .filter_map(|(it, o)| match o {
-            ItemOutcome::Applied { plan, .. } if !plan.is_empty() => Some((it, plan)),
-            _ => None,
-        })
-        .collect();
+    let (outcomes, failed) = common::outcomes(items, &agents, &mut sets, opts, ctx.now);
+    let writes = common::writes(items, &outcomes);
     if opts.dry_run || (opts.atomic && failed) || writes.is_empty() {
         tx.rollback().await?;
         return Ok(WriteResult {
@@ -152,59 +100,12 @@ pub(super) async fn write(
         });
     }
 
-    let skill_pk = |id: &Uuid| -> Result<i64> {
-        skills
-            .get(id)
-            .copied()
-            .ok_or(StoreError::Conflict { field: "skillId" })
-    };
-    let mut upserts: Vec<(i64, i64, &skillgrid_core::model::Assignment)> = Vec::new();
-    let mut deletes: Vec<(i64, i64)> = Vec::new();
-    let mut audit: Vec<AuditRow> = Vec::new();
-    let mut bumped: Vec<i64> = Vec::with_capacity(writes.len());
-    for (it, plan) in &writes {
-        let agent_pk = agents[&it.agent_id].pk;
-        bumped.push(agent_pk);
-        for a in &plan.added {
-            let s = skill_pk(&a.skill_id)?;
-            upserts.push((agent_pk, s, a));
-            audit.push(AuditRow {
-                agent_pk,
-                agent: it.agent_id,
-                skill_pk: s,
-                skill: a.skill_id,
-                action: 1,
-                before: None,
-                after: Some(stored(a, ctx.now)),
-            });
-        }
-        for (old, a) in &plan.updated {
-            let s = skill_pk(&a.skill_id)?;
-            upserts.push((agent_pk, s, a));
-            audit.push(AuditRow {
-                agent_pk,
-                agent: it.agent_id,
-                skill_pk: s,
-                skill: a.skill_id,
-                action: 2,
-                before: Some(*old),
-                after: Some(stored(a, ctx.now)),
-            });
-        }
-        for old in &plan.removed {
-            let s = skill_pk(&old.skill_id)?;
-            deletes.push((agent_pk, s));
-            audit.push(AuditRow {
-                agent_pk,
-                agent: it.agent_id,
-                skill_pk: s,
-                skill: old.skill_id,
-                action: 3,
-                before: Some(*old),
-                after: None,
-            });
-        }
-    }
+    let common::Changes {
+        upserts,
+        deletes,
+        audit,
+        bumped,
+    } = common::changes(&writes, &agents, &skills, ctx.now)?;
 
     for chunk in deletes.chunks(DELETE_ROWS) {
         let mut qb = QueryBuilder::<Sqlite>::new(
@@ -286,47 +187,6 @@ pub(super) async fn write(
     })
 }
 
-struct AuditRow {
-    agent_pk: i64,
-    agent: Uuid,
-    skill_pk: i64,
-    skill: Uuid,
-    action: i64,
-    before: Option<StoredAssignment>,
-    after: Option<StoredAssignment>,
-}
-
-fn stored(a: &skillgrid_core::model::Assignment, now: Timestamp) -> StoredAssignment {
-    StoredAssignment {
-        skill_id: a.skill_id,
-        proficiency: a.proficiency,
-        effective: a.effective,
-        expires: a.expires,
-        updated_at: now,
-    }
-}
-
-/// The agent's set once `plan` is applied.
-fn after(current: Vec<StoredAssignment>, plan: &Plan, now: Timestamp) -> Vec<StoredAssignment> {
-    if plan.is_empty() {
-        return current;
-    }
-    let removed: std::collections::HashSet<Uuid> =
-        plan.removed.iter().map(|a| a.skill_id).collect();
-    let updated: HashMap<Uuid, &skillgrid_core::model::Assignment> =
-        plan.updated.iter().map(|(_, a)| (a.skill_id, a)).collect();
-    let mut out: Vec<StoredAssignment> = current
-        .into_iter()
-        .filter(|a| !removed.contains(&a.skill_id))
-        .map(|a| match updated.get(&a.skill_id) {
-            Some(n) => stored(n, now),
-            None => a,
-        })
-        .collect();
-    out.extend(plan.added.iter().map(|a| stored(a, now)));
-    out
-}
-
 pub(super) async fn history(
     pool: &SqlitePool,
     agent_pk: i64,
@@ -347,17 +207,7 @@ pub(super) async fn history(
         .iter()
         .map(|r| Ok((r.try_get("id")?, audit_from_row(r)?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut rows = rows;
-    let next = if rows.len() > page.limit as usize {
-        rows.truncate(page.limit as usize);
-        rows.last().map(|(pk, _)| *pk)
-    } else {
-        None
-    };
-    Ok(Paged {
-        items: rows.into_iter().map(|(_, a)| a).collect(),
-        next,
-    })
+    Ok(common::paged(rows, page.limit))
 }
 
 pub(super) fn audit_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord> {
@@ -382,11 +232,7 @@ pub(super) fn audit_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord>
             }),
         })
     };
-    let action = match r.try_get::<i64, _>("action")? {
-        1 => AuditAction::Added,
-        2 => AuditAction::Updated,
-        _ => AuditAction::Removed,
-    };
+    let action = common::action_from_code(r.try_get::<i64, _>("action")?);
     Ok(AuditRecord {
         id: r.try_get("uuid")?,
         at: Timestamp(r.try_get("at")?),

@@ -1,0 +1,237 @@
+//! Backend-neutral pieces of the stores: pure helpers both the SQLite and the PostgreSQL
+//! implementation use, so the two decide everything (outcomes, versions, audit rows) the
+//! same way and differ only in SQL.
+
+use crate::*;
+use skillgrid_core::diff;
+use skillgrid_core::model::Assignment;
+use std::collections::{HashMap, HashSet};
+
+/// Idempotency keys are kept this long.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+/// A claim older than this whose request never finished (a crashed process) may be taken over.
+pub const IDEMPOTENCY_STALE_MS: i64 = 10 * 60 * 1000;
+
+/// The key column of a case-insensitively unique value.
+pub(crate) fn key(s: &str) -> String {
+    s.to_lowercase()
+}
+
+/// Rows fetched with `LIMIT limit + 1`, each with its cursor position, as a page.
+pub(crate) fn paged<T>(mut rows: Vec<(i64, T)>, limit: u32) -> Paged<T> {
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|(pk, _)| *pk)
+    } else {
+        None
+    };
+    Paged {
+        items: rows.into_iter().map(|(_, t)| t).collect(),
+        next,
+    }
+}
+
+/// An agent as a skill-set write sees it.
+pub(crate) struct AgentRow {
+    pub pk: i64,
+    pub version: i64,
+    pub active: bool,
+}
+
+/// Audit action codes as stored.
+pub(crate) const ACTION_ADDED: i16 = 1;
+pub(crate) const ACTION_UPDATED: i16 = 2;
+pub(crate) const ACTION_REMOVED: i16 = 3;
+
+pub(crate) fn action_from_code(code: i64) -> AuditAction {
+    match code {
+        1 => AuditAction::Added,
+        2 => AuditAction::Updated,
+        _ => AuditAction::Removed,
+    }
+}
+
+/// One audit entry to write.
+pub(crate) struct AuditRow {
+    pub agent_pk: i64,
+    pub agent: Uuid,
+    pub skill_pk: i64,
+    pub skill: Uuid,
+    pub action: i16,
+    pub before: Option<StoredAssignment>,
+    pub after: Option<StoredAssignment>,
+}
+
+pub(crate) fn stored(a: &Assignment, now: Timestamp) -> StoredAssignment {
+    StoredAssignment {
+        skill_id: a.skill_id,
+        proficiency: a.proficiency,
+        effective: a.effective,
+        expires: a.expires,
+        updated_at: now,
+    }
+}
+
+/// The agent's set once `plan` is applied.
+pub(crate) fn after(
+    current: Vec<StoredAssignment>,
+    plan: &Plan,
+    now: Timestamp,
+) -> Vec<StoredAssignment> {
+    if plan.is_empty() {
+        return current;
+    }
+    let removed: HashSet<Uuid> = plan.removed.iter().map(|a| a.skill_id).collect();
+    let updated: HashMap<Uuid, &Assignment> =
+        plan.updated.iter().map(|(_, a)| (a.skill_id, a)).collect();
+    let mut out: Vec<StoredAssignment> = current
+        .into_iter()
+        .filter(|a| !removed.contains(&a.skill_id))
+        .map(|a| match updated.get(&a.skill_id) {
+            Some(n) => stored(n, now),
+            None => a,
+        })
+        .collect();
+    out.extend(plan.added.iter().map(|a| stored(a, now)));
+    out
+}
+
+/// Decides every item of a write from the agents and their current sets (consumed); the flag
+/// is true when some item failed.
+pub(crate) fn outcomes(
+    items: &[AgentWrite],
+    agents: &HashMap<Uuid, AgentRow>,
+    sets: &mut HashMap<i64, Vec<StoredAssignment>>,
+    opts: WriteOptions,
+    now: Timestamp,
+) -> (Vec<ItemOutcome>, bool) {
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut failed = false;
+    for it in items {
+        let outcome = match agents.get(&it.agent_id) {
+            None => ItemOutcome::NotFound,
+            Some(a) if !a.active => ItemOutcome::Inactive,
+            Some(a) if matches!(it.if_match, Some(Precondition::Version(v)) if v != a.version) => {
+                ItemOutcome::PreconditionFailed { current: a.version }
+            }
+            Some(a) => {
+                let current = sets.remove(&a.pk).unwrap_or_default();
+                let plan = diff::plan(&current, &it.write);
+                if plan.resulting_len as u64 > opts.max_skills_per_agent
+                    && plan.resulting_len > current.len()
+                {
+                    ItemOutcome::TooManySkills {
+                        resulting: plan.resulting_len,
+                    }
+                } else {
+                    let skills = after(current, &plan, now);
+                    // A dry run leaves the version alone (contract §5.4): its answer
+                    // carries the current ETag, which a client can send as If-Match
+                    // with the real write to apply exactly the diff it reviewed.
+                    let version = if plan.is_empty() || opts.dry_run {
+                        a.version
+                    } else {
+                        a.version + 1
+                    };
+                    ItemOutcome::Applied {
+                        version,
+                        plan,
+                        skills,
+                    }
+                }
+            }
+        };
+        failed |= !matches!(outcome, ItemOutcome::Applied { .. });
+        outcomes.push(outcome);
+    }
+    (outcomes, failed)
+}
+
+/// The rows a write changes.
+pub(crate) struct Changes<'a> {
+    pub upserts: Vec<(i64, i64, &'a Assignment)>,
+    pub deletes: Vec<(i64, i64)>,
+    pub audit: Vec<AuditRow>,
+    /// Agents whose version goes up by one.
+    pub bumped: Vec<i64>,
+}
+
+/// The items to write: applied ones that change something.
+pub(crate) fn writes<'a>(
+    items: &'a [AgentWrite],
+    outcomes: &'a [ItemOutcome],
+) -> Vec<(&'a AgentWrite, &'a Plan)> {
+    items
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(it, o)| match o {
+            ItemOutcome::Applied { plan, .. } if !plan.is_empty() => Some((it, plan)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Turns the plans of `writes` into rows; a skill missing from `skills` is a conflict.
+pub(crate) fn changes<'a>(
+    writes: &[(&AgentWrite, &'a Plan)],
+    agents: &HashMap<Uuid, AgentRow>,
+    skills: &HashMap<Uuid, i64>,
+    now: Timestamp,
+) -> Result<Changes<'a>> {
+    let skill_pk = |id: &Uuid| -> Result<i64> {
+        skills
+            .get(id)
+            .copied()
+            .ok_or(StoreError::Conflict { field: "skillId" })
+    };
+    let mut c = Changes {
+        upserts: Vec::new(),
+        deletes: Vec::new(),
+        audit: Vec::new(),
+        bumped: Vec::with_capacity(writes.len()),
+    };
+    for (it, plan) in writes {
+        let agent_pk = agents[&it.agent_id].pk;
+        c.bumped.push(agent_pk);
+        for a in &plan.added {
+            let s = skill_pk(&a.skill_id)?;
+            c.upserts.push((agent_pk, s, a));
+            c.audit.push(AuditRow {
+                agent_pk,
+                agent: it.agent_id,
+                skill_pk: s,
+                skill: a.skill_id,
+                action: ACTION_ADDED,
+                before: None,
+                after: Some(stored(a, now)),
+            });
+        }
+        for (old, a) in &plan.updated {
+            let s = skill_pk(&a.skill_id)?;
+            c.upserts.push((agent_pk, s, a));
+            c.audit.push(AuditRow {
+                agent_pk,
+                agent: it.agent_id,
+                skill_pk: s,
+                skill: a.skill_id,
+                action: ACTION_UPDATED,
+                before: Some(*old),
+                after: Some(stored(a, now)),
+            });
+        }
+        for old in &plan.removed {
+            let s = skill_pk(&old.skill_id)?;
+            c.deletes.push((agent_pk, s));
+            c.audit.push(AuditRow {
+                agent_pk,
+                agent: it.agent_id,
+                skill_pk: s,
+                skill: old.skill_id,
+                action: ACTION_REMOVED,
+                before: Some(*old),
+                after: None,
+            });
+        }
+    }
+    Ok(c)
+}

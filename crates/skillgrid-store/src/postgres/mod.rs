@@ -1,0 +1,659 @@
+//! PostgreSQL: several server processes may share one database.
+//!
+//! Nothing here relies on an in-process lock. Every read-modify-write runs in one transaction
+//! that first locks the rows it decides on (`SELECT … FOR UPDATE`, several rows always in
+//! primary-key order so two writers never deadlock), and unique constraints settle races on
+//! names, e-mails and idempotency keys. Transactions run at READ COMMITTED: a statement after
+//! a lock sees everything committed before the lock was granted.
+
+mod extra;
+mod skillsets;
+
+use crate::common::{key, paged};
+use crate::*;
+use anyhow::Context;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row};
+use std::time::Duration;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/postgres/migrations");
+
+/// Connections per process.
+const POOL_SIZE: u32 = 16;
+
+/// The request field a unique violation is about, from the constraint's name.
+fn conflict_field(e: &sqlx::Error) -> Option<&'static str> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    if !db.is_unique_violation() {
+        return None;
+    }
+    Some(match db.constraint() {
+        Some("skills_org_name") | Some("orgs_name") => "name",
+        Some("agents_org_email") => "email",
+        _ => "id",
+    })
+}
+
+fn map_write_err(e: sqlx::Error) -> StoreError {
+    match conflict_field(&e) {
+        Some(field) => StoreError::Conflict { field },
+        None => StoreError::Other(e.into()),
+    }
+}
+
+fn ts(v: i64) -> Timestamp {
+    Timestamp(v)
+}
+
+type Tx = sqlx::Transaction<'static, Postgres>;
+
+impl PgStore {
+    /// Connects to the database at `url` and applies pending migrations (under the migrator's
+    /// advisory lock, so processes starting together migrate once).
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .context("failed to connect to the PostgreSQL database")?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .context("failed to migrate the PostgreSQL database")?;
+        Ok(PgStore { pool })
+    }
+
+    async fn org_pk(&self, org: Uuid) -> Result<i64> {
+        sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1")
+            .bind(org)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}
+
+/// Starts a transaction and finds the organization's key, holding a share lock on its row
+/// (a settings update, which locks it exclusively, waits for writes under way).
+async fn begin_for_org(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
+    let mut tx = pool.begin().await?;
+    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1 FOR SHARE")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok((tx, org_pk))
+}
+
+fn org_from_row(r: &PgRow) -> Result<OrgRecord> {
+    let settings: String = r.try_get("settings")?;
+    Ok(OrgRecord {
+        id: r.try_get("uuid")?,
+        name: r.try_get("name")?,
+        settings: serde_json::from_str(&settings).context("stored settings are not valid")?,
+    })
+}
+
+fn skill_from_row(r: &PgRow) -> Result<SkillRecord> {
+    Ok(SkillRecord {
+        id: r.try_get("uuid")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        active: r.try_get("active")?,
+        created_at: ts(r.try_get("created_at")?),
+        updated_at: ts(r.try_get("updated_at")?),
+    })
+}
+
+fn agent_from_row(r: &PgRow) -> Result<AgentRecord> {
+    Ok(AgentRecord {
+        id: r.try_get("uuid")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        external_id: r.try_get("external_id")?,
+        active: r.try_get("active")?,
+        created_at: ts(r.try_get("created_at")?),
+        updated_at: ts(r.try_get("updated_at")?),
+    })
+}
+
+const SKILL_COLS: &str = "id, uuid, name, description, active, created_at, updated_at";
+const AGENT_COLS: &str = "id, uuid, email, name, external_id, active, created_at, updated_at";
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('jwt_signing_key', $1) ON CONFLICT DO NOTHING",
+        )
+        .bind(fresh)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'jwt_signing_key'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn org_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM orgs")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(key(name))
+        .bind(serde_json::to_string(settings).context("serialising settings")?)
+        .bind(Timestamp::now().0)
+        .execute(&self.pool)
+        .await
+        .map_err(map_write_err)?;
+        Ok(OrgRecord {
+            id,
+            name: name.to_string(),
+            settings: settings.clone(),
+        })
+    }
+
+    async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
+        let row = match Uuid::parse_str(id_or_name) {
+            Ok(id) => {
+                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            Err(_) => {
+                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE name_key = $1")
+                    .bind(key(id_or_name))
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    async fn create_client(
+        &self,
+        org: Uuid,
+        name: &str,
+        secret_hash: &str,
+        scopes: &[String],
+    ) -> Result<ClientRecord> {
+        let id = Uuid::now_v7();
+        let done = sqlx::query(
+            "INSERT INTO api_clients (uuid, org_id, name, secret_hash, scopes, created_at)
+             SELECT $1, id, $2, $3, $4, $5 FROM orgs WHERE uuid = $6",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(secret_hash)
+        .bind(scopes.join(" "))
+        .bind(Timestamp::now().0)
+        .bind(org)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(ClientRecord {
+            id,
+            org_id: org,
+            name: name.into(),
+            secret_hash: secret_hash.into(),
+            scopes: scopes.to_vec(),
+        })
+    }
+
+    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query(
+            "SELECT c.uuid, o.uuid AS org_uuid, c.name, c.secret_hash, c.scopes
+             FROM api_clients c JOIN orgs o ON o.id = c.org_id WHERE c.uuid = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| -> Result<ClientRecord> {
+            let scopes: String = r.try_get("scopes")?;
+            Ok(ClientRecord {
+                id: r.try_get("uuid")?,
+                org_id: r.try_get("org_uuid")?,
+                name: r.try_get("name")?,
+                secret_hash: r.try_get("secret_hash")?,
+                scopes: scopes.split_whitespace().map(String::from).collect(),
+            })
+        })
+        .transpose()
+    }
+
+    async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
+        let row = sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = $1")
+            .bind(org)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(org_from_row(&row)?.settings)
+    }
+
+    async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
+        let mut tx = self.pool.begin().await?;
+        // Exclusive on the org row: skill-set writes hold it shared, so the count below sees
+        // every write that finished and none is under way.
+        let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1 FOR UPDATE")
+            .bind(org)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (below_min, above_max): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE a.proficiency < $1), count(*) FILTER (WHERE a.proficiency > $2)
+             FROM assignments a JOIN agents g ON g.id = a.agent_id WHERE g.org_id = $3",
+        )
+        .bind(new.proficiency_scale.min)
+        .bind(new.proficiency_scale.max)
+        .bind(org_pk)
+        .fetch_one(&mut *tx)
+        .await?;
+        if below_min + above_max > 0 {
+            return Ok(Err(Stranded {
+                below_min,
+                above_max,
+            }));
+        }
+        sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
+            .bind(serde_json::to_string(new).context("serialising settings")?)
+            .bind(org_pk)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
+        let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
+            "SELECT s.uuid, s.name, s.active FROM skills s JOIN orgs o ON o.id = s.org_id WHERE o.uuid = $1",
+        )
+        .bind(org)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, active)| CatalogSkill { id, name, active })
+            .collect())
+    }
+
+    async fn list_skills(
+        &self,
+        org: Uuid,
+        f: &SkillFilter,
+        page: PageRequest,
+    ) -> Result<Paged<SkillRecord>> {
+        let org_pk = self.org_pk(org).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {SKILL_COLS} FROM skills WHERE org_id = $1 AND id > $2
+               AND ($3::text IS NULL OR name_key = $3) AND ($4::boolean IS NULL OR active = $4)
+             ORDER BY id LIMIT $5"
+        ))
+        .bind(org_pk)
+        .bind(page.after.unwrap_or(0))
+        .bind(f.name.as_deref().map(key))
+        .bind(f.active)
+        .bind(page.limit as i64 + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let rows = rows
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, skill_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paged(rows, page.limit))
+    }
+
+    async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {SKILL_COLS} FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)"
+        ))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        skill_from_row(&row)
+    }
+
+    async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
+        let id = Uuid::now_v7();
+        let done = sqlx::query(
+            "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
+             SELECT $1, id, $2, $3, $4, TRUE, $5, $5 FROM orgs WHERE uuid = $6",
+        )
+        .bind(id)
+        .bind(&new.name)
+        .bind(key(&new.name))
+        .bind(&new.description)
+        .bind(now.0)
+        .bind(org)
+        .execute(&self.pool)
+        .await
+        .map_err(map_write_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(SkillRecord {
+            id,
+            name: new.name.clone(),
+            description: new.description.clone(),
+            active: true,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn update_skill(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        p: &SkillPatch,
+        now: Timestamp,
+    ) -> Result<SkillRecord> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {SKILL_COLS} FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2) FOR UPDATE"
+        ))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let pk: i64 = row.try_get("id")?;
+        let mut s = skill_from_row(&row)?;
+        let before = s.clone();
+        if let Some(n) = &p.name {
+            s.name = n.clone();
+        }
+        if let Some(d) = &p.description {
+            s.description = d.clone();
+        }
+        if let Some(a) = p.active {
+            s.active = a;
+        }
+        if s.name != before.name || s.description != before.description || s.active != before.active
+        {
+            s.updated_at = now;
+            sqlx::query("UPDATE skills SET name = $1, name_key = $2, description = $3, active = $4, updated_at = $5 WHERE id = $6")
+                .bind(&s.name)
+                .bind(key(&s.name))
+                .bind(&s.description)
+                .bind(s.active)
+                .bind(now.0)
+                .bind(pk)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_write_err)?;
+        }
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // The lock makes a concurrent write that assigns this skill wait (its foreign-key check
+        // needs a share lock on the row) and then fail, or makes this wait for it and count it.
+        let pk: i64 = sqlx::query_scalar("SELECT id FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2) FOR UPDATE")
+            .bind(id)
+            .bind(org)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = $1")
+            .bind(pk)
+            .fetch_one(&mut *tx)
+            .await?;
+        if count > 0 {
+            return Err(StoreError::InUse { count });
+        }
+        // Audit rows keep the skill's internal id; they outlive the skill, so no foreign key.
+        sqlx::query("DELETE FROM skills WHERE id = $1")
+            .bind(pk)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_agents(
+        &self,
+        org: Uuid,
+        f: &AgentFilter,
+        page: PageRequest,
+    ) -> Result<Paged<AgentRecord>> {
+        let org_pk = self.org_pk(org).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id > $2
+               AND ($3::text IS NULL OR email_key = $3) AND ($4::boolean IS NULL OR active = $4)
+             ORDER BY id LIMIT $5"
+        ))
+        .bind(org_pk)
+        .bind(page.after.unwrap_or(0))
+        .bind(f.email.as_deref().map(key))
+        .bind(f.active)
+        .bind(page.limit as i64 + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let rows = rows
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, agent_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paged(rows, page.limit))
+    }
+
+    async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)"
+        ))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        agent_from_row(&row)
+    }
+
+    async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
+        let id = Uuid::now_v7();
+        let done = sqlx::query(
+            "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, version, created_at, updated_at)
+             SELECT $1, id, $2, $3, $4, $5, TRUE, 0, $6, $6 FROM orgs WHERE uuid = $7",
+        )
+        .bind(id)
+        .bind(&new.email)
+        .bind(key(&new.email))
+        .bind(&new.name)
+        .bind(&new.external_id)
+        .bind(now.0)
+        .bind(org)
+        .execute(&self.pool)
+        .await
+        .map_err(map_write_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(AgentRecord {
+            id,
+            email: new.email.clone(),
+            name: new.name.clone(),
+            external_id: new.external_id.clone(),
+            active: true,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn update_agent(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        p: &AgentPatch,
+        now: Timestamp,
+    ) -> Result<AgentRecord> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2) FOR UPDATE"
+        ))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let pk: i64 = row.try_get("id")?;
+        let mut a = agent_from_row(&row)?;
+        let before = a.clone();
+        if let Some(v) = &p.email {
+            a.email = v.clone();
+        }
+        if let Some(v) = &p.name {
+            a.name = v.clone();
+        }
+        if let Some(v) = &p.external_id {
+            a.external_id = v.clone();
+        }
+        if let Some(v) = p.active {
+            a.active = v;
+        }
+        if a.email != before.email
+            || a.name != before.name
+            || a.external_id != before.external_id
+            || a.active != before.active
+        {
+            a.updated_at = now;
+            sqlx::query("UPDATE agents SET email = $1, email_key = $2, name = $3, external_id = $4, active = $5, updated_at = $6 WHERE id = $7")
+                .bind(&a.email)
+                .bind(key(&a.email))
+                .bind(&a.name)
+                .bind(&a.external_id)
+                .bind(a.active)
+                .bind(now.0)
+                .bind(pk)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_write_err)?;
+        }
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+        // One snapshot for the version and the set.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
+            "SELECT id, version, active FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
+        )
+        .bind(agent)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let skills = skillsets::load_sets(&mut tx, &[pk])
+            .await?
+            .remove(&pk)
+            .unwrap_or_default();
+        tx.commit().await?;
+        Ok(AgentSkillSet {
+            version,
+            active,
+            skills,
+        })
+    }
+
+    async fn write_skill_sets(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        items: &[AgentWrite],
+        opts: WriteOptions,
+    ) -> Result<WriteResult> {
+        skillsets::write(&self.pool, org, ctx, items, opts).await
+    }
+
+    async fn agent_history(
+        &self,
+        org: Uuid,
+        agent: Uuid,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>> {
+        let pk: i64 = sqlx::query_scalar("SELECT id FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)")
+            .bind(agent)
+            .bind(org)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        skillsets::history(&self.pool, pk, page).await
+    }
+
+    async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
+        extra::agent_states(&self.pool, org, ids).await
+    }
+
+    async fn skill_holders(
+        &self,
+        org: Uuid,
+        skill: Uuid,
+        page: PageRequest,
+    ) -> Result<Paged<SkillHolderRecord>> {
+        extra::skill_holders(&self.pool, org, skill, page).await
+    }
+
+    async fn audit_log(
+        &self,
+        org: Uuid,
+        since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>> {
+        extra::audit_log(&self.pool, org, since, page).await
+    }
+
+    async fn idempotency_begin(
+        &self,
+        org: Uuid,
+        client: Uuid,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> Result<IdempotencyBegin> {
+        extra::idempotency_begin(&self.pool, org, client, key, fingerprint, now).await
+    }
+
+    async fn idempotency_complete(
+        &self,
+        org: Uuid,
+        client: Uuid,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<()> {
+        extra::idempotency_complete(&self.pool, org, client, key, status, body).await
+    }
+
+    async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
+        extra::idempotency_abandon(&self.pool, org, client, key).await
+    }
+}

@@ -1,0 +1,994 @@
+//! The PostgreSQL store against a real server.
+//!
+//! Uses the server `SKILLGRID_TEST_POSTGRES_URL` names (by default
+//! `postgres://postgres@127.0.0.1:5432/test`): every test creates a database of its own through
+//! it and drops it at the end. Without a server the tests fail: they are never skipped.
+
+use skillgrid_core::api::{AuditAction, OrgSettings};
+use skillgrid_core::model::{
+    AgentPatch, Assignment, NewAgent, NewSkill, Precondition, SkillPatch, SkillSetWrite,
+    StoredAssignment,
+};
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_store::postgres::PgStore;
+use skillgrid_store::*;
+use sqlx::Connection;
+use std::sync::Arc;
+use uuid::Uuid;
+
+const URL_VAR: &str = "SKILLGRID_TEST_POSTGRES_URL";
+
+/// A fresh database, dropped by [`TestDb::drop`].
+struct TestDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    async fn new() -> TestDb {
+        let admin_url = std::env::var(URL_VAR)
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {URL_VAR}={admin_url}: {e}"));
+        let name = format!("skillgrid_t_{}", Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+        conn.close().await.ok();
+        let url = match admin_url.split_once('?') {
+            Some((base, query)) => format!("{}/{name}?{query}", base_without_db(base)),
+            None => format!("{}/{name}", base_without_db(&admin_url)),
+        };
+        TestDb {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    async fn store(&self) -> Arc<PgStore> {
+        Arc::new(PgStore::open(&self.url).await.expect("open PgStore"))
+    }
+
+    async fn drop(self) {
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url)
+            .await
+            .expect("reconnect to drop the test database");
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("drop the test database");
+    }
+}
+
+/// `postgres://user@host:port/db` without `/db`.
+fn base_without_db(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+fn page(limit: u32) -> PageRequest {
+    PageRequest { after: None, limit }
+}
+
+fn ctx(now: i64) -> WriteContext {
+    WriteContext {
+        request_id: format!("req-{now}"),
+        client_id: Uuid::nil(),
+        now: Timestamp(now),
+    }
+}
+
+fn opts() -> WriteOptions {
+    WriteOptions {
+        dry_run: false,
+        atomic: true,
+        max_skills_per_agent: 500,
+    }
+}
+
+fn asg(skill: Uuid, proficiency: i64) -> Assignment {
+    Assignment {
+        skill_id: skill,
+        proficiency,
+        effective: None,
+        expires: None,
+    }
+}
+
+fn replace(agent: Uuid, skills: Vec<Assignment>, if_match: Option<Precondition>) -> AgentWrite {
+    AgentWrite {
+        agent_id: agent,
+        write: SkillSetWrite::Replace(skills),
+        if_match,
+    }
+}
+
+fn merge(agent: Uuid, upsert: Vec<Assignment>, remove: Vec<Uuid>) -> AgentWrite {
+    AgentWrite {
+        agent_id: agent,
+        write: SkillSetWrite::Merge { upsert, remove },
+        if_match: None,
+    }
+}
+
+async fn new_skill(s: &PgStore, org: Uuid, name: &str) -> Uuid {
+    s.create_skill(
+        org,
+        &NewSkill {
+            name: name.into(),
+            description: None,
+        },
+        Timestamp(1),
+    )
+    .await
+    .expect("create skill")
+    .id
+}
+
+async fn new_agent(s: &PgStore, org: Uuid, email: &str) -> Uuid {
+    s.create_agent(
+        org,
+        &NewAgent {
+            email: email.into(),
+            name: "Agent".into(),
+            external_id: None,
+        },
+        Timestamp(1),
+    )
+    .await
+    .expect("create agent")
+    .id
+}
+
+fn applied(o: &ItemOutcome) -> (i64, &skillgrid_core::diff::Plan, &[StoredAssignment]) {
+    match o {
+        ItemOutcome::Applied {
+            version,
+            plan,
+            skills,
+        } => (*version, plan, skills),
+        other => panic!("expected Applied, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn orgs_clients_settings_and_signing_key() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    // Opening again (another process starting) re-runs nothing and works.
+    let _again = db.store().await;
+
+    assert_eq!(s.org_count().await.unwrap(), 0);
+    let org = s
+        .create_org("Default", &OrgSettings::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_org("DEFAULT", &OrgSettings::default()).await,
+        Err(StoreError::Conflict { field: "name" })
+    ));
+    assert_eq!(s.org_count().await.unwrap(), 1);
+    assert_eq!(s.find_org("default").await.unwrap().unwrap().id, org.id);
+    assert_eq!(
+        s.find_org(&org.id.to_string().to_uppercase())
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Default"
+    );
+    assert!(s.find_org("nope").await.unwrap().is_none());
+
+    let scopes = vec![
+        "admin:org:read".to_string(),
+        "admin:skill:write".to_string(),
+    ];
+    let c = s
+        .create_client(org.id, "bootstrap", "hash", &scopes)
+        .await
+        .unwrap();
+    let found = s.find_client(c.id).await.unwrap().unwrap();
+    assert_eq!(
+        (found.org_id, found.name.as_str(), found.scopes),
+        (org.id, "bootstrap", scopes)
+    );
+    assert!(s.find_client(Uuid::now_v7()).await.unwrap().is_none());
+    assert!(matches!(
+        s.create_client(Uuid::now_v7(), "x", "h", &[]).await,
+        Err(StoreError::NotFound)
+    ));
+
+    assert_eq!(s.settings(org.id).await.unwrap(), OrgSettings::default());
+    let new = OrgSettings {
+        require_if_match: true,
+        ..Default::default()
+    };
+    s.update_settings(org.id, &new).await.unwrap().unwrap();
+    assert!(s.settings(org.id).await.unwrap().require_if_match);
+    assert!(matches!(
+        s.update_settings(Uuid::now_v7(), &new).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.settings(Uuid::now_v7()).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let k = s.signing_key(vec![1, 2, 3]).await.unwrap();
+    assert_eq!(k, vec![1, 2, 3]);
+    assert_eq!(_again.signing_key(vec![9]).await.unwrap(), vec![1, 2, 3]);
+    s.ping().await.unwrap();
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn skills_and_agents_crud() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let other = s.create_org("p", &OrgSettings::default()).await.unwrap().id;
+
+    let billing = new_skill(&s, org, "Billing").await;
+    let _sales = new_skill(&s, org, "Sales").await;
+    assert!(matches!(
+        s.create_skill(
+            org,
+            &NewSkill {
+                name: "BILLING".into(),
+                description: None
+            },
+            Timestamp(2)
+        )
+        .await,
+        Err(StoreError::Conflict { field: "name" })
+    ));
+    // Names are per organization.
+    new_skill(&s, other, "Billing").await;
+    assert!(matches!(
+        s.create_skill(
+            Uuid::now_v7(),
+            &NewSkill {
+                name: "x".into(),
+                description: None
+            },
+            Timestamp(2)
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.get_skill(other, billing).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.catalog(org).await.unwrap().len(), 2);
+
+    // Paging and filters.
+    let p1 = s
+        .list_skills(org, &SkillFilter::default(), page(1))
+        .await
+        .unwrap();
+    assert_eq!(p1.items.len(), 1);
+    let p2 = s
+        .list_skills(
+            org,
+            &SkillFilter::default(),
+            PageRequest {
+                after: p1.next,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((p2.items.len(), p2.next), (1, None));
+    assert_ne!(p1.items[0].id, p2.items[0].id);
+    let by_name = s
+        .list_skills(
+            org,
+            &SkillFilter {
+                name: Some("billING".into()),
+                active: None,
+            },
+            page(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_name.items.len(), 1);
+    assert_eq!(by_name.items[0].id, billing);
+
+    // Updates: a conflict, a change, a no-op.
+    assert!(matches!(
+        s.update_skill(
+            org,
+            billing,
+            &SkillPatch {
+                name: Some("sales".into()),
+                ..Default::default()
+            },
+            Timestamp(5)
+        )
+        .await,
+        Err(StoreError::Conflict { field: "name" })
+    ));
+    let u = s
+        .update_skill(
+            org,
+            billing,
+            &SkillPatch {
+                active: Some(false),
+                description: Some(Some("d".into())),
+                ..Default::default()
+            },
+            Timestamp(6),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.active, u.description.as_deref(), u.updated_at),
+        (false, Some("d"), Timestamp(6))
+    );
+    let u = s
+        .update_skill(org, billing, &SkillPatch::default(), Timestamp(7))
+        .await
+        .unwrap();
+    assert_eq!(u.updated_at, Timestamp(6));
+    let inactive = s
+        .list_skills(
+            org,
+            &SkillFilter {
+                name: None,
+                active: Some(false),
+            },
+            page(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(inactive.items.len(), 1);
+    assert!(matches!(
+        s.update_skill(other, billing, &SkillPatch::default(), Timestamp(7))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Agents.
+    let a = new_agent(&s, org, "Ann@Example.com").await;
+    let b = new_agent(&s, org, "bob@example.com").await;
+    assert!(matches!(
+        s.create_agent(
+            org,
+            &NewAgent {
+                email: "ann@EXAMPLE.com".into(),
+                name: "x".into(),
+                external_id: None
+            },
+            Timestamp(2)
+        )
+        .await,
+        Err(StoreError::Conflict { field: "email" })
+    ));
+    assert!(matches!(
+        s.update_agent(
+            org,
+            b,
+            &AgentPatch {
+                email: Some("ANN@example.com".into()),
+                ..Default::default()
+            },
+            Timestamp(3)
+        )
+        .await,
+        Err(StoreError::Conflict { field: "email" })
+    ));
+    let upd = s
+        .update_agent(
+            org,
+            b,
+            &AgentPatch {
+                name: Some("Bob".into()),
+                external_id: Some(Some("E1".into())),
+                ..Default::default()
+            },
+            Timestamp(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (upd.name.as_str(), upd.external_id.as_deref()),
+        ("Bob", Some("E1"))
+    );
+    let got = s.get_agent(org, a).await.unwrap();
+    assert_eq!(got.email, "Ann@Example.com");
+    assert!(matches!(
+        s.get_agent(other, a).await,
+        Err(StoreError::NotFound)
+    ));
+    let found = s
+        .list_agents(
+            org,
+            &AgentFilter {
+                email: Some("ann@example.com".into()),
+                active: None,
+            },
+            page(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(
+        s.list_agents(org, &AgentFilter::default(), page(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+
+    // Deleting: in use, then free.
+    let sales = s.catalog(org).await.unwrap();
+    let sales = sales.iter().find(|c| c.name == "Sales").unwrap().id;
+    s.write_skill_sets(
+        org,
+        &ctx(10),
+        &[replace(a, vec![asg(sales, 10)], None)],
+        opts(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        s.delete_skill(org, sales).await,
+        Err(StoreError::InUse { count: 1 })
+    ));
+    assert!(matches!(
+        s.delete_skill(other, billing).await,
+        Err(StoreError::NotFound)
+    ));
+    s.delete_skill(org, billing).await.unwrap();
+    assert!(matches!(
+        s.get_skill(org, billing).await,
+        Err(StoreError::NotFound)
+    ));
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn skill_set_writes_history_and_audit() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let other = s.create_org("p", &OrgSettings::default()).await.unwrap().id;
+    let k1 = new_skill(&s, org, "B-skill").await;
+    let k2 = new_skill(&s, org, "A-skill").await;
+    let k3 = new_skill(&s, org, "C-skill").await;
+    let a = new_agent(&s, org, "a@x").await;
+    let b = new_agent(&s, org, "b@x").await;
+    let foreign = new_agent(&s, other, "f@x").await;
+
+    // Replace.
+    let r = s
+        .write_skill_sets(
+            org,
+            &ctx(100),
+            &[replace(a, vec![asg(k1, 10), asg(k2, 20)], None)],
+            opts(),
+        )
+        .await
+        .unwrap();
+    assert!(r.committed);
+    let (v, plan, skills) = applied(&r.items[0]);
+    assert_eq!((v, plan.added.len(), skills.len()), (1, 2, 2));
+    let set = s.agent_skills(org, a).await.unwrap();
+    assert_eq!((set.version, set.active), (1, true));
+    // Ordered by name.
+    assert_eq!(
+        set.skills.iter().map(|x| x.skill_id).collect::<Vec<_>>(),
+        vec![k2, k1]
+    );
+    assert_eq!(set.skills[0].updated_at, Timestamp(100));
+
+    // The same write again changes nothing and keeps the version.
+    let r = s
+        .write_skill_sets(
+            org,
+            &ctx(101),
+            &[replace(a, vec![asg(k1, 10), asg(k2, 20)], None)],
+            opts(),
+        )
+        .await
+        .unwrap();
+    assert!(!r.committed);
+    let (v, plan, _) = applied(&r.items[0]);
+    assert_eq!((v, plan.unchanged), (1, 2));
+
+    // Merge: update one, add one, remove one.
+    let r = s
+        .write_skill_sets(
+            org,
+            &ctx(200),
+            &[merge(a, vec![asg(k1, 11), asg(k3, 30)], vec![k2])],
+            opts(),
+        )
+        .await
+        .unwrap();
+    let (v, plan, skills) = applied(&r.items[0]);
+    assert_eq!(
+        (
+            v,
+            plan.added.len(),
+            plan.updated.len(),
+            plan.removed.len(),
+            skills.len()
+        ),
+        (2, 1, 1, 1, 2)
+    );
+    let set = s.agent_skills(org, a).await.unwrap();
+    assert_eq!(set.version, 2);
+    let k1_now = set.skills.iter().find(|x| x.skill_id == k1).unwrap();
+    assert_eq!(
+        (k1_now.proficiency, k1_now.updated_at),
+        (11, Timestamp(200))
+    );
+
+    // Dry run: reports the current version and writes nothing.
+    let dry = WriteOptions {
+        dry_run: true,
+        ..opts()
+    };
+    let r = s
+        .write_skill_sets(org, &ctx(300), &[replace(a, vec![], None)], dry)
+        .await
+        .unwrap();
+    assert!(!r.committed);
+    let (v, plan, skills) = applied(&r.items[0]);
+    assert_eq!((v, plan.removed.len(), skills.len()), (2, 2, 0));
+    assert_eq!(s.agent_skills(org, a).await.unwrap().skills.len(), 2);
+
+    // Atomic: one bad item (a foreign agent) and nothing is written.
+    let r = s
+        .write_skill_sets(
+            org,
+            &ctx(400),
+            &[
+                replace(b, vec![asg(k1, 5)], None),
+                replace(foreign, vec![], None),
+            ],
+            opts(),
+        )
+        .await
+        .unwrap();
+    assert!(!r.committed);
+    assert!(matches!(r.items[1], ItemOutcome::NotFound));
+    assert_eq!(s.agent_skills(org, b).await.unwrap().version, 0);
+
+    // Not atomic: the good item is written.
+    let loose = WriteOptions {
+        atomic: false,
+        ..opts()
+    };
+    let r = s
+        .write_skill_sets(
+            org,
+            &ctx(500),
+            &[
+                replace(b, vec![asg(k1, 5)], None),
+                replace(a, vec![], Some(Precondition::Version(1))),
+                replace(Uuid::now_v7(), vec![], None),
+            ],
+            loose,
+        )
+        .await
+        .unwrap();
+    assert!(r.committed);
+    assert_eq!(applied(&r.items[0]).0, 1);
+    assert!(matches!(
+        r.items[1],
+        ItemOutcome::PreconditionFailed { current: 2 }
+    ));
+    assert!(matches!(r.items[2], ItemOutcome::NotFound));
+    assert_eq!(s.agent_skills(org, b).await.unwrap().version, 1);
+    assert_eq!(s.agent_skills(org, a).await.unwrap().skills.len(), 2);
+
+    // Preconditions that hold.
+    let r = s
+        .write_skill_sets(
+            org,
+            &ctx(600),
+            &[replace(
+                a,
+                vec![asg(k3, 31)],
+                Some(Precondition::Version(2)),
+            )],
+            opts(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied(&r.items[0]).0, 3);
+    let r = s
+        .write_skill_sets(
+            org,
+            &ctx(601),
+            &[replace(a, vec![asg(k3, 32)], Some(Precondition::Any))],
+            opts(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied(&r.items[0]).0, 4);
+
+    // Too many skills; an inactive agent.
+    let tight = WriteOptions {
+        max_skills_per_agent: 1,
+        ..opts()
+    };
+    let r = s
+        .write_skill_sets(org, &ctx(700), &[merge(b, vec![asg(k2, 1)], vec![])], tight)
+        .await
+        .unwrap();
+    assert!(matches!(
+        r.items[0],
+        ItemOutcome::TooManySkills { resulting: 2 }
+    ));
+    s.update_agent(
+        org,
+        b,
+        &AgentPatch {
+            active: Some(false),
+            ..Default::default()
+        },
+        Timestamp(701),
+    )
+    .await
+    .unwrap();
+    let r = s
+        .write_skill_sets(org, &ctx(702), &[replace(b, vec![], None)], opts())
+        .await
+        .unwrap();
+    assert!(matches!(r.items[0], ItemOutcome::Inactive));
+    assert!(!s.agent_skills(org, b).await.unwrap().active);
+
+    // History: newest first, paged.
+    let h = s.agent_history(org, a, page(100)).await.unwrap();
+    // 2 added; 1 added + 1 updated + 1 removed; 1 removed + 1 updated; 1 updated.
+    assert_eq!(h.items.len(), 2 + 3 + 2 + 1);
+    assert_eq!(h.items[0].action, AuditAction::Updated);
+    assert_eq!(h.items[0].request_id, "req-601");
+    assert_eq!(h.items[0].before.unwrap().proficiency, 31);
+    assert_eq!(h.items[0].after.unwrap().proficiency, 32);
+    let h1 = s.agent_history(org, a, page(4)).await.unwrap();
+    let h2 = s
+        .agent_history(
+            org,
+            a,
+            PageRequest {
+                after: h1.next,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((h1.items.len(), h2.items.len(), h2.next), (4, 4, None));
+    assert_eq!(h2.items[3].id, h.items[7].id);
+    assert!(matches!(
+        s.agent_history(other, a, page(1)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The org-wide log: oldest first, since, paged.
+    let log = s.audit_log(org, None, page(100)).await.unwrap();
+    assert_eq!(log.items.len(), 8 + 1);
+    assert_eq!(log.items[0].action, AuditAction::Added);
+    assert!(log.items[0].before.is_none());
+    assert_eq!(log.items[0].at, Timestamp(100));
+    let since = s
+        .audit_log(org, Some(Timestamp(500)), page(100))
+        .await
+        .unwrap();
+    assert_eq!(since.items.len(), 1 + 2 + 1);
+    let first = s.audit_log(org, None, page(3)).await.unwrap();
+    let rest = s
+        .audit_log(
+            org,
+            None,
+            PageRequest {
+                after: first.next,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 6);
+    assert!(s
+        .audit_log(other, None, page(10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+
+    // Who holds k1: b only now (a dropped it); k3: a.
+    let holders = s.skill_holders(org, k3, page(10)).await.unwrap();
+    assert_eq!(holders.items.len(), 1);
+    assert_eq!(holders.items[0].agent.id, a);
+    assert_eq!(holders.items[0].assignment.proficiency, 32);
+    let holders = s.skill_holders(org, k1, page(10)).await.unwrap();
+    assert_eq!(holders.items.len(), 1);
+    assert_eq!(holders.items[0].agent.id, b);
+    assert!(matches!(
+        s.skill_holders(other, k1, page(10)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Agent states.
+    let states = s
+        .agent_states(org, &[a, b, foreign, Uuid::now_v7()])
+        .await
+        .unwrap();
+    assert_eq!(states.len(), 2);
+    assert_eq!(
+        states[&a],
+        AgentState {
+            version: 4,
+            active: true
+        }
+    );
+    assert_eq!(
+        states[&b],
+        AgentState {
+            version: 1,
+            active: false
+        }
+    );
+    assert!(s.agent_states(org, &[]).await.unwrap().is_empty());
+
+    // A scale that strands stored proficiencies is refused.
+    let mut narrow = OrgSettings::default();
+    narrow.proficiency_scale.min = 10;
+    narrow.proficiency_scale.max = 20;
+    narrow.proficiency_scale.default = 15;
+    assert_eq!(
+        s.update_settings(org, &narrow).await.unwrap(),
+        Err(Stranded {
+            below_min: 1,
+            above_max: 1
+        })
+    );
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn bulk_write_of_many_agents() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let mut skills = Vec::new();
+    for i in 0..20 {
+        skills.push(new_skill(&s, org, &format!("s{i}")).await);
+    }
+    let mut items = Vec::new();
+    for i in 0..300 {
+        let a = new_agent(&s, org, &format!("a{i}@x")).await;
+        items.push(replace(
+            a,
+            skills.iter().map(|k| asg(*k, i % 100)).collect(),
+            None,
+        ));
+    }
+    let r = s
+        .write_skill_sets(org, &ctx(1), &items, opts())
+        .await
+        .unwrap();
+    assert!(r.committed);
+    assert_eq!(
+        s.audit_log(org, None, page(10_000))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        6000
+    );
+    let holders = s.skill_holders(org, skills[0], page(1000)).await.unwrap();
+    assert_eq!(holders.items.len(), 300);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn idempotency_keys() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let s2 = db.store().await;
+    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let client = Uuid::now_v7();
+    let now = Timestamp(10_000_000_000);
+
+    assert_eq!(
+        s.idempotency_begin(org, client, "k", "fp", now)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Fresh
+    );
+    assert_eq!(
+        s2.idempotency_begin(org, client, "k", "fp", now)
+            .await
+            .unwrap(),
+        IdempotencyBegin::InProgress
+    );
+    assert_eq!(
+        s.idempotency_begin(org, client, "k", "other", now)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Mismatch
+    );
+    // Another client has its own keys.
+    assert_eq!(
+        s.idempotency_begin(org, Uuid::now_v7(), "k", "other", now)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Fresh
+    );
+    s.idempotency_complete(org, client, "k", 207, b"body")
+        .await
+        .unwrap();
+    assert_eq!(
+        s2.idempotency_begin(org, client, "k", "fp", now)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Replay {
+            status: 207,
+            body: b"body".to_vec()
+        }
+    );
+    // Abandoning a completed key does nothing; an abandoned claim is free again.
+    s.idempotency_abandon(org, client, "k").await.unwrap();
+    assert!(matches!(
+        s.idempotency_begin(org, client, "k", "fp", now)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Replay { .. }
+    ));
+    s.idempotency_begin(org, client, "k2", "fp", now)
+        .await
+        .unwrap();
+    s.idempotency_abandon(org, client, "k2").await.unwrap();
+    assert_eq!(
+        s.idempotency_begin(org, client, "k2", "fp2", now)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Fresh
+    );
+    // A stale claim may be taken over; an expired key is forgotten.
+    let stale = Timestamp(now.0 + IDEMPOTENCY_STALE_MS + 1);
+    assert_eq!(
+        s.idempotency_begin(org, client, "k2", "fp2", stale)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Fresh
+    );
+    let later = Timestamp(now.0 + IDEMPOTENCY_TTL_MS + 1);
+    assert_eq!(
+        s.idempotency_begin(org, client, "k", "new", later)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Fresh
+    );
+    assert!(matches!(
+        s.idempotency_begin(Uuid::now_v7(), client, "k", "fp", now)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Many claims of one key at once, from two "processes": exactly one is fresh.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let st = if i % 2 == 0 { s.clone() } else { s2.clone() };
+        tasks.push(tokio::spawn(async move {
+            st.idempotency_begin(org, client, "race", "fp", now)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            IdempotencyBegin::Fresh => fresh += 1,
+            IdempotencyBegin::InProgress => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(fresh, 1);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn concurrent_writers_in_two_processes() {
+    let db = TestDb::new().await;
+    // Two pools: as two server processes would be.
+    let s1 = db.store().await;
+    let s2 = db.store().await;
+    let org = s1
+        .create_org("o", &OrgSettings::default())
+        .await
+        .unwrap()
+        .id;
+    let mut skills = Vec::new();
+    for i in 0..5 {
+        skills.push(new_skill(&s1, org, &format!("s{i}")).await);
+    }
+    let agent = new_agent(&s1, org, "a@x").await;
+    let other = new_agent(&s1, org, "b@x").await;
+
+    const ROUNDS: i64 = 25;
+    for round in 0..ROUNDS {
+        let current = s1.agent_skills(org, agent).await.unwrap().version;
+        assert_eq!(current, round);
+        let mut tasks = Vec::new();
+        for (i, st) in [s1.clone(), s2.clone()].into_iter().enumerate() {
+            let skills = skills.clone();
+            tasks.push(tokio::spawn(async move {
+                // Each writer sets a distinct proficiency, so each write is a change; the
+                // second agent is in both writes too, listed in opposite orders.
+                let p = round * 10 + i as i64 + 1;
+                let mut items = vec![
+                    replace(
+                        agent,
+                        skills.iter().map(|k| asg(*k, p)).collect(),
+                        Some(Precondition::Version(current)),
+                    ),
+                    merge(other, vec![asg(skills[0], p)], vec![]),
+                ];
+                if i == 1 {
+                    items.reverse();
+                }
+                st.write_skill_sets(
+                    org,
+                    &ctx(1000 + round),
+                    &items,
+                    WriteOptions {
+                        atomic: false,
+                        ..opts()
+                    },
+                )
+                .await
+                .unwrap()
+            }));
+        }
+        let mut wins = 0;
+        let mut lost = 0;
+        for t in tasks {
+            let r = t.await.unwrap();
+            for o in &r.items {
+                match o {
+                    ItemOutcome::Applied { version, plan, .. }
+                        if plan.added.len() + plan.updated.len() == 5 =>
+                    {
+                        assert_eq!(*version, current + 1);
+                        wins += 1;
+                    }
+                    ItemOutcome::PreconditionFailed { current: c } => {
+                        assert_eq!(*c, current + 1);
+                        lost += 1;
+                    }
+                    ItemOutcome::Applied { .. } => {}
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        assert_eq!((wins, lost), (1, 1), "round {round}");
+    }
+    let set = s2.agent_skills(org, agent).await.unwrap();
+    assert_eq!(set.version, ROUNDS);
+    // Every write to the second agent went through, each one a version.
+    assert_eq!(
+        s2.agent_skills(org, other).await.unwrap().version,
+        2 * ROUNDS
+    );
+    // The audit has exactly the winners' changes: 5 per round for the first agent.
+    let h = s1.agent_history(org, agent, page(10_000)).await.unwrap();
+    assert_eq!(h.items.len() as i64, 5 * ROUNDS);
+    db.drop().await;
+}

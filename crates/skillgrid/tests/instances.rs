@@ -1,0 +1,173 @@
+//! Several instances on one PostgreSQL database: two `skillgrid serve` processes, 64
+//! concurrent conditional writers spread over both, all on the same agent. No update may be
+//! lost, versions must be strictly sequential, and the history complete.
+
+mod common;
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+const WRITERS: usize = 64;
+const WRITES_EACH: usize = 2;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_versions_and_history() {
+    let db = common::test_db(true).await;
+    let store = skillgrid_store::open(&db.url).await.unwrap();
+    let boot = skillgrid_server::bootstrap::first_start(&store)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut settings = store.settings(boot.org_id).await.unwrap();
+    settings.rate_limit.requests_per_minute = 1_000_000;
+    settings.rate_limit.burst = 100_000;
+    store
+        .update_settings(boot.org_id, &settings)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = skillgrid_core::timestamp::Timestamp::now();
+    let agent = store
+        .create_agent(
+            boot.org_id,
+            &skillgrid_core::model::NewAgent {
+                email: "shared@example.com".into(),
+                name: "Shared".into(),
+                external_id: None,
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .id;
+    let mut skills = Vec::new();
+    for i in 0..WRITERS {
+        let s = skillgrid_core::model::NewSkill {
+            name: format!("Queue {i:02}"),
+            description: None,
+        };
+        skills.push(store.create_skill(boot.org_id, &s, now).await.unwrap().id);
+    }
+
+    let servers = [common::start(&db.url), common::start(&db.url)];
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let token = http
+        .post(format!("{}/oauth/token", servers[0].base))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &boot.client_id.to_string()),
+            ("client_secret", &boot.client_secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bases: Arc<Vec<String>> = Arc::new(servers.iter().map(|s| s.base.clone()).collect());
+    let token = Arc::new(token);
+
+    let mut tasks = Vec::new();
+    for (me, my_skill) in skills.iter().copied().enumerate() {
+        let (http, bases, token) = (http.clone(), bases.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut accepted = Vec::new();
+            let mut attempt = 0usize;
+            while accepted.len() < WRITES_EACH {
+                attempt += 1;
+                assert!(attempt < 5000, "writer {me} starved");
+                // Read on one instance, write on the other, alternating.
+                let read_on = &bases[(me + attempt) % 2];
+                let write_on = &bases[(me + attempt + 1) % 2];
+                let path = format!("/api/v2/agents/users/{agent}/skills");
+                let cur: Value = http
+                    .get(format!("{read_on}{path}"))
+                    .bearer_auth(token.as_str())
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let version = cur["version"].as_i64().unwrap();
+                let mut set: Vec<Value> = cur["skills"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|s| s["skillId"] != my_skill.to_string())
+                    .map(|s| json!({"skillId": s["skillId"], "proficiency": s["proficiency"]}))
+                    .collect();
+                let value = (accepted.len() + 1) as i64;
+                set.push(json!({"skillId": my_skill, "proficiency": value}));
+                let r = http
+                    .put(format!("{write_on}{path}"))
+                    .bearer_auth(token.as_str())
+                    .header("If-Match", format!("\"{version}\""))
+                    .json(&json!({"skills": set}))
+                    .send()
+                    .await
+                    .unwrap();
+                match r.status().as_u16() {
+                    200 => {
+                        let body: Value = r.json().await.unwrap();
+                        assert_eq!(body["version"].as_i64().unwrap(), version + 1);
+                        accepted.push(version + 1);
+                    }
+                    412 => {}
+                    other => panic!("unexpected {other}: {}", r.text().await.unwrap_or_default()),
+                }
+            }
+            accepted
+        }));
+    }
+    let mut versions = Vec::new();
+    for t in tasks {
+        versions.extend(t.await.unwrap());
+    }
+    versions.sort_unstable();
+    let total = (WRITERS * WRITES_EACH) as i64;
+    assert_eq!(
+        versions,
+        (1..=total).collect::<Vec<_>>(),
+        "each version accepted exactly once, no gaps"
+    );
+
+    let fin = store.agent_skills(boot.org_id, agent).await.unwrap();
+    assert_eq!(fin.version, total);
+    assert_eq!(fin.skills.len(), WRITERS);
+    assert!(
+        fin.skills
+            .iter()
+            .all(|a| a.proficiency == WRITES_EACH as i64),
+        "an update was lost"
+    );
+
+    let history = store
+        .agent_history(
+            boot.org_id,
+            agent,
+            skillgrid_store::PageRequest {
+                after: None,
+                limit: 1000,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        history.items.len() as i64,
+        total,
+        "one history entry per accepted write"
+    );
+    let ids: HashSet<_> = history.items.iter().map(|e| e.request_id.clone()).collect();
+    assert_eq!(ids.len() as i64, total);
+    let mut replay = BTreeMap::new();
+    for e in history.items.iter().rev() {
+        replay.insert(e.skill_id, e.after.unwrap().proficiency);
+    }
+    assert!(replay.values().all(|p| *p == WRITES_EACH as i64));
+    drop(servers);
+}
