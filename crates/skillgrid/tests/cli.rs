@@ -496,8 +496,6 @@ async fn first_start_prints_the_bootstrap_secret_once_and_it_survives_a_restart(
 /// Two `serve` processes on one new database: both must come up, and exactly one prints the
 /// credentials (`first_start` treats losing the race for `default` as "not empty").
 #[tokio::test]
-#[ignore = "skillgrid-store bug: concurrent opens of a new SQLite file race (`database is \
-            locked` on connect, `table meta already exists` in migrations)"]
 async fn two_servers_starting_together_on_an_empty_database_create_one_bootstrap_client() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(dir.path(), "db.sqlite");

@@ -65,6 +65,28 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("cache_size", "-65536");
+        // Several processes may open a new file at once (two servers, an admin command): the
+        // first to switch it to WAL or to migrate it wins, the others retry and find it done.
+        let mut attempt = 0;
+        let write = loop {
+            attempt += 1;
+            match Self::open_writer(&opts, url).await {
+                Ok(w) => break w,
+                Err(e) if attempt < 20 && is_startup_race(&e) => {
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.read_only(true))
+            .await
+            .context("failed to open SQLite read connections")?;
+        Ok(SqliteStore { read, write })
+    }
+
+    async fn open_writer(opts: &SqliteConnectOptions, url: &str) -> anyhow::Result<SqlitePool> {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
@@ -75,12 +97,7 @@ impl SqliteStore {
             .run(&write)
             .await
             .context("failed to migrate the SQLite database")?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts.read_only(true))
-            .await
-            .context("failed to open SQLite read connections")?;
-        Ok(SqliteStore { read, write })
+        Ok(write)
     }
 
     async fn org_pk(&self, org: Uuid) -> Result<i64> {
@@ -90,6 +107,11 @@ impl SqliteStore {
             .await?
             .ok_or(StoreError::NotFound)
     }
+}
+
+fn is_startup_race(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}");
+    text.contains("database is locked") || text.contains("already exists")
 }
 
 /// Starts a write transaction (taking the write lock now) and finds the organization's key.
