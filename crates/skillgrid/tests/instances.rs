@@ -171,3 +171,61 @@ async fn two_instances_share_versions_and_history() {
     assert!(replay.values().all(|p| *p == WRITES_EACH as i64));
     drop(servers);
 }
+
+/// The admin commands work on PostgreSQL too, also while a server runs on it.
+#[tokio::test]
+async fn admin_commands_work_against_postgres() {
+    let db = common::test_db(true).await;
+    let server = common::start(&db.url);
+    let run = |args: &[&str]| -> Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillgrid"))
+            .args(args)
+            .args(["--database", &db.url, "--json"])
+            .env_remove("SKILLGRID_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let org = run(&["admin", "create-org", "--name", "acme"]);
+    assert_eq!(org["name"], "acme");
+    let c = run(&[
+        "admin",
+        "create-client",
+        "--org",
+        "acme",
+        "--name",
+        "importer",
+        "--scopes",
+        "admin:skill:read",
+    ]);
+    assert_eq!(c["orgId"], org["orgId"]);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let tok: Value = http
+        .post(format!("{}/oauth/token", server.base))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", c["clientId"].as_str().unwrap()),
+            ("client_secret", c["clientSecret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tok["scope"], "admin:skill:read");
+    let skills = http
+        .get(format!("{}/api/v2/admin/skills", server.base))
+        .bearer_auth(tok["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(skills.status(), 200);
+    let body: Value = skills.json().await.unwrap();
+    assert_eq!(body["items"], json!([]));
+}
