@@ -1,0 +1,441 @@
+//! Request bodies and query parameters, serialised exactly as the contract names them
+//! (`camelCase`). Fields left `None` are not sent; `Option<Option<_>>` fields send `null`
+//! for `Some(None)` (clear the value) and nothing for `None` (leave it).
+
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use skillgrid_api::AssignmentIn;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// An assignment of `skill_id` at `proficiency` (an integer or a level name such as
+/// `"Advanced"`), without dates.
+pub fn assignment(skill_id: Uuid, proficiency: impl Into<Value>) -> AssignmentIn {
+    AssignmentIn {
+        skill_id,
+        proficiency: Some(proficiency.into()),
+        effective_date: None,
+        expiration_date: None,
+    }
+}
+
+/// `POST /admin/skills`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSkill {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl NewSkill {
+    pub fn new(name: impl Into<String>) -> Self {
+        NewSkill {
+            name: name.into(),
+            description: None,
+        }
+    }
+
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+}
+
+/// `PATCH /admin/skills/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `Some(None)` clears the description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// `POST /admin/users`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewAgent {
+    pub email: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+impl NewAgent {
+    pub fn new(email: impl Into<String>, name: impl Into<String>) -> Self {
+        NewAgent {
+            email: email.into(),
+            name: name.into(),
+            external_id: None,
+        }
+    }
+
+    pub fn external_id(mut self, id: impl Into<String>) -> Self {
+        self.external_id = Some(id.into());
+        self
+    }
+}
+
+/// `PATCH /admin/users/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `Some(None)` clears the external id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// `PATCH /organizations/settings`: any subset; nested objects merge.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proficiency_scale: Option<ProficiencyScalePatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsPatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_if_match: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitPatch>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProficiencyScalePatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<i64>,
+    /// Merged into the levels: `Some(v)` sets a level, `None` removes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub levels: Option<BTreeMap<String, Option<i64>>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_skills_per_agent: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_items_per_bulk: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_assignments_per_request: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u64>,
+}
+
+/// `PUT …/skills`: the whole new set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct SkillSetReplace<'a> {
+    pub skills: &'a [AssignmentIn],
+}
+
+/// `PATCH …/skills`: listed skills added or updated, `remove` ones dropped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(crate) struct SkillSetMerge<'a> {
+    pub skills: &'a [AssignmentIn],
+    #[serde(skip_serializing_if = "<[Uuid]>::is_empty")]
+    pub remove: &'a [Uuid],
+}
+
+/// `PUT …/skills/{skillId}`: one assignment's fields, all optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentFields {
+    /// An integer or a level name; omitted: the scale's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proficiency: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<String>,
+}
+
+impl AssignmentFields {
+    pub fn proficiency(p: impl Into<Value>) -> Self {
+        AssignmentFields {
+            proficiency: Some(p.into()),
+            ..Default::default()
+        }
+    }
+}
+
+/// How bulk items apply: `merge` (PATCH semantics) or `replace` (PUT semantics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkMode {
+    #[default]
+    Merge,
+    Replace,
+}
+
+/// `POST /agents/skills/bulk`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRequest {
+    pub mode: BulkMode,
+    pub atomic: bool,
+    pub items: Vec<BulkItem>,
+}
+
+impl BulkRequest {
+    /// A merge request, atomic (the contract's defaults).
+    pub fn merge(items: Vec<BulkItem>) -> Self {
+        BulkRequest {
+            mode: BulkMode::Merge,
+            atomic: true,
+            items,
+        }
+    }
+
+    /// A replace request, atomic.
+    pub fn replace(items: Vec<BulkItem>) -> Self {
+        BulkRequest {
+            mode: BulkMode::Replace,
+            atomic: true,
+            items,
+        }
+    }
+
+    pub fn atomic(mut self, atomic: bool) -> Self {
+        self.atomic = atomic;
+        self
+    }
+}
+
+/// One agent's change in a bulk request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkItem {
+    pub agent_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skills: Option<Vec<AssignmentIn>>,
+    /// Merge mode only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<Vec<Uuid>>,
+    /// The version the agent's skills must be at; sent as the ETag `"N"`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "etag_string"
+    )]
+    pub if_match: Option<i64>,
+}
+
+impl BulkItem {
+    pub fn new(agent_id: Uuid, skills: Vec<AssignmentIn>) -> Self {
+        BulkItem {
+            agent_id,
+            skills: Some(skills),
+            remove: None,
+            if_match: None,
+        }
+    }
+
+    pub fn remove(mut self, remove: Vec<Uuid>) -> Self {
+        self.remove = Some(remove);
+        self
+    }
+
+    pub fn if_match(mut self, version: i64) -> Self {
+        self.if_match = Some(version);
+        self
+    }
+}
+
+fn etag_string<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(n) => s.serialize_str(&format!("\"{n}\"")),
+        None => s.serialize_none(),
+    }
+}
+
+/// Options of the bulk routes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BulkOptions {
+    /// `?dryRun=true`: answer as if written, write nothing.
+    pub dry_run: bool,
+    /// The `Idempotency-Key`; a fresh UUID is generated when `None`. Reused on retries.
+    pub idempotency_key: Option<String>,
+}
+
+/// `POST /admin/skills/{skillId}/agents`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct SkillToAgents<'a> {
+    pub agents: &'a [AgentAssignment],
+}
+
+/// One agent of `POST /admin/skills/{skillId}/agents`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentAssignment {
+    pub agent_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proficiency: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<String>,
+}
+
+impl AgentAssignment {
+    pub fn new(agent_id: Uuid, proficiency: impl Into<Value>) -> Self {
+        AgentAssignment {
+            agent_id,
+            proficiency: Some(proficiency.into()),
+            effective_date: None,
+            expiration_date: None,
+        }
+    }
+}
+
+/// `GET /admin/skills` filters and page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkillQuery {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// `GET /admin/users` filters and page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentQuery {
+    pub email: Option<String>,
+    pub active: Option<bool>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// `GET /audit` parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// RFC 3339; entries at or after it.
+    pub since: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A page of a plain list (history, holders).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+pub(crate) type Query = Vec<(&'static str, String)>;
+
+pub(crate) fn push<T: ToString>(q: &mut Query, k: &'static str, v: &Option<T>) {
+    if let Some(v) = v {
+        q.push((k, v.to_string()));
+    }
+}
+
+impl SkillQuery {
+    pub(crate) fn to_query(&self) -> Query {
+        let mut q = Vec::new();
+        push(&mut q, "name", &self.name);
+        push(&mut q, "active", &self.active);
+        push(&mut q, "limit", &self.limit);
+        push(&mut q, "cursor", &self.cursor);
+        q
+    }
+}
+
+impl AgentQuery {
+    pub(crate) fn to_query(&self) -> Query {
+        let mut q = Vec::new();
+        push(&mut q, "email", &self.email);
+        push(&mut q, "active", &self.active);
+        push(&mut q, "limit", &self.limit);
+        push(&mut q, "cursor", &self.cursor);
+        q
+    }
+}
+
+impl AuditQuery {
+    pub(crate) fn to_query(&self) -> Query {
+        let mut q = Vec::new();
+        push(&mut q, "since", &self.since);
+        push(&mut q, "limit", &self.limit);
+        push(&mut q, "cursor", &self.cursor);
+        q
+    }
+}
+
+impl PageQuery {
+    pub(crate) fn to_query(&self) -> Query {
+        let mut q = Vec::new();
+        push(&mut q, "limit", &self.limit);
+        push(&mut q, "cursor", &self.cursor);
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bodies_serialise_as_the_contract_names_them() {
+        let a = Uuid::nil();
+        let item = BulkItem::new(a, vec![assignment(a, "Advanced")])
+            .remove(vec![a])
+            .if_match(7);
+        assert_eq!(
+            serde_json::to_value(BulkRequest::merge(vec![item])).unwrap(),
+            json!({"mode": "merge", "atomic": true, "items": [{
+                "agentId": a, "skills": [{"skillId": a, "proficiency": "Advanced"}],
+                "remove": [a], "ifMatch": "\"7\""}]})
+        );
+        let p = AgentPatch {
+            external_id: Some(None),
+            active: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_value(p).unwrap(),
+            json!({"externalId": null, "active": false})
+        );
+        let s = SettingsPatch {
+            rate_limit: Some(RateLimitPatch {
+                requests_per_minute: Some(60),
+                burst: None,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_value(s).unwrap(),
+            json!({"rateLimit": {"requestsPerMinute": 60}})
+        );
+        let m = SkillSetMerge {
+            skills: &[],
+            remove: &[a],
+        };
+        assert_eq!(
+            serde_json::to_value(m).unwrap(),
+            json!({"skills": [], "remove": [a]})
+        );
+    }
+}
