@@ -1,5 +1,7 @@
 //! The `skillgrid` binary: parses the command line and calls into the libraries.
 
+mod cli;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use skillgrid_server::bootstrap;
@@ -36,6 +38,22 @@ enum Command {
     /// Example: skillgrid admin create-org --name acme --json
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Apply a CSV of skill assignments through the API (bulk requests, chunk by chunk).
+    ///
+    /// Columns: agent (id or email), skill (id or name), proficiency (number or level name,
+    /// optional), effectiveDate, expirationDate (optional). Errors are reported as
+    /// FILE:LINE: column NAME: message. Exit codes: 0 success, 1 some rows failed,
+    /// 2 usage or file errors, 3 server or network failure.
+    #[command(
+        after_help = "Example: SKILLGRID_CLIENT_ID=… SKILLGRID_CLIENT_SECRET=… skillgrid apply skills.csv --mode merge --chunk 500"
+    )]
+    Apply(cli::ApplyArgs),
+    /// Show what `apply` would change, per agent (+ added, ~ updated, - removed); writes nothing.
+    #[command(after_help = "Example: skillgrid plan skills.csv --server http://127.0.0.1:8080")]
+    Plan(cli::PlanArgs),
+    /// Write every agent's assignments in the CSV shape `apply` reads.
+    #[command(after_help = "Example: skillgrid export > skills.csv && skillgrid plan skills.csv")]
+    Export(cli::ExportArgs),
 }
 
 #[derive(Args)]
@@ -119,6 +137,9 @@ async fn main() -> ExitCode {
             serve(args).await
         }
         Command::Admin(cmd) => admin(cmd).await,
+        Command::Apply(args) => return ExitCode::from(cli::apply(args).await),
+        Command::Plan(args) => return ExitCode::from(cli::plan(args).await),
+        Command::Export(args) => return ExitCode::from(cli::export(args).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,61 @@
+//! Client commands (`apply`, `plan`, `export`): they talk to a running server through
+//! `skillgrid-client`.
+
+mod apply;
+mod csvfile;
+mod export;
+
+pub use apply::{apply, plan, ApplyArgs, PlanArgs};
+pub use export::{export, ExportArgs};
+
+use clap::Args;
+use skillgrid_client::Client;
+
+/// Exit codes of the client commands.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// Some rows failed.
+    pub const ROWS_FAILED: u8 = 1;
+    /// Usage or file errors.
+    pub const USAGE: u8 = 2;
+    /// Server or network failure.
+    pub const SERVER: u8 = 3;
+}
+
+/// Where the server is and how to sign in.
+#[derive(Args, Debug, Clone)]
+pub struct ClientOpts {
+    /// Server root URL.
+    #[arg(
+        long,
+        env = "SKILLGRID_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub server: String,
+    /// API client id.
+    #[arg(long, env = "SKILLGRID_CLIENT_ID")]
+    pub client_id: String,
+    /// API client secret.
+    #[arg(long, env = "SKILLGRID_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: String,
+    /// Machine-readable output: one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ClientOpts {
+    fn client(&self) -> Result<Client, u8> {
+        Client::builder(&self.server, &self.client_id, &self.client_secret)
+            .build()
+            .map_err(|e| {
+                eprintln!("error: {e}");
+                exit::USAGE
+            })
+    }
+}
+
+/// Reports a failure of the server or the network and gives its exit code.
+fn server_failure(what: &str, e: &skillgrid_client::Error) -> u8 {
+    eprintln!("error: {what}: {e}");
+    exit::SERVER
+}

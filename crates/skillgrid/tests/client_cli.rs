@@ -1,0 +1,303 @@
+//! The client commands (`apply`, `plan`, `export`) of the real binary against a real server
+//! on a loopback port over a temporary SQLite file.
+
+use skillgrid_client::{Client, NewAgent, NewSkill};
+use std::process::Output;
+
+struct App {
+    base: String,
+    client_id: String,
+    client_secret: String,
+    client: Client,
+    dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("skillgrid.db").display());
+    let store = skillgrid_store::open(&url).await.expect("open store");
+    let boot = skillgrid_server::bootstrap::first_start(&store)
+        .await
+        .expect("first start")
+        .expect("empty database");
+    let state = skillgrid_server::build_state(store).await.expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(skillgrid_server::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    let client_id = boot.client_id.to_string();
+    let client = Client::builder(&base, &client_id, &boot.client_secret)
+        .no_proxy()
+        .build()
+        .unwrap();
+    for name in ["Billing", "Sales", "Spanish"] {
+        client.create_skill(&NewSkill::new(name)).await.unwrap();
+    }
+    for (email, name) in [
+        ("ana@example.com", "Ana"),
+        ("bo@example.com", "Bo"),
+        ("cy@example.com", "Cy"),
+    ] {
+        client
+            .create_agent(&NewAgent::new(email, name))
+            .await
+            .unwrap();
+    }
+    App {
+        base,
+        client_id,
+        client_secret: boot.client_secret,
+        client,
+        dir,
+        _shutdown: tx,
+    }
+}
+
+impl App {
+    fn write(&self, name: &str, text: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    /// Runs the binary off the async runtime (the server keeps serving meanwhile).
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_skillgrid"));
+        cmd.args(args)
+            .env("SKILLGRID_SERVER", &self.base)
+            .env("SKILLGRID_CLIENT_ID", &self.client_id)
+            .env("SKILLGRID_CLIENT_SECRET", &self.client_secret)
+            .env("NO_PROXY", "127.0.0.1")
+            .env("no_proxy", "127.0.0.1")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy");
+        tokio::task::spawn_blocking(move || cmd.output().expect("run skillgrid"))
+            .await
+            .unwrap()
+    }
+
+    async fn assignments(&self) -> Vec<(String, String, i64)> {
+        let mut out = Vec::new();
+        for a in self.client.all_agents(&Default::default()).await.unwrap() {
+            for s in self.client.agent_skills(a.id).await.unwrap().skills {
+                out.push((a.email.clone(), s.skill_name, s.proficiency));
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_of(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\n{}", stdout(o), stderr(o)))
+}
+
+const GOOD: &str = "\
+agent,skill,proficiency,expirationDate
+ana@example.com,Billing,80,
+ana@example.com,sales,Advanced,2030-01-01T00:00:00Z
+bo@example.com,Spanish,30,
+cy@example.com,Billing,,
+";
+
+#[tokio::test]
+async fn apply_export_round_trip_and_plan_writes_nothing() {
+    let app = spawn_app().await;
+    let file = app.write("good.csv", GOOD);
+
+    // plan: a readable diff, nothing written.
+    let o = app.run(&["plan", &file]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("ana@example.com\n  + Billing 80"), "{out}");
+    assert!(
+        out.contains("  + Sales 75 (Advanced) until 2030-01-01"),
+        "{out}"
+    );
+    assert!(out.contains("dry run: added 4"), "{out}");
+    assert!(app.assignments().await.is_empty());
+    let o = app.run(&["apply", &file, "--dry-run", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["added"], 4);
+    assert!(app.assignments().await.is_empty());
+
+    // apply in chunks of one agent.
+    let o = app.run(&["apply", &file, "--chunk", "1", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(
+        (v["added"].clone(), v["chunks"].clone()),
+        (4.into(), 3.into())
+    );
+    assert_eq!(v["failed"], 0);
+    let applied = app.assignments().await;
+    assert_eq!(applied.len(), 4);
+    assert!(applied.contains(&("cy@example.com".into(), "Billing".into(), 50)));
+
+    // export, then apply the export: everything unchanged.
+    let o = app.run(&["export"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let csv = stdout(&o);
+    assert!(
+        csv.starts_with("agent,skill,proficiency,effectiveDate,expirationDate\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("ana@example.com,Sales,75,,2030-01-01T00:00:00.000Z"),
+        "{csv}"
+    );
+    let exported = app.write("export.csv", &csv);
+    let o = app
+        .run(&["apply", &exported, "--mode", "replace", "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v["unchanged"], 4, "{v}");
+    assert_eq!(
+        (v["added"].clone(), v["updated"].clone()),
+        (0.into(), 0.into())
+    );
+    assert_eq!(app.assignments().await, applied);
+    let o = app.run(&["export", "--format", "json"]).await;
+    assert_eq!(json_of(&o).as_array().unwrap().len(), 4);
+
+    // plan shows updates as before -> after.
+    let changed = app.write(
+        "changed.csv",
+        "agent,skill,proficiency\nbo@example.com,Spanish,Expert\n",
+    );
+    let o = app.run(&["plan", &changed]).await;
+    assert!(
+        stdout(&o).contains("bo@example.com\n  ~ Spanish 30 (Novice) -> 100 (Expert)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(app.assignments().await, applied);
+}
+
+#[tokio::test]
+async fn local_mistakes_are_reported_against_their_lines() {
+    let app = spawn_app().await;
+    let file = app.write(
+        "bad.csv",
+        "agent,skill,proficiency\n\
+         ana@example.com,Billing,80\n\
+         zed@example.com,Billing,10\n\
+         bo@example.com,Karate,10\n\
+         bo@example.com,Sales,12x\n\
+         ana@example.com,billing,90\n\
+         ,Sales,1\n\
+         cy@example.com,Sales,Guru\n",
+    );
+    let o = app.run(&["apply", &file]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    for want in [
+        format!("{file}:3: column agent: unknown agent email \"zed@example.com\""),
+        format!("{file}:4: column skill: unknown skill name \"Karate\""),
+        format!("{file}:5: column proficiency: bad number \"12x\""),
+        format!("{file}:6: column skill: duplicate: agent \"ana@example.com\" and skill \"billing\" are already on line 2"),
+        format!("{file}:7: column agent: missing value"),
+        format!("{file}:8: column proficiency: unknown level \"Guru\""),
+    ] {
+        assert!(err.contains(&want), "missing {want:?} in:\n{err}");
+    }
+    assert!(!err.contains(&format!("{file}:2:")), "{err}");
+    assert!(
+        stdout(&o).contains("added 1, updated 0, removed 0, unchanged 0, failed 6"),
+        "{}",
+        stdout(&o)
+    );
+    // The valid row was written.
+    assert_eq!(
+        app.assignments().await,
+        vec![("ana@example.com".into(), "Billing".into(), 80)]
+    );
+
+    // File errors: exit 2.
+    let nocol = app.write("nocol.csv", "agent,proficiency\nana@example.com,1\n");
+    let o = app.run(&["apply", &nocol]).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("{nocol}:1: column skill: missing column")),
+        "{}",
+        stderr(&o)
+    );
+    let o = app.run(&["apply", "/nonexistent/x.csv"]).await;
+    assert_eq!(o.status.code(), Some(2));
+    // Usage error: exit 2.
+    let o = app.run(&["apply", &nocol, "--mode", "sideways"]).await;
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn server_errors_map_back_to_lines_and_network_failure_is_3() {
+    let app = spawn_app().await;
+    let file = app.write(
+        "range.csv",
+        "agent,skill,proficiency,effectiveDate,expirationDate\n\
+         ana@example.com,Billing,10,,\n\
+         bo@example.com,Billing,20,,\n\
+         bo@example.com,Sales,500,,\n\
+         cy@example.com,Spanish,1,2030-01-01T00:00:00Z,2029-01-01T00:00:00Z\n",
+    );
+    // Atomic: nothing written, both server errors mapped to their lines and columns.
+    let o = app.run(&["apply", &file, "--json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{file}:4: column proficiency: proficiency 500")),
+        "{err}"
+    );
+    assert!(err.contains("(out_of_range)"), "{err}");
+    assert!(
+        err.contains(&format!("{file}:5: column expirationDate: ")),
+        "{err}"
+    );
+    assert!(err.contains("(invalid_date_range)"), "{err}");
+    assert!(app.assignments().await.is_empty());
+    let v = json_of(&o);
+    assert_eq!(v["failed"], 4, "{v}");
+    assert_eq!(v["errors"][0]["line"], 4, "{v}");
+
+    // Not atomic, in chunks of two agents: the valid agents are written.
+    let o = app
+        .run(&["apply", &file, "--no-atomic", "--chunk", "2"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{file}:4: column proficiency: proficiency 500")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:5: column expirationDate: ")),
+        "{err}"
+    );
+    assert_eq!(
+        app.assignments().await,
+        vec![("ana@example.com".into(), "Billing".into(), 10)]
+    );
+
+    // Bad credentials and an unreachable server: exit 3.
+    let o = app.run(&["apply", &file, "--client-secret", "wrong"]).await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = app.run(&["export", "--server", "http://127.0.0.1:1"]).await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
