@@ -54,6 +54,25 @@ enum Command {
     /// Write every agent's assignments in the CSV shape `apply` reads.
     #[command(after_help = "Example: skillgrid export > skills.csv && skillgrid plan skills.csv")]
     Export(cli::ExportArgs),
+    /// Check an assignment file (CSV, JSON or NDJSON) offline, without a server.
+    ///
+    /// Checks the columns, the types (proficiency a number or a level name, dates RFC 3339)
+    /// and duplicate agent+skill rows. Errors are reported as FILE:LINE: column NAME: message.
+    /// Exit codes: 0 clean, 1 problems found, 2 the file cannot be read.
+    #[command(after_help = "Example: skillgrid validate skills.csv && skillgrid apply skills.csv")]
+    Validate(cli::ValidateArgs),
+    /// List, create, update and deactivate skills of the catalog.
+    #[command(
+        subcommand,
+        after_help = "Example: skillgrid skills create --name Billing --description \"Invoices and refunds\""
+    )]
+    Skills(cli::SkillsCommand),
+    /// List, create, update and deactivate agents.
+    #[command(
+        subcommand,
+        after_help = "Example: skillgrid agents create --email ana@example.com --name \"Ana Lima\""
+    )]
+    Agents(cli::AgentsCommand),
 }
 
 #[derive(Args)]
@@ -140,6 +159,9 @@ async fn main() -> ExitCode {
         Command::Apply(args) => return ExitCode::from(cli::apply(args).await),
         Command::Plan(args) => return ExitCode::from(cli::plan(args).await),
         Command::Export(args) => return ExitCode::from(cli::export(args).await),
+        Command::Validate(args) => return ExitCode::from(cli::validate(args)),
+        Command::Skills(cmd) => return ExitCode::from(cli::skills(cmd).await),
+        Command::Agents(cmd) => return ExitCode::from(cli::agents(cmd).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,8 @@ struct App {
     client_id: String,
     client_secret: String,
     client: Client,
+    store: skillgrid_store::DynStore,
+    org_id: uuid::Uuid,
     dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -21,7 +23,9 @@ async fn spawn_app() -> App {
         .await
         .expect("first start")
         .expect("empty database");
-    let state = skillgrid_server::build_state(store).await.expect("state");
+    let state = skillgrid_server::build_state(store.clone())
+        .await
+        .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -53,6 +57,8 @@ async fn spawn_app() -> App {
         client_id,
         client_secret: boot.client_secret,
         client,
+        store,
+        org_id: boot.org_id,
         dir,
         _shutdown: tx,
     }
@@ -300,4 +306,322 @@ async fn server_errors_map_back_to_lines_and_network_failure_is_3() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let o = app.run(&["export", "--server", "http://127.0.0.1:1"]).await;
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn every_command_help_has_an_example() {
+    let app = spawn_app().await;
+    let commands: &[&[&str]] = &[
+        &["serve"],
+        &["admin"],
+        &["admin", "create-org"],
+        &["admin", "create-client"],
+        &["apply"],
+        &["plan"],
+        &["export"],
+        &["validate"],
+        &["skills"],
+        &["skills", "list"],
+        &["skills", "create"],
+        &["skills", "update"],
+        &["skills", "deactivate"],
+        &["agents"],
+        &["agents", "list"],
+        &["agents", "create"],
+        &["agents", "update"],
+        &["agents", "deactivate"],
+    ];
+    for c in commands {
+        let mut args = c.to_vec();
+        args.push("--help");
+        let o = app.run(&args).await;
+        assert_eq!(o.status.code(), Some(0), "{c:?}: {}", stderr(&o));
+        assert!(stdout(&o).contains("Example:"), "{c:?}: {}", stdout(&o));
+    }
+}
+
+#[tokio::test]
+async fn skills_and_agents_commands_round_trip() {
+    let app = spawn_app().await;
+
+    // skills: create, list (table and JSON), update by name, deactivate, filter.
+    let o = app
+        .run(&[
+            "skills",
+            "create",
+            "--name",
+            "Refunds",
+            "--description",
+            "Money back",
+            "--json",
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let id = json_of(&o)["id"].as_str().unwrap().to_string();
+    let o = app.run(&["skills", "list"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("ID"), "{out}");
+    assert!(
+        out.contains("Refunds") && out.contains("Money back"),
+        "{out}"
+    );
+    let o = app.run(&["skills", "list", "--json"]).await;
+    assert_eq!(json_of(&o).as_array().unwrap().len(), 4);
+    let o = app
+        .run(&[
+            "skills",
+            "update",
+            "refunds",
+            "--name",
+            "Refunds desk",
+            "--json",
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["name"], "Refunds desk");
+    let o = app.run(&["skills", "deactivate", &id, "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["active"], false);
+    let o = app
+        .run(&["skills", "list", "--active", "false", "--json"])
+        .await;
+    let v = json_of(&o);
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["id"], id.as_str());
+
+    // A 4xx problem: readable, exit 1.
+    let o = app.run(&["skills", "create", "--name", "billing"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("409 conflict") && err.contains("/name"),
+        "{err}"
+    );
+    let o = app.run(&["skills", "update", "Nope", "--name", "X"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+
+    // agents
+    let o = app
+        .run(&[
+            "agents",
+            "create",
+            "--email",
+            "dee@example.com",
+            "--name",
+            "Dee",
+            "--external-id",
+            "E-7",
+            "--json",
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["externalId"], "E-7");
+    let o = app
+        .run(&[
+            "agents",
+            "update",
+            "DEE@example.com",
+            "--name",
+            "Dee Dee",
+            "--json",
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["name"], "Dee Dee");
+    let o = app.run(&["agents", "deactivate", "dee@example.com"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("false"), "{}", stdout(&o));
+    let o = app
+        .run(&["agents", "list", "--email", "dee@example.com", "--json"])
+        .await;
+    let v = json_of(&o);
+    assert_eq!(
+        (v[0]["name"].clone(), v[0]["active"].clone()),
+        ("Dee Dee".into(), false.into())
+    );
+    let o = app.run(&["agents", "list", "--active", "true"]).await;
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 4, "{out}");
+    assert!(!out.contains("dee@"), "{out}");
+    let o = app
+        .run(&["agents", "create", "--email", "not-an-email", "--name", ""])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = app
+        .run(&["agents", "list", "--server", "http://127.0.0.1:1"])
+        .await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn validate_finds_mistakes_on_their_lines_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_skillgrid"))
+            .args(args)
+            .env("SKILLGRID_SERVER", "http://127.0.0.1:1")
+            .output()
+            .unwrap()
+    };
+    let good = write("good.csv", GOOD);
+    let o = run(&["validate", &good]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let bad = write(
+        "bad.csv",
+        "agent,skill,proficiency,effectiveDate,expirationDate\n\
+         ana@example.com,Billing,80,,\n\
+         ana@example.com,Sales,8O,,\n\
+         bo@example.com,Spanish,Expert,2030-02-30,\n\
+         ANA@example.com,billing,10,,\n\
+         ,Sales,,,\n",
+    );
+    let o = run(&["validate", &bad]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    for want in [
+        format!("{bad}:3: column proficiency: bad number \"8O\""),
+        format!("{bad}:4: column effectiveDate: bad date"),
+        format!("{bad}:5: column skill: duplicate: "),
+        format!("{bad}:6: column agent: missing value"),
+    ] {
+        assert!(err.contains(&want), "{want}\n{err}");
+    }
+    assert_eq!(err.lines().count(), 4, "{err}");
+    let o = run(&["validate", &bad, "--json"]);
+    let v = json_of(&o);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 4, "{v}");
+
+    let header = write("header.csv", "agent,skil\nana@example.com,Billing\n");
+    let o = run(&["validate", &header]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(":1: column skil: unknown column"),
+        "{}",
+        stderr(&o)
+    );
+
+    let nd = write(
+        "items.ndjson",
+        "{\"agentId\": \"ana@example.com\", \"skills\": [{\"skillId\": \"Billing\"}]}\n\n\
+         {\"agentId\": \"bo@example.com\", \"skills\": [{\"skillId\": \"Sales\", \"proficiency\": \"8x\"}]}\n",
+    );
+    let o = run(&["validate", &nd]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{nd}:3: column proficiency: bad number")),
+        "{}",
+        stderr(&o)
+    );
+    let js = write(
+        "items.json",
+        r#"{"items": [{"agentId": "ana@example.com", "skills": [{"skillId": "Billing", "expirationDate": "soon"}]}]}"#,
+    );
+    let o = run(&["validate", &js]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{js}:/items/0/skills/0: column expirationDate: bad date"
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&["validate", &format!("{good}.missing")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn apply_reads_ndjson_and_json() {
+    let app = spawn_app().await;
+    let nd = app.write(
+        "items.ndjson",
+        "{\"agentId\": \"ana@example.com\", \"skills\": [{\"skillId\": \"Billing\", \"proficiency\": 80}, {\"skillId\": \"sales\", \"proficiency\": \"Advanced\"}]}\n\
+         {\"agentId\": \"bo@example.com\", \"skills\": [{\"skillId\": \"Spanish\", \"proficiency\": 30}]}\n",
+    );
+    let o = app.run(&["plan", &nd]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("dry run: added 3"), "{}", stdout(&o));
+    let o = app.run(&["apply", &nd, "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["added"], 3);
+    assert_eq!(
+        app.assignments().await,
+        vec![
+            ("ana@example.com".into(), "Billing".into(), 80),
+            ("ana@example.com".into(), "Sales".into(), 75),
+            ("bo@example.com".into(), "Spanish".into(), 30),
+        ]
+    );
+
+    // A bad item is reported at its line; with --no-atomic the good one is written.
+    let nd2 = app.write(
+        "more.ndjson",
+        "{\"agentId\": \"cy@example.com\", \"skills\": [{\"skillId\": \"Billing\", \"proficiency\": 10}]}\n\
+         {\"agentId\": \"cy@example.com\", \"skills\": [{\"skillId\": \"Nope\"}]}\n\
+         {\"agentId\": \"bo@example.com\", \"skills\": [{\"skillId\": \"Sales\", \"proficiency\": 500}]}\n",
+    );
+    let o = app.run(&["apply", &nd2, "--no-atomic"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{nd2}:2: column skill: unknown skill name")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{nd2}:3: column proficiency: ")),
+        "{err}"
+    );
+
+    // JSON in the {"items": [...]} shape, format forced.
+    let js = app.write(
+        "items.txt",
+        r#"{"items": [{"agentId": "cy@example.com", "skills": [{"skillId": "Spanish", "proficiency": 999}]}]}"#,
+    );
+    let o = app.run(&["apply", &js, "--format", "json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{js}:/items/0/skills/0: column proficiency: ")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn apply_under_a_tight_rate_limit_writes_each_assignment_once() {
+    let app = spawn_app().await;
+    let mut settings = app.store.settings(app.org_id).await.unwrap();
+    settings.rate_limit.requests_per_minute = 60;
+    settings.rate_limit.burst = 1;
+    app.store
+        .update_settings(app.org_id, &settings)
+        .await
+        .unwrap()
+        .expect("settings stored");
+    let file = app.write(
+        "three.csv",
+        "agent,skill,proficiency\nana@example.com,Billing,10\nbo@example.com,Sales,20\ncy@example.com,Spanish,30\n",
+    );
+    let o = app.run(&["apply", &file, "--chunk", "1", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(
+        (v["added"].clone(), v["chunks"].clone()),
+        (3.into(), 3.into()),
+        "{v}"
+    );
+    // The audit log, read once the bucket refilled: one write per assignment.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let audit = app.client.all_audit(&Default::default()).await.unwrap();
+    let mut writes: Vec<_> = audit.iter().map(|e| (e.agent_id, e.skill_id)).collect();
+    assert_eq!(writes.len(), 3, "{audit:?}");
+    writes.sort();
+    writes.dedup();
+    assert_eq!(writes.len(), 3, "{audit:?}");
 }

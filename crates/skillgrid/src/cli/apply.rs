@@ -1,7 +1,7 @@
-//! `skillgrid apply` and `skillgrid plan`: a CSV of assignments sent as bulk requests, chunk
-//! by chunk, with every error reported against the file's line and column.
+//! `skillgrid apply` and `skillgrid plan`: a file of assignments (CSV, JSON or NDJSON) sent as
+//! bulk requests, chunk by chunk, with every error reported against the file's line and column.
 
-use super::csvfile::{CsvRows, Diag, RawRow};
+use super::csvfile::{proficiency_syntax, Diag, InputFormat, Next, RawRow, Rows};
 use super::{exit, server_failure, ClientOpts};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
@@ -24,8 +24,12 @@ pub enum Mode {
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
-    /// CSV with a header row: agent,skill[,proficiency][,effectiveDate][,expirationDate].
+    /// CSV with a header row: agent,skill[,proficiency][,effectiveDate][,expirationDate];
+    /// or, by extension or --format, JSON (array of bulk items or {"items": [...]}) or NDJSON.
     file: PathBuf,
+    /// Format of FILE (default: by extension, .json / .ndjson, else CSV).
+    #[arg(long, value_enum)]
+    format: Option<InputFormat>,
     #[arg(long, value_enum, default_value = "merge")]
     mode: Mode,
     /// Ask the server what would change; write nothing.
@@ -43,8 +47,11 @@ pub struct ApplyArgs {
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// CSV with a header row, as for `apply`.
+    /// CSV with a header row, JSON or NDJSON, as for `apply`.
     file: PathBuf,
+    /// Format of FILE (default: by extension, .json / .ndjson, else CSV).
+    #[arg(long, value_enum)]
+    format: Option<InputFormat>,
     #[arg(long, value_enum, default_value = "merge")]
     mode: Mode,
     #[command(flatten)]
@@ -58,6 +65,7 @@ pub async fn apply(args: ApplyArgs) -> u8 {
 pub async fn plan(args: PlanArgs) -> u8 {
     let a = ApplyArgs {
         file: args.file,
+        format: args.format,
         mode: args.mode,
         dry_run: true,
         no_atomic: false,
@@ -146,14 +154,9 @@ impl Lookup {
 
     /// A number stays a number (the server checks the range); a level name must exist.
     fn proficiency(&self, v: &str) -> Result<Option<Value>, String> {
-        if v.is_empty() {
-            return Ok(None);
-        }
-        if v.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.') {
-            return v
-                .parse::<i64>()
-                .map(|n| Some(Value::from(n)))
-                .map_err(|_| format!("bad number \"{v}\": proficiency must be an integer"));
+        let p = proficiency_syntax(v);
+        if !matches!(p, Ok(Some(Value::String(_)))) {
+            return p;
         }
         if self.levels.iter().any(|l| l.eq_ignore_ascii_case(v)) {
             Ok(Some(Value::from(v)))
@@ -224,10 +227,15 @@ struct Report {
     diags: Vec<Diag>,
     /// `(agent email, changes)` in plan order.
     diffs: Vec<(String, skillgrid_client::types::Changes)>,
+    /// The JSON pointer of each row ordinal of a JSON file.
+    pointers: HashMap<u64, String>,
 }
 
 impl Report {
-    fn error(&mut self, d: Diag, file: &str) {
+    fn error(&mut self, mut d: Diag, file: &str) {
+        if d.pointer.is_none() {
+            d.pointer = self.pointers.get(&d.line).cloned();
+        }
         eprintln!("{}", d.display(file));
         self.failed.insert(d.line);
         self.diags.push(d);
@@ -320,7 +328,8 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
         Err(e) => return server_failure("listing agents and skills", &e),
     };
     let mut report = Report::default();
-    let mut rows = match CsvRows::open(&args.file) {
+    let format = InputFormat::detect(&args.file, args.format);
+    let mut rows = match Rows::open(&args.file, format) {
         Ok(r) => r,
         Err(d) => {
             report.error(d, &file);
@@ -347,12 +356,19 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
     };
     let progress = Progress::new();
     let mut chunk = Chunk::default();
-    let mut seen: HashMap<(Uuid, Uuid), u64> = HashMap::new();
+    let mut seen: HashMap<(Uuid, Uuid), String> = HashMap::new();
     let mut sent_agents: HashSet<Uuid> = HashSet::new();
     let mut file_error = false;
     loop {
-        let row = match rows.next_row() {
-            Ok(Some(r)) => r,
+        let row = match rows.next_entry() {
+            Ok(Some(Next::Row(r))) => r,
+            Ok(Some(Next::Invalid(diags))) => {
+                report.rows += 1;
+                for d in diags {
+                    report.error(d, &file);
+                }
+                continue;
+            }
             Ok(None) => break,
             Err(d) => {
                 report.error(d, &file);
@@ -361,6 +377,9 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
             }
         };
         report.rows += 1;
+        if let Some(p) = &row.pointer {
+            report.pointers.insert(row.line, p.clone());
+        }
         let Some((agent, a)) = resolve(&ctx, &row, &mut chunk, &mut seen, &mut report) else {
             continue;
         };
@@ -369,8 +388,7 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
             && !chunk.index.contains_key(&agent)
         {
             report.error(
-                Diag::new(
-                    row.line,
+                row.diag(
                     "agent",
                     "in replace mode an agent's rows must be next to each other (this agent was already sent)",
                 ),
@@ -425,38 +443,37 @@ fn resolve(
     ctx: &Ctx<'_>,
     row: &RawRow,
     chunk: &mut Chunk,
-    seen: &mut HashMap<(Uuid, Uuid), u64>,
+    seen: &mut HashMap<(Uuid, Uuid), String>,
     report: &mut Report,
 ) -> Option<(Uuid, AssignmentIn)> {
     let mut errors = Vec::new();
     let agent = ctx
         .lookup
         .agent(&row.agent)
-        .map_err(|m| errors.push(Diag::new(row.line, "agent", m)))
+        .map_err(|m| errors.push(row.diag("agent", m)))
         .ok();
     let skill = ctx
         .lookup
         .skill(&row.skill)
-        .map_err(|m| errors.push(Diag::new(row.line, "skill", m)))
+        .map_err(|m| errors.push(row.diag("skill", m)))
         .ok();
     let proficiency = ctx
         .lookup
         .proficiency(&row.proficiency)
-        .map_err(|m| errors.push(Diag::new(row.line, "proficiency", m)))
+        .map_err(|m| errors.push(row.diag("proficiency", m)))
         .ok()
         .flatten();
     if let (Some(a), Some(s)) = (agent, skill) {
         if let Some(first) = seen.get(&(a, s)) {
-            errors.push(Diag::new(
-                row.line,
+            errors.push(row.diag(
                 "skill",
                 format!(
-                    "duplicate: agent \"{}\" and skill \"{}\" are already on line {first}",
+                    "duplicate: agent \"{}\" and skill \"{}\" are already on {first}",
                     row.agent, row.skill
                 ),
             ));
         } else {
-            seen.insert((a, s), row.line);
+            seen.insert((a, s), row.place());
         }
     }
     if !errors.is_empty() {

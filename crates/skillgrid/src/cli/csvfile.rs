@@ -1,6 +1,12 @@
-//! The assignment CSV: `agent,skill,proficiency,effectiveDate,expirationDate` with a header row,
-//! read one record at a time, each with its 1-based line in the file (the header is line 1).
+//! The assignment files `apply`, `plan` and `validate` read, as rows of one assignment each:
+//!
+//! - CSV: `agent,skill,proficiency,effectiveDate,expirationDate` with a header row, read one
+//!   record at a time, each with its 1-based line in the file (the header is line 1);
+//! - JSON: an array of bulk items (contract §5.5) or `{"items": [...]}`; rows are placed by
+//!   their JSON pointer (their `line` is only an ordinal);
+//! - NDJSON: one bulk item per line; rows are placed by that line.
 
+use serde_json::Value;
 use std::fmt;
 use std::fs::File;
 use std::path::Path;
@@ -18,6 +24,9 @@ pub const HEADER: [&str; 5] = [
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Diag {
     pub line: u64,
+    /// Where in a JSON file (then `line` is only an ordinal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
     pub column: String,
     pub message: String,
 }
@@ -26,21 +35,27 @@ impl Diag {
     pub fn new(line: u64, column: impl Into<String>, message: impl Into<String>) -> Self {
         Diag {
             line,
+            pointer: None,
             column: column.into(),
             message: message.into(),
         }
     }
 
-    /// `FILE:LINE: column NAME: message`.
+    pub fn at(mut self, pointer: Option<String>) -> Self {
+        self.pointer = pointer;
+        self
+    }
+
+    /// `FILE:LINE: column NAME: message` (`FILE:POINTER: …` in a JSON file).
     pub fn display<'a>(&'a self, file: &'a str) -> impl fmt::Display + 'a {
         struct D<'a>(&'a Diag, &'a str);
         impl fmt::Display for D<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(
-                    f,
-                    "{}:{}: column {}: {}",
-                    self.1, self.0.line, self.0.column, self.0.message
-                )
+                match &self.0.pointer {
+                    Some(p) => write!(f, "{}:{p}", self.1)?,
+                    None => write!(f, "{}:{}", self.1, self.0.line)?,
+                }
+                write!(f, ": column {}: {}", self.0.column, self.0.message)
             }
         }
         D(self, file)
@@ -56,6 +71,24 @@ pub struct RawRow {
     pub proficiency: String,
     pub effective_date: String,
     pub expiration_date: String,
+    /// The row's JSON pointer, in a JSON file.
+    pub pointer: Option<String>,
+    /// Non-empty CSV fields beyond the header's columns.
+    pub extra_fields: usize,
+}
+
+impl RawRow {
+    pub fn diag(&self, column: &str, message: impl Into<String>) -> Diag {
+        Diag::new(self.line, column, message).at(self.pointer.clone())
+    }
+
+    /// `line N` or the pointer, for messages that refer to another row.
+    pub fn place(&self) -> String {
+        match &self.pointer {
+            Some(p) => p.clone(),
+            None => format!("line {}", self.line),
+        }
+    }
 }
 
 /// Streams the records of an assignment CSV.
@@ -63,6 +96,7 @@ pub struct CsvRows {
     reader: csv::Reader<File>,
     /// Index of each of [`HEADER`] in the file, when present.
     cols: [Option<usize>; 5],
+    width: usize,
     record: csv::StringRecord,
 }
 
@@ -99,6 +133,7 @@ impl CsvRows {
         Ok(CsvRows {
             reader,
             cols,
+            width: headers.len(),
             record: csv::StringRecord::new(),
         })
     }
@@ -124,6 +159,13 @@ impl CsvRows {
                     proficiency: get(2),
                     effective_date: get(3),
                     expiration_date: get(4),
+                    pointer: None,
+                    extra_fields: self
+                        .record
+                        .iter()
+                        .skip(self.width)
+                        .filter(|f| !f.is_empty())
+                        .count(),
                 }))
             }
         }
@@ -133,4 +175,343 @@ impl CsvRows {
 fn csv_diag(e: &csv::Error, line: u64) -> Diag {
     let line = e.position().map_or(line, |p| p.line());
     Diag::new(line, "-", format!("unreadable CSV: {e}"))
+}
+
+/// The format of an assignment file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    Csv,
+    Json,
+    Ndjson,
+}
+
+impl InputFormat {
+    /// `given`, else by the file's extension (`.json`, `.ndjson`/`.jsonl`; anything else: CSV).
+    pub fn detect(path: &Path, given: Option<InputFormat>) -> InputFormat {
+        if let Some(f) = given {
+            return f;
+        }
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("json") => InputFormat::Json,
+            Some("ndjson") | Some("jsonl") => InputFormat::Ndjson,
+            _ => InputFormat::Csv,
+        }
+    }
+}
+
+/// One entry of an assignment file.
+#[derive(Debug, Clone)]
+pub enum Next {
+    Row(RawRow),
+    /// Rows that could not be read (a JSON item of the wrong shape); none of the item is used.
+    Invalid(Vec<Diag>),
+}
+
+/// The rows of an assignment file of any [`InputFormat`].
+pub enum Rows {
+    Csv(CsvRows),
+    Items(std::vec::IntoIter<Next>),
+}
+
+impl Rows {
+    /// `Err` when the file cannot be opened or read as a whole (bad header, not JSON).
+    pub fn open(path: &Path, format: InputFormat) -> Result<Rows, Diag> {
+        if format == InputFormat::Csv {
+            return CsvRows::open(path).map(Rows::Csv);
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Diag::new(1, "-", format!("cannot open: {e}")))?;
+        let mut c = Collector {
+            out: Vec::new(),
+            ordinal: 0,
+            json: format == InputFormat::Json,
+        };
+        if c.json {
+            let root: Value = serde_json::from_str(&text).map_err(|e| {
+                Diag::new(e.line() as u64, "-", format!("invalid JSON: {e}"))
+                    .at(Some(String::new()))
+            })?;
+            let (items, prefix) = match &root {
+                Value::Array(a) => (a, ""),
+                Value::Object(o) => {
+                    if let Some(k) = o
+                        .keys()
+                        .find(|k| !matches!(k.as_str(), "items" | "mode" | "atomic"))
+                    {
+                        return Err(Diag::new(
+                            1,
+                            k.as_str(),
+                            "unknown field; expected {\"items\": [...]}",
+                        )
+                        .at(Some(format!("/{k}"))));
+                    }
+                    match o.get("items") {
+                        Some(Value::Array(a)) => (a, "/items"),
+                        _ => {
+                            return Err(Diag::new(
+                                1,
+                                "items",
+                                "expected {\"items\": [BULK_ITEM, …]}",
+                            )
+                            .at(Some("/items".into())))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(Diag::new(
+                        1,
+                        "-",
+                        "expected a JSON array of bulk items or {\"items\": [...]}",
+                    )
+                    .at(Some(String::new())))
+                }
+            };
+            for (i, v) in items.iter().enumerate() {
+                c.item(v, 0, &format!("{prefix}/{i}"));
+            }
+        } else {
+            for (i, line) in text.lines().enumerate() {
+                let n = i as u64 + 1;
+                let line = line.trim();
+                if line.is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Value>(line) {
+                    Ok(v) => c.item(&v, n, ""),
+                    Err(e) => c.out.push(Next::Invalid(vec![Diag::new(
+                        n,
+                        "-",
+                        format!("invalid JSON: {e}"),
+                    )])),
+                }
+            }
+        }
+        Ok(Rows::Items(c.out.into_iter()))
+    }
+
+    /// The next entry, or `None` at the end; `Err` when the rest of the file is unreadable.
+    pub fn next_entry(&mut self) -> Result<Option<Next>, Diag> {
+        match self {
+            Rows::Csv(r) => Ok(r.next_row()?.map(Next::Row)),
+            Rows::Items(it) => Ok(it.next()),
+        }
+    }
+}
+
+/// Turns bulk items into rows: NDJSON rows keep their line, JSON rows get an ordinal and
+/// their pointer.
+struct Collector {
+    out: Vec<Next>,
+    ordinal: u64,
+    json: bool,
+}
+
+impl Collector {
+    fn diag(&mut self, line: u64, pointer: String, column: &str, msg: impl Into<String>) -> Diag {
+        if self.json {
+            self.ordinal += 1;
+            Diag::new(self.ordinal, column, msg).at(Some(pointer))
+        } else {
+            Diag::new(line, column, msg)
+        }
+    }
+
+    fn item(&mut self, v: &Value, line: u64, at: &str) {
+        let mut errs = Vec::new();
+        let Some(obj) = v.as_object() else {
+            let d = self.diag(
+                line,
+                at.into(),
+                "-",
+                "a bulk item is an object {\"agentId\": …, \"skills\": [ASSIGNMENT, …]}",
+            );
+            self.out.push(Next::Invalid(vec![d]));
+            return;
+        };
+        for k in obj.keys() {
+            let msg = match k.as_str() {
+                "agentId" | "skills" => continue,
+                "remove" | "ifMatch" => format!("`{k}` is not supported by the command line"),
+                _ => format!("unknown field `{k}`; a bulk item has agentId and skills"),
+            };
+            errs.push(self.diag(line, format!("{at}/{k}"), k, msg));
+        }
+        let agent = match obj.get("agentId") {
+            Some(Value::String(s)) => s.trim().to_string(),
+            Some(_) => {
+                errs.push(self.diag(
+                    line,
+                    format!("{at}/agentId"),
+                    "agent",
+                    "agentId must be a string (an agent id or email)",
+                ));
+                String::new()
+            }
+            None => {
+                errs.push(self.diag(
+                    line,
+                    format!("{at}/agentId"),
+                    "agent",
+                    "missing field agentId",
+                ));
+                String::new()
+            }
+        };
+        let skills = match obj.get("skills") {
+            Some(Value::Array(a)) if !a.is_empty() => a.as_slice(),
+            Some(Value::Array(_)) => {
+                errs.push(self.diag(
+                    line,
+                    format!("{at}/skills"),
+                    "skill",
+                    "`skills` is empty; the command line needs at least one skill per item",
+                ));
+                &[]
+            }
+            _ => {
+                errs.push(self.diag(
+                    line,
+                    format!("{at}/skills"),
+                    "skill",
+                    "missing or not an array: skills is [ASSIGNMENT, …]",
+                ));
+                &[]
+            }
+        };
+        let mut rows = Vec::new();
+        for (j, a) in skills.iter().enumerate() {
+            let ptr = format!("{at}/skills/{j}");
+            let Some(a) = a.as_object() else {
+                errs.push(self.diag(
+                    line,
+                    ptr,
+                    "skill",
+                    "an assignment is an object {\"skillId\": …, \"proficiency\": …}",
+                ));
+                continue;
+            };
+            let mut row = RawRow {
+                line,
+                agent: agent.clone(),
+                ..Default::default()
+            };
+            for (k, v) in a {
+                let (slot, column) = match k.as_str() {
+                    "skillId" => (&mut row.skill, "skill"),
+                    "proficiency" => (&mut row.proficiency, "proficiency"),
+                    "effectiveDate" => (&mut row.effective_date, "effectiveDate"),
+                    "expirationDate" => (&mut row.expiration_date, "expirationDate"),
+                    _ => {
+                        errs.push(self.diag(
+                            line,
+                            format!("{ptr}/{k}"),
+                            k,
+                            format!("unknown field `{k}`; an assignment has skillId, proficiency, effectiveDate, expirationDate"),
+                        ));
+                        continue;
+                    }
+                };
+                match v {
+                    Value::String(s) => *slot = s.trim().to_string(),
+                    Value::Number(n) if column == "proficiency" => *slot = n.to_string(),
+                    Value::Null if column != "skill" => {}
+                    _ => errs.push(self.diag(
+                        line,
+                        format!("{ptr}/{k}"),
+                        column,
+                        format!("{k} has the wrong type: {v}"),
+                    )),
+                }
+            }
+            if self.json {
+                self.ordinal += 1;
+                row.line = self.ordinal;
+                row.pointer = Some(ptr);
+            }
+            rows.push(row);
+        }
+        if errs.is_empty() {
+            self.out.extend(rows.into_iter().map(Next::Row));
+        } else {
+            self.out.push(Next::Invalid(errs));
+        }
+    }
+}
+
+/// A proficiency as written: none, a number or a level name (checked against the scale later).
+pub fn proficiency_syntax(v: &str) -> Result<Option<Value>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.') {
+        return v
+            .parse::<i64>()
+            .map(|n| Some(Value::from(n)))
+            .map_err(|_| format!("bad number \"{v}\": proficiency must be an integer"));
+    }
+    if v.chars()
+        .all(|c| c.is_alphanumeric() || c == ' ' || c == '_' || c == '-')
+    {
+        Ok(Some(Value::from(v)))
+    } else {
+        Err(format!(
+            "bad proficiency \"{v}\": expected an integer or a level name"
+        ))
+    }
+}
+
+/// Every problem of a row that can be found without the server.
+pub fn check_row(row: &RawRow) -> Vec<Diag> {
+    let mut out = Vec::new();
+    if row.agent.is_empty() {
+        out.push(row.diag("agent", "missing value: an agent id or email is required"));
+    }
+    if row.skill.is_empty() {
+        out.push(row.diag("skill", "missing value: a skill id or name is required"));
+    }
+    if let Err(m) = proficiency_syntax(&row.proficiency) {
+        out.push(row.diag("proficiency", m));
+    }
+    let mut dates = [None, None];
+    for (i, (column, v)) in [
+        ("effectiveDate", &row.effective_date),
+        ("expirationDate", &row.expiration_date),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if v.is_empty() {
+            continue;
+        }
+        match skillgrid_core::timestamp::Timestamp::parse_rfc3339(v) {
+            Some(t) => dates[i] = Some(t),
+            None => out.push(row.diag(
+                column,
+                format!("bad date \"{v}\": expected RFC 3339, e.g. 2030-01-01T00:00:00Z"),
+            )),
+        }
+    }
+    if let [Some(from), Some(until)] = dates {
+        if until <= from {
+            out.push(row.diag(
+                "expirationDate",
+                "expirationDate must be later than effectiveDate",
+            ));
+        }
+    }
+    if row.extra_fields > 0 {
+        out.push(row.diag(
+            "-",
+            format!(
+                "{} value(s) beyond the header's columns; the columns are {}",
+                row.extra_fields,
+                HEADER.join(", ")
+            ),
+        ));
+    }
+    out
 }

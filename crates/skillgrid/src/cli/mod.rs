@@ -1,12 +1,16 @@
-//! Client commands (`apply`, `plan`, `export`): they talk to a running server through
-//! `skillgrid-client`.
+//! Client commands (`apply`, `plan`, `export`, `skills`, `agents`): they talk to a running
+//! server through `skillgrid-client`; and `validate`, which checks a file offline.
 
 mod apply;
 mod csvfile;
 mod export;
+mod resources;
+mod validate;
 
 pub use apply::{apply, plan, ApplyArgs, PlanArgs};
 pub use export::{export, ExportArgs};
+pub use resources::{agents, skills, AgentsCommand, SkillsCommand};
+pub use validate::{validate, ValidateArgs};
 
 use clap::Args;
 use skillgrid_client::Client;
