@@ -21,37 +21,26 @@ struct App {
     org: Uuid,
     client_id: Uuid,
     client_secret: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
+    _server: skillgrid_testkit::TestServer,
+    _db: skillgrid_testkit::TestDb,
 }
 
 async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("skillgrid.db").display());
-    let store = skillgrid_store::open(&url).await.expect("open store");
-    let boot = skillgrid_server::bootstrap::first_start(&store)
-        .await
-        .expect("first start")
-        .expect("empty database");
-    let state = skillgrid_server::build_state(store.clone())
-        .await
-        .expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(skillgrid_server::serve(listener, state, async {
-        let _ = rx.await;
-    }));
+    let db = skillgrid_testkit::test_db(false).await;
+    let server = skillgrid_testkit::spawn_server(&db.url).await;
+    let (base, store, boot) = (
+        server.base.clone(),
+        server.store.clone(),
+        server.boot.clone(),
+    );
     App {
         base,
         store,
         org: boot.org_id,
         client_id: boot.client_id,
         client_secret: boot.client_secret,
-        _shutdown: tx,
-        _dir: dir,
+        _server: server,
+        _db: db,
     }
 }
 

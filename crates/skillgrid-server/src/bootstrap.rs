@@ -9,7 +9,7 @@ use skillgrid_store::{AgentWrite, DynStore, StoreError, WriteContext, WriteOptio
 use uuid::Uuid;
 
 /// A client as `admin create-client --json` prints it; the secret is shown only here.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewClient {
     pub client_id: Uuid,

@@ -19,7 +19,7 @@ pub struct TestApp {
     pub client_id: Uuid,
     pub client_secret: String,
     pub db_url: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _server: skillgrid_testkit::TestServer,
     _db: TestDb,
 }
 
@@ -73,99 +73,15 @@ pub fn on_postgres() -> bool {
     env!("CARGO_CRATE_NAME") == "api_postgres"
 }
 
-/// A fresh, empty database for one test, removed when dropped.
-pub struct TestDb {
-    pub url: String,
-    _dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
-}
-
-/// The PostgreSQL server the tests use: `SKILLGRID_TEST_POSTGRES_URL`, by default the one
-/// these machines run. Unreachable means the tests fail: they are never skipped.
-pub fn postgres_admin_url() -> String {
-    std::env::var("SKILLGRID_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-pub async fn test_db() -> TestDb {
-    let dir = tempfile::tempdir().expect("temp dir");
-    if !on_postgres() {
-        let url = format!("sqlite://{}", dir.path().join("skillgrid.db").display());
-        return TestDb {
-            url,
-            _dir: dir,
-            postgres: None,
-        };
-    }
-    use sqlx::Connection;
-    let admin = postgres_admin_url();
-    let name = format!("skillgrid_t_{}", Uuid::new_v4().simple());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL at {admin} (SKILLGRID_TEST_POSTGRES_URL) is not reachable: {e}")
-        });
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut c)
-        .await
-        .expect("create test database");
-    let _ = c.close().await;
-    let base = admin.split('?').next().unwrap_or(&admin);
-    let url = format!(
-        "{}/{name}",
-        &base[..base.rfind('/').expect("a database URL")]
-    );
-    TestDb {
-        url,
-        _dir: dir,
-        postgres: Some((admin, name)),
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((admin, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop runs outside async code: use a small runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                use sqlx::Connection;
-                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut c)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+pub use skillgrid_testkit::TestDb;
 
 pub async fn spawn_app() -> TestApp {
     init_logs();
-    let db = test_db().await;
+    let db = skillgrid_testkit::test_db(on_postgres()).await;
     let db_url = db.url.clone();
-    let store = skillgrid_store::open(&db_url).await.expect("open store");
-    let boot = bootstrap::first_start(&store)
-        .await
-        .expect("first start")
-        .expect("empty database");
-    let state = skillgrid_server::build_state(store.clone())
-        .await
-        .expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(skillgrid_server::serve(listener, state, async {
-        let _ = rx.await;
-    }));
+    let server = skillgrid_testkit::spawn_server(&db_url).await;
+    let boot = server.boot.clone();
+    let (base, store) = (server.base.clone(), server.store.clone());
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let mut app = TestApp {
         base,
@@ -176,7 +92,7 @@ pub async fn spawn_app() -> TestApp {
         client_id: boot.client_id,
         client_secret: boot.client_secret.clone(),
         db_url,
-        _shutdown: tx,
+        _server: server,
         _db: db,
     };
     app.token = app.token_for(boot.client_id, &boot.client_secret).await;

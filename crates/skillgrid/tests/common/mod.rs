@@ -53,73 +53,7 @@ pub fn start(db: &str) -> Server {
     }
 }
 
-/// The PostgreSQL server of the tests (`SKILLGRID_TEST_POSTGRES_URL`, by default the one these
-/// machines run). Unreachable means the test fails; it is never skipped.
-pub fn postgres_admin_url() -> String {
-    std::env::var("SKILLGRID_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A fresh database for one test, removed when dropped.
-pub struct TestDb {
-    pub url: String,
-    _dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
-}
-
-pub async fn test_db(postgres: bool) -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    if !postgres {
-        let url = format!("sqlite://{}", dir.path().join("skillgrid.db").display());
-        return TestDb {
-            url,
-            _dir: dir,
-            postgres: None,
-        };
-    }
-    use sqlx::Connection;
-    let admin = postgres_admin_url();
-    let name = format!("skillgrid_t_{}", uuid::Uuid::new_v4().simple());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL at {admin} (SKILLGRID_TEST_POSTGRES_URL) is not reachable: {e}")
-        });
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    let base = admin.split('?').next().unwrap_or(&admin).to_string();
-    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-    TestDb {
-        url,
-        _dir: dir,
-        postgres: Some((admin, name)),
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((admin, name)) = self.postgres.take() else {
-            return;
-        };
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                use sqlx::Connection;
-                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut c)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+pub use skillgrid_testkit::test_db;
 
 /// A number from the database behind the server's back.
 pub async fn scalar(url: &str, sql: &str) -> i64 {
