@@ -235,3 +235,57 @@ pub(crate) fn changes<'a>(
     }
     Ok(c)
 }
+
+/// Applies a skill PATCH to a stored skill; true when something changed (then `updated_at`
+/// is `now`), so a no-op PATCH writes nothing.
+pub(crate) fn apply_skill_patch(
+    s: &mut crate::SkillRecord,
+    p: &skillgrid_core::model::SkillPatch,
+    now: Timestamp,
+) -> bool {
+    let before = s.clone();
+    if let Some(n) = &p.name {
+        s.name = n.clone();
+    }
+    if let Some(d) = &p.description {
+        s.description = d.clone();
+    }
+    if let Some(a) = p.active {
+        s.active = a;
+    }
+    let changed =
+        s.name != before.name || s.description != before.description || s.active != before.active;
+    if changed {
+        s.updated_at = now;
+    }
+    changed
+}
+
+/// Applies an agent PATCH to a stored agent; true when something changed.
+pub(crate) fn apply_agent_patch(
+    a: &mut crate::AgentRecord,
+    p: &skillgrid_core::model::AgentPatch,
+    now: Timestamp,
+) -> bool {
+    let before = a.clone();
+    if let Some(v) = &p.email {
+        a.email = v.clone();
+    }
+    if let Some(v) = &p.name {
+        a.name = v.clone();
+    }
+    if let Some(v) = &p.external_id {
+        a.external_id = v.clone();
+    }
+    if let Some(v) = p.active {
+        a.active = v;
+    }
+    let changed = a.email != before.email
+        || a.name != before.name
+        || a.external_id != before.external_id
+        || a.active != before.active;
+    if changed {
+        a.updated_at = now;
+    }
+    changed
+}

@@ -383,19 +383,7 @@ impl Store for PgStore {
         .ok_or(StoreError::NotFound)?;
         let pk: i64 = row.try_get("id")?;
         let mut s = skill_from_row(&row)?;
-        let before = s.clone();
-        if let Some(n) = &p.name {
-            s.name = n.clone();
-        }
-        if let Some(d) = &p.description {
-            s.description = d.clone();
-        }
-        if let Some(a) = p.active {
-            s.active = a;
-        }
-        if s.name != before.name || s.description != before.description || s.active != before.active
-        {
-            s.updated_at = now;
+        if crate::common::apply_skill_patch(&mut s, p, now) {
             sqlx::query("UPDATE skills SET name = $1, name_key = $2, description = $3, active = $4, updated_at = $5 WHERE id = $6")
                 .bind(&s.name)
                 .bind(key(&s.name))
@@ -523,25 +511,7 @@ impl Store for PgStore {
         .ok_or(StoreError::NotFound)?;
         let pk: i64 = row.try_get("id")?;
         let mut a = agent_from_row(&row)?;
-        let before = a.clone();
-        if let Some(v) = &p.email {
-            a.email = v.clone();
-        }
-        if let Some(v) = &p.name {
-            a.name = v.clone();
-        }
-        if let Some(v) = &p.external_id {
-            a.external_id = v.clone();
-        }
-        if let Some(v) = p.active {
-            a.active = v;
-        }
-        if a.email != before.email
-            || a.name != before.name
-            || a.external_id != before.external_id
-            || a.active != before.active
-        {
-            a.updated_at = now;
+        if crate::common::apply_agent_patch(&mut a, p, now) {
             sqlx::query("UPDATE agents SET email = $1, email_key = $2, name = $3, external_id = $4, active = $5, updated_at = $6 WHERE id = $7")
                 .bind(&a.email)
                 .bind(key(&a.email))

@@ -417,19 +417,7 @@ impl Store for SqliteStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         let mut s = skill_from_row(&row)?;
-        let before = s.clone();
-        if let Some(n) = &p.name {
-            s.name = n.clone();
-        }
-        if let Some(d) = &p.description {
-            s.description = d.clone();
-        }
-        if let Some(a) = p.active {
-            s.active = a;
-        }
-        if s.name != before.name || s.description != before.description || s.active != before.active
-        {
-            s.updated_at = now;
+        if crate::common::apply_skill_patch(&mut s, p, now) {
             sqlx::query("UPDATE skills SET name = ?, name_key = ?, description = ?, active = ?, updated_at = ? WHERE uuid = ?")
                 .bind(&s.name)
                 .bind(key(&s.name))
@@ -557,25 +545,7 @@ impl Store for SqliteStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         let mut a = agent_from_row(&row)?;
-        let before = a.clone();
-        if let Some(v) = &p.email {
-            a.email = v.clone();
-        }
-        if let Some(v) = &p.name {
-            a.name = v.clone();
-        }
-        if let Some(v) = &p.external_id {
-            a.external_id = v.clone();
-        }
-        if let Some(v) = p.active {
-            a.active = v;
-        }
-        if a.email != before.email
-            || a.name != before.name
-            || a.external_id != before.external_id
-            || a.active != before.active
-        {
-            a.updated_at = now;
+        if crate::common::apply_agent_patch(&mut a, p, now) {
             sqlx::query("UPDATE agents SET email = ?, email_key = ?, name = ?, external_id = ?, active = ?, updated_at = ? WHERE uuid = ?")
                 .bind(&a.email)
                 .bind(key(&a.email))
