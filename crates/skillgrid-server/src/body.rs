@@ -1,6 +1,8 @@
 //! Reading a request body: content type (415), size (413), JSON syntax (`invalid_json` with
-//! line and column). What comes out is a `serde_json::Value` for the validator; no framework
-//! extractor ever rejects a body with its own message.
+//! line and column, worded by core's `validate::parse_json`). What comes out is a
+//! `serde_json::Value` for the validator, or the raw bytes for the validators that parse them
+//! themselves (bulk, skill to agents, skill-set PUT and PATCH); no framework extractor ever
+//! rejects a body with its own message.
 
 use crate::error::ApiError;
 use axum::body::Body;
@@ -8,6 +10,7 @@ use axum::http::{header, HeaderMap};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProblemCode};
+use skillgrid_core::validate;
 
 /// True when the header names `application/json` (a `charset` or other parameter is fine).
 pub fn is_json(headers: &HeaderMap) -> bool {
@@ -77,29 +80,9 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: u64) -> Result<Va
     parse_json(&bytes)
 }
 
+/// `invalid_json` (with line and column) unless the bytes are one JSON document.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        let mut e = ErrorEntry::at("", EntryCode::InvalidJson, "the request body is empty")
-            .expected("a JSON document")
-            .hint("send a JSON body; see the route's example in /docs");
-        e.line = Some(1);
-        e.column = Some(1);
-        return Err(ApiError::one(e));
-    }
-    serde_json::from_slice::<Value>(bytes).map_err(|err| {
-        let mut e = ErrorEntry::at(
-            "",
-            EntryCode::InvalidJson,
-            format!("the body is not valid JSON: {err}"),
-        )
-        .expected("a JSON document");
-        e.line = Some(err.line().max(1));
-        e.column = Some(err.column().max(1));
-        if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-            e.hint = Some("JSON strings and keys use double quotes, not single quotes".into());
-        }
-        ApiError::one(e)
-    })
+    validate::parse_json(bytes).map_err(ApiError::one)
 }
 
 #[cfg(test)]

@@ -7,14 +7,14 @@
 
 use super::fields::{self, received};
 use super::skillset::{assignments, proficiency, removals, Seen};
-use super::{child, index, wrong_type, Report, Schema, SkillRules};
+use super::{child, fast, index, parse_json, wrong_type, Report, Schema, SkillRules};
 use crate::model::{Assignment, BulkItem, BulkMode, Precondition, SkillSetWrite};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-const ROOT: Schema = Schema {
+pub(super) const ROOT: Schema = Schema {
     what: "a bulk request",
     fields: &["mode", "atomic", "items"],
     required: &["items"],
@@ -30,7 +30,7 @@ const ROOT: Schema = Schema {
     ],
 };
 
-const ITEM: Schema = Schema {
+pub(super) const ITEM: Schema = Schema {
     what: "a bulk item",
     fields: &["agentId", "skills", "remove", "ifMatch"],
     required: &["agentId"],
@@ -61,7 +61,7 @@ pub struct BulkLimits {
 }
 
 /// A bulk request whose request-wide shape is valid; items may still be bad one by one.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct BulkRequest {
     pub mode: BulkMode,
     pub atomic: bool,
@@ -318,6 +318,55 @@ fn if_match_field(r: &mut Report, p: &str, v: &Value) -> Option<Precondition> {
     }
 }
 
+pub(super) const AGENTS_ROOT: Schema = Schema {
+    what: "a skill-to-agents request",
+    fields: &["agents"],
+    required: &["agents"],
+    aliases: &[("items", "agents"), ("users", "agents")],
+};
+
+pub(super) const AGENT_ENTRY: Schema = Schema {
+    what: "an agent entry",
+    fields: &["agentId", "proficiency", "effectiveDate", "expirationDate"],
+    required: &["agentId"],
+    aliases: &[
+        ("id", "agentId"),
+        ("userId", "agentId"),
+        ("level", "proficiency"),
+        ("startDate", "effectiveDate"),
+        ("endDate", "expirationDate"),
+    ],
+};
+
+/// `POST /agents/skills/bulk` from the raw body: the typed fast path when the body is valid,
+/// else the all-errors walk over a `Value` (whose report this always is), else `invalid_json`.
+/// The server and the benchmark both call this.
+pub fn bulk_body(
+    bytes: &[u8],
+    rules: &SkillRules,
+    limits: &BulkLimits,
+) -> Result<BulkRequest, Vec<ErrorEntry>> {
+    if let Some(req) = fast::bulk(bytes, rules, limits) {
+        return Ok(req);
+    }
+    let body = parse_json(bytes).map_err(|e| vec![e])?;
+    bulk_request(&body, rules, limits)
+}
+
+/// [`skill_to_agents`] from the raw body, as [`bulk_body`] does it.
+pub fn skill_to_agents_body(
+    bytes: &[u8],
+    skill_id: Uuid,
+    rules: &SkillRules,
+    limits: &BulkLimits,
+) -> Result<Vec<ItemResult>, Vec<ErrorEntry>> {
+    if let Some(items) = fast::skill_to_agents(bytes, skill_id, rules, limits) {
+        return Ok(items);
+    }
+    let body = parse_json(bytes).map_err(|e| vec![e])?;
+    skill_to_agents(&body, skill_id, rules, limits)
+}
+
 /// `POST /admin/skills/{skillId}/agents`: one skill to many agents (merge, atomic).
 pub fn skill_to_agents(
     body: &Value,
@@ -325,24 +374,8 @@ pub fn skill_to_agents(
     rules: &SkillRules,
     limits: &BulkLimits,
 ) -> Result<Vec<ItemResult>, Vec<ErrorEntry>> {
-    const ROOT: Schema = Schema {
-        what: "a skill-to-agents request",
-        fields: &["agents"],
-        required: &["agents"],
-        aliases: &[("items", "agents"), ("users", "agents")],
-    };
-    const ENTRY: Schema = Schema {
-        what: "an agent entry",
-        fields: &["agentId", "proficiency", "effectiveDate", "expirationDate"],
-        required: &["agentId"],
-        aliases: &[
-            ("id", "agentId"),
-            ("userId", "agentId"),
-            ("level", "proficiency"),
-            ("startDate", "effectiveDate"),
-            ("endDate", "expirationDate"),
-        ],
-    };
+    const ROOT: Schema = AGENTS_ROOT;
+    const ENTRY: Schema = AGENT_ENTRY;
     let mut r = Report::default();
     let Value::Object(root) = body else {
         r.push(

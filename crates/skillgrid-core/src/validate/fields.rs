@@ -239,21 +239,24 @@ pub fn number(v: &Value) -> Num {
                 }
             }
         }
-        Value::String(s) => match s.trim().parse::<i64>() {
-            Ok(i) => Num::QuotedInt(i.to_string()),
-            Err(_) => match s.trim().parse::<f64>() {
-                Ok(f)
-                    if f.is_finite()
-                        && s.trim()
-                            .chars()
-                            .all(|c| c.is_ascii_digit() || ".-+".contains(c)) =>
-                {
-                    Num::QuotedInt(s.trim().to_string())
-                }
-                _ => Num::Other,
-            },
-        },
+        Value::String(s) => number_in_string(s),
         _ => Num::Other,
+    }
+}
+
+/// How a string reads as a number: a number in quotes, or not a number at all.
+pub fn number_in_string(s: &str) -> Num {
+    let t = s.trim();
+    match t.parse::<i64>() {
+        Ok(i) => Num::QuotedInt(i.to_string()),
+        Err(_) => match t.parse::<f64>() {
+            Ok(f)
+                if f.is_finite() && t.chars().all(|c| c.is_ascii_digit() || ".-+".contains(c)) =>
+            {
+                Num::QuotedInt(t.to_string())
+            }
+            _ => Num::Other,
+        },
     }
 }
 
@@ -276,6 +279,12 @@ impl Num {
 
 pub const TIMESTAMP_EXPECTED: &str = "an RFC 3339 timestamp such as 2026-11-22T11:30:00Z, or null";
 
+/// An RFC 3339 timestamp from year 1 to year 9999.
+pub fn timestamp(s: &str) -> Option<Timestamp> {
+    Timestamp::parse_rfc3339(s)
+        .filter(|t| (-62_135_596_800_000..=253_402_300_799_999).contains(&t.0))
+}
+
 /// An RFC 3339 timestamp or null.
 pub fn timestamp_or_null(
     r: &mut Report,
@@ -285,9 +294,9 @@ pub fn timestamp_or_null(
 ) -> Option<Option<Timestamp>> {
     match v {
         Value::Null => Some(None),
-        Value::String(s) => match Timestamp::parse_rfc3339(s) {
-            Some(t) if (-62_135_596_800_000..=253_402_300_799_999).contains(&t.0) => Some(Some(t)),
-            _ => {
+        Value::String(s) => match timestamp(s) {
+            Some(t) => Some(Some(t)),
+            None => {
                 let hint = if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
                     Some(format!("add a time and offset: {s}T00:00:00Z"))
                 } else if s.contains(' ') && !s.contains('T') {

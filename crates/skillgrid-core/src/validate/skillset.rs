@@ -1,8 +1,9 @@
 //! Bodies that set one agent's skills: PUT and PATCH of `…/skills` (bare array or wrapped),
 //! the single-skill PUT, and the ASSIGNMENT object they share with the bulk route.
 
+use super::fast::{self, SkillSetBody};
 use super::fields::{self, number, received, truncate, Num};
-use super::{child, hints, index, wrong_type, Report, Schema};
+use super::{child, hints, index, parse_json, wrong_type, Report, Schema};
 use crate::model::{Assignment, CatalogSkill, Precondition};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProficiencyScale};
@@ -30,7 +31,7 @@ impl<'a> SkillRules<'a> {
     }
 }
 
-const ASSIGNMENT: Schema = Schema {
+pub(super) const ASSIGNMENT: Schema = Schema {
     what: "a skill assignment",
     fields: &["skillId", "proficiency", "effectiveDate", "expirationDate"],
     required: &["skillId"],
@@ -67,7 +68,7 @@ const SINGLE: Schema = Schema {
     aliases: ASSIGNMENT.aliases,
 };
 
-const REPLACE_ROOT: Schema = Schema {
+pub(super) const REPLACE_ROOT: Schema = Schema {
     what: "a skill-set replacement",
     fields: &["skills"],
     required: &["skills"],
@@ -78,7 +79,7 @@ const REPLACE_ROOT: Schema = Schema {
     ],
 };
 
-const MERGE_ROOT: Schema = Schema {
+pub(super) const MERGE_ROOT: Schema = Schema {
     what: "a skill-set merge",
     fields: &["skills", "remove"],
     required: &[],
@@ -137,6 +138,51 @@ pub fn skill_set_merge(
         other => r.push(root_shape_error("", SHAPE_PATCH, other)),
     }
     r.finish(upsert.zip(remove))
+}
+
+/// `PUT …/skills` from the raw body: the typed fast path when the body is valid, else the
+/// all-errors walk over a `Value`, else `invalid_json`.
+pub fn skill_set_replace_body(
+    bytes: &[u8],
+    rules: &SkillRules,
+) -> Result<SkillSetBody, Vec<ErrorEntry>> {
+    if let Some(body) = fast::skill_set(bytes, rules, true) {
+        return Ok(body);
+    }
+    let body = parse_json(bytes).map_err(|e| vec![e])?;
+    let upsert = skill_set_replace(&body, rules)?;
+    Ok(SkillSetBody {
+        upsert,
+        remove: Vec::new(),
+        list_pointer: list_pointer(&body),
+    })
+}
+
+/// `PATCH …/skills` from the raw body, as [`skill_set_replace_body`] does it.
+pub fn skill_set_merge_body(
+    bytes: &[u8],
+    rules: &SkillRules,
+) -> Result<SkillSetBody, Vec<ErrorEntry>> {
+    if let Some(body) = fast::skill_set(bytes, rules, false) {
+        return Ok(body);
+    }
+    let body = parse_json(bytes).map_err(|e| vec![e])?;
+    let (upsert, remove) = skill_set_merge(&body, rules)?;
+    Ok(SkillSetBody {
+        upsert,
+        remove,
+        list_pointer: list_pointer(&body),
+    })
+}
+
+/// Where the list of skills stands in a skill-set body (a set that grows too large is
+/// reported there).
+fn list_pointer(body: &Value) -> &'static str {
+    if body.get("skills").is_some() {
+        "/skills"
+    } else {
+        ""
+    }
 }
 
 /// `PUT …/skills/{skillId}`: one assignment whose skill is named by the path.
@@ -481,11 +527,7 @@ pub fn proficiency(r: &mut Report, p: &str, v: &Value, scale: &ProficiencyScale)
         return None;
     };
     let name = s.trim();
-    if let Some((_, value)) = scale
-        .levels
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-    {
+    if let Some(value) = level_value(scale, name) {
         return Some(value);
     }
     let hint = hints::nearest_level(name, scale.levels.iter().map(|(n, _)| n))
@@ -504,6 +546,15 @@ pub fn proficiency(r: &mut Report, p: &str, v: &Value, scale: &ProficiencyScale)
         .maybe_hint(hint),
     );
     None
+}
+
+/// The value of the level named `name` (already trimmed), matched in any case.
+pub fn level_value(scale: &ProficiencyScale, name: &str) -> Option<i64> {
+    scale
+        .levels
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
 /// `If-Match`: `"N"` or `*`.

@@ -9,7 +9,7 @@ use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
 use crate::render::Renderer;
 use crate::state::AppState;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -167,6 +167,12 @@ impl Target {
         body::read_json(headers, body, self.settings.limits.max_body_bytes).await
     }
 
+    /// The raw body, for the validators that parse it themselves.
+    async fn bytes(&self, headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
+        body::require_json(headers)?;
+        body::read_bytes(headers, body, self.settings.limits.max_body_bytes).await
+    }
+
     fn validate<T>(
         &self,
         f: impl FnOnce(&SkillRules) -> Result<T, Vec<ErrorEntry>>,
@@ -261,14 +267,6 @@ async fn apply(
     }
 }
 
-fn list_pointer(body: &Value) -> &'static str {
-    if body.get("skills").is_some() {
-        "/skills"
-    } else {
-        ""
-    }
-}
-
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -278,14 +276,14 @@ async fn replace(
     body: Body,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let v = t.body(&headers, body).await?;
-    let set = t.validate(|rules| validate::skill_set_replace(&v, rules))?;
+    let bytes = t.bytes(&headers, body).await?;
+    let set = t.validate(|rules| validate::skill_set_replace_body(&bytes, rules))?;
     Ok(apply(
         &state,
         &caller,
         &t,
-        SkillSetWrite::Replace(set),
-        list_pointer(&v),
+        SkillSetWrite::Replace(set.upsert),
+        set.list_pointer,
     )
     .await?
     .2)
@@ -300,14 +298,17 @@ async fn merge(
     body: Body,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let v = t.body(&headers, body).await?;
-    let (upsert, remove) = t.validate(|rules| validate::skill_set_merge(&v, rules))?;
+    let bytes = t.bytes(&headers, body).await?;
+    let set = t.validate(|rules| validate::skill_set_merge_body(&bytes, rules))?;
     Ok(apply(
         &state,
         &caller,
         &t,
-        SkillSetWrite::Merge { upsert, remove },
-        list_pointer(&v),
+        SkillSetWrite::Merge {
+            upsert: set.upsert,
+            remove: set.remove,
+        },
+        set.list_pointer,
     )
     .await?
     .2)

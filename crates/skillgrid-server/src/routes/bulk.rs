@@ -67,12 +67,11 @@ async fn bulk(
         raw_query.unwrap_or_default()
     );
     idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
-        let v = body::parse_json(&bytes)?;
         let catalog = state.store().catalog(caller.org_id).await?;
         let map = catalog_map(&catalog);
         let rules = SkillRules::new(&settings, &map);
-        let req =
-            validate::bulk_request(&v, &rules, &limits(&settings)).map_err(ApiError::validation)?;
+        let req = validate::bulk_body(&bytes, &rules, &limits(&settings))
+            .map_err(ApiError::validation)?;
         let items = req.items.into_iter().zip(req.agent_ids).collect();
         run_items(
             &state, &caller, &settings, &catalog, items, req.atomic, q.dry_run, "/items",
@@ -125,10 +124,9 @@ async fn skill_to_agents(
         raw_query.unwrap_or_default()
     );
     idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
-        let v = body::parse_json(&bytes)?;
         let map = catalog_map(&catalog);
         let rules = SkillRules::new(&settings, &map);
-        let items = validate::skill_to_agents(&v, skill, &rules, &limits(&settings))
+        let items = validate::skill_to_agents_body(&bytes, skill, &rules, &limits(&settings))
             .map_err(ApiError::validation)?;
         run_items(
             &state, &caller, &settings, &catalog, items, true, q.dry_run, "/agents",

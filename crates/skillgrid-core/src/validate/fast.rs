@@ -1,0 +1,632 @@
+//! The typed fast path for the big bodies: bulk, skill to agents, and a skill set's PUT and
+//! PATCH.
+//!
+//! Parsing into a `serde_json::Value` costs about five times a typed parse (issue 7), so these
+//! bodies are first read straight into domain types by strict serde visitors: only the fields
+//! of each schema, each at most once, each of exactly its JSON type; ids parsed from borrowed
+//! text; then the semantic rules (scale, levels, dates, duplicates, catalog, limits) on the
+//! typed values. No pointer or message is ever built here: at the first thing the fast path
+//! does not accept it gives up (`None`), and the caller runs the all-errors walk over a
+//! `Value`, so every error report is the walk's. Whatever the fast path accepts, the walk
+//! accepts with the same result; `tests/fast_path_props.rs` checks it on generated bodies.
+
+use super::bulk::{BulkLimits, BulkRequest, ItemResult, AGENTS_ROOT, AGENT_ENTRY, ITEM, ROOT};
+use super::fields::{number_in_string, parse_uuid, timestamp, Num};
+use super::skillset::{
+    level_value, precondition_header, SkillRules, ASSIGNMENT, MERGE_ROOT, REPLACE_ROOT,
+};
+use crate::model::{Assignment, BulkItem, BulkMode, Precondition, SkillSetWrite};
+use crate::timestamp::Timestamp;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use skillgrid_api::ProficiencyScale;
+use std::fmt;
+use uuid::Uuid;
+
+/// `POST /agents/skills/bulk`, when the body is entirely valid.
+pub fn bulk(bytes: &[u8], rules: &SkillRules, limits: &BulkLimits) -> Option<BulkRequest> {
+    let cx = &mut Cx::new(rules);
+    let raw = whole(bytes, BulkRoot { cx, limits })?;
+    let mode = raw.mode;
+    if !distinct(raw.items.iter().map(|i| i.agent)) {
+        return None;
+    }
+    let mut items = Vec::with_capacity(raw.items.len());
+    let mut agent_ids = Vec::with_capacity(raw.items.len());
+    for it in raw.items {
+        let listed = it.skills.as_ref().map_or(0, Vec::len);
+        let write = match mode {
+            BulkMode::Replace if it.remove.is_some() => return None,
+            BulkMode::Replace => SkillSetWrite::Replace(it.skills?),
+            BulkMode::Merge => SkillSetWrite::Merge {
+                upsert: it.skills.unwrap_or_default(),
+                remove: it.remove.unwrap_or_default(),
+            },
+        };
+        agent_ids.push(Some(it.agent));
+        items.push(Ok(BulkItem {
+            agent_id: it.agent,
+            write,
+            if_match: it.if_match,
+            listed,
+        }));
+    }
+    Some(BulkRequest {
+        mode,
+        atomic: raw.atomic,
+        items,
+        agent_ids,
+    })
+}
+
+/// `POST /admin/skills/{skillId}/agents`, when the body is entirely valid.
+pub fn skill_to_agents(
+    bytes: &[u8],
+    skill_id: Uuid,
+    rules: &SkillRules,
+    limits: &BulkLimits,
+) -> Option<Vec<ItemResult>> {
+    let max = limits.max_items.min(limits.max_assignments);
+    let entries = whole(bytes, AgentsRoot { rules, max })?;
+    if !distinct(entries.iter().map(|e| e.skill_id)) {
+        return None;
+    }
+    let items = entries
+        .into_iter()
+        .map(|e| {
+            let agent_id = e.skill_id;
+            let item = BulkItem {
+                agent_id,
+                write: SkillSetWrite::Merge {
+                    upsert: vec![Assignment { skill_id, ..e }],
+                    remove: vec![],
+                },
+                if_match: None,
+                listed: 1,
+            };
+            (Ok(item), Some(agent_id))
+        })
+        .collect();
+    Some(items)
+}
+
+/// A skill set's body as validated.
+#[derive(Debug, PartialEq)]
+pub struct SkillSetBody {
+    pub upsert: Vec<Assignment>,
+    pub remove: Vec<Uuid>,
+    /// `"/skills"` when the body is an object with `skills`, else `""`.
+    pub list_pointer: &'static str,
+}
+
+/// `PUT …/skills` (`replace`) or `PATCH …/skills`, when the body is entirely valid.
+pub fn skill_set(bytes: &[u8], rules: &SkillRules, replace: bool) -> Option<SkillSetBody> {
+    let cx = &mut Cx::new(rules);
+    let body = whole(bytes, SetRoot { cx, replace })?;
+    let ids = body.upsert.iter().map(|a| a.skill_id);
+    distinct(ids.chain(body.remove.iter().copied())).then_some(body)
+}
+
+/// What the visitors of one body share: the rules, a scratch list reused by every `skills`
+/// array, and a small cache of catalog lookups (a bulk body names the same few skills again
+/// and again).
+struct Cx<'a> {
+    rules: &'a SkillRules<'a>,
+    scratch: Vec<Assignment>,
+    seen: [Option<(Uuid, Catalog)>; 64],
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Catalog {
+    Missing,
+    Inactive,
+    Active,
+}
+
+impl<'a> Cx<'a> {
+    fn new(rules: &'a SkillRules<'a>) -> Self {
+        Cx {
+            rules,
+            scratch: Vec::new(),
+            seen: [None; 64],
+        }
+    }
+
+    fn catalog(&mut self, id: Uuid) -> Catalog {
+        let slot = &mut self.seen[(id.as_u128() % 64) as usize];
+        match *slot {
+            Some((s, c)) if s == id => c,
+            _ => {
+                let c = match self.rules.catalog.get(&id) {
+                    None => Catalog::Missing,
+                    Some(c) if c.active => Catalog::Active,
+                    Some(_) => Catalog::Inactive,
+                };
+                *slot = Some((id, c));
+                c
+            }
+        }
+    }
+}
+
+/// Runs `seed` over the whole of `bytes` (trailing whitespace only).
+fn whole<'de, S: DeserializeSeed<'de>>(bytes: &'de [u8], seed: S) -> Option<S::Value> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = seed.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(v)
+}
+
+/// Gives up: the walk decides (and finds the words for what is wrong).
+fn give_up<E: de::Error>() -> E {
+    E::custom("not on the fast path")
+}
+
+/// True when no id repeats.
+fn distinct(ids: impl Iterator<Item = Uuid> + Clone) -> bool {
+    const SMALL: usize = 32;
+    if ids.clone().nth(SMALL).is_none() {
+        let mut v = [Uuid::nil(); SMALL];
+        for (i, id) in ids.enumerate() {
+            if v[..i].contains(&id) {
+                return false;
+            }
+            v[i] = id;
+        }
+        return true;
+    }
+    let mut v: Vec<Uuid> = ids.collect();
+    v.sort_unstable();
+    v.windows(2).all(|w| w[0] != w[1])
+}
+
+/// Each key of one object: the index of a field of `fields`, at most once; any other key or a
+/// repeated one gives up (the walk would read a repeated key's last value, at its first place).
+fn next_field<'de, A: MapAccess<'de>>(
+    m: &mut A,
+    fields: &'static [&'static str],
+    seen: &mut u32,
+) -> Result<Option<usize>, A::Error> {
+    let Some(i) = m.next_key_seed(Key(fields))? else {
+        return Ok(None);
+    };
+    if *seen & (1 << i) != 0 {
+        return Err(give_up());
+    }
+    *seen |= 1 << i;
+    Ok(Some(i))
+}
+
+/// A seed that hands itself, as its own visitor, to one `deserialize_*` method.
+macro_rules! seed {
+    ($t:ty => $v:ty, $method:ident) => {
+        impl<'de> DeserializeSeed<'de> for $t {
+            type Value = $v;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<$v, D::Error> {
+                d.$method(self)
+            }
+        }
+    };
+}
+
+/// Implements `expecting` (never shown: the fast path's errors are never reported).
+macro_rules! expecting {
+    ($what:literal) => {
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str($what)
+        }
+    };
+}
+
+struct Key(&'static [&'static str]);
+
+seed!(Key => usize, deserialize_identifier);
+
+impl<'de> Visitor<'de> for Key {
+    type Value = usize;
+    expecting!("a field name");
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<usize, E> {
+        self.0.iter().position(|f| *f == s).ok_or_else(give_up)
+    }
+}
+
+/// A hyphenated UUID string (escaped text too: it is parsed without being kept).
+struct Id;
+
+seed!(Id => Uuid, deserialize_str);
+
+impl<'de> Visitor<'de> for Id {
+    type Value = Uuid;
+    expecting!("a UUID");
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Uuid, E> {
+        parse_uuid(s).ok_or_else(give_up)
+    }
+}
+
+/// An integer within the scale, or a level name in any case (as `skillset::proficiency`).
+struct Proficiency<'a>(&'a ProficiencyScale);
+
+impl Proficiency<'_> {
+    fn within<E: de::Error>(&self, i: i64) -> Result<i64, E> {
+        if (self.0.min..=self.0.max).contains(&i) {
+            Ok(i)
+        } else {
+            Err(give_up())
+        }
+    }
+}
+
+seed!(Proficiency<'_> => i64, deserialize_any);
+
+impl<'de> Visitor<'de> for Proficiency<'_> {
+    type Value = i64;
+    expecting!("a proficiency");
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<i64, E> {
+        self.within(i)
+    }
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<i64, E> {
+        self.within(i64::try_from(u).map_err(|_| give_up())?)
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<i64, E> {
+        match number_in_string(s) {
+            Num::Other => level_value(self.0, s.trim()).ok_or_else(give_up),
+            _ => Err(give_up()),
+        }
+    }
+}
+
+/// An RFC 3339 timestamp or null.
+struct Time;
+
+seed!(Time => Option<Timestamp>, deserialize_any);
+
+impl<'de> Visitor<'de> for Time {
+    type Value = Option<Timestamp>;
+    expecting!("a timestamp or null");
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        timestamp(s).map(Some).ok_or_else(give_up)
+    }
+}
+
+/// Exactly `true` or `false`.
+struct Bool;
+
+seed!(Bool => bool, deserialize_bool);
+
+impl<'de> Visitor<'de> for Bool {
+    type Value = bool;
+    expecting!("a boolean");
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<bool, E> {
+        Ok(b)
+    }
+}
+
+/// `mode`: exactly `"merge"` or `"replace"`.
+struct Mode;
+
+seed!(Mode => BulkMode, deserialize_str);
+
+impl<'de> Visitor<'de> for Mode {
+    type Value = BulkMode;
+    expecting!("a mode");
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<BulkMode, E> {
+        match s {
+            "merge" => Ok(BulkMode::Merge),
+            "replace" => Ok(BulkMode::Replace),
+            _ => Err(give_up()),
+        }
+    }
+}
+
+/// `ifMatch`: an ETag string, read as the `If-Match` header is.
+struct IfMatch;
+
+seed!(IfMatch => Precondition, deserialize_str);
+
+impl<'de> Visitor<'de> for IfMatch {
+    type Value = Precondition;
+    expecting!("an ETag");
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Precondition, E> {
+        match precondition_header(Some(s)) {
+            Ok(Some(p)) => Ok(p),
+            _ => Err(give_up()),
+        }
+    }
+}
+
+/// An object whose fields are an id, `proficiency`, `effectiveDate` and `expirationDate`, in
+/// that order in `fields`: an ASSIGNMENT (the id is `skillId`) or an agent entry of the
+/// skill-to-agents body (the id is `agentId`, returned in `skill_id`). The id is required.
+struct Entry<'a> {
+    fields: &'static [&'static str],
+    scale: &'a ProficiencyScale,
+}
+
+seed!(Entry<'_> => Assignment, deserialize_map);
+
+impl<'de> Visitor<'de> for Entry<'_> {
+    type Value = Assignment;
+    expecting!("an assignment");
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Assignment, A::Error> {
+        let mut a = Assignment {
+            skill_id: Uuid::nil(),
+            proficiency: self.scale.default,
+            effective: None,
+            expires: None,
+        };
+        let mut seen = 0;
+        while let Some(f) = next_field(&mut m, self.fields, &mut seen)? {
+            match f {
+                0 => a.skill_id = m.next_value_seed(Id)?,
+                1 => a.proficiency = m.next_value_seed(Proficiency(self.scale))?,
+                2 => a.effective = m.next_value_seed(Time)?,
+                _ => a.expires = m.next_value_seed(Time)?,
+            }
+        }
+        if seen & 1 == 0 {
+            return Err(give_up());
+        }
+        if let (Some(from), Some(to)) = (a.effective, a.expires) {
+            if to <= from {
+                return Err(give_up());
+            }
+        }
+        Ok(a)
+    }
+}
+
+/// An array of ASSIGNMENTs, each naming an active skill of the catalog, at most
+/// `max_skills_per_agent` of them. Duplicates are the caller's to check.
+struct Assignments<'c, 'a>(&'c mut Cx<'a>);
+
+seed!(Assignments<'_, '_> => Vec<Assignment>, deserialize_seq);
+
+impl<'de> Visitor<'de> for Assignments<'_, '_> {
+    type Value = Vec<Assignment>;
+    expecting!("an array of assignments");
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        let cx = self.0;
+        let rules = cx.rules;
+        // Collected in the scratch list, then copied once into a list of exactly its length.
+        let mut out = std::mem::take(&mut cx.scratch);
+        out.clear();
+        let entry = || Entry {
+            fields: ASSIGNMENT.fields,
+            scale: rules.scale,
+        };
+        while let Some(a) = s.next_element_seed(entry())? {
+            if out.len() as u64 >= rules.max_skills_per_agent
+                || cx.catalog(a.skill_id) != Catalog::Active
+            {
+                return Err(give_up());
+            }
+            out.push(a);
+        }
+        let list = out.to_vec();
+        cx.scratch = out;
+        Ok(list)
+    }
+}
+
+/// `remove`: ids of skills of the catalog (inactive ones too).
+struct Removals<'c, 'a>(&'c mut Cx<'a>);
+
+seed!(Removals<'_, '_> => Vec<Uuid>, deserialize_seq);
+
+impl<'de> Visitor<'de> for Removals<'_, '_> {
+    type Value = Vec<Uuid>;
+    expecting!("an array of skill ids");
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(id) = s.next_element_seed(Id)? {
+            if self.0.catalog(id) == Catalog::Missing {
+                return Err(give_up());
+            }
+            out.push(id);
+        }
+        Ok(out)
+    }
+}
+
+/// One bulk item before `mode` is known (it may come after `items` in the body).
+struct RawItem {
+    agent: Uuid,
+    skills: Option<Vec<Assignment>>,
+    remove: Option<Vec<Uuid>>,
+    if_match: Option<Precondition>,
+}
+
+struct Item<'c, 'a>(&'c mut Cx<'a>);
+
+seed!(Item<'_, '_> => RawItem, deserialize_map);
+
+impl<'de> Visitor<'de> for Item<'_, '_> {
+    type Value = RawItem;
+    expecting!("a bulk item");
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawItem, A::Error> {
+        let mut agent = None;
+        let mut item = RawItem {
+            agent: Uuid::nil(),
+            skills: None,
+            remove: None,
+            if_match: None,
+        };
+        let mut seen = 0;
+        while let Some(f) = next_field(&mut m, ITEM.fields, &mut seen)? {
+            match f {
+                0 => agent = Some(m.next_value_seed(Id)?),
+                1 => item.skills = Some(m.next_value_seed(Assignments(&mut *self.0))?),
+                2 => item.remove = Some(m.next_value_seed(Removals(&mut *self.0))?),
+                _ => item.if_match = Some(m.next_value_seed(IfMatch)?),
+            }
+        }
+        item.agent = agent.ok_or_else(give_up)?;
+        let skills = item.skills.as_deref().unwrap_or_default();
+        let remove = item.remove.as_deref().unwrap_or_default();
+        let ids = skills.iter().map(|a| a.skill_id);
+        if !distinct(ids.chain(remove.iter().copied())) {
+            return Err(give_up());
+        }
+        Ok(item)
+    }
+}
+
+/// `items`, within the request-wide limits.
+struct Items<'c, 'a> {
+    cx: &'c mut Cx<'a>,
+    limits: &'c BulkLimits,
+}
+
+seed!(Items<'_, '_> => Vec<RawItem>, deserialize_seq);
+
+impl<'de> Visitor<'de> for Items<'_, '_> {
+    type Value = Vec<RawItem>;
+    expecting!("an array of bulk items");
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        let mut total: u64 = 0;
+        while let Some(it) = s.next_element_seed(Item(&mut *self.cx))? {
+            total += it.skills.as_ref().map_or(0, Vec::len) as u64;
+            total += it.remove.as_ref().map_or(0, Vec::len) as u64;
+            if out.len() as u64 >= self.limits.max_items || total > self.limits.max_assignments {
+                return Err(give_up());
+            }
+            out.push(it);
+        }
+        Ok(out)
+    }
+}
+
+struct RawBulk {
+    mode: BulkMode,
+    atomic: bool,
+    items: Vec<RawItem>,
+}
+
+struct BulkRoot<'c, 'a> {
+    cx: &'c mut Cx<'a>,
+    limits: &'c BulkLimits,
+}
+
+seed!(BulkRoot<'_, '_> => RawBulk, deserialize_map);
+
+impl<'de> Visitor<'de> for BulkRoot<'_, '_> {
+    type Value = RawBulk;
+    expecting!("a bulk request");
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawBulk, A::Error> {
+        let mut mode = BulkMode::Merge;
+        let mut atomic = true;
+        let mut items = None;
+        let mut seen = 0;
+        while let Some(f) = next_field(&mut m, ROOT.fields, &mut seen)? {
+            match f {
+                0 => mode = m.next_value_seed(Mode)?,
+                1 => atomic = m.next_value_seed(Bool)?,
+                _ => {
+                    items = Some(m.next_value_seed(Items {
+                        cx: &mut *self.cx,
+                        limits: self.limits,
+                    })?)
+                }
+            }
+        }
+        Ok(RawBulk {
+            mode,
+            atomic,
+            items: items.ok_or_else(give_up)?,
+        })
+    }
+}
+
+/// `{"agents": [...]}` of the skill-to-agents body, at most `max` entries.
+#[derive(Clone, Copy)]
+struct AgentsRoot<'a, 'r> {
+    rules: &'a SkillRules<'r>,
+    max: u64,
+}
+
+seed!(AgentsRoot<'_, '_> => Vec<Assignment>, deserialize_map);
+
+impl<'de> Visitor<'de> for AgentsRoot<'_, '_> {
+    type Value = Vec<Assignment>;
+    expecting!("a skill-to-agents request");
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        let mut agents = None;
+        let mut seen = 0;
+        while next_field(&mut m, AGENTS_ROOT.fields, &mut seen)?.is_some() {
+            agents = Some(m.next_value_seed(AgentEntries(self))?);
+        }
+        agents.ok_or_else(give_up)
+    }
+}
+
+struct AgentEntries<'a, 'r>(AgentsRoot<'a, 'r>);
+
+seed!(AgentEntries<'_, '_> => Vec<Assignment>, deserialize_seq);
+
+impl<'de> Visitor<'de> for AgentEntries<'_, '_> {
+    type Value = Vec<Assignment>;
+    expecting!("an array of agent entries");
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        let entry = || Entry {
+            fields: AGENT_ENTRY.fields,
+            scale: self.0.rules.scale,
+        };
+        while let Some(e) = s.next_element_seed(entry())? {
+            if out.len() as u64 >= self.0.max {
+                return Err(give_up());
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
+}
+
+/// A skill set's body: a bare array of ASSIGNMENTs, or `{"skills": [...]}` (PUT) or
+/// `{"skills": [...], "remove": [...]}` (PATCH, both optional).
+struct SetRoot<'c, 'a> {
+    cx: &'c mut Cx<'a>,
+    replace: bool,
+}
+
+seed!(SetRoot<'_, '_> => SkillSetBody, deserialize_any);
+
+impl<'de> Visitor<'de> for SetRoot<'_, '_> {
+    type Value = SkillSetBody;
+    expecting!("a skill set");
+    fn visit_seq<A: SeqAccess<'de>>(self, s: A) -> Result<SkillSetBody, A::Error> {
+        Ok(SkillSetBody {
+            upsert: Assignments(self.cx).visit_seq(s)?,
+            remove: Vec::new(),
+            list_pointer: "",
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<SkillSetBody, A::Error> {
+        let fields = if self.replace {
+            REPLACE_ROOT.fields
+        } else {
+            MERGE_ROOT.fields
+        };
+        let mut body = SkillSetBody {
+            upsert: Vec::new(),
+            remove: Vec::new(),
+            list_pointer: "",
+        };
+        let mut seen = 0;
+        while let Some(f) = next_field(&mut m, fields, &mut seen)? {
+            if f == 0 {
+                body.upsert = m.next_value_seed(Assignments(&mut *self.cx))?;
+                body.list_pointer = "/skills";
+            } else {
+                body.remove = m.next_value_seed(Removals(&mut *self.cx))?;
+            }
+        }
+        if self.replace && seen == 0 {
+            return Err(give_up());
+        }
+        Ok(body)
+    }
+}
