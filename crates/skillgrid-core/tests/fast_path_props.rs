@@ -6,6 +6,8 @@
 //! whitespace, truncated documents. For every body:
 //! * when the fast path accepts it, the walk accepts it too, every item valid, with exactly the
 //!   same typed result;
+//! * for a bulk body, reading the items one by one (fast path where it can, walk where it
+//!   cannot) answers exactly what the walk answers, whenever it answers at all;
 //! * the public `*_body` functions answer exactly what the walk answers (or the one
 //!   `invalid_json` entry when the text is not JSON), whichever path ran.
 //!
@@ -567,6 +569,10 @@ fn check_bulk(text: &str, odd: bool, must_be_fast: bool) -> Result<(), TestCaseE
         );
     }
     agree(fast, &walked, must_be_fast)?;
+    // Item by item, the answer is the walk's whatever the items hold.
+    if let Some(by_item) = fast::bulk_by_item(text.as_bytes(), &r, &LIMITS) {
+        prop_assert_eq!(Some(&by_item), walked.as_ref().ok(), "item by item");
+    }
     prop_assert_eq!(validate::bulk_body(text.as_bytes(), &r, &LIMITS), walked);
     Ok(())
 }

@@ -156,14 +156,7 @@ pub fn bulk_request(
             .received(Value::from(list.len())),
         );
     }
-    let total: usize = list
-        .iter()
-        .filter_map(|i| i.get("skills").and_then(Value::as_array).map(Vec::len))
-        .sum::<usize>()
-        + list
-            .iter()
-            .filter_map(|i| i.get("remove").and_then(Value::as_array).map(Vec::len))
-            .sum::<usize>();
+    let total: usize = list.iter().map(assignments_listed).sum();
     if total as u64 > limits.max_assignments {
         r.push(
             ErrorEntry::at(items_p.clone(), EntryCode::TooManyItems, format!("{total} assignments were sent; at most {} are allowed per request", limits.max_assignments))
@@ -178,21 +171,9 @@ pub fn bulk_request(
     let mut items = Vec::with_capacity(list.len());
     let mut agent_ids = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
-        let mut ir = Report::default();
-        let (item, id) = bulk_item(
-            &mut ir,
-            &index(&items_p, i),
-            v,
-            mode,
-            rules,
-            &mut first_seen,
-            i,
-        );
+        let (item, id) = walk_item(&items_p, i, v, mode, rules, &mut first_seen);
         agent_ids.push(id);
-        items.push(match item {
-            Some(it) if ir.is_empty() => Ok(it),
-            _ => Err(ir.errors),
-        });
+        items.push(item);
     }
     Ok(BulkRequest {
         mode,
@@ -200,6 +181,31 @@ pub fn bulk_request(
         items,
         agent_ids,
     })
+}
+
+/// What an item counts towards `limits.maxAssignmentsPerRequest`: its `skills` and `remove`.
+pub(super) fn assignments_listed(item: &Value) -> usize {
+    let len = |k| item.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+    len("skills") + len("remove")
+}
+
+/// Item `i` of `items` (at `items_p`), with its problems kept apart from the other items'.
+/// `first_seen` holds the agents of the items before it.
+pub(super) fn walk_item(
+    items_p: &str,
+    i: usize,
+    v: &Value,
+    mode: BulkMode,
+    rules: &SkillRules,
+    first_seen: &mut HashMap<Uuid, usize>,
+) -> ItemResult {
+    let mut ir = Report::default();
+    let (item, id) = bulk_item(&mut ir, &index(items_p, i), v, mode, rules, first_seen, i);
+    let item = match item {
+        Some(it) if ir.is_empty() => Ok(it),
+        _ => Err(ir.errors),
+    };
+    (item, id)
 }
 
 fn bulk_item(
@@ -338,15 +344,19 @@ pub(super) const AGENT_ENTRY: Schema = Schema {
     ],
 };
 
-/// `POST /agents/skills/bulk` from the raw body: the typed fast path when the body is valid,
-/// else the all-errors walk over a `Value` (whose report this always is), else `invalid_json`.
+/// `POST /agents/skills/bulk` from the raw body: the typed fast path when the body is valid;
+/// else, when only some items are bad, the fast path for the good items and the walk for the
+/// bad ones; else the all-errors walk over a `Value` (whose report this always is); else
+/// `invalid_json`.
 /// The server and the benchmark both call this.
 pub fn bulk_body(
     bytes: &[u8],
     rules: &SkillRules,
     limits: &BulkLimits,
 ) -> Result<BulkRequest, Vec<ErrorEntry>> {
-    if let Some(req) = fast::bulk(bytes, rules, limits) {
+    if let Some(req) =
+        fast::bulk(bytes, rules, limits).or_else(|| fast::bulk_by_item(bytes, rules, limits))
+    {
         return Ok(req);
     }
     let body = parse_json(bytes).map_err(|e| vec![e])?;

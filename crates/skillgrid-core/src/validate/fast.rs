@@ -10,7 +10,10 @@
 //! `Value`, so every error report is the walk's. Whatever the fast path accepts, the walk
 //! accepts with the same result; `tests/fast_path_props.rs` checks it on generated bodies.
 
-use super::bulk::{BulkLimits, BulkRequest, ItemResult, AGENTS_ROOT, AGENT_ENTRY, ITEM, ROOT};
+use super::bulk::{
+    assignments_listed, walk_item, BulkLimits, BulkRequest, ItemResult, AGENTS_ROOT, AGENT_ENTRY,
+    ITEM, ROOT,
+};
 use super::fields::{number_in_string, parse_uuid, timestamp, Num};
 use super::skillset::{
     level_value, precondition_header, SkillRules, ASSIGNMENT, MERGE_ROOT, REPLACE_ROOT,
@@ -18,7 +21,10 @@ use super::skillset::{
 use crate::model::{Assignment, BulkItem, BulkMode, Precondition, SkillSetWrite};
 use crate::timestamp::Timestamp;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::Value;
 use skillgrid_api::ProficiencyScale;
+use std::collections::HashMap;
 use std::fmt;
 use uuid::Uuid;
 
@@ -33,26 +39,60 @@ pub fn bulk(bytes: &[u8], rules: &SkillRules, limits: &BulkLimits) -> Option<Bul
     let mut items = Vec::with_capacity(raw.items.len());
     let mut agent_ids = Vec::with_capacity(raw.items.len());
     for it in raw.items {
-        let listed = it.skills.as_ref().map_or(0, Vec::len);
-        let write = match mode {
-            BulkMode::Replace if it.remove.is_some() => return None,
-            BulkMode::Replace => SkillSetWrite::Replace(it.skills?),
-            BulkMode::Merge => SkillSetWrite::Merge {
-                upsert: it.skills.unwrap_or_default(),
-                remove: it.remove.unwrap_or_default(),
-            },
-        };
-        agent_ids.push(Some(it.agent));
-        items.push(Ok(BulkItem {
-            agent_id: it.agent,
-            write,
-            if_match: it.if_match,
-            listed,
-        }));
+        let item = it.into_item(mode)?;
+        agent_ids.push(Some(item.agent_id));
+        items.push(Ok(item));
     }
     Some(BulkRequest {
         mode,
         atomic: raw.atomic,
+        items,
+        agent_ids,
+    })
+}
+
+/// `POST /agents/skills/bulk` when its request-wide part (root, `mode`, `atomic`, limits) is
+/// valid but some items may not be: each item on the fast path where it can be, the others
+/// walked one by one exactly as [`super::bulk_request`] walks them, so the answer is the
+/// walk's. A non-atomic bulk with a few bad items among many stays cheap.
+pub fn bulk_by_item(bytes: &[u8], rules: &SkillRules, limits: &BulkLimits) -> Option<BulkRequest> {
+    let root = whole(bytes, RawRoot)?;
+    if root.items.len() as u64 > limits.max_items {
+        return None;
+    }
+    let cx = &mut Cx::new(rules);
+    let mut first_seen: HashMap<Uuid, usize> = HashMap::new();
+    let mut items = Vec::with_capacity(root.items.len());
+    let mut agent_ids = Vec::with_capacity(root.items.len());
+    let mut total = 0;
+    for (i, raw) in root.items.iter().enumerate() {
+        let text = raw.get().as_bytes();
+        let fast = whole(text, Item(&mut *cx)).and_then(|it| it.into_item(root.mode));
+        match fast {
+            Some(item) if !first_seen.contains_key(&item.agent_id) => {
+                first_seen.insert(item.agent_id, i);
+                total += item.listed;
+                if let SkillSetWrite::Merge { remove, .. } = &item.write {
+                    total += remove.len();
+                }
+                agent_ids.push(Some(item.agent_id));
+                items.push(Ok(item));
+            }
+            _ => {
+                let v: Value = serde_json::from_slice(text).ok()?;
+                total += assignments_listed(&v);
+                let (item, id) = walk_item("/items", i, &v, root.mode, rules, &mut first_seen);
+                agent_ids.push(id);
+                items.push(item);
+            }
+        }
+    }
+    if total as u64 > limits.max_assignments {
+        return None;
+    }
+    Some(BulkRequest {
+        mode: root.mode,
+        atomic: root.atomic,
         items,
         agent_ids,
     })
@@ -438,6 +478,28 @@ struct RawItem {
     if_match: Option<Precondition>,
 }
 
+impl RawItem {
+    /// The item in this mode, unless the mode refuses it (`remove`, or no `skills`, in
+    /// replace mode).
+    fn into_item(self, mode: BulkMode) -> Option<BulkItem> {
+        let listed = self.skills.as_ref().map_or(0, Vec::len);
+        let write = match mode {
+            BulkMode::Replace if self.remove.is_some() => return None,
+            BulkMode::Replace => SkillSetWrite::Replace(self.skills?),
+            BulkMode::Merge => SkillSetWrite::Merge {
+                upsert: self.skills.unwrap_or_default(),
+                remove: self.remove.unwrap_or_default(),
+            },
+        };
+        Some(BulkItem {
+            agent_id: self.agent,
+            write,
+            if_match: self.if_match,
+            listed,
+        })
+    }
+}
+
 struct Item<'c, 'a>(&'c mut Cx<'a>);
 
 seed!(Item<'_, '_> => RawItem, deserialize_map);
@@ -537,6 +599,46 @@ impl<'de> Visitor<'de> for BulkRoot<'_, '_> {
             atomic,
             items: items.ok_or_else(give_up)?,
         })
+    }
+}
+
+/// A bulk request whose items are left as raw JSON, each to be read on its own.
+struct RawRootBulk<'de> {
+    mode: BulkMode,
+    atomic: bool,
+    items: Vec<&'de RawValue>,
+}
+
+struct RawRoot;
+
+impl<'de> DeserializeSeed<'de> for RawRoot {
+    type Value = RawRootBulk<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RawRoot {
+    type Value = RawRootBulk<'de>;
+    expecting!("a bulk request");
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        let mut root = RawRootBulk {
+            mode: BulkMode::Merge,
+            atomic: true,
+            items: Vec::new(),
+        };
+        let mut seen = 0;
+        while let Some(f) = next_field(&mut m, ROOT.fields, &mut seen)? {
+            match f {
+                0 => root.mode = m.next_value_seed(Mode)?,
+                1 => root.atomic = m.next_value_seed(Bool)?,
+                _ => root.items = m.next_value()?,
+            }
+        }
+        if seen & 0b100 == 0 {
+            return Err(give_up());
+        }
+        Ok(root)
     }
 }
 
