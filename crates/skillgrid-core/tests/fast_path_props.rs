@@ -699,6 +699,22 @@ fn known_traps_leave_the_fast_path() {
         r#"{"atomic": null, "items": []}"#.to_string(),
         item(r#", "ifMatch": null"#),
         item(r#", "skills": null"#),
+        // The same instant written with two offsets: not a later expiration.
+        item(&format!(
+            r#", "skills": [{{"skillId": "{A1}", "effectiveDate": "2026-01-01T00:00:00Z", "expirationDate": "2026-01-01T01:00:00+01:00"}}]"#
+        )),
+        item(&format!(
+            r#", "skills": [{{"skillId": "{A1}", "proficiency": 18446744073709551615}}]"#
+        )),
+        item(&format!(r#", "skills": [{{"skillId": "{INACTIVE}"}}]"#)),
+        item(&format!(r#", "remove": ["{UNKNOWN}"]"#)),
+        item(r#", "ifMatch": "7""#),
+        // One agent twice, in two spellings.
+        format!(
+            r#"{{"items": [{{"agentId": "{}"}}, {{"agentId": "{}"}}]}}"#,
+            AGENTS[0],
+            AGENTS[0].to_uppercase()
+        ),
     ];
     let (s, c) = (settings(false), catalog());
     let r = rules(&s, &c);
