@@ -204,8 +204,10 @@ struct Run {
     remove: Vec<Uuid>,
     remove_lines: Vec<u64>,
     if_match: Option<(IfMatch, u64)>,
-    /// A row of this run failed locally (replace mode then sends none of it).
+    /// A row of this run failed locally.
     tainted: bool,
+    /// The run has an `ifMatch` row, valid or not.
+    guarded: bool,
 }
 
 impl Run {
@@ -219,6 +221,7 @@ impl Run {
             remove_lines: Vec::new(),
             if_match: None,
             tainted: false,
+            guarded: false,
         }
     }
 
@@ -622,6 +625,7 @@ impl Apply<'_> {
             }
             return Ok(());
         };
+        run.guarded |= row.kind == Kind::IfMatch;
         if let (Some(Entry::IfMatch(_)), Some((_, first))) = (&entry, run.if_match) {
             errors.push(row.diag(
                 "ifMatch",
@@ -658,8 +662,9 @@ impl Apply<'_> {
         let Some(run) = self.run.take() else {
             return Ok(());
         };
-        if run.tainted && self.mode == BulkMode::Replace {
-            // Replacing with a set missing a row that failed would drop that skill.
+        if run.tainted && (self.mode == BulkMode::Replace || run.guarded) {
+            // Replacing with a set missing a row that failed would drop that skill; sending
+            // a guarded run without its failed row might drop the precondition.
             for line in run.all_lines() {
                 self.report.failed.local(line);
             }
