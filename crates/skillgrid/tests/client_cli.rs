@@ -801,6 +801,48 @@ async fn replace_mode_needs_each_agents_rows_together() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json_of(&o)["added"], 2);
     assert_eq!(app.assignments().await.len(), 4);
+
+    // Replace mode never splits an agent over two requests: an agent with more rows than a
+    // request holds is refused, at the row that does not fit.
+    let grouped = app.write(
+        "grouped.csv",
+        "agent,skill,proficiency
+         ana@example.com,Spanish,11
+         ana@example.com,Sales,12
+         bo@example.com,Spanish,13
+",
+    );
+    let o = app
+        .run(&["apply", &grouped, "--mode", "replace", "--chunk-rows", "1"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{grouped}:3: column agent: more than 1 rows for one agent"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let now = app.assignments().await;
+    assert!(
+        now.contains(&("ana@example.com".into(), "Billing".into(), 10)),
+        "{now:?}"
+    );
+    assert!(
+        now.contains(&("bo@example.com".into(), "Spanish".into(), 13)),
+        "{now:?}"
+    );
+    // Merge mode splits it.
+    let o = app
+        .run(&["apply", &grouped, "--chunk-rows", "1", "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(
+        (v["chunks"].clone(), v["failed"].clone()),
+        (3.into(), 0.into()),
+        "{v}"
+    );
 }
 
 #[tokio::test]

@@ -49,10 +49,13 @@ pub struct ApplyArgs {
     /// Write the valid agents of a chunk even when others in it are invalid.
     #[arg(long)]
     no_atomic: bool,
-    /// At most N agents per bulk request (default and cap: the org's limits.maxItemsPerBulk;
-    /// a request also holds at most limits.maxAssignmentsPerRequest rows).
+    /// At most N agents per bulk request (default and cap: the org's limits.maxItemsPerBulk).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     chunk: Option<u64>,
+    /// At most N rows per bulk request (default 10000; cap: the org's
+    /// limits.maxAssignmentsPerRequest). The CLI's memory follows the size of a request.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    chunk_rows: Option<u64>,
     #[command(flatten)]
     client: ClientOpts,
 }
@@ -82,6 +85,7 @@ pub async fn plan(args: PlanArgs) -> u8 {
         dry_run: true,
         no_atomic: false,
         chunk: None,
+        chunk_rows: None,
         client: args.client,
     };
     run(a, true).await
@@ -272,6 +276,10 @@ impl Chunk {
     }
 }
 
+/// Rows per bulk request unless `--chunk-rows` says otherwise: about 15 MB of the CLI's memory
+/// (a request of 100,000 rows, the default server limit, takes about 100 MB).
+const DEFAULT_CHUNK_ROWS: u64 = 10_000;
+
 /// At most this many errors are listed in the `--json` summary (all are printed on stderr).
 const LISTED_ERRORS: usize = 10_000;
 
@@ -451,7 +459,11 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
             .unwrap_or(limits.max_items_per_bulk)
             .min(limits.max_items_per_bulk)
             .max(1) as usize,
-        max_assignments: limits.max_assignments_per_request.max(1),
+        max_assignments: args
+            .chunk_rows
+            .unwrap_or(DEFAULT_CHUNK_ROWS)
+            .min(limits.max_assignments_per_request)
+            .max(1),
         dups: Dups::new(scattered),
         run: None,
         chunk: Chunk::default(),
@@ -552,7 +564,7 @@ impl Apply<'_> {
                 errors.push(row.diag(
                     "agent",
                     format!(
-                        "more than {} rows for one agent: a request holds at most limits.maxAssignmentsPerRequest = {}",
+                        "more than {} rows for one agent, and a request holds at most {} rows (--chunk-rows, at most limits.maxAssignmentsPerRequest)",
                         self.max_assignments, self.max_assignments
                     ),
                 ));
