@@ -234,12 +234,46 @@ pub struct BulkItem {
     /// Merge mode only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remove: Option<Vec<Uuid>>,
-    /// The version the agent's skills must be at; sent as the ETag `"N"`.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "etag_string"
-    )]
-    pub if_match: Option<i64>,
+    /// The version the agent's skills must be at (sent as the ETag `"N"`), or `*`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub if_match: Option<IfMatch>,
+}
+
+/// A bulk item's `ifMatch`: the ETag of a version, or `*` (any version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    Version(i64),
+    Any,
+}
+
+impl IfMatch {
+    /// Reads an ETag as the API writes it: `"7"` (with the quotes) or `*`.
+    pub fn parse(etag: &str) -> Option<IfMatch> {
+        let etag = etag.trim();
+        if etag == "*" {
+            return Some(IfMatch::Any);
+        }
+        let n = etag.strip_prefix('"')?.strip_suffix('"')?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        n.parse().ok().map(IfMatch::Version)
+    }
+}
+
+impl std::fmt::Display for IfMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IfMatch::Version(n) => write!(f, "\"{n}\""),
+            IfMatch::Any => f.write_str("*"),
+        }
+    }
+}
+
+impl Serialize for IfMatch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl BulkItem {
@@ -257,16 +291,10 @@ impl BulkItem {
         self
     }
 
+    /// Writes only if the agent's skills are at `version`.
     pub fn if_match(mut self, version: i64) -> Self {
-        self.if_match = Some(version);
+        self.if_match = Some(IfMatch::Version(version));
         self
-    }
-}
-
-fn etag_string<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(n) => s.serialize_str(&format!("\"{n}\"")),
-        None => s.serialize_none(),
     }
 }
 
@@ -409,6 +437,13 @@ mod tests {
                 "agentId": a, "skills": [{"skillId": a, "proficiency": "Advanced"}],
                 "remove": [a], "ifMatch": "\"7\""}]})
         );
+        let mut any = BulkItem::new(a, vec![]);
+        any.if_match = IfMatch::parse(" * ");
+        assert_eq!(serde_json::to_value(any).unwrap()["ifMatch"], "*");
+        assert_eq!(IfMatch::parse("\"12\""), Some(IfMatch::Version(12)));
+        for bad in ["12", "\"\"", "\"1a\"", "W/\"1\"", ""] {
+            assert_eq!(IfMatch::parse(bad), None, "{bad}");
+        }
         let p = AgentPatch {
             external_id: Some(None),
             active: Some(false),

@@ -41,9 +41,14 @@ enum Command {
     /// Apply a CSV of skill assignments through the API (bulk requests, chunk by chunk).
     ///
     /// Columns: agent (id or email), skill (id or name), proficiency (number or level name,
-    /// optional), effectiveDate, expirationDate (optional). Errors are reported as
-    /// FILE:LINE: column NAME: message. Exit codes: 0 success, 1 some rows failed,
-    /// 2 usage or file errors, 3 server or network failure.
+    /// optional), effectiveDate, expirationDate (optional). JSON and NDJSON files hold bulk
+    /// items ({"agentId", "skills", "remove", "ifMatch"}; ids or emails and names both work).
+    /// Errors are reported as FILE:LINE: column NAME: message. Exit codes: 0 success, 1 some
+    /// rows failed, 2 usage or file errors, 3 server or network failure.
+    ///
+    /// The file is read twice and sent chunk by chunk, so memory does not grow with its
+    /// length. With --mode replace an agent's rows must be next to each other (each agent's
+    /// rows are one request item; a file sorted by agent, as `export` writes it, is).
     #[command(
         after_help = "Example: SKILLGRID_CLIENT_ID=… SKILLGRID_CLIENT_SECRET=… skillgrid apply skills.csv --mode merge --chunk 500"
     )]
@@ -51,8 +56,16 @@ enum Command {
     /// Show what `apply` would change, per agent (+ added, ~ updated, - removed); writes nothing.
     #[command(after_help = "Example: skillgrid plan skills.csv --server http://127.0.0.1:8080")]
     Plan(cli::PlanArgs),
-    /// Write every agent's assignments in the CSV shape `apply` reads.
-    #[command(after_help = "Example: skillgrid export > skills.csv && skillgrid plan skills.csv")]
+    /// Write every agent's assignments in the CSV shape `apply` reads (or, with --format json,
+    /// as bulk items `apply` reads).
+    ///
+    /// Inactive agents and assignments of inactive skills are left out (the server refuses
+    /// writes to them), so applying an export changes nothing; --include-inactive adds them.
+    /// Note that `apply --mode replace` of an export removes the assignments of inactive
+    /// skills, which an export leaves out and a replace cannot list.
+    #[command(
+        after_help = "Example: skillgrid export > skills.csv && skillgrid plan skills.csv && skillgrid apply skills.csv"
+    )]
     Export(cli::ExportArgs),
     /// Check an assignment file (CSV, JSON or NDJSON) offline, without a server.
     ///

@@ -81,6 +81,10 @@ impl App {
             .unwrap()
     }
 
+    async fn audit(&self) -> Vec<skillgrid_api::AuditEntry> {
+        self.client.all_audit(&Default::default()).await.unwrap()
+    }
+
     async fn assignments(&self) -> Vec<(String, String, i64)> {
         let mut out = Vec::new();
         for a in self.client.all_agents(&Default::default()).await.unwrap() {
@@ -134,6 +138,10 @@ async fn apply_export_round_trip_and_plan_writes_nothing() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json_of(&o)["added"], 4);
     assert!(app.assignments().await.is_empty());
+    assert!(
+        app.audit().await.is_empty(),
+        "a dry run wrote to the audit log"
+    );
 
     // apply in chunks of one agent.
     let o = app.run(&["apply", &file, "--chunk", "1", "--json"]).await;
@@ -172,8 +180,17 @@ async fn apply_export_round_trip_and_plan_writes_nothing() {
         (0.into(), 0.into())
     );
     assert_eq!(app.assignments().await, applied);
+    // The JSON export is bulk items that apply reads back.
     let o = app.run(&["export", "--format", "json"]).await;
-    assert_eq!(json_of(&o).as_array().unwrap().len(), 4);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let items = json_of(&o);
+    assert_eq!(items.as_array().unwrap().len(), 3, "{items}");
+    assert_eq!(items[0]["agentId"], "ana@example.com", "{items}");
+    assert_eq!(items[0]["skills"][1]["skillId"], "Sales", "{items}");
+    let exported = app.write("export.json", &stdout(&o));
+    let o = app.run(&["apply", &exported, "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["unchanged"], 4);
 
     // plan shows updates as before -> after.
     let changed = app.write(
@@ -608,6 +625,35 @@ async fn apply_under_a_tight_rate_limit_writes_each_assignment_once() {
         (3.into(), 3.into()),
         "{v}"
     );
+    // Requests were refused with 429 and sent again: the CLI counts its retries, and the
+    // server counted 429 answers to the bulk route (no other test here is rate limited).
+    assert!(v["retries"].as_u64().unwrap() >= 1, "no retry: {v}");
+    // Plain progress lines (stderr is not a terminal here), counting the retries too.
+    let err = stderr(&o);
+    assert!(
+        err.contains("/3 rows read, 1 chunks sent, 0 failed, "),
+        "{err}"
+    );
+    assert!(
+        err.contains("progress: 3/3 rows read, 3 chunks sent, 0 failed, "),
+        "{err}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let bulk_429: u64 = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("http_requests_total{")
+                && l.contains("route=\"/api/v2/agents/skills/bulk\"")
+                && l.contains("status=\"429\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(bulk_429 >= 1, "no 429 on the bulk route:\n{metrics}");
     // The audit log, read once the bucket refilled: one write per assignment.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let audit = app.client.all_audit(&Default::default()).await.unwrap();
@@ -616,4 +662,266 @@ async fn apply_under_a_tight_rate_limit_writes_each_assignment_once() {
     writes.sort();
     writes.dedup();
     assert_eq!(writes.len(), 3, "{audit:?}");
+}
+
+#[tokio::test]
+async fn json_items_with_remove_and_if_match_are_sent() {
+    let app = spawn_app().await;
+    let good = app.write("good.csv", GOOD);
+    let o = app.run(&["apply", &good]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // ana is at version 1: add Spanish, remove Sales, only if still at version 1.
+    let nd = app.write(
+        "change.ndjson",
+        r#"{"agentId": "ana@example.com", "ifMatch": "\"1\"", "skills": [{"skillId": "Spanish", "proficiency": 40}], "remove": ["sales"]}
+"#,
+    );
+    let o = app.run(&["validate", &nd]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = app.run(&["apply", &nd, "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(
+        (v["added"].clone(), v["removed"].clone()),
+        (1.into(), 1.into()),
+        "{v}"
+    );
+    let ana: Vec<_> = app
+        .assignments()
+        .await
+        .into_iter()
+        .filter(|a| a.0 == "ana@example.com")
+        .map(|a| a.1)
+        .collect();
+    assert_eq!(ana, vec!["Billing".to_string(), "Spanish".to_string()]);
+
+    // The same file again: ana is now at version 2, so the precondition fails (atomic:
+    // nothing written), reported at the line and column of the ifMatch.
+    let before = app.assignments().await;
+    let o = app.run(&["apply", &nd]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{nd}:1: column ifMatch: ")), "{err}");
+    assert!(err.contains("(precondition_failed)"), "{err}");
+    assert_eq!(app.assignments().await, before);
+
+    // Mistakes in remove and ifMatch are found before sending, at their pointers.
+    let js = app.write(
+        "bad.json",
+        r#"{"items": [
+             {"agentId": "bo@example.com", "remove": ["Karate"]},
+             {"agentId": "cy@example.com", "ifMatch": "1", "remove": ["Billing"]}]}"#,
+    );
+    let o = app.run(&["apply", &js]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "{js}:/items/0/remove/0: column remove: unknown skill name \"Karate\""
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{js}:/items/1/ifMatch: column ifMatch: bad ifMatch"
+        )),
+        "{err}"
+    );
+    let o = app.run(&["validate", &js]).await;
+    assert!(
+        stderr(&o).contains(&format!(
+            "{js}:/items/1/ifMatch: column ifMatch: bad ifMatch"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // `remove` has no place in replace mode.
+    let rm = app.write(
+        "rm.ndjson",
+        r#"{"agentId": "bo@example.com", "remove": ["Spanish"]}
+"#,
+    );
+    let o = app.run(&["apply", &rm, "--mode", "replace"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{rm}:1: column remove: remove is not allowed in replace mode"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(app.assignments().await, before);
+    // In merge mode it is sent; `*` matches any version.
+    let rm = app.write(
+        "rm2.ndjson",
+        r#"{"agentId": "bo@example.com", "ifMatch": "*", "remove": ["Spanish"]}
+"#,
+    );
+    let o = app.run(&["apply", &rm, "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["removed"], 1);
+    assert!(!app
+        .assignments()
+        .await
+        .iter()
+        .any(|a| a.0 == "bo@example.com"));
+}
+
+#[tokio::test]
+async fn replace_mode_needs_each_agents_rows_together() {
+    let app = spawn_app().await;
+    let file = app.write(
+        "scattered.csv",
+        "agent,skill,proficiency\n\
+         ana@example.com,Billing,10\n\
+         bo@example.com,Sales,20\n\
+         ana@example.com,Sales,30\n\
+         cy@example.com,Spanish,40\n",
+    );
+    // Chunks of one agent: ana's second run would otherwise replace away her first.
+    let o = app
+        .run(&["apply", &file, "--mode", "replace", "--chunk", "1"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    for line in [2, 4] {
+        assert!(
+            err.contains(&format!(
+                "{file}:{line}: column agent: in replace mode all rows of an agent must be next to each other"
+            )),
+            "{err}"
+        );
+    }
+    assert!(err.contains("its first on line 2"), "{err}");
+    assert!(
+        stdout(&o).contains("added 2, updated 0, removed 0, unchanged 0, failed 2"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        app.assignments().await,
+        vec![
+            ("bo@example.com".into(), "Sales".into(), 20),
+            ("cy@example.com".into(), "Spanish".into(), 40),
+        ]
+    );
+    // Merge mode takes the same file, in any chunking.
+    let o = app.run(&["apply", &file, "--chunk", "1", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["added"], 2);
+    assert_eq!(app.assignments().await.len(), 4);
+
+    // Replace mode never splits an agent over two requests: an agent with more rows than a
+    // request holds is refused, at the row that does not fit.
+    let grouped = app.write(
+        "grouped.csv",
+        "agent,skill,proficiency
+         ana@example.com,Spanish,11
+         ana@example.com,Sales,12
+         bo@example.com,Spanish,13
+",
+    );
+    let o = app
+        .run(&["apply", &grouped, "--mode", "replace", "--chunk-rows", "1"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{grouped}:3: column agent: more than 1 rows for one agent"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let now = app.assignments().await;
+    assert!(
+        now.contains(&("ana@example.com".into(), "Billing".into(), 10)),
+        "{now:?}"
+    );
+    assert!(
+        now.contains(&("bo@example.com".into(), "Spanish".into(), 13)),
+        "{now:?}"
+    );
+    // Merge mode splits it.
+    let o = app
+        .run(&["apply", &grouped, "--chunk-rows", "1", "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(
+        (v["chunks"].clone(), v["failed"].clone()),
+        (3.into(), 0.into()),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn export_leaves_out_inactive_agents_and_skills_so_it_applies_back() {
+    let app = spawn_app().await;
+    let good = app.write("good.csv", GOOD);
+    let o = app.run(&["apply", &good]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = app.run(&["agents", "deactivate", "cy@example.com"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = app.run(&["skills", "deactivate", "Sales"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = app.run(&["export"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let csv = stdout(&o);
+    assert_eq!(
+        csv,
+        "agent,skill,proficiency,effectiveDate,expirationDate\n\
+         ana@example.com,Billing,80,,\n\
+         bo@example.com,Spanish,30,,\n"
+    );
+    let exported = app.write("export.csv", &csv);
+    let audit_before = app.audit().await.len();
+    let o = app.run(&["apply", &exported, "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(
+        (v["unchanged"].clone(), v["failed"].clone()),
+        (2.into(), 0.into()),
+        "{v}"
+    );
+    assert_eq!(app.audit().await.len(), audit_before);
+
+    // Opt in: every assignment, and apply then refuses the inactive ones.
+    let o = app.run(&["export", "--include-inactive"]).await;
+    let csv = stdout(&o);
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(csv.contains("cy@example.com,Billing,50"), "{csv}");
+    assert!(csv.contains("ana@example.com,Sales,75"), "{csv}");
+    let all = app.write("all.csv", &csv);
+    let o = app.run(&["apply", &all]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+/// The README's worked example is true: its CSV, applied to a server holding those agents and
+/// skills, gives exactly the plan and the summary the README shows.
+#[tokio::test]
+async fn the_readme_worked_example_is_what_the_cli_prints() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let block = |start: &str| -> String {
+        let at = readme
+            .find(start)
+            .unwrap_or_else(|| panic!("no {start:?} in README"));
+        let body = &readme[at + start.len()..];
+        body[..body.find("```").unwrap()].to_string()
+    };
+    let csv = block("```csv\n");
+    let text = block("```text\n$ skillgrid plan skills.csv\n");
+    let (plan_out, apply_out) = text.split_once("$ skillgrid apply skills.csv\n").unwrap();
+    let app = spawn_app().await;
+    let file = app.write("skills.csv", &csv);
+    let o = app.run(&["validate", &file]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = app.run(&["plan", &file]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), plan_out);
+    let o = app.run(&["apply", &file]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), apply_out);
 }

@@ -1,17 +1,28 @@
 //! `skillgrid apply` and `skillgrid plan`: a file of assignments (CSV, JSON or NDJSON) sent as
 //! bulk requests, chunk by chunk, with every error reported against the file's line and column.
+//!
+//! Memory does not grow with the file: the file is read twice, row by row (a first pass only
+//! notes which agents' rows are scattered, see [`super::dups`]); the second pass gathers each
+//! agent's run of rows, packs runs into a chunk within the organization's limits, and sends the
+//! chunk before reading on. Only the open chunk, the server's lists of agents and skills, and
+//! the errors to report are held.
 
-use super::csvfile::{proficiency_syntax, Diag, InputFormat, Next, RawRow, Rows};
+use super::csvfile::{
+    if_match_syntax, proficiency_syntax, Diag, InputFormat, Kind, Next, RawRow, Rows,
+};
+use super::dups::{Dups, FailedRows, Runs};
 use super::{exit, server_failure, ClientOpts};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
-use skillgrid_client::types::{AssignmentIn, AssignmentOut, BulkResponse, ErrorEntry, OrgSettings};
-use skillgrid_client::{
-    AgentQuery, BulkItem, BulkMode, BulkOptions, BulkRequest, Client, Error, SkillQuery,
+use skillgrid_client::types::{
+    AssignmentIn, AssignmentOut, BulkResponse, Changes, ErrorEntry, OrgSettings,
 };
-use std::collections::{BTreeSet, HashMap, HashSet};
+use skillgrid_client::{
+    AgentQuery, BulkItem, BulkMode, BulkOptions, BulkRequest, Client, Error, IfMatch, SkillQuery,
+};
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -41,6 +52,10 @@ pub struct ApplyArgs {
     /// At most N agents per bulk request (default and cap: the org's limits.maxItemsPerBulk).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     chunk: Option<u64>,
+    /// At most N rows per bulk request (default 10000; cap: the org's
+    /// limits.maxAssignmentsPerRequest). The CLI's memory follows the size of a request.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    chunk_rows: Option<u64>,
     #[command(flatten)]
     client: ClientOpts,
 }
@@ -70,17 +85,21 @@ pub async fn plan(args: PlanArgs) -> u8 {
         dry_run: true,
         no_atomic: false,
         chunk: None,
+        chunk_rows: None,
         client: args.client,
     };
     run(a, true).await
 }
 
-/// What the server knows, to resolve emails and names.
+/// What the server knows, to resolve emails and names to small keys and ids.
 struct Lookup {
-    agent_by_email: HashMap<String, Uuid>,
-    agent_email: HashMap<Uuid, String>,
-    skill_by_name: HashMap<String, Uuid>,
-    skill_ids: HashSet<Uuid>,
+    agent_ids: Vec<Uuid>,
+    agent_emails: Vec<String>,
+    agent_by_email: HashMap<String, u32>,
+    agent_by_id: HashMap<Uuid, u32>,
+    skill_ids: Vec<Uuid>,
+    skill_by_name: HashMap<String, u32>,
+    skill_by_id: HashMap<Uuid, u32>,
     levels: Vec<String>,
 }
 
@@ -98,36 +117,47 @@ impl Lookup {
                 ..Default::default()
             })
             .await?;
-        Ok(Lookup {
-            agent_by_email: agents
-                .iter()
-                .map(|a| (a.email.to_lowercase(), a.id))
-                .collect(),
-            agent_email: agents.iter().map(|a| (a.id, a.email.clone())).collect(),
-            skill_by_name: skills
-                .iter()
-                .map(|s| (s.name.to_lowercase(), s.id))
-                .collect(),
-            skill_ids: skills.iter().map(|s| s.id).collect(),
+        let mut l = Lookup {
+            agent_ids: Vec::with_capacity(agents.len()),
+            agent_emails: Vec::with_capacity(agents.len()),
+            agent_by_email: HashMap::with_capacity(agents.len()),
+            agent_by_id: HashMap::with_capacity(agents.len()),
+            skill_ids: Vec::with_capacity(skills.len()),
+            skill_by_name: HashMap::with_capacity(skills.len()),
+            skill_by_id: HashMap::with_capacity(skills.len()),
             levels: settings
                 .proficiency_scale
                 .levels
                 .iter()
                 .map(|(n, _)| n.to_string())
                 .collect(),
-        })
+        };
+        for (i, a) in agents.into_iter().enumerate() {
+            let i = i as u32;
+            l.agent_by_email.insert(a.email.to_lowercase(), i);
+            l.agent_by_id.insert(a.id, i);
+            l.agent_ids.push(a.id);
+            l.agent_emails.push(a.email);
+        }
+        for (i, s) in skills.into_iter().enumerate() {
+            let i = i as u32;
+            l.skill_by_name.insert(s.name.to_lowercase(), i);
+            l.skill_by_id.insert(s.id, i);
+            l.skill_ids.push(s.id);
+        }
+        Ok(l)
     }
 
-    fn agent(&self, v: &str) -> Result<Uuid, String> {
+    fn agent(&self, v: &str) -> Result<u32, String> {
         if v.is_empty() {
             return Err("missing value: an agent id or email is required".into());
         }
         if let Ok(id) = v.parse::<Uuid>() {
-            return if self.agent_email.contains_key(&id) {
-                Ok(id)
-            } else {
-                Err(format!("unknown agent id {id}"))
-            };
+            return self
+                .agent_by_id
+                .get(&id)
+                .copied()
+                .ok_or_else(|| format!("unknown agent id {id}"));
         }
         self.agent_by_email
             .get(&v.to_lowercase())
@@ -135,16 +165,16 @@ impl Lookup {
             .ok_or_else(|| format!("unknown agent email \"{v}\""))
     }
 
-    fn skill(&self, v: &str) -> Result<Uuid, String> {
+    fn skill(&self, v: &str) -> Result<u32, String> {
         if v.is_empty() {
             return Err("missing value: a skill id or name is required".into());
         }
         if let Ok(id) = v.parse::<Uuid>() {
-            return if self.skill_ids.contains(&id) {
-                Ok(id)
-            } else {
-                Err(format!("unknown skill id {id}"))
-            };
+            return self
+                .skill_by_id
+                .get(&id)
+                .copied()
+                .ok_or_else(|| format!("unknown skill id {id}"));
         }
         self.skill_by_name
             .get(&v.to_lowercase())
@@ -169,29 +199,58 @@ impl Lookup {
     }
 }
 
-/// One agent's assignments in a chunk, with the line that produced each.
-struct Item {
-    agent: Uuid,
+/// One agent's consecutive rows: a bulk item in the making, with the line of each part.
+struct Run {
+    agent: u32,
     first_line: u64,
     skills: Vec<AssignmentIn>,
     lines: Vec<u64>,
-    /// Another row of this agent had a local error (replace mode then skips the agent).
+    remove: Vec<Uuid>,
+    remove_lines: Vec<u64>,
+    if_match: Option<(IfMatch, u64)>,
+    /// A row of this run failed locally.
     tainted: bool,
+    /// The run has an `ifMatch` row, valid or not.
+    guarded: bool,
+}
+
+impl Run {
+    fn new(agent: u32, first_line: u64) -> Self {
+        Run {
+            agent,
+            first_line,
+            skills: Vec::new(),
+            lines: Vec::new(),
+            remove: Vec::new(),
+            remove_lines: Vec::new(),
+            if_match: None,
+            tainted: false,
+            guarded: false,
+        }
+    }
+
+    fn len(&self) -> u64 {
+        (self.skills.len() + self.remove.len()) as u64
+    }
+
+    fn all_lines(&self) -> impl Iterator<Item = u64> + '_ {
+        self.lines
+            .iter()
+            .chain(&self.remove_lines)
+            .copied()
+            .chain(self.if_match.map(|(_, l)| l))
+    }
 }
 
 #[derive(Default)]
 struct Chunk {
-    items: Vec<Item>,
-    index: HashMap<Uuid, usize>,
+    items: Vec<Run>,
+    agents: HashSet<u32>,
     assignments: u64,
 }
 
 impl Chunk {
-    fn lines(&self) -> impl Iterator<Item = u64> + '_ {
-        self.items.iter().flat_map(|i| i.lines.iter().copied())
-    }
-
-    /// `(line, column)` of the CSV cell a pointer of this chunk's request names.
+    /// `(line, column)` of the file cell a pointer of this chunk's request names.
     fn locate(&self, pointer: &str, item: Option<usize>) -> Option<(u64, &'static str)> {
         let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
         let (i, rest) = match parts.as_slice() {
@@ -199,21 +258,30 @@ impl Chunk {
             rest => (item?, rest),
         };
         let it = self.items.get(i)?;
+        let at = |lines: &[u64], j: &str| lines.get(j.parse::<usize>().ok()?).copied();
         match rest {
             ["skills", j, field @ ..] => {
-                let line = *it.lines.get(j.parse::<usize>().ok()?)?;
                 let column = match field.first() {
                     Some(&"proficiency") => "proficiency",
                     Some(&"effectiveDate") => "effectiveDate",
                     Some(&"expirationDate") => "expirationDate",
                     _ => "skill",
                 };
-                Some((line, column))
+                Some((at(&it.lines, j)?, column))
             }
+            ["remove", j, ..] => Some((at(&it.remove_lines, j)?, "remove")),
+            ["ifMatch", ..] => Some((it.if_match?.1, "ifMatch")),
             _ => Some((it.first_line, "agent")),
         }
     }
 }
+
+/// Rows per bulk request unless `--chunk-rows` says otherwise: about 15 MB of the CLI's memory
+/// (a request of 100,000 rows, the default server limit, takes about 100 MB).
+const DEFAULT_CHUNK_ROWS: u64 = 10_000;
+
+/// At most this many errors are listed in the `--json` summary (all are printed on stderr).
+const LISTED_ERRORS: usize = 10_000;
 
 #[derive(Default)]
 struct Report {
@@ -223,22 +291,40 @@ struct Report {
     updated: u64,
     removed: u64,
     unchanged: u64,
-    failed: BTreeSet<u64>,
+    failed: FailedRows,
+    errors: u64,
     diags: Vec<Diag>,
-    /// `(agent email, changes)` in plan order.
-    diffs: Vec<(String, skillgrid_client::types::Changes)>,
-    /// The JSON pointer of each row ordinal of a JSON file.
+    /// `(agent email, changes)` in plan order, kept only for `plan --json`.
+    diffs: Vec<(String, Changes)>,
+    /// The JSON pointer of each row ordinal of a JSON file (read whole anyway).
     pointers: HashMap<u64, String>,
 }
 
 impl Report {
+    /// Prints an error; the caller counts the row as failed.
     fn error(&mut self, mut d: Diag, file: &str) {
         if d.pointer.is_none() {
             d.pointer = self.pointers.get(&d.line).cloned();
         }
         eprintln!("{}", d.display(file));
-        self.failed.insert(d.line);
-        self.diags.push(d);
+        self.errors += 1;
+        if self.diags.len() < LISTED_ERRORS {
+            self.diags.push(d);
+        }
+    }
+
+    /// An error of a row that is not sent.
+    fn local(&mut self, d: Diag, file: &str) {
+        self.failed.local(d.line);
+        self.error(d, file);
+    }
+
+    /// `line N`, or the row's pointer in a JSON file.
+    fn place(&self, line: u64) -> String {
+        match self.pointers.get(&line) {
+            Some(p) => p.clone(),
+            None => format!("line {line}"),
+        }
     }
 
     fn entry(&mut self, chunk: &Chunk, e: &ErrorEntry, item: Option<usize>, file: &str) {
@@ -266,34 +352,37 @@ impl Report {
 /// Progress on stderr: a bar on a terminal, plain lines otherwise.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    total: u64,
 }
 
 impl Progress {
-    fn new() -> Self {
+    fn new(total: u64) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let b = indicatif::ProgressBar::new_spinner();
+            let b = indicatif::ProgressBar::new(total);
             b.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} rows, {msg} [{elapsed}, eta {eta}]",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             b
         });
-        Progress { bar }
+        Progress { bar, total }
     }
 
-    fn chunk_done(&self, r: &Report) {
+    fn chunk_done(&self, r: &Report, retries: u64) {
         let msg = format!(
-            "{} rows read, {} chunks sent, {} failed",
-            r.rows,
+            "{} chunks sent, {} failed, {} retried requests",
             r.chunks,
-            r.failed.len()
+            r.failed.count(),
+            retries
         );
         match &self.bar {
             Some(b) => {
+                b.set_position(r.rows);
                 b.set_message(msg);
-                b.tick();
             }
-            None => eprintln!("progress: {msg}"),
+            None => eprintln!("progress: {}/{} rows read, {msg}", r.rows, self.total),
         }
     }
 
@@ -304,13 +393,23 @@ impl Progress {
     }
 }
 
-struct Ctx<'a> {
+/// One run of `apply` or `plan`.
+struct Apply<'a> {
     client: &'a Client,
     file: String,
     mode: BulkMode,
     atomic: bool,
     dry_run: bool,
+    plan: bool,
+    json_out: bool,
     lookup: &'a Lookup,
+    max_items: usize,
+    max_assignments: u64,
+    dups: Dups,
+    run: Option<Run>,
+    chunk: Chunk,
+    report: Report,
+    progress: Progress,
 }
 
 async fn run(args: ApplyArgs, plan: bool) -> u8 {
@@ -327,252 +426,416 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
         Ok(l) => l,
         Err(e) => return server_failure("listing agents and skills", &e),
     };
-    let mut report = Report::default();
     let format = InputFormat::detect(&args.file, args.format);
+    let (scattered, total) = match scan(&args.file, format, &lookup) {
+        Ok(s) => s,
+        Err(d) => {
+            eprintln!("{}", d.display(&file));
+            return exit::USAGE;
+        }
+    };
     let mut rows = match Rows::open(&args.file, format) {
         Ok(r) => r,
         Err(d) => {
-            report.error(d, &file);
+            eprintln!("{}", d.display(&file));
             return exit::USAGE;
         }
     };
     let limits = &settings.limits;
-    let max_items = args
-        .chunk
-        .unwrap_or(limits.max_items_per_bulk)
-        .min(limits.max_items_per_bulk)
-        .max(1) as usize;
-    let max_assignments = limits.max_assignments_per_request.max(1);
-    let ctx = Ctx {
+    let mut ap = Apply {
         client: &client,
-        file: file.clone(),
+        file,
         mode: match args.mode {
             Mode::Merge => BulkMode::Merge,
             Mode::Replace => BulkMode::Replace,
         },
         atomic: !args.no_atomic,
         dry_run: args.dry_run,
+        plan,
+        json_out: args.client.json,
         lookup: &lookup,
+        max_items: args
+            .chunk
+            .unwrap_or(limits.max_items_per_bulk)
+            .min(limits.max_items_per_bulk)
+            .max(1) as usize,
+        max_assignments: args
+            .chunk_rows
+            .unwrap_or(DEFAULT_CHUNK_ROWS)
+            .min(limits.max_assignments_per_request)
+            .max(1),
+        dups: Dups::new(scattered),
+        run: None,
+        chunk: Chunk::default(),
+        report: Report::default(),
+        progress: Progress::new(total),
     };
-    let progress = Progress::new();
-    let mut chunk = Chunk::default();
-    let mut seen: HashMap<(Uuid, Uuid), String> = HashMap::new();
-    let mut sent_agents: HashSet<Uuid> = HashSet::new();
     let mut file_error = false;
-    loop {
+    let sent = loop {
         let row = match rows.next_entry() {
             Ok(Some(Next::Row(r))) => r,
             Ok(Some(Next::Invalid(diags))) => {
-                report.rows += 1;
+                ap.report.rows += 1;
                 for d in diags {
-                    report.error(d, &file);
+                    ap.report.local(d, &ap.file);
                 }
                 continue;
             }
-            Ok(None) => break,
+            Ok(None) => break ap.finish().await,
             Err(d) => {
-                report.error(d, &file);
+                ap.report.local(d, &ap.file);
                 file_error = true;
-                break;
+                break ap.finish().await;
             }
         };
-        report.rows += 1;
-        if let Some(p) = &row.pointer {
-            report.pointers.insert(row.line, p.clone());
+        if let Err(code) = ap.row(row).await {
+            break Err(code);
         }
-        let Some((agent, a)) = resolve(&ctx, &row, &mut chunk, &mut seen, &mut report) else {
-            continue;
-        };
-        if ctx.mode == BulkMode::Replace
-            && sent_agents.contains(&agent)
-            && !chunk.index.contains_key(&agent)
-        {
-            report.error(
-                row.diag(
-                    "agent",
-                    "in replace mode an agent's rows must be next to each other (this agent was already sent)",
-                ),
-                &file,
-            );
-            continue;
-        }
-        let new_agent = !chunk.index.contains_key(&agent);
-        if (new_agent && chunk.items.len() >= max_items) || chunk.assignments + 1 > max_assignments
-        {
-            if let Err(code) = send(&ctx, std::mem::take(&mut chunk), &mut report).await {
-                progress.finish();
-                return code;
-            }
-            progress.chunk_done(&report);
-        }
-        let i = *chunk.index.entry(agent).or_insert_with(|| {
-            sent_agents.insert(agent);
-            chunk.items.push(Item {
-                agent,
-                first_line: row.line,
-                skills: Vec::new(),
-                lines: Vec::new(),
-                tainted: false,
-            });
-            chunk.items.len() - 1
-        });
-        chunk.items[i].skills.push(a);
-        chunk.items[i].lines.push(row.line);
-        chunk.assignments += 1;
+    };
+    ap.progress.finish();
+    if let Err(code) = sent {
+        return code;
     }
-    if !chunk.items.is_empty() {
-        if let Err(code) = send(&ctx, chunk, &mut report).await {
-            progress.finish();
-            return code;
-        }
-        progress.chunk_done(&report);
-    }
-    progress.finish();
-    print_summary(&report, plan, args.dry_run, args.client.json);
+    ap.print_summary();
     if file_error {
         exit::USAGE
-    } else if report.failed.is_empty() {
+    } else if ap.report.failed.count() == 0 && ap.report.errors == 0 {
         exit::OK
     } else {
         exit::ROWS_FAILED
     }
 }
 
-/// The row as an assignment, or `None` after reporting its errors.
-fn resolve(
-    ctx: &Ctx<'_>,
-    row: &RawRow,
-    chunk: &mut Chunk,
-    seen: &mut HashMap<(Uuid, Uuid), String>,
-    report: &mut Report,
-) -> Option<(Uuid, AssignmentIn)> {
-    let mut errors = Vec::new();
-    let agent = ctx
-        .lookup
-        .agent(&row.agent)
-        .map_err(|m| errors.push(row.diag("agent", m)))
-        .ok();
-    let skill = ctx
-        .lookup
-        .skill(&row.skill)
-        .map_err(|m| errors.push(row.diag("skill", m)))
-        .ok();
-    let proficiency = ctx
-        .lookup
-        .proficiency(&row.proficiency)
-        .map_err(|m| errors.push(row.diag("proficiency", m)))
-        .ok()
-        .flatten();
-    if let (Some(a), Some(s)) = (agent, skill) {
-        if let Some(first) = seen.get(&(a, s)) {
+/// The first pass: which agents' rows are scattered (see [`super::dups`]), and how many rows
+/// there are. Rows that do not resolve are left to the second pass to report.
+fn scan(
+    path: &Path,
+    format: InputFormat,
+    lookup: &Lookup,
+) -> Result<(HashMap<u32, u64>, u64), Diag> {
+    let mut rows = Rows::open(path, format)?;
+    let mut runs = Runs::default();
+    let mut total = 0;
+    while let Ok(Some(next)) = rows.next_entry() {
+        total += 1;
+        if let Next::Row(r) = next {
+            if let Ok(a) = lookup.agent(&r.agent) {
+                runs.push(a, r.line);
+            }
+        }
+    }
+    Ok((runs.finish(), total))
+}
+
+impl Apply<'_> {
+    /// Takes one row into the open run; `Err(exit code)` when the server or network failed.
+    async fn row(&mut self, row: RawRow) -> Result<(), u8> {
+        self.report.rows += 1;
+        if let Some(p) = &row.pointer {
+            self.report.pointers.insert(row.line, p.clone());
+        }
+        let mut errors = Vec::new();
+        let agent = self
+            .lookup
+            .agent(&row.agent)
+            .map_err(|m| errors.push(row.diag("agent", m)))
+            .ok();
+        if let Some(a) = agent {
+            let full = self
+                .run
+                .as_ref()
+                .is_some_and(|r| r.len() >= self.max_assignments && row.kind != Kind::IfMatch);
+            if self.run.as_ref().map(|r| r.agent) != Some(a)
+                || (full && self.mode == BulkMode::Merge)
+            {
+                self.close_run().await?;
+                self.run = Some(Run::new(a, row.line));
+                if let (BulkMode::Replace, Some(first)) = (self.mode, self.dups.scattered(a)) {
+                    errors.push(row.diag(
+                        "agent",
+                        format!(
+                            "in replace mode all rows of an agent must be next to each other, but \"{}\" also has rows apart from these (its first on {}); none of its rows are sent",
+                            row.agent,
+                            self.report.place(first)
+                        ),
+                    ));
+                }
+            } else if full {
+                errors.push(row.diag(
+                    "agent",
+                    format!(
+                        "more than {} rows for one agent, and a request holds at most {} rows (--chunk-rows, at most limits.maxAssignmentsPerRequest)",
+                        self.max_assignments, self.max_assignments
+                    ),
+                ));
+            }
+        }
+        let mut skill = None;
+        let mut entry = None;
+        match row.kind {
+            Kind::Assign => {
+                skill = self
+                    .lookup
+                    .skill(&row.skill)
+                    .map_err(|m| errors.push(row.diag("skill", m)))
+                    .ok();
+                let proficiency = self
+                    .lookup
+                    .proficiency(&row.proficiency)
+                    .map_err(|m| errors.push(row.diag("proficiency", m)))
+                    .ok()
+                    .flatten();
+                let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+                entry = skill.map(|s| {
+                    Entry::Assign(AssignmentIn {
+                        skill_id: self.lookup.skill_ids[s as usize],
+                        proficiency,
+                        effective_date: opt(&row.effective_date),
+                        expiration_date: opt(&row.expiration_date),
+                    })
+                });
+            }
+            Kind::Remove => {
+                if self.mode == BulkMode::Replace {
+                    errors.push(row.diag(
+                        "remove",
+                        "remove is not allowed in replace mode: the listed skills already are the whole set",
+                    ));
+                }
+                skill = self
+                    .lookup
+                    .skill(&row.skill)
+                    .map_err(|m| errors.push(row.diag("remove", m)))
+                    .ok();
+                entry = skill.map(|s| Entry::Remove(self.lookup.skill_ids[s as usize]));
+            }
+            Kind::IfMatch => match if_match_syntax(&row.if_match) {
+                Ok(m) => entry = Some(Entry::IfMatch(m)),
+                Err(m) => errors.push(row.diag("ifMatch", m)),
+            },
+        }
+        if let (Some(a), Some(s)) = (agent, skill) {
+            if let Some(first) = self.dups.check(a, s, row.line) {
+                errors.push(row.diag(
+                    if row.kind == Kind::Remove {
+                        "remove"
+                    } else {
+                        "skill"
+                    },
+                    format!(
+                        "duplicate: agent \"{}\" and skill \"{}\" are already on {}",
+                        row.agent,
+                        row.skill,
+                        self.report.place(first)
+                    ),
+                ));
+            }
+        }
+        let Some(run) = agent.and(self.run.as_mut()) else {
+            for d in errors {
+                self.report.local(d, &self.file);
+            }
+            return Ok(());
+        };
+        run.guarded |= row.kind == Kind::IfMatch;
+        if let (Some(Entry::IfMatch(_)), Some((_, first))) = (&entry, run.if_match) {
             errors.push(row.diag(
-                "skill",
+                "ifMatch",
                 format!(
-                    "duplicate: agent \"{}\" and skill \"{}\" are already on {first}",
-                    row.agent, row.skill
+                    "a second ifMatch for this agent (the first is on {})",
+                    self.report.place(first)
                 ),
             ));
-        } else {
-            seen.insert((a, s), row.place());
+        }
+        if !errors.is_empty() {
+            run.tainted = true;
+            for d in errors {
+                self.report.local(d, &self.file);
+            }
+            return Ok(());
+        }
+        match entry {
+            Some(Entry::Assign(a)) => {
+                run.skills.push(a);
+                run.lines.push(row.line);
+            }
+            Some(Entry::Remove(s)) => {
+                run.remove.push(s);
+                run.remove_lines.push(row.line);
+            }
+            Some(Entry::IfMatch(m)) => run.if_match = Some((m, row.line)),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Moves the open run into the chunk, sending the chunk first when the run does not fit.
+    async fn close_run(&mut self) -> Result<(), u8> {
+        let Some(run) = self.run.take() else {
+            return Ok(());
+        };
+        if run.tainted && (self.mode == BulkMode::Replace || run.guarded) {
+            // Replacing with a set missing a row that failed would drop that skill; sending
+            // a guarded run without its failed row might drop the precondition.
+            for line in run.all_lines() {
+                self.report.failed.local(line);
+            }
+            return Ok(());
+        }
+        if run.len() == 0 {
+            return Ok(());
+        }
+        let c = &self.chunk;
+        if c.agents.contains(&run.agent)
+            || c.items.len() >= self.max_items
+            || c.assignments + run.len() > self.max_assignments
+        {
+            self.send().await?;
+        }
+        self.chunk.assignments += run.len();
+        self.chunk.agents.insert(run.agent);
+        self.chunk.items.push(run);
+        Ok(())
+    }
+
+    /// Closes the last run and sends what is left.
+    async fn finish(&mut self) -> Result<(), u8> {
+        self.close_run().await?;
+        self.send().await
+    }
+
+    /// Sends the chunk; `Err(exit code)` when the server or network failed.
+    async fn send(&mut self) -> Result<(), u8> {
+        let mut chunk = std::mem::take(&mut self.chunk);
+        if chunk.items.is_empty() {
+            return Ok(());
+        }
+        let req = BulkRequest {
+            mode: self.mode,
+            atomic: self.atomic,
+            items: chunk
+                .items
+                .iter_mut()
+                .map(|i| BulkItem {
+                    agent_id: self.lookup.agent_ids[i.agent as usize],
+                    skills: (!i.skills.is_empty() || i.remove.is_empty())
+                        .then(|| std::mem::take(&mut i.skills)),
+                    remove: (!i.remove.is_empty()).then(|| std::mem::take(&mut i.remove)),
+                    if_match: i.if_match.map(|(m, _)| m),
+                })
+                .collect(),
+        };
+        let opts = BulkOptions {
+            dry_run: self.dry_run,
+            idempotency_key: None,
+        };
+        self.report.chunks += 1;
+        let answer = self.client.bulk(&req, &opts).await;
+        drop(req);
+        match answer {
+            Ok(out) => self.absorb(&chunk, out.response),
+            Err(e) if e.status() == Some(400) && !e.entries().is_empty() => {
+                // Atomic and invalid: nothing of this chunk was written.
+                for entry in e.entries() {
+                    self.report.entry(&chunk, entry, None, &self.file);
+                }
+                for it in &chunk.items {
+                    for line in it.all_lines() {
+                        self.report.failed.sent(line);
+                    }
+                }
+            }
+            Err(e) => return Err(server_failure("sending a bulk request", &e)),
+        }
+        self.report.failed.end_chunk();
+        self.progress
+            .chunk_done(&self.report, self.client.stats().retries);
+        Ok(())
+    }
+
+    fn absorb(&mut self, chunk: &Chunk, res: BulkResponse) {
+        let r = &mut self.report;
+        r.added += res.summary.added;
+        r.updated += res.summary.updated;
+        r.removed += res.summary.removed;
+        r.unchanged += res.summary.unchanged;
+        for result in res.results {
+            let i = result.index as usize;
+            if let Some(p) = result.problem {
+                if p.errors.is_empty() {
+                    let line = chunk.items.get(i).map_or(1, |it| it.first_line);
+                    r.error(
+                        Diag::new(line, "agent", format!("{} ({})", p.detail, p.code)),
+                        &self.file,
+                    );
+                }
+                for entry in &p.errors {
+                    r.entry(chunk, entry, Some(i), &self.file);
+                }
+                if let Some(it) = chunk.items.get(i) {
+                    for line in it.all_lines() {
+                        r.failed.sent(line);
+                    }
+                }
+            } else if let (true, Some(changes), Some(it)) =
+                (self.plan, result.changes, chunk.items.get(i))
+            {
+                let email = self.lookup.agent_emails[it.agent as usize].clone();
+                if self.json_out {
+                    r.diffs.push((email, changes));
+                } else {
+                    print_diff(&email, &changes);
+                }
+            }
         }
     }
-    if !errors.is_empty() {
-        if let Some(i) = agent.and_then(|a| chunk.index.get(&a)) {
-            chunk.items[*i].tainted = true;
+
+    fn print_summary(&self) {
+        let r = &self.report;
+        if self.json_out {
+            let mut v = json!({
+                "dryRun": self.dry_run,
+                "rows": r.rows,
+                "chunks": r.chunks,
+                "retries": self.client.stats().retries,
+                "added": r.added,
+                "updated": r.updated,
+                "removed": r.removed,
+                "unchanged": r.unchanged,
+                "failed": r.failed.count(),
+                "errors": r.diags,
+            });
+            if r.errors > r.diags.len() as u64 {
+                v["errorsNotListed"] = (r.errors - r.diags.len() as u64).into();
+            }
+            if self.plan {
+                v["agents"] = r
+                    .diffs
+                    .iter()
+                    .filter(|(_, c)| !c.is_empty())
+                    .map(|(email, c)| json!({"agent": email, "changes": c}))
+                    .collect();
+            }
+            println!("{v}");
+            return;
         }
-        for d in errors {
-            report.error(d, &ctx.file);
-        }
-        return None;
+        println!(
+            "{}added {}, updated {}, removed {}, unchanged {}, failed {}",
+            if self.dry_run { "dry run: " } else { "" },
+            r.added,
+            r.updated,
+            r.removed,
+            r.unchanged,
+            r.failed.count()
+        );
     }
-    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    Some((
-        agent?,
-        AssignmentIn {
-            skill_id: skill?,
-            proficiency,
-            effective_date: opt(&row.effective_date),
-            expiration_date: opt(&row.expiration_date),
-        },
-    ))
 }
 
-/// Sends one chunk; `Err(exit code)` when the server or network failed.
-async fn send(ctx: &Ctx<'_>, mut chunk: Chunk, report: &mut Report) -> Result<(), u8> {
-    if ctx.mode == BulkMode::Replace {
-        // Replacing with a set missing a row that failed locally would drop that skill.
-        let (keep, skip): (Vec<Item>, Vec<Item>) =
-            chunk.items.into_iter().partition(|i| !i.tainted);
-        for it in skip {
-            report.failed.extend(it.lines);
-        }
-        chunk.items = keep;
-    }
-    if chunk.items.is_empty() {
-        return Ok(());
-    }
-    let req = BulkRequest {
-        mode: ctx.mode,
-        atomic: ctx.atomic,
-        items: chunk
-            .items
-            .iter()
-            .map(|i| BulkItem::new(i.agent, i.skills.clone()))
-            .collect(),
-    };
-    let opts = BulkOptions {
-        dry_run: ctx.dry_run,
-        idempotency_key: None,
-    };
-    report.chunks += 1;
-    match ctx.client.bulk(&req, &opts).await {
-        Ok(out) => {
-            absorb(ctx, &chunk, out.response, report);
-            Ok(())
-        }
-        Err(e) if e.status() == Some(400) && !e.entries().is_empty() => {
-            // Atomic and invalid: nothing of this chunk was written.
-            for entry in e.entries() {
-                report.entry(&chunk, entry, None, &ctx.file);
-            }
-            report.failed.extend(chunk.lines());
-            Ok(())
-        }
-        Err(e) => Err(server_failure("sending a bulk request", &e)),
-    }
-}
-
-fn absorb(ctx: &Ctx<'_>, chunk: &Chunk, res: BulkResponse, report: &mut Report) {
-    report.added += res.summary.added;
-    report.updated += res.summary.updated;
-    report.removed += res.summary.removed;
-    report.unchanged += res.summary.unchanged;
-    for r in res.results {
-        let i = r.index as usize;
-        if let Some(p) = r.problem {
-            if p.errors.is_empty() {
-                let line = chunk.items.get(i).map_or(1, |it| it.first_line);
-                report.error(
-                    Diag::new(line, "agent", format!("{} ({})", p.detail, p.code)),
-                    &ctx.file,
-                );
-            }
-            for entry in &p.errors {
-                report.entry(chunk, entry, Some(i), &ctx.file);
-            }
-            if let Some(it) = chunk.items.get(i) {
-                report.failed.extend(it.lines.iter().copied());
-            }
-        } else if let (Some(changes), Some(it)) = (r.changes, chunk.items.get(i)) {
-            let email = ctx
-                .lookup
-                .agent_email
-                .get(&it.agent)
-                .cloned()
-                .unwrap_or_else(|| it.agent.to_string());
-            report.diffs.push((email, changes));
-        }
-    }
+/// What a row adds to its agent's run.
+enum Entry {
+    Assign(AssignmentIn),
+    Remove(Uuid),
+    IfMatch(IfMatch),
 }
 
 fn describe(a: &AssignmentOut) -> String {
@@ -589,59 +852,24 @@ fn describe(a: &AssignmentOut) -> String {
     s
 }
 
-fn print_summary(r: &Report, plan: bool, dry_run: bool, json_out: bool) {
-    if json_out {
-        let mut v = json!({
-            "dryRun": dry_run,
-            "rows": r.rows,
-            "chunks": r.chunks,
-            "added": r.added,
-            "updated": r.updated,
-            "removed": r.removed,
-            "unchanged": r.unchanged,
-            "failed": r.failed.len(),
-            "errors": r.diags,
-        });
-        if plan {
-            v["agents"] = r
-                .diffs
-                .iter()
-                .filter(|(_, c)| !c.is_empty())
-                .map(|(email, c)| json!({"agent": email, "changes": c}))
-                .collect();
-        }
-        println!("{v}");
+/// One agent of `plan`'s readable diff.
+fn print_diff(email: &str, c: &Changes) {
+    if c.is_empty() {
         return;
     }
-    if plan {
-        for (email, c) in &r.diffs {
-            if c.is_empty() {
-                continue;
-            }
-            println!("{email}");
-            for a in &c.added {
-                println!("  + {} {}", a.skill_name, describe(a));
-            }
-            for u in &c.updated {
-                println!(
-                    "  ~ {} {} -> {}",
-                    u.after.skill_name,
-                    describe(&u.before),
-                    describe(&u.after)
-                );
-            }
-            for a in &c.removed {
-                println!("  - {} {}", a.skill_name, describe(a));
-            }
-        }
+    println!("{email}");
+    for a in &c.added {
+        println!("  + {} {}", a.skill_name, describe(a));
     }
-    println!(
-        "{}added {}, updated {}, removed {}, unchanged {}, failed {}",
-        if dry_run { "dry run: " } else { "" },
-        r.added,
-        r.updated,
-        r.removed,
-        r.unchanged,
-        r.failed.len()
-    );
+    for u in &c.updated {
+        println!(
+            "  ~ {} {} -> {}",
+            u.after.skill_name,
+            describe(&u.before),
+            describe(&u.after)
+        );
+    }
+    for a in &c.removed {
+        println!("  - {} {}", a.skill_name, describe(a));
+    }
 }

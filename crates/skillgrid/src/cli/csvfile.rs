@@ -4,11 +4,16 @@
 //!   record at a time, each with its 1-based line in the file (the header is line 1);
 //! - JSON: an array of bulk items (contract §5.5) or `{"items": [...]}`; rows are placed by
 //!   their JSON pointer (their `line` is only an ordinal);
-//! - NDJSON: one bulk item per line; rows are placed by that line.
+//! - NDJSON: one bulk item per line, read one line at a time; rows are placed by that line.
+//!
+//! A bulk item's `remove` entries and its `ifMatch` become rows of their own ([`Kind`]), so
+//! that every part of a file is placed and checked the same way.
 
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 /// The columns, in the order `export` writes them.
@@ -62,15 +67,31 @@ impl Diag {
     }
 }
 
+/// What a row asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Kind {
+    /// Assign `skill` at `proficiency` (a CSV record, or an entry of a bulk item's `skills`).
+    #[default]
+    Assign,
+    /// Remove `skill` from the agent (an entry of a bulk item's `remove`).
+    Remove,
+    /// Write the agent only if its skills are at the version `if_match` (a bulk item's
+    /// `ifMatch`).
+    IfMatch,
+}
+
 /// One data record, fields trimmed; absent optional columns are empty.
 #[derive(Debug, Clone, Default)]
 pub struct RawRow {
+    pub kind: Kind,
     pub line: u64,
     pub agent: String,
     pub skill: String,
     pub proficiency: String,
     pub effective_date: String,
     pub expiration_date: String,
+    /// The ETag of a [`Kind::IfMatch`] row.
+    pub if_match: String,
     /// The row's JSON pointer, in a JSON file.
     pub pointer: Option<String>,
     /// Non-empty CSV fields beyond the header's columns.
@@ -80,14 +101,6 @@ pub struct RawRow {
 impl RawRow {
     pub fn diag(&self, column: &str, message: impl Into<String>) -> Diag {
         Diag::new(self.line, column, message).at(self.pointer.clone())
-    }
-
-    /// `line N` or the pointer, for messages that refer to another row.
-    pub fn place(&self) -> String {
-        match &self.pointer {
-            Some(p) => p.clone(),
-            None => format!("line {}", self.line),
-        }
     }
 }
 
@@ -153,12 +166,14 @@ impl CsvRows {
                         .to_string()
                 };
                 Ok(Some(RawRow {
+                    kind: Kind::Assign,
                     line,
                     agent: get(0),
                     skill: get(1),
                     proficiency: get(2),
                     effective_date: get(3),
                     expiration_date: get(4),
+                    if_match: String::new(),
                     pointer: None,
                     extra_fields: self
                         .record
@@ -214,103 +229,132 @@ pub enum Next {
 /// The rows of an assignment file of any [`InputFormat`].
 pub enum Rows {
     Csv(CsvRows),
-    Items(std::vec::IntoIter<Next>),
+    /// NDJSON, one line at a time; `c` holds the rows of the line being handed out.
+    Ndjson {
+        lines: std::io::Lines<BufReader<File>>,
+        n: u64,
+        c: Collector,
+    },
+    /// A JSON document, read whole.
+    Items(VecDeque<Next>),
 }
 
 impl Rows {
     /// `Err` when the file cannot be opened or read as a whole (bad header, not JSON).
     pub fn open(path: &Path, format: InputFormat) -> Result<Rows, Diag> {
-        if format == InputFormat::Csv {
-            return CsvRows::open(path).map(Rows::Csv);
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Diag::new(1, "-", format!("cannot open: {e}")))?;
-        let mut c = Collector {
-            out: Vec::new(),
-            ordinal: 0,
-            json: format == InputFormat::Json,
-        };
-        if c.json {
-            let root: Value = serde_json::from_str(&text).map_err(|e| {
-                Diag::new(e.line() as u64, "-", format!("invalid JSON: {e}"))
-                    .at(Some(String::new()))
-            })?;
-            let (items, prefix) = match &root {
-                Value::Array(a) => (a, ""),
-                Value::Object(o) => {
-                    if let Some(k) = o
-                        .keys()
-                        .find(|k| !matches!(k.as_str(), "items" | "mode" | "atomic"))
-                    {
-                        return Err(Diag::new(
-                            1,
-                            k.as_str(),
-                            "unknown field; expected {\"items\": [...]}",
-                        )
-                        .at(Some(format!("/{k}"))));
-                    }
-                    match o.get("items") {
-                        Some(Value::Array(a)) => (a, "/items"),
-                        _ => {
-                            return Err(Diag::new(
-                                1,
-                                "items",
-                                "expected {\"items\": [BULK_ITEM, …]}",
-                            )
-                            .at(Some("/items".into())))
-                        }
-                    }
+        let cannot_open = |e: std::io::Error| Diag::new(1, "-", format!("cannot open: {e}"));
+        match format {
+            InputFormat::Csv => CsvRows::open(path).map(Rows::Csv),
+            InputFormat::Ndjson => Ok(Rows::Ndjson {
+                lines: BufReader::new(File::open(path).map_err(cannot_open)?).lines(),
+                n: 0,
+                c: Collector::new(false),
+            }),
+            InputFormat::Json => {
+                let text = std::fs::read_to_string(path).map_err(cannot_open)?;
+                let mut c = Collector::new(true);
+                let root: Value = serde_json::from_str(&text).map_err(|e| {
+                    Diag::new(e.line() as u64, "-", format!("invalid JSON: {e}"))
+                        .at(Some(String::new()))
+                })?;
+                drop(text);
+                let (items, prefix) = json_items(&root)?;
+                for (i, v) in items.iter().enumerate() {
+                    c.item(v, 0, &format!("{prefix}/{i}"));
                 }
-                _ => {
-                    return Err(Diag::new(
-                        1,
-                        "-",
-                        "expected a JSON array of bulk items or {\"items\": [...]}",
-                    )
-                    .at(Some(String::new())))
-                }
-            };
-            for (i, v) in items.iter().enumerate() {
-                c.item(v, 0, &format!("{prefix}/{i}"));
-            }
-        } else {
-            for (i, line) in text.lines().enumerate() {
-                let n = i as u64 + 1;
-                let line = line.trim();
-                if line.is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<Value>(line) {
-                    Ok(v) => c.item(&v, n, ""),
-                    Err(e) => c.out.push(Next::Invalid(vec![Diag::new(
-                        n,
-                        "-",
-                        format!("invalid JSON: {e}"),
-                    )])),
-                }
+                Ok(Rows::Items(c.out))
             }
         }
-        Ok(Rows::Items(c.out.into_iter()))
     }
 
     /// The next entry, or `None` at the end; `Err` when the rest of the file is unreadable.
     pub fn next_entry(&mut self) -> Result<Option<Next>, Diag> {
         match self {
             Rows::Csv(r) => Ok(r.next_row()?.map(Next::Row)),
-            Rows::Items(it) => Ok(it.next()),
+            Rows::Items(it) => Ok(it.pop_front()),
+            Rows::Ndjson { lines, n, c } => loop {
+                if let Some(next) = c.out.pop_front() {
+                    return Ok(Some(next));
+                }
+                let Some(line) = lines.next() else {
+                    return Ok(None);
+                };
+                *n += 1;
+                let line = line.map_err(|e| Diag::new(*n, "-", format!("unreadable: {e}")))?;
+                let line = line.trim();
+                if line.is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Value>(line) {
+                    Ok(v) => c.item(&v, *n, ""),
+                    Err(e) => c.out.push_back(Next::Invalid(vec![Diag::new(
+                        *n,
+                        "-",
+                        format!("invalid JSON: {e}"),
+                    )])),
+                }
+            },
         }
+    }
+}
+
+/// The bulk items of a JSON document and the pointer prefix they sit under.
+fn json_items(root: &Value) -> Result<(&[Value], &'static str), Diag> {
+    match root {
+        Value::Array(a) => Ok((a, "")),
+        Value::Object(o) => {
+            if let Some(k) = o
+                .keys()
+                .find(|k| !matches!(k.as_str(), "items" | "mode" | "atomic"))
+            {
+                return Err(
+                    Diag::new(1, k.as_str(), "unknown field; expected {\"items\": [...]}")
+                        .at(Some(format!("/{k}"))),
+                );
+            }
+            match o.get("items") {
+                Some(Value::Array(a)) => Ok((a, "/items")),
+                _ => Err(
+                    Diag::new(1, "items", "expected {\"items\": [BULK_ITEM, …]}")
+                        .at(Some("/items".into())),
+                ),
+            }
+        }
+        _ => Err(Diag::new(
+            1,
+            "-",
+            "expected a JSON array of bulk items or {\"items\": [...]}",
+        )
+        .at(Some(String::new()))),
     }
 }
 
 /// Turns bulk items into rows: NDJSON rows keep their line, JSON rows get an ordinal and
 /// their pointer.
-struct Collector {
-    out: Vec<Next>,
+pub struct Collector {
+    out: VecDeque<Next>,
     ordinal: u64,
     json: bool,
 }
 
 impl Collector {
+    fn new(json: bool) -> Self {
+        Collector {
+            out: VecDeque::new(),
+            ordinal: 0,
+            json,
+        }
+    }
+
+    /// Numbers a row of a JSON file and records its pointer.
+    fn place(&mut self, row: &mut RawRow, pointer: String) {
+        if self.json {
+            self.ordinal += 1;
+            row.line = self.ordinal;
+            row.pointer = Some(pointer);
+        }
+    }
+
     fn diag(&mut self, line: u64, pointer: String, column: &str, msg: impl Into<String>) -> Diag {
         if self.json {
             self.ordinal += 1;
@@ -329,16 +373,16 @@ impl Collector {
                 "-",
                 "a bulk item is an object {\"agentId\": …, \"skills\": [ASSIGNMENT, …]}",
             );
-            self.out.push(Next::Invalid(vec![d]));
+            self.out.push_back(Next::Invalid(vec![d]));
             return;
         };
         for k in obj.keys() {
-            let msg = match k.as_str() {
-                "agentId" | "skills" => continue,
-                "remove" | "ifMatch" => format!("`{k}` is not supported by the command line"),
-                _ => format!("unknown field `{k}`; a bulk item has agentId and skills"),
-            };
-            errs.push(self.diag(line, format!("{at}/{k}"), k, msg));
+            if !matches!(k.as_str(), "agentId" | "skills" | "remove" | "ifMatch") {
+                let msg = format!(
+                    "unknown field `{k}`; a bulk item has agentId, skills, remove and ifMatch"
+                );
+                errs.push(self.diag(line, format!("{at}/{k}"), k, msg));
+            }
         }
         let agent = match obj.get("agentId") {
             Some(Value::String(s)) => s.trim().to_string(),
@@ -361,28 +405,38 @@ impl Collector {
                 String::new()
             }
         };
-        let skills = match obj.get("skills") {
-            Some(Value::Array(a)) if !a.is_empty() => a.as_slice(),
-            Some(Value::Array(_)) => {
-                errs.push(self.diag(
-                    line,
-                    format!("{at}/skills"),
-                    "skill",
-                    "`skills` is empty; the command line needs at least one skill per item",
-                ));
-                &[]
-            }
-            _ => {
-                errs.push(self.diag(
-                    line,
-                    format!("{at}/skills"),
-                    "skill",
-                    "missing or not an array: skills is [ASSIGNMENT, …]",
-                ));
-                &[]
-            }
-        };
         let mut rows = Vec::new();
+        let new_row = |kind| RawRow {
+            kind,
+            line,
+            agent: agent.clone(),
+            ..Default::default()
+        };
+        match obj.get("ifMatch") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => {
+                let mut row = new_row(Kind::IfMatch);
+                row.if_match = s.trim().to_string();
+                self.place(&mut row, format!("{at}/ifMatch"));
+                rows.push(row);
+            }
+            Some(v) => errs.push(self.diag(
+                line,
+                format!("{at}/ifMatch"),
+                "ifMatch",
+                format!("ifMatch is an ETag string such as \"\\\"7\\\"\" or \"*\", not {v}"),
+            )),
+        }
+        let skills = self.list(obj.get("skills"), line, at, "skills", &mut errs);
+        let remove = self.list(obj.get("remove"), line, at, "remove", &mut errs);
+        if skills.is_empty() && remove.is_empty() && errs.is_empty() {
+            errs.push(self.diag(
+                line,
+                format!("{at}/skills"),
+                "skill",
+                "nothing to do: the command line needs at least one entry in skills or remove",
+            ));
+        }
         for (j, a) in skills.iter().enumerate() {
             let ptr = format!("{at}/skills/{j}");
             let Some(a) = a.as_object() else {
@@ -394,11 +448,15 @@ impl Collector {
                 ));
                 continue;
             };
-            let mut row = RawRow {
-                line,
-                agent: agent.clone(),
-                ..Default::default()
-            };
+            let mut row = new_row(Kind::Assign);
+            if !a.contains_key("skillId") {
+                errs.push(self.diag(
+                    line,
+                    format!("{ptr}/skillId"),
+                    "skill",
+                    "missing field skillId",
+                ));
+            }
             for (k, v) in a {
                 let (slot, column) = match k.as_str() {
                     "skillId" => (&mut row.skill, "skill"),
@@ -427,17 +485,54 @@ impl Collector {
                     )),
                 }
             }
-            if self.json {
-                self.ordinal += 1;
-                row.line = self.ordinal;
-                row.pointer = Some(ptr);
-            }
+            self.place(&mut row, ptr);
+            rows.push(row);
+        }
+        for (j, r) in remove.iter().enumerate() {
+            let ptr = format!("{at}/remove/{j}");
+            let Value::String(s) = r else {
+                errs.push(self.diag(
+                    line,
+                    ptr,
+                    "remove",
+                    format!("a remove entry is a skill id or name (a string), not {r}"),
+                ));
+                continue;
+            };
+            let mut row = new_row(Kind::Remove);
+            row.skill = s.trim().to_string();
+            self.place(&mut row, ptr);
             rows.push(row);
         }
         if errs.is_empty() {
             self.out.extend(rows.into_iter().map(Next::Row));
         } else {
-            self.out.push(Next::Invalid(errs));
+            self.out.push_back(Next::Invalid(errs));
+        }
+    }
+
+    /// The array at `at/field` (absent or null: empty); anything else is reported.
+    fn list<'v>(
+        &mut self,
+        v: Option<&'v Value>,
+        line: u64,
+        at: &str,
+        field: &str,
+        errs: &mut Vec<Diag>,
+    ) -> &'v [Value] {
+        match v {
+            None | Some(Value::Null) => &[],
+            Some(Value::Array(a)) => a,
+            Some(_) => {
+                let column = if field == "skills" { "skill" } else { field };
+                errs.push(self.diag(
+                    line,
+                    format!("{at}/{field}"),
+                    column,
+                    format!("{field} must be an array"),
+                ));
+                &[]
+            }
         }
     }
 }
@@ -464,11 +559,30 @@ pub fn proficiency_syntax(v: &str) -> Result<Option<Value>, String> {
     }
 }
 
+/// An `ifMatch` as written: the ETag `"N"` (with its quotes) or `*`.
+pub fn if_match_syntax(v: &str) -> Result<skillgrid_client::IfMatch, String> {
+    skillgrid_client::IfMatch::parse(v).ok_or_else(|| {
+        format!(
+            "bad ifMatch {v:?}: expected an ETag such as \"\\\"7\\\"\" (with the quotes) or \"*\""
+        )
+    })
+}
+
 /// Every problem of a row that can be found without the server.
 pub fn check_row(row: &RawRow) -> Vec<Diag> {
     let mut out = Vec::new();
     if row.agent.is_empty() {
         out.push(row.diag("agent", "missing value: an agent id or email is required"));
+    }
+    if row.kind == Kind::IfMatch {
+        if let Err(m) = if_match_syntax(&row.if_match) {
+            out.push(row.diag("ifMatch", m));
+        }
+        return out;
+    }
+    if row.kind == Kind::Remove && row.skill.is_empty() {
+        out.push(row.diag("remove", "missing value: a skill id or name is required"));
+        return out;
     }
     if row.skill.is_empty() {
         out.push(row.diag("skill", "missing value: a skill id or name is required"));

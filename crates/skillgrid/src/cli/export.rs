@@ -1,14 +1,20 @@
-//! `skillgrid export`: every agent's assignments, in the CSV shape `apply` reads.
+//! `skillgrid export`: every agent's assignments, in a shape `apply` reads back (CSV rows, or
+//! JSON bulk items). Inactive agents and inactive skills are left out unless asked for, since
+//! the server refuses writes to them: an export applied as it is changes nothing.
 
 use super::csvfile::HEADER;
 use super::{exit, server_failure, ClientOpts};
 use clap::{Args, ValueEnum};
-use serde_json::json;
-use skillgrid_client::AgentQuery;
+use serde_json::{json, Map, Value};
+use skillgrid_client::{AgentQuery, SkillQuery};
+use std::collections::HashSet;
+use std::io::Write;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
+    /// agent,skill,proficiency,effectiveDate,expirationDate rows.
     Csv,
+    /// An array of bulk items: {"agentId": EMAIL, "skills": [{"skillId": NAME, …}]}.
     Json,
 }
 
@@ -17,6 +23,11 @@ pub struct ExportArgs {
     /// Output format (`--json` is the same as `--format json`).
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
+    /// Also export inactive agents and assignments of inactive skills. `apply` refuses those
+    /// rows (the server does not write to inactive agents or skills), so such an export does
+    /// not apply back cleanly.
+    #[arg(long)]
+    include_inactive: bool,
     #[command(flatten)]
     client: ClientOpts,
 }
@@ -26,8 +37,10 @@ pub async fn export(args: ExportArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let active = (!args.include_inactive).then_some(true);
     let mut agents = match client
         .all_agents(&AgentQuery {
+            active,
             limit: Some(1000),
             ..Default::default()
         })
@@ -36,50 +49,93 @@ pub async fn export(args: ExportArgs) -> u8 {
         Ok(a) => a,
         Err(e) => return server_failure("listing agents", &e),
     };
+    let inactive_skills: HashSet<_> = if args.include_inactive {
+        HashSet::new()
+    } else {
+        match client
+            .all_skills(&SkillQuery {
+                active: Some(false),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(s) => s.into_iter().map(|s| s.id).collect(),
+            Err(e) => return server_failure("listing skills", &e),
+        }
+    };
     agents.sort_by_key(|a| a.email.to_lowercase());
-    let mut rows: Vec<[String; 5]> = Vec::new();
+    let json_out = args.client.json || matches!(args.format, Format::Json);
+    // Written agent by agent, so the output is never held whole.
+    let mut out = std::io::stdout().lock();
+    let mut csv = (!json_out).then(|| csv::Writer::from_writer(std::io::stdout()));
+    let mut written = match &mut csv {
+        Some(w) => w.write_record(HEADER).map_err(std::io::Error::from),
+        None => write!(out, "["),
+    };
+    let mut first_item = true;
     for a in &agents {
+        if written.is_err() {
+            break;
+        }
         let set = match client.agent_skills(a.id).await {
             Ok(s) => s,
             Err(e) => return server_failure(&format!("reading the skills of {}", a.email), &e),
         };
-        let mut skills = set.skills;
+        let mut skills: Vec<_> = set
+            .skills
+            .into_iter()
+            .filter(|s| !inactive_skills.contains(&s.skill_id))
+            .collect();
+        if skills.is_empty() {
+            continue;
+        }
         skills.sort_by(|x, y| {
             x.skill_name
                 .to_lowercase()
                 .cmp(&y.skill_name.to_lowercase())
         });
-        for s in skills {
-            rows.push([
-                a.email.clone(),
-                s.skill_name,
-                s.proficiency.to_string(),
-                s.effective_date.unwrap_or_default(),
-                s.expiration_date.unwrap_or_default(),
-            ]);
-        }
+        written = match &mut csv {
+            Some(w) => skills.iter().try_for_each(|s| {
+                w.write_record([
+                    a.email.as_str(),
+                    &s.skill_name,
+                    &s.proficiency.to_string(),
+                    s.effective_date.as_deref().unwrap_or(""),
+                    s.expiration_date.as_deref().unwrap_or(""),
+                ])
+                .map_err(std::io::Error::from)
+            }),
+            None => {
+                let skills: Vec<Value> = skills
+                    .iter()
+                    .map(|s| {
+                        let mut o = Map::new();
+                        o.insert("skillId".into(), s.skill_name.clone().into());
+                        o.insert("proficiency".into(), s.proficiency.into());
+                        if let Some(d) = &s.effective_date {
+                            o.insert("effectiveDate".into(), d.clone().into());
+                        }
+                        if let Some(d) = &s.expiration_date {
+                            o.insert("expirationDate".into(), d.clone().into());
+                        }
+                        Value::Object(o)
+                    })
+                    .collect();
+                let sep = if first_item { "" } else { "," };
+                first_item = false;
+                writeln!(
+                    out,
+                    "{sep}{}",
+                    json!({"agentId": a.email, "skills": skills})
+                )
+            }
+        };
     }
-    let json_out = args.client.json || matches!(args.format, Format::Json);
-    if json_out {
-        let items: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-                json!({
-                    "agent": r[0], "skill": r[1],
-                    "proficiency": r[2].parse::<i64>().ok(),
-                    "effectiveDate": opt(&r[3]), "expirationDate": opt(&r[4]),
-                })
-            })
-            .collect();
-        println!("{}", serde_json::Value::Array(items));
-        return exit::OK;
-    }
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-    let written = w
-        .write_record(HEADER)
-        .and_then(|()| rows.iter().try_for_each(|r| w.write_record(r)))
-        .and_then(|()| w.flush().map_err(csv::Error::from));
+    let written = written.and_then(|()| match &mut csv {
+        Some(w) => w.flush(),
+        None => writeln!(out, "]").and_then(|()| out.flush()),
+    });
     match written {
         Ok(()) => exit::OK,
         Err(e) => {

@@ -3,6 +3,7 @@
 
 mod apply;
 mod csvfile;
+mod dups;
 mod export;
 mod resources;
 mod validate;

@@ -1,11 +1,16 @@
 //! `skillgrid validate`: checks an assignment file offline, with the readers `apply` uses.
+//! Like `apply`, it reads the file twice and holds no record per row (see [`super::dups`]).
 
-use super::csvfile::{check_row, Diag, InputFormat, Next, Rows};
+use super::csvfile::{check_row, Diag, InputFormat, Kind, Next, Rows};
+use super::dups::{Dups, Interner, Runs};
 use super::exit;
 use clap::Args;
 use serde_json::json;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// At most this many errors are listed in the `--json` output (all are printed on stderr).
+const LISTED_ERRORS: usize = 10_000;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
@@ -29,65 +34,102 @@ pub fn validate(args: ValidateArgs) -> u8 {
         );
         return exit::USAGE;
     }
-    let mut diags = Vec::new();
+    let mut errors = 0u64;
+    let mut listed = Vec::new();
+    let mut report = |d: Diag| {
+        eprintln!("{}", d.display(&file));
+        errors += 1;
+        if listed.len() < LISTED_ERRORS {
+            listed.push(d);
+        }
+    };
     let mut rows_read = 0u64;
     let format = InputFormat::detect(&args.file, args.format);
-    match Rows::open(&args.file, format) {
-        Err(d) => diags.push(d),
-        Ok(mut rows) => {
-            // (agent, skill) as written, compared case-insensitively -> where first seen.
-            let mut seen: HashMap<(String, String), String> = HashMap::new();
+    let mut agents = Interner::default();
+    match scan(&args.file, format, &mut agents)
+        .and_then(|s| Ok((s, Rows::open(&args.file, format)?)))
+    {
+        Err(d) => report(d),
+        Ok((scattered, mut rows)) => {
+            let mut dups = Dups::new(scattered);
+            let mut skills = Interner::default();
+            // The pointer of each row ordinal of a JSON file (read whole anyway).
+            let mut pointers: HashMap<u64, String> = HashMap::new();
             loop {
                 let row = match rows.next_entry() {
                     Ok(Some(Next::Row(r))) => r,
                     Ok(Some(Next::Invalid(ds))) => {
                         rows_read += 1;
-                        diags.extend(ds);
+                        ds.into_iter().for_each(&mut report);
                         continue;
                     }
                     Ok(None) => break,
                     Err(d) => {
-                        diags.push(d);
+                        report(d);
                         break;
                     }
                 };
                 rows_read += 1;
-                diags.extend(check_row(&row));
-                if row.agent.is_empty() || row.skill.is_empty() {
+                if let Some(p) = &row.pointer {
+                    pointers.insert(row.line, p.clone());
+                }
+                check_row(&row).into_iter().for_each(&mut report);
+                if row.agent.is_empty() || row.skill.is_empty() || row.kind == Kind::IfMatch {
                     continue;
                 }
-                let key = (row.agent.to_lowercase(), row.skill.to_lowercase());
-                match seen.get(&key) {
-                    Some(first) => diags.push(row.diag(
-                        "skill",
+                let (a, s) = (agents.key(&row.agent), skills.key(&row.skill));
+                if let Some(first) = dups.check(a, s, row.line) {
+                    let place = pointers
+                        .get(&first)
+                        .cloned()
+                        .unwrap_or_else(|| format!("line {first}"));
+                    report(row.diag(
+                        if row.kind == Kind::Remove {
+                            "remove"
+                        } else {
+                            "skill"
+                        },
                         format!(
-                            "duplicate: agent \"{}\" and skill \"{}\" are already on {first}",
+                            "duplicate: agent \"{}\" and skill \"{}\" are already on {place}",
                             row.agent, row.skill
                         ),
-                    )),
-                    None => {
-                        seen.insert(key, row.place());
-                    }
+                    ));
                 }
             }
         }
     }
-    for d in &diags {
-        eprintln!("{}", d.display(&file));
-    }
     if args.json {
         println!(
             "{}",
-            json!({"file": file, "rows": rows_read, "valid": diags.is_empty(), "errors": diags})
+            json!({"file": file, "rows": rows_read, "valid": errors == 0, "errors": listed,
+                   "errorsNotListed": errors - listed.len() as u64})
         );
-    } else if diags.is_empty() {
+    } else if errors == 0 {
         println!("{file}: {rows_read} rows, no problems found");
     } else {
-        println!("{file}: {rows_read} rows, {} problems", diags.len());
+        println!("{file}: {rows_read} rows, {errors} problems");
     }
-    if diags.is_empty() {
+    if errors == 0 {
         exit::OK
     } else {
         exit::ROWS_FAILED
     }
+}
+
+/// The first pass: which agents' rows are scattered.
+fn scan(
+    path: &Path,
+    format: InputFormat,
+    agents: &mut Interner,
+) -> Result<HashMap<u32, u64>, Diag> {
+    let mut rows = Rows::open(path, format)?;
+    let mut runs = Runs::default();
+    while let Ok(Some(next)) = rows.next_entry() {
+        if let Next::Row(r) = next {
+            if !r.agent.is_empty() {
+                runs.push(agents.key(&r.agent), r.line);
+            }
+        }
+    }
+    Ok(runs.finish())
 }
