@@ -206,9 +206,9 @@ fn bad_body(operation: &str) -> Option<Value> {
         "putAgentSkill" => {
             json!({"skillId": BILLING, "proficiency": 101, "expirationDate": "next year"})
         }
-        "bulkAgentSkills" => json!({"mode": "Merge", "items": [
+        "bulkAgentSkills" => json!({"mode": "merge", "items": [
             {"agentId": ANA, "skills": [{"skillId": BILLING, "proficiency": 500}]},
-            {"agentId": ANA, "skills": [{"skillId": SALES, "proficiency": "Expert"}, {"skillId": SALES}], "ifMatch": 7}]}),
+            {"agentId": ANA, "skills": [{"skillId": SALES, "proficiency": "Expret"}, {"skillId": SALES}], "ifMatch": 7}]}),
         "assignSkillToAgents" => {
             json!({"agents": [{"agentId": ANA, "proficiency": "guru"}, {"userId": BO}]})
         }
