@@ -13,6 +13,9 @@ use utoipa::openapi::KnownFormat;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+// The patterns below say what the validator of skillgrid-core accepts: text without control
+// characters, names with something besides spaces, `local@domain.tld` emails, ETags.
+
 /// A proficiency as a client sends it: an integer of the organization's scale, or one of its
 /// level names (any case).
 pub fn proficiency_in_schema() -> Schema {
@@ -31,9 +34,15 @@ pub fn proficiency_in_schema() -> Schema {
 #[schema(example = json!({"name": "Billing", "description": "Invoices and refunds"}))]
 pub struct SkillCreate {
     /// Unique per organization, compared case-insensitively; 1–200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// Up to 2000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub description: Option<String>,
 }
 
@@ -43,12 +52,20 @@ pub struct SkillCreate {
 #[schema(example = json!({"description": "Invoices, refunds and disputes", "active": true}))]
 pub struct SkillUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
     /// `null` clears the description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub description: Option<String>,
     /// `false` deactivates the skill: it can no longer be assigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
 }
 
@@ -58,9 +75,20 @@ pub struct SkillUpdate {
 #[schema(example = json!({"email": "ana@example.com", "name": "Ana García", "externalId": "E-1001"}))]
 pub struct AgentCreate {
     /// Unique per organization, compared case-insensitively.
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s.\u0000-\u001f\u007f-\u009f]$"
+    )]
     pub email: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub external_id: Option<String>,
 }
 
@@ -70,14 +98,28 @@ pub struct AgentCreate {
 #[schema(example = json!({"name": "Ana García López", "active": true}))]
 pub struct AgentUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s.\u0000-\u001f\u007f-\u009f]$"
+    )]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
     /// `null` clears the external id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub external_id: Option<String>,
     /// `false` deactivates the agent: its skills can no longer be changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
 }
 
@@ -88,12 +130,16 @@ pub struct AgentUpdate {
 #[schema(example = json!({"requireIfMatch": true, "proficiencyScale": {"levels": {"Master": 100, "Expert": 90}}}))]
 pub struct SettingsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub proficiency_scale: Option<ProficiencyScalePatch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub limits: Option<LimitsPatch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub require_if_match: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub rate_limit: Option<RateLimitPatch>,
 }
 
@@ -101,13 +147,17 @@ pub struct SettingsPatch {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProficiencyScalePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = -1_000_000, maximum = 1_000_000)]
     pub min: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = -1_000_000, maximum = 1_000_000)]
     pub max: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = -1_000_000, maximum = 1_000_000)]
     pub default: Option<i64>,
     /// Merged into the levels: a value sets a level, `null` removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub levels: Option<BTreeMap<String, Option<i64>>>,
 }
 
@@ -115,12 +165,16 @@ pub struct ProficiencyScalePatch {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LimitsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 10_000)]
     pub max_skills_per_agent: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 100_000)]
     pub max_items_per_bulk: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 1_000_000)]
     pub max_assignments_per_request: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1024, maximum = 268_435_456)]
     pub max_body_bytes: Option<u64>,
 }
 
@@ -128,8 +182,10 @@ pub struct LimitsPatch {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimitPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 1_000_000)]
     pub requests_per_minute: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 100_000)]
     pub burst: Option<u64>,
 }
 
@@ -147,9 +203,11 @@ pub struct SkillSetReplace {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SkillSetMerge {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub skills: Option<Vec<AssignmentIn>>,
     /// Skill ids to drop from the agent's set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub remove: Option<Vec<Uuid>>,
 }
 
@@ -185,9 +243,11 @@ pub enum BulkMode {
 pub struct BulkRequest {
     /// Default `merge`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub mode: Option<BulkMode>,
     /// Default `true`: all items are written, or none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub atomic: Option<bool>,
     /// One item per agent; an agent may appear only once.
     pub items: Vec<BulkItem>,
@@ -199,12 +259,15 @@ pub struct BulkRequest {
 pub struct BulkItem {
     pub agent_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub skills: Option<Vec<AssignmentIn>>,
     /// Merge mode only: skill ids to drop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub remove: Option<Vec<Uuid>>,
     /// The ETag the agent's skills must be at, e.g. `"\"7\""`, or `"*"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = r#"^\s*(\*|(W/)?"[0-9]{1,18}")\s*$"#)]
     pub if_match: Option<String>,
 }
 
@@ -236,6 +299,7 @@ pub struct AgentAssignment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TokenRequest {
     /// Always `client_credentials`.
+    #[schema(pattern = "^client_credentials$")]
     pub grant_type: String,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,

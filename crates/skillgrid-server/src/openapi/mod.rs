@@ -369,6 +369,21 @@ fn enrich(op: &mut Value, d: &OrgSettings) {
     }
     op["description"] = Value::String(desc.trim().to_string());
 
+    // Header parameters: what the handlers accept, as patterns.
+    if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for p in params.iter_mut().filter(|p| p["in"] == "header") {
+            p["schema"] = match p["name"].as_str() {
+                Some("If-Match") => {
+                    json!({"type": "string", "pattern": r#"^\s*(\*|(W/)?"[0-9]{1,18}")\s*$"#})
+                }
+                Some("Idempotency-Key") => {
+                    json!({"type": "string", "minLength": 1, "maxLength": 255,
+                    "pattern": "^[\\x20-\\x7e]*[\\x21-\\x7e][\\x20-\\x7e]*$"})
+                }
+                _ => continue,
+            };
+        }
+    }
     if let Some(content) = op.pointer_mut("/requestBody/content/application~1json") {
         let valid = examples::valid_bodies(&id);
         if !valid.is_empty() {
