@@ -266,7 +266,9 @@ pub struct Problem {
     #[schema(schema_with = problem_code_schema)]
     pub code: String,
     pub detail: String,
+    /// The request's id, as in `X-Request-Id`.
     #[serde(default)]
+    #[schema(required = true)]
     pub request_id: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorEntry>,

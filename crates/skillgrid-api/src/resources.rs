@@ -9,6 +9,8 @@ use uuid::Uuid;
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass it as `cursor` to get the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -18,6 +20,7 @@ pub struct Page<T> {
 pub struct Skill {
     pub id: Uuid,
     pub name: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub active: bool,
     #[schema(format = DateTime)]
@@ -33,6 +36,7 @@ pub struct Agent {
     pub id: Uuid,
     pub email: String,
     pub name: String,
+    #[schema(required = true)]
     pub external_id: Option<String>,
     pub active: bool,
     #[schema(format = DateTime)]
@@ -49,12 +53,13 @@ pub struct AssignmentOut {
     pub skill_name: String,
     pub proficiency: i64,
     /// The highest level whose value is at most `proficiency`; `null` below the lowest.
+    #[schema(required = true)]
     pub level: Option<String>,
     /// `null`: effective since it was set.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, required = true)]
     pub effective_date: Option<String>,
     /// `null`: never expires.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, required = true)]
     pub expiration_date: Option<String>,
     /// True when `effectiveDate` ≤ now < `expirationDate`.
     pub active: bool,
@@ -148,7 +153,9 @@ pub struct AuditEntry {
     pub agent_id: Uuid,
     pub skill_id: Uuid,
     pub action: AuditAction,
+    #[schema(required = true)]
     pub before: Option<AssignmentOut>,
+    #[schema(required = true)]
     pub after: Option<AssignmentOut>,
 }
 
@@ -206,6 +213,7 @@ pub struct BulkSummary {
 #[serde(rename_all = "camelCase")]
 pub struct BulkItemResult {
     pub index: u64,
+    #[schema(required = true)]
     pub agent_id: Option<Uuid>,
     pub status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
