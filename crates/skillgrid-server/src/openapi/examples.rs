@@ -186,6 +186,24 @@ pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
     }
 }
 
+/// An example value of a parameter, by name: with the valid bodies, a valid request of every
+/// operation (`cursor` has none: only a `nextCursor` the server returned is one).
+pub fn parameter(name: &str) -> Option<Value> {
+    Some(match name {
+        "userId" => json!(ANA),
+        "skillId" => json!(BILLING),
+        "limit" => json!(50),
+        "name" => json!("Billing"),
+        "email" => json!("ana@example.com"),
+        "active" => json!(true),
+        "dryRun" => json!(true),
+        "since" => json!("2026-11-22T11:30:00Z"),
+        "If-Match" => json!("\"7\""),
+        "Idempotency-Key" => json!("import-2026-11-23-part-1"),
+        _ => return None,
+    })
+}
+
 /// A body with several mistakes for `operation`'s validator to report.
 fn bad_body(operation: &str) -> Option<Value> {
     Some(match operation {

@@ -168,6 +168,11 @@ fn render_operation(h: &mut String, path: &str, method: &str, op: &Value) {
         s = esc(op["summary"].as_str().unwrap_or_default()),
         d = md(op["description"].as_str().unwrap_or_default()),
     );
+    let _ = write!(
+        h,
+        "<p class=\"example-request\">Example request: <code>{}</code></p>",
+        esc(&example_request(path, method, op))
+    );
     if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
         h.push_str("<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>type</th><th>required</th><th>description</th></tr>");
         for p in params {
@@ -274,6 +279,36 @@ fn render_operation(h: &mut String, path: &str, method: &str, op: &Value) {
         }
     }
     h.push_str("</section>");
+}
+
+/// The request line (and headers) of a valid request, from the parameters' examples.
+fn example_request(path: &str, method: &str, op: &Value) -> String {
+    let mut url = path.to_string();
+    let mut query = Vec::new();
+    let mut headers = Vec::new();
+    for p in op["parameters"].as_array().into_iter().flatten() {
+        let (Some(name), Some(ex)) = (p["name"].as_str(), p.get("example")) else {
+            continue;
+        };
+        let v = ex
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| ex.to_string());
+        match p["in"].as_str() {
+            Some("path") => url = url.replace(&format!("{{{name}}}"), &v),
+            Some("query") if name != "dryRun" => query.push(format!("{name}={v}")),
+            Some("header") => headers.push(format!("{name}: {v}")),
+            _ => {}
+        }
+    }
+    if !query.is_empty() {
+        url = format!("{url}?{}", query.join("&"));
+    }
+    let mut line = format!("{} {url}", method.to_uppercase());
+    for hd in headers {
+        line.push_str(&format!("  ·  {hd}"));
+    }
+    line
 }
 
 fn render_schema(h: &mut String, name: &str, s: &Value) {

@@ -369,6 +369,13 @@ fn enrich(op: &mut Value, d: &OrgSettings) {
     }
     op["description"] = Value::String(desc.trim().to_string());
 
+    if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for p in params.iter_mut() {
+            if let Some(e) = examples::parameter(p["name"].as_str().unwrap_or_default()) {
+                p["example"] = e;
+            }
+        }
+    }
     // Header parameters: what the handlers accept, as patterns.
     if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
         for p in params.iter_mut().filter(|p| p["in"] == "header") {
