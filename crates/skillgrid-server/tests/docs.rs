@@ -375,3 +375,93 @@ async fn every_parameter_but_the_cursor_has_an_example_and_example_reads_are_val
         );
     }
 }
+
+/// A component schema by name, following one `$ref`.
+fn component<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
+    match s["$ref"].as_str() {
+        Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+        None => s,
+    }
+}
+
+fn refused_at(operation: &str, body: &Value, pointer: &str) -> bool {
+    match examples::validate_body(operation, body).expect("a validator") {
+        Ok(()) => false,
+        Err(errors) => errors.iter().any(|e| e.pointer.as_deref() == Some(pointer)),
+    }
+}
+
+#[test]
+fn documented_ranges_and_lengths_are_the_validators_own() {
+    let doc = openapi::document();
+    let schemas = &doc["components"]["schemas"];
+    // Every bounded number of the settings: one past each bound is refused at its pointer;
+    // the bounds of the limits and the rate limit are accepted.
+    let settings = &schemas["SettingsPatch"]["properties"];
+    let mut checked = 0;
+    for (group, gs) in settings.as_object().unwrap() {
+        let Some(props) = component(doc, gs)["properties"].as_object() else {
+            continue;
+        };
+        for (field, fs) in props {
+            let (Some(min), Some(max)) = (fs["minimum"].as_i64(), fs["maximum"].as_i64()) else {
+                continue;
+            };
+            let body = |v: i64| serde_json::json!({ group.as_str(): { field.as_str(): v } });
+            let at = format!("/{group}/{field}");
+            assert!(
+                refused_at("patchSettings", &body(max + 1), &at),
+                "{at} above {max}"
+            );
+            assert!(
+                refused_at("patchSettings", &body(min - 1), &at),
+                "{at} below {min}"
+            );
+            if group != "proficiencyScale" {
+                for v in [min, max] {
+                    let r = examples::validate_body("patchSettings", &body(v)).unwrap();
+                    assert!(r.is_ok(), "{at} = {v}: {r:?}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 9, "bounded settings");
+    // Text lengths: the longest documented value is accepted, one more character refused.
+    let mut lengths = 0;
+    for (operation, schema) in [
+        ("createSkill", "SkillCreate"),
+        ("patchSkill", "SkillUpdate"),
+        ("createAgent", "AgentCreate"),
+        ("patchAgent", "AgentUpdate"),
+    ] {
+        for (field, fs) in schemas[schema]["properties"].as_object().unwrap() {
+            let Some(max) = fs["maxLength"].as_u64() else {
+                continue;
+            };
+            let value = |n: u64| {
+                let s = "a".repeat(n as usize);
+                if field == "email" {
+                    format!("{}@example.com", &s[..(n as usize).saturating_sub(12)])
+                } else {
+                    s
+                }
+            };
+            let mut body = match operation {
+                "createAgent" => serde_json::json!({"email": "ana@example.com", "name": "Ana"}),
+                "createSkill" => serde_json::json!({"name": "Billing"}),
+                _ => serde_json::json!({}),
+            };
+            body[field.as_str()] = Value::String(value(max));
+            let r = examples::validate_body(operation, &body).unwrap();
+            assert!(r.is_ok(), "{operation} {field} of {max}: {r:?}");
+            body[field.as_str()] = Value::String(value(max + 1));
+            assert!(
+                refused_at(operation, &body, &format!("/{field}")),
+                "{operation} {field}"
+            );
+            lengths += 1;
+        }
+    }
+    assert_eq!(lengths, 10, "bounded text fields");
+}
