@@ -6,6 +6,7 @@
 //! serialises and what the validator produces once a body is known to be good.
 
 pub mod problem;
+pub mod requests;
 pub mod resources;
 pub mod settings;
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// The problem codes of contract §6, each with its one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,8 +107,17 @@ impl ProblemCode {
     }
 }
 
+/// The schema of a problem's `code`: one of [`ProblemCode::ALL`].
+pub fn problem_code_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ProblemCode::ALL.iter().map(|c| c.as_str())))
+        .description(Some("the problem code; each has one HTTP status and an entry in the error catalogue (`type`)"))
+        .build()
+}
+
 /// The entry codes of contract §6: what is wrong with one place of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryCode {
     InvalidJson,
@@ -167,7 +177,7 @@ pub enum Locator {
 }
 
 /// One problem found in a request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -246,16 +256,19 @@ impl ErrorEntry {
 }
 
 /// An `application/problem+json` body (RFC 9457) as skillgrid sends it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_: String,
     pub title: String,
     pub status: u16,
+    #[schema(schema_with = problem_code_schema)]
     pub code: String,
     pub detail: String,
+    /// The request's id, as in `X-Request-Id`.
     #[serde(default)]
+    #[schema(required = true)]
     pub request_id: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorEntry>,

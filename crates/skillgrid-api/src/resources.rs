@@ -1,70 +1,92 @@
 //! Resource representations (contract §5) and the OAuth token endpoint's bodies (§4).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A list answer: `{"items": [...], "nextCursor": "…" | null}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass it as `cursor` to get the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
 /// A skill of the catalog (§5.2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Skill {
     pub id: Uuid,
     pub name: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub active: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
 /// An agent (§5.3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Agent {
     pub id: Uuid,
     pub email: String,
     pub name: String,
+    #[schema(required = true)]
     pub external_id: Option<String>,
     pub active: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
 /// One assignment as the API returns it (ASSIGNMENT_OUT).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignmentOut {
     pub skill_id: Uuid,
     pub skill_name: String,
     pub proficiency: i64,
+    /// The highest level whose value is at most `proficiency`; `null` below the lowest.
+    #[schema(required = true)]
     pub level: Option<String>,
+    /// `null`: effective since it was set.
+    #[schema(format = DateTime, required = true)]
     pub effective_date: Option<String>,
+    /// `null`: never expires.
+    #[schema(format = DateTime, required = true)]
     pub expiration_date: Option<String>,
+    /// True when `effectiveDate` ≤ now < `expirationDate`.
     pub active: bool,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
 /// One assignment as a client sends it (ASSIGNMENT). `proficiency` may be a number or a level name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssignmentIn {
     pub skill_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::requests::proficiency_in_schema)]
     pub proficiency: Option<serde_json::Value>,
+    /// RFC 3339; `null`: effective at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub effective_date: Option<String>,
+    /// RFC 3339, later than `effectiveDate`; `null`: never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub expiration_date: Option<String>,
 }
 
 /// One updated assignment in a change list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdatedAssignment {
     pub skill_id: Uuid,
@@ -73,7 +95,7 @@ pub struct UpdatedAssignment {
 }
 
 /// What a write did (or, on a dry run, would do) to one agent's skills.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Changes {
     pub added: Vec<AssignmentOut>,
@@ -88,7 +110,7 @@ impl Changes {
 }
 
 /// One agent's skills (§5.4); `dryRun` and `changes` are present on write answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentSkills {
     pub agent_id: Uuid,
@@ -101,7 +123,7 @@ pub struct AgentSkills {
 }
 
 /// What an audit entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuditAction {
     Added,
@@ -120,22 +142,25 @@ impl AuditAction {
 }
 
 /// One audit entry (§5.6).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: Uuid,
+    #[schema(format = DateTime)]
     pub at: String,
     pub request_id: String,
     pub client_id: Uuid,
     pub agent_id: Uuid,
     pub skill_id: Uuid,
     pub action: AuditAction,
+    #[schema(required = true)]
     pub before: Option<AssignmentOut>,
+    #[schema(required = true)]
     pub after: Option<AssignmentOut>,
 }
 
 /// `POST /oauth/token` success body (RFC 6749 §5.1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -144,7 +169,7 @@ pub struct TokenResponse {
 }
 
 /// `POST /oauth/token` error body (RFC 6749 §5.2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OAuthError {
     pub error: String,
     pub error_description: String,
@@ -171,7 +196,7 @@ pub mod scopes {
 }
 
 /// Counts over a bulk request (§5.5). Assignment counts cover the items that succeeded.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkSummary {
     pub items: u64,
@@ -184,10 +209,11 @@ pub struct BulkSummary {
 }
 
 /// The result of one bulk item: `version` and `changes` when it succeeded, `problem` when not.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkItemResult {
     pub index: u64,
+    #[schema(required = true)]
     pub agent_id: Option<Uuid>,
     pub status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,7 +225,7 @@ pub struct BulkItemResult {
 }
 
 /// `POST /agents/skills/bulk` and `POST /admin/skills/{id}/agents` success body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkResponse {
     pub dry_run: bool,
@@ -208,7 +234,7 @@ pub struct BulkResponse {
 }
 
 /// One holder of a skill (`GET /admin/skills/{id}/agents`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SkillHolder {
     pub agent_id: Uuid,

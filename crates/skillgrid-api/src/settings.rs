@@ -3,8 +3,9 @@
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgSettings {
     pub proficiency_scale: ProficiencyScale,
@@ -14,12 +15,14 @@ pub struct OrgSettings {
 }
 
 /// A proficiency scale: integers from `min` to `max`, with named levels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProficiencyScale {
     pub min: i64,
     pub max: i64,
     pub default: i64,
+    /// Level names and their values, lowest first; names match case-insensitively.
+    #[schema(value_type = std::collections::BTreeMap<String, i64>)]
     pub levels: Levels,
 }
 
@@ -76,7 +79,7 @@ impl<'de> Deserialize<'de> for Levels {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Limits {
     pub max_skills_per_agent: u64,
@@ -85,7 +88,7 @@ pub struct Limits {
     pub max_body_bytes: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimit {
     pub requests_per_minute: u64,

@@ -132,6 +132,14 @@ impl Caller {
     }
 }
 
+/// 401 for a request that sent no token at all.
+pub fn missing_token() -> ApiError {
+    unauthorized(
+        "no access token was sent; send Authorization: Bearer TOKEN (from POST /oauth/token)",
+        false,
+    )
+}
+
 fn unauthorized(detail: &str, with_error: bool) -> ApiError {
     let challenge = if with_error {
         format!(
@@ -204,7 +212,7 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(c.clone());
         }
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return Err(unauthorized("no access token was sent; send Authorization: Bearer TOKEN (from POST /oauth/token)", false));
+            return Err(missing_token());
         };
         let value = value
             .to_str()

@@ -125,15 +125,26 @@ pub fn problem_response(mut problem: Problem, headers: HeaderMap) -> Response {
     res
 }
 
-pub fn internal_response() -> Response {
-    let id = current_request_id();
-    problem_response(
-        Problem::new(
-            ProblemCode::Internal,
-            format!("the server failed to handle request {id}; report this id to the operator"),
-        ),
-        HeaderMap::new(),
+/// The 500 problem: it names the request id and nothing else.
+pub fn internal_problem(request_id: &str) -> Problem {
+    Problem::new(
+        ProblemCode::Internal,
+        format!("the server failed to handle request {request_id}; report this id to the operator"),
     )
+}
+
+pub fn internal_response() -> Response {
+    problem_response(internal_problem(&current_request_id()), HeaderMap::new())
+}
+
+impl ApiError {
+    /// The problem this error answers with (`internal` for a 500), for documentation.
+    pub fn into_problem(self) -> Problem {
+        match self {
+            ApiError::Problem { problem, .. } => *problem,
+            ApiError::Internal(_) => internal_problem(""),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -62,6 +62,24 @@ fn json_response(status: u16, body: Vec<u8>, replayed: bool) -> Response {
     res
 }
 
+/// 409: the first request with this key is still running.
+pub fn key_in_use() -> ApiError {
+    ApiError::new(
+        ProblemCode::IdempotencyKeyInUse,
+        "a request with this Idempotency-Key is still being processed; wait for it, then retry to get its answer",
+    )
+    .with_header(header::RETRY_AFTER, "1")
+}
+
+/// 422: the key was used with another request.
+pub fn key_reused() -> ApiError {
+    ApiError::new(
+        ProblemCode::IdempotencyKeyReused,
+        "this Idempotency-Key was used with a different request (client, method, path or body); use a new key for a new request",
+    )
+    .with_errors(vec![ErrorEntry::new(Locator::Header("Idempotency-Key".into()), EntryCode::InvalidFormat, "the key belongs to another request")])
+}
+
 /// Runs `work` at most once per key; answers 200 with its JSON.
 pub async fn run<T: Serialize>(
     state: &AppState,
@@ -82,28 +100,29 @@ pub async fn run<T: Serialize>(
     };
     let fp = fingerprint(caller.client_id, method, path, body);
     let store = state.store();
-    match store.idempotency_begin(caller.org_id, caller.client_id, &key, &fp, Timestamp::now()).await? {
+    match store
+        .idempotency_begin(caller.org_id, caller.client_id, &key, &fp, Timestamp::now())
+        .await?
+    {
         IdempotencyBegin::Replay { status, body } => Ok(json_response(status, body, true)),
-        IdempotencyBegin::InProgress => Err(ApiError::new(
-            ProblemCode::IdempotencyKeyInUse,
-            "a request with this Idempotency-Key is still being processed; wait for it, then retry to get its answer",
-        )
-        .with_header(header::RETRY_AFTER, "1")),
-        IdempotencyBegin::Mismatch => Err(ApiError::new(
-            ProblemCode::IdempotencyKeyReused,
-            "this Idempotency-Key was used with a different request (client, method, path or body); use a new key for a new request",
-        )
-        .with_errors(vec![ErrorEntry::new(Locator::Header("Idempotency-Key".into()), EntryCode::InvalidFormat, "the key belongs to another request")])),
+        IdempotencyBegin::InProgress => Err(key_in_use()),
+        IdempotencyBegin::Mismatch => Err(key_reused()),
         IdempotencyBegin::Fresh => {
-            let result = async { serde_json::to_vec(&work.await?).map_err(ApiError::internal) }.await;
+            let result =
+                async { serde_json::to_vec(&work.await?).map_err(ApiError::internal) }.await;
             match result {
                 Ok(bytes) => {
-                    store.idempotency_complete(caller.org_id, caller.client_id, &key, 200, &bytes).await?;
+                    store
+                        .idempotency_complete(caller.org_id, caller.client_id, &key, 200, &bytes)
+                        .await?;
                     Ok(json_response(200, bytes, false))
                 }
                 Err(e) => {
                     // Failures are not kept: the client may fix the request and reuse the key.
-                    if let Err(err) = store.idempotency_abandon(caller.org_id, caller.client_id, &key).await {
+                    if let Err(err) = store
+                        .idempotency_abandon(caller.org_id, caller.client_id, &key)
+                        .await
+                    {
                         tracing::warn!(error = %err, "failed to release an idempotency key");
                     }
                     Err(e)

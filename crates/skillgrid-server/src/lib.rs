@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod error;
 pub mod idempotency;
 mod middleware;
+pub mod openapi;
 pub mod ratelimit;
 pub mod render;
 mod routes;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v2", api)
         .merge(routes::oauth::router())
         .merge(routes::health::router())
+        .merge(openapi::router())
         .fallback(routes::not_found)
         .route_layer(axum::middleware::from_fn(middleware::remember_route))
         .layer(

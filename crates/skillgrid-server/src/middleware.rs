@@ -74,6 +74,10 @@ pub async fn remember_route(req: Request, next: Next) -> Response<Body> {
     res
 }
 
+pub fn method_not_allowed_detail(method: &str, allow: &str) -> String {
+    format!("this route does not take {method}; allowed: {allow}")
+}
+
 /// Gives every error answer that is not already JSON a problem body (no 4xx or 5xx is ever
 /// empty), keeping its headers (`Allow` on 405).
 pub async fn problem_bodies(req: Request, next: Next) -> Response<Body> {
@@ -104,7 +108,7 @@ pub async fn problem_bodies(req: Request, next: Next) -> Response<Body> {
                 .unwrap_or("");
             (
                 ProblemCode::MethodNotAllowed,
-                format!("this route does not take {method}; allowed: {allow}"),
+                method_not_allowed_detail(method.as_str(), allow),
             )
         }
         413 => (

@@ -99,6 +99,18 @@ fn set_headers(headers: &mut HeaderMap, d: &Decision) {
     }
 }
 
+/// 429 for a client over its bucket, with `Retry-After`.
+pub fn rate_limited(limit: &RateLimit, reset_secs: u64) -> ApiError {
+    ApiError::new(
+        ProblemCode::RateLimited,
+        format!(
+            "this client may send {} requests per minute with bursts of {}; retry in {} s",
+            limit.requests_per_minute, limit.burst, reset_secs
+        ),
+    )
+    .with_header(header::RETRY_AFTER, &reset_secs.to_string())
+}
+
 /// Layer of the `/api/v2` routes: a request with a valid token is counted against its
 /// client's bucket (a bulk request is one request, whatever its size) and answered with the
 /// `RateLimit-*` headers; one over the limit gets 429 and changes nothing. Requests without a
@@ -116,15 +128,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         .limiters()
         .check(caller.client_id, &settings.rate_limit);
     if !d.allowed {
-        let mut res = ApiError::new(
-            ProblemCode::RateLimited,
-            format!(
-                "this client may send {} requests per minute with bursts of {}; retry in {} s",
-                settings.rate_limit.requests_per_minute, settings.rate_limit.burst, d.reset_secs
-            ),
-        )
-        .with_header(header::RETRY_AFTER, &d.reset_secs.to_string())
-        .into_response();
+        let mut res = rate_limited(&settings.rate_limit, d.reset_secs).into_response();
         set_headers(res.headers_mut(), &d);
         return res;
     }

@@ -96,6 +96,17 @@ pub fn parse_query(raw: Option<&str>, rules: &QueryRules) -> Result<QueryValues,
                 ),
             },
             "cursor" => q.cursor = Some(v),
+            // No name or email holds a control character (the bodies refuse them), and some
+            // databases refuse NUL in text: say so rather than fail.
+            "name" | "email" if v.chars().any(char::is_control) => r.push(
+                err(
+                    &k,
+                    EntryCode::InvalidFormat,
+                    format!("`{k}` contains control characters"),
+                    &v,
+                )
+                .expected("printable text"),
+            ),
             "name" => q.name = Some(v),
             "email" => q.email = Some(v),
             "active" | "dryRun" => {

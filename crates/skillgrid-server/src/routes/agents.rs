@@ -32,7 +32,14 @@ pub fn agent_not_found(e: StoreError) -> ApiError {
     }
 }
 
-async fn list(
+/// List agents
+#[utoipa::path(get, path = "/api/v2/admin/users", tag = "agents", operation_id = "listAgents",
+    security(("oauth2" = ["admin:agent:read"])),
+    params(("email" = Option<String>, Query, description = "only the agent with this email (any case)"),
+        ("active" = Option<bool>, Query, description = "only active (`true`) or inactive (`false`) agents"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    responses((status = 200, description = "one page of agents", body = Page<Agent>)))]
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(q): RawQuery,
@@ -50,7 +57,15 @@ async fn list(
     Ok(page(p, render::agent))
 }
 
-async fn create(
+/// Create an agent
+///
+/// Emails are unique per organization, compared case-insensitively.
+#[utoipa::path(post, path = "/api/v2/admin/users", tag = "agents", operation_id = "createAgent",
+    security(("oauth2" = ["admin:agent:write"])),
+    request_body(content = skillgrid_api::requests::AgentCreate, content_type = "application/json"),
+    responses((status = 201, description = "the new agent", body = Agent,
+        headers(("Location" = String, description = "the new agent's URL")))))]
+pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(q): RawQuery,
@@ -73,7 +88,11 @@ async fn create(
     ))
 }
 
-async fn read(
+/// Read an agent
+#[utoipa::path(get, path = "/api/v2/admin/users/{userId}", tag = "agents", operation_id = "getAgent",
+    security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id")),
+    responses((status = 200, description = "the agent", body = Agent)))]
+pub(crate) async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -90,7 +109,14 @@ async fn read(
     Ok(Json(render::agent(a)))
 }
 
-async fn update(
+/// Change an agent
+///
+/// Takes `email`, `name`, `externalId`, `active`. An inactive agent's skills cannot be changed.
+#[utoipa::path(patch, path = "/api/v2/admin/users/{userId}", tag = "agents", operation_id = "patchAgent",
+    security(("oauth2" = ["admin:agent:write"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id")),
+    request_body(content = skillgrid_api::requests::AgentUpdate, content_type = "application/json"),
+    responses((status = 200, description = "the agent after the change", body = Agent)))]
+pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,

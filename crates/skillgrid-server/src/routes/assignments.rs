@@ -47,7 +47,13 @@ fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header value")
 }
 
-async fn read(
+/// Read one agent's skills
+///
+/// `version` increases by one with every change of the set; the `ETag` is it quoted.
+#[utoipa::path(get, path = "/api/v2/agents/users/{userId}/skills", tag = "assignments", operation_id = "getAgentSkills",
+    security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id")),
+    responses((status = 200, description = "the agent's skills", body = AgentSkills, headers(("ETag" = String, description = "the set's version, quoted: `\"N\"`")))))]
+pub(crate) async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Path(user): Path<String>,
@@ -76,7 +82,13 @@ async fn read(
     Ok(([(header::ETAG, etag(set.version))], Json(body)).into_response())
 }
 
-async fn history(
+/// One agent's audit history
+///
+/// Every change to the agent's assignments, newest first.
+#[utoipa::path(get, path = "/api/v2/agents/users/{userId}/skills/history", tag = "assignments", operation_id = "getAgentSkillHistory",
+    security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    responses((status = 200, description = "one page of audit entries, newest first", body = Page<AuditEntry>)))]
+pub(crate) async fn history(
     State(state): State<AppState>,
     caller: Caller,
     Path(user): Path<String>,
@@ -96,6 +108,46 @@ async fn history(
     );
     let r = Renderer::new(&settings.proficiency_scale, &catalog);
     Ok(page(p, |a| r.audit(a)))
+}
+
+/// 428: the organization requires `If-Match` and none was sent.
+pub(crate) fn precondition_required() -> ApiError {
+    ApiError::new(
+        ProblemCode::PreconditionRequired,
+        "this organization requires If-Match on skill writes; send the ETag of GET …/skills (e.g. If-Match: \"7\"), or * to write unconditionally",
+    )
+    .with_errors(vec![ErrorEntry::new(Locator::Header("If-Match".into()), EntryCode::MissingField, "If-Match is required").expected("\"N\" or *")])
+}
+
+/// 400 `inactive_agent`: the agent named by the path is inactive.
+pub(crate) fn inactive_agent(agent: Uuid) -> ApiError {
+    ApiError::new(
+        ProblemCode::InactiveAgent,
+        format!("agent {agent} is inactive; its skills cannot be changed"),
+    )
+    .with_errors(vec![ErrorEntry::new(
+        Locator::Path("userId".into()),
+        EntryCode::InactiveAgent,
+        "the agent is inactive",
+    )
+    .hint(format!(
+        "reactivate it with PATCH /api/v2/admin/users/{agent} {{\"active\": true}}"
+    ))])
+}
+
+/// 412: `If-Match` names another version than the current one.
+pub(crate) fn precondition_failed(current: i64) -> ApiError {
+    let mut e = ApiError::new(
+        ProblemCode::PreconditionFailed,
+        format!("the agent's skills are at version {current}, not the one If-Match names; GET them again and retry"),
+    )
+    .with_errors(vec![ErrorEntry::new(Locator::Header("If-Match".into()), EntryCode::PreconditionFailed, format!("the current version is {current}"))
+        .expected(format!("\"{current}\""))])
+    .with_header(header::ETAG, &format!("\"{current}\""));
+    if let ApiError::Problem { problem, .. } = &mut e {
+        problem.current_version = Some(current);
+    }
+    e
 }
 
 /// What every write to one agent's skills has checked before its body is looked at.
@@ -123,11 +175,7 @@ async fn target(
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
     let if_match = validate::precondition_header(raw).map_err(ApiError::one)?;
     if settings.require_if_match && if_match.is_none() {
-        return Err(ApiError::new(
-            ProblemCode::PreconditionRequired,
-            "this organization requires If-Match on skill writes; send the ETag of GET …/skills (e.g. If-Match: \"7\"), or * to write unconditionally",
-        )
-        .with_errors(vec![ErrorEntry::new(Locator::Header("If-Match".into()), EntryCode::MissingField, "If-Match is required").expected("\"N\" or *")]));
+        return Err(precondition_required());
     }
     let rec = state
         .store()
@@ -135,18 +183,7 @@ async fn target(
         .await
         .map_err(agent_not_found)?;
     if !rec.active {
-        return Err(ApiError::new(
-            ProblemCode::InactiveAgent,
-            format!("agent {agent} is inactive; its skills cannot be changed"),
-        )
-        .with_errors(vec![ErrorEntry::new(
-            Locator::Path("userId".into()),
-            EntryCode::InactiveAgent,
-            "the agent is inactive",
-        )
-        .hint(format!(
-            "reactivate it with PATCH /api/v2/admin/users/{agent} {{\"active\": true}}"
-        ))]));
+        return Err(inactive_agent(agent));
     }
     let catalog = state.store().catalog(caller.org_id).await?;
     Ok(Target {
@@ -228,19 +265,7 @@ async fn apply(
             let res = ([(header::ETAG, etag(version))], Json(body)).into_response();
             Ok((version, Some(plan), res))
         }
-        Some(ItemOutcome::PreconditionFailed { current }) => {
-            let mut e = ApiError::new(
-                ProblemCode::PreconditionFailed,
-                format!("the agent's skills are at version {current}, not the one If-Match names; GET them again and retry"),
-            )
-            .with_errors(vec![ErrorEntry::new(Locator::Header("If-Match".into()), EntryCode::PreconditionFailed, format!("the current version is {current}"))
-                .expected(format!("\"{current}\""))])
-            .with_header(header::ETAG, &format!("\"{current}\""));
-            if let ApiError::Problem { problem, .. } = &mut e {
-                problem.current_version = Some(current);
-            }
-            Err(e)
-        }
+        Some(ItemOutcome::PreconditionFailed { current }) => Err(precondition_failed(current)),
         Some(ItemOutcome::TooManySkills { resulting }) => Err(ApiError::one(
             ErrorEntry::at(
                 list_pointer,
@@ -267,7 +292,15 @@ async fn apply(
     }
 }
 
-async fn replace(
+/// Replace one agent's whole skill set
+///
+/// `{"skills": [ASSIGNMENT, …]}`, or the bare array; `{"skills": []}` removes every skill.
+/// Answers with the new set, its new `ETag`, and what changed.
+#[utoipa::path(put, path = "/api/v2/agents/users/{userId}/skills", tag = "assignments", operation_id = "putAgentSkills",
+    security(("oauth2" = ["admin:agent:write"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"), ("dryRun" = Option<bool>, Query, description = "`true`: answer as if written, write nothing"), ("If-Match" = Option<String>, Header, description = "`\"N\"` (the ETag of GET …/skills) or `*`: write only if the set is still at that version; required when the organization's `requireIfMatch` is on")),
+    request_body(content = skillgrid_api::requests::SkillSetPut, content_type = "application/json"),
+    responses((status = 200, description = "the new set and its changes", body = AgentSkills, headers(("ETag" = String, description = "the set's version, quoted: `\"N\"`")))))]
+pub(crate) async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     Path(user): Path<String>,
@@ -289,7 +322,15 @@ async fn replace(
     .2)
 }
 
-async fn merge(
+/// Merge into one agent's skill set
+///
+/// Listed skills are added or updated, `remove` ones dropped, the rest kept. A bare array
+/// means `skills`.
+#[utoipa::path(patch, path = "/api/v2/agents/users/{userId}/skills", tag = "assignments", operation_id = "patchAgentSkills",
+    security(("oauth2" = ["admin:agent:write"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"), ("dryRun" = Option<bool>, Query, description = "`true`: answer as if written, write nothing"), ("If-Match" = Option<String>, Header, description = "`\"N\"` (the ETag of GET …/skills) or `*`: write only if the set is still at that version; required when the organization's `requireIfMatch` is on")),
+    request_body(content = skillgrid_api::requests::SkillSetPatch, content_type = "application/json"),
+    responses((status = 200, description = "the new set and its changes", body = AgentSkills, headers(("ETag" = String, description = "the set's version, quoted: `\"N\"`")))))]
+pub(crate) async fn merge(
     State(state): State<AppState>,
     caller: Caller,
     Path(user): Path<String>,
@@ -314,7 +355,14 @@ async fn merge(
     .2)
 }
 
-async fn set_one(
+/// Set one skill of an agent
+///
+/// Adds the skill, or updates its proficiency and dates; the other skills are kept.
+#[utoipa::path(put, path = "/api/v2/agents/users/{userId}/skills/{skillId}", tag = "assignments", operation_id = "putAgentSkill",
+    security(("oauth2" = ["admin:agent:write"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"), ("skillId" = uuid::Uuid, Path, description = "the skill's id"), ("dryRun" = Option<bool>, Query, description = "`true`: answer as if written, write nothing"), ("If-Match" = Option<String>, Header, description = "`\"N\"` (the ETag of GET …/skills) or `*`: write only if the set is still at that version; required when the organization's `requireIfMatch` is on")),
+    request_body(content = skillgrid_api::requests::AssignmentFields, content_type = "application/json"),
+    responses((status = 200, description = "the new set and its changes", body = AgentSkills, headers(("ETag" = String, description = "the set's version, quoted: `\"N\"`")))))]
+pub(crate) async fn set_one(
     State(state): State<AppState>,
     caller: Caller,
     Path((user, skill)): Path<(String, String)>,
@@ -340,7 +388,13 @@ async fn set_one(
     .2)
 }
 
-async fn remove_one(
+/// Remove one skill from an agent
+///
+/// 404 when the agent does not hold it.
+#[utoipa::path(delete, path = "/api/v2/agents/users/{userId}/skills/{skillId}", tag = "assignments", operation_id = "deleteAgentSkill",
+    security(("oauth2" = ["admin:agent:write"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"), ("skillId" = uuid::Uuid, Path, description = "the skill's id"), ("dryRun" = Option<bool>, Query, description = "`true`: answer as if written, write nothing"), ("If-Match" = Option<String>, Header, description = "`\"N\"` (the ETag of GET …/skills) or `*`: write only if the set is still at that version; required when the organization's `requireIfMatch` is on")),
+    responses((status = 204, description = "removed (or, on a dry run, would be)", headers(("ETag" = String, description = "the set's version, quoted: `\"N\"`")))))]
+pub(crate) async fn remove_one(
     State(state): State<AppState>,
     caller: Caller,
     Path((user, skill)): Path<(String, String)>,

@@ -10,12 +10,36 @@ use serde_json::json;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
 }
 
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+/// Liveness
+///
+/// 200 when the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "healthz", security(()),
+    responses((status = 200, description = "the process is up", body = Status)))]
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `{"status": …}` of the health routes.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Status {
+    /// `ok`, or `unavailable` with a `detail`.
+    status: String,
+    detail: Option<String>,
+}
+
+/// Readiness
+///
+/// 200 when the database answers, 503 when it does not.
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz", security(()),
+    responses((status = 200, description = "the database answers", body = Status),
+        (status = 503, description = "the database does not answer", body = Status)))]
+pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store().ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
         Err(e) => {
@@ -28,7 +52,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus metrics
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics", security(()),
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,

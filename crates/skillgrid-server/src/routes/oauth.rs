@@ -89,7 +89,25 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
     Ok(Some((dec(id), dec(secret))))
 }
 
-async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+/// Get an access token
+///
+/// The OAuth 2.0 client-credentials grant (RFC 6749 §4.4). The client authenticates with
+/// `client_id` and `client_secret` in the form, or with HTTP Basic. Tokens are signed JWTs
+/// valid for one hour. Errors have the RFC 6749 §5.2 shape, not problem details.
+#[utoipa::path(post, path = "/oauth/token", tag = "oauth", operation_id = "getToken",
+    security((), ("clientBasic" = [])),
+    request_body(content = skillgrid_api::requests::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "an access token", body = TokenResponse),
+        (status = 400, description = "`invalid_request`, `invalid_scope` or `unsupported_grant_type`", body = OAuthError),
+        (status = 401, description = "`invalid_client`: unknown client or wrong secret", body = OAuthError,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"skillgrid\"`"))),
+    ))]
+pub(crate) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

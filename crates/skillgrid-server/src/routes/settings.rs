@@ -17,7 +17,13 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/organizations/settings", get(read).patch(update))
 }
 
-async fn read(
+/// Read the organization's settings
+///
+/// The proficiency scale and its levels, the limits, `requireIfMatch` and the rate limit.
+#[utoipa::path(get, path = "/api/v2/organizations/settings", tag = "settings", operation_id = "getSettings",
+    security(("oauth2" = ["admin:org:read"])),
+    responses((status = 200, description = "the settings", body = OrgSettings)))]
+pub(crate) async fn read(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(q): RawQuery,
@@ -27,7 +33,17 @@ async fn read(
     Ok(Json(state.store().settings(caller.org_id).await?))
 }
 
-async fn update(
+/// Change the organization's settings
+///
+/// Takes any subset of the settings object; nested objects merge (JSON merge patch), and in
+/// `levels` a `null` removes a level. A scale change that would put stored proficiencies
+/// outside it is refused with `out_of_range` errors naming how many assignments would be
+/// affected. A rate-limit change applies to the next request.
+#[utoipa::path(patch, path = "/api/v2/organizations/settings", tag = "settings", operation_id = "patchSettings",
+    security(("oauth2" = ["admin:org:write"])),
+    request_body(content = skillgrid_api::requests::SettingsPatch, content_type = "application/json"),
+    responses((status = 200, description = "the settings after the change", body = OrgSettings)))]
+pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(q): RawQuery,

@@ -25,7 +25,14 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn list(
+/// List the skill catalog
+#[utoipa::path(get, path = "/api/v2/admin/skills", tag = "skills", operation_id = "listSkills",
+    security(("oauth2" = ["admin:skill:read"])),
+    params(("name" = Option<String>, Query, description = "only the skill with this name (any case)"),
+        ("active" = Option<bool>, Query, description = "only active (`true`) or inactive (`false`) skills"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    responses((status = 200, description = "one page of skills", body = Page<Skill>)))]
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(q): RawQuery,
@@ -43,7 +50,15 @@ async fn list(
     Ok(page(p, render::skill))
 }
 
-async fn create(
+/// Create a skill
+///
+/// Names are unique per organization, compared case-insensitively.
+#[utoipa::path(post, path = "/api/v2/admin/skills", tag = "skills", operation_id = "createSkill",
+    security(("oauth2" = ["admin:skill:write"])),
+    request_body(content = skillgrid_api::requests::SkillCreate, content_type = "application/json"),
+    responses((status = 201, description = "the new skill", body = Skill,
+        headers(("Location" = String, description = "the new skill's URL")))))]
+pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(q): RawQuery,
@@ -66,7 +81,7 @@ async fn create(
     ))
 }
 
-fn skill_not_found(e: StoreError) -> ApiError {
+pub(crate) fn skill_not_found(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound => ApiError::new(
             ProblemCode::NotFound,
@@ -76,7 +91,19 @@ fn skill_not_found(e: StoreError) -> ApiError {
     }
 }
 
-async fn read(
+/// 409: a skill some agents hold cannot be deleted.
+pub(crate) fn skill_in_use(count: i64) -> ApiError {
+    ApiError::new(
+        ProblemCode::Conflict,
+        format!("{count} agents hold this skill, so it cannot be deleted; deactivate it instead with PATCH {{\"active\": false}}"),
+    )
+}
+
+/// Read a skill
+#[utoipa::path(get, path = "/api/v2/admin/skills/{skillId}", tag = "skills", operation_id = "getSkill",
+    security(("oauth2" = ["admin:skill:read"])), params(("skillId" = uuid::Uuid, Path, description = "the skill's id")),
+    responses((status = 200, description = "the skill", body = Skill)))]
+pub(crate) async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -93,7 +120,15 @@ async fn read(
     Ok(Json(render::skill(s)))
 }
 
-async fn update(
+/// Change a skill
+///
+/// Takes `name`, `description`, `active`. A deactivated skill stays on the agents that hold
+/// it but can no longer be assigned.
+#[utoipa::path(patch, path = "/api/v2/admin/skills/{skillId}", tag = "skills", operation_id = "patchSkill",
+    security(("oauth2" = ["admin:skill:write"])), params(("skillId" = uuid::Uuid, Path, description = "the skill's id")),
+    request_body(content = skillgrid_api::requests::SkillUpdate, content_type = "application/json"),
+    responses((status = 200, description = "the skill after the change", body = Skill)))]
+pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -119,7 +154,13 @@ async fn update(
     Ok(Json(render::skill(s)))
 }
 
-async fn remove(
+/// Delete a skill
+///
+/// Only a skill no agent holds can be deleted (409 otherwise): deactivate it instead.
+#[utoipa::path(delete, path = "/api/v2/admin/skills/{skillId}", tag = "skills", operation_id = "deleteSkill",
+    security(("oauth2" = ["admin:skill:write"])), params(("skillId" = uuid::Uuid, Path, description = "the skill's id")),
+    responses((status = 204, description = "deleted")))]
+pub(crate) async fn remove(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -130,10 +171,7 @@ async fn remove(
     let id = path_id("skillId", &id)?;
     match state.store().delete_skill(caller.org_id, id).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::InUse { count }) => Err(ApiError::new(
-            ProblemCode::Conflict,
-            format!("{count} agents hold this skill, so it cannot be deleted; deactivate it instead with PATCH {{\"active\": false}}"),
-        )),
+        Err(StoreError::InUse { count }) => Err(skill_in_use(count)),
         Err(e) => Err(skill_not_found(e)),
     }
 }

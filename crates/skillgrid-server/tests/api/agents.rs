@@ -142,6 +142,13 @@ async fn list_filters_by_email_and_active_and_paginates() {
         r.entries(),
         [("query:name".to_string(), "unknown_field".to_string())]
     );
+    // PostgreSQL refuses NUL in text: a filter with one was a 500 there.
+    let r = app.get(&format!("{USERS}?email=a%00b@example.com")).await;
+    assert_problem(&r, 400, "validation_failed");
+    assert_eq!(
+        r.entries(),
+        [("query:email".to_string(), "invalid_format".to_string())]
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,324 @@
+//! Request bodies as the contract names them, for the OpenAPI document.
+//!
+//! The server does not deserialize into these: bodies are walked by `skillgrid-core`'s
+//! validator so that every mistake is reported at once. These types say what that validator
+//! accepts, so the published schema and the rules come from one workspace and are checked
+//! against each other by tests (every example here passes the real validator).
+
+use crate::AssignmentIn;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::KnownFormat;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+// The patterns below say what the validator of skillgrid-core accepts: text without control
+// characters, names with something besides spaces, `local@domain.tld` emails, ETags.
+
+/// A proficiency as a client sends it: an integer of the organization's scale, or one of its
+/// level names (any case).
+pub fn proficiency_in_schema() -> Schema {
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))))
+            .item(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)))
+            .description(Some("an integer within the organization's scale, or the name of one of its levels (any case); omitted: the scale's default"))
+            .build(),
+    )
+}
+
+/// `POST /admin/skills`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Billing", "description": "Invoices and refunds"}))]
+pub struct SkillCreate {
+    /// Unique per organization, compared case-insensitively; 1–200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub name: String,
+    /// Up to 2000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub description: Option<String>,
+}
+
+/// `PATCH /admin/skills/{skillId}`: any subset of the fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"description": "Invoices, refunds and disputes", "active": true}))]
+pub struct SkillUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub name: Option<String>,
+    /// `null` clears the description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub description: Option<String>,
+    /// `false` deactivates the skill: it can no longer be assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub active: Option<bool>,
+}
+
+/// `POST /admin/users`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "ana@example.com", "name": "Ana García", "externalId": "E-1001"}))]
+pub struct AgentCreate {
+    /// Unique per organization, compared case-insensitively.
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s.\u0000-\u001f\u007f-\u009f]$"
+    )]
+    pub email: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub external_id: Option<String>,
+}
+
+/// `PATCH /admin/users/{userId}`: any subset of the fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Ana García López", "active": true}))]
+pub struct AgentUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s.\u0000-\u001f\u007f-\u009f]$"
+    )]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub name: Option<String>,
+    /// `null` clears the external id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub external_id: Option<String>,
+    /// `false` deactivates the agent: its skills can no longer be changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub active: Option<bool>,
+}
+
+/// `PATCH /organizations/settings`: any subset of the settings; nested objects merge
+/// (JSON merge patch), and in `levels` a `null` removes a level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"requireIfMatch": true, "proficiencyScale": {"levels": {"Master": 100, "Expert": 90}}}))]
+pub struct SettingsPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub proficiency_scale: Option<ProficiencyScalePatch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub limits: Option<LimitsPatch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub require_if_match: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub rate_limit: Option<RateLimitPatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProficiencyScalePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = -1_000_000, maximum = 1_000_000)]
+    pub min: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = -1_000_000, maximum = 1_000_000)]
+    pub max: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = -1_000_000, maximum = 1_000_000)]
+    pub default: Option<i64>,
+    /// Merged into the levels: a value sets a level, `null` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub levels: Option<BTreeMap<String, Option<i64>>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitsPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 10_000)]
+    pub max_skills_per_agent: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 100_000)]
+    pub max_items_per_bulk: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 1_000_000)]
+    pub max_assignments_per_request: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1024, maximum = 268_435_456)]
+    pub max_body_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 1_000_000)]
+    pub requests_per_minute: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 100_000)]
+    pub burst: Option<u64>,
+}
+
+/// `PUT …/skills`: the agent's whole new set. A bare JSON array of assignments is accepted
+/// as the same thing; `{"skills": []}` removes every skill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SkillSetReplace {
+    pub skills: Vec<AssignmentIn>,
+}
+
+/// `PATCH …/skills`: listed skills are added or updated, `remove` ones dropped, the rest
+/// kept. A bare JSON array means `skills`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SkillSetMerge {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub skills: Option<Vec<AssignmentIn>>,
+    /// Skill ids to drop from the agent's set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub remove: Option<Vec<Uuid>>,
+}
+
+/// `PUT …/skills/{skillId}`: one assignment; the skill is named by the path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssignmentFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = proficiency_in_schema)]
+    pub proficiency: Option<serde_json::Value>,
+    /// RFC 3339; `null`: effective at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub effective_date: Option<String>,
+    /// RFC 3339, later than `effectiveDate`; `null`: never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expiration_date: Option<String>,
+}
+
+/// How bulk items apply: `merge` (PATCH semantics per item) or `replace` (PUT semantics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkMode {
+    #[default]
+    Merge,
+    Replace,
+}
+
+/// `POST /agents/skills/bulk`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BulkRequest {
+    /// Default `merge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub mode: Option<BulkMode>,
+    /// Default `true`: all items are written, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub atomic: Option<bool>,
+    /// One item per agent; an agent may appear only once.
+    pub items: Vec<BulkItem>,
+}
+
+/// One agent's change in a bulk request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BulkItem {
+    pub agent_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub skills: Option<Vec<AssignmentIn>>,
+    /// Merge mode only: skill ids to drop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub remove: Option<Vec<Uuid>>,
+    /// The ETag the agent's skills must be at, e.g. `"\"7\""`, or `"*"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = r#"^\s*(\*|(W/)?"[0-9]{1,18}")\s*$"#)]
+    pub if_match: Option<String>,
+}
+
+/// `POST /admin/skills/{skillId}/agents`: one skill to many agents (merge, atomic).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SkillToAgents {
+    pub agents: Vec<AgentAssignment>,
+}
+
+/// One agent of `POST /admin/skills/{skillId}/agents`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentAssignment {
+    pub agent_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = proficiency_in_schema)]
+    pub proficiency: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub effective_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expiration_date: Option<String>,
+}
+
+/// `POST /oauth/token` form fields (RFC 6749 §4.4); the client may authenticate with HTTP
+/// Basic instead of `client_id` and `client_secret`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// Always `client_credentials`.
+    #[schema(pattern = "^client_credentials$")]
+    pub grant_type: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Space-separated subset of the client's scopes; omitted: all of them.
+    pub scope: Option<String>,
+}
+
+/// The body of `PUT …/skills`: the wrapped object or the bare array.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SkillSetPut {
+    Wrapped(SkillSetReplace),
+    Bare(Vec<AssignmentIn>),
+}
+
+/// The body of `PATCH …/skills`: the wrapped object or the bare array of assignments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SkillSetPatch {
+    Wrapped(SkillSetMerge),
+    Bare(Vec<AssignmentIn>),
+}

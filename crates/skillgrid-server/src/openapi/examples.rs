@@ -1,0 +1,490 @@
+//! Examples of the OpenAPI document, produced by the code that handles requests.
+//!
+//! A valid request body per operation (the tests run each through the real validator), and
+//! for each operation an example of every problem it can answer. The validation examples come
+//! from running `skillgrid-core`'s validators on deliberately bad bodies, and the other
+//! problems from the very functions the handlers answer with, so an example cannot say
+//! something the server does not.
+
+use crate::auth::{self, Caller, Keys};
+use crate::body;
+use crate::error::{internal_problem, ApiError};
+use crate::idempotency;
+use crate::ratelimit::rate_limited;
+use crate::routes;
+use axum::http::{header, HeaderMap, HeaderValue};
+use serde_json::{json, Value};
+use skillgrid_api::{ErrorEntry, OrgSettings, Problem, ProblemCode};
+use skillgrid_core::model::CatalogSkill;
+use skillgrid_core::validate::{self, BulkLimits, SkillRules};
+use skillgrid_store::StoreError;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The ids the examples use.
+pub const BILLING: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1b01";
+pub const SALES: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1b02";
+pub const RETIRED: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1b03";
+pub const ANA: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1c01";
+pub const BO: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1c02";
+const UNKNOWN_SKILL: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1bff";
+pub const REQUEST_ID: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1d01";
+
+fn id(s: &str) -> Uuid {
+    Uuid::parse_str(s).expect("example ids are UUIDs")
+}
+
+/// The catalog the examples are checked against: two active skills and an inactive one.
+fn catalog() -> HashMap<Uuid, CatalogSkill> {
+    [
+        (BILLING, "Billing", true),
+        (SALES, "Sales", true),
+        (RETIRED, "Fax support", false),
+    ]
+    .into_iter()
+    .map(|(i, n, a)| {
+        (
+            id(i),
+            CatalogSkill {
+                id: id(i),
+                name: n.into(),
+                active: a,
+            },
+        )
+    })
+    .collect()
+}
+
+fn limits(s: &OrgSettings) -> BulkLimits {
+    BulkLimits {
+        max_items: s.limits.max_items_per_bulk,
+        max_assignments: s.limits.max_assignments_per_request,
+    }
+}
+
+fn unit<T>(r: Result<T, Vec<ErrorEntry>>) -> Result<(), Vec<ErrorEntry>> {
+    r.map(|_| ())
+}
+
+/// An atomic request: every item's problems, in body order.
+fn all_items<T>(
+    items: impl IntoIterator<Item = Result<T, Vec<ErrorEntry>>>,
+) -> Result<(), Vec<ErrorEntry>> {
+    let errors: Vec<ErrorEntry> = items
+        .into_iter()
+        .filter_map(Result::err)
+        .flatten()
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Runs the validator of `operation` on `body` with the default settings and the example
+/// catalog: `None` when the operation takes no JSON body.
+pub fn validate_body(operation: &str, body: &Value) -> Option<Result<(), Vec<ErrorEntry>>> {
+    let settings = OrgSettings::default();
+    let cat = catalog();
+    let rules = SkillRules::new(&settings, &cat);
+    Some(match operation {
+        "patchSettings" => unit(validate::settings_patch(body, &settings)),
+        "createSkill" => unit(validate::skill_create(body)),
+        "patchSkill" => unit(validate::skill_patch(body)),
+        "createAgent" => unit(validate::agent_create(body)),
+        "patchAgent" => unit(validate::agent_patch(body)),
+        "putAgentSkills" => unit(validate::skill_set_replace(body, &rules)),
+        "patchAgentSkills" => unit(validate::skill_set_merge(body, &rules)),
+        "putAgentSkill" => unit(validate::single_assignment(body, &rules, id(BILLING))),
+        "bulkAgentSkills" => validate::bulk_request(body, &rules, &limits(&settings))
+            .and_then(|r| all_items(r.items)),
+        "assignSkillToAgents" => {
+            validate::skill_to_agents(body, id(BILLING), &rules, &limits(&settings))
+                .and_then(|items| all_items(items.into_iter().map(|(r, _)| r)))
+        }
+        _ => return None,
+    })
+}
+
+/// Valid request bodies of `operation`, by example name.
+pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
+    match operation {
+        "patchSettings" => vec![
+            ("requireIfMatch", json!({"requireIfMatch": true})),
+            (
+                "levels",
+                json!({"proficiencyScale": {"levels": {"Master": 100, "Expert": 90}}, "rateLimit": {"requestsPerMinute": 1200}}),
+            ),
+        ],
+        "createSkill" => vec![(
+            "skill",
+            json!({"name": "Billing", "description": "Invoices and refunds"}),
+        )],
+        "patchSkill" => vec![
+            ("rename", json!({"name": "Billing and payments"})),
+            ("deactivate", json!({"active": false})),
+        ],
+        "createAgent" => vec![(
+            "agent",
+            json!({"email": "ana@example.com", "name": "Ana García", "externalId": "E-1001"}),
+        )],
+        "patchAgent" => vec![
+            ("rename", json!({"name": "Ana García López"})),
+            ("deactivate", json!({"active": false})),
+        ],
+        "putAgentSkills" => vec![
+            (
+                "wrapped",
+                json!({"skills": [
+                {"skillId": BILLING, "proficiency": 90},
+                {"skillId": SALES, "proficiency": "Advanced", "expirationDate": "2027-01-01T00:00:00Z"}]}),
+            ),
+            (
+                "bare array",
+                json!([{"skillId": BILLING, "proficiency": "expert"}]),
+            ),
+            ("remove every skill", json!({"skills": []})),
+        ],
+        "patchAgentSkills" => vec![
+            (
+                "add and remove",
+                json!({"skills": [{"skillId": BILLING, "proficiency": 80}], "remove": [SALES]}),
+            ),
+            (
+                "bare array",
+                json!([{"skillId": SALES, "proficiency": "Novice"}]),
+            ),
+        ],
+        "putAgentSkill" => vec![
+            ("level name", json!({"proficiency": "Advanced"})),
+            (
+                "with dates",
+                json!({"proficiency": 60, "effectiveDate": "2026-12-01T00:00:00Z", "expirationDate": null}),
+            ),
+        ],
+        "bulkAgentSkills" => vec![
+            (
+                "merge",
+                json!({"mode": "merge", "items": [
+                {"agentId": ANA, "skills": [{"skillId": BILLING, "proficiency": 90}], "remove": [SALES], "ifMatch": "\"7\""},
+                {"agentId": BO, "skills": [{"skillId": SALES, "proficiency": "Intermediate"}]}]}),
+            ),
+            (
+                "replace, not atomic",
+                json!({"mode": "replace", "atomic": false, "items": [
+                {"agentId": ANA, "skills": [{"skillId": BILLING, "proficiency": 75}]}]}),
+            ),
+        ],
+        "assignSkillToAgents" => vec![(
+            "two agents",
+            json!({"agents": [
+            {"agentId": ANA, "proficiency": 90},
+            {"agentId": BO, "proficiency": "Novice", "expirationDate": "2027-06-30T00:00:00Z"}]}),
+        )],
+        _ => vec![],
+    }
+}
+
+/// An example value of a parameter, by name: with the valid bodies, a valid request of every
+/// operation (`cursor` has none: only a `nextCursor` the server returned is one).
+pub fn parameter(name: &str) -> Option<Value> {
+    Some(match name {
+        "userId" => json!(ANA),
+        "skillId" => json!(BILLING),
+        "limit" => json!(50),
+        "name" => json!("Billing"),
+        "email" => json!("ana@example.com"),
+        "active" => json!(true),
+        "dryRun" => json!(true),
+        "since" => json!("2026-11-22T11:30:00Z"),
+        "If-Match" => json!("\"7\""),
+        "Idempotency-Key" => json!("import-2026-11-23-part-1"),
+        _ => return None,
+    })
+}
+
+/// A body with several mistakes for `operation`'s validator to report.
+fn bad_body(operation: &str) -> Option<Value> {
+    Some(match operation {
+        "patchSettings" => {
+            json!({"proficiencyScale": {"min": 10, "max": 5}, "rateLimit": {"burst": 0}, "requireIfMatch": "yes"})
+        }
+        "createSkill" => json!({"skillName": "Billing", "description": 5}),
+        "patchSkill" => json!({"name": "", "enabled": false}),
+        "createAgent" => json!({"mail": "ana@example.com", "name": 7}),
+        "patchAgent" => json!({"email": "not an email", "active": "no"}),
+        "putAgentSkills" => json!({"skills": [
+            {"id": BILLING, "proficiency": 190},
+            {"skillId": SALES, "proficiency": "Expret"},
+            {"skillId": UNKNOWN_SKILL}]}),
+        "patchAgentSkills" => json!({"skills": [
+            {"skillId": BILLING, "proficiency": "75", "effectiveDate": "2027-01-01T00:00:00Z", "expirationDate": "2026-01-01T00:00:00Z"},
+            {"skillId": RETIRED}], "remove": [BILLING, "billing"]}),
+        "putAgentSkill" => {
+            json!({"skillId": BILLING, "proficiency": 101, "expirationDate": "next year"})
+        }
+        "bulkAgentSkills" => json!({"mode": "merge", "items": [
+            {"agentId": ANA, "skills": [{"skillId": BILLING, "proficiency": 500}]},
+            {"agentId": ANA, "skills": [{"skillId": SALES, "proficiency": "Expret"}, {"skillId": SALES}], "ifMatch": 7}]}),
+        "assignSkillToAgents" => {
+            json!({"agents": [{"agentId": ANA, "proficiency": "guru"}, {"userId": BO}]})
+        }
+        _ => return None,
+    })
+}
+
+/// One example of a problem answer.
+pub struct ProblemExample {
+    pub name: String,
+    pub summary: String,
+    pub problem: Problem,
+}
+
+/// What the handlers of an operation check, for choosing its problem examples.
+struct Traits {
+    scope: &'static str,
+    query: &'static [&'static str],
+    path: &'static [&'static str],
+    body: bool,
+    skill_write: bool,
+    idempotent: bool,
+}
+
+fn traits(operation: &str, scope: &'static str) -> Traits {
+    let (query, path): (&'static [&'static str], &'static [&'static str]) = match operation {
+        "listSkills" => (&["name", "active", "limit", "cursor"], &[]),
+        "listAgents" => (&["email", "active", "limit", "cursor"], &[]),
+        "listAudit" => (&["since", "limit", "cursor"], &[]),
+        "getSkill" | "patchSkill" | "deleteSkill" => (&[], &["skillId"]),
+        "getAgent" | "patchAgent" | "getAgentSkills" => (&[], &["userId"]),
+        "getAgentSkillHistory" => (&["limit", "cursor"], &["userId"]),
+        "putAgentSkills" | "patchAgentSkills" => (&["dryRun"], &["userId"]),
+        "putAgentSkill" | "deleteAgentSkill" => (&["dryRun"], &["userId", "skillId"]),
+        "listSkillHolders" => (&["limit", "cursor"], &["skillId"]),
+        "assignSkillToAgents" => (&["dryRun"], &["skillId"]),
+        "bulkAgentSkills" => (&["dryRun"], &[]),
+        _ => (&[], &[]),
+    };
+    Traits {
+        scope,
+        query,
+        path,
+        body: bad_body(operation).is_some(),
+        skill_write: matches!(
+            operation,
+            "putAgentSkills" | "patchAgentSkills" | "putAgentSkill" | "deleteAgentSkill"
+        ),
+        idempotent: matches!(operation, "bulkAgentSkills" | "assignSkillToAgents"),
+    }
+}
+
+fn ex(name: &str, summary: &str, e: ApiError) -> ProblemExample {
+    let mut problem = e.into_problem();
+    problem.request_id = REQUEST_ID.into();
+    ProblemExample {
+        name: name.into(),
+        summary: summary.into(),
+        problem,
+    }
+}
+
+fn headers(name: header::HeaderName, value: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        name,
+        HeaderValue::from_str(value).expect("example header values are ASCII"),
+    );
+    h
+}
+
+/// Every problem an authenticated API operation can answer with, one example each (or more
+/// where one code has several causes).
+pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
+    let t = traits(operation, scope);
+    let mut out = Vec::new();
+    let settings = OrgSettings::default();
+
+    // Query parameters: every route rejects unknown ones.
+    let bad_query = if t.query.contains(&"limit") {
+        "limit=0&pageSize=10"
+    } else {
+        "pageSize=10"
+    };
+    if let Err(e) = routes::query(Some(bad_query.into()), t.query) {
+        out.push(ex(
+            "bad query",
+            "an unknown or out-of-range query parameter",
+            e,
+        ));
+    }
+    if let Some(p) = t.path.first() {
+        let e = routes::path_id(p, "billing").expect_err("not a UUID");
+        out.push(ex("bad path id", "an id in the path that is not a UUID", e));
+    }
+    if t.skill_write {
+        let e = validate::precondition_header(Some("7")).expect_err("unquoted");
+        out.push(ex(
+            "bad If-Match",
+            "an If-Match that is not an ETag",
+            ApiError::one(e),
+        ));
+    }
+    if t.idempotent {
+        let e = idempotency::key_header(&headers(
+            header::HeaderName::from_static(idempotency::HEADER),
+            "",
+        ))
+        .expect_err("empty key");
+        out.push(ex("bad Idempotency-Key", "an empty Idempotency-Key", e));
+    }
+    if t.body {
+        let e = body::parse_json(b"{\n  \"name\": \"Billing\",\n}").expect_err("trailing comma");
+        out.push(ex(
+            "invalid JSON",
+            "a body that is not JSON (here a trailing comma)",
+            e,
+        ));
+        if let Some(Err(errors)) = bad_body(operation).and_then(|b| validate_body(operation, &b)) {
+            out.push(ex(
+                "invalid body",
+                "every mistake in the body at once, each with its pointer",
+                ApiError::validation(errors),
+            ));
+        }
+        out.push(ex(
+            "too large",
+            "a body over the organization's limits.maxBodyBytes",
+            body::too_large(settings.limits.max_body_bytes),
+        ));
+        out.push(ex(
+            "not JSON",
+            "a body not sent as application/json",
+            body::require_json(&headers(header::CONTENT_TYPE, "text/plain"))
+                .expect_err("text/plain"),
+        ));
+    }
+    if t.skill_write {
+        out.push(ex(
+            "inactive agent",
+            "the agent named by the path is inactive",
+            routes::assignments::inactive_agent(Uuid::parse_str(ANA).expect("uuid")),
+        ));
+        out.push(ex(
+            "stale If-Match",
+            "the agent's skills changed since the ETag was read",
+            routes::assignments::precondition_failed(8),
+        ));
+        out.push(ex(
+            "If-Match required",
+            "the organization requires If-Match (requireIfMatch)",
+            routes::assignments::precondition_required(),
+        ));
+    }
+    if !t.path.is_empty() || t.skill_write {
+        let e = match t.path.first() {
+            Some(&"skillId") => routes::skills::skill_not_found(StoreError::NotFound),
+            _ => routes::agents::agent_not_found(StoreError::NotFound),
+        };
+        out.push(ex(
+            "not found",
+            "no such id in the caller's organization",
+            e,
+        ));
+    }
+    match operation {
+        "createSkill" | "patchSkill" => out.push(ex(
+            "duplicate name",
+            "another skill has this name (any case)",
+            StoreError::Conflict { field: "name" }.into(),
+        )),
+        "createAgent" | "patchAgent" => out.push(ex(
+            "duplicate email",
+            "another agent has this email (any case)",
+            StoreError::Conflict { field: "email" }.into(),
+        )),
+        "deleteSkill" => out.push(ex(
+            "in use",
+            "agents still hold the skill",
+            routes::skills::skill_in_use(3),
+        )),
+        _ => {}
+    }
+    if t.idempotent {
+        out.push(ex(
+            "key in use",
+            "the first request with this Idempotency-Key is still running",
+            idempotency::key_in_use(),
+        ));
+        out.push(ex(
+            "key reused",
+            "the Idempotency-Key was used with another body",
+            idempotency::key_reused(),
+        ));
+    }
+    let keys = Keys::from_secret(b"documentation examples");
+    out.push(ex(
+        "no token",
+        "no Authorization header",
+        auth::missing_token(),
+    ));
+    out.push(ex(
+        "bad token",
+        "a token that is not a JWT",
+        auth::verify(&keys, "not-a-token").expect_err("not a JWT"),
+    ));
+    let reader = Caller {
+        org_id: Uuid::nil(),
+        client_id: Uuid::nil(),
+        scopes: vec![if t.scope == "admin:audit:read" {
+            "admin:skill:read".into()
+        } else {
+            "admin:audit:read".into()
+        }],
+    };
+    out.push(ex(
+        "missing scope",
+        "the token lacks the scope this route needs",
+        reader.require(t.scope).expect_err("other scope"),
+    ));
+    out.push(ex(
+        "rate limited",
+        "over the client's rate limit",
+        rate_limited(&settings.rate_limit, 1),
+    ));
+    let mut internal = internal_problem(REQUEST_ID);
+    internal.request_id = REQUEST_ID.into();
+    out.push(ProblemExample {
+        name: "internal".into(),
+        summary: "a failure on the server's side".into(),
+        problem: internal,
+    });
+    out
+}
+
+/// Problems of no one operation: a path no route matches, a method a route does not take.
+pub fn routing_problems() -> Vec<ProblemExample> {
+    let mut nf = ApiError::new(
+        ProblemCode::NotFound,
+        "no route matches this path; see /docs for the routes",
+    )
+    .into_problem();
+    nf.request_id = REQUEST_ID.into();
+    let mut mna = Problem::new(
+        ProblemCode::MethodNotAllowed,
+        crate::middleware::method_not_allowed_detail("DELETE", "GET,HEAD,PATCH"),
+    );
+    mna.request_id = REQUEST_ID.into();
+    vec![
+        ProblemExample {
+            name: "no route".into(),
+            summary: "no route matches the path".into(),
+            problem: nf,
+        },
+        ProblemExample {
+            name: "method not allowed".into(),
+            summary: "the route does not take this method (see `Allow`)".into(),
+            problem: mna,
+        },
+    ]
+}

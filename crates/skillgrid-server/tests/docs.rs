@@ -1,0 +1,467 @@
+//! The OpenAPI document and the `/docs` page, served by the real server on loopback.
+//! (Backend-independent, so on SQLite only.)
+
+use serde_json::Value;
+use skillgrid_api::ProblemCode;
+use skillgrid_server::openapi::{self, examples};
+use skillgrid_testkit::{spawn_server, test_db, TestServer};
+use std::process::Command;
+
+const METHODS: [&str; 5] = ["get", "put", "post", "patch", "delete"];
+
+async fn server() -> (TestServer, skillgrid_testkit::TestDb) {
+    let db = test_db(false).await;
+    (spawn_server(&db.url).await, db)
+}
+
+async fn get(base: &str, path: &str) -> (u16, String, String) {
+    let r = reqwest::get(format!("{base}{path}"))
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, ct, r.text().await.expect("body"))
+}
+
+/// Every (path, method, operation) of the document.
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for m in METHODS {
+            if let Some(op) = item.get(m) {
+                out.push((path.clone(), m.to_string(), op.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Every problem example of the document, with the status it is documented under.
+fn problem_examples(doc: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (_, _, op) in operations(doc) {
+        for (status, r) in op["responses"].as_object().expect("responses") {
+            if let Some(exs) = r
+                .pointer("/content/application~1problem+json/examples")
+                .and_then(Value::as_object)
+            {
+                out.extend(exs.values().map(|e| (status.clone(), e["value"].clone())));
+            }
+        }
+    }
+    for e in doc["components"]["examples"]
+        .as_object()
+        .expect("examples")
+        .values()
+    {
+        let v = e["value"].clone();
+        out.push((v["status"].to_string(), v));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_document_is_served_without_a_token_and_every_documented_route_exists() {
+    let (app, _db) = server().await;
+    let (status, ct, body) = get(&app.base, "/api/v2/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("application/json"), "{ct}");
+    let doc: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(&doc, openapi::document());
+
+    let http = reqwest::Client::new();
+    let ops = operations(&doc);
+    assert_eq!(ops.len(), 33, "every route of the server is documented");
+    for (path, method, op) in &ops {
+        let id = op["operationId"].as_str().expect("operationId");
+        // Per-operation scopes on every API route.
+        if path.starts_with("/api/v2/") && path != "/api/v2/openapi.json" {
+            let scopes = op["security"][0]["oauth2"].as_array().expect(id);
+            assert_eq!(scopes.len(), 1, "{id}");
+        }
+        // The route exists with this method (no token: 401 or the route's own answer, never
+        // the fallback's 404 or a 405), and every other method answers 405.
+        let url = format!(
+            "{}{}",
+            app.base,
+            path.replace("{userId}", &uuid::Uuid::nil().to_string())
+                .replace("{skillId}", &uuid::Uuid::nil().to_string())
+        );
+        let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let r = http.request(m, &url).send().await.unwrap();
+        assert!(
+            ![404, 405].contains(&r.status().as_u16()) || path.contains('{'),
+            "{method} {path}: {}",
+            r.status()
+        );
+        let item = &doc["paths"][path.as_str()];
+        for other in METHODS.iter().filter(|o| item.get(**o).is_none()) {
+            let m = reqwest::Method::from_bytes(other.to_uppercase().as_bytes()).unwrap();
+            let r = http.request(m, &url).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 405, "{other} {path} is not documented");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_problem_code_has_a_catalogue_entry_and_an_example_in_the_document() {
+    let (app, _db) = server().await;
+    let (status, ct, html) = get(&app.base, "/docs").await;
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let doc: Value = serde_json::from_str(&get(&app.base, "/api/v2/openapi.json").await.2).unwrap();
+    let examples = problem_examples(&doc);
+    for code in ProblemCode::ALL {
+        let c = code.as_str();
+        assert!(
+            html.contains(&format!("id=\"problem-{c}\"")),
+            "no catalogue entry for {c}"
+        );
+        let ex = examples
+            .iter()
+            .find(|(_, v)| v["code"] == c)
+            .unwrap_or_else(|| panic!("no example of {c} in the document"));
+        assert_eq!(ex.1["type"], format!("/docs#problem-{c}"));
+        assert_eq!(ex.1["status"], code.status());
+        assert_eq!(
+            ex.0,
+            code.status().to_string(),
+            "{c} documented under its status"
+        );
+    }
+    // Every example is a well-formed problem whose code is one of the catalogue's.
+    for (_, v) in &examples {
+        let c = v["code"].as_str().expect("code");
+        assert!(ProblemCode::ALL.iter().any(|p| p.as_str() == c), "{c}");
+        assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    // The `type` of real answers points into the page.
+    let http = reqwest::Client::new();
+    for (method, path) in [
+        ("GET", "/api/v2/admin/skills"),
+        ("GET", "/nowhere"),
+        ("DELETE", "/api/v2/audit"),
+    ] {
+        let r = http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", app.base),
+            )
+            .send()
+            .await
+            .unwrap();
+        let p: Value = r.json().await.unwrap();
+        let anchor = p["type"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("/docs#")
+            .unwrap()
+            .to_string();
+        assert!(html.contains(&format!("id=\"{anchor}\"")), "{anchor}");
+    }
+}
+
+#[test]
+fn every_operation_with_a_body_has_valid_examples_and_an_invalid_one_with_real_pointers() {
+    let doc = openapi::document();
+    let mut with_body = 0;
+    for (path, method, op) in operations(doc) {
+        let id = op["operationId"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("admin");
+        let id = format!("{}{}", id[..1].to_lowercase(), &id[1..]);
+        let Some(media) = op.pointer("/requestBody/content/application~1json") else {
+            continue;
+        };
+        with_body += 1;
+        let exs = media["examples"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path}: no example"));
+        assert!(!exs.is_empty());
+        for (name, e) in exs {
+            let r = examples::validate_body(&id, &e["value"]).expect("a validator");
+            assert!(
+                r.is_ok(),
+                "{method} {path} example {name} is refused: {r:?}"
+            );
+        }
+        // The invalid-body example: several entries, each pointer resolving in a body.
+        let bad = op
+            .pointer("/responses/400/content/application~1problem+json/examples/invalid-body/value")
+            .unwrap_or_else(|| panic!("{method} {path}: no invalid-body example"));
+        let entries = bad["errors"].as_array().unwrap();
+        assert!(entries.len() >= 2, "{method} {path}: {bad}");
+        for e in entries {
+            assert!(e["pointer"].is_string() || e["path"].is_string(), "{e}");
+        }
+        // Every documented status has an example, and only problem codes of that status.
+        for (status, r) in op["responses"].as_object().unwrap() {
+            if let Some(exs) = r
+                .pointer("/content/application~1problem+json/examples")
+                .and_then(Value::as_object)
+            {
+                assert!(!exs.is_empty(), "{method} {path} {status}");
+                for e in exs.values() {
+                    assert_eq!(e["value"]["status"].to_string(), *status);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        with_body, 13,
+        "operations with a JSON body (aliases included)"
+    );
+}
+
+#[test]
+fn descriptions_state_the_default_limits_and_scale() {
+    let doc = openapi::document();
+    let d = skillgrid_api::OrgSettings::default();
+    let info = doc["info"]["description"].as_str().unwrap();
+    for n in [
+        d.limits.max_skills_per_agent,
+        d.limits.max_items_per_bulk,
+        d.limits.max_assignments_per_request,
+        d.limits.max_body_bytes,
+        d.rate_limit.requests_per_minute,
+        d.rate_limit.burst,
+    ] {
+        assert!(info.contains(&n.to_string()), "{n}");
+    }
+    assert!(info.contains(&d.proficiency_scale.describe()));
+    let bulk = doc["paths"]["/api/v2/agents/skills/bulk"]["post"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(bulk.contains(&format!("at most {} items", d.limits.max_items_per_bulk)));
+    let scheme = &doc["components"]["securitySchemes"]["oauth2"];
+    assert_eq!(
+        scheme["flows"]["clientCredentials"]["tokenUrl"],
+        "/oauth/token"
+    );
+    for s in skillgrid_api::scopes::ALL {
+        assert!(
+            scheme["flows"]["clientCredentials"]["scopes"]
+                .get(s)
+                .is_some(),
+            "{s}"
+        );
+    }
+}
+
+/// Debian's Chromium; `CHROMIUM` names another binary.
+fn chromium() -> String {
+    let bin = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    match Command::new(&bin).arg("--version").output() {
+        Ok(o) if o.status.success() => bin,
+        _ => panic!(
+            "the browser test needs headless Chromium: `{bin}` was not found. Install Debian's package \
+             (apt-get install -y chromium), or set CHROMIUM to its path; .ci/run installs it"
+        ),
+    }
+}
+
+#[tokio::test]
+async fn the_docs_page_renders_in_headless_chromium_with_no_network_but_loopback() {
+    let bin = chromium();
+    let (app, _db) = server().await;
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("{}/docs", app.base);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                // Anything but loopback goes to a dead proxy and resolves to nothing.
+                "--proxy-server=http://127.0.0.1:9",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--virtual-time-budget=5000",
+                &format!("--user-data-dir={}", profile.path().display()),
+                "--dump-dom",
+                &url,
+            ])
+            .output()
+            .expect("run chromium")
+    })
+    .await
+    .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && dom.contains("</html>"),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = operations(openapi::document()).len();
+    // The navigation is built by the page's script in the browser: it is in the rendered DOM,
+    // not in the HTML the server sent.
+    assert!(!openapi::docs_html().contains("class=\"toc-op\""));
+    assert_eq!(
+        dom.matches("class=\"toc-op\"").count(),
+        n,
+        "one entry per operation"
+    );
+    assert!(dom.contains(&format!("data-rendered=\"{n}\"")));
+    assert_eq!(dom.matches("class=\"operation\"").count(), n);
+    for code in ProblemCode::ALL {
+        assert!(dom.contains(&format!("id=\"problem-{}\"", code.as_str())));
+    }
+    assert!(dom.contains("<code>/api/v2/agents/skills/bulk</code>"));
+}
+
+#[tokio::test]
+async fn every_parameter_but_the_cursor_has_an_example_and_example_reads_are_valid_requests() {
+    let (app, _db) = server().await;
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/oauth/token", app.base))
+        .basic_auth(app.boot.client_id, Some(&app.boot.client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    for (path, method, op) in operations(openapi::document()) {
+        let mut url = path.clone();
+        let mut query = Vec::new();
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            let name = p["name"].as_str().unwrap();
+            if name == "cursor" {
+                continue;
+            }
+            let ex = p
+                .get("example")
+                .unwrap_or_else(|| panic!("{method} {path}: no example of {name}"));
+            let v = ex
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| ex.to_string());
+            match p["in"].as_str().unwrap() {
+                "path" => url = url.replace(&format!("{{{name}}}"), &v),
+                "query" => query.push((name.to_string(), v)),
+                _ => {}
+            }
+        }
+        if method != "get" {
+            continue;
+        }
+        // The example ids name no row of this database: 200 or 404, never a 400.
+        let r = http
+            .get(format!("{}{url}", app.base))
+            .query(&query)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            [200, 404].contains(&r.status().as_u16()),
+            "GET {url} {query:?}: {} {}",
+            r.status(),
+            r.text().await.unwrap()
+        );
+    }
+}
+
+/// A component schema by name, following one `$ref`.
+fn component<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
+    match s["$ref"].as_str() {
+        Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+        None => s,
+    }
+}
+
+fn refused_at(operation: &str, body: &Value, pointer: &str) -> bool {
+    match examples::validate_body(operation, body).expect("a validator") {
+        Ok(()) => false,
+        Err(errors) => errors.iter().any(|e| e.pointer.as_deref() == Some(pointer)),
+    }
+}
+
+#[test]
+fn documented_ranges_and_lengths_are_the_validators_own() {
+    let doc = openapi::document();
+    let schemas = &doc["components"]["schemas"];
+    // Every bounded number of the settings: one past each bound is refused at its pointer;
+    // the bounds of the limits and the rate limit are accepted.
+    let settings = &schemas["SettingsPatch"]["properties"];
+    let mut checked = 0;
+    for (group, gs) in settings.as_object().unwrap() {
+        let Some(props) = component(doc, gs)["properties"].as_object() else {
+            continue;
+        };
+        for (field, fs) in props {
+            let (Some(min), Some(max)) = (fs["minimum"].as_i64(), fs["maximum"].as_i64()) else {
+                continue;
+            };
+            let body = |v: i64| serde_json::json!({ group.as_str(): { field.as_str(): v } });
+            let at = format!("/{group}/{field}");
+            assert!(
+                refused_at("patchSettings", &body(max + 1), &at),
+                "{at} above {max}"
+            );
+            assert!(
+                refused_at("patchSettings", &body(min - 1), &at),
+                "{at} below {min}"
+            );
+            if group != "proficiencyScale" {
+                for v in [min, max] {
+                    let r = examples::validate_body("patchSettings", &body(v)).unwrap();
+                    assert!(r.is_ok(), "{at} = {v}: {r:?}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 9, "bounded settings");
+    // Text lengths: the longest documented value is accepted, one more character refused.
+    let mut lengths = 0;
+    for (operation, schema) in [
+        ("createSkill", "SkillCreate"),
+        ("patchSkill", "SkillUpdate"),
+        ("createAgent", "AgentCreate"),
+        ("patchAgent", "AgentUpdate"),
+    ] {
+        for (field, fs) in schemas[schema]["properties"].as_object().unwrap() {
+            let Some(max) = fs["maxLength"].as_u64() else {
+                continue;
+            };
+            let value = |n: u64| {
+                let s = "a".repeat(n as usize);
+                if field == "email" {
+                    format!("{}@example.com", &s[..(n as usize).saturating_sub(12)])
+                } else {
+                    s
+                }
+            };
+            let mut body = match operation {
+                "createAgent" => serde_json::json!({"email": "ana@example.com", "name": "Ana"}),
+                "createSkill" => serde_json::json!({"name": "Billing"}),
+                _ => serde_json::json!({}),
+            };
+            body[field.as_str()] = Value::String(value(max));
+            let r = examples::validate_body(operation, &body).unwrap();
+            assert!(r.is_ok(), "{operation} {field} of {max}: {r:?}");
+            body[field.as_str()] = Value::String(value(max + 1));
+            assert!(
+                refused_at(operation, &body, &format!("/{field}")),
+                "{operation} {field}"
+            );
+            lengths += 1;
+        }
+    }
+    assert_eq!(lengths, 10, "bounded text fields");
+}
