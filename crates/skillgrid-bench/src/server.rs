@@ -47,7 +47,19 @@ impl Server {
         let port = free_port()?;
         let log_file = std::fs::File::create(log)
             .with_context(|| format!("cannot create {}", log.display()))?;
-        let child = Command::new(bin)
+        // A profiler may wrap the server, e.g. SKILLGRID_BENCH_WRAP="perf record -g -o srv.data --"
+        // (figures read from /proc are then the wrapper's).
+        let wrap = std::env::var("SKILLGRID_BENCH_WRAP").unwrap_or_default();
+        let mut words = wrap.split_whitespace();
+        let mut cmd = match words.next() {
+            Some(w) => {
+                let mut c = Command::new(w);
+                c.args(words).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let child = cmd
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--database", database])
             .stdin(Stdio::null())
@@ -74,8 +86,19 @@ impl Server {
         status_kb(self.pid, "VmHWM:").map(|kb| kb as f64 / 1024.0)
     }
 
+    /// Asks the server to shut down (SIGTERM, so a wrapping profiler can write its data), and
+    /// kills it if it is still running after 10 s.
     pub async fn stop(mut self) -> Result<()> {
-        self.child.kill().await.context("cannot stop the server")?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .await;
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .is_err()
+        {
+            self.child.kill().await.context("cannot stop the server")?;
+        }
         Ok(())
     }
 
