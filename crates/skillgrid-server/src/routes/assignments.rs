@@ -117,7 +117,7 @@ async fn target(
     caller.require(scopes::AGENT_WRITE)?;
     let q = query(q, &["dryRun"])?;
     let agent = path_id("userId", user)?;
-    let settings = caller.settings(&state).await?;
+    let settings = caller.settings(state).await?;
     let raw = headers
         .get(header::IF_MATCH)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
