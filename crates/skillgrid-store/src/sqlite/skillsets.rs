@@ -55,7 +55,31 @@ pub(super) async fn write(
     items: &[AgentWrite],
     opts: WriteOptions,
 ) -> Result<WriteResult> {
-    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let result = write_in(&mut tx, org, ctx, items, opts).await?;
+    if result.committed {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(result)
+}
+
+/// Everything a write does inside the caller's transaction; `committed` in the result is
+/// false when nothing is to be kept (a dry run, a failed atomic write, or no change), and the
+/// caller then rolls back what this wrote (nothing, in those cases).
+pub(super) async fn write_in(
+    tx: &mut SqliteConnection,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+) -> Result<WriteResult> {
+    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
 
     let skills: HashMap<Uuid, i64> =
         sqlx::query_as::<_, (Uuid, i64)>("SELECT uuid, id FROM skills WHERE org_id = ?")
@@ -88,12 +112,11 @@ pub(super) async fn write(
         }
     }
     let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
-    let mut sets = load_sets(&mut tx, &pks).await?;
+    let mut sets = load_sets(&mut *tx, &pks).await?;
 
     let (outcomes, failed) = common::outcomes(items, &agents, &mut sets, opts, ctx.now);
     let writes = common::writes(items, &outcomes);
     if opts.dry_run || (opts.atomic && failed) || writes.is_empty() {
-        tx.rollback().await?;
         return Ok(WriteResult {
             items: outcomes,
             committed: false,
@@ -180,7 +203,6 @@ pub(super) async fn write(
         qb.push(")");
         qb.build().execute(&mut *tx).await?;
     }
-    tx.commit().await?;
     Ok(WriteResult {
         items: outcomes,
         committed: true,
