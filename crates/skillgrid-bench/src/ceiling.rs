@@ -33,12 +33,14 @@ const UPSERT_SET: &str = "ON CONFLICT (agent_id, skill_id) DO UPDATE SET
     proficiency = excluded.proficiency, effective_at = excluded.effective_at,
     expires_at = excluded.expires_at, updated_at = excluded.updated_at";
 
-pub fn sqlite(file: &Path, agents: usize, skills: usize) -> Result<Ceiling> {
+/// `synchronous` is the store's `FULL`, or `NORMAL` to show what durability at every commit
+/// costs.
+pub fn sqlite(file: &Path, agents: usize, skills: usize, synchronous: &str) -> Result<Ceiling> {
     let mut conn = rusqlite::Connection::open(file)
         .with_context(|| format!("cannot open {}", file.display()))?;
     // The store's pragmas (crates/skillgrid-store/src/sqlite/mod.rs).
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", "-65536")?;
     conn.execute_batch(SQLITE_TABLE)?;

@@ -95,6 +95,8 @@ struct Figures {
     get: Vec<load::Concurrent>,
     ceiling_insert_s: Vec<f64>,
     ceiling_reupsert_s: Vec<f64>,
+    /// SQLite only: the insert ceiling without a sync at commit.
+    ceiling_normal_insert_s: Vec<f64>,
 }
 
 #[tokio::main]
@@ -410,14 +412,17 @@ async fn run_sqlite(plan: &Plan, bin: &Path, dir: &Path) -> Result<(Fixture, Fig
     })
     .await?;
     for run in 0..plan.runs {
-        let c = ceiling::sqlite(
-            &dir.join(format!("ceiling-{run}.db")),
-            plan.agents,
-            plan.skills,
-        )?;
+        let file = |s: &str| dir.join(format!("ceiling-{s}-{run}.db"));
+        let c = ceiling::sqlite(&file("full"), plan.agents, plan.skills, "FULL")?;
         figures.ceiling_insert_s.push(c.insert_s);
         figures.ceiling_reupsert_s.push(c.reupsert_s);
+        let c = ceiling::sqlite(&file("normal"), plan.agents, plan.skills, "NORMAL")?;
+        figures.ceiling_normal_insert_s.push(c.insert_s);
     }
+    println!(
+        "raw ceiling with synchronous=NORMAL instead of FULL: insert {:.0}/s",
+        (plan.agents * plan.skills) as f64 / median(figures.ceiling_normal_insert_s.clone())
+    );
     let fixture = Arc::try_unwrap(f).map_err(|_| anyhow::anyhow!("fixture still shared"))?;
     Ok((fixture, figures))
 }
