@@ -16,6 +16,7 @@ use super::skillsets;
 use crate::*;
 use sqlx::sqlite::SqlitePool;
 use sqlx::SqliteConnection;
+use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Mutex;
 use tokio::sync::oneshot;
 
@@ -125,9 +126,22 @@ async fn each_in_savepoint(
     jobs: &[Job],
 ) -> Result<Vec<Result<WriteResult>>> {
     let mut results = Vec::with_capacity(jobs.len());
+    // Read once per organization in the group, not once per write.
+    let mut keys: HashMap<Uuid, skillsets::OrgKeys> = HashMap::new();
     for j in jobs {
         sqlx::query("SAVEPOINT grouped").execute(&mut *tx).await?;
-        let r = skillsets::write_in(tx, j.org, &j.ctx, &j.items, j.opts).await;
+        let org_keys = match keys.entry(j.org) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => match skillsets::org_keys(tx, j.org).await {
+                Ok(k) => e.insert(k),
+                Err(err) => {
+                    sqlx::query("RELEASE grouped").execute(&mut *tx).await?;
+                    results.push(Err(err));
+                    continue;
+                }
+            },
+        };
+        let r = skillsets::write_with(tx, org_keys, &j.ctx, &j.items, j.opts).await;
         if !matches!(&r, Ok(w) if w.committed) {
             sqlx::query("ROLLBACK TO grouped").execute(&mut *tx).await?;
         }

@@ -75,19 +75,41 @@ pub(super) async fn write_in(
     items: &[AgentWrite],
     opts: WriteOptions,
 ) -> Result<WriteResult> {
-    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
+    let keys = org_keys(tx, org).await?;
+    write_with(tx, &keys, ctx, items, opts).await
+}
+
+/// An organization's key and its skills' keys, as one transaction sees them (skills are not
+/// created or deleted by skill-set writes, so writes grouped in one transaction share them).
+pub(super) struct OrgKeys {
+    pk: i64,
+    skills: HashMap<Uuid, i64>,
+}
+
+pub(super) async fn org_keys(tx: &mut SqliteConnection, org: Uuid) -> Result<OrgKeys> {
+    let pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
         .bind(org)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
+    let skills = sqlx::query_as::<_, (Uuid, i64)>("SELECT uuid, id FROM skills WHERE org_id = ?")
+        .bind(pk)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(OrgKeys { pk, skills })
+}
 
-    let skills: HashMap<Uuid, i64> =
-        sqlx::query_as::<_, (Uuid, i64)>("SELECT uuid, id FROM skills WHERE org_id = ?")
-            .bind(org_pk)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
+/// [`write_in`] with the organization's keys already read.
+pub(super) async fn write_with(
+    tx: &mut SqliteConnection,
+    keys: &OrgKeys,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+) -> Result<WriteResult> {
+    let (org_pk, skills) = (keys.pk, &keys.skills);
 
     let mut agents: HashMap<Uuid, AgentRow> = HashMap::with_capacity(items.len());
     for chunk in items.chunks(IN_CHUNK) {
@@ -128,7 +150,7 @@ pub(super) async fn write_in(
         deletes,
         audit,
         bumped,
-    } = common::changes(&writes, &agents, &skills, ctx.now)?;
+    } = common::changes(&writes, &agents, skills, ctx.now)?;
 
     for chunk in deletes.chunks(DELETE_ROWS) {
         let mut qb = QueryBuilder::<Sqlite>::new(
