@@ -148,9 +148,9 @@ pub(super) async fn write_with(
     let common::Changes {
         upserts,
         deletes,
-        audit,
         bumped,
-    } = common::changes(&writes, &agents, skills, ctx.now)?;
+    } = common::changes(&writes, &agents, skills)?;
+    let mut audit = common::audit_rows(&writes, &agents, skills, ctx.now);
 
     for chunk in deletes.chunks(DELETE_ROWS) {
         let mut qb = QueryBuilder::<Sqlite>::new(
@@ -189,7 +189,11 @@ pub(super) async fn write_with(
         );
         qb.build().execute(&mut *tx).await?;
     }
-    for chunk in audit.chunks(AUDIT_ROWS) {
+    loop {
+        let chunk = common::next_chunk(&mut audit, AUDIT_ROWS)?;
+        if chunk.is_empty() {
+            break;
+        }
         let mut qb = QueryBuilder::<Sqlite>::new(
             "INSERT INTO audit (uuid, org_id, at, request_id, client_uuid, agent_id, skill_id, agent_uuid, skill_uuid, action,
                before_proficiency, before_effective, before_expires, before_updated,
@@ -225,6 +229,7 @@ pub(super) async fn write_with(
         qb.push(")");
         qb.build().execute(&mut *tx).await?;
     }
+    drop(audit);
     Ok(WriteResult {
         items: outcomes,
         committed: true,
