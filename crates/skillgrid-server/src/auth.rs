@@ -12,7 +12,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use skillgrid_api::ProblemCode;
+use skillgrid_api::{OrgSettings, ProblemCode};
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub const TOKEN_TTL_SECS: u64 = 3600;
@@ -108,9 +109,21 @@ pub struct Caller {
     pub org_id: Uuid,
     pub client_id: Uuid,
     pub scopes: Vec<String>,
+    /// The organization's settings as the rate-limit layer read them for this request, so a
+    /// handler does not read them a second time. Read at the start of each request, they
+    /// reflect every settings change made before it, on any instance.
+    pub settings: Option<Arc<OrgSettings>>,
 }
 
 impl Caller {
+    /// The organization's settings for this request.
+    pub async fn settings(&self, state: &AppState) -> Result<OrgSettings, ApiError> {
+        match &self.settings {
+            Some(s) => Ok(OrgSettings::clone(s)),
+            None => Ok(state.store().settings(self.org_id).await?),
+        }
+    }
+
     /// 403 `insufficient_scope` unless the token holds `scope`.
     pub fn require(&self, scope: &'static str) -> Result<(), ApiError> {
         if self.scopes.iter().any(|s| s == scope) {
@@ -194,6 +207,7 @@ pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
         Uuid::parse_str(s).map_err(|_| unauthorized("the access token is malformed", true))
     };
     Ok(Caller {
+        settings: None,
         org_id: parse(&c.org_id)?,
         client_id: parse(&c.client_id)?,
         scopes: c.scope.split_whitespace().map(String::from).collect(),

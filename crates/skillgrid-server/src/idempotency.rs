@@ -8,6 +8,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -80,8 +81,75 @@ pub fn key_reused() -> ApiError {
     .with_errors(vec![ErrorEntry::new(Locator::Header("Idempotency-Key".into()), EntryCode::InvalidFormat, "the key belongs to another request")])
 }
 
+/// Bytes handed to the connection at a time by [`streamed_json`].
+const CHUNK: usize = 64 * 1024;
+
+/// `io::Write` that sends what is written in chunks of about [`CHUNK`] bytes.
+struct ChunkWriter {
+    buf: Vec<u8>,
+    tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .blocking_send(Ok(Bytes::from(chunk)))
+            // The client is gone: stop serializing.
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            self.send()?;
+        }
+        Ok(())
+    }
+}
+
+/// A 200 JSON answer serialized while it is sent (on a blocking thread, chunk by chunk), so a
+/// large bulk answer never exists whole in memory. Only answers that need not be kept for
+/// replay are streamed.
+fn streamed_json<T: Serialize + Send + 'static>(value: T) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChunkWriter {
+            buf: Vec::with_capacity(CHUNK),
+            tx,
+        };
+        let done = serde_json::to_writer(&mut w, &value)
+            .map_err(std::io::Error::other)
+            .and_then(|()| std::io::Write::flush(&mut w));
+        if let Err(e) = done {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                tracing::error!(error = %e, "failed to serialize an answer");
+                let _ = w.tx.blocking_send(Err(e));
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let mut res = Body::from_stream(stream).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
 /// Runs `work` at most once per key; answers 200 with its JSON.
-pub async fn run<T: Serialize>(
+pub async fn run<T: Serialize + Send + 'static>(
     state: &AppState,
     caller: &Caller,
     key: Option<String>,
@@ -91,12 +159,7 @@ pub async fn run<T: Serialize>(
     work: impl Future<Output = ApiResult<T>>,
 ) -> ApiResult<Response> {
     let Some(key) = key else {
-        let out = work.await?;
-        return Ok(json_response(
-            200,
-            serde_json::to_vec(&out).map_err(ApiError::internal)?,
-            false,
-        ));
+        return Ok(streamed_json(work.await?));
     };
     let fp = fingerprint(caller.client_id, method, path, body);
     let store = state.store();

@@ -116,7 +116,7 @@ pub fn rate_limited(limit: &RateLimit, reset_secs: u64) -> ApiError {
 /// `RateLimit-*` headers; one over the limit gets 429 and changes nothing. Requests without a
 /// valid token pass through to get their 401 from the route.
 pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some(caller) = bearer_caller(req.headers(), state.keys()) else {
+    let Some(mut caller) = bearer_caller(req.headers(), state.keys()) else {
         return next.run(req).await;
     };
     let settings = match state.store().settings(caller.org_id).await {
@@ -132,6 +132,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         set_headers(res.headers_mut(), &d);
         return res;
     }
+    caller.settings = Some(Arc::new(settings));
     req.extensions_mut().insert(caller);
     let mut res = next.run(req).await;
     set_headers(res.headers_mut(), &d);

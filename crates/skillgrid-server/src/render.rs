@@ -1,6 +1,8 @@
 //! Records from the store, turned into the wire types of `skillgrid-api`.
 
 use base64::Engine;
+use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::{Serialize, Serializer};
 use skillgrid_api::{
     Agent, AssignmentOut, AuditEntry, Changes, EntryCode, ErrorEntry, Locator, ProficiencyScale,
     Skill, UpdatedAssignment,
@@ -112,6 +114,13 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// The same JSON as [`Renderer::changes`], rendered while it is serialized: each
+    /// assignment exists only while it is written out, so a 100,000-assignment bulk answer is
+    /// not held twice (as owned strings and as bytes).
+    pub fn changes_view<'p>(&'p self, plan: &'p Plan, at: Timestamp) -> ChangesView<'p> {
+        ChangesView { r: self, plan, at }
+    }
+
     pub fn audit(&self, r: AuditRecord) -> AuditEntry {
         AuditEntry {
             id: r.id,
@@ -124,6 +133,57 @@ impl<'a> Renderer<'a> {
             before: r.before.as_ref().map(|a| self.assignment(a)),
             after: r.after.as_ref().map(|a| self.assignment(a)),
         }
+    }
+}
+
+pub struct ChangesView<'p> {
+    r: &'p Renderer<'p>,
+    plan: &'p Plan,
+    at: Timestamp,
+}
+
+/// A sequence serialized from an iterator made on demand.
+struct Lazy<F>(F);
+
+impl<F, I> Serialize for Lazy<F>
+where
+    F: Fn() -> I,
+    I: ExactSizeIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let it = (self.0)();
+        let mut seq = s.serialize_seq(Some(it.len()))?;
+        for x in it {
+            seq.serialize_element(&x)?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for ChangesView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, plan, at) = (self.r, self.plan, self.at);
+        let mut m = s.serialize_struct("Changes", 3)?;
+        m.serialize_field(
+            "added",
+            &Lazy(|| plan.added.iter().map(|a| r.new_assignment(a, at))),
+        )?;
+        m.serialize_field(
+            "updated",
+            &Lazy(|| {
+                plan.updated.iter().map(|(old, new)| UpdatedAssignment {
+                    skill_id: new.skill_id,
+                    before: r.assignment(old),
+                    after: r.new_assignment(new, at),
+                })
+            }),
+        )?;
+        m.serialize_field(
+            "removed",
+            &Lazy(|| plan.removed.iter().map(|a| r.assignment(a))),
+        )?;
+        m.end()
     }
 }
 
@@ -149,4 +209,46 @@ pub fn decode_cursor(raw: Option<&str>) -> Result<Option<i64>, ErrorEntry> {
             .hint("pass the `nextCursor` of the previous page unchanged, or omit it to start over")
             .received(serde_json::Value::String(raw.chars().take(80).collect()))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skillgrid_core::timestamp::Timestamp;
+
+    #[test]
+    fn the_lazy_changes_serialize_exactly_as_the_built_ones() {
+        let scale = skillgrid_api::OrgSettings::default().proficiency_scale;
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let catalog = vec![CatalogSkill {
+            id: a,
+            name: "Billing".into(),
+            active: true,
+        }];
+        let r = Renderer::new(&scale, &catalog);
+        let old = |id, p| StoredAssignment {
+            skill_id: id,
+            proficiency: p,
+            effective: None,
+            expires: Some(Timestamp(4_000_000_000_000)),
+            updated_at: Timestamp(1_700_000_000_000),
+        };
+        let new = |id, p| Assignment {
+            skill_id: id,
+            proficiency: p,
+            effective: Some(Timestamp(1_600_000_000_000)),
+            expires: None,
+        };
+        let plan = Plan {
+            added: vec![new(a, 80), new(c, 10)],
+            updated: vec![(old(b, 20), new(b, 30))],
+            removed: vec![old(c, 75)],
+            ..Plan::default()
+        };
+        let at = Timestamp(1_750_000_000_000);
+        assert_eq!(
+            serde_json::to_value(r.changes_view(&plan, at)).unwrap(),
+            serde_json::to_value(r.changes(&plan, at)).unwrap()
+        );
+    }
 }

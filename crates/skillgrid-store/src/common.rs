@@ -147,11 +147,11 @@ pub(crate) fn outcomes(
     (outcomes, failed)
 }
 
-/// The rows a write changes.
+/// The rows a write changes. Audit rows are not among them: [`audit_rows`] makes them a
+/// statement's worth at a time, so a 100,000-change write never holds them all.
 pub(crate) struct Changes<'a> {
     pub upserts: Vec<(i64, i64, &'a Assignment)>,
     pub deletes: Vec<(i64, i64)>,
-    pub audit: Vec<AuditRow>,
     /// Agents whose version goes up by one.
     pub bumped: Vec<i64>,
 }
@@ -176,64 +176,76 @@ pub(crate) fn changes<'a>(
     writes: &[(&AgentWrite, &'a Plan)],
     agents: &HashMap<Uuid, AgentRow>,
     skills: &HashMap<Uuid, i64>,
-    now: Timestamp,
 ) -> Result<Changes<'a>> {
-    let skill_pk = |id: &Uuid| -> Result<i64> {
-        skills
-            .get(id)
-            .copied()
-            .ok_or(StoreError::Conflict { field: "skillId" })
-    };
     let mut c = Changes {
         upserts: Vec::new(),
         deletes: Vec::new(),
-        audit: Vec::new(),
         bumped: Vec::with_capacity(writes.len()),
     };
     for (it, plan) in writes {
         let agent_pk = agents[&it.agent_id].pk;
         c.bumped.push(agent_pk);
-        for a in &plan.added {
-            let s = skill_pk(&a.skill_id)?;
-            c.upserts.push((agent_pk, s, a));
-            c.audit.push(AuditRow {
-                agent_pk,
-                agent: it.agent_id,
-                skill_pk: s,
-                skill: a.skill_id,
-                action: ACTION_ADDED,
-                before: None,
-                after: Some(stored(a, now)),
-            });
-        }
-        for (old, a) in &plan.updated {
-            let s = skill_pk(&a.skill_id)?;
-            c.upserts.push((agent_pk, s, a));
-            c.audit.push(AuditRow {
-                agent_pk,
-                agent: it.agent_id,
-                skill_pk: s,
-                skill: a.skill_id,
-                action: ACTION_UPDATED,
-                before: Some(*old),
-                after: Some(stored(a, now)),
-            });
+        for a in plan.added.iter().chain(plan.updated.iter().map(|(_, a)| a)) {
+            c.upserts
+                .push((agent_pk, skill_pk(skills, &a.skill_id)?, a));
         }
         for old in &plan.removed {
-            let s = skill_pk(&old.skill_id)?;
-            c.deletes.push((agent_pk, s));
-            c.audit.push(AuditRow {
-                agent_pk,
-                agent: it.agent_id,
-                skill_pk: s,
-                skill: old.skill_id,
-                action: ACTION_REMOVED,
-                before: Some(*old),
-                after: None,
-            });
+            c.deletes.push((agent_pk, skill_pk(skills, &old.skill_id)?));
         }
     }
     Ok(c)
+}
+
+fn skill_pk(skills: &HashMap<Uuid, i64>, id: &Uuid) -> Result<i64> {
+    skills
+        .get(id)
+        .copied()
+        .ok_or(StoreError::Conflict { field: "skillId" })
+}
+
+/// One audit row per change of `writes`, in the order the changes are listed (added, updated,
+/// removed, agent by agent).
+pub(crate) fn audit_rows<'a>(
+    writes: &'a [(&'a AgentWrite, &'a Plan)],
+    agents: &'a HashMap<Uuid, AgentRow>,
+    skills: &'a HashMap<Uuid, i64>,
+    now: Timestamp,
+) -> impl Iterator<Item = Result<AuditRow>> + 'a {
+    writes.iter().flat_map(move |(it, plan)| {
+        let agent_pk = agents[&it.agent_id].pk;
+        let row = move |skill: Uuid, action, before, after| -> Result<AuditRow> {
+            Ok(AuditRow {
+                agent_pk,
+                agent: it.agent_id,
+                skill_pk: skill_pk(skills, &skill)?,
+                skill,
+                action,
+                before,
+                after,
+            })
+        };
+        let added = plan
+            .added
+            .iter()
+            .map(move |a| row(a.skill_id, ACTION_ADDED, None, Some(stored(a, now))));
+        let updated = plan
+            .updated
+            .iter()
+            .map(move |(old, a)| row(a.skill_id, ACTION_UPDATED, Some(*old), Some(stored(a, now))));
+        let removed = plan
+            .removed
+            .iter()
+            .map(move |old| row(old.skill_id, ACTION_REMOVED, Some(*old), None));
+        added.chain(updated).chain(removed)
+    })
+}
+
+/// The next at most `n` items of `rows`; empty when they are all taken.
+pub(crate) fn next_chunk(
+    rows: &mut impl Iterator<Item = Result<AuditRow>>,
+    n: usize,
+) -> Result<Vec<AuditRow>> {
+    rows.take(n).collect()
 }
 
 /// Applies a skill PATCH to a stored skill; true when something changed (then `updated_at`

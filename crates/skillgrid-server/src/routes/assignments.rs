@@ -68,7 +68,7 @@ pub(crate) async fn read(
         .await
         .map_err(agent_not_found)?;
     let (settings, catalog) = (
-        state.store().settings(caller.org_id).await?,
+        caller.settings(&state).await?,
         state.store().catalog(caller.org_id).await?,
     );
     let r = Renderer::new(&settings.proficiency_scale, &catalog);
@@ -103,7 +103,7 @@ pub(crate) async fn history(
         .await
         .map_err(agent_not_found)?;
     let (settings, catalog) = (
-        state.store().settings(caller.org_id).await?,
+        caller.settings(&state).await?,
         state.store().catalog(caller.org_id).await?,
     );
     let r = Renderer::new(&settings.proficiency_scale, &catalog);
@@ -169,7 +169,7 @@ async fn target(
     caller.require(scopes::AGENT_WRITE)?;
     let q = query(q, &["dryRun"])?;
     let agent = path_id("userId", user)?;
-    let settings = state.store().settings(caller.org_id).await?;
+    let settings = caller.settings(state).await?;
     let raw = headers
         .get(header::IF_MATCH)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));

@@ -35,7 +35,7 @@ pub(crate) async fn list(
         .audit_log(caller.org_id, q.since, page_request(&q)?)
         .await?;
     let (settings, catalog) = (
-        state.store().settings(caller.org_id).await?,
+        caller.settings(&state).await?,
         state.store().catalog(caller.org_id).await?,
     );
     let r = Renderer::new(&settings.proficiency_scale, &catalog);

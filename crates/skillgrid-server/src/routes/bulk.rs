@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
 use crate::idempotency;
-use crate::render::Renderer;
+use crate::render::{ChangesView, Renderer};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -16,11 +16,14 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Json, Router};
+use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 use skillgrid_api::{
-    scopes, BulkItemResult, BulkResponse, BulkSummary, EntryCode, ErrorEntry, Locator, OrgSettings,
-    Page, Problem, ProblemCode, SkillHolder,
+    scopes, BulkItemResult, BulkSummary, EntryCode, ErrorEntry, Locator, OrgSettings, Page,
+    Problem, ProblemCode, ProficiencyScale, SkillHolder,
 };
+use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{CatalogSkill, Precondition};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, BulkLimits, ItemResult, SkillRules};
@@ -59,7 +62,7 @@ async fn bulk(
     let raw_query = q.clone();
     let q = query(q, &["dryRun"])?;
     let key = idempotency::key_header(&headers)?;
-    let settings = state.store().settings(caller.org_id).await?;
+    let settings = caller.settings(&state).await?;
     body::require_json(&headers)?;
     let bytes = body::read_bytes(&headers, body, settings.limits.max_body_bytes).await?;
     let path = format!(
@@ -94,7 +97,7 @@ async fn skill_to_agents(
     let q = query(q, &["dryRun"])?;
     let skill = path_id("skillId", &skill)?;
     let key = idempotency::key_header(&headers)?;
-    let settings = state.store().settings(caller.org_id).await?;
+    let settings = caller.settings(&state).await?;
     let catalog = state.store().catalog(caller.org_id).await?;
     match catalog.iter().find(|c| c.id == skill) {
         None => {
@@ -190,7 +193,7 @@ async fn run_items(
     atomic: bool,
     dry_run: bool,
     base: &str,
-) -> ApiResult<BulkResponse> {
+) -> ApiResult<BulkAnswer> {
     let max = settings.limits.max_skills_per_agent;
     let mut invalid: Vec<(usize, Vec<ErrorEntry>)> = Vec::new();
     let mut valid: Vec<(usize, AgentWrite)> = Vec::new();
@@ -245,7 +248,8 @@ async fn run_items(
         client_id: caller.client_id,
         now: Timestamp::now(),
     };
-    let writes: Vec<AgentWrite> = valid.iter().map(|(_, w)| w.clone()).collect();
+    // The writes are moved to the store, not copied: a bulk request may carry 100,000.
+    let (indices, writes): (Vec<usize>, Vec<AgentWrite>) = valid.into_iter().unzip();
     let opts = WriteOptions {
         dry_run,
         atomic,
@@ -291,8 +295,9 @@ async fn run_items(
         };
 
     if atomic {
-        let errors: Vec<ErrorEntry> = valid
+        let errors: Vec<ErrorEntry> = indices
             .iter()
+            .zip(&writes)
             .zip(&result.items)
             .filter_map(|((i, w), o)| failures(*i, o, w.agent_id).map(|(_, _, e)| e))
             .collect();
@@ -301,13 +306,13 @@ async fn run_items(
         }
     }
 
-    let r = Renderer::new(&settings.proficiency_scale, catalog);
     let mut summary = BulkSummary {
         items: agent_ids.len() as u64,
         ..Default::default()
     };
-    let mut results: Vec<Option<BulkItemResult>> = vec![None; agent_ids.len()];
-    for ((i, w), o) in valid.iter().zip(&result.items) {
+    let mut results: Vec<Option<ItemAnswer>> = Vec::new();
+    results.resize_with(agent_ids.len(), || None);
+    for ((i, w), o) in indices.iter().zip(&writes).zip(result.items) {
         let res = match o {
             ItemOutcome::Applied { version, plan, .. } => {
                 summary.succeeded += 1;
@@ -315,30 +320,28 @@ async fn run_items(
                 summary.updated += plan.updated.len() as u64;
                 summary.removed += plan.removed.len() as u64;
                 summary.unchanged += plan.unchanged as u64;
-                BulkItemResult {
+                ItemAnswer::Applied {
                     index: *i as u64,
-                    agent_id: Some(w.agent_id),
-                    status: 200,
-                    version: Some(*version),
-                    changes: Some(r.changes(plan, ctx.now)),
-                    problem: None,
+                    agent_id: w.agent_id,
+                    version,
+                    plan,
                 }
             }
             other => {
-                let (status, code, entry) = failures(*i, other, w.agent_id).expect("not applied");
+                let (status, code, entry) = failures(*i, &other, w.agent_id).expect("not applied");
                 let mut p = Problem::new(code, entry.detail.clone()).with_errors(vec![entry]);
                 p.request_id = ctx.request_id.clone();
                 if let ItemOutcome::PreconditionFailed { current } = other {
-                    p.current_version = Some(*current);
+                    p.current_version = Some(current);
                 }
-                BulkItemResult {
+                ItemAnswer::Other(BulkItemResult {
                     index: *i as u64,
                     agent_id: Some(w.agent_id),
                     status,
                     version: None,
                     changes: None,
                     problem: Some(p),
-                }
+                })
             }
         };
         results[*i] = Some(res);
@@ -351,21 +354,103 @@ async fn run_items(
         )
         .with_errors(errors);
         p.request_id = ctx.request_id.clone();
-        results[i] = Some(BulkItemResult {
+        results[i] = Some(ItemAnswer::Other(BulkItemResult {
             index: i as u64,
             agent_id: agent_ids[i],
             status: 400,
             version: None,
             changes: None,
             problem: Some(p),
-        });
+        }));
     }
     summary.failed = summary.items - summary.succeeded;
-    Ok(BulkResponse {
+    Ok(BulkAnswer {
         dry_run,
         summary,
         results: results.into_iter().flatten().collect(),
+        scale: settings.proficiency_scale.clone(),
+        catalog: catalog.to_vec(),
+        at: ctx.now,
     })
+}
+
+/// The §5.5 answer ([`skillgrid_api::BulkResponse`] on the wire). Applied items keep their
+/// plan and are rendered while the answer is serialized, so the changes of a 100,000-assignment
+/// request exist once as plans and once as bytes, never as a tree of owned strings too.
+struct BulkAnswer {
+    dry_run: bool,
+    summary: BulkSummary,
+    results: Vec<ItemAnswer>,
+    scale: ProficiencyScale,
+    catalog: Vec<CatalogSkill>,
+    at: Timestamp,
+}
+
+enum ItemAnswer {
+    Applied {
+        index: u64,
+        agent_id: Uuid,
+        version: i64,
+        plan: Plan,
+    },
+    Other(BulkItemResult),
+}
+
+/// An applied item as [`BulkItemResult`] serializes it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppliedItem<'a> {
+    index: u64,
+    agent_id: Uuid,
+    status: u16,
+    version: i64,
+    changes: ChangesView<'a>,
+}
+
+impl Serialize for BulkAnswer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = Renderer::new(&self.scale, &self.catalog);
+        let mut m = s.serialize_struct("BulkResponse", 3)?;
+        m.serialize_field("dryRun", &self.dry_run)?;
+        m.serialize_field("summary", &self.summary)?;
+        m.serialize_field(
+            "results",
+            &Results {
+                answer: self,
+                r: &r,
+            },
+        )?;
+        m.end()
+    }
+}
+
+struct Results<'a> {
+    answer: &'a BulkAnswer,
+    r: &'a Renderer<'a>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.answer.results.len()))?;
+        for item in &self.answer.results {
+            match item {
+                ItemAnswer::Applied {
+                    index,
+                    agent_id,
+                    version,
+                    plan,
+                } => seq.serialize_element(&AppliedItem {
+                    index: *index,
+                    agent_id: *agent_id,
+                    status: 200,
+                    version: *version,
+                    changes: self.r.changes_view(plan, self.answer.at),
+                })?,
+                ItemAnswer::Other(res) => seq.serialize_element(res)?,
+            }
+        }
+        seq.end()
+    }
 }
 
 async fn holders(
@@ -389,7 +474,7 @@ async fn holders(
             e => e.into(),
         })?;
     let (settings, catalog) = (
-        state.store().settings(caller.org_id).await?,
+        caller.settings(&state).await?,
         state.store().catalog(caller.org_id).await?,
     );
     let r = Renderer::new(&settings.proficiency_scale, &catalog);

@@ -60,7 +60,7 @@ pub async fn settings_and_body(
     headers: &HeaderMap,
     body: Body,
 ) -> ApiResult<(OrgSettings, Value)> {
-    let settings = state.store().settings(caller.org_id).await?;
+    let settings = caller.settings(state).await?;
     let value = body::read_json(headers, body, settings.limits.max_body_bytes).await?;
     Ok((settings, value))
 }

@@ -114,9 +114,9 @@ pub(super) async fn write(
     let common::Changes {
         upserts,
         deletes,
-        audit,
         bumped,
-    } = common::changes(&writes, &agents, &skills, ctx.now)?;
+    } = common::changes(&writes, &agents, &skills)?;
+    let mut audit = common::audit_rows(&writes, &agents, &skills, ctx.now);
 
     for chunk in deletes.chunks(CHUNK_ROWS) {
         let (a, s): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
@@ -162,7 +162,11 @@ pub(super) async fn write(
         .await
         .map_err(map_fk_err)?;
     }
-    for chunk in audit.chunks(CHUNK_ROWS) {
+    loop {
+        let chunk = common::next_chunk(&mut audit, CHUNK_ROWS)?;
+        if chunk.is_empty() {
+            break;
+        }
         let n = chunk.len();
         let uuids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
         let agent_pk: Vec<i64> = chunk.iter().map(|r| r.agent_pk).collect();
@@ -218,6 +222,7 @@ pub(super) async fn write(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    drop(audit);
     Ok(WriteResult {
         items: outcomes,
         committed: true,

@@ -6,6 +6,7 @@
 //! Another process (the `admin` commands) waits on the lock through `busy_timeout`.
 
 mod extra;
+mod group;
 mod skillsets;
 
 use crate::common::{key, paged};
@@ -21,6 +22,7 @@ use std::time::Duration;
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    group: group::GroupCommit,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/sqlite/migrations");
@@ -83,7 +85,11 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await
             .context("failed to open SQLite read connections")?;
-        Ok(SqliteStore { read, write })
+        Ok(SqliteStore {
+            read,
+            write,
+            group: group::GroupCommit::default(),
+        })
     }
 
     async fn open_writer(opts: &SqliteConnectOptions, url: &str) -> anyhow::Result<SqlitePool> {
@@ -591,7 +597,11 @@ impl Store for SqliteStore {
         items: &[AgentWrite],
         opts: WriteOptions,
     ) -> Result<WriteResult> {
-        skillsets::write(&self.write, org, ctx, items, opts).await
+        if items.len() <= group::SMALL {
+            self.group.write(&self.write, org, ctx, items, opts).await
+        } else {
+            skillsets::write(&self.write, org, ctx, items, opts).await
+        }
     }
 
     async fn agent_history(

@@ -55,15 +55,61 @@ pub(super) async fn write(
     items: &[AgentWrite],
     opts: WriteOptions,
 ) -> Result<WriteResult> {
-    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let result = write_in(&mut tx, org, ctx, items, opts).await?;
+    if result.committed {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(result)
+}
 
-    let skills: HashMap<Uuid, i64> =
-        sqlx::query_as::<_, (Uuid, i64)>("SELECT uuid, id FROM skills WHERE org_id = ?")
-            .bind(org_pk)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
+/// Everything a write does inside the caller's transaction; `committed` in the result is
+/// false when nothing is to be kept (a dry run, a failed atomic write, or no change), and the
+/// caller then rolls back what this wrote (nothing, in those cases).
+pub(super) async fn write_in(
+    tx: &mut SqliteConnection,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+) -> Result<WriteResult> {
+    let keys = org_keys(tx, org).await?;
+    write_with(tx, &keys, ctx, items, opts).await
+}
+
+/// An organization's key and its skills' keys, as one transaction sees them (skills are not
+/// created or deleted by skill-set writes, so writes grouped in one transaction share them).
+pub(super) struct OrgKeys {
+    pk: i64,
+    skills: HashMap<Uuid, i64>,
+}
+
+pub(super) async fn org_keys(tx: &mut SqliteConnection, org: Uuid) -> Result<OrgKeys> {
+    let pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let skills = sqlx::query_as::<_, (Uuid, i64)>("SELECT uuid, id FROM skills WHERE org_id = ?")
+        .bind(pk)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(OrgKeys { pk, skills })
+}
+
+/// [`write_in`] with the organization's keys already read.
+pub(super) async fn write_with(
+    tx: &mut SqliteConnection,
+    keys: &OrgKeys,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+) -> Result<WriteResult> {
+    let (org_pk, skills) = (keys.pk, &keys.skills);
 
     let mut agents: HashMap<Uuid, AgentRow> = HashMap::with_capacity(items.len());
     for chunk in items.chunks(IN_CHUNK) {
@@ -88,12 +134,11 @@ pub(super) async fn write(
         }
     }
     let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
-    let mut sets = load_sets(&mut tx, &pks).await?;
+    let mut sets = load_sets(&mut *tx, &pks).await?;
 
     let (outcomes, failed) = common::outcomes(items, &agents, &mut sets, opts, ctx.now);
     let writes = common::writes(items, &outcomes);
     if opts.dry_run || (opts.atomic && failed) || writes.is_empty() {
-        tx.rollback().await?;
         return Ok(WriteResult {
             items: outcomes,
             committed: false,
@@ -103,9 +148,9 @@ pub(super) async fn write(
     let common::Changes {
         upserts,
         deletes,
-        audit,
         bumped,
-    } = common::changes(&writes, &agents, &skills, ctx.now)?;
+    } = common::changes(&writes, &agents, skills)?;
+    let mut audit = common::audit_rows(&writes, &agents, skills, ctx.now);
 
     for chunk in deletes.chunks(DELETE_ROWS) {
         let mut qb = QueryBuilder::<Sqlite>::new(
@@ -144,7 +189,11 @@ pub(super) async fn write(
         );
         qb.build().execute(&mut *tx).await?;
     }
-    for chunk in audit.chunks(AUDIT_ROWS) {
+    loop {
+        let chunk = common::next_chunk(&mut audit, AUDIT_ROWS)?;
+        if chunk.is_empty() {
+            break;
+        }
         let mut qb = QueryBuilder::<Sqlite>::new(
             "INSERT INTO audit (uuid, org_id, at, request_id, client_uuid, agent_id, skill_id, agent_uuid, skill_uuid, action,
                before_proficiency, before_effective, before_expires, before_updated,
@@ -180,7 +229,7 @@ pub(super) async fn write(
         qb.push(")");
         qb.build().execute(&mut *tx).await?;
     }
-    tx.commit().await?;
+    drop(audit);
     Ok(WriteResult {
         items: outcomes,
         committed: true,

@@ -1,0 +1,153 @@
+//! What a client does to the server: one bulk request, a loop of single-skill PUTs over one
+//! keep-alive connection, and many connections of single PUTs or GETs at once.
+
+use crate::stats::percentile_ms;
+use crate::workload::Fixture;
+use anyhow::{bail, Context, Result};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Sends one bulk body; returns the wall time (request sent → whole answer read) and the
+/// answer's summary.
+pub async fn bulk(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> Result<(f64, serde_json::Value)> {
+    let start = Instant::now();
+    let r = http
+        .post(format!("{base}/api/v2/agents/skills/bulk"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    let status = r.status();
+    let bytes = r.bytes().await?;
+    let wall = start.elapsed().as_secs_f64();
+    if !status.is_success() {
+        bail!(
+            "bulk answered {status}: {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(2000)])
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&bytes).context("bulk answer")?;
+    Ok((wall, v["summary"].clone()))
+}
+
+fn put_url(base: &str, f: &Fixture, a: usize, s: usize) -> String {
+    format!(
+        "{base}/api/v2/agents/users/{}/skills/{}",
+        f.agents[a % f.agents.len()],
+        f.skills[s % f.skills.len()]
+    )
+}
+
+async fn put_one(http: &reqwest::Client, url: &str, token: &str, value: i64) -> Result<()> {
+    let r = http
+        .put(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"proficiency": {value}}}"#))
+        .send()
+        .await?;
+    let status = r.status();
+    let text = r.bytes().await?;
+    if !status.is_success() {
+        bail!("PUT answered {status}: {}", String::from_utf8_lossy(&text));
+    }
+    Ok(())
+}
+
+/// `sample` single-skill PUTs, one after another over one keep-alive connection; seconds.
+pub async fn naive_loop(base: &str, token: &str, f: &Fixture, sample: usize) -> Result<f64> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()?;
+    let start = Instant::now();
+    for i in 0..sample {
+        let (a, s) = (i / f.skills.len(), i % f.skills.len());
+        put_one(
+            &http,
+            &put_url(base, f, a, s),
+            token,
+            100 - (i % 100) as i64,
+        )
+        .await?;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+pub struct Concurrent {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+#[derive(Clone, Copy)]
+pub enum Op {
+    Put,
+    Get,
+}
+
+/// `connections` clients, each sending one request after another for `duration`; every
+/// client works on its own agents, so PUTs change real rows without contending on one agent.
+pub async fn concurrent(
+    base: &str,
+    token: &str,
+    f: &Arc<Fixture>,
+    op: Op,
+    connections: usize,
+    duration: Duration,
+) -> Result<Concurrent> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()?;
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::with_capacity(connections);
+    for c in 0..connections {
+        let (http, f, base, token) = (http.clone(), f.clone(), base.to_string(), token.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = 0usize;
+            while Instant::now() < deadline {
+                let agent = c + connections * (i / f.skills.len());
+                let t = Instant::now();
+                match op {
+                    Op::Put => {
+                        let url = put_url(&base, &f, agent, i);
+                        put_one(&http, &url, &token, (i % 100) as i64).await?;
+                    }
+                    Op::Get => {
+                        let url = format!(
+                            "{base}/api/v2/agents/users/{}/skills",
+                            f.agents[agent % f.agents.len()]
+                        );
+                        let r = http.get(url).bearer_auth(&token).send().await?;
+                        let status = r.status();
+                        r.bytes().await?;
+                        if !status.is_success() {
+                            bail!("GET answered {status}");
+                        }
+                    }
+                }
+                lat.push(t.elapsed());
+                i += 1;
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort();
+    Ok(Concurrent {
+        rps: all.len() as f64 / elapsed,
+        p50_ms: percentile_ms(&all, 50.0),
+        p99_ms: percentile_ms(&all, 99.0),
+    })
+}

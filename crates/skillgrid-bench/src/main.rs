@@ -1,0 +1,493 @@
+//! `skillgrid-bench`: how close skillgrid's bulk path is to what the database itself can do,
+//! measured side by side in one run (issue 7, docs/PERFORMANCE.md).
+//!
+//! It builds nothing: it starts the release-built `skillgrid` found beside itself
+//! (`cargo build --release -p skillgrid -p skillgrid-bench` first) on loopback over a fresh
+//! database per run, and reports medians of `--runs` runs of:
+//! 1. one atomic bulk request of `agents × skills` assignments (first write, then a re-write
+//!    with every proficiency changed): assignments/s, wall time, peak server RSS;
+//! 2. the raw ceiling: the same upserts straight into the database (see `ceiling`);
+//! 3. the naive loop: single-skill PUTs one after another over one keep-alive connection;
+//! 4. single-skill PUT and GET of an agent's skills at `--connections` connections;
+//! 5. the peer: Datasette's JSON upsert API on the same rows (SQLite only);
+//! 6. validation alone, in process, against plain typed parsing.
+//!
+//! With `--postgres URL` the server-side figures are measured on PostgreSQL too.
+
+mod ceiling;
+mod datasette;
+mod load;
+mod server;
+mod stats;
+mod validation;
+mod workload;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use serde_json::{json, Value};
+use stats::median;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use workload::Fixture;
+
+#[derive(Parser)]
+#[command(
+    about = "Benchmark the release-built skillgrid server against the raw database ceiling, the per-skill loop and Datasette",
+    after_help = "Example:\n  cargo build --release -p skillgrid -p skillgrid-bench\n  target/release/skillgrid-bench --json"
+)]
+struct Args {
+    /// Scale the work down (2,000 agents, shorter phases) so the whole run takes under a minute.
+    #[arg(long)]
+    quick: bool,
+    /// End the output with one line holding every figure as a JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Runs of each measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Agents in the bulk request (default 10,000; 2,000 with --quick).
+    #[arg(long)]
+    agents: Option<usize>,
+    /// Skills per agent.
+    #[arg(long, default_value_t = 10)]
+    skills: usize,
+    /// Single-skill PUTs in the naive loop's sample (default 2,000; 500 with --quick).
+    #[arg(long)]
+    loop_sample: Option<usize>,
+    /// Concurrent connections for the single PUT and GET figures.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds of each concurrent phase (default 5; 1 with --quick).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Also measure on this PostgreSQL server (databases are created and dropped there).
+    #[arg(long, env = "SKILLGRID_BENCH_POSTGRES_URL")]
+    postgres: Option<String>,
+    /// Skip the Datasette peer.
+    #[arg(long)]
+    no_datasette: bool,
+    /// The skillgrid binary (default: `skillgrid` beside this one, i.e. target/release).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Datasette's virtualenv, created once and reused (default: target/bench/datasette-venv).
+    #[arg(long)]
+    venv: Option<PathBuf>,
+}
+
+struct Plan {
+    agents: usize,
+    skills: usize,
+    runs: usize,
+    loop_sample: usize,
+    connections: usize,
+    phase: Duration,
+}
+
+/// The server-side figures of one backend.
+#[derive(Default)]
+struct Figures {
+    bulk_first_s: Vec<f64>,
+    bulk_rewrite_s: Vec<f64>,
+    peak_rss_mb: Vec<f64>,
+    loop_s: Vec<f64>,
+    put: Vec<load::Concurrent>,
+    get: Vec<load::Concurrent>,
+    ceiling_insert_s: Vec<f64>,
+    ceiling_reupsert_s: Vec<f64>,
+    /// SQLite only: the insert ceiling without a sync at commit.
+    ceiling_normal_insert_s: Vec<f64>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let plan = Plan {
+        agents: args
+            .agents
+            .unwrap_or(if args.quick { 2_000 } else { 10_000 }),
+        skills: args.skills,
+        runs: args.runs.max(1),
+        loop_sample: args
+            .loop_sample
+            .unwrap_or(if args.quick { 500 } else { 2_000 }),
+        connections: args.connections.max(1),
+        phase: Duration::from_secs_f64(args.seconds.unwrap_or(if args.quick { 1.0 } else { 5.0 })),
+    };
+    let exe = std::env::current_exe()?;
+    let bin_dir = exe.parent().context("no directory for the bench binary")?;
+    let server_bin = args
+        .server
+        .clone()
+        .unwrap_or_else(|| bin_dir.join("skillgrid"));
+    if !server_bin.exists() {
+        bail!(
+            "{} not found: build it first with `cargo build --release -p skillgrid`",
+            server_bin.display()
+        );
+    }
+    let started = Instant::now();
+    let n = plan.agents * plan.skills;
+    println!(
+        "skillgrid-bench: {} agents × {} skills = {n} assignments, median of {} runs; server {}",
+        plan.agents,
+        plan.skills,
+        plan.runs,
+        server_bin.display()
+    );
+    println!("machine: {}", machine());
+
+    let tmp = tempfile::Builder::new()
+        .prefix("skillgrid-bench")
+        .tempdir()?;
+    let sqlite = run_sqlite(&plan, &server_bin, tmp.path()).await?;
+    let fixture = &sqlite.0;
+    let sqlite = &sqlite.1;
+    report("SQLite", &plan, sqlite);
+
+    let body = workload::bulk_body(fixture, 0);
+    let v = validation::measure(fixture, &body, plan.runs.max(5))?;
+    println!(
+        "validation ({:.1} MB body): validate {:.0} MB/s, typed serde_json parse {:.0} MB/s, validate/parse time {:.2}",
+        body.len() as f64 / 1e6,
+        v.validate_mb_s,
+        v.parse_mb_s,
+        v.validate_over_parse
+    );
+
+    let peer = if args.no_datasette {
+        None
+    } else {
+        let venv_dir = args
+            .venv
+            .clone()
+            .unwrap_or_else(|| bin_dir.join("../bench/datasette-venv"));
+        let venv = datasette::venv(&venv_dir).await?;
+        let (mut first, mut re) = (Vec::new(), Vec::new());
+        for _ in 0..plan.runs {
+            let (a, b) = datasette::measure(&venv, tmp.path(), plan.agents, plan.skills).await?;
+            first.push(a);
+            re.push(b);
+        }
+        let (first, re) = (median(first), median(re));
+        println!(
+            "datasette {} upsert ({} rows per request, one connection): first write {:.3} s = {:.0}/s, re-write {:.3} s = {:.0}/s",
+            datasette::VERSION,
+            5000,
+            first,
+            n as f64 / first,
+            re,
+            n as f64 / re
+        );
+        Some((first, re))
+    };
+
+    let pg = match &args.postgres {
+        Some(url) => {
+            let f = run_postgres(&plan, &server_bin, tmp.path(), url).await?;
+            report("PostgreSQL", &plan, &f);
+            Some(f)
+        }
+        None => None,
+    };
+
+    let mut out = summary(&plan, sqlite);
+    let o = out.as_object_mut().expect("an object");
+    let bulk_rate = n as f64 / median(sqlite.bulk_first_s.clone());
+    let bulk_re_rate = n as f64 / median(sqlite.bulk_rewrite_s.clone());
+    if let Some((first, re)) = peer {
+        let ratio = (bulk_rate / (n as f64 / first)).min(bulk_re_rate / (n as f64 / re));
+        o.insert(
+            "datasette_assignments_per_s".into(),
+            json!(round(n as f64 / first)),
+        );
+        o.insert(
+            "datasette_rewrite_assignments_per_s".into(),
+            json!(round(n as f64 / re)),
+        );
+        o.insert("bulk_over_datasette".into(), json!(round2(ratio)));
+    } else {
+        o.insert("bulk_over_datasette".into(), Value::Null);
+    }
+    o.insert("validate_mb_s".into(), json!(round(v.validate_mb_s)));
+    o.insert("parse_mb_s".into(), json!(round(v.parse_mb_s)));
+    o.insert(
+        "validate_over_parse".into(),
+        json!(round2(v.validate_over_parse)),
+    );
+    if let Some(pg) = &pg {
+        o.insert("postgres".into(), summary(&plan, pg));
+    }
+    o.insert("assignments".into(), json!(n));
+    o.insert("runs".into(), json!(plan.runs));
+    o.insert("quick".into(), json!(args.quick));
+    o.insert("machine".into(), json!(machine()));
+    println!("total {:.1} s", started.elapsed().as_secs_f64());
+    if args.json {
+        println!("{out}");
+    }
+    Ok(())
+}
+
+fn round(v: f64) -> i64 {
+    v.round() as i64
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// The keys every backend reports; ratios compare like with like (first write with inserts
+/// into an empty table, re-write with re-upserts) and keep the worse of the two.
+fn summary(plan: &Plan, f: &Figures) -> Value {
+    let n = (plan.agents * plan.skills) as f64;
+    let bulk = n / median(f.bulk_first_s.clone());
+    let bulk_re = n / median(f.bulk_rewrite_s.clone());
+    let ceil = n / median(f.ceiling_insert_s.clone());
+    let ceil_re = n / median(f.ceiling_reupsert_s.clone());
+    let loop_rate = plan.loop_sample as f64 / median(f.loop_s.clone());
+    let m = |v: &[load::Concurrent], g: fn(&load::Concurrent) -> f64| -> f64 {
+        median(v.iter().map(g).collect())
+    };
+    json!({
+        "bulk_assignments_per_s": round(bulk),
+        "bulk_rewrite_assignments_per_s": round(bulk_re),
+        "bulk_wall_s": round3(median(f.bulk_first_s.clone())),
+        "bulk_rewrite_wall_s": round3(median(f.bulk_rewrite_s.clone())),
+        "ceiling_assignments_per_s": round(ceil),
+        "ceiling_rewrite_assignments_per_s": round(ceil_re),
+        "bulk_over_ceiling": round2((bulk / ceil).min(bulk_re / ceil_re)),
+        "loop_assignments_per_s": round(loop_rate),
+        "bulk_over_loop": round2(bulk.min(bulk_re) / loop_rate),
+        "bulk_peak_rss_mb": round(median(f.peak_rss_mb.clone())),
+        "put_rps": round(m(&f.put, |c| c.rps)),
+        "put_p50_ms": round2(m(&f.put, |c| c.p50_ms)),
+        "put_p99_ms": round2(m(&f.put, |c| c.p99_ms)),
+        "get_rps": round(m(&f.get, |c| c.rps)),
+        "get_p50_ms": round2(m(&f.get, |c| c.p50_ms)),
+        "get_p99_ms": round2(m(&f.get, |c| c.p99_ms)),
+    })
+}
+
+fn report(backend: &str, plan: &Plan, f: &Figures) {
+    let s = summary(plan, f);
+    let n = plan.agents * plan.skills;
+    println!("== {backend}");
+    println!(
+        "bulk, one atomic request of {n}: first write {} s = {}/s, re-write {} s = {}/s, peak server RSS {} MB",
+        s["bulk_wall_s"], s["bulk_assignments_per_s"], s["bulk_rewrite_wall_s"],
+        s["bulk_rewrite_assignments_per_s"], s["bulk_peak_rss_mb"]
+    );
+    println!(
+        "raw ceiling: insert {}/s, re-upsert {}/s; bulk/ceiling {}",
+        s["ceiling_assignments_per_s"],
+        s["ceiling_rewrite_assignments_per_s"],
+        s["bulk_over_ceiling"]
+    );
+    println!(
+        "naive loop ({} single PUTs, one connection): {}/s, {:.0} s for {n}; bulk/loop {}",
+        plan.loop_sample,
+        s["loop_assignments_per_s"],
+        n as f64 / s["loop_assignments_per_s"].as_f64().unwrap_or(1.0),
+        s["bulk_over_loop"]
+    );
+    println!(
+        "single-skill PUT at {} connections: {} req/s, p50 {} ms, p99 {} ms",
+        plan.connections, s["put_rps"], s["put_p50_ms"], s["put_p99_ms"]
+    );
+    println!(
+        "GET an agent's skills at {} connections: {} req/s, p50 {} ms, p99 {} ms",
+        plan.connections, s["get_rps"], s["get_p50_ms"], s["get_p99_ms"]
+    );
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|r| r.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0 / 1024.0)
+        .unwrap_or(0.0);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {mem:.1} GiB memory")
+}
+
+/// Everything against one server: `fresh` gives each run a copy of the seeded template.
+async fn server_runs<F, Fut>(
+    plan: &Plan,
+    bin: &Path,
+    dir: &Path,
+    f: &Arc<Fixture>,
+    mut fresh: F,
+) -> Result<Figures>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<String>>,
+{
+    let http = reqwest::Client::new();
+    let n = plan.agents * plan.skills;
+    let bodies = [workload::bulk_body(f, 0), workload::bulk_body(f, 1)];
+    let mut out = Figures::default();
+    for run in 0..plan.runs {
+        let db = fresh(run).await?;
+        let s =
+            server::Server::start(bin, &db, &dir.join(format!("server-{run}.log")), &http).await?;
+        let token = s.token(&http, f.client_id, &f.secret).await?;
+        let (t0, sum0) = load::bulk(&http, &s.base, &token, bodies[0].clone()).await?;
+        let (t1, sum1) = load::bulk(&http, &s.base, &token, bodies[1].clone()).await?;
+        if sum0["added"] != json!(n) || sum1["updated"] != json!(n) {
+            bail!("unexpected bulk summaries: {sum0} then {sum1}");
+        }
+        out.peak_rss_mb.push(s.peak_rss_mb()?);
+        out.bulk_first_s.push(t0);
+        out.bulk_rewrite_s.push(t1);
+        out.loop_s
+            .push(load::naive_loop(&s.base, &token, f, plan.loop_sample).await?);
+        out.put.push(
+            load::concurrent(
+                &s.base,
+                &token,
+                f,
+                load::Op::Put,
+                plan.connections,
+                plan.phase,
+            )
+            .await?,
+        );
+        out.get.push(
+            load::concurrent(
+                &s.base,
+                &token,
+                f,
+                load::Op::Get,
+                plan.connections,
+                plan.phase,
+            )
+            .await?,
+        );
+        s.stop().await?;
+    }
+    Ok(out)
+}
+
+async fn run_sqlite(plan: &Plan, bin: &Path, dir: &Path) -> Result<(Fixture, Figures)> {
+    let template = dir.join("template.db");
+    let t = Instant::now();
+    let fixture = workload::seed(
+        &format!("sqlite://{}", template.display()),
+        plan.agents,
+        plan.skills,
+    )
+    .await?;
+    eprintln!(
+        "seeded the SQLite template in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let f = Arc::new(fixture);
+    let mut figures = server_runs(plan, bin, dir, &f, |run| {
+        let (template, dir) = (template.clone(), dir.to_path_buf());
+        async move {
+            let file = dir.join(format!("run-{run}.db"));
+            let conn = rusqlite::Connection::open(&template)?;
+            conn.execute("VACUUM INTO ?1", [file.to_string_lossy()])?;
+            Ok(format!("sqlite://{}", file.display()))
+        }
+    })
+    .await?;
+    for run in 0..plan.runs {
+        let file = |s: &str| dir.join(format!("ceiling-{s}-{run}.db"));
+        let c = ceiling::sqlite(&file("full"), plan.agents, plan.skills, "FULL")?;
+        figures.ceiling_insert_s.push(c.insert_s);
+        figures.ceiling_reupsert_s.push(c.reupsert_s);
+        let c = ceiling::sqlite(&file("normal"), plan.agents, plan.skills, "NORMAL")?;
+        figures.ceiling_normal_insert_s.push(c.insert_s);
+    }
+    println!(
+        "raw ceiling with synchronous=NORMAL instead of FULL: insert {:.0}/s",
+        (plan.agents * plan.skills) as f64 / median(figures.ceiling_normal_insert_s.clone())
+    );
+    let fixture = Arc::try_unwrap(f).map_err(|_| anyhow::anyhow!("fixture still shared"))?;
+    Ok((fixture, figures))
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_db(url: &str, name: &str) -> Result<String> {
+    let (scheme, rest) = url.split_once("://").context("not a URL")?;
+    let (authority, after) = rest.split_once('/').unwrap_or((rest, ""));
+    let query = after
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    Ok(format!("{scheme}://{authority}/{name}{query}"))
+}
+
+async fn run_postgres(plan: &Plan, bin: &Path, dir: &Path, url: &str) -> Result<Figures> {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))?;
+    let tag = std::process::id();
+    let template = format!("skillgrid_bench_tpl_{tag}");
+    let runs: Vec<String> = (0..plan.runs)
+        .map(|r| format!("skillgrid_bench_run_{tag}_{r}"))
+        .collect();
+    let scratch = format!("skillgrid_bench_ceiling_{tag}");
+    for db in [&template, &scratch] {
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&mut admin)
+            .await?;
+    }
+    let result = async {
+        let t = Instant::now();
+        let fixture = workload::seed(&with_db(url, &template)?, plan.agents, plan.skills).await?;
+        eprintln!("seeded the PostgreSQL template in {:.1} s", t.elapsed().as_secs_f64());
+        let f = Arc::new(fixture);
+        let admin_url = url.to_string();
+        let mut figures = server_runs(plan, bin, dir, &f, |run| {
+            let (template, db, admin_url) = (template.clone(), runs[run].clone(), admin_url.clone());
+            async move {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                // The seeding store's pool may still hold connections to the template.
+                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
+                    .bind(&template)
+                    .execute(&mut admin)
+                    .await?;
+                sqlx::query(&format!("CREATE DATABASE {db} TEMPLATE {template}"))
+                    .execute(&mut admin)
+                    .await?;
+                with_db(&admin_url, &db)
+            }
+        })
+        .await?;
+        for _ in 0..plan.runs {
+            let c = ceiling::postgres(&with_db(url, &scratch)?, plan.agents, plan.skills).await?;
+            figures.ceiling_insert_s.push(c.insert_s);
+            figures.ceiling_reupsert_s.push(c.reupsert_s);
+        }
+        anyhow::Ok(figures)
+    }
+    .await;
+    for db in runs.iter().chain([&template, &scratch]) {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await?;
+    }
+    result
+}
