@@ -90,20 +90,31 @@ pub async fn first_start(store: &DynStore) -> anyhow::Result<Option<NewClient>> 
     if store.org_count().await? > 0 {
         return Ok(None);
     }
-    let org = match store.create_org("default", &OrgSettings::default()).await {
-        Ok(o) => o,
+    let scopes: Vec<String> = scopes::ALL.iter().map(|s| s.to_string()).collect();
+    let secret = new_client_secret();
+    // One transaction: a process killed here leaves an empty database, not an organization
+    // nobody can reach, and the next start tries again.
+    let (org, client) = match store
+        .create_org_with_client(
+            "default",
+            &OrgSettings::default(),
+            "bootstrap",
+            &hash_secret(&secret),
+            &scopes,
+        )
+        .await
+    {
+        Ok(created) => created,
         // Another `serve` on the same database got there first: it prints the credentials.
         Err(StoreError::Conflict { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let client = create_client(
-        store,
-        &org.id.to_string(),
-        "bootstrap",
-        &scopes::ALL.join(" "),
-    )
-    .await?;
-    Ok(Some(client))
+    Ok(Some(NewClient {
+        client_id: client.id,
+        client_secret: secret,
+        org_id: org.id,
+        scopes: client.scopes,
+    }))
 }
 
 /// Fills an organization that has no skills yet with a small sample catalog and agents.

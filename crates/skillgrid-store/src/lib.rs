@@ -239,6 +239,16 @@ pub trait Store: Send + Sync + 'static {
         scopes: &[String],
     ) -> Result<ClientRecord>;
     async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>>;
+    /// An organization and its first client in one transaction: the first start's
+    /// `default` + `bootstrap`, so a process killed in between leaves neither.
+    async fn create_org_with_client(
+        &self,
+        org_name: &str,
+        settings: &OrgSettings,
+        client_name: &str,
+        secret_hash: &str,
+        scopes: &[String],
+    ) -> Result<(OrgRecord, ClientRecord)>;
 
     async fn settings(&self, org: Uuid) -> Result<OrgSettings>;
     /// Stores `new` unless stored proficiencies fall outside its scale.

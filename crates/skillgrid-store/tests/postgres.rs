@@ -200,7 +200,7 @@ async fn orgs_clients_settings_and_signing_key() {
     let found = s.find_client(c.id).await.unwrap().unwrap();
     assert_eq!(
         (found.org_id, found.name.as_str(), found.scopes),
-        (org.id, "bootstrap", scopes)
+        (org.id, "bootstrap", scopes.clone())
     );
     assert!(s.find_client(Uuid::now_v7()).await.unwrap().is_none());
     assert!(matches!(
@@ -223,6 +223,21 @@ async fn orgs_clients_settings_and_signing_key() {
         s.settings(Uuid::now_v7()).await,
         Err(StoreError::NotFound)
     ));
+
+    // An organization with its first client, in one transaction; a name taken leaves
+    // neither behind.
+    let (o2, c2) = s
+        .create_org_with_client("Second", &OrgSettings::default(), "first", "h2", &scopes)
+        .await
+        .unwrap();
+    let found = s.find_client(c2.id).await.unwrap().unwrap();
+    assert_eq!((found.org_id, found.name.as_str()), (o2.id, "first"));
+    assert!(matches!(
+        s.create_org_with_client("second", &OrgSettings::default(), "again", "h3", &scopes)
+            .await,
+        Err(StoreError::Conflict { field: "name" })
+    ));
+    assert_eq!(s.org_count().await.unwrap(), 2);
 
     let k = s.signing_key(vec![1, 2, 3]).await.unwrap();
     assert_eq!(k, vec![1, 2, 3]);

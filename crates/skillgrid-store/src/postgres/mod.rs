@@ -154,23 +154,7 @@ impl Store for PgStore {
     }
 
     async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
-        let id = Uuid::now_v7();
-        sqlx::query(
-            "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(name)
-        .bind(key(name))
-        .bind(serde_json::to_string(settings).context("serialising settings")?)
-        .bind(Timestamp::now().0)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
-        Ok(OrgRecord {
-            id,
-            name: name.to_string(),
-            settings: settings.clone(),
-        })
+        insert_org(&self.pool, name, settings).await
     }
 
     async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
@@ -198,29 +182,22 @@ impl Store for PgStore {
         secret_hash: &str,
         scopes: &[String],
     ) -> Result<ClientRecord> {
-        let id = Uuid::now_v7();
-        let done = sqlx::query(
-            "INSERT INTO api_clients (uuid, org_id, name, secret_hash, scopes, created_at)
-             SELECT $1, id, $2, $3, $4, $5 FROM orgs WHERE uuid = $6",
-        )
-        .bind(id)
-        .bind(name)
-        .bind(secret_hash)
-        .bind(scopes.join(" "))
-        .bind(Timestamp::now().0)
-        .bind(org)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(ClientRecord {
-            id,
-            org_id: org,
-            name: name.into(),
-            secret_hash: secret_hash.into(),
-            scopes: scopes.to_vec(),
-        })
+        insert_client(&self.pool, org, name, secret_hash, scopes).await
+    }
+
+    async fn create_org_with_client(
+        &self,
+        org_name: &str,
+        settings: &OrgSettings,
+        client_name: &str,
+        secret_hash: &str,
+        scopes: &[String],
+    ) -> Result<(OrgRecord, ClientRecord)> {
+        let mut tx = self.pool.begin().await?;
+        let org = insert_org(&mut *tx, org_name, settings).await?;
+        let client = insert_client(&mut *tx, org.id, client_name, secret_hash, scopes).await?;
+        tx.commit().await?;
+        Ok((org, client))
     }
 
     async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
@@ -626,4 +603,60 @@ impl Store for PgStore {
     async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
         extra::idempotency_abandon(&self.pool, org, client, key).await
     }
+}
+
+async fn insert_org<'e>(
+    db: impl sqlx::Executor<'e, Database = Postgres>,
+    name: &str,
+    settings: &OrgSettings,
+) -> Result<OrgRecord> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(key(name))
+    .bind(serde_json::to_string(settings).context("serialising settings")?)
+    .bind(Timestamp::now().0)
+    .execute(db)
+    .await
+    .map_err(map_write_err)?;
+    Ok(OrgRecord {
+        id,
+        name: name.to_string(),
+        settings: settings.clone(),
+    })
+}
+
+async fn insert_client<'e>(
+    db: impl sqlx::Executor<'e, Database = Postgres>,
+    org: Uuid,
+    name: &str,
+    secret_hash: &str,
+    scopes: &[String],
+) -> Result<ClientRecord> {
+    let id = Uuid::now_v7();
+    let done = sqlx::query(
+        "INSERT INTO api_clients (uuid, org_id, name, secret_hash, scopes, created_at)
+         SELECT $1, id, $2, $3, $4, $5 FROM orgs WHERE uuid = $6",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(secret_hash)
+    .bind(scopes.join(" "))
+    .bind(Timestamp::now().0)
+    .bind(org)
+    .execute(db)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(ClientRecord {
+        id,
+        org_id: org,
+        name: name.into(),
+        secret_hash: secret_hash.into(),
+        scopes: scopes.to_vec(),
+    })
 }
