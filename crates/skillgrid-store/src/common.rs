@@ -38,6 +38,72 @@ pub(crate) struct AgentRow {
     pub active: bool,
 }
 
+/// An organization's skills as a skill-set write sees them: integer keys by id, and by integer
+/// key the id and the skill's place in name order (`name_key`, then id).
+pub(crate) struct SkillKeys {
+    pub pks: HashMap<Uuid, i64>,
+    pub by_pk: HashMap<i64, (Uuid, u32)>,
+}
+
+impl SkillKeys {
+    /// From `(id, key)` rows already in name order (`ORDER BY name_key, uuid`).
+    pub(crate) fn from_ordered(rows: Vec<(Uuid, i64)>) -> Self {
+        let mut k = SkillKeys {
+            pks: HashMap::with_capacity(rows.len()),
+            by_pk: HashMap::with_capacity(rows.len()),
+        };
+        for (rank, (id, pk)) in rows.into_iter().enumerate() {
+            k.pks.insert(id, pk);
+            k.by_pk.insert(pk, (id, rank as u32));
+        }
+        k
+    }
+}
+
+/// One stored assignment as read without joining the skills: the skill by integer key.
+pub(crate) struct SetRow {
+    pub agent_pk: i64,
+    pub skill_pk: i64,
+    pub proficiency: i64,
+    pub effective: Option<i64>,
+    pub expires: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// Gathers rows into each agent's set, ordered by skill name (case-insensitively), then id,
+/// as a read joined on the skills and sorted by `name_key, uuid` lists them. A skill not in
+/// `keys` (one the caller's read of the catalog did not see) is a conflict.
+pub(crate) fn sets_in_name_order(
+    rows: impl IntoIterator<Item = Result<SetRow>>,
+    keys: &SkillKeys,
+) -> Result<HashMap<i64, Vec<StoredAssignment>>> {
+    let mut ranked: HashMap<i64, Vec<(u32, StoredAssignment)>> = HashMap::new();
+    for r in rows {
+        let r = r?;
+        let (skill_id, rank) = *keys
+            .by_pk
+            .get(&r.skill_pk)
+            .ok_or(StoreError::Conflict { field: "skillId" })?;
+        ranked.entry(r.agent_pk).or_default().push((
+            rank,
+            StoredAssignment {
+                skill_id,
+                proficiency: r.proficiency,
+                effective: r.effective.map(Timestamp),
+                expires: r.expires.map(Timestamp),
+                updated_at: Timestamp(r.updated_at),
+            },
+        ));
+    }
+    Ok(ranked
+        .into_iter()
+        .map(|(agent, mut set)| {
+            set.sort_unstable_by_key(|(rank, _)| *rank);
+            (agent, set.into_iter().map(|(_, a)| a).collect())
+        })
+        .collect())
+}
+
 /// Audit action codes as stored.
 pub(crate) const ACTION_ADDED: i16 = 1;
 pub(crate) const ACTION_UPDATED: i16 = 2;

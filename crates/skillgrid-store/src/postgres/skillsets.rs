@@ -5,7 +5,7 @@
 //! are loaded with `= ANY($1)`, diffed in memory, and written back with `UNNEST` arrays: a
 //! 100,000-assignment bulk write is a handful of statements.
 
-use crate::common::{self, AgentRow};
+use crate::common::{self, AgentRow, SetRow, SkillKeys};
 use crate::*;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{PgConnection, Row};
@@ -14,34 +14,59 @@ use std::collections::HashMap;
 /// Rows per `UNNEST` statement.
 const CHUNK_ROWS: usize = 50_000;
 
-pub(super) async fn load_sets(
+/// One agent's set, ordered by skill name (case-insensitively), then id.
+pub(super) async fn load_set(conn: &mut PgConnection, agent: i64) -> Result<Vec<StoredAssignment>> {
+    let rows = sqlx::query(
+        "SELECT s.uuid, a.proficiency, a.effective_at, a.expires_at, a.updated_at
+         FROM assignments a JOIN skills s ON s.id = a.skill_id WHERE a.agent_id = $1
+         ORDER BY s.name_key, s.uuid",
+    )
+    .bind(agent)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredAssignment {
+                skill_id: r.try_get(0)?,
+                proficiency: r.try_get(1)?,
+                effective: r.try_get::<Option<i64>, _>(2)?.map(Timestamp),
+                expires: r.try_get::<Option<i64>, _>(3)?.map(Timestamp),
+                updated_at: Timestamp(r.try_get(4)?),
+            })
+        })
+        .collect()
+}
+
+/// The sets of many agents, each in the order of [`load_set`]: read by integer keys (no join,
+/// no sort in SQL), then put in name order in memory.
+async fn load_sets(
     conn: &mut PgConnection,
     agents: &[i64],
+    keys: &SkillKeys,
 ) -> Result<HashMap<i64, Vec<StoredAssignment>>> {
-    let mut out: HashMap<i64, Vec<StoredAssignment>> = HashMap::new();
     if agents.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
     let rows = sqlx::query(
-        "SELECT a.agent_id, s.uuid, a.proficiency, a.effective_at, a.expires_at, a.updated_at
-         FROM assignments a JOIN skills s ON s.id = a.skill_id WHERE a.agent_id = ANY($1)
-         ORDER BY a.agent_id, s.name_key, s.uuid",
+        "SELECT agent_id, skill_id, proficiency, effective_at, expires_at, updated_at
+         FROM assignments WHERE agent_id = ANY($1)",
     )
     .bind(agents)
     .fetch_all(&mut *conn)
     .await?;
-    for r in rows {
-        out.entry(r.try_get(0)?)
-            .or_default()
-            .push(StoredAssignment {
-                skill_id: r.try_get(1)?,
+    common::sets_in_name_order(
+        rows.iter().map(|r| {
+            Ok(SetRow {
+                agent_pk: r.try_get(0)?,
+                skill_pk: r.try_get(1)?,
                 proficiency: r.try_get(2)?,
-                effective: r.try_get::<Option<i64>, _>(3)?.map(Timestamp),
-                expires: r.try_get::<Option<i64>, _>(4)?.map(Timestamp),
-                updated_at: Timestamp(r.try_get(5)?),
-            });
-    }
-    Ok(out)
+                effective: r.try_get(3)?,
+                expires: r.try_get(4)?,
+                updated_at: r.try_get(5)?,
+            })
+        }),
+        keys,
+    )
 }
 
 /// A skill deleted by another process between reading the catalog and writing.
@@ -62,14 +87,6 @@ pub(super) async fn write(
     opts: WriteOptions,
 ) -> Result<WriteResult> {
     let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
-
-    let skills: HashMap<Uuid, i64> =
-        sqlx::query_as::<_, (Uuid, i64)>("SELECT uuid, id FROM skills WHERE org_id = $1")
-            .bind(org_pk)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
 
     // Locked in id order (no deadlock between two writers of overlapping agents); a dry run
     // only needs the rows not to change under it, so it shares the lock.
@@ -98,8 +115,17 @@ pub(super) async fn write(
             },
         );
     }
+    // Read once the agents are locked: no write can then give them a skill this read misses.
+    let skills = SkillKeys::from_ordered(
+        sqlx::query_as::<_, (Uuid, i64)>(
+            "SELECT uuid, id FROM skills WHERE org_id = $1 ORDER BY name_key, uuid",
+        )
+        .bind(org_pk)
+        .fetch_all(&mut *tx)
+        .await?,
+    );
     let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
-    let mut sets = load_sets(&mut tx, &pks).await?;
+    let mut sets = load_sets(&mut tx, &pks, &skills).await?;
 
     let (outcomes, failed) = common::outcomes(items, &agents, &mut sets, opts, ctx.now);
     let writes = common::writes(items, &outcomes);
@@ -115,8 +141,8 @@ pub(super) async fn write(
         upserts,
         deletes,
         bumped,
-    } = common::changes(&writes, &agents, &skills)?;
-    let mut audit = common::audit_rows(&writes, &agents, &skills, ctx.now);
+    } = common::changes(&writes, &agents, &skills.pks)?;
+    let mut audit = common::audit_rows(&writes, &agents, &skills.pks, ctx.now);
 
     for chunk in deletes.chunks(CHUNK_ROWS) {
         let (a, s): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();

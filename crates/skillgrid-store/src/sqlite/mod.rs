@@ -555,10 +555,7 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let skills = skillsets::load_sets(&mut tx, &[pk])
-            .await?
-            .remove(&pk)
-            .unwrap_or_default();
+        let skills = skillsets::load_set(&mut tx, pk).await?;
         tx.commit().await?;
         Ok(AgentSkillSet {
             version,

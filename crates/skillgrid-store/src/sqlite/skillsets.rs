@@ -4,7 +4,7 @@
 //! multi-row statements (thousands of rows each), so a 100,000-assignment bulk write costs a
 //! few dozen statements, not 100,000.
 
-use crate::common::{self, AgentRow};
+use crate::common::{self, AgentRow, SetRow, SkillKeys};
 use crate::*;
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
@@ -17,35 +17,90 @@ const UPSERT_ROWS: usize = 5000;
 const DELETE_ROWS: usize = 10_000;
 const AUDIT_ROWS: usize = 1700;
 
-pub(super) async fn load_sets(
+/// One agent's set, ordered by skill name (case-insensitively), then id.
+pub(super) async fn load_set(
+    conn: &mut SqliteConnection,
+    agent: i64,
+) -> Result<Vec<StoredAssignment>> {
+    let rows = sqlx::query(
+        "SELECT s.uuid, a.proficiency, a.effective_at, a.expires_at, a.updated_at
+         FROM assignments a JOIN skills s ON s.id = a.skill_id WHERE a.agent_id = ?
+         ORDER BY s.name_key, s.uuid",
+    )
+    .bind(agent)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredAssignment {
+                skill_id: r.try_get(0)?,
+                proficiency: r.try_get(1)?,
+                effective: r.try_get::<Option<i64>, _>(2)?.map(Timestamp),
+                expires: r.try_get::<Option<i64>, _>(3)?.map(Timestamp),
+                updated_at: Timestamp(r.try_get(4)?),
+            })
+        })
+        .collect()
+}
+
+/// The sets of many agents, each in the order of [`load_set`]. Read by integer keys in
+/// primary-key order, without a join or a sort in SQL, and packed by SQLite into one text
+/// value per chunk of agents: sqlx hands every result row from its SQLite thread to the caller
+/// one by one, and for 100,000 assignments that hand-over cost more than the query. The sets
+/// are then put in name order in memory.
+async fn load_sets(
     conn: &mut SqliteConnection,
     agents: &[i64],
+    keys: &SkillKeys,
 ) -> Result<HashMap<i64, Vec<StoredAssignment>>> {
-    let mut out: HashMap<i64, Vec<StoredAssignment>> = HashMap::new();
+    let mut rows = Vec::new();
     for chunk in agents.chunks(IN_CHUNK) {
         let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT a.agent_id, s.uuid, a.proficiency, a.effective_at, a.expires_at, a.updated_at
-             FROM assignments a JOIN skills s ON s.id = a.skill_id WHERE a.agent_id IN (",
+            "SELECT group_concat(agent_id || ',' || skill_id || ',' || proficiency || ',' ||
+               ifnull(effective_at, '') || ',' || ifnull(expires_at, '') || ',' || updated_at, ';')
+             FROM assignments WHERE agent_id IN (",
         );
         let mut sep = qb.separated(", ");
         for pk in chunk {
             sep.push_bind(*pk);
         }
-        qb.push(") ORDER BY a.agent_id, s.name_key, s.uuid");
-        let rows = qb.build().fetch_all(&mut *conn).await?;
-        for r in rows {
-            out.entry(r.try_get(0)?)
-                .or_default()
-                .push(StoredAssignment {
-                    skill_id: r.try_get(1)?,
-                    proficiency: r.try_get(2)?,
-                    effective: r.try_get::<Option<i64>, _>(3)?.map(Timestamp),
-                    expires: r.try_get::<Option<i64>, _>(4)?.map(Timestamp),
-                    updated_at: Timestamp(r.try_get(5)?),
-                });
+        qb.push(")");
+        let packed: Option<String> = qb.build_query_scalar().fetch_one(&mut *conn).await?;
+        if let Some(packed) = packed {
+            for rec in packed.split(';') {
+                rows.push(unpack(rec)?);
+            }
         }
     }
-    Ok(out)
+    common::sets_in_name_order(rows.into_iter().map(Ok), keys)
+}
+
+/// One assignment as `load_sets` packs it: `agent,skill,proficiency,effective,expires,updated`,
+/// an absent date empty.
+fn unpack(rec: &str) -> Result<SetRow> {
+    let bad = || StoreError::Other(anyhow::anyhow!("unreadable packed assignment {rec:?}"));
+    let mut f = rec.split(',');
+    let mut next = || f.next().ok_or_else(bad);
+    let int = |s: &str| s.parse::<i64>().map_err(|_| bad());
+    let opt = |s: &str| {
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            int(s).map(Some)
+        }
+    };
+    let row = SetRow {
+        agent_pk: int(next()?)?,
+        skill_pk: int(next()?)?,
+        proficiency: int(next()?)?,
+        effective: opt(next()?)?,
+        expires: opt(next()?)?,
+        updated_at: int(next()?)?,
+    };
+    match f.next() {
+        None => Ok(row),
+        Some(_) => Err(bad()),
+    }
 }
 
 pub(super) async fn write(
@@ -83,7 +138,7 @@ pub(super) async fn write_in(
 /// created or deleted by skill-set writes, so writes grouped in one transaction share them).
 pub(super) struct OrgKeys {
     pk: i64,
-    skills: HashMap<Uuid, i64>,
+    skills: SkillKeys,
 }
 
 pub(super) async fn org_keys(tx: &mut SqliteConnection, org: Uuid) -> Result<OrgKeys> {
@@ -92,13 +147,16 @@ pub(super) async fn org_keys(tx: &mut SqliteConnection, org: Uuid) -> Result<Org
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let skills = sqlx::query_as::<_, (Uuid, i64)>("SELECT uuid, id FROM skills WHERE org_id = ?")
-        .bind(pk)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(OrgKeys { pk, skills })
+    let skills = sqlx::query_as::<_, (Uuid, i64)>(
+        "SELECT uuid, id FROM skills WHERE org_id = ? ORDER BY name_key, uuid",
+    )
+    .bind(pk)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(OrgKeys {
+        pk,
+        skills: SkillKeys::from_ordered(skills),
+    })
 }
 
 /// [`write_in`] with the organization's keys already read.
@@ -134,7 +192,7 @@ pub(super) async fn write_with(
         }
     }
     let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
-    let mut sets = load_sets(&mut *tx, &pks).await?;
+    let mut sets = load_sets(&mut *tx, &pks, skills).await?;
 
     let (outcomes, failed) = common::outcomes(items, &agents, &mut sets, opts, ctx.now);
     let writes = common::writes(items, &outcomes);
@@ -149,8 +207,8 @@ pub(super) async fn write_with(
         upserts,
         deletes,
         bumped,
-    } = common::changes(&writes, &agents, skills)?;
-    let mut audit = common::audit_rows(&writes, &agents, skills, ctx.now);
+    } = common::changes(&writes, &agents, &skills.pks)?;
+    let mut audit = common::audit_rows(&writes, &agents, &skills.pks, ctx.now);
 
     for chunk in deletes.chunks(DELETE_ROWS) {
         let mut qb = QueryBuilder::<Sqlite>::new(
@@ -293,4 +351,48 @@ pub(super) fn audit_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord>
         before: side("before")?,
         after: side("after")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_assignments_unpack_and_come_out_in_name_order() {
+        // Skill keys 7, 3, 5 in name order; agent 1 holds them in key order.
+        let ids = [
+            Uuid::from_u128(70),
+            Uuid::from_u128(30),
+            Uuid::from_u128(50),
+        ];
+        let keys = SkillKeys::from_ordered(vec![(ids[0], 7), (ids[1], 3), (ids[2], 5)]);
+        let rows = "1,3,2,,,9;1,5,4,100,200,9;1,7,1,,-5,9;2,5,3,,,8".split(';');
+        let sets = common::sets_in_name_order(rows.map(unpack), &keys).unwrap();
+        let one: Vec<(Uuid, i64, Option<i64>, Option<i64>)> = sets[&1]
+            .iter()
+            .map(|a| {
+                (
+                    a.skill_id,
+                    a.proficiency,
+                    a.effective.map(|t| t.0),
+                    a.expires.map(|t| t.0),
+                )
+            })
+            .collect();
+        assert_eq!(
+            one,
+            vec![
+                (ids[0], 1, None, Some(-5)),
+                (ids[1], 2, None, None),
+                (ids[2], 4, Some(100), Some(200)),
+            ]
+        );
+        assert_eq!(sets[&2].len(), 1);
+        assert_eq!(sets[&2][0].updated_at, Timestamp(8));
+        for bad in ["", "1,2,3,,", "1,2,3,,,4,5", "1,x,3,,,4"] {
+            assert!(unpack(bad).is_err(), "{bad:?}");
+        }
+        let unknown = common::sets_in_name_order([unpack("1,9,1,,,1")], &keys);
+        assert!(matches!(unknown, Err(StoreError::Conflict { .. })));
+    }
 }
