@@ -24,8 +24,36 @@ impl Plan {
     }
 }
 
+/// Sets up to this long are searched in place; longer ones through a hash map. Agents hold a
+/// handful of skills, and a bulk write plans 10,000 agents: building a map for each cost more
+/// than the scans it saves.
+const SCAN: usize = 16;
+
+/// Finds a current assignment by skill.
+enum ById<'a> {
+    Scan(&'a [StoredAssignment]),
+    Map(HashMap<Uuid, &'a StoredAssignment>),
+}
+
+impl<'a> ById<'a> {
+    fn new(current: &'a [StoredAssignment]) -> Self {
+        if current.len() <= SCAN {
+            ById::Scan(current)
+        } else {
+            ById::Map(current.iter().map(|a| (a.skill_id, a)).collect())
+        }
+    }
+
+    fn get(&self, id: &Uuid) -> Option<&'a StoredAssignment> {
+        match self {
+            ById::Scan(s) => s.iter().find(|a| a.skill_id == *id),
+            ById::Map(m) => m.get(id).copied(),
+        }
+    }
+}
+
 pub fn plan(current: &[StoredAssignment], write: &SkillSetWrite) -> Plan {
-    let by_id: HashMap<Uuid, &StoredAssignment> = current.iter().map(|a| (a.skill_id, a)).collect();
+    let by_id = ById::new(current);
     let mut p = Plan::default();
     let upserts: &[Assignment] = match write {
         SkillSetWrite::Replace(set) => set,
@@ -35,10 +63,17 @@ pub fn plan(current: &[StoredAssignment], write: &SkillSetWrite) -> Plan {
         match by_id.get(&a.skill_id) {
             None => p.added.push(*a),
             Some(old) if old.same_values(a) => p.unchanged += 1,
-            Some(old) => p.updated.push((**old, *a)),
+            Some(old) => p.updated.push((*old, *a)),
         }
     }
     match write {
+        SkillSetWrite::Replace(set) if set.len() <= SCAN => {
+            p.removed = current
+                .iter()
+                .filter(|a| !set.iter().any(|n| n.skill_id == a.skill_id))
+                .copied()
+                .collect();
+        }
         SkillSetWrite::Replace(set) => {
             let keep: std::collections::HashSet<Uuid> = set.iter().map(|a| a.skill_id).collect();
             p.removed = current
@@ -50,7 +85,7 @@ pub fn plan(current: &[StoredAssignment], write: &SkillSetWrite) -> Plan {
         SkillSetWrite::Merge { remove, .. } => {
             for id in remove {
                 if let Some(old) = by_id.get(id) {
-                    p.removed.push(**old);
+                    p.removed.push(*old);
                 }
             }
             // Skills neither listed nor removed are kept unchanged.
@@ -83,6 +118,37 @@ mod tests {
             proficiency: p,
             effective: None,
             expires: None,
+        }
+    }
+
+    /// Sets searched in place and sets searched through a map plan alike.
+    #[test]
+    fn short_and_long_sets_plan_the_same_way() {
+        for n in [0u128, 1, SCAN as u128, SCAN as u128 + 1, 40] {
+            // Holds 0..n at 10; the write lists n/2..n+n/2: the held half changes
+            // (even ids) or stays (odd), the rest is new.
+            let current: Vec<StoredAssignment> = (0..n).map(|i| stored(i, 10)).collect();
+            let listed: Vec<Assignment> = (n / 2..n + n / 2)
+                .map(|i| want(i, if i % 2 == 0 { 20 } else { 10 }))
+                .collect();
+            let held_listed = (n / 2..n).count();
+            let changed = (n / 2..n).filter(|i| i % 2 == 0).count();
+            let p = plan(&current, &SkillSetWrite::Replace(listed.clone()));
+            assert_eq!(p.added.len(), listed.len() - held_listed, "n={n}");
+            assert_eq!(p.updated.len(), changed, "n={n}");
+            assert_eq!(p.unchanged, held_listed - changed, "n={n}");
+            let removed: Vec<Uuid> = p.removed.iter().map(|a| a.skill_id).collect();
+            assert_eq!(removed, (0..n / 2).map(id).collect::<Vec<_>>(), "n={n}");
+            let remove: Vec<Uuid> = (0..n + 3).step_by(3).map(id).collect();
+            let m = plan(
+                &current,
+                &SkillSetWrite::Merge {
+                    upsert: listed,
+                    remove,
+                },
+            );
+            assert_eq!(m.updated.len(), changed, "n={n}");
+            assert_eq!(m.removed.len(), (0..n).step_by(3).count(), "n={n}");
         }
     }
 

@@ -197,6 +197,7 @@ pub async fn demo_data(store: &DynStore, org: Uuid, client: Uuid) -> anyhow::Res
                 dry_run: false,
                 atomic: true,
                 max_skills_per_agent: 500,
+                return_sets: false,
             },
         )
         .await?;

@@ -11,7 +11,6 @@ use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProblemCode};
 use skillgrid_core::timestamp::Timestamp;
@@ -102,11 +101,18 @@ impl ChunkWriter {
 
 impl std::io::Write for ChunkWriter {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.write_all(b)?;
+        Ok(b.len())
+    }
+
+    // serde_json writes every token with `write_all`: one copy and one length check each.
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
         self.buf.extend_from_slice(b);
         if self.buf.len() >= CHUNK {
             self.send()?;
         }
-        Ok(b.len())
+        Ok(())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -117,18 +123,24 @@ impl std::io::Write for ChunkWriter {
     }
 }
 
+/// An answer [`run`] can send: it writes its own JSON (a bulk answer is too large and too
+/// regular to go through serde's general path).
+pub trait JsonAnswer: Send + 'static {
+    fn write_json<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()>;
+}
+
 /// A 200 JSON answer serialized while it is sent (on a blocking thread, chunk by chunk), so a
 /// large bulk answer never exists whole in memory. Only answers that need not be kept for
 /// replay are streamed.
-fn streamed_json<T: Serialize + Send + 'static>(value: T) -> Response {
+fn streamed_json<T: JsonAnswer>(value: T) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
         let mut w = ChunkWriter {
             buf: Vec::with_capacity(CHUNK),
             tx,
         };
-        let done = serde_json::to_writer(&mut w, &value)
-            .map_err(std::io::Error::other)
+        let done = value
+            .write_json(&mut w)
             .and_then(|()| std::io::Write::flush(&mut w));
         if let Err(e) = done {
             if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -149,7 +161,7 @@ fn streamed_json<T: Serialize + Send + 'static>(value: T) -> Response {
 }
 
 /// Runs `work` at most once per key; answers 200 with its JSON.
-pub async fn run<T: Serialize + Send + 'static>(
+pub async fn run<T: JsonAnswer>(
     state: &AppState,
     caller: &Caller,
     key: Option<String>,
@@ -171,8 +183,14 @@ pub async fn run<T: Serialize + Send + 'static>(
         IdempotencyBegin::InProgress => Err(key_in_use()),
         IdempotencyBegin::Mismatch => Err(key_reused()),
         IdempotencyBegin::Fresh => {
-            let result =
-                async { serde_json::to_vec(&work.await?).map_err(ApiError::internal) }.await;
+            let result = async {
+                let mut bytes = Vec::new();
+                work.await?
+                    .write_json(&mut bytes)
+                    .map_err(ApiError::internal)?;
+                Ok(bytes)
+            }
+            .await;
             match result {
                 Ok(bytes) => {
                     store

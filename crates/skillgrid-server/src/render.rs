@@ -1,8 +1,6 @@
 //! Records from the store, turned into the wire types of `skillgrid-api`.
 
 use base64::Engine;
-use serde::ser::{SerializeSeq, SerializeStruct};
-use serde::{Serialize, Serializer};
 use skillgrid_api::{
     Agent, AssignmentOut, AuditEntry, Changes, EntryCode, ErrorEntry, Locator, ProficiencyScale,
     Skill, UpdatedAssignment,
@@ -12,6 +10,7 @@ use skillgrid_core::model::{Assignment, CatalogSkill, StoredAssignment};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{AgentRecord, AuditRecord, SkillRecord};
 use std::collections::HashMap;
+use std::io::{self, Write};
 use uuid::Uuid;
 
 pub fn skill(s: SkillRecord) -> Skill {
@@ -56,30 +55,27 @@ impl<'a> Renderer<'a> {
     pub fn assignment(&self, a: &StoredAssignment) -> AssignmentOut {
         AssignmentOut {
             skill_id: a.skill_id,
-            skill_name: self
-                .names
-                .get(&a.skill_id)
-                .copied()
-                .unwrap_or("(deleted skill)")
-                .to_string(),
+            skill_name: self.name(&a.skill_id).to_string(),
             proficiency: a.proficiency,
             level: self.scale.level_of(a.proficiency).map(String::from),
             effective_date: a.effective.map(Timestamp::to_rfc3339),
             expiration_date: a.expires.map(Timestamp::to_rfc3339),
-            active: a.effective.is_none_or(|t| t <= self.now)
-                && a.expires.is_none_or(|t| self.now < t),
+            active: self.active(a),
             updated_at: a.updated_at.to_rfc3339(),
         }
     }
 
+    fn name(&self, skill: &Uuid) -> &str {
+        self.names.get(skill).copied().unwrap_or("(deleted skill)")
+    }
+
+    /// `effectiveDate` ≤ now < `expirationDate`.
+    fn active(&self, a: &StoredAssignment) -> bool {
+        a.effective.is_none_or(|t| t <= self.now) && a.expires.is_none_or(|t| self.now < t)
+    }
+
     fn new_assignment(&self, a: &Assignment, at: Timestamp) -> AssignmentOut {
-        self.assignment(&StoredAssignment {
-            skill_id: a.skill_id,
-            proficiency: a.proficiency,
-            effective: a.effective,
-            expires: a.expires,
-            updated_at: at,
-        })
+        self.assignment(&stored(a, at))
     }
 
     /// A set, ordered by skill name (case-insensitively), then id.
@@ -114,13 +110,6 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// The same JSON as [`Renderer::changes`], rendered while it is serialized: each
-    /// assignment exists only while it is written out, so a 100,000-assignment bulk answer is
-    /// not held twice (as owned strings and as bytes).
-    pub fn changes_view<'p>(&'p self, plan: &'p Plan, at: Timestamp) -> ChangesView<'p> {
-        ChangesView { r: self, plan, at }
-    }
-
     pub fn audit(&self, r: AuditRecord) -> AuditEntry {
         AuditEntry {
             id: r.id,
@@ -136,54 +125,122 @@ impl<'a> Renderer<'a> {
     }
 }
 
-pub struct ChangesView<'p> {
-    r: &'p Renderer<'p>,
-    plan: &'p Plan,
-    at: Timestamp,
+/// Writes the JSON of [`Changes`] by hand: byte for byte what serde writes for the wire types,
+/// about three times as fast, with no string allocated per assignment. A bulk answer holds up
+/// to hundreds of thousands of assignments; everything that is the same for every assignment
+/// of a skill (its id and escaped name) is rendered once.
+pub struct ChangesWriter<'a> {
+    r: &'a Renderer<'a>,
+    /// Per skill of the catalog: `{"skillId":"…","skillName":"…","proficiency":`.
+    heads: HashMap<Uuid, Vec<u8>>,
 }
 
-/// A sequence serialized from an iterator made on demand.
-struct Lazy<F>(F);
+impl<'a> ChangesWriter<'a> {
+    pub fn new(r: &'a Renderer<'a>) -> Self {
+        let heads = r
+            .names
+            .iter()
+            .map(|(id, name)| (*id, head(id, name)))
+            .collect();
+        ChangesWriter { r, heads }
+    }
 
-impl<F, I> Serialize for Lazy<F>
-where
-    F: Fn() -> I,
-    I: ExactSizeIterator,
-    I::Item: Serialize,
-{
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let it = (self.0)();
-        let mut seq = s.serialize_seq(Some(it.len()))?;
-        for x in it {
-            seq.serialize_element(&x)?;
+    /// `{"added":[…],"updated":[…],"removed":[…]}` of `plan`, new values as of `at`.
+    pub fn write(&self, w: &mut impl Write, plan: &Plan, at: Timestamp) -> io::Result<()> {
+        w.write_all(b"{\"added\":[")?;
+        for (i, a) in plan.added.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            self.assignment(w, &stored(a, at))?;
         }
-        seq.end()
+        w.write_all(b"],\"updated\":[")?;
+        for (i, (old, a)) in plan.updated.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            w.write_all(b"{\"skillId\":")?;
+            uuid(w, &a.skill_id)?;
+            w.write_all(b",\"before\":")?;
+            self.assignment(w, old)?;
+            w.write_all(b",\"after\":")?;
+            self.assignment(w, &stored(a, at))?;
+            w.write_all(b"}")?;
+        }
+        w.write_all(b"],\"removed\":[")?;
+        for (i, a) in plan.removed.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            self.assignment(w, a)?;
+        }
+        w.write_all(b"]}")
+    }
+
+    /// One ASSIGNMENT_OUT, as [`Renderer::assignment`] serialized.
+    fn assignment(&self, w: &mut impl Write, a: &StoredAssignment) -> io::Result<()> {
+        match self.heads.get(&a.skill_id) {
+            Some(h) => w.write_all(h)?,
+            None => w.write_all(&head(&a.skill_id, self.r.name(&a.skill_id)))?,
+        }
+        w.write_all(itoa::Buffer::new().format(a.proficiency).as_bytes())?;
+        w.write_all(b",\"level\":")?;
+        match self.r.scale.level_of(a.proficiency) {
+            Some(l) => serde_json::to_writer(&mut *w, l)?,
+            None => w.write_all(b"null")?,
+        }
+        w.write_all(b",\"effectiveDate\":")?;
+        time(w, a.effective)?;
+        w.write_all(b",\"expirationDate\":")?;
+        time(w, a.expires)?;
+        w.write_all(if self.r.active(a) {
+            b",\"active\":true,\"updatedAt\":"
+        } else {
+            b",\"active\":false,\"updatedAt\":"
+        })?;
+        time(w, Some(a.updated_at))?;
+        w.write_all(b"}")
     }
 }
 
-impl Serialize for ChangesView<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (r, plan, at) = (self.r, self.plan, self.at);
-        let mut m = s.serialize_struct("Changes", 3)?;
-        m.serialize_field(
-            "added",
-            &Lazy(|| plan.added.iter().map(|a| r.new_assignment(a, at))),
-        )?;
-        m.serialize_field(
-            "updated",
-            &Lazy(|| {
-                plan.updated.iter().map(|(old, new)| UpdatedAssignment {
-                    skill_id: new.skill_id,
-                    before: r.assignment(old),
-                    after: r.new_assignment(new, at),
-                })
-            }),
-        )?;
-        m.serialize_field(
-            "removed",
-            &Lazy(|| plan.removed.iter().map(|a| r.assignment(a))),
-        )?;
-        m.end()
+fn stored(a: &Assignment, at: Timestamp) -> StoredAssignment {
+    StoredAssignment {
+        skill_id: a.skill_id,
+        proficiency: a.proficiency,
+        effective: a.effective,
+        expires: a.expires,
+        updated_at: at,
+    }
+}
+
+fn head(id: &Uuid, name: &str) -> Vec<u8> {
+    let mut h = b"{\"skillId\":".to_vec();
+    let _ = uuid(&mut h, id);
+    h.extend_from_slice(b",\"skillName\":");
+    let _ = serde_json::to_writer(&mut h, name);
+    h.extend_from_slice(b",\"proficiency\":");
+    h
+}
+
+fn uuid(w: &mut impl Write, id: &Uuid) -> io::Result<()> {
+    let mut buf = Uuid::encode_buffer();
+    w.write_all(b"\"")?;
+    w.write_all(id.hyphenated().encode_lower(&mut buf).as_bytes())?;
+    w.write_all(b"\"")
+}
+
+fn time(w: &mut impl Write, t: Option<Timestamp>) -> io::Result<()> {
+    let Some(t) = t else {
+        return w.write_all(b"null");
+    };
+    let mut buf = [0; skillgrid_core::timestamp::RFC3339_LEN];
+    match t.format_rfc3339(&mut buf) {
+        Some(text) => {
+            w.write_all(b"\"")?;
+            w.write_all(text.as_bytes())?;
+            w.write_all(b"\"")
+        }
+        None => serde_json::to_writer(&mut *w, &t.to_rfc3339()).map_err(io::Error::other),
     }
 }
 
@@ -193,12 +250,38 @@ pub fn encode_cursor(pos: Option<i64>) -> Option<String> {
 }
 
 pub fn decode_cursor(raw: Option<&str>) -> Result<Option<i64>, ErrorEntry> {
+    decode_tagged(raw, |tag, n| (tag == 'p').then_some(n))
+}
+
+/// Audit cursors name an entry's position (see `skillgrid_store::legacy_position`), tagged
+/// `a`; a `p` cursor handed out before the audit trail was stored per agent still reads.
+pub fn encode_audit_cursor(pos: Option<i64>) -> Option<String> {
+    pos.map(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("a{p}")))
+}
+
+pub fn decode_audit_cursor(raw: Option<&str>) -> Result<Option<i64>, ErrorEntry> {
+    decode_tagged(raw, |tag, n| match tag {
+        'a' => Some(n),
+        'p' => Some(skillgrid_store::legacy_position(n)),
+        _ => None,
+    })
+}
+
+fn decode_tagged(
+    raw: Option<&str>,
+    read: impl Fn(char, i64) -> Option<i64>,
+) -> Result<Option<i64>, ErrorEntry> {
     let Some(raw) = raw else { return Ok(None) };
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(raw)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix('p').and_then(|n| n.parse::<i64>().ok()))
+        .and_then(|s| {
+            let mut c = s.chars();
+            let tag = c.next()?;
+            let n = c.as_str().parse::<i64>().ok()?;
+            read(tag, n)
+        })
         .map(Some)
         .ok_or_else(|| {
             ErrorEntry::new(
@@ -217,12 +300,12 @@ mod tests {
     use skillgrid_core::timestamp::Timestamp;
 
     #[test]
-    fn the_lazy_changes_serialize_exactly_as_the_built_ones() {
+    fn the_written_changes_are_exactly_what_serde_writes() {
         let scale = skillgrid_api::OrgSettings::default().proficiency_scale;
         let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let catalog = vec![CatalogSkill {
             id: a,
-            name: "Billing".into(),
+            name: "Billing \"EU\" \\ ünïcode\n".into(),
             active: true,
         }];
         let r = Renderer::new(&scale, &catalog);
@@ -236,19 +319,27 @@ mod tests {
         let new = |id, p| Assignment {
             skill_id: id,
             proficiency: p,
-            effective: Some(Timestamp(1_600_000_000_000)),
+            effective: Some(Timestamp(if p == 0 {
+                99_999_999_999_999
+            } else {
+                1_600_000_000_000
+            })),
             expires: None,
         };
         let plan = Plan {
-            added: vec![new(a, 80), new(c, 10)],
+            added: vec![new(a, 80), new(c, 0)],
             updated: vec![(old(b, 20), new(b, 30))],
             removed: vec![old(c, 75)],
             ..Plan::default()
         };
         let at = Timestamp(1_750_000_000_000);
+        // Byte for byte, field order included; `b` is not in the catalog (a deleted skill),
+        // proficiency 0 has no level, and one assignment is not active yet.
+        let mut fast = Vec::new();
+        ChangesWriter::new(&r).write(&mut fast, &plan, at).unwrap();
         assert_eq!(
-            serde_json::to_value(r.changes_view(&plan, at)).unwrap(),
-            serde_json::to_value(r.changes(&plan, at)).unwrap()
+            String::from_utf8(fast).unwrap(),
+            serde_json::to_string(&r.changes(&plan, at)).unwrap()
         );
     }
 }

@@ -70,62 +70,47 @@ pub(crate) struct SetRow {
     pub updated_at: i64,
 }
 
-/// Gathers rows into each agent's set, ordered by skill name (case-insensitively), then id,
-/// as a read joined on the skills and sorted by `name_key, uuid` lists them. A skill not in
-/// `keys` (one the caller's read of the catalog did not see) is a conflict.
+/// A stored row with its skill's id and place in name order; a skill not in `keys` (one the
+/// caller's read of the catalog did not see) is a conflict.
+pub(crate) fn ranked(keys: &SkillKeys, r: SetRow) -> Result<(u32, StoredAssignment)> {
+    let (skill_id, rank) = *keys
+        .by_pk
+        .get(&r.skill_pk)
+        .ok_or(StoreError::Conflict { field: "skillId" })?;
+    Ok((
+        rank,
+        StoredAssignment {
+            skill_id,
+            proficiency: r.proficiency,
+            effective: r.effective.map(Timestamp),
+            expires: r.expires.map(Timestamp),
+            updated_at: Timestamp(r.updated_at),
+        },
+    ))
+}
+
+/// One agent's [`ranked`] rows ordered by skill name (case-insensitively), then id, as a read
+/// joined on the skills and sorted by `name_key, uuid` lists them.
+pub(crate) fn in_name_order(mut set: Vec<(u32, StoredAssignment)>) -> Vec<StoredAssignment> {
+    set.sort_unstable_by_key(|(rank, _)| *rank);
+    set.into_iter().map(|(_, a)| a).collect()
+}
+
+/// Gathers rows of many agents into each agent's set, [`in_name_order`].
 pub(crate) fn sets_in_name_order(
     rows: impl IntoIterator<Item = Result<SetRow>>,
     keys: &SkillKeys,
 ) -> Result<HashMap<i64, Vec<StoredAssignment>>> {
-    let mut ranked: HashMap<i64, Vec<(u32, StoredAssignment)>> = HashMap::new();
+    let mut ranked_sets: HashMap<i64, Vec<(u32, StoredAssignment)>> = HashMap::new();
     for r in rows {
         let r = r?;
-        let (skill_id, rank) = *keys
-            .by_pk
-            .get(&r.skill_pk)
-            .ok_or(StoreError::Conflict { field: "skillId" })?;
-        ranked.entry(r.agent_pk).or_default().push((
-            rank,
-            StoredAssignment {
-                skill_id,
-                proficiency: r.proficiency,
-                effective: r.effective.map(Timestamp),
-                expires: r.expires.map(Timestamp),
-                updated_at: Timestamp(r.updated_at),
-            },
-        ));
+        let agent = r.agent_pk;
+        ranked_sets.entry(agent).or_default().push(ranked(keys, r)?);
     }
-    Ok(ranked
+    Ok(ranked_sets
         .into_iter()
-        .map(|(agent, mut set)| {
-            set.sort_unstable_by_key(|(rank, _)| *rank);
-            (agent, set.into_iter().map(|(_, a)| a).collect())
-        })
+        .map(|(agent, set)| (agent, in_name_order(set)))
         .collect())
-}
-
-/// Audit action codes as stored.
-pub(crate) const ACTION_ADDED: i16 = 1;
-pub(crate) const ACTION_UPDATED: i16 = 2;
-pub(crate) const ACTION_REMOVED: i16 = 3;
-
-pub(crate) fn action_from_code(code: i64) -> AuditAction {
-    match code {
-        1 => AuditAction::Added,
-        2 => AuditAction::Updated,
-        _ => AuditAction::Removed,
-    }
-}
-
-/// One audit entry to write.
-pub(crate) struct AuditRow {
-    pub agent_pk: i64,
-    pub agent: Uuid,
-    pub skill_pk: i64,
-    pub skill: Uuid,
-    pub action: i16,
-    pub before: Option<StoredAssignment>,
-    pub after: Option<StoredAssignment>,
 }
 
 pub(crate) fn stored(a: &Assignment, now: Timestamp) -> StoredAssignment {
@@ -190,7 +175,11 @@ pub(crate) fn outcomes(
                         resulting: plan.resulting_len,
                     }
                 } else {
-                    let skills = after(current, &plan, now);
+                    let skills = if opts.return_sets {
+                        after(current, &plan, now)
+                    } else {
+                        Vec::new()
+                    };
                     // A dry run leaves the version alone (contract §5.4): its answer
                     // carries the current ETag, which a client can send as If-Match
                     // with the real write to apply exactly the diff it reviewed.
@@ -213,10 +202,12 @@ pub(crate) fn outcomes(
     (outcomes, failed)
 }
 
-/// The rows a write changes. Audit rows are not among them: [`audit_rows`] makes them a
-/// statement's worth at a time, so a 100,000-change write never holds them all.
+/// The rows a write changes, but for the audit trail (see `crate::audit`).
 pub(crate) struct Changes<'a> {
-    pub upserts: Vec<(i64, i64, &'a Assignment)>,
+    /// Rows to insert: the agent held no such skill.
+    pub added: Vec<(i64, i64, &'a Assignment)>,
+    /// Rows to update in place.
+    pub updated: Vec<(i64, i64, &'a Assignment)>,
     pub deletes: Vec<(i64, i64)>,
     /// Agents whose version goes up by one.
     pub bumped: Vec<i64>,
@@ -244,15 +235,19 @@ pub(crate) fn changes<'a>(
     skills: &HashMap<Uuid, i64>,
 ) -> Result<Changes<'a>> {
     let mut c = Changes {
-        upserts: Vec::new(),
+        added: Vec::new(),
+        updated: Vec::new(),
         deletes: Vec::new(),
         bumped: Vec::with_capacity(writes.len()),
     };
     for (it, plan) in writes {
         let agent_pk = agents[&it.agent_id].pk;
         c.bumped.push(agent_pk);
-        for a in plan.added.iter().chain(plan.updated.iter().map(|(_, a)| a)) {
-            c.upserts
+        for a in &plan.added {
+            c.added.push((agent_pk, skill_pk(skills, &a.skill_id)?, a));
+        }
+        for (_, a) in &plan.updated {
+            c.updated
                 .push((agent_pk, skill_pk(skills, &a.skill_id)?, a));
         }
         for old in &plan.removed {
@@ -267,51 +262,6 @@ fn skill_pk(skills: &HashMap<Uuid, i64>, id: &Uuid) -> Result<i64> {
         .get(id)
         .copied()
         .ok_or(StoreError::Conflict { field: "skillId" })
-}
-
-/// One audit row per change of `writes`, in the order the changes are listed (added, updated,
-/// removed, agent by agent).
-pub(crate) fn audit_rows<'a>(
-    writes: &'a [(&'a AgentWrite, &'a Plan)],
-    agents: &'a HashMap<Uuid, AgentRow>,
-    skills: &'a HashMap<Uuid, i64>,
-    now: Timestamp,
-) -> impl Iterator<Item = Result<AuditRow>> + 'a {
-    writes.iter().flat_map(move |(it, plan)| {
-        let agent_pk = agents[&it.agent_id].pk;
-        let row = move |skill: Uuid, action, before, after| -> Result<AuditRow> {
-            Ok(AuditRow {
-                agent_pk,
-                agent: it.agent_id,
-                skill_pk: skill_pk(skills, &skill)?,
-                skill,
-                action,
-                before,
-                after,
-            })
-        };
-        let added = plan
-            .added
-            .iter()
-            .map(move |a| row(a.skill_id, ACTION_ADDED, None, Some(stored(a, now))));
-        let updated = plan
-            .updated
-            .iter()
-            .map(move |(old, a)| row(a.skill_id, ACTION_UPDATED, Some(*old), Some(stored(a, now))));
-        let removed = plan
-            .removed
-            .iter()
-            .map(move |old| row(old.skill_id, ACTION_REMOVED, Some(*old), None));
-        added.chain(updated).chain(removed)
-    })
-}
-
-/// The next at most `n` items of `rows`; empty when they are all taken.
-pub(crate) fn next_chunk(
-    rows: &mut impl Iterator<Item = Result<AuditRow>>,
-    n: usize,
-) -> Result<Vec<AuditRow>> {
-    rows.take(n).collect()
 }
 
 /// Applies a skill PATCH to a stored skill; true when something changed (then `updated_at`
@@ -366,4 +316,39 @@ pub(crate) fn apply_agent_patch(
         a.updated_at = now;
     }
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_come_out_in_name_order_and_an_unknown_skill_is_a_conflict() {
+        // Skill keys 7, 3, 5 in name order; agent 1 holds them in key order.
+        let ids = [
+            Uuid::from_u128(70),
+            Uuid::from_u128(30),
+            Uuid::from_u128(50),
+        ];
+        let keys = SkillKeys::from_ordered(vec![(ids[0], 7), (ids[1], 3), (ids[2], 5)]);
+        let row = |agent_pk, skill_pk, proficiency| SetRow {
+            agent_pk,
+            skill_pk,
+            proficiency,
+            effective: None,
+            expires: Some(-5),
+            updated_at: 9,
+        };
+        let rows = [row(1, 3, 2), row(1, 5, 4), row(1, 7, 1), row(2, 5, 3)];
+        let sets = sets_in_name_order(rows.into_iter().map(Ok), &keys).unwrap();
+        let one: Vec<(Uuid, i64)> = sets[&1]
+            .iter()
+            .map(|a| (a.skill_id, a.proficiency))
+            .collect();
+        assert_eq!(one, vec![(ids[0], 1), (ids[1], 2), (ids[2], 4)]);
+        assert_eq!(sets[&2].len(), 1);
+        assert_eq!(sets[&2][0].expires, Some(Timestamp(-5)));
+        let unknown = sets_in_name_order([Ok(row(1, 9, 1))], &keys);
+        assert!(matches!(unknown, Err(StoreError::Conflict { .. })));
+    }
 }

@@ -6,10 +6,12 @@
 //! Handlers never see SQL or a backend type; they call these methods with validated domain
 //! types from `skillgrid-core`.
 
+mod audit;
 mod common;
 pub mod postgres;
 pub mod sqlite;
 
+pub use audit::legacy_position;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 
 use async_trait::async_trait;
@@ -142,6 +144,10 @@ pub struct WriteOptions {
     /// Any failed item rolls back every item.
     pub atomic: bool,
     pub max_skills_per_agent: u64,
+    /// Return each applied agent's whole set afterwards (`ItemOutcome::Applied::skills`);
+    /// when false it is left empty, which spares a bulk write that answers with changes only
+    /// from building 100,000 assignments nobody reads.
+    pub return_sets: bool,
 }
 
 /// What happened (or, on a dry run or a rolled-back atomic write, would have happened) to one item.
@@ -151,7 +157,7 @@ pub enum ItemOutcome {
         /// The version afterwards; on a dry run, the current one (a dry run changes nothing).
         version: i64,
         plan: Plan,
-        /// The agent's whole set afterwards.
+        /// The agent's whole set afterwards; empty unless `WriteOptions::return_sets`.
         skills: Vec<StoredAssignment>,
     },
     NotFound,

@@ -93,6 +93,7 @@ fn opts() -> WriteOptions {
         dry_run: false,
         atomic: true,
         max_skills_per_agent: 500,
+        return_sets: true,
     }
 }
 

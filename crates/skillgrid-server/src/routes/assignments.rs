@@ -3,7 +3,7 @@
 //! operation the bulk route uses, with one item.
 
 use super::agents::agent_not_found;
-use super::{page, page_request, path_id, query};
+use super::{audit_page, audit_page_request, path_id, query};
 use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
@@ -99,7 +99,7 @@ pub(crate) async fn history(
     let agent = path_id("userId", &user)?;
     let p = state
         .store()
-        .agent_history(caller.org_id, agent, page_request(&q)?)
+        .agent_history(caller.org_id, agent, audit_page_request(&q)?)
         .await
         .map_err(agent_not_found)?;
     let (settings, catalog) = (
@@ -107,7 +107,7 @@ pub(crate) async fn history(
         state.store().catalog(caller.org_id).await?,
     );
     let r = Renderer::new(&settings.proficiency_scale, &catalog);
-    Ok(page(p, |a| r.audit(a)))
+    Ok(audit_page(p, |a| r.audit(a)))
 }
 
 /// 428: the organization requires `If-Match` and none was sent.
@@ -238,6 +238,7 @@ async fn apply(
         dry_run: t.dry_run,
         atomic: true,
         max_skills_per_agent: t.settings.limits.max_skills_per_agent,
+        return_sets: true,
     };
     let item = AgentWrite {
         agent_id: t.agent,

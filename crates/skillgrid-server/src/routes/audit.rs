@@ -1,7 +1,7 @@
 //! The organization-wide audit log (contract §5.6): `GET /audit?since=&limit=&cursor=`.
 //! Entries come oldest first, so a client can follow the log with `since` and `nextCursor`.
 
-use super::{page, page_request, query};
+use super::{audit_page, audit_page_request, query};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::render::Renderer;
@@ -32,12 +32,12 @@ pub(crate) async fn list(
     let q = query(q, &["since", "limit", "cursor"])?;
     let p = state
         .store()
-        .audit_log(caller.org_id, q.since, page_request(&q)?)
+        .audit_log(caller.org_id, q.since, audit_page_request(&q)?)
         .await?;
     let (settings, catalog) = (
         caller.settings(&state).await?,
         state.store().catalog(caller.org_id).await?,
     );
     let r = Renderer::new(&settings.proficiency_scale, &catalog);
-    Ok(page(p, |a| r.audit(a)))
+    Ok(audit_page(p, |a| r.audit(a)))
 }

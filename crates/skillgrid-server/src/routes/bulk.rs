@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
 use crate::idempotency;
-use crate::render::{ChangesView, Renderer};
+use crate::render::{ChangesWriter, Renderer};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -16,8 +16,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::ser::{SerializeSeq, SerializeStruct};
-use serde::{Serialize, Serializer};
 use serde_json::Value;
 use skillgrid_api::{
     scopes, BulkItemResult, BulkSummary, EntryCode, ErrorEntry, Locator, OrgSettings, Page,
@@ -29,6 +27,7 @@ use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, BulkLimits, ItemResult, SkillRules};
 use skillgrid_store::{AgentWrite, ItemOutcome, StoreError, WriteContext, WriteOptions};
 use std::collections::HashMap;
+use std::io::Write;
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
@@ -254,6 +253,8 @@ async fn run_items(
         dry_run,
         atomic,
         max_skills_per_agent: max,
+        // The answer lists changes, not whole sets.
+        return_sets: false,
     };
     let result = state
         .store()
@@ -396,60 +397,37 @@ enum ItemAnswer {
     Other(BulkItemResult),
 }
 
-/// An applied item as [`BulkItemResult`] serializes it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AppliedItem<'a> {
-    index: u64,
-    agent_id: Uuid,
-    status: u16,
-    version: i64,
-    changes: ChangesView<'a>,
-}
-
-impl Serialize for BulkAnswer {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl idempotency::JsonAnswer for BulkAnswer {
+    /// [`skillgrid_api::BulkResponse`]'s JSON; applied items are written by
+    /// [`ChangesWriter`], the rest through serde.
+    fn write_json<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
         let r = Renderer::new(&self.scale, &self.catalog);
-        let mut m = s.serialize_struct("BulkResponse", 3)?;
-        m.serialize_field("dryRun", &self.dry_run)?;
-        m.serialize_field("summary", &self.summary)?;
-        m.serialize_field(
-            "results",
-            &Results {
-                answer: self,
-                r: &r,
-            },
-        )?;
-        m.end()
-    }
-}
-
-struct Results<'a> {
-    answer: &'a BulkAnswer,
-    r: &'a Renderer<'a>,
-}
-
-impl Serialize for Results<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.answer.results.len()))?;
-        for item in &self.answer.results {
+        let changes = ChangesWriter::new(&r);
+        write!(w, "{{\"dryRun\":{},\"summary\":", self.dry_run)?;
+        serde_json::to_writer(&mut *w, &self.summary)?;
+        w.write_all(b",\"results\":[")?;
+        for (i, item) in self.results.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
             match item {
                 ItemAnswer::Applied {
                     index,
                     agent_id,
                     version,
                     plan,
-                } => seq.serialize_element(&AppliedItem {
-                    index: *index,
-                    agent_id: *agent_id,
-                    status: 200,
-                    version: *version,
-                    changes: self.r.changes_view(plan, self.answer.at),
-                })?,
-                ItemAnswer::Other(res) => seq.serialize_element(res)?,
+                } => {
+                    write!(
+                        w,
+                        "{{\"index\":{index},\"agentId\":\"{agent_id}\",\"status\":200,\"version\":{version},\"changes\":"
+                    )?;
+                    changes.write(&mut *w, plan, self.at)?;
+                    w.write_all(b"}")?;
+                }
+                ItemAnswer::Other(res) => serde_json::to_writer(&mut *w, res)?,
             }
         }
-        seq.end()
+        w.write_all(b"]}")
     }
 }
 
@@ -484,4 +462,104 @@ async fn holders(
         name: h.agent.name,
         assignment: r.assignment(&h.assignment),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idempotency::JsonAnswer;
+    use skillgrid_api::{BulkResponse, BulkSummary};
+    use skillgrid_core::model::{Assignment, StoredAssignment};
+
+    /// The hand-written answer is byte for byte what serde writes for the wire type.
+    #[test]
+    fn the_written_answer_is_the_wire_type_serialized() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let catalog = vec![CatalogSkill {
+            id: a,
+            name: "Tier \"2\" \\ Billing".into(),
+            active: true,
+        }];
+        let old = StoredAssignment {
+            skill_id: b,
+            proficiency: 40,
+            effective: Some(Timestamp(1_000)),
+            expires: None,
+            updated_at: Timestamp(2_000),
+        };
+        let new = Assignment {
+            skill_id: a,
+            proficiency: 90,
+            effective: None,
+            expires: Some(Timestamp(4_102_444_800_000)),
+        };
+        let plan = Plan {
+            added: vec![new],
+            updated: vec![(
+                old,
+                Assignment {
+                    skill_id: b,
+                    proficiency: 0,
+                    ..new
+                },
+            )],
+            removed: vec![old],
+            ..Plan::default()
+        };
+        let failed = BulkItemResult {
+            index: 1,
+            agent_id: None,
+            status: 400,
+            version: None,
+            changes: None,
+            problem: Some(Problem::new(ProblemCode::ValidationFailed, "1 problem")),
+        };
+        let agent = Uuid::now_v7();
+        let answer = BulkAnswer {
+            dry_run: true,
+            summary: BulkSummary {
+                items: 2,
+                succeeded: 1,
+                failed: 1,
+                added: 1,
+                updated: 1,
+                removed: 1,
+                unchanged: 0,
+            },
+            results: vec![
+                ItemAnswer::Applied {
+                    index: 0,
+                    agent_id: agent,
+                    version: 7,
+                    plan: plan.clone(),
+                },
+                ItemAnswer::Other(failed.clone()),
+            ],
+            scale: OrgSettings::default().proficiency_scale,
+            catalog: catalog.clone(),
+            at: Timestamp(1_750_000_000_123),
+        };
+        let r = Renderer::new(&answer.scale, &catalog);
+        let wire = BulkResponse {
+            dry_run: true,
+            summary: answer.summary.clone(),
+            results: vec![
+                BulkItemResult {
+                    index: 0,
+                    agent_id: Some(agent),
+                    status: 200,
+                    version: Some(7),
+                    changes: Some(r.changes(&plan, answer.at)),
+                    problem: None,
+                },
+                failed,
+            ],
+        };
+        let mut written = Vec::new();
+        answer.write_json(&mut written).unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            serde_json::to_string(&wire).unwrap()
+        );
+    }
 }

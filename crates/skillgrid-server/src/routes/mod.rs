@@ -12,7 +12,7 @@ pub mod skills;
 use crate::auth::Caller;
 use crate::body;
 use crate::error::{ApiError, ApiResult};
-use crate::render::{decode_cursor, encode_cursor};
+use crate::render::{decode_audit_cursor, decode_cursor, encode_audit_cursor, encode_cursor};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::http::HeaderMap;
@@ -35,17 +35,40 @@ pub fn query(raw: Option<String>, allowed: &'static [&'static str]) -> ApiResult
 }
 
 pub fn page_request(q: &QueryValues) -> ApiResult<PageRequest> {
-    let after = decode_cursor(q.cursor.as_deref()).map_err(ApiError::one)?;
+    paging(q, decode_cursor)
+}
+
+/// [`page_request`] for the audit trail, whose cursors name entry positions.
+pub fn audit_page_request(q: &QueryValues) -> ApiResult<PageRequest> {
+    paging(q, decode_audit_cursor)
+}
+
+fn paging(q: &QueryValues, decode: CursorDecoder) -> ApiResult<PageRequest> {
     Ok(PageRequest {
-        after,
+        after: decode(q.cursor.as_deref()).map_err(ApiError::one)?,
         limit: q.limit.unwrap_or(100),
     })
 }
 
+type CursorDecoder = fn(Option<&str>) -> Result<Option<i64>, skillgrid_api::ErrorEntry>;
+
 pub fn page<R, T>(p: Paged<R>, f: impl FnMut(R) -> T) -> Json<Page<T>> {
+    paged(p, f, encode_cursor)
+}
+
+/// [`page`] for the audit trail.
+pub fn audit_page<R, T>(p: Paged<R>, f: impl FnMut(R) -> T) -> Json<Page<T>> {
+    paged(p, f, encode_audit_cursor)
+}
+
+fn paged<R, T>(
+    p: Paged<R>,
+    f: impl FnMut(R) -> T,
+    encode: fn(Option<i64>) -> Option<String>,
+) -> Json<Page<T>> {
     Json(Page {
         items: p.items.into_iter().map(f).collect(),
-        next_cursor: encode_cursor(p.next),
+        next_cursor: encode(p.next),
     })
 }
 

@@ -21,12 +21,16 @@ async fn fixture(app: &TestApp, agents: usize, skills: usize) -> (Vec<Uuid>, Vec
 }
 
 async fn audit_all(app: &TestApp, token: &str) -> Vec<Value> {
+    audit_pages(app, token, 1000).await
+}
+
+async fn audit_pages(app: &TestApp, token: &str, limit: usize) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let path = match &cursor {
-            Some(c) => format!("/api/v2/audit?limit=1000&cursor={c}"),
-            None => "/api/v2/audit?limit=1000".to_string(),
+            Some(c) => format!("/api/v2/audit?limit={limit}&cursor={c}"),
+            None => format!("/api/v2/audit?limit={limit}"),
         };
         let r = app.call(Method::GET, &path, Some(token), None, &[]).await;
         assert_eq!(r.status, 200, "{}", r.text);
@@ -36,6 +40,55 @@ async fn audit_all(app: &TestApp, token: &str) -> Vec<Value> {
             None => return out,
         }
     }
+}
+
+/// Entries are stored per agent and write; pages of any size still list each one once, in
+/// order, and an agent's history pages the same way backwards.
+#[tokio::test]
+async fn audit_pages_of_any_size_list_every_entry_of_a_bulk_once() {
+    let app = spawn_app().await;
+    let (agents, skills) = fixture(&app, 3, 4).await;
+    for round in 0..2 {
+        let body = json!({"items": agents.iter().map(|a| json!({"agentId": a,
+            "skills": skills.iter().map(|s| json!({"skillId": s, "proficiency": 10 + round})).collect::<Vec<_>>()}))
+            .collect::<Vec<_>>()});
+        let r = app.post(BULK, &body).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let all = audit_all(&app, &app.token).await;
+    assert_eq!(all.len(), 24);
+    let ids: std::collections::HashSet<&str> =
+        all.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 24, "entry ids repeat");
+    let actions: Vec<&str> = all.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions[..12], ["added"; 12]);
+    assert_eq!(actions[12..], ["updated"; 12]);
+    for limit in [1, 4, 5, 7, 23] {
+        assert_eq!(
+            audit_pages(&app, &app.token, limit).await,
+            all,
+            "limit {limit}"
+        );
+    }
+    let history = format!("/api/v2/agents/users/{}/skills/history", agents[1]);
+    let mut mine: Vec<Value> = all
+        .iter()
+        .filter(|e| e["agentId"] == agents[1].to_string())
+        .cloned()
+        .collect();
+    mine.reverse();
+    let mut paged = Vec::new();
+    let mut url = format!("{history}?limit=3");
+    loop {
+        let p = app.get(&url).await;
+        assert_eq!(p.status, 200, "{}", p.text);
+        paged.extend(p.body["items"].as_array().unwrap().iter().cloned());
+        match p.body["nextCursor"].as_str() {
+            Some(c) => url = format!("{history}?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, mine);
 }
 
 #[tokio::test]

@@ -329,7 +329,7 @@ async fn an_internal_error_is_a_500_naming_only_the_request_id() {
     assert_eq!(r.status, 200, "{}", r.text);
 
     // Break the database underneath the running server.
-    app.execute_sql("DROP TABLE audit").await;
+    app.execute_sql("DROP TABLE audit_sets").await;
 
     let r = app
         .call(

@@ -657,3 +657,59 @@ async fn insert_client<'e>(
         scopes: scopes.to_vec(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::migration_check as m;
+    use crate::sqlite::migrator_to;
+    use sqlx::Connection;
+
+    fn uuid(u: Uuid) -> String {
+        format!("'{u}'::uuid")
+    }
+
+    /// Against the server `SKILLGRID_TEST_POSTGRES_URL` names; fails without one.
+    #[tokio::test]
+    async fn the_audit_trail_survives_migration_0002_with_its_ids_and_cursors() {
+        let admin = std::env::var("SKILLGRID_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        let mut c = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
+        let name = format!("skillgrid_t_{}", Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let base = admin.split('?').next().unwrap();
+        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+        let dir = tempfile::tempdir().unwrap();
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/postgres/migrations");
+        {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            migrator_to(dir.path(), src, 1)
+                .await
+                .run(&pool)
+                .await
+                .unwrap();
+            let sql = m::old_data(uuid, "true");
+            sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        let store = PgStore::open(&url).await.unwrap();
+        m::check(&store).await;
+        // New rows get ids after the moved ones.
+        let next: i64 =
+            sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('audit_sets', 'id'))")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert!(next > 5, "{next}");
+        store.pool.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+}

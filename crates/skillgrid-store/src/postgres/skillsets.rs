@@ -5,9 +5,10 @@
 //! are loaded with `= ANY($1)`, diffed in memory, and written back with `UNNEST` arrays: a
 //! 100,000-assignment bulk write is a handful of statements.
 
+use crate::audit;
 use crate::common::{self, AgentRow, SetRow, SkillKeys};
 use crate::*;
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Row};
 use std::collections::HashMap;
 
@@ -138,11 +139,12 @@ pub(super) async fn write(
     }
 
     let common::Changes {
-        upserts,
+        added,
+        updated,
         deletes,
         bumped,
     } = common::changes(&writes, &agents, &skills.pks)?;
-    let mut audit = common::audit_rows(&writes, &agents, &skills.pks, ctx.now);
+    let upserts: Vec<_> = added.into_iter().chain(updated).collect();
 
     for chunk in deletes.chunks(CHUNK_ROWS) {
         let (a, s): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
@@ -188,58 +190,28 @@ pub(super) async fn write(
         .await
         .map_err(map_fk_err)?;
     }
-    loop {
-        let chunk = common::next_chunk(&mut audit, CHUNK_ROWS)?;
-        if chunk.is_empty() {
-            break;
-        }
-        let n = chunk.len();
-        let uuids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
-        let agent_pk: Vec<i64> = chunk.iter().map(|r| r.agent_pk).collect();
-        let skill_pk: Vec<i64> = chunk.iter().map(|r| r.skill_pk).collect();
-        let agent: Vec<Uuid> = chunk.iter().map(|r| r.agent).collect();
-        let skill: Vec<Uuid> = chunk.iter().map(|r| r.skill).collect();
-        let action: Vec<i16> = chunk.iter().map(|r| r.action).collect();
-        let col = |side: fn(&common::AuditRow) -> Option<StoredAssignment>,
-                   f: fn(&StoredAssignment) -> Option<i64>|
-         -> Vec<Option<i64>> {
-            chunk.iter().map(|r| side(r).as_ref().and_then(f)).collect()
-        };
-        let before = |r: &common::AuditRow| r.before;
-        let after = |r: &common::AuditRow| r.after;
-        let prof = |a: &StoredAssignment| Some(a.proficiency);
-        let eff = |a: &StoredAssignment| a.effective.map(|t| t.0);
-        let exp = |a: &StoredAssignment| a.expires.map(|t| t.0);
-        let upd = |a: &StoredAssignment| Some(a.updated_at.0);
+    let mut audit_rows = audit::audit_sets(&writes, &agents, ctx.now).peekable();
+    while audit_rows.peek().is_some() {
+        let chunk: Vec<audit::AuditSet> = audit_rows.by_ref().take(CHUNK_ROWS).collect();
+        let uuid: Vec<Uuid> = chunk.iter().map(|s| s.uuid).collect();
+        let agent_pk: Vec<i64> = chunk.iter().map(|s| s.agent_pk).collect();
+        let agent: Vec<Uuid> = chunk.iter().map(|s| s.agent).collect();
+        let entries: Vec<String> = chunk.into_iter().map(|s| s.entries).collect();
         sqlx::query(
-            "INSERT INTO audit (uuid, org_id, at, request_id, client_uuid, agent_id, skill_id, agent_uuid, skill_uuid, action,
-               before_proficiency, before_effective, before_expires, before_updated,
-               after_proficiency, after_effective, after_expires, after_updated)
-             SELECT u, $1, $2, $3, $4, ag, sk, agu, sku, act, bp, be, bx, bu, ap, ae, ax, au
-             FROM UNNEST($5::uuid[], $6::bigint[], $7::bigint[], $8::uuid[], $9::uuid[], $10::smallint[],
-                         $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[],
-                         $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[])
-                  WITH ORDINALITY AS t(u, ag, sk, agu, sku, act, bp, be, bx, bu, ap, ae, ax, au, ord)
+            "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries)
+             SELECT u, $1, $2, $3, $4, ag, agu, e
+             FROM UNNEST($5::uuid[], $6::bigint[], $7::uuid[], $8::text[])
+                  WITH ORDINALITY AS t(u, ag, agu, e, ord)
              ORDER BY ord",
         )
         .bind(org_pk)
         .bind(ctx.now.0)
         .bind(&ctx.request_id)
         .bind(ctx.client_id)
-        .bind(uuids)
+        .bind(uuid)
         .bind(agent_pk)
-        .bind(skill_pk)
         .bind(agent)
-        .bind(skill)
-        .bind(action)
-        .bind(col(before, prof))
-        .bind(col(before, eff))
-        .bind(col(before, exp))
-        .bind(col(before, upd))
-        .bind(col(after, prof))
-        .bind(col(after, eff))
-        .bind(col(after, exp))
-        .bind(col(after, upd))
+        .bind(entries)
         .execute(&mut *tx)
         .await?;
     }
@@ -248,37 +220,32 @@ pub(super) async fn write(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    drop(audit);
+    drop(audit_rows);
     Ok(WriteResult {
         items: outcomes,
         committed: true,
     })
 }
 
-const AUDIT_COLS: &str = "id, uuid, at, request_id, client_uuid, agent_uuid, skill_uuid, action,
-    before_proficiency, before_effective, before_expires, before_updated,
-    after_proficiency, after_effective, after_expires, after_updated";
-
+/// An agent's audit entries, newest first, before position `page.after`.
 pub(super) async fn history(
     pool: &PgPool,
     agent_pk: i64,
     page: PageRequest,
 ) -> Result<Paged<AuditRecord>> {
     let rows = sqlx::query(&format!(
-        "SELECT {AUDIT_COLS} FROM audit WHERE agent_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+        "SELECT {} FROM audit_sets WHERE agent_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3",
+        audit::COLUMNS
     ))
     .bind(agent_pk)
-    .bind(page.after.unwrap_or(i64::MAX))
-    .bind(page.limit as i64 + 1)
+    .bind(page.after.map_or(i64::MAX, audit::row_of))
+    .bind(audit::rows_for(page.limit))
     .fetch_all(pool)
     .await?;
-    let rows = rows
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, audit_from_row(r)?)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(common::paged(rows, page.limit))
+    audit::page_descending(rows.iter().map(audit::stored_set), page.after, page.limit)
 }
 
+/// The organization's audit entries, oldest first, after position `page.after`.
 pub(super) async fn audit_log(
     pool: &PgPool,
     org: Uuid,
@@ -286,54 +253,16 @@ pub(super) async fn audit_log(
     page: PageRequest,
 ) -> Result<Paged<AuditRecord>> {
     let rows = sqlx::query(&format!(
-        "SELECT {AUDIT_COLS} FROM audit
-         WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND id > $2 AND at >= $3
-         ORDER BY id LIMIT $4"
+        "SELECT {} FROM audit_sets
+         WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND id >= $2 AND at >= $3
+         ORDER BY id LIMIT $4",
+        audit::COLUMNS
     ))
     .bind(org)
-    .bind(page.after.unwrap_or(0))
+    .bind(page.after.map_or(0, audit::row_of))
     .bind(since.map_or(i64::MIN, |t| t.0))
-    .bind(page.limit as i64 + 1)
+    .bind(audit::rows_for(page.limit))
     .fetch_all(pool)
     .await?;
-    let items = rows
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, audit_from_row(r)?)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(common::paged(items, page.limit))
-}
-
-fn audit_from_row(r: &PgRow) -> Result<AuditRecord> {
-    let skill_id: Uuid = r.try_get("skill_uuid")?;
-    let side = |p: &str| -> Result<Option<StoredAssignment>> {
-        let prof: Option<i64> = r.try_get(format!("{p}_proficiency").as_str())?;
-        Ok(match prof {
-            None => None,
-            Some(proficiency) => Some(StoredAssignment {
-                skill_id,
-                proficiency,
-                effective: r
-                    .try_get::<Option<i64>, _>(format!("{p}_effective").as_str())?
-                    .map(Timestamp),
-                expires: r
-                    .try_get::<Option<i64>, _>(format!("{p}_expires").as_str())?
-                    .map(Timestamp),
-                updated_at: Timestamp(
-                    r.try_get::<Option<i64>, _>(format!("{p}_updated").as_str())?
-                        .unwrap_or(0),
-                ),
-            }),
-        })
-    };
-    Ok(AuditRecord {
-        id: r.try_get("uuid")?,
-        at: Timestamp(r.try_get("at")?),
-        request_id: r.try_get("request_id")?,
-        client_id: r.try_get("client_uuid")?,
-        agent_id: r.try_get("agent_uuid")?,
-        skill_id,
-        action: common::action_from_code(r.try_get::<i16, _>("action")?.into()),
-        before: side("before")?,
-        after: side("after")?,
-    })
+    audit::page_ascending(rows.iter().map(audit::stored_set), page.after, page.limit)
 }

@@ -1,7 +1,6 @@
 //! Bulk support on SQLite: agent states, skill holders, the org-wide audit log and
 //! idempotency keys.
 
-use super::skillsets::audit_from_row;
 use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 use crate::*;
 use sqlx::sqlite::{Sqlite, SqlitePool};
@@ -81,31 +80,7 @@ pub(super) async fn skill_holders(
     Ok(crate::common::paged(items, page.limit))
 }
 
-pub(super) async fn audit_log(
-    pool: &SqlitePool,
-    org: Uuid,
-    since: Option<Timestamp>,
-    page: PageRequest,
-) -> Result<Paged<AuditRecord>> {
-    let rows = sqlx::query(
-        "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, skill_uuid, action,
-                before_proficiency, before_effective, before_expires, before_updated,
-                after_proficiency, after_effective, after_expires, after_updated
-         FROM audit WHERE org_id = (SELECT id FROM orgs WHERE uuid = ?) AND id > ? AND at >= ?
-         ORDER BY id LIMIT ?",
-    )
-    .bind(org)
-    .bind(page.after.unwrap_or(0))
-    .bind(since.map_or(i64::MIN, |t| t.0))
-    .bind(page.limit as i64 + 1)
-    .fetch_all(pool)
-    .await?;
-    let items = rows
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, audit_from_row(r)?)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(crate::common::paged(items, page.limit))
-}
+pub(super) use super::skillsets::audit_log;
 
 pub(super) async fn idempotency_begin(
     pool: &SqlitePool,

@@ -1,0 +1,559 @@
+//! The audit trail as both backends store it: one row per agent per write (`audit_sets`),
+//! holding that agent's entries of the write packed into one text value.
+//!
+//! A bulk write of 10,000 agents × 10 skills records 100,000 entries. Stored one row each, with
+//! the request's columns repeated on every row and two indexes, they cost more than the
+//! assignments themselves; stored per agent they are 10,000 narrow rows. What the API shows
+//! is unchanged: one entry per changed assignment, each with its own id.
+//!
+//! - **Entries** are separated by `;`; each is
+//!   `skill,action,before_proficiency,before_effective,before_expires,before_updated,after_proficiency,after_effective,after_expires,after_updated`,
+//!   the skill as 32 lower-case hex digits, the action 1 (added), 2 (updated) or 3 (removed),
+//!   the rest decimal integers, empty for an absent value or side. The format is plain text so
+//!   that SQL could write it: migration 0003 moved every earlier row in with it.
+//! - **Ids:** the row has a random base id; entry `i` of the row has the base with `i` XORed
+//!   into its last two bytes, so entry 0 keeps the base (rows moved in by the migration kept
+//!   their entry's id as the base).
+//! - **Positions** order the entries for paging: `row id << 16 | index`. A row holds at most
+//!   65,536 entries; an agent with more changes in one write gets several rows.
+
+use crate::common::{self, AgentRow};
+use crate::*;
+use std::fmt::Write as _;
+
+/// Bits of a position that hold the index within a row.
+const INDEX_BITS: u32 = 16;
+/// Entries per row at most.
+pub(crate) const ROW_ENTRIES: usize = 1 << INDEX_BITS;
+
+/// The position of entry `index` of row `row`.
+pub(crate) fn position(row: i64, index: usize) -> i64 {
+    (row << INDEX_BITS) | index as i64
+}
+
+/// The row a position is in.
+pub(crate) fn row_of(position: i64) -> i64 {
+    position >> INDEX_BITS
+}
+
+/// The position of a cursor from before migration 0003, which named one row of the old table
+/// of one entry per row; those rows moved with their id, as entry 0.
+pub fn legacy_position(old_id: i64) -> i64 {
+    old_id.checked_shl(INDEX_BITS).unwrap_or(i64::MAX)
+}
+
+/// The id of entry `index` of a row whose base id is `base`.
+pub(crate) fn entry_id(base: Uuid, index: usize) -> Uuid {
+    let mut b = *base.as_bytes();
+    let i = index as u16;
+    b[14] ^= (i >> 8) as u8;
+    b[15] ^= i as u8;
+    Uuid::from_bytes(b)
+}
+
+/// One row to write: an agent's entries of one write.
+pub(crate) struct AuditSet {
+    pub agent_pk: i64,
+    pub agent: Uuid,
+    pub uuid: Uuid,
+    pub entries: String,
+}
+
+/// The rows recording `writes`: per agent, its added, then updated, then removed assignments.
+pub(crate) fn audit_sets<'a>(
+    writes: &'a [(&'a AgentWrite, &'a Plan)],
+    agents: &'a HashMap<Uuid, AgentRow>,
+    now: Timestamp,
+) -> impl Iterator<Item = AuditSet> + 'a {
+    writes.iter().flat_map(move |(it, plan)| {
+        let agent_pk = agents[&it.agent_id].pk;
+        let added = plan
+            .added
+            .iter()
+            .map(move |a| (a.skill_id, ACTION_ADDED, None, Some(common::stored(a, now))));
+        let updated = plan.updated.iter().map(move |(old, a)| {
+            (
+                a.skill_id,
+                ACTION_UPDATED,
+                Some(*old),
+                Some(common::stored(a, now)),
+            )
+        });
+        let removed = plan
+            .removed
+            .iter()
+            .map(|old| (old.skill_id, ACTION_REMOVED, Some(*old), None));
+        let mut entries = added.chain(updated).chain(removed).peekable();
+        std::iter::from_fn(move || {
+            entries.peek()?;
+            let n = plan.added.len() + plan.updated.len() + plan.removed.len();
+            let mut packed = String::with_capacity(64 * n.min(ROW_ENTRIES));
+            for (n, (skill, action, before, after)) in entries.by_ref().enumerate() {
+                if n > 0 {
+                    packed.push(';');
+                }
+                push_entry(&mut packed, skill, action, before.as_ref(), after.as_ref());
+                if n + 1 == ROW_ENTRIES {
+                    break;
+                }
+            }
+            Some(AuditSet {
+                agent_pk,
+                agent: it.agent_id,
+                uuid: Uuid::now_v7(),
+                entries: packed,
+            })
+        })
+    })
+}
+
+const ACTION_ADDED: u8 = 1;
+const ACTION_UPDATED: u8 = 2;
+const ACTION_REMOVED: u8 = 3;
+
+fn push_entry(
+    out: &mut String,
+    skill: Uuid,
+    action: u8,
+    before: Option<&StoredAssignment>,
+    after: Option<&StoredAssignment>,
+) {
+    let mut buf = Uuid::encode_buffer();
+    out.push_str(skill.simple().encode_lower(&mut buf));
+    out.push(',');
+    out.push((b'0' + action) as char);
+    for side in [before, after] {
+        match side {
+            None => out.push_str(",,,,"),
+            Some(a) => {
+                let _ = write!(out, ",{}", a.proficiency);
+                for t in [a.effective, a.expires, Some(a.updated_at)] {
+                    out.push(',');
+                    if let Some(t) = t {
+                        let _ = write!(out, "{}", t.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A stored row as read back, with its entries still packed.
+pub(crate) struct StoredSet {
+    pub id: i64,
+    pub uuid: Uuid,
+    pub at: i64,
+    pub request_id: String,
+    pub client: Uuid,
+    pub agent: Uuid,
+    pub entries: String,
+}
+
+impl StoredSet {
+    /// The row's entries, each with its position, in the order they were recorded.
+    fn unpack(&self) -> Result<Vec<(i64, AuditRecord)>> {
+        self.entries
+            .split(';')
+            .enumerate()
+            .map(|(i, e)| Ok((position(self.id, i), self.entry(i, e)?)))
+            .collect()
+    }
+
+    fn entry(&self, index: usize, packed: &str) -> Result<AuditRecord> {
+        let bad = || {
+            StoreError::Other(anyhow::anyhow!(
+                "unreadable audit entry {index} of row {}: {packed:?}",
+                self.id
+            ))
+        };
+        let f: Vec<&str> = packed.split(',').collect();
+        if f.len() != 10 {
+            return Err(bad());
+        }
+        let skill_id = Uuid::try_parse(f[0]).map_err(|_| bad())?;
+        let action = match f[1] {
+            "1" => AuditAction::Added,
+            "2" => AuditAction::Updated,
+            "3" => AuditAction::Removed,
+            _ => return Err(bad()),
+        };
+        let int = |s: &str| -> Result<Option<i64>> {
+            if s.is_empty() {
+                Ok(None)
+            } else {
+                s.parse().map(Some).map_err(|_| bad())
+            }
+        };
+        let side = |s: &[&str]| -> Result<Option<StoredAssignment>> {
+            Ok(match int(s[0])? {
+                None => None,
+                Some(proficiency) => Some(StoredAssignment {
+                    skill_id,
+                    proficiency,
+                    effective: int(s[1])?.map(Timestamp),
+                    expires: int(s[2])?.map(Timestamp),
+                    updated_at: Timestamp(int(s[3])?.unwrap_or(0)),
+                }),
+            })
+        };
+        Ok(AuditRecord {
+            id: entry_id(self.uuid, index),
+            at: Timestamp(self.at),
+            request_id: self.request_id.clone(),
+            client_id: self.client,
+            agent_id: self.agent,
+            skill_id,
+            action,
+            before: side(&f[2..6])?,
+            after: side(&f[6..10])?,
+        })
+    }
+}
+
+/// A page of entries, oldest first, after position `after`, from rows in ascending id order
+/// starting at the row of `after`. Reads rows only until the page is full.
+pub(crate) fn page_ascending(
+    rows: impl IntoIterator<Item = Result<StoredSet>>,
+    after: Option<i64>,
+    limit: u32,
+) -> Result<Paged<AuditRecord>> {
+    page(
+        rows,
+        limit,
+        |entries| entries,
+        |pos| after.is_none_or(|a| pos > a),
+    )
+}
+
+/// A page of entries, newest first, before position `before`, from rows in descending id
+/// order starting at the row of `before`.
+pub(crate) fn page_descending(
+    rows: impl IntoIterator<Item = Result<StoredSet>>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Paged<AuditRecord>> {
+    page(
+        rows,
+        limit,
+        |mut entries| {
+            entries.reverse();
+            entries
+        },
+        |pos| before.is_none_or(|b| pos < b),
+    )
+}
+
+fn page(
+    rows: impl IntoIterator<Item = Result<StoredSet>>,
+    limit: u32,
+    order: impl Fn(Vec<(i64, AuditRecord)>) -> Vec<(i64, AuditRecord)>,
+    wanted: impl Fn(i64) -> bool,
+) -> Result<Paged<AuditRecord>> {
+    let mut out = Vec::new();
+    for row in rows {
+        out.extend(
+            order(row?.unpack()?)
+                .into_iter()
+                .filter(|(pos, _)| wanted(*pos)),
+        );
+        if out.len() > limit as usize {
+            break;
+        }
+    }
+    out.truncate(limit as usize + 1);
+    Ok(common::paged(out, limit))
+}
+
+/// A row of `audit_sets` read with the columns `id, uuid, at, request_id, client_uuid,
+/// agent_uuid, entries`, in that order, on either backend.
+pub(crate) fn stored_set<R>(r: &R) -> Result<StoredSet>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> Uuid: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(StoredSet {
+        id: r.try_get(0)?,
+        uuid: r.try_get(1)?,
+        at: r.try_get(2)?,
+        request_id: r.try_get(3)?,
+        client: r.try_get(4)?,
+        agent: r.try_get(5)?,
+        entries: r.try_get(6)?,
+    })
+}
+
+/// The columns [`stored_set`] reads.
+pub(crate) const COLUMNS: &str = "id, uuid, at, request_id, client_uuid, agent_uuid, entries";
+
+/// Rows to read for a page of `limit` entries: the cursor's row may have nothing left, and
+/// every other row has at least one entry.
+pub(crate) fn rows_for(limit: u32) -> i64 {
+    limit as i64 + 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(id: i64, entries: &str) -> StoredSet {
+        StoredSet {
+            id,
+            uuid: Uuid::from_u128(0xabc0),
+            at: 5,
+            request_id: "r".into(),
+            client: Uuid::from_u128(1),
+            agent: Uuid::from_u128(2),
+            entries: entries.into(),
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_through_their_packed_text() {
+        let skill = Uuid::from_u128(0x1234);
+        let old = StoredAssignment {
+            skill_id: skill,
+            proficiency: 40,
+            effective: None,
+            expires: Some(Timestamp(-7)),
+            updated_at: Timestamp(3),
+        };
+        let new = StoredAssignment {
+            proficiency: 90,
+            effective: Some(Timestamp(1)),
+            expires: None,
+            updated_at: Timestamp(5),
+            ..old
+        };
+        let mut packed = String::new();
+        push_entry(&mut packed, skill, ACTION_UPDATED, Some(&old), Some(&new));
+        packed.push(';');
+        push_entry(&mut packed, skill, ACTION_REMOVED, Some(&old), None);
+        assert_eq!(
+            packed,
+            "00000000000000000000000000001234,2,40,,-7,3,90,1,,5;00000000000000000000000000001234,3,40,,-7,3,,,,"
+        );
+        let got = set(9, &packed).unpack().unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, position(9, 0));
+        assert_eq!(got[1].0, position(9, 1));
+        assert_eq!(got[0].1.before, Some(old));
+        assert_eq!(got[0].1.after, Some(new));
+        assert!(matches!(got[1].1.action, AuditAction::Removed));
+        assert_eq!(got[1].1.after, None);
+        assert_eq!(got[0].1.id, Uuid::from_u128(0xabc0));
+        assert_eq!(got[1].1.id, Uuid::from_u128(0xabc1));
+        for bad in [
+            "",
+            "x,1,,,,,,,,",
+            "00000000000000000000000000001234,4,,,,,,,,",
+            "00000000000000000000000000001234,1,,,,,1,,",
+            "00000000000000000000000000001234,1,,,,,1,,,5,6",
+            "00000000000000000000000000001234,1,,,,,z,,,5",
+        ] {
+            assert!(set(1, bad).unpack().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn entry_ids_differ_within_a_row_and_keep_the_base_at_zero() {
+        let base = Uuid::now_v7();
+        assert_eq!(entry_id(base, 0), base);
+        let ids: std::collections::HashSet<Uuid> =
+            (0..ROW_ENTRIES).map(|i| entry_id(base, i)).collect();
+        assert_eq!(ids.len(), ROW_ENTRIES);
+    }
+
+    #[test]
+    fn pages_follow_positions_across_rows_both_ways() {
+        let e = "00000000000000000000000000000001,1,,,,,1,,,5";
+        let rows = || {
+            vec![
+                set(1, &format!("{e};{e};{e}")),
+                set(2, e),
+                set(3, &format!("{e};{e}")),
+            ]
+        };
+        let asc = page_ascending(rows().into_iter().map(Ok), None, 4).unwrap();
+        assert_eq!(asc.items.len(), 4);
+        assert_eq!(asc.next, Some(position(2, 0)));
+        let rest: Vec<_> = rows().into_iter().filter(|r| r.id >= 2).map(Ok).collect();
+        let asc2 = page_ascending(rest, asc.next, 4).unwrap();
+        assert_eq!(asc2.items.len(), 2);
+        assert_eq!(asc2.next, None);
+
+        let desc = page_descending(rows().into_iter().rev().map(Ok), None, 2).unwrap();
+        assert_eq!(desc.next, Some(position(3, 0)));
+        let rest: Vec<_> = rows()
+            .into_iter()
+            .rev()
+            .filter(|r| r.id <= 3)
+            .map(Ok)
+            .collect();
+        let desc2 = page_descending(rest, desc.next, 2).unwrap();
+        assert_eq!(desc2.next, Some(position(1, 2)));
+        assert_eq!(legacy_position(3), position(3, 0));
+    }
+}
+
+/// A database migrated from before 0003 must show the entries it held with the same ids,
+/// values and order, and follow cursors handed out before. Run by each backend's tests on a
+/// database it set up at the old schema with [`old_rows`] written as old-format rows.
+#[cfg(test)]
+pub(crate) mod migration_check {
+    use super::*;
+
+    pub const ORG: Uuid = Uuid::from_u128(0x0a);
+    pub const AGENT: Uuid = Uuid::from_u128(0x0b);
+    pub const CLIENT: Uuid = Uuid::from_u128(0x0c);
+    pub const SKILL: Uuid = Uuid::from_u128(0x5c);
+
+    /// `(id, uuid, action, before, after)` of the old rows, each side
+    /// `(proficiency, effective, expires, updated)`.
+    #[allow(clippy::type_complexity)]
+    pub fn old_rows() -> Vec<(
+        i64,
+        Uuid,
+        i64,
+        Option<[Option<i64>; 4]>,
+        Option<[Option<i64>; 4]>,
+    )> {
+        vec![
+            (
+                1,
+                Uuid::from_u128(0x101),
+                1,
+                None,
+                Some([Some(50), None, Some(-3), Some(1000)]),
+            ),
+            (
+                2,
+                Uuid::from_u128(0x102),
+                2,
+                Some([Some(50), None, Some(-3), Some(1000)]),
+                Some([Some(90), Some(7), None, Some(2000)]),
+            ),
+            (
+                5,
+                Uuid::from_u128(0x105),
+                3,
+                Some([Some(90), Some(7), None, Some(2000)]),
+                None,
+            ),
+        ]
+    }
+
+    /// The SQL value of an optional integer.
+    fn lit(v: Option<i64>) -> String {
+        v.map_or("NULL".into(), |v| v.to_string())
+    }
+
+    /// SQL that fills a database at the schema before the migration with an organization, an
+    /// agent and [`old_rows`]; `uuid` writes a literal of a UUID, `yes` one of true.
+    pub fn old_data(uuid: fn(Uuid) -> String, yes: &str) -> String {
+        let mut sql = format!(
+            "INSERT INTO orgs (id, uuid, name, name_key, settings, created_at) VALUES (1, {}, 'o', 'o', '{{}}', 0);
+             INSERT INTO agents (id, uuid, org_id, email, email_key, name, active, version, created_at, updated_at)
+               VALUES (1, {}, 1, 'a@x.io', 'a@x.io', 'A', {yes}, 3, 0, 0);",
+            uuid(ORG),
+            uuid(AGENT)
+        );
+        for (id, u, action, before, after) in old_rows() {
+            let [bp, be, bx, bu] = before.unwrap_or_default();
+            let [ap, ae, ax, au] = after.unwrap_or_default();
+            sql += &format!(
+                "INSERT INTO audit (id, uuid, org_id, at, request_id, client_uuid, agent_id, skill_id, agent_uuid, skill_uuid, action,
+                   before_proficiency, before_effective, before_expires, before_updated,
+                   after_proficiency, after_effective, after_expires, after_updated)
+                 VALUES ({id}, {}, 1, 1234, 'req-old', {}, 1, 9, {}, {}, {action}, {}, {}, {}, {}, {}, {}, {}, {});",
+                uuid(u), uuid(CLIENT), uuid(AGENT), uuid(SKILL),
+                lit(bp), lit(be), lit(bx), lit(bu), lit(ap), lit(ae), lit(ax), lit(au)
+            );
+        }
+        sql
+    }
+
+    pub async fn check(store: &dyn Store) {
+        let all = store
+            .audit_log(
+                ORG,
+                None,
+                PageRequest {
+                    after: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.next, None);
+        let want = old_rows();
+        assert_eq!(all.items.len(), want.len());
+        for (got, (_, id, action, before, after)) in all.items.iter().zip(&want) {
+            assert_eq!(got.id, *id);
+            assert_eq!(got.at, Timestamp(1234));
+            assert_eq!(got.request_id, "req-old");
+            assert_eq!(got.client_id, CLIENT);
+            assert_eq!(got.agent_id, AGENT);
+            assert_eq!(got.skill_id, SKILL);
+            let code = match got.action {
+                AuditAction::Added => 1,
+                AuditAction::Updated => 2,
+                AuditAction::Removed => 3,
+            };
+            assert_eq!(code, *action);
+            let side = |s: &Option<[Option<i64>; 4]>| {
+                s.map(|[p, e, x, u]| StoredAssignment {
+                    skill_id: SKILL,
+                    proficiency: p.unwrap(),
+                    effective: e.map(Timestamp),
+                    expires: x.map(Timestamp),
+                    updated_at: Timestamp(u.unwrap()),
+                })
+            };
+            assert_eq!(got.before, side(before));
+            assert_eq!(got.after, side(after));
+        }
+        // A cursor from before the migration named the old row id of the last entry read.
+        let rest = store
+            .audit_log(
+                ORG,
+                None,
+                PageRequest {
+                    after: Some(legacy_position(2)),
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert_eq!(rest.items[0].id, Uuid::from_u128(0x105));
+        let older = store
+            .agent_history(
+                ORG,
+                AGENT,
+                PageRequest {
+                    after: Some(legacy_position(5)),
+                    limit: 1,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(older.items[0].id, Uuid::from_u128(0x102));
+        let last = store
+            .agent_history(
+                ORG,
+                AGENT,
+                PageRequest {
+                    after: older.next,
+                    limit: 5,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(last.items.len(), 1);
+        assert_eq!(last.items[0].id, Uuid::from_u128(0x101));
+        assert_eq!(last.next, None);
+    }
+}
