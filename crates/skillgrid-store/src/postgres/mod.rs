@@ -81,13 +81,25 @@ impl PgStore {
 
 /// Starts a transaction and finds the organization's key, holding a share lock on its row
 /// (a settings update, which locks it exclusively, waits for writes under way).
+/// The first of the two keys of the advisory lock of an organization (`"SG"`); the second is
+/// its id. Skill-set writes hold it shared, a settings change exclusively.
+const ORG_LOCK: i32 = 0x5347;
+
+/// A transaction holding the organization's lock shared, and the organization's key.
+///
+/// An advisory lock, not `SELECT … FOR SHARE` on the organization's row: a shared row lock
+/// held by many transactions at once is a MultiXact written into the row, and with every
+/// concurrent write of an organization sharing that row, it made them queue on it.
 async fn begin_for_org(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
     let mut tx = pool.begin().await?;
-    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1 FOR SHARE")
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let org_pk: i64 = sqlx::query_scalar(
+        "SELECT id, pg_advisory_xact_lock_shared($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1",
+    )
+    .bind(org)
+    .bind(ORG_LOCK)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
     Ok((tx, org_pk))
 }
 
@@ -232,13 +244,17 @@ impl Store for PgStore {
 
     async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
         let mut tx = self.pool.begin().await?;
-        // Exclusive on the org row: skill-set writes hold it shared, so the count below sees
-        // every write that finished and none is under way.
-        let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1 FOR UPDATE")
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        // The organization's lock, exclusive: skill-set writes hold it shared, so the count
+        // below sees every write that finished and none is under way. The row lock keeps two
+        // settings changes apart.
+        let org_pk: i64 = sqlx::query_scalar(
+            "SELECT id, pg_advisory_xact_lock($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1 FOR UPDATE",
+        )
+        .bind(org)
+        .bind(ORG_LOCK)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         let (below_min, above_max): (i64, i64) = sqlx::query_as(
             "SELECT count(*) FILTER (WHERE a.proficiency < $1), count(*) FILTER (WHERE a.proficiency > $2)
              FROM assignments a JOIN agents g ON g.id = a.agent_id WHERE g.org_id = $3",
@@ -393,7 +409,7 @@ impl Store for PgStore {
         if count > 0 {
             return Err(StoreError::InUse { count });
         }
-        // Audit rows keep the skill's internal id; they outlive the skill, so no foreign key.
+        // Audit entries keep the skill's id; they outlive the skill, so no foreign key.
         sqlx::query("DELETE FROM skills WHERE id = $1")
             .bind(pk)
             .execute(&mut *tx)
