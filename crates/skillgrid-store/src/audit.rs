@@ -1,16 +1,21 @@
 //! The audit trail as both backends store it: one row per agent per write (`audit_sets`),
-//! holding that agent's entries of the write packed into one text value.
+//! holding that agent's entries of the write packed into one binary value.
 //!
 //! A bulk write of 10,000 agents × 10 skills records 100,000 entries. Stored one row each, with
 //! the request's columns repeated on every row and two indexes, they cost more than the
-//! assignments themselves; stored per agent they are 10,000 narrow rows. What the API shows
-//! is unchanged: one entry per changed assignment, each with its own id.
+//! assignments themselves; stored per agent they are 10,000 narrow rows of about 20 bytes per
+//! entry. What the API shows is unchanged: one entry per changed assignment, each with its own
+//! id.
 //!
-//! - **Entries** are separated by `;`; each is
-//!   `skill,action,before_proficiency,before_effective,before_expires,before_updated,after_proficiency,after_effective,after_expires,after_updated`,
-//!   the skill as 32 lower-case hex digits, the action 1 (added), 2 (updated) or 3 (removed),
-//!   the rest decimal integers, empty for an absent value or side. The format is plain text so
-//!   that SQL could write it: migration 0003 moved every earlier row in with it.
+//! - **Entries** (binary, the first byte of the value is [`BINARY`]): per entry the skill's
+//!   16-byte id, the action (1 added, 2 updated, 3 removed), a byte of flags saying which
+//!   values follow, then for each side present its proficiency and times as zigzag varints,
+//!   times relative to the row's `at`. The `after` side's `updatedAt` is left out when it is
+//!   `at`, as it is for every entry a write records.
+//! - **Rows moved in by the migration** (0003 on SQLite, 0002 on PostgreSQL) hold a text form
+//!   SQL could write, one entry each:
+//!   `skill,action,before_proficiency,before_effective,before_expires,before_updated,after_proficiency,after_effective,after_expires,after_updated`
+//!   (the skill as 32 hex digits, absent values empty).
 //! - **Ids:** the row has a random base id; entry `i` of the row has the base with `i` XORed
 //!   into its last two bytes, so entry 0 keeps the base (rows moved in by the migration kept
 //!   their entry's id as the base).
@@ -19,7 +24,6 @@
 
 use crate::common::{self, AgentRow};
 use crate::*;
-use std::fmt::Write as _;
 
 /// Bits of a position that hold the index within a row.
 const INDEX_BITS: u32 = 16;
@@ -39,7 +43,7 @@ pub(crate) fn row_of(position: i64) -> i64 {
 /// The position of a cursor from before migration 0003, which named one row of the old table
 /// of one entry per row; those rows moved with their id, as entry 0.
 pub fn legacy_position(old_id: i64) -> i64 {
-    old_id.checked_shl(INDEX_BITS).unwrap_or(i64::MAX)
+    old_id.clamp(i64::MIN >> INDEX_BITS, i64::MAX >> INDEX_BITS) << INDEX_BITS
 }
 
 /// The id of entry `index` of a row whose base id is `base`.
@@ -56,7 +60,9 @@ pub(crate) struct AuditSet {
     pub agent_pk: i64,
     pub agent: Uuid,
     pub uuid: Uuid,
-    pub entries: String,
+    pub entries: Vec<u8>,
+    /// How many entries `entries` holds.
+    pub count: i64,
 }
 
 /// The rows recording `writes`: per agent, its added, then updated, then removed assignments.
@@ -87,13 +93,20 @@ pub(crate) fn audit_sets<'a>(
         std::iter::from_fn(move || {
             entries.peek()?;
             let n = plan.added.len() + plan.updated.len() + plan.removed.len();
-            let mut packed = String::with_capacity(64 * n.min(ROW_ENTRIES));
-            for (n, (skill, action, before, after)) in entries.by_ref().enumerate() {
-                if n > 0 {
-                    packed.push(';');
-                }
-                push_entry(&mut packed, skill, action, before.as_ref(), after.as_ref());
-                if n + 1 == ROW_ENTRIES {
+            let mut packed = Vec::with_capacity(1 + 24 * n.min(ROW_ENTRIES));
+            packed.push(BINARY);
+            let mut count = 0;
+            for (skill, action, before, after) in entries.by_ref() {
+                push_entry(
+                    &mut packed,
+                    now.0,
+                    skill,
+                    action,
+                    before.as_ref(),
+                    after.as_ref(),
+                );
+                count += 1;
+                if count == ROW_ENTRIES {
                     break;
                 }
             }
@@ -102,40 +115,102 @@ pub(crate) fn audit_sets<'a>(
                 agent: it.agent_id,
                 uuid: Uuid::now_v7(),
                 entries: packed,
+                count: count as i64,
             })
         })
     })
 }
 
+/// The first byte of entries in the binary form (the text form starts with a hex digit).
+const BINARY: u8 = 1;
+
 const ACTION_ADDED: u8 = 1;
 const ACTION_UPDATED: u8 = 2;
 const ACTION_REMOVED: u8 = 3;
 
+/// Flags of an entry: which values follow.
+const BEFORE: u8 = 1;
+const BEFORE_EFFECTIVE: u8 = 2;
+const BEFORE_EXPIRES: u8 = 4;
+const AFTER: u8 = 8;
+const AFTER_EFFECTIVE: u8 = 16;
+const AFTER_EXPIRES: u8 = 32;
+/// The after side was updated at the row's `at` (its `updatedAt` is left out).
+const AFTER_AT: u8 = 64;
+
 fn push_entry(
-    out: &mut String,
+    out: &mut Vec<u8>,
+    at: i64,
     skill: Uuid,
     action: u8,
     before: Option<&StoredAssignment>,
     after: Option<&StoredAssignment>,
 ) {
-    let mut buf = Uuid::encode_buffer();
-    out.push_str(skill.simple().encode_lower(&mut buf));
-    out.push(',');
-    out.push((b'0' + action) as char);
-    for side in [before, after] {
-        match side {
-            None => out.push_str(",,,,"),
-            Some(a) => {
-                let _ = write!(out, ",{}", a.proficiency);
-                for t in [a.effective, a.expires, Some(a.updated_at)] {
-                    out.push(',');
-                    if let Some(t) = t {
-                        let _ = write!(out, "{}", t.0);
-                    }
-                }
-            }
+    out.extend_from_slice(skill.as_bytes());
+    out.push(action);
+    let mut flags = 0;
+    if let Some(b) = before {
+        flags |= BEFORE;
+        flags |= if b.effective.is_some() {
+            BEFORE_EFFECTIVE
+        } else {
+            0
+        };
+        flags |= if b.expires.is_some() {
+            BEFORE_EXPIRES
+        } else {
+            0
+        };
+    }
+    if let Some(a) = after {
+        flags |= AFTER;
+        flags |= if a.effective.is_some() {
+            AFTER_EFFECTIVE
+        } else {
+            0
+        };
+        flags |= if a.expires.is_some() {
+            AFTER_EXPIRES
+        } else {
+            0
+        };
+        flags |= if a.updated_at.0 == at { AFTER_AT } else { 0 };
+    }
+    out.push(flags);
+    for (side, is_after) in [(before, false), (after, true)] {
+        let Some(a) = side else { continue };
+        varint(out, a.proficiency);
+        for t in [a.effective, a.expires].into_iter().flatten() {
+            varint(out, t.0.wrapping_sub(at));
+        }
+        if !(is_after && flags & AFTER_AT != 0) {
+            varint(out, a.updated_at.0.wrapping_sub(at));
         }
     }
+}
+
+/// A zigzag LEB128 varint.
+fn varint(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+/// Reads what [`varint`] wrote.
+fn read_varint(b: &[u8], at: &mut usize) -> Option<i64> {
+    let mut z: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*at)?;
+        *at += 1;
+        z |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(((z >> 1) as i64) ^ -((z & 1) as i64));
+        }
+    }
+    None
 }
 
 /// A stored row as read back, with its entries still packed.
@@ -146,67 +221,135 @@ pub(crate) struct StoredSet {
     pub request_id: String,
     pub client: Uuid,
     pub agent: Uuid,
-    pub entries: String,
+    pub entries: Vec<u8>,
 }
+
+/// One entry before it becomes a record: skill, action, before, after.
+type Entry = (Uuid, u8, Option<StoredAssignment>, Option<StoredAssignment>);
 
 impl StoredSet {
     /// The row's entries, each with its position, in the order they were recorded.
     fn unpack(&self) -> Result<Vec<(i64, AuditRecord)>> {
-        self.entries
-            .split(';')
-            .enumerate()
-            .map(|(i, e)| Ok((position(self.id, i), self.entry(i, e)?)))
-            .collect()
-    }
-
-    fn entry(&self, index: usize, packed: &str) -> Result<AuditRecord> {
-        let bad = || {
+        let entries = match self.entries.first() {
+            Some(&BINARY) => self.binary_entries(),
+            _ => self.text_entries(),
+        }
+        .ok_or_else(|| {
             StoreError::Other(anyhow::anyhow!(
-                "unreadable audit entry {index} of row {}: {packed:?}",
+                "unreadable audit entries in row {}",
                 self.id
             ))
-        };
-        let f: Vec<&str> = packed.split(',').collect();
-        if f.len() != 10 {
-            return Err(bad());
-        }
-        let skill_id = Uuid::try_parse(f[0]).map_err(|_| bad())?;
-        let action = match f[1] {
-            "1" => AuditAction::Added,
-            "2" => AuditAction::Updated,
-            "3" => AuditAction::Removed,
-            _ => return Err(bad()),
-        };
-        let int = |s: &str| -> Result<Option<i64>> {
-            if s.is_empty() {
-                Ok(None)
-            } else {
-                s.parse().map(Some).map_err(|_| bad())
+        })?;
+        Ok(entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, (skill_id, action, before, after))| {
+                let record = AuditRecord {
+                    id: entry_id(self.uuid, i),
+                    at: Timestamp(self.at),
+                    request_id: self.request_id.clone(),
+                    client_id: self.client,
+                    agent_id: self.agent,
+                    skill_id,
+                    action: match action {
+                        ACTION_ADDED => AuditAction::Added,
+                        ACTION_UPDATED => AuditAction::Updated,
+                        _ => AuditAction::Removed,
+                    },
+                    before,
+                    after,
+                };
+                (position(self.id, i), record)
+            })
+            .collect())
+    }
+
+    fn binary_entries(&self) -> Option<Vec<Entry>> {
+        let b = &self.entries;
+        let mut at = 1;
+        let mut out = Vec::new();
+        while at < b.len() {
+            let skill_id = Uuid::from_slice(b.get(at..at + 16)?).ok()?;
+            at += 16;
+            let action = *b.get(at)?;
+            let flags = *b.get(at + 1)?;
+            at += 2;
+            if !(ACTION_ADDED..=ACTION_REMOVED).contains(&action) || flags & 0x80 != 0 {
+                return None;
             }
-        };
-        let side = |s: &[&str]| -> Result<Option<StoredAssignment>> {
-            Ok(match int(s[0])? {
-                None => None,
-                Some(proficiency) => Some(StoredAssignment {
+            let mut side = |present: u8, eff: u8, exp: u8, updated_at_row: bool| {
+                if flags & present == 0 {
+                    return Some(None);
+                }
+                let proficiency = read_varint(b, &mut at)?;
+                let mut time = |flag: u8| -> Option<Option<Timestamp>> {
+                    if flags & flag == 0 {
+                        return Some(None);
+                    }
+                    Some(Some(Timestamp(
+                        read_varint(b, &mut at)?.wrapping_add(self.at),
+                    )))
+                };
+                let effective = time(eff)?;
+                let expires = time(exp)?;
+                let updated_at = if updated_at_row {
+                    Timestamp(self.at)
+                } else {
+                    Timestamp(read_varint(b, &mut at)?.wrapping_add(self.at))
+                };
+                Some(Some(StoredAssignment {
                     skill_id,
                     proficiency,
-                    effective: int(s[1])?.map(Timestamp),
-                    expires: int(s[2])?.map(Timestamp),
-                    updated_at: Timestamp(int(s[3])?.unwrap_or(0)),
-                }),
+                    effective,
+                    expires,
+                    updated_at,
+                }))
+            };
+            let before = side(BEFORE, BEFORE_EFFECTIVE, BEFORE_EXPIRES, false)?;
+            let after = side(AFTER, AFTER_EFFECTIVE, AFTER_EXPIRES, flags & AFTER_AT != 0)?;
+            out.push((skill_id, action, before, after));
+        }
+        Some(out)
+    }
+
+    /// The text form of rows moved in by the migration.
+    fn text_entries(&self) -> Option<Vec<Entry>> {
+        let text = std::str::from_utf8(&self.entries).ok()?;
+        text.split(';')
+            .map(|packed| {
+                let f: Vec<&str> = packed.split(',').collect();
+                if f.len() != 10 {
+                    return None;
+                }
+                let skill_id = Uuid::try_parse(f[0]).ok()?;
+                let action = match f[1] {
+                    "1" => ACTION_ADDED,
+                    "2" => ACTION_UPDATED,
+                    "3" => ACTION_REMOVED,
+                    _ => return None,
+                };
+                let int = |s: &str| -> Option<Option<i64>> {
+                    if s.is_empty() {
+                        Some(None)
+                    } else {
+                        s.parse().ok().map(Some)
+                    }
+                };
+                let side = |s: &[&str]| -> Option<Option<StoredAssignment>> {
+                    Some(match int(s[0])? {
+                        None => None,
+                        Some(proficiency) => Some(StoredAssignment {
+                            skill_id,
+                            proficiency,
+                            effective: int(s[1])?.map(Timestamp),
+                            expires: int(s[2])?.map(Timestamp),
+                            updated_at: Timestamp(int(s[3])?.unwrap_or(0)),
+                        }),
+                    })
+                };
+                Some((skill_id, action, side(&f[2..6])?, side(&f[6..10])?))
             })
-        };
-        Ok(AuditRecord {
-            id: entry_id(self.uuid, index),
-            at: Timestamp(self.at),
-            request_id: self.request_id.clone(),
-            client_id: self.client,
-            agent_id: self.agent,
-            skill_id,
-            action,
-            before: side(&f[2..6])?,
-            after: side(&f[6..10])?,
-        })
+            .collect()
     }
 }
 
@@ -273,6 +416,7 @@ where
     for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
     for<'q> Uuid: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
     for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> Vec<u8>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
 {
     Ok(StoredSet {
         id: r.try_get(0)?,
@@ -298,7 +442,7 @@ pub(crate) fn rows_for(limit: u32) -> i64 {
 mod tests {
     use super::*;
 
-    fn set(id: i64, entries: &str) -> StoredSet {
+    fn set(id: i64, entries: impl Into<Vec<u8>>) -> StoredSet {
         StoredSet {
             id,
             uuid: Uuid::from_u128(0xabc0),
@@ -310,41 +454,93 @@ mod tests {
         }
     }
 
+    fn asg(p: i64, eff: Option<i64>, exp: Option<i64>, upd: i64) -> StoredAssignment {
+        StoredAssignment {
+            skill_id: Uuid::from_u128(0x1234),
+            proficiency: p,
+            effective: eff.map(Timestamp),
+            expires: exp.map(Timestamp),
+            updated_at: Timestamp(upd),
+        }
+    }
+
     #[test]
-    fn entries_round_trip_through_their_packed_text() {
-        let skill = Uuid::from_u128(0x1234);
-        let old = StoredAssignment {
-            skill_id: skill,
-            proficiency: 40,
-            effective: None,
-            expires: Some(Timestamp(-7)),
-            updated_at: Timestamp(3),
+    fn binary_entries_round_trip_with_every_value_present_or_not() {
+        let at = 1_750_000_000_000;
+        let sides = [
+            None,
+            Some(asg(0, None, None, at)),
+            Some(asg(-3, Some(i64::MIN), Some(i64::MAX), at - 86_400_000)),
+            Some(asg(i64::MAX, Some(at + 1), None, i64::MIN)),
+            Some(asg(i64::MIN, None, Some(-1), 0)),
+        ];
+        let mut want = Vec::new();
+        let mut ends = std::collections::HashSet::new();
+        let mut packed = vec![BINARY];
+        for (i, before) in sides.iter().enumerate() {
+            for after in &sides {
+                let action = [ACTION_ADDED, ACTION_UPDATED, ACTION_REMOVED][i % 3];
+                let skill = Uuid::from_u128(0x1234);
+                push_entry(
+                    &mut packed,
+                    at,
+                    skill,
+                    action,
+                    before.as_ref(),
+                    after.as_ref(),
+                );
+                ends.insert(packed.len());
+                want.push((skill, action, *before, *after));
+            }
+        }
+        let row = StoredSet {
+            at,
+            ..set(9, packed.clone())
         };
-        let new = StoredAssignment {
-            proficiency: 90,
-            effective: Some(Timestamp(1)),
-            expires: None,
-            updated_at: Timestamp(5),
-            ..old
-        };
-        let mut packed = String::new();
-        push_entry(&mut packed, skill, ACTION_UPDATED, Some(&old), Some(&new));
-        packed.push(';');
-        push_entry(&mut packed, skill, ACTION_REMOVED, Some(&old), None);
-        assert_eq!(
-            packed,
-            "00000000000000000000000000001234,2,40,,-7,3,90,1,,5;00000000000000000000000000001234,3,40,,-7,3,,,,"
-        );
-        let got = set(9, &packed).unpack().unwrap();
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0].0, position(9, 0));
+        assert_eq!(row.binary_entries(), Some(want.clone()));
+        let got = row.unpack().unwrap();
+        assert_eq!(got.len(), want.len());
         assert_eq!(got[1].0, position(9, 1));
-        assert_eq!(got[0].1.before, Some(old));
-        assert_eq!(got[0].1.after, Some(new));
+        assert_eq!(got[1].1.id, Uuid::from_u128(0xabc1));
+        assert!(matches!(got[0].1.action, AuditAction::Added));
+        // A typical entry (a proficiency changed an hour after the last change) takes 25 bytes.
+        let mut one = vec![BINARY];
+        let old = asg(40, None, None, at - 3_600_000);
+        push_entry(
+            &mut one,
+            at,
+            old.skill_id,
+            ACTION_UPDATED,
+            Some(&old),
+            Some(&asg(90, None, None, at)),
+        );
+        assert_eq!(one.len(), 1 + 25);
+        // Cut anywhere but between entries, or with a bad action or flag, it is refused, not
+        // misread.
+        for cut in 2..packed.len() {
+            let r = StoredSet {
+                at,
+                ..set(1, packed[..cut].to_vec())
+            };
+            assert_eq!(r.unpack().is_ok(), ends.contains(&cut), "cut at {cut}");
+        }
+        let mut bad = one.clone();
+        bad[17] = 4;
+        assert!(set(1, bad).unpack().is_err());
+        let mut bad = one.clone();
+        bad[18] |= 0x80;
+        assert!(set(1, bad).unpack().is_err());
+    }
+
+    #[test]
+    fn text_entries_of_migrated_rows_read() {
+        let packed = "00000000000000000000000000001234,2,40,,-7,3,90,1,,5;00000000000000000000000000001234,3,40,,-7,3,,,,";
+        let got = set(9, packed).unpack().unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].1.before, Some(asg(40, None, Some(-7), 3)));
+        assert_eq!(got[0].1.after, Some(asg(90, Some(1), None, 5)));
         assert!(matches!(got[1].1.action, AuditAction::Removed));
         assert_eq!(got[1].1.after, None);
-        assert_eq!(got[0].1.id, Uuid::from_u128(0xabc0));
-        assert_eq!(got[1].1.id, Uuid::from_u128(0xabc1));
         for bad in [
             "",
             "x,1,,,,,,,,",
@@ -371,9 +567,9 @@ mod tests {
         let e = "00000000000000000000000000000001,1,,,,,1,,,5";
         let rows = || {
             vec![
-                set(1, &format!("{e};{e};{e}")),
+                set(1, format!("{e};{e};{e}")),
                 set(2, e),
-                set(3, &format!("{e};{e}")),
+                set(3, format!("{e};{e}")),
             ]
         };
         let asc = page_ascending(rows().into_iter().map(Ok), None, 4).unwrap();
@@ -395,6 +591,9 @@ mod tests {
         let desc2 = page_descending(rest, desc.next, 2).unwrap();
         assert_eq!(desc2.next, Some(position(1, 2)));
         assert_eq!(legacy_position(3), position(3, 0));
+        // Any number a client makes up stays in range.
+        assert_eq!(legacy_position(i64::MAX), (i64::MAX >> 16) << 16);
+        assert!(legacy_position(i64::MIN) < 0);
     }
 }
 

@@ -196,12 +196,13 @@ pub(super) async fn write(
         let uuid: Vec<Uuid> = chunk.iter().map(|s| s.uuid).collect();
         let agent_pk: Vec<i64> = chunk.iter().map(|s| s.agent_pk).collect();
         let agent: Vec<Uuid> = chunk.iter().map(|s| s.agent).collect();
-        let entries: Vec<String> = chunk.into_iter().map(|s| s.entries).collect();
+        let count: Vec<i32> = chunk.iter().map(|s| s.count as i32).collect();
+        let entries: Vec<Vec<u8>> = chunk.into_iter().map(|s| s.entries).collect();
         sqlx::query(
-            "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries)
-             SELECT u, $1, $2, $3, $4, ag, agu, e
-             FROM UNNEST($5::uuid[], $6::bigint[], $7::uuid[], $8::text[])
-                  WITH ORDINALITY AS t(u, ag, agu, e, ord)
+            "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
+             SELECT u, $1, $2, $3, $4, ag, agu, e, n
+             FROM UNNEST($5::uuid[], $6::bigint[], $7::uuid[], $8::bytea[], $9::int[])
+                  WITH ORDINALITY AS t(u, ag, agu, e, n, ord)
              ORDER BY ord",
         )
         .bind(org_pk)
@@ -212,6 +213,7 @@ pub(super) async fn write(
         .bind(agent_pk)
         .bind(agent)
         .bind(entries)
+        .bind(count)
         .execute(&mut *tx)
         .await?;
     }

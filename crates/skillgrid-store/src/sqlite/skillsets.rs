@@ -261,8 +261,8 @@ fn write_sync(
     batched(conn, &updated, BATCH_ROWS, upsert, bind)?;
     let mut q = conn
         .prepare(
-            "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(sql_err)?;
     for set in audit::audit_sets(&writes, &agents, ctx.now) {
@@ -274,7 +274,8 @@ fn write_sync(
             &ctx.client_id.as_bytes()[..],
             set.agent_pk,
             &set.agent.as_bytes()[..],
-            &set.entries
+            &set.entries,
+            set.count
         ])
         .map_err(sql_err)?;
     }
