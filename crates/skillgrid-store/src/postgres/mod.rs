@@ -685,9 +685,9 @@ mod tests {
         format!("'{u}'::uuid")
     }
 
-    /// Against the server `SKILLGRID_TEST_POSTGRES_URL` names; fails without one.
-    #[tokio::test]
-    async fn the_audit_trail_survives_migration_0002_with_its_ids_and_cursors() {
+    /// A fresh database on the server `SKILLGRID_TEST_POSTGRES_URL` names (failing without
+    /// one): its URL, name and an admin connection to drop it with.
+    async fn fresh_db() -> (String, String, sqlx::PgConnection) {
         let admin = std::env::var("SKILLGRID_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
         let mut c = sqlx::PgConnection::connect(&admin)
@@ -700,6 +700,125 @@ mod tests {
             .unwrap();
         let base = admin.split('?').next().unwrap();
         let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+        (url, name, c)
+    }
+
+    /// A write larger than one statement's chunk (3 rows in unit tests) is written whole:
+    /// every chunk's deletes, upserts and audit rows, and each version bumped once.
+    #[tokio::test]
+    async fn writes_of_several_chunks_land_whole() {
+        use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillSetWrite};
+        let (url, name, mut c) = fresh_db().await;
+        let store = PgStore::open(&url).await.unwrap();
+        let org = store
+            .create_org("o", &OrgSettings::default())
+            .await
+            .unwrap()
+            .id;
+        let now = Timestamp(1_000);
+        let mut skills = Vec::new();
+        for i in 0..3 {
+            let new = NewSkill {
+                name: format!("S{i}"),
+                description: None,
+            };
+            skills.push(store.create_skill(org, &new, now).await.unwrap().id);
+        }
+        let mut agents = Vec::new();
+        for i in 0..4 {
+            let new = NewAgent {
+                email: format!("a{i}@x.io"),
+                name: "A".into(),
+                external_id: None,
+            };
+            agents.push(store.create_agent(org, &new, now).await.unwrap().id);
+        }
+        let ctx = WriteContext {
+            request_id: "r".into(),
+            client_id: Uuid::from_u128(1),
+            now,
+        };
+        let opts = WriteOptions {
+            dry_run: false,
+            atomic: true,
+            max_skills_per_agent: 10,
+            return_sets: false,
+        };
+        let set = |p: i64, n: usize| {
+            skills[..n]
+                .iter()
+                .map(|s| Assignment {
+                    skill_id: *s,
+                    proficiency: p,
+                    effective: None,
+                    expires: None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let write = |w: &dyn Fn() -> SkillSetWrite| {
+            agents
+                .iter()
+                .map(|a| AgentWrite {
+                    agent_id: *a,
+                    write: w(),
+                    if_match: None,
+                })
+                .collect::<Vec<_>>()
+        };
+        // 12 inserts, 4 audit rows, 4 bumps; then 4 updates and 8 deletes.
+        let r = store
+            .write_skill_sets(
+                org,
+                &ctx,
+                &write(&|| SkillSetWrite::Replace(set(10, 3))),
+                opts,
+            )
+            .await
+            .unwrap();
+        assert!(r.committed);
+        let r = store
+            .write_skill_sets(
+                org,
+                &ctx,
+                &write(&|| SkillSetWrite::Replace(set(20, 1))),
+                opts,
+            )
+            .await
+            .unwrap();
+        assert!(r.committed);
+        for a in &agents {
+            let got = store.agent_skills(org, *a).await.unwrap();
+            assert_eq!(got.version, 2);
+            let profs: Vec<(Uuid, i64)> = got
+                .skills
+                .iter()
+                .map(|s| (s.skill_id, s.proficiency))
+                .collect();
+            assert_eq!(profs, vec![(skills[0], 20)]);
+        }
+        let log = store
+            .audit_log(
+                org,
+                None,
+                PageRequest {
+                    after: None,
+                    limit: 100,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(log.items.len(), 12 + 4 + 8);
+        store.pool.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+
+    /// Against the server `SKILLGRID_TEST_POSTGRES_URL` names; fails without one.
+    #[tokio::test]
+    async fn the_audit_trail_survives_migration_0002_with_its_ids_and_cursors() {
+        let (url, name, mut c) = fresh_db().await;
         let dir = tempfile::tempdir().unwrap();
         let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/postgres/migrations");
         {

@@ -12,8 +12,8 @@ use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Row};
 use std::collections::HashMap;
 
-/// Rows per `UNNEST` statement.
-const CHUNK_ROWS: usize = 50_000;
+/// Rows per `UNNEST` statement (3 in this crate's unit tests, so that they write in several).
+const CHUNK_ROWS: usize = if cfg!(test) { 3 } else { 50_000 };
 
 /// One agent's set, ordered by skill name (case-insensitively), then id.
 pub(super) async fn load_set(conn: &mut PgConnection, agent: i64) -> Result<Vec<StoredAssignment>> {
