@@ -769,6 +769,43 @@ pub(crate) mod tests {
             .unwrap()
     }
 
+    /// The writer leaves checkpoints to the background task: what it commits reaches the
+    /// database file itself (not only the WAL) within a few ticks, while the store is open.
+    #[tokio::test]
+    async fn commits_reach_the_database_file_through_the_background_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("live.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        // Past the task's first checkpoint, which runs at once.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        store
+            .create_org("probe", &OrgSettings::default())
+            .await
+            .unwrap();
+        // A copy of the main file alone holds only what was checkpointed into it.
+        let in_file = || -> Option<i64> {
+            let copy = dir.path().join("copy.db");
+            std::fs::copy(&db, &copy).ok()?;
+            let c = rusqlite::Connection::open(&copy).ok()?;
+            c.query_row("SELECT count(*) FROM orgs WHERE name = 'probe'", [], |r| {
+                r.get(0)
+            })
+            .ok()
+        };
+        let mut seen = None;
+        for _ in 0..50 {
+            seen = in_file();
+            if seen == Some(1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, Some(1), "the commit never reached the database file");
+        drop(store);
+    }
+
     fn blob(u: Uuid) -> String {
         format!("X'{}'", u.simple())
     }
