@@ -6,9 +6,11 @@ use super::csvfile::HEADER;
 use super::{exit, server_failure, ClientOpts};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
-use skillgrid_client::{AgentQuery, SkillQuery};
-use std::collections::HashSet;
+use skillgrid_client::types::AssignmentOut;
+use skillgrid_client::{AgentQuery, PageQuery, SkillQuery};
+use std::collections::HashMap;
 use std::io::Write;
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -49,24 +51,46 @@ pub async fn export(args: ExportArgs) -> u8 {
         Ok(a) => a,
         Err(e) => return server_failure("listing agents", &e),
     };
-    let inactive_skills: HashSet<_> = if args.include_inactive {
-        HashSet::new()
-    } else {
-        match client
-            .all_skills(&SkillQuery {
-                active: Some(false),
-                limit: Some(1000),
-                ..Default::default()
-            })
+    let skills = match client
+        .all_skills(&SkillQuery {
+            active,
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return server_failure("listing skills", &e),
+    };
+    // Read skill by skill (who holds each, 1,000 a page), not agent by agent: an organization
+    // of 10,000 agents and 10 skills is about a hundred requests instead of 10,000, which the
+    // rate limit (600 a minute by default) would stretch over a quarter of an hour.
+    let mut held: HashMap<Uuid, Vec<AssignmentOut>> =
+        agents.iter().map(|a| (a.id, Vec::new())).collect();
+    for skill in &skills {
+        let holders = match client
+            .all_skill_holders(
+                skill.id,
+                &PageQuery {
+                    limit: Some(1000),
+                    cursor: None,
+                },
+            )
             .await
         {
-            Ok(s) => s.into_iter().map(|s| s.id).collect(),
-            Err(e) => return server_failure("listing skills", &e),
+            Ok(h) => h,
+            Err(e) => return server_failure(&format!("reading who holds {}", skill.name), &e),
+        };
+        for h in holders {
+            // Agents left out (inactive ones, unless asked for) are not in `held`.
+            if let Some(set) = held.get_mut(&h.agent_id) {
+                set.push(h.assignment);
+            }
         }
-    };
+    }
     agents.sort_by_key(|a| a.email.to_lowercase());
     let json_out = args.client.json || matches!(args.format, Format::Json);
-    // Written agent by agent, so the output is never held whole.
+    // Every exported assignment is held until the output is written, agent by agent.
     let mut out = std::io::stdout().lock();
     let mut csv = (!json_out).then(|| csv::Writer::from_writer(std::io::stdout()));
     let mut written = match &mut csv {
@@ -78,15 +102,7 @@ pub async fn export(args: ExportArgs) -> u8 {
         if written.is_err() {
             break;
         }
-        let set = match client.agent_skills(a.id).await {
-            Ok(s) => s,
-            Err(e) => return server_failure(&format!("reading the skills of {}", a.email), &e),
-        };
-        let mut skills: Vec<_> = set
-            .skills
-            .into_iter()
-            .filter(|s| !inactive_skills.contains(&s.skill_id))
-            .collect();
+        let mut skills = held.remove(&a.id).unwrap_or_default();
         if skills.is_empty() {
             continue;
         }
