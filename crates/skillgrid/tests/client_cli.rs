@@ -706,6 +706,29 @@ async fn json_items_with_remove_and_if_match_are_sent() {
     assert!(err.contains("(precondition_failed)"), "{err}");
     assert_eq!(app.assignments().await, before);
 
+    // A document read one item at a time: a bad end or a wrong shape anywhere is still found
+    // before anything is sent.
+    for (doc, says) in [
+        (
+            r#"[{"agentId": "ana@example.com", "skills": [{"skillId": "Spanish"}]}, {"agentId": "#,
+            "invalid JSON",
+        ),
+        (
+            r#"[{"agentId": "ana@example.com", "skills": [{"skillId": "Spanish"}]}] x"#,
+            "invalid JSON",
+        ),
+        ("42", "expected a JSON array of bulk items"),
+        (r#"{"mode": "merge", "item": []}"#, "unknown field"),
+        (r#"{"items": 5}"#, "expected {\"items\""),
+        (r#"{"atomic": true}"#, "expected {\"items\""),
+    ] {
+        let f = app.write("doc.json", doc);
+        let o = app.run(&["apply", &f]).await;
+        assert_eq!(o.status.code(), Some(2), "{doc}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{doc}: {}", stderr(&o));
+        assert_eq!(app.assignments().await, before, "{doc}");
+    }
+
     // Mistakes in remove and ifMatch are found before sending, at their pointers.
     let js = app.write(
         "bad.json",

@@ -296,7 +296,8 @@ struct Report {
     diags: Vec<Diag>,
     /// `(agent email, changes)` in plan order, kept only for `plan --json`.
     diffs: Vec<(String, Changes)>,
-    /// The JSON pointer of each row ordinal of a JSON file (read whole anyway).
+    /// The JSON pointer of each row ordinal of a JSON file, for its error messages (the one
+    /// record kept per row, and only for JSON input).
     pointers: HashMap<u64, String>,
 }
 
@@ -516,7 +517,8 @@ fn scan(
     let mut rows = Rows::open(path, format)?;
     let mut runs = Runs::default();
     let mut total = 0;
-    while let Ok(Some(next)) = rows.next_entry() {
+    // An unreadable file is reported here, before anything is sent.
+    while let Some(next) = rows.next_entry()? {
         total += 1;
         if let Next::Row(r) = next {
             if let Ok(a) = lookup.agent(&r.agent) {

@@ -235,8 +235,12 @@ pub enum Rows {
         n: u64,
         c: Collector,
     },
-    /// A JSON document, read whole.
-    Items(VecDeque<Next>),
+    /// A JSON document, parsed one bulk item at a time on a thread of its own (see
+    /// [`stream_items`]); `c` holds the rows of the item being handed out.
+    Json {
+        items: std::sync::mpsc::Receiver<Result<(String, Value), Diag>>,
+        c: Collector,
+    },
 }
 
 impl Rows {
@@ -250,20 +254,10 @@ impl Rows {
                 n: 0,
                 c: Collector::new(false),
             }),
-            InputFormat::Json => {
-                let text = std::fs::read_to_string(path).map_err(cannot_open)?;
-                let mut c = Collector::new(true);
-                let root: Value = serde_json::from_str(&text).map_err(|e| {
-                    Diag::new(e.line() as u64, "-", format!("invalid JSON: {e}"))
-                        .at(Some(String::new()))
-                })?;
-                drop(text);
-                let (items, prefix) = json_items(&root)?;
-                for (i, v) in items.iter().enumerate() {
-                    c.item(v, 0, &format!("{prefix}/{i}"));
-                }
-                Ok(Rows::Items(c.out))
-            }
+            InputFormat::Json => Ok(Rows::Json {
+                items: stream_items(File::open(path).map_err(cannot_open)?),
+                c: Collector::new(true),
+            }),
         }
     }
 
@@ -271,7 +265,17 @@ impl Rows {
     pub fn next_entry(&mut self) -> Result<Option<Next>, Diag> {
         match self {
             Rows::Csv(r) => Ok(r.next_row()?.map(Next::Row)),
-            Rows::Items(it) => Ok(it.pop_front()),
+            Rows::Json { items, c } => loop {
+                if let Some(next) = c.out.pop_front() {
+                    return Ok(Some(next));
+                }
+                match items.recv() {
+                    Ok(Ok((pointer, v))) => c.item(&v, 0, &pointer),
+                    Ok(Err(d)) => return Err(d),
+                    // The whole document was read.
+                    Err(_) => return Ok(None),
+                }
+            },
             Rows::Ndjson { lines, n, c } => loop {
                 if let Some(next) = c.out.pop_front() {
                     return Ok(Some(next));
@@ -298,34 +302,201 @@ impl Rows {
     }
 }
 
-/// The bulk items of a JSON document and the pointer prefix they sit under.
-fn json_items(root: &Value) -> Result<(&[Value], &'static str), Diag> {
-    match root {
-        Value::Array(a) => Ok((a, "")),
-        Value::Object(o) => {
-            if let Some(k) = o
-                .keys()
-                .find(|k| !matches!(k.as_str(), "items" | "mode" | "atomic"))
-            {
-                return Err(
-                    Diag::new(1, k.as_str(), "unknown field; expected {\"items\": [...]}")
-                        .at(Some(format!("/{k}"))),
-                );
-            }
-            match o.get("items") {
-                Some(Value::Array(a)) => Ok((a, "/items")),
-                _ => Err(
-                    Diag::new(1, "items", "expected {\"items\": [BULK_ITEM, …]}")
-                        .at(Some("/items".into())),
-                ),
+/// Bulk items parsed ahead of the reader, at most.
+const ITEMS_AHEAD: usize = 256;
+
+/// The bulk items of a JSON document (`[BULK_ITEM, …]` or `{"items": [...]}`), each with its
+/// pointer, parsed from `file` one at a time on a thread of its own and handed over through a
+/// bounded channel, so a large document is never held whole. A document that is not one of
+/// those shapes, or not JSON, ends the items with an error, wherever it is found.
+fn stream_items(file: File) -> std::sync::mpsc::Receiver<Result<(String, Value), Diag>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(ITEMS_AHEAD);
+    std::thread::spawn(move || {
+        let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 20, file));
+        let root = Root { tx: &tx };
+        let done = serde::de::DeserializeSeed::deserialize(root, &mut de).and_then(|()| de.end());
+        if let Err(e) = done {
+            // Our own refusals were sent already; a closed channel means the reader stopped.
+            if !e.to_string().starts_with(STOPPED) {
+                let _ = tx.send(Err(Diag::new(
+                    e.line() as u64,
+                    "-",
+                    format!("invalid JSON: {e}"),
+                )
+                .at(Some(String::new()))));
             }
         }
-        _ => Err(Diag::new(
+    });
+    rx
+}
+
+type ItemSender = std::sync::mpsc::SyncSender<Result<(String, Value), Diag>>;
+
+/// How an error of ours starts: already reported, or the reader is gone.
+const STOPPED: &str = "skillgrid: stopped";
+
+fn stopped<E: serde::de::Error>() -> E {
+    E::custom(STOPPED)
+}
+
+/// The root of a JSON input document.
+struct Root<'a> {
+    tx: &'a ItemSender,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Root<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Root<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of bulk items or {\"items\": [...]}")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        Items {
+            tx: self.tx,
+            prefix: "",
+        }
+        .visit_seq(seq)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut items = false;
+        while let Some(k) = map.next_key::<String>()? {
+            match k.as_str() {
+                "items" => {
+                    map.next_value_seed(Items {
+                        tx: self.tx,
+                        prefix: "/items",
+                    })?;
+                    items = true;
+                }
+                "mode" | "atomic" => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                other => {
+                    let d = Diag::new(1, other, "unknown field; expected {\"items\": [...]}")
+                        .at(Some(format!("/{other}")));
+                    let _ = self.tx.send(Err(d));
+                    return Err(stopped());
+                }
+            }
+        }
+        if !items {
+            let d = Diag::new(1, "items", "expected {\"items\": [BULK_ITEM, …]}")
+                .at(Some("/items".into()));
+            let _ = self.tx.send(Err(d));
+            return Err(stopped());
+        }
+        Ok(())
+    }
+
+    // Anything else at the root.
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.wrong_root()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.wrong_root()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.wrong_root()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.wrong_root()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.wrong_root()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.wrong_root()
+    }
+}
+
+impl Root<'_> {
+    fn wrong_root<E: serde::de::Error>(self) -> Result<(), E> {
+        let d = Diag::new(
             1,
             "-",
             "expected a JSON array of bulk items or {\"items\": [...]}",
         )
-        .at(Some(String::new()))),
+        .at(Some(String::new()));
+        let _ = self.tx.send(Err(d));
+        Err(stopped())
+    }
+}
+
+/// The array of bulk items, each sent on as it is parsed.
+struct Items<'a> {
+    tx: &'a ItemSender,
+    prefix: &'static str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Items<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of bulk items")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(v) = seq.next_element::<Value>()? {
+            if self
+                .tx
+                .send(Ok((format!("{}/{i}", self.prefix), v)))
+                .is_err()
+            {
+                return Err(stopped());
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.not_a_list()
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.not_a_list()
+    }
+}
+
+impl Items<'_> {
+    fn not_a_list<E: serde::de::Error>(self) -> Result<(), E> {
+        let d =
+            Diag::new(1, "items", "expected {\"items\": [BULK_ITEM, …]}").at(Some("/items".into()));
+        let _ = self.tx.send(Err(d));
+        Err(stopped())
     }
 }
 

@@ -53,7 +53,7 @@ pub fn validate(args: ValidateArgs) -> u8 {
         Ok((scattered, mut rows)) => {
             let mut dups = Dups::new(scattered);
             let mut skills = Interner::default();
-            // The pointer of each row ordinal of a JSON file (read whole anyway).
+            // The pointer of each row ordinal of a JSON file, for its error messages.
             let mut pointers: HashMap<u64, String> = HashMap::new();
             loop {
                 let row = match rows.next_entry() {
@@ -124,7 +124,7 @@ fn scan(
 ) -> Result<HashMap<u32, u64>, Diag> {
     let mut rows = Rows::open(path, format)?;
     let mut runs = Runs::default();
-    while let Ok(Some(next)) = rows.next_entry() {
+    while let Some(next) = rows.next_entry()? {
         if let Next::Row(r) = next {
             if !r.agent.is_empty() {
                 runs.push(agents.key(&r.agent), r.line);
