@@ -29,7 +29,7 @@ pub fn proficiency_in_schema() -> Schema {
 }
 
 /// `POST /admin/skills`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"name": "Billing", "description": "Invoices and refunds"}))]
 pub struct SkillCreate {
@@ -44,6 +44,20 @@ pub struct SkillCreate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 2000, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub description: Option<String>,
+}
+
+impl SkillCreate {
+    pub fn new(name: impl Into<String>) -> Self {
+        SkillCreate {
+            name: name.into(),
+            description: None,
+        }
+    }
+
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
 }
 
 /// `PATCH /admin/skills/{skillId}`: any subset of the fields.
@@ -70,7 +84,7 @@ pub struct SkillUpdate {
 }
 
 /// `POST /admin/users`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"email": "ana@example.com", "name": "Ana García", "externalId": "E-1001"}))]
 pub struct AgentCreate {
@@ -90,6 +104,21 @@ pub struct AgentCreate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub external_id: Option<String>,
+}
+
+impl AgentCreate {
+    pub fn new(email: impl Into<String>, name: impl Into<String>) -> Self {
+        AgentCreate {
+            email: email.into(),
+            name: name.into(),
+            external_id: None,
+        }
+    }
+
+    pub fn external_id(mut self, id: impl Into<String>) -> Self {
+        self.external_id = Some(id.into());
+        self
+    }
 }
 
 /// `PATCH /admin/users/{userId}`: any subset of the fields.
@@ -125,7 +154,7 @@ pub struct AgentUpdate {
 
 /// `PATCH /organizations/settings`: any subset of the settings; nested objects merge
 /// (JSON merge patch), and in `levels` a `null` removes a level.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"requireIfMatch": true, "proficiencyScale": {"levels": {"Master": 100, "Expert": 90}}}))]
 pub struct SettingsPatch {
@@ -143,7 +172,7 @@ pub struct SettingsPatch {
     pub rate_limit: Option<RateLimitPatch>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProficiencyScalePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,7 +190,7 @@ pub struct ProficiencyScalePatch {
     pub levels: Option<BTreeMap<String, Option<i64>>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LimitsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,7 +207,7 @@ pub struct LimitsPatch {
     pub max_body_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimitPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,7 +241,7 @@ pub struct SkillSetMerge {
 }
 
 /// `PUT …/skills/{skillId}`: one assignment; the skill is named by the path.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssignmentFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,6 +255,16 @@ pub struct AssignmentFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
     pub expiration_date: Option<String>,
+}
+
+impl AssignmentFields {
+    /// Only a proficiency: an integer or a level name.
+    pub fn proficiency(p: impl Into<serde_json::Value>) -> Self {
+        AssignmentFields {
+            proficiency: Some(p.into()),
+            ..Default::default()
+        }
+    }
 }
 
 /// How bulk items apply: `merge` (PATCH semantics per item) or `replace` (PUT semantics).
@@ -292,6 +331,17 @@ pub struct AgentAssignment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
     pub expiration_date: Option<String>,
+}
+
+impl AgentAssignment {
+    pub fn new(agent_id: Uuid, proficiency: impl Into<serde_json::Value>) -> Self {
+        AgentAssignment {
+            agent_id,
+            proficiency: Some(proficiency.into()),
+            effective_date: None,
+            expiration_date: None,
+        }
+    }
 }
 
 /// `POST /oauth/token` form fields (RFC 6749 §4.4); the client may authenticate with HTTP

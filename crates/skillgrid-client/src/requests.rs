@@ -1,11 +1,20 @@
 //! Request bodies and query parameters, serialised exactly as the contract names them
 //! (`camelCase`). Fields left `None` are not sent; `Option<Option<_>>` fields send `null`
 //! for `Some(None)` (clear the value) and nothing for `None` (leave it).
+//!
+//! Most bodies are the types the OpenAPI document is made from (`skillgrid_api::requests`),
+//! re-exported here. The client keeps its own only where it sends differently: the PATCH
+//! bodies that can clear a field (`null` is not the same as leaving it out), the bulk request
+//! and item (a typed mode, `atomic` and `ifMatch`), and the skill-set bodies (borrowed, so a
+//! large set is not copied to be sent).
 
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+pub use skillgrid_api::requests::{
+    AgentAssignment, AgentCreate as NewAgent, AssignmentFields, BulkMode, LimitsPatch,
+    ProficiencyScalePatch, RateLimitPatch, SettingsPatch, SkillCreate as NewSkill,
+};
 use skillgrid_api::AssignmentIn;
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// An assignment of `skill_id` at `proficiency` (an integer or a level name such as
@@ -16,29 +25,6 @@ pub fn assignment(skill_id: Uuid, proficiency: impl Into<Value>) -> AssignmentIn
         proficiency: Some(proficiency.into()),
         effective_date: None,
         expiration_date: None,
-    }
-}
-
-/// `POST /admin/skills`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewSkill {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
-
-impl NewSkill {
-    pub fn new(name: impl Into<String>) -> Self {
-        NewSkill {
-            name: name.into(),
-            description: None,
-        }
-    }
-
-    pub fn description(mut self, d: impl Into<String>) -> Self {
-        self.description = Some(d.into());
-        self
     }
 }
 
@@ -53,31 +39,6 @@ pub struct SkillPatch {
     pub description: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-}
-
-/// `POST /admin/users`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewAgent {
-    pub email: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-}
-
-impl NewAgent {
-    pub fn new(email: impl Into<String>, name: impl Into<String>) -> Self {
-        NewAgent {
-            email: email.into(),
-            name: name.into(),
-            external_id: None,
-        }
-    }
-
-    pub fn external_id(mut self, id: impl Into<String>) -> Self {
-        self.external_id = Some(id.into());
-        self
-    }
 }
 
 /// `PATCH /admin/users/{id}`.
@@ -95,56 +56,6 @@ pub struct AgentPatch {
     pub active: Option<bool>,
 }
 
-/// `PATCH /organizations/settings`: any subset; nested objects merge.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SettingsPatch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proficiency_scale: Option<ProficiencyScalePatch>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limits: Option<LimitsPatch>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub require_if_match: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rate_limit: Option<RateLimitPatch>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProficiencyScalePatch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<i64>,
-    /// Merged into the levels: `Some(v)` sets a level, `None` removes it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub levels: Option<BTreeMap<String, Option<i64>>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LimitsPatch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_skills_per_agent: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_items_per_bulk: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_assignments_per_request: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_body_bytes: Option<u64>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RateLimitPatch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub requests_per_minute: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub burst: Option<u64>,
-}
-
 /// `PUT …/skills`: the whole new set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct SkillSetReplace<'a> {
@@ -157,37 +68,6 @@ pub(crate) struct SkillSetMerge<'a> {
     pub skills: &'a [AssignmentIn],
     #[serde(skip_serializing_if = "<[Uuid]>::is_empty")]
     pub remove: &'a [Uuid],
-}
-
-/// `PUT …/skills/{skillId}`: one assignment's fields, all optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AssignmentFields {
-    /// An integer or a level name; omitted: the scale's default.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proficiency: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub effective_date: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expiration_date: Option<String>,
-}
-
-impl AssignmentFields {
-    pub fn proficiency(p: impl Into<Value>) -> Self {
-        AssignmentFields {
-            proficiency: Some(p.into()),
-            ..Default::default()
-        }
-    }
-}
-
-/// How bulk items apply: `merge` (PATCH semantics) or `replace` (PUT semantics).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BulkMode {
-    #[default]
-    Merge,
-    Replace,
 }
 
 /// `POST /agents/skills/bulk`.
@@ -311,30 +191,6 @@ pub struct BulkOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct SkillToAgents<'a> {
     pub agents: &'a [AgentAssignment],
-}
-
-/// One agent of `POST /admin/skills/{skillId}/agents`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentAssignment {
-    pub agent_id: Uuid,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proficiency: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub effective_date: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expiration_date: Option<String>,
-}
-
-impl AgentAssignment {
-    pub fn new(agent_id: Uuid, proficiency: impl Into<Value>) -> Self {
-        AgentAssignment {
-            agent_id,
-            proficiency: Some(proficiency.into()),
-            effective_date: None,
-            expiration_date: None,
-        }
-    }
 }
 
 /// `GET /admin/skills` filters and page.
