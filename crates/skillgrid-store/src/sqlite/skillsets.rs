@@ -171,7 +171,6 @@ fn write_sync(
     // SQL), then put in name order in memory.
     let mut pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
     pks.sort_unstable();
-    let mut sets: HashMap<i64, Vec<StoredAssignment>> = HashMap::with_capacity(pks.len());
     let mut q = conn
         .prepare(
             "SELECT agent_id, skill_id, proficiency, effective_at, expires_at, updated_at
@@ -180,30 +179,19 @@ fn write_sync(
         )
         .map_err(sql_err)?;
     let list = serde_json::to_string(&pks).map_err(|e| StoreError::Other(e.into()))?;
-    let mut rows = q.query([list]).map_err(sql_err)?;
-    let mut set: Vec<(u32, StoredAssignment)> = Vec::new();
-    let mut of = None;
-    while let Some(r) = rows.next().map_err(sql_err)? {
-        let row = SetRow {
-            agent_pk: r.get(0).map_err(sql_err)?,
-            skill_pk: r.get(1).map_err(sql_err)?,
-            proficiency: r.get(2).map_err(sql_err)?,
-            effective: r.get(3).map_err(sql_err)?,
-            expires: r.get(4).map_err(sql_err)?,
-            updated_at: r.get(5).map_err(sql_err)?,
-        };
-        if of != Some(row.agent_pk) {
-            if let Some(agent) = of {
-                sets.insert(agent, common::in_name_order(std::mem::take(&mut set)));
-            }
-            of = Some(row.agent_pk);
-        }
-        set.push(common::ranked(skills, row)?);
-    }
-    if let Some(agent) = of {
-        sets.insert(agent, common::in_name_order(set));
-    }
-    drop(rows);
+    let rows = q
+        .query_map([list], |r| {
+            Ok(SetRow {
+                agent_pk: r.get(0)?,
+                skill_pk: r.get(1)?,
+                proficiency: r.get(2)?,
+                effective: r.get(3)?,
+                expires: r.get(4)?,
+                updated_at: r.get(5)?,
+            })
+        })
+        .map_err(sql_err)?;
+    let mut sets = common::sets_in_name_order(rows.map(|r| r.map_err(sql_err)), skills)?;
     drop(q);
     let (outcomes, failed) = common::outcomes(items, &agents, &mut sets, opts, ctx.now);
     let writes = common::writes(items, &outcomes);
