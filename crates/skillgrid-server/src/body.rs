@@ -41,14 +41,31 @@ pub async fn read_bytes(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }
-    match Limited::new(body, limit as usize).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
-        Err(e) => Err(ApiError::new(
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ApiError::new(
             ProblemCode::ValidationFailed,
             format!("the request body could not be read: {e}"),
-        )),
+        )
+    };
+    // A declared length is read straight into one buffer of that size (a large bulk body is
+    // then neither gathered in pieces nor copied once more at the end); the limit holds either
+    // way, and a body longer than it declared is refused as hyper refuses it.
+    let mut body = Limited::new(body, limit as usize);
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => {
+                if let Ok(data) = f.into_data() {
+                    buf.extend_from_slice(&data);
+                }
+            }
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return Err(too_large(limit))
+            }
+            Err(e) => return Err(unreadable(&e)),
+        }
     }
+    Ok(axum::body::Bytes::from(buf))
 }
 
 /// 415 unless the body is declared as JSON.

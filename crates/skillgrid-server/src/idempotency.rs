@@ -125,14 +125,23 @@ impl std::io::Write for ChunkWriter {
 
 /// An answer [`run`] can send: it writes its own JSON (a bulk answer is too large and too
 /// regular to go through serde's general path).
-pub trait JsonAnswer: Send + 'static {
+pub trait JsonAnswer: Send + 'static + Sized {
     fn write_json<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()>;
+
+    /// The JSON, if it is written out already.
+    fn into_bytes(self) -> Result<Vec<u8>, Self> {
+        Err(self)
+    }
 }
 
 /// A 200 JSON answer serialized while it is sent (on a blocking thread, chunk by chunk), so a
 /// large bulk answer never exists whole in memory. Only answers that need not be kept for
 /// replay are streamed.
 fn streamed_json<T: JsonAnswer>(value: T) -> Response {
+    let value = match value.into_bytes() {
+        Ok(bytes) => return json_response(200, bytes, false),
+        Err(value) => value,
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
         let mut w = ChunkWriter {
@@ -184,11 +193,14 @@ pub async fn run<T: JsonAnswer>(
         IdempotencyBegin::Mismatch => Err(key_reused()),
         IdempotencyBegin::Fresh => {
             let result = async {
-                let mut bytes = Vec::new();
-                work.await?
-                    .write_json(&mut bytes)
-                    .map_err(ApiError::internal)?;
-                Ok(bytes)
+                match work.await?.into_bytes() {
+                    Ok(bytes) => Ok(bytes),
+                    Err(answer) => {
+                        let mut bytes = Vec::new();
+                        answer.write_json(&mut bytes).map_err(ApiError::internal)?;
+                        Ok(bytes)
+                    }
+                }
             }
             .await;
             match result {

@@ -9,6 +9,7 @@ use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{Assignment, CatalogSkill, StoredAssignment};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{AgentRecord, AuditRecord, SkillRecord};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use uuid::Uuid;
@@ -133,7 +134,14 @@ pub struct ChangesWriter<'a> {
     r: &'a Renderer<'a>,
     /// Per skill of the catalog: `{"skillId":"…","skillName":"…","proficiency":`.
     heads: HashMap<Uuid, Vec<u8>>,
+    /// Per value of the scale, from its minimum: `85,"level":"Advanced"`.
+    values: Vec<Vec<u8>>,
+    /// The last time written, as `"…"` (rows of one write share their time).
+    last_time: RefCell<Option<(Timestamp, Vec<u8>)>>,
 }
+
+/// Scales wider than this have their `proficiency` and `level` written one at a time.
+const MAX_PRERENDERED_VALUES: i64 = 1_000;
 
 impl<'a> ChangesWriter<'a> {
     pub fn new(r: &'a Renderer<'a>) -> Self {
@@ -142,7 +150,24 @@ impl<'a> ChangesWriter<'a> {
             .iter()
             .map(|(id, name)| (*id, head(id, name)))
             .collect();
-        ChangesWriter { r, heads }
+        let (min, max) = (r.scale.min, r.scale.max);
+        let values = if max >= min && max - min < MAX_PRERENDERED_VALUES {
+            (min..=max)
+                .map(|v| {
+                    let mut out = Vec::new();
+                    let _ = value(&mut out, r, v);
+                    out
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        ChangesWriter {
+            r,
+            heads,
+            values,
+            last_time: RefCell::new(None),
+        }
     }
 
     /// `{"added":[…],"updated":[…],"removed":[…]}` of `plan`, new values as of `at`.
@@ -183,11 +208,12 @@ impl<'a> ChangesWriter<'a> {
             Some(h) => w.write_all(h)?,
             None => w.write_all(&head(&a.skill_id, self.r.name(&a.skill_id)))?,
         }
-        w.write_all(itoa::Buffer::new().format(a.proficiency).as_bytes())?;
-        w.write_all(b",\"level\":")?;
-        match self.r.scale.level_of(a.proficiency) {
-            Some(l) => serde_json::to_writer(&mut *w, l)?,
-            None => w.write_all(b"null")?,
+        match usize::try_from(a.proficiency - self.r.scale.min)
+            .ok()
+            .and_then(|i| self.values.get(i))
+        {
+            Some(v) => w.write_all(v)?,
+            None => value(w, self.r, a.proficiency)?,
         }
         w.write_all(b",\"effectiveDate\":")?;
         time(w, a.effective)?;
@@ -198,8 +224,27 @@ impl<'a> ChangesWriter<'a> {
         } else {
             b",\"active\":false,\"updatedAt\":"
         })?;
-        time(w, Some(a.updated_at))?;
+        let mut last = self.last_time.borrow_mut();
+        match &*last {
+            Some((t, text)) if *t == a.updated_at => w.write_all(text)?,
+            _ => {
+                let mut text = Vec::with_capacity(skillgrid_core::timestamp::RFC3339_LEN + 2);
+                time(&mut text, Some(a.updated_at))?;
+                w.write_all(&text)?;
+                *last = Some((a.updated_at, text));
+            }
+        }
         w.write_all(b"}")
+    }
+}
+
+/// `85,"level":"Advanced"` (or `"level":null`).
+fn value(w: &mut impl Write, r: &Renderer<'_>, proficiency: i64) -> io::Result<()> {
+    w.write_all(itoa::Buffer::new().format(proficiency).as_bytes())?;
+    w.write_all(b",\"level\":")?;
+    match r.scale.level_of(proficiency) {
+        Some(l) => serde_json::to_writer(&mut *w, l).map_err(io::Error::other),
+        None => w.write_all(b"null"),
     }
 }
 
@@ -299,22 +344,34 @@ mod tests {
     use super::*;
     use skillgrid_core::timestamp::Timestamp;
 
+    /// On the default scale, on a narrow one (values outside it are written one at a time)
+    /// and on one too wide to prerender.
     #[test]
     fn the_written_changes_are_exactly_what_serde_writes() {
-        let scale = skillgrid_api::OrgSettings::default().proficiency_scale;
+        let default = skillgrid_api::OrgSettings::default().proficiency_scale;
+        let mut narrow = default.clone();
+        (narrow.min, narrow.max, narrow.default) = (1, 5, 3);
+        let mut wide = default.clone();
+        wide.max = 5_000_000;
+        for scale in [default, narrow, wide] {
+            changes_as_serde_writes_them(&scale);
+        }
+    }
+
+    fn changes_as_serde_writes_them(scale: &ProficiencyScale) {
         let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let catalog = vec![CatalogSkill {
             id: a,
             name: "Billing \"EU\" \\ ünïcode\n".into(),
             active: true,
         }];
-        let r = Renderer::new(&scale, &catalog);
+        let r = Renderer::new(scale, &catalog);
         let old = |id, p| StoredAssignment {
             skill_id: id,
             proficiency: p,
             effective: None,
             expires: Some(Timestamp(4_000_000_000_000)),
-            updated_at: Timestamp(1_700_000_000_000),
+            updated_at: Timestamp(1_700_000_000_000 + p),
         };
         let new = |id, p| Assignment {
             skill_id: id,
@@ -328,8 +385,8 @@ mod tests {
         };
         let plan = Plan {
             added: vec![new(a, 80), new(c, 0)],
-            updated: vec![(old(b, 20), new(b, 30))],
-            removed: vec![old(c, 75)],
+            updated: vec![(old(b, 20), new(b, 30)), (old(a, 3), new(a, 4))],
+            removed: vec![old(c, 75), old(b, 20), old(a, 20)],
             ..Plan::default()
         };
         let at = Timestamp(1_750_000_000_000);

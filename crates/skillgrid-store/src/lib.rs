@@ -170,6 +170,25 @@ pub enum ItemOutcome {
     },
 }
 
+/// [`Store::write_skill_sets_alongside`] done one after the other: the write, then the work.
+async fn write_then_alongside<S: Store + ?Sized>(
+    store: &S,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+    alongside: &Alongside<'_>,
+) -> Result<WriteResult> {
+    let r = store.write_skill_sets(org, ctx, items, opts).await?;
+    if r.committed {
+        alongside(&r.items);
+    }
+    Ok(r)
+}
+
+/// Work done beside a write (see [`Store::write_skill_sets_alongside`]).
+pub type Alongside<'a> = dyn Fn(&[ItemOutcome]) + Sync + 'a;
+
 #[derive(Debug, Clone)]
 pub struct WriteResult {
     pub items: Vec<ItemOutcome>,
@@ -306,6 +325,21 @@ pub trait Store: Send + Sync + 'static {
         items: &[AgentWrite],
         opts: WriteOptions,
     ) -> Result<WriteResult>;
+    /// [`Store::write_skill_sets`], which calls `alongside` with every item's outcome once
+    /// they are all known and the write is going ahead, possibly while the write is still
+    /// being carried out, so that work the caller would do after the write (rendering a large
+    /// answer) can overlap the database's. Not called for a dry run or a write that changes
+    /// nothing or fails; a write whose commit fails after the call returns its error as usual.
+    async fn write_skill_sets_alongside(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        items: &[AgentWrite],
+        opts: WriteOptions,
+        alongside: &Alongside<'_>,
+    ) -> Result<WriteResult> {
+        write_then_alongside(self, org, ctx, items, opts, alongside).await
+    }
     /// The agent's audit entries, newest first.
     async fn agent_history(
         &self,

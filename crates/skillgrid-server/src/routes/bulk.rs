@@ -21,7 +21,6 @@ use skillgrid_api::{
     scopes, BulkItemResult, BulkSummary, EntryCode, ErrorEntry, Locator, OrgSettings, Page,
     Problem, ProblemCode, ProficiencyScale, SkillHolder,
 };
-use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{CatalogSkill, Precondition};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, BulkLimits, ItemResult, SkillRules};
@@ -191,7 +190,7 @@ async fn run_items(
     items: Vec<ItemResult>,
     atomic: bool,
     dry_run: bool,
-    base: &str,
+    base: &'static str,
 ) -> ApiResult<BulkAnswer> {
     let max = settings.limits.max_skills_per_agent;
     let mut invalid: Vec<(usize, Vec<ErrorEntry>)> = Vec::new();
@@ -256,9 +255,36 @@ async fn run_items(
         // The answer lists changes, not whole sets.
         return_sets: false,
     };
+    let parts = AnswerParts {
+        dry_run,
+        total: agent_ids.len(),
+        request_id: ctx.request_id.clone(),
+        base,
+        max,
+        written: indices
+            .into_iter()
+            .zip(writes.iter().map(|w| w.agent_id))
+            .collect(),
+        invalid: invalid
+            .into_iter()
+            .map(|(i, e)| (i, agent_ids[i], e))
+            .collect(),
+        scale: settings.proficiency_scale.clone(),
+        catalog: catalog.to_vec(),
+        at: ctx.now,
+    };
+    // A large answer is written while the store is still writing (and committing): it is
+    // kept only if the write commits.
+    let rendered = std::sync::Mutex::new(None);
+    let render = |outcomes: &[ItemOutcome]| {
+        let mut bytes = Vec::with_capacity(AnswerParts::size_bound(outcomes));
+        if parts.write_json(&mut bytes, outcomes).is_ok() {
+            *rendered.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
+        }
+    };
     let result = state
         .store()
-        .write_skill_sets(caller.org_id, &ctx, &writes, opts)
+        .write_skill_sets_alongside(caller.org_id, &ctx, &writes, opts, &render)
         .await
         .map_err(|e| match e {
             StoreError::Conflict { .. } => ApiError::new(
@@ -268,166 +294,211 @@ async fn run_items(
             e => e.into(),
         })?;
 
-    let failures =
-        |i: usize, o: &ItemOutcome, agent: Uuid| -> Option<(u16, ProblemCode, ErrorEntry)> {
-            match o {
-                ItemOutcome::Applied { .. } => None,
-                ItemOutcome::NotFound => Some((
-                    404,
-                    ProblemCode::NotFound,
-                    agent_entry(base, i, EntryCode::UnknownAgent, agent),
-                )),
-                ItemOutcome::Inactive => Some((
-                    400,
-                    ProblemCode::InactiveAgent,
-                    agent_entry(base, i, EntryCode::InactiveAgent, agent),
-                )),
-                ItemOutcome::PreconditionFailed { current } => Some((
-                    412,
-                    ProblemCode::PreconditionFailed,
-                    precondition_entry(base, i, *current),
-                )),
-                ItemOutcome::TooManySkills { resulting } => Some((
-                    400,
-                    ProblemCode::ValidationFailed,
-                    too_many_entry(base, i, *resulting, max),
-                )),
-            }
-        };
-
     if atomic {
-        let errors: Vec<ErrorEntry> = indices
+        let errors: Vec<ErrorEntry> = parts
+            .written
             .iter()
-            .zip(&writes)
             .zip(&result.items)
-            .filter_map(|((i, w), o)| failures(*i, o, w.agent_id).map(|(_, _, e)| e))
+            .filter_map(|((i, agent), o)| failure(base, max, *i, o, *agent).map(|(_, _, e)| e))
             .collect();
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
     }
-
-    let mut summary = BulkSummary {
-        items: agent_ids.len() as u64,
-        ..Default::default()
-    };
-    let mut results: Vec<Option<ItemAnswer>> = Vec::new();
-    results.resize_with(agent_ids.len(), || None);
-    for ((i, w), o) in indices.iter().zip(&writes).zip(result.items) {
-        let res = match o {
-            ItemOutcome::Applied { version, plan, .. } => {
-                summary.succeeded += 1;
-                summary.added += plan.added.len() as u64;
-                summary.updated += plan.updated.len() as u64;
-                summary.removed += plan.removed.len() as u64;
-                summary.unchanged += plan.unchanged as u64;
-                ItemAnswer::Applied {
-                    index: *i as u64,
-                    agent_id: w.agent_id,
-                    version,
-                    plan,
-                }
-            }
-            other => {
-                let (status, code, entry) = failures(*i, &other, w.agent_id).expect("not applied");
-                let mut p = Problem::new(code, entry.detail.clone()).with_errors(vec![entry]);
-                p.request_id = ctx.request_id.clone();
-                if let ItemOutcome::PreconditionFailed { current } = other {
-                    p.current_version = Some(current);
-                }
-                ItemAnswer::Other(BulkItemResult {
-                    index: *i as u64,
-                    agent_id: Some(w.agent_id),
-                    status,
-                    version: None,
-                    changes: None,
-                    problem: Some(p),
-                })
-            }
-        };
-        results[*i] = Some(res);
-    }
-    for (i, errors) in invalid {
-        // An item that failed validation (only non-atomic requests get here).
-        let mut p = Problem::new(
-            ProblemCode::ValidationFailed,
-            format!("{} problems in this item; it was not written", errors.len()),
-        )
-        .with_errors(errors);
-        p.request_id = ctx.request_id.clone();
-        results[i] = Some(ItemAnswer::Other(BulkItemResult {
-            index: i as u64,
-            agent_id: agent_ids[i],
-            status: 400,
-            version: None,
-            changes: None,
-            problem: Some(p),
-        }));
-    }
-    summary.failed = summary.items - summary.succeeded;
+    let rendered = rendered.into_inner().unwrap_or_else(|p| p.into_inner());
     Ok(BulkAnswer {
-        dry_run,
-        summary,
-        results: results.into_iter().flatten().collect(),
-        scale: settings.proficiency_scale.clone(),
-        catalog: catalog.to_vec(),
-        at: ctx.now,
+        parts,
+        outcomes: result.items,
+        rendered,
     })
 }
 
-/// The §5.5 answer ([`skillgrid_api::BulkResponse`] on the wire). Applied items keep their
-/// plan and are rendered while the answer is serialized, so the changes of a 100,000-assignment
-/// request exist once as plans and once as bytes, never as a tree of owned strings too.
-struct BulkAnswer {
+/// Why an item the store did not apply failed: status, problem code and error entry.
+fn failure(
+    base: &str,
+    max: u64,
+    i: usize,
+    o: &ItemOutcome,
+    agent: Uuid,
+) -> Option<(u16, ProblemCode, ErrorEntry)> {
+    match o {
+        ItemOutcome::Applied { .. } => None,
+        ItemOutcome::NotFound => Some((
+            404,
+            ProblemCode::NotFound,
+            agent_entry(base, i, EntryCode::UnknownAgent, agent),
+        )),
+        ItemOutcome::Inactive => Some((
+            400,
+            ProblemCode::InactiveAgent,
+            agent_entry(base, i, EntryCode::InactiveAgent, agent),
+        )),
+        ItemOutcome::PreconditionFailed { current } => Some((
+            412,
+            ProblemCode::PreconditionFailed,
+            precondition_entry(base, i, *current),
+        )),
+        ItemOutcome::TooManySkills { resulting } => Some((
+            400,
+            ProblemCode::ValidationFailed,
+            too_many_entry(base, i, *resulting, max),
+        )),
+    }
+}
+
+/// Everything of a §5.5 answer ([`skillgrid_api::BulkResponse`] on the wire) but the store's
+/// outcomes, from which it is written: applied items are rendered while the answer is
+/// written, so the changes of a 100,000-assignment request exist once as plans and once as
+/// bytes, never as a tree of owned strings too.
+struct AnswerParts {
     dry_run: bool,
-    summary: BulkSummary,
-    results: Vec<ItemAnswer>,
+    /// Items in the request.
+    total: usize,
+    request_id: String,
+    /// Where the items are in the body: `/items` or `/agents`.
+    base: &'static str,
+    max: u64,
+    /// Index in the request and agent of each item sent to the store, in the store's order.
+    written: Vec<(usize, Uuid)>,
+    /// Items that failed validation (non-atomic requests only): index, agent if its id was
+    /// readable, and the problems.
+    invalid: Vec<(usize, Option<Uuid>, Vec<ErrorEntry>)>,
     scale: ProficiencyScale,
     catalog: Vec<CatalogSkill>,
     at: Timestamp,
 }
 
-enum ItemAnswer {
-    Applied {
-        index: u64,
-        agent_id: Uuid,
-        version: i64,
-        plan: Plan,
-    },
-    Other(BulkItemResult),
+/// The answer to a bulk write, written out already if it was written beside the store's work.
+struct BulkAnswer {
+    parts: AnswerParts,
+    outcomes: Vec<ItemOutcome>,
+    rendered: Option<Vec<u8>>,
 }
 
-impl idempotency::JsonAnswer for BulkAnswer {
-    /// [`skillgrid_api::BulkResponse`]'s JSON; applied items are written by
-    /// [`ChangesWriter`], the rest through serde.
-    fn write_json<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+impl AnswerParts {
+    /// About as many bytes as the answer takes, or more: room reserved up front is not copied
+    /// as the answer grows, and what stays unused is never touched (so never resident).
+    fn size_bound(outcomes: &[ItemOutcome]) -> usize {
+        outcomes
+            .iter()
+            .map(|o| match o {
+                ItemOutcome::Applied { plan, .. } => {
+                    256 + 640 * plan.updated.len() + 320 * (plan.added.len() + plan.removed.len())
+                }
+                _ => 1024,
+            })
+            .sum()
+    }
+
+    /// The answer's JSON, `outcomes` being the store's for `written`.
+    fn write_json<W: Write>(&self, w: &mut W, outcomes: &[ItemOutcome]) -> std::io::Result<()> {
+        let mut summary = BulkSummary {
+            items: self.total as u64,
+            ..Default::default()
+        };
+        for o in outcomes {
+            if let ItemOutcome::Applied { plan, .. } = o {
+                summary.succeeded += 1;
+                summary.added += plan.added.len() as u64;
+                summary.updated += plan.updated.len() as u64;
+                summary.removed += plan.removed.len() as u64;
+                summary.unchanged += plan.unchanged as u64;
+            }
+        }
+        summary.failed = summary.items - summary.succeeded;
+        // Results in request order: each index is a written item or an invalid one.
+        let mut order: Vec<Option<Result<usize, usize>>> = vec![None; self.total];
+        for (k, (i, _)) in self.written.iter().enumerate() {
+            order[*i] = Some(Ok(k));
+        }
+        for (k, (i, _, _)) in self.invalid.iter().enumerate() {
+            order[*i] = Some(Err(k));
+        }
         let r = Renderer::new(&self.scale, &self.catalog);
         let changes = ChangesWriter::new(&r);
         write!(w, "{{\"dryRun\":{},\"summary\":", self.dry_run)?;
-        serde_json::to_writer(&mut *w, &self.summary)?;
+        serde_json::to_writer(&mut *w, &summary)?;
         w.write_all(b",\"results\":[")?;
-        for (i, item) in self.results.iter().enumerate() {
-            if i > 0 {
+        for (n, slot) in order.into_iter().flatten().enumerate() {
+            if n > 0 {
                 w.write_all(b",")?;
             }
-            match item {
-                ItemAnswer::Applied {
-                    index,
-                    agent_id,
-                    version,
-                    plan,
-                } => {
-                    write!(
-                        w,
-                        "{{\"index\":{index},\"agentId\":\"{agent_id}\",\"status\":200,\"version\":{version},\"changes\":"
-                    )?;
-                    changes.write(&mut *w, plan, self.at)?;
-                    w.write_all(b"}")?;
+            match slot {
+                Ok(k) => {
+                    let (index, agent_id) = self.written[k];
+                    match &outcomes[k] {
+                        ItemOutcome::Applied { version, plan, .. } => {
+                            write!(
+                                w,
+                                "{{\"index\":{index},\"agentId\":\"{agent_id}\",\"status\":200,\"version\":{version},\"changes\":"
+                            )?;
+                            changes.write(&mut *w, plan, self.at)?;
+                            w.write_all(b"}")?;
+                        }
+                        other => {
+                            let (status, code, entry) =
+                                failure(self.base, self.max, index, other, agent_id)
+                                    .expect("not applied");
+                            let mut p =
+                                Problem::new(code, entry.detail.clone()).with_errors(vec![entry]);
+                            p.request_id = self.request_id.clone();
+                            if let ItemOutcome::PreconditionFailed { current } = other {
+                                p.current_version = Some(*current);
+                            }
+                            serde_json::to_writer(
+                                &mut *w,
+                                &BulkItemResult {
+                                    index: index as u64,
+                                    agent_id: Some(agent_id),
+                                    status,
+                                    version: None,
+                                    changes: None,
+                                    problem: Some(p),
+                                },
+                            )?;
+                        }
+                    }
                 }
-                ItemAnswer::Other(res) => serde_json::to_writer(&mut *w, res)?,
+                Err(k) => {
+                    // An item that failed validation (only non-atomic requests get here).
+                    let (index, agent_id, errors) = &self.invalid[k];
+                    let mut p = Problem::new(
+                        ProblemCode::ValidationFailed,
+                        format!("{} problems in this item; it was not written", errors.len()),
+                    )
+                    .with_errors(errors.clone());
+                    p.request_id = self.request_id.clone();
+                    serde_json::to_writer(
+                        &mut *w,
+                        &BulkItemResult {
+                            index: *index as u64,
+                            agent_id: *agent_id,
+                            status: 400,
+                            version: None,
+                            changes: None,
+                            problem: Some(p),
+                        },
+                    )?;
+                }
             }
         }
         w.write_all(b"]}")
+    }
+}
+
+impl idempotency::JsonAnswer for BulkAnswer {
+    fn write_json<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+        match &self.rendered {
+            Some(bytes) => w.write_all(bytes),
+            None => self.parts.write_json(w, &self.outcomes),
+        }
+    }
+
+    fn into_bytes(self) -> Result<Vec<u8>, Self> {
+        match self.rendered {
+            Some(bytes) => Ok(bytes),
+            None => Err(self),
+        }
     }
 }
 
@@ -469,6 +540,7 @@ mod tests {
     use super::*;
     use crate::idempotency::JsonAnswer;
     use skillgrid_api::{BulkResponse, BulkSummary};
+    use skillgrid_core::diff::Plan;
     use skillgrid_core::model::{Assignment, StoredAssignment};
 
     /// The hand-written answer is byte for byte what serde writes for the wire type.
@@ -506,60 +578,111 @@ mod tests {
             removed: vec![old],
             ..Plan::default()
         };
-        let failed = BulkItemResult {
-            index: 1,
-            agent_id: None,
-            status: 400,
-            version: None,
-            changes: None,
-            problem: Some(Problem::new(ProblemCode::ValidationFailed, "1 problem")),
+        let (agent, other, invalid_agent) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let invalid = vec![ErrorEntry::at(
+            "/items/1/skills/0/proficiency",
+            EntryCode::OutOfRange,
+            "too high",
+        )];
+        let parts = AnswerParts {
+            dry_run: false,
+            total: 3,
+            request_id: "req-1".into(),
+            base: "/items",
+            max: 50,
+            written: vec![(0, agent), (2, other)],
+            invalid: vec![(1, Some(invalid_agent), invalid.clone())],
+            scale: OrgSettings::default().proficiency_scale,
+            catalog: catalog.clone(),
+            at: Timestamp(1_750_000_000_123),
         };
-        let agent = Uuid::now_v7();
-        let answer = BulkAnswer {
-            dry_run: true,
+        let outcomes = vec![
+            ItemOutcome::Applied {
+                version: 7,
+                plan: plan.clone(),
+                skills: Vec::new(),
+            },
+            ItemOutcome::PreconditionFailed { current: 4 },
+        ];
+        let r = Renderer::new(&parts.scale, &catalog);
+        let problem = |code, detail: String, errors| {
+            let mut p = Problem::new(code, detail).with_errors(errors);
+            p.request_id = "req-1".into();
+            p
+        };
+        let mut stale = problem(
+            ProblemCode::PreconditionFailed,
+            "the agent's skills are at version 4".into(),
+            vec![precondition_entry("/items", 2, 4)],
+        );
+        stale.current_version = Some(4);
+        let wire = BulkResponse {
+            dry_run: false,
             summary: BulkSummary {
-                items: 2,
+                items: 3,
                 succeeded: 1,
-                failed: 1,
+                failed: 2,
                 added: 1,
                 updated: 1,
                 removed: 1,
                 unchanged: 0,
             },
             results: vec![
-                ItemAnswer::Applied {
-                    index: 0,
-                    agent_id: agent,
-                    version: 7,
-                    plan: plan.clone(),
-                },
-                ItemAnswer::Other(failed.clone()),
-            ],
-            scale: OrgSettings::default().proficiency_scale,
-            catalog: catalog.clone(),
-            at: Timestamp(1_750_000_000_123),
-        };
-        let r = Renderer::new(&answer.scale, &catalog);
-        let wire = BulkResponse {
-            dry_run: true,
-            summary: answer.summary.clone(),
-            results: vec![
                 BulkItemResult {
                     index: 0,
                     agent_id: Some(agent),
                     status: 200,
                     version: Some(7),
-                    changes: Some(r.changes(&plan, answer.at)),
+                    changes: Some(r.changes(&plan, parts.at)),
                     problem: None,
                 },
-                failed,
+                BulkItemResult {
+                    index: 1,
+                    agent_id: Some(invalid_agent),
+                    status: 400,
+                    version: None,
+                    changes: None,
+                    problem: Some(problem(
+                        ProblemCode::ValidationFailed,
+                        "1 problems in this item; it was not written".into(),
+                        invalid,
+                    )),
+                },
+                BulkItemResult {
+                    index: 2,
+                    agent_id: Some(other),
+                    status: 412,
+                    version: None,
+                    changes: None,
+                    problem: Some(stale),
+                },
             ],
+        };
+        let answer = BulkAnswer {
+            parts,
+            outcomes,
+            rendered: None,
         };
         let mut written = Vec::new();
         answer.write_json(&mut written).unwrap();
         assert_eq!(
-            String::from_utf8(written).unwrap(),
+            String::from_utf8(written.clone()).unwrap(),
             serde_json::to_string(&wire).unwrap()
         );
+        // Written beside the store's work, the same bytes go out as they are.
+        let mut parts = answer.parts;
+        let mut again = Vec::new();
+        parts.write_json(&mut again, &answer.outcomes).unwrap();
+        assert_eq!(again, written);
+        parts.dry_run = true;
+        let early = BulkAnswer {
+            parts,
+            outcomes: answer.outcomes,
+            rendered: Some(written.clone()),
+        };
+        let mut out = Vec::new();
+        early.write_json(&mut out).unwrap();
+        assert_eq!(out, written);
+        assert_eq!(early.into_bytes().ok(), Some(written));
     }
 }

@@ -548,3 +548,89 @@ async fn rate_limits_answer_429_with_retry_after() {
         .unwrap();
     assert_eq!(app.get("/api/v2/admin/skills").await.status, 200);
 }
+
+/// A bulk of more agents than the store plans at once (on SQLite, a pipelined write whose
+/// answer is written while the rows are): items that fail validation or name no agent keep
+/// their place among the written ones, the replay of its idempotency key is the same answer,
+/// and a second pass updates every row it wrote.
+#[tokio::test]
+async fn a_large_mixed_bulk_answers_every_item_in_order_and_replays_it() {
+    let app = spawn_app().await;
+    let (agents, skills) = fixture(&app, 70, 2).await;
+    let nobody = Uuid::now_v7();
+    let body = |p: i64, bad: Option<usize>| {
+        let mut items: Vec<Value> = agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let p = if Some(i) == bad { 500 } else { p };
+                json!({"agentId": a, "skills": skills.iter()
+                    .map(|s| json!({"skillId": s, "proficiency": p})).collect::<Vec<_>>()})
+            })
+            .collect();
+        items.insert(50, json!({"agentId": nobody, "skills": []}));
+        json!({"atomic": false, "items": items})
+    };
+    let keyed = || {
+        let key = [("Idempotency-Key", "large-mixed-1")];
+        let body = body(40, Some(35));
+        let app = &app;
+        async move {
+            app.call(Method::POST, BULK, Some(&app.token), Some(&body), &key)
+                .await
+        }
+    };
+    let first = keyed().await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let s = &first.body["summary"];
+    assert_eq!(
+        (
+            s["items"].as_u64(),
+            s["succeeded"].as_u64(),
+            s["failed"].as_u64(),
+            s["added"].as_u64()
+        ),
+        (Some(71), Some(69), Some(2), Some(138))
+    );
+    let results = first.body["results"].as_array().unwrap();
+    let indexes: Vec<u64> = results
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, (0..71).collect::<Vec<u64>>());
+    assert_eq!(results[35]["status"], 400);
+    assert_eq!(results[35]["agentId"], agents[35].to_string());
+    assert_eq!(
+        results[35]["problem"]["errors"][0]["pointer"],
+        "/items/35/skills/0/proficiency"
+    );
+    assert_eq!(results[50]["status"], 404);
+    assert_eq!(results[51]["agentId"], agents[50].to_string());
+    assert_eq!(results[70]["changes"]["added"].as_array().unwrap().len(), 2);
+    assert_eq!(results[70]["version"], 1);
+    let again = keyed().await;
+    assert_eq!(again.header("idempotency-replayed"), Some("true"));
+    assert_eq!(again.text, first.text);
+
+    let second = app.post(BULK, &body(60, None)).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    let s = &second.body["summary"];
+    assert_eq!(
+        (
+            s["updated"].as_u64(),
+            s["added"].as_u64(),
+            s["failed"].as_u64()
+        ),
+        (Some(138), Some(2), Some(1))
+    );
+    let updated = &second.body["results"][0]["changes"]["updated"][0];
+    assert_eq!(
+        (
+            updated["before"]["proficiency"].as_i64(),
+            updated["after"]["proficiency"].as_i64()
+        ),
+        (Some(40), Some(60))
+    );
+    assert_eq!(app.skills_of(agents[69]).await["version"], 2);
+    assert_eq!(audit_all(&app, &app.token).await.len(), 138 + 140);
+}

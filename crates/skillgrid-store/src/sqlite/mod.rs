@@ -19,11 +19,14 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    large: skillsets::LargeWrites,
     group: group::GroupCommit,
     _checkpoints: Checkpointer,
 }
@@ -38,16 +41,28 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// 100,000-assignment bulk write). The server's writer turns that off, and this task runs a
 /// PASSIVE checkpoint on a connection of its own instead: it never waits for or blocks the
 /// writer or the readers, and durability does not depend on it (every commit is already synced
-/// in the WAL). Stops when the store is dropped.
+/// in the WAL). While a large write runs (`busy`), it waits, for up to [`CHECKPOINT_DEFER`]
+/// ticks in a row: on two cores, copying the last write's megabytes would take time from the
+/// running one. Stops when the store is dropped.
 struct Checkpointer(tokio::task::JoinHandle<()>);
 
+/// Ticks in a row a checkpoint may wait for large writes, so that a stream of them cannot
+/// grow the WAL without end.
+const CHECKPOINT_DEFER: u32 = 10;
+
 impl Checkpointer {
-    fn start(mut conn: sqlx::SqliteConnection) -> Self {
+    fn start(mut conn: sqlx::SqliteConnection, busy: Arc<AtomicBool>) -> Self {
         Checkpointer(tokio::spawn(async move {
             let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut deferred = 0;
             loop {
                 tick.tick().await;
+                if busy.load(Ordering::Relaxed) && deferred < CHECKPOINT_DEFER {
+                    deferred += 1;
+                    continue;
+                }
+                deferred = 0;
                 if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                     .execute(&mut conn)
                     .await
@@ -120,11 +135,15 @@ impl SqliteStore {
                 Err(e) => return Err(e),
             }
         };
+        let running = Arc::new(AtomicBool::new(false));
         let checkpoints = Checkpointer::start(
             <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&opts)
                 .await
                 .context("failed to open the SQLite checkpoint connection")?,
+            running.clone(),
         );
+        let bulk_reader = Self::open_bulk_reader(opts.get_filename())
+            .context("failed to open the SQLite reader of large writes")?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts.read_only(true))
@@ -133,6 +152,10 @@ impl SqliteStore {
         Ok(SqliteStore {
             read,
             write,
+            large: skillsets::LargeWrites {
+                reader: std::sync::Mutex::new(bulk_reader),
+                running,
+            },
             group: group::GroupCommit::default(),
             _checkpoints: checkpoints,
         })
@@ -151,6 +174,17 @@ impl SqliteStore {
             .await
             .context("failed to migrate the SQLite database")?;
         Ok(write)
+    }
+
+    fn open_bulk_reader(file: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        let c = rusqlite::Connection::open_with_flags(
+            file,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(Duration::from_secs(10))?;
+        c.pragma_update(None, "cache_size", "-65536")?;
+        Ok(c)
     }
 
     async fn org_pk(&self, org: Uuid) -> Result<i64> {
@@ -620,9 +654,26 @@ impl Store for SqliteStore {
     ) -> Result<WriteResult> {
         if items.len() <= group::SMALL {
             self.group.write(&self.write, org, ctx, items, opts).await
-        } else {
+        } else if items.len() <= skillsets::LARGE {
             skillsets::write(&self.write, org, ctx, items, opts).await
+        } else {
+            skillsets::write_large(&self.write, &self.large, org, ctx, items, opts, None).await
         }
+    }
+
+    async fn write_skill_sets_alongside(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        items: &[AgentWrite],
+        opts: WriteOptions,
+        alongside: &Alongside<'_>,
+    ) -> Result<WriteResult> {
+        if items.len() <= skillsets::LARGE {
+            return write_then_alongside(self, org, ctx, items, opts, alongside).await;
+        }
+        let large = &self.large;
+        skillsets::write_large(&self.write, large, org, ctx, items, opts, Some(alongside)).await
     }
 
     async fn agent_history(
@@ -804,6 +855,260 @@ pub(crate) mod tests {
         }
         assert_eq!(seen, Some(1), "the commit never reached the database file");
         drop(store);
+    }
+
+    /// An organization with 3 skills and `n` agents, on a fresh file.
+    async fn seeded(n: usize) -> (tempfile::TempDir, SqliteStore, Uuid, Vec<Uuid>, Vec<Uuid>) {
+        use skillgrid_core::model::{NewAgent, NewSkill};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let org = store
+            .create_org("acme", &OrgSettings::default())
+            .await
+            .unwrap()
+            .id;
+        let now = Timestamp(1_700_000_000_000);
+        let mut skills = Vec::new();
+        for name in ["billing", "chat", "voice"] {
+            let new = NewSkill {
+                name: name.into(),
+                description: None,
+            };
+            skills.push(store.create_skill(org, &new, now).await.unwrap().id);
+        }
+        let mut agents = Vec::new();
+        for i in 0..n {
+            let new = NewAgent {
+                email: format!("a{i}@example.com"),
+                name: format!("Agent {i}"),
+                external_id: None,
+            };
+            agents.push(store.create_agent(org, &new, now).await.unwrap().id);
+        }
+        (dir, store, org, skills, agents)
+    }
+
+    fn every_skill(agents: &[Uuid], skills: &[Uuid], proficiency: i64) -> Vec<AgentWrite> {
+        use skillgrid_core::model::{Assignment, SkillSetWrite};
+        agents
+            .iter()
+            .map(|a| AgentWrite {
+                agent_id: *a,
+                write: SkillSetWrite::Replace(
+                    skills
+                        .iter()
+                        .map(|s| Assignment {
+                            skill_id: *s,
+                            proficiency,
+                            effective: None,
+                            expires: None,
+                        })
+                        .collect(),
+                ),
+                if_match: None,
+            })
+            .collect()
+    }
+
+    fn ctx() -> WriteContext {
+        WriteContext {
+            request_id: "req".into(),
+            client_id: Uuid::nil(),
+            now: Timestamp(1_700_000_000_000),
+        }
+    }
+
+    const OPTS: WriteOptions = WriteOptions {
+        dry_run: false,
+        atomic: true,
+        max_skills_per_agent: 100,
+        return_sets: false,
+    };
+
+    async fn rows(store: &SqliteStore, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&store.read)
+            .await
+            .unwrap()
+    }
+
+    async fn foreign_keys_on(store: &SqliteStore) -> bool {
+        sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&store.write)
+            .await
+            .unwrap()
+    }
+
+    /// Large writes skip the per-row foreign-key checks (their keys come from the same
+    /// transaction): what they write still satisfies every foreign key, and the writer checks
+    /// them again afterwards.
+    #[tokio::test]
+    async fn a_large_write_leaves_consistent_rows_and_the_checks_on() {
+        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let r = store
+            .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 3), OPTS)
+            .await
+            .unwrap();
+        assert!(r.committed);
+        let held = rows(&store, "assignments").await;
+        assert_eq!(held as usize, agents.len() * skills.len());
+        let broken: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(&store.write)
+            .await
+            .unwrap();
+        assert!(broken.is_empty(), "{broken:?}");
+        assert!(foreign_keys_on(&store).await);
+        // And they are enforced: an assignment of an agent that does not exist is refused.
+        let orphan = sqlx::query(
+            "INSERT INTO assignments (agent_id, skill_id, proficiency, updated_at)
+             SELECT 999999, id, 1, 0 FROM skills LIMIT 1",
+        )
+        .execute(&store.write)
+        .await;
+        assert!(orphan.is_err(), "the orphan row was accepted");
+    }
+
+    /// A large write that fails half-way keeps nothing and leaves the checks on.
+    #[tokio::test]
+    async fn a_large_write_that_fails_keeps_nothing_and_the_checks_on() {
+        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        // The assignments are in by the time the audit rows are written: fail there.
+        sqlx::query(
+            "CREATE TRIGGER refuse BEFORE INSERT ON audit_sets
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        )
+        .execute(&store.write)
+        .await
+        .unwrap();
+        let e = store
+            .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 3), OPTS)
+            .await
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("refused by the test"), "{e:#}");
+        let held = rows(&store, "assignments").await;
+        assert_eq!(held, 0);
+        assert!(foreign_keys_on(&store).await);
+        sqlx::query("DROP TRIGGER refuse")
+            .execute(&store.write)
+            .await
+            .unwrap();
+        let r = store
+            .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 3), OPTS)
+            .await
+            .unwrap();
+        assert!(r.committed);
+    }
+
+    fn applied(o: &ItemOutcome) -> (i64, usize, usize) {
+        match o {
+            ItemOutcome::Applied { version, plan, .. } => {
+                (*version, plan.added.len(), plan.updated.len())
+            }
+            other => panic!("not applied: {other:?}"),
+        }
+    }
+
+    /// A large write is planned in chunks while earlier chunks are written: every item is
+    /// decided from the state before the write, the rows and audit entries all land, and the
+    /// caller's work beside the write sees every outcome once.
+    #[tokio::test]
+    async fn a_pipelined_write_spanning_chunks_lands_whole_and_is_seen_alongside() {
+        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let seen = std::sync::Mutex::new(Vec::new());
+        let alongside = |o: &[ItemOutcome]| seen.lock().unwrap().push(o.len());
+        let write = |proficiency| {
+            let items = every_skill(&agents, &skills, proficiency);
+            let (store, alongside) = (&store, &alongside);
+            async move {
+                store
+                    .write_skill_sets_alongside(org, &ctx(), &items, OPTS, alongside)
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = write(3).await;
+        assert!(first.committed);
+        assert_eq!(*seen.lock().unwrap(), vec![agents.len()]);
+        assert!(first.items.iter().all(|o| applied(o) == (1, 3, 0)));
+        // Again with other values: each item is an update of what the first write stored.
+        let second = write(4).await;
+        assert!(second.items.iter().all(|o| applied(o) == (2, 0, 3)));
+        for a in [agents[0], agents[40], *agents.last().unwrap()] {
+            let set = store.agent_skills(org, a).await.unwrap();
+            assert_eq!(set.version, 2);
+            assert!(set.skills.iter().all(|s| s.proficiency == 4));
+            let history = store
+                .agent_history(
+                    org,
+                    a,
+                    PageRequest {
+                        after: None,
+                        limit: 100,
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(history.items.len(), 6);
+        }
+        // The same write once more changes nothing: not committed, nothing seen beside it.
+        let third = write(4).await;
+        assert!(!third.committed);
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    /// An atomic large write whose failing item is in a late chunk, after earlier chunks were
+    /// written, keeps nothing and still reports every item; a non-atomic one writes the rest.
+    #[tokio::test]
+    async fn a_late_failure_undoes_a_pipelined_atomic_write_and_skips_one_item_otherwise() {
+        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let mut items = every_skill(&agents, &skills, 3);
+        let late = items.len() - 2;
+        items[late].if_match = Some(Precondition::Version(41));
+        let never = |_: &[ItemOutcome]| panic!("called for a write that is not kept");
+        let r = store
+            .write_skill_sets_alongside(org, &ctx(), &items, OPTS, &never)
+            .await
+            .unwrap();
+        assert!(!r.committed);
+        assert_eq!(r.items.len(), items.len());
+        assert!(matches!(
+            r.items[late],
+            ItemOutcome::PreconditionFailed { current: 0 }
+        ));
+        let held = rows(&store, "assignments").await;
+        assert_eq!(held, 0);
+        let audit = rows(&store, "audit_sets").await;
+        assert_eq!(audit, 0);
+        // A dry run decides everything and keeps nothing.
+        let dry = WriteOptions {
+            dry_run: true,
+            ..OPTS
+        };
+        let r = store
+            .write_skill_sets_alongside(org, &ctx(), &every_skill(&agents, &skills, 3), dry, &never)
+            .await
+            .unwrap();
+        assert!(!r.committed);
+        assert!(r.items.iter().all(|o| applied(o) == (0, 3, 0)));
+        // Not atomic: the stale item alone is left out.
+        let loose = WriteOptions {
+            atomic: false,
+            ..OPTS
+        };
+        let r = store
+            .write_skill_sets(org, &ctx(), &items, loose)
+            .await
+            .unwrap();
+        assert!(r.committed);
+        let held = rows(&store, "assignments").await;
+        assert_eq!(held as usize, (agents.len() - 1) * skills.len());
+        assert!(store
+            .agent_skills(org, agents[late])
+            .await
+            .unwrap()
+            .skills
+            .is_empty());
     }
 
     fn blob(u: Uuid) -> String {
