@@ -1034,7 +1034,20 @@ pub(crate) mod tests {
         // Again with other values: each item is an update of what the first write stored.
         let second = write(4).await;
         assert!(second.items.iter().all(|o| applied(o) == (2, 0, 3)));
-        for a in [agents[0], agents[40], *agents.last().unwrap()] {
+        // Every third agent: keys too far apart to read as one range.
+        let sparse: Vec<Uuid> = agents.iter().step_by(3).copied().collect();
+        let r = store
+            .write_skill_sets(org, &ctx(), &every_skill(&sparse, &skills, 5), OPTS)
+            .await
+            .unwrap();
+        assert!(r.items.iter().all(|o| applied(o) == (3, 0, 3)));
+        let r = store
+            .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 4), OPTS)
+            .await
+            .unwrap();
+        let reverted = r.items.iter().filter(|o| applied(o) == (4, 0, 3)).count();
+        assert_eq!(reverted, sparse.len());
+        for a in [agents[1], agents[40], agents[68]] {
             let set = store.agent_skills(org, a).await.unwrap();
             assert_eq!(set.version, 2);
             assert!(set.skills.iter().all(|s| s.proficiency == 4));

@@ -434,25 +434,46 @@ impl<'a> Planner<'a> {
             }
         }
         // Each agent's current set by integer keys (no join, no sort in SQL), then put in name
-        // order in memory.
-        let mut q = conn
-            .prepare_cached(
-                "SELECT agent_id, skill_id, proficiency, effective_at, expires_at, updated_at
-                 FROM assignments WHERE agent_id = ?1",
-            )
-            .map_err(sql_err)?;
+        // order in memory. Agents of neighbouring keys (the usual case: created together) are
+        // read in one range scan, skipping the few rows of agents not asked for.
+        pks.sort_unstable();
         let mut rows = Vec::new();
-        for pk in pks {
-            let mut r = q.query([pk]).map_err(sql_err)?;
-            while let Some(r) = r.next().map_err(sql_err)? {
-                rows.push(SetRow {
-                    agent_pk: r.get(0).map_err(sql_err)?,
-                    skill_pk: r.get(1).map_err(sql_err)?,
-                    proficiency: r.get(2).map_err(sql_err)?,
-                    effective: r.get(3).map_err(sql_err)?,
-                    expires: r.get(4).map_err(sql_err)?,
-                    updated_at: r.get(5).map_err(sql_err)?,
-                });
+        let mut take = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
+            rows.push(SetRow {
+                agent_pk: r.get(0)?,
+                skill_pk: r.get(1)?,
+                proficiency: r.get(2)?,
+                effective: r.get(3)?,
+                expires: r.get(4)?,
+                updated_at: r.get(5)?,
+            });
+            Ok(())
+        };
+        const COLUMNS: &str =
+            "SELECT agent_id, skill_id, proficiency, effective_at, expires_at, updated_at FROM assignments";
+        match (pks.first(), pks.last()) {
+            (Some(&lo), Some(&hi)) if hi - lo < 2 * pks.len() as i64 => {
+                let mut q = conn
+                    .prepare_cached(&format!("{COLUMNS} WHERE agent_id BETWEEN ?1 AND ?2"))
+                    .map_err(sql_err)?;
+                let mut r = q.query([lo, hi]).map_err(sql_err)?;
+                while let Some(r) = r.next().map_err(sql_err)? {
+                    let agent: i64 = r.get(0).map_err(sql_err)?;
+                    if pks.binary_search(&agent).is_ok() {
+                        take(r).map_err(sql_err)?;
+                    }
+                }
+            }
+            _ => {
+                let mut q = conn
+                    .prepare_cached(&format!("{COLUMNS} WHERE agent_id = ?1"))
+                    .map_err(sql_err)?;
+                for pk in &pks {
+                    let mut r = q.query([pk]).map_err(sql_err)?;
+                    while let Some(r) = r.next().map_err(sql_err)? {
+                        take(r).map_err(sql_err)?;
+                    }
+                }
             }
         }
         let mut sets = common::sets_in_name_order(rows.into_iter().map(Ok), skills)?;
