@@ -7,16 +7,25 @@ use anyhow::{bail, Context, Result};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Sends one bulk body; returns the wall time (request sent → whole answer read) and the
-/// answer's summary.
+/// One bulk request as the client saw it.
+pub struct BulkRun {
+    /// Seconds from sending the request to the arrival of the answer's last byte.
+    pub wall_s: f64,
+    /// Seconds the client then took to copy the answer's pieces into one buffer (not part of
+    /// `wall_s`: that is the client's work, not the server's).
+    pub collect_s: f64,
+    pub summary: serde_json::Value,
+}
+
+/// Sends one bulk body and reads the answer as it arrives, keeping its pieces.
 pub async fn bulk(
     http: &reqwest::Client,
     base: &str,
     token: &str,
     body: Vec<u8>,
-) -> Result<(f64, serde_json::Value)> {
+) -> Result<BulkRun> {
     let start = Instant::now();
-    let r = http
+    let mut r = http
         .post(format!("{base}/api/v2/agents/skills/bulk"))
         .bearer_auth(token)
         .header("content-type", "application/json")
@@ -24,8 +33,14 @@ pub async fn bulk(
         .send()
         .await?;
     let status = r.status();
-    let bytes = r.bytes().await?;
-    let wall = start.elapsed().as_secs_f64();
+    let mut pieces = Vec::new();
+    while let Some(piece) = r.chunk().await? {
+        pieces.push(piece);
+    }
+    let wall_s = start.elapsed().as_secs_f64();
+    let collected = Instant::now();
+    let bytes = pieces.concat();
+    let collect_s = collected.elapsed().as_secs_f64();
     if !status.is_success() {
         bail!(
             "bulk answered {status}: {}",
@@ -33,7 +48,11 @@ pub async fn bulk(
         );
     }
     let v: serde_json::Value = serde_json::from_slice(&bytes).context("bulk answer")?;
-    Ok((wall, v["summary"].clone()))
+    Ok(BulkRun {
+        wall_s,
+        collect_s,
+        summary: v["summary"].clone(),
+    })
 }
 
 fn put_url(base: &str, f: &Fixture, a: usize, s: usize) -> String {
