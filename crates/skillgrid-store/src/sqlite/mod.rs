@@ -1124,6 +1124,26 @@ pub(crate) mod tests {
             .is_empty());
     }
 
+    /// The API never sends one agent twice in a write, but the store takes it: the later item
+    /// applies over the earlier one's rows (small and pipelined writes alike).
+    #[tokio::test]
+    async fn an_agent_in_two_items_of_one_write_is_written_without_error() {
+        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        for n in [2, agents.len()] {
+            let mut items = every_skill(&agents[..n - 1], &skills, 3);
+            items.extend(every_skill(&agents[..1], &skills, 3));
+            let r = store
+                .write_skill_sets(org, &ctx(), &items, OPTS)
+                .await
+                .unwrap();
+            assert!(r.committed, "{n} items");
+        }
+        assert_eq!(
+            rows(&store, "assignments").await as usize,
+            (agents.len() - 1) * skills.len()
+        );
+    }
+
     fn blob(u: Uuid) -> String {
         format!("X'{}'", u.simple())
     }

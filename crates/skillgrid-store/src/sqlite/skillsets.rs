@@ -370,10 +370,16 @@ struct Planner<'a> {
     agents: HashMap<Uuid, AgentRow>,
     outcomes: Vec<ItemOutcome>,
     failed: bool,
+    /// Some agent came in more than one item (the API refuses that, but the store does not
+    /// rely on it): its later item may "add" a row an earlier one wrote.
+    repeated: bool,
 }
 
 /// One chunk's changes as rows, owned, for the writer.
 struct Batch {
+    /// `added` holds rows that certainly do not exist yet: they were not in the agents' sets
+    /// as read under this write's lock, and no agent came twice.
+    added_are_new: bool,
     deletes: Vec<(i64, i64)>,
     added: Vec<NewRow>,
     updated: Vec<NewRow>,
@@ -399,6 +405,7 @@ impl<'a> Planner<'a> {
             agents: HashMap::with_capacity(items),
             outcomes: Vec::with_capacity(items),
             failed: false,
+            repeated: false,
         }
     }
 
@@ -430,7 +437,7 @@ impl<'a> Planner<'a> {
                 .map_err(sql_err)?;
             if let Some(a) = row {
                 pks.push(a.pk);
-                self.agents.insert(it.agent_id, a);
+                self.repeated |= self.agents.insert(it.agent_id, a).is_some();
             }
         }
         // Each agent's current set by integer keys (no join, no sort in SQL), then put in name
@@ -506,6 +513,7 @@ impl<'a> Planner<'a> {
             rows
         };
         Ok(Some(Batch {
+            added_are_new: !self.repeated,
             deletes: c.deletes,
             added: rows(c.added),
             updated: rows(c.updated),
@@ -539,12 +547,17 @@ impl<'c> Writer<'c> {
         }
         // New rows one statement execution each, updated ones many rows per statement:
         // measured on SQLite 3.46, each is the faster way for its kind (a multi-row insert of
-        // new rows took 1.4× as long; a single-row update 1.3× as long).
-        let upsert = |n: usize| {
+        // new rows took 1.4× as long; a single-row update 1.3× as long). Rows known to be new
+        // go in with a plain INSERT, which took 0.9× the time of the upsert.
+        let insert = |n: usize| {
             let mut sql = String::from(
                 "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at) VALUES ",
             );
             sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; n].join(", "));
+            sql
+        };
+        let upsert = |n: usize| {
+            let mut sql = insert(n);
             sql.push_str(
                 " ON CONFLICT (agent_id, skill_id) DO UPDATE SET proficiency = excluded.proficiency,
                   effective_at = excluded.effective_at, expires_at = excluded.expires_at,
@@ -561,7 +574,11 @@ impl<'c> Writer<'c> {
             q.raw_bind_parameter(at + 5, now)?;
             Ok(6)
         };
-        batched(conn, &b.added, 1, upsert, bind)?;
+        if b.added_are_new {
+            batched(conn, &b.added, 1, insert, bind)?;
+        } else {
+            batched(conn, &b.added, 1, upsert, bind)?;
+        }
         batched(conn, &b.updated, BATCH_ROWS, upsert, bind)?;
         let mut q = conn
             .prepare_cached(
