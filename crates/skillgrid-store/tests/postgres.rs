@@ -1008,3 +1008,67 @@ async fn concurrent_writers_in_two_processes() {
     assert_eq!(h.items.len() as i64, 5 * ROUNDS);
     db.drop().await;
 }
+
+/// Assignments have no foreign keys on PostgreSQL (migration 0003): a skill's deletion and the
+/// writes that assign it are kept apart by the organization's lock instead. Raced many times
+/// from two processes, every deletion either refuses (the skill is held) or leaves no
+/// assignment of it behind, and every write either lands or answers 409.
+#[tokio::test]
+async fn deleting_skills_while_writing_them_never_leaves_an_assignment_behind() {
+    let db = TestDb::new().await;
+    let (s1, s2) = (db.store().await, db.store().await);
+    let org = s1
+        .create_org("o", &OrgSettings::default())
+        .await
+        .unwrap()
+        .id;
+    let agents = [
+        new_agent(&s1, org, "a@x").await,
+        new_agent(&s1, org, "b@x").await,
+    ];
+    let (mut deleted, mut refused, mut conflicts) = (0, 0, 0);
+    for round in 0..30 {
+        let skill = new_skill(&s1, org, &format!("race {round}")).await;
+        let write = {
+            let s2 = s2.clone();
+            tokio::spawn(async move {
+                let items: Vec<AgentWrite> = agents
+                    .iter()
+                    .map(|a| merge(*a, vec![asg(skill, 5)], vec![]))
+                    .collect();
+                s2.write_skill_sets(org, &ctx(round), &items, opts()).await
+            })
+        };
+        if round % 2 == 1 {
+            tokio::task::yield_now().await;
+        }
+        match s1.delete_skill(org, skill).await {
+            Ok(()) => deleted += 1,
+            Err(StoreError::InUse { count }) => {
+                assert_eq!(count, 2, "a deletion saw a write half-done");
+                refused += 1;
+            }
+            Err(e) => panic!("{e:#}"),
+        }
+        match write.await.unwrap() {
+            Ok(r) => assert!(r.committed),
+            Err(StoreError::Conflict { .. }) => conflicts += 1,
+            Err(e) => panic!("{e:#}"),
+        }
+    }
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM assignments a
+         WHERE NOT EXISTS (SELECT 1 FROM skills s WHERE s.id = a.skill_id)
+            OR NOT EXISTS (SELECT 1 FROM agents g WHERE g.id = a.agent_id)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(orphans, 0);
+    // Deleted skills are exactly the writes that found their skill gone.
+    assert_eq!(deleted, conflicts);
+    assert_eq!(deleted + refused, 30);
+    conn.close().await.ok();
+    db.drop().await;
+}

@@ -394,14 +394,24 @@ impl Store for PgStore {
 
     async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        // The lock makes a concurrent write that assigns this skill wait (its foreign-key check
-        // needs a share lock on the row) and then fail, or makes this wait for it and count it.
-        let pk: i64 = sqlx::query_scalar("SELECT id FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2) FOR UPDATE")
-            .bind(id)
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        // The organization's lock, exclusive (migration 0003): skill-set writes hold it
+        // shared, so the count below sees every write that finished and none is under way, and
+        // a write that starts after this commits no longer finds the skill.
+        let org_pk: i64 = sqlx::query_scalar(
+            "SELECT id, pg_advisory_xact_lock($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1",
+        )
+        .bind(org)
+        .bind(ORG_LOCK)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let pk: i64 =
+            sqlx::query_scalar("SELECT id FROM skills WHERE uuid = $1 AND org_id = $2 FOR UPDATE")
+                .bind(id)
+                .bind(org_pk)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = $1")
             .bind(pk)
             .fetch_one(&mut *tx)

@@ -1,7 +1,10 @@
 //! Writing skill sets on PostgreSQL: set-based, one transaction for any number of agents.
 //!
 //! The affected agent rows are locked first, in id order, so two processes writing the same
-//! agent take turns and each decides on the version and set the other committed. Current sets
+//! agent take turns and each decides on the version and set the other committed. The
+//! organization's advisory lock, held shared, keeps its skills from being deleted meanwhile:
+//! that and the agent locks are what keep assignments pointing at rows that exist (the table
+//! has no foreign keys; see migration 0003). Current sets
 //! are loaded with `= ANY($1)`, diffed in memory, and written back with `UNNEST` arrays: a
 //! 100,000-assignment bulk write is a handful of statements.
 
@@ -68,16 +71,6 @@ async fn load_sets(
         }),
         keys,
     )
-}
-
-/// A skill deleted by another process between reading the catalog and writing.
-fn map_fk_err(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-            StoreError::Conflict { field: "skillId" }
-        }
-        _ => StoreError::Other(e.into()),
-    }
 }
 
 pub(super) async fn write(
@@ -187,8 +180,7 @@ pub(super) async fn write(
         .bind(exp)
         .bind(updated)
         .execute(&mut *tx)
-        .await
-        .map_err(map_fk_err)?;
+        .await?;
     }
     let mut audit_rows = audit::audit_sets(&writes, &agents, ctx.now).peekable();
     while audit_rows.peek().is_some() {
