@@ -132,8 +132,9 @@ impl<'a> Renderer<'a> {
 /// of a skill (its id and escaped name) is rendered once.
 pub struct ChangesWriter<'a> {
     r: &'a Renderer<'a>,
-    /// Per skill of the catalog: `{"skillId":"…","skillName":"…","proficiency":`.
-    heads: HashMap<Uuid, Vec<u8>>,
+    /// Per skill of the catalog: `{"skillId":"…","skillName":"…","proficiency":`, and
+    /// `{"skillId":"…","before":` (an updated assignment's start).
+    heads: HashMap<Uuid, (Vec<u8>, Vec<u8>)>,
     /// Per value of the scale, from its minimum: `85,"level":"Advanced"`.
     values: Vec<Vec<u8>>,
     /// The last time written, as `"…"` (rows of one write share their time).
@@ -148,7 +149,7 @@ impl<'a> ChangesWriter<'a> {
         let heads = r
             .names
             .iter()
-            .map(|(id, name)| (*id, head(id, name)))
+            .map(|(id, name)| (*id, (head(id, name), updated_head(id))))
             .collect();
         let (min, max) = (r.scale.min, r.scale.max);
         let values = if max >= min && max - min < MAX_PRERENDERED_VALUES {
@@ -184,12 +185,21 @@ impl<'a> ChangesWriter<'a> {
             if i > 0 {
                 w.write_all(b",")?;
             }
-            w.write_all(b"{\"skillId\":")?;
-            uuid(w, &a.skill_id)?;
-            w.write_all(b",\"before\":")?;
-            self.assignment(w, old)?;
-            w.write_all(b",\"after\":")?;
-            self.assignment(w, &stored(a, at))?;
+            // One lookup for the three places the skill is named.
+            match self.heads.get(&a.skill_id) {
+                Some((head, start)) => {
+                    w.write_all(start)?;
+                    self.fields(w, head, old)?;
+                    w.write_all(b",\"after\":")?;
+                    self.fields(w, head, &stored(a, at))?;
+                }
+                None => {
+                    w.write_all(&updated_head(&a.skill_id))?;
+                    self.assignment(w, old)?;
+                    w.write_all(b",\"after\":")?;
+                    self.assignment(w, &stored(a, at))?;
+                }
+            }
             w.write_all(b"}")?;
         }
         w.write_all(b"],\"removed\":[")?;
@@ -205,9 +215,14 @@ impl<'a> ChangesWriter<'a> {
     /// One ASSIGNMENT_OUT, as [`Renderer::assignment`] serialized.
     fn assignment(&self, w: &mut impl Write, a: &StoredAssignment) -> io::Result<()> {
         match self.heads.get(&a.skill_id) {
-            Some(h) => w.write_all(h)?,
-            None => w.write_all(&head(&a.skill_id, self.r.name(&a.skill_id)))?,
+            Some((h, _)) => self.fields(w, h, a),
+            None => self.fields(w, &head(&a.skill_id, self.r.name(&a.skill_id)), a),
         }
+    }
+
+    /// [`Self::assignment`] with its skill's `head` found.
+    fn fields(&self, w: &mut impl Write, head: &[u8], a: &StoredAssignment) -> io::Result<()> {
+        w.write_all(head)?;
         match usize::try_from(a.proficiency - self.r.scale.min)
             .ok()
             .and_then(|i| self.values.get(i))
@@ -236,6 +251,14 @@ impl<'a> ChangesWriter<'a> {
         }
         w.write_all(b"}")
     }
+}
+
+/// `{"skillId":"…","before":`
+fn updated_head(id: &Uuid) -> Vec<u8> {
+    let mut h = b"{\"skillId\":".to_vec();
+    let _ = uuid(&mut h, id);
+    h.extend_from_slice(b",\"before\":");
+    h
 }
 
 /// `85,"level":"Advanced"` (or `"level":null`).

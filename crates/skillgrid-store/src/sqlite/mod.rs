@@ -19,7 +19,6 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,9 +40,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// 100,000-assignment bulk write). The server's writer turns that off, and this task runs a
 /// PASSIVE checkpoint on a connection of its own instead: it never waits for or blocks the
 /// writer or the readers, and durability does not depend on it (every commit is already synced
-/// in the WAL). While a large write runs (`busy`), it waits, for up to [`CHECKPOINT_DEFER`]
+/// in the WAL). While large writes come (one runs, or one ended since the last tick), it waits, for up to [`CHECKPOINT_DEFER`]
 /// ticks in a row: on two cores, copying the last write's megabytes would take time from the
-/// running one. Stops when the store is dropped.
+/// next one. Stops when the store is dropped.
 struct Checkpointer(tokio::task::JoinHandle<()>);
 
 /// Ticks in a row a checkpoint may wait for large writes, so that a stream of them cannot
@@ -51,14 +50,14 @@ struct Checkpointer(tokio::task::JoinHandle<()>);
 const CHECKPOINT_DEFER: u32 = 10;
 
 impl Checkpointer {
-    fn start(mut conn: sqlx::SqliteConnection, busy: Arc<AtomicBool>) -> Self {
+    fn start(mut conn: sqlx::SqliteConnection, activity: Arc<skillsets::Activity>) -> Self {
         Checkpointer(tokio::spawn(async move {
             let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut deferred = 0;
+            let (mut deferred, mut seen) = (0, 0);
             loop {
                 tick.tick().await;
-                if busy.load(Ordering::Relaxed) && deferred < CHECKPOINT_DEFER {
+                if activity.busy_since(&mut seen) && deferred < CHECKPOINT_DEFER {
                     deferred += 1;
                     continue;
                 }
@@ -135,12 +134,12 @@ impl SqliteStore {
                 Err(e) => return Err(e),
             }
         };
-        let running = Arc::new(AtomicBool::new(false));
+        let activity = Arc::new(skillsets::Activity::default());
         let checkpoints = Checkpointer::start(
             <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&opts)
                 .await
                 .context("failed to open the SQLite checkpoint connection")?,
-            running.clone(),
+            activity.clone(),
         );
         let bulk_reader = Self::open_bulk_reader(opts.get_filename())
             .context("failed to open the SQLite reader of large writes")?;
@@ -154,7 +153,7 @@ impl SqliteStore {
             write,
             large: skillsets::LargeWrites {
                 reader: std::sync::Mutex::new(bulk_reader),
-                running,
+                activity,
             },
             group: group::GroupCommit::default(),
             _checkpoints: checkpoints,
@@ -1142,6 +1141,22 @@ pub(crate) mod tests {
             rows(&store, "assignments").await as usize,
             (agents.len() - 1) * skills.len()
         );
+    }
+
+    /// The background checkpoint waits while a large write runs and for one tick after each
+    /// ends, so that it does not copy one write's pages while the next is being written.
+    #[test]
+    fn the_checkpoint_waits_while_large_writes_come() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let a = skillsets::Activity::default();
+        let mut seen = 0;
+        assert!(!a.busy_since(&mut seen));
+        a.running.fetch_add(1, Relaxed);
+        assert!(a.busy_since(&mut seen));
+        a.running.fetch_sub(1, Relaxed);
+        a.finished.fetch_add(1, Relaxed);
+        assert!(a.busy_since(&mut seen), "the tick right after a write ended");
+        assert!(!a.busy_since(&mut seen));
     }
 
     fn blob(u: Uuid) -> String {

@@ -11,7 +11,7 @@ use skillgrid_core::model::Assignment;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, SqliteConnection};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// One agent's set, ordered by skill name (case-insensitively), then id.
@@ -82,14 +82,15 @@ pub(super) async fn write_large(
     alongside: Option<&Alongside<'_>>,
 ) -> Result<WriteResult> {
     use rusqlite::{Transaction, TransactionBehavior};
-    struct Running<'a>(&'a AtomicBool);
+    struct Running<'a>(&'a Activity);
     impl Drop for Running<'_> {
         fn drop(&mut self) {
-            self.0.store(false, Ordering::Relaxed);
+            self.0.running.fetch_sub(1, Ordering::Relaxed);
+            self.0.finished.fetch_add(1, Ordering::Relaxed);
         }
     }
-    large.running.store(true, Ordering::Relaxed);
-    let _running = Running(&large.running);
+    large.activity.running.fetch_add(1, Ordering::Relaxed);
+    let _running = Running(&large.activity);
     let mut conn = pool.acquire().await?;
     // Synchronous from here to the end: a request dropped meanwhile cannot stop it half-way.
     let (result, checks_on) = on_handle(&mut conn, true, |c| {
@@ -119,8 +120,24 @@ pub(super) async fn write_large(
 pub(super) struct LargeWrites {
     /// Their reads, on a connection of their own (see [`write_pipelined`]).
     pub reader: std::sync::Mutex<rusqlite::Connection>,
-    /// True while one runs (the background checkpoint waits for it).
-    pub running: Arc<AtomicBool>,
+    /// The background checkpoint waits while they come.
+    pub activity: Arc<Activity>,
+}
+
+/// Large writes under way (or waiting for the writer), and how many have ended.
+#[derive(Default)]
+pub(super) struct Activity {
+    pub running: AtomicU64,
+    pub finished: AtomicU64,
+}
+
+impl Activity {
+    /// True when a large write runs, or one ended since `seen` (then updated).
+    pub fn busy_since(&self, seen: &mut u64) -> bool {
+        let finished = self.finished.load(Ordering::Relaxed);
+        let ended = std::mem::replace(seen, finished) != finished;
+        ended || self.running.load(Ordering::Relaxed) > 0
+    }
 }
 
 /// Foreign-key checks off on a connection until dropped (outside any transaction: SQLite
