@@ -1155,7 +1155,10 @@ pub(crate) mod tests {
         assert!(a.busy_since(&mut seen));
         a.running.fetch_sub(1, Relaxed);
         a.finished.fetch_add(1, Relaxed);
-        assert!(a.busy_since(&mut seen), "the tick right after a write ended");
+        assert!(
+            a.busy_since(&mut seen),
+            "the tick right after a write ended"
+        );
         assert!(!a.busy_since(&mut seen));
     }
 
