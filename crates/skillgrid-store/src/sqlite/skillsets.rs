@@ -553,7 +553,6 @@ impl<'c> Writer<'c> {
     }
 
     fn write(&mut self, b: &Batch) -> Result<()> {
-        use rusqlite::params;
         let conn = self.conn;
         let now = self.ctx.now.0;
         let mut q = conn
@@ -591,11 +590,25 @@ impl<'c> Writer<'c> {
             q.raw_bind_parameter(at + 5, now)?;
             Ok(6)
         };
-        if b.added_are_new {
-            batched(conn, &b.added, 1, insert, bind)?;
-        } else {
-            batched(conn, &b.added, 1, upsert, bind)?;
+        // One row per execution; a parameter bound once keeps its value across executions,
+        // so the write's time is bound once.
+        let mut q = conn
+            .prepare_cached(&if b.added_are_new {
+                insert(1)
+            } else {
+                upsert(1)
+            })
+            .map_err(sql_err)?;
+        q.raw_bind_parameter(6, now).map_err(sql_err)?;
+        for r in &b.added {
+            q.raw_bind_parameter(1, r.agent).map_err(sql_err)?;
+            q.raw_bind_parameter(2, r.skill).map_err(sql_err)?;
+            q.raw_bind_parameter(3, r.proficiency).map_err(sql_err)?;
+            q.raw_bind_parameter(4, r.effective).map_err(sql_err)?;
+            q.raw_bind_parameter(5, r.expires).map_err(sql_err)?;
+            q.raw_execute().map_err(sql_err)?;
         }
+        drop(q);
         batched(conn, &b.updated, BATCH_ROWS, upsert, bind)?;
         let mut q = conn
             .prepare_cached(
@@ -603,19 +616,22 @@ impl<'c> Writer<'c> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .map_err(sql_err)?;
-        for set in &b.audit {
-            q.execute(params![
-                &set.uuid.as_bytes()[..],
-                self.org_pk,
-                now,
-                &self.ctx.request_id,
-                &self.ctx.client_id.as_bytes()[..],
-                set.agent_pk,
-                &set.agent.as_bytes()[..],
-                &set.entries,
-                set.count
-            ])
+        // What every row of the write shares, bound once.
+        q.raw_bind_parameter(2, self.org_pk).map_err(sql_err)?;
+        q.raw_bind_parameter(3, now).map_err(sql_err)?;
+        q.raw_bind_parameter(4, &self.ctx.request_id)
             .map_err(sql_err)?;
+        q.raw_bind_parameter(5, &self.ctx.client_id.as_bytes()[..])
+            .map_err(sql_err)?;
+        for set in &b.audit {
+            q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])
+                .map_err(sql_err)?;
+            q.raw_bind_parameter(6, set.agent_pk).map_err(sql_err)?;
+            q.raw_bind_parameter(7, &set.agent.as_bytes()[..])
+                .map_err(sql_err)?;
+            q.raw_bind_parameter(8, &set.entries).map_err(sql_err)?;
+            q.raw_bind_parameter(9, set.count).map_err(sql_err)?;
+            q.raw_execute().map_err(sql_err)?;
         }
         let mut q = conn
             .prepare_cached("UPDATE agents SET version = version + 1 WHERE id = ?1")
