@@ -279,7 +279,7 @@ fn write_sync(
     let batch = planner.plan(conn, items)?;
     let committed = match batch {
         Some(b) if planner.going_ahead() => {
-            Writer::new(conn, keys.pk, ctx)?.write(&b)?;
+            write_batch(conn, keys.pk, ctx, &b)?;
             true
         }
         _ => false,
@@ -351,10 +351,9 @@ fn write_pipelined(
         let (send, recv) = std::sync::mpsc::channel();
         let planner = s.spawn(move || plan_all(send));
         let written = (|| {
-            let mut w = Writer::new(&tx, keys.pk, ctx)?;
             while let Ok(msg) = recv.recv() {
                 match msg {
-                    Msg::Batch(b) => w.write(&b)?,
+                    Msg::Batch(b) => write_batch(&tx, keys.pk, ctx, &b)?,
                     Msg::Planned(go) => return Ok(go),
                 }
             }
@@ -540,107 +539,98 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// Writes batches of rows on one connection inside its transaction.
-struct Writer<'c> {
-    conn: &'c rusqlite::Connection,
+/// Writes one batch of rows on `conn`, inside its transaction.
+fn write_batch(
+    conn: &rusqlite::Connection,
     org_pk: i64,
-    ctx: &'c WriteContext,
-}
-
-impl<'c> Writer<'c> {
-    fn new(conn: &'c rusqlite::Connection, org_pk: i64, ctx: &'c WriteContext) -> Result<Self> {
-        Ok(Writer { conn, org_pk, ctx })
+    ctx: &WriteContext,
+    b: &Batch,
+) -> Result<()> {
+    let now = ctx.now.0;
+    let mut q = conn
+        .prepare_cached("DELETE FROM assignments WHERE agent_id = ?1 AND skill_id = ?2")
+        .map_err(sql_err)?;
+    for (a, s) in &b.deletes {
+        q.execute([a, s]).map_err(sql_err)?;
     }
-
-    fn write(&mut self, b: &Batch) -> Result<()> {
-        let conn = self.conn;
-        let now = self.ctx.now.0;
-        let mut q = conn
-            .prepare_cached("DELETE FROM assignments WHERE agent_id = ?1 AND skill_id = ?2")
-            .map_err(sql_err)?;
-        for (a, s) in &b.deletes {
-            q.execute([a, s]).map_err(sql_err)?;
-        }
-        // New rows one statement execution each, updated ones many rows per statement:
-        // measured on SQLite 3.46, each is the faster way for its kind (a multi-row insert of
-        // new rows took 1.4× as long; a single-row update 1.3× as long). Rows known to be new
-        // go in with a plain INSERT, which took 0.9× the time of the upsert.
-        let insert = |n: usize| {
-            let mut sql = String::from(
-                "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at) VALUES ",
-            );
-            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; n].join(", "));
-            sql
-        };
-        let upsert = |n: usize| {
-            let mut sql = insert(n);
-            sql.push_str(
-                " ON CONFLICT (agent_id, skill_id) DO UPDATE SET proficiency = excluded.proficiency,
-                  effective_at = excluded.effective_at, expires_at = excluded.expires_at,
-                  updated_at = excluded.updated_at",
-            );
-            sql
-        };
-        let bind = |q: &mut rusqlite::Statement<'_>, at: usize, r: &NewRow| {
-            q.raw_bind_parameter(at, r.agent)?;
-            q.raw_bind_parameter(at + 1, r.skill)?;
-            q.raw_bind_parameter(at + 2, r.proficiency)?;
-            q.raw_bind_parameter(at + 3, r.effective)?;
-            q.raw_bind_parameter(at + 4, r.expires)?;
-            q.raw_bind_parameter(at + 5, now)?;
-            Ok(6)
-        };
-        // One row per execution; a parameter bound once keeps its value across executions,
-        // so the write's time is bound once.
-        let mut q = conn
-            .prepare_cached(&if b.added_are_new {
-                insert(1)
-            } else {
-                upsert(1)
-            })
-            .map_err(sql_err)?;
-        q.raw_bind_parameter(6, now).map_err(sql_err)?;
-        for r in &b.added {
-            q.raw_bind_parameter(1, r.agent).map_err(sql_err)?;
-            q.raw_bind_parameter(2, r.skill).map_err(sql_err)?;
-            q.raw_bind_parameter(3, r.proficiency).map_err(sql_err)?;
-            q.raw_bind_parameter(4, r.effective).map_err(sql_err)?;
-            q.raw_bind_parameter(5, r.expires).map_err(sql_err)?;
-            q.raw_execute().map_err(sql_err)?;
-        }
-        drop(q);
-        batched(conn, &b.updated, BATCH_ROWS, upsert, bind)?;
-        let mut q = conn
-            .prepare_cached(
-                "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .map_err(sql_err)?;
-        // What every row of the write shares, bound once.
-        q.raw_bind_parameter(2, self.org_pk).map_err(sql_err)?;
-        q.raw_bind_parameter(3, now).map_err(sql_err)?;
-        q.raw_bind_parameter(4, &self.ctx.request_id)
-            .map_err(sql_err)?;
-        q.raw_bind_parameter(5, &self.ctx.client_id.as_bytes()[..])
-            .map_err(sql_err)?;
-        for set in &b.audit {
-            q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])
-                .map_err(sql_err)?;
-            q.raw_bind_parameter(6, set.agent_pk).map_err(sql_err)?;
-            q.raw_bind_parameter(7, &set.agent.as_bytes()[..])
-                .map_err(sql_err)?;
-            q.raw_bind_parameter(8, &set.entries).map_err(sql_err)?;
-            q.raw_bind_parameter(9, set.count).map_err(sql_err)?;
-            q.raw_execute().map_err(sql_err)?;
-        }
-        let mut q = conn
-            .prepare_cached("UPDATE agents SET version = version + 1 WHERE id = ?1")
-            .map_err(sql_err)?;
-        for pk in &b.bumped {
-            q.execute([pk]).map_err(sql_err)?;
-        }
-        Ok(())
+    // New rows one statement execution each, updated ones many rows per statement:
+    // measured on SQLite 3.46, each is the faster way for its kind (a multi-row insert of
+    // new rows took 1.4× as long; a single-row update 1.3× as long). Rows known to be new
+    // go in with a plain INSERT, which took 0.9× the time of the upsert.
+    let insert = |n: usize| {
+        let mut sql = String::from(
+            "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at) VALUES ",
+        );
+        sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; n].join(", "));
+        sql
+    };
+    let upsert = |n: usize| {
+        let mut sql = insert(n);
+        sql.push_str(
+            " ON CONFLICT (agent_id, skill_id) DO UPDATE SET proficiency = excluded.proficiency,
+              effective_at = excluded.effective_at, expires_at = excluded.expires_at,
+              updated_at = excluded.updated_at",
+        );
+        sql
+    };
+    let bind = |q: &mut rusqlite::Statement<'_>, at: usize, r: &NewRow| {
+        q.raw_bind_parameter(at, r.agent)?;
+        q.raw_bind_parameter(at + 1, r.skill)?;
+        q.raw_bind_parameter(at + 2, r.proficiency)?;
+        q.raw_bind_parameter(at + 3, r.effective)?;
+        q.raw_bind_parameter(at + 4, r.expires)?;
+        q.raw_bind_parameter(at + 5, now)?;
+        Ok(6)
+    };
+    // One row per execution; a parameter bound once keeps its value across executions,
+    // so the write's time is bound once.
+    let mut q = conn
+        .prepare_cached(&if b.added_are_new {
+            insert(1)
+        } else {
+            upsert(1)
+        })
+        .map_err(sql_err)?;
+    q.raw_bind_parameter(6, now).map_err(sql_err)?;
+    for r in &b.added {
+        q.raw_bind_parameter(1, r.agent).map_err(sql_err)?;
+        q.raw_bind_parameter(2, r.skill).map_err(sql_err)?;
+        q.raw_bind_parameter(3, r.proficiency).map_err(sql_err)?;
+        q.raw_bind_parameter(4, r.effective).map_err(sql_err)?;
+        q.raw_bind_parameter(5, r.expires).map_err(sql_err)?;
+        q.raw_execute().map_err(sql_err)?;
     }
+    drop(q);
+    batched(conn, &b.updated, BATCH_ROWS, upsert, bind)?;
+    let mut q = conn
+        .prepare_cached(
+            "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .map_err(sql_err)?;
+    // What every row of the write shares, bound once.
+    q.raw_bind_parameter(2, org_pk).map_err(sql_err)?;
+    q.raw_bind_parameter(3, now).map_err(sql_err)?;
+    q.raw_bind_parameter(4, &ctx.request_id).map_err(sql_err)?;
+    q.raw_bind_parameter(5, &ctx.client_id.as_bytes()[..])
+        .map_err(sql_err)?;
+    for set in &b.audit {
+        q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])
+            .map_err(sql_err)?;
+        q.raw_bind_parameter(6, set.agent_pk).map_err(sql_err)?;
+        q.raw_bind_parameter(7, &set.agent.as_bytes()[..])
+            .map_err(sql_err)?;
+        q.raw_bind_parameter(8, &set.entries).map_err(sql_err)?;
+        q.raw_bind_parameter(9, set.count).map_err(sql_err)?;
+        q.raw_execute().map_err(sql_err)?;
+    }
+    let mut q = conn
+        .prepare_cached("UPDATE agents SET version = version + 1 WHERE id = ?1")
+        .map_err(sql_err)?;
+    for pk in &b.bumped {
+        q.execute([pk]).map_err(sql_err)?;
+    }
+    Ok(())
 }
 
 /// Rows per multi-row statement: one statement execution per this many rows instead of per row.
