@@ -89,6 +89,9 @@ struct Plan {
 struct Figures {
     bulk_first_s: Vec<f64>,
     bulk_rewrite_s: Vec<f64>,
+    /// CPU seconds the server spent on each bulk write, all threads.
+    bulk_cpu_s: Vec<f64>,
+    bulk_rewrite_cpu_s: Vec<f64>,
     peak_rss_mb: Vec<f64>,
     loop_s: Vec<f64>,
     put: Vec<load::Concurrent>,
@@ -261,6 +264,8 @@ fn summary(plan: &Plan, f: &Figures) -> Value {
         "bulk_rewrite_assignments_per_s": round(bulk_re),
         "bulk_wall_s": round3(median(f.bulk_first_s.clone())),
         "bulk_rewrite_wall_s": round3(median(f.bulk_rewrite_s.clone())),
+        "bulk_server_cpu_s": round3(median(f.bulk_cpu_s.clone())),
+        "bulk_rewrite_server_cpu_s": round3(median(f.bulk_rewrite_cpu_s.clone())),
         "ceiling_assignments_per_s": round(ceil),
         "ceiling_rewrite_assignments_per_s": round(ceil_re),
         "bulk_over_ceiling": round2(median(f.ceiling_ratio.clone())),
@@ -285,7 +290,10 @@ fn report(backend: &str, plan: &Plan, f: &Figures) {
         s["bulk_wall_s"], s["bulk_assignments_per_s"], s["bulk_rewrite_wall_s"],
         s["bulk_rewrite_assignments_per_s"], s["bulk_peak_rss_mb"]
     );
-    println!("  (from sending the request until the answer's last byte arrived)");
+    println!(
+        "  (from sending the request until the answer's last byte arrived; server CPU, all threads: {} s and {} s)",
+        s["bulk_server_cpu_s"], s["bulk_rewrite_server_cpu_s"]
+    );
     println!(
         "raw ceiling: insert {}/s, re-upsert {}/s; bulk/ceiling {}",
         s["ceiling_assignments_per_s"],
@@ -361,8 +369,13 @@ where
         let s =
             server::Server::start(bin, &db, &dir.join(format!("server-{run}.log")), &http).await?;
         let token = s.token(&http, f.client_id, &f.secret).await?;
+        let cpu0 = s.cpu_s()?;
         let first = load::bulk(&http, &s.base, &token, bodies[0].clone(), &mut answer).await?;
+        let cpu1 = s.cpu_s()?;
         let again = load::bulk(&http, &s.base, &token, bodies[1].clone(), &mut answer).await?;
+        let cpu2 = s.cpu_s()?;
+        out.bulk_cpu_s.push(cpu1 - cpu0);
+        out.bulk_rewrite_cpu_s.push(cpu2 - cpu1);
         let (sum0, sum1) = (&first.summary, &again.summary);
         if sum0["added"] != json!(n) || sum1["updated"] != json!(n) {
             bail!("unexpected bulk summaries: {sum0} then {sum1}");

@@ -86,6 +86,26 @@ impl Server {
         status_kb(self.pid, "VmHWM:").map(|kb| kb as f64 / 1024.0)
     }
 
+    /// CPU seconds the process has used so far, user and system, all its threads (those that
+    /// have ended too), to the kernel's tick (usually 10 ms).
+    pub fn cpu_s(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .with_context(|| format!("cannot read /proc/{}/stat", self.pid))?;
+        // Fields after the command name, which is in parentheses and may hold spaces:
+        // utime and stime are the 14th and 15th fields of the line, in clock ticks.
+        let rest = stat
+            .rsplit_once(')')
+            .context("no command in /proc/PID/stat")?
+            .1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| -> Result<f64> {
+            f.get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .context("short /proc/PID/stat")
+        };
+        Ok((ticks(11)? + ticks(12)?) / CLOCK_TICKS)
+    }
+
     /// Asks the server to shut down (SIGTERM, so a wrapping profiler can write its data), and
     /// kills it if it is still running after 10 s.
     pub async fn stop(mut self) -> Result<()> {
@@ -125,6 +145,9 @@ impl Server {
 }
 
 /// A `kB` line of `/proc/<pid>/status`.
+/// `sysconf(_SC_CLK_TCK)`: 100 on Linux for every architecture this runs on.
+const CLOCK_TICKS: f64 = 100.0;
+
 pub fn status_kb(pid: u32, field: &str) -> Result<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("cannot read /proc/{pid}/status"))?;

@@ -568,12 +568,58 @@ fn check_bulk(text: &str, odd: bool, must_be_fast: bool) -> Result<(), TestCaseE
             w
         );
     }
+    check_streamed(text, &r, fast.as_ref())?;
     agree(fast, &walked, must_be_fast)?;
     // Item by item, the answer is the walk's whatever the items hold.
     if let Some(by_item) = fast::bulk_by_item(text.as_bytes(), &r, &LIMITS) {
         prop_assert_eq!(Some(&by_item), walked.as_ref().ok(), "item by item");
     }
     prop_assert_eq!(validate::bulk_body(text.as_bytes(), &r, &LIMITS), walked);
+    Ok(())
+}
+
+/// Streamed in chunks, a bulk body is accepted exactly when the fast path accepts it with the
+/// mode and atomicity known before `items`, and its items arrive in order, all of them.
+fn check_streamed(
+    text: &str,
+    r: &SkillRules,
+    fast: Option<&validate::BulkRequest>,
+) -> Result<(), TestCaseError> {
+    let head = fast::bulk_head(text.as_bytes());
+    let Some(assumed) = head else {
+        prop_assert!(fast.is_none(), "a valid body has no head: {}", text);
+        return Ok(());
+    };
+    for chunk in [1, 2, 1000] {
+        let mut got = Vec::new();
+        let mut sizes = Vec::new();
+        let streamed = fast::bulk_streamed(text.as_bytes(), r, &LIMITS, assumed, chunk, &mut |c| {
+            sizes.push(c.len());
+            got.extend(c);
+            true
+        });
+        let expected = fast.filter(|f| (f.mode, f.atomic) == assumed);
+        prop_assert_eq!(
+            streamed.is_some(),
+            expected.is_some(),
+            "streamed in {}",
+            chunk
+        );
+        if let (Some(s), Some(f)) = (streamed, expected) {
+            prop_assert_eq!(
+                (s.mode, s.atomic, s.items),
+                (f.mode, f.atomic, f.items.len())
+            );
+            let got: Vec<_> = got.into_iter().map(Ok).collect();
+            prop_assert_eq!(&got, &f.items);
+            prop_assert!(sizes.iter().all(|&n| n > 0 && n <= chunk));
+        }
+    }
+    // A sink that refuses stops the reading.
+    if fast.is_some_and(|f| !f.items.is_empty()) {
+        let refused = fast::bulk_streamed(text.as_bytes(), r, &LIMITS, assumed, 1, &mut |_| false);
+        prop_assert!(refused.is_none());
+    }
     Ok(())
 }
 

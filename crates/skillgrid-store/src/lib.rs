@@ -189,6 +189,25 @@ async fn write_then_alongside<S: Store + ?Sized>(
 /// Work done beside a write (see [`Store::write_skill_sets_alongside`]).
 pub type Alongside<'a> = dyn Fn(&[ItemOutcome]) + Sync + 'a;
 
+/// Where a streamed write's items come from (see [`Store::write_skill_sets_streamed`]): a
+/// function that hands them to the sink it is given, a chunk at a time and in order, and
+/// returns whether the write may be kept. The sink returns false once the write has stopped
+/// (it failed) and takes nothing more; the producer should then stop too.
+pub type Producer<'a> =
+    Box<dyn FnOnce(&mut dyn FnMut(Vec<AgentWrite>) -> bool) -> bool + Send + 'a>;
+
+/// Work done beside a streamed write, with its items and their outcomes.
+pub type StreamAlongside<'a> = dyn Fn(&[AgentWrite], &[ItemOutcome]) + Sync + 'a;
+
+/// What a streamed write did.
+#[derive(Debug)]
+pub struct StreamedWrite {
+    /// Every item produced, in order.
+    pub items: Vec<AgentWrite>,
+    /// `None` when the producer said the write may not be kept: nothing was written.
+    pub result: Option<WriteResult>,
+}
+
 #[derive(Debug, Clone)]
 pub struct WriteResult {
     pub items: Vec<ItemOutcome>,
@@ -339,6 +358,36 @@ pub trait Store: Send + Sync + 'static {
         alongside: &Alongside<'_>,
     ) -> Result<WriteResult> {
         write_then_alongside(self, org, ctx, items, opts, alongside).await
+    }
+    /// [`Store::write_skill_sets_alongside`] of items that `produce` makes while the write runs
+    /// (a large request's items, as its body is validated), so that the database's work can
+    /// start before the last item is known. Nothing is kept unless `produce` returns true. By
+    /// default every item is produced first, then written.
+    async fn write_skill_sets_streamed(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        produce: Producer<'_>,
+        opts: WriteOptions,
+        alongside: &StreamAlongside<'_>,
+    ) -> Result<StreamedWrite> {
+        let mut items = Vec::new();
+        if !produce(&mut |chunk| {
+            items.extend(chunk);
+            true
+        }) {
+            return Ok(StreamedWrite {
+                items,
+                result: None,
+            });
+        }
+        let result = self
+            .write_skill_sets_alongside(org, ctx, &items, opts, &|o| alongside(&items, o))
+            .await?;
+        Ok(StreamedWrite {
+            items,
+            result: Some(result),
+        })
     }
     /// The agent's audit entries, newest first.
     async fn agent_history(

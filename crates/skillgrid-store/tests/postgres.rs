@@ -813,6 +813,44 @@ async fn bulk_write_of_many_agents() {
     db.drop().await;
 }
 
+/// A streamed write on PostgreSQL takes every item its producer makes, then writes them as
+/// one; when the producer does not say go, nothing is written.
+#[tokio::test]
+async fn streamed_writes_land_only_when_the_producer_says_go() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let skill = new_skill(&s, org, "billing").await;
+    let mut items = Vec::new();
+    for i in 0..100 {
+        let a = new_agent(&s, org, &format!("a{i}@x")).await;
+        items.push(replace(a, vec![asg(skill, i)], None));
+    }
+    for go in [false, true] {
+        let produce: Producer<'_> = Box::new(|sink| {
+            for chunk in items.chunks(30) {
+                assert!(sink(chunk.to_vec()));
+            }
+            go
+        });
+        let seen = std::sync::Mutex::new(0);
+        let alongside = |i: &[AgentWrite], o: &[ItemOutcome]| {
+            assert_eq!(i.len(), o.len());
+            *seen.lock().unwrap() += i.len();
+        };
+        let w = s
+            .write_skill_sets_streamed(org, &ctx(1), produce, opts(), &alongside)
+            .await
+            .unwrap();
+        assert_eq!(w.items.len(), 100);
+        assert_eq!(w.result.as_ref().map(|r| r.committed), go.then_some(true));
+        assert_eq!(*seen.lock().unwrap(), if go { 100 } else { 0 });
+        let holders = s.skill_holders(org, skill, page(1000)).await.unwrap();
+        assert_eq!(holders.items.len(), if go { 100 } else { 0 });
+    }
+    db.drop().await;
+}
+
 #[tokio::test]
 async fn idempotency_keys() {
     let db = TestDb::new().await;

@@ -51,6 +51,57 @@ pub fn bulk(bytes: &[u8], rules: &SkillRules, limits: &BulkLimits) -> Option<Bul
     })
 }
 
+/// What a streamed bulk body turned out to be (see [`bulk_streamed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamedBulk {
+    pub mode: BulkMode,
+    pub atomic: bool,
+    /// Items handed over.
+    pub items: usize,
+}
+
+/// `mode` and `atomic` as a reader of `bytes` knows them when it reaches `items` (the
+/// defaults, `merge` and atomic, for those not given before it): what a streamed write of the
+/// body must assume ([`bulk_streamed`]). `None` when the body does not start as a bulk request
+/// whose `items` is reached with only valid `mode` and `atomic` before it.
+pub fn bulk_head(bytes: &[u8]) -> Option<(BulkMode, bool)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut head = None;
+    // Stops at `items` with an error of its own: `head` says whether it got there.
+    let _ = HeadRoot(&mut head).deserialize(&mut de);
+    head
+}
+
+/// [`bulk`], handing the items to `sink` as they are read, in chunks of at most `chunk`, so
+/// that a write can start while the rest of the body is still being read. Items are read in
+/// the mode and atomicity `assumed` (from [`bulk_head`]).
+///
+/// `Some` exactly when [`bulk`] accepts the body with that mode and atomicity: then the items
+/// handed over, in order, are [`bulk`]'s. `None` when it does not, or when `sink` refuses a
+/// chunk (returns false); items handed over before are then to be dropped, and the body
+/// answered by [`super::bulk_body`].
+pub fn bulk_streamed(
+    bytes: &[u8],
+    rules: &SkillRules,
+    limits: &BulkLimits,
+    assumed: (BulkMode, bool),
+    chunk: usize,
+    sink: &mut dyn FnMut(Vec<BulkItem>) -> bool,
+) -> Option<StreamedBulk> {
+    let cx = &mut Cx::new(rules);
+    let root = StreamRoot {
+        items: StreamItems {
+            cx,
+            limits,
+            mode: assumed.0,
+            chunk: chunk.max(1),
+            sink,
+        },
+    };
+    let got = whole(bytes, root)?;
+    (got.mode == assumed.0 && got.atomic == assumed.1).then_some(got)
+}
+
 /// `POST /agents/skills/bulk` when its request-wide part (root, `mode`, `atomic`, limits) is
 /// valid but some items may not be: each item on the fast path where it can be, the others
 /// walked one by one exactly as [`super::bulk_request`] walks them, so the answer is the
@@ -599,6 +650,115 @@ impl<'de> Visitor<'de> for BulkRoot<'_, '_> {
             atomic,
             items: items.ok_or_else(give_up)?,
         })
+    }
+}
+
+/// The root of a bulk body up to `items`: `Some((mode, atomic))` in the slot once `items` is
+/// reached with valid `mode` and `atomic` (or their defaults) before it.
+struct HeadRoot<'h>(&'h mut Option<(BulkMode, bool)>);
+
+impl<'de> DeserializeSeed<'de> for HeadRoot<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeadRoot<'_> {
+    type Value = ();
+    expecting!("a bulk request");
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+        let (mut mode, mut atomic) = (BulkMode::Merge, true);
+        let mut seen = 0;
+        while let Some(f) = next_field(&mut m, ROOT.fields, &mut seen)? {
+            match f {
+                0 => mode = m.next_value_seed(Mode)?,
+                1 => atomic = m.next_value_seed(Bool)?,
+                _ => {
+                    *self.0 = Some((mode, atomic));
+                    // Nothing after this is read here.
+                    return Err(give_up());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A bulk body whose items go to a sink as they are read ([`bulk_streamed`]).
+struct StreamRoot<'c, 'a, 's> {
+    items: StreamItems<'c, 'a, 's>,
+}
+
+seed!(StreamRoot<'_, '_, '_> => StreamedBulk, deserialize_map);
+
+impl<'de> Visitor<'de> for StreamRoot<'_, '_, '_> {
+    type Value = StreamedBulk;
+    expecting!("a bulk request");
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<StreamedBulk, A::Error> {
+        let mut got = StreamedBulk {
+            mode: BulkMode::Merge,
+            atomic: true,
+            items: 0,
+        };
+        let mut items = Some(self.items);
+        let mut seen = 0;
+        while let Some(f) = next_field(&mut m, ROOT.fields, &mut seen)? {
+            match f {
+                0 => got.mode = m.next_value_seed(Mode)?,
+                1 => got.atomic = m.next_value_seed(Bool)?,
+                // `next_field` lets `items` come once only.
+                _ => got.items = m.next_value_seed(items.take().ok_or_else(give_up)?)?,
+            }
+        }
+        if seen & 0b100 == 0 {
+            return Err(give_up());
+        }
+        Ok(got)
+    }
+}
+
+/// `items`, each read in `mode`, within the request-wide limits, no agent twice; handed to
+/// `sink` `chunk` at a time. The number of items.
+struct StreamItems<'c, 'a, 's> {
+    cx: &'c mut Cx<'a>,
+    limits: &'c BulkLimits,
+    mode: BulkMode,
+    chunk: usize,
+    sink: &'s mut dyn FnMut(Vec<BulkItem>) -> bool,
+}
+
+seed!(StreamItems<'_, '_, '_> => usize, deserialize_seq);
+
+impl<'de> Visitor<'de> for StreamItems<'_, '_, '_> {
+    type Value = usize;
+    expecting!("an array of bulk items");
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<usize, A::Error> {
+        let mut agents = std::collections::HashSet::new();
+        let (mut count, mut total) = (0u64, 0u64);
+        let mut out = Vec::with_capacity(self.chunk);
+        while let Some(it) = s.next_element_seed(Item(&mut *self.cx))? {
+            total += it.skills.as_ref().map_or(0, Vec::len) as u64;
+            total += it.remove.as_ref().map_or(0, Vec::len) as u64;
+            count += 1;
+            if count > self.limits.max_items
+                || total > self.limits.max_assignments
+                || !agents.insert(it.agent)
+            {
+                return Err(give_up());
+            }
+            out.push(it.into_item(self.mode).ok_or_else(give_up)?);
+            if out.len() == self.chunk {
+                let full = std::mem::replace(&mut out, Vec::with_capacity(self.chunk));
+                if !(self.sink)(full) {
+                    return Err(give_up());
+                }
+            }
+        }
+        if !out.is_empty() && !(self.sink)(out) {
+            return Err(give_up());
+        }
+        Ok(count as usize)
     }
 }
 

@@ -21,10 +21,12 @@ use skillgrid_api::{
     scopes, BulkItemResult, BulkSummary, EntryCode, ErrorEntry, Locator, OrgSettings, Page,
     Problem, ProblemCode, ProficiencyScale, SkillHolder,
 };
-use skillgrid_core::model::{CatalogSkill, Precondition};
+use skillgrid_core::model::{BulkItem, BulkMode, CatalogSkill, Precondition};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, BulkLimits, ItemResult, SkillRules};
-use skillgrid_store::{AgentWrite, ItemOutcome, StoreError, WriteContext, WriteOptions};
+use skillgrid_store::{
+    AgentWrite, ItemOutcome, Producer, StoreError, WriteContext, WriteOptions, WriteResult,
+};
 use std::collections::HashMap;
 use std::io::Write;
 use uuid::Uuid;
@@ -69,6 +71,17 @@ async fn bulk(
     );
     idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
         let catalog = state.store().catalog(caller.org_id).await?;
+        if bytes.len() >= STREAM_FROM {
+            if let Some(head) = validate::fast::bulk_head(&bytes) {
+                let streamed = streamed(
+                    &state, &caller, &settings, &catalog, &bytes, head, q.dry_run,
+                );
+                if let Some(answer) = streamed.await? {
+                    return Ok(answer);
+                }
+            }
+        }
+        // Small, or not accepted as it was read: validated whole (every problem reported).
         let map = catalog_map(&catalog);
         let rules = SkillRules::new(&settings, &map);
         let req = validate::bulk_body(&bytes, &rules, &limits(&settings))
@@ -180,6 +193,181 @@ fn too_many_entry(base: &str, i: usize, resulting: usize, max: u64) -> ErrorEntr
     .received(Value::from(resulting))
 }
 
+/// Bodies at least this large are written while they are validated (see [`streamed`]).
+const STREAM_FROM: usize = 64 * 1024;
+/// Items per chunk handed from the validator to the store.
+const FEED_CHUNK: usize = 256;
+
+/// A large bulk body validated while the store writes the items accepted so far
+/// (`Store::write_skill_sets_streamed`: on SQLite, the validator runs on the thread that plans
+/// the write), so that the database's work starts with the first items rather than after the
+/// last. `head` is the body's `mode` and `atomic` as known before its `items`.
+///
+/// Nothing is kept unless the validator accepts the whole body (the typed fast path; see
+/// `validate::fast::bulk_streamed`). When it does not, the write is dropped and `None` says so:
+/// the caller then validates the body whole, which reports every problem.
+async fn streamed(
+    state: &AppState,
+    caller: &Caller,
+    settings: &OrgSettings,
+    catalog: &[CatalogSkill],
+    bytes: &[u8],
+    head: (BulkMode, bool),
+    dry_run: bool,
+) -> ApiResult<Option<BulkAnswer>> {
+    let map = catalog_map(catalog);
+    let rules = SkillRules::new(settings, &map);
+    let limits = limits(settings);
+    let produce: Producer<'_> = Box::new(|sink| {
+        let mut sink = |chunk: Vec<BulkItem>| sink(chunk.into_iter().map(agent_write).collect());
+        validate::fast::bulk_streamed(bytes, &rules, &limits, head, FEED_CHUNK, &mut sink).is_some()
+    });
+    let mut prepared = Prepared::new(caller, settings, catalog, dry_run, "/items");
+    let opts = prepared.options(head.1);
+    let template = &prepared.parts;
+    let rendered = std::sync::Mutex::new(None);
+    let render = |items: &[AgentWrite], outcomes: &[ItemOutcome]| {
+        let parts = AnswerParts {
+            total: items.len(),
+            written: items.iter().map(|w| w.agent_id).enumerate().collect(),
+            ..template.clone()
+        };
+        render_beside(&parts, outcomes, &rendered);
+    };
+    let written = state
+        .store()
+        .write_skill_sets_streamed(caller.org_id, &prepared.ctx, produce, opts, &render)
+        .await
+        .map_err(write_error);
+    let written = written?;
+    let Some(result) = written.result else {
+        return Ok(None);
+    };
+    prepared.parts.total = written.items.len();
+    prepared.parts.written = written
+        .items
+        .iter()
+        .map(|w| w.agent_id)
+        .enumerate()
+        .collect();
+    let rendered = rendered.into_inner().unwrap_or_else(|p| p.into_inner());
+    prepared.finish(head.1, result, rendered).map(Some)
+}
+
+/// An item as the store takes it.
+fn agent_write(b: BulkItem) -> AgentWrite {
+    AgentWrite {
+        agent_id: b.agent_id,
+        write: b.write,
+        if_match: b.if_match,
+    }
+}
+
+/// The store's errors of a bulk write, as the API words them.
+fn write_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict { .. } => ApiError::new(
+            ProblemCode::Conflict,
+            "a skill in the request was deleted while it was being written; retry",
+        ),
+        e => e.into(),
+    }
+}
+
+/// Writes the answer of a write that is going ahead into `slot`, while the store finishes.
+fn render_beside(
+    parts: &AnswerParts,
+    outcomes: &[ItemOutcome],
+    slot: &std::sync::Mutex<Option<Vec<u8>>>,
+) {
+    let mut bytes = Vec::with_capacity(AnswerParts::size_bound(outcomes));
+    if parts.write_json(&mut bytes, outcomes).is_ok() {
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
+    }
+}
+
+/// What a bulk write and its answer need before the store is called.
+struct Prepared {
+    ctx: WriteContext,
+    max: u64,
+    dry_run: bool,
+    parts: AnswerParts,
+}
+
+impl Prepared {
+    fn new(
+        caller: &Caller,
+        settings: &OrgSettings,
+        catalog: &[CatalogSkill],
+        dry_run: bool,
+        base: &'static str,
+    ) -> Self {
+        let ctx = WriteContext {
+            request_id: current_request_id(),
+            client_id: caller.client_id,
+            now: Timestamp::now(),
+        };
+        let max = settings.limits.max_skills_per_agent;
+        let parts = AnswerParts {
+            dry_run,
+            total: 0,
+            request_id: ctx.request_id.clone(),
+            base,
+            max,
+            written: Vec::new(),
+            invalid: Vec::new(),
+            scale: settings.proficiency_scale.clone(),
+            catalog: catalog.to_vec(),
+            at: ctx.now,
+        };
+        Prepared {
+            ctx,
+            max,
+            dry_run,
+            parts,
+        }
+    }
+
+    fn options(&self, atomic: bool) -> WriteOptions {
+        WriteOptions {
+            dry_run: self.dry_run,
+            atomic,
+            max_skills_per_agent: self.max,
+            // The answer lists changes, not whole sets.
+            return_sets: false,
+        }
+    }
+
+    /// The answer, once the store has decided every item written: an atomic write with a
+    /// failed item answers every such failure at once.
+    fn finish(
+        self,
+        atomic: bool,
+        result: WriteResult,
+        rendered: Option<Vec<u8>>,
+    ) -> ApiResult<BulkAnswer> {
+        let parts = self.parts;
+        if atomic {
+            let errors: Vec<ErrorEntry> = parts
+                .written
+                .iter()
+                .zip(&result.items)
+                .filter_map(|((i, agent), o)| {
+                    failure(parts.base, parts.max, *i, o, *agent).map(|(_, _, e)| e)
+                })
+                .collect();
+            if !errors.is_empty() {
+                return Err(ApiError::validation(errors));
+            }
+        }
+        Ok(BulkAnswer {
+            parts,
+            outcomes: result.items,
+            rendered,
+        })
+    }
+}
+
 /// Writes the valid items (all or nothing when `atomic`) and answers the §5.5 body.
 #[allow(clippy::too_many_arguments)]
 async fn run_items(
@@ -192,7 +380,6 @@ async fn run_items(
     dry_run: bool,
     base: &'static str,
 ) -> ApiResult<BulkAnswer> {
-    let max = settings.limits.max_skills_per_agent;
     let mut invalid: Vec<(usize, Vec<ErrorEntry>)> = Vec::new();
     let mut valid: Vec<(usize, AgentWrite)> = Vec::new();
     let agent_ids: Vec<Option<Uuid>> = items.iter().map(|(_, id)| *id).collect();
@@ -241,76 +428,31 @@ async fn run_items(
         ));
     }
 
-    let ctx = WriteContext {
-        request_id: current_request_id(),
-        client_id: caller.client_id,
-        now: Timestamp::now(),
-    };
+    let mut prepared = Prepared::new(caller, settings, catalog, dry_run, base);
     // The writes are moved to the store, not copied: a bulk request may carry 100,000.
     let (indices, writes): (Vec<usize>, Vec<AgentWrite>) = valid.into_iter().unzip();
-    let opts = WriteOptions {
-        dry_run,
-        atomic,
-        max_skills_per_agent: max,
-        // The answer lists changes, not whole sets.
-        return_sets: false,
-    };
-    let parts = AnswerParts {
-        dry_run,
-        total: agent_ids.len(),
-        request_id: ctx.request_id.clone(),
-        base,
-        max,
-        written: indices
-            .into_iter()
-            .zip(writes.iter().map(|w| w.agent_id))
-            .collect(),
-        invalid: invalid
-            .into_iter()
-            .map(|(i, e)| (i, agent_ids[i], e))
-            .collect(),
-        scale: settings.proficiency_scale.clone(),
-        catalog: catalog.to_vec(),
-        at: ctx.now,
-    };
+    let opts = prepared.options(atomic);
+    prepared.parts.total = agent_ids.len();
+    prepared.parts.written = indices
+        .into_iter()
+        .zip(writes.iter().map(|w| w.agent_id))
+        .collect();
+    prepared.parts.invalid = invalid
+        .into_iter()
+        .map(|(i, e)| (i, agent_ids[i], e))
+        .collect();
     // A large answer is written while the store is still writing (and committing): it is
     // kept only if the write commits.
     let rendered = std::sync::Mutex::new(None);
-    let render = |outcomes: &[ItemOutcome]| {
-        let mut bytes = Vec::with_capacity(AnswerParts::size_bound(outcomes));
-        if parts.write_json(&mut bytes, outcomes).is_ok() {
-            *rendered.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
-        }
-    };
+    let parts = &prepared.parts;
+    let render = |outcomes: &[ItemOutcome]| render_beside(parts, outcomes, &rendered);
     let result = state
         .store()
-        .write_skill_sets_alongside(caller.org_id, &ctx, &writes, opts, &render)
+        .write_skill_sets_alongside(caller.org_id, &prepared.ctx, &writes, opts, &render)
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => ApiError::new(
-                ProblemCode::Conflict,
-                "a skill in the request was deleted while it was being written; retry",
-            ),
-            e => e.into(),
-        })?;
-
-    if atomic {
-        let errors: Vec<ErrorEntry> = parts
-            .written
-            .iter()
-            .zip(&result.items)
-            .filter_map(|((i, agent), o)| failure(base, max, *i, o, *agent).map(|(_, _, e)| e))
-            .collect();
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-    }
+        .map_err(write_error)?;
     let rendered = rendered.into_inner().unwrap_or_else(|p| p.into_inner());
-    Ok(BulkAnswer {
-        parts,
-        outcomes: result.items,
-        rendered,
-    })
+    prepared.finish(atomic, result, rendered)
 }
 
 /// Why an item the store did not apply failed: status, problem code and error entry.
@@ -350,6 +492,7 @@ fn failure(
 /// outcomes, from which it is written: applied items are rendered while the answer is
 /// written, so the changes of a 100,000-assignment request exist once as plans and once as
 /// bytes, never as a tree of owned strings too.
+#[derive(Clone)]
 struct AnswerParts {
     dry_run: bool,
     /// Items in the request.

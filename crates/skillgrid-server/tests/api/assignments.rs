@@ -59,13 +59,7 @@ fn actions(history: &Value) -> Vec<(String, String)> {
 /// An app with three skills (named so that they sort A, B, C) and bigger rate limits.
 async fn setup() -> (TestApp, Uuid, Uuid, Uuid) {
     let app = spawn_app().await;
-    let r = app
-        .patch(
-            "/api/v2/organizations/settings",
-            &json!({"rateLimit": {"requestsPerMinute": 100000, "burst": 10000}}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    app.lift_rate_limit().await;
     let a = app.create_skill("A Billing").await;
     let b = app.create_skill("B Sales").await;
     let c = app.create_skill("C Spanish").await;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 const BULK: &str = "/api/v2/agents/skills/bulk";
 
-async fn fixture(app: &TestApp, agents: usize, skills: usize) -> (Vec<Uuid>, Vec<Uuid>) {
+pub(crate) async fn fixture(app: &TestApp, agents: usize, skills: usize) -> (Vec<Uuid>, Vec<Uuid>) {
     let mut s = Vec::new();
     for i in 0..skills {
         s.push(app.create_skill(&format!("Skill {i}")).await);

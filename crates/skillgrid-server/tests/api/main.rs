@@ -6,6 +6,7 @@ mod agents;
 mod assignments;
 mod auth;
 mod bulk;
+mod bulk_large;
 mod catalog;
 mod concurrency;
 mod errors;

@@ -417,17 +417,6 @@ async fn run_table(app: &TestApp, fx: &Fixtures, rows: &[Row]) {
     );
 }
 
-/// Rate limits out of the way: the table sends a few hundred requests.
-async fn roomy_rate_limit(app: &TestApp) {
-    let r = app
-        .patch(
-            SETTINGS,
-            &json!({"rateLimit": {"requestsPerMinute": 1000000, "burst": 100000}}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-}
-
 async fn deactivate(app: &TestApp, path: String) {
     let r = app.patch(&path, &json!({"active": false})).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -436,7 +425,7 @@ async fn deactivate(app: &TestApp, path: String) {
 /// An active skill `Billing` (held by the agent), an active skill `Sales`, an inactive skill,
 /// an agent holding Billing at 60 (version 1, one history entry) and an inactive agent.
 async fn fixtures(app: &TestApp) -> Fixtures {
-    roomy_rate_limit(app).await;
+    app.lift_rate_limit().await;
     let skill = app.create_skill("Billing").await;
     let skill2 = app.create_skill("Sales").await;
     let inactive = app.create_skill("Legacy Fax").await;

@@ -656,7 +656,9 @@ impl Store for SqliteStore {
         } else if items.len() <= skillsets::LARGE {
             skillsets::write(&self.write, org, ctx, items, opts).await
         } else {
-            skillsets::write_large(&self.write, &self.large, org, ctx, items, opts, None).await
+            let source = skillsets::Source::Slice(items);
+            let w = skillsets::write_large(&self.write, &self.large, org, ctx, source, opts, None);
+            Ok(w.await?.result)
         }
     }
 
@@ -671,8 +673,43 @@ impl Store for SqliteStore {
         if items.len() <= skillsets::LARGE {
             return write_then_alongside(self, org, ctx, items, opts, alongside).await;
         }
-        let large = &self.large;
-        skillsets::write_large(&self.write, large, org, ctx, items, opts, Some(alongside)).await
+        let source = skillsets::Source::Slice(items);
+        let alongside = |_: &[AgentWrite], o: &[ItemOutcome]| alongside(o);
+        let w = skillsets::write_large(
+            &self.write,
+            &self.large,
+            org,
+            ctx,
+            source,
+            opts,
+            Some(&alongside),
+        );
+        Ok(w.await?.result)
+    }
+
+    async fn write_skill_sets_streamed(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        produce: Producer<'_>,
+        opts: WriteOptions,
+        alongside: &StreamAlongside<'_>,
+    ) -> Result<StreamedWrite> {
+        let source = skillsets::Source::Produced(produce);
+        let w = skillsets::write_large(
+            &self.write,
+            &self.large,
+            org,
+            ctx,
+            source,
+            opts,
+            Some(alongside),
+        );
+        let w = w.await?;
+        Ok(StreamedWrite {
+            items: w.fed,
+            result: w.go_ahead.then_some(w.result),
+        })
     }
 
     async fn agent_history(
@@ -939,6 +976,18 @@ pub(crate) mod tests {
             .unwrap()
     }
 
+    /// Makes every audit row refused (`on`), so that a write fails after its assignments are
+    /// in; or lets them in again.
+    async fn refuse_audit(store: &SqliteStore, on: bool) {
+        let sql = if on {
+            "CREATE TRIGGER refuse BEFORE INSERT ON audit_sets
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        } else {
+            "DROP TRIGGER refuse"
+        };
+        sqlx::query(sql).execute(&store.write).await.unwrap();
+    }
+
     /// Large writes skip the per-row foreign-key checks (their keys come from the same
     /// transaction): what they write still satisfies every foreign key, and the writer checks
     /// them again afterwards.
@@ -973,13 +1022,7 @@ pub(crate) mod tests {
     async fn a_large_write_that_fails_keeps_nothing_and_the_checks_on() {
         let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
         // The assignments are in by the time the audit rows are written: fail there.
-        sqlx::query(
-            "CREATE TRIGGER refuse BEFORE INSERT ON audit_sets
-             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-        )
-        .execute(&store.write)
-        .await
-        .unwrap();
+        refuse_audit(&store, true).await;
         let e = store
             .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 3), OPTS)
             .await
@@ -988,10 +1031,7 @@ pub(crate) mod tests {
         let held = rows(&store, "assignments").await;
         assert_eq!(held, 0);
         assert!(foreign_keys_on(&store).await);
-        sqlx::query("DROP TRIGGER refuse")
-            .execute(&store.write)
-            .await
-            .unwrap();
+        refuse_audit(&store, false).await;
         let r = store
             .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 3), OPTS)
             .await
@@ -1121,6 +1161,129 @@ pub(crate) mod tests {
             .unwrap()
             .skills
             .is_empty());
+    }
+
+    /// A streamed write of `items`, produced in chunks of `sizes` (cycled) with a pause after
+    /// each; the producer then says `go`.
+    async fn streamed(
+        store: &SqliteStore,
+        org: Uuid,
+        items: Vec<AgentWrite>,
+        sizes: &[usize],
+        go: bool,
+        opts: WriteOptions,
+        alongside: &StreamAlongside<'_>,
+    ) -> StreamedWrite {
+        let sizes = sizes.to_vec();
+        let produce: Producer<'_> = Box::new(move |sink| {
+            let mut rest = items;
+            for n in sizes.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let tail = rest.split_off((*n).min(rest.len()));
+                assert!(sink(std::mem::replace(&mut rest, tail)));
+                // The write is under way while the rest is still to come.
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            go
+        });
+        store
+            .write_skill_sets_streamed(org, &ctx(), produce, opts, alongside)
+            .await
+            .unwrap()
+    }
+
+    /// A streamed write plans and writes its items as they are made, in chunks of any size, and
+    /// lands whole once its producer says go; the work beside it sees every item and outcome.
+    #[tokio::test]
+    async fn a_streamed_write_lands_whole_once_its_producer_says_go() {
+        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let seen = std::sync::Mutex::new(Vec::new());
+        let alongside = |i: &[AgentWrite], o: &[ItemOutcome]| {
+            seen.lock().unwrap().push((i.len(), o.len()));
+        };
+        let items = every_skill(&agents, &skills, 3);
+        let w = streamed(
+            &store,
+            org,
+            items.clone(),
+            &[1, 7, 30],
+            true,
+            OPTS,
+            &alongside,
+        )
+        .await;
+        let order: Vec<Uuid> = w.items.iter().map(|i| i.agent_id).collect();
+        assert_eq!(order, agents);
+        let r = w.result.expect("the feed said go");
+        assert!(r.committed);
+        assert!(r.items.iter().all(|o| applied(o) == (1, 3, 0)));
+        assert_eq!(*seen.lock().unwrap(), vec![(agents.len(), agents.len())]);
+        assert_eq!(
+            rows(&store, "assignments").await as usize,
+            agents.len() * skills.len()
+        );
+        assert_eq!(rows(&store, "audit_sets").await as usize, agents.len());
+        assert!(foreign_keys_on(&store).await);
+        // A streamed write that fails an item of an atomic write keeps nothing.
+        let mut stale = every_skill(&agents, &skills, 4);
+        stale[50].if_match = Some(Precondition::Version(7));
+        let w = streamed(&store, org, stale, &[16], true, OPTS, &alongside).await;
+        let r = w.result.unwrap();
+        assert!(!r.committed);
+        assert!(matches!(
+            r.items[50],
+            ItemOutcome::PreconditionFailed { current: 1 }
+        ));
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        let set = store.agent_skills(org, agents[0]).await.unwrap();
+        assert_eq!(set.version, 1);
+        assert!(set.skills.iter().all(|s| s.proficiency == 3));
+    }
+
+    /// Rows a streamed write has already written are dropped when its producer does not say
+    /// go, and a producer stops being asked for items once the write has failed.
+    #[tokio::test]
+    async fn a_streamed_write_keeps_nothing_unless_its_producer_says_go() {
+        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let never = |_: &[AgentWrite], _: &[ItemOutcome]| panic!("called for a write not kept");
+        let items = every_skill(&agents, &skills, 3);
+        let w = streamed(&store, org, items, &[16], false, OPTS, &never).await;
+        assert!(w.result.is_none());
+        assert_eq!(w.items.len(), agents.len());
+        assert_eq!(rows(&store, "assignments").await, 0);
+        assert_eq!(rows(&store, "audit_sets").await, 0);
+        assert_eq!(store.agent_skills(org, agents[3]).await.unwrap().version, 0);
+        assert!(foreign_keys_on(&store).await);
+        // The writer fails on its first audit row: the producer hears it and stops.
+        refuse_audit(&store, true).await;
+        let items = every_skill(&agents, &skills, 3);
+        let refused = std::sync::atomic::AtomicBool::new(false);
+        let produce: Producer<'_> = Box::new(|sink| {
+            for chunk in items.chunks(4) {
+                if !sink(chunk.to_vec()) {
+                    refused.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return false;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            true
+        });
+        let e = store
+            .write_skill_sets_streamed(org, &ctx(), produce, OPTS, &never)
+            .await
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("refused by the test"), "{e:#}");
+        assert!(refused.load(std::sync::atomic::Ordering::Relaxed));
+        assert_eq!(rows(&store, "assignments").await, 0);
+        assert!(foreign_keys_on(&store).await);
+        refuse_audit(&store, false).await;
+        let r = store
+            .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 3), OPTS)
+            .await
+            .unwrap();
+        assert!(r.items.iter().all(|o| applied(o) == (1, 3, 0)));
     }
 
     /// The API never sends one agent twice in a write, but the store takes it: the later item

@@ -77,10 +77,10 @@ pub(super) async fn write_large(
     large: &LargeWrites,
     org: Uuid,
     ctx: &WriteContext,
-    items: &[AgentWrite],
+    items: Source<'_>,
     opts: WriteOptions,
-    alongside: Option<&Alongside<'_>>,
-) -> Result<WriteResult> {
+    alongside: Option<&StreamAlongside<'_>>,
+) -> Result<LargeOutcome> {
     use rusqlite::{Transaction, TransactionBehavior};
     struct Running<'a>(&'a Activity);
     impl Drop for Running<'_> {
@@ -114,6 +114,24 @@ pub(super) async fn write_large(
         drop(conn.detach());
     }
     result
+}
+
+/// Where a large write's items come from.
+pub(super) enum Source<'a> {
+    /// All of them, known before the write starts.
+    Slice(&'a [AgentWrite]),
+    /// Made while the write runs, on the planner's thread (see
+    /// `Store::write_skill_sets_streamed`).
+    Produced(Producer<'a>),
+}
+
+/// What a large write did.
+pub(super) struct LargeOutcome {
+    pub result: WriteResult,
+    /// A produced write's items, in order (none for a slice).
+    pub fed: Vec<AgentWrite>,
+    /// False when the producer did not say go: then nothing was kept.
+    pub go_ahead: bool,
 }
 
 /// What large writes need beside the writer pool.
@@ -305,47 +323,90 @@ const PLAN_CHUNK: usize = if cfg!(test) { 16 } else { 256 };
 /// The reader sees what `tx` saw before its first change: `tx` holds the database's only write
 /// lock from before the planner starts, so nothing can be committed in between, and its own
 /// changes are not visible to other connections.
+///
+/// Items come from `source`: a slice, planned `PLAN_CHUNK` at a time, or a producer run on the
+/// planner's thread, each chunk planned as it is made; a producer that does not say go at the
+/// end leaves nothing.
 fn write_pipelined(
     tx: rusqlite::Transaction<'_>,
     reader: &mut rusqlite::Connection,
     keys: &OrgKeys,
     ctx: &WriteContext,
-    items: &[AgentWrite],
+    source: Source<'_>,
     opts: WriteOptions,
-    alongside: Option<&Alongside<'_>>,
-) -> Result<WriteResult> {
+    alongside: Option<&StreamAlongside<'_>>,
+) -> Result<LargeOutcome> {
     enum Msg {
         Batch(Batch),
         /// Every item is decided; true when the write is to be kept.
         Planned(bool),
     }
+    /// What the planner hands back: outcomes, produced items, and whether the producer said go.
+    type Planned = (Vec<ItemOutcome>, Vec<AgentWrite>, bool);
     // Moved to the planner's thread: a connection is used by one thread at a time.
-    let plan_all = move |send: std::sync::mpsc::Sender<Msg>| -> Result<Vec<ItemOutcome>> {
+    let plan_all = move |send: std::sync::mpsc::Sender<Msg>| -> Result<Planned> {
         let reader = &*reader;
         let read =
             rusqlite::Transaction::new_unchecked(reader, rusqlite::TransactionBehavior::Deferred)
                 .map_err(sql_err)?;
-        let mut planner = Planner::new(keys, ctx, opts, items.len());
+        let expected = match &source {
+            Source::Slice(items) => items.len(),
+            Source::Produced(_) => 0,
+        };
+        let mut planner = Planner::new(keys, ctx, opts, expected);
         let mut wrote = false;
-        for chunk in items.chunks(PLAN_CHUNK) {
+        // Plans one chunk and hands its rows to the writer; false once the writer is gone
+        // (it failed: its error is the one reported).
+        let mut step = |planner: &mut Planner<'_>, chunk: &[AgentWrite]| -> Result<bool> {
             let batch = planner.plan(&read, chunk)?;
             if let Some(b) = batch.filter(|_| planner.going_ahead()) {
                 wrote = true;
-                if send.send(Msg::Batch(b)).is_err() {
-                    // The writer failed; its error is the one reported.
-                    return Ok(planner.outcomes);
+                return Ok(send.send(Msg::Batch(b)).is_ok());
+            }
+            Ok(true)
+        };
+        let (items, fed, go_ahead) = match source {
+            Source::Slice(items) => {
+                for chunk in items.chunks(PLAN_CHUNK) {
+                    if !step(&mut planner, chunk)? {
+                        return Ok((planner.outcomes, Vec::new(), true));
+                    }
+                }
+                (items, Vec::new(), true)
+            }
+            Source::Produced(produce) => {
+                let mut fed: Vec<AgentWrite> = Vec::new();
+                // Why the planner stopped taking items: the writer is gone, or a read failed.
+                let mut stopped: Option<Result<()>> = None;
+                let go_ahead = produce(&mut |chunk| {
+                    if stopped.is_some() {
+                        return false;
+                    }
+                    match step(&mut planner, &chunk) {
+                        Ok(true) => {}
+                        Ok(false) => stopped = Some(Ok(())),
+                        Err(e) => stopped = Some(Err(e)),
+                    }
+                    fed.extend(chunk);
+                    stopped.is_none()
+                });
+                match stopped {
+                    Some(Ok(())) => return Ok((planner.outcomes, fed, go_ahead)),
+                    Some(Err(e)) => return Err(e),
+                    None => (&[][..], fed, go_ahead),
                 }
             }
-        }
+        };
         drop(read);
-        let go = wrote && planner.going_ahead();
+        let go = wrote && go_ahead && planner.going_ahead();
         let _ = send.send(Msg::Planned(go));
         if go {
             if let Some(f) = alongside {
-                f(&planner.outcomes);
+                let items = if fed.is_empty() { items } else { &fed[..] };
+                f(items, &planner.outcomes);
             }
         }
-        Ok(planner.outcomes)
+        Ok((planner.outcomes, fed, go_ahead))
     };
     std::thread::scope(|s| {
         let (send, recv) = std::sync::mpsc::channel();
@@ -366,14 +427,16 @@ fn write_pipelined(
             Ok(false) => Ok(false),
             Err(e) => Err(e),
         };
-        let outcomes = match planner.join() {
+        let planned = match planner.join() {
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
         };
         let committed = committed?;
-        Ok(WriteResult {
-            items: outcomes?,
-            committed,
+        let (items, fed, go_ahead) = planned?;
+        Ok(LargeOutcome {
+            result: WriteResult { items, committed },
+            fed,
+            go_ahead,
         })
     })
 }
@@ -546,53 +609,79 @@ fn write_batch(
     ctx: &WriteContext,
     b: &Batch,
 ) -> Result<()> {
-    let now = ctx.now.0;
+    delete_rows(conn, &b.deletes)?;
+    insert_rows(conn, ctx.now, &b.added, b.added_are_new)?;
+    batched(conn, &b.updated, BATCH_ROWS, upsert_sql, |q, at, r| {
+        bind_row(q, at, r, ctx.now)
+    })?;
+    insert_audit(conn, org_pk, ctx, &b.audit)?;
+    bump_versions(conn, &b.bumped)
+}
+
+fn delete_rows(conn: &rusqlite::Connection, rows: &[(i64, i64)]) -> Result<()> {
     let mut q = conn
         .prepare_cached("DELETE FROM assignments WHERE agent_id = ?1 AND skill_id = ?2")
         .map_err(sql_err)?;
-    for (a, s) in &b.deletes {
+    for (a, s) in rows {
         q.execute([a, s]).map_err(sql_err)?;
     }
-    // New rows one statement execution each, updated ones many rows per statement:
-    // measured on SQLite 3.46, each is the faster way for its kind (a multi-row insert of
-    // new rows took 1.4× as long; a single-row update 1.3× as long). Rows known to be new
-    // go in with a plain INSERT, which took 0.9× the time of the upsert.
-    let insert = |n: usize| {
-        let mut sql = String::from(
-            "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at) VALUES ",
-        );
-        sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; n].join(", "));
-        sql
-    };
-    let upsert = |n: usize| {
-        let mut sql = insert(n);
-        sql.push_str(
-            " ON CONFLICT (agent_id, skill_id) DO UPDATE SET proficiency = excluded.proficiency,
-              effective_at = excluded.effective_at, expires_at = excluded.expires_at,
-              updated_at = excluded.updated_at",
-        );
-        sql
-    };
-    let bind = |q: &mut rusqlite::Statement<'_>, at: usize, r: &NewRow| {
-        q.raw_bind_parameter(at, r.agent)?;
-        q.raw_bind_parameter(at + 1, r.skill)?;
-        q.raw_bind_parameter(at + 2, r.proficiency)?;
-        q.raw_bind_parameter(at + 3, r.effective)?;
-        q.raw_bind_parameter(at + 4, r.expires)?;
-        q.raw_bind_parameter(at + 5, now)?;
-        Ok(6)
-    };
-    // One row per execution; a parameter bound once keeps its value across executions,
-    // so the write's time is bound once.
-    let mut q = conn
-        .prepare_cached(&if b.added_are_new {
-            insert(1)
-        } else {
-            upsert(1)
-        })
-        .map_err(sql_err)?;
-    q.raw_bind_parameter(6, now).map_err(sql_err)?;
-    for r in &b.added {
+    Ok(())
+}
+
+/// `INSERT` of `n` assignment rows (six parameters each).
+fn insert_sql(n: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at) VALUES ",
+    );
+    sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; n].join(", "));
+    sql
+}
+
+/// [`insert_sql`] that updates rows that exist.
+fn upsert_sql(n: usize) -> String {
+    let mut sql = insert_sql(n);
+    sql.push_str(
+        " ON CONFLICT (agent_id, skill_id) DO UPDATE SET proficiency = excluded.proficiency,
+          effective_at = excluded.effective_at, expires_at = excluded.expires_at,
+          updated_at = excluded.updated_at",
+    );
+    sql
+}
+
+/// Binds one row's six parameters from index `at` on; says how many it bound.
+fn bind_row(
+    q: &mut rusqlite::Statement<'_>,
+    at: usize,
+    r: &NewRow,
+    now: Timestamp,
+) -> rusqlite::Result<usize> {
+    q.raw_bind_parameter(at, r.agent)?;
+    q.raw_bind_parameter(at + 1, r.skill)?;
+    q.raw_bind_parameter(at + 2, r.proficiency)?;
+    q.raw_bind_parameter(at + 3, r.effective)?;
+    q.raw_bind_parameter(at + 4, r.expires)?;
+    q.raw_bind_parameter(at + 5, now.0)?;
+    Ok(6)
+}
+
+/// Added rows, one statement execution each (`new`: none of them exists yet).
+///
+/// New rows one statement execution each, updated ones many rows per statement: measured on
+/// SQLite 3.46, each is the faster way for its kind (a multi-row insert of new rows took 1.4×
+/// as long; a single-row update 1.3× as long). Rows known to be new go in with a plain
+/// INSERT, which took 0.9× the time of the upsert.
+fn insert_rows(
+    conn: &rusqlite::Connection,
+    now: Timestamp,
+    rows: &[NewRow],
+    new: bool,
+) -> Result<()> {
+    let sql = if new { insert_sql(1) } else { upsert_sql(1) };
+    let mut q = conn.prepare_cached(&sql).map_err(sql_err)?;
+    // A parameter bound once keeps its value across executions: the write's time is bound
+    // once.
+    q.raw_bind_parameter(6, now.0).map_err(sql_err)?;
+    for r in rows {
         q.raw_bind_parameter(1, r.agent).map_err(sql_err)?;
         q.raw_bind_parameter(2, r.skill).map_err(sql_err)?;
         q.raw_bind_parameter(3, r.proficiency).map_err(sql_err)?;
@@ -600,21 +689,28 @@ fn write_batch(
         q.raw_bind_parameter(5, r.expires).map_err(sql_err)?;
         q.raw_execute().map_err(sql_err)?;
     }
-    drop(q);
-    batched(conn, &b.updated, BATCH_ROWS, upsert, bind)?;
+    Ok(())
+}
+
+/// One audit row per agent; what every row of the write shares is bound once.
+fn insert_audit(
+    conn: &rusqlite::Connection,
+    org_pk: i64,
+    ctx: &WriteContext,
+    sets: &[audit::AuditSet],
+) -> Result<()> {
     let mut q = conn
         .prepare_cached(
             "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(sql_err)?;
-    // What every row of the write shares, bound once.
     q.raw_bind_parameter(2, org_pk).map_err(sql_err)?;
-    q.raw_bind_parameter(3, now).map_err(sql_err)?;
+    q.raw_bind_parameter(3, ctx.now.0).map_err(sql_err)?;
     q.raw_bind_parameter(4, &ctx.request_id).map_err(sql_err)?;
     q.raw_bind_parameter(5, &ctx.client_id.as_bytes()[..])
         .map_err(sql_err)?;
-    for set in &b.audit {
+    for set in sets {
         q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])
             .map_err(sql_err)?;
         q.raw_bind_parameter(6, set.agent_pk).map_err(sql_err)?;
@@ -624,10 +720,15 @@ fn write_batch(
         q.raw_bind_parameter(9, set.count).map_err(sql_err)?;
         q.raw_execute().map_err(sql_err)?;
     }
+    Ok(())
+}
+
+/// Each changed agent's version, one up.
+fn bump_versions(conn: &rusqlite::Connection, agents: &[i64]) -> Result<()> {
     let mut q = conn
         .prepare_cached("UPDATE agents SET version = version + 1 WHERE id = ?1")
         .map_err(sql_err)?;
-    for pk in &b.bumped {
+    for pk in agents {
         q.execute([pk]).map_err(sql_err)?;
     }
     Ok(())
