@@ -4,7 +4,7 @@
 //! that (and its audit entries), and bumps the version only when the plan is not empty.
 
 use crate::model::{Assignment, SkillSetWrite, StoredAssignment};
-use std::collections::HashMap;
+use foldhash::HashMap;
 use uuid::Uuid;
 
 /// The changes one write makes to one agent's set.

@@ -1,6 +1,7 @@
 //! Records from the store, turned into the wire types of `skillgrid-api`.
 
 use base64::Engine;
+use foldhash::HashMap;
 use skillgrid_api::{
     Agent, AssignmentOut, AuditEntry, Changes, EntryCode, ErrorEntry, Locator, ProficiencyScale,
     Skill, UpdatedAssignment,
@@ -10,7 +11,6 @@ use skillgrid_core::model::{Assignment, CatalogSkill, StoredAssignment};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{AgentRecord, AuditRecord, SkillRecord};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::{self, Write};
 use uuid::Uuid;
 
@@ -137,8 +137,9 @@ pub struct ChangesWriter<'a> {
     heads: HashMap<Uuid, (Vec<u8>, Vec<u8>)>,
     /// Per value of the scale, from its minimum: `85,"level":"Advanced"`.
     values: Vec<Vec<u8>>,
-    /// The last time written, as `"…"` (rows of one write share their time).
-    last_time: RefCell<Option<(Timestamp, Vec<u8>)>>,
+    /// The last two times written, as `"…"`: rows of one write share their time, and an
+    /// updated assignment goes from its old time to the write's.
+    times: RefCell<TimeCache>,
 }
 
 /// Scales wider than this have their `proficiency` and `level` written one at a time.
@@ -167,7 +168,7 @@ impl<'a> ChangesWriter<'a> {
             r,
             heads,
             values,
-            last_time: RefCell::new(None),
+            times: RefCell::new(TimeCache::default()),
         }
     }
 
@@ -239,17 +240,30 @@ impl<'a> ChangesWriter<'a> {
         } else {
             b",\"active\":false,\"updatedAt\":"
         })?;
-        let mut last = self.last_time.borrow_mut();
-        match &*last {
-            Some((t, text)) if *t == a.updated_at => w.write_all(text)?,
-            _ => {
-                let mut text = Vec::with_capacity(skillgrid_core::timestamp::RFC3339_LEN + 2);
-                time(&mut text, Some(a.updated_at))?;
-                w.write_all(&text)?;
-                *last = Some((a.updated_at, text));
-            }
-        }
+        self.times.borrow_mut().write(w, a.updated_at)?;
         w.write_all(b"}")
+    }
+}
+
+/// A few times already written out as JSON strings, the least recently made replaced first.
+#[derive(Default)]
+struct TimeCache {
+    slots: [Option<(Timestamp, Vec<u8>)>; 2],
+    next: usize,
+}
+
+impl TimeCache {
+    /// Writes `t` as `"…"`.
+    fn write(&mut self, w: &mut impl Write, t: Timestamp) -> io::Result<()> {
+        if let Some((_, text)) = self.slots.iter().flatten().find(|(at, _)| *at == t) {
+            return w.write_all(text);
+        }
+        let mut text = Vec::with_capacity(skillgrid_core::timestamp::RFC3339_LEN + 2);
+        time(&mut text, Some(t))?;
+        w.write_all(&text)?;
+        self.slots[self.next] = Some((t, text));
+        self.next = (self.next + 1) % self.slots.len();
+        Ok(())
     }
 }
 

@@ -68,7 +68,7 @@ pub(crate) struct AuditSet {
 /// The rows recording `writes`: per agent, its added, then updated, then removed assignments.
 pub(crate) fn audit_sets<'a>(
     writes: &'a [(&'a AgentWrite, &'a Plan)],
-    agents: &'a HashMap<Uuid, AgentRow>,
+    agents: &'a foldhash::HashMap<Uuid, AgentRow>,
     now: Timestamp,
 ) -> impl Iterator<Item = AuditSet> + 'a {
     writes.iter().flat_map(move |(it, plan)| {

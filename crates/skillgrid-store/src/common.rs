@@ -3,6 +3,7 @@
 //! same way and differ only in SQL.
 
 use crate::*;
+use foldhash::{HashMap as Map, HashMapExt};
 use skillgrid_core::diff;
 use skillgrid_core::model::Assignment;
 use std::collections::{HashMap, HashSet};
@@ -41,16 +42,16 @@ pub(crate) struct AgentRow {
 /// An organization's skills as a skill-set write sees them: integer keys by id, and by integer
 /// key the id and the skill's place in name order (`name_key`, then id).
 pub(crate) struct SkillKeys {
-    pub pks: HashMap<Uuid, i64>,
-    pub by_pk: HashMap<i64, (Uuid, u32)>,
+    pub pks: Map<Uuid, i64>,
+    pub by_pk: Map<i64, (Uuid, u32)>,
 }
 
 impl SkillKeys {
     /// From `(id, key)` rows already in name order (`ORDER BY name_key, uuid`).
     pub(crate) fn from_ordered(rows: Vec<(Uuid, i64)>) -> Self {
         let mut k = SkillKeys {
-            pks: HashMap::with_capacity(rows.len()),
-            by_pk: HashMap::with_capacity(rows.len()),
+            pks: Map::with_capacity(rows.len()),
+            by_pk: Map::with_capacity(rows.len()),
         };
         for (rank, (id, pk)) in rows.into_iter().enumerate() {
             k.pks.insert(id, pk);
@@ -102,8 +103,8 @@ pub(crate) fn in_name_order(mut set: Vec<(u32, StoredAssignment)>) -> Vec<Stored
 pub(crate) fn sets_in_name_order(
     rows: impl IntoIterator<Item = Result<SetRow>>,
     keys: &SkillKeys,
-) -> Result<HashMap<i64, Vec<StoredAssignment>>> {
-    let mut ranked_sets: HashMap<i64, Vec<(u32, StoredAssignment)>> = HashMap::new();
+) -> Result<Map<i64, Vec<StoredAssignment>>> {
+    let mut ranked_sets: Map<i64, Vec<(u32, StoredAssignment)>> = Map::new();
     let mut run: Option<(i64, Vec<(u32, StoredAssignment)>)> = None;
     for r in rows {
         let r = r?;
@@ -165,8 +166,8 @@ pub(crate) fn after(
 /// is true when some item failed.
 pub(crate) fn outcomes(
     items: &[AgentWrite],
-    agents: &HashMap<Uuid, AgentRow>,
-    sets: &mut HashMap<i64, Vec<StoredAssignment>>,
+    agents: &Map<Uuid, AgentRow>,
+    sets: &mut Map<i64, Vec<StoredAssignment>>,
     opts: WriteOptions,
     now: Timestamp,
 ) -> (Vec<ItemOutcome>, bool) {
@@ -245,8 +246,8 @@ pub(crate) fn writes<'a>(
 /// Turns the plans of `writes` into rows; a skill missing from `skills` is a conflict.
 pub(crate) fn changes<'a>(
     writes: &[(&AgentWrite, &'a Plan)],
-    agents: &HashMap<Uuid, AgentRow>,
-    skills: &HashMap<Uuid, i64>,
+    agents: &Map<Uuid, AgentRow>,
+    skills: &Map<Uuid, i64>,
 ) -> Result<Changes<'a>> {
     let mut c = Changes {
         added: Vec::new(),
@@ -271,7 +272,7 @@ pub(crate) fn changes<'a>(
     Ok(c)
 }
 
-fn skill_pk(skills: &HashMap<Uuid, i64>, id: &Uuid) -> Result<i64> {
+fn skill_pk(skills: &Map<Uuid, i64>, id: &Uuid) -> Result<i64> {
     skills
         .get(id)
         .copied()

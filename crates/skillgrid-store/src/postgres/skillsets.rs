@@ -13,7 +13,6 @@ use crate::common::{self, AgentRow, SetRow, SkillKeys};
 use crate::*;
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Row};
-use std::collections::HashMap;
 
 /// Rows per `UNNEST` statement (3 in this crate's unit tests, so that they write in several).
 const CHUNK_ROWS: usize = if cfg!(test) { 3 } else { 50_000 };
@@ -47,9 +46,9 @@ async fn load_sets(
     conn: &mut PgConnection,
     agents: &[i64],
     keys: &SkillKeys,
-) -> Result<HashMap<i64, Vec<StoredAssignment>>> {
+) -> Result<foldhash::HashMap<i64, Vec<StoredAssignment>>> {
     if agents.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Default::default());
     }
     let rows = sqlx::query(
         "SELECT agent_id, skill_id, proficiency, effective_at, expires_at, updated_at
@@ -98,7 +97,8 @@ pub(super) async fn write(
     .bind(&ids)
     .fetch_all(&mut *tx)
     .await?;
-    let mut agents: HashMap<Uuid, AgentRow> = HashMap::with_capacity(rows.len());
+    let mut agents: foldhash::HashMap<Uuid, AgentRow> =
+        foldhash::HashMapExt::with_capacity(rows.len());
     for r in rows {
         agents.insert(
             r.try_get(0)?,

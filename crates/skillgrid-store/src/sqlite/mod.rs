@@ -1306,6 +1306,84 @@ pub(crate) mod tests {
         );
     }
 
+    /// A large write reads its agents by scanning their ids when they are neighbours, one by
+    /// one otherwise; either way an agent of another organization, even one whose id lies
+    /// among them, reads as missing, and one named twice in a chunk is written once.
+    #[tokio::test]
+    async fn agents_are_found_by_a_scan_or_one_by_one_and_other_organizations_stay_out() {
+        use skillgrid_core::model::NewAgent;
+        let (_dir, store, org, skills, mut agents) = seeded(skillsets::LARGE + 6).await;
+        let other = store
+            .create_org("other", &OrgSettings::default())
+            .await
+            .unwrap()
+            .id;
+        let new = |i: usize| NewAgent {
+            email: format!("late{i}@example.com"),
+            name: format!("Late {i}"),
+            external_id: None,
+        };
+        let now = Timestamp(1_700_000_000_000);
+        // Another organization's agent, created among the last of this one's: its id lies
+        // inside the range a scan of the last chunk reads.
+        let foreign = store.create_agent(other, &new(0), now).await.unwrap().id;
+        for i in 1..6 {
+            agents.push(store.create_agent(org, &new(i), now).await.unwrap().id);
+        }
+        let ghost = Uuid::now_v7();
+        let loose = WriteOptions {
+            atomic: false,
+            ..OPTS
+        };
+        for (name, ids) in [
+            ("neighbours", agents.clone()),
+            (
+                "sparse",
+                agents.iter().step_by(5).copied().collect::<Vec<_>>(),
+            ),
+        ] {
+            let mut items = every_skill(&ids, &skills, 3);
+            // In the last chunk of the planner, among the organization's own: another's agent,
+            // one that does not exist, and an agent named twice.
+            let at = items.len() - 3;
+            items.insert(at, every_skill(&[foreign], &skills, 3).remove(0));
+            items.insert(at + 1, every_skill(&[ghost], &skills, 3).remove(0));
+            let twice = ids[ids.len() - 2];
+            items.push(every_skill(&[twice], &skills, 9).remove(0));
+            let r = store
+                .write_skill_sets(org, &ctx(), &items, loose)
+                .await
+                .unwrap();
+            assert!(r.committed, "{name}");
+            assert!(matches!(r.items[at], ItemOutcome::NotFound), "{name}");
+            assert!(matches!(r.items[at + 1], ItemOutcome::NotFound), "{name}");
+            assert_eq!(
+                r.items
+                    .iter()
+                    .filter(|o| matches!(o, ItemOutcome::Applied { .. }))
+                    .count(),
+                ids.len() + 1,
+                "{name}"
+            );
+            let set = store.agent_skills(org, twice).await.unwrap();
+            assert!(set.skills.iter().all(|s| s.proficiency == 9), "{name}");
+            let last = store.agent_skills(org, *ids.last().unwrap()).await.unwrap();
+            assert_eq!(last.skills.len(), skills.len(), "{name}");
+            assert!(store
+                .agent_skills(other, foreign)
+                .await
+                .unwrap()
+                .skills
+                .is_empty());
+            // Back to a clean slate for the next round.
+            let clear: Vec<AgentWrite> = every_skill(&agents, &[], 0);
+            store
+                .write_skill_sets(org, &ctx(), &clear, OPTS)
+                .await
+                .unwrap();
+        }
+    }
+
     /// The background checkpoint waits while a large write runs and for one tick after each
     /// ends, so that it does not copy one write's pages while the next is being written.
     #[test]

@@ -10,7 +10,6 @@ use crate::*;
 use skillgrid_core::model::Assignment;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, SqliteConnection};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -446,7 +445,7 @@ struct Planner<'a> {
     keys: &'a OrgKeys,
     ctx: &'a WriteContext,
     opts: WriteOptions,
-    agents: HashMap<Uuid, AgentRow>,
+    agents: foldhash::HashMap<Uuid, AgentRow>,
     outcomes: Vec<ItemOutcome>,
     failed: bool,
     /// Some agent came in more than one item (the API refuses that, but the store does not
@@ -481,7 +480,7 @@ impl<'a> Planner<'a> {
             keys,
             ctx,
             opts,
-            agents: HashMap::with_capacity(items),
+            agents: foldhash::HashMapExt::with_capacity(items),
             outcomes: Vec::with_capacity(items),
             failed: false,
             repeated: false,
@@ -495,29 +494,13 @@ impl<'a> Planner<'a> {
 
     /// Decides `chunk` (the items after those decided so far); its rows, if it changes any.
     fn plan(&mut self, conn: &rusqlite::Connection, chunk: &[AgentWrite]) -> Result<Option<Batch>> {
-        use rusqlite::{params, OptionalExtension};
         let skills = &self.keys.skills;
-        let mut q = conn
-            .prepare_cached(
-                "SELECT id, version, active FROM agents WHERE uuid = ?1 AND org_id = ?2",
-            )
-            .map_err(sql_err)?;
         let mut pks = Vec::with_capacity(chunk.len());
-        for it in chunk {
-            let row = q
-                .query_row(params![&it.agent_id.as_bytes()[..], self.keys.pk], |r| {
-                    Ok(AgentRow {
-                        pk: r.get(0)?,
-                        version: r.get(1)?,
-                        active: r.get(2)?,
-                    })
-                })
-                .optional()
-                .map_err(sql_err)?;
-            if let Some(a) = row {
-                pks.push(a.pk);
-                self.repeated |= self.agents.insert(it.agent_id, a).is_some();
-            }
+        let (found, twice) = agents_of(conn, self.keys.pk, chunk)?;
+        self.repeated |= twice;
+        for (id, a) in found {
+            pks.push(a.pk);
+            self.repeated |= self.agents.insert(id, a).is_some();
         }
         // Each agent's current set by integer keys (no join, no sort in SQL), then put in name
         // order in memory. Agents of neighbouring keys (the usual case: created together) are
@@ -587,8 +570,9 @@ impl<'a> Planner<'a> {
                     expires: a.expires.map(|t| t.0),
                 })
                 .collect();
-            // In key order, each row lands next to the one before it.
-            rows.sort_unstable_by_key(|r| (r.agent, r.skill));
+            // In key order, each row lands next to the one before it; a stable sort keeps
+            // the rows of an agent named twice in their items' order, so the later one wins.
+            rows.sort_by_key(|r| (r.agent, r.skill));
             rows
         };
         Ok(Some(Batch {
@@ -600,6 +584,79 @@ impl<'a> Planner<'a> {
             bumped: c.bumped,
         }))
     }
+}
+
+/// The agents of organization `org` that `items` name, by id (those that do not exist, or
+/// belong to another organization, are left out), and whether some agent is named twice.
+/// Ids are time-ordered, so agents created
+/// together are neighbours in the ids' index: a chunk of them is read in one scan of it,
+/// which spares a descent of the index per agent. When the scan would pass over many agents
+/// not asked for, the rest are looked up one by one.
+fn agents_of(
+    conn: &rusqlite::Connection,
+    org: i64,
+    items: &[AgentWrite],
+) -> Result<(Vec<(Uuid, AgentRow)>, bool)> {
+    use rusqlite::OptionalExtension;
+    let mut ids: Vec<[u8; 16]> = items.iter().map(|it| *it.agent_id.as_bytes()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let twice = ids.len() < items.len();
+    let mut found = Vec::with_capacity(ids.len());
+    let mut looked = vec![false; ids.len()];
+    let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<AgentRow> {
+        Ok(AgentRow {
+            pk: r.get(0)?,
+            version: r.get(1)?,
+            active: r.get(2)?,
+        })
+    };
+    if let (Some(lo), Some(hi)) = (ids.first(), ids.last()) {
+        // At most this many rows scanned: beyond, lookups one by one are cheaper.
+        let limit = 2 * ids.len() + 8;
+        let mut q = conn
+            .prepare_cached(
+                "SELECT id, version, active, org_id, uuid FROM agents
+                 WHERE uuid BETWEEN ?1 AND ?2 ORDER BY uuid LIMIT ?3",
+            )
+            .map_err(sql_err)?;
+        let mut rows = q
+            .query(rusqlite::params![&lo[..], &hi[..], limit as i64])
+            .map_err(sql_err)?;
+        let mut scanned = 0;
+        while let Some(r) = rows.next().map_err(sql_err)? {
+            scanned += 1;
+            let uuid: [u8; 16] = r.get(4).map_err(sql_err)?;
+            let Ok(i) = ids.binary_search(&uuid) else {
+                continue;
+            };
+            looked[i] = true;
+            if r.get::<_, i64>(3).map_err(sql_err)? == org {
+                found.push((Uuid::from_bytes(uuid), row(r).map_err(sql_err)?));
+            }
+        }
+        if scanned < limit {
+            // The whole range was read: what it did not hold does not exist.
+            looked.iter_mut().for_each(|l| *l = true);
+        }
+    }
+    if looked.iter().any(|l| !l) {
+        let mut q = conn
+            .prepare_cached(
+                "SELECT id, version, active FROM agents WHERE uuid = ?1 AND org_id = ?2",
+            )
+            .map_err(sql_err)?;
+        for (id, _) in ids.iter().zip(&looked).filter(|(_, l)| !**l) {
+            let a = q
+                .query_row(rusqlite::params![&id[..], org], row)
+                .optional()
+                .map_err(sql_err)?;
+            if let Some(a) = a {
+                found.push((Uuid::from_bytes(*id), a));
+            }
+        }
+    }
+    Ok((found, twice))
 }
 
 /// Writes one batch of rows on `conn`, inside its transaction.
