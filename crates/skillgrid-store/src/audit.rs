@@ -12,6 +12,10 @@
 //!   values follow, then for each side present its proficiency and times as zigzag varints,
 //!   times relative to the row's `at`. The `after` side's `updatedAt` is left out when it is
 //!   `at`, as it is for every entry a write records.
+//! - **Entries of a large write on SQLite** (the first byte is [`LISTED`]): the same, but the
+//!   skill is a varint, its place in the list of skills its write names (`audit_writes.skills`,
+//!   16 bytes each), and the row's `at`, request, client and agent id are its write's (see
+//!   migration 0004). An entry takes about 8 bytes instead of 23.
 //! - **Rows moved in by the migration** (0003 on SQLite, 0002 on PostgreSQL) hold a text form
 //!   SQL could write, one entry each:
 //!   `skill,action,before_proficiency,before_effective,before_expires,before_updated,after_proficiency,after_effective,after_expires,after_updated`
@@ -55,6 +59,29 @@ pub(crate) fn entry_id(base: Uuid, index: usize) -> Uuid {
     Uuid::from_bytes(b)
 }
 
+/// The skills the entries of one write name, in the order first named: entries in the
+/// [`LISTED`] form name a skill by its place here.
+#[derive(Default)]
+pub(crate) struct SkillList {
+    ids: Vec<Uuid>,
+    places: foldhash::HashMap<Uuid, u32>,
+}
+
+impl SkillList {
+    fn place(&mut self, id: Uuid) -> u32 {
+        let next = self.ids.len() as u32;
+        *self.places.entry(id).or_insert_with(|| {
+            self.ids.push(id);
+            next
+        })
+    }
+
+    /// As stored: the ids one after another.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        self.ids.iter().flat_map(|id| *id.as_bytes()).collect()
+    }
+}
+
 /// One row to write: an agent's entries of one write.
 pub(crate) struct AuditSet {
     pub agent_pk: i64,
@@ -65,11 +92,42 @@ pub(crate) struct AuditSet {
     pub count: i64,
 }
 
-/// The rows recording `writes`: per agent, its added, then updated, then removed assignments.
-pub(crate) fn audit_sets<'a>(
+/// How entries name their skill: whole ([`Inline`], the [`BINARY`] form) or by place in their
+/// write's list (a `RefCell<SkillList>`, the [`LISTED`] form).
+pub(crate) trait SkillNames: Copy {
+    const FORM: u8;
+    /// About how many bytes an entry takes.
+    const ENTRY_BYTES: usize;
+    fn put(self, out: &mut Vec<u8>, skill: Uuid);
+}
+
+/// Skills written whole, 16 bytes each.
+#[derive(Clone, Copy)]
+pub(crate) struct Inline;
+
+impl SkillNames for Inline {
+    const FORM: u8 = BINARY;
+    const ENTRY_BYTES: usize = 24;
+    fn put(self, out: &mut Vec<u8>, skill: Uuid) {
+        out.extend_from_slice(skill.as_bytes());
+    }
+}
+
+impl SkillNames for &std::cell::RefCell<SkillList> {
+    const FORM: u8 = LISTED;
+    const ENTRY_BYTES: usize = 10;
+    fn put(self, out: &mut Vec<u8>, skill: Uuid) {
+        unsigned_varint(out, self.borrow_mut().place(skill).into());
+    }
+}
+
+/// The rows recording `writes`: per agent, its added, then updated, then removed assignments,
+/// their skills named as `names` does.
+pub(crate) fn audit_sets<'a, N: SkillNames + 'a>(
     writes: &'a [(&'a AgentWrite, &'a Plan)],
     agents: &'a foldhash::HashMap<Uuid, AgentRow>,
     now: Timestamp,
+    names: N,
 ) -> impl Iterator<Item = AuditSet> + 'a {
     writes.iter().flat_map(move |(it, plan)| {
         let agent_pk = agents[&it.agent_id].pk;
@@ -93,18 +151,12 @@ pub(crate) fn audit_sets<'a>(
         std::iter::from_fn(move || {
             entries.peek()?;
             let n = plan.added.len() + plan.updated.len() + plan.removed.len();
-            let mut packed = Vec::with_capacity(1 + 24 * n.min(ROW_ENTRIES));
-            packed.push(BINARY);
+            let mut packed = Vec::with_capacity(1 + N::ENTRY_BYTES * n.min(ROW_ENTRIES));
+            packed.push(N::FORM);
             let mut count = 0;
             for (skill, action, before, after) in entries.by_ref() {
-                push_entry(
-                    &mut packed,
-                    now.0,
-                    skill,
-                    action,
-                    before.as_ref(),
-                    after.as_ref(),
-                );
+                names.put(&mut packed, skill);
+                push_entry(&mut packed, now.0, action, before.as_ref(), after.as_ref());
                 count += 1;
                 if count == ROW_ENTRIES {
                     break;
@@ -123,6 +175,8 @@ pub(crate) fn audit_sets<'a>(
 
 /// The first byte of entries in the binary form (the text form starts with a hex digit).
 const BINARY: u8 = 1;
+/// The first byte of entries that name skills by their place in their write's list.
+const LISTED: u8 = 2;
 
 const ACTION_ADDED: u8 = 1;
 const ACTION_UPDATED: u8 = 2;
@@ -138,15 +192,14 @@ const AFTER_EXPIRES: u8 = 32;
 /// The after side was updated at the row's `at` (its `updatedAt` is left out).
 const AFTER_AT: u8 = 64;
 
+/// An entry after its skill: action, flags and values.
 fn push_entry(
     out: &mut Vec<u8>,
     at: i64,
-    skill: Uuid,
     action: u8,
     before: Option<&StoredAssignment>,
     after: Option<&StoredAssignment>,
 ) {
-    out.extend_from_slice(skill.as_bytes());
     out.push(action);
     let mut flags = 0;
     if let Some(b) = before {
@@ -191,7 +244,11 @@ fn push_entry(
 
 /// A zigzag LEB128 varint.
 fn varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    unsigned_varint(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+/// A LEB128 varint.
+fn unsigned_varint(out: &mut Vec<u8>, mut z: u64) {
     while z >= 0x80 {
         out.push((z as u8) | 0x80);
         z >>= 7;
@@ -201,13 +258,19 @@ fn varint(out: &mut Vec<u8>, v: i64) {
 
 /// Reads what [`varint`] wrote.
 fn read_varint(b: &[u8], at: &mut usize) -> Option<i64> {
+    let z = read_unsigned_varint(b, at)?;
+    Some(((z >> 1) as i64) ^ -((z & 1) as i64))
+}
+
+/// Reads what [`unsigned_varint`] wrote.
+fn read_unsigned_varint(b: &[u8], at: &mut usize) -> Option<u64> {
     let mut z: u64 = 0;
     for shift in (0..64).step_by(7) {
         let byte = *b.get(*at)?;
         *at += 1;
         z |= u64::from(byte & 0x7f) << shift;
         if byte & 0x80 == 0 {
-            return Some(((z >> 1) as i64) ^ -((z & 1) as i64));
+            return Some(z);
         }
     }
     None
@@ -222,6 +285,8 @@ pub(crate) struct StoredSet {
     pub client: Uuid,
     pub agent: Uuid,
     pub entries: Vec<u8>,
+    /// The skills its write names, for entries in the [`LISTED`] form.
+    pub skills: Option<Vec<u8>>,
 }
 
 /// One entry before it becomes a record: skill, action, before, after.
@@ -231,7 +296,7 @@ impl StoredSet {
     /// The row's entries, each with its position, in the order they were recorded.
     fn unpack(&self) -> Result<Vec<(i64, AuditRecord)>> {
         let entries = match self.entries.first() {
-            Some(&BINARY) => self.binary_entries(),
+            Some(&BINARY | &LISTED) => self.binary_entries(),
             _ => self.text_entries(),
         }
         .ok_or_else(|| {
@@ -264,13 +329,28 @@ impl StoredSet {
             .collect())
     }
 
+    /// Entries in the [`BINARY`] or [`LISTED`] form.
     fn binary_entries(&self) -> Option<Vec<Entry>> {
         let b = &self.entries;
+        let listed = match b.first() {
+            Some(&LISTED) => Some(self.skills.as_deref()?),
+            _ => None,
+        };
         let mut at = 1;
         let mut out = Vec::new();
         while at < b.len() {
-            let skill_id = Uuid::from_slice(b.get(at..at + 16)?).ok()?;
-            at += 16;
+            let skill_id = match listed {
+                Some(list) => {
+                    let place = usize::try_from(read_unsigned_varint(b, &mut at)?).ok()?;
+                    let from = place.checked_mul(16)?;
+                    Uuid::from_slice(list.get(from..from.checked_add(16)?)?).ok()?
+                }
+                None => {
+                    let id = Uuid::from_slice(b.get(at..at + 16)?).ok()?;
+                    at += 16;
+                    id
+                }
+            };
             let action = *b.get(at)?;
             let flags = *b.get(at + 1)?;
             at += 2;
@@ -408,7 +488,8 @@ fn page(
 }
 
 /// A row of `audit_sets` read with the columns `id, uuid, at, request_id, client_uuid,
-/// agent_uuid, entries`, in that order, on either backend.
+/// agent_uuid, entries, skills`, in that order, on either backend (`skills`: its write's list,
+/// or NULL).
 pub(crate) fn stored_set<R>(r: &R) -> Result<StoredSet>
 where
     R: sqlx::Row,
@@ -417,6 +498,7 @@ where
     for<'q> Uuid: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
     for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
     for<'q> Vec<u8>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> Option<Vec<u8>>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
 {
     Ok(StoredSet {
         id: r.try_get(0)?,
@@ -426,11 +508,9 @@ where
         client: r.try_get(4)?,
         agent: r.try_get(5)?,
         entries: r.try_get(6)?,
+        skills: r.try_get(7)?,
     })
 }
-
-/// The columns [`stored_set`] reads.
-pub(crate) const COLUMNS: &str = "id, uuid, at, request_id, client_uuid, agent_uuid, entries";
 
 /// Rows to read for a page of `limit` entries: the cursor's row may have nothing left, and
 /// every other row has at least one entry.
@@ -451,6 +531,7 @@ mod tests {
             client: Uuid::from_u128(1),
             agent: Uuid::from_u128(2),
             entries: entries.into(),
+            skills: None,
         }
     }
 
@@ -481,14 +562,8 @@ mod tests {
             for after in &sides {
                 let action = [ACTION_ADDED, ACTION_UPDATED, ACTION_REMOVED][i % 3];
                 let skill = Uuid::from_u128(0x1234);
-                push_entry(
-                    &mut packed,
-                    at,
-                    skill,
-                    action,
-                    before.as_ref(),
-                    after.as_ref(),
-                );
+                Inline.put(&mut packed, skill);
+                push_entry(&mut packed, at, action, before.as_ref(), after.as_ref());
                 ends.insert(packed.len());
                 want.push((skill, action, *before, *after));
             }
@@ -506,14 +581,9 @@ mod tests {
         // A typical entry (a proficiency changed an hour after the last change) takes 25 bytes.
         let mut one = vec![BINARY];
         let old = asg(40, None, None, at - 3_600_000);
-        push_entry(
-            &mut one,
-            at,
-            old.skill_id,
-            ACTION_UPDATED,
-            Some(&old),
-            Some(&asg(90, None, None, at)),
-        );
+        let new = asg(90, None, None, at);
+        Inline.put(&mut one, old.skill_id);
+        push_entry(&mut one, at, ACTION_UPDATED, Some(&old), Some(&new));
         assert_eq!(one.len(), 1 + 25);
         // Cut anywhere but between entries, or with a bad action or flag, it is refused, not
         // misread.
@@ -530,6 +600,52 @@ mod tests {
         let mut bad = one.clone();
         bad[18] |= 0x80;
         assert!(set(1, bad).unpack().is_err());
+    }
+
+    /// Entries that name skills by their place in their write's list read back with the
+    /// skills of that list; without the list, or with a place past its end, they are refused.
+    #[test]
+    fn listed_entries_read_with_their_writes_skills() {
+        let at = 1_750_000_000_000;
+        let skills: Vec<Uuid> = (0..200).map(|i| Uuid::from_u128(0x5000 + i)).collect();
+        let list = std::cell::RefCell::new(SkillList::default());
+        let mut packed = vec![LISTED];
+        let mut want = Vec::new();
+        // Places past 127 take two bytes; a skill named again keeps its place.
+        for (n, skill) in skills.iter().chain(&skills[..3]).enumerate() {
+            let after = StoredAssignment {
+                skill_id: *skill,
+                ..asg(n as i64, None, None, at)
+            };
+            (&list).put(&mut packed, *skill);
+            push_entry(&mut packed, at, ACTION_ADDED, None, Some(&after));
+            want.push((*skill, ACTION_ADDED, None, Some(after)));
+        }
+        let stored = list.borrow().to_bytes();
+        assert_eq!(stored.len(), 16 * skills.len());
+        let row = StoredSet {
+            at,
+            skills: Some(stored.clone()),
+            ..set(3, packed.clone())
+        };
+        assert_eq!(row.binary_entries(), Some(want));
+        // A typical entry: one byte of place, then action, flags and one value.
+        let mut one = vec![LISTED];
+        (&list).put(&mut one, skills[5]);
+        push_entry(
+            &mut one,
+            at,
+            ACTION_UPDATED,
+            Some(&asg(40, None, None, at - 3_600_000)),
+            Some(&asg(90, None, None, at)),
+        );
+        assert_eq!(one.len(), 1 + 10);
+        assert!(set(3, packed.clone()).unpack().is_err(), "no list");
+        let short = StoredSet {
+            skills: Some(stored[..16 * 100].to_vec()),
+            ..set(3, packed)
+        };
+        assert!(short.unpack().is_err(), "a place past the list's end");
     }
 
     #[test]

@@ -87,6 +87,36 @@ async fn a_large_bulk_answers_as_a_small_one_does() {
         );
         assert_eq!(res["changes"]["added"].as_array().unwrap().len(), SKILLS);
     }
+    // Its audit entries: one per assignment, each with the request, the client, the agent,
+    // the skill and the value written.
+    let request_id = r.header("x-request-id").unwrap().to_string();
+    let audit = app.get("/api/v2/audit?limit=1000").await;
+    let entries = audit.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1000);
+    for (k, e) in entries.iter().enumerate() {
+        let (agent, skill) = (agents[k / SKILLS], skills[k % SKILLS]);
+        assert_eq!(
+            (
+                &e["requestId"],
+                &e["clientId"],
+                &e["agentId"],
+                &e["skillId"],
+                &e["action"]
+            ),
+            (
+                &json!(request_id),
+                &json!(app.client_id),
+                &json!(agent),
+                &json!(skill),
+                &json!("added")
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            (&e["before"], &e["after"]["proficiency"]),
+            (&Value::Null, &json!(40))
+        );
+    }
     // A re-write with levels by name: every assignment updated, before and after shown.
     let body = json!({"items": items(&agents, &skills, json!("expert"))});
     let r = post(&app, &body).await;

@@ -182,7 +182,7 @@ pub(super) async fn write(
         .execute(&mut *tx)
         .await?;
     }
-    let mut audit_rows = audit::audit_sets(&writes, &agents, ctx.now).peekable();
+    let mut audit_rows = audit::audit_sets(&writes, &agents, ctx.now, audit::Inline).peekable();
     while audit_rows.peek().is_some() {
         let chunk: Vec<audit::AuditSet> = audit_rows.by_ref().take(CHUNK_ROWS).collect();
         let uuid: Vec<Uuid> = chunk.iter().map(|s| s.uuid).collect();
@@ -221,6 +221,11 @@ pub(super) async fn write(
     })
 }
 
+/// The columns `audit::stored_set` reads: every row holds its own values (no write's list of
+/// skills on this backend).
+const COLUMNS: &str =
+    "id, uuid, at, request_id, client_uuid, agent_uuid, entries, NULL::bytea AS skills";
+
 /// An agent's audit entries, newest first, before position `page.after`.
 pub(super) async fn history(
     pool: &PgPool,
@@ -228,8 +233,7 @@ pub(super) async fn history(
     page: PageRequest,
 ) -> Result<Paged<AuditRecord>> {
     let rows = sqlx::query(&format!(
-        "SELECT {} FROM audit_sets WHERE agent_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3",
-        audit::COLUMNS
+        "SELECT {COLUMNS} FROM audit_sets WHERE agent_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3"
     ))
     .bind(agent_pk)
     .bind(page.after.map_or(i64::MAX, audit::row_of))
@@ -247,10 +251,9 @@ pub(super) async fn audit_log(
     page: PageRequest,
 ) -> Result<Paged<AuditRecord>> {
     let rows = sqlx::query(&format!(
-        "SELECT {} FROM audit_sets
+        "SELECT {COLUMNS} FROM audit_sets
          WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND id >= $2 AND at >= $3
-         ORDER BY id LIMIT $4",
-        audit::COLUMNS
+         ORDER BY id LIMIT $4"
     ))
     .bind(org)
     .bind(page.after.map_or(0, audit::row_of))

@@ -1102,7 +1102,61 @@ pub(crate) mod tests {
                 .await
                 .unwrap();
             assert_eq!(history.items.len(), 6);
+            // Rows of a large write leave their request, client, time and agent to their
+            // write's row and name skills by their place in its list: read back whole.
+            let newest = &history.items[0];
+            assert_eq!(
+                (
+                    newest.request_id.as_str(),
+                    newest.client_id,
+                    newest.agent_id,
+                    newest.at
+                ),
+                ("req", Uuid::nil(), a, ctx().now)
+            );
+            assert!(matches!(newest.action, AuditAction::Updated));
+            let (before, after) = (newest.before.unwrap(), newest.after.unwrap());
+            assert_eq!((before.proficiency, after.proficiency), (3, 4));
+            assert!(skills.contains(&newest.skill_id));
+            assert_eq!(before.skill_id, newest.skill_id);
+            let mut named: Vec<Uuid> = history.items[..3].iter().map(|e| e.skill_id).collect();
+            named.sort();
+            let mut all = skills.clone();
+            all.sort();
+            assert_eq!(named, all);
         }
+        // The organization's log lists every entry, the large writes' too, oldest first, and
+        // `since` filters on their write's time.
+        let all = PageRequest {
+            after: None,
+            limit: 1000,
+        };
+        let log = store.audit_log(org, None, all).await.unwrap();
+        let expected = 2 * agents.len() * 3 + 2 * sparse.len() * 3;
+        assert_eq!(log.items.len(), expected);
+        assert!(log
+            .items
+            .iter()
+            .all(|e| e.request_id == "req" && e.at == ctx().now));
+        let compact: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM audit_sets
+             WHERE write_id IS NOT NULL AND request_id IS NULL AND agent_uuid IS NULL",
+        )
+        .fetch_one(&store.read)
+        .await
+        .unwrap();
+        assert_eq!(
+            compact as usize,
+            2 * agents.len() + sparse.len(),
+            "the large writes' rows"
+        );
+        let later = Timestamp(ctx().now.0 + 1);
+        assert!(store
+            .audit_log(org, Some(later), all)
+            .await
+            .unwrap()
+            .items
+            .is_empty());
         // The same write once more changes nothing: not committed, nothing seen beside it.
         let third = write(4).await;
         assert!(!third.committed);

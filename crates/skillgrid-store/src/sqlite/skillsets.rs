@@ -292,11 +292,11 @@ fn write_sync(
     items: &[AgentWrite],
     opts: WriteOptions,
 ) -> Result<WriteResult> {
-    let mut planner = Planner::new(keys, ctx, opts, items.len());
+    let mut planner = Planner::new(keys, ctx, opts, items.len(), false);
     let batch = planner.plan(conn, items)?;
     let committed = match batch {
         Some(b) if planner.going_ahead() => {
-            write_batch(conn, keys.pk, ctx, &b)?;
+            write_batch(conn, keys.pk, ctx, &b, &mut AuditTarget::Own)?;
             true
         }
         _ => false,
@@ -337,8 +337,9 @@ fn write_pipelined(
 ) -> Result<LargeOutcome> {
     enum Msg {
         Batch(Batch),
-        /// Every item is decided; true when the write is to be kept.
-        Planned(bool),
+        /// Every item is decided; true when the write is to be kept, with the skills its
+        /// audit entries name.
+        Planned(bool, Vec<u8>),
     }
     /// What the planner hands back: outcomes, produced items, and whether the producer said go.
     type Planned = (Vec<ItemOutcome>, Vec<AgentWrite>, bool);
@@ -352,7 +353,7 @@ fn write_pipelined(
             Source::Slice(items) => items.len(),
             Source::Produced(_) => 0,
         };
-        let mut planner = Planner::new(keys, ctx, opts, expected);
+        let mut planner = Planner::new(keys, ctx, opts, expected, true);
         let mut wrote = false;
         // Plans one chunk and hands its rows to the writer; false once the writer is gone
         // (it failed: its error is the one reported).
@@ -398,7 +399,8 @@ fn write_pipelined(
         };
         drop(read);
         let go = wrote && go_ahead && planner.going_ahead();
-        let _ = send.send(Msg::Planned(go));
+        let listed = planner.listed.as_ref().map(|l| l.borrow().to_bytes());
+        let _ = send.send(Msg::Planned(go, listed.unwrap_or_default()));
         if go {
             if let Some(f) = alongside {
                 let items = if fed.is_empty() { items } else { &fed[..] };
@@ -411,10 +413,16 @@ fn write_pipelined(
         let (send, recv) = std::sync::mpsc::channel();
         let planner = s.spawn(move || plan_all(send));
         let written = (|| {
+            let mut audit = AuditTarget::Write(None);
             while let Ok(msg) = recv.recv() {
                 match msg {
-                    Msg::Batch(b) => write_batch(&tx, keys.pk, ctx, &b)?,
-                    Msg::Planned(go) => return Ok(go),
+                    Msg::Batch(b) => write_batch(&tx, keys.pk, ctx, &b, &mut audit)?,
+                    Msg::Planned(go, skills) => {
+                        if go {
+                            audit.finish(&tx, &skills)?;
+                        }
+                        return Ok(go);
+                    }
                 }
             }
             // The planner failed; its error is the one reported.
@@ -451,6 +459,9 @@ struct Planner<'a> {
     /// Some agent came in more than one item (the API refuses that, but the store does not
     /// rely on it): its later item may "add" a row an earlier one wrote.
     repeated: bool,
+    /// For a write whose audit rows leave what they share to one `audit_writes` row (a large
+    /// write): the skills its entries name.
+    listed: Option<std::cell::RefCell<audit::SkillList>>,
 }
 
 /// One chunk's changes as rows, owned, for the writer.
@@ -475,7 +486,15 @@ struct NewRow {
 }
 
 impl<'a> Planner<'a> {
-    fn new(keys: &'a OrgKeys, ctx: &'a WriteContext, opts: WriteOptions, items: usize) -> Self {
+    /// A planner of a write of about `items` items; `listed` when its audit rows are to name
+    /// their write's row (see [`AuditTarget`]).
+    fn new(
+        keys: &'a OrgKeys,
+        ctx: &'a WriteContext,
+        opts: WriteOptions,
+        items: usize,
+        listed: bool,
+    ) -> Self {
         Planner {
             keys,
             ctx,
@@ -484,6 +503,7 @@ impl<'a> Planner<'a> {
             outcomes: Vec::with_capacity(items),
             failed: false,
             repeated: false,
+            listed: listed.then(Default::default),
         }
     }
 
@@ -580,7 +600,14 @@ impl<'a> Planner<'a> {
             deletes: c.deletes,
             added: rows(c.added),
             updated: rows(c.updated),
-            audit: audit::audit_sets(&writes, &self.agents, self.ctx.now).collect(),
+            audit: match &self.listed {
+                Some(list) => {
+                    audit::audit_sets(&writes, &self.agents, self.ctx.now, list).collect()
+                }
+                None => {
+                    audit::audit_sets(&writes, &self.agents, self.ctx.now, audit::Inline).collect()
+                }
+            },
             bumped: c.bumped,
         }))
     }
@@ -659,19 +686,43 @@ fn agents_of(
     Ok((found, twice))
 }
 
+/// Where the audit rows of a write hold what they share: when, which request and client.
+enum AuditTarget {
+    /// On each row (a small write has one row per agent, often one in all).
+    Own,
+    /// On one row of `audit_writes`, made with the first audit row: the rows of a large write
+    /// name it, and name skills by their place in its list (see `crate::audit`).
+    Write(Option<i64>),
+}
+
+impl AuditTarget {
+    /// Stores the list of skills the write's entries name, once they are all written.
+    fn finish(&self, conn: &rusqlite::Connection, skills: &[u8]) -> Result<()> {
+        if let AuditTarget::Write(Some(id)) = self {
+            conn.execute(
+                "UPDATE audit_writes SET skills = ?1 WHERE id = ?2",
+                rusqlite::params![skills, id],
+            )
+            .map_err(sql_err)?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes one batch of rows on `conn`, inside its transaction.
 fn write_batch(
     conn: &rusqlite::Connection,
     org_pk: i64,
     ctx: &WriteContext,
     b: &Batch,
+    audit: &mut AuditTarget,
 ) -> Result<()> {
     delete_rows(conn, &b.deletes)?;
     insert_rows(conn, ctx.now, &b.added, b.added_are_new)?;
     batched(conn, &b.updated, BATCH_ROWS, upsert_sql, |q, at, r| {
         bind_row(q, at, r, ctx.now)
     })?;
-    insert_audit(conn, org_pk, ctx, &b.audit)?;
+    insert_audit(conn, org_pk, ctx, &b.audit, audit)?;
     bump_versions(conn, &b.bumped)
 }
 
@@ -755,7 +806,47 @@ fn insert_audit(
     org_pk: i64,
     ctx: &WriteContext,
     sets: &[audit::AuditSet],
+    target: &mut AuditTarget,
 ) -> Result<()> {
+    let write = match target {
+        _ if sets.is_empty() => return Ok(()),
+        AuditTarget::Own => None,
+        AuditTarget::Write(Some(id)) => Some(*id),
+        AuditTarget::Write(slot) => {
+            conn.execute(
+                "INSERT INTO audit_writes (org_id, at, request_id, client_uuid, skills)
+                 VALUES (?1, ?2, ?3, ?4, x'')",
+                rusqlite::params![
+                    org_pk,
+                    ctx.now.0,
+                    &ctx.request_id,
+                    &ctx.client_id.as_bytes()[..]
+                ],
+            )
+            .map_err(sql_err)?;
+            *slot = Some(conn.last_insert_rowid());
+            *slot
+        }
+    };
+    if let Some(write) = write {
+        let mut q = conn
+            .prepare_cached(
+                "INSERT INTO audit_sets (uuid, org_id, write_id, agent_id, entries, n)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(sql_err)?;
+        q.raw_bind_parameter(2, org_pk).map_err(sql_err)?;
+        q.raw_bind_parameter(3, write).map_err(sql_err)?;
+        for set in sets {
+            q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])
+                .map_err(sql_err)?;
+            q.raw_bind_parameter(4, set.agent_pk).map_err(sql_err)?;
+            q.raw_bind_parameter(5, &set.entries).map_err(sql_err)?;
+            q.raw_bind_parameter(6, set.count).map_err(sql_err)?;
+            q.raw_execute().map_err(sql_err)?;
+        }
+        return Ok(());
+    }
     let mut q = conn
         .prepare_cached(
             "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
@@ -824,6 +915,16 @@ fn batched<T>(
     Ok(())
 }
 
+/// The columns `audit::stored_set` reads, from the rows `s` of `audit_sets`: a row of a large
+/// write takes what it leaves out from its write's row and from its agent (see
+/// migration 0004).
+const AUDIT_COLUMNS: &str =
+    "s.id, s.uuid, coalesce(s.at, w.at), coalesce(s.request_id, w.request_id),
+       coalesce(s.client_uuid, w.client_uuid), coalesce(s.agent_uuid, a.uuid), s.entries, w.skills
+    FROM audit_sets s
+    LEFT JOIN audit_writes w ON w.id = s.write_id
+    LEFT JOIN agents a ON a.id = s.agent_id AND s.agent_uuid IS NULL";
+
 /// An agent's audit entries, newest first, before position `page.after`.
 pub(super) async fn history(
     pool: &SqlitePool,
@@ -831,8 +932,7 @@ pub(super) async fn history(
     page: PageRequest,
 ) -> Result<Paged<AuditRecord>> {
     let rows = sqlx::query(&format!(
-        "SELECT {} FROM audit_sets WHERE agent_id = ? AND id <= ? ORDER BY id DESC LIMIT ?",
-        audit::COLUMNS
+        "SELECT {AUDIT_COLUMNS} WHERE s.agent_id = ? AND s.id <= ? ORDER BY s.id DESC LIMIT ?"
     ))
     .bind(agent_pk)
     .bind(page.after.map_or(i64::MAX, audit::row_of))
@@ -850,10 +950,10 @@ pub(super) async fn audit_log(
     page: PageRequest,
 ) -> Result<Paged<AuditRecord>> {
     let rows = sqlx::query(&format!(
-        "SELECT {} FROM audit_sets
-         WHERE org_id = (SELECT id FROM orgs WHERE uuid = ?) AND id >= ? AND at >= ?
-         ORDER BY id LIMIT ?",
-        audit::COLUMNS
+        "SELECT {AUDIT_COLUMNS}
+         WHERE s.org_id = (SELECT id FROM orgs WHERE uuid = ?) AND s.id >= ?
+           AND coalesce(s.at, w.at) >= ?
+         ORDER BY s.id LIMIT ?"
     ))
     .bind(org)
     .bind(page.after.map_or(0, audit::row_of))
