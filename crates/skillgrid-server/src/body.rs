@@ -51,7 +51,7 @@ pub async fn read_bytes(
     // then neither gathered in pieces nor copied once more at the end); the limit holds either
     // way, and a body longer than it declared is refused as hyper refuses it.
     let mut body = Limited::new(body, limit as usize);
-    let mut buf = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let mut buf = crate::buffers::take(declared.unwrap_or(0) as usize);
     while let Some(frame) = body.frame().await {
         match frame {
             Ok(f) => {
@@ -65,7 +65,7 @@ pub async fn read_bytes(
             Err(e) => return Err(unreadable(&e)),
         }
     }
-    Ok(axum::body::Bytes::from(buf))
+    Ok(crate::buffers::into_bytes(buf))
 }
 
 /// 415 unless the body is declared as JSON.

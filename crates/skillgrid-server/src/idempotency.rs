@@ -49,7 +49,8 @@ pub fn fingerprint(client: uuid::Uuid, method: &str, path: &str, body: &[u8]) ->
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn json_response(status: u16, body: Vec<u8>, replayed: bool) -> Response {
+fn json_response(status: u16, body: impl Into<Bytes>, replayed: bool) -> Response {
+    let body: Bytes = body.into();
     let mut res = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -129,7 +130,7 @@ pub trait JsonAnswer: Send + 'static + Sized {
     fn write_json<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()>;
 
     /// The JSON, if it is written out already.
-    fn into_bytes(self) -> Result<Vec<u8>, Self> {
+    fn into_bytes(self) -> Result<Bytes, Self> {
         Err(self)
     }
 }
@@ -198,7 +199,7 @@ pub async fn run<T: JsonAnswer>(
                     Err(answer) => {
                         let mut bytes = Vec::new();
                         answer.write_json(&mut bytes).map_err(ApiError::internal)?;
-                        Ok(bytes)
+                        Ok(Bytes::from(bytes))
                     }
                 }
             }

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod body;
 pub mod bootstrap;
+mod buffers;
 pub mod error;
 pub mod idempotency;
 mod middleware;

@@ -10,7 +10,7 @@ use crate::error::{current_request_id, ApiError, ApiResult};
 use crate::idempotency;
 use crate::render::{ChangesWriter, Renderer};
 use crate::state::AppState;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -280,7 +280,7 @@ fn render_beside(
     outcomes: &[ItemOutcome],
     slot: &std::sync::Mutex<Option<Vec<u8>>>,
 ) {
-    let mut bytes = Vec::with_capacity(AnswerParts::size_bound(outcomes));
+    let mut bytes = crate::buffers::take(AnswerParts::size_bound(outcomes));
     if parts.write_json(&mut bytes, outcomes).is_ok() {
         *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
     }
@@ -637,9 +637,9 @@ impl idempotency::JsonAnswer for BulkAnswer {
         }
     }
 
-    fn into_bytes(self) -> Result<Vec<u8>, Self> {
+    fn into_bytes(self) -> Result<Bytes, Self> {
         match self.rendered {
-            Some(bytes) => Ok(bytes),
+            Some(bytes) => Ok(crate::buffers::into_bytes(bytes)),
             None => Err(self),
         }
     }
@@ -826,6 +826,6 @@ mod tests {
         let mut out = Vec::new();
         early.write_json(&mut out).unwrap();
         assert_eq!(out, written);
-        assert_eq!(early.into_bytes().ok(), Some(written));
+        assert_eq!(early.into_bytes().ok(), Some(Bytes::from(written)));
     }
 }
