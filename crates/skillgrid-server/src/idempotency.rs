@@ -63,6 +63,56 @@ fn json_response(status: u16, body: impl Into<Bytes>, replayed: bool) -> Respons
     res
 }
 
+/// A 200 JSON answer written out already, sent piece by piece (with its whole length).
+fn pieces_response(pieces: Vec<Bytes>) -> Response {
+    let mut res = Body::new(Pieces::new(pieces)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// A body of pieces whose whole length is known, so that it goes out with `Content-Length`.
+struct Pieces {
+    pieces: std::collections::VecDeque<Bytes>,
+    left: u64,
+}
+
+impl Pieces {
+    fn new(pieces: Vec<Bytes>) -> Self {
+        let left = pieces.iter().map(|p| p.len() as u64).sum();
+        Pieces {
+            pieces: pieces.into(),
+            left,
+        }
+    }
+}
+
+impl http_body::Body for Pieces {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let piece = self.pieces.pop_front();
+        if let Some(p) = &piece {
+            self.left -= p.len() as u64;
+        }
+        std::task::Poll::Ready(piece.map(|p| Ok(http_body::Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.left)
+    }
+}
+
 /// 409: the first request with this key is still running.
 pub fn key_in_use() -> ApiError {
     ApiError::new(
@@ -129,8 +179,8 @@ impl std::io::Write for ChunkWriter {
 pub trait JsonAnswer: Send + 'static + Sized {
     fn write_json<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()>;
 
-    /// The JSON, if it is written out already.
-    fn into_bytes(self) -> Result<Bytes, Self> {
+    /// The JSON, if it is written out already, in pieces to be sent one after the other.
+    fn into_pieces(self) -> Result<Vec<Bytes>, Self> {
         Err(self)
     }
 }
@@ -139,8 +189,8 @@ pub trait JsonAnswer: Send + 'static + Sized {
 /// large bulk answer never exists whole in memory. Only answers that need not be kept for
 /// replay are streamed.
 fn streamed_json<T: JsonAnswer>(value: T) -> Response {
-    let value = match value.into_bytes() {
-        Ok(bytes) => return json_response(200, bytes, false),
+    let value = match value.into_pieces() {
+        Ok(pieces) => return pieces_response(pieces),
         Err(value) => value,
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
@@ -194,14 +244,11 @@ pub async fn run<T: JsonAnswer>(
         IdempotencyBegin::Mismatch => Err(key_reused()),
         IdempotencyBegin::Fresh => {
             let result = async {
-                match work.await?.into_bytes() {
-                    Ok(bytes) => Ok(bytes),
-                    Err(answer) => {
-                        let mut bytes = Vec::new();
-                        answer.write_json(&mut bytes).map_err(ApiError::internal)?;
-                        Ok(Bytes::from(bytes))
-                    }
-                }
+                // Kept for replay as one value.
+                let answer = work.await?;
+                let mut bytes = Vec::new();
+                answer.write_json(&mut bytes).map_err(ApiError::internal)?;
+                Ok::<_, ApiError>(bytes)
             }
             .await;
             match result {

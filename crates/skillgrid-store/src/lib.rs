@@ -347,8 +347,11 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::write_skill_sets`], which calls `alongside` with every item's outcome once
     /// they are all known and the write is going ahead, possibly while the write is still
     /// being carried out, so that work the caller would do after the write (rendering a large
-    /// answer) can overlap the database's. Not called for a dry run or a write that changes
-    /// nothing or fails; a write whose commit fails after the call returns its error as usual.
+    /// answer) can overlap the database's. It may be called more than once, from several
+    /// threads at the same time (a large write on SQLite calls it again from its writer's
+    /// thread once committed, to share the work): each call should take a share of what is
+    /// left and return when nothing is. Not called for a dry run or a write that changes
+    /// nothing or fails; a write whose commit fails after a call returns its error as usual.
     async fn write_skill_sets_alongside(
         &self,
         org: Uuid,

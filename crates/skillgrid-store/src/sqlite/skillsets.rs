@@ -326,25 +326,29 @@ const PLAN_CHUNK: usize = if cfg!(test) { 16 } else { 256 };
 /// Items come from `source`: a slice, planned `PLAN_CHUNK` at a time, or a producer run on the
 /// planner's thread, each chunk planned as it is made; a producer that does not say go at the
 /// end leaves nothing.
-fn write_pipelined(
+fn write_pipelined<'i>(
     tx: rusqlite::Transaction<'_>,
     reader: &mut rusqlite::Connection,
     keys: &OrgKeys,
     ctx: &WriteContext,
-    source: Source<'_>,
+    source: Source<'i>,
     opts: WriteOptions,
     alongside: Option<&StreamAlongside<'_>>,
 ) -> Result<LargeOutcome> {
-    enum Msg {
+    enum Msg<'i> {
         Batch(Batch),
-        /// Every item is decided; true when the write is to be kept, with the skills its
-        /// audit entries name.
-        Planned(bool, Vec<u8>),
+        /// Every item is decided: whether the write is to be kept, the skills its audit
+        /// entries name, and the items with their outcomes.
+        Planned {
+            go: bool,
+            skills: Vec<u8>,
+            done: Arc<Decided<'i>>,
+        },
     }
-    /// What the planner hands back: outcomes, produced items, and whether the producer said go.
-    type Planned = (Vec<ItemOutcome>, Vec<AgentWrite>, bool);
+    /// What the planner hands back: the items decided, and whether the producer said go.
+    type Planned<'i> = (Arc<Decided<'i>>, bool);
     // Moved to the planner's thread: a connection is used by one thread at a time.
-    let plan_all = move |send: std::sync::mpsc::Sender<Msg>| -> Result<Planned> {
+    let plan_all = move |send: std::sync::mpsc::Sender<Msg<'i>>| -> Result<Planned<'i>> {
         let reader = &*reader;
         let read =
             rusqlite::Transaction::new_unchecked(reader, rusqlite::TransactionBehavior::Deferred)
@@ -365,14 +369,14 @@ fn write_pipelined(
             }
             Ok(true)
         };
-        let (items, fed, go_ahead) = match source {
+        let (items, go_ahead) = match source {
             Source::Slice(items) => {
                 for chunk in items.chunks(PLAN_CHUNK) {
                     if !step(&mut planner, chunk)? {
-                        return Ok((planner.outcomes, Vec::new(), true));
+                        return Ok((Decided::new(Items::Slice(items), planner), true));
                     }
                 }
-                (items, Vec::new(), true)
+                (Items::Slice(items), true)
             }
             Source::Produced(produce) => {
                 let mut fed: Vec<AgentWrite> = Vec::new();
@@ -391,36 +395,45 @@ fn write_pipelined(
                     stopped.is_none()
                 });
                 match stopped {
-                    Some(Ok(())) => return Ok((planner.outcomes, fed, go_ahead)),
+                    Some(Ok(())) => {
+                        return Ok((Decided::new(Items::Owned(fed), planner), go_ahead))
+                    }
                     Some(Err(e)) => return Err(e),
-                    None => (&[][..], fed, go_ahead),
+                    None => (Items::Owned(fed), go_ahead),
                 }
             }
         };
         drop(read);
         let go = wrote && go_ahead && planner.going_ahead();
-        let listed = planner.listed.as_ref().map(|l| l.borrow().to_bytes());
-        let _ = send.send(Msg::Planned(go, listed.unwrap_or_default()));
+        let skills = planner.listed.as_ref().map(|l| l.borrow().to_bytes());
+        let done = Decided::new(items, planner);
+        let planned = Msg::Planned {
+            go,
+            skills: skills.unwrap_or_default(),
+            done: done.clone(),
+        };
+        let _ = send.send(planned);
         if go {
             if let Some(f) = alongside {
-                let items = if fed.is_empty() { items } else { &fed[..] };
-                f(items, &planner.outcomes);
+                f(done.items(), &done.outcomes);
             }
         }
-        Ok((planner.outcomes, fed, go_ahead))
+        Ok((done, go_ahead))
     };
     std::thread::scope(|s| {
         let (send, recv) = std::sync::mpsc::channel();
         let planner = s.spawn(move || plan_all(send));
+        let mut decided = None;
         let written = (|| {
             let mut audit = AuditTarget::Write(None);
             while let Ok(msg) = recv.recv() {
                 match msg {
                     Msg::Batch(b) => write_batch(&tx, keys.pk, ctx, &b, &mut audit)?,
-                    Msg::Planned(go, skills) => {
+                    Msg::Planned { go, skills, done } => {
                         if go {
                             audit.finish(&tx, &skills)?;
                         }
+                        decided = Some(done);
                         return Ok(go);
                     }
                 }
@@ -434,18 +447,62 @@ fn write_pipelined(
             Ok(false) => Ok(false),
             Err(e) => Err(e),
         };
+        // Committed: this thread takes its share of the work beside the write (the planner's
+        // thread may still be at it: the answer of a large write takes a while to render).
+        if let (Ok(true), Some(done), Some(f)) = (&committed, &decided, alongside) {
+            f(done.items(), &done.outcomes);
+        }
+        drop(decided);
         let planned = match planner.join() {
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
         };
         let committed = committed?;
-        let (items, fed, go_ahead) = planned?;
+        let (done, go_ahead) = planned?;
+        let Decided { items, outcomes } = Arc::try_unwrap(done).unwrap_or_else(|shared| Decided {
+            items: Items::Owned(shared.items().to_vec()),
+            outcomes: shared.outcomes.clone(),
+        });
         Ok(LargeOutcome {
-            result: WriteResult { items, committed },
-            fed,
+            result: WriteResult {
+                items: outcomes,
+                committed,
+            },
+            fed: match items {
+                Items::Owned(fed) => fed,
+                Items::Slice(_) => Vec::new(),
+            },
             go_ahead,
         })
     })
+}
+
+/// The items of a write, once every one is decided.
+struct Decided<'i> {
+    items: Items<'i>,
+    outcomes: Vec<ItemOutcome>,
+}
+
+/// A write's items: the caller's, or those a producer made.
+enum Items<'i> {
+    Slice(&'i [AgentWrite]),
+    Owned(Vec<AgentWrite>),
+}
+
+impl<'i> Decided<'i> {
+    fn new(items: Items<'i>, planner: Planner<'_>) -> Arc<Self> {
+        Arc::new(Decided {
+            items,
+            outcomes: planner.outcomes,
+        })
+    }
+
+    fn items(&self) -> &[AgentWrite] {
+        match &self.items {
+            Items::Slice(s) => s,
+            Items::Owned(v) => v,
+        }
+    }
 }
 
 /// Reads and decides the items of one write, a chunk at a time, keeping every outcome.

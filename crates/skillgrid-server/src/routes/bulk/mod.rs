@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
 use crate::idempotency;
-use crate::render::{ChangesWriter, Renderer};
+use crate::render::Renderer;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -18,8 +18,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::Value;
 use skillgrid_api::{
-    scopes, BulkItemResult, BulkSummary, EntryCode, ErrorEntry, Locator, OrgSettings, Page,
-    Problem, ProblemCode, ProficiencyScale, SkillHolder,
+    scopes, EntryCode, ErrorEntry, Locator, OrgSettings, Page, ProblemCode, SkillHolder,
 };
 use skillgrid_core::model::{BulkItem, BulkMode, CatalogSkill, Precondition};
 use skillgrid_core::timestamp::Timestamp;
@@ -28,8 +27,11 @@ use skillgrid_store::{
     AgentWrite, ItemOutcome, Producer, StoreError, WriteContext, WriteOptions, WriteResult,
 };
 use std::collections::HashMap;
-use std::io::Write;
 use uuid::Uuid;
+
+mod answer;
+
+use answer::{AnswerParts, Beside, BulkAnswer};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -224,25 +226,17 @@ async fn streamed(
     });
     let mut prepared = Prepared::new(caller, settings, catalog, dry_run, "/items");
     let opts = prepared.options(head.1);
-    let template = &prepared.parts;
-    let rendered = std::sync::Mutex::new(None);
-    let render = |items: &[AgentWrite], outcomes: &[ItemOutcome]| {
-        let parts = AnswerParts {
-            total: items.len(),
-            written: items.iter().map(|w| w.agent_id).enumerate().collect(),
-            ..template.clone()
-        };
-        render_beside(&parts, outcomes, &rendered);
-    };
+    let beside = Beside::from_items(&prepared.parts);
+    let render = |items: &[AgentWrite], outcomes: &[ItemOutcome]| beside.write(items, outcomes);
     let written = state
         .store()
         .write_skill_sets_streamed(caller.org_id, &prepared.ctx, produce, opts, &render)
         .await
-        .map_err(write_error);
-    let written = written?;
+        .map_err(write_error)?;
     let Some(result) = written.result else {
         return Ok(None);
     };
+    let rendered = beside.finish(&result.items);
     prepared.parts.total = written.items.len();
     prepared.parts.written = written
         .items
@@ -250,7 +244,6 @@ async fn streamed(
         .map(|w| w.agent_id)
         .enumerate()
         .collect();
-    let rendered = rendered.into_inner().unwrap_or_else(|p| p.into_inner());
     prepared.finish(head.1, result, rendered).map(Some)
 }
 
@@ -271,18 +264,6 @@ fn write_error(e: StoreError) -> ApiError {
             "a skill in the request was deleted while it was being written; retry",
         ),
         e => e.into(),
-    }
-}
-
-/// Writes the answer of a write that is going ahead into `slot`, while the store finishes.
-fn render_beside(
-    parts: &AnswerParts,
-    outcomes: &[ItemOutcome],
-    slot: &std::sync::Mutex<Option<Vec<u8>>>,
-) {
-    let mut bytes = crate::buffers::take(AnswerParts::size_bound(outcomes));
-    if parts.write_json(&mut bytes, outcomes).is_ok() {
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
     }
 }
 
@@ -344,7 +325,7 @@ impl Prepared {
         self,
         atomic: bool,
         result: WriteResult,
-        rendered: Option<Vec<u8>>,
+        rendered: Option<Vec<Bytes>>,
     ) -> ApiResult<BulkAnswer> {
         let parts = self.parts;
         if atomic {
@@ -443,15 +424,14 @@ async fn run_items(
         .collect();
     // A large answer is written while the store is still writing (and committing): it is
     // kept only if the write commits.
-    let rendered = std::sync::Mutex::new(None);
-    let parts = &prepared.parts;
-    let render = |outcomes: &[ItemOutcome]| render_beside(parts, outcomes, &rendered);
+    let beside = Beside::new(&prepared.parts);
+    let render = |outcomes: &[ItemOutcome]| beside.write(&[], outcomes);
     let result = state
         .store()
         .write_skill_sets_alongside(caller.org_id, &prepared.ctx, &writes, opts, &render)
         .await
         .map_err(write_error)?;
-    let rendered = rendered.into_inner().unwrap_or_else(|p| p.into_inner());
+    let rendered = beside.finish(&result.items);
     prepared.finish(atomic, result, rendered)
 }
 
@@ -488,163 +468,6 @@ fn failure(
     }
 }
 
-/// Everything of a §5.5 answer ([`skillgrid_api::BulkResponse`] on the wire) but the store's
-/// outcomes, from which it is written: applied items are rendered while the answer is
-/// written, so the changes of a 100,000-assignment request exist once as plans and once as
-/// bytes, never as a tree of owned strings too.
-#[derive(Clone)]
-struct AnswerParts {
-    dry_run: bool,
-    /// Items in the request.
-    total: usize,
-    request_id: String,
-    /// Where the items are in the body: `/items` or `/agents`.
-    base: &'static str,
-    max: u64,
-    /// Index in the request and agent of each item sent to the store, in the store's order.
-    written: Vec<(usize, Uuid)>,
-    /// Items that failed validation (non-atomic requests only): index, agent if its id was
-    /// readable, and the problems.
-    invalid: Vec<(usize, Option<Uuid>, Vec<ErrorEntry>)>,
-    scale: ProficiencyScale,
-    catalog: Vec<CatalogSkill>,
-    at: Timestamp,
-}
-
-/// The answer to a bulk write, written out already if it was written beside the store's work.
-struct BulkAnswer {
-    parts: AnswerParts,
-    outcomes: Vec<ItemOutcome>,
-    rendered: Option<Vec<u8>>,
-}
-
-impl AnswerParts {
-    /// About as many bytes as the answer takes, or more: room reserved up front is not copied
-    /// as the answer grows, and what stays unused is never touched (so never resident).
-    fn size_bound(outcomes: &[ItemOutcome]) -> usize {
-        outcomes
-            .iter()
-            .map(|o| match o {
-                ItemOutcome::Applied { plan, .. } => {
-                    256 + 640 * plan.updated.len() + 320 * (plan.added.len() + plan.removed.len())
-                }
-                _ => 1024,
-            })
-            .sum()
-    }
-
-    /// The answer's JSON, `outcomes` being the store's for `written`.
-    fn write_json<W: Write>(&self, w: &mut W, outcomes: &[ItemOutcome]) -> std::io::Result<()> {
-        let mut summary = BulkSummary {
-            items: self.total as u64,
-            ..Default::default()
-        };
-        for o in outcomes {
-            if let ItemOutcome::Applied { plan, .. } = o {
-                summary.succeeded += 1;
-                summary.added += plan.added.len() as u64;
-                summary.updated += plan.updated.len() as u64;
-                summary.removed += plan.removed.len() as u64;
-                summary.unchanged += plan.unchanged as u64;
-            }
-        }
-        summary.failed = summary.items - summary.succeeded;
-        // Results in request order: each index is a written item or an invalid one.
-        let mut order: Vec<Option<Result<usize, usize>>> = vec![None; self.total];
-        for (k, (i, _)) in self.written.iter().enumerate() {
-            order[*i] = Some(Ok(k));
-        }
-        for (k, (i, _, _)) in self.invalid.iter().enumerate() {
-            order[*i] = Some(Err(k));
-        }
-        let r = Renderer::new(&self.scale, &self.catalog);
-        let changes = ChangesWriter::new(&r);
-        write!(w, "{{\"dryRun\":{},\"summary\":", self.dry_run)?;
-        serde_json::to_writer(&mut *w, &summary)?;
-        w.write_all(b",\"results\":[")?;
-        for (n, slot) in order.into_iter().flatten().enumerate() {
-            if n > 0 {
-                w.write_all(b",")?;
-            }
-            match slot {
-                Ok(k) => {
-                    let (index, agent_id) = self.written[k];
-                    match &outcomes[k] {
-                        ItemOutcome::Applied { version, plan, .. } => {
-                            write!(
-                                w,
-                                "{{\"index\":{index},\"agentId\":\"{agent_id}\",\"status\":200,\"version\":{version},\"changes\":"
-                            )?;
-                            changes.write(&mut *w, plan, self.at)?;
-                            w.write_all(b"}")?;
-                        }
-                        other => {
-                            let (status, code, entry) =
-                                failure(self.base, self.max, index, other, agent_id)
-                                    .expect("not applied");
-                            let mut p =
-                                Problem::new(code, entry.detail.clone()).with_errors(vec![entry]);
-                            p.request_id = self.request_id.clone();
-                            if let ItemOutcome::PreconditionFailed { current } = other {
-                                p.current_version = Some(*current);
-                            }
-                            serde_json::to_writer(
-                                &mut *w,
-                                &BulkItemResult {
-                                    index: index as u64,
-                                    agent_id: Some(agent_id),
-                                    status,
-                                    version: None,
-                                    changes: None,
-                                    problem: Some(p),
-                                },
-                            )?;
-                        }
-                    }
-                }
-                Err(k) => {
-                    // An item that failed validation (only non-atomic requests get here).
-                    let (index, agent_id, errors) = &self.invalid[k];
-                    let mut p = Problem::new(
-                        ProblemCode::ValidationFailed,
-                        format!("{} problems in this item; it was not written", errors.len()),
-                    )
-                    .with_errors(errors.clone());
-                    p.request_id = self.request_id.clone();
-                    serde_json::to_writer(
-                        &mut *w,
-                        &BulkItemResult {
-                            index: *index as u64,
-                            agent_id: *agent_id,
-                            status: 400,
-                            version: None,
-                            changes: None,
-                            problem: Some(p),
-                        },
-                    )?;
-                }
-            }
-        }
-        w.write_all(b"]}")
-    }
-}
-
-impl idempotency::JsonAnswer for BulkAnswer {
-    fn write_json<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
-        match &self.rendered {
-            Some(bytes) => w.write_all(bytes),
-            None => self.parts.write_json(w, &self.outcomes),
-        }
-    }
-
-    fn into_bytes(self) -> Result<Bytes, Self> {
-        match self.rendered {
-            Some(bytes) => Ok(crate::buffers::into_bytes(bytes)),
-            None => Err(self),
-        }
-    }
-}
-
 async fn holders(
     State(state): State<AppState>,
     caller: Caller,
@@ -676,156 +499,4 @@ async fn holders(
         name: h.agent.name,
         assignment: r.assignment(&h.assignment),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::idempotency::JsonAnswer;
-    use skillgrid_api::{BulkResponse, BulkSummary};
-    use skillgrid_core::diff::Plan;
-    use skillgrid_core::model::{Assignment, StoredAssignment};
-
-    /// The hand-written answer is byte for byte what serde writes for the wire type.
-    #[test]
-    fn the_written_answer_is_the_wire_type_serialized() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let catalog = vec![CatalogSkill {
-            id: a,
-            name: "Tier \"2\" \\ Billing".into(),
-            active: true,
-        }];
-        let old = StoredAssignment {
-            skill_id: b,
-            proficiency: 40,
-            effective: Some(Timestamp(1_000)),
-            expires: None,
-            updated_at: Timestamp(2_000),
-        };
-        let new = Assignment {
-            skill_id: a,
-            proficiency: 90,
-            effective: None,
-            expires: Some(Timestamp(4_102_444_800_000)),
-        };
-        let plan = Plan {
-            added: vec![new],
-            updated: vec![(
-                old,
-                Assignment {
-                    skill_id: b,
-                    proficiency: 0,
-                    ..new
-                },
-            )],
-            removed: vec![old],
-            ..Plan::default()
-        };
-        let (agent, other, invalid_agent) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        let invalid = vec![ErrorEntry::at(
-            "/items/1/skills/0/proficiency",
-            EntryCode::OutOfRange,
-            "too high",
-        )];
-        let parts = AnswerParts {
-            dry_run: false,
-            total: 3,
-            request_id: "req-1".into(),
-            base: "/items",
-            max: 50,
-            written: vec![(0, agent), (2, other)],
-            invalid: vec![(1, Some(invalid_agent), invalid.clone())],
-            scale: OrgSettings::default().proficiency_scale,
-            catalog: catalog.clone(),
-            at: Timestamp(1_750_000_000_123),
-        };
-        let outcomes = vec![
-            ItemOutcome::Applied {
-                version: 7,
-                plan: plan.clone(),
-                skills: Vec::new(),
-            },
-            ItemOutcome::PreconditionFailed { current: 4 },
-        ];
-        let r = Renderer::new(&parts.scale, &catalog);
-        let problem = |code, detail: String, errors| {
-            let mut p = Problem::new(code, detail).with_errors(errors);
-            p.request_id = "req-1".into();
-            p
-        };
-        let mut stale = problem(
-            ProblemCode::PreconditionFailed,
-            "the agent's skills are at version 4".into(),
-            vec![precondition_entry("/items", 2, 4)],
-        );
-        stale.current_version = Some(4);
-        let wire = BulkResponse {
-            dry_run: false,
-            summary: BulkSummary {
-                items: 3,
-                succeeded: 1,
-                failed: 2,
-                added: 1,
-                updated: 1,
-                removed: 1,
-                unchanged: 0,
-            },
-            results: vec![
-                BulkItemResult {
-                    index: 0,
-                    agent_id: Some(agent),
-                    status: 200,
-                    version: Some(7),
-                    changes: Some(r.changes(&plan, parts.at)),
-                    problem: None,
-                },
-                BulkItemResult {
-                    index: 1,
-                    agent_id: Some(invalid_agent),
-                    status: 400,
-                    version: None,
-                    changes: None,
-                    problem: Some(problem(
-                        ProblemCode::ValidationFailed,
-                        "1 problems in this item; it was not written".into(),
-                        invalid,
-                    )),
-                },
-                BulkItemResult {
-                    index: 2,
-                    agent_id: Some(other),
-                    status: 412,
-                    version: None,
-                    changes: None,
-                    problem: Some(stale),
-                },
-            ],
-        };
-        let answer = BulkAnswer {
-            parts,
-            outcomes,
-            rendered: None,
-        };
-        let mut written = Vec::new();
-        answer.write_json(&mut written).unwrap();
-        assert_eq!(
-            String::from_utf8(written.clone()).unwrap(),
-            serde_json::to_string(&wire).unwrap()
-        );
-        // Written beside the store's work, the same bytes go out as they are.
-        let mut parts = answer.parts;
-        let mut again = Vec::new();
-        parts.write_json(&mut again, &answer.outcomes).unwrap();
-        assert_eq!(again, written);
-        parts.dry_run = true;
-        let early = BulkAnswer {
-            parts,
-            outcomes: answer.outcomes,
-            rendered: Some(written.clone()),
-        };
-        let mut out = Vec::new();
-        early.write_json(&mut out).unwrap();
-        assert_eq!(out, written);
-        assert_eq!(early.into_bytes().ok(), Some(Bytes::from(written)));
-    }
 }
