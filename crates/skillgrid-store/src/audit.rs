@@ -791,6 +791,8 @@ pub(crate) mod migration_check {
     }
 
     pub async fn check(store: &dyn Store) {
+        // The agent's version (its ETag) came through every migration too.
+        assert_eq!(store.agent_skills(ORG, AGENT).await.unwrap().version, 3);
         let all = store
             .audit_log(
                 ORG,

@@ -15,9 +15,11 @@ pub(super) async fn agent_states(
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT uuid, version, active FROM agents WHERE org_id = (SELECT id FROM orgs WHERE uuid = ",
+            "SELECT a.uuid, coalesce(v.version, 0), a.active
+             FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
+             WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = ",
         );
-        qb.push_bind(org).push(") AND uuid IN (");
+        qb.push_bind(org).push(") AND a.uuid IN (");
         let mut sep = qb.separated(", ");
         for id in chunk {
             sep.push_bind(*id);

@@ -563,8 +563,8 @@ impl Store for SqliteStore {
     async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
         let id = Uuid::now_v7();
         let done = sqlx::query(
-            "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, version, created_at, updated_at)
-             SELECT ?, id, ?, ?, ?, ?, 1, 0, ?, ? FROM orgs WHERE uuid = ?",
+            "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at)
+             SELECT ?, id, ?, ?, ?, ?, 1, ?, ? FROM orgs WHERE uuid = ?",
         )
         .bind(id)
         .bind(&new.email)
@@ -628,7 +628,9 @@ impl Store for SqliteStore {
     async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
         let mut tx = self.read.begin().await?;
         let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
-            "SELECT id, version, active FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)",
+            "SELECT a.id, coalesce(v.version, 0), a.active
+             FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
+             WHERE a.uuid = ? AND a.org_id = (SELECT id FROM orgs WHERE uuid = ?)",
         )
         .bind(agent)
         .bind(org)

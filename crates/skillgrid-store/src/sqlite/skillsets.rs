@@ -700,8 +700,9 @@ fn agents_of(
         let limit = 2 * ids.len() + 8;
         let mut q = conn
             .prepare_cached(
-                "SELECT id, version, active, org_id, uuid FROM agents
-                 WHERE uuid BETWEEN ?1 AND ?2 ORDER BY uuid LIMIT ?3",
+                "SELECT a.id, coalesce(v.version, 0), a.active, a.org_id, a.uuid
+                 FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
+                 WHERE a.uuid BETWEEN ?1 AND ?2 ORDER BY a.uuid LIMIT ?3",
             )
             .map_err(sql_err)?;
         let mut rows = q
@@ -727,7 +728,9 @@ fn agents_of(
     if looked.iter().any(|l| !l) {
         let mut q = conn
             .prepare_cached(
-                "SELECT id, version, active FROM agents WHERE uuid = ?1 AND org_id = ?2",
+                "SELECT a.id, coalesce(v.version, 0), a.active
+                 FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
+                 WHERE a.uuid = ?1 AND a.org_id = ?2",
             )
             .map_err(sql_err)?;
         for (id, _) in ids.iter().zip(&looked).filter(|(_, l)| !**l) {
@@ -928,10 +931,14 @@ fn insert_audit(
     Ok(())
 }
 
-/// Each changed agent's version, one up.
+/// Each changed agent's version, one up (an agent without a row of `agent_versions` is at
+/// version 0; see migration 0005).
 fn bump_versions(conn: &rusqlite::Connection, agents: &[i64]) -> Result<()> {
     let mut q = conn
-        .prepare_cached("UPDATE agents SET version = version + 1 WHERE id = ?1")
+        .prepare_cached(
+            "INSERT INTO agent_versions (agent_id, version) VALUES (?1, 1)
+             ON CONFLICT (agent_id) DO UPDATE SET version = version + 1",
+        )
         .map_err(sql_err)?;
     for pk in agents {
         q.execute([pk]).map_err(sql_err)?;
