@@ -8,6 +8,7 @@
 
 mod audit;
 mod common;
+mod group;
 pub mod postgres;
 pub mod sqlite;
 

@@ -7,6 +7,7 @@
 //! a lock sees everything committed before the lock was granted.
 
 mod extra;
+mod group;
 mod skillsets;
 
 use crate::common::{key, paged};
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 pub struct PgStore {
     pool: PgPool,
+    group: crate::group::GroupCommit,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/postgres/migrations");
@@ -74,7 +76,10 @@ impl PgStore {
             .run(&pool)
             .await
             .context("failed to migrate the PostgreSQL database")?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            group: crate::group::GroupCommit::default(),
+        })
     }
 
     async fn org_pk(&self, org: Uuid) -> Result<i64> {
@@ -568,7 +573,13 @@ impl Store for PgStore {
         items: &[AgentWrite],
         opts: WriteOptions,
     ) -> Result<WriteResult> {
-        skillsets::write(&self.pool, org, ctx, items, opts).await
+        if items.len() <= crate::group::SMALL {
+            let pool = self.pool.clone();
+            let run = |jobs| group::run(pool, jobs);
+            self.group.write(org, ctx, items, opts, run).await
+        } else {
+            skillsets::write(&self.pool, org, ctx, items, opts).await
+        }
     }
 
     async fn agent_history(

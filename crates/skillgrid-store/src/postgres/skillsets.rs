@@ -79,12 +79,40 @@ pub(super) async fn write(
     items: &[AgentWrite],
     opts: WriteOptions,
 ) -> Result<WriteResult> {
+    let mut results = write_parts(pool, org, &[Part { ctx, items, opts }]).await?;
+    results.pop().unwrap_or_else(|| {
+        Err(StoreError::Other(anyhow::anyhow!(
+            "a write was left unanswered"
+        )))
+    })
+}
+
+/// One write of several that share a transaction.
+pub(super) struct Part<'a> {
+    pub ctx: &'a WriteContext,
+    pub items: &'a [AgentWrite],
+    pub opts: WriteOptions,
+}
+
+/// Several writes to one organization in one transaction, a result for each in their order;
+/// no agent may be in two of them. Each stays all-or-nothing on its own: one that fails
+/// (atomic), is a dry run or changes nothing writes nothing, the others are written; one
+/// naming a skill deleted meanwhile gets its `Conflict` alone. An error of the database fails
+/// them all, and nothing is written.
+pub(super) async fn write_parts(
+    pool: &PgPool,
+    org: Uuid,
+    parts: &[Part<'_>],
+) -> Result<Vec<Result<WriteResult>>> {
     let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
 
     // Locked in id order (no deadlock between two writers of overlapping agents); a dry run
     // only needs the rows not to change under it, so it shares the lock.
-    let ids: Vec<Uuid> = items.iter().map(|it| it.agent_id).collect();
-    let lock = if opts.dry_run {
+    let ids: Vec<Uuid> = parts
+        .iter()
+        .flat_map(|p| p.items.iter().map(|it| it.agent_id))
+        .collect();
+    let lock = if parts.iter().all(|p| p.opts.dry_run) {
         "FOR SHARE"
     } else {
         "FOR UPDATE"
@@ -121,104 +149,169 @@ pub(super) async fn write(
     let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
     let mut sets = load_sets(&mut tx, &pks, &skills).await?;
 
-    let (outcomes, failed) = common::outcomes(items, &agents, &mut sets, opts, ctx.now);
-    let writes = common::writes(items, &outcomes);
-    if opts.dry_run || (opts.atomic && failed) || writes.is_empty() {
-        tx.rollback().await?;
-        return Ok(WriteResult {
+    let mut rows = Rows::default();
+    let mut results = Vec::with_capacity(parts.len());
+    for p in parts {
+        let (outcomes, failed) = common::outcomes(p.items, &agents, &mut sets, p.opts, p.ctx.now);
+        let writes = common::writes(p.items, &outcomes);
+        let committed = !(p.opts.dry_run || (p.opts.atomic && failed) || writes.is_empty());
+        let added = if committed {
+            rows.add(p.ctx, &writes, &agents, &skills)
+        } else {
+            Ok(())
+        };
+        drop(writes);
+        results.push(added.map(|()| WriteResult {
             items: outcomes,
-            committed: false,
-        });
+            committed,
+        }));
     }
-
-    let common::Changes {
-        added,
-        updated,
-        deletes,
-        bumped,
-    } = common::changes(&writes, &agents, &skills.pks)?;
-    let upserts: Vec<_> = added.into_iter().chain(updated).collect();
-
-    for chunk in deletes.chunks(CHUNK_ROWS) {
-        let (a, s): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
-        sqlx::query(
-            "DELETE FROM assignments WHERE (agent_id, skill_id) IN
-               (SELECT * FROM UNNEST($1::bigint[], $2::bigint[]))",
-        )
-        .bind(a)
-        .bind(s)
-        .execute(&mut *tx)
-        .await?;
+    if rows.bumped.is_empty() {
+        tx.rollback().await?;
+        return Ok(results);
     }
-    for chunk in upserts.chunks(CHUNK_ROWS) {
-        let n = chunk.len();
-        let (mut agent, mut skill, mut prof) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let (mut eff, mut exp) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for (g, s, a) in chunk {
-            agent.push(*g);
-            skill.push(*s);
-            prof.push(a.proficiency);
-            eff.push(a.effective.map(|t| t.0));
-            exp.push(a.expires.map(|t| t.0));
-        }
-        let updated = vec![ctx.now.0; n];
-        sqlx::query(
-            "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at)
-             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-             ON CONFLICT (agent_id, skill_id) DO UPDATE SET proficiency = excluded.proficiency,
-               effective_at = excluded.effective_at, expires_at = excluded.expires_at,
-               updated_at = excluded.updated_at",
-        )
-        .bind(agent)
-        .bind(skill)
-        .bind(prof)
-        .bind(eff)
-        .bind(exp)
-        .bind(updated)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let mut audit_rows = audit::audit_sets(&writes, &agents, ctx.now, audit::Inline).peekable();
-    while audit_rows.peek().is_some() {
-        let chunk: Vec<audit::AuditSet> = audit_rows.by_ref().take(CHUNK_ROWS).collect();
-        let uuid: Vec<Uuid> = chunk.iter().map(|s| s.uuid).collect();
-        let agent_pk: Vec<i64> = chunk.iter().map(|s| s.agent_pk).collect();
-        let agent: Vec<Uuid> = chunk.iter().map(|s| s.agent).collect();
-        let count: Vec<i32> = chunk.iter().map(|s| s.count as i32).collect();
-        let entries: Vec<Vec<u8>> = chunk.into_iter().map(|s| s.entries).collect();
-        sqlx::query(
-            "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
-             SELECT u, $1, $2, $3, $4, ag, agu, e, n
-             FROM UNNEST($5::uuid[], $6::bigint[], $7::uuid[], $8::bytea[], $9::int[])
-                  WITH ORDINALITY AS t(u, ag, agu, e, n, ord)
-             ORDER BY ord",
-        )
-        .bind(org_pk)
-        .bind(ctx.now.0)
-        .bind(&ctx.request_id)
-        .bind(ctx.client_id)
-        .bind(uuid)
-        .bind(agent_pk)
-        .bind(agent)
-        .bind(entries)
-        .bind(count)
-        .execute(&mut *tx)
-        .await?;
-    }
-    sqlx::query("UPDATE agents SET version = version + 1 WHERE id = ANY($1)")
-        .bind(&bumped)
-        .execute(&mut *tx)
-        .await?;
+    rows.write(&mut tx, org_pk).await?;
     tx.commit().await?;
-    drop(audit_rows);
-    Ok(WriteResult {
-        items: outcomes,
-        committed: true,
-    })
+    Ok(results)
+}
+
+/// The rows of the writes of one transaction, column by column.
+#[derive(Default)]
+struct Rows {
+    deleted_agent: Vec<i64>,
+    deleted_skill: Vec<i64>,
+    agent: Vec<i64>,
+    skill: Vec<i64>,
+    proficiency: Vec<i64>,
+    effective: Vec<Option<i64>>,
+    expires: Vec<Option<i64>>,
+    updated: Vec<i64>,
+    audit: Vec<audit::AuditSet>,
+    /// The time, request and client of each of `audit`.
+    audit_at: Vec<i64>,
+    audit_request: Vec<String>,
+    audit_client: Vec<Uuid>,
+    bumped: Vec<i64>,
+}
+
+impl Rows {
+    /// Adds the rows of one write's `writes`; on an error nothing of them is added.
+    fn add(
+        &mut self,
+        ctx: &WriteContext,
+        writes: &[(&AgentWrite, &Plan)],
+        agents: &foldhash::HashMap<Uuid, AgentRow>,
+        skills: &SkillKeys,
+    ) -> Result<()> {
+        let common::Changes {
+            added,
+            updated,
+            deletes,
+            bumped,
+        } = common::changes(writes, agents, &skills.pks)?;
+        for (a, s) in deletes {
+            self.deleted_agent.push(a);
+            self.deleted_skill.push(s);
+        }
+        let n = added.len() + updated.len();
+        self.agent.reserve(n);
+        for (g, s, a) in added.into_iter().chain(updated) {
+            self.agent.push(g);
+            self.skill.push(s);
+            self.proficiency.push(a.proficiency);
+            self.effective.push(a.effective.map(|t| t.0));
+            self.expires.push(a.expires.map(|t| t.0));
+            self.updated.push(ctx.now.0);
+        }
+        let before = self.audit.len();
+        self.audit
+            .extend(audit::audit_sets(writes, agents, ctx.now, audit::Inline));
+        let new = self.audit.len() - before;
+        self.audit_at.extend(std::iter::repeat_n(ctx.now.0, new));
+        self.audit_request
+            .extend(std::iter::repeat_n(ctx.request_id.clone(), new));
+        self.audit_client
+            .extend(std::iter::repeat_n(ctx.client_id, new));
+        self.bumped.extend(bumped);
+        Ok(())
+    }
+
+    async fn write(self, tx: &mut PgConnection, org_pk: i64) -> Result<()> {
+        for (a, s) in chunks(&self.deleted_agent).zip(chunks(&self.deleted_skill)) {
+            sqlx::query(
+                "DELETE FROM assignments WHERE (agent_id, skill_id) IN
+                   (SELECT * FROM UNNEST($1::bigint[], $2::bigint[]))",
+            )
+            .bind(a)
+            .bind(s)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let upserts = chunks(&self.agent)
+            .zip(chunks(&self.skill))
+            .zip(chunks(&self.proficiency))
+            .zip(chunks(&self.effective))
+            .zip(chunks(&self.expires))
+            .zip(chunks(&self.updated));
+        for (((((agent, skill), prof), eff), exp), updated) in upserts {
+            sqlx::query(
+                "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+                 ON CONFLICT (agent_id, skill_id) DO UPDATE SET proficiency = excluded.proficiency,
+                   effective_at = excluded.effective_at, expires_at = excluded.expires_at,
+                   updated_at = excluded.updated_at",
+            )
+            .bind(agent)
+            .bind(skill)
+            .bind(prof)
+            .bind(eff)
+            .bind(exp)
+            .bind(updated)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut audit = self.audit.into_iter();
+        let audit_rows = chunks(&self.audit_at)
+            .zip(chunks(&self.audit_request))
+            .zip(chunks(&self.audit_client));
+        for ((at, request), client) in audit_rows {
+            let chunk: Vec<audit::AuditSet> = audit.by_ref().take(at.len()).collect();
+            let uuid: Vec<Uuid> = chunk.iter().map(|s| s.uuid).collect();
+            let agent_pk: Vec<i64> = chunk.iter().map(|s| s.agent_pk).collect();
+            let agent: Vec<Uuid> = chunk.iter().map(|s| s.agent).collect();
+            let count: Vec<i32> = chunk.iter().map(|s| s.count as i32).collect();
+            let entries: Vec<Vec<u8>> = chunk.into_iter().map(|s| s.entries).collect();
+            sqlx::query(
+                "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
+                 SELECT u, $1, t, r, c, ag, agu, e, n
+                 FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::uuid[], $6::bigint[], $7::uuid[],
+                             $8::bytea[], $9::int[])
+                      WITH ORDINALITY AS x(u, t, r, c, ag, agu, e, n, ord)
+                 ORDER BY ord",
+            )
+            .bind(org_pk)
+            .bind(uuid)
+            .bind(at)
+            .bind(request)
+            .bind(client)
+            .bind(agent_pk)
+            .bind(agent)
+            .bind(entries)
+            .bind(count)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE agents SET version = version + 1 WHERE id = ANY($1)")
+            .bind(&self.bumped)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A column in pieces of at most [`CHUNK_ROWS`] rows, one statement each.
+fn chunks<T>(column: &[T]) -> std::slice::Chunks<'_, T> {
+    column.chunks(CHUNK_ROWS)
 }
 
 /// The columns `audit::stored_set` reads: every row holds its own values (no write's list of

@@ -26,7 +26,7 @@ pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     large: skillsets::LargeWrites,
-    group: group::GroupCommit,
+    group: crate::group::GroupCommit,
     _checkpoints: Checkpointer,
 }
 
@@ -155,7 +155,7 @@ impl SqliteStore {
                 reader: std::sync::Mutex::new(bulk_reader),
                 activity,
             },
-            group: group::GroupCommit::default(),
+            group: crate::group::GroupCommit::default(),
             _checkpoints: checkpoints,
         })
     }
@@ -653,8 +653,10 @@ impl Store for SqliteStore {
         items: &[AgentWrite],
         opts: WriteOptions,
     ) -> Result<WriteResult> {
-        if items.len() <= group::SMALL {
-            self.group.write(&self.write, org, ctx, items, opts).await
+        if items.len() <= crate::group::SMALL {
+            let pool = self.write.clone();
+            let run = |jobs| group::run(pool, jobs);
+            self.group.write(org, ctx, items, opts, run).await
         } else if items.len() <= skillsets::LARGE {
             skillsets::write(&self.write, org, ctx, items, opts).await
         } else {
