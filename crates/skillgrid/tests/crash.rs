@@ -101,6 +101,25 @@ async fn state(db: &str, f: &Fixture, org: Uuid) -> Vec<(i64, Vec<i64>)> {
     out
 }
 
+/// Waits until a killed server's PostgreSQL sessions have ended. They end on their own time: one
+/// whose `COMMIT` was sent before the kill still commits after it, so reading the agents one by
+/// one before then could see the commit land half-way through the reading.
+async fn sessions_ended(db: &str) {
+    for _ in 0..400 {
+        let busy = common::scalar(
+            db,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+             AND pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle'",
+        )
+        .await;
+        if busy == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the killed server's PostgreSQL sessions did not end within 10 s");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_atomic_bulk_leaves_all_old_or_all_new_sqlite() {
     sigkill_trials(false).await;
@@ -168,6 +187,9 @@ async fn sigkill_trials(postgres: bool) {
         let _ = server.child.kill();
         let _ = server.child.wait();
         drop(server);
+        if postgres {
+            sessions_ended(&db).await;
+        }
 
         let st = state(&db, &f, org).await;
         let first = st[0].clone();
