@@ -2,9 +2,11 @@
 //!
 //! When many clients each write one skill at once, a transaction per request spends most of
 //! its time on what every transaction costs (round trips, locks, the wait for the disk at
-//! commit) rather than on the rows. Instead, small writes are queued; whoever holds the leader
-//! lock takes every write waiting and hands them to the backend's `run`, which writes them in
-//! one transaction (or a few), each request still all-or-nothing, and answers each. A request
+//! commit) rather than on the rows. Instead, small writes are queued; a leader takes every write
+//! waiting and hands them to the backend's `run`, which writes them in one transaction (or a
+//! few), each request still all-or-nothing, and answers each. There may be several leaders at
+//! once (PostgreSQL): a group that waits for a row another process has locked then holds up
+//! only the writes in it, not every small write of every organization. A request
 //! is answered only after the commit that holds its changes, so what a crash leaves behind is
 //! the same as with one transaction per request: every answered write is on disk, every
 //! request is wholly in or wholly out.
@@ -48,10 +50,9 @@ pub(crate) fn fail_all(jobs: impl IntoIterator<Item = Job>, e: &StoreError) {
     }
 }
 
-#[derive(Default)]
 pub(crate) struct GroupCommit {
     queue: Mutex<Vec<Job>>,
-    leader: tokio::sync::Mutex<()>,
+    leaders: tokio::sync::Semaphore,
 }
 
 fn lost() -> StoreError {
@@ -61,6 +62,14 @@ fn lost() -> StoreError {
 }
 
 impl GroupCommit {
+    /// A group commit with at most `leaders` groups being written at once (at least one).
+    pub(crate) fn new(leaders: usize) -> Self {
+        GroupCommit {
+            queue: Mutex::new(Vec::new()),
+            leaders: tokio::sync::Semaphore::new(leaders.max(1)),
+        }
+    }
+
     /// Queues the write and waits for its answer; `run` writes and answers a group of jobs
     /// (every job it is given, each exactly once).
     pub(crate) async fn write<F, Fut>(
@@ -86,7 +95,10 @@ impl GroupCommit {
                 opts,
                 reply,
             });
-        let leader = self.leader.lock().await;
+        // Never closed, so acquiring cannot fail; were it closed, the write is lost, not hung.
+        let Ok(leader) = self.leaders.acquire().await else {
+            return Err(lost());
+        };
         // The leader before us may have taken this write into its group already.
         match rx.try_recv() {
             Ok(r) => return r,
@@ -99,7 +111,7 @@ impl GroupCommit {
             q.drain(..n).collect()
         };
         if !jobs.is_empty() {
-            // Awaited under the leader lock; if this request is dropped meanwhile, the task
+            // Awaited as leader; if this request is dropped meanwhile, the task
             // still finishes and answers every write it took.
             let _ = tokio::spawn(run(jobs)).await;
         }

@@ -3,8 +3,11 @@
 //! A single-skill write is about ten statements, each a round trip and a turn of PostgreSQL's
 //! executor, for one row. Grouped, the writes of one organization are written by the same
 //! statements with many rows each, in one transaction: `skillsets::write_parts`, which keeps
-//! each write all-or-nothing on its own. A transaction holds no agent twice, so writes to the
-//! same agent go to consecutive transactions, in the order they were queued.
+//! each write all-or-nothing on its own. A transaction holds no agent twice, so writes of one
+//! group to the same agent go to consecutive transactions, in the order they were queued.
+//! Several groups may be written at once (`super::group_leaders`); they lock their agents in
+//! id order, as every write does, and have no order between them, as concurrent requests
+//! have none.
 
 use super::skillsets::{self, Part};
 use crate::group::{fail_all, Job};

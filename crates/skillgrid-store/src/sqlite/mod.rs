@@ -155,7 +155,8 @@ impl SqliteStore {
                 reader: std::sync::Mutex::new(bulk_reader),
                 activity,
             },
-            group: crate::group::GroupCommit::default(),
+            // One leader: SQLite has one writer.
+            group: crate::group::GroupCommit::new(1),
             _checkpoints: checkpoints,
         })
     }
