@@ -105,10 +105,12 @@ impl GroupCommit {
             Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
             Err(oneshot::error::TryRecvError::Empty) => {}
         }
+        // A write whose request went away before any leader took it (a client that
+        // disconnected while it waited) is dropped unwritten, as it would be without grouping.
         let jobs: Vec<Job> = {
             let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
             let n = q.len().min(MAX_GROUP);
-            q.drain(..n).collect()
+            q.drain(..n).filter(|j| !j.reply.is_closed()).collect()
         };
         if !jobs.is_empty() {
             // Awaited as leader; if this request is dropped meanwhile, the task

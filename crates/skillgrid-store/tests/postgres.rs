@@ -1328,3 +1328,51 @@ async fn a_group_waiting_for_a_lock_holds_up_only_its_own_writes() {
     holder.close().await.ok();
     db.drop().await;
 }
+
+/// A small write whose request goes away while it waits for a group to take it (a client that
+/// disconnected) is not written later by the group that would have taken it.
+#[tokio::test]
+async fn a_write_abandoned_before_a_group_took_it_is_never_written() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let skill = new_skill(&s, org, "s").await;
+    // More locked agents than there can be leaders (a quarter of a pool of at most 32): every
+    // leader waits, and later writes queue.
+    let mut locked = Vec::new();
+    for i in 0..10 {
+        locked.push(new_agent(&s, org, &format!("l{i}@x")).await);
+    }
+    let abandoned = new_agent(&s, org, "gone@x").await;
+    let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT id FROM agents WHERE uuid = ANY($1) FOR UPDATE")
+        .bind(&locked)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let write = |agent: Uuid| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let w = merge(agent, vec![asg(skill, 1)], vec![]);
+            s.write_skill_sets(org, &ctx(1), &[w], opts()).await
+        })
+    };
+    let waiting: Vec<_> = locked.iter().map(|a| write(*a)).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let gone = write(abandoned);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    gone.abort();
+    assert!(gone.await.unwrap_err().is_cancelled());
+
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+    for w in waiting {
+        assert!(w.await.unwrap().unwrap().committed);
+    }
+    // One more write, after every group that could have taken the abandoned one.
+    let after = new_agent(&s, org, "after@x").await;
+    assert!(write(after).await.unwrap().unwrap().committed);
+    assert_eq!(s.agent_skills(org, abandoned).await.unwrap().version, 0);
+    holder.close().await.ok();
+    db.drop().await;
+}
