@@ -244,11 +244,16 @@ pub async fn run<T: JsonAnswer>(
         IdempotencyBegin::Mismatch => Err(key_reused()),
         IdempotencyBegin::Fresh => {
             let result = async {
-                // Kept for replay as one value.
-                let answer = work.await?;
-                let mut bytes = Vec::new();
-                answer.write_json(&mut bytes).map_err(ApiError::internal)?;
-                Ok::<_, ApiError>(bytes)
+                // Kept for replay as one value: the pieces of one written out already are
+                // joined, not written again.
+                match work.await?.into_pieces() {
+                    Ok(pieces) => Ok(pieces.concat()),
+                    Err(answer) => {
+                        let mut bytes = Vec::new();
+                        answer.write_json(&mut bytes).map_err(ApiError::internal)?;
+                        Ok::<_, ApiError>(bytes)
+                    }
+                }
             }
             .await;
             match result {

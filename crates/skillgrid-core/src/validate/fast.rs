@@ -657,12 +657,7 @@ impl<'de> Visitor<'de> for BulkRoot<'_, '_> {
 /// reached with valid `mode` and `atomic` (or their defaults) before it.
 struct HeadRoot<'h>(&'h mut Option<(BulkMode, bool)>);
 
-impl<'de> DeserializeSeed<'de> for HeadRoot<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed!(HeadRoot<'_> => (), deserialize_map);
 
 impl<'de> Visitor<'de> for HeadRoot<'_> {
     type Value = ();

@@ -272,3 +272,39 @@ async fn a_large_dry_run_writes_nothing() {
     assert_eq!(r.body["results"][0]["version"], 0);
     assert_eq!(everything(&app, &agents).await, before);
 }
+
+/// A large bulk with an `Idempotency-Key`: its answer, written beside the write, is kept whole
+/// and replayed byte for byte, with nothing written again.
+#[tokio::test]
+async fn a_large_bulk_with_an_idempotency_key_is_replayed_byte_for_byte() {
+    let app = spawn_app().await;
+    let (agents, skills) = fixture(&app).await;
+    let body = json!({"items": items(&agents, &skills, json!(55))}).to_string();
+    assert!(body.len() >= 64 * 1024);
+    let key = [("Idempotency-Key", "large-import-1")];
+    let send = || {
+        app.raw(
+            reqwest::Method::POST,
+            BULK,
+            Some("application/json"),
+            body.clone().into_bytes(),
+            &key,
+        )
+    };
+    let first = send().await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.header("idempotency-replayed"), None);
+    let n = (AGENTS * SKILLS) as u64;
+    assert_eq!(first.body["summary"]["added"], json!(n));
+    let after = everything(&app, &agents).await;
+
+    let again = send().await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.header("idempotency-replayed"), Some("true"));
+    assert_eq!(again.text, first.text);
+    assert_eq!(
+        everything(&app, &agents).await,
+        after,
+        "the replay wrote something"
+    );
+}

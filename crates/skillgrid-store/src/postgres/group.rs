@@ -27,7 +27,6 @@ pub(super) async fn run(pool: PgPool, jobs: Vec<Job>) {
             })
             .collect();
         let results = skillsets::write_parts(&pool, org, &parts).await;
-        drop(parts);
         match results {
             Ok(results) if results.len() == round.len() => {
                 for (j, r) in round.into_iter().zip(results) {

@@ -160,7 +160,6 @@ pub(super) async fn write_parts(
         } else {
             Ok(())
         };
-        drop(writes);
         results.push(added.map(|()| WriteResult {
             items: outcomes,
             committed,

@@ -161,6 +161,18 @@ impl SqliteStore {
         })
     }
 
+    /// A write of more than `skillsets::LARGE` agents (see `skillsets::write_large`).
+    async fn large(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        source: skillsets::Source<'_>,
+        opts: WriteOptions,
+        alongside: Option<&StreamAlongside<'_>>,
+    ) -> Result<skillsets::LargeOutcome> {
+        skillsets::write_large(&self.write, &self.large, org, ctx, source, opts, alongside).await
+    }
+
     async fn open_writer(opts: &SqliteConnectOptions, url: &str) -> anyhow::Result<SqlitePool> {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
@@ -662,8 +674,7 @@ impl Store for SqliteStore {
             skillsets::write(&self.write, org, ctx, items, opts).await
         } else {
             let source = skillsets::Source::Slice(items);
-            let w = skillsets::write_large(&self.write, &self.large, org, ctx, source, opts, None);
-            Ok(w.await?.result)
+            Ok(self.large(org, ctx, source, opts, None).await?.result)
         }
     }
 
@@ -680,15 +691,7 @@ impl Store for SqliteStore {
         }
         let source = skillsets::Source::Slice(items);
         let alongside = |_: &[AgentWrite], o: &[ItemOutcome]| alongside(o);
-        let w = skillsets::write_large(
-            &self.write,
-            &self.large,
-            org,
-            ctx,
-            source,
-            opts,
-            Some(&alongside),
-        );
+        let w = self.large(org, ctx, source, opts, Some(&alongside));
         Ok(w.await?.result)
     }
 
@@ -701,16 +704,7 @@ impl Store for SqliteStore {
         alongside: &StreamAlongside<'_>,
     ) -> Result<StreamedWrite> {
         let source = skillsets::Source::Produced(produce);
-        let w = skillsets::write_large(
-            &self.write,
-            &self.large,
-            org,
-            ctx,
-            source,
-            opts,
-            Some(alongside),
-        );
-        let w = w.await?;
+        let w = self.large(org, ctx, source, opts, Some(alongside)).await?;
         Ok(StreamedWrite {
             items: w.fed,
             result: w.go_ahead.then_some(w.result),
