@@ -2,7 +2,7 @@
 //! (RFC 9068 JWTs, `typ: at+jwt`), and the [`Caller`] extractor every API route starts with.
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, OrgView};
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
@@ -109,18 +109,23 @@ pub struct Caller {
     pub org_id: Uuid,
     pub client_id: Uuid,
     pub scopes: Vec<String>,
-    /// The organization's settings as the rate-limit layer read them for this request, so a
-    /// handler does not read them a second time. Read at the start of each request, they
-    /// reflect every settings change made before it, on any instance.
-    pub settings: Option<Arc<OrgSettings>>,
+    /// The organization's settings and catalog as the rate-limit layer found them for this
+    /// request, so a handler does not look a second time. Checked at the start of each
+    /// request, they reflect every change made before it, on any instance.
+    pub org: Option<Arc<OrgView>>,
 }
 
 impl Caller {
     /// The organization's settings for this request.
     pub async fn settings(&self, state: &AppState) -> Result<OrgSettings, ApiError> {
-        match &self.settings {
-            Some(s) => Ok(OrgSettings::clone(s)),
-            None => Ok(state.store().settings(self.org_id).await?),
+        Ok(self.org(state).await?.settings.clone())
+    }
+
+    /// The organization's settings and catalog for this request.
+    pub async fn org(&self, state: &AppState) -> Result<Arc<OrgView>, ApiError> {
+        match &self.org {
+            Some(v) => Ok(v.clone()),
+            None => Ok(state.org_view(self.org_id).await?),
         }
     }
 
@@ -207,7 +212,7 @@ pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
         Uuid::parse_str(s).map_err(|_| unauthorized("the access token is malformed", true))
     };
     Ok(Caller {
-        settings: None,
+        org: None,
         org_id: parse(&c.org_id)?,
         client_id: parse(&c.client_id)?,
         scopes: c.scope.split_whitespace().map(String::from).collect(),

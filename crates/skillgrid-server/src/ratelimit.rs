@@ -119,20 +119,19 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     let Some(mut caller) = bearer_caller(req.headers(), state.keys()) else {
         return next.run(req).await;
     };
-    let settings = match state.store().settings(caller.org_id).await {
-        Ok(s) => s,
+    let org = match state.org_view(caller.org_id).await {
+        Ok(v) => v,
         // An organization that no longer exists: let the route answer.
         Err(_) => return next.run(req).await,
     };
-    let d = state
-        .limiters()
-        .check(caller.client_id, &settings.rate_limit);
+    let limit = &org.settings.rate_limit;
+    let d = state.limiters().check(caller.client_id, limit);
     if !d.allowed {
-        let mut res = rate_limited(&settings.rate_limit, d.reset_secs).into_response();
+        let mut res = rate_limited(limit, d.reset_secs).into_response();
         set_headers(res.headers_mut(), &d);
         return res;
     }
-    caller.settings = Some(Arc::new(settings));
+    caller.org = Some(org);
     req.extensions_mut().insert(caller);
     let mut res = next.run(req).await;
     set_headers(res.headers_mut(), &d);

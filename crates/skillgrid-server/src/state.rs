@@ -3,8 +3,12 @@
 use crate::auth::Keys;
 use crate::ratelimit::Limiters;
 use metrics_exporter_prometheus::PrometheusHandle;
-use skillgrid_store::DynStore;
-use std::sync::Arc;
+use skillgrid_api::OrgSettings;
+use skillgrid_core::model::CatalogSkill;
+use skillgrid_store::{DynStore, OrgSnapshot, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -14,6 +18,29 @@ struct Inner {
     keys: Keys,
     metrics: PrometheusHandle,
     limiters: Limiters,
+    /// The last settings and catalog read of each organization, with their generation.
+    orgs: Mutex<HashMap<Uuid, Arc<OrgView>>>,
+}
+
+/// An organization's settings and catalog as of one generation of them.
+#[derive(Debug)]
+pub struct OrgView {
+    pub generation: i64,
+    pub settings: OrgSettings,
+    pub catalog: Vec<CatalogSkill>,
+    /// `catalog` by skill id.
+    pub by_id: HashMap<Uuid, CatalogSkill>,
+}
+
+impl From<OrgSnapshot> for OrgView {
+    fn from(s: OrgSnapshot) -> Self {
+        OrgView {
+            generation: s.generation,
+            settings: s.settings,
+            by_id: s.catalog.iter().map(|c| (c.id, c.clone())).collect(),
+            catalog: s.catalog,
+        }
+    }
 }
 
 impl AppState {
@@ -23,6 +50,7 @@ impl AppState {
             keys,
             metrics,
             limiters: Limiters::default(),
+            orgs: Mutex::default(),
         }))
     }
 
@@ -40,5 +68,30 @@ impl AppState {
 
     pub fn limiters(&self) -> &Limiters {
         &self.0.limiters
+    }
+
+    /// The organization's settings and catalog as committed when this is called, by any
+    /// process: one read of the stored generation, and a new snapshot only when it has moved
+    /// since the one kept here.
+    pub async fn org_view(&self, org: Uuid) -> Result<Arc<OrgView>, StoreError> {
+        let generation = self.store().org_generation(org).await?;
+        let kept = self.orgs().get(&org).cloned();
+        if let Some(view) = kept.filter(|v| v.generation == generation) {
+            return Ok(view);
+        }
+        let view = Arc::new(OrgView::from(self.store().org_snapshot(org).await?));
+        let mut orgs = self.orgs();
+        // Two requests may read snapshots at once: the later generation stays.
+        if orgs
+            .get(&org)
+            .is_none_or(|v| v.generation <= view.generation)
+        {
+            orgs.insert(org, view.clone());
+        }
+        Ok(view)
+    }
+
+    fn orgs(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<OrgView>>> {
+        self.0.orgs.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

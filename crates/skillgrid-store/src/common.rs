@@ -19,6 +19,13 @@ pub(crate) fn key(s: &str) -> String {
 }
 
 /// Rows fetched with `LIMIT limit + 1`, each with its cursor position, as a page.
+/// A catalog from its rows: `(uuid, name, active)`.
+pub(crate) fn catalog(rows: Vec<(Uuid, String, bool)>) -> Vec<CatalogSkill> {
+    rows.into_iter()
+        .map(|(id, name, active)| CatalogSkill { id, name, active })
+        .collect()
+}
+
 pub(crate) fn paged<T>(mut rows: Vec<(i64, T)>, limit: u32) -> Paged<T> {
     let next = if rows.len() > limit as usize {
         rows.truncate(limit as usize);

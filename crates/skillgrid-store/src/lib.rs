@@ -257,6 +257,14 @@ pub enum IdempotencyBegin {
     Mismatch,
 }
 
+/// An organization's settings and catalog as of one generation (see [`Store::org_snapshot`]).
+#[derive(Debug, Clone)]
+pub struct OrgSnapshot {
+    pub generation: i64,
+    pub settings: OrgSettings,
+    pub catalog: Vec<CatalogSkill>,
+}
+
 /// The result of a settings update whose new scale would strand stored proficiencies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stranded {
@@ -296,6 +304,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(OrgRecord, ClientRecord)>;
 
     async fn settings(&self, org: Uuid) -> Result<OrgSettings>;
+    /// The organization's generation: it grows with every committed change to its settings
+    /// or skills (database triggers make it in the change's transaction).
+    async fn org_generation(&self, org: Uuid) -> Result<i64>;
+    /// The organization's settings and catalog with their generation, read in one snapshot.
+    async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot>;
     /// Stores `new` unless stored proficiencies fall outside its scale.
     async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>>;
 

@@ -16,6 +16,9 @@ use sqlx::Connection;
 use std::sync::Arc;
 use uuid::Uuid;
 
+#[path = "support/generation.rs"]
+mod generation;
+
 const URL_VAR: &str = "SKILLGRID_TEST_POSTGRES_URL";
 
 /// A fresh database, dropped by [`TestDb::drop`].
@@ -1394,5 +1397,13 @@ async fn a_write_abandoned_before_a_group_took_it_is_never_written() {
     assert!(write(after).await.unwrap().unwrap().committed);
     assert_eq!(s.agent_skills(org, abandoned).await.unwrap().version, 0);
     holder.close().await.ok();
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn the_org_generation_moves_with_settings_and_skills_only() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    generation::moves_with_settings_and_skills_only(s.as_ref()).await;
     db.drop().await;
 }

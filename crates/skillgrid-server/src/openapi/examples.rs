@@ -441,7 +441,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         } else {
             "admin:audit:read".into()
         }],
-        settings: None,
+        org: None,
     };
     out.push(ex(
         "missing scope",

@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
 use crate::render::Renderer;
-use crate::state::AppState;
+use crate::state::{AppState, OrgView};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -17,13 +17,13 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde_json::Value;
 use skillgrid_api::{
-    scopes, AgentSkills, AuditEntry, EntryCode, ErrorEntry, Locator, OrgSettings, Page, ProblemCode,
+    scopes, AgentSkills, AuditEntry, EntryCode, ErrorEntry, Locator, Page, ProblemCode,
 };
-use skillgrid_core::model::{CatalogSkill, Precondition, SkillSetWrite};
+use skillgrid_core::model::{Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, SkillRules};
 use skillgrid_store::{AgentWrite, ItemOutcome, WriteContext, WriteOptions};
-use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
@@ -67,11 +67,8 @@ pub(crate) async fn read(
         .agent_skills(caller.org_id, agent)
         .await
         .map_err(agent_not_found)?;
-    let (settings, catalog) = (
-        caller.settings(&state).await?,
-        state.store().catalog(caller.org_id).await?,
-    );
-    let r = Renderer::new(&settings.proficiency_scale, &catalog);
+    let org = caller.org(&state).await?;
+    let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     let body = AgentSkills {
         agent_id: agent,
         version: set.version,
@@ -102,11 +99,8 @@ pub(crate) async fn history(
         .agent_history(caller.org_id, agent, audit_page_request(&q)?)
         .await
         .map_err(agent_not_found)?;
-    let (settings, catalog) = (
-        caller.settings(&state).await?,
-        state.store().catalog(caller.org_id).await?,
-    );
-    let r = Renderer::new(&settings.proficiency_scale, &catalog);
+    let org = caller.org(&state).await?;
+    let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     Ok(audit_page(p, |a| r.audit(a)))
 }
 
@@ -153,10 +147,10 @@ pub(crate) fn precondition_failed(current: i64) -> ApiError {
 /// What every write to one agent's skills has checked before its body is looked at.
 struct Target {
     agent: Uuid,
-    settings: OrgSettings,
+    /// The organization's settings and catalog.
+    org: Arc<OrgView>,
     if_match: Option<Precondition>,
     dry_run: bool,
-    catalog: Vec<CatalogSkill>,
 }
 
 async fn target(
@@ -169,12 +163,12 @@ async fn target(
     caller.require(scopes::AGENT_WRITE)?;
     let q = query(q, &["dryRun"])?;
     let agent = path_id("userId", user)?;
-    let settings = caller.settings(state).await?;
+    let org = caller.org(state).await?;
     let raw = headers
         .get(header::IF_MATCH)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
     let if_match = validate::precondition_header(raw).map_err(ApiError::one)?;
-    if settings.require_if_match && if_match.is_none() {
+    if org.settings.require_if_match && if_match.is_none() {
         return Err(precondition_required());
     }
     let rec = state
@@ -185,37 +179,30 @@ async fn target(
     if !rec.active {
         return Err(inactive_agent(agent));
     }
-    let catalog = state.store().catalog(caller.org_id).await?;
     Ok(Target {
         agent,
-        settings,
+        org,
         if_match,
         dry_run: q.dry_run,
-        catalog,
     })
 }
 
 impl Target {
-    fn catalog_map(&self) -> HashMap<Uuid, CatalogSkill> {
-        self.catalog.iter().map(|c| (c.id, c.clone())).collect()
-    }
-
     async fn body(&self, headers: &HeaderMap, body: Body) -> ApiResult<Value> {
-        body::read_json(headers, body, self.settings.limits.max_body_bytes).await
+        body::read_json(headers, body, self.org.settings.limits.max_body_bytes).await
     }
 
     /// The raw body, for the validators that parse it themselves.
     async fn bytes(&self, headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
         body::require_json(headers)?;
-        body::read_bytes(headers, body, self.settings.limits.max_body_bytes).await
+        body::read_bytes(headers, body, self.org.settings.limits.max_body_bytes).await
     }
 
     fn validate<T>(
         &self,
         f: impl FnOnce(&SkillRules) -> Result<T, Vec<ErrorEntry>>,
     ) -> ApiResult<T> {
-        let catalog = self.catalog_map();
-        let rules = SkillRules::new(&self.settings, &catalog);
+        let rules = SkillRules::new(&self.org.settings, &self.org.by_id);
         f(&rules).map_err(ApiError::validation)
     }
 }
@@ -237,7 +224,7 @@ async fn apply(
     let opts = WriteOptions {
         dry_run: t.dry_run,
         atomic: true,
-        max_skills_per_agent: t.settings.limits.max_skills_per_agent,
+        max_skills_per_agent: t.org.settings.limits.max_skills_per_agent,
         return_sets: true,
     };
     let item = AgentWrite {
@@ -255,7 +242,7 @@ async fn apply(
             plan,
             skills,
         }) => {
-            let r = Renderer::new(&t.settings.proficiency_scale, &t.catalog);
+            let r = Renderer::new(&t.org.settings.proficiency_scale, &t.org.catalog);
             let body = AgentSkills {
                 agent_id: t.agent,
                 version,
@@ -273,12 +260,12 @@ async fn apply(
                 EntryCode::TooManyItems,
                 format!(
                     "the agent would hold {resulting} skills; at most {} are allowed",
-                    t.settings.limits.max_skills_per_agent
+                    t.org.settings.limits.max_skills_per_agent
                 ),
             )
             .expected(format!(
                 "at most {} skills per agent (limits.maxSkillsPerAgent)",
-                t.settings.limits.max_skills_per_agent
+                t.org.settings.limits.max_skills_per_agent
             ))
             .received(Value::from(resulting)),
         )),
@@ -410,7 +397,7 @@ pub(crate) async fn remove_one(
             format!("agent {} does not hold skill {skill}", t.agent),
         )
     };
-    if !t.catalog.iter().any(|c| c.id == skill) {
+    if !t.org.by_id.contains_key(&skill) {
         return Err(not_held());
     }
     let (version, plan, _) = apply(

@@ -34,10 +34,7 @@ pub(crate) async fn list(
         .store()
         .audit_log(caller.org_id, q.since, audit_page_request(&q)?)
         .await?;
-    let (settings, catalog) = (
-        caller.settings(&state).await?,
-        state.store().catalog(caller.org_id).await?,
-    );
-    let r = Renderer::new(&settings.proficiency_scale, &catalog);
+    let org = caller.org(&state).await?;
+    let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     Ok(audit_page(p, |a| r.audit(a)))
 }

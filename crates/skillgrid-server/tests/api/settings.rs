@@ -274,3 +274,104 @@ async fn removing_a_level_matches_its_name_in_any_case() {
     assert!(!levels.contains_key("Novice"), "{levels:?}");
     assert_eq!(levels.len(), 3);
 }
+
+/// The server keeps the settings and catalog it read, but a change made anywhere else (another
+/// instance, an admin command: here the store itself, behind the server's back) applies to
+/// the very next request.
+#[tokio::test]
+async fn a_change_made_elsewhere_applies_to_the_next_request() {
+    use skillgrid_core::model::{NewSkill, SkillPatch};
+    use skillgrid_core::timestamp::Timestamp;
+    let app = spawn_app().await;
+    let agent = app.create_agent("elsewhere@example.com").await;
+    let first = app.create_skill("Billing").await;
+    let path = format!("/api/v2/agents/users/{agent}/skills");
+    let one = |skill: uuid::Uuid| format!("{path}/{skill}");
+    // Both read by the server before the changes below.
+    let r = app.put(&one(first), &json!({"proficiency": 60})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["skills"][0]["level"], "Intermediate");
+
+    // A new skill, a renamed one, a renamed level and `requireIfMatch`, all in the store.
+    let now = Timestamp::now();
+    let new = NewSkill {
+        name: "Chat".into(),
+        description: None,
+    };
+    let chat = app.store.create_skill(app.org, &new, now).await.unwrap().id;
+    let rename = SkillPatch {
+        name: Some("Billing EU".into()),
+        ..Default::default()
+    };
+    app.store
+        .update_skill(app.org, first, &rename, now)
+        .await
+        .unwrap();
+    let mut settings = app.store.settings(app.org).await.unwrap();
+    let levels = settings.proficiency_scale.levels.iter();
+    let renamed = levels.map(|(name, v)| {
+        let name = if name == "Intermediate" {
+            "Competent"
+        } else {
+            name
+        };
+        (name.to_string(), v)
+    });
+    settings.proficiency_scale.levels = skillgrid_api::Levels::new(renamed.collect());
+    settings.require_if_match = true;
+    app.store
+        .update_settings(app.org, &settings)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let r = app.put(&one(chat), &json!({"proficiency": 10})).await;
+    assert_problem(&r, 428, "precondition_required");
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &one(chat),
+            Some(&app.token),
+            Some(&json!({"proficiency": "competent"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let held: Vec<(&str, &str, i64)> = r.body["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["skillName"].as_str().unwrap(),
+                s["level"].as_str().unwrap(),
+                s["proficiency"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        held,
+        [("Billing EU", "Competent", 60), ("Chat", "Competent", 50)]
+    );
+
+    // A skill deactivated elsewhere can no longer be assigned here.
+    let off = SkillPatch {
+        active: Some(false),
+        ..Default::default()
+    };
+    app.store
+        .update_skill(app.org, chat, &off, now)
+        .await
+        .unwrap();
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &one(chat),
+            Some(&app.token),
+            Some(&json!({"proficiency": 70})),
+            &[("If-Match", "\"2\"")],
+        )
+        .await;
+    assert_problem(&r, 400, "validation_failed");
+    assert_eq!(r.body["errors"][0]["code"], "inactive_skill", "{}", r.text);
+}

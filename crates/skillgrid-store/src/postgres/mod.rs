@@ -264,6 +264,38 @@ impl Store for PgStore {
         Ok(org_from_row(&row)?.settings)
     }
 
+    async fn org_generation(&self, org: Uuid) -> Result<i64> {
+        sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = $1")
+            .bind(org)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let row =
+            sqlx::query("SELECT id, uuid, name, settings, generation FROM orgs WHERE uuid = $1")
+                .bind(org)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let catalog: Vec<(Uuid, String, bool)> =
+            sqlx::query_as("SELECT uuid, name, active FROM skills WHERE org_id = $1")
+                .bind(row.try_get::<i64, _>("id")?)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(OrgSnapshot {
+            generation: row.try_get("generation")?,
+            settings: org_from_row(&row)?.settings,
+            catalog: common::catalog(catalog),
+        })
+    }
+
     async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
         let mut tx = self.pool.begin().await?;
         // The organization's lock, exclusive: skill-set writes hold it shared, so the count
@@ -308,10 +340,7 @@ impl Store for PgStore {
         .bind(org)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, active)| CatalogSkill { id, name, active })
-            .collect())
+        Ok(common::catalog(rows))
     }
 
     async fn list_skills(
@@ -554,21 +583,34 @@ impl Store for PgStore {
     }
 
     async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
-        // One snapshot for the version and the set.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
-        let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
-            "SELECT id, version, active FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
+        // One statement, so one snapshot for the version and the set; an agent without skills
+        // is one row of NULLs after its own columns.
+        let rows = sqlx::query(
+            "SELECT a.version, a.active, s.uuid, x.proficiency, x.effective_at, x.expires_at, x.updated_at
+             FROM agents a
+             LEFT JOIN (assignments x JOIN skills s ON s.id = x.skill_id) ON x.agent_id = a.id
+             WHERE a.uuid = $1 AND a.org_id = (SELECT id FROM orgs WHERE uuid = $2)
+             ORDER BY s.name_key, s.uuid",
         )
         .bind(agent)
         .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let skills = skillsets::load_set(&mut tx, pk).await?;
-        tx.commit().await?;
+        .fetch_all(&self.pool)
+        .await?;
+        let first = rows.first().ok_or(StoreError::NotFound)?;
+        let (version, active): (i64, bool) = (first.try_get(0)?, first.try_get(1)?);
+        let mut skills = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let Some(skill_id) = r.try_get::<Option<Uuid>, _>(2)? else {
+                continue;
+            };
+            skills.push(StoredAssignment {
+                skill_id,
+                proficiency: r.try_get(3)?,
+                effective: r.try_get::<Option<i64>, _>(4)?.map(Timestamp),
+                expires: r.try_get::<Option<i64>, _>(5)?.map(Timestamp),
+                updated_at: Timestamp(r.try_get(6)?),
+            });
+        }
         Ok(AgentSkillSet {
             version,
             active,

@@ -17,31 +17,9 @@ use sqlx::{PgConnection, Row};
 /// Rows per `UNNEST` statement (3 in this crate's unit tests, so that they write in several).
 const CHUNK_ROWS: usize = if cfg!(test) { 3 } else { 50_000 };
 
-/// One agent's set, ordered by skill name (case-insensitively), then id.
-pub(super) async fn load_set(conn: &mut PgConnection, agent: i64) -> Result<Vec<StoredAssignment>> {
-    let rows = sqlx::query(
-        "SELECT s.uuid, a.proficiency, a.effective_at, a.expires_at, a.updated_at
-         FROM assignments a JOIN skills s ON s.id = a.skill_id WHERE a.agent_id = $1
-         ORDER BY s.name_key, s.uuid",
-    )
-    .bind(agent)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(StoredAssignment {
-                skill_id: r.try_get(0)?,
-                proficiency: r.try_get(1)?,
-                effective: r.try_get::<Option<i64>, _>(2)?.map(Timestamp),
-                expires: r.try_get::<Option<i64>, _>(3)?.map(Timestamp),
-                updated_at: Timestamp(r.try_get(4)?),
-            })
-        })
-        .collect()
-}
-
-/// The sets of many agents, each in the order of [`load_set`]: read by integer keys (no join,
-/// no sort in SQL), then put in name order in memory.
+/// The sets of many agents, each ordered by skill name (case-insensitively), then id, as
+/// `agent_skills` reads one: read by integer keys (no join, no sort in SQL), then put in name
+/// order in memory.
 async fn load_sets(
     conn: &mut PgConnection,
     agents: &[i64],

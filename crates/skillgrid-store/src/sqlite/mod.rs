@@ -364,6 +364,35 @@ impl Store for SqliteStore {
         Ok(org_from_row(&row)?.settings)
     }
 
+    async fn org_generation(&self, org: Uuid) -> Result<i64> {
+        sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = ?")
+            .bind(org)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
+        let mut tx = self.read.begin().await?;
+        let row =
+            sqlx::query("SELECT id, uuid, name, settings, generation FROM orgs WHERE uuid = ?")
+                .bind(org)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let catalog: Vec<(Uuid, String, bool)> =
+            sqlx::query_as("SELECT uuid, name, active FROM skills WHERE org_id = ?")
+                .bind(row.try_get::<i64, _>("id")?)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(OrgSnapshot {
+            generation: row.try_get("generation")?,
+            settings: org_from_row(&row)?.settings,
+            catalog: common::catalog(catalog),
+        })
+    }
+
     async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let (below_min, above_max): (i64, i64) = sqlx::query_as(
@@ -401,10 +430,7 @@ impl Store for SqliteStore {
         .bind(org)
         .fetch_all(&self.read)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, active)| CatalogSkill { id, name, active })
-            .collect())
+        Ok(common::catalog(rows))
     }
 
     async fn list_skills(

@@ -64,7 +64,8 @@ async fn bulk(
     let raw_query = q.clone();
     let q = query(q, &["dryRun"])?;
     let key = idempotency::key_header(&headers)?;
-    let settings = caller.settings(&state).await?;
+    let org = caller.org(&state).await?;
+    let (settings, catalog) = (&org.settings, &org.catalog);
     body::require_json(&headers)?;
     let bytes = body::read_bytes(&headers, body, settings.limits.max_body_bytes).await?;
     let path = format!(
@@ -72,25 +73,22 @@ async fn bulk(
         raw_query.unwrap_or_default()
     );
     idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
-        let catalog = state.store().catalog(caller.org_id).await?;
         if bytes.len() >= STREAM_FROM {
             if let Some(head) = validate::fast::bulk_head(&bytes) {
-                let streamed = streamed(
-                    &state, &caller, &settings, &catalog, &bytes, head, q.dry_run,
-                );
+                let streamed =
+                    streamed(&state, &caller, settings, catalog, &bytes, head, q.dry_run);
                 if let Some(answer) = streamed.await? {
                     return Ok(answer);
                 }
             }
         }
         // Small, or not accepted as it was read: validated whole (every problem reported).
-        let map = catalog_map(&catalog);
-        let rules = SkillRules::new(&settings, &map);
-        let req = validate::bulk_body(&bytes, &rules, &limits(&settings))
-            .map_err(ApiError::validation)?;
+        let rules = SkillRules::new(settings, &org.by_id);
+        let req =
+            validate::bulk_body(&bytes, &rules, &limits(settings)).map_err(ApiError::validation)?;
         let items = req.items.into_iter().zip(req.agent_ids).collect();
         run_items(
-            &state, &caller, &settings, &catalog, items, req.atomic, q.dry_run, "/items",
+            &state, &caller, settings, catalog, items, req.atomic, q.dry_run, "/items",
         )
         .await
     })
@@ -110,9 +108,9 @@ async fn skill_to_agents(
     let q = query(q, &["dryRun"])?;
     let skill = path_id("skillId", &skill)?;
     let key = idempotency::key_header(&headers)?;
-    let settings = caller.settings(&state).await?;
-    let catalog = state.store().catalog(caller.org_id).await?;
-    match catalog.iter().find(|c| c.id == skill) {
+    let org = caller.org(&state).await?;
+    let (settings, catalog) = (&org.settings, &org.catalog);
+    match org.by_id.get(&skill) {
         None => {
             return Err(ApiError::new(
                 ProblemCode::NotFound,
@@ -140,12 +138,11 @@ async fn skill_to_agents(
         raw_query.unwrap_or_default()
     );
     idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
-        let map = catalog_map(&catalog);
-        let rules = SkillRules::new(&settings, &map);
-        let items = validate::skill_to_agents_body(&bytes, skill, &rules, &limits(&settings))
+        let rules = SkillRules::new(settings, &org.by_id);
+        let items = validate::skill_to_agents_body(&bytes, skill, &rules, &limits(settings))
             .map_err(ApiError::validation)?;
         run_items(
-            &state, &caller, &settings, &catalog, items, true, q.dry_run, "/agents",
+            &state, &caller, settings, catalog, items, true, q.dry_run, "/agents",
         )
         .await
     })
@@ -488,11 +485,8 @@ async fn holders(
             ),
             e => e.into(),
         })?;
-    let (settings, catalog) = (
-        caller.settings(&state).await?,
-        state.store().catalog(caller.org_id).await?,
-    );
-    let r = Renderer::new(&settings.proficiency_scale, &catalog);
+    let org = caller.org(&state).await?;
+    let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     Ok(page(p, |h| SkillHolder {
         agent_id: h.agent.id,
         email: h.agent.email,

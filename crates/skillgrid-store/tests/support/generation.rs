@@ -1,0 +1,161 @@
+//! An organization's generation, checked the same way on every backend: it moves with each
+//! committed change to the organization's settings or skills, and with nothing else, and
+//! [`Store::org_snapshot`] returns the settings and catalog of the generation it names.
+
+use skillgrid_core::api::OrgSettings;
+use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillPatch, SkillSetWrite};
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_store::*;
+use uuid::Uuid;
+
+pub async fn moves_with_settings_and_skills_only(s: &dyn Store) {
+    let org = s
+        .create_org("gen", &OrgSettings::default())
+        .await
+        .unwrap()
+        .id;
+    let other = s
+        .create_org("other", &OrgSettings::default())
+        .await
+        .unwrap()
+        .id;
+    let now = Timestamp(1);
+    let skill = |name: &str| NewSkill {
+        name: name.into(),
+        description: None,
+    };
+    let mut last = s.org_generation(org).await.unwrap();
+    // Asserts that the generation moved (or not) since the last look, and that a snapshot
+    // holds that generation.
+    let mut step = |moved: bool, what: &str, now: i64| {
+        assert_eq!(now > last, moved, "{what}: generation {last} → {now}");
+        last = now;
+    };
+
+    let billing = s
+        .create_skill(org, &skill("Billing"), now)
+        .await
+        .unwrap()
+        .id;
+    step(
+        true,
+        "a skill created",
+        s.org_generation(org).await.unwrap(),
+    );
+    let patch = SkillPatch {
+        name: Some("Billing EU".into()),
+        ..Default::default()
+    };
+    s.update_skill(org, billing, &patch, now).await.unwrap();
+    step(
+        true,
+        "a skill renamed",
+        s.org_generation(org).await.unwrap(),
+    );
+    let off = SkillPatch {
+        active: Some(false),
+        ..Default::default()
+    };
+    s.update_skill(org, billing, &off, now).await.unwrap();
+    step(
+        true,
+        "a skill deactivated",
+        s.org_generation(org).await.unwrap(),
+    );
+    let mut settings = s.settings(org).await.unwrap();
+    settings.require_if_match = !settings.require_if_match;
+    s.update_settings(org, &settings).await.unwrap().unwrap();
+    step(
+        true,
+        "settings changed",
+        s.org_generation(org).await.unwrap(),
+    );
+    let spare = s.create_skill(org, &skill("Spare"), now).await.unwrap().id;
+    step(true, "a second skill", s.org_generation(org).await.unwrap());
+    s.delete_skill(org, spare).await.unwrap();
+    step(
+        true,
+        "a skill deleted",
+        s.org_generation(org).await.unwrap(),
+    );
+
+    // Nothing else moves it: agents, their skills, another organization's changes.
+    let chat = s.create_skill(org, &skill("Chat"), now).await.unwrap().id;
+    step(true, "a third skill", s.org_generation(org).await.unwrap());
+    let agent = s
+        .create_agent(
+            org,
+            &NewAgent {
+                email: "gen@example.com".into(),
+                name: "Gen".into(),
+                external_id: None,
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .id;
+    let write = AgentWrite {
+        agent_id: agent,
+        write: SkillSetWrite::Merge {
+            upsert: vec![Assignment {
+                skill_id: chat,
+                proficiency: 3,
+                effective: None,
+                expires: None,
+            }],
+            remove: vec![],
+        },
+        if_match: None,
+    };
+    let ctx = WriteContext {
+        request_id: "gen".into(),
+        client_id: Uuid::nil(),
+        now,
+    };
+    let opts = WriteOptions {
+        dry_run: false,
+        atomic: true,
+        max_skills_per_agent: 500,
+        return_sets: false,
+    };
+    let done = s.write_skill_sets(org, &ctx, &[write], opts).await.unwrap();
+    assert!(done.committed);
+    s.create_skill(other, &skill("Elsewhere"), now)
+        .await
+        .unwrap();
+    let mut theirs = s.settings(other).await.unwrap();
+    theirs.require_if_match = true;
+    s.update_settings(other, &theirs).await.unwrap().unwrap();
+    step(
+        false,
+        "agents and other organizations",
+        s.org_generation(org).await.unwrap(),
+    );
+
+    // The snapshot is of the current generation, with its settings and catalog.
+    let snap = s.org_snapshot(org).await.unwrap();
+    assert_eq!(snap.generation, last);
+    assert_eq!(snap.settings, settings);
+    let mut catalog: Vec<(Uuid, String, bool)> = snap
+        .catalog
+        .into_iter()
+        .map(|c| (c.id, c.name, c.active))
+        .collect();
+    catalog.sort();
+    let mut expected = vec![
+        (billing, "Billing EU".to_string(), false),
+        (chat, "Chat".into(), true),
+    ];
+    expected.sort();
+    assert_eq!(catalog, expected);
+
+    assert!(matches!(
+        s.org_generation(Uuid::new_v4()).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.org_snapshot(Uuid::new_v4()).await,
+        Err(StoreError::NotFound)
+    ));
+}
