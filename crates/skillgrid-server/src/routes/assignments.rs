@@ -22,7 +22,7 @@ use skillgrid_api::{
 use skillgrid_core::model::{Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, SkillRules};
-use skillgrid_store::{AgentWrite, ItemOutcome, WriteContext, WriteOptions};
+use skillgrid_store::{AgentWrite, ItemOutcome, StoreError, WriteContext, WriteOptions};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -144,7 +144,8 @@ pub(crate) fn precondition_failed(current: i64) -> ApiError {
     e
 }
 
-/// What every write to one agent's skills has checked before its body is looked at.
+/// What every write to one agent's skills has checked before its body is looked at (all but
+/// the agent itself: see [`Target::agent_first`]).
 struct Target {
     agent: Uuid,
     /// The organization's settings and catalog.
@@ -171,14 +172,8 @@ async fn target(
     if org.settings.require_if_match && if_match.is_none() {
         return Err(precondition_required());
     }
-    let rec = state
-        .store()
-        .get_agent(caller.org_id, agent)
-        .await
-        .map_err(agent_not_found)?;
-    if !rec.active {
-        return Err(inactive_agent(agent));
-    }
+    // The agent is not looked up here: the write finds it (404, or `inactive_agent`), and a
+    // request refused before its write looks it up then (see `Target::agent_first`).
     Ok(Target {
         agent,
         org,
@@ -188,6 +183,24 @@ async fn target(
 }
 
 impl Target {
+    /// `refused`, the answer to a request stopped before its write, unless the agent does not
+    /// exist or is inactive: that is answered first, as the write would have.
+    async fn agent_first<T>(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        refused: ApiResult<T>,
+    ) -> ApiResult<T> {
+        let Err(refused) = refused else {
+            return refused;
+        };
+        match state.store().get_agent(caller.org_id, self.agent).await {
+            Ok(rec) if rec.active => Err(refused),
+            Ok(_) => Err(inactive_agent(self.agent)),
+            Err(e) => Err(agent_not_found(e)),
+        }
+    }
+
     async fn body(&self, headers: &HeaderMap, body: Body) -> ApiResult<Value> {
         body::read_json(headers, body, self.org.settings.limits.max_body_bytes).await
     }
@@ -269,14 +282,8 @@ async fn apply(
             ))
             .received(Value::from(resulting)),
         )),
-        Some(ItemOutcome::Inactive) => Err(ApiError::new(
-            ProblemCode::InactiveAgent,
-            "the agent is inactive; its skills cannot be changed",
-        )),
-        Some(ItemOutcome::NotFound) | None => Err(ApiError::new(
-            ProblemCode::NotFound,
-            "no agent with this id exists in this organization",
-        )),
+        Some(ItemOutcome::Inactive) => Err(inactive_agent(t.agent)),
+        Some(ItemOutcome::NotFound) | None => Err(agent_not_found(StoreError::NotFound)),
     }
 }
 
@@ -297,8 +304,11 @@ pub(crate) async fn replace(
     body: Body,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let bytes = t.bytes(&headers, body).await?;
-    let set = t.validate(|rules| validate::skill_set_replace_body(&bytes, rules))?;
+    let set = async {
+        let bytes = t.bytes(&headers, body).await?;
+        t.validate(|rules| validate::skill_set_replace_body(&bytes, rules))
+    };
+    let set = t.agent_first(&state, &caller, set.await).await?;
     Ok(apply(
         &state,
         &caller,
@@ -327,8 +337,11 @@ pub(crate) async fn merge(
     body: Body,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let bytes = t.bytes(&headers, body).await?;
-    let set = t.validate(|rules| validate::skill_set_merge_body(&bytes, rules))?;
+    let set = async {
+        let bytes = t.bytes(&headers, body).await?;
+        t.validate(|rules| validate::skill_set_merge_body(&bytes, rules))
+    };
+    let set = t.agent_first(&state, &caller, set.await).await?;
     Ok(apply(
         &state,
         &caller,
@@ -359,9 +372,12 @@ pub(crate) async fn set_one(
     body: Body,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let skill = path_id("skillId", &skill)?;
-    let v = t.body(&headers, body).await?;
-    let a = t.validate(|rules| validate::single_assignment(&v, rules, skill))?;
+    let a = async {
+        let skill = path_id("skillId", &skill)?;
+        let v = t.body(&headers, body).await?;
+        t.validate(|rules| validate::single_assignment(&v, rules, skill))
+    };
+    let a = t.agent_first(&state, &caller, a.await).await?;
     Ok(apply(
         &state,
         &caller,
@@ -390,7 +406,9 @@ pub(crate) async fn remove_one(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let skill = path_id("skillId", &skill)?;
+    let skill = t
+        .agent_first(&state, &caller, path_id("skillId", &skill))
+        .await?;
     let not_held = || {
         ApiError::new(
             ProblemCode::NotFound,
@@ -398,7 +416,7 @@ pub(crate) async fn remove_one(
         )
     };
     if !t.org.by_id.contains_key(&skill) {
-        return Err(not_held());
+        return t.agent_first(&state, &caller, Err(not_held())).await;
     }
     let (version, plan, _) = apply(
         &state,

@@ -816,6 +816,67 @@ async fn an_unknown_agent_is_404() {
     }
 }
 
+/// An unknown or inactive agent is reported before anything wrong with the body or the skill
+/// in the path, on every write route (the agent is looked up only when the write is refused).
+#[tokio::test]
+async fn the_agent_is_reported_before_the_body() {
+    let (app, a, ..) = setup().await;
+    let inactive = app.create_agent("asleep@example.com").await;
+    let r = app
+        .patch(
+            &format!("/api/v2/admin/users/{inactive}"),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let nowhere = Uuid::now_v7();
+    for base in BASES {
+        for (agent, status, code) in [
+            (Uuid::now_v7(), 404, "not_found"),
+            (inactive, 400, "inactive_agent"),
+        ] {
+            let path = skills_path(base, agent);
+            let one = format!("{path}/{a}");
+            let elsewhere = format!("{path}/{nowhere}");
+            let malformed = format!("{path}/skill-7");
+            for (m, p, body) in [
+                (
+                    Method::PUT,
+                    path.as_str(),
+                    Some(json!({"skills": [{"skillId": "x"}]})),
+                ),
+                (Method::PUT, path.as_str(), Some(json!("not a set"))),
+                (Method::PATCH, path.as_str(), Some(json!({"remove": [7]}))),
+                (
+                    Method::PUT,
+                    one.as_str(),
+                    Some(json!({"proficiency": "Wizard"})),
+                ),
+                (Method::PUT, malformed.as_str(), Some(json!({}))),
+                (Method::PUT, elsewhere.as_str(), Some(json!({}))),
+                (Method::DELETE, elsewhere.as_str(), None),
+                (Method::DELETE, malformed.as_str(), None),
+            ] {
+                let r = write(&app, m.clone(), p, body.as_ref(), &[]).await;
+                assert_eq!(r.status, status, "{m} {p}: {}", r.text);
+                assert_eq!(r.body["code"], code, "{m} {p}: {}", r.text);
+            }
+        }
+    }
+    // With a known, active agent the same requests get their own answers.
+    let agent = app.create_agent("awake@example.com").await;
+    let path = skills_path(BASES[0], agent);
+    let r = app.put(&path, &json!({"skills": [{"skillId": "x"}]})).await;
+    assert_problem(&r, 400, "validation_failed");
+    let r = app.delete(&format!("{path}/{nowhere}")).await;
+    assert_problem(&r, 404, "not_found");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("does not hold"),
+        "{}",
+        r.text
+    );
+}
+
 #[tokio::test]
 async fn max_skills_per_agent_is_enforced() {
     let (app, a, b, c) = setup().await;
