@@ -213,6 +213,9 @@ impl Rows {
         Ok(())
     }
 
+    /// Writes the rows: every chunk but the last of the upserts and of the audit rows on its
+    /// own, then the last ones and the version bumps in one statement (a small write's whole
+    /// transaction is then its reads and this one statement).
     async fn write(self, tx: &mut PgConnection, org_pk: i64) -> Result<()> {
         for (a, s) in chunks(&self.deleted_agent).zip(chunks(&self.deleted_skill)) {
             sqlx::query(
@@ -224,65 +227,160 @@ impl Rows {
             .execute(&mut *tx)
             .await?;
         }
-        let upserts = chunks(&self.agent)
+        let mut upserts: Vec<Upserts<'_>> = chunks(&self.agent)
             .zip(chunks(&self.skill))
             .zip(chunks(&self.proficiency))
             .zip(chunks(&self.effective))
             .zip(chunks(&self.expires))
-            .zip(chunks(&self.updated));
-        for (((((agent, skill), prof), eff), exp), updated) in upserts {
-            sqlx::query(
-                "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at)
-                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-                 ON CONFLICT (agent_id, skill_id) DO UPDATE SET proficiency = excluded.proficiency,
-                   effective_at = excluded.effective_at, expires_at = excluded.expires_at,
-                   updated_at = excluded.updated_at",
+            .zip(chunks(&self.updated))
+            .map(
+                |(((((agent, skill), proficiency), effective), expires), updated)| Upserts {
+                    agent,
+                    skill,
+                    proficiency,
+                    effective,
+                    expires,
+                    updated,
+                },
             )
-            .bind(agent)
-            .bind(skill)
-            .bind(prof)
-            .bind(eff)
-            .bind(exp)
-            .bind(updated)
-            .execute(&mut *tx)
-            .await?;
+            .collect();
+        let last_upserts = upserts.pop().unwrap_or_default();
+        for u in upserts {
+            u.bind(sqlx::query(&format!("{} {UPSERT_ROWS}", upsert_head(1))))
+                .execute(&mut *tx)
+                .await?;
         }
-        let mut audit = self.audit.into_iter();
-        let audit_rows = chunks(&self.audit_at)
+        let mut sets = self.audit.into_iter();
+        let mut audits: Vec<AuditRows> = chunks(&self.audit_at)
             .zip(chunks(&self.audit_request))
-            .zip(chunks(&self.audit_client));
-        for ((at, request), client) in audit_rows {
-            let chunk: Vec<audit::AuditSet> = audit.by_ref().take(at.len()).collect();
-            let uuid: Vec<Uuid> = chunk.iter().map(|s| s.uuid).collect();
-            let agent_pk: Vec<i64> = chunk.iter().map(|s| s.agent_pk).collect();
-            let agent: Vec<Uuid> = chunk.iter().map(|s| s.agent).collect();
-            let count: Vec<i32> = chunk.iter().map(|s| s.count as i32).collect();
-            let entries: Vec<Vec<u8>> = chunk.into_iter().map(|s| s.entries).collect();
-            sqlx::query(
-                "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
-                 SELECT u, $1, t, r, c, ag, agu, e, n
-                 FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::uuid[], $6::bigint[], $7::uuid[],
-                             $8::bytea[], $9::int[])
-                      WITH ORDINALITY AS x(u, t, r, c, ag, agu, e, n, ord)
-                 ORDER BY ord",
-            )
-            .bind(org_pk)
-            .bind(uuid)
-            .bind(at)
-            .bind(request)
-            .bind(client)
-            .bind(agent_pk)
-            .bind(agent)
-            .bind(entries)
-            .bind(count)
-            .execute(&mut *tx)
-            .await?;
+            .zip(chunks(&self.audit_client))
+            .map(|((at, request), client)| AuditRows::new(&mut sets, at, request, client))
+            .collect();
+        let last_audits = audits.pop().unwrap_or_default();
+        for a in audits {
+            a.bind(sqlx::query(&audit_insert(1)).bind(org_pk))
+                .execute(&mut *tx)
+                .await?;
         }
-        sqlx::query("UPDATE agents SET version = version + 1 WHERE id = ANY($1)")
+        let last = format!(
+            "WITH upserted AS ({} {UPSERT_ROWS}), audited AS ({})
+             UPDATE agents SET version = version + 1 WHERE id = ANY($16)",
+            upsert_head(1),
+            audit_insert(7),
+        );
+        let q = last_upserts.bind(sqlx::query(&last));
+        last_audits
+            .bind(q.bind(org_pk))
             .bind(&self.bumped)
             .execute(&mut *tx)
             .await?;
         Ok(())
+    }
+}
+
+/// `INSERT … SELECT FROM UNNEST(…)` of assignments, its six arrays from `$first`.
+fn upsert_head(first: usize) -> String {
+    let p: Vec<String> = (first..first + 6)
+        .map(|n| format!("${n}::bigint[]"))
+        .collect();
+    format!(
+        "INSERT INTO assignments (agent_id, skill_id, proficiency, effective_at, expires_at, updated_at)
+         SELECT * FROM UNNEST({})",
+        p.join(", ")
+    )
+}
+
+const UPSERT_ROWS: &str = "ON CONFLICT (agent_id, skill_id) DO UPDATE SET
+    proficiency = excluded.proficiency, effective_at = excluded.effective_at,
+    expires_at = excluded.expires_at, updated_at = excluded.updated_at";
+
+/// The audit rows' `INSERT`, in their order: the organization at `$first`, then eight arrays.
+fn audit_insert(first: usize) -> String {
+    let types = [
+        "uuid", "bigint", "text", "uuid", "bigint", "uuid", "bytea", "int",
+    ];
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", first + 1 + i))
+        .collect();
+    format!(
+        "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
+         SELECT u, ${first}, t, r, c, ag, agu, e, n
+         FROM UNNEST({}) WITH ORDINALITY AS x(u, t, r, c, ag, agu, e, n, ord)
+         ORDER BY ord",
+        arrays.join(", ")
+    )
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// One statement's share of the upserted rows, column by column.
+#[derive(Default)]
+struct Upserts<'a> {
+    agent: &'a [i64],
+    skill: &'a [i64],
+    proficiency: &'a [i64],
+    effective: &'a [Option<i64>],
+    expires: &'a [Option<i64>],
+    updated: &'a [i64],
+}
+
+impl<'a> Upserts<'a> {
+    fn bind(self, q: PgQuery<'a>) -> PgQuery<'a> {
+        q.bind(self.agent)
+            .bind(self.skill)
+            .bind(self.proficiency)
+            .bind(self.effective)
+            .bind(self.expires)
+            .bind(self.updated)
+    }
+}
+
+/// One statement's share of the audit rows, column by column.
+#[derive(Default)]
+struct AuditRows<'a> {
+    uuid: Vec<Uuid>,
+    at: &'a [i64],
+    request: &'a [String],
+    client: &'a [Uuid],
+    agent_pk: Vec<i64>,
+    agent: Vec<Uuid>,
+    entries: Vec<Vec<u8>>,
+    count: Vec<i32>,
+}
+
+impl<'a> AuditRows<'a> {
+    /// The next `at.len()` of `sets`, with their times, requests and clients.
+    fn new(
+        sets: &mut impl Iterator<Item = audit::AuditSet>,
+        at: &'a [i64],
+        request: &'a [String],
+        client: &'a [Uuid],
+    ) -> Self {
+        let chunk: Vec<audit::AuditSet> = sets.by_ref().take(at.len()).collect();
+        AuditRows {
+            uuid: chunk.iter().map(|s| s.uuid).collect(),
+            at,
+            request,
+            client,
+            agent_pk: chunk.iter().map(|s| s.agent_pk).collect(),
+            agent: chunk.iter().map(|s| s.agent).collect(),
+            count: chunk.iter().map(|s| s.count as i32).collect(),
+            entries: chunk.into_iter().map(|s| s.entries).collect(),
+        }
+    }
+
+    /// Binds the eight arrays after the organization.
+    fn bind(self, q: PgQuery<'a>) -> PgQuery<'a> {
+        q.bind(self.uuid)
+            .bind(self.at)
+            .bind(self.request)
+            .bind(self.client)
+            .bind(self.agent_pk)
+            .bind(self.agent)
+            .bind(self.entries)
+            .bind(self.count)
     }
 }
 
