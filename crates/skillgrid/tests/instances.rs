@@ -229,3 +229,124 @@ async fn admin_commands_work_against_postgres() {
     let body: Value = skills.json().await.unwrap();
     assert_eq!(body["items"], json!([]));
 }
+
+/// Each instance keeps the settings and catalog it read, yet a change made through one
+/// applies to the very next request on the other.
+#[tokio::test]
+async fn a_change_on_one_instance_applies_to_the_next_request_on_the_other() {
+    let db = common::test_db(true).await;
+    let store = skillgrid_store::open(&db.url).await.unwrap();
+    let boot = skillgrid_server::bootstrap::first_start(&store)
+        .await
+        .unwrap()
+        .unwrap();
+    let new = skillgrid_core::model::NewAgent {
+        email: "both@example.com".into(),
+        name: "Both".into(),
+        external_id: None,
+    };
+    let now = skillgrid_core::timestamp::Timestamp::now();
+    let agent = store.create_agent(boot.org_id, &new, now).await.unwrap().id;
+    let [a, b] = [common::start(&db.url), common::start(&db.url)];
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let tok: Value = http
+        .post(format!("{}/oauth/token", a.base))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &boot.client_id.to_string()),
+            ("client_secret", &boot.client_secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = tok["access_token"].as_str().unwrap().to_string();
+    let call = |method: reqwest::Method, url: String, body: Value, if_match: Option<&str>| {
+        let mut r = http.request(method, url).bearer_auth(&token).json(&body);
+        if let Some(v) = if_match {
+            r = r.header("If-Match", v);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let skills = format!("/api/v2/agents/users/{agent}/skills");
+    // Both instances read settings and catalog.
+    for s in [&a, &b] {
+        let r = call(
+            reqwest::Method::GET,
+            format!("{}{skills}", s.base),
+            Value::Null,
+            None,
+        )
+        .await;
+        assert_eq!(r.0, 200, "{}", r.1);
+    }
+
+    // A skill created on one is assignable on the other.
+    let (status, created) = call(
+        reqwest::Method::POST,
+        format!("{}/api/v2/admin/skills", a.base),
+        json!({"name": "Chat"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let one = format!("{}{skills}/{}", b.base, created["id"].as_str().unwrap());
+    let r = call(
+        reqwest::Method::PUT,
+        one.clone(),
+        json!({"proficiency": 10}),
+        None,
+    )
+    .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+
+    // Settings changed on one apply on the other.
+    let r = call(
+        reqwest::Method::PATCH,
+        format!("{}/api/v2/organizations/settings", a.base),
+        json!({"requireIfMatch": true}),
+        None,
+    )
+    .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let r = call(
+        reqwest::Method::PUT,
+        one.clone(),
+        json!({"proficiency": 20}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.0, r.1["code"].as_str()),
+        (428, Some("precondition_required"))
+    );
+
+    // A skill deactivated on one can no longer be assigned on the other.
+    let r = call(
+        reqwest::Method::PATCH,
+        format!(
+            "{}/api/v2/admin/skills/{}",
+            a.base,
+            created["id"].as_str().unwrap()
+        ),
+        json!({"active": false}),
+        None,
+    )
+    .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let r = call(
+        reqwest::Method::PUT,
+        one,
+        json!({"proficiency": 20}),
+        Some("\"1\""),
+    )
+    .await;
+    assert_eq!(r.0, 400, "{}", r.1);
+    assert_eq!(r.1["errors"][0]["code"], "inactive_skill", "{}", r.1);
+}
