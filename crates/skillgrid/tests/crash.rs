@@ -74,20 +74,7 @@ fn bulk_body(f: &Fixture, value: i64) -> Vec<u8> {
 }
 
 async fn token(http: &reqwest::Client, base: &str, f: &Fixture) -> String {
-    let r = http
-        .post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &f.client_id.to_string()),
-            ("client_secret", &f.secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    common::token(http, base, f.client_id, &f.secret).await
 }
 
 /// Every agent's (version, proficiencies) as stored.

@@ -52,22 +52,7 @@ async fn two_instances_share_versions_and_history() {
 
     let servers = [common::start(&db.url), common::start(&db.url)];
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let token = http
-        .post(format!("{}/oauth/token", servers[0].base))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &boot.client_id.to_string()),
-            ("client_secret", &boot.client_secret),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = common::token(&http, &servers[0].base, boot.client_id, &boot.client_secret).await;
     let bases: Arc<Vec<String>> = Arc::new(servers.iter().map(|s| s.base.clone()).collect());
     let token = Arc::new(token);
 
@@ -249,20 +234,7 @@ async fn a_change_on_one_instance_applies_to_the_next_request_on_the_other() {
     let agent = store.create_agent(boot.org_id, &new, now).await.unwrap().id;
     let [a, b] = [common::start(&db.url), common::start(&db.url)];
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let tok: Value = http
-        .post(format!("{}/oauth/token", a.base))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &boot.client_id.to_string()),
-            ("client_secret", &boot.client_secret),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = tok["access_token"].as_str().unwrap().to_string();
+    let token = common::token(&http, &a.base, boot.client_id, &boot.client_secret).await;
     let call = |method: reqwest::Method, url: String, body: Value, if_match: Option<&str>| {
         let mut r = http.request(method, url).bearer_auth(&token).json(&body);
         if let Some(v) = if_match {

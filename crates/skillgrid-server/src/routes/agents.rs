@@ -22,12 +22,17 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{userId}", get(read).patch(update))
 }
 
+/// 404: no agent with the id in the path.
+pub fn no_such_agent() -> ApiError {
+    ApiError::new(
+        ProblemCode::NotFound,
+        "no agent with this id exists in this organization",
+    )
+}
+
 pub fn agent_not_found(e: StoreError) -> ApiError {
     match e {
-        StoreError::NotFound => ApiError::new(
-            ProblemCode::NotFound,
-            "no agent with this id exists in this organization",
-        ),
+        StoreError::NotFound => no_such_agent(),
         e => e.into(),
     }
 }

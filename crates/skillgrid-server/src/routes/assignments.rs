@@ -2,7 +2,7 @@
 //! `/admin/users/{id}/skills`. Every write goes through [`apply`], which calls the same store
 //! operation the bulk route uses, with one item.
 
-use super::agents::agent_not_found;
+use super::agents::{agent_not_found, no_such_agent};
 use super::{audit_page, audit_page_request, path_id, query};
 use crate::auth::Caller;
 use crate::body;
@@ -22,7 +22,7 @@ use skillgrid_api::{
 use skillgrid_core::model::{Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, SkillRules};
-use skillgrid_store::{AgentWrite, ItemOutcome, StoreError, WriteContext, WriteOptions};
+use skillgrid_store::{AgentWrite, ItemOutcome, WriteContext, WriteOptions};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -283,7 +283,7 @@ async fn apply(
             .received(Value::from(resulting)),
         )),
         Some(ItemOutcome::Inactive) => Err(inactive_agent(t.agent)),
-        Some(ItemOutcome::NotFound) | None => Err(agent_not_found(StoreError::NotFound)),
+        Some(ItemOutcome::NotFound) | None => Err(no_such_agent()),
     }
 }
 

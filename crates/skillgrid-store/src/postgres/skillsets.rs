@@ -13,6 +13,7 @@ use crate::common::{self, AgentRow, SetRow, SkillKeys};
 use crate::*;
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Row};
+use std::sync::LazyLock;
 
 /// Rows per `UNNEST` statement (3 in this crate's unit tests, so that they write in several).
 const CHUNK_ROWS: usize = if cfg!(test) { 3 } else { 50_000 };
@@ -246,9 +247,7 @@ impl Rows {
             .collect();
         let last_upserts = upserts.pop().unwrap_or_default();
         for u in upserts {
-            u.bind(sqlx::query(&format!("{} {UPSERT_ROWS}", upsert_head(1))))
-                .execute(&mut *tx)
-                .await?;
+            u.bind(sqlx::query(&UPSERT)).execute(&mut *tx).await?;
         }
         let mut sets = self.audit.into_iter();
         let mut audits: Vec<AuditRows> = chunks(&self.audit_at)
@@ -258,17 +257,11 @@ impl Rows {
             .collect();
         let last_audits = audits.pop().unwrap_or_default();
         for a in audits {
-            a.bind(sqlx::query(&audit_insert(1)).bind(org_pk))
+            a.bind(sqlx::query(&AUDIT).bind(org_pk))
                 .execute(&mut *tx)
                 .await?;
         }
-        let last = format!(
-            "WITH upserted AS ({} {UPSERT_ROWS}), audited AS ({})
-             UPDATE agents SET version = version + 1 WHERE id = ANY($16)",
-            upsert_head(1),
-            audit_insert(7),
-        );
-        let q = last_upserts.bind(sqlx::query(&last));
+        let q = last_upserts.bind(sqlx::query(&LAST));
         last_audits
             .bind(q.bind(org_pk))
             .bind(&self.bumped)
@@ -277,6 +270,23 @@ impl Rows {
         Ok(())
     }
 }
+
+/// The upsert of one chunk of assignments: six arrays from `$1`.
+static UPSERT: LazyLock<String> = LazyLock::new(|| format!("{} {UPSERT_ROWS}", upsert_head(1)));
+
+/// The insert of one chunk of audit rows: the organization, then eight arrays.
+static AUDIT: LazyLock<String> = LazyLock::new(|| audit_insert(1));
+
+/// A write's last chunks of upserts and audit rows and its version bumps, in one statement:
+/// the upsert's arrays from `$1`, the audit insert's from `$7`, the bumped agents at `$16`.
+static LAST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH upserted AS ({} {UPSERT_ROWS}), audited AS ({})
+         UPDATE agents SET version = version + 1 WHERE id = ANY($16)",
+        upsert_head(1),
+        audit_insert(7),
+    )
+});
 
 /// `INSERT … SELECT FROM UNNEST(…)` of assignments, its six arrays from `$first`.
 fn upsert_head(first: usize) -> String {

@@ -66,3 +66,19 @@ pub async fn scalar(url: &str, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
     }
 }
+
+/// An access token of a client, from the server at `base`.
+pub async fn token(http: &reqwest::Client, base: &str, client: uuid::Uuid, secret: &str) -> String {
+    let r = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client.to_string()),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    body["access_token"].as_str().expect("a token").to_string()
+}
