@@ -1,10 +1,10 @@
-//! RFC 9457 problem details and the closed lists of problem and entry codes (contract §6).
+//! RFC 9457 problem details and the closed lists of problem and entry codes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-/// The problem codes of contract §6, each with its one HTTP status.
+/// The problem codes, each with its one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProblemCode {
     ValidationFailed,
@@ -116,7 +116,7 @@ pub fn problem_code_schema() -> utoipa::openapi::schema::Object {
         .build()
 }
 
-/// The entry codes of contract §6: what is wrong with one place of a request.
+/// The entry codes: what is wrong with one place of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryCode {

@@ -1,4 +1,4 @@
-//! Request bodies as the contract names them, for the OpenAPI document.
+//! Request bodies as the API names them, for the OpenAPI document.
 //!
 //! The server does not deserialize into these: bodies are walked by `skillgrid-core`'s
 //! validator so that every mistake is reported at once. These types say what that validator

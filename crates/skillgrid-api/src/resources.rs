@@ -1,4 +1,4 @@
-//! Resource representations (contract §5) and the OAuth token endpoint's bodies (§4).
+//! Resource representations and the OAuth token endpoint's bodies.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,7 +14,7 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// A skill of the catalog (§5.2).
+/// A skill of the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Skill {
@@ -29,7 +29,7 @@ pub struct Skill {
     pub updated_at: String,
 }
 
-/// An agent (§5.3).
+/// An agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Agent {
@@ -109,7 +109,7 @@ impl Changes {
     }
 }
 
-/// One agent's skills (§5.4); `dryRun` and `changes` are present on write answers.
+/// One agent's skills; `dryRun` and `changes` are present on write answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentSkills {
@@ -141,7 +141,7 @@ impl AuditAction {
     }
 }
 
-/// One audit entry (§5.6).
+/// One audit entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
@@ -175,7 +175,7 @@ pub struct OAuthError {
     pub error_description: String,
 }
 
-/// The scopes of contract §4.
+/// The scopes an API client may hold.
 pub mod scopes {
     pub const ORG_READ: &str = "admin:org:read";
     pub const ORG_WRITE: &str = "admin:org:write";
@@ -195,7 +195,7 @@ pub mod scopes {
     ];
 }
 
-/// Counts over a bulk request (§5.5). Assignment counts cover the items that succeeded.
+/// Counts over a bulk request. Assignment counts cover the items that succeeded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkSummary {

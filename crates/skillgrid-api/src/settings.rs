@@ -1,4 +1,4 @@
-//! Organization settings (contract §5.1) with their defaults.
+//! Organization settings with their defaults.
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -154,7 +154,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_serialise_as_the_contract_shows() {
+    fn defaults_serialise_as_documented() {
         let v = serde_json::to_value(OrgSettings::default()).unwrap();
         assert_eq!(
             v,

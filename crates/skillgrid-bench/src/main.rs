@@ -1,5 +1,5 @@
 //! `skillgrid-bench`: how close skillgrid's bulk path is to what the database itself can do,
-//! measured side by side in one run (issue 7, docs/PERFORMANCE.md).
+//! measured side by side in one run (docs/PERFORMANCE.md).
 //!
 //! It builds nothing: it starts the release-built `skillgrid` found beside itself
 //! (`cargo build --release -p skillgrid -p skillgrid-bench` first) on loopback over a fresh

@@ -1,4 +1,4 @@
-//! One typed method per route of the contract (§5), plus helpers that follow `nextCursor`.
+//! One typed method per route of the API, plus helpers that follow `nextCursor`.
 
 use crate::requests::{
     AgentAssignment, AgentPatch, AgentQuery, AssignmentFields, AuditQuery, BulkOptions,
@@ -78,7 +78,7 @@ impl Client {
         })
     }
 
-    // ---- §5.1 organization settings ----
+    // ---- organization settings ----
 
     /// `GET /organizations/settings`.
     pub async fn settings(&self) -> Result<OrgSettings> {
@@ -92,7 +92,7 @@ impl Client {
             .await
     }
 
-    // ---- §5.2 skills ----
+    // ---- skills ----
 
     /// `GET /admin/skills`: one page.
     pub async fn list_skills(&self, q: &SkillQuery) -> Result<Page<Skill>> {
@@ -137,7 +137,7 @@ impl Client {
             .map(drop)
     }
 
-    // ---- §5.3 agents ----
+    // ---- agents ----
 
     /// `GET /admin/users`: one page.
     pub async fn list_agents(&self, q: &AgentQuery) -> Result<Page<Agent>> {
@@ -175,7 +175,7 @@ impl Client {
             .await
     }
 
-    // ---- §5.4 one agent's skills ----
+    // ---- one agent's skills ----
 
     /// `GET …/skills`; `version` is the one the `ETag` names (use it as `if_match`).
     pub async fn agent_skills(&self, agent: Uuid) -> Result<AgentSkills> {
@@ -278,7 +278,7 @@ impl Client {
         .await
     }
 
-    // ---- §5.5 many agents ----
+    // ---- many agents ----
 
     /// `POST /agents/skills/bulk`, with an `Idempotency-Key` (generated unless given) that
     /// every retry of this call reuses.
@@ -321,7 +321,7 @@ impl Client {
         .await
     }
 
-    // ---- §5.6 audit ----
+    // ---- audit ----
 
     /// `GET /audit`: one page, oldest first.
     pub async fn audit(&self, q: &AuditQuery) -> Result<Page<AuditEntry>> {

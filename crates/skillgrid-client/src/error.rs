@@ -1,4 +1,4 @@
-//! The client's error type: problem details (contract §6), OAuth errors (§4) and the rest.
+//! The client's error type: problem details, OAuth errors and the rest.
 
 use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use skillgrid_api::{ErrorEntry, OAuthError, Problem};
@@ -19,7 +19,7 @@ pub enum Error {
     OAuth { status: u16, error: OAuthError },
     /// The request could not be sent or its answer not read.
     Transport(reqwest::Error),
-    /// An answer whose body is not what the contract says (or a non-problem error body).
+    /// An answer whose body is not what the API documents (or a non-problem error body).
     Decode {
         status: u16,
         message: String,

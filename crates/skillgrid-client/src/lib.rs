@@ -1,4 +1,4 @@
-//! A typed async client of the skillgrid HTTP API (see the wire contract).
+//! A typed async client of the skillgrid HTTP API (its reference is the server's `/docs`).
 //!
 //! - Authenticates with the OAuth 2.0 client-credentials grant at `POST /oauth/token`,
 //!   caches the token until shortly before it expires, and fetches a new one once when a

@@ -1,4 +1,4 @@
-//! Request bodies and query parameters, serialised exactly as the contract names them
+//! Request bodies and query parameters, serialised exactly as the API names them
 //! (`camelCase`). Fields left `None` are not sent; `Option<Option<_>>` fields send `null`
 //! for `Some(None)` (clear the value) and nothing for `None` (leave it).
 //!
@@ -80,7 +80,7 @@ pub struct BulkRequest {
 }
 
 impl BulkRequest {
-    /// A merge request, atomic (the contract's defaults).
+    /// A merge request, atomic (the API's defaults).
     pub fn merge(items: Vec<BulkItem>) -> Self {
         BulkRequest {
             mode: BulkMode::Merge,
@@ -282,7 +282,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn bodies_serialise_as_the_contract_names_them() {
+    fn bodies_serialise_as_the_api_names_them() {
         let a = Uuid::nil();
         let item = BulkItem::new(a, vec![assignment(a, "Advanced")])
             .remove(vec![a])

@@ -1,5 +1,5 @@
 //! How fast a 100,000-assignment bulk body (10,000 items × 10 skills) is validated, against
-//! plain `serde_json` parsing of the same body into simple typed structs (issue 7: at most 2×).
+//! plain `serde_json` parsing of the same body into simple typed structs (the target: at most 2×).
 //!
 //! `cargo run --release -p skillgrid-core --example validate_speed [-- RUNS [NAME]]`
 //! (part of a contender's NAME, e.g. `plain`, `bulk_body`, `walk`, runs only that one, for a

@@ -19,7 +19,7 @@ impl Timestamp {
         Some(Timestamp((t.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 
-    /// `2026-11-22T11:30:00.000Z`: UTC with milliseconds, as the contract returns every time.
+    /// `2026-11-22T11:30:00.000Z`: UTC with milliseconds, as the API returns every time.
     pub fn to_rfc3339(self) -> String {
         let mut buf = [0; RFC3339_LEN];
         match self.format_rfc3339(&mut buf) {

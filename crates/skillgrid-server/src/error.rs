@@ -1,6 +1,6 @@
 //! The one place where failures become `application/problem+json` answers.
 //!
-//! Handlers return `Result<_, ApiError>`. A problem the client can fix carries its contract
+//! Handlers return `Result<_, ApiError>`. A problem the client can fix carries its documented
 //! code and every error entry; anything else is `Internal`, whose cause is logged with the
 //! request id and never sent.
 

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on the bulk routes (contract §5.5).
+//! `Idempotency-Key` on the bulk routes.
 //!
 //! The key is claimed in the database before the work starts (so a concurrent duplicate, on
 //! this instance or another, gets 409), the fingerprint of client, method, path and body is

@@ -1,4 +1,4 @@
-//! Per-client token buckets (contract §7), sized by the organization's `rateLimit` settings.
+//! Per-client token buckets, sized by the organization's `rateLimit` settings.
 //!
 //! A bucket is rebuilt when the settings it was made from change, so a settings PATCH takes
 //! effect on the next request without a restart. Buckets live in this process: several

@@ -202,7 +202,7 @@ pub(crate) fn outcomes(
                     } else {
                         Vec::new()
                     };
-                    // A dry run leaves the version alone (contract §5.4): its answer
+                    // A dry run leaves the version alone: its answer
                     // carries the current ETag, which a client can send as If-Match
                     // with the real write to apply exactly the diff it reviewed.
                     let version = if plan.is_empty() || opts.dry_run {

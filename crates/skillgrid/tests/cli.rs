@@ -1,4 +1,4 @@
-//! End-to-end tests of the real `skillgrid` binary (CONTRACT.md section 3): every test runs
+//! End-to-end tests of the real `skillgrid` binary: every test runs
 //! it as a child process in a temporary directory and talks HTTP to it on 127.0.0.1 only.
 //!
 //! No test sleeps waiting for a server: the server's stderr is read line by line (with a

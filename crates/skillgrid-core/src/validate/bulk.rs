@@ -1,4 +1,4 @@
-//! `POST /agents/skills/bulk`: many agents in one request (contract §5.5).
+//! `POST /agents/skills/bulk`: many agents in one request.
 //!
 //! Request-wide problems (shape, `mode`, limits) fail the whole request. Problems inside an
 //! item are kept per item, so a non-atomic request can write the good items and report the

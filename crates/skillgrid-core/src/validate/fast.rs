@@ -1,7 +1,7 @@
 //! The typed fast path for the big bodies: bulk, skill to agents, and a skill set's PUT and
 //! PATCH.
 //!
-//! Parsing into a `serde_json::Value` costs about five times a typed parse (issue 7), so these
+//! Parsing into a `serde_json::Value` costs about five times a typed parse (docs/PERFORMANCE.md), so these
 //! bodies are first read straight into domain types by strict serde visitors: only the fields
 //! of each schema, each at most once, each of exactly its JSON type; ids parsed from borrowed
 //! text; then the semantic rules (scale, levels, dates, duplicates, catalog, limits) on the

@@ -1,4 +1,4 @@
-//! Bodies of the catalog and agent routes (contract §5.2, §5.3).
+//! Bodies of the catalog and agent routes.
 
 use super::{fields, wrong_type, Report, Schema};
 use crate::model::{AgentPatch, NewAgent, NewSkill, SkillPatch};

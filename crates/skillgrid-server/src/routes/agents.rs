@@ -1,4 +1,4 @@
-//! Agents: `/admin/users` (contract §5.3).
+//! Agents: `/admin/users`.
 
 use super::{page, page_request, path_id, query, settings_and_body};
 use crate::auth::Caller;

@@ -1,4 +1,4 @@
-//! One agent's skills (contract §5.4), on both `/agents/users/{id}/skills` and
+//! One agent's skills, on both `/agents/users/{id}/skills` and
 //! `/admin/users/{id}/skills`. Every write goes through [`apply`], which calls the same store
 //! operation the bulk route uses, with one item.
 

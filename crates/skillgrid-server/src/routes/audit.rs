@@ -1,4 +1,4 @@
-//! The organization-wide audit log (contract §5.6): `GET /audit?since=&limit=&cursor=`.
+//! The organization-wide audit log: `GET /audit?since=&limit=&cursor=`.
 //! Entries come oldest first, so a client can follow the log with `since` and `nextCursor`.
 
 use super::{audit_page, audit_page_request, query};

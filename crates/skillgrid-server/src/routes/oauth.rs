@@ -1,5 +1,5 @@
 //! `POST /oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4), with errors
-//! in the shape of §5.2 rather than problem details, as OAuth clients expect.
+//! in the shape of RFC 6749 §5.2 rather than problem details, as OAuth clients expect.
 
 use crate::auth::{issue_token, verify_secret, TOKEN_TTL_SECS};
 use crate::body::read_bytes;

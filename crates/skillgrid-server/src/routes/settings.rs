@@ -1,4 +1,4 @@
-//! `GET|PATCH /organizations/settings` (contract §5.1).
+//! `GET|PATCH /organizations/settings`.
 
 use super::{query, settings_and_body};
 use crate::auth::Caller;

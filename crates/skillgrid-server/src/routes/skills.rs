@@ -1,4 +1,4 @@
-//! The skill catalog: `/admin/skills` (contract §5.2).
+//! The skill catalog: `/admin/skills`.
 
 use super::{page, page_request, path_id, query, settings_and_body};
 use crate::auth::Caller;

@@ -1,4 +1,4 @@
-//! Contract §5.3: agents.
+//! Agents.
 
 use crate::helpers::{assert_problem, is_utc_millis, spawn_app, TestApp};
 use serde_json::{json, Value};

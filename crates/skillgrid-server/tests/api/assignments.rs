@@ -1,4 +1,4 @@
-//! Contract §5.4: one agent's skills, on both of its paths.
+//! One agent's skills, on both of its paths.
 
 use crate::helpers::{assert_problem, is_utc_millis, spawn_app, Resp, TestApp};
 use reqwest::Method;

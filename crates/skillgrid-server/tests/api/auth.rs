@@ -1,4 +1,4 @@
-//! Contract §4: the token endpoint (RFC 6749 client credentials) and how API routes treat
+//! The token endpoint (RFC 6749 client credentials) and how API routes treat
 //! missing, malformed, forged, expired and under-scoped tokens.
 
 use crate::helpers::{assert_problem, spawn_app, Resp, TestApp};
@@ -438,7 +438,7 @@ async fn tokens_that_are_not_access_tokens_are_401_invalid_token() {
     }
 }
 
-/// One route per scope of §4; a token holding every other scope gets 403 there.
+/// One route per scope; a token holding every other scope gets 403 there.
 #[tokio::test]
 async fn each_scope_guards_its_routes() {
     let app = spawn_app().await;

@@ -1,4 +1,4 @@
-//! §5.5 and §5.6 over real HTTP: bulk writes across agents, one skill to many agents,
+//! Over real HTTP: bulk writes across agents, one skill to many agents,
 //! idempotency keys and the audit log.
 
 use crate::helpers::{spawn_app, TestApp};

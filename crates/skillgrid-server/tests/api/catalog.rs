@@ -1,4 +1,4 @@
-//! Contract §5.2: the skill catalog.
+//! The skill catalog.
 
 use crate::helpers::{assert_problem, is_utc_millis, spawn_app, TestApp};
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! Contract §2, §3 and §6: problem bodies for every error, request ids, a real internal error,
+//! Problem bodies for every error, request ids, a real internal error,
 //! and the operational endpoints.
 
 use crate::helpers::{assert_problem, spawn_app, Resp};

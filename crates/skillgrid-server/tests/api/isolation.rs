@@ -1,4 +1,4 @@
-//! Contract §4: a token sees and writes nothing of another organization; such ids answer
+//! A token sees and writes nothing of another organization; such ids answer
 //! exactly as ids that do not exist.
 
 use crate::helpers::{assert_problem, spawn_app, Resp, TestApp};

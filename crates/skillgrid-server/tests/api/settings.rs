@@ -1,4 +1,4 @@
-//! Contract §5.1: organization settings.
+//! Organization settings.
 
 use crate::helpers::{assert_problem, spawn_app};
 use serde_json::{json, Value};
@@ -26,7 +26,7 @@ fn level_names(settings: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn defaults_are_exactly_the_contracts() {
+async fn defaults_are_exactly_the_documented_ones() {
     let app = spawn_app().await;
     let r = app.get(SETTINGS).await;
     assert_eq!(r.status, 200, "{}", r.text);

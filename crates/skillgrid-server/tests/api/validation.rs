@@ -1,6 +1,6 @@
-//! Contract §2, §5.1–§5.4 and §6, table-driven: every kind of bad request sent over real HTTP,
+//! Table-driven: every kind of bad request sent over real HTTP,
 //! each row asserting the status, the problem code and every error entry (locator, code and,
-//! where §6 promises one, the hint) in body order. Every write in the table must leave what
+//! where one helps, the hint) in body order. Every write in the table must leave what
 //! it targets unchanged (agent skills with version and history, settings, catalog, agents).
 //!
 //! All rows run against one app and every failing row is reported, not just the first.
@@ -310,7 +310,7 @@ fn check(fx: &Fixtures, row: &Row, r: &Resp) -> Vec<String> {
             Vec::new()
         }
     };
-    // An expected code of `*` accepts any code (where the contract names only the locator).
+    // An expected code of `*` accepts any code (where only the locator is documented).
     let got_summary: Vec<(String, String)> = got
         .iter()
         .enumerate()
@@ -467,7 +467,7 @@ fn shaped(bare: bool, items: Value) -> (Value, &'static str) {
     }
 }
 
-/// The eight combinations of path (both §5.4 paths), method (PUT, PATCH) and shape (bare,
+/// The eight combinations of path (both paths of an agent's skills), method (PUT, PATCH) and shape (bare,
 /// wrapped), each with a name suffix.
 fn combos() -> Vec<(String, Method, &'static str, bool)> {
     let mut v = Vec::new();
@@ -493,7 +493,7 @@ fn rows() -> Vec<Row> {
     let post = Method::POST;
     let get = Method::GET;
 
-    // --- Foreign and misspelt keys on every path, method and shape (§6 hints) -------------
+    // --- Foreign and misspelt keys on every path, method and shape (hints) -------------
     for (name, method, path, bare) in combos() {
         let (body, p) = shaped(bare, json!([{"id": "{skill}", "proficiency": 50}]));
         rows.push(
@@ -1121,7 +1121,7 @@ fn rows() -> Vec<Row> {
             .with("line", json!(1)),
     );
 
-    // --- Content types (§2) -----------------------------------------------------------------
+    // --- Content types -----------------------------------------------------------------
     for (name, ct) in [
         ("text_plain", Some("text/plain")),
         ("none", None),
@@ -1252,7 +1252,7 @@ fn rows() -> Vec<Row> {
         .e("query:active", "invalid_type"),
     );
 
-    // --- If-Match (§5.4) ----------------------------------------------------------------------
+    // --- If-Match ----------------------------------------------------------------------
     rows.push(
         row("if_match_unquoted", put.clone(), A)
             .json(json!({"skills": []}))
@@ -1277,7 +1277,7 @@ fn rows() -> Vec<Row> {
             .resp_header("etag", "\"1\""),
     );
 
-    // --- Organization settings (§5.1) ----------------------------------------------------------
+    // --- Organization settings ----------------------------------------------------------
     rows.push(
         row("settings_unknown_in_scale", patch.clone(), SETTINGS)
             .json(json!({"proficiencyScale": {"foo": 1}}))
@@ -1425,7 +1425,7 @@ fn rows() -> Vec<Row> {
         .detail("1 stored assignment"),
     );
 
-    // --- Skill catalog (§5.2) -------------------------------------------------------------------
+    // --- Skill catalog -------------------------------------------------------------------
     rows.push(
         row(
             "skill_create_duplicate_name_in_other_case",
@@ -1539,7 +1539,7 @@ fn rows() -> Vec<Row> {
         .e("/name", "invalid_type"),
     );
 
-    // --- Agents (§5.3) ------------------------------------------------------------------------------
+    // --- Agents ------------------------------------------------------------------------------
     rows.push(
         row("agent_create_missing_fields", post.clone(), USERS)
             .json(json!({}))
@@ -1603,9 +1603,9 @@ fn rows() -> Vec<Row> {
         .e("/nickname", "unknown_field"),
     );
 
-    // --- Several problems at once, in body order (§6) ---------------------------------------------
+    // --- Several problems at once, in body order ---------------------------------------------
     rows.push(
-        row("contract_example_three_problems", put.clone(), A)
+        row("readme_example_three_problems", put.clone(), A)
             .json(json!({"skills": [
                 {"id": "{skill}", "proficiency": 50},
                 {"skillId": "{skill2}", "proficiency": 190},

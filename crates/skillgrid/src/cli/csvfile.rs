@@ -2,7 +2,7 @@
 //!
 //! - CSV: `agent,skill,proficiency,effectiveDate,expirationDate` with a header row, read one
 //!   record at a time, each with its 1-based line in the file (the header is line 1);
-//! - JSON: an array of bulk items (contract §5.5) or `{"items": [...]}`; rows are placed by
+//! - JSON: an array of bulk items or `{"items": [...]}`; rows are placed by
 //!   their JSON pointer (their `line` is only an ordinal);
 //! - NDJSON: one bulk item per line, read one line at a time; rows are placed by that line.
 //!

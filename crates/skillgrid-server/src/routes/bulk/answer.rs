@@ -1,4 +1,4 @@
-//! The §5.5 answer of a bulk write, written by hand from the store's outcomes: byte for byte
+//! The answer of a bulk write, written by hand from the store's outcomes: byte for byte
 //! what serde writes for [`skillgrid_api::BulkResponse`], without a tree of owned strings for
 //! the changes of 100,000 assignments.
 //!
@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use uuid::Uuid;
 
-/// Everything of a §5.5 answer but the store's outcomes, from which it is written.
+/// Everything of a bulk answer but the store's outcomes, from which it is written.
 #[derive(Clone)]
 pub(super) struct AnswerParts {
     pub dry_run: bool,

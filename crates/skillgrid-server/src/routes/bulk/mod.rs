@@ -1,4 +1,4 @@
-//! Many agents at once (contract §5.5): `POST /agents/skills/bulk` and one skill to many
+//! Many agents at once: `POST /agents/skills/bulk` and one skill to many
 //! agents, `POST /admin/skills/{skillId}/agents`; who holds a skill,
 //! `GET /admin/skills/{skillId}/agents`. Both writes run through [`run_items`], which calls the
 //! same set-based store operation as the single-agent routes.
@@ -346,7 +346,7 @@ impl Prepared {
     }
 }
 
-/// Writes the valid items (all or nothing when `atomic`) and answers the §5.5 body.
+/// Writes the valid items (all or nothing when `atomic`) and answers the bulk body.
 #[allow(clippy::too_many_arguments)]
 async fn run_items(
     state: &AppState,
