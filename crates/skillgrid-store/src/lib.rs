@@ -265,11 +265,15 @@ pub struct OrgSnapshot {
     pub catalog: Vec<CatalogSkill>,
 }
 
-/// The result of a settings update whose new scale would strand stored proficiencies.
+/// The result of a settings update whose new scale would strand stored proficiencies: how
+/// many of the organization's assignments fall below its min and above its max, and the
+/// lowest and highest proficiency the organization stores (what a refusal can offer instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stranded {
     pub below_min: i64,
     pub above_max: i64,
+    pub lowest: i64,
+    pub highest: i64,
 }
 
 #[async_trait]

@@ -18,6 +18,8 @@ use uuid::Uuid;
 
 #[path = "support/generation.rs"]
 mod generation;
+#[path = "support/stranded.rs"]
+mod stranded;
 
 const URL_VAR: &str = "SKILLGRID_TEST_POSTGRES_URL";
 
@@ -765,7 +767,8 @@ async fn skill_set_writes_history_and_audit() {
     );
     assert!(s.agent_states(org, &[]).await.unwrap().is_empty());
 
-    // A scale that strands stored proficiencies is refused.
+    // A scale that strands stored proficiencies is refused: b's 5 lies below it, a's 32
+    // above (a's 11 fits).
     let mut narrow = OrgSettings::default();
     narrow.proficiency_scale.min = 10;
     narrow.proficiency_scale.max = 20;
@@ -774,7 +777,9 @@ async fn skill_set_writes_history_and_audit() {
         s.update_settings(org, &narrow).await.unwrap(),
         Err(Stranded {
             below_min: 1,
-            above_max: 1
+            above_max: 1,
+            lowest: 5,
+            highest: 32
         })
     );
     db.drop().await;
@@ -1405,5 +1410,13 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
     let db = TestDb::new().await;
     let s = db.store().await;
     generation::moves_with_settings_and_skills_only(s.as_ref()).await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_scale_that_strands_stored_proficiencies_is_refused() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    stranded::refusal_counts_and_names_the_org_s_extremes(s.as_ref()).await;
     db.drop().await;
 }

@@ -309,8 +309,9 @@ impl Store for PgStore {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let (below_min, above_max): (i64, i64) = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE a.proficiency < $1), count(*) FILTER (WHERE a.proficiency > $2)
+        let extent = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE a.proficiency < $1), count(*) FILTER (WHERE a.proficiency > $2),
+                    min(a.proficiency), max(a.proficiency)
              FROM assignments a JOIN agents g ON g.id = a.agent_id WHERE g.org_id = $3",
         )
         .bind(new.proficiency_scale.min)
@@ -318,11 +319,8 @@ impl Store for PgStore {
         .bind(org_pk)
         .fetch_one(&mut *tx)
         .await?;
-        if below_min + above_max > 0 {
-            return Ok(Err(Stranded {
-                below_min,
-                above_max,
-            }));
+        if let Some(stranded) = common::stranded(extent) {
+            return Ok(Err(stranded));
         }
         sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
             .bind(serde_json::to_string(new).context("serialising settings")?)

@@ -395,8 +395,9 @@ impl Store for SqliteStore {
 
     async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let (below_min, above_max): (i64, i64) = sqlx::query_as(
-            "SELECT coalesce(sum(a.proficiency < ?), 0), coalesce(sum(a.proficiency > ?), 0)
+        let extent = sqlx::query_as(
+            "SELECT coalesce(sum(a.proficiency < ?), 0), coalesce(sum(a.proficiency > ?), 0),
+                    min(a.proficiency), max(a.proficiency)
              FROM assignments a JOIN agents g ON g.id = a.agent_id
              JOIN orgs o ON o.id = g.org_id WHERE o.uuid = ?",
         )
@@ -405,11 +406,8 @@ impl Store for SqliteStore {
         .bind(org)
         .fetch_one(&mut *tx)
         .await?;
-        if below_min + above_max > 0 {
-            return Ok(Err(Stranded {
-                below_min,
-                above_max,
-            }));
+        if let Some(stranded) = common::stranded(extent) {
+            return Ok(Err(stranded));
         }
         let done = sqlx::query("UPDATE orgs SET settings = ? WHERE uuid = ?")
             .bind(serde_json::to_string(new).context("serialising settings")?)
