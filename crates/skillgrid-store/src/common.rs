@@ -18,6 +18,12 @@ pub(crate) fn key(s: &str) -> String {
     s.to_lowercase()
 }
 
+/// The version of `migrator`'s first migration: a database whose migrations table lists it as
+/// applied holds skillgrid's tables (later ones are applied on opening).
+pub(crate) fn first_migration(migrator: &sqlx::migrate::Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).min().unwrap_or(0)
+}
+
 /// The refusal of a new scale, from the organization's counts of assignments below its min
 /// and above its max and its lowest and highest stored proficiency (none without
 /// assignments); `None` when every stored proficiency fits.

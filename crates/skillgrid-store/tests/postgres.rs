@@ -1420,3 +1420,40 @@ async fn a_scale_that_strands_stored_proficiencies_is_refused() {
     stranded::refusal_counts_and_names_the_org_s_extremes(s.as_ref()).await;
     db.drop().await;
 }
+
+/// Told not to create one, the store opens only a database skillgrid set up, and creates no
+/// table in one it refuses.
+#[tokio::test]
+async fn refusing_to_create_opens_only_a_database_skillgrid_set_up() {
+    let db = TestDb::new().await;
+    let tables = || async {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        c.close().await.ok();
+        n
+    };
+    let e = PgStore::open_with(&db.url, IfMissing::Refuse).await.err();
+    match e.unwrap().downcast::<NoDatabase>() {
+        Ok(NoDatabase::Unmigrated(name)) => assert_eq!(name, db.name),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(tables().await, 0);
+
+    let store = db.store().await;
+    store
+        .create_org("acme", &OrgSettings::default())
+        .await
+        .unwrap();
+    assert!(tables().await > 0);
+    let again = PgStore::open_with(&db.url, IfMissing::Refuse)
+        .await
+        .unwrap();
+    assert_eq!(again.org_count().await.unwrap(), 1);
+    drop((store, again));
+    db.drop().await;
+}
