@@ -18,7 +18,29 @@ pub(crate) fn key(s: &str) -> String {
     s.to_lowercase()
 }
 
-/// Rows fetched with `LIMIT limit + 1`, each with its cursor position, as a page.
+/// The version of `migrator`'s first migration: a database whose migrations table lists it as
+/// applied holds skillgrid's tables (later ones are applied on opening).
+pub(crate) fn first_migration(migrator: &sqlx::migrate::Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).min().unwrap_or(0)
+}
+
+/// The refusal of a new scale, from the organization's counts of assignments below its min
+/// and above its max and its lowest and highest stored proficiency (none without
+/// assignments); `None` when every stored proficiency fits.
+pub(crate) fn stranded(
+    (below_min, above_max, lowest, highest): (i64, i64, Option<i64>, Option<i64>),
+) -> Option<Stranded> {
+    let (Some(lowest), Some(highest)) = (lowest, highest) else {
+        return None;
+    };
+    (below_min + above_max > 0).then_some(Stranded {
+        below_min,
+        above_max,
+        lowest,
+        highest,
+    })
+}
+
 /// A catalog from its rows: `(uuid, name, active)`.
 pub(crate) fn catalog(rows: Vec<(Uuid, String, bool)>) -> Vec<CatalogSkill> {
     rows.into_iter()
@@ -26,6 +48,7 @@ pub(crate) fn catalog(rows: Vec<(Uuid, String, bool)>) -> Vec<CatalogSkill> {
         .collect()
 }
 
+/// Rows fetched with `LIMIT limit + 1`, each with its cursor position, as a page.
 pub(crate) fn paged<T>(mut rows: Vec<(i64, T)>, limit: u32) -> Paged<T> {
     let next = if rows.len() > limit as usize {
         rows.truncate(limit as usize);

@@ -265,11 +265,15 @@ pub struct OrgSnapshot {
     pub catalog: Vec<CatalogSkill>,
 }
 
-/// The result of a settings update whose new scale would strand stored proficiencies.
+/// The result of a settings update whose new scale would strand stored proficiencies: how
+/// many of the organization's assignments fall below its min and above its max, and the
+/// lowest and highest proficiency the organization stores (what a refusal can offer instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stranded {
     pub below_min: i64,
     pub above_max: i64,
+    pub lowest: i64,
+    pub highest: i64,
 }
 
 #[async_trait]
@@ -453,12 +457,49 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()>;
 }
 
-/// Opens the store a database URL names.
+/// What [`open_with`] does with a database that holds no skillgrid tables yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Create it (a missing SQLite file) and set it up: how a server starts on a new database.
+    Create,
+    /// Refuse with [`NoDatabase`], creating nothing: a command that means to change the
+    /// server's database must not fill a new, empty one that nothing reads.
+    Refuse,
+}
+
+/// [`open_with`] found no skillgrid database where the URL points and was told not to make one.
+#[derive(Debug, thiserror::Error)]
+pub enum NoDatabase {
+    /// The absolute path of a SQLite file that does not exist.
+    #[error("no database file at {}", .0.display())]
+    NoFile(std::path::PathBuf),
+    /// A SQLite file that exists but was never set up by skillgrid (empty, or another program's).
+    #[error("the SQLite file {} holds no skillgrid database", .0.display())]
+    NotSkillgrid(std::path::PathBuf),
+    /// An in-memory or temporary SQLite database: empty when opened, gone when closed.
+    #[error("an in-memory SQLite database holds no skillgrid database")]
+    InMemory,
+    /// The name of a PostgreSQL database without skillgrid's tables.
+    #[error("the PostgreSQL database `{0}` holds no skillgrid tables")]
+    Unmigrated(String),
+}
+
+/// Opens the store a database URL names, creating and setting up a new database if needed.
 pub async fn open(url: &str) -> anyhow::Result<DynStore> {
+    open_with(url, IfMissing::Create).await
+}
+
+/// Opens the store a database URL names; `if_missing` says what happens when there is no
+/// skillgrid database there yet. An existing one is brought up to date either way.
+pub async fn open_with(url: &str, if_missing: IfMissing) -> anyhow::Result<DynStore> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+        Ok(Arc::new(
+            sqlite::SqliteStore::open_with(url, if_missing).await?,
+        ))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PgStore::open(url).await?))
+        Ok(Arc::new(
+            postgres::PgStore::open_with(url, if_missing).await?,
+        ))
     } else {
         anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH or postgres://…")
     }

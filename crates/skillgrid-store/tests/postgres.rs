@@ -18,6 +18,8 @@ use uuid::Uuid;
 
 #[path = "support/generation.rs"]
 mod generation;
+#[path = "support/stranded.rs"]
+mod stranded;
 
 const URL_VAR: &str = "SKILLGRID_TEST_POSTGRES_URL";
 
@@ -765,7 +767,8 @@ async fn skill_set_writes_history_and_audit() {
     );
     assert!(s.agent_states(org, &[]).await.unwrap().is_empty());
 
-    // A scale that strands stored proficiencies is refused.
+    // A scale that strands stored proficiencies is refused: b's 5 lies below it, a's 32
+    // above (a's 11 fits).
     let mut narrow = OrgSettings::default();
     narrow.proficiency_scale.min = 10;
     narrow.proficiency_scale.max = 20;
@@ -774,7 +777,9 @@ async fn skill_set_writes_history_and_audit() {
         s.update_settings(org, &narrow).await.unwrap(),
         Err(Stranded {
             below_min: 1,
-            above_max: 1
+            above_max: 1,
+            lowest: 5,
+            highest: 32
         })
     );
     db.drop().await;
@@ -1405,5 +1410,50 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
     let db = TestDb::new().await;
     let s = db.store().await;
     generation::moves_with_settings_and_skills_only(s.as_ref()).await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_scale_that_strands_stored_proficiencies_is_refused() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    stranded::refusal_counts_and_names_the_org_s_extremes(s.as_ref()).await;
+    db.drop().await;
+}
+
+/// Told not to create one, the store opens only a database skillgrid set up, and creates no
+/// table in one it refuses.
+#[tokio::test]
+async fn refusing_to_create_opens_only_a_database_skillgrid_set_up() {
+    let db = TestDb::new().await;
+    let tables = || async {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        c.close().await.ok();
+        n
+    };
+    let e = PgStore::open_with(&db.url, IfMissing::Refuse).await.err();
+    match e.unwrap().downcast::<NoDatabase>() {
+        Ok(NoDatabase::Unmigrated(name)) => assert_eq!(name, db.name),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(tables().await, 0);
+
+    let store = db.store().await;
+    store
+        .create_org("acme", &OrgSettings::default())
+        .await
+        .unwrap();
+    assert!(tables().await > 0);
+    let again = PgStore::open_with(&db.url, IfMissing::Refuse)
+        .await
+        .unwrap();
+    assert_eq!(again.org_count().await.unwrap(), 1);
+    drop((store, again));
     db.drop().await;
 }

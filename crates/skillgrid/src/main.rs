@@ -17,7 +17,11 @@ Examples:
 
 On its first start on an empty database, `serve` creates the organization `default` and the API
 client `bootstrap` with every scope, and prints that client's id and secret once, to stderr.
-Exchange them for a token at POST /oauth/token (grant_type=client_credentials).";
+Exchange them for a token at POST /oauth/token (grant_type=client_credentials).
+
+The admin commands change the server's database, which must exist: run them in the server's
+working directory or pass the server's --database. They refuse to create a new one unless
+given --create-database.";
 
 /// skillgrid: the admin API for contact-center agent skills.
 #[derive(Parser)]
@@ -88,15 +92,73 @@ enum Command {
     Agents(cli::AgentsCommand),
 }
 
+/// Where `serve` and the admin commands find the database unless told otherwise: the same
+/// place, so that run in one directory they work on one database.
+const DATABASE_ENV: &str = "SKILLGRID_DATABASE_URL";
+const DEFAULT_DATABASE: &str = "sqlite://skillgrid.db";
+
 #[derive(Args)]
 struct Database {
-    /// Database URL: sqlite://PATH (created if missing).
-    #[arg(
-        long,
-        env = "SKILLGRID_DATABASE_URL",
-        default_value = "sqlite://skillgrid.db"
-    )]
+    /// Database URL: sqlite://PATH (relative to the working directory; created if missing) or
+    /// postgres://USER@HOST/DB (its tables are created on the first start).
+    #[arg(long, env = DATABASE_ENV, default_value = DEFAULT_DATABASE)]
     database: String,
+}
+
+/// The database of an admin command: the server's, which must exist already.
+#[derive(Args)]
+struct AdminDatabase {
+    /// The server's database: sqlite://PATH (relative to the working directory, so run the
+    /// command where the server runs, or give the full path: sqlite:///path/to/skillgrid.db)
+    /// or postgres://USER@HOST/DB. It must exist; see --create-database.
+    #[arg(long, env = DATABASE_ENV, default_value = DEFAULT_DATABASE)]
+    database: String,
+    /// Create the database if there is none (a new SQLite file, or skillgrid's tables in an
+    /// empty PostgreSQL database) instead of refusing. Without it, a wrong or missing
+    /// --database is an error rather than a new, empty database the server never reads.
+    #[arg(long)]
+    create_database: bool,
+}
+
+impl AdminDatabase {
+    /// Opens the database; without one (and without --create-database) the error says where
+    /// it looked and how to point at the server's.
+    async fn open(&self) -> anyhow::Result<skillgrid_store::DynStore> {
+        use skillgrid_store::{IfMissing, NoDatabase};
+        let if_missing = if self.create_database {
+            IfMissing::Create
+        } else {
+            IfMissing::Refuse
+        };
+        let e = match skillgrid_store::open_with(&self.database, if_missing).await {
+            Ok(store) => return Ok(store),
+            Err(e) => e,
+        };
+        let Some(none) = e.downcast_ref::<NoDatabase>() else {
+            return Err(e);
+        };
+        let sqlite = "run the command in the server's working directory or pass --database \
+                      sqlite:///path/to/skillgrid.db";
+        let (point, create) = match none {
+            NoDatabase::NoFile(_) => (
+                sqlite,
+                "; to create a new database there, add --create-database",
+            ),
+            NoDatabase::NotSkillgrid(_) => (
+                sqlite,
+                "; to set up skillgrid's tables in that file, add --create-database",
+            ),
+            // Gone when the command ends: nothing to offer to create.
+            NoDatabase::InMemory => (sqlite, ""),
+            NoDatabase::Unmigrated(_) => (
+                "pass --database postgres://USER@HOST/DB naming the server's database",
+                "; to set up skillgrid's tables in that database, add --create-database",
+            ),
+        };
+        anyhow::bail!(
+            "{none}; to use the server's database, {point} (or set SKILLGRID_DATABASE_URL){create}"
+        )
+    }
 }
 
 #[derive(Args)]
@@ -121,7 +183,7 @@ enum AdminCommand {
         #[arg(long)]
         name: String,
         #[command(flatten)]
-        db: Database,
+        db: AdminDatabase,
         /// Print {"orgId", "name"} as JSON.
         #[arg(long)]
         json: bool,
@@ -140,7 +202,7 @@ enum AdminCommand {
         #[arg(long)]
         scopes: String,
         #[command(flatten)]
-        db: Database,
+        db: AdminDatabase,
         /// Print {"clientId", "clientSecret", "orgId", "scopes"} as JSON.
         #[arg(long)]
         json: bool,
@@ -250,7 +312,7 @@ async fn shutdown_signal() {
 async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {
         AdminCommand::CreateOrg { name, db, json } => {
-            let store = skillgrid_store::open(&db.database).await?;
+            let store = db.open().await?;
             let org = bootstrap::create_org(&store, &name).await?;
             if json {
                 println!("{}", serde_json::to_string(&org)?);
@@ -265,7 +327,7 @@ async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
             db,
             json,
         } => {
-            let store = skillgrid_store::open(&db.database).await?;
+            let store = db.open().await?;
             let c = bootstrap::create_client(&store, &org, &name, &scopes).await?;
             if json {
                 println!("{}", serde_json::to_string(&c)?);

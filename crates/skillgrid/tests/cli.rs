@@ -313,6 +313,16 @@ fn sqlite_url(dir: &Path, file: &str) -> String {
     format!("sqlite://{}", dir.join(file).display())
 }
 
+/// The names in a directory, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTTP (127.0.0.1 only)
 // ---------------------------------------------------------------------------------------------
@@ -401,6 +411,18 @@ async fn token(srv: &Server, id: &str, secret: &str) -> (String, BTreeSet<String
     let t = r.body["access_token"].as_str().unwrap().to_string();
     assert!(!t.is_empty());
     (t, scopes)
+}
+
+/// Checks that `srv` grants a token to the client an admin command printed, with exactly
+/// `scopes`.
+async fn assert_client_scopes(srv: &Server, client: &Value, scopes: &[&str]) {
+    let (_, granted) = token(
+        srv,
+        client["clientId"].as_str().unwrap(),
+        client["clientSecret"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(granted, scope_set(scopes), "{client}");
 }
 
 fn scope_set(s: &[&str]) -> BTreeSet<String> {
@@ -532,10 +554,7 @@ async fn without_database_it_creates_skillgrid_db_in_the_working_directory() {
     assert!(
         dir.path().join("skillgrid.db").is_file(),
         "no skillgrid.db in the working directory; it holds {:?}",
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect::<Vec<_>>()
+        listing(dir.path())
     );
     let (id, secret) = srv.bootstrap_credentials().expect("bootstrap credentials");
     assert_up(&srv).await;
@@ -566,13 +585,7 @@ async fn without_database_it_creates_skillgrid_db_in_the_working_directory() {
     );
     let srv = Server::start(dir.path(), &["--listen", "127.0.0.1:0"], &[]);
     assert_eq!(srv.bootstrap_credentials(), None);
-    let (_, scopes) = token(
-        &srv,
-        client["clientId"].as_str().unwrap(),
-        client["clientSecret"].as_str().unwrap(),
-    )
-    .await;
-    assert_eq!(scopes, scope_set(&["admin:skill:read"]));
+    assert_client_scopes(&srv, &client, &["admin:skill:read"]).await;
 }
 
 #[tokio::test]
@@ -1038,6 +1051,186 @@ async fn admin_commands_work_while_the_server_runs() {
     assert_eq!(items(&skills).len(), 1);
 }
 
+/// The two admin commands, without `--database`.
+const CREATE_ORG: [&str; 4] = ["admin", "create-org", "--name", "acme"];
+const CREATE_CLIENT: [&str; 8] = [
+    "admin",
+    "create-client",
+    "--org",
+    "acme",
+    "--name",
+    "importer",
+    "--scopes",
+    "admin:org:read",
+];
+
+/// What the admin commands add to their refusal of a SQLite database, after the reason.
+const SQLITE_HINT: &str = "; to use the server's database, run the command in the server's \
+    working directory or pass --database sqlite:///path/to/skillgrid.db (or set \
+    SKILLGRID_DATABASE_URL)";
+
+/// Run where no database is, an admin command must not create one and fill it (the server
+/// would never see what it made): it says where it looked, exits 1 and leaves no file.
+#[tokio::test]
+async fn admin_commands_refuse_to_create_a_sqlite_database_unless_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir(root.join("sub")).unwrap();
+    let absolute = sqlite_url(&root, "absolute.db");
+    let refused = |args: &[&str], envs: &[(&str, &str)], reason: &str, create: &str| {
+        for command in [&CREATE_ORG[..], &CREATE_CLIENT] {
+            let mut all = command.to_vec();
+            all.extend_from_slice(args);
+            let out = run(&root, &all, envs);
+            assert_eq!(out.status.code(), Some(1), "{all:?}: {out:?}");
+            assert_eq!(out.stdout, "", "{all:?}");
+            assert_eq!(
+                out.stderr,
+                format!("error: {reason}{SQLITE_HINT}{create}\n"),
+                "{all:?}"
+            );
+        }
+    };
+    let create_new = "; to create a new database there, add --create-database";
+    let missing = |file: &str| format!("no database file at {}", root.join(file).display());
+    // The default, a relative and an absolute path, from the flag or the environment, also
+    // with a URL that asks SQLite to create the file.
+    refused(&[], &[], &missing("skillgrid.db"), create_new);
+    refused(
+        &["--database", "sqlite://sub/relative.db"],
+        &[],
+        &missing("sub/relative.db"),
+        create_new,
+    );
+    refused(
+        &["--database", &absolute],
+        &[],
+        &missing("absolute.db"),
+        create_new,
+    );
+    refused(
+        &[],
+        &[("SKILLGRID_DATABASE_URL", "sqlite://env.db?mode=rwc")],
+        &missing("env.db"),
+        create_new,
+    );
+    // An in-memory database is always new: there is nothing to offer to create.
+    refused(
+        &["--database", "sqlite::memory:"],
+        &[],
+        "an in-memory SQLite database holds no skillgrid database",
+        "",
+    );
+    assert_eq!(listing(&root), ["sub"], "a refusal left a file behind");
+    assert!(listing(&root.join("sub")).is_empty());
+
+    // A file that is there but is no skillgrid database is left exactly as it was.
+    std::fs::write(root.join("skillgrid.db"), "").unwrap();
+    refused(
+        &[],
+        &[],
+        &format!(
+            "the SQLite file {} holds no skillgrid database",
+            root.join("skillgrid.db").display()
+        ),
+        "; to set up skillgrid's tables in that file, add --create-database",
+    );
+    assert_eq!(listing(&root), ["skillgrid.db", "sub"]);
+    assert_eq!(std::fs::read(root.join("skillgrid.db")).unwrap(), b"");
+    std::fs::remove_file(root.join("skillgrid.db")).unwrap();
+
+    // --create-database creates it on purpose; after that the flag is not needed, and it
+    // changes nothing on a database that exists.
+    let mut args = CREATE_ORG.to_vec();
+    args.extend(["--create-database", "--json"]);
+    let org = run_json(&root, &args, &[]);
+    assert_eq!(org["name"], "acme");
+    assert!(root.join("skillgrid.db").is_file());
+    let mut args = CREATE_CLIENT.to_vec();
+    args.push("--json");
+    let client = run_json(&root, &args, &[]);
+    assert_eq!(client["orgId"], org["orgId"]);
+    let again = run_json(
+        &root,
+        &[
+            "admin",
+            "create-org",
+            "--name",
+            "beta",
+            "--create-database",
+            "--json",
+        ],
+        &[],
+    );
+    assert_ne!(again["orgId"], org["orgId"]);
+
+    // A server on that file serves the client the admin command made.
+    let srv = Server::start(&root, &["--listen", "127.0.0.1:0"], &[]);
+    assert_eq!(
+        srv.bootstrap_credentials(),
+        None,
+        "the database was not empty"
+    );
+    assert_client_scopes(&srv, &client, &["admin:org:read"]).await;
+}
+
+/// A PostgreSQL database that exists but has no skillgrid tables (a server never started on
+/// it) is refused the same way, naming the database, and stays empty.
+#[tokio::test]
+async fn admin_commands_refuse_a_postgres_database_without_skillgrid_tables() {
+    use sqlx::Connection;
+    let db = skillgrid_testkit::test_db(true).await;
+    let name = db.url.rsplit('/').next().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tables = || async {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        n
+    };
+    for command in [&CREATE_ORG[..], &CREATE_CLIENT] {
+        let mut args = command.to_vec();
+        args.extend(["--database", &db.url]);
+        let out = run(dir.path(), &args, &[]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        assert_eq!(out.stdout, "", "{args:?}");
+        assert_eq!(
+            out.stderr,
+            format!(
+                "error: the PostgreSQL database `{name}` holds no skillgrid tables; to use the \
+                 server's database, pass --database postgres://USER@HOST/DB naming the server's \
+                 database (or set SKILLGRID_DATABASE_URL); to set up skillgrid's tables in that \
+                 database, add --create-database\n"
+            ),
+            "{args:?}"
+        );
+    }
+    assert_eq!(tables().await, 0, "a refusal created tables");
+    assert!(
+        listing(dir.path()).is_empty(),
+        "a refusal left a file behind"
+    );
+
+    let mut args = CREATE_ORG.to_vec();
+    args.extend(["--database", &db.url, "--create-database", "--json"]);
+    let org = run_json(dir.path(), &args, &[]);
+    assert!(tables().await > 0);
+    let mut args = CREATE_CLIENT.to_vec();
+    args.extend(["--database", &db.url, "--json"]);
+    let client = run_json(dir.path(), &args, &[]);
+    assert_eq!(client["orgId"], org["orgId"]);
+    let srv = Server::start(
+        dir.path(),
+        &["--listen", "127.0.0.1:0", "--database", &db.url],
+        &[],
+    );
+    assert_client_scopes(&srv, &client, &["admin:org:read"]).await;
+}
+
 #[test]
 fn help_texts_succeed_and_show_examples() {
     let dir = tempfile::tempdir().unwrap();
@@ -1054,6 +1247,11 @@ fn help_texts_succeed_and_show_examples() {
             out.stdout.contains("Example"),
             "skillgrid {args:?} shows no example:\n{out:?}"
         );
+    }
+    for command in ["create-org", "create-client"] {
+        let out = run(dir.path(), &["admin", command, "--help"], &[]);
+        assert!(out.stdout.contains("--create-database"), "{out:?}");
+        assert!(!out.stdout.contains("created if missing"), "{out:?}");
     }
     assert!(
         !dir.path().join("skillgrid.db").exists(),

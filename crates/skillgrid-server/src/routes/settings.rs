@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 use skillgrid_api::{scopes, EntryCode, ErrorEntry, OrgSettings};
 use skillgrid_core::validate;
+use skillgrid_store::Stranded;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/organizations/settings", get(read).patch(update))
@@ -38,7 +39,8 @@ pub(crate) async fn read(
 /// Takes any subset of the settings object; nested objects merge (JSON merge patch), and in
 /// `levels` a `null` removes a level. A scale change that would put stored proficiencies
 /// outside it is refused with `out_of_range` errors naming how many assignments would be
-/// affected. A rate-limit change applies to the next request.
+/// affected and the lowest or highest proficiency stored. A rate-limit change applies to the
+/// next request.
 #[utoipa::path(patch, path = "/api/v2/organizations/settings", tag = "settings", operation_id = "patchSettings",
     security(("oauth2" = ["admin:org:write"])),
     request_body(content = skillgrid_api::requests::SettingsPatch, content_type = "application/json"),
@@ -55,55 +57,77 @@ pub(crate) async fn update(
     let (current, patch) = settings_and_body(&state, &caller, &headers, body).await?;
     let new = validate::settings_patch(&patch, &current).map_err(ApiError::validation)?;
     if let Err(stranded) = state.store().update_settings(caller.org_id, &new).await? {
-        let sc = &new.proficiency_scale;
-        let at = |field: &str| {
-            if patch
-                .pointer(&format!("/proficiencyScale/{field}"))
-                .is_some()
-            {
-                format!("/proficiencyScale/{field}")
-            } else {
-                "/proficiencyScale".into()
-            }
-        };
-        let mut errors = Vec::new();
-        if stranded.below_min > 0 {
-            errors.push(
-                ErrorEntry::at(
-                    at("min"),
-                    EntryCode::OutOfRange,
-                    format!(
-                        "{} stored assignments have a proficiency below the new min {}",
-                        stranded.below_min, sc.min
-                    ),
-                )
-                .expected(format!(
-                    "a min of at most the lowest stored proficiency (now {})",
-                    current.proficiency_scale.min
-                ))
-                .received(Value::from(sc.min))
-                .hint("update or remove those assignments first, or keep the current min"),
-            );
-        }
-        if stranded.above_max > 0 {
-            errors.push(
-                ErrorEntry::at(
-                    at("max"),
-                    EntryCode::OutOfRange,
-                    format!(
-                        "{} stored assignments have a proficiency above the new max {}",
-                        stranded.above_max, sc.max
-                    ),
-                )
-                .expected(format!(
-                    "a max of at least the highest stored proficiency (now {})",
-                    current.proficiency_scale.max
-                ))
-                .received(Value::from(sc.max))
-                .hint("update or remove those assignments first, or keep the current max"),
-            );
-        }
+        let errors = [End::Min, End::Max]
+            .into_iter()
+            .filter_map(|end| stranded_end(&patch, end, &stranded, &new))
+            .collect();
         return Err(ApiError::validation(errors));
     }
     Ok(Json(new))
+}
+
+/// The end of a new scale that stored proficiencies fall beyond.
+#[derive(Clone, Copy)]
+enum End {
+    Min,
+    Max,
+}
+
+/// The refusal of one end of the `new` scale, if stored proficiencies fall beyond it: how
+/// many, and the stored proficiency furthest out on that side (how far the end may move).
+fn stranded_end(
+    patch: &Value,
+    end: End,
+    stranded: &Stranded,
+    new: &OrgSettings,
+) -> Option<ErrorEntry> {
+    let sc = &new.proficiency_scale;
+    let (field, count, value, furthest, beyond, bound, extreme) = match end {
+        End::Min => (
+            "min",
+            stranded.below_min,
+            sc.min,
+            stranded.lowest,
+            "below",
+            "at most",
+            "lowest",
+        ),
+        End::Max => (
+            "max",
+            stranded.above_max,
+            sc.max,
+            stranded.highest,
+            "above",
+            "at least",
+            "highest",
+        ),
+    };
+    if count == 0 {
+        return None;
+    }
+    // The field the patch sent, or the scale when the change came from elsewhere in it.
+    let pointer = format!("/proficiencyScale/{field}");
+    let pointer = if patch.pointer(&pointer).is_some() {
+        pointer
+    } else {
+        "/proficiencyScale".into()
+    };
+    let (assignments, have, those) = if count == 1 {
+        ("assignment", "has", "that assignment")
+    } else {
+        ("assignments", "have", "those assignments")
+    };
+    let detail = format!(
+        "{count} stored {assignments} {have} a proficiency {beyond} the new {field} {value}"
+    );
+    Some(
+        ErrorEntry::at(pointer, EntryCode::OutOfRange, detail)
+            .expected(format!(
+                "a {field} of {bound} the {extreme} stored proficiency ({furthest})"
+            ))
+            .received(Value::from(value))
+            .hint(format!(
+                "update or remove {those} first, or keep the current {field}"
+            )),
+    )
 }

@@ -179,8 +179,15 @@ async fn a_scale_that_strands_stored_proficiencies_is_refused() {
             "out_of_range".to_string()
         )]
     );
-    let detail = r.body["errors"][0]["detail"].as_str().unwrap();
-    assert!(detail.starts_with("2 "), "{detail}");
+    assert_eq!(
+        refusals(&r),
+        [(
+            "/proficiencyScale/max",
+            "2 stored assignments have a proficiency above the new max 80",
+            "a max of at least the highest stored proficiency (95)",
+            "update or remove those assignments first, or keep the current max",
+        )]
+    );
     assert_eq!(app.get(SETTINGS).await.body, before, "nothing changed");
 
     let r = app
@@ -205,14 +212,23 @@ async fn a_scale_that_strands_stored_proficiencies_is_refused() {
             )
         ]
     );
-    for e in r.body["errors"].as_array().unwrap() {
-        let d = e["detail"].as_str().unwrap();
-        if e["pointer"] == "/proficiencyScale/min" {
-            assert!(d.starts_with("1 "), "{d}");
-        } else {
-            assert!(d.starts_with("2 "), "{d}");
-        }
-    }
+    assert_eq!(
+        refusals(&r),
+        [
+            (
+                "/proficiencyScale/min",
+                "1 stored assignment has a proficiency below the new min 20",
+                "a min of at most the lowest stored proficiency (10)",
+                "update or remove that assignment first, or keep the current min",
+            ),
+            (
+                "/proficiencyScale/max",
+                "2 stored assignments have a proficiency above the new max 80",
+                "a max of at least the highest stored proficiency (95)",
+                "update or remove those assignments first, or keep the current max",
+            )
+        ]
+    );
     assert_eq!(app.get(SETTINGS).await.body, before, "nothing changed");
 
     // A scale that keeps every stored value is fine, and so is a wider one.
@@ -227,6 +243,167 @@ async fn a_scale_that_strands_stored_proficiencies_is_refused() {
         .patch(
             SETTINGS,
             &json!({"proficiencyScale": {"min": -5, "max": 1000}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// The `(pointer, detail, expected, hint)` of each error of a refused scale change, in order;
+/// also checks that each received the value the patch sent.
+fn refusals(r: &crate::helpers::Resp) -> Vec<(&str, &str, &str, &str)> {
+    assert_problem(r, 400, "validation_failed");
+    fn text<'a>(e: &'a Value, field: &str) -> &'a str {
+        e[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {field} in {e}"))
+    }
+    r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["code"], "out_of_range", "{e}");
+            assert!(e["received"].is_i64(), "{e}");
+            (
+                text(e, "pointer"),
+                text(e, "detail"),
+                text(e, "expected"),
+                text(e, "hint"),
+            )
+        })
+        .collect()
+}
+
+/// The refusal names the organization's own lowest and highest stored proficiency (not the
+/// current scale's ends, nor another organization's values), and counts in proper English.
+#[tokio::test]
+async fn a_refused_scale_names_the_real_stored_extremes() {
+    let app = spawn_app().await;
+    let skill = app.create_skill("Billing").await;
+    for (email, p) in [("low@example.com", 30), ("high@example.com", 80)] {
+        let agent = app.create_agent(email).await;
+        let r = app
+            .put(
+                &format!("/api/v2/agents/users/{agent}/skills"),
+                &json!([{"skillId": skill, "proficiency": p}]),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    // Another organization stores the ends of the scale; they must not count here.
+    let (_, other) = app.other_org("acme").await;
+    let post = |path: &'static str, body: Value| {
+        let other = other.clone();
+        let app = &app;
+        async move {
+            let r = app
+                .call(reqwest::Method::POST, path, Some(&other), Some(&body), &[])
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            r.body["id"].as_str().unwrap().to_string()
+        }
+    };
+    let their_skill = post("/api/v2/admin/skills", json!({"name": "Billing"})).await;
+    for (email, p) in [("zero@example.com", 0), ("full@example.com", 100)] {
+        let agent = post("/api/v2/admin/users", json!({"email": email, "name": "x"})).await;
+        let r = app
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v2/agents/users/{agent}/skills"),
+                Some(&other),
+                Some(&json!([{"skillId": their_skill, "proficiency": p}])),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let before = app.get(SETTINGS).await.body;
+
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"max": 70, "levels": {"Expert": 70, "Advanced": 60}}}),
+        )
+        .await;
+    let max_70 = (
+        "/proficiencyScale/max",
+        "1 stored assignment has a proficiency above the new max 70",
+        "a max of at least the highest stored proficiency (80)",
+        "update or remove that assignment first, or keep the current max",
+    );
+    assert_eq!(refusals(&r), [max_70]);
+    assert_eq!(r.body["errors"][0]["received"], 70);
+    assert_eq!(
+        r.body["detail"],
+        "1 problem in the request body: 1 stored assignment has a proficiency above the new max \
+         70; nothing was written"
+    );
+
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"min": 40, "levels": {"Novice": 40}}}),
+        )
+        .await;
+    let min_40 = (
+        "/proficiencyScale/min",
+        "1 stored assignment has a proficiency below the new min 40",
+        "a min of at most the lowest stored proficiency (30)",
+        "update or remove that assignment first, or keep the current min",
+    );
+    assert_eq!(refusals(&r), [min_40]);
+    assert_eq!(r.body["errors"][0]["received"], 40);
+
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"min": 40, "max": 70,
+                    "levels": {"Novice": 40, "Expert": 70, "Advanced": 60}}}),
+        )
+        .await;
+    assert_eq!(refusals(&r), [min_40, max_70]);
+
+    // Both stored values beyond one end: the plural.
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"min": 0, "max": 20, "default": 10,
+                    "levels": {"Novice": 10, "Intermediate": null, "Advanced": null, "Expert": 20}}}),
+        )
+        .await;
+    assert_eq!(
+        refusals(&r),
+        [(
+            "/proficiencyScale/max",
+            "2 stored assignments have a proficiency above the new max 20",
+            "a max of at least the highest stored proficiency (80)",
+            "update or remove those assignments first, or keep the current max",
+        )]
+    );
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"min": 85, "default": 90,
+                    "levels": {"Novice": null, "Intermediate": null, "Advanced": null}}}),
+        )
+        .await;
+    assert_eq!(
+        refusals(&r),
+        [(
+            "/proficiencyScale/min",
+            "2 stored assignments have a proficiency below the new min 85",
+            "a min of at most the lowest stored proficiency (30)",
+            "update or remove those assignments first, or keep the current min",
+        )]
+    );
+    assert_eq!(app.get(SETTINGS).await.body, before, "nothing changed");
+
+    // The values the refusals named are the limits: a scale from 30 to 80 is accepted.
+    let r = app
+        .patch(
+            SETTINGS,
+            &json!({"proficiencyScale": {"min": 30, "max": 80,
+                    "levels": {"Novice": 30, "Expert": 80, "Advanced": 70}}}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);

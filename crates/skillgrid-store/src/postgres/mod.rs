@@ -76,12 +76,25 @@ impl PgStore {
     /// Connects to the database at `url` and applies pending migrations (under the migrator's
     /// advisory lock, so processes starting together migrate once).
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_with(url, IfMissing::Create).await
+    }
+
+    /// [`PgStore::open`], but a database without skillgrid's tables is set up or refused as
+    /// `if_missing` says (PostgreSQL databases themselves are never created here).
+    pub async fn open_with(url: &str, if_missing: IfMissing) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(pool_size())
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await
             .context("failed to connect to the PostgreSQL database")?;
+        if if_missing == IfMissing::Refuse {
+            let (name, migrated) = Self::describe(&pool).await?;
+            if !migrated {
+                pool.close().await;
+                return Err(NoDatabase::Unmigrated(name).into());
+            }
+        }
         MIGRATOR
             .run(&pool)
             .await
@@ -90,6 +103,24 @@ impl PgStore {
             pool,
             group: crate::group::GroupCommit::new(group_leaders()),
         })
+    }
+
+    /// The name of the database and whether it holds skillgrid's tables (the migrations table
+    /// is looked up where the migrator makes it: on the search path).
+    async fn describe(pool: &PgPool) -> sqlx::Result<(String, bool)> {
+        let (name, has_table): (String, bool) = sqlx::query_as(
+            "SELECT current_database(), to_regclass('_sqlx_migrations') IS NOT NULL",
+        )
+        .fetch_one(pool)
+        .await?;
+        let migrated = has_table
+            && sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM _sqlx_migrations WHERE version = $1 AND success)",
+            )
+            .bind(common::first_migration(&MIGRATOR))
+            .fetch_one(pool)
+            .await?;
+        Ok((name, migrated))
     }
 
     async fn org_pk(&self, org: Uuid) -> Result<i64> {
@@ -309,8 +340,9 @@ impl Store for PgStore {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let (below_min, above_max): (i64, i64) = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE a.proficiency < $1), count(*) FILTER (WHERE a.proficiency > $2)
+        let extent = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE a.proficiency < $1), count(*) FILTER (WHERE a.proficiency > $2),
+                    min(a.proficiency), max(a.proficiency)
              FROM assignments a JOIN agents g ON g.id = a.agent_id WHERE g.org_id = $3",
         )
         .bind(new.proficiency_scale.min)
@@ -318,11 +350,8 @@ impl Store for PgStore {
         .bind(org_pk)
         .fetch_one(&mut *tx)
         .await?;
-        if below_min + above_max > 0 {
-            return Ok(Err(Stranded {
-                below_min,
-                above_max,
-            }));
+        if let Some(stranded) = common::stranded(extent) {
+            return Ok(Err(stranded));
         }
         sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
             .bind(serde_json::to_string(new).context("serialising settings")?)

@@ -112,9 +112,19 @@ fn ts(v: i64) -> Timestamp {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and applies pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let opts = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("invalid SQLite URL `{url}`"))?
-            .create_if_missing(true)
+        Self::open_with(url, IfMissing::Create).await
+    }
+
+    /// Opens the database at `url` and applies pending migrations; without skillgrid's tables
+    /// there, creates them or refuses as `if_missing` says.
+    pub async fn open_with(url: &str, if_missing: IfMissing) -> anyhow::Result<Self> {
+        let parsed = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("invalid SQLite URL `{url}`"))?;
+        if if_missing == IfMissing::Refuse {
+            Self::require_skillgrid(&parsed).await?;
+        }
+        let opts = parsed
+            .create_if_missing(if_missing == IfMissing::Create)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit that was answered survives power loss, not only a process crash.
             .synchronous(SqliteSynchronous::Full)
@@ -171,6 +181,64 @@ impl SqliteStore {
         alongside: Option<&StreamAlongside<'_>>,
     ) -> Result<skillsets::LargeOutcome> {
         skillsets::write_large(&self.write, &self.large, org, ctx, source, opts, alongside).await
+    }
+
+    /// Fails with [`NoDatabase`] unless the database `opts` names exists and holds skillgrid's
+    /// tables. Creates and changes nothing: it opens without creating, sets no journal mode
+    /// and only reads; and when its connection is the file's only one, SQLite removes the
+    /// `-wal` and `-shm` files of a WAL database as it closes.
+    async fn require_skillgrid(opts: &SqliteConnectOptions) -> anyhow::Result<()> {
+        use sqlx::Connection;
+        let probe = opts.clone().create_if_missing(false);
+        let mut conn = match sqlx::SqliteConnection::connect_with(&probe).await {
+            Ok(c) => c,
+            Err(e) => {
+                let file = std::path::absolute(opts.get_filename())?;
+                if !file.try_exists()? {
+                    return Err(NoDatabase::NoFile(file).into());
+                }
+                return Err(e).with_context(|| format!("failed to open {}", file.display()));
+            }
+        };
+        // Closed before any answer, so that no error leaves a `-wal` or `-shm` file behind.
+        let described = Self::describe(&mut conn).await;
+        conn.close().await?;
+        let (file, migrated) = described.with_context(|| {
+            let file = opts.get_filename();
+            format!(
+                "failed to read {}",
+                std::path::absolute(file).unwrap_or(file.into()).display()
+            )
+        })?;
+        // SQLite names the file it opened (resolving a relative path), and no file for an
+        // in-memory or temporary database.
+        if file.is_empty() {
+            Err(NoDatabase::InMemory.into())
+        } else if !migrated {
+            Err(NoDatabase::NotSkillgrid(file.into()).into())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The file a connection opened (empty for none) and whether it holds skillgrid's tables.
+    async fn describe(conn: &mut sqlx::SqliteConnection) -> sqlx::Result<(String, bool)> {
+        let file = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&mut *conn)
+            .await?;
+        let has_table: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let migrated = has_table
+            && sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM _sqlx_migrations WHERE version = ? AND success)",
+            )
+            .bind(common::first_migration(&MIGRATOR))
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok((file, migrated))
     }
 
     async fn open_writer(opts: &SqliteConnectOptions, url: &str) -> anyhow::Result<SqlitePool> {
@@ -395,8 +463,9 @@ impl Store for SqliteStore {
 
     async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let (below_min, above_max): (i64, i64) = sqlx::query_as(
-            "SELECT coalesce(sum(a.proficiency < ?), 0), coalesce(sum(a.proficiency > ?), 0)
+        let extent = sqlx::query_as(
+            "SELECT coalesce(sum(a.proficiency < ?), 0), coalesce(sum(a.proficiency > ?), 0),
+                    min(a.proficiency), max(a.proficiency)
              FROM assignments a JOIN agents g ON g.id = a.agent_id
              JOIN orgs o ON o.id = g.org_id WHERE o.uuid = ?",
         )
@@ -405,11 +474,8 @@ impl Store for SqliteStore {
         .bind(org)
         .fetch_one(&mut *tx)
         .await?;
-        if below_min + above_max > 0 {
-            return Ok(Err(Stranded {
-                below_min,
-                above_max,
-            }));
+        if let Some(stranded) = common::stranded(extent) {
+            return Ok(Err(stranded));
         }
         let done = sqlx::query("UPDATE orgs SET settings = ? WHERE uuid = ?")
             .bind(serde_json::to_string(new).context("serialising settings")?)
