@@ -91,21 +91,21 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::not_found("the resource"),
             StoreError::Conflict { field } => {
                 let detail = match field {
-                    "email" => "an agent with this email already exists in this organization".to_string(),
-                    "name" => "a skill with this name already exists in this organization".to_string(),
+                    "email" => {
+                        "an agent with this email already exists in this organization".to_string()
+                    }
+                    "name" => {
+                        "a skill with this name already exists in this organization".to_string()
+                    }
                     f => format!("the value of `{f}` is already taken"),
                 };
-                ApiError::new(ProblemCode::Conflict, detail.clone()).with_errors(vec![ErrorEntry::at(
-                    format!("/{field}"),
-                    EntryCode::Conflict,
-                    detail,
-                )
-                .hint(format!("choose another {field}, or update the existing one"))])
+                ApiError::new(ProblemCode::Conflict, detail.clone()).with_errors(vec![
+                    ErrorEntry::at(format!("/{field}"), EntryCode::Conflict, detail).hint(format!(
+                        "choose another {field}, or update the existing one"
+                    )),
+                ])
             }
-            StoreError::InUse { count } => ApiError::new(
-                ProblemCode::Conflict,
-                format!("{count} assignments still reference it; deactivate it instead (PATCH {{\"active\": false}})"),
-            ),
+            StoreError::InUse { count } => crate::routes::skills::skill_in_use(count),
             StoreError::Other(e) => ApiError::Internal(e),
         }
     }

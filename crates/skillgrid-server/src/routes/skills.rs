@@ -95,7 +95,10 @@ pub(crate) fn skill_not_found(e: StoreError) -> ApiError {
 pub(crate) fn skill_in_use(count: i64) -> ApiError {
     ApiError::new(
         ProblemCode::Conflict,
-        format!("{count} agents hold this skill, so it cannot be deleted; deactivate it instead with PATCH {{\"active\": false}}"),
+        format!(
+            "{count} {} this skill, so it cannot be deleted; deactivate it instead with PATCH {{\"active\": false}}",
+            if count == 1 { "agent holds" } else { "agents hold" }
+        ),
     )
 }
 

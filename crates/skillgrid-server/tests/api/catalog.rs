@@ -302,7 +302,10 @@ async fn a_held_skill_cannot_be_deleted() {
     let path = format!("{SKILLS}/{id}");
     let r = app.delete(&path).await;
     assert_problem(&r, 409, "conflict");
-    assert!(r.body["detail"].as_str().unwrap().contains("deactivate"));
+    assert_eq!(
+        r.body["detail"],
+        "1 agent holds this skill, so it cannot be deleted; deactivate it instead with PATCH {\"active\": false}"
+    );
     assert_eq!(app.get(&path).await.status, 200);
     assert_eq!(
         app.skills_of(agent).await["skills"][0]["skillId"],
