@@ -1,4 +1,7 @@
-//! RFC 9457 problem details and the closed lists of problem and entry codes.
+//! RFC 9457 problem details and the lists of problem and entry codes.
+//!
+//! The server only ever sends the codes listed here, but the OpenAPI document types them as
+//! strings so that a code added later does not break clients generated from it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -107,17 +110,42 @@ impl ProblemCode {
     }
 }
 
-/// The schema of a problem's `code`: one of [`ProblemCode::ALL`].
-pub fn problem_code_schema() -> utoipa::openapi::schema::Object {
+/// A closed list of codes as the document types it: a plain string whose description lists
+/// the codes known today. An `enum` would make clients generated from the document reject any
+/// code added later, so the list is documentation, not a constraint.
+fn open_code_schema(what: &str, codes: &[&str], unknown: &str) -> utoipa::openapi::schema::Object {
+    let known: Vec<String> = codes.iter().map(|c| format!("`{c}`")).collect();
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(ProblemCode::ALL.iter().map(|c| c.as_str())))
-        .description(Some("the problem code; each has one HTTP status and an entry in the error catalogue (`type`)"))
+        .description(Some(format!(
+            "{what} Known codes: {}. More may be added: {unknown}.",
+            known.join(", ")
+        )))
         .build()
 }
 
+/// The schema of a problem's `code`: one of [`ProblemCode::ALL`] today.
+pub fn problem_code_schema() -> utoipa::openapi::schema::Object {
+    let codes: Vec<&str> = ProblemCode::ALL.iter().map(|c| c.as_str()).collect();
+    open_code_schema(
+        "The problem code; each has one HTTP status and an entry in the error catalogue of `/docs` (`type` links to it).",
+        &codes,
+        "treat an unknown one by the answer's HTTP status",
+    )
+}
+
+/// The schema of an error entry's `code`: one of [`EntryCode::ALL`] today.
+pub fn entry_code_schema() -> utoipa::openapi::schema::Object {
+    let codes: Vec<&str> = EntryCode::ALL.iter().map(|c| c.as_str()).collect();
+    open_code_schema(
+        "What is wrong at this place of the request; the error catalogue of `/docs` explains each.",
+        &codes,
+        "treat an unknown one as a mistake at this place, which `detail` describes",
+    )
+}
+
 /// The entry codes: what is wrong with one place of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryCode {
     InvalidJson,
@@ -142,6 +170,27 @@ pub enum EntryCode {
 }
 
 impl EntryCode {
+    pub const ALL: [EntryCode; 18] = [
+        Self::InvalidJson,
+        Self::InvalidType,
+        Self::MissingField,
+        Self::UnknownField,
+        Self::InvalidFormat,
+        Self::OutOfRange,
+        Self::UnknownLevel,
+        Self::DuplicateSkill,
+        Self::DuplicateAgent,
+        Self::UnknownSkill,
+        Self::InactiveSkill,
+        Self::UnknownAgent,
+        Self::InactiveAgent,
+        Self::TooManyItems,
+        Self::InvalidDateRange,
+        Self::NotAllowed,
+        Self::PreconditionFailed,
+        Self::Conflict,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidJson => "invalid_json",
@@ -188,6 +237,7 @@ pub struct ErrorEntry {
     pub query: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    #[schema(schema_with = entry_code_schema)]
     pub code: EntryCode,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -3,13 +3,16 @@
 //! The server does not deserialize into these: bodies are walked by `skillgrid-core`'s
 //! validator so that every mistake is reported at once. These types say what that validator
 //! accepts, so the published schema and the rules come from one workspace and are checked
-//! against each other by tests (every example here passes the real validator).
+//! against each other by tests. Their examples are in the OpenAPI module of `skillgrid-server`,
+//! where each runs through the real validator, rather than in `example`s on these types, which
+//! some tools would send in preference to those.
 
 use crate::AssignmentIn;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
-use utoipa::openapi::KnownFormat;
+use utoipa::openapi::{KnownFormat, RefOr};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -17,21 +20,33 @@ use uuid::Uuid;
 // characters, names with something besides spaces, `local@domain.tld` emails, ETags.
 
 /// A proficiency as a client sends it: an integer of the organization's scale, or one of its
-/// level names (any case).
-pub fn proficiency_in_schema() -> Schema {
-    Schema::OneOf(
-        OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))))
-            .item(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)))
-            .description(Some("an integer within the organization's scale, or the name of one of its levels (any case); omitted: the scale's default"))
-            .build(),
-    )
+/// level names (any case). Only a schema: the request fields hold the raw JSON value, which
+/// `skillgrid-core`'s validator reads against the organization's scale. Naming it gives
+/// generated clients one type for the three fields that take it, instead of one per field.
+pub enum Proficiency {}
+
+impl utoipa::PartialSchema for Proficiency {
+    fn schema() -> RefOr<Schema> {
+        Schema::OneOf(
+            OneOfBuilder::new()
+                .item(ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))))
+                .item(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)))
+                .description(Some("an integer within the organization's scale, or the name of one of its levels (any case); omitted: the scale's default"))
+                .build(),
+        )
+        .into()
+    }
+}
+
+impl ToSchema for Proficiency {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Proficiency")
+    }
 }
 
 /// `POST /admin/skills`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"name": "Billing", "description": "Invoices and refunds"}))]
 pub struct SkillCreate {
     /// Unique per organization, compared case-insensitively; 1–200 characters.
     #[schema(
@@ -63,7 +78,6 @@ impl SkillCreate {
 /// `PATCH /admin/skills/{skillId}`: any subset of the fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"description": "Invoices, refunds and disputes", "active": true}))]
 pub struct SkillUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(
@@ -86,7 +100,6 @@ pub struct SkillUpdate {
 /// `POST /admin/users`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"email": "ana@example.com", "name": "Ana García", "externalId": "E-1001"}))]
 pub struct AgentCreate {
     /// Unique per organization, compared case-insensitively.
     #[schema(
@@ -124,7 +137,6 @@ impl AgentCreate {
 /// `PATCH /admin/users/{userId}`: any subset of the fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"name": "Ana García López", "active": true}))]
 pub struct AgentUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(
@@ -156,7 +168,6 @@ pub struct AgentUpdate {
 /// (JSON merge patch), and in `levels` a `null` removes a level.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"requireIfMatch": true, "proficiencyScale": {"levels": {"Master": 100, "Expert": 90}}}))]
 pub struct SettingsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -245,7 +256,7 @@ pub struct SkillSetMerge {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssignmentFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = proficiency_in_schema)]
+    #[schema(value_type = Proficiency)]
     pub proficiency: Option<serde_json::Value>,
     /// RFC 3339; `null`: effective at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -305,8 +316,11 @@ pub struct BulkItem {
     #[schema(nullable = false)]
     pub remove: Option<Vec<Uuid>>,
     /// The ETag the agent's skills must be at, e.g. `"\"7\""`, or `"*"`.
+    // Spaces and tabs around it, not `\s`: generators would put line breaks or a BOM in an
+    // `If-Match` header (the document takes this pattern for the header too), which HTTP
+    // clients refuse to send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, pattern = r#"^\s*(\*|(W/)?"[0-9]{1,18}")\s*$"#)]
+    #[schema(nullable = false, pattern = r#"^[ \t]*(\*|(W/)?"[0-9]{1,18}")[ \t]*$"#)]
     pub if_match: Option<String>,
 }
 
@@ -323,7 +337,7 @@ pub struct SkillToAgents {
 pub struct AgentAssignment {
     pub agent_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = proficiency_in_schema)]
+    #[schema(value_type = Proficiency)]
     pub proficiency: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
@@ -347,6 +361,9 @@ impl AgentAssignment {
 /// `POST /oauth/token` form fields (RFC 6749 §4.4); the client may authenticate with HTTP
 /// Basic instead of `client_id` and `client_secret`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+// The example goes with HTTP Basic, the token route's first security requirement: tools that
+// send a form built from it authenticate once, not twice (which the server refuses).
+#[schema(example = json!({"grant_type": "client_credentials"}))]
 pub struct TokenRequest {
     /// Always `client_credentials`.
     #[schema(pattern = "^client_credentials$")]

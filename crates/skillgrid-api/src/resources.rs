@@ -73,7 +73,7 @@ pub struct AssignmentOut {
 pub struct AssignmentIn {
     pub skill_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::requests::proficiency_in_schema)]
+    #[schema(value_type = crate::requests::Proficiency)]
     pub proficiency: Option<serde_json::Value>,
     /// RFC 3339; `null`: effective at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,8 +1,15 @@
 //! The OpenAPI document and the `/docs` page, served by the real server on loopback.
 //! (Backend-independent, so on SQLite only.)
+//!
+//! The last tests hold the properties the client generators integrators use depend on
+//! (`.ci/api-check` runs openapi-python-client, openapi-typescript and Postman's converter with
+//! newman on the served document): a `servers` entry, a plain bearer scheme, Basic first on the
+//! token route, an `If-Match` pattern HTTP clients can send, named schemas instead of inline
+//! copies, codes as open strings, and examples that are safe to send.
 
-use serde_json::Value;
-use skillgrid_api::ProblemCode;
+use serde_json::{json, Value};
+use skillgrid_api::{scopes, EntryCode, OrgSettings, ProblemCode};
+use skillgrid_core::validate;
 use skillgrid_server::openapi::{self, examples};
 use skillgrid_testkit::{spawn_server, test_db, TestServer};
 use std::process::Command;
@@ -37,6 +44,27 @@ fn operations(doc: &Value) -> Vec<(String, String, Value)> {
                 out.push((path.clone(), m.to_string(), op.clone()));
             }
         }
+    }
+    out
+}
+
+/// The routes that take a token: the API's, but for the document itself.
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/v2/") && path != "/api/v2/openapi.json"
+}
+
+/// Every body a tool may send from a request body's media type: its `example`, each of its
+/// `examples`, and the `example` of its schema (which Postman's converter prefers).
+fn sent_examples(doc: &Value, media: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    if let Some(e) = media.get("example") {
+        out.push(("example".to_string(), e.clone()));
+    }
+    for (name, e) in media["examples"].as_object().into_iter().flatten() {
+        out.push((name.clone(), e["value"].clone()));
+    }
+    if let Some(e) = component(doc, &media["schema"]).get("example") {
+        out.push(("the schema's example".to_string(), e.clone()));
     }
     out
 }
@@ -81,8 +109,12 @@ async fn the_document_is_served_without_a_token_and_every_documented_route_exist
     for (path, method, op) in &ops {
         let id = op["operationId"].as_str().expect("operationId");
         // Per-operation scopes on every API route.
-        if path.starts_with("/api/v2/") && path != "/api/v2/openapi.json" {
-            let scopes = op["security"][0]["oauth2"].as_array().expect(id);
+        if is_api(path) {
+            let scopes = op["security"]
+                .as_array()
+                .and_then(|s| s.iter().find_map(|r| r.get("oauth2")))
+                .and_then(Value::as_array)
+                .expect(id);
             assert_eq!(scopes.len(), 1, "{id}");
         }
         // The route exists with this method (no token: 401 or the route's own answer, never
@@ -185,8 +217,8 @@ fn every_operation_with_a_body_has_valid_examples_and_an_invalid_one_with_real_p
             .as_object()
             .unwrap_or_else(|| panic!("{method} {path}: no example"));
         assert!(!exs.is_empty());
-        for (name, e) in exs {
-            let r = examples::validate_body(&id, &e["value"]).expect("a validator");
+        for (name, body) in sent_examples(doc, media) {
+            let r = examples::validate_body(&id, &body).expect("a validator");
             assert!(
                 r.is_ok(),
                 "{method} {path} example {name} is refused: {r:?}"
@@ -464,4 +496,260 @@ fn documented_ranges_and_lengths_are_the_validators_own() {
         }
     }
     assert_eq!(lengths, 10, "bounded text fields");
+}
+
+/// Calls `f` with the JSON pointer and value of every node of `v`.
+fn walk(v: &Value, ptr: &str, f: &mut impl FnMut(&str, &Value)) {
+    f(ptr, v);
+    let esc = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, c)| walk(c, &format!("{ptr}/{}", esc(k)), f)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, c)| walk(c, &format!("{ptr}/{i}"), f)),
+        _ => {}
+    }
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+#[tokio::test]
+async fn the_servers_entry_is_relative_and_resolves_to_the_serving_server() {
+    let (app, _db) = server().await;
+    let doc = openapi::document();
+    let servers = doc["servers"].as_array().expect("servers");
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    assert_eq!(servers[0]["url"], "/");
+    // A relative server URL is resolved against where the document was fetched; the paths
+    // follow it.
+    let served = reqwest::Url::parse(&format!("{}/api/v2/openapi.json", app.base)).unwrap();
+    let base = served.join(servers[0]["url"].as_str().unwrap()).unwrap();
+    for path in ["/healthz", "/api/v2/openapi.json"] {
+        assert!(doc["paths"].get(path).is_some(), "{path}");
+        let url = format!("{}{path}", base.as_str().trim_end_matches('/'));
+        let r = reqwest::get(&url).await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn api_operations_take_a_plain_bearer_token_first_and_the_token_route_basic_first() {
+    let doc = openapi::document();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["type"], "http");
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["clientBasic"]["type"], "http");
+    assert_eq!(schemes["clientBasic"]["scheme"], "basic");
+    let mut api = 0;
+    for (path, method, op) in operations(doc) {
+        if !is_api(&path) {
+            continue;
+        }
+        // Either requirement is enough; tools that cannot run OAuth2 take the first.
+        let scope = op["security"][1]["oauth2"][0].as_str().unwrap_or_default();
+        assert!(
+            scopes::ALL.contains(&scope),
+            "{method} {path}: {}",
+            op["security"]
+        );
+        assert_eq!(
+            op["security"],
+            json!([{"bearer": []}, {"oauth2": [scope]}]),
+            "{method} {path}"
+        );
+        api += 1;
+    }
+    assert_eq!(api, 27, "API operations, aliases included");
+    let token_op = &doc["paths"]["/oauth/token"]["post"];
+    assert_eq!(token_op["security"], json!([{"clientBasic": []}, {}]));
+
+    // What a tool does with the first requirements works: the client's id and secret as Basic
+    // with the form's example get a token, which goes as a plain bearer token.
+    let (app, _db) = server().await;
+    let media = &token_op["requestBody"]["content"]["application/x-www-form-urlencoded"];
+    let example = component(doc, &media["schema"])["example"].clone();
+    assert_eq!(example, json!({"grant_type": "client_credentials"}));
+    let form: Vec<(String, String)> = example
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/oauth/token", app.base))
+        .basic_auth(app.boot.client_id, Some(&app.boot.client_secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token: Value = r.json().await.unwrap();
+    let r = http
+        .get(format!("{}/api/v2/admin/skills", app.base))
+        .header(
+            "Authorization",
+            format!("Bearer {}", token["access_token"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn if_match_patterns_allow_spaces_and_tabs_around_the_etag_and_nothing_else() {
+    let doc = openapi::document();
+    let pattern = r#"^[ \t]*(\*|(W/)?"[0-9]{1,18}")[ \t]*$"#;
+    assert_eq!(
+        doc["components"]["schemas"]["BulkItem"]["properties"]["ifMatch"]["pattern"],
+        pattern
+    );
+    let mut if_match = 0;
+    for (path, method, op) in operations(doc) {
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["name"] == "If-Match" {
+                assert_eq!(p["schema"]["pattern"], pattern, "{method} {path}");
+                if_match += 1;
+            }
+            // No header pattern with `\s`: it matches line breaks and a BOM, which HTTP
+            // clients refuse to send in a header.
+            if let (Some("header"), Some(pat)) = (p["in"].as_str(), p["schema"]["pattern"].as_str())
+            {
+                assert!(!pat.contains(r"\s"), "{method} {path} {}: {pat}", p["name"]);
+            }
+        }
+    }
+    assert_eq!(
+        if_match, 8,
+        "the writes to one agent's skills, aliases included"
+    );
+    // The server takes what the pattern admits around an ETag.
+    for v in ["\"7\"", " \t\"7\"\t ", "*", "\tW/\"7\" "] {
+        assert!(validate::precondition_header(Some(v)).is_ok(), "{v:?}");
+    }
+}
+
+#[test]
+fn pages_and_every_other_use_of_a_named_schema_refer_to_it() {
+    let doc = openapi::document();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for (page, item) in [
+        ("Page_Skill", "Skill"),
+        ("Page_Agent", "Agent"),
+        ("Page_AuditEntry", "AuditEntry"),
+        ("Page_SkillHolder", "SkillHolder"),
+    ] {
+        assert_eq!(
+            schemas[page]["properties"]["items"]["items"],
+            schema_ref(item),
+            "{page}"
+        );
+    }
+    // No copy of a named schema anywhere but under its own name: a generator would make a
+    // type of each copy.
+    let named: Vec<(&String, &Value)> = schemas
+        .iter()
+        .filter(|(_, s)| s.get("properties").is_some() || s.get("oneOf").is_some())
+        .collect();
+    assert!(named.len() > 30, "{}", named.len());
+    let mut copies = Vec::new();
+    walk(doc, "", &mut |ptr, v| {
+        for (name, s) in &named {
+            if v == *s && ptr != format!("/components/schemas/{name}") {
+                copies.push(format!("{ptr} is a copy of {name}"));
+            }
+        }
+    });
+    assert!(copies.is_empty(), "{copies:#?}");
+}
+
+#[test]
+fn a_proficiency_is_one_named_schema() {
+    let doc = openapi::document();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Proficiency"]["oneOf"],
+        json!([{"type": "integer", "format": "int64"}, {"type": "string", "minLength": 1}])
+    );
+    for schema in ["AssignmentIn", "AssignmentFields", "AgentAssignment"] {
+        assert_eq!(
+            schemas[schema]["properties"]["proficiency"],
+            schema_ref("Proficiency"),
+            "{schema}"
+        );
+    }
+    // Nowhere else an "integer or string" choice of its own.
+    let choice = &schemas["Proficiency"]["oneOf"];
+    let (mut refs, mut copies) = (0, Vec::new());
+    walk(doc, "", &mut |ptr, v| {
+        if *v == schema_ref("Proficiency") {
+            refs += 1;
+        }
+        if v.get("oneOf") == Some(choice) && ptr != "/components/schemas/Proficiency" {
+            copies.push(ptr.to_string());
+        }
+    });
+    assert_eq!(refs, 3);
+    assert!(copies.is_empty(), "{copies:?}");
+}
+
+#[test]
+fn codes_are_open_strings_whose_descriptions_and_the_catalogue_list_them() {
+    let doc = openapi::document();
+    let schemas = &doc["components"]["schemas"];
+    let problem: Vec<&str> = ProblemCode::ALL.iter().map(|c| c.as_str()).collect();
+    let entry: Vec<&str> = EntryCode::ALL.iter().map(|c| c.as_str()).collect();
+    for (schema, codes) in [("Problem", &problem), ("ErrorEntry", &entry)] {
+        let code = &schemas[schema]["properties"]["code"];
+        // A closed `enum` would make generated clients reject a code added later.
+        assert_eq!(code["type"], "string", "{schema}");
+        assert!(code.get("enum").is_none(), "{schema}: {code}");
+        let d = code["description"].as_str().unwrap();
+        for c in codes.iter() {
+            assert!(d.contains(&format!("`{c}`")), "{schema} does not list {c}");
+        }
+    }
+    assert!(schemas.get("EntryCode").is_none(), "no closed list left");
+    let html = openapi::docs_html();
+    for c in problem {
+        assert!(html.contains(&format!("id=\"problem-{c}\"")), "{c}");
+    }
+    for c in entry {
+        assert!(html.contains(&format!("<li><code>{c}</code>: ")), "{c}");
+    }
+}
+
+#[test]
+fn sending_any_settings_example_leaves_a_new_organizations_settings_as_they_are() {
+    let doc = openapi::document();
+    let op = &doc["paths"]["/api/v2/organizations/settings"]["patch"];
+    let sent = sent_examples(doc, &op["requestBody"]["content"]["application/json"]);
+    assert!(sent.len() >= 3, "{sent:?}");
+    let defaults = OrgSettings::default();
+    let names = |s: &OrgSettings| -> Vec<String> {
+        s.proficiency_scale
+            .levels
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect()
+    };
+    let mut fields = Vec::new();
+    for (name, body) in &sent {
+        let after = validate::settings_patch(body, &defaults)
+            .unwrap_or_else(|e| panic!("{name} is refused: {e:?}"));
+        assert!(!after.require_if_match, "{name} turns requireIfMatch on");
+        assert_eq!(names(&after), names(&defaults), "{name} changes the levels");
+        assert_eq!(after, defaults, "{name} changes the settings");
+        fields.extend(body.as_object().unwrap().keys().cloned());
+    }
+    // They still show every part of the settings a PATCH can change.
+    for f in ["proficiencyScale", "limits", "requireIfMatch", "rateLimit"] {
+        assert!(fields.iter().any(|x| x == f), "no example sets {f}");
+    }
 }

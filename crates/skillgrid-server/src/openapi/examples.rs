@@ -107,14 +107,22 @@ pub fn validate_body(operation: &str, body: &Value) -> Option<Result<(), Vec<Err
     })
 }
 
-/// Valid request bodies of `operation`, by example name.
+/// Valid request bodies of `operation`, by example name. Tools send them as they are (a
+/// collection generated from the document sends the first of each operation), so none may do
+/// harm: the settings examples leave a new organization's settings as they are (the defaults'
+/// own values; removing a level no organization starts with), and the examples naming a skill
+/// or an agent by id name ones no organization has.
 pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
     match operation {
         "patchSettings" => vec![
-            ("requireIfMatch", json!({"requireIfMatch": true})),
+            ("If-Match optional", json!({"requireIfMatch": false})),
             (
                 "levels",
-                json!({"proficiencyScale": {"levels": {"Master": 100, "Expert": 90}}, "rateLimit": {"requestsPerMinute": 1200}}),
+                json!({"proficiencyScale": {"levels": {"Expert": 100, "Master": null}}}),
+            ),
+            (
+                "limits and rate limit",
+                json!({"limits": {"maxSkillsPerAgent": 500}, "rateLimit": {"requestsPerMinute": 600, "burst": 100}}),
             ),
         ],
         "createSkill" => vec![(

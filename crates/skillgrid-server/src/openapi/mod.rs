@@ -6,6 +6,11 @@
 //! security scheme, the organization defaults (limits, proficiency scale) taken from
 //! `OrgSettings::default()`, valid request examples, and an example of every problem each
 //! operation can answer, produced by the same code the handlers answer with ([`examples`]).
+//!
+//! It is shaped for the client generators integrators feed it (openapi-python-client,
+//! openapi-typescript, Postman's converter): a `servers` entry, a plain bearer scheme beside
+//! OAuth2 for tools that cannot run an OAuth2 flow, named schemas rather than inline copies,
+//! codes as open strings, and examples that change nothing harmful when a tool sends them.
 
 mod catalogue;
 pub mod examples;
@@ -31,6 +36,7 @@ use utoipa::OpenApi;
         title = "skillgrid admin API",
         description = "Contact-center agents' routing skills: the catalog, agents, each agent's skill set, bulk changes, audit."
     ),
+    servers((url = "/", description = "this server: the paths are relative to where this document is served")),
     paths(
         crate::routes::settings::read,
         crate::routes::settings::update,
@@ -60,7 +66,7 @@ use utoipa::OpenApi;
         openapi_json,
         docs_page,
     ),
-    components(schemas(Problem, skillgrid_api::ErrorEntry, skillgrid_api::EntryCode)),
+    components(schemas(Problem, skillgrid_api::ErrorEntry)),
     tags(
         (name = "settings", description = "The organization's proficiency scale, limits and rate limit"),
         (name = "skills", description = "The skill catalog"),
@@ -176,10 +182,17 @@ fn build() -> Value {
     let d = OrgSettings::default();
     doc["info"]["description"] = Value::String(info_description(&d));
     doc["components"]["securitySchemes"] = security_schemes();
+    let schemas = doc["components"]["schemas"]
+        .as_object_mut()
+        .expect("schemas");
+    page_items_by_ref(schemas);
+    // The If-Match header takes what a bulk item's `ifMatch` takes.
+    let if_match = schemas["BulkItem"]["properties"]["ifMatch"]["pattern"].clone();
+    assert!(if_match.is_string(), "BulkItem.ifMatch has a pattern");
     let paths = doc["paths"].as_object_mut().expect("paths");
     for item in paths.values_mut() {
         for op in item.as_object_mut().expect("path item").values_mut() {
-            enrich(op, &d);
+            enrich(op, &d, &if_match);
         }
     }
     // The one agent's skills resource has a second path; the same operations under it.
@@ -229,6 +242,30 @@ fn build() -> Value {
     doc
 }
 
+/// utoipa inlines the item schema of a `Page<T>`, so generators would make a type per page
+/// (`PageSkillItemsItem`) instead of using `Skill`: each page's items become a `$ref` to the
+/// named schema, once the inline copy is checked to be exactly that schema.
+fn page_items_by_ref(schemas: &mut Map<String, Value>) {
+    let pages: Vec<String> = schemas
+        .keys()
+        .filter(|k| k.starts_with("Page_"))
+        .cloned()
+        .collect();
+    for page in pages {
+        let item = &page["Page_".len()..];
+        let named = schemas
+            .get(item)
+            .unwrap_or_else(|| panic!("{page}: no schema named {item}"))
+            .clone();
+        let inline = schemas
+            .get_mut(&page)
+            .and_then(|p| p.pointer_mut("/properties/items/items"))
+            .unwrap_or_else(|| panic!("{page} has no items"));
+        assert_eq!(*inline, named, "{page}'s items are not the {item} schema");
+        *inline = json!({"$ref": format!("#/components/schemas/{item}")});
+    }
+}
+
 fn info_description(d: &OrgSettings) -> String {
     let l = &d.limits;
     let levels: Vec<String> = d
@@ -241,8 +278,9 @@ fn info_description(d: &OrgSettings) -> String {
         "Give contact-center agents the right routing skills at the right proficiency, and get \
 every mistake of a request reported at once, each with its JSON pointer, what was expected, \
 what was received and how to fix it.\n\n\
-Authenticate with an OAuth2 client-credentials token from `POST /oauth/token` and send it as \
-`Authorization: Bearer TOKEN`; each operation names the scope it needs. Every error is \
+Authenticate with an OAuth2 client-credentials token from `POST /oauth/token` (the client's id \
+and secret as HTTP Basic credentials, `grant_type=client_credentials` in the form) and send it \
+as `Authorization: Bearer TOKEN`; each operation names the scope it needs. Every error is \
 `application/problem+json` (RFC 9457) whose `type` links to its entry in the error catalogue \
 of `/docs`.\n\n\
 Organization settings (`GET|PATCH /api/v2/organizations/settings`) tune the rules. The defaults \
@@ -297,6 +335,12 @@ fn security_schemes() -> Value {
             "description": "OAuth2 client credentials: `POST /oauth/token` with the client's id and secret gives a signed token valid for one hour, holding the client's scopes (or the subset asked for with `scope`).",
             "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": scopes}}
         },
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "The same token as `oauth2`, for tools that cannot run an OAuth2 flow: get it from `POST /oauth/token` and send it as `Authorization: Bearer TOKEN`. Each operation's `oauth2` requirement names the scope the token must hold."
+        },
         "clientBasic": {
             "type": "http",
             "scheme": "basic",
@@ -341,7 +385,7 @@ fn common_headers(secured: bool, status: u16) -> Map<String, Value> {
     h
 }
 
-fn enrich(op: &mut Value, d: &OrgSettings) {
+fn enrich(op: &mut Value, d: &OrgSettings, if_match: &Value) {
     let id = op["operationId"].as_str().unwrap_or_default().to_string();
     let scope = op["security"]
         .as_array()
@@ -353,6 +397,9 @@ fn enrich(op: &mut Value, d: &OrgSettings) {
     let mut desc = op["description"].as_str().unwrap_or_default().to_string();
     if let Some(s) = scope {
         desc.push_str(&format!("\n\nRequired scope: `{s}`."));
+        // Either requirement is enough. The plain bearer scheme comes first: tools that cannot
+        // run an OAuth2 flow (Postman's converter, newman) take the first one they know.
+        op["security"] = json!([{"bearer": []}, {"oauth2": [s]}]);
     }
     let scale = d.proficiency_scale.describe();
     let l = &d.limits;
@@ -380,9 +427,7 @@ fn enrich(op: &mut Value, d: &OrgSettings) {
     if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
         for p in params.iter_mut().filter(|p| p["in"] == "header") {
             p["schema"] = match p["name"].as_str() {
-                Some("If-Match") => {
-                    json!({"type": "string", "pattern": r#"^\s*(\*|(W/)?"[0-9]{1,18}")\s*$"#})
-                }
+                Some("If-Match") => json!({"type": "string", "pattern": if_match}),
                 Some("Idempotency-Key") => {
                     json!({"type": "string", "minLength": 1, "maxLength": 255,
                     "pattern": "^[\\x20-\\x7e]*[\\x21-\\x7e][\\x20-\\x7e]*$"})

@@ -94,8 +94,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
 /// The OAuth 2.0 client-credentials grant (RFC 6749 §4.4). The client authenticates with
 /// `client_id` and `client_secret` in the form, or with HTTP Basic. Tokens are signed JWTs
 /// valid for one hour. Errors have the RFC 6749 §5.2 shape, not problem details.
+// HTTP Basic is the first security requirement: tools take the first one, and with it the
+// form needs only `grant_type`.
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth", operation_id = "getToken",
-    security((), ("clientBasic" = [])),
+    security(("clientBasic" = []), ()),
     request_body(content = skillgrid_api::requests::TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "an access token", body = TokenResponse),
