@@ -317,6 +317,114 @@ async fn server_errors_map_back_to_lines_and_network_failure_is_3() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
 
+/// The client commands, each as `skillgrid ARGS…` needs to reach the sign-in.
+const CLIENT_COMMANDS: &[&[&str]] = &[
+    &["apply", "x.csv"],
+    &["plan", "x.csv"],
+    &["export"],
+    &["skills", "list"],
+    &["skills", "create", "--name", "X"],
+    &["skills", "update", "X", "--name", "Y"],
+    &["skills", "deactivate", "X"],
+    &["agents", "list"],
+    &[
+        "agents",
+        "create",
+        "--email",
+        "x@example.com",
+        "--name",
+        "X",
+    ],
+    &["agents", "update", "x@example.com", "--name", "Y"],
+    &["agents", "deactivate", "x@example.com"],
+];
+
+/// The binary with the sign-in taken from `env` only, and a server no test listens on.
+fn bare(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_skillgrid"));
+    cmd.args(args)
+        .env("SKILLGRID_SERVER", "http://127.0.0.1:1")
+        .env_remove("SKILLGRID_CLIENT_ID")
+        .env_remove("SKILLGRID_CLIENT_SECRET")
+        .envs(env.iter().copied());
+    cmd.output().expect("run skillgrid")
+}
+
+#[test]
+fn help_shows_the_sign_in_as_optional_and_a_missing_id_is_a_usage_error() {
+    let secret = "s3cret-value-never-shown";
+    for c in CLIENT_COMMANDS {
+        let mut args = c.to_vec();
+        args.push("--help");
+        for env in [
+            &[][..],
+            &[
+                ("SKILLGRID_CLIENT_ID", "client-7"),
+                ("SKILLGRID_CLIENT_SECRET", secret),
+            ],
+        ] {
+            let o = bare(&args, env);
+            assert_eq!(o.status.code(), Some(0), "{c:?}: {}", stderr(&o));
+            let out = stdout(&o);
+            let usage = out
+                .lines()
+                .find(|l| l.starts_with("Usage: "))
+                .unwrap_or_else(|| panic!("{c:?}: no usage line in {out}"));
+            assert!(
+                !usage.contains("--client-id") && !usage.contains("--client-secret"),
+                "{c:?}: {usage}"
+            );
+            assert!(usage.contains("[OPTIONS]"), "{c:?}: {usage}");
+            assert!(
+                out.contains("--client-id <CLIENT_ID>")
+                    && out.contains("--client-secret <CLIENT_SECRET>"),
+                "{c:?}: {out}"
+            );
+            assert!(!out.contains(secret), "{c:?} shows the secret: {out}");
+            assert_eq!(
+                out.contains("[env: SKILLGRID_CLIENT_ID=client-7]"),
+                !env.is_empty(),
+                "{c:?}: {out}"
+            );
+        }
+    }
+    assert!(stdout(&bare(&["apply", "--help"], &[]))
+        .contains("Usage: skillgrid apply [OPTIONS] <FILE>\n"));
+
+    // Neither flag nor variable: a usage error naming both, before any file or server is used.
+    for c in CLIENT_COMMANDS {
+        let o = bare(c, &[("SKILLGRID_CLIENT_SECRET", secret)]);
+        assert_eq!(o.status.code(), Some(2), "{c:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("--client-id <CLIENT_ID>") && err.contains("SKILLGRID_CLIENT_ID"),
+            "{c:?}: {err}"
+        );
+        assert!(!err.contains("SKILLGRID_CLIENT_SECRET"), "{c:?}: {err}");
+        let o = bare(c, &[("SKILLGRID_CLIENT_ID", "client-7")]);
+        assert_eq!(o.status.code(), Some(2), "{c:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("--client-secret <CLIENT_SECRET>")
+                && err.contains("SKILLGRID_CLIENT_SECRET"),
+            "{c:?}: {err}"
+        );
+    }
+    // Given as flags, they are used: the sign-in then fails on the unreachable server (3).
+    let o = bare(
+        &[
+            "skills",
+            "list",
+            "--client-id",
+            "client-7",
+            "--client-secret",
+            secret,
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
 #[tokio::test]
 async fn every_command_help_has_an_example() {
     let app = spawn_app().await;
