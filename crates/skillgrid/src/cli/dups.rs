@@ -10,7 +10,7 @@
 //! Agents and skills are small integer keys: indices in the server's lists for `apply`, or
 //! interned spellings for the offline `validate` ([`Interner`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// First pass: which agents have more than one run of rows, and where each began.
 #[derive(Default)]
@@ -113,40 +113,6 @@ impl Interner {
     }
 }
 
-/// Lines already counted as failed, without a set of every failed line: rows are met in file
-/// order, so a repeat can only be the row met last or a row of the chunk being answered.
-#[derive(Default)]
-pub struct FailedRows {
-    count: u64,
-    last: Option<u64>,
-    chunk: HashSet<u64>,
-}
-
-impl FailedRows {
-    /// A row that failed before it was sent.
-    pub fn local(&mut self, line: u64) {
-        if self.last != Some(line) {
-            self.last = Some(line);
-            self.count += 1;
-        }
-    }
-
-    /// A row of the chunk being answered.
-    pub fn sent(&mut self, line: u64) {
-        self.chunk.insert(line);
-    }
-
-    /// The chunk's answer is read.
-    pub fn end_chunk(&mut self) {
-        self.count += self.chunk.len() as u64;
-        self.chunk.clear();
-    }
-
-    pub fn count(&self) -> u64 {
-        self.count + self.chunk.len() as u64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,19 +162,5 @@ mod tests {
             assert_eq!(d.check(*a, *s, i as u64), None);
             assert!(d.run.len() <= 3 && d.across.is_empty());
         }
-    }
-
-    #[test]
-    fn failed_rows_are_counted_once() {
-        let mut f = FailedRows::default();
-        f.local(3);
-        f.local(3);
-        f.local(4);
-        f.sent(7);
-        f.sent(7);
-        f.sent(8);
-        assert_eq!(f.count(), 4);
-        f.end_chunk();
-        assert_eq!(f.count(), 4);
     }
 }

@@ -5,6 +5,7 @@ mod apply;
 mod csvfile;
 mod dups;
 mod export;
+mod ledger;
 mod resources;
 mod validate;
 
