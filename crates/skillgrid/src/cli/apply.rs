@@ -415,7 +415,6 @@ struct Apply<'a> {
     lookup: &'a Lookup,
     max_items: usize,
     max_assignments: u64,
-    scattered: HashMap<u32, u64>,
     // The pass being made.
     pass: Pass,
     dups: Dups,
@@ -483,9 +482,8 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
             .unwrap_or(DEFAULT_CHUNK_ROWS)
             .min(limits.max_assignments_per_request)
             .max(1),
-        scattered,
         pass: Pass::Check,
-        dups: Dups::new(HashMap::new()),
+        dups: Dups::new(scattered),
         run: None,
         chunk: Chunk::default(),
         rows: RowCount::default(),
@@ -561,7 +559,7 @@ impl Apply<'_> {
     /// not be read to its end, `Err(exit code)` when the server or network failed.
     async fn read(&mut self, pass: Pass) -> Result<bool, u8> {
         self.pass = pass;
-        self.dups = Dups::new(self.scattered.clone());
+        self.dups.rewind();
         self.rows = RowCount::default();
         self.chunks = 0;
         self.ledger.rewind();

@@ -64,6 +64,14 @@ impl Dups {
         }
     }
 
+    /// Forgets the pairs seen, to read the file again; the room they took is kept for the
+    /// same pairs.
+    pub fn rewind(&mut self) {
+        self.across.clear();
+        self.run.clear();
+        self.current = None;
+    }
+
     /// Where `agent`'s rows begin, when they are not all next to each other.
     pub fn scattered(&self, agent: u32) -> Option<u64> {
         self.scattered.get(&agent).copied()
@@ -145,6 +153,22 @@ mod tests {
             ]),
             vec![None, None, Some(2), None, None, Some(5), None, Some(6)]
         );
+    }
+
+    #[test]
+    fn a_rewound_file_repeats_nothing_yet() {
+        let mut runs = Runs::default();
+        for (line, a) in [(2, 0), (3, 1), (4, 0)] {
+            runs.push(a, line);
+        }
+        let mut d = Dups::new(runs.finish());
+        for _ in 0..2 {
+            assert_eq!(d.check(0, 5, 2), None);
+            assert_eq!(d.check(1, 5, 3), None);
+            assert_eq!(d.check(0, 5, 4), Some(2));
+            d.rewind();
+        }
+        assert_eq!(d.scattered(0), Some(2));
     }
 
     #[test]
