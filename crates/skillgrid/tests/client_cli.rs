@@ -104,6 +104,17 @@ impl App {
 }
 
 impl App {
+    /// Changes the organization's settings in the store the server reads.
+    async fn change_settings(&self, change: impl FnOnce(&mut skillgrid_api::OrgSettings)) {
+        let mut settings = self.store.settings(self.org_id).await.unwrap();
+        change(&mut settings);
+        self.store
+            .update_settings(self.org_id, &settings)
+            .await
+            .unwrap()
+            .expect("settings stored");
+    }
+
     /// The audit log as `(agent email, skill name)`, sorted.
     async fn audited(&self) -> Vec<(String, String)> {
         let agents: std::collections::HashMap<_, _> = self
@@ -783,14 +794,11 @@ async fn apply_reads_ndjson_and_json() {
 #[tokio::test]
 async fn apply_under_a_tight_rate_limit_writes_each_assignment_once() {
     let app = spawn_app().await;
-    let mut settings = app.store.settings(app.org_id).await.unwrap();
-    settings.rate_limit.requests_per_minute = 60;
-    settings.rate_limit.burst = 1;
-    app.store
-        .update_settings(app.org_id, &settings)
-        .await
-        .unwrap()
-        .expect("settings stored");
+    app.change_settings(|s| {
+        s.rate_limit.requests_per_minute = 60;
+        s.rate_limit.burst = 1;
+    })
+    .await;
     let file = app.write(
         "three.csv",
         "agent,skill,proficiency\nana@example.com,Billing,10\nbo@example.com,Sales,20\ncy@example.com,Spanish,30\n",
@@ -1463,4 +1471,76 @@ async fn many_mistakes_come_out_in_line_order() {
             ("ana@example.com".into(), "Sales".into())
         ]
     );
+}
+
+/// The check asks about each chunk as things stand, so what only the writing of an earlier
+/// chunk brings about is refused at write time: that chunk writes nothing and is reported, the
+/// others are written. An `ifMatch` version behind an agent's earlier rows, which could only
+/// fail that way, is refused before anything is written.
+#[tokio::test]
+async fn a_chunk_refused_at_write_time_is_reported_and_the_others_are_written() {
+    let app = spawn_app().await;
+    app.change_settings(|s| s.limits.max_skills_per_agent = 2)
+        .await;
+    // ana's rows are scattered: her second run (lines 4 and 5) is checked against the skills
+    // she has now (none), but once her first run is written it would give her three.
+    let file = app.write(
+        "scattered.csv",
+        "agent,skill,proficiency\n\
+         ana@example.com,Billing,10\n\
+         bo@example.com,Sales,20\n\
+         ana@example.com,Sales,30\n\
+         ana@example.com,Spanish,40\n",
+    );
+    let o = app.run(&["plan", &file]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = app.run(&["apply", &file, "--json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(
+        &o,
+        &[format!(
+            "{file}:4: column agent: the agent would hold 3 skills; at most 2 are allowed (too_many_items)"
+        )],
+    );
+    assert_summary(
+        &json_of(&o),
+        &[
+            ("refused", json!(false)),
+            ("chunks", json!(2)),
+            ("requests", json!(4)),
+            ("added", json!(2)),
+            ("failed", json!(1)),
+            ("skipped", json!(1)),
+        ],
+    );
+    let written = vec![
+        ("ana@example.com".to_string(), "Billing".to_string()),
+        ("bo@example.com".into(), "Sales".into()),
+    ];
+    assert_eq!(app.audited().await, written);
+
+    // cy's third item holds a precondition on the version her first item's write changes.
+    let items = |etag: &str| {
+        format!(
+            r#"[{{"agentId": "cy@example.com", "skills": [{{"skillId": "Billing"}}]}},
+                {{"agentId": "bo@example.com", "skills": [{{"skillId": "Spanish"}}]}},
+                {{"agentId": "cy@example.com", "ifMatch": {etag:?}, "skills": [{{"skillId": "Sales"}}]}}]"#
+        )
+    };
+    let js = app.write("versioned.json", &items("\"0\""));
+    let o = app.run(&["apply", &js]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(
+        &o,
+        &[format!(
+            "{js}:/2/ifMatch: column ifMatch: an ifMatch version for an agent with rows earlier in the file (from /0/skills/0)"
+        )],
+    );
+    assert_eq!(app.audited().await, written);
+    // Any version will do: nothing to foresee.
+    let js = app.write("any.json", &items("*"));
+    let o = app.run(&["apply", &js, "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["added"], 3);
+    assert_eq!(app.audit().await.len(), 5);
 }

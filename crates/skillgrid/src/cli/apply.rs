@@ -7,9 +7,11 @@
 //! server knows (a stale `ifMatch`, an inactive skill, too many skills for one agent). Only a
 //! file without a mistake is then written, chunk by chunk, each chunk in one atomic request. So
 //! the check covers the whole file, while a write is atomic per request: a chunk the server
-//! refuses at write time, because the data changed since the check, is reported and writes
-//! nothing, but chunks already written stay written (a file that fits in one request is all or
-//! nothing outright). `--no-atomic` skips the check and writes the rows without mistakes.
+//! refuses at write time, because the data changed since the check (another client's writes,
+//! or the file's own earlier chunks when an agent's rows are scattered over several), is
+//! reported and writes nothing, while the other chunks are written (a file that fits in one
+//! request is all or nothing outright). `--no-atomic` skips the check and writes the rows
+//! without mistakes.
 //!
 //! Memory does not grow with the file: the file is read in passes, row by row. A first pass
 //! only notes which agents' rows are scattered (see [`super::dups`]); the check and the write
@@ -744,7 +746,25 @@ impl Apply<'_> {
                 entry = skill.map(|s| Entry::Remove(self.lookup.skill_ids[s as usize]));
             }
             Kind::IfMatch => match if_match_syntax(&row.if_match) {
-                Ok(m) => entry = Some(Entry::IfMatch(m)),
+                Ok(m) => {
+                    // The agent's earlier rows are written first and move its version on, which
+                    // the check, asking about each chunk as things stand, cannot foresee.
+                    let earlier = agent
+                        .and_then(|a| self.dups.scattered(a))
+                        .filter(|&first| self.run.as_ref().is_some_and(|r| first < r.first_line));
+                    match earlier {
+                        Some(first) if matches!(m, IfMatch::Version(_)) => {
+                            errors.push(row.diag(
+                                "ifMatch",
+                                format!(
+                                    "an ifMatch version for an agent with rows earlier in the file (from {}), which are written first and change its version; put the agent's rows together, or its ifMatch on its first rows",
+                                    self.place(first)
+                                ),
+                            ))
+                        }
+                        _ => entry = Some(Entry::IfMatch(m)),
+                    }
+                }
                 Err(m) => errors.push(row.diag("ifMatch", m)),
             },
         }
