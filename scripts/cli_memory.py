@@ -4,7 +4,9 @@
 Starts a release `skillgrid serve` on loopback over a fresh SQLite file, creates the agents and
 skills through the API (one keep-alive connection, the organization's rate limit raised first),
 writes CSV files of 100,000 and 1,000,000 rows into a temporary directory (never into the
-repository), and runs each command under `/usr/bin/time -v`. Prints a Markdown table.
+repository), and runs each command under `/usr/bin/time -v`: `apply` of a clean file (checked,
+then written), and of a file with mistakes (checked, nothing written; then with --no-atomic).
+Prints a Markdown table.
 
     cargo build --release -p skillgrid
     python3 scripts/cli_memory.py [--bin target/release/skillgrid] [--agents 10000] [--skills 100]
@@ -126,6 +128,23 @@ def main():
                 for a in range(args.agents):
                     f.write(f"agent{a:05}@example.com,Skill {s:03},{(a + s) % 101}\n")
         files["1000000 by skill"] = path
+        # The grouped 1,000,000 rows with mistakes: an unknown skill on every 1000th row (found
+        # here), a proficiency out of range on every 997th (found by the server's dry run).
+        path = os.path.join(work, "rows-1000000-with-mistakes.csv")
+        per_agent = 1_000_000 // args.agents
+        with open(path, "w") as f:
+            f.write("agent,skill,proficiency\n")
+            n = 0
+            for a in range(args.agents):
+                for s in range(per_agent):
+                    n += 1
+                    skill, level = f"Skill {s:03}", (a + s) % 101
+                    if n % 1000 == 0:
+                        skill = "No such skill"
+                    elif n % 997 == 0:
+                        level = 500
+                    f.write(f"agent{a:05}@example.com,{skill},{level}\n")
+        files["1000000 with mistakes"] = path
 
         env = {**os.environ, "SKILLGRID_SERVER": f"http://127.0.0.1:{port}",
                "SKILLGRID_CLIENT_ID": cid, "SKILLGRID_CLIENT_SECRET": secret,
@@ -137,16 +156,22 @@ def main():
             ("apply", 100_000, [binary, "apply", files[100_000], "--json"]),
             ("apply", 1_000_000, [binary, "apply", files[1_000_000], "--json"]),
             ("apply", "1000000 by skill", [binary, "apply", files["1000000 by skill"], "--json"]),
+            # Checked whole, nothing written.
+            ("apply", "1000000 with mistakes",
+             [binary, "apply", files["1000000 with mistakes"], "--json"]),
+            ("apply --no-atomic", "1000000 with mistakes",
+             [binary, "apply", files["1000000 with mistakes"], "--json", "--no-atomic"]),
         ]
         print("| command | rows | file size | exit | peak RSS | wall | summary |")
         print("|---|---|---|---|---|---|---|")
         for name, rows, cmd in runs:
             code, rss, secs, out = timed(cmd, env)
             size = os.path.getsize(files[rows]) / 1e6
-            if name == "apply":
+            if name.startswith("apply"):
                 v = json.loads(out)
                 out = (f"added {v['added']}, updated {v['updated']}, unchanged {v['unchanged']}, "
-                       f"failed {v['failed']}, {v['chunks']} chunks")
+                       f"failed {v['failed']}, skipped {v['skipped']}, {v['chunks']} chunks, "
+                       f"{v['requests']} requests")
             print(f"| {name} | {rows} | {size:.1f} MB | {code} | {rss:.1f} MB | {secs:.1f} s | {out} |",
                   flush=True)
     finally:

@@ -47,12 +47,22 @@ enum Command {
     /// Columns: agent (id or email), skill (id or name), proficiency (number or level name,
     /// optional), effectiveDate, expirationDate (optional). JSON and NDJSON files hold bulk
     /// items ({"agentId", "skills", "remove", "ifMatch"}; ids or emails and names both work).
-    /// Errors are reported as FILE:LINE: column NAME: message. Exit codes: 0 success, 1 some
-    /// rows failed, 2 usage or file errors, 3 server or network failure.
+    /// Errors are reported as FILE:LINE: column NAME: message, each once, in line order.
     ///
-    /// The file is read twice and sent chunk by chunk, so memory does not grow with its
-    /// length. With --mode replace an agent's rows must be next to each other (each agent's
-    /// rows are one request item; a file sorted by agent, as `export` writes it, is).
+    /// A file with a mistake on any row writes nothing: the whole file is checked first (here,
+    /// then by the server's dry run of every chunk), and written chunk by chunk only when no row
+    /// has a mistake. Each chunk is written atomically: one the server refuses at write time,
+    /// because the data changed since the check (also by the file's own earlier chunks, when an
+    /// agent's rows are scattered over several), is reported and writes nothing, while the
+    /// other chunks are written. --no-atomic writes the rows without mistakes instead. The
+    /// summary counts the rows with a mistake (failed) and those without one left unwritten
+    /// (skipped). Exit codes: 0 success, 1 rows with mistakes, 2 usage or file errors, 3 server
+    /// or network failure.
+    ///
+    /// The file is read in passes, row by row, and sent chunk by chunk, so memory does not
+    /// grow with its length. With --mode replace an agent's rows must be next to each other
+    /// (each agent's rows are one request item; a file sorted by agent, as `export` writes it,
+    /// is).
     #[command(
         after_help = "Example: SKILLGRID_CLIENT_ID=… SKILLGRID_CLIENT_SECRET=… skillgrid apply skills.csv --mode merge --chunk 500"
     )]

@@ -1,6 +1,7 @@
 //! The client commands (`apply`, `plan`, `export`) of the real binary against a real server
 //! on a loopback port over a temporary SQLite file.
 
+use serde_json::json;
 use skillgrid_client::{Client, NewAgent, NewSkill};
 use std::process::Output;
 
@@ -17,8 +18,13 @@ struct App {
 }
 
 async fn spawn_app() -> App {
+    spawn_app_on(false).await
+}
+
+/// A server over SQLite, or over a fresh PostgreSQL database when `postgres`.
+async fn spawn_app_on(postgres: bool) -> App {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = skillgrid_testkit::test_db(false).await;
+    let db = skillgrid_testkit::test_db(postgres).await;
     let server = skillgrid_testkit::spawn_server(&db.url).await;
     let (base, store, boot) = (
         server.base.clone(),
@@ -97,6 +103,47 @@ impl App {
     }
 }
 
+impl App {
+    /// Changes the organization's settings in the store the server reads.
+    async fn change_settings(&self, change: impl FnOnce(&mut skillgrid_api::OrgSettings)) {
+        let mut settings = self.store.settings(self.org_id).await.unwrap();
+        change(&mut settings);
+        self.store
+            .update_settings(self.org_id, &settings)
+            .await
+            .unwrap()
+            .expect("settings stored");
+    }
+
+    /// The audit log as `(agent email, skill name)`, sorted.
+    async fn audited(&self) -> Vec<(String, String)> {
+        let agents: std::collections::HashMap<_, _> = self
+            .client
+            .all_agents(&Default::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.id, a.email))
+            .collect();
+        let skills: std::collections::HashMap<_, _> = self
+            .client
+            .all_skills(&Default::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
+        let mut out: Vec<_> = self
+            .audit()
+            .await
+            .iter()
+            .map(|e| (agents[&e.agent_id].clone(), skills[&e.skill_id].clone()))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -108,6 +155,29 @@ fn stderr(o: &Output) -> String {
 fn json_of(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\n{}", stdout(o), stderr(o)))
+}
+
+/// The mistakes on stderr are exactly `wants`, in that order, each once.
+fn assert_mistakes(o: &Output, wants: &[String]) {
+    let err = stderr(o);
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("progress: "))
+        .collect();
+    assert_eq!(said.len(), wants.len(), "{err}");
+    for (said, want) in said.iter().zip(wants) {
+        assert!(
+            said.starts_with(want.as_str()),
+            "{want:?} expected, in:\n{err}"
+        );
+    }
+}
+
+/// The `--json` summary has these values.
+fn assert_summary(v: &serde_json::Value, want: &[(&str, serde_json::Value)]) {
+    for (key, want) in want {
+        assert_eq!(&v[key], want, "{key}: {v}");
+    }
 }
 
 const GOOD: &str = "\
@@ -220,26 +290,32 @@ async fn local_mistakes_are_reported_against_their_lines() {
          ,Sales,1\n\
          cy@example.com,Sales,Guru\n",
     );
-    let o = app.run(&["apply", &file]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let err = stderr(&o);
-    for want in [
+    let wants = [
         format!("{file}:3: column agent: unknown agent email \"zed@example.com\""),
         format!("{file}:4: column skill: unknown skill name \"Karate\""),
         format!("{file}:5: column proficiency: bad number \"12x\""),
         format!("{file}:6: column skill: duplicate: agent \"ana@example.com\" and skill \"billing\" are already on line 2"),
         format!("{file}:7: column agent: missing value"),
         format!("{file}:8: column proficiency: unknown level \"Guru\""),
-    ] {
-        assert!(err.contains(&want), "missing {want:?} in:\n{err}");
-    }
-    assert!(!err.contains(&format!("{file}:2:")), "{err}");
-    assert!(
-        stdout(&o).contains("added 1, updated 0, removed 0, unchanged 0, failed 6"),
-        "{}",
-        stdout(&o)
+    ];
+    // By default the file is all or nothing: the valid row is not written either.
+    let o = app.run(&["apply", &file]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(&o, &wants);
+    assert_eq!(
+        stdout(&o),
+        "nothing written: 6 of 7 rows have mistakes; correct them and apply again, or write the rows without mistakes with --no-atomic\n\
+         added 0, updated 0, removed 0, unchanged 0, failed 6, skipped 1\n"
     );
-    // The valid row was written.
+    assert!(app.assignments().await.is_empty());
+    let o = app.run(&["apply", &file, "--no-atomic"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(&o, &wants);
+    assert_eq!(
+        stdout(&o),
+        "added 1, updated 0, removed 0, unchanged 0, failed 6\n"
+    );
+    // With --no-atomic the valid row was written.
     assert_eq!(
         app.assignments().await,
         vec![("ana@example.com".into(), "Billing".into(), 80)]
@@ -272,7 +348,7 @@ async fn server_errors_map_back_to_lines_and_network_failure_is_3() {
          bo@example.com,Sales,500,,\n\
          cy@example.com,Spanish,1,2030-01-01T00:00:00Z,2029-01-01T00:00:00Z\n",
     );
-    // Atomic: nothing written, both server errors mapped to their lines and columns.
+    // By default: nothing written, both server errors mapped to their lines and columns.
     let o = app.run(&["apply", &file, "--json"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
@@ -288,8 +364,13 @@ async fn server_errors_map_back_to_lines_and_network_failure_is_3() {
     assert!(err.contains("(invalid_date_range)"), "{err}");
     assert!(app.assignments().await.is_empty());
     let v = json_of(&o);
-    assert_eq!(v["failed"], 4, "{v}");
+    assert_eq!(
+        (v["failed"].clone(), v["skipped"].clone()),
+        (2.into(), 2.into()),
+        "{v}"
+    );
     assert_eq!(v["errors"][0]["line"], 4, "{v}");
+    assert_eq!(v["errors"][1]["line"], 5, "{v}");
 
     // Not atomic, in chunks of two agents: the valid agents are written.
     let o = app
@@ -314,6 +395,114 @@ async fn server_errors_map_back_to_lines_and_network_failure_is_3() {
     let o = app.run(&["apply", &file, "--client-secret", "wrong"]).await;
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let o = app.run(&["export", "--server", "http://127.0.0.1:1"]).await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+/// The client commands, each as `skillgrid ARGS…` needs to reach the sign-in.
+const CLIENT_COMMANDS: &[&[&str]] = &[
+    &["apply", "x.csv"],
+    &["plan", "x.csv"],
+    &["export"],
+    &["skills", "list"],
+    &["skills", "create", "--name", "X"],
+    &["skills", "update", "X", "--name", "Y"],
+    &["skills", "deactivate", "X"],
+    &["agents", "list"],
+    &[
+        "agents",
+        "create",
+        "--email",
+        "x@example.com",
+        "--name",
+        "X",
+    ],
+    &["agents", "update", "x@example.com", "--name", "Y"],
+    &["agents", "deactivate", "x@example.com"],
+];
+
+/// The binary with the sign-in taken from `env` only, and a server no test listens on.
+fn bare(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_skillgrid"));
+    cmd.args(args)
+        .env("SKILLGRID_SERVER", "http://127.0.0.1:1")
+        .env_remove("SKILLGRID_CLIENT_ID")
+        .env_remove("SKILLGRID_CLIENT_SECRET")
+        .envs(env.iter().copied());
+    cmd.output().expect("run skillgrid")
+}
+
+#[test]
+fn help_shows_the_sign_in_as_optional_and_a_missing_id_is_a_usage_error() {
+    let secret = "s3cret-value-never-shown";
+    for c in CLIENT_COMMANDS {
+        let mut args = c.to_vec();
+        args.push("--help");
+        for env in [
+            &[][..],
+            &[
+                ("SKILLGRID_CLIENT_ID", "client-7"),
+                ("SKILLGRID_CLIENT_SECRET", secret),
+            ],
+        ] {
+            let o = bare(&args, env);
+            assert_eq!(o.status.code(), Some(0), "{c:?}: {}", stderr(&o));
+            let out = stdout(&o);
+            let usage = out
+                .lines()
+                .find(|l| l.starts_with("Usage: "))
+                .unwrap_or_else(|| panic!("{c:?}: no usage line in {out}"));
+            assert!(
+                !usage.contains("--client-id") && !usage.contains("--client-secret"),
+                "{c:?}: {usage}"
+            );
+            assert!(usage.contains("[OPTIONS]"), "{c:?}: {usage}");
+            assert!(
+                out.contains("--client-id <CLIENT_ID>")
+                    && out.contains("--client-secret <CLIENT_SECRET>"),
+                "{c:?}: {out}"
+            );
+            assert!(!out.contains(secret), "{c:?} shows the secret: {out}");
+            assert_eq!(
+                out.contains("[env: SKILLGRID_CLIENT_ID=client-7]"),
+                !env.is_empty(),
+                "{c:?}: {out}"
+            );
+        }
+    }
+    assert!(stdout(&bare(&["apply", "--help"], &[]))
+        .contains("Usage: skillgrid apply [OPTIONS] <FILE>\n"));
+
+    // Neither flag nor variable: a usage error naming both, before any file or server is used.
+    for c in CLIENT_COMMANDS {
+        let o = bare(c, &[("SKILLGRID_CLIENT_SECRET", secret)]);
+        assert_eq!(o.status.code(), Some(2), "{c:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("--client-id <CLIENT_ID>") && err.contains("SKILLGRID_CLIENT_ID"),
+            "{c:?}: {err}"
+        );
+        assert!(!err.contains("SKILLGRID_CLIENT_SECRET"), "{c:?}: {err}");
+        let o = bare(c, &[("SKILLGRID_CLIENT_ID", "client-7")]);
+        assert_eq!(o.status.code(), Some(2), "{c:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("--client-secret <CLIENT_SECRET>")
+                && err.contains("SKILLGRID_CLIENT_SECRET"),
+            "{c:?}: {err}"
+        );
+    }
+    // Given as flags, they are used: the sign-in then fails on the unreachable server (3).
+    let o = bare(
+        &[
+            "skills",
+            "list",
+            "--client-id",
+            "client-7",
+            "--client-secret",
+            secret,
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
 
@@ -605,14 +794,11 @@ async fn apply_reads_ndjson_and_json() {
 #[tokio::test]
 async fn apply_under_a_tight_rate_limit_writes_each_assignment_once() {
     let app = spawn_app().await;
-    let mut settings = app.store.settings(app.org_id).await.unwrap();
-    settings.rate_limit.requests_per_minute = 60;
-    settings.rate_limit.burst = 1;
-    app.store
-        .update_settings(app.org_id, &settings)
-        .await
-        .unwrap()
-        .expect("settings stored");
+    app.change_settings(|s| {
+        s.rate_limit.requests_per_minute = 60;
+        s.rate_limit.burst = 1;
+    })
+    .await;
     let file = app.write(
         "three.csv",
         "agent,skill,proficiency\nana@example.com,Billing,10\nbo@example.com,Sales,20\ncy@example.com,Spanish,30\n",
@@ -635,9 +821,15 @@ async fn apply_under_a_tight_rate_limit_writes_each_assignment_once() {
         "{err}"
     );
     assert!(
-        err.contains("progress: 3/3 rows read, 3 chunks sent, 0 failed, "),
+        err.contains("progress: checking 3/3 rows read, 3 chunks sent, 0 failed, "),
         "{err}"
     );
+    assert!(
+        err.contains("progress: writing 3/3 rows read, 3 chunks sent, 0 failed, "),
+        "{err}"
+    );
+    // Each chunk was checked, then written.
+    assert_eq!(v["requests"], 6, "{v}");
     let metrics = reqwest::get(format!("{}/metrics", app.base))
         .await
         .unwrap()
@@ -802,9 +994,23 @@ async fn replace_mode_needs_each_agents_rows_together() {
          ana@example.com,Sales,30\n\
          cy@example.com,Spanish,40\n",
     );
-    // Chunks of one agent: ana's second run would otherwise replace away her first.
+    // Chunks of one agent: ana's second run would otherwise replace away her first. By
+    // default nothing is written; with --no-atomic the other agents are.
     let o = app
         .run(&["apply", &file, "--mode", "replace", "--chunk", "1"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(app.assignments().await.is_empty());
+    let o = app
+        .run(&[
+            "apply",
+            &file,
+            "--mode",
+            "replace",
+            "--chunk",
+            "1",
+            "--no-atomic",
+        ])
         .await;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
@@ -846,7 +1052,15 @@ async fn replace_mode_needs_each_agents_rows_together() {
 ",
     );
     let o = app
-        .run(&["apply", &grouped, "--mode", "replace", "--chunk-rows", "1"])
+        .run(&[
+            "apply",
+            &grouped,
+            "--mode",
+            "replace",
+            "--chunk-rows",
+            "1",
+            "--no-atomic",
+        ])
         .await;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
@@ -855,6 +1069,12 @@ async fn replace_mode_needs_each_agents_rows_together() {
         )),
         "{}",
         stderr(&o)
+    );
+    // Line 3 has the mistake; line 2, ana's other row, is not sent without it.
+    assert!(
+        stdout(&o).ends_with("failed 1, skipped 1\n"),
+        "{}",
+        stdout(&o)
     );
     let now = app.assignments().await;
     assert!(
@@ -919,4 +1139,380 @@ async fn export_leaves_out_inactive_agents_and_skills_so_it_applies_back() {
     let all = app.write("all.csv", &csv);
     let o = app.run(&["apply", &all]).await;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+/// A file with a mistake on any row writes nothing by default, though its first chunks are
+/// clean and a mistake is one only the server's dry run can find; `--no-atomic` writes the
+/// rows without mistakes. On both backends, since the dry run is the store's.
+async fn a_file_with_a_mistake_anywhere_writes_nothing(postgres: bool) {
+    let app = spawn_app_on(postgres).await;
+    let o = app.run(&["skills", "create", "--name", "Legacy"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = app.run(&["skills", "deactivate", "Legacy"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    app.client
+        .create_agent(&NewAgent::new("dee@example.com", "Dee"))
+        .await
+        .unwrap();
+    // One agent per chunk: ana's is clean. bo's inactive skill (line 4) is known only to the
+    // server, and is answered after bo's unknown level (line 5) is found here.
+    let file = app.write(
+        "mixed.csv",
+        "agent,skill,proficiency\n\
+         ana@example.com,Billing,10\n\
+         ana@example.com,Sales,20\n\
+         bo@example.com,Legacy,30\n\
+         bo@example.com,Spanish,Guru\n\
+         cy@example.com,Karate,1\n\
+         cy@example.com,Spanish,40\n\
+         dee@example.com,Billing,500\n",
+    );
+    let wants = [
+        format!("{file}:4: column skill: skill `Legacy` ("),
+        format!("{file}:5: column proficiency: unknown level \"Guru\""),
+        format!("{file}:6: column skill: unknown skill name \"Karate\""),
+        format!("{file}:8: column proficiency: proficiency 500 is outside"),
+    ];
+    let o = app.run(&["apply", &file, "--chunk", "1"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(&o, &wants);
+    assert!(stderr(&o).contains("(inactive_skill)"), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "nothing written: 4 of 7 rows have mistakes; correct them and apply again, or write the rows without mistakes with --no-atomic\n\
+         added 0, updated 0, removed 0, unchanged 0, failed 4, skipped 3\n"
+    );
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+    assert!(app.assignments().await.is_empty());
+
+    let o = app.run(&["apply", &file, "--chunk", "1", "--json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(&o, &wants);
+    let v = json_of(&o);
+    let lines: Vec<_> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [4, 5, 6, 8], "{v}");
+    assert_eq!(v["errors"][0]["column"], "skill", "{v}");
+    assert_summary(
+        &v,
+        &[
+            ("dryRun", json!(false)),
+            ("atomic", json!(true)),
+            ("refused", json!(true)),
+            ("rows", json!(7)),
+            ("added", json!(0)),
+            ("updated", json!(0)),
+            ("removed", json!(0)),
+            ("unchanged", json!(0)),
+            ("failed", json!(4)),
+            ("skipped", json!(3)),
+            // ana, bo (line 4), cy (line 7) and dee checked; none written.
+            ("chunks", json!(4)),
+            ("requests", json!(4)),
+            ("retries", json!(0)),
+        ],
+    );
+    assert!(v.get("errorsNotListed").is_none(), "{v}");
+    assert!(app.audit().await.is_empty());
+
+    // plan shows what the rows without mistakes would change, and that apply would not.
+    let o = app.run(&["plan", &file]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(&o, &wants);
+    let out = stdout(&o);
+    assert!(
+        out.ends_with(
+            "apply would write nothing: 4 of 7 rows have mistakes (with --no-atomic it writes the rows without mistakes)\n\
+             dry run: added 3, updated 0, removed 0, unchanged 0, failed 4\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("ana@example.com\n  + Billing 10\n  + Sales 20\n"),
+        "{out}"
+    );
+    assert!(app.audit().await.is_empty());
+
+    // --no-atomic writes the rows without mistakes, and only them.
+    let o = app
+        .run(&["apply", &file, "--chunk", "1", "--no-atomic"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(&o, &wants);
+    assert_eq!(
+        stdout(&o),
+        "added 3, updated 0, removed 0, unchanged 0, failed 4\n"
+    );
+    let written = vec![
+        ("ana@example.com".to_string(), "Billing".to_string()),
+        ("ana@example.com".into(), "Sales".into()),
+        ("cy@example.com".into(), "Spanish".into()),
+    ];
+    assert_eq!(app.audited().await, written);
+    let before = app.assignments().await;
+    assert_eq!(before.len(), 3, "{before:?}");
+
+    // A JSON document: ana's item (the first chunk) is clean, bo's precondition is stale,
+    // which only the server knows. Nothing is written.
+    let js = app.write(
+        "stale.json",
+        r#"{"items": [
+             {"agentId": "ana@example.com", "skills": [{"skillId": "Spanish", "proficiency": 5}]},
+             {"agentId": "bo@example.com", "ifMatch": "\"7\"", "skills": [{"skillId": "Billing"}]}]}"#,
+    );
+    let o = app.run(&["apply", &js, "--chunk", "1", "--json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(
+        &o,
+        &[format!(
+            "{js}:/items/1/ifMatch: column ifMatch: the agent's skills are at version 0 (precondition_failed)"
+        )],
+    );
+    let v = json_of(&o);
+    assert_eq!(
+        (v["rows"].clone(), v["failed"].clone(), v["skipped"].clone()),
+        (3.into(), 1.into(), 2.into()),
+        "{v}"
+    );
+    assert_eq!(v["errors"][0]["pointer"], "/items/1/ifMatch", "{v}");
+    assert_eq!(app.audited().await, written);
+    assert_eq!(app.assignments().await, before);
+    // With --no-atomic ana's item is written and bo's is not.
+    let o = app
+        .run(&["apply", &js, "--chunk", "1", "--no-atomic", "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(
+        (
+            v["added"].clone(),
+            v["failed"].clone(),
+            v["skipped"].clone()
+        ),
+        (1.into(), 1.into(), 1.into()),
+        "{v}"
+    );
+    assert_eq!(app.audit().await.len(), 4);
+    assert!(!app
+        .assignments()
+        .await
+        .iter()
+        .any(|a| a.0 == "bo@example.com"));
+}
+
+#[tokio::test]
+async fn a_file_with_a_mistake_anywhere_writes_nothing_on_sqlite() {
+    a_file_with_a_mistake_anywhere_writes_nothing(false).await;
+}
+
+#[tokio::test]
+async fn a_file_with_a_mistake_anywhere_writes_nothing_on_postgres() {
+    a_file_with_a_mistake_anywhere_writes_nothing(true).await;
+}
+
+#[tokio::test]
+async fn a_mistake_in_the_last_of_many_chunks_writes_nothing() {
+    let app = spawn_app().await;
+    let rows = |last: u32| {
+        format!(
+            "agent,skill,proficiency\n\
+             ana@example.com,Billing,1\n\
+             ana@example.com,Sales,2\n\
+             ana@example.com,Spanish,3\n\
+             bo@example.com,Billing,4\n\
+             bo@example.com,Sales,5\n\
+             cy@example.com,Billing,6\n\
+             cy@example.com,Spanish,{last}\n"
+        )
+    };
+    let bad = app.write("bad.csv", &rows(500));
+    // Two rows per request: ana's three rows span two chunks, then bo's, then cy's.
+    let o = app
+        .run(&["apply", &bad, "--chunk-rows", "2", "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(
+        &o,
+        &[format!(
+            "{bad}:8: column proficiency: proficiency 500 is outside"
+        )],
+    );
+    let v = json_of(&o);
+    assert_summary(
+        &v,
+        &[
+            ("refused", json!(true)),
+            ("chunks", json!(4)),
+            ("requests", json!(4)),
+            ("added", json!(0)),
+            ("failed", json!(1)),
+            ("skipped", json!(6)),
+        ],
+    );
+    assert!(app.audit().await.is_empty());
+    assert!(app.assignments().await.is_empty());
+
+    // Corrected, the file is checked and then written, chunk by chunk.
+    let good = app.write("good.csv", &rows(50));
+    let o = app
+        .run(&["apply", &good, "--chunk-rows", "2", "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_summary(
+        &v,
+        &[
+            ("refused", json!(false)),
+            ("chunks", json!(4)),
+            ("requests", json!(8)),
+            ("added", json!(7)),
+            ("failed", json!(0)),
+            ("skipped", json!(0)),
+        ],
+    );
+    assert_eq!(app.audit().await.len(), 7);
+}
+
+/// Very many rows with mistakes between two valid rows: the mistakes still come out in line
+/// order, each once, and the `--json` summary lists the first 10,000 and counts the rest.
+#[tokio::test]
+async fn many_mistakes_come_out_in_line_order() {
+    let app = spawn_app().await;
+    let mut csv = String::from("agent,skill,proficiency\nana@example.com,Billing,10\n");
+    for i in 0..12_000 {
+        csv.push_str(&format!("zed{i}@example.com,Billing,1\n"));
+    }
+    csv.push_str("bo@example.com,Sales,500\nana@example.com,Sales,20\n");
+    let file = app.write("many.csv", &csv);
+    let mut wants: Vec<String> = (0..12_000)
+        .map(|i| {
+            format!(
+                "{file}:{}: column agent: unknown agent email \"zed{i}@example.com\"",
+                i + 3
+            )
+        })
+        .collect();
+    wants.push(format!(
+        "{file}:12003: column proficiency: proficiency 500 is outside"
+    ));
+    let o = app.run(&["apply", &file, "--json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(&o, &wants);
+    let v = json_of(&o);
+    assert_eq!(
+        (
+            v["rows"].clone(),
+            v["failed"].clone(),
+            v["skipped"].clone(),
+            v["errorsNotListed"].clone()
+        ),
+        (12_003.into(), 12_001.into(), 2.into(), 2_001.into()),
+        "{}",
+        &stdout(&o)[..500]
+    );
+    assert_eq!(v["errors"].as_array().unwrap().len(), 10_000);
+    assert!(app.audit().await.is_empty());
+    // ana's first row did not keep 12,000 mistakes waiting: its chunk was sent early.
+    let err = stderr(&o);
+    let first = err
+        .lines()
+        .find(|l| l.starts_with("progress: checking ") && l.contains(" 1 chunks sent"))
+        .unwrap_or_else(|| panic!("no progress line in {}", &err[err.len() - 500..]));
+    let read: u64 = first["progress: checking ".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(read < 11_000, "{first}");
+    let o = app.run(&["apply", &file, "--no-atomic"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(&o, &wants);
+    assert_eq!(
+        stdout(&o),
+        "added 2, updated 0, removed 0, unchanged 0, failed 12001\n"
+    );
+    assert_eq!(
+        app.audited().await,
+        [
+            ("ana@example.com".to_string(), "Billing".to_string()),
+            ("ana@example.com".into(), "Sales".into())
+        ]
+    );
+}
+
+/// The check asks about each chunk as things stand, so what only the writing of an earlier
+/// chunk brings about is refused at write time: that chunk writes nothing and is reported, the
+/// others are written. An `ifMatch` version behind an agent's earlier rows, which could only
+/// fail that way, is refused before anything is written.
+#[tokio::test]
+async fn a_chunk_refused_at_write_time_is_reported_and_the_others_are_written() {
+    let app = spawn_app().await;
+    app.change_settings(|s| s.limits.max_skills_per_agent = 2)
+        .await;
+    // ana's rows are scattered: her second run (lines 4 and 5) is checked against the skills
+    // she has now (none), but once her first run is written it would give her three.
+    let file = app.write(
+        "scattered.csv",
+        "agent,skill,proficiency\n\
+         ana@example.com,Billing,10\n\
+         bo@example.com,Sales,20\n\
+         ana@example.com,Sales,30\n\
+         ana@example.com,Spanish,40\n",
+    );
+    let o = app.run(&["plan", &file]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = app.run(&["apply", &file, "--json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(
+        &o,
+        &[format!(
+            "{file}:4: column agent: the agent would hold 3 skills; at most 2 are allowed (too_many_items)"
+        )],
+    );
+    assert_summary(
+        &json_of(&o),
+        &[
+            ("refused", json!(false)),
+            ("chunks", json!(2)),
+            ("requests", json!(4)),
+            ("added", json!(2)),
+            ("failed", json!(1)),
+            ("skipped", json!(1)),
+        ],
+    );
+    let written = vec![
+        ("ana@example.com".to_string(), "Billing".to_string()),
+        ("bo@example.com".into(), "Sales".into()),
+    ];
+    assert_eq!(app.audited().await, written);
+
+    // cy's third item holds a precondition on the version her first item's write changes.
+    let items = |etag: &str| {
+        format!(
+            r#"[{{"agentId": "cy@example.com", "skills": [{{"skillId": "Billing"}}]}},
+                {{"agentId": "bo@example.com", "skills": [{{"skillId": "Spanish"}}]}},
+                {{"agentId": "cy@example.com", "ifMatch": {etag:?}, "skills": [{{"skillId": "Sales"}}]}}]"#
+        )
+    };
+    let js = app.write("versioned.json", &items("\"0\""));
+    let o = app.run(&["apply", &js]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_mistakes(
+        &o,
+        &[format!(
+            "{js}:/2/ifMatch: column ifMatch: an ifMatch version for an agent with rows earlier in the file (from /0/skills/0)"
+        )],
+    );
+    assert_eq!(app.audited().await, written);
+    // Any version will do: nothing to foresee.
+    let js = app.write("any.json", &items("*"));
+    let o = app.run(&["apply", &js, "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_of(&o)["added"], 3);
+    assert_eq!(app.audit().await.len(), 5);
 }

@@ -1,16 +1,30 @@
 //! `skillgrid apply` and `skillgrid plan`: a file of assignments (CSV, JSON or NDJSON) sent as
-//! bulk requests, chunk by chunk, with every error reported against the file's line and column.
+//! bulk requests, chunk by chunk, with every mistake reported against the file's line and
+//! column.
 //!
-//! Memory does not grow with the file: the file is read twice, row by row (a first pass only
-//! notes which agents' rows are scattered, see [`super::dups`]); the second pass gathers each
-//! agent's run of rows, packs runs into a chunk within the organization's limits, and sends the
-//! chunk before reading on. Only the open chunk, the server's lists of agents and skills, and
-//! the errors to report are held.
+//! By default a file is all or nothing. It is checked whole first: its rows here (names,
+//! levels, duplicates), then every chunk by the server's dry run, which finds what only the
+//! server knows (a stale `ifMatch`, an inactive skill, too many skills for one agent). Only a
+//! file without a mistake is then written, chunk by chunk, each chunk in one atomic request. So
+//! the check covers the whole file, while a write is atomic per request: a chunk the server
+//! refuses at write time, because the data changed since the check (another client's writes,
+//! or the file's own earlier chunks when an agent's rows are scattered over several), is
+//! reported and writes nothing, while the other chunks are written (a file that fits in one
+//! request is all or nothing outright). `--no-atomic` skips the check and writes the rows
+//! without mistakes.
+//!
+//! Memory does not grow with the file: the file is read in passes, row by row. A first pass
+//! only notes which agents' rows are scattered (see [`super::dups`]); the check and the write
+//! each read the file again, gather each agent's run of rows, pack runs into a chunk within
+//! the organization's limits, and send the chunk before reading on. Only the open chunk, the
+//! server's lists of agents and skills, and the outcomes of the rows not yet reported (see
+//! [`super::ledger`]) are held.
 
 use super::csvfile::{
     if_match_syntax, proficiency_syntax, Diag, InputFormat, Kind, Next, RawRow, Rows,
 };
-use super::dups::{Dups, FailedRows, Runs};
+use super::dups::{Dups, Runs};
+use super::ledger::Ledger;
 use super::{exit, server_failure, ClientOpts};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
@@ -43,10 +57,12 @@ pub struct ApplyArgs {
     format: Option<InputFormat>,
     #[arg(long, value_enum, default_value = "merge")]
     mode: Mode,
-    /// Ask the server what would change; write nothing.
+    /// Check the whole file and show what would change; write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Write the valid agents of a chunk even when others in it are invalid.
+    /// Write the rows without mistakes even when other rows have some. By default a file with
+    /// a mistake on any row writes nothing: the whole file is checked (with the server's dry
+    /// run) before any chunk is written.
     #[arg(long)]
     no_atomic: bool,
     /// At most N agents per bulk request (default and cap: the org's limits.maxItemsPerBulk).
@@ -208,7 +224,7 @@ struct Run {
     remove: Vec<Uuid>,
     remove_lines: Vec<u64>,
     if_match: Option<(IfMatch, u64)>,
-    /// A row of this run failed locally.
+    /// A row of this run has a mistake.
     tainted: bool,
     /// The run has an `ifMatch` row, valid or not.
     guarded: bool,
@@ -239,6 +255,24 @@ impl Run {
             .chain(&self.remove_lines)
             .copied()
             .chain(self.if_match.map(|(_, l)| l))
+    }
+
+    /// Whether none of the run may be sent: replacing with a set missing a row that has a
+    /// mistake would drop that skill, and sending a guarded run without its row with a mistake
+    /// might drop the precondition.
+    fn doomed(&self, mode: BulkMode) -> bool {
+        self.tainted && (mode == BulkMode::Replace || self.guarded)
+    }
+
+    /// Empties the run, giving the lines of what it held.
+    fn drain(&mut self) -> Vec<u64> {
+        let lines = self.all_lines().collect();
+        self.skills.clear();
+        self.lines.clear();
+        self.remove.clear();
+        self.remove_lines.clear();
+        self.if_match = None;
+        lines
     }
 }
 
@@ -280,74 +314,51 @@ impl Chunk {
 /// (a request of 100,000 rows, the default server limit, takes about 100 MB).
 const DEFAULT_CHUNK_ROWS: u64 = 10_000;
 
-/// At most this many errors are listed in the `--json` summary (all are printed on stderr).
-const LISTED_ERRORS: usize = 10_000;
+/// Lines whose outcome may wait for the open chunk's answer before it is sent early: a chunk
+/// holding a few valid rows between very many rows with mistakes would otherwise keep them all.
+const MAX_WAITING: usize = 10_000;
 
+/// Rows, counted by their line: the entries of one NDJSON line are one row, as are a CSV
+/// record and an entry of a JSON document (each has an ordinal of its own).
 #[derive(Default)]
-struct Report {
-    rows: u64,
-    chunks: u64,
+struct RowCount {
+    last: Option<u64>,
+    n: u64,
+}
+
+impl RowCount {
+    fn see(&mut self, line: u64) {
+        if self.last != Some(line) {
+            self.last = Some(line);
+            self.n += 1;
+        }
+    }
+}
+
+/// The two reads of the file that send it: the check asks the server for a dry run of every
+/// chunk (each agent judged on its own, so that every mistake is found), the write writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Check,
+    Write,
+}
+
+impl Pass {
+    fn name(self) -> &'static str {
+        match self {
+            Pass::Check => "checking",
+            Pass::Write => "writing",
+        }
+    }
+}
+
+/// What the server answered it changed (or, in a dry run, would change).
+#[derive(Default)]
+struct Counts {
     added: u64,
     updated: u64,
     removed: u64,
     unchanged: u64,
-    failed: FailedRows,
-    errors: u64,
-    diags: Vec<Diag>,
-    /// `(agent email, changes)` in plan order, kept only for `plan --json`.
-    diffs: Vec<(String, Changes)>,
-    /// The JSON pointer of each row ordinal of a JSON file, for its error messages (the one
-    /// record kept per row, and only for JSON input).
-    pointers: HashMap<u64, String>,
-}
-
-impl Report {
-    /// Prints an error; the caller counts the row as failed.
-    fn error(&mut self, mut d: Diag, file: &str) {
-        if d.pointer.is_none() {
-            d.pointer = self.pointers.get(&d.line).cloned();
-        }
-        eprintln!("{}", d.display(file));
-        self.errors += 1;
-        if self.diags.len() < LISTED_ERRORS {
-            self.diags.push(d);
-        }
-    }
-
-    /// An error of a row that is not sent.
-    fn local(&mut self, d: Diag, file: &str) {
-        self.failed.local(d.line);
-        self.error(d, file);
-    }
-
-    /// `line N`, or the row's pointer in a JSON file.
-    fn place(&self, line: u64) -> String {
-        match self.pointers.get(&line) {
-            Some(p) => p.clone(),
-            None => format!("line {line}"),
-        }
-    }
-
-    fn entry(&mut self, chunk: &Chunk, e: &ErrorEntry, item: Option<usize>, file: &str) {
-        let mut msg = format!("{} ({})", e.detail, e.code.as_str());
-        if let Some(x) = &e.expected {
-            msg.push_str(&format!("; expected {x}"));
-        }
-        if let Some(h) = &e.hint {
-            msg.push_str(&format!("; hint: {h}"));
-        }
-        let pointer = e.pointer.as_deref().unwrap_or("");
-        match chunk.locate(pointer, item) {
-            Some((line, column)) => self.error(Diag::new(line, column, msg), file),
-            None => {
-                let line = item
-                    .and_then(|i| chunk.items.get(i))
-                    .or(chunk.items.first())
-                    .map_or(1, |i| i.first_line);
-                self.error(Diag::new(line, "agent", format!("{pointer}: {msg}")), file)
-            }
-        }
-    }
 }
 
 /// Progress on stderr: a bar on a terminal, plain lines otherwise.
@@ -371,19 +382,18 @@ impl Progress {
         Progress { bar, total }
     }
 
-    fn chunk_done(&self, r: &Report, retries: u64) {
-        let msg = format!(
-            "{} chunks sent, {} failed, {} retried requests",
-            r.chunks,
-            r.failed.count(),
-            retries
-        );
+    fn chunk_done(&self, pass: Pass, rows: u64, chunks: u64, failed: u64, retries: u64) {
+        let msg = format!("{chunks} chunks sent, {failed} failed, {retries} retried requests");
         match &self.bar {
             Some(b) => {
-                b.set_position(r.rows);
-                b.set_message(msg);
+                b.set_position(rows);
+                b.set_message(format!("{}: {msg}", pass.name()));
             }
-            None => eprintln!("progress: {}/{} rows read, {msg}", r.rows, self.total),
+            None => eprintln!(
+                "progress: {} {rows}/{} rows read, {msg}",
+                pass.name(),
+                self.total
+            ),
         }
     }
 
@@ -397,7 +407,8 @@ impl Progress {
 /// One run of `apply` or `plan`.
 struct Apply<'a> {
     client: &'a Client,
-    file: String,
+    path: &'a Path,
+    format: InputFormat,
     mode: BulkMode,
     atomic: bool,
     dry_run: bool,
@@ -406,10 +417,22 @@ struct Apply<'a> {
     lookup: &'a Lookup,
     max_items: usize,
     max_assignments: u64,
+    // The pass being made.
+    pass: Pass,
     dups: Dups,
     run: Option<Run>,
     chunk: Chunk,
-    report: Report,
+    rows: RowCount,
+    chunks: u64,
+    // Over all passes.
+    requests: u64,
+    counts: Counts,
+    ledger: Ledger,
+    /// `(agent email, changes)` in plan order, kept only for `plan --json`.
+    diffs: Vec<(String, Changes)>,
+    /// The JSON pointer of each row ordinal of a JSON file, for its error messages (the one
+    /// record kept per row, and only for JSON input).
+    pointers: HashMap<u64, String>,
     progress: Progress,
 }
 
@@ -428,6 +451,7 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
         Err(e) => return server_failure("listing agents and skills", &e),
     };
     let format = InputFormat::detect(&args.file, args.format);
+    // An unreadable file is reported here, before anything is sent.
     let (scattered, total) = match scan(&args.file, format, &lookup) {
         Ok(s) => s,
         Err(d) => {
@@ -435,21 +459,16 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
             return exit::USAGE;
         }
     };
-    let mut rows = match Rows::open(&args.file, format) {
-        Ok(r) => r,
-        Err(d) => {
-            eprintln!("{}", d.display(&file));
-            return exit::USAGE;
-        }
-    };
     let limits = &settings.limits;
+    let mode = match args.mode {
+        Mode::Merge => BulkMode::Merge,
+        Mode::Replace => BulkMode::Replace,
+    };
     let mut ap = Apply {
         client: &client,
-        file,
-        mode: match args.mode {
-            Mode::Merge => BulkMode::Merge,
-            Mode::Replace => BulkMode::Replace,
-        },
+        path: &args.file,
+        format,
+        mode,
         atomic: !args.no_atomic,
         dry_run: args.dry_run,
         plan,
@@ -465,42 +484,48 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
             .unwrap_or(DEFAULT_CHUNK_ROWS)
             .min(limits.max_assignments_per_request)
             .max(1),
+        pass: Pass::Check,
         dups: Dups::new(scattered),
         run: None,
         chunk: Chunk::default(),
-        report: Report::default(),
+        rows: RowCount::default(),
+        chunks: 0,
+        requests: 0,
+        counts: Counts::default(),
+        ledger: Ledger::new(file),
+        diffs: Vec::new(),
+        pointers: HashMap::new(),
         progress: Progress::new(total),
     };
-    let mut file_error = false;
-    let sent = loop {
-        let row = match rows.next_entry() {
-            Ok(Some(Next::Row(r))) => r,
-            Ok(Some(Next::Invalid(diags))) => {
-                ap.report.rows += 1;
-                for d in diags {
-                    ap.report.local(d, &ap.file);
-                }
-                continue;
-            }
-            Ok(None) => break ap.finish().await,
-            Err(d) => {
-                ap.report.local(d, &ap.file);
-                file_error = true;
-                break ap.finish().await;
+    let passes: &[Pass] = if args.dry_run {
+        &[Pass::Check]
+    } else if args.no_atomic {
+        &[Pass::Write]
+    } else {
+        &[Pass::Check, Pass::Write]
+    };
+    let mut refused = false;
+    for &pass in passes {
+        let file_error = match ap.read(pass).await {
+            Ok(f) => f,
+            Err(code) => {
+                ap.progress.finish();
+                return code;
             }
         };
-        if let Err(code) = ap.row(row).await {
-            break Err(code);
+        if file_error {
+            ap.progress.finish();
+            ap.print_summary(false);
+            return exit::USAGE;
         }
-    };
-    ap.progress.finish();
-    if let Err(code) = sent {
-        return code;
+        if pass == Pass::Check && ap.atomic && ap.ledger.errors() > 0 {
+            refused = true;
+            break;
+        }
     }
-    ap.print_summary();
-    if file_error {
-        exit::USAGE
-    } else if ap.report.failed.count() == 0 && ap.report.errors == 0 {
+    ap.progress.finish();
+    ap.print_summary(refused);
+    if ap.ledger.errors() == 0 {
         exit::OK
     } else {
         exit::ROWS_FAILED
@@ -508,7 +533,7 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
 }
 
 /// The first pass: which agents' rows are scattered (see [`super::dups`]), and how many rows
-/// there are. Rows that do not resolve are left to the second pass to report.
+/// there are. Rows that do not resolve are left to the later passes to report.
 fn scan(
     path: &Path,
     format: InputFormat,
@@ -516,25 +541,134 @@ fn scan(
 ) -> Result<(HashMap<u32, u64>, u64), Diag> {
     let mut rows = Rows::open(path, format)?;
     let mut runs = Runs::default();
-    let mut total = 0;
-    // An unreadable file is reported here, before anything is sent.
+    let mut total = RowCount::default();
     while let Some(next) = rows.next_entry()? {
-        total += 1;
-        if let Next::Row(r) = next {
-            if let Ok(a) = lookup.agent(&r.agent) {
-                runs.push(a, r.line);
+        match next {
+            Next::Row(r) => {
+                total.see(r.line);
+                if let Ok(a) = lookup.agent(&r.agent) {
+                    runs.push(a, r.line);
+                }
             }
+            Next::Invalid(diags) => diags.iter().for_each(|d| total.see(d.line)),
         }
     }
-    Ok((runs.finish(), total))
+    Ok((runs.finish(), total.n))
 }
 
 impl Apply<'_> {
+    /// Reads the file once, sending its chunks as `pass` says; `Ok(true)` when the file could
+    /// not be read to its end, `Err(exit code)` when the server or network failed.
+    async fn read(&mut self, pass: Pass) -> Result<bool, u8> {
+        self.pass = pass;
+        self.dups.rewind();
+        self.rows = RowCount::default();
+        self.chunks = 0;
+        self.ledger.rewind();
+        let mut rows = match Rows::open(self.path, self.format) {
+            Ok(r) => r,
+            Err(d) => {
+                self.ledger.last_word(d);
+                return Ok(true);
+            }
+        };
+        loop {
+            let line = match rows.next_entry() {
+                Ok(Some(Next::Row(r))) => {
+                    let line = r.line;
+                    self.row(r).await?;
+                    line
+                }
+                Ok(Some(Next::Invalid(diags))) => {
+                    let mut line = 0;
+                    for d in diags {
+                        self.rows.see(d.line);
+                        line = d.line;
+                        self.ledger.mistake(d);
+                    }
+                    line
+                }
+                Ok(None) => {
+                    self.finish().await?;
+                    return Ok(false);
+                }
+                Err(d) => {
+                    // The file changed since it was first read.
+                    self.finish().await?;
+                    self.ledger.last_word(d);
+                    return Ok(true);
+                }
+            };
+            self.after_row(line).await?;
+        }
+    }
+
+    /// Reports the lines no pending answer can change any more.
+    async fn after_row(&mut self, line: u64) -> Result<(), u8> {
+        if self.ledger.waiting() > MAX_WAITING {
+            // In merge mode an agent's rows may go in two items, unless the first holds their
+            // precondition.
+            if self.mode == BulkMode::Merge && self.run.as_ref().is_some_and(|r| !r.guarded) {
+                self.close_run().await?;
+            }
+            self.send().await?;
+        }
+        let mut before = line;
+        // A doomed run gets no answer: its rows were reported when it was doomed.
+        if let Some(r) = self.run.as_ref().filter(|r| !r.doomed(self.mode)) {
+            before = before.min(r.first_line);
+        }
+        if let Some(i) = self.chunk.items.first() {
+            before = before.min(i.first_line);
+        }
+        self.ledger.tell_before(before);
+        Ok(())
+    }
+
+    /// A mistake, placed at its row's pointer in a JSON file.
+    fn mistake(&mut self, mut d: Diag) {
+        if d.pointer.is_none() {
+            d.pointer = self.pointers.get(&d.line).cloned();
+        }
+        self.ledger.mistake(d);
+    }
+
+    /// `line N`, or the row's pointer in a JSON file.
+    fn place(&self, line: u64) -> String {
+        match self.pointers.get(&line) {
+            Some(p) => p.clone(),
+            None => format!("line {line}"),
+        }
+    }
+
+    /// A server error, at the line and column its pointer names.
+    fn entry(&mut self, chunk: &Chunk, e: &ErrorEntry, item: Option<usize>) {
+        let mut msg = format!("{} ({})", e.detail, e.code.as_str());
+        if let Some(x) = &e.expected {
+            msg.push_str(&format!("; expected {x}"));
+        }
+        if let Some(h) = &e.hint {
+            msg.push_str(&format!("; hint: {h}"));
+        }
+        let pointer = e.pointer.as_deref().unwrap_or("");
+        let d = match chunk.locate(pointer, item) {
+            Some((line, column)) => Diag::new(line, column, msg),
+            None => {
+                let line = item
+                    .and_then(|i| chunk.items.get(i))
+                    .or(chunk.items.first())
+                    .map_or(1, |i| i.first_line);
+                Diag::new(line, "agent", format!("{pointer}: {msg}"))
+            }
+        };
+        self.mistake(d);
+    }
+
     /// Takes one row into the open run; `Err(exit code)` when the server or network failed.
     async fn row(&mut self, row: RawRow) -> Result<(), u8> {
-        self.report.rows += 1;
+        self.rows.see(row.line);
         if let Some(p) = &row.pointer {
-            self.report.pointers.insert(row.line, p.clone());
+            self.pointers.insert(row.line, p.clone());
         }
         let mut errors = Vec::new();
         let agent = self
@@ -558,7 +692,7 @@ impl Apply<'_> {
                         format!(
                             "in replace mode all rows of an agent must be next to each other, but \"{}\" also has rows apart from these (its first on {}); none of its rows are sent",
                             row.agent,
-                            self.report.place(first)
+                            self.place(first)
                         ),
                     ));
                 }
@@ -612,7 +746,25 @@ impl Apply<'_> {
                 entry = skill.map(|s| Entry::Remove(self.lookup.skill_ids[s as usize]));
             }
             Kind::IfMatch => match if_match_syntax(&row.if_match) {
-                Ok(m) => entry = Some(Entry::IfMatch(m)),
+                Ok(m) => {
+                    // The agent's earlier rows are written first and move its version on, which
+                    // the check, asking about each chunk as things stand, cannot foresee.
+                    let earlier = agent
+                        .and_then(|a| self.dups.scattered(a))
+                        .filter(|&first| self.run.as_ref().is_some_and(|r| first < r.first_line));
+                    match earlier {
+                        Some(first) if matches!(m, IfMatch::Version(_)) => {
+                            errors.push(row.diag(
+                                "ifMatch",
+                                format!(
+                                    "an ifMatch version for an agent with rows earlier in the file (from {}), which are written first and change its version; put the agent's rows together, or its ifMatch on its first rows",
+                                    self.place(first)
+                                ),
+                            ))
+                        }
+                        _ => entry = Some(Entry::IfMatch(m)),
+                    }
+                }
                 Err(m) => errors.push(row.diag("ifMatch", m)),
             },
         }
@@ -628,63 +780,64 @@ impl Apply<'_> {
                         "duplicate: agent \"{}\" and skill \"{}\" are already on {}",
                         row.agent,
                         row.skill,
-                        self.report.place(first)
+                        self.place(first)
                     ),
                 ));
             }
         }
-        let Some(run) = agent.and(self.run.as_mut()) else {
-            for d in errors {
-                self.report.local(d, &self.file);
-            }
-            return Ok(());
-        };
-        run.guarded |= row.kind == Kind::IfMatch;
-        if let (Some(Entry::IfMatch(_)), Some((_, first))) = (&entry, run.if_match) {
+        let earlier_if_match = agent
+            .and(self.run.as_ref())
+            .and_then(|r| r.if_match)
+            .filter(|_| matches!(entry, Some(Entry::IfMatch(_))));
+        if let Some((_, first)) = earlier_if_match {
             errors.push(row.diag(
                 "ifMatch",
                 format!(
                     "a second ifMatch for this agent (the first is on {})",
-                    self.report.place(first)
+                    self.place(first)
                 ),
             ));
         }
-        if !errors.is_empty() {
-            run.tainted = true;
-            for d in errors {
-                self.report.local(d, &self.file);
+        if let Some(run) = agent.and(self.run.as_mut()) {
+            run.guarded |= row.kind == Kind::IfMatch;
+            if !errors.is_empty() {
+                run.tainted = true;
+            } else {
+                match entry {
+                    Some(Entry::Assign(a)) => {
+                        run.skills.push(a);
+                        run.lines.push(row.line);
+                    }
+                    Some(Entry::Remove(s)) => {
+                        run.remove.push(s);
+                        run.remove_lines.push(row.line);
+                    }
+                    Some(Entry::IfMatch(m)) => run.if_match = Some((m, row.line)),
+                    None => {}
+                }
             }
-            return Ok(());
+            if run.doomed(self.mode) {
+                for line in run.drain() {
+                    self.ledger.unwritten(line);
+                }
+            }
         }
-        match entry {
-            Some(Entry::Assign(a)) => {
-                run.skills.push(a);
-                run.lines.push(row.line);
-            }
-            Some(Entry::Remove(s)) => {
-                run.remove.push(s);
-                run.remove_lines.push(row.line);
-            }
-            Some(Entry::IfMatch(m)) => run.if_match = Some((m, row.line)),
-            None => {}
+        for d in errors {
+            self.mistake(d);
         }
         Ok(())
     }
 
     /// Moves the open run into the chunk, sending the chunk first when the run does not fit.
     async fn close_run(&mut self) -> Result<(), u8> {
-        let Some(run) = self.run.take() else {
+        let Some(mut run) = self.run.take() else {
             return Ok(());
         };
-        if run.tainted && (self.mode == BulkMode::Replace || run.guarded) {
-            // Replacing with a set missing a row that failed would drop that skill; sending
-            // a guarded run without its failed row might drop the precondition.
-            for line in run.all_lines() {
-                self.report.failed.local(line);
-            }
-            return Ok(());
-        }
         if run.len() == 0 {
+            // Nothing to send; an `ifMatch` alone is no item.
+            for line in run.drain() {
+                self.ledger.unwritten(line);
+            }
             return Ok(());
         }
         let c = &self.chunk;
@@ -700,10 +853,18 @@ impl Apply<'_> {
         Ok(())
     }
 
-    /// Closes the last run and sends what is left.
+    /// Closes the last run, sends what is left and reports every line.
     async fn finish(&mut self) -> Result<(), u8> {
         self.close_run().await?;
-        self.send().await
+        self.send().await?;
+        self.ledger.tell_all();
+        Ok(())
+    }
+
+    /// Whether the server's answers are what this run reports as changed: the writes, or the
+    /// dry run when that is all that was asked for.
+    fn counting(&self) -> bool {
+        self.pass == Pass::Write || self.dry_run
     }
 
     /// Sends the chunk; `Err(exit code)` when the server or network failed.
@@ -712,9 +873,11 @@ impl Apply<'_> {
         if chunk.items.is_empty() {
             return Ok(());
         }
+        let write = self.pass == Pass::Write;
         let req = BulkRequest {
             mode: self.mode,
-            atomic: self.atomic,
+            // The check asks about each agent on its own, so that every mistake is found.
+            atomic: write && self.atomic,
             items: chunk
                 .items
                 .iter_mut()
@@ -728,63 +891,67 @@ impl Apply<'_> {
                 .collect(),
         };
         let opts = BulkOptions {
-            dry_run: self.dry_run,
+            dry_run: !write,
             idempotency_key: None,
         };
-        self.report.chunks += 1;
+        self.chunks += 1;
+        self.requests += 1;
         let answer = self.client.bulk(&req, &opts).await;
         drop(req);
         match answer {
             Ok(out) => self.absorb(&chunk, out.response),
             Err(e) if e.status() == Some(400) && !e.entries().is_empty() => {
-                // Atomic and invalid: nothing of this chunk was written.
+                // Refused whole: nothing of this chunk was written.
                 for entry in e.entries() {
-                    self.report.entry(&chunk, entry, None, &self.file);
+                    self.entry(&chunk, entry, None);
                 }
-                for it in &chunk.items {
-                    for line in it.all_lines() {
-                        self.report.failed.sent(line);
-                    }
+                for line in chunk.items.iter().flat_map(Run::all_lines) {
+                    self.ledger.unwritten(line);
                 }
             }
             Err(e) => return Err(server_failure("sending a bulk request", &e)),
         }
-        self.report.failed.end_chunk();
-        self.progress
-            .chunk_done(&self.report, self.client.stats().retries);
+        self.progress.chunk_done(
+            self.pass,
+            self.rows.n,
+            self.chunks,
+            self.ledger.failed_so_far(),
+            self.client.stats().retries,
+        );
         Ok(())
     }
 
     fn absorb(&mut self, chunk: &Chunk, res: BulkResponse) {
-        let r = &mut self.report;
-        r.added += res.summary.added;
-        r.updated += res.summary.updated;
-        r.removed += res.summary.removed;
-        r.unchanged += res.summary.unchanged;
+        if self.counting() {
+            let c = &mut self.counts;
+            c.added += res.summary.added;
+            c.updated += res.summary.updated;
+            c.removed += res.summary.removed;
+            c.unchanged += res.summary.unchanged;
+        }
         for result in res.results {
             let i = result.index as usize;
             if let Some(p) = result.problem {
                 if p.errors.is_empty() {
                     let line = chunk.items.get(i).map_or(1, |it| it.first_line);
-                    r.error(
-                        Diag::new(line, "agent", format!("{} ({})", p.detail, p.code)),
-                        &self.file,
-                    );
+                    self.mistake(Diag::new(
+                        line,
+                        "agent",
+                        format!("{} ({})", p.detail, p.code),
+                    ));
                 }
                 for entry in &p.errors {
-                    r.entry(chunk, entry, Some(i), &self.file);
+                    self.entry(chunk, entry, Some(i));
                 }
-                if let Some(it) = chunk.items.get(i) {
-                    for line in it.all_lines() {
-                        r.failed.sent(line);
-                    }
+                for line in chunk.items.get(i).into_iter().flat_map(Run::all_lines) {
+                    self.ledger.unwritten(line);
                 }
             } else if let (true, Some(changes), Some(it)) =
                 (self.plan, result.changes, chunk.items.get(i))
             {
                 let email = self.lookup.agent_emails[it.agent as usize].clone();
                 if self.json_out {
-                    r.diffs.push((email, changes));
+                    self.diffs.push((email, changes));
                 } else {
                     print_diff(&email, &changes);
                 }
@@ -792,26 +959,42 @@ impl Apply<'_> {
         }
     }
 
-    fn print_summary(&self) {
-        let r = &self.report;
+    /// The counts. `refused`: the check found mistakes, so nothing was written (or, in a dry
+    /// run, would be without `--no-atomic`).
+    fn print_summary(&self, refused: bool) {
+        let l = &self.ledger;
+        let rows = self.rows.n;
+        let failed = l.failed();
+        // Refused, every row without a mistake is left unwritten.
+        let skipped = if refused && !self.dry_run {
+            rows.saturating_sub(failed)
+        } else {
+            l.skipped()
+        };
+        let c = &self.counts;
         if self.json_out {
+            let listed = l.listed();
             let mut v = json!({
                 "dryRun": self.dry_run,
-                "rows": r.rows,
-                "chunks": r.chunks,
+                "atomic": self.atomic,
+                "refused": refused,
+                "rows": rows,
+                "chunks": self.chunks,
+                "requests": self.requests,
                 "retries": self.client.stats().retries,
-                "added": r.added,
-                "updated": r.updated,
-                "removed": r.removed,
-                "unchanged": r.unchanged,
-                "failed": r.failed.count(),
-                "errors": r.diags,
+                "added": c.added,
+                "updated": c.updated,
+                "removed": c.removed,
+                "unchanged": c.unchanged,
+                "failed": failed,
+                "skipped": skipped,
+                "errors": listed,
             });
-            if r.errors > r.diags.len() as u64 {
-                v["errorsNotListed"] = (r.errors - r.diags.len() as u64).into();
+            if l.errors() > listed.len() as u64 {
+                v["errorsNotListed"] = (l.errors() - listed.len() as u64).into();
             }
             if self.plan {
-                v["agents"] = r
+                v["agents"] = self
                     .diffs
                     .iter()
                     .filter(|(_, c)| !c.is_empty())
@@ -821,14 +1004,32 @@ impl Apply<'_> {
             println!("{v}");
             return;
         }
+        if refused {
+            let have = if failed == 1 { "has a" } else { "have" };
+            if self.dry_run {
+                println!(
+                    "apply would write nothing: {failed} of {rows} rows {have} mistake{} (with --no-atomic it writes the rows without mistakes)",
+                    if failed == 1 { "" } else { "s" }
+                );
+            } else {
+                println!(
+                    "nothing written: {failed} of {rows} rows {have} mistake{}; correct them and apply again, or write the rows without mistakes with --no-atomic",
+                    if failed == 1 { "" } else { "s" }
+                );
+            }
+        }
+        let skipped = if skipped > 0 {
+            format!(", skipped {skipped}")
+        } else {
+            String::new()
+        };
         println!(
-            "{}added {}, updated {}, removed {}, unchanged {}, failed {}",
+            "{}added {}, updated {}, removed {}, unchanged {}, failed {failed}{skipped}",
             if self.dry_run { "dry run: " } else { "" },
-            r.added,
-            r.updated,
-            r.removed,
-            r.unchanged,
-            r.failed.count()
+            c.added,
+            c.updated,
+            c.removed,
+            c.unchanged,
         );
     }
 }

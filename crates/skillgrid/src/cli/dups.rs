@@ -10,7 +10,7 @@
 //! Agents and skills are small integer keys: indices in the server's lists for `apply`, or
 //! interned spellings for the offline `validate` ([`Interner`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// First pass: which agents have more than one run of rows, and where each began.
 #[derive(Default)]
@@ -64,6 +64,14 @@ impl Dups {
         }
     }
 
+    /// Forgets the pairs seen, to read the file again; the room they took is kept for the
+    /// same pairs.
+    pub fn rewind(&mut self) {
+        self.across.clear();
+        self.run.clear();
+        self.current = None;
+    }
+
     /// Where `agent`'s rows begin, when they are not all next to each other.
     pub fn scattered(&self, agent: u32) -> Option<u64> {
         self.scattered.get(&agent).copied()
@@ -113,40 +121,6 @@ impl Interner {
     }
 }
 
-/// Lines already counted as failed, without a set of every failed line: rows are met in file
-/// order, so a repeat can only be the row met last or a row of the chunk being answered.
-#[derive(Default)]
-pub struct FailedRows {
-    count: u64,
-    last: Option<u64>,
-    chunk: HashSet<u64>,
-}
-
-impl FailedRows {
-    /// A row that failed before it was sent.
-    pub fn local(&mut self, line: u64) {
-        if self.last != Some(line) {
-            self.last = Some(line);
-            self.count += 1;
-        }
-    }
-
-    /// A row of the chunk being answered.
-    pub fn sent(&mut self, line: u64) {
-        self.chunk.insert(line);
-    }
-
-    /// The chunk's answer is read.
-    pub fn end_chunk(&mut self) {
-        self.count += self.chunk.len() as u64;
-        self.chunk.clear();
-    }
-
-    pub fn count(&self) -> u64 {
-        self.count + self.chunk.len() as u64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +156,22 @@ mod tests {
     }
 
     #[test]
+    fn a_rewound_file_repeats_nothing_yet() {
+        let mut runs = Runs::default();
+        for (line, a) in [(2, 0), (3, 1), (4, 0)] {
+            runs.push(a, line);
+        }
+        let mut d = Dups::new(runs.finish());
+        for _ in 0..2 {
+            assert_eq!(d.check(0, 5, 2), None);
+            assert_eq!(d.check(1, 5, 3), None);
+            assert_eq!(d.check(0, 5, 4), Some(2));
+            d.rewind();
+        }
+        assert_eq!(d.scattered(0), Some(2));
+    }
+
+    #[test]
     fn contiguous_runs_keep_only_the_current_run() {
         let rows: Vec<(u32, u32)> = (0..1000)
             .flat_map(|a| (0..3).map(move |s| (a, s)))
@@ -196,19 +186,5 @@ mod tests {
             assert_eq!(d.check(*a, *s, i as u64), None);
             assert!(d.run.len() <= 3 && d.across.is_empty());
         }
-    }
-
-    #[test]
-    fn failed_rows_are_counted_once() {
-        let mut f = FailedRows::default();
-        f.local(3);
-        f.local(3);
-        f.local(4);
-        f.sent(7);
-        f.sent(7);
-        f.sent(8);
-        assert_eq!(f.count(), 4);
-        f.end_chunk();
-        assert_eq!(f.count(), 4);
     }
 }

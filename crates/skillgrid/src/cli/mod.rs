@@ -5,6 +5,7 @@ mod apply;
 mod csvfile;
 mod dups;
 mod export;
+mod ledger;
 mod resources;
 mod validate;
 
@@ -28,6 +29,9 @@ pub mod exit {
 }
 
 /// Where the server is and how to sign in.
+///
+/// The client id and secret are optional to clap, so that `--help` does not show them as
+/// required when the environment gives them; [`ClientOpts::client`] asks for them instead.
 #[derive(Args, Debug, Clone)]
 pub struct ClientOpts {
     /// Server root URL.
@@ -37,20 +41,36 @@ pub struct ClientOpts {
         default_value = "http://127.0.0.1:8080"
     )]
     pub server: String,
-    /// API client id.
+    /// API client id (required, by flag or environment).
     #[arg(long, env = "SKILLGRID_CLIENT_ID")]
-    pub client_id: String,
-    /// API client secret.
+    pub client_id: Option<String>,
+    /// API client secret (required, by flag or environment).
     #[arg(long, env = "SKILLGRID_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: String,
+    pub client_secret: Option<String>,
     /// Machine-readable output: one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 impl ClientOpts {
+    /// The client; a usage error when the id or the secret is given neither way.
     fn client(&self) -> Result<Client, u8> {
-        Client::builder(&self.server, &self.client_id, &self.client_secret)
+        let (Some(id), Some(secret)) = (&self.client_id, &self.client_secret) else {
+            let mut missing = Vec::new();
+            if self.client_id.is_none() {
+                missing.push(
+                    "an API client id: pass --client-id <CLIENT_ID> or set SKILLGRID_CLIENT_ID",
+                );
+            }
+            if self.client_secret.is_none() {
+                missing.push("an API client secret: pass --client-secret <CLIENT_SECRET> or set SKILLGRID_CLIENT_SECRET");
+            }
+            for m in missing {
+                eprintln!("error: missing {m}");
+            }
+            return Err(exit::USAGE);
+        };
+        Client::builder(&self.server, id, secret)
             .build()
             .map_err(|e| {
                 eprintln!("error: {e}");

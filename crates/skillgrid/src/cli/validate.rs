@@ -4,13 +4,11 @@
 use super::csvfile::{check_row, Diag, InputFormat, Kind, Next, Rows};
 use super::dups::{Dups, Interner, Runs};
 use super::exit;
+use super::ledger::LISTED_ERRORS;
 use clap::Args;
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// At most this many errors are listed in the `--json` output (all are printed on stderr).
-const LISTED_ERRORS: usize = 10_000;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
