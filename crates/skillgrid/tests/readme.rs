@@ -264,7 +264,7 @@ impl Shell {
         };
         std::fs::create_dir_all(&sh.dir).unwrap();
         // A failing command stops the session, as it would stop a reader following along.
-        sh.send("set -eo pipefail");
+        sh.send("set -eo pipefail; __status=0");
         sh
     }
 
@@ -297,9 +297,13 @@ impl Shell {
         };
         let source = format!("source '{}' </dev/null {redirect}", file.display());
         if must_succeed {
-            self.send(&format!("{source}; echo \"__done {n} $?\""));
+            self.send(&format!("{source}; __status=0; echo \"__done {n} 0\""));
         } else {
-            self.send(&format!("set +e; {source}; echo \"__done {n} $?\"; set -e"));
+            // `$?` is the previous command's status when this one starts, as in a terminal
+            // (so that `$ echo $?` shows it), though the session's own commands ran between.
+            self.send(&format!(
+                "set +e; (exit $__status); {source}; __status=$?; echo \"__done {n} $__status\"; set -e"
+            ));
         }
         let deadline = Instant::now() + BLOCK_TIMEOUT;
         let status = loop {

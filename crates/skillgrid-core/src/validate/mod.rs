@@ -23,6 +23,7 @@ pub use bulk::{
 };
 pub use fast::SkillSetBody;
 pub use fields::describe_json_type;
+pub use hints::nearest_level;
 pub use json::parse_json;
 pub use query::{parse_query, path_uuid, QueryRules, QueryValues};
 pub use resources::{agent_create, agent_patch, skill_create, skill_patch};

@@ -207,8 +207,13 @@ impl Lookup {
         if self.levels.iter().any(|l| l.eq_ignore_ascii_case(v)) {
             Ok(Some(Value::from(v)))
         } else {
+            // The same guess the server makes, so a local mistake reads like a remote one.
+            let hint =
+                skillgrid_core::validate::nearest_level(v, self.levels.iter().map(String::as_str))
+                    .map(|l| format!("; did you mean \"{l}\"?"))
+                    .unwrap_or_default();
             Err(format!(
-                "unknown level \"{v}\"; expected an integer or one of {}",
+                "unknown level \"{v}\"; expected an integer or one of {}{hint}",
                 self.levels.join(", ")
             ))
         }
