@@ -358,7 +358,7 @@ impl AgentAssignment {
     }
 }
 
-/// `POST /oauth/token` form fields (RFC 6749 §4.4); the client may authenticate with HTTP
+/// `POST /oauth/token` form fields (RFC 6749 section 4.4); the client may authenticate with HTTP
 /// Basic instead of `client_id` and `client_secret`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 // The example goes with HTTP Basic, the token route's first security requirement: tools that

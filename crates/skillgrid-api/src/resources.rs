@@ -159,7 +159,7 @@ pub struct AuditEntry {
     pub after: Option<AssignmentOut>,
 }
 
-/// `POST /oauth/token` success body (RFC 6749 §5.1).
+/// `POST /oauth/token` success body (RFC 6749 section 5.1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -168,7 +168,7 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
-/// `POST /oauth/token` error body (RFC 6749 §5.2).
+/// `POST /oauth/token` error body (RFC 6749 section 5.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OAuthError {
     pub error: String,

@@ -15,7 +15,7 @@ pub enum Error {
         /// `Retry-After` in seconds, when the answer carried one (429, 409 key in use).
         retry_after: Option<Duration>,
     },
-    /// `POST /oauth/token` refused the client (RFC 6749 §5.2).
+    /// `POST /oauth/token` refused the client (RFC 6749 section 5.2).
     OAuth { status: u16, error: OAuthError },
     /// The request could not be sent or its answer not read.
     Transport(reqwest::Error),

@@ -273,7 +273,7 @@ impl Shell {
         self.stdin.flush().unwrap();
     }
 
-    /// Runs `script` in the session; answers its exit status, stdout and stderr (merged into
+    /// Runs `script` in the session; answers its stdout and stderr (merged into
     /// stdout when `merge`). With `must_succeed`, a failure ends the session (`set -e`).
     fn run(
         &mut self,
@@ -281,7 +281,7 @@ impl Shell {
         merge: bool,
         must_succeed: bool,
         what: &str,
-    ) -> (i32, String, String) {
+    ) -> (String, String) {
         self.n += 1;
         let n = self.n;
         let file = self.dir.join(format!("{n}.sh"));
@@ -297,21 +297,21 @@ impl Shell {
         };
         let source = format!("source '{}' </dev/null {redirect}", file.display());
         if must_succeed {
-            self.send(&format!("{source}; __status=0; echo \"__done {n} 0\""));
+            self.send(&format!("{source}; __status=0; echo __done {n}"));
         } else {
             // `$?` is the previous command's status when this one starts, as in a terminal
             // (so that `$ echo $?` shows it), though the session's own commands ran between.
             self.send(&format!(
-                "set +e; (exit $__status); {source}; __status=$?; echo \"__done {n} $__status\"; set -e"
+                "set +e; (exit $__status); {source}; __status=$?; echo __done {n}; set -e"
             ));
         }
         let deadline = Instant::now() + BLOCK_TIMEOUT;
-        let status = loop {
+        loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(l) => {
-                    if let Some(rest) = l.strip_prefix(&format!("__done {n} ")) {
-                        break rest.parse::<i32>().unwrap();
+                    if l == format!("__done {n}") {
+                        break;
                     }
                 }
                 Err(e) => {
@@ -331,9 +331,8 @@ impl Shell {
                     );
                 }
             }
-        };
+        }
         (
-            status,
             std::fs::read_to_string(&out).unwrap_or_default(),
             std::fs::read_to_string(&err).unwrap_or_default(),
         )
@@ -448,7 +447,7 @@ fn the_readme_runs_as_written_and_prints_what_it_shows() {
                     .map(|(_, a)| a.as_str())
                     .unwrap_or_else(|| panic!("{at} runs before the quick start's server"));
                 let sh = shell.get_or_insert_with(|| Shell::start(dir.path(), home.path()));
-                let (_, out, err) = sh.run(&subst(&b.text, Some(addr)), false, true, &at);
+                let (out, err) = sh.run(&subst(&b.text, Some(addr)), false, true, &at);
                 if !err.trim().is_empty() {
                     eprintln!("{at} wrote to stderr:\n{err}");
                 }
@@ -482,7 +481,7 @@ fn the_readme_runs_as_written_and_prints_what_it_shows() {
                 }
                 for (cmd, want) in cmds {
                     let what = format!("`$ {cmd}` (README.md:{})", b.line);
-                    let (_, out, _) = sh.run(&subst(&cmd, Some(&addr)), true, false, &what);
+                    let (out, _) = sh.run(&subst(&cmd, Some(&addr)), true, false, &what);
                     assert_text(&want, &out, &what, b.line);
                     ran += 1;
                     compared += 1;

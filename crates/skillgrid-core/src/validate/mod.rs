@@ -60,7 +60,7 @@ impl Report {
     }
 }
 
-/// Appends one reference token to a pointer, escaping `~` and `/` (RFC 6901 §3).
+/// Appends one reference token to a pointer, escaping `~` and `/` (RFC 6901 section 3).
 pub fn child(ptr: &str, key: &str) -> String {
     let mut s = String::with_capacity(ptr.len() + key.len() + 1);
     s.push_str(ptr);

@@ -1,5 +1,5 @@
-//! `POST /oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4), with errors
-//! in the shape of RFC 6749 §5.2 rather than problem details, as OAuth clients expect.
+//! `POST /oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 section 4.4), with errors
+//! in the shape of RFC 6749 section 5.2 rather than problem details, as OAuth clients expect.
 
 use crate::auth::{issue_token, verify_secret, TOKEN_TTL_SECS};
 use crate::body::read_bytes;
@@ -52,7 +52,7 @@ fn invalid_client() -> Response {
     )
 }
 
-/// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 section 2.3.1).
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Response> {
     let Some(v) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -91,9 +91,9 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
 
 /// Get an access token
 ///
-/// The OAuth 2.0 client-credentials grant (RFC 6749 §4.4). The client authenticates with
+/// The OAuth 2.0 client-credentials grant (RFC 6749 section 4.4). The client authenticates with
 /// `client_id` and `client_secret` in the form, or with HTTP Basic. Tokens are signed JWTs
-/// valid for one hour. Errors have the RFC 6749 §5.2 shape, not problem details.
+/// valid for one hour. Errors have the RFC 6749 section 5.2 shape, not problem details.
 // HTTP Basic is the first security requirement: tools take the first one, and with it the
 // form needs only `grant_type`.
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth", operation_id = "getToken",
