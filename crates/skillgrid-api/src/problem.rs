@@ -167,10 +167,19 @@ pub enum EntryCode {
     PreconditionFailed,
     /// A unique value (skill name, agent email) is already taken; used inside `conflict` problems.
     Conflict,
+    /// Every proficiency of a set lies within 0–5 on a scale that reaches 20 or more: values
+    /// of another product's 1–5 (or 0–5) scale. A warning, or an error under `reject`.
+    OtherScale,
+    /// A number below the scale's lowest level, in a set that names no level. A warning, or
+    /// an error under `reject`.
+    BelowLowestLevel,
+    /// A replacement with no skills removed every skill the agent held. A warning, or an
+    /// error under `reject`.
+    EmptiedSet,
 }
 
 impl EntryCode {
-    pub const ALL: [EntryCode; 18] = [
+    pub const ALL: [EntryCode; 21] = [
         Self::InvalidJson,
         Self::InvalidType,
         Self::MissingField,
@@ -189,7 +198,14 @@ impl EntryCode {
         Self::NotAllowed,
         Self::PreconditionFailed,
         Self::Conflict,
+        Self::OtherScale,
+        Self::BelowLowestLevel,
+        Self::EmptiedSet,
     ];
+
+    /// The codes a write that succeeds may carry in `warnings`.
+    pub const WARNINGS: [EntryCode; 3] =
+        [Self::OtherScale, Self::BelowLowestLevel, Self::EmptiedSet];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -211,6 +227,9 @@ impl EntryCode {
             Self::NotAllowed => "not_allowed",
             Self::PreconditionFailed => "precondition_failed",
             Self::Conflict => "conflict",
+            Self::OtherScale => "other_scale",
+            Self::BelowLowestLevel => "below_lowest_level",
+            Self::EmptiedSet => "emptied_set",
         }
     }
 }

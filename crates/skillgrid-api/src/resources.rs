@@ -109,10 +109,16 @@ impl Changes {
     }
 }
 
-/// One agent's skills; `dryRun` and `changes` are present on write answers.
+/// One agent's skills; `dryRun` and `changes` are present on write answers, and `warnings`
+/// on those that succeeded but look like a mistake.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentSkills {
+    /// What looks wrong about a write that succeeded (or, on a dry run, would succeed): same
+    /// shape as a problem's `errors`, codes `other_scale`, `below_lowest_level`,
+    /// `emptied_set`. Absent when there is nothing to say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::ErrorEntry>,
     pub agent_id: Uuid,
     pub version: i64,
     pub skills: Vec<AssignmentOut>,
@@ -220,6 +226,9 @@ pub struct BulkItemResult {
     pub version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Changes>,
+    /// What looks wrong about this item's write, as in a single agent's answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::ErrorEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<crate::Problem>,
 }

@@ -12,6 +12,36 @@ pub struct OrgSettings {
     pub limits: Limits,
     pub require_if_match: bool,
     pub rate_limit: RateLimit,
+    /// What a write that succeeds but looks like a mistake (proficiencies from another
+    /// product's scale, a set replaced with nothing) gets: `warn` (the answer carries
+    /// `warnings`), `reject` (they are errors and nothing is written) or `off`.
+    #[serde(default)]
+    pub warnings: WarningPolicy,
+}
+
+/// What writes that look like mistakes get: see [`OrgSettings::warnings`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WarningPolicy {
+    /// Written, with `warnings` in the answer.
+    #[default]
+    Warn,
+    /// Refused: each warning is an error, and nothing is written.
+    Reject,
+    /// Written without a word.
+    Off,
+}
+
+impl WarningPolicy {
+    pub const ALL: [WarningPolicy; 3] = [Self::Warn, Self::Reject, Self::Off];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warn => "warn",
+            Self::Reject => "reject",
+            Self::Off => "off",
+        }
+    }
 }
 
 /// A proficiency scale: integers from `min` to `max`, with named levels.
@@ -120,6 +150,7 @@ impl Default for OrgSettings {
                 requests_per_minute: 600,
                 burst: 100,
             },
+            warnings: WarningPolicy::Warn,
         }
     }
 }
@@ -164,7 +195,8 @@ mod tests {
               "limits": {"maxSkillsPerAgent": 500, "maxItemsPerBulk": 10000,
                 "maxAssignmentsPerRequest": 100000, "maxBodyBytes": 33554432},
               "requireIfMatch": false,
-              "rateLimit": {"requestsPerMinute": 600, "burst": 100}
+              "rateLimit": {"requestsPerMinute": 600, "burst": 100},
+              "warnings": "warn"
             })
         );
         let order: Vec<_> = v["proficiencyScale"]["levels"]
@@ -174,6 +206,14 @@ mod tests {
             .cloned()
             .collect();
         assert_eq!(order, ["Novice", "Intermediate", "Advanced", "Expert"]);
+    }
+
+    #[test]
+    fn settings_stored_before_warnings_existed_read_as_warn() {
+        let mut v = serde_json::to_value(OrgSettings::default()).unwrap();
+        v.as_object_mut().unwrap().remove("warnings");
+        let s: OrgSettings = serde_json::from_value(v).unwrap();
+        assert_eq!(s.warnings, WarningPolicy::Warn);
     }
 
     #[test]

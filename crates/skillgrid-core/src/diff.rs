@@ -114,10 +114,8 @@ mod tests {
     }
     fn want(n: u128, p: i64) -> Assignment {
         Assignment {
-            skill_id: id(n),
             proficiency: p,
-            effective: None,
-            expires: None,
+            ..Assignment::omitted(id(n), p)
         }
     }
 

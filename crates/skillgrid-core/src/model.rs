@@ -10,6 +10,33 @@ pub struct Assignment {
     pub proficiency: i64,
     pub effective: Option<Timestamp>,
     pub expires: Option<Timestamp>,
+    /// How the request gave the proficiency (warnings depend on it; storage ignores it).
+    pub given: Given,
+}
+
+impl Assignment {
+    /// An assignment of `skill_id` whose request gave no proficiency: the scale's `default`,
+    /// no dates.
+    pub fn omitted(skill_id: Uuid, default: i64) -> Self {
+        Assignment {
+            skill_id,
+            proficiency: default,
+            effective: None,
+            expires: None,
+            given: Given::Omitted,
+        }
+    }
+}
+
+/// How a request gave a proficiency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Given {
+    /// A number on the organization's scale.
+    Number,
+    /// The name of one of its levels.
+    Level,
+    /// Nothing: the scale's `default`.
+    Omitted,
 }
 
 /// One stored assignment.

@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use proptest::test_runner::Config;
 use serde_json::Value;
-use skillgrid_api::{ErrorEntry, Levels, OrgSettings};
+use skillgrid_api::{ErrorEntry, Levels, OrgSettings, WarningPolicy};
 use skillgrid_core::model::CatalogSkill;
 use skillgrid_core::validate::{self, fast, BulkLimits, SkillRules, SkillSetBody};
 use std::collections::HashMap;
@@ -66,10 +66,12 @@ fn catalog() -> HashMap<Uuid, CatalogSkill> {
     .collect()
 }
 
-/// The default scale, or one with level names that are numbers and that differ only in case.
+/// The default scale, or one with level names that are numbers and that differ only in case
+/// in an organization that rejects writes that look like mistakes.
 fn settings(odd: bool) -> OrgSettings {
     let mut s = OrgSettings::default();
     if odd {
+        s.warnings = WarningPolicy::Reject;
         s.proficiency_scale.levels = Levels::new(vec![
             ("Novice".into(), 25),
             ("Guru".into(), 90),
@@ -90,6 +92,7 @@ fn rules<'a>(
         scale: &settings.proficiency_scale,
         catalog,
         max_skills_per_agent: MAX_SKILLS,
+        warnings: settings.warnings,
     }
 }
 

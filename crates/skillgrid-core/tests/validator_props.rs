@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::{Map, Number, Value};
-use skillgrid_api::{ErrorEntry, OrgSettings};
+use skillgrid_api::{ErrorEntry, OrgSettings, WarningPolicy};
 use skillgrid_core::model::CatalogSkill;
 use skillgrid_core::validate::{self, BulkLimits, SkillRules};
 use std::collections::HashMap;
@@ -249,6 +249,7 @@ fn every_entry_point(doc: &Value) -> Result<(), TestCaseError> {
         scale: &settings.proficiency_scale,
         catalog: &catalog,
         max_skills_per_agent: 5,
+        warnings: WarningPolicy::Warn,
     };
     let limits = BulkLimits {
         max_items: 4,
@@ -373,6 +374,7 @@ proptest! {
             scale: &settings.proficiency_scale,
             catalog: &catalog,
             max_skills_per_agent: 5,
+            warnings: WarningPolicy::Warn,
         };
         let as_float = doc[0]["proficiency"].is_f64();
         let beyond_i64 = match doc[0]["proficiency"].as_f64() {

@@ -3,7 +3,7 @@
 use crate::auth::{hash_secret, new_client_secret};
 use serde::Serialize;
 use skillgrid_api::{scopes, OrgSettings};
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillSetWrite};
+use skillgrid_core::model::{Assignment, Given, NewAgent, NewSkill, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{AgentWrite, DynStore, StoreError, WriteContext, WriteOptions};
 use uuid::Uuid;
@@ -175,6 +175,7 @@ pub async fn demo_data(store: &DynStore, org: Uuid, client: Uuid) -> anyhow::Res
                 proficiency: [25, 50, 75, 100][(i + k) % 4],
                 effective: None,
                 expires: None,
+                given: Given::Number,
             })
             .collect();
         writes.push(AgentWrite {

@@ -419,6 +419,7 @@ mod tests {
                 1_600_000_000_000
             })),
             expires: None,
+            given: skillgrid_core::model::Given::Number,
         };
         let plan = Plan {
             added: vec![new(a, 80), new(c, 0)],

@@ -104,10 +104,8 @@ fn opts() -> WriteOptions {
 
 fn asg(skill: Uuid, proficiency: i64) -> Assignment {
     Assignment {
-        skill_id: skill,
         proficiency,
-        effective: None,
-        expires: None,
+        ..Assignment::omitted(skill, 50)
     }
 }
 

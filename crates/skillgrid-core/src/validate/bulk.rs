@@ -6,11 +6,11 @@
 //! request body.
 
 use super::fields::{self, received};
-use super::skillset::{assignments, proficiency, removals, Seen};
-use super::{child, fast, index, parse_json, wrong_type, Report, Schema, SkillRules};
+use super::skillset::{assignments, removals, set_proficiency, Seen};
+use super::{child, fast, index, parse_json, warnings, wrong_type, Report, Schema, SkillRules};
 use crate::model::{Assignment, BulkItem, BulkMode, Precondition, SkillSetWrite};
 use serde_json::Value;
-use skillgrid_api::{EntryCode, ErrorEntry};
+use skillgrid_api::{EntryCode, ErrorEntry, WarningPolicy};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -426,12 +426,7 @@ pub fn skill_to_agents(
                 continue;
             };
             let mut agent = None;
-            let mut a = Assignment {
-                skill_id,
-                proficiency: rules.scale.default,
-                effective: None,
-                expires: None,
-            };
+            let mut a = Assignment::omitted(skill_id, rules.scale.default);
             let before = r.errors.len();
             ENTRY.walk(r, &ep, m, |r, f, v, fp| match f {
                 "agentId" => {
@@ -456,9 +451,7 @@ pub fn skill_to_agents(
                     }
                 }
                 "proficiency" => {
-                    if let Some(x) = proficiency(r, &fp, v, rules.scale) {
-                        a.proficiency = x;
-                    }
+                    set_proficiency(r, &fp, v, rules.scale, &mut a);
                 }
                 "effectiveDate" => {
                     if let Some(t) = fields::timestamp_or_null(r, &fp, "effectiveDate", v) {
@@ -505,5 +498,27 @@ pub fn skill_to_agents(
             out.push((item, agent));
         }
     });
+    // One skill to many agents is one write: its values are judged together.
+    if rules.warnings == WarningPolicy::Reject && r.is_empty() {
+        let set: Option<Vec<Assignment>> = out
+            .iter()
+            .map(|(it, _)| it.as_ref().ok().map(one_assignment))
+            .collect();
+        if let Some(set) = set {
+            let found = warnings::indexed_warnings(rules.scale, &set, |i| {
+                format!("/agents/{i}/proficiency")
+            });
+            for (i, e) in found {
+                out[i].0 = Err(vec![warnings::rejected(e)]);
+            }
+        }
+    }
     r.finish(Some(out))
+}
+
+/// The one assignment of a skill-to-agents item.
+pub fn one_assignment(item: &BulkItem) -> Assignment {
+    match &item.write {
+        SkillSetWrite::Merge { upsert, .. } | SkillSetWrite::Replace(upsert) => upsert[0],
+    }
 }

@@ -18,7 +18,8 @@ use super::fields::{number_in_string, parse_uuid, timestamp, Num};
 use super::skillset::{
     level_value, precondition_header, SkillRules, ASSIGNMENT, MERGE_ROOT, REPLACE_ROOT,
 };
-use crate::model::{Assignment, BulkItem, BulkMode, Precondition, SkillSetWrite};
+use super::warnings;
+use crate::model::{Assignment, BulkItem, BulkMode, Given, Precondition, SkillSetWrite};
 use crate::timestamp::Timestamp;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -158,7 +159,9 @@ pub fn skill_to_agents(
 ) -> Option<Vec<ItemResult>> {
     let max = limits.max_items.min(limits.max_assignments);
     let entries = whole(bytes, AgentsRoot { rules, max })?;
-    if !distinct(entries.iter().map(|e| e.skill_id)) {
+    if !distinct(entries.iter().map(|e| e.skill_id))
+        || warnings::refuses(rules.warnings, rules.scale, &entries)
+    {
         return None;
     }
     let items = entries
@@ -333,33 +336,36 @@ impl<'de> Visitor<'de> for Id {
     }
 }
 
-/// An integer within the scale, or a level name in any case (as `skillset::proficiency`).
+/// An integer within the scale, or a level name in any case (as `skillset::proficiency`), and
+/// which of the two it was.
 struct Proficiency<'a>(&'a ProficiencyScale);
 
 impl Proficiency<'_> {
-    fn within<E: de::Error>(&self, i: i64) -> Result<i64, E> {
+    fn within<E: de::Error>(&self, i: i64) -> Result<(i64, Given), E> {
         if (self.0.min..=self.0.max).contains(&i) {
-            Ok(i)
+            Ok((i, Given::Number))
         } else {
             Err(give_up())
         }
     }
 }
 
-seed!(Proficiency<'_> => i64, deserialize_any);
+seed!(Proficiency<'_> => (i64, Given), deserialize_any);
 
 impl<'de> Visitor<'de> for Proficiency<'_> {
-    type Value = i64;
+    type Value = (i64, Given);
     expecting!("a proficiency");
-    fn visit_i64<E: de::Error>(self, i: i64) -> Result<i64, E> {
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
         self.within(i)
     }
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<i64, E> {
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
         self.within(i64::try_from(u).map_err(|_| give_up())?)
     }
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<i64, E> {
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
         match number_in_string(s) {
-            Num::Other => level_value(self.0, s.trim()).ok_or_else(give_up),
+            Num::Other => level_value(self.0, s.trim())
+                .map(|v| (v, Given::Level))
+                .ok_or_else(give_up),
             _ => Err(give_up()),
         }
     }
@@ -441,17 +447,12 @@ impl<'de> Visitor<'de> for Entry<'_> {
     type Value = Assignment;
     expecting!("an assignment");
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Assignment, A::Error> {
-        let mut a = Assignment {
-            skill_id: Uuid::nil(),
-            proficiency: self.scale.default,
-            effective: None,
-            expires: None,
-        };
+        let mut a = Assignment::omitted(Uuid::nil(), self.scale.default);
         let mut seen = 0;
         while let Some(f) = next_field(&mut m, self.fields, &mut seen)? {
             match f {
                 0 => a.skill_id = m.next_value_seed(Id)?,
-                1 => a.proficiency = m.next_value_seed(Proficiency(self.scale))?,
+                1 => (a.proficiency, a.given) = m.next_value_seed(Proficiency(self.scale))?,
                 2 => a.effective = m.next_value_seed(Time)?,
                 _ => a.expires = m.next_value_seed(Time)?,
             }
@@ -494,6 +495,10 @@ impl<'de> Visitor<'de> for Assignments<'_, '_> {
                 return Err(give_up());
             }
             out.push(a);
+        }
+        // Refused under `reject`: the walk reports it.
+        if warnings::refuses(rules.warnings, rules.scale, &out) {
+            return Err(give_up());
         }
         let list = out.to_vec();
         cx.scratch = out;

@@ -16,6 +16,7 @@ mod query;
 mod resources;
 mod settings;
 mod skillset;
+pub mod warnings;
 
 pub use bulk::{
     bulk_body, bulk_request, skill_to_agents, skill_to_agents_body, BulkLimits, BulkRequest,

@@ -3,13 +3,23 @@
 
 use super::{child, fields, wrong_type, Report, Schema};
 use serde_json::{Map, Value};
-use skillgrid_api::{EntryCode, ErrorEntry, Levels, OrgSettings, MAX_BODY_BYTES_CEILING};
+use skillgrid_api::{
+    EntryCode, ErrorEntry, Levels, OrgSettings, WarningPolicy, MAX_BODY_BYTES_CEILING,
+};
 
 const ROOT: Schema = Schema {
     what: "the organization settings",
-    fields: &["proficiencyScale", "limits", "requireIfMatch", "rateLimit"],
+    fields: &[
+        "proficiencyScale",
+        "limits",
+        "requireIfMatch",
+        "rateLimit",
+        "warnings",
+    ],
     required: &[],
     aliases: &[
+        ("warningPolicy", "warnings"),
+        ("warning", "warnings"),
         ("scale", "proficiencyScale"),
         ("proficiency", "proficiencyScale"),
         ("rateLimits", "rateLimit"),
@@ -48,6 +58,38 @@ const RATE: Schema = Schema {
 };
 
 const SCALE_BOUND: i64 = 1_000_000;
+
+/// `warnings`: `warn`, `reject` or `off`, in any case.
+fn warning_policy(r: &mut Report, p: &str, v: &Value) -> Option<WarningPolicy> {
+    const EXPECTED: &str = "one of `warn`, `reject`, `off`";
+    let Value::String(s) = v else {
+        r.push(wrong_type(p, "warnings", EXPECTED, v));
+        return None;
+    };
+    let found = WarningPolicy::ALL
+        .into_iter()
+        .find(|w| w.as_str().eq_ignore_ascii_case(s.trim()));
+    if found.is_none() {
+        let hint = match s.trim().to_ascii_lowercase().as_str() {
+            "error" | "errors" | "strict" | "refuse" | "deny" => Some("`reject`"),
+            "warning" | "on" | "true" => Some("`warn`"),
+            "none" | "ignore" | "false" | "silent" => Some("`off`"),
+            _ => None,
+        };
+        let mut e = ErrorEntry::at(
+            p.to_string(),
+            EntryCode::InvalidFormat,
+            format!("`{}` is not a warnings setting", fields::truncate(s)),
+        )
+        .expected(EXPECTED)
+        .received(v.clone());
+        if let Some(h) = hint {
+            e = e.hint(format!("did you mean {h}?"));
+        }
+        r.push(e);
+    }
+    found
+}
 
 fn sub_object<'v>(
     r: &mut Report,
@@ -124,6 +166,11 @@ pub fn settings_patch(
         "requireIfMatch" => {
             if let Some(b) = fields::boolean(r, &p, "requireIfMatch", v) {
                 s.require_if_match = b;
+            }
+        }
+        "warnings" => {
+            if let Some(w) = warning_policy(r, &p, v) {
+                s.warnings = w;
             }
         }
         _ => {

@@ -3,10 +3,10 @@
 
 use super::fast::{self, SkillSetBody};
 use super::fields::{self, number, received, truncate, Num};
-use super::{child, hints, index, parse_json, wrong_type, Report, Schema};
-use crate::model::{Assignment, CatalogSkill, Precondition};
+use super::{child, hints, index, parse_json, warnings, wrong_type, Report, Schema};
+use crate::model::{Assignment, CatalogSkill, Given, Precondition};
 use serde_json::Value;
-use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProficiencyScale};
+use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProficiencyScale, WarningPolicy};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -15,6 +15,8 @@ pub struct SkillRules<'a> {
     pub scale: &'a ProficiencyScale,
     pub catalog: &'a HashMap<Uuid, CatalogSkill>,
     pub max_skills_per_agent: u64,
+    /// Under `reject`, a set that would warn is refused here, with the warnings as errors.
+    pub warnings: WarningPolicy,
 }
 
 impl<'a> SkillRules<'a> {
@@ -27,6 +29,7 @@ impl<'a> SkillRules<'a> {
             scale: &settings.proficiency_scale,
             catalog,
             max_skills_per_agent: settings.limits.max_skills_per_agent,
+            warnings: settings.warnings,
         }
     }
 }
@@ -199,12 +202,7 @@ pub fn single_assignment(
         rules,
         false,
     );
-    let mut a = Assignment {
-        skill_id,
-        proficiency: rules.scale.default,
-        effective: None,
-        expires: None,
-    };
+    let mut a = Assignment::omitted(skill_id, rules.scale.default);
     let mut ok = true;
     match body {
         Value::Object(map) => {
@@ -228,6 +226,10 @@ pub fn single_assignment(
                 }
             }
             date_range(&mut r, "", map, &a);
+            if ok && r.is_empty() {
+                let found = warnings::scale_warnings(rules.scale, &[a], |_| "/proficiency".into());
+                warnings::reject_into(rules.warnings, &mut r, found);
+            }
         }
         other => r.push(root_shape_error("", SHAPE_SINGLE, other).expected(SHAPE_SINGLE)),
     }
@@ -281,6 +283,10 @@ pub fn assignments(
             out.push(a);
         }
     }
+    if r.errors.len() == before && rules.warnings == WarningPolicy::Reject {
+        let found = warnings::list_warnings(rules.scale, ptr, &out);
+        warnings::reject_into(rules.warnings, r, found);
+    }
     (r.errors.len() == before).then_some(out)
 }
 
@@ -301,12 +307,7 @@ pub fn assignment(
         return None;
     };
     let before = r.errors.len();
-    let mut a = Assignment {
-        skill_id: Uuid::nil(),
-        proficiency: rules.scale.default,
-        effective: None,
-        expires: None,
-    };
+    let mut a = Assignment::omitted(Uuid::nil(), rules.scale.default);
     let mut has_id = false;
     ASSIGNMENT.walk(r, ptr, map, |r, field, v, p| {
         if field == "skillId" {
@@ -332,7 +333,7 @@ fn assignment_field(
     a: &mut Assignment,
 ) -> bool {
     match field {
-        "proficiency" => proficiency(r, p, v, rules.scale).map(|x| a.proficiency = x),
+        "proficiency" => set_proficiency(r, p, v, rules.scale, a),
         "effectiveDate" => {
             fields::timestamp_or_null(r, p, "effectiveDate", v).map(|t| a.effective = t)
         }
@@ -486,6 +487,24 @@ pub fn removals(
     (r.errors.len() == before).then_some(out)
 }
 
+/// Reads `proficiency` into `a`, noting how it was given.
+pub fn set_proficiency(
+    r: &mut Report,
+    p: &str,
+    v: &Value,
+    scale: &ProficiencyScale,
+    a: &mut Assignment,
+) -> Option<()> {
+    let x = proficiency(r, p, v, scale)?;
+    a.proficiency = x;
+    a.given = if v.is_string() {
+        Given::Level
+    } else {
+        Given::Number
+    };
+    Some(())
+}
+
 /// A proficiency: an integer within the scale, or one of its level names in any case.
 pub fn proficiency(r: &mut Report, p: &str, v: &Value, scale: &ProficiencyScale) -> Option<i64> {
     let expected = scale.describe();
@@ -504,7 +523,11 @@ pub fn proficiency(r: &mut Report, p: &str, v: &Value, scale: &ProficiencyScale)
             return None;
         }
         Num::QuotedInt(_) | Num::Decimal(_) => {
-            let hint = number(v).hint();
+            let hint = match number(v) {
+                Num::Decimal(f) => warnings::fractional_hint(scale, f),
+                _ => None,
+            }
+            .or_else(|| number(v).hint());
             r.push(
                 wrong_type(p, "proficiency", "an integer", v)
                     .expected(expected)

@@ -389,9 +389,42 @@ fn render_catalogue(h: &mut String, doc: &Value) {
         );
     }
     h.push_str("</ul>");
+    render_warnings(h);
 }
 
-const ENTRY_CODES: [(EntryCode, &str); 18] = [
+/// The warning codes: what each means, and what a client does about it.
+fn render_warnings(h: &mut String) {
+    h.push_str("<h2 id=\"warnings\">Warnings</h2><p>A write that succeeds but looks like a mistake answers as usual plus <code>warnings</code>: entries in the same shape as <code>errors</code> (<code>pointer</code>, <code>code</code>, <code>detail</code>, <code>hint</code>). Each bulk result carries its own; a dry run shows them before anything is written. The organization setting <code>warnings</code> decides what such writes get: <code>warn</code> (the default: written, with warnings), <code>reject</code> (each warning becomes an error of a <code>validation_failed</code> answer, and nothing is written) or <code>off</code> (written without a word).</p>");
+    for (code, meaning, fix) in WARNING_CODES {
+        let _ = write!(
+            h,
+            "<section class=\"warning\" id=\"warning-{c}\" data-code=\"{c}\"><h3><code>{c}</code></h3><p>{m}</p><p><strong>Fix:</strong> {f}</p></section>",
+            c = code.as_str(),
+            m = md(meaning).trim_start_matches("<p>").trim_end_matches("</p>"),
+            f = md(fix).trim_start_matches("<p>").trim_end_matches("</p>"),
+        );
+    }
+}
+
+const WARNING_CODES: [(EntryCode, &str, &str); 3] = [
+    (
+        EntryCode::OtherScale,
+        "Every proficiency of one agent's set (a request, or a bulk item) lies within 0–5 on a scale that reaches 20 or more. Those are values of another product's scale: Amazon Connect's 1–5, Genesys Cloud's 0–5, a 5-star rating. Stored as sent they are almost nothing here (`5` of 100 is below the lowest level). The warning is at each such `proficiency`, and its hint gives the value here of the same rank (5 of 5 is 100).",
+        "Send values on this organization's scale (`GET /api/v2/organizations/settings` shows it), or level names such as `Expert`. If the values were meant, change the organization's scale or its `warnings` setting.",
+    ),
+    (
+        EntryCode::BelowLowestLevel,
+        "A number below the lowest named level of the scale (e.g. 10 when `Novice` is 25), in a set that names no level: the assignment is stored with `level: null`. Often a value of another product's scale, such as Salesforce's 0–10.",
+        "Send a value at or above the lowest level, or a level name; if low values are meant, add a level for them or set `warnings` to `off`.",
+    ),
+    (
+        EntryCode::EmptiedSet,
+        "A replacement with no skills (`PUT …/skills` with `[]` or `{\"skills\": []}`, or a `replace` bulk item with an empty `skills`) removed every skill the agent held; the detail says how many.",
+        "If that was meant, nothing to do (`DELETE …/skills/{skillId}` or `PATCH` with `remove` say so explicitly). If not, the removed assignments are in `changes.removed` and the audit trail: send them back with `PUT`. Try writes with `?dryRun=true` first.",
+    ),
+];
+
+const ENTRY_CODES: [(EntryCode, &str); 21] = [
     (EntryCode::InvalidJson, "the body is not JSON; `line` and `column` say where"),
     (EntryCode::InvalidType, "a value of the wrong JSON type (a number sent as a string is told to drop the quotes)"),
     (EntryCode::MissingField, "a required field is missing; the pointer names the object that lacks it"),
@@ -410,6 +443,9 @@ const ENTRY_CODES: [(EntryCode, &str); 18] = [
     (EntryCode::NotAllowed, "a field not allowed here, e.g. `remove` in a `replace` bulk request"),
     (EntryCode::PreconditionFailed, "a bulk item's `ifMatch` names another version than the current one"),
     (EntryCode::Conflict, "a unique value (skill name, agent email) already taken"),
+    (EntryCode::OtherScale, "a warning, or an error when the organization rejects them: proficiencies of another product's scale (see Warnings below)"),
+    (EntryCode::BelowLowestLevel, "a warning, or an error when the organization rejects them: a number below the lowest level (see Warnings below)"),
+    (EntryCode::EmptiedSet, "a warning, or an error when the organization rejects them: a set replaced with nothing (see Warnings below)"),
 ];
 
 fn first_example(doc: &Value, code: &str) -> Option<Value> {

@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 use skillgrid_api::{
     scopes, AgentSkills, AuditEntry, EntryCode, ErrorEntry, Locator, Page, ProblemCode,
+    WarningPolicy,
 };
 use skillgrid_core::model::{Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
@@ -70,6 +71,7 @@ pub(crate) async fn read(
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     let body = AgentSkills {
+        warnings: Vec::new(),
         agent_id: agent,
         version: set.version,
         skills: r.set(&set.skills),
@@ -220,6 +222,25 @@ impl Target {
     }
 }
 
+/// Where a write's assignments are in its body.
+#[derive(Clone, Copy)]
+enum Place {
+    /// A list at this pointer (`/skills`, or `""` for a bare array).
+    List(&'static str),
+    /// One assignment at the root (the single-skill PUT), or none.
+    Root,
+}
+
+impl Place {
+    /// Where a too-long resulting set, or an emptied one, is reported.
+    fn list(self) -> &'static str {
+        match self {
+            Place::List(p) => p,
+            Place::Root => "",
+        }
+    }
+}
+
 /// Writes one agent's set and answers with the new representation and its changes.
 /// `list_pointer` is where a too-long resulting set is reported.
 async fn apply(
@@ -227,8 +248,44 @@ async fn apply(
     caller: &Caller,
     t: &Target,
     write: SkillSetWrite,
-    list_pointer: &str,
+    place: Place,
 ) -> ApiResult<(i64, Option<skillgrid_core::diff::Plan>, Response)> {
+    let list_pointer = place.list();
+    let mut t = t;
+    let pinned;
+    let mut warnings = Vec::new();
+    let policy = t.org.settings.warnings;
+    let scale = &t.org.settings.proficiency_scale;
+    let (upsert, emptying) = match &write {
+        SkillSetWrite::Replace(set) => (set.as_slice(), set.is_empty()),
+        SkillSetWrite::Merge { upsert, .. } => (upsert.as_slice(), false),
+    };
+    if policy == WarningPolicy::Warn {
+        // The single-skill body names its proficiency at the root.
+        warnings = match place {
+            Place::Root => {
+                validate::warnings::scale_warnings(scale, upsert, |_| "/proficiency".into())
+            }
+            Place::List(p) => validate::warnings::list_warnings(scale, p, upsert),
+        };
+    }
+    if emptying && policy == WarningPolicy::Reject {
+        // Refused if the agent holds skills; else written only if it still holds none.
+        let held = state.store().agent_skills(caller.org_id, t.agent).await;
+        if let Ok(set) = held {
+            if !set.skills.is_empty() {
+                let e = validate::warnings::emptied_set(list_pointer, set.skills.len(), true);
+                let refused = Err(ApiError::validation(vec![validate::warnings::rejected(e)]));
+                return t.agent_first(state, caller, refused).await;
+            }
+            pinned = Target {
+                if_match: t.if_match.or(Some(Precondition::Version(set.version))),
+                org: t.org.clone(),
+                ..*t
+            };
+            t = &pinned;
+        }
+    }
     let ctx = WriteContext {
         request_id: current_request_id(),
         client_id: caller.client_id,
@@ -255,8 +312,16 @@ async fn apply(
             plan,
             skills,
         }) => {
+            if emptying && policy == WarningPolicy::Warn && !plan.removed.is_empty() {
+                warnings.push(validate::warnings::emptied_set(
+                    list_pointer,
+                    plan.removed.len(),
+                    t.dry_run,
+                ));
+            }
             let r = Renderer::new(&t.org.settings.proficiency_scale, &t.org.catalog);
             let body = AgentSkills {
+                warnings,
                 agent_id: t.agent,
                 version,
                 skills: r.set(&skills),
@@ -314,7 +379,7 @@ pub(crate) async fn replace(
         &caller,
         &t,
         SkillSetWrite::Replace(set.upsert),
-        set.list_pointer,
+        Place::List(set.list_pointer),
     )
     .await?
     .2)
@@ -350,7 +415,7 @@ pub(crate) async fn merge(
             upsert: set.upsert,
             remove: set.remove,
         },
-        set.list_pointer,
+        Place::List(set.list_pointer),
     )
     .await?
     .2)
@@ -386,7 +451,7 @@ pub(crate) async fn set_one(
             upsert: vec![a],
             remove: vec![],
         },
-        "",
+        Place::Root,
     )
     .await?
     .2)
@@ -426,7 +491,7 @@ pub(crate) async fn remove_one(
             upsert: vec![],
             remove: vec![skill],
         },
-        "",
+        Place::Root,
     )
     .await?;
     if plan.is_none_or(|p| p.removed.is_empty()) {

@@ -14,3 +14,4 @@ mod isolation;
 mod settings;
 mod smoke;
 mod validation;
+mod warnings;

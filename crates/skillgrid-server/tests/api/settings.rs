@@ -12,7 +12,8 @@ fn defaults() -> Value {
       "limits": {"maxSkillsPerAgent": 500, "maxItemsPerBulk": 10000,
                  "maxAssignmentsPerRequest": 100000, "maxBodyBytes": 33554432},
       "requireIfMatch": false,
-      "rateLimit": {"requestsPerMinute": 600, "burst": 100}
+      "rateLimit": {"requestsPerMinute": 600, "burst": 100},
+      "warnings": "warn"
     })
 }
 

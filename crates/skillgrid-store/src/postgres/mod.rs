@@ -857,10 +857,8 @@ mod tests {
             skills[..n]
                 .iter()
                 .map(|s| Assignment {
-                    skill_id: *s,
                     proficiency: p,
-                    effective: None,
-                    expires: None,
+                    ..Assignment::omitted(*s, p)
                 })
                 .collect::<Vec<_>>()
         };

@@ -1026,10 +1026,8 @@ pub(crate) mod tests {
                     skills
                         .iter()
                         .map(|s| Assignment {
-                            skill_id: *s,
                             proficiency,
-                            effective: None,
-                            expires: None,
+                            ..Assignment::omitted(*s, proficiency)
                         })
                         .collect(),
                 ),

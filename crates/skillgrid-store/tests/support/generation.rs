@@ -99,10 +99,8 @@ pub async fn moves_with_settings_and_skills_only(s: &dyn Store) {
         agent_id: agent,
         write: SkillSetWrite::Merge {
             upsert: vec![Assignment {
-                skill_id: chat,
                 proficiency: 3,
-                effective: None,
-                expires: None,
+                ..Assignment::omitted(chat, 50)
             }],
             remove: vec![],
         },

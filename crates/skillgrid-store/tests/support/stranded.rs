@@ -31,10 +31,8 @@ async fn org_holding(s: &dyn Store, name: &str, proficiencies: &[i64]) -> Uuid {
         writes.push(AgentWrite {
             agent_id: s.create_agent(org, &agent, now).await.unwrap().id,
             write: SkillSetWrite::Replace(vec![Assignment {
-                skill_id: skill,
                 proficiency: *p,
-                effective: None,
-                expires: None,
+                ..Assignment::omitted(skill, 50)
             }]),
             if_match: None,
         });

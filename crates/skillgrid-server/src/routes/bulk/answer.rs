@@ -11,10 +11,11 @@ use crate::buffers;
 use crate::render::{ChangesWriter, Renderer};
 use axum::body::Bytes;
 use skillgrid_api::{
-    BulkItemResult, BulkSummary, ErrorEntry, Problem, ProblemCode, ProficiencyScale,
+    BulkItemResult, BulkSummary, ErrorEntry, Problem, ProblemCode, ProficiencyScale, WarningPolicy,
 };
-use skillgrid_core::model::CatalogSkill;
+use skillgrid_core::model::{Assignment, CatalogSkill, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
+use skillgrid_core::validate::warnings;
 use skillgrid_store::{AgentWrite, ItemOutcome};
 use std::io::Write;
 use std::ops::Range;
@@ -40,6 +41,78 @@ pub(super) struct AnswerParts {
     pub scale: ProficiencyScale,
     pub catalog: Vec<CatalogSkill>,
     pub at: Timestamp,
+    /// The organization's `warnings` setting.
+    pub policy: WarningPolicy,
+    /// What to say about each item of `written` (same order) beside its changes, under the
+    /// `warn` policy; empty otherwise.
+    pub lint: Vec<ItemLint>,
+}
+
+/// [`ItemLint`]s of the items `written` (index in the request, agent), whose writes are
+/// `writes`. Items of a bulk request are judged one by one; the agents of one skill's
+/// request (`/agents`) are one write of one skill, judged together.
+pub(super) fn lint(
+    scale: &ProficiencyScale,
+    policy: WarningPolicy,
+    base: &str,
+    written: &[(usize, Uuid)],
+    writes: &[AgentWrite],
+) -> Vec<ItemLint> {
+    if policy != WarningPolicy::Warn {
+        return Vec::new();
+    }
+    let upsert = |w: &AgentWrite| match &w.write {
+        SkillSetWrite::Replace(set) => set.clone(),
+        SkillSetWrite::Merge { upsert, .. } => upsert.clone(),
+    };
+    if base == "/agents" {
+        let set: Vec<Assignment> = writes.iter().flat_map(upsert).collect();
+        let mut out = vec![ItemLint::default(); writes.len()];
+        let at = |k: usize| format!("{base}/{}/proficiency", written[k].0);
+        for (k, e) in warnings::indexed_warnings(scale, &set, at) {
+            out[k].warnings.push(e);
+        }
+        return out;
+    }
+    written
+        .iter()
+        .zip(writes)
+        .map(|((i, _), w)| {
+            let (set, emptying) = match &w.write {
+                SkillSetWrite::Replace(set) => (set.as_slice(), set.is_empty()),
+                SkillSetWrite::Merge { upsert, .. } => (upsert.as_slice(), false),
+            };
+            ItemLint {
+                warnings: warnings::list_warnings(scale, &format!("{base}/{i}/skills"), set),
+                emptying,
+            }
+        })
+        .collect()
+}
+
+/// The warnings of one written item known before the write, and whether it replaces the
+/// agent's set with nothing (warned about once the store says what that removed).
+#[derive(Clone, Default)]
+pub(super) struct ItemLint {
+    pub warnings: Vec<ErrorEntry>,
+    pub emptying: bool,
+}
+
+impl AnswerParts {
+    /// Item `k`'s warnings, given its outcome.
+    fn warnings(&self, k: usize, outcome: &ItemOutcome) -> Vec<ErrorEntry> {
+        let Some(lint) = self.lint.get(k) else {
+            return Vec::new();
+        };
+        let mut out = lint.warnings.clone();
+        if let ItemOutcome::Applied { plan, .. } = outcome {
+            if lint.emptying && !plan.removed.is_empty() {
+                let at = format!("{}/{}/skills", self.base, self.written[k].0);
+                out.push(warnings::emptied_set(&at, plan.removed.len(), self.dry_run));
+            }
+        }
+        out
+    }
 }
 
 /// Where one result of the answer comes from: the `k`th item sent to the store, or the `k`th
@@ -130,6 +203,11 @@ impl AnswerParts {
                             "{{\"index\":{index},\"agentId\":\"{agent_id}\",\"status\":200,\"version\":{version},\"changes\":"
                         )?;
                         changes.write(&mut *w, plan, self.at)?;
+                        let warnings = self.warnings(k, &outcomes[k]);
+                        if !warnings.is_empty() {
+                            w.write_all(b",\"warnings\":")?;
+                            serde_json::to_writer(&mut *w, &warnings)?;
+                        }
                         w.write_all(b"}")
                     }
                     other => {
@@ -148,6 +226,7 @@ impl AnswerParts {
                             status,
                             version: None,
                             changes: None,
+                            warnings: Vec::new(),
                             problem: Some(p),
                         };
                         serde_json::to_writer(&mut *w, &result).map_err(std::io::Error::other)
@@ -169,6 +248,7 @@ impl AnswerParts {
                     status: 400,
                     version: None,
                     changes: None,
+                    warnings: Vec::new(),
                     problem: Some(p),
                 };
                 serde_json::to_writer(&mut *w, &result).map_err(std::io::Error::other)
@@ -235,10 +315,16 @@ impl<'p> Beside<'p> {
         if !self.from_items {
             return self.template;
         }
-        self.parts.get_or_init(|| AnswerParts {
-            total: items.len(),
-            written: items.iter().map(|w| w.agent_id).enumerate().collect(),
-            ..self.template.clone()
+        self.parts.get_or_init(|| {
+            let t = self.template;
+            let written: Vec<(usize, Uuid)> =
+                items.iter().map(|w| w.agent_id).enumerate().collect();
+            AnswerParts {
+                total: items.len(),
+                lint: lint(&t.scale, t.policy, t.base, &written, items),
+                written,
+                ..t.clone()
+            }
         })
     }
 
@@ -353,7 +439,7 @@ mod tests {
     use crate::idempotency::JsonAnswer;
     use skillgrid_api::{BulkResponse, EntryCode, OrgSettings};
     use skillgrid_core::diff::Plan;
-    use skillgrid_core::model::{Assignment, StoredAssignment};
+    use skillgrid_core::model::{Given, StoredAssignment};
 
     /// The hand-written answer is byte for byte what serde writes for the wire type.
     #[test]
@@ -376,6 +462,7 @@ mod tests {
             proficiency: 90,
             effective: None,
             expires: Some(Timestamp(4_102_444_800_000)),
+            given: Given::Number,
         };
         let plan = Plan {
             added: vec![new],
@@ -396,6 +483,11 @@ mod tests {
             EntryCode::OutOfRange,
             "too high",
         )];
+        let warned = ErrorEntry::at(
+            "/items/0/skills/0/proficiency",
+            EntryCode::OtherScale,
+            "5 \"of\" 100",
+        );
         let parts = AnswerParts {
             dry_run: false,
             total: 3,
@@ -407,6 +499,14 @@ mod tests {
             scale: OrgSettings::default().proficiency_scale,
             catalog: catalog.clone(),
             at: Timestamp(1_750_000_000_123),
+            policy: WarningPolicy::Warn,
+            lint: vec![
+                ItemLint {
+                    warnings: vec![warned.clone()],
+                    emptying: true,
+                },
+                ItemLint::default(),
+            ],
         };
         let outcomes = vec![
             ItemOutcome::Applied {
@@ -446,6 +546,7 @@ mod tests {
                     status: 200,
                     version: Some(7),
                     changes: Some(r.changes(&plan, parts.at)),
+                    warnings: vec![warned, warnings::emptied_set("/items/0/skills", 1, false)],
                     problem: None,
                 },
                 BulkItemResult {
@@ -454,6 +555,7 @@ mod tests {
                     status: 400,
                     version: None,
                     changes: None,
+                    warnings: Vec::new(),
                     problem: Some(problem(
                         ProblemCode::ValidationFailed,
                         "1 problems in this item; it was not written".into(),
@@ -466,6 +568,7 @@ mod tests {
                     status: 412,
                     version: None,
                     changes: None,
+                    warnings: Vec::new(),
                     problem: Some(stale),
                 },
             ],
@@ -520,6 +623,8 @@ mod tests {
             scale: OrgSettings::default().proficiency_scale,
             catalog,
             at: Timestamp(1_750_000_000_123),
+            policy: WarningPolicy::Off,
+            lint: Vec::new(),
         };
         let written: Vec<(usize, Uuid)> = (0..n)
             .filter(|i| !invalid_at.contains(i))
@@ -545,6 +650,7 @@ mod tests {
                             proficiency: (k % 100) as i64,
                             effective: None,
                             expires: None,
+                            given: Given::Number,
                         }],
                         ..Plan::default()
                     },

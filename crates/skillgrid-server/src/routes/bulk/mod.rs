@@ -19,10 +19,11 @@ use axum::{Json, Router};
 use serde_json::Value;
 use skillgrid_api::{
     scopes, EntryCode, ErrorEntry, Locator, OrgSettings, Page, ProblemCode, SkillHolder,
+    WarningPolicy,
 };
-use skillgrid_core::model::{BulkItem, BulkMode, CatalogSkill, Precondition};
+use skillgrid_core::model::{BulkItem, BulkMode, CatalogSkill, Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
-use skillgrid_core::validate::{self, BulkLimits, ItemResult, SkillRules};
+use skillgrid_core::validate::{self, warnings, BulkLimits, ItemResult, SkillRules};
 use skillgrid_store::{
     AgentWrite, ItemOutcome, Producer, StoreError, WriteContext, WriteOptions, WriteResult,
 };
@@ -73,7 +74,9 @@ async fn bulk(
         raw_query.unwrap_or_default()
     );
     idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
-        if bytes.len() >= STREAM_FROM {
+        // Under `reject`, a set replaced with nothing is refused by looking at the agent
+        // first (see `run_items`), which a streamed write does not do.
+        if bytes.len() >= STREAM_FROM && settings.warnings != WarningPolicy::Reject {
             if let Some(head) = validate::fast::bulk_head(&bytes) {
                 let streamed =
                     streamed(&state, &caller, settings, catalog, &bytes, head, q.dry_run);
@@ -297,6 +300,8 @@ impl Prepared {
             scale: settings.proficiency_scale.clone(),
             catalog: catalog.to_vec(),
             at: ctx.now,
+            policy: settings.warnings,
+            lint: Vec::new(),
         };
         Prepared {
             ctx,
@@ -375,6 +380,10 @@ async fn run_items(
         }
     }
 
+    if settings.warnings == WarningPolicy::Reject && base == "/items" {
+        refuse_emptying(state, caller, &mut valid, &mut invalid).await;
+    }
+
     if atomic && !invalid.is_empty() {
         // Report every problem at once: the agents' own state too, not only the bodies.
         let ids: Vec<Uuid> = agent_ids.iter().flatten().copied().collect();
@@ -415,6 +424,8 @@ async fn run_items(
         .into_iter()
         .zip(writes.iter().map(|w| w.agent_id))
         .collect();
+    let p = &prepared.parts;
+    prepared.parts.lint = answer::lint(&p.scale, p.policy, base, &p.written, &writes);
     prepared.parts.invalid = invalid
         .into_iter()
         .map(|(i, e)| (i, agent_ids[i], e))
@@ -430,6 +441,39 @@ async fn run_items(
         .map_err(write_error)?;
     let rendered = beside.finish(&result.items);
     prepared.finish(atomic, result, rendered)
+}
+
+/// Under `reject`: items that replace an agent's set with nothing fail if the agent holds
+/// skills, and are written only if it still holds none (their `ifMatch`, when not given, is
+/// the version seen).
+async fn refuse_emptying(
+    state: &AppState,
+    caller: &Caller,
+    valid: &mut Vec<(usize, AgentWrite)>,
+    invalid: &mut Vec<(usize, Vec<ErrorEntry>)>,
+) {
+    let mut refused = Vec::new();
+    for (n, (i, w)) in valid.iter_mut().enumerate() {
+        if !matches!(&w.write, SkillSetWrite::Replace(set) if set.is_empty()) {
+            continue;
+        }
+        // An agent that cannot be read is answered by the write (404 or inactive).
+        let Ok(set) = state.store().agent_skills(caller.org_id, w.agent_id).await else {
+            continue;
+        };
+        if set.skills.is_empty() {
+            w.if_match = w.if_match.or(Some(Precondition::Version(set.version)));
+        } else {
+            let at = format!("/items/{i}/skills");
+            let e = warnings::emptied_set(&at, set.skills.len(), true);
+            refused.push((n, warnings::rejected(e)));
+        }
+    }
+    for (n, e) in refused.into_iter().rev() {
+        let (i, _) = valid.remove(n);
+        invalid.push((i, vec![e]));
+    }
+    invalid.sort_by_key(|(i, _)| *i);
 }
 
 /// Why an item the store did not apply failed: status, problem code and error entry.
