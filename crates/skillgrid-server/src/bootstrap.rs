@@ -1,6 +1,7 @@
 //! First start, demo data and the admin commands: things done to the database directly.
 
 use crate::auth::{hash_secret, new_client_secret};
+use crate::vendor_scopes::{self, Asked};
 use serde::Serialize;
 use skillgrid_api::{scopes, OrgSettings};
 use skillgrid_core::model::{Assignment, Given, NewAgent, NewSkill, SkillSetWrite};
@@ -65,12 +66,9 @@ pub async fn create_client(
         "give at least one scope; known scopes: {}",
         scopes::ALL.join(" ")
     );
-    for s in &requested {
-        anyhow::ensure!(
-            scopes::ALL.contains(&s.as_str()),
-            "unknown scope `{s}`; known scopes: {}",
-            scopes::ALL.join(" ")
-        );
+    let names: Vec<&str> = requested.iter().map(String::as_str).collect();
+    if let Some(why) = vendor_scopes::refusal(&names, Asked::CreateClient) {
+        anyhow::bail!("{why}");
     }
     let secret = new_client_secret();
     let c = store

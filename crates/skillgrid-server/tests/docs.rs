@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use skillgrid_api::{scopes, EntryCode, OrgSettings, ProblemCode};
 use skillgrid_core::validate;
 use skillgrid_server::openapi::{self, examples};
+use skillgrid_server::vendor_scopes;
 use skillgrid_testkit::{spawn_server, test_db, TestServer};
 use std::process::Command;
 
@@ -751,5 +752,55 @@ fn sending_any_settings_example_leaves_a_new_organizations_settings_as_they_are(
     // They still show every part of the settings a PATCH can change.
     for f in ["proficiencyScale", "limits", "requireIfMatch", "rateLimit"] {
         assert!(fields.iter().any(|x| x == f), "no example sets {f}");
+    }
+}
+
+/// The other products' names the token endpoint recognises are the rows of the table in
+/// docs/api-guide.md, in order, and the token route's description names every product.
+#[test]
+fn the_api_guide_and_the_token_route_show_every_recognised_foreign_scope() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api-guide.md");
+    let guide = std::fs::read_to_string(path).expect("docs/api-guide.md");
+    let section = guide
+        .split("\n## Coming from another product\n")
+        .nth(1)
+        .expect("a section `Coming from another product`")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    // One row per product, kind and equivalent, in the order of the code's table.
+    let mut groups: Vec<(String, &[&str], Vec<String>)> = Vec::new();
+    for e in vendor_scopes::TABLE {
+        let name = format!("`{}`", e.name);
+        match groups
+            .iter_mut()
+            .find(|(what, ours, _)| *what == e.what() && *ours == e.scopes)
+        {
+            Some((_, _, names)) => names.push(name),
+            None => groups.push((e.what(), e.scopes, vec![name])),
+        }
+    }
+    let expected: Vec<String> = groups
+        .iter()
+        .map(|(what, ours, names)| {
+            let ours: Vec<String> = ours.iter().map(|s| format!("`{s}`")).collect();
+            format!("| {} | {what} | {} |", names.join(", "), ours.join(" "))
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        expected,
+        "the table should read:\n{}",
+        expected.join("\n")
+    );
+
+    let doc = openapi::document();
+    let token = doc["paths"]["/oauth/token"]["post"]["description"]
+        .as_str()
+        .unwrap()
+        .replace('\n', " ");
+    for e in vendor_scopes::TABLE {
+        assert!(token.contains(e.product), "{} in: {token}", e.product);
     }
 }

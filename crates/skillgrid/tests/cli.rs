@@ -973,6 +973,28 @@ async fn admin_commands_work_while_the_server_runs() {
         "should name the unknown scope and list the known ones:\n{out:?}"
     );
 
+    // Another product's scope: refused like any admin error, naming the product and the
+    // skillgrid scope meant.
+    let out = admin(&[
+        "create-client",
+        "--org",
+        "acme",
+        "--name",
+        "from-cxone",
+        "--scopes",
+        "admin:skill:read admin:users:write",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("`admin:users:write` is a NICE CXone scope")
+            && out.stderr.contains("use `admin:agent:write` instead")
+            && !out.stderr.contains("unknown scope"),
+        "should name the product and the skillgrid scope meant:\n{out:?}"
+    );
+
     // Scopes may be separated by any whitespace or commas; one given twice is held once.
     let dup = admin_json(&[
         "create-client",

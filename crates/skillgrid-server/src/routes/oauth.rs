@@ -4,6 +4,7 @@
 use crate::auth::{issue_token, verify_secret, TOKEN_TTL_SECS};
 use crate::body::read_bytes;
 use crate::state::AppState;
+use crate::vendor_scopes::{self, Asked};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -94,6 +95,13 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
 /// The OAuth 2.0 client-credentials grant (RFC 6749 section 4.4). The client authenticates with
 /// `client_id` and `client_secret` in the form, or with HTTP Basic. Tokens are signed JWTs
 /// valid for one hour. Errors have the RFC 6749 section 5.2 shape, not problem details.
+///
+/// `scope` asks for a subset of the client's scopes. Other products' scope and permission
+/// names (NICE CXone, Genesys Cloud, Amazon Connect, Salesforce, Webex Contact Center, Vonage
+/// Contact Center), such as `user:skill:write`, `admin:users:write` or `routing:skill:assign`, are
+/// recognised, in any case: the `invalid_scope` answer names the product each comes from and
+/// the skillgrid scopes to request instead. A name that is neither is answered with the list
+/// of skillgrid scopes; a skillgrid scope the client does not hold, with the scopes it holds.
 // HTTP Basic is the first security requirement: tools take the first one, and with it the
 // form needs only `grant_type`.
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth", operation_id = "getToken",
@@ -101,7 +109,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
     request_body(content = skillgrid_api::requests::TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "an access token", body = TokenResponse),
-        (status = 400, description = "`invalid_request`, `invalid_scope` or `unsupported_grant_type`", body = OAuthError),
+        (status = 400, description = "`invalid_request`, `invalid_scope` (another product's scope name is answered with skillgrid's equivalent) or `unsupported_grant_type`", body = OAuthError),
         (status = 401, description = "`invalid_client`: unknown client or wrong secret", body = OAuthError,
             headers(("WWW-Authenticate" = String, description = "`Basic realm=\"skillgrid\"`"))),
     ))]
@@ -189,6 +197,20 @@ pub(crate) async fn token(
         None => client.scopes.clone(),
         Some(asked) if asked.is_empty() => client.scopes.clone(),
         Some(asked) => {
+            // RFC 6749 section 3.3: a scope is printable ASCII but for `"` and `\`; the
+            // description may then quote what was asked and stay within section 5.2.
+            if asked.iter().any(|s| {
+                s.bytes()
+                    .any(|b| !(0x21..=0x7e).contains(&b) || b == b'"' || b == b'\\')
+            }) {
+                return bad(
+                    "invalid_scope",
+                    "a scope is printable ASCII without double quotes or backslashes",
+                );
+            }
+            if let Some(why) = vendor_scopes::refusal(&asked, Asked::Token) {
+                return bad("invalid_scope", why);
+            }
             if let Some(missing) = asked
                 .iter()
                 .find(|s| !client.scopes.iter().any(|c| c == *s))

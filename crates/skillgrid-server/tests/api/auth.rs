@@ -10,7 +10,11 @@ use skillgrid_server::auth::Claims;
 use uuid::Uuid;
 
 /// POSTs `form` to /oauth/token, optionally with HTTP Basic credentials.
-async fn token_request(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Resp {
+pub(crate) async fn token_request(
+    app: &TestApp,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> Resp {
     let mut b = app.http.post(app.url("/oauth/token")).form(form);
     if let Some((id, secret)) = basic {
         b = b.basic_auth(id, Some(secret));
@@ -28,7 +32,7 @@ async fn token_request(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str
 }
 
 #[track_caller]
-fn assert_oauth_error(r: &Resp, status: u16, error: &str) {
+pub(crate) fn assert_oauth_error(r: &Resp, status: u16, error: &str) {
     assert_eq!(r.status, status, "{}", r.text);
     assert!(
         r.header("content-type")
@@ -256,32 +260,6 @@ async fn malformed_token_requests_get_400_with_rfc6749_errors() {
     assert!(body["error_description"]
         .as_str()
         .is_some_and(|d| !d.is_empty()));
-}
-
-#[tokio::test]
-async fn a_client_cannot_ask_for_scopes_it_does_not_hold() {
-    let app = spawn_app().await;
-    let c = skillgrid_server::bootstrap::create_client(
-        &app.store,
-        &app.org.to_string(),
-        "reader",
-        scopes::SKILL_READ,
-    )
-    .await
-    .unwrap();
-    let id = c.client_id.to_string();
-    let r = token_request(
-        &app,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &id),
-            ("client_secret", &c.client_secret),
-            ("scope", scopes::SKILL_WRITE),
-        ],
-        None,
-    )
-    .await;
-    assert_oauth_error(&r, 400, "invalid_scope");
 }
 
 #[tokio::test]
