@@ -15,6 +15,7 @@ pub mod ratelimit;
 pub mod render;
 mod routes;
 pub mod state;
+pub mod vendor_routes;
 pub mod vendor_scopes;
 
 pub use state::AppState;

@@ -96,10 +96,7 @@ pub async fn problem_bodies(req: Request, next: Next) -> Response<Body> {
         return res;
     }
     let (code, detail) = match status.as_u16() {
-        404 => (
-            ProblemCode::NotFound,
-            "no route matches this path; see /docs for the routes".to_string(),
-        ),
+        404 => (ProblemCode::NotFound, crate::routes::NO_ROUTE.to_string()),
         405 => {
             let allow = res
                 .headers()

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use skillgrid_api::{scopes, EntryCode, OrgSettings, ProblemCode};
 use skillgrid_core::validate;
 use skillgrid_server::openapi::{self, examples};
+use skillgrid_server::vendor_routes::{self, DOCS_ANCHOR, ROUTES};
 use skillgrid_server::vendor_scopes;
 use skillgrid_testkit::{spawn_server, test_db, TestServer};
 use std::process::Command;
@@ -351,6 +352,88 @@ async fn the_docs_page_renders_in_headless_chromium_with_no_network_but_loopback
         assert!(dom.contains(&format!("id=\"problem-{}\"", code.as_str())));
     }
     assert!(dom.contains("<code>/api/v2/agents/skills/bulk</code>"));
+    // The other products' routes: the section, one row per route, and its entry in the
+    // navigation.
+    assert!(dom.contains(&format!("id=\"{DOCS_ANCHOR}\"")));
+    assert_eq!(dom.matches("class=\"foreign-route\"").count(), ROUTES.len());
+    assert!(dom.contains(&format!(
+        "<a href=\"#{DOCS_ANCHOR}\" class=\"toc-section\">Coming from another product</a>"
+    )));
+}
+
+#[test]
+fn the_docs_page_and_the_api_guide_list_every_route_of_another_product() {
+    let html = openapi::docs_html();
+    let section = html
+        .split_once(&format!(
+            "<h2 id=\"{DOCS_ANCHOR}\">Coming from another product</h2>"
+        ))
+        .expect("the section")
+        .1;
+    let section = section.split_once("</table>").expect("its table").0;
+    for r in ROUTES {
+        let row = format!(
+            "<tr class=\"foreign-route\" data-product=\"{}\" data-method=\"{}\" data-path=\"{}\">",
+            r.product.name(),
+            r.method,
+            r.path
+        );
+        let cells = section
+            .split_once(&row)
+            .unwrap_or_else(|| panic!("no row for {} {}", r.method, r.path))
+            .1;
+        let cells = cells.split_once("</tr>").unwrap().0;
+        // Each of skillgrid's routes links to its operation on the page.
+        for (m, p) in r.equivalent {
+            let id = openapi::document()["paths"][*p][m.to_lowercase()]["operationId"]
+                .as_str()
+                .unwrap();
+            assert!(
+                cells.contains(&format!("<a href=\"#op-{id}\"><code>{m} {p}</code></a>")),
+                "{cells}"
+            );
+            assert!(html.contains(&format!("id=\"op-{id}\"")), "{id}");
+        }
+    }
+
+    // The guide lists the same routes under each product, and no others.
+    let guide = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/api-guide.md"
+    ))
+    .expect("docs/api-guide.md");
+    let section = guide
+        .split_once("## Coming from another product")
+        .expect("a section of the guide")
+        .1;
+    let section = section.split("\n## ").next().unwrap();
+    let lists = &section[section.find("- **").expect("a list per product")..];
+    // The lists end where the next subsection (scope names, scales) begins.
+    let lists = lists.split("\n### ").next().unwrap();
+    let table = vendor_routes::paths();
+    for product in vendor_routes::Product::ALL {
+        let name = product.name();
+        let item = lists
+            .split("- **")
+            .find(|i| i.starts_with(&format!("{name}**")))
+            .unwrap_or_else(|| panic!("the guide has no item for {name}"));
+        let listed: Vec<&str> = item
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|code| {
+                code.split_once(' ').is_some_and(|(m, p)| {
+                    p.starts_with('/') && m.bytes().all(|b| b.is_ascii_uppercase() || b == b'|')
+                })
+            })
+            .collect();
+        let expected: Vec<&str> = table
+            .iter()
+            .filter(|(p, _)| *p == product)
+            .map(|(_, route)| route.as_str())
+            .collect();
+        assert_eq!(listed, expected, "{name}");
+    }
 }
 
 #[tokio::test]

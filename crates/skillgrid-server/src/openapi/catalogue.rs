@@ -23,8 +23,8 @@ pub fn meaning_and_fix(code: ProblemCode) -> (&'static str, &'static str) {
             "Request a token with that scope (`scope` in `POST /oauth/token`), or have an administrator grant it to the API client (`skillgrid admin create-client --scopes …`).",
         ),
         ProblemCode::NotFound => (
-            "No such resource in the caller's organization (ids of other organizations answer exactly as ids that do not exist), or no route matches the path.",
-            "Check the id (list the collection to find it) and the path against this page.",
+            "No such resource in the caller's organization (ids of other organizations answer exactly as ids that do not exist), or no route matches the path. A route of Genesys Cloud, NICE CXone, Amazon Connect or Salesforce that skillgrid recognises gets a detail naming skillgrid's route for the same job and how the body differs (see Coming from another product).",
+            "Check the id (list the collection to find it) and the path against this page; for another product's route, send the request the detail describes.",
         ),
         ProblemCode::MethodNotAllowed => (
             "The route exists but does not take this HTTP method. The `Allow` header lists the methods it takes.",

@@ -12,7 +12,7 @@ use crate::error::{internal_problem, ApiError};
 use crate::idempotency;
 use crate::ratelimit::rate_limited;
 use crate::routes;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use serde_json::{json, Value};
 use skillgrid_api::{ErrorEntry, OrgSettings, Problem, ProblemCode};
 use skillgrid_core::model::CatalogSkill;
@@ -473,12 +473,14 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
 
 /// Problems of no one operation: a path no route matches, a method a route does not take.
 pub fn routing_problems() -> Vec<ProblemExample> {
-    let mut nf = ApiError::new(
-        ProblemCode::NotFound,
-        "no route matches this path; see /docs for the routes",
+    let mut nf = routes::no_route(&Method::GET, "/nowhere").into_problem();
+    nf.request_id = REQUEST_ID.into();
+    let mut foreign = routes::no_route(
+        &Method::PUT,
+        &format!("/api/v2/users/{ANA}/routingskills/bulk"),
     )
     .into_problem();
-    nf.request_id = REQUEST_ID.into();
+    foreign.request_id = REQUEST_ID.into();
     let mut mna = Problem::new(
         ProblemCode::MethodNotAllowed,
         crate::middleware::method_not_allowed_detail("DELETE", "GET,HEAD,PATCH"),
@@ -489,6 +491,13 @@ pub fn routing_problems() -> Vec<ProblemExample> {
             name: "no route".into(),
             summary: "no route matches the path".into(),
             problem: nf,
+        },
+        ProblemExample {
+            name: "another products route".into(),
+            summary:
+                "a route of another product: the detail names skillgrid's route for the same job"
+                    .into(),
+            problem: foreign,
         },
         ProblemExample {
             name: "method not allowed".into(),

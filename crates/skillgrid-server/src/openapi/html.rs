@@ -5,6 +5,7 @@
 //! other source. Rendering on the server keeps `#problem-<code>` anchors plain fragment links.
 
 use super::{examples, meaning_and_fix};
+use crate::vendor_routes::{DOCS_ANCHOR, ROUTES};
 use serde_json::{Map, Value};
 use skillgrid_api::{EntryCode, ProblemCode};
 use std::fmt::Write;
@@ -27,6 +28,8 @@ pre{background:#f3f5f8;padding:.6rem;overflow:auto;border-radius:4px}
 section.operation,section.problem,section.schema{border-top:1px solid #dde2ea;padding-top:.5rem;margin-top:1rem}
 table{border-collapse:collapse;margin:.4rem 0}th,td{border:1px solid #dde2ea;padding:.2rem .5rem;vertical-align:top;text-align:left}
 .status{font-weight:bold}details{margin:.3rem 0}summary{cursor:pointer}
+table.foreign-routes{table-layout:fixed;width:100%}table.foreign-routes td{overflow-wrap:anywhere}
+table.foreign-routes th:nth-child(1){width:12%}table.foreign-routes th:nth-child(2),table.foreign-routes th:nth-child(3){width:26%}
 "#;
 
 const SCRIPT: &str = r#"
@@ -349,6 +352,48 @@ fn render_schema(h: &mut String, name: &str, s: &Value) {
     h.push_str("</section>");
 }
 
+/// "Coming from another product": the routes of other products that answer a 404 naming
+/// skillgrid's route for the job, from the table those answers are written from.
+fn render_foreign_routes(h: &mut String, doc: &Value) {
+    let _ = write!(
+        h,
+        "<h2 id=\"{DOCS_ANCHOR}\">Coming from another product</h2><p>Code written for Genesys Cloud, NICE CXone, Amazon Connect or Salesforce calls their routes. Those listed here answer <code>404</code> <a href=\"#problem-not_found\"><code>not_found</code></a> like any path skillgrid does not have, without needing a token, and the detail names the product, skillgrid's route for the same job (with the caller's id in it when that id is a UUID) and how the body differs.</p>\
+<table class=\"foreign-routes\"><tr><th>product</th><th>route</th><th>skillgrid's equivalent</th><th>body differences</th></tr>"
+    );
+    for r in ROUTES {
+        let equivalent: Vec<String> = r
+            .equivalent
+            .iter()
+            .map(|(m, p)| {
+                let code = format!("<code>{} {}</code>", esc(m), esc(p));
+                match doc["paths"][*p][m.to_lowercase()]["operationId"].as_str() {
+                    Some(id) => format!("<a href=\"#op-{}\">{code}</a>", esc(id)),
+                    None => code,
+                }
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<tr class=\"foreign-route\" data-product=\"{product}\" data-method=\"{m}\" data-path=\"{p}\"><td>{product}</td><td><code>{m} {p}</code><br>{job}</td><td>{eq}</td><td>{body}</td></tr>",
+            product = esc(r.product.name()),
+            m = esc(r.method),
+            p = esc(r.path),
+            job = esc(r.job),
+            eq = equivalent.join("<br>or "),
+            body = inline(&r.body()),
+        );
+    }
+    h.push_str("</table>");
+}
+
+/// [`md`] of one paragraph, without the paragraph.
+fn inline(s: &str) -> String {
+    md(s)
+        .trim_start_matches("<p>")
+        .trim_end_matches("</p>")
+        .to_string()
+}
+
 fn render_catalogue(h: &mut String, doc: &Value) {
     h.push_str("<h2 id=\"errors\">Error catalogue</h2><p>Every error answer is <code>application/problem+json</code> (RFC 9457) whose <code>type</code> is a link to its entry here, e.g. <code>/docs#problem-validation_failed</code>.</p>");
     let routing = examples::routing_problems();
@@ -360,8 +405,8 @@ fn render_catalogue(h: &mut String, doc: &Value) {
             c = code.as_str(),
             s = code.status(),
             t = esc(code.title()),
-            m = md(meaning).trim_start_matches("<p>").trim_end_matches("</p>"),
-            f = md(fix).trim_start_matches("<p>").trim_end_matches("</p>"),
+            m = inline(meaning),
+            f = inline(fix),
         );
         // One example of it, from the document.
         let example = first_example(doc, code.as_str()).or_else(|| {
@@ -385,7 +430,7 @@ fn render_catalogue(h: &mut String, doc: &Value) {
             h,
             "<li><code>{}</code>: {}</li>",
             code.as_str(),
-            md(what).trim_start_matches("<p>").trim_end_matches("</p>")
+            inline(what)
         );
     }
     h.push_str("</ul>");
@@ -470,7 +515,7 @@ pub fn render(doc: &Value) -> String {
     let _ = write!(
         h,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{t}</title><style>{STYLE}</style></head><body>\
-<nav id=\"toc\"><input id=\"filter\" type=\"search\" placeholder=\"Filter\" aria-label=\"Filter the operations\"><div id=\"toc-list\"></div></nav><main>\
+<nav id=\"toc\"><input id=\"filter\" type=\"search\" placeholder=\"Filter\" aria-label=\"Filter the operations\"><div id=\"toc-list\"><a href=\"#{DOCS_ANCHOR}\" class=\"toc-section\">Coming from another product</a></div></nav><main>\
 <h1>{t} <small>{v}</small></h1>{d}<p>The machine-readable document: <a href=\"/api/v2/openapi.json\"><code>/api/v2/openapi.json</code></a> (OpenAPI {o}).</p>",
         t = esc(title),
         v = esc(doc["info"]["version"].as_str().unwrap_or_default()),
@@ -536,6 +581,7 @@ pub fn render(doc: &Value) -> String {
             render_operation(&mut h, path, method, op);
         }
     }
+    render_foreign_routes(&mut h, doc);
     h.push_str("<h2 id=\"schemas\">Schemas</h2>");
     if let Some(schemas) = doc
         .pointer("/components/schemas")

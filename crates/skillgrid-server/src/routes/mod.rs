@@ -15,7 +15,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::render::{decode_audit_cursor, decode_cursor, encode_audit_cursor, encode_cursor};
 use crate::state::AppState;
 use axum::body::Body;
-use axum::http::HeaderMap;
+use axum::extract::OriginalUri;
+use axum::http::{HeaderMap, Method};
 use axum::Json;
 use serde_json::Value;
 use skillgrid_api::{OrgSettings, Page};
@@ -23,11 +24,19 @@ use skillgrid_core::validate::{self, QueryRules, QueryValues};
 use skillgrid_store::{PageRequest, Paged};
 use uuid::Uuid;
 
-pub async fn not_found() -> ApiError {
-    ApiError::new(
-        skillgrid_api::ProblemCode::NotFound,
-        "no route matches this path; see /docs for the routes",
-    )
+/// The router's fallback, before authentication like every unmatched path.
+pub async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    no_route(&method, uri.path())
+}
+
+pub const NO_ROUTE: &str = "no route matches this path; see /docs for the routes";
+
+/// 404 `not_found` for a path no route matches; another product's route gets a detail naming
+/// skillgrid's route for the same job.
+pub fn no_route(method: &Method, path: &str) -> ApiError {
+    let detail =
+        crate::vendor_routes::recognise(method, path).unwrap_or_else(|| NO_ROUTE.to_string());
+    ApiError::new(skillgrid_api::ProblemCode::NotFound, detail)
 }
 
 pub fn query(raw: Option<String>, allowed: &'static [&'static str]) -> ApiResult<QueryValues> {

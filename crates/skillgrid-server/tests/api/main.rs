@@ -10,6 +10,7 @@ mod bulk_large;
 mod catalog;
 mod concurrency;
 mod errors;
+mod foreign_routes;
 mod foreign_scopes;
 mod isolation;
 mod settings;
