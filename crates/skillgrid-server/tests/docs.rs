@@ -359,6 +359,75 @@ async fn the_docs_page_renders_in_headless_chromium_with_no_network_but_loopback
     assert!(dom.contains(&format!(
         "<a href=\"#{DOCS_ANCHOR}\" class=\"toc-section\">Coming from another product</a>"
     )));
+    // The warnings, like the errors, each with its entry.
+    assert!(dom.contains("<h2 id=\"warnings\">Warnings</h2>"));
+    for code in EntryCode::WARNINGS {
+        assert!(dom.contains(&format!("id=\"warning-{}\"", code.as_str())));
+    }
+}
+
+/// The writes' answers show `warnings` in their schema and examples, built by the code that
+/// answers them; an organization that rejects them is an example of their problems.
+#[test]
+fn warnings_are_in_the_schemas_the_examples_and_the_catalogue() {
+    let doc = openapi::document();
+    let schemas = &doc["components"]["schemas"];
+    for schema in ["AgentSkills", "BulkItemResult"] {
+        let w = &schemas[schema]["properties"]["warnings"];
+        assert_eq!(w["type"], "array", "{schema}: {w}");
+        assert_eq!(
+            w["items"]["$ref"], "#/components/schemas/ErrorEntry",
+            "{schema}"
+        );
+    }
+    let settings = &schemas["OrgSettings"]["properties"]["warnings"];
+    assert!(settings.to_string().contains("reject"), "{settings}");
+    let codes = |v: &Value| -> Vec<String> {
+        let mut out = Vec::new();
+        walk(v, "", &mut |_, x| {
+            if let Some(c) = x.get("code").and_then(Value::as_str) {
+                if x.get("pointer").is_some() {
+                    out.push(c.to_string());
+                }
+            }
+        });
+        out
+    };
+    for (path, method) in [
+        ("/api/v2/agents/users/{userId}/skills", "put"),
+        ("/api/v2/agents/users/{userId}/skills", "patch"),
+        ("/api/v2/agents/skills/bulk", "post"),
+    ] {
+        let op = &doc["paths"][path][method];
+        let answers = &op["responses"]["200"]["content"]["application/json"]["examples"];
+        let warned: Vec<String> = answers
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path}: no answer examples"))
+            .values()
+            .flat_map(|e| codes(&e["value"]))
+            .collect();
+        assert!(
+            warned.iter().any(|c| c == "other_scale"),
+            "{method} {path}: {warned:?}"
+        );
+        let refused = &op["responses"]["400"]["content"]["application/problem+json"]["examples"]
+            ["refused-warnings"]["value"];
+        assert_eq!(refused["code"], "validation_failed", "{method} {path}");
+        assert!(
+            codes(refused).iter().all(|c| c == "other_scale"),
+            "{refused}"
+        );
+        assert!(!codes(refused).is_empty(), "{method} {path}");
+        let d = op["description"].as_str().unwrap();
+        assert!(d.contains("`warnings`") && d.contains("`reject`"), "{d}");
+    }
+    let html = openapi::docs_html();
+    for code in EntryCode::WARNINGS {
+        assert!(
+            html.contains(&format!("id=\"warning-{}\"", code.as_str())),
+            "{code:?}"
+        );
+    }
 }
 
 #[test]

@@ -85,11 +85,19 @@ fn all_items<T>(
 /// Runs the validator of `operation` on `body` with the default settings and the example
 /// catalog: `None` when the operation takes no JSON body.
 pub fn validate_body(operation: &str, body: &Value) -> Option<Result<(), Vec<ErrorEntry>>> {
-    let settings = OrgSettings::default();
+    validate_with(operation, body, &OrgSettings::default())
+}
+
+/// [`validate_body`] for an organization with these settings.
+fn validate_with(
+    operation: &str,
+    body: &Value,
+    settings: &OrgSettings,
+) -> Option<Result<(), Vec<ErrorEntry>>> {
     let cat = catalog();
-    let rules = SkillRules::new(&settings, &cat);
+    let rules = SkillRules::new(settings, &cat);
     Some(match operation {
-        "patchSettings" => unit(validate::settings_patch(body, &settings)),
+        "patchSettings" => unit(validate::settings_patch(body, settings)),
         "createSkill" => unit(validate::skill_create(body)),
         "patchSkill" => unit(validate::skill_patch(body)),
         "createAgent" => unit(validate::agent_create(body)),
@@ -97,14 +105,24 @@ pub fn validate_body(operation: &str, body: &Value) -> Option<Result<(), Vec<Err
         "putAgentSkills" => unit(validate::skill_set_replace(body, &rules)),
         "patchAgentSkills" => unit(validate::skill_set_merge(body, &rules)),
         "putAgentSkill" => unit(validate::single_assignment(body, &rules, id(BILLING))),
-        "bulkAgentSkills" => validate::bulk_request(body, &rules, &limits(&settings))
-            .and_then(|r| all_items(r.items)),
+        "bulkAgentSkills" => {
+            validate::bulk_request(body, &rules, &limits(settings)).and_then(|r| all_items(r.items))
+        }
         "assignSkillToAgents" => {
-            validate::skill_to_agents(body, id(BILLING), &rules, &limits(&settings))
+            validate::skill_to_agents(body, id(BILLING), &rules, &limits(settings))
                 .and_then(|items| all_items(items.into_iter().map(|(r, _)| r)))
         }
         _ => return None,
     })
+}
+
+/// The example of a write whose values come from another product's 1–5 scale: valid, and
+/// answered with `warnings` (see [`answers`]).
+const ANOTHER_SCALE: &str = "another product's 1–5 scale (answered with warnings)";
+
+/// An integrator's "5 of 5" and "3 of 5", as a bare array.
+fn ranks() -> Value {
+    json!([{"skillId": BILLING, "proficiency": 5}, {"skillId": SALES, "proficiency": 3}])
 }
 
 /// Valid request bodies of `operation`, by example name. Tools send them as they are (a
@@ -116,6 +134,7 @@ pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
     match operation {
         "patchSettings" => vec![
             ("If-Match optional", json!({"requireIfMatch": false})),
+            ("warnings shown, not refused", json!({"warnings": "warn"})),
             (
                 "levels",
                 json!({"proficiencyScale": {"levels": {"Expert": 100, "Master": null}}}),
@@ -153,6 +172,7 @@ pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
                 json!([{"skillId": BILLING, "proficiency": "expert"}]),
             ),
             ("remove every skill", json!({"skills": []})),
+            (ANOTHER_SCALE, ranks()),
         ],
         "patchAgentSkills" => vec![
             (
@@ -163,6 +183,7 @@ pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
                 "bare array",
                 json!([{"skillId": SALES, "proficiency": "Novice"}]),
             ),
+            (ANOTHER_SCALE, ranks()),
         ],
         "putAgentSkill" => vec![
             ("level name", json!({"proficiency": "Advanced"})),
@@ -182,6 +203,10 @@ pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
                 "replace, not atomic",
                 json!({"mode": "replace", "atomic": false, "items": [
                 {"agentId": ANA, "skills": [{"skillId": BILLING, "proficiency": 75}]}]}),
+            ),
+            (
+                ANOTHER_SCALE,
+                json!({"items": [{"agentId": ANA, "skills": ranks()}]}),
             ),
         ],
         "assignSkillToAgents" => vec![(
@@ -360,6 +385,22 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
                 ApiError::validation(errors),
             ));
         }
+        // The write answered with warnings elsewhere, in an organization that refuses them.
+        let strict = OrgSettings {
+            warnings: skillgrid_api::WarningPolicy::Reject,
+            ..OrgSettings::default()
+        };
+        let refused = valid_bodies(operation)
+            .into_iter()
+            .find(|(n, _)| *n == ANOTHER_SCALE)
+            .and_then(|(_, b)| validate_with(operation, &b, &strict));
+        if let Some(Err(errors)) = refused {
+            out.push(ex(
+                "refused warnings",
+                "values of another product's scale, in an organization whose `warnings` setting is `reject`",
+                ApiError::validation(errors),
+            ));
+        }
         out.push(ex(
             "too large",
             "a body over the organization's limits.maxBodyBytes",
@@ -505,4 +546,99 @@ pub fn routing_problems() -> Vec<ProblemExample> {
             problem: mna,
         },
     ]
+}
+
+/// Example answers (200) of the writes whose answers may carry `warnings`, by example name:
+/// built by the code the handlers answer with, from the payloads integrators coming from
+/// other products send.
+pub fn answers(operation: &str) -> Vec<(&'static str, Value)> {
+    use crate::render::Renderer;
+    use skillgrid_api::{AgentSkills, BulkItemResult, BulkResponse, BulkSummary};
+    use skillgrid_core::diff::Plan;
+    use skillgrid_core::model::{Assignment, Given, StoredAssignment};
+    use skillgrid_core::timestamp::Timestamp;
+    use skillgrid_core::validate::warnings;
+
+    let settings = OrgSettings::default();
+    let scale = &settings.proficiency_scale;
+    let catalog: Vec<CatalogSkill> = catalog().into_values().collect();
+    let r = Renderer::new(scale, &catalog);
+    let at = Timestamp(1_796_300_000_000);
+    let sent = |skill: &str, p: i64| Assignment {
+        proficiency: p,
+        given: Given::Number,
+        ..Assignment::omitted(id(skill), scale.default)
+    };
+    let stored = |a: &Assignment| StoredAssignment {
+        skill_id: a.skill_id,
+        proficiency: a.proficiency,
+        effective: a.effective,
+        expires: a.expires,
+        updated_at: at,
+    };
+    // An integrator's "5 of 5" and "3 of 5", as a bare array.
+    let ranks = [sent(BILLING, 5), sent(SALES, 3)];
+    let added = Plan {
+        added: ranks.to_vec(),
+        resulting_len: 2,
+        ..Plan::default()
+    };
+    let held: Vec<StoredAssignment> = ranks.iter().map(stored).collect();
+    let set = |warnings, plan: &Plan, skills: &[StoredAssignment], version| {
+        serde_json::to_value(AgentSkills {
+            warnings,
+            agent_id: id(ANA),
+            version,
+            skills: r.set(skills),
+            dry_run: Some(false),
+            changes: Some(r.changes(plan, at)),
+        })
+        .unwrap_or_default()
+    };
+    let other_scale = |list: &str| warnings::list_warnings(scale, list, &ranks);
+    let emptied = Plan {
+        removed: held.clone(),
+        ..Plan::default()
+    };
+    match operation {
+        "putAgentSkills" => vec![
+            (ANOTHER_SCALE, set(other_scale(""), &added, &held, 1)),
+            (
+                "written, with a warning: a set replaced with nothing",
+                set(
+                    vec![warnings::emptied_set("/skills", 2, false)],
+                    &emptied,
+                    &[],
+                    2,
+                ),
+            ),
+        ],
+        "patchAgentSkills" => vec![(ANOTHER_SCALE, set(other_scale(""), &added, &held, 1))],
+        "bulkAgentSkills" => {
+            let result = BulkItemResult {
+                index: 0,
+                agent_id: Some(id(ANA)),
+                status: 200,
+                version: Some(1),
+                changes: Some(r.changes(&added, at)),
+                warnings: other_scale("/items/0/skills"),
+                problem: None,
+            };
+            let answer = BulkResponse {
+                dry_run: true,
+                summary: BulkSummary {
+                    items: 1,
+                    succeeded: 1,
+                    added: 2,
+                    ..BulkSummary::default()
+                },
+                results: vec![result],
+            };
+            vec![(
+                ANOTHER_SCALE,
+                serde_json::to_value(answer).unwrap_or_default(),
+            )]
+        }
+        _ => vec![],
+    }
 }

@@ -385,6 +385,9 @@ fn common_headers(secured: bool, status: u16) -> Map<String, Value> {
     h
 }
 
+/// What the writes of assignments say about warnings.
+const WARNINGS: &str = "A write that succeeds but looks like a mistake answers with `warnings` (entries shaped like a problem's `errors`): values of another product's scale (`other_scale`, `below_lowest_level`), a set replaced with nothing (`emptied_set`); a dry run shows them before anything is written. Under the organization's `warnings` setting `reject` they are errors and nothing is written; under `off` they are not reported. See Warnings in the error catalogue of `/docs`.";
+
 fn enrich(op: &mut Value, d: &OrgSettings, if_match: &Value) {
     let id = op["operationId"].as_str().unwrap_or_default().to_string();
     let scope = op["security"]
@@ -405,11 +408,11 @@ fn enrich(op: &mut Value, d: &OrgSettings, if_match: &Value) {
     let l = &d.limits;
     match id.as_str() {
         "putAgentSkills" | "patchAgentSkills" | "putAgentSkill" => desc.push_str(&format!(
-            "\n\nA proficiency is {scale} on the default scale (omitted: {}); an agent holds at most {} skills (`maxSkillsPerAgent`). The organization's settings may differ.",
+            "\n\nA proficiency is {scale} on the default scale (omitted: {}); an agent holds at most {} skills (`maxSkillsPerAgent`). The organization's settings may differ.\n\n{WARNINGS}",
             d.proficiency_scale.default, l.max_skills_per_agent
         )),
         "bulkAgentSkills" | "assignSkillToAgents" => desc.push_str(&format!(
-            "\n\nDefault limits: at most {} items (`maxItemsPerBulk`), {} assignments in all (`maxAssignmentsPerRequest`), {} skills per agent (`maxSkillsPerAgent`), {} bytes of body (`maxBodyBytes`); a proficiency is {scale}. The organization's settings may differ.",
+            "\n\n{WARNINGS} Each result carries its own.\n\nDefault limits: at most {} items (`maxItemsPerBulk`), {} assignments in all (`maxAssignmentsPerRequest`), {} skills per agent (`maxSkillsPerAgent`), {} bytes of body (`maxBodyBytes`); a proficiency is {scale}. The organization's settings may differ.",
             l.max_items_per_bulk, l.max_assignments_per_request, l.max_skills_per_agent, l.max_body_bytes
         )),
         _ => {}
@@ -447,6 +450,16 @@ fn enrich(op: &mut Value, d: &OrgSettings, if_match: &Value) {
                         json!({"summary": format!("a valid request: {n}"), "value": v}),
                     )
                 })
+                .collect();
+            content["examples"] = Value::Object(ex);
+        }
+    }
+    let answers = examples::answers(&id);
+    if let Some(content) = op.pointer_mut("/responses/200/content/application~1json") {
+        if !answers.is_empty() {
+            let ex: Map<String, Value> = answers
+                .into_iter()
+                .map(|(n, v)| (slug(n), json!({"summary": n, "value": v})))
                 .collect();
             content["examples"] = Value::Object(ex);
         }
