@@ -415,6 +415,23 @@ async fn an_organization_that_rejects_them_writes_nothing() {
     assert_eq!(statuses, [400, 400, 200]);
     assert_eq!(snapshots(&app, &agents[..2]).await, before[..2]);
 
+    // One skill to many agents: judged together, refused together.
+    let r = app
+        .post(
+            &format!("/api/v2/admin/skills/{}/agents", s[1]),
+            &json!({"agents": [{"agentId": agents[0], "proficiency": 4}, {"agentId": agents[1], "proficiency": 2}]}),
+        )
+        .await;
+    assert_problem(&r, 400, "validation_failed");
+    assert_eq!(
+        r.entries(),
+        pairs(&[
+            ("pointer:/agents/0/proficiency", "other_scale"),
+            ("pointer:/agents/1/proficiency", "other_scale")
+        ])
+    );
+    assert_eq!(snapshots(&app, &agents[..2]).await, before[..2]);
+
     // A set of an agent that holds nothing may be replaced with nothing.
     let r = put_set(&app, agents[0], json!([])).await;
     assert_eq!(r.status, 200, "{}", r.text);
