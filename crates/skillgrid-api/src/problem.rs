@@ -176,6 +176,10 @@ pub enum EntryCode {
     /// A replacement with no skills removed every skill the agent held. A warning, or an
     /// error under `reject`.
     EmptiedSet,
+    /// A code this build does not know, from a newer server: read as a mistake at its place,
+    /// which `detail` describes. The server never sends it; it is not in [`EntryCode::ALL`].
+    #[serde(other)]
+    Unrecognized,
 }
 
 impl EntryCode {
@@ -230,6 +234,7 @@ impl EntryCode {
             Self::OtherScale => "other_scale",
             Self::BelowLowestLevel => "below_lowest_level",
             Self::EmptiedSet => "emptied_set",
+            Self::Unrecognized => "unrecognized",
         }
     }
 }
@@ -322,6 +327,22 @@ impl ErrorEntry {
         }
         self
     }
+
+    /// The entry as a person reads it, without its place: `detail (code); expected …; hint:
+    /// …`. A code this build does not know is left out: only `detail` says what it means.
+    pub fn message(&self) -> String {
+        let mut m = self.detail.clone();
+        if self.code != EntryCode::Unrecognized {
+            m.push_str(&format!(" ({})", self.code.as_str()));
+        }
+        if let Some(x) = &self.expected {
+            m.push_str(&format!("; expected {x}"));
+        }
+        if let Some(h) = &self.hint {
+            m.push_str(&format!("; hint: {h}"));
+        }
+        m
+    }
 }
 
 /// An `application/problem+json` body (RFC 9457) as skillgrid sends it.
@@ -363,5 +384,51 @@ impl Problem {
     pub fn with_errors(mut self, errors: Vec<ErrorEntry>) -> Self {
         self.errors = errors;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_listed_entry_code_is_its_string_both_ways() {
+        for c in EntryCode::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+            assert_eq!(
+                serde_json::from_value::<EntryCode>(c.as_str().into()).unwrap(),
+                c
+            );
+        }
+    }
+
+    #[test]
+    fn an_entry_code_added_later_is_read_as_unrecognized_and_described_by_its_detail() {
+        let e: ErrorEntry = serde_json::from_value(json!({
+            "pointer": "/items/0/skills/0/proficiency",
+            "code": "stale_level",
+            "detail": "Guru was retired last week",
+            "hint": "send `Expert`"
+        }))
+        .unwrap();
+        assert_eq!(e.code, EntryCode::Unrecognized);
+        assert_eq!(
+            e.message(),
+            "Guru was retired last week; hint: send `Expert`"
+        );
+        // Not a code of the server's: the schema's list and the docs leave it out.
+        assert!(!EntryCode::ALL.contains(&EntryCode::Unrecognized));
+        assert!(!entry_code_schema()
+            .description
+            .unwrap_or_default()
+            .contains("unrecognized"));
+        let known = ErrorEntry::at("/x", EntryCode::OutOfRange, "500 is too high")
+            .expected("0 to 100")
+            .hint("send 100");
+        assert_eq!(
+            known.message(),
+            "500 is too high (out_of_range); expected 0 to 100; hint: send 100"
+        );
     }
 }

@@ -135,14 +135,7 @@ fn write_entry(f: &mut fmt::Formatter<'_>, e: &ErrorEntry) -> fmt::Result {
         Some(l) => write!(f, "{l}")?,
         None => write!(f, "-")?,
     }
-    write!(f, ": {} ({})", e.detail, e.code.as_str())?;
-    if let Some(x) = &e.expected {
-        write!(f, "; expected {x}")?;
-    }
-    if let Some(h) = &e.hint {
-        write!(f, "; hint: {h}")?;
-    }
-    Ok(())
+    write!(f, ": {}", e.message())
 }
 
 impl fmt::Display for Error {
@@ -199,5 +192,41 @@ impl std::error::Error for Error {
 impl From<reqwest::Error> for Error {
     fn from(e: reqwest::Error) -> Self {
         Error::Transport(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skillgrid_api::{BulkResponse, EntryCode};
+
+    #[test]
+    fn codes_of_a_newer_server_are_read_not_refused() {
+        let body = serde_json::json!({
+            "type": "/docs#problem-quota_exceeded", "title": "Quota", "status": 400,
+            "code": "quota_exceeded", "detail": "1 problem", "requestId": "r1",
+            "errors": [{"pointer": "/items/0/skills/0/proficiency", "code": "stale_level",
+                        "detail": "Guru was retired", "hint": "send `Expert`"}]
+        });
+        let e = Error::from_api_response(400, &HeaderMap::new(), body.to_string().as_bytes());
+        assert_eq!(e.code(), Some("quota_exceeded"));
+        assert_eq!(e.entries()[0].code, EntryCode::Unrecognized);
+        assert!(
+            e.to_string()
+                .contains("/items/0/skills/0/proficiency: Guru was retired; hint: send `Expert`"),
+            "{e}"
+        );
+
+        // A write that succeeded, with a warning of a code added later.
+        let ok = serde_json::json!({
+            "dryRun": false,
+            "summary": {"items": 1, "succeeded": 1, "failed": 0, "added": 1, "updated": 0,
+                        "removed": 0, "unchanged": 0},
+            "results": [{"index": 0, "agentId": null, "status": 200, "version": 1,
+                         "warnings": [{"pointer": "/items/0/skills", "code": "odd_set",
+                                       "detail": "looks odd"}]}]
+        });
+        let r: BulkResponse = serde_json::from_value(ok).unwrap();
+        assert_eq!(r.results[0].warnings[0].code, EntryCode::Unrecognized);
     }
 }

@@ -173,6 +173,16 @@ fn assert_mistakes(o: &Output, wants: &[String]) {
     }
 }
 
+/// The lines of the `--json` summary's `errors` or `warnings`, in order.
+fn lines_of(v: &serde_json::Value, list: &str) -> Vec<u64> {
+    v[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} in {v}"))
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect()
+}
+
 /// The `--json` summary has these values.
 fn assert_summary(v: &serde_json::Value, want: &[(&str, serde_json::Value)]) {
     for (key, want) in want {
@@ -989,10 +999,10 @@ async fn replace_mode_needs_each_agents_rows_together() {
     let file = app.write(
         "scattered.csv",
         "agent,skill,proficiency\n\
-         ana@example.com,Billing,10\n\
-         bo@example.com,Sales,20\n\
-         ana@example.com,Sales,30\n\
-         cy@example.com,Spanish,40\n",
+         ana@example.com,Billing,35\n\
+         bo@example.com,Sales,45\n\
+         ana@example.com,Sales,55\n\
+         cy@example.com,Spanish,65\n",
     );
     // Chunks of one agent: ana's second run would otherwise replace away her first. By
     // default nothing is written; with --no-atomic the other agents are.
@@ -1031,8 +1041,8 @@ async fn replace_mode_needs_each_agents_rows_together() {
     assert_eq!(
         app.assignments().await,
         vec![
-            ("bo@example.com".into(), "Sales".into(), 20),
-            ("cy@example.com".into(), "Spanish".into(), 40),
+            ("bo@example.com".into(), "Sales".into(), 45),
+            ("cy@example.com".into(), "Spanish".into(), 65),
         ]
     );
     // Merge mode takes the same file, in any chunking.
@@ -1046,9 +1056,9 @@ async fn replace_mode_needs_each_agents_rows_together() {
     let grouped = app.write(
         "grouped.csv",
         "agent,skill,proficiency
-         ana@example.com,Spanish,11
-         ana@example.com,Sales,12
-         bo@example.com,Spanish,13
+         ana@example.com,Spanish,31
+         ana@example.com,Sales,32
+         bo@example.com,Spanish,33
 ",
     );
     let o = app
@@ -1078,11 +1088,11 @@ async fn replace_mode_needs_each_agents_rows_together() {
     );
     let now = app.assignments().await;
     assert!(
-        now.contains(&("ana@example.com".into(), "Billing".into(), 10)),
+        now.contains(&("ana@example.com".into(), "Billing".into(), 35)),
         "{now:?}"
     );
     assert!(
-        now.contains(&("bo@example.com".into(), "Spanish".into(), 13)),
+        now.contains(&("bo@example.com".into(), "Spanish".into(), 33)),
         "{now:?}"
     );
     // Merge mode splits it.
@@ -1159,8 +1169,8 @@ async fn a_file_with_a_mistake_anywhere_writes_nothing(postgres: bool) {
     let file = app.write(
         "mixed.csv",
         "agent,skill,proficiency\n\
-         ana@example.com,Billing,10\n\
-         ana@example.com,Sales,20\n\
+         ana@example.com,Billing,60\n\
+         ana@example.com,Sales,70\n\
          bo@example.com,Legacy,30\n\
          bo@example.com,Spanish,Guru\n\
          cy@example.com,Karate,1\n\
@@ -1189,13 +1199,7 @@ async fn a_file_with_a_mistake_anywhere_writes_nothing(postgres: bool) {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_mistakes(&o, &wants);
     let v = json_of(&o);
-    let lines: Vec<_> = v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["line"].as_u64().unwrap())
-        .collect();
-    assert_eq!(lines, [4, 5, 6, 8], "{v}");
+    assert_eq!(lines_of(&v, "errors"), [4, 5, 6, 8], "{v}");
     assert_eq!(v["errors"][0]["column"], "skill", "{v}");
     assert_summary(
         &v,
@@ -1232,7 +1236,9 @@ async fn a_file_with_a_mistake_anywhere_writes_nothing(postgres: bool) {
         "{out}"
     );
     assert!(
-        out.contains("ana@example.com\n  + Billing 10\n  + Sales 20\n"),
+        out.contains(
+            "ana@example.com\n  + Billing 60 (Intermediate)\n  + Sales 70 (Intermediate)\n"
+        ),
         "{out}"
     );
     assert!(app.audit().await.is_empty());
@@ -1261,7 +1267,7 @@ async fn a_file_with_a_mistake_anywhere_writes_nothing(postgres: bool) {
     let js = app.write(
         "stale.json",
         r#"{"items": [
-             {"agentId": "ana@example.com", "skills": [{"skillId": "Spanish", "proficiency": 5}]},
+             {"agentId": "ana@example.com", "skills": [{"skillId": "Spanish", "proficiency": 55}]},
              {"agentId": "bo@example.com", "ifMatch": "\"7\"", "skills": [{"skillId": "Billing"}]}]}"#,
     );
     let o = app.run(&["apply", &js, "--chunk", "1", "--json"]).await;
@@ -1320,12 +1326,12 @@ async fn a_mistake_in_the_last_of_many_chunks_writes_nothing() {
     let rows = |last: u32| {
         format!(
             "agent,skill,proficiency\n\
-             ana@example.com,Billing,1\n\
-             ana@example.com,Sales,2\n\
-             ana@example.com,Spanish,3\n\
-             bo@example.com,Billing,4\n\
-             bo@example.com,Sales,5\n\
-             cy@example.com,Billing,6\n\
+             ana@example.com,Billing,31\n\
+             ana@example.com,Sales,32\n\
+             ana@example.com,Spanish,33\n\
+             bo@example.com,Billing,34\n\
+             bo@example.com,Sales,35\n\
+             cy@example.com,Billing,36\n\
              cy@example.com,Spanish,{last}\n"
         )
     };
@@ -1382,11 +1388,11 @@ async fn a_mistake_in_the_last_of_many_chunks_writes_nothing() {
 #[tokio::test]
 async fn many_mistakes_come_out_in_line_order() {
     let app = spawn_app().await;
-    let mut csv = String::from("agent,skill,proficiency\nana@example.com,Billing,10\n");
+    let mut csv = String::from("agent,skill,proficiency\nana@example.com,Billing,60\n");
     for i in 0..12_000 {
         csv.push_str(&format!("zed{i}@example.com,Billing,1\n"));
     }
-    csv.push_str("bo@example.com,Sales,500\nana@example.com,Sales,20\n");
+    csv.push_str("bo@example.com,Sales,500\nana@example.com,Sales,70\n");
     let file = app.write("many.csv", &csv);
     let mut wants: Vec<String> = (0..12_000)
         .map(|i| {
@@ -1459,10 +1465,10 @@ async fn a_chunk_refused_at_write_time_is_reported_and_the_others_are_written() 
     let file = app.write(
         "scattered.csv",
         "agent,skill,proficiency\n\
-         ana@example.com,Billing,10\n\
-         bo@example.com,Sales,20\n\
-         ana@example.com,Sales,30\n\
-         ana@example.com,Spanish,40\n",
+         ana@example.com,Billing,60\n\
+         bo@example.com,Sales,70\n\
+         ana@example.com,Sales,80\n\
+         ana@example.com,Spanish,90\n",
     );
     let o = app.run(&["plan", &file]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -1515,4 +1521,141 @@ async fn a_chunk_refused_at_write_time_is_reported_and_the_others_are_written() 
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json_of(&o)["added"], 3);
     assert_eq!(app.audit().await.len(), 5);
+}
+
+/// The organization's `warnings` setting, through the API.
+async fn set_warnings(app: &App, policy: skillgrid_api::WarningPolicy) {
+    let patch = skillgrid_client::SettingsPatch {
+        warnings: Some(policy),
+        ..Default::default()
+    };
+    let s = app.client.patch_settings(&patch).await.unwrap();
+    assert_eq!(s.warnings, policy);
+}
+
+/// 5 and 3 on a 0–100 scale look like another product's 1–5 scale: the server writes them and
+/// warns, and `plan` and `apply` tell each warning at its row, once, without failing the run.
+/// An organization that rejects such writes gets them as mistakes at the same rows, and then
+/// nothing of the file is written.
+#[tokio::test]
+async fn warnings_are_told_at_their_rows_and_rejected_ones_are_mistakes() {
+    let app = spawn_app().await;
+    let rows = |agent: &str| {
+        format!(
+            "agent,skill,proficiency\n\
+             bo@example.com,Billing,80\n\
+             {agent},Billing,5\n\
+             {agent},Sales,3\n"
+        )
+    };
+    let file = app.write("scale.csv", &rows("ana@example.com"));
+    let other_scale = "on this organization's 0–100 scale is below Novice (25); every proficiency of this set lies within 0–5, as on another product's 1–5 scale (other_scale); expected an integer from 0 to 100, or one of Novice, Intermediate, Advanced, Expert; hint: if you meant";
+    let warned = |file: &str| {
+        [
+            format!("{file}:3: warning: column proficiency: 5 {other_scale} 5 of 5, send `Expert` or 100"),
+            format!("{file}:4: warning: column proficiency: 3 {other_scale} 3 of 5, send 60 (level Intermediate)"),
+        ]
+    };
+
+    // plan: the diff, and the warnings at their rows; nothing written.
+    let o = app.run(&["plan", &file]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_mistakes(&o, &warned(&file));
+    let out = stdout(&o);
+    assert!(
+        out.contains("ana@example.com\n  + Billing 5\n  + Sales 3\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(
+            "dry run: added 3, updated 0, removed 0, unchanged 0, failed 0, warnings 2\n"
+        ),
+        "{out}"
+    );
+    let o = app.run(&["plan", &file, "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(lines_of(&v, "warnings"), [3, 4], "{v}");
+    assert_eq!(v["warnings"][0]["column"], "proficiency", "{v}");
+    assert!(
+        v["warnings"][1]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("send 60 (level Intermediate)"),
+        "{v}"
+    );
+    assert_eq!(v["errors"], json!([]), "{v}");
+    assert!(app.assignments().await.is_empty());
+
+    // apply: checked, then written; each warning told once, and the run succeeds.
+    let o = app.run(&["apply", &file]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_mistakes(&o, &warned(&file));
+    assert_eq!(
+        stdout(&o),
+        "added 3, updated 0, removed 0, unchanged 0, failed 0, warnings 2\n"
+    );
+    assert_eq!(
+        app.assignments().await,
+        vec![
+            ("ana@example.com".into(), "Billing".into(), 5),
+            ("ana@example.com".into(), "Sales".into(), 3),
+            ("bo@example.com".into(), "Billing".into(), 80),
+        ]
+    );
+
+    // Rejected: the same rows are mistakes, and the file writes nothing.
+    set_warnings(&app, skillgrid_api::WarningPolicy::Reject).await;
+    let before = app.assignments().await;
+    let cy = app.write("cy.csv", &rows("cy@example.com").replace("80", "90"));
+    let o = app.run(&["apply", &cy, "--json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let refused =
+        "this organization refuses such writes (its `warnings` setting is `reject`) (other_scale)";
+    let below = "on this organization's 0–100 scale is below Novice (25)";
+    assert_mistakes(
+        &o,
+        &[
+            format!("{cy}:3: column proficiency: 5 {below}"),
+            format!("{cy}:4: column proficiency: 3 {below}"),
+        ],
+    );
+    assert_eq!(stderr(&o).matches(refused).count(), 2, "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_summary(
+        &v,
+        &[
+            ("refused", json!(true)),
+            ("added", json!(0)),
+            ("updated", json!(0)),
+            ("failed", json!(2)),
+            ("skipped", json!(1)),
+            ("warnings", json!([])),
+        ],
+    );
+    assert_eq!(lines_of(&v, "errors"), [3, 4], "{v}");
+    assert_eq!(app.assignments().await, before);
+    // With --no-atomic bo's row is written, cy's are not.
+    let o = app.run(&["apply", &cy, "--no-atomic"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o).matches(refused).count(), 2, "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "added 0, updated 1, removed 0, unchanged 0, failed 2\n"
+    );
+    assert!(!app
+        .assignments()
+        .await
+        .iter()
+        .any(|a| a.0 == "cy@example.com"));
+
+    // Warned again: without the check, the write's answers tell them, once.
+    set_warnings(&app, skillgrid_api::WarningPolicy::Warn).await;
+    let o = app.run(&["apply", &cy, "--no-atomic"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_mistakes(&o, &warned(&cy));
+    assert_eq!(
+        stdout(&o),
+        "added 2, updated 0, removed 0, unchanged 1, failed 0, warnings 2\n"
+    );
 }

@@ -11,7 +11,8 @@
 //! or the file's own earlier chunks when an agent's rows are scattered over several), is
 //! reported and writes nothing, while the other chunks are written (a file that fits in one
 //! request is all or nothing outright). `--no-atomic` skips the check and writes the rows
-//! without mistakes.
+//! without mistakes. The server's warnings (rows it writes that look like a mistake) are told
+//! at their rows as mistakes are, from the first pass only, and fail nothing.
 //!
 //! Memory does not grow with the file: the file is read in passes, row by row. A first pass
 //! only notes which agents' rows are scattered (see [`super::dups`]); the check and the write
@@ -310,7 +311,25 @@ impl Chunk {
             }
             ["remove", j, ..] => Some((at(&it.remove_lines, j)?, "remove")),
             ["ifMatch", ..] => Some((it.if_match?.1, "ifMatch")),
+            // The item as a whole (an emptied set): its agent's first row.
             _ => Some((it.first_line, "agent")),
+        }
+    }
+
+    /// A server's entry about this chunk's request (an error or a warning), at the line and
+    /// column its pointer names; one of item `item` when the pointer is relative to it.
+    fn diag(&self, e: &ErrorEntry, item: Option<usize>) -> Diag {
+        let msg = e.message();
+        let pointer = e.pointer.as_deref().unwrap_or("");
+        match self.locate(pointer, item) {
+            Some((line, column)) => Diag::new(line, column, msg),
+            None => {
+                let line = item
+                    .and_then(|i| self.items.get(i))
+                    .or(self.items.first())
+                    .map_or(1, |i| i.first_line);
+                Diag::new(line, "agent", format!("{pointer}: {msg}"))
+            }
         }
     }
 }
@@ -424,6 +443,9 @@ struct Apply<'a> {
     max_assignments: u64,
     // The pass being made.
     pass: Pass,
+    /// The pass whose answers' warnings are told: the first, so that each is told once (the
+    /// write of a checked file sends what the check asked about).
+    warn_pass: Pass,
     dups: Dups,
     run: Option<Run>,
     chunk: Chunk,
@@ -490,6 +512,11 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
             .min(limits.max_assignments_per_request)
             .max(1),
         pass: Pass::Check,
+        warn_pass: if args.no_atomic && !args.dry_run {
+            Pass::Write
+        } else {
+            Pass::Check
+        },
         dups: Dups::new(scattered),
         run: None,
         chunk: Chunk::default(),
@@ -631,11 +658,22 @@ impl Apply<'_> {
     }
 
     /// A mistake, placed at its row's pointer in a JSON file.
-    fn mistake(&mut self, mut d: Diag) {
+    fn mistake(&mut self, d: Diag) {
+        let d = self.at_pointer(d);
+        self.ledger.mistake(d);
+    }
+
+    /// A warning, placed as a mistake is.
+    fn warning(&mut self, d: Diag) {
+        let d = self.at_pointer(d);
+        self.ledger.warning(d);
+    }
+
+    fn at_pointer(&self, mut d: Diag) -> Diag {
         if d.pointer.is_none() {
             d.pointer = self.pointers.get(&d.line).cloned();
         }
-        self.ledger.mistake(d);
+        d
     }
 
     /// `line N`, or the row's pointer in a JSON file.
@@ -648,25 +686,7 @@ impl Apply<'_> {
 
     /// A server error, at the line and column its pointer names.
     fn entry(&mut self, chunk: &Chunk, e: &ErrorEntry, item: Option<usize>) {
-        let mut msg = format!("{} ({})", e.detail, e.code.as_str());
-        if let Some(x) = &e.expected {
-            msg.push_str(&format!("; expected {x}"));
-        }
-        if let Some(h) = &e.hint {
-            msg.push_str(&format!("; hint: {h}"));
-        }
-        let pointer = e.pointer.as_deref().unwrap_or("");
-        let d = match chunk.locate(pointer, item) {
-            Some((line, column)) => Diag::new(line, column, msg),
-            None => {
-                let line = item
-                    .and_then(|i| chunk.items.get(i))
-                    .or(chunk.items.first())
-                    .map_or(1, |i| i.first_line);
-                Diag::new(line, "agent", format!("{pointer}: {msg}"))
-            }
-        };
-        self.mistake(d);
+        self.mistake(chunk.diag(e, item));
     }
 
     /// Takes one row into the open run; `Err(exit code)` when the server or network failed.
@@ -951,8 +971,14 @@ impl Apply<'_> {
                 for line in chunk.items.get(i).into_iter().flat_map(Run::all_lines) {
                     self.ledger.unwritten(line);
                 }
-            } else if let (true, Some(changes), Some(it)) =
-                (self.plan, result.changes, chunk.items.get(i))
+                continue;
+            }
+            if self.pass == self.warn_pass {
+                for w in &result.warnings {
+                    self.warning(chunk.diag(w, Some(i)));
+                }
+            }
+            if let (true, Some(changes), Some(it)) = (self.plan, result.changes, chunk.items.get(i))
             {
                 let email = self.lookup.agent_emails[it.agent as usize].clone();
                 if self.json_out {
@@ -998,6 +1024,11 @@ impl Apply<'_> {
             if l.errors() > listed.len() as u64 {
                 v["errorsNotListed"] = (l.errors() - listed.len() as u64).into();
             }
+            let warnings = l.listed_warnings();
+            v["warnings"] = json!(warnings);
+            if l.warnings() > warnings.len() as u64 {
+                v["warningsNotListed"] = (l.warnings() - warnings.len() as u64).into();
+            }
             if self.plan {
                 v["agents"] = self
                     .diffs
@@ -1028,8 +1059,12 @@ impl Apply<'_> {
         } else {
             String::new()
         };
+        let warnings = match l.warnings() {
+            0 => String::new(),
+            n => format!(", warnings {n}"),
+        };
         println!(
-            "{}added {}, updated {}, removed {}, unchanged {}, failed {failed}{skipped}",
+            "{}added {}, updated {}, removed {}, unchanged {}, failed {failed}{skipped}{warnings}",
             if self.dry_run { "dry run: " } else { "" },
             c.added,
             c.updated,
@@ -1079,5 +1114,54 @@ fn print_diff(email: &str, c: &Changes) {
     }
     for a in &c.removed {
         println!("  - {} {}", a.skill_name, describe(a));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skillgrid_client::types::EntryCode;
+
+    fn run(agent: u32, lines: &[u64]) -> Run {
+        let mut r = Run::new(agent, lines[0]);
+        r.lines = lines.to_vec();
+        r
+    }
+
+    #[test]
+    fn a_servers_entry_lands_on_the_row_its_pointer_names() {
+        let chunk = Chunk {
+            items: vec![run(0, &[2, 3]), run(1, &[7, 9])],
+            ..Default::default()
+        };
+        let at = |pointer: &str, code, item| {
+            let d = chunk.diag(&ErrorEntry::at(pointer, code, "x"), item);
+            (d.line, d.column, d.message)
+        };
+        let warned =
+            |line, column: &str, code: &str| (line, column.to_string(), format!("x ({code})"));
+        assert_eq!(
+            at("/items/1/skills/1/proficiency", EntryCode::OtherScale, None),
+            warned(9, "proficiency", "other_scale")
+        );
+        // A pointer into one item's own body.
+        assert_eq!(
+            at(
+                "/skills/0/proficiency",
+                EntryCode::BelowLowestLevel,
+                Some(1)
+            ),
+            warned(7, "proficiency", "below_lowest_level")
+        );
+        // An emptied set is the whole item's: its agent's first row.
+        assert_eq!(
+            at("/items/1/skills", EntryCode::EmptiedSet, None),
+            warned(7, "agent", "emptied_set")
+        );
+        // A place that is no row of the chunk: its first row, with the pointer said.
+        assert_eq!(
+            at("/items/4/skills/0", EntryCode::Unrecognized, None),
+            (2, "agent".to_string(), "/items/4/skills/0: x".to_string())
+        );
     }
 }

@@ -53,17 +53,31 @@ impl Diag {
 
     /// `FILE:LINE: column NAME: message` (`FILE:POINTER: …` in a JSON file).
     pub fn display<'a>(&'a self, file: &'a str) -> impl fmt::Display + 'a {
-        struct D<'a>(&'a Diag, &'a str);
+        self.labelled(file, "")
+    }
+
+    /// `FILE:LINE: warning: column NAME: message`: a row written (or, in a dry run, that would
+    /// be) that looks like a mistake.
+    pub fn display_warning<'a>(&'a self, file: &'a str) -> impl fmt::Display + 'a {
+        self.labelled(file, "warning: ")
+    }
+
+    fn labelled<'a>(&'a self, file: &'a str, label: &'a str) -> impl fmt::Display + 'a {
+        struct D<'a>(&'a Diag, &'a str, &'a str);
         impl fmt::Display for D<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 match &self.0.pointer {
                     Some(p) => write!(f, "{}:{p}", self.1)?,
                     None => write!(f, "{}:{}", self.1, self.0.line)?,
                 }
-                write!(f, ": column {}: {}", self.0.column, self.0.message)
+                write!(
+                    f,
+                    ": {}column {}: {}",
+                    self.2, self.0.column, self.0.message
+                )
             }
         }
-        D(self, file)
+        D(self, file, label)
     }
 }
 

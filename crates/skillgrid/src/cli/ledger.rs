@@ -5,19 +5,33 @@
 //! for a mistake elsewhere (another row of its agent, or of its request). The [`Ledger`] holds
 //! each line's outcome until the caller says no earlier line can get another one, then prints
 //! the mistakes of the lines before that point, each once and in line order, and counts a line
-//! with a mistake as failed and an unwritten one without a mistake as skipped. What waits is
-//! bounded by the open chunk, not by the file.
+//! with a mistake as failed and an unwritten one without a mistake as skipped. The server's
+//! warnings (a row written, or in a dry run that would be, that looks like a mistake) are told
+//! the same way, beside the mistakes, and fail nothing. What waits is bounded by the open
+//! chunk, not by the file.
 
 use super::csvfile::Diag;
 use std::collections::BTreeMap;
 
-/// At most this many mistakes are kept for the `--json` summary (all are printed on stderr).
+/// At most this many mistakes, and as many warnings, are kept for the `--json` summary (all
+/// are printed on stderr).
 pub const LISTED_ERRORS: usize = 10_000;
 
 #[derive(Default)]
 struct Line {
     mistakes: Vec<Diag>,
+    warnings: Vec<Diag>,
     unwritten: bool,
+}
+
+impl Line {
+    fn list(&mut self, warning: bool) -> &mut Vec<Diag> {
+        if warning {
+            &mut self.warnings
+        } else {
+            &mut self.mistakes
+        }
+    }
 }
 
 pub struct Ledger {
@@ -29,6 +43,8 @@ pub struct Ledger {
     skipped: u64,
     errors: u64,
     listed: Vec<Diag>,
+    warnings: u64,
+    listed_warnings: Vec<Diag>,
 }
 
 impl Ledger {
@@ -42,23 +58,33 @@ impl Ledger {
             skipped: 0,
             errors: 0,
             listed: Vec::new(),
+            warnings: 0,
+            listed_warnings: Vec::new(),
         }
     }
 
     /// A mistake; the same one twice on a line is told once.
     pub fn mistake(&mut self, d: Diag) {
+        self.note(d, false);
+    }
+
+    /// A warning: told like a mistake, but the row neither fails nor is left unwritten by it.
+    pub fn warning(&mut self, d: Diag) {
+        self.note(d, true);
+    }
+
+    fn note(&mut self, d: Diag, warning: bool) {
         if d.line < self.told {
             // Only a bug of the caller gets here: better out of order than lost.
             debug_assert!(false, "line {} is already told", d.line);
-            self.tell(Line {
-                mistakes: vec![d],
-                unwritten: false,
-            });
+            let mut l = Line::default();
+            l.list(warning).push(d);
+            self.tell(l);
             return;
         }
-        let line = self.waiting.entry(d.line).or_default();
-        if !line.mistakes.contains(&d) {
-            line.mistakes.push(d);
+        let list = self.waiting.entry(d.line).or_default().list(warning);
+        if !list.contains(&d) {
+            list.push(d);
         }
     }
 
@@ -90,14 +116,21 @@ impl Ledger {
     fn tell(&mut self, l: Line) {
         if l.mistakes.is_empty() {
             self.skipped += u64::from(l.unwritten);
-            return;
+        } else {
+            self.failed += 1;
         }
-        self.failed += 1;
         for d in l.mistakes {
             eprintln!("{}", d.display(&self.file));
             self.errors += 1;
             if self.listed.len() < LISTED_ERRORS {
                 self.listed.push(d);
+            }
+        }
+        for d in l.warnings {
+            eprintln!("{}", d.display_warning(&self.file));
+            self.warnings += 1;
+            if self.listed_warnings.len() < LISTED_ERRORS {
+                self.listed_warnings.push(d);
             }
         }
     }
@@ -152,6 +185,16 @@ impl Ledger {
     pub fn listed(&self) -> &[Diag] {
         &self.listed
     }
+
+    /// Warnings told so far.
+    pub fn warnings(&self) -> u64 {
+        self.warnings
+    }
+
+    /// The first [`LISTED_ERRORS`] warnings, in line order.
+    pub fn listed_warnings(&self) -> &[Diag] {
+        &self.listed_warnings
+    }
 }
 
 #[cfg(test)]
@@ -199,5 +242,28 @@ mod tests {
         assert_eq!((l.failed(), l.skipped(), l.waiting()), (1, 1, 1));
         l.tell_all();
         assert_eq!((l.failed(), l.skipped(), l.waiting()), (1, 2, 0));
+    }
+
+    #[test]
+    fn a_warning_is_told_in_line_order_and_fails_nothing() {
+        let mut l = Ledger::new("f.csv".into());
+        l.warning(d(4, "proficiency", "5 of 100"));
+        l.mistake(d(3, "skill", "unknown"));
+        l.warning(d(2, "proficiency", "3 of 100"));
+        l.warning(d(2, "proficiency", "3 of 100"));
+        l.unwritten(4);
+        l.tell_all();
+        assert_eq!(
+            l.listed_warnings(),
+            &[
+                d(2, "proficiency", "3 of 100"),
+                d(4, "proficiency", "5 of 100")
+            ]
+        );
+        assert_eq!(l.listed(), &[d(3, "skill", "unknown")]);
+        assert_eq!(
+            (l.failed(), l.errors(), l.warnings(), l.skipped()),
+            (1, 1, 2, 1)
+        );
     }
 }
