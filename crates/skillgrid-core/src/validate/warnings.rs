@@ -39,6 +39,25 @@ pub fn indexed_warnings(
     set: &[Assignment],
     pointer: impl Fn(usize) -> String,
 ) -> Vec<(usize, ErrorEntry)> {
+    findings(scale, set)
+        .into_iter()
+        .map(|f| (f.at, f.entry(scale, pointer(f.at))))
+        .collect()
+}
+
+/// What a scale rule found at one assignment: the rule and the value, without the words
+/// (a bulk answer with tens of thousands of them writes each from a few texts it words once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    /// The assignment's index in its set.
+    pub at: usize,
+    /// [`EntryCode::OtherScale`] or [`EntryCode::BelowLowestLevel`].
+    pub code: EntryCode,
+    pub value: i64,
+}
+
+/// The scale rules (see the module's documentation) applied to one agent's set.
+pub fn findings(scale: &ProficiencyScale, set: &[Assignment]) -> Vec<Finding> {
     if !set.iter().any(|a| a.given == Given::Number) {
         return Vec::new();
     }
@@ -47,40 +66,52 @@ pub fn indexed_warnings(
         .enumerate()
         .filter(|(_, a)| a.given == Given::Number);
     let small = scale.max >= OTHER_SCALE_FROM
-        && set.iter().all(|a| (0..=SMALL_TOP).contains(&a.proficiency));
-    if small {
-        return numbers
-            .map(|(i, a)| (i, other_scale(scale, pointer(i), a.proficiency)))
-            .collect();
-    }
-    let Some((lowest, lowest_value)) = scale.levels.iter().next() else {
-        return Vec::new();
+        && set
+            .iter()
+            .all(|a| (0..=SMALL_TOP).contains(&a.proficiency));
+    let code = if small {
+        EntryCode::OtherScale
+    } else {
+        EntryCode::BelowLowestLevel
     };
-    if set.iter().any(|a| a.given == Given::Level) {
-        return Vec::new();
-    }
+    let below = match scale.levels.iter().next() {
+        _ if small => i64::MAX,
+        Some(_) if set.iter().any(|a| a.given == Given::Level) => return Vec::new(),
+        Some((_, lowest)) => lowest,
+        None => return Vec::new(),
+    };
     numbers
-        .filter(|(_, a)| a.proficiency < lowest_value)
-        .map(|(i, a)| {
-            let e = ErrorEntry::at(
-                pointer(i),
-                EntryCode::BelowLowestLevel,
-                format!(
-                    "{} on this organization's {}–{} scale is below its lowest level, {lowest} ({lowest_value}), so it is stored with no level",
-                    a.proficiency, scale.min, scale.max
-                ),
-            )
-            .expected(scale.describe())
-            .received(Value::from(a.proficiency))
-            .hint(format!(
-                "if it comes from another scale, convert it: this one runs from {} to {} ({}); or send a level name such as `{lowest}`",
-                scale.min,
-                scale.max,
-                level_list(scale)
-            ));
-            (i, e)
+        .filter(|(_, a)| a.proficiency < below)
+        .map(|(at, a)| Finding {
+            at,
+            code,
+            value: a.proficiency,
         })
         .collect()
+}
+
+impl Finding {
+    /// The warning in words, at `pointer`.
+    pub fn entry(&self, scale: &ProficiencyScale, pointer: String) -> ErrorEntry {
+        if self.code == EntryCode::OtherScale {
+            return other_scale(scale, pointer, self.value);
+        }
+        let (lowest, lowest_value) = scale.levels.iter().next().unwrap_or(("", scale.min));
+        // Short: a bulk answer may carry tens of thousands of these; the hint states the scale.
+        ErrorEntry::at(
+            pointer,
+            EntryCode::BelowLowestLevel,
+            format!(
+                "{} is below the lowest level of this organization's {}–{} scale, {lowest} ({lowest_value}): it is stored with no level",
+                self.value, scale.min, scale.max
+            ),
+        )
+        .received(Value::from(self.value))
+        .hint(format!(
+            "send a level name such as `{lowest}`, or a value of this scale ({})",
+            level_list(scale)
+        ))
+    }
 }
 
 /// [`scale_warnings`] for a list of assignments at `list` (`/skills`, `""` for a bare
@@ -213,7 +244,7 @@ pub fn rejected(mut e: ErrorEntry) -> ErrorEntry {
 /// Whether a set as validated would be refused under `policy`, for the fast path (which
 /// then leaves the report to the walk).
 pub fn refuses(policy: WarningPolicy, scale: &ProficiencyScale, set: &[Assignment]) -> bool {
-    policy == WarningPolicy::Reject && !scale_warnings(scale, set, |_| String::new()).is_empty()
+    policy == WarningPolicy::Reject && !findings(scale, set).is_empty()
 }
 
 #[cfg(test)]

@@ -155,7 +155,7 @@ async fn a_value_below_the_lowest_level_warns_unless_the_set_names_levels() {
         .as_str()
         .unwrap()
         .starts_with(
-            "10 on this organization's 0–100 scale is below its lowest level, Novice (25)"
+            "10 is below the lowest level of this organization's 0–100 scale, Novice (25)"
         ));
     // A level name in the same set: the sender knows this scale.
     let r = app

@@ -11,11 +11,12 @@ use crate::buffers;
 use crate::render::{ChangesWriter, Renderer};
 use axum::body::Bytes;
 use skillgrid_api::{
-    BulkItemResult, BulkSummary, ErrorEntry, Problem, ProblemCode, ProficiencyScale, WarningPolicy,
+    BulkItemResult, BulkSummary, EntryCode, ErrorEntry, Problem, ProblemCode, ProficiencyScale, WarningPolicy,
 };
 use skillgrid_core::model::{Assignment, CatalogSkill, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
-use skillgrid_core::validate::warnings;
+use skillgrid_core::validate::warnings::{self, Finding};
+use std::collections::HashMap;
 use skillgrid_store::{AgentWrite, ItemOutcome};
 use std::io::Write;
 use std::ops::Range;
@@ -45,10 +46,28 @@ pub(super) struct AnswerParts {
     pub policy: WarningPolicy,
     /// What to say about each item of `written` (same order) beside its changes, under the
     /// `warn` policy; empty otherwise.
-    pub lint: Vec<ItemLint>,
+    pub lint: Lint,
 }
 
-/// [`ItemLint`]s of the items `written` (index in the request, agent), whose writes are
+/// The warnings of a bulk answer: each item's findings, and the words of each kind of finding
+/// written once (a bulk of 100,000 assignments may have tens of thousands of them).
+#[derive(Clone, Default)]
+pub(super) struct Lint {
+    /// Per item of `written`, in the same order.
+    pub items: Vec<ItemLint>,
+    /// The JSON of each finding's warning after its pointer: `,"code":…}`.
+    texts: HashMap<(EntryCode, i64), Box<[u8]>>,
+}
+
+/// The warnings of one written item known before the write, and whether it replaces the
+/// agent's set with nothing (warned about once the store says what that removed).
+#[derive(Clone, Default)]
+pub(super) struct ItemLint {
+    pub findings: Vec<Finding>,
+    pub emptying: bool,
+}
+
+/// The [`Lint`] of the items `written` (index in the request, agent), whose writes are
 /// `writes`. Items of a bulk request are judged one by one; the agents of one skill's
 /// request (`/agents`) are one write of one skill, judged together.
 pub(super) fn lint(
@@ -57,61 +76,103 @@ pub(super) fn lint(
     base: &str,
     written: &[(usize, Uuid)],
     writes: &[AgentWrite],
-) -> Vec<ItemLint> {
+) -> Lint {
     if policy != WarningPolicy::Warn {
-        return Vec::new();
+        return Lint::default();
     }
-    let upsert = |w: &AgentWrite| match &w.write {
-        SkillSetWrite::Replace(set) => set.clone(),
-        SkillSetWrite::Merge { upsert, .. } => upsert.clone(),
-    };
-    if base == "/agents" {
-        let set: Vec<Assignment> = writes.iter().flat_map(upsert).collect();
-        let mut out = vec![ItemLint::default(); writes.len()];
-        let at = |k: usize| format!("{base}/{}/proficiency", written[k].0);
-        for (k, e) in warnings::indexed_warnings(scale, &set, at) {
-            out[k].warnings.push(e);
+    fn set_of(w: &AgentWrite) -> (&[Assignment], bool) {
+        match &w.write {
+            SkillSetWrite::Replace(set) => (set.as_slice(), set.is_empty()),
+            SkillSetWrite::Merge { upsert, .. } => (upsert.as_slice(), false),
         }
-        return out;
     }
-    written
-        .iter()
-        .zip(writes)
-        .map(|((i, _), w)| {
-            let (set, emptying) = match &w.write {
-                SkillSetWrite::Replace(set) => (set.as_slice(), set.is_empty()),
-                SkillSetWrite::Merge { upsert, .. } => (upsert.as_slice(), false),
-            };
-            ItemLint {
-                warnings: warnings::list_warnings(scale, &format!("{base}/{i}/skills"), set),
-                emptying,
-            }
-        })
-        .collect()
-}
-
-/// The warnings of one written item known before the write, and whether it replaces the
-/// agent's set with nothing (warned about once the store says what that removed).
-#[derive(Clone, Default)]
-pub(super) struct ItemLint {
-    pub warnings: Vec<ErrorEntry>,
-    pub emptying: bool,
-}
-
-impl AnswerParts {
-    /// Item `k`'s warnings, given its outcome.
-    fn warnings(&self, k: usize, outcome: &ItemOutcome) -> Vec<ErrorEntry> {
-        let Some(lint) = self.lint.get(k) else {
-            return Vec::new();
-        };
-        let mut out = lint.warnings.clone();
-        if let ItemOutcome::Applied { plan, .. } = outcome {
-            if lint.emptying && !plan.removed.is_empty() {
-                let at = format!("{}/{}/skills", self.base, self.written[k].0);
-                out.push(warnings::emptied_set(&at, plan.removed.len(), self.dry_run));
-            }
+    let items: Vec<ItemLint> = if base == "/agents" {
+        let set: Vec<Assignment> = writes.iter().flat_map(|w| set_of(w).0).copied().collect();
+        let mut out = vec![ItemLint::default(); writes.len()];
+        for f in warnings::findings(scale, &set) {
+            out[f.at].findings.push(f);
         }
         out
+    } else {
+        writes
+            .iter()
+            .map(|w| {
+                let (set, emptying) = set_of(w);
+                ItemLint {
+                    findings: warnings::findings(scale, set),
+                    emptying,
+                }
+            })
+            .collect()
+    };
+    debug_assert_eq!(items.len(), written.len());
+    Lint::new(scale, items)
+}
+
+impl Lint {
+    /// The lint of these items, each kind of finding worded once.
+    pub fn new(scale: &ProficiencyScale, items: Vec<ItemLint>) -> Self {
+        let mut texts = HashMap::new();
+        for f in items.iter().flat_map(|i| &i.findings) {
+            texts.entry((f.code, f.value)).or_insert_with(|| {
+                let json = serde_json::to_vec(&f.entry(scale, String::new())).unwrap_or_default();
+                json.strip_prefix(POINTER_FIRST).unwrap_or_default().into()
+            });
+        }
+        Lint { items, texts }
+    }
+}
+
+/// How a warning's JSON starts when its pointer is empty: `{"pointer":""`.
+const POINTER_FIRST: &[u8] = b"{\"pointer\":\"\"";
+
+impl AnswerParts {
+    /// Writes `,"warnings":[…]` of item `k`, given its outcome, if it has any.
+    fn write_warnings<W: Write>(
+        &self,
+        w: &mut W,
+        k: usize,
+        outcome: &ItemOutcome,
+    ) -> std::io::Result<()> {
+        let Some(lint) = self.lint.items.get(k) else {
+            return Ok(());
+        };
+        let emptied = match outcome {
+            ItemOutcome::Applied { plan, .. } if lint.emptying && !plan.removed.is_empty() => {
+                Some(plan.removed.len())
+            }
+            _ => None,
+        };
+        if lint.findings.is_empty() && emptied.is_none() {
+            return Ok(());
+        }
+        let (base, i) = (self.base, self.written[k].0);
+        w.write_all(b",\"warnings\":[")?;
+        for (n, f) in lint.findings.iter().enumerate() {
+            if n > 0 {
+                w.write_all(b",")?;
+            }
+            let pointer = if base == "/agents" {
+                format!("{base}/{i}/proficiency")
+            } else {
+                format!("{base}/{i}/skills/{}/proficiency", f.at)
+            };
+            match self.lint.texts.get(&(f.code, f.value)) {
+                Some(rest) => {
+                    write!(w, "{{\"pointer\":\"{pointer}\"")?;
+                    w.write_all(rest)?;
+                }
+                None => serde_json::to_writer(&mut *w, &f.entry(&self.scale, pointer))?,
+            }
+        }
+        if let Some(removed) = emptied {
+            if !lint.findings.is_empty() {
+                w.write_all(b",")?;
+            }
+            let at = format!("{base}/{i}/skills");
+            serde_json::to_writer(&mut *w, &warnings::emptied_set(&at, removed, self.dry_run))?;
+        }
+        w.write_all(b"]")
     }
 }
 
@@ -203,11 +264,7 @@ impl AnswerParts {
                             "{{\"index\":{index},\"agentId\":\"{agent_id}\",\"status\":200,\"version\":{version},\"changes\":"
                         )?;
                         changes.write(&mut *w, plan, self.at)?;
-                        let warnings = self.warnings(k, &outcomes[k]);
-                        if !warnings.is_empty() {
-                            w.write_all(b",\"warnings\":")?;
-                            serde_json::to_writer(&mut *w, &warnings)?;
-                        }
+                        self.write_warnings(w, k, &outcomes[k])?;
                         w.write_all(b"}")
                     }
                     other => {
@@ -483,10 +540,14 @@ mod tests {
             EntryCode::OutOfRange,
             "too high",
         )];
-        let warned = ErrorEntry::at(
-            "/items/0/skills/0/proficiency",
-            EntryCode::OtherScale,
-            "5 \"of\" 100",
+        let finding = Finding {
+            at: 0,
+            code: EntryCode::OtherScale,
+            value: 5,
+        };
+        let warned = finding.entry(
+            &OrgSettings::default().proficiency_scale,
+            "/items/0/skills/0/proficiency".into(),
         );
         let parts = AnswerParts {
             dry_run: false,
@@ -500,13 +561,16 @@ mod tests {
             catalog: catalog.clone(),
             at: Timestamp(1_750_000_000_123),
             policy: WarningPolicy::Warn,
-            lint: vec![
-                ItemLint {
-                    warnings: vec![warned.clone()],
-                    emptying: true,
-                },
-                ItemLint::default(),
-            ],
+            lint: Lint::new(
+                &OrgSettings::default().proficiency_scale,
+                vec![
+                    ItemLint {
+                        findings: vec![finding],
+                        emptying: true,
+                    },
+                    ItemLint::default(),
+                ],
+            ),
         };
         let outcomes = vec![
             ItemOutcome::Applied {
@@ -624,7 +688,7 @@ mod tests {
             catalog,
             at: Timestamp(1_750_000_000_123),
             policy: WarningPolicy::Off,
-            lint: Vec::new(),
+            lint: Lint::default(),
         };
         let written: Vec<(usize, Uuid)> = (0..n)
             .filter(|i| !invalid_at.contains(i))

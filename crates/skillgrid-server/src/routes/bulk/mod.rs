@@ -301,7 +301,7 @@ impl Prepared {
             catalog: catalog.to_vec(),
             at: ctx.now,
             policy: settings.warnings,
-            lint: Vec::new(),
+            lint: Default::default(),
         };
         Prepared {
             ctx,
