@@ -4,6 +4,8 @@
 
 #[path = "support/generation.rs"]
 mod generation;
+#[path = "support/pruning.rs"]
+mod pruning;
 #[path = "support/stranded.rs"]
 mod stranded;
 
@@ -23,6 +25,51 @@ async fn a_scale_that_strands_stored_proficiencies_is_refused() {
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
     let store = SqliteStore::open(&url).await.unwrap();
     stranded::refusal_counts_and_names_the_org_s_extremes(&store).await;
+}
+
+#[tokio::test]
+async fn audit_past_retention_goes_oldest_first_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("p.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    pruning::audit_past_retention_goes_oldest_first_in_batches(&store).await;
+    // A large write's shared values go with its last row, and no row is left without them.
+    let left = |sql: &'static str| {
+        let url = url.clone();
+        async move {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        left(
+            "SELECT count(*) FROM audit_writes w
+              WHERE NOT EXISTS (SELECT 1 FROM audit_sets s WHERE s.write_id = w.id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        left(
+            "SELECT count(*) FROM audit_sets s WHERE s.write_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM audit_writes w WHERE w.id = s.write_id)"
+        )
+        .await,
+        0
+    );
+    assert!(left("SELECT count(*) FROM audit_writes").await > 0);
+}
+
+#[tokio::test]
+async fn expired_idempotency_keys_go_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("k.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    pruning::expired_idempotency_keys_go_in_batches(&store).await;
 }
 
 /// Told not to create one, the store opens only a database skillgrid set up, and refusing
