@@ -455,3 +455,101 @@ async fn a_full_disk_answers_503_and_not_ready_then_recovers_when_space_is_freed
     );
     assert_eq!(bulk(value).await.unwrap().status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_prunes_audit_past_retention_and_expired_idempotency_keys() {
+    use skillgrid_core::model::{Assignment, SkillSetWrite};
+    use skillgrid_store::{AgentWrite, WriteContext, WriteOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("prune.db").display());
+    let f = seed(&db, 3, 1).await;
+    let store = skillgrid_store::open(&db).await.unwrap();
+    let org = store.find_org("default").await.unwrap().unwrap().id;
+    let day = 24 * 3600 * 1000;
+    let now = Timestamp::now().0;
+    // Entries 40 and 10 days old, and an idempotency key two days old.
+    for (age, p) in [(40, 10), (10, 20)] {
+        let items: Vec<AgentWrite> = f
+            .agents
+            .iter()
+            .map(|a| AgentWrite {
+                agent_id: *a,
+                write: SkillSetWrite::Replace(vec![Assignment {
+                    proficiency: p,
+                    ..Assignment::omitted(f.skills[0], 50)
+                }]),
+                if_match: None,
+            })
+            .collect();
+        let ctx = WriteContext {
+            request_id: format!("{age} days ago"),
+            client_id: f.client_id,
+            now: Timestamp(now - age * day),
+        };
+        let opts = WriteOptions {
+            dry_run: false,
+            atomic: true,
+            max_skills_per_agent: 500,
+            return_sets: false,
+        };
+        assert!(
+            store
+                .write_skill_sets(org, &ctx, &items, opts)
+                .await
+                .unwrap()
+                .committed
+        );
+    }
+    store
+        .idempotency_begin(org, f.client_id, "old", "fp", Timestamp(now - 2 * day))
+        .await
+        .unwrap();
+    drop(store);
+
+    let server = common::start_with(&db, &["--prune-every-secs", "1"]);
+    let http = http();
+    let token = common::token(&http, &server.base, f.client_id, &f.secret).await;
+    let audit = || async {
+        let r = http
+            .get(format!("{}/api/v2/audit?limit=100", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        body["items"].as_array().unwrap().len()
+    };
+    let keys = || common::scalar(&db, "SELECT count(*) FROM idempotency_keys");
+    // Expired keys go by themselves; audit is kept while no retention is set.
+    assert!(
+        eventually(Duration::from_secs(30), || async { keys().await == 0 }).await,
+        "the expired idempotency key was not pruned"
+    );
+    assert_eq!(audit().await, 6);
+
+    let r = http
+        .patch(format!("{}/api/v2/organizations/settings", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"auditRetentionDays": 30}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        eventually(Duration::from_secs(30), || async { audit().await == 3 }).await,
+        "entries older than 30 days were not pruned"
+    );
+    // What is left is the newer write's.
+    let r = http
+        .get(format!("{}/api/v2/audit?limit=100", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert!(body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["requestId"] == "10 days ago"));
+}
