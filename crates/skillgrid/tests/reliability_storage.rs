@@ -517,7 +517,7 @@ async fn the_server_prunes_audit_past_retention_and_expired_idempotency_keys() {
             .await
             .unwrap();
         let body: Value = r.json().await.unwrap();
-        body["items"].as_array().unwrap().len()
+        body["items"].as_array().unwrap().clone()
     };
     let keys = || common::scalar(&db, "SELECT count(*) FROM idempotency_keys");
     // Expired keys go by themselves; audit is kept while no retention is set.
@@ -525,7 +525,7 @@ async fn the_server_prunes_audit_past_retention_and_expired_idempotency_keys() {
         eventually(Duration::from_secs(30), || async { keys().await == 0 }).await,
         "the expired idempotency key was not pruned"
     );
-    assert_eq!(audit().await, 6);
+    assert_eq!(audit().await.len(), 6);
 
     let r = http
         .patch(format!("{}/api/v2/organizations/settings", server.base))
@@ -536,20 +536,15 @@ async fn the_server_prunes_audit_past_retention_and_expired_idempotency_keys() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(
-        eventually(Duration::from_secs(30), || async { audit().await == 3 }).await,
+        eventually(Duration::from_secs(30), || async {
+            audit().await.len() == 3
+        })
+        .await,
         "entries older than 30 days were not pruned"
     );
     // What is left is the newer write's.
-    let r = http
-        .get(format!("{}/api/v2/audit?limit=100", server.base))
-        .bearer_auth(&token)
-        .send()
+    assert!(audit()
         .await
-        .unwrap();
-    let body: Value = r.json().await.unwrap();
-    assert!(body["items"]
-        .as_array()
-        .unwrap()
         .iter()
         .all(|e| e["requestId"] == "10 days ago"));
 }
