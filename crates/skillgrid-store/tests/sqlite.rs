@@ -139,3 +139,71 @@ async fn refusing_to_create_leaves_every_file_as_it_was() {
         .unwrap();
     assert_eq!(store.org_count().await.unwrap(), 1);
 }
+
+/// A write that finds no room (here the file at its `max_database_bytes`, which SQLite reports
+/// exactly as a full disk) fails with `StoreError::Full`, reads go on, and the writer works
+/// again once there is room.
+#[tokio::test]
+async fn a_write_without_room_is_full_and_the_writer_recovers() {
+    use skillgrid_core::model::NewSkill;
+    use skillgrid_core::timestamp::Timestamp;
+    use skillgrid_store::{Bounds, IfMissing, PageRequest, SkillFilter, Store, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("full.db").display());
+    let org = SqliteStore::open(&url)
+        .await
+        .unwrap()
+        .create_org("acme", &skillgrid_core::api::OrgSettings::default())
+        .await
+        .unwrap()
+        .id;
+    // Room for 16 pages more than the database holds (some of it may still be in the WAL).
+    let pages: i64 = {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    };
+    let bounds = Bounds {
+        max_database_bytes: Some((pages as u64 + 16) * 4096),
+    };
+    let store = SqliteStore::open_bounded(&url, IfMissing::Refuse, bounds)
+        .await
+        .unwrap();
+    let skill = |i: usize| NewSkill {
+        name: format!("Skill {i}"),
+        description: Some("x".repeat(2000)),
+    };
+    let mut made = 0;
+    let e = loop {
+        match store.create_skill(org, &skill(made), Timestamp(1)).await {
+            Ok(_) => made += 1,
+            Err(e) => break e,
+        }
+        assert!(made < 1000, "the database never filled up");
+    };
+    assert!(matches!(e, StoreError::Full), "{e:?}");
+    assert!(made > 0);
+    let all = PageRequest {
+        after: None,
+        limit: 1000,
+    };
+    let listed = store
+        .list_skills(org, &SkillFilter::default(), all)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), made);
+    assert!(matches!(store.probe_write().await, Err(StoreError::Full)));
+
+    // Room again: the skills deleted free their pages.
+    for s in &listed.items {
+        store.delete_skill(org, s.id).await.unwrap();
+    }
+    store.probe_write().await.unwrap();
+    store
+        .create_skill(org, &skill(made), Timestamp(1))
+        .await
+        .unwrap();
+}
