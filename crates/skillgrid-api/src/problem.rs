@@ -25,10 +25,11 @@ pub enum ProblemCode {
     PreconditionRequired,
     RateLimited,
     Internal,
+    StorageFull,
 }
 
 impl ProblemCode {
-    pub const ALL: [ProblemCode; 15] = [
+    pub const ALL: [ProblemCode; 16] = [
         Self::ValidationFailed,
         Self::InactiveAgent,
         Self::Unauthorized,
@@ -44,6 +45,7 @@ impl ProblemCode {
         Self::PreconditionRequired,
         Self::RateLimited,
         Self::Internal,
+        Self::StorageFull,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +65,7 @@ impl ProblemCode {
             Self::PreconditionRequired => "precondition_required",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
+            Self::StorageFull => "storage_full",
         }
     }
 
@@ -81,6 +84,7 @@ impl ProblemCode {
             Self::PreconditionRequired => 428,
             Self::RateLimited => 429,
             Self::Internal => 500,
+            Self::StorageFull => 503,
         }
     }
 
@@ -101,6 +105,7 @@ impl ProblemCode {
             Self::PreconditionRequired => "A precondition is required",
             Self::RateLimited => "Too many requests",
             Self::Internal => "Internal server error",
+            Self::StorageFull => "The server has no space left to store the change",
         }
     }
 

@@ -17,6 +17,11 @@ pub struct OrgSettings {
     /// `warnings`), `reject` (they are errors and nothing is written) or `off`.
     #[serde(default)]
     pub warnings: WarningPolicy,
+    /// Audit entries older than this many days are deleted in the background; `null` keeps
+    /// them forever.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 36500)]
+    pub audit_retention_days: Option<u32>,
 }
 
 /// What writes that look like mistakes get: see [`OrgSettings::warnings`].
@@ -151,6 +156,7 @@ impl Default for OrgSettings {
                 burst: 100,
             },
             warnings: WarningPolicy::Warn,
+            audit_retention_days: None,
         }
     }
 }
@@ -196,7 +202,8 @@ mod tests {
                 "maxAssignmentsPerRequest": 100000, "maxBodyBytes": 33554432},
               "requireIfMatch": false,
               "rateLimit": {"requestsPerMinute": 600, "burst": 100},
-              "warnings": "warn"
+              "warnings": "warn",
+              "auditRetentionDays": null
             })
         );
         let order: Vec<_> = v["proficiencyScale"]["levels"]
@@ -214,6 +221,14 @@ mod tests {
         v.as_object_mut().unwrap().remove("warnings");
         let s: OrgSettings = serde_json::from_value(v).unwrap();
         assert_eq!(s.warnings, WarningPolicy::Warn);
+    }
+
+    #[test]
+    fn settings_stored_before_audit_retention_existed_keep_audit_forever() {
+        let mut v = serde_json::to_value(OrgSettings::default()).unwrap();
+        v.as_object_mut().unwrap().remove("auditRetentionDays");
+        let s: OrgSettings = serde_json::from_value(v).unwrap();
+        assert_eq!(s.audit_retention_days, None);
     }
 
     #[test]

@@ -106,6 +106,7 @@ impl From<StoreError> for ApiError {
                 ])
             }
             StoreError::InUse { count } => crate::routes::skills::skill_in_use(count),
+            StoreError::Full => crate::storage::full(),
             StoreError::Other(e) => ApiError::Internal(e),
         }
     }
@@ -122,6 +123,9 @@ pub fn problem_response(mut problem: Problem, headers: HeaderMap) -> Response {
         HeaderValue::from_static("application/problem+json"),
     );
     res.headers_mut().extend(headers);
+    if problem.code == ProblemCode::StorageFull.as_str() {
+        res.extensions_mut().insert(crate::storage::WriteFailedFull);
+    }
     res
 }
 
@@ -151,6 +155,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::Problem { problem, headers } => problem_response(*problem, headers),
+            // A failure for lack of space that reached here without passing through the
+            // store's error type is still one.
+            ApiError::Internal(e) if skillgrid_store::is_storage_full(&e) => {
+                tracing::warn!(request_id = %current_request_id(), error = format!("{e:#}"), "no space left for a write");
+                crate::storage::full().into_response()
+            }
             ApiError::Internal(e) => {
                 tracing::error!(request_id = %current_request_id(), error = format!("{e:#}"), "request failed");
                 internal_response()

@@ -15,6 +15,8 @@ pub mod ratelimit;
 pub mod render;
 mod routes;
 pub mod state;
+pub mod storage;
+pub mod upkeep;
 pub mod vendor_routes;
 pub mod vendor_scopes;
 
@@ -83,6 +85,10 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(middleware::request_context))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    storage::track,
+                ))
                 .layer(axum::middleware::from_fn(middleware::problem_bodies))
                 .layer(CatchPanicLayer::custom(middleware::panic_response)),
         )

@@ -18,6 +18,7 @@ struct Inner {
     keys: Keys,
     metrics: PrometheusHandle,
     limiters: Limiters,
+    space: crate::storage::Space,
     /// The last settings and catalog read of each organization, with their generation.
     orgs: Mutex<HashMap<Uuid, Arc<OrgView>>>,
 }
@@ -50,6 +51,7 @@ impl AppState {
             keys,
             metrics,
             limiters: Limiters::default(),
+            space: Default::default(),
             orgs: Mutex::default(),
         }))
     }
@@ -68,6 +70,11 @@ impl AppState {
 
     pub fn limiters(&self) -> &Limiters {
         &self.0.limiters
+    }
+
+    /// Whether writes are failing for lack of space (see `crate::storage`).
+    pub fn space(&self) -> &crate::storage::Space {
+        &self.0.space
     }
 
     /// The organization's settings and catalog as committed when this is called, by any

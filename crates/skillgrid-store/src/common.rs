@@ -13,6 +13,10 @@ pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
 /// A claim older than this whose request never finished (a crashed process) may be taken over.
 pub const IDEMPOTENCY_STALE_MS: i64 = 10 * 60 * 1000;
 
+/// Bytes the write probe (`Store::probe_write`) takes and gives back: a few pages, as a
+/// small real write takes.
+pub(crate) const WRITE_PROBE_BYTES: i64 = 16_384;
+
 /// The key column of a case-insensitively unique value.
 pub(crate) fn key(s: &str) -> String {
     s.to_lowercase()

@@ -42,11 +42,14 @@ impl Job {
 
 /// Answers every job with the error that kept their transaction from committing.
 pub(crate) fn fail_all(jobs: impl IntoIterator<Item = Job>, e: &StoreError) {
+    let full = matches!(e, StoreError::Full);
     let e = format!("{e:#}");
     for j in jobs {
-        j.answer(Err(StoreError::Other(anyhow::anyhow!(
-            "the write was not committed: {e}"
-        ))));
+        j.answer(Err(if full {
+            StoreError::Full
+        } else {
+            StoreError::Other(anyhow::anyhow!("the write was not committed: {e}"))
+        }));
     }
 }
 

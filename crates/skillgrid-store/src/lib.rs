@@ -39,14 +39,46 @@ pub enum StoreError {
     /// The row is still referenced (a skill some agent holds).
     #[error("still in use by {count} assignments")]
     InUse { count: i64 },
+    /// The write failed for lack of space: the disk is full, or the SQLite file reached its
+    /// configured maximum size. Reads still work; writes work again once space is freed.
+    #[error("no space left for the write")]
+    Full,
     #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    Other(anyhow::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Other(e.into())
+        StoreError::from(anyhow::Error::from(e))
     }
+}
+
+impl From<anyhow::Error> for StoreError {
+    fn from(e: anyhow::Error) -> Self {
+        if is_storage_full(&e) {
+            StoreError::Full
+        } else {
+            StoreError::Other(e)
+        }
+    }
+}
+
+/// SQLite's result code for a full disk or a file at its maximum page count.
+const SQLITE_FULL: &str = "13";
+/// PostgreSQL's SQLSTATE `disk_full`.
+const PG_DISK_FULL: &str = "53100";
+
+/// True when a database error anywhere in `e`'s chain says there is no space left.
+pub fn is_storage_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        if let Some(sqlx::Error::Database(db)) = cause.downcast_ref::<sqlx::Error>() {
+            return matches!(db.code().as_deref(), Some(SQLITE_FULL | PG_DISK_FULL));
+        }
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DiskFull
+        )
+    })
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -281,6 +313,22 @@ pub trait Store: Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
 
+    /// Commits a small write that takes new space and gives it back: [`StoreError::Full`]
+    /// while writes fail for lack of space, `Ok` once they can succeed again.
+    async fn probe_write(&self) -> Result<()>;
+
+    /// Every organization, with its settings.
+    async fn list_orgs(&self) -> Result<Vec<OrgRecord>>;
+
+    /// Deletes up to `batch` of the organization's oldest audit rows (a row holds one agent's
+    /// entries of one write) recorded before `before`, stopping at the first newer one, in
+    /// one short transaction; returns how many rows went. Call again while it returns `batch`.
+    async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64>;
+
+    /// Deletes up to `batch` idempotency keys claimed before `before`, in one short
+    /// transaction; returns how many went. Call again while it returns `batch`.
+    async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64>;
+
     /// The key that signs access tokens, created on first use and kept in the database.
     async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>>;
 
@@ -484,6 +532,15 @@ pub enum NoDatabase {
     Unmigrated(String),
 }
 
+/// Bounds a server sets on its store beyond the defaults (see docs/operations.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// SQLite: the most bytes the database file may take (rounded down to whole pages); a
+    /// write that would need more fails with [`StoreError::Full`], as on a full disk. `None`:
+    /// as much as the disk holds. PostgreSQL manages its own files and ignores it.
+    pub max_database_bytes: Option<u64>,
+}
+
 /// Opens the store a database URL names, creating and setting up a new database if needed.
 pub async fn open(url: &str) -> anyhow::Result<DynStore> {
     open_with(url, IfMissing::Create).await
@@ -492,9 +549,18 @@ pub async fn open(url: &str) -> anyhow::Result<DynStore> {
 /// Opens the store a database URL names; `if_missing` says what happens when there is no
 /// skillgrid database there yet. An existing one is brought up to date either way.
 pub async fn open_with(url: &str, if_missing: IfMissing) -> anyhow::Result<DynStore> {
+    open_bounded(url, if_missing, Bounds::default()).await
+}
+
+/// [`open_with`] under `bounds`.
+pub async fn open_bounded(
+    url: &str,
+    if_missing: IfMissing,
+    bounds: Bounds,
+) -> anyhow::Result<DynStore> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(
-            sqlite::SqliteStore::open_with(url, if_missing).await?,
+            sqlite::SqliteStore::open_bounded(url, if_missing, bounds).await?,
         ))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(Arc::new(

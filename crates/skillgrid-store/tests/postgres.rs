@@ -18,6 +18,8 @@ use uuid::Uuid;
 
 #[path = "support/generation.rs"]
 mod generation;
+#[path = "support/pruning.rs"]
+mod pruning;
 #[path = "support/stranded.rs"]
 mod stranded;
 
@@ -1408,6 +1410,22 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
     let db = TestDb::new().await;
     let s = db.store().await;
     generation::moves_with_settings_and_skills_only(s.as_ref()).await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn audit_past_retention_goes_oldest_first_in_batches() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    pruning::audit_past_retention_goes_oldest_first_in_batches(s.as_ref()).await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn expired_idempotency_keys_go_in_batches() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    pruning::expired_idempotency_keys_go_in_batches(s.as_ref()).await;
     db.drop().await;
 }
 

@@ -4,6 +4,8 @@
 
 #[path = "support/generation.rs"]
 mod generation;
+#[path = "support/pruning.rs"]
+mod pruning;
 #[path = "support/stranded.rs"]
 mod stranded;
 
@@ -23,6 +25,51 @@ async fn a_scale_that_strands_stored_proficiencies_is_refused() {
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
     let store = SqliteStore::open(&url).await.unwrap();
     stranded::refusal_counts_and_names_the_org_s_extremes(&store).await;
+}
+
+#[tokio::test]
+async fn audit_past_retention_goes_oldest_first_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("p.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    pruning::audit_past_retention_goes_oldest_first_in_batches(&store).await;
+    // A large write's shared values go with its last row, and no row is left without them.
+    let left = |sql: &'static str| {
+        let url = url.clone();
+        async move {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        left(
+            "SELECT count(*) FROM audit_writes w
+              WHERE NOT EXISTS (SELECT 1 FROM audit_sets s WHERE s.write_id = w.id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        left(
+            "SELECT count(*) FROM audit_sets s WHERE s.write_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM audit_writes w WHERE w.id = s.write_id)"
+        )
+        .await,
+        0
+    );
+    assert!(left("SELECT count(*) FROM audit_writes").await > 0);
+}
+
+#[tokio::test]
+async fn expired_idempotency_keys_go_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("k.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    pruning::expired_idempotency_keys_go_in_batches(&store).await;
 }
 
 /// Told not to create one, the store opens only a database skillgrid set up, and refusing
@@ -91,4 +138,72 @@ async fn refusing_to_create_leaves_every_file_as_it_was() {
         .await
         .unwrap();
     assert_eq!(store.org_count().await.unwrap(), 1);
+}
+
+/// A write that finds no room (here the file at its `max_database_bytes`, which SQLite reports
+/// exactly as a full disk) fails with `StoreError::Full`, reads go on, and the writer works
+/// again once there is room.
+#[tokio::test]
+async fn a_write_without_room_is_full_and_the_writer_recovers() {
+    use skillgrid_core::model::NewSkill;
+    use skillgrid_core::timestamp::Timestamp;
+    use skillgrid_store::{Bounds, IfMissing, PageRequest, SkillFilter, Store, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("full.db").display());
+    let org = SqliteStore::open(&url)
+        .await
+        .unwrap()
+        .create_org("acme", &skillgrid_core::api::OrgSettings::default())
+        .await
+        .unwrap()
+        .id;
+    // Room for 16 pages more than the database holds (some of it may still be in the WAL).
+    let pages: i64 = {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    };
+    let bounds = Bounds {
+        max_database_bytes: Some((pages as u64 + 16) * 4096),
+    };
+    let store = SqliteStore::open_bounded(&url, IfMissing::Refuse, bounds)
+        .await
+        .unwrap();
+    let skill = |i: usize| NewSkill {
+        name: format!("Skill {i}"),
+        description: Some("x".repeat(2000)),
+    };
+    let mut made = 0;
+    let e = loop {
+        match store.create_skill(org, &skill(made), Timestamp(1)).await {
+            Ok(_) => made += 1,
+            Err(e) => break e,
+        }
+        assert!(made < 1000, "the database never filled up");
+    };
+    assert!(matches!(e, StoreError::Full), "{e:?}");
+    assert!(made > 0);
+    let all = PageRequest {
+        after: None,
+        limit: 1000,
+    };
+    let listed = store
+        .list_skills(org, &SkillFilter::default(), all)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), made);
+    assert!(matches!(store.probe_write().await, Err(StoreError::Full)));
+
+    // Room again: the skills deleted free their pages.
+    for s in &listed.items {
+        store.delete_skill(org, s.id).await.unwrap();
+    }
+    store.probe_write().await.unwrap();
+    store
+        .create_skill(org, &skill(made), Timestamp(1))
+        .await
+        .unwrap();
 }

@@ -181,6 +181,14 @@ struct ServeArgs {
     /// On an empty database, also add a small sample catalog and agents.
     #[arg(long)]
     demo: bool,
+    /// SQLite: the most MiB the database file may take. Past it, writes answer 503
+    /// `storage_full` as on a full disk, and reads go on. Unset: as much as the disk holds.
+    #[arg(long, env = "SKILLGRID_MAX_DATABASE_MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    max_database_mib: Option<u64>,
+    /// Seconds between two rounds of pruning (audit entries past the organization's
+    /// `auditRetentionDays`, idempotency keys past 24 hours).
+    #[arg(long, env = "SKILLGRID_PRUNE_EVERY_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    prune_every_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -276,7 +284,15 @@ fn error_line(e: &anyhow::Error) -> String {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = skillgrid_store::open(&args.db.database).await?;
+    let bounds = skillgrid_store::Bounds {
+        max_database_bytes: args.max_database_mib.map(|m| m.saturating_mul(1024 * 1024)),
+    };
+    let store = skillgrid_store::open_bounded(
+        &args.db.database,
+        skillgrid_store::IfMissing::Create,
+        bounds,
+    )
+    .await?;
     if let Some(c) = bootstrap::first_start(&store).await? {
         // The only time a secret is ever printed: once, to stderr, at first start.
         eprintln!(
@@ -292,6 +308,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else if args.demo {
         tracing::info!("--demo ignored: the database is not empty");
     }
+    let upkeep = skillgrid_server::upkeep::spawn(
+        store.clone(),
+        std::time::Duration::from_secs(args.prune_every_secs),
+    );
     let state = skillgrid_server::build_state(store).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -299,6 +319,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening on http://{addr}");
     skillgrid_server::serve(listener, state, shutdown_signal()).await?;
+    upkeep.abort();
     tracing::info!("stopped");
     Ok(())
 }

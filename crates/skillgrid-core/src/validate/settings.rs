@@ -15,9 +15,12 @@ const ROOT: Schema = Schema {
         "requireIfMatch",
         "rateLimit",
         "warnings",
+        "auditRetentionDays",
     ],
     required: &[],
     aliases: &[
+        ("auditRetention", "auditRetentionDays"),
+        ("retentionDays", "auditRetentionDays"),
         ("warningPolicy", "warnings"),
         ("warning", "warnings"),
         ("scale", "proficiencyScale"),
@@ -58,6 +61,20 @@ const RATE: Schema = Schema {
 };
 
 const SCALE_BOUND: i64 = 1_000_000;
+
+/// The longest audit retention that can be set: 100 years (`null` keeps entries forever).
+pub const MAX_AUDIT_RETENTION_DAYS: i64 = 36_500;
+
+/// `auditRetentionDays`: whole days from 1 to [`MAX_AUDIT_RETENTION_DAYS`], or `null`.
+fn audit_retention(r: &mut Report, p: &str, v: &Value, slot: &mut Option<u32>) {
+    if v.is_null() {
+        *slot = None;
+    } else if let Some(days) =
+        fields::integer(r, p, "auditRetentionDays", v, 1, MAX_AUDIT_RETENTION_DAYS)
+    {
+        *slot = Some(days as u32);
+    }
+}
 
 /// `warnings`: `warn`, `reject` or `off`, in any case.
 fn warning_policy(r: &mut Report, p: &str, v: &Value) -> Option<WarningPolicy> {
@@ -173,6 +190,7 @@ pub fn settings_patch(
                 s.warnings = w;
             }
         }
+        "auditRetentionDays" => audit_retention(r, &p, v, &mut s.audit_retention_days),
         _ => {
             if let Some(m) = sub_object(r, &p, "rateLimit", v) {
                 let l = &mut s.rate_limit;

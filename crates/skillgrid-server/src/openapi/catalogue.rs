@@ -66,5 +66,9 @@ pub fn meaning_and_fix(code: ProblemCode) -> (&'static str, &'static str) {
             "The server failed to handle the request. The detail names the request id and nothing else; the cause is in the server's log under that id.",
             "Retry later; if it persists, report the request id (also in `X-Request-Id`) to the operator.",
         ),
+        ProblemCode::StorageFull => (
+            "The server's disk is full (or its database reached the size its operator allows), so the change could not be stored. Nothing was written. Reads still work, and `/readyz` answers 503 until writes can be stored again.",
+            "Wait the seconds `Retry-After` says and send the same request again; if it persists, tell the operator, who frees space or raises the limit.",
+        ),
     }
 }

@@ -502,6 +502,13 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         "over the client's rate limit",
         rate_limited(&settings.rate_limit, 1),
     ));
+    if t.scope.ends_with(":write") {
+        out.push(ex(
+            "storage full",
+            "the server's disk is full; nothing was written",
+            crate::storage::full(),
+        ));
+    }
     let mut internal = internal_problem(REQUEST_ID);
     internal.request_id = REQUEST_ID.into();
     out.push(ProblemExample {

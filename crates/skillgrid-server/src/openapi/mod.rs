@@ -505,7 +505,10 @@ fn add_problem_responses(responses: &mut Map<String, Value>, id: &str, scope: &'
                 header("the Bearer challenge, with `error` and, on 403, the `scope` needed"),
             );
         }
-        if code(ProblemCode::RateLimited) || code(ProblemCode::IdempotencyKeyInUse) {
+        if code(ProblemCode::RateLimited)
+            || code(ProblemCode::IdempotencyKeyInUse)
+            || code(ProblemCode::StorageFull)
+        {
             h.insert(
                 "Retry-After".into(),
                 header("seconds to wait before retrying"),

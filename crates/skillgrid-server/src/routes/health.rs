@@ -35,13 +35,24 @@ pub(crate) struct Status {
 
 /// Readiness
 ///
-/// 200 when the database answers, 503 when it does not.
+/// 200 when the database answers and takes writes; 503 when it does not answer, or while
+/// writes fail for lack of disk space (reads still work then).
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz", security(()),
-    responses((status = 200, description = "the database answers", body = Status),
-        (status = 503, description = "the database does not answer", body = Status)))]
+    responses((status = 200, description = "the database answers and takes writes", body = Status),
+        (status = 503, description = "the database does not answer, or has no space left for writes", body = Status)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store().ping().await {
+    let ready = match state.store().ping().await {
+        Ok(()) => state.space().writable(&state).await,
+        Err(e) => Err(e),
+    };
+    match ready {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Err(skillgrid_store::StoreError::Full) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "unavailable", "detail": "the database has no space left for writes"}),
+            ),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "database is not answering");
             (

@@ -13,7 +13,8 @@ fn defaults() -> Value {
                  "maxAssignmentsPerRequest": 100000, "maxBodyBytes": 33554432},
       "requireIfMatch": false,
       "rateLimit": {"requestsPerMinute": 600, "burst": 100},
-      "warnings": "warn"
+      "warnings": "warn",
+      "auditRetentionDays": null
     })
 }
 
@@ -552,4 +553,41 @@ async fn a_change_made_elsewhere_applies_to_the_next_request() {
         .await;
     assert_problem(&r, 400, "validation_failed");
     assert_eq!(r.body["errors"][0]["code"], "inactive_skill", "{}", r.text);
+}
+
+#[tokio::test]
+async fn audit_retention_is_whole_days_or_null() {
+    let app = spawn_app().await;
+    let r = app
+        .patch(SETTINGS, &json!({"auditRetentionDays": 365}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["auditRetentionDays"], 365);
+    assert_eq!(app.get(SETTINGS).await.body["auditRetentionDays"], 365);
+
+    for (bad, code) in [
+        (json!(0), "out_of_range"),
+        (json!(36501), "out_of_range"),
+        (json!(1.5), "invalid_type"),
+        (json!("30"), "invalid_type"),
+    ] {
+        let r = app
+            .patch(SETTINGS, &json!({"auditRetentionDays": bad}))
+            .await;
+        assert_problem(&r, 400, "validation_failed");
+        assert_eq!(
+            r.body["errors"][0]["pointer"], "/auditRetentionDays",
+            "{}",
+            r.text
+        );
+        assert_eq!(r.body["errors"][0]["code"], code, "{bad}: {}", r.text);
+    }
+    assert_eq!(app.get(SETTINGS).await.body["auditRetentionDays"], 365);
+
+    // null keeps entries forever again.
+    let r = app
+        .patch(SETTINGS, &json!({"auditRetentionDays": null}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, defaults());
 }

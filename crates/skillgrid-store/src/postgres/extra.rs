@@ -1,7 +1,7 @@
 //! Bulk support on PostgreSQL: agent states, skill holders, the org-wide audit log and
-//! idempotency keys.
+//! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
 
-use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
+use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS, WRITE_PROBE_BYTES};
 use crate::*;
 use sqlx::postgres::PgPool;
 use sqlx::Row;
@@ -222,4 +222,71 @@ pub(super) async fn idempotency_abandon(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// See [`Store::probe_write`]: a row of a few pages of random bytes (which PostgreSQL cannot
+/// compress away), then deleted, in one committed write.
+pub(super) async fn probe_write(pool: &PgPool) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('write_probe', $1)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    )
+    .bind(
+        (0..WRITE_PROBE_BYTES / 16)
+            .flat_map(|_| *Uuid::new_v4().as_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM meta WHERE key = 'write_probe'")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// See [`Store::prune_audit`]. The oldest rows first, in id order, up to the first one
+/// recorded at or after `before`; rows are deleted only if they are that old, so a row whose
+/// id was taken early but committed late is never lost.
+pub(super) async fn prune_audit(
+    pool: &PgPool,
+    org: Uuid,
+    before: Timestamp,
+    batch: u32,
+) -> Result<u64> {
+    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, at FROM audit_sets WHERE org_id = $1 ORDER BY id LIMIT $2")
+            .bind(org_pk)
+            .bind(i64::from(batch))
+            .fetch_all(&mut *tx)
+            .await?;
+    let n = rows.iter().take_while(|r| r.1 < before.0).count();
+    if n == 0 {
+        return Ok(0);
+    }
+    let done = sqlx::query("DELETE FROM audit_sets WHERE org_id = $1 AND id <= $2 AND at < $3")
+        .bind(org_pk)
+        .bind(rows[n - 1].0)
+        .bind(before.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
+/// See [`Store::prune_idempotency`]. Rows another transaction holds are left for a later
+/// call: pruning never waits.
+pub(super) async fn prune_idempotency(pool: &PgPool, before: Timestamp, batch: u32) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+           SELECT ctid FROM idempotency_keys WHERE created_at < $1
+           ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))",
+    )
+    .bind(before.0)
+    .bind(i64::from(batch))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -62,7 +62,7 @@ fn conflict_field(e: &sqlx::Error) -> Option<&'static str> {
 fn map_write_err(e: sqlx::Error) -> StoreError {
     match conflict_field(&e) {
         Some(field) => StoreError::Conflict { field },
-        None => StoreError::Other(e.into()),
+        None => e.into(),
     }
 }
 
@@ -196,6 +196,27 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn probe_write(&self) -> Result<()> {
+        extra::probe_write(&self.pool).await
+    }
+
+    async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
+        sqlx::query("SELECT uuid, name, settings FROM orgs ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(org_from_row)
+            .collect()
+    }
+
+    async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
+        extra::prune_audit(&self.pool, org, before, batch).await
+    }
+
+    async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64> {
+        extra::prune_idempotency(&self.pool, before, batch).await
     }
 
     async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {

@@ -1,7 +1,7 @@
 //! Bulk support on SQLite: agent states, skill holders, the org-wide audit log and
-//! idempotency keys.
+//! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
 
-use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
+use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS, WRITE_PROBE_BYTES};
 use crate::*;
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, Row};
@@ -178,4 +178,89 @@ pub(super) async fn idempotency_abandon(
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// See [`Store::probe_write`]: the pages a blob takes, then freed, in one committed write.
+pub(super) async fn probe_write(pool: &SqlitePool) -> Result<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', zeroblob(?))")
+        .bind(WRITE_PROBE_BYTES)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM meta WHERE key = 'write_probe'")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// See [`Store::prune_audit`]. The oldest rows first, in id order (the order of commits, as
+/// SQLite has one writer), up to the first one recorded at or after `before`. A large write's
+/// shared values (`audit_writes`) go with its last row: its rows are consecutive, so only the
+/// write of the first row kept may still be needed.
+pub(super) async fn prune_audit(
+    pool: &SqlitePool,
+    org: Uuid,
+    before: Timestamp,
+    batch: u32,
+) -> Result<u64> {
+    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
+    let rows: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT s.id, s.write_id, coalesce(s.at, w.at) FROM audit_sets s
+         LEFT JOIN audit_writes w ON w.id = s.write_id
+         WHERE s.org_id = ? ORDER BY s.id LIMIT ?",
+    )
+    .bind(org_pk)
+    .bind(i64::from(batch) + 1)
+    .fetch_all(&mut *tx)
+    .await?;
+    let n = rows
+        .iter()
+        .take(batch as usize)
+        .take_while(|r| r.2 < before.0)
+        .count();
+    if n == 0 {
+        return Ok(0);
+    }
+    sqlx::query("DELETE FROM audit_sets WHERE org_id = ? AND id <= ?")
+        .bind(org_pk)
+        .bind(rows[n - 1].0)
+        .execute(&mut *tx)
+        .await?;
+    let kept = rows.get(n).and_then(|r| r.1);
+    let mut writes: Vec<i64> = rows[..n]
+        .iter()
+        .filter_map(|r| r.1)
+        .filter(|w| Some(*w) != kept)
+        .collect();
+    writes.dedup();
+    for chunk in writes.chunks(500) {
+        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM audit_writes WHERE org_id = ");
+        qb.push_bind(org_pk).push(" AND id IN (");
+        let mut sep = qb.separated(", ");
+        for w in chunk {
+            sep.push_bind(*w);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(n as u64)
+}
+
+/// See [`Store::prune_idempotency`].
+pub(super) async fn prune_idempotency(
+    pool: &SqlitePool,
+    before: Timestamp,
+    batch: u32,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE rowid IN (
+           SELECT rowid FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)",
+    )
+    .bind(before.0)
+    .bind(i64::from(batch))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -30,19 +30,45 @@ pub struct SqliteStore {
     _checkpoints: Checkpointer,
 }
 
+/// The page cache of the writer's connection, in KiB: large writes read and write many pages.
+const WRITER_CACHE_KIB: u32 = 65_536;
+/// The page cache of every other connection (readers, the reader of large writes, the
+/// checkpointer), in KiB. With [`READERS`] readers the caches take at most 64 + 6 × 16 =
+/// 160 MiB however large the database grows (memory maps are off: `mmap_size` 0).
+const OTHER_CACHE_KIB: u32 = 16_384;
+/// Connections of the read pool.
+const READERS: u32 = 4;
+
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// Copies the WAL back into the database file in the background.
+/// A WAL larger than this is checkpointed and truncated on the next tick, whatever writes are
+/// under way; an idle database's WAL is truncated to nothing. Also the size a WAL that
+/// SQLite restarts is cut back to (`journal_size_limit`).
+const WAL_TRUNCATE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How long a truncating checkpoint waits for readers still reading the old WAL before it
+/// gives up until the next tick: writers wait meanwhile, so this stays short.
+const TRUNCATE_WAIT: Duration = Duration::from_millis(500);
+
+/// Keeps the WAL small in the background.
 ///
-/// By default SQLite does this inside the commit that makes the WAL pass 1,000 pages: that
-/// writer copies and syncs megabytes before its request is answered (about a tenth of a
-/// 100,000-assignment bulk write). The server's writer turns that off, and this task runs a
-/// PASSIVE checkpoint on a connection of its own instead: it never waits for or blocks the
-/// writer or the readers, and durability does not depend on it (every commit is already synced
-/// in the WAL). While large writes come (one runs, or one ended since the last tick), it waits, for up to [`CHECKPOINT_DEFER`]
-/// ticks in a row: on two cores, copying the last write's megabytes would take time from the
-/// next one. Stops when the store is dropped.
+/// By default SQLite copies the WAL back into the database file inside the commit that makes
+/// it pass 1,000 pages: that writer copies and syncs megabytes before its request is answered
+/// (about a tenth of a 100,000-assignment bulk write). The server's writer turns that off, and
+/// this task runs a PASSIVE checkpoint on a connection of its own instead: it never waits for
+/// or blocks the writer or the readers, and durability does not depend on it (every commit is
+/// already synced in the WAL). While large writes come (one runs, or one ended since the last
+/// tick), it waits, for up to [`CHECKPOINT_DEFER`] ticks in a row: on two cores, copying the
+/// last write's megabytes would take time from the next one.
+///
+/// A PASSIVE checkpoint never makes the file smaller, and under a steady stream of writes and
+/// reads it may never catch up with the log, which then grows without end. So when the WAL
+/// passes [`WAL_TRUNCATE_BYTES`], or no write came since the last tick, the task takes the
+/// writer's connection from its pool (queueing fairly behind the writes already waiting, so a
+/// write never has to retry) and runs a TRUNCATE checkpoint on it: it copies what is left and
+/// empties the log, holding writes back for as long as that takes. Stops when the store is
+/// dropped.
 struct Checkpointer(tokio::task::JoinHandle<()>);
 
 /// Ticks in a row a checkpoint may wait for large writes, so that a stream of them cannot
@@ -50,13 +76,32 @@ struct Checkpointer(tokio::task::JoinHandle<()>);
 const CHECKPOINT_DEFER: u32 = 10;
 
 impl Checkpointer {
-    fn start(mut conn: sqlx::SqliteConnection, activity: Arc<skillsets::Activity>) -> Self {
+    fn start(
+        mut conn: sqlx::SqliteConnection,
+        writer: SqlitePool,
+        wal: std::path::PathBuf,
+        activity: Arc<skillsets::Activity>,
+    ) -> Self {
         Checkpointer(tokio::spawn(async move {
             let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let (mut deferred, mut seen) = (0, 0);
+            let (mut deferred, mut seen, mut version) = (0, 0, None);
             loop {
                 tick.tick().await;
+                let wal_bytes = std::fs::metadata(&wal).map_or(0, |m| m.len());
+                // Changes whenever another connection committed since it was last read.
+                let now = sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+                    .fetch_one(&mut conn)
+                    .await
+                    .ok();
+                let idle = now.is_some() && std::mem::replace(&mut version, now) == now;
+                if wal_bytes > WAL_TRUNCATE_BYTES || (idle && wal_bytes > 0) {
+                    deferred = 0;
+                    if let Err(e) = truncate_wal(&writer).await {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+                    }
+                    continue;
+                }
                 if activity.busy_since(&mut seen) && deferred < CHECKPOINT_DEFER {
                     deferred += 1;
                     continue;
@@ -72,6 +117,25 @@ impl Checkpointer {
         }))
     }
 }
+
+/// Copies the whole WAL into the database file and empties it, on the writer's connection
+/// (see [`Checkpointer`]). Readers still on the old log are waited for up to
+/// [`TRUNCATE_WAIT`]; if they are not done by then, the next tick tries again.
+async fn truncate_wal(writer: &SqlitePool) -> sqlx::Result<()> {
+    let mut conn = writer.acquire().await?;
+    let wait = |d: Duration| format!("PRAGMA busy_timeout = {}", d.as_millis());
+    sqlx::query(&wait(TRUNCATE_WAIT))
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut *conn)
+        .await;
+    sqlx::query(&wait(BUSY_TIMEOUT)).execute(&mut *conn).await?;
+    done.map(drop)
+}
+
+/// How long a connection waits for another process's lock (an admin command's write).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
@@ -101,7 +165,7 @@ fn conflict_field(e: &sqlx::Error) -> Option<&'static str> {
 fn map_write_err(e: sqlx::Error) -> StoreError {
     match conflict_field(&e) {
         Some(field) => StoreError::Conflict { field },
-        None => StoreError::Other(e.into()),
+        None => e.into(),
     }
 }
 
@@ -118,6 +182,15 @@ impl SqliteStore {
     /// Opens the database at `url` and applies pending migrations; without skillgrid's tables
     /// there, creates them or refuses as `if_missing` says.
     pub async fn open_with(url: &str, if_missing: IfMissing) -> anyhow::Result<Self> {
+        Self::open_bounded(url, if_missing, Bounds::default()).await
+    }
+
+    /// [`SqliteStore::open_with`] under `bounds`.
+    pub async fn open_bounded(
+        url: &str,
+        if_missing: IfMissing,
+        bounds: Bounds,
+    ) -> anyhow::Result<Self> {
         let parsed = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("invalid SQLite URL `{url}`"))?;
         if if_missing == IfMissing::Refuse {
@@ -128,15 +201,17 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit that was answered survives power loss, not only a process crash.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            .pragma("cache_size", "-65536");
+            .pragma("cache_size", format!("-{OTHER_CACHE_KIB}"))
+            .pragma("mmap_size", "0")
+            .pragma("journal_size_limit", WAL_TRUNCATE_BYTES.to_string());
         // Several processes may open a new file at once (two servers, an admin command): the
         // first to switch it to WAL or to migrate it wins, the others retry and find it done.
         let mut attempt = 0;
         let write = loop {
             attempt += 1;
-            match Self::open_writer(&opts, url).await {
+            match Self::open_writer(&opts, url, bounds).await {
                 Ok(w) => break w,
                 Err(e) if attempt < 20 && is_startup_race(&e) => {
                     tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
@@ -145,16 +220,20 @@ impl SqliteStore {
             }
         };
         let activity = Arc::new(skillsets::Activity::default());
+        let mut wal = opts.get_filename().as_os_str().to_owned();
+        wal.push("-wal");
         let checkpoints = Checkpointer::start(
             <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&opts)
                 .await
                 .context("failed to open the SQLite checkpoint connection")?,
+            write.clone(),
+            wal.into(),
             activity.clone(),
         );
         let bulk_reader = Self::open_bulk_reader(opts.get_filename())
             .context("failed to open the SQLite reader of large writes")?;
         let read = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(READERS)
             .connect_with(opts.read_only(true))
             .await
             .context("failed to open SQLite read connections")?;
@@ -241,12 +320,34 @@ impl SqliteStore {
         Ok((file, migrated))
     }
 
-    async fn open_writer(opts: &SqliteConnectOptions, url: &str) -> anyhow::Result<SqlitePool> {
+    async fn open_writer(
+        opts: &SqliteConnectOptions,
+        url: &str,
+        bounds: Bounds,
+    ) -> anyhow::Result<SqlitePool> {
+        let mut opts = opts
+            .clone()
+            // Checkpoints run in the background (see `Checkpointer`).
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"));
+        if let Some(bytes) = bounds.max_database_bytes {
+            // Only the writer grows the file; SQLite answers SQLITE_FULL past this, as it
+            // does on a full disk.
+            opts = opts.pragma("max_page_count", (bytes / PAGE_BYTES).max(1).to_string());
+        }
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            // Checkpoints run in the background (see `Checkpointer`).
-            .connect_with(opts.clone().pragma("wal_autocheckpoint", "0"))
+            // A COMMIT that fails (SQLITE_FULL: SQLite has already rolled the transaction
+            // back) leaves sqlx counting a transaction that its ROLLBACK cannot end, and every
+            // later `begin` on that connection fails. Such a connection is replaced.
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
+            .connect_with(opts)
             .await
             .with_context(|| format!("failed to open SQLite database `{url}`"))?;
         MIGRATOR
@@ -262,8 +363,9 @@ impl SqliteStore {
             file,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        c.busy_timeout(Duration::from_secs(10))?;
-        c.pragma_update(None, "cache_size", "-65536")?;
+        c.busy_timeout(BUSY_TIMEOUT)?;
+        c.pragma_update(None, "cache_size", format!("-{OTHER_CACHE_KIB}"))?;
+        c.pragma_update(None, "mmap_size", 0)?;
         Ok(c)
     }
 
@@ -275,6 +377,9 @@ impl SqliteStore {
             .ok_or(StoreError::NotFound)
     }
 }
+
+/// SQLite's default page size, which skillgrid's databases keep.
+const PAGE_BYTES: u64 = 4096;
 
 fn is_startup_race(e: &anyhow::Error) -> bool {
     let text = format!("{e:#}");
@@ -335,6 +440,27 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    async fn probe_write(&self) -> Result<()> {
+        extra::probe_write(&self.write).await
+    }
+
+    async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
+        sqlx::query("SELECT uuid, name, settings FROM orgs ORDER BY id")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(org_from_row)
+            .collect()
+    }
+
+    async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
+        extra::prune_audit(&self.write, org, before, batch).await
+    }
+
+    async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64> {
+        extra::prune_idempotency(&self.write, before, batch).await
     }
 
     async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {

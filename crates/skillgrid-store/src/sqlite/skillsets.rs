@@ -282,7 +282,7 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 }
 
 fn sql_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Other(e.into())
+    StoreError::from(anyhow::Error::from(e))
 }
 
 fn write_sync(

@@ -22,8 +22,14 @@ impl Drop for Server {
 
 /// Starts `skillgrid serve` on a free loopback port and waits for the address it logs.
 pub fn start(db: &str) -> Server {
+    start_with(db, &[])
+}
+
+/// [`start`] with more arguments to `serve`.
+pub fn start_with(db: &str, args: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_skillgrid"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .args(args)
         .env("RUST_LOG", "info")
         .env_remove("SKILLGRID_LISTEN")
         .env_remove("SKILLGRID_DATABASE_URL")
@@ -53,6 +59,7 @@ pub fn start(db: &str) -> Server {
     }
 }
 
+#[allow(unused_imports)]
 pub use skillgrid_testkit::test_db;
 
 /// A number from the database behind the server's back.

@@ -1,0 +1,210 @@
+//! Pruning what grows with traffic, checked the same way on every backend: audit rows past a
+//! retention go in batches, oldest first, and nothing newer or of another organization goes
+//! with them; expired idempotency keys go in batches and live ones stay.
+
+use skillgrid_core::api::OrgSettings;
+use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillSetWrite};
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_store::*;
+use uuid::Uuid;
+
+const HOUR: i64 = 3600 * 1000;
+/// Agents of the large write: more than a backend writes in its small-write path.
+const MANY: usize = 100;
+
+struct Org {
+    id: Uuid,
+    agents: Vec<Uuid>,
+    skill: Uuid,
+}
+
+async fn org(s: &dyn Store, name: &str) -> Org {
+    let id = s
+        .create_org(name, &OrgSettings::default())
+        .await
+        .unwrap()
+        .id;
+    let skill = NewSkill {
+        name: "Billing".into(),
+        description: None,
+    };
+    let skill = s.create_skill(id, &skill, Timestamp(1)).await.unwrap().id;
+    let mut agents = Vec::new();
+    for i in 0..MANY {
+        let a = NewAgent {
+            email: format!("{i}@example.com"),
+            name: "Agent".into(),
+            external_id: None,
+        };
+        agents.push(s.create_agent(id, &a, Timestamp(1)).await.unwrap().id);
+    }
+    Org { id, agents, skill }
+}
+
+/// Sets `agents`' proficiency to `p` at `at`: one audit row per agent.
+async fn write(s: &dyn Store, o: &Org, agents: &[Uuid], p: i64, at: i64) {
+    let items: Vec<AgentWrite> = agents
+        .iter()
+        .map(|a| AgentWrite {
+            agent_id: *a,
+            write: SkillSetWrite::Replace(vec![Assignment {
+                proficiency: p,
+                ..Assignment::omitted(o.skill, 50)
+            }]),
+            if_match: None,
+        })
+        .collect();
+    let ctx = WriteContext {
+        request_id: format!("write at {at}"),
+        client_id: Uuid::nil(),
+        now: Timestamp(at),
+    };
+    let opts = WriteOptions {
+        dry_run: false,
+        atomic: true,
+        max_skills_per_agent: 500,
+        return_sets: false,
+    };
+    let r = s.write_skill_sets(o.id, &ctx, &items, opts).await.unwrap();
+    assert!(r.committed);
+}
+
+/// Every audit entry of the organization: (when, proficiency after).
+async fn audit(s: &dyn Store, org: Uuid) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .audit_log(org, None, PageRequest { after, limit: 1000 })
+            .await
+            .unwrap();
+        out.extend(
+            page.items
+                .iter()
+                .map(|e| (e.at.0, e.after.as_ref().map_or(-1, |a| a.proficiency))),
+        );
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return out,
+        }
+    }
+}
+
+pub async fn audit_past_retention_goes_oldest_first_in_batches(s: &dyn Store) {
+    let now = 1_000 * HOUR;
+    let ours = org(s, "ours").await;
+    let theirs = org(s, "theirs").await;
+    // Old: a large write (every agent), then small ones; new: one of each.
+    write(s, &ours, &ours.agents, 10, now - 50 * HOUR).await;
+    for (i, a) in ours.agents.iter().take(5).enumerate() {
+        write(s, &ours, &[*a], 20 + i as i64, now - 40 * HOUR).await;
+    }
+    write(s, &ours, &ours.agents, 30, now - HOUR).await;
+    write(s, &ours, &ours.agents[..1], 40, now).await;
+    write(s, &theirs, &theirs.agents, 10, now - 50 * HOUR).await;
+    let their_audit = audit(s, theirs.id).await;
+    let kept: Vec<(i64, i64)> = audit(s, ours.id)
+        .await
+        .into_iter()
+        .filter(|e| e.0 >= now - 24 * HOUR)
+        .collect();
+    assert_eq!(kept.len(), MANY + 1);
+
+    // Nothing is old enough yet.
+    let before = Timestamp(now - 60 * HOUR);
+    assert_eq!(s.prune_audit(ours.id, before, 7).await.unwrap(), 0);
+    assert_eq!(audit(s, ours.id).await.len(), 2 * MANY + 6);
+
+    // Batches of 7 rows, each at most that, until one is short; then nothing is left to go.
+    let before = Timestamp(now - 24 * HOUR);
+    let mut batches = Vec::new();
+    loop {
+        let n = s.prune_audit(ours.id, before, 7).await.unwrap();
+        batches.push(n);
+        if n < 7 {
+            break;
+        }
+    }
+    assert!(batches.iter().all(|n| *n <= 7), "{batches:?}");
+    assert_eq!(batches.iter().sum::<u64>(), MANY as u64 + 5, "{batches:?}");
+    assert_eq!(s.prune_audit(ours.id, before, 7).await.unwrap(), 0);
+    assert_eq!(audit(s, ours.id).await, kept);
+    let history = s
+        .agent_history(
+            ours.id,
+            ours.agents[0],
+            PageRequest {
+                after: None,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        history.items.iter().map(|e| e.at.0).collect::<Vec<_>>(),
+        [now, now - HOUR]
+    );
+    // Another organization's entries, as old, stay.
+    assert_eq!(audit(s, theirs.id).await, their_audit);
+    // Writes after pruning are audited as before.
+    write(s, &ours, &ours.agents, 50, now + 1).await;
+    assert_eq!(audit(s, ours.id).await.len(), kept.len() + MANY);
+}
+
+pub async fn expired_idempotency_keys_go_in_batches(s: &dyn Store) {
+    let now = 1_000 * HOUR;
+    let o = s
+        .create_org("keys", &OrgSettings::default())
+        .await
+        .unwrap()
+        .id;
+    let client = Uuid::new_v4();
+    for i in 0..5 {
+        let claimed = s
+            .idempotency_begin(
+                o,
+                client,
+                &format!("old-{i}"),
+                "fp",
+                Timestamp(now - 25 * HOUR),
+            )
+            .await
+            .unwrap();
+        assert_eq!(claimed, IdempotencyBegin::Fresh);
+    }
+    s.idempotency_complete(o, client, "old-0", 200, b"{}")
+        .await
+        .unwrap();
+    let live = Timestamp(now - HOUR);
+    assert_eq!(
+        s.idempotency_begin(o, client, "live", "fp", live)
+            .await
+            .unwrap(),
+        IdempotencyBegin::Fresh
+    );
+    s.idempotency_complete(o, client, "live", 201, b"kept")
+        .await
+        .unwrap();
+
+    let before = Timestamp(now - 24 * HOUR);
+    let mut batches = Vec::new();
+    loop {
+        let n = s.prune_idempotency(before, 2).await.unwrap();
+        batches.push(n);
+        if n < 2 {
+            break;
+        }
+    }
+    assert_eq!(batches, [2, 2, 1]);
+    assert_eq!(s.prune_idempotency(before, 2).await.unwrap(), 0);
+    // The live key still replays its answer.
+    assert_eq!(
+        s.idempotency_begin(o, client, "live", "fp", Timestamp(now))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Replay {
+            status: 201,
+            body: b"kept".to_vec()
+        }
+    );
+}
