@@ -73,7 +73,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             ratelimit::enforce,
         ));
-    Router::new()
+    let app = Router::new()
         .nest("/api/v2", api)
         .merge(routes::oauth::router())
         .merge(routes::health::router())
@@ -87,7 +87,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::custom(middleware::panic_response)),
         )
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .with_state(state)
+        .with_state(state);
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::from_fn(middleware::name_allowed_methods))
 }
 
 /// Serves until `shutdown` completes.
