@@ -12,37 +12,48 @@ use utoipa::ToSchema;
 pub enum ProblemCode {
     ValidationFailed,
     InactiveAgent,
+    /// The HTTP message itself is malformed (request line, a header, its framing), refused
+    /// before any route saw it.
+    BadRequest,
     Unauthorized,
     InsufficientScope,
     NotFound,
     MethodNotAllowed,
+    /// The request body did not arrive within the server's body timeout.
+    RequestTimeout,
     Conflict,
     IdempotencyKeyInUse,
     PreconditionFailed,
     PayloadTooLarge,
+    UriTooLong,
     UnsupportedMediaType,
     IdempotencyKeyReused,
     PreconditionRequired,
     RateLimited,
+    HeadersTooLarge,
     Internal,
 }
 
 impl ProblemCode {
-    pub const ALL: [ProblemCode; 15] = [
+    pub const ALL: [ProblemCode; 19] = [
         Self::ValidationFailed,
         Self::InactiveAgent,
+        Self::BadRequest,
         Self::Unauthorized,
         Self::InsufficientScope,
         Self::NotFound,
         Self::MethodNotAllowed,
+        Self::RequestTimeout,
         Self::Conflict,
         Self::IdempotencyKeyInUse,
         Self::PreconditionFailed,
         Self::PayloadTooLarge,
+        Self::UriTooLong,
         Self::UnsupportedMediaType,
         Self::IdempotencyKeyReused,
         Self::PreconditionRequired,
         Self::RateLimited,
+        Self::HeadersTooLarge,
         Self::Internal,
     ];
 
@@ -50,36 +61,43 @@ impl ProblemCode {
         match self {
             Self::ValidationFailed => "validation_failed",
             Self::InactiveAgent => "inactive_agent",
+            Self::BadRequest => "bad_request",
             Self::Unauthorized => "unauthorized",
             Self::InsufficientScope => "insufficient_scope",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::RequestTimeout => "request_timeout",
             Self::Conflict => "conflict",
             Self::IdempotencyKeyInUse => "idempotency_key_in_use",
             Self::PreconditionFailed => "precondition_failed",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UriTooLong => "uri_too_long",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::PreconditionRequired => "precondition_required",
             Self::RateLimited => "rate_limited",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::Internal => "internal",
         }
     }
 
     pub fn status(self) -> u16 {
         match self {
-            Self::ValidationFailed | Self::InactiveAgent => 400,
+            Self::ValidationFailed | Self::InactiveAgent | Self::BadRequest => 400,
             Self::Unauthorized => 401,
             Self::InsufficientScope => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
+            Self::RequestTimeout => 408,
             Self::Conflict | Self::IdempotencyKeyInUse => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
+            Self::UriTooLong => 414,
             Self::UnsupportedMediaType => 415,
             Self::IdempotencyKeyReused => 422,
             Self::PreconditionRequired => 428,
             Self::RateLimited => 429,
+            Self::HeadersTooLarge => 431,
             Self::Internal => 500,
         }
     }
@@ -88,18 +106,22 @@ impl ProblemCode {
         match self {
             Self::ValidationFailed => "The request body is invalid",
             Self::InactiveAgent => "The agent is inactive",
+            Self::BadRequest => "The request is not well-formed HTTP",
             Self::Unauthorized => "Authentication is required",
             Self::InsufficientScope => "The token lacks the scope this route needs",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
+            Self::RequestTimeout => "The request was not received in time",
             Self::Conflict => "The request conflicts with the current state",
             Self::IdempotencyKeyInUse => "A request with this idempotency key is in progress",
             Self::PreconditionFailed => "The precondition failed",
             Self::PayloadTooLarge => "The request body is too large",
+            Self::UriTooLong => "The URI is too long",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::IdempotencyKeyReused => "The idempotency key was used with another request",
             Self::PreconditionRequired => "A precondition is required",
             Self::RateLimited => "Too many requests",
+            Self::HeadersTooLarge => "The request's headers are too large",
             Self::Internal => "Internal server error",
         }
     }
