@@ -4,6 +4,7 @@
 //! themselves (bulk, skill to agents, skill-set PUT and PATCH); no framework extractor ever
 //! rejects a body with its own message.
 
+use crate::connections::BodyTimeout;
 use crate::error::ApiError;
 use axum::body::Body;
 use axum::http::{header, HeaderMap};
@@ -41,12 +42,6 @@ pub async fn read_bytes(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }
-    let unreadable = |e: &dyn std::fmt::Display| {
-        ApiError::new(
-            ProblemCode::ValidationFailed,
-            format!("the request body could not be read: {e}"),
-        )
-    };
     // A declared length is read straight into one buffer of that size (a large bulk body is
     // then neither gathered in pieces nor copied once more at the end); the limit holds either
     // way, and a body longer than it declared is refused as hyper refuses it.
@@ -62,10 +57,29 @@ pub async fn read_bytes(
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
                 return Err(too_large(limit))
             }
-            Err(e) => return Err(unreadable(&e)),
+            Err(e) => return Err(unreadable(&*e)),
         }
     }
     Ok(crate::buffers::into_bytes(buf))
+}
+
+/// 408 for a body that stopped arriving in time; 400 `bad_request` for one whose framing
+/// broke (a malformed chunk, a connection closed early).
+fn unreadable(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    match crate::connections::is_body_timeout(e) {
+        Some(t) => timed_out(t),
+        None => ApiError::new(
+            ProblemCode::BadRequest,
+            format!("the request body could not be read: {e}"),
+        ),
+    }
+}
+
+pub fn timed_out(t: &BodyTimeout) -> ApiError {
+    ApiError::new(
+        ProblemCode::RequestTimeout,
+        format!("{t}; send the body at once, or split the work into smaller requests"),
+    )
 }
 
 /// 415 unless the body is declared as JSON.

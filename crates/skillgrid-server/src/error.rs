@@ -37,6 +37,11 @@ impl ApiError {
         }
     }
 
+    /// Whether this is a problem of `code`.
+    pub fn is(&self, code: ProblemCode) -> bool {
+        matches!(self, ApiError::Problem { problem, .. } if problem.code == code.as_str())
+    }
+
     pub fn with_errors(mut self, errors: Vec<ErrorEntry>) -> Self {
         if let ApiError::Problem { problem, .. } = &mut self {
             problem.errors = errors;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod bootstrap;
 mod buffers;
+pub mod connections;
 pub mod error;
 pub mod idempotency;
 mod middleware;
@@ -20,6 +21,7 @@ pub mod upkeep;
 pub mod vendor_routes;
 pub mod vendor_scopes;
 
+pub use connections::{serve_with, HttpLimits};
 pub use state::AppState;
 
 use axum::Router;
@@ -75,7 +77,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             ratelimit::enforce,
         ));
-    Router::new()
+    let app = Router::new()
         .nest("/api/v2", api)
         .merge(routes::oauth::router())
         .merge(routes::health::router())
@@ -93,17 +95,17 @@ pub fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::custom(middleware::panic_response)),
         )
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .with_state(state)
+        .with_state(state);
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::from_fn(middleware::name_allowed_methods))
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, within the default [`HttpLimits`] (see [`serve_with`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, HttpLimits::default(), shutdown).await
 }

@@ -4,7 +4,7 @@
 use crate::error::{internal_response, problem_response, REQUEST_ID};
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{header, HeaderMap, HeaderValue, Response};
+use axum::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use axum::middleware::Next;
 use skillgrid_api::{Problem, ProblemCode};
 use std::any::Any;
@@ -74,8 +74,50 @@ pub async fn remember_route(req: Request, next: Next) -> Response<Body> {
     res
 }
 
+/// "this route does not take DELETE; it takes GET, HEAD, POST", from the `Allow` header's list.
 pub fn method_not_allowed_detail(method: &str, allow: &str) -> String {
-    format!("this route does not take {method}; allowed: {allow}")
+    let allowed: Vec<&str> = allow
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect();
+    if allowed.is_empty() {
+        return format!("this route does not take {method}");
+    }
+    format!(
+        "this route does not take {method}; it takes {}",
+        allowed.join(", ")
+    )
+}
+
+/// Outside the router: axum adds `Allow` to a 405 only once every layer inside the router has
+/// run, so [`problem_bodies`] cannot see it; the detail naming those methods is written here.
+pub async fn name_allowed_methods(req: Request, next: Next) -> Response<Body> {
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    if res.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return res;
+    }
+    let Some(allow) = res
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+    else {
+        return res;
+    };
+    let (mut parts, body) = res.into_parts();
+    // A problem body is small; a HEAD answer has none, and is left as it is.
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let Ok(mut problem) = serde_json::from_slice::<Problem>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    problem.detail = method_not_allowed_detail(method.as_str(), &allow);
+    let body = serde_json::to_vec(&problem).unwrap_or_else(|_| bytes.to_vec());
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// Gives every error answer that is not already JSON a problem body (no 4xx or 5xx is ever

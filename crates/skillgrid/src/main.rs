@@ -4,9 +4,11 @@ mod cli;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use skillgrid_server::bootstrap;
+use skillgrid_server::connections::parse_duration;
+use skillgrid_server::{bootstrap, HttpLimits};
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -189,6 +191,48 @@ struct ServeArgs {
     /// `auditRetentionDays`, idempotency keys past 24 hours).
     #[arg(long, env = "SKILLGRID_PRUNE_EVERY_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     prune_every_secs: u64,
+    #[command(flatten)]
+    http: HttpFlags,
+}
+
+/// The HTTP layer's bounds (see docs/operations.md). Durations take a unit: 500ms, 10s, 2m.
+#[derive(Args)]
+struct HttpFlags {
+    /// Time a client has to send a request's headers, from connecting (or from the first byte
+    /// of its next request on a kept-alive connection); past it the connection is closed.
+    /// [default: 10s]
+    #[arg(long, env = "SKILLGRID_HEADER_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    header_timeout: Option<Duration>,
+    /// Time a kept-alive connection may wait, silent, for its next request. [default: 75s]
+    #[arg(long, env = "SKILLGRID_IDLE_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    idle_timeout: Option<Duration>,
+    /// Time a client has to send a request's body, from the end of its headers; past it the
+    /// request is answered 408. [default: 30s]
+    #[arg(long, env = "SKILLGRID_BODY_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    body_timeout: Option<Duration>,
+    /// Connections open at once; at the cap the oldest idle one is closed for a new one.
+    /// [default: the open-file limit (ulimit -n) less 128]
+    #[arg(long, env = "SKILLGRID_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    max_connections: Option<u32>,
+    /// On SIGTERM or Ctrl-C: time the requests received in full have to finish; idle
+    /// connections and requests still arriving are closed at once. [default: 30s]
+    #[arg(long, env = "SKILLGRID_SHUTDOWN_GRACE", value_parser = parse_duration, value_name = "DURATION")]
+    shutdown_grace: Option<Duration>,
+}
+
+impl HttpFlags {
+    fn limits(&self) -> HttpLimits {
+        let d = HttpLimits::default();
+        HttpLimits {
+            header_timeout: self.header_timeout.unwrap_or(d.header_timeout),
+            idle_timeout: self.idle_timeout.unwrap_or(d.idle_timeout),
+            body_timeout: self.body_timeout.unwrap_or(d.body_timeout),
+            max_connections: self
+                .max_connections
+                .map_or(d.max_connections, |n| n as usize),
+            shutdown_grace: self.shutdown_grace.unwrap_or(d.shutdown_grace),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -317,8 +361,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("failed to listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let limits = args.http.limits();
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_timeout_s = limits.header_timeout.as_secs_f64(),
+        idle_timeout_s = limits.idle_timeout.as_secs_f64(),
+        body_timeout_s = limits.body_timeout.as_secs_f64(),
+        shutdown_grace_s = limits.shutdown_grace.as_secs_f64(),
+        "HTTP limits"
+    );
     tracing::info!(%addr, "listening on http://{addr}");
-    skillgrid_server::serve(listener, state, shutdown_signal()).await?;
+    skillgrid_server::serve_with(listener, state, limits, shutdown_signal()).await?;
     upkeep.abort();
     tracing::info!("stopped");
     Ok(())

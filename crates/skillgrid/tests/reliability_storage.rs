@@ -356,7 +356,7 @@ async fn a_full_disk_answers_503_and_not_ready_then_recovers_when_space_is_freed
     c.close().await.unwrap();
     // The whole MiB the database has begun: less than a MiB left for writes.
     let mib = (pages as u64 * 4096).div_ceil(MIB);
-    let server = common::start_with(&db, &["--max-database-mib", &mib.to_string()]);
+    let server = common::start_with(&db, &["--max-database-mib", &mib.to_string()], &[]);
     let http = http();
     let token = common::token(&http, &server.base, f.client_id, &f.secret).await;
     let base = server.base.clone();
@@ -506,7 +506,7 @@ async fn the_server_prunes_audit_past_retention_and_expired_idempotency_keys() {
         .unwrap();
     drop(store);
 
-    let server = common::start_with(&db, &["--prune-every-secs", "1"]);
+    let server = common::start_with(&db, &["--prune-every-secs", "1"], &[]);
     let http = http();
     let token = common::token(&http, &server.base, f.client_id, &f.secret).await;
     let audit = || async {

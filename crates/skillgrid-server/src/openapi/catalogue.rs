@@ -14,6 +14,10 @@ pub fn meaning_and_fix(code: ProblemCode) -> (&'static str, &'static str) {
             "The agent whose skills the request would change is inactive, so its skills cannot be changed. Nothing was written.",
             "Reactivate the agent with `PATCH /api/v2/admin/users/{userId}` and `{\"active\": true}`, or leave it out of the request.",
         ),
+        ProblemCode::BadRequest => (
+            "The HTTP message itself is malformed, so no route read it: a request line or header that is not HTTP/1.1, two different `Content-Length` headers, `Content-Length` together with `Transfer-Encoding`, or a chunked body whose framing is broken. The server closes the connection after this answer.",
+            "Fix the client or proxy that builds the request; a standard HTTP library never sends such a request. Nothing was written.",
+        ),
         ProblemCode::Unauthorized => (
             "The request carries no access token, or one that is malformed, expired, forged or issued for another API. The detail and the `WWW-Authenticate` header say which.",
             "Get a token with `POST /oauth/token` (client credentials) and send it as `Authorization: Bearer TOKEN`. Tokens last one hour: get a new one when it expires.",
@@ -29,6 +33,10 @@ pub fn meaning_and_fix(code: ProblemCode) -> (&'static str, &'static str) {
         ProblemCode::MethodNotAllowed => (
             "The route exists but does not take this HTTP method. The `Allow` header lists the methods it takes.",
             "Use one of the methods in `Allow`; the operations of each path are listed on this page.",
+        ),
+        ProblemCode::RequestTimeout => (
+            "The request body did not arrive in full within the server's body timeout (counted from the end of the headers; 30 seconds unless the operator set `--body-timeout`). Nothing was written, and the connection is closed.",
+            "Send the body at once, as HTTP libraries do; on a slow link split the work into smaller requests. Retrying the same request is safe.",
         ),
         ProblemCode::Conflict => (
             "The request conflicts with the current state: a skill name or agent email already taken in the organization (entry code `conflict` at `/name` or `/email`), or a skill that agents still hold cannot be deleted.",
@@ -46,6 +54,10 @@ pub fn meaning_and_fix(code: ProblemCode) -> (&'static str, &'static str) {
             "The request body is larger than the organization's `limits.maxBodyBytes`.",
             "Split the work into several smaller requests, or have an administrator raise `limits.maxBodyBytes` in the organization settings.",
         ),
+        ProblemCode::UriTooLong => (
+            "The request's URI (path and query) is longer than the server reads: about 64 KiB. The server closes the connection after this answer.",
+            "Send fewer or shorter query parameters; the list routes page their results (`pageSize`, `cursor`) instead of taking long lists of ids.",
+        ),
         ProblemCode::UnsupportedMediaType => (
             "The request body was not sent as `Content-Type: application/json`.",
             "Send `Content-Type: application/json` (a `charset` parameter is fine) with a JSON body.",
@@ -61,6 +73,10 @@ pub fn meaning_and_fix(code: ProblemCode) -> (&'static str, &'static str) {
         ProblemCode::RateLimited => (
             "The API client sent more requests than its organization's `rateLimit` allows (a token bucket of `burst` requests refilled at `requestsPerMinute`). Nothing was changed.",
             "Wait the seconds `Retry-After` says, then retry; spread requests out, and use the bulk route for many changes (a bulk request counts as one).",
+        ),
+        ProblemCode::HeadersTooLarge => (
+            "The request's head (request line and headers together) is larger than the server reads, about 400 KiB, or has more than 100 headers. The server closes the connection after this answer.",
+            "Send fewer and shorter headers: an oversized cookie or a header repeated by a misconfigured proxy is the usual cause.",
         ),
         ProblemCode::Internal => (
             "The server failed to handle the request. The detail names the request id and nothing else; the cause is in the server's log under that id.",

@@ -519,7 +519,8 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
     out
 }
 
-/// Problems of no one operation: a path no route matches, a method a route does not take.
+/// Problems of no one operation: a path no route matches, a method a route does not take, a
+/// request the HTTP layer refuses before any route sees it or whose body stops arriving.
 pub fn routing_problems() -> Vec<ProblemExample> {
     let mut nf = routes::no_route(&Method::GET, "/nowhere").into_problem();
     nf.request_id = REQUEST_ID.into();
@@ -534,6 +535,14 @@ pub fn routing_problems() -> Vec<ProblemExample> {
         crate::middleware::method_not_allowed_detail("DELETE", "GET,HEAD,PATCH"),
     );
     mna.request_id = REQUEST_ID.into();
+    let refused = |status: u16| {
+        let mut p = crate::connections::refused_problem(status);
+        p.request_id = REQUEST_ID.into();
+        p
+    };
+    let timeout = crate::connections::BodyTimeout(crate::HttpLimits::default().body_timeout);
+    let mut slow = body::timed_out(&timeout).into_problem();
+    slow.request_id = REQUEST_ID.into();
     vec![
         ProblemExample {
             name: "no route".into(),
@@ -551,6 +560,26 @@ pub fn routing_problems() -> Vec<ProblemExample> {
             name: "method not allowed".into(),
             summary: "the route does not take this method (see `Allow`)".into(),
             problem: mna,
+        },
+        ProblemExample {
+            name: "malformed request".into(),
+            summary: "not well-formed HTTP/1.1, e.g. two different Content-Length headers".into(),
+            problem: refused(400),
+        },
+        ProblemExample {
+            name: "body too slow".into(),
+            summary: "the body did not arrive within the body timeout".into(),
+            problem: slow,
+        },
+        ProblemExample {
+            name: "uri too long".into(),
+            summary: "a URI longer than the server reads".into(),
+            problem: refused(414),
+        },
+        ProblemExample {
+            name: "headers too large".into(),
+            summary: "a request head larger than the server reads".into(),
+            problem: refused(431),
         },
     ]
 }

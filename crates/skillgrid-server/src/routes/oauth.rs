@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
-use skillgrid_api::{OAuthError, TokenResponse};
+use skillgrid_api::{OAuthError, ProblemCode, TokenResponse};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -134,7 +134,11 @@ pub(crate) async fn token(
     }
     let bytes = match read_bytes(&headers, body, FORM_LIMIT).await {
         Ok(b) => b,
-        Err(_) => return bad("invalid_request", "the token request is too large"),
+        Err(e) if e.is(ProblemCode::PayloadTooLarge) => {
+            return bad("invalid_request", "the token request is too large")
+        }
+        // A body that broke off or stopped arriving is an HTTP failure, not an OAuth one.
+        Err(e) => return e.into_response(),
     };
     let mut params: HashMap<String, String> = HashMap::new();
     for (k, v) in form_urlencoded::parse(&bytes) {

@@ -22,14 +22,24 @@ impl Drop for Server {
 
 /// Starts `skillgrid serve` on a free loopback port and waits for the address it logs.
 pub fn start(db: &str) -> Server {
-    start_with(db, &[])
+    start_with(db, &[], &[])
 }
 
-/// [`start`] with more arguments to `serve`.
-pub fn start_with(db: &str, args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_skillgrid"))
+/// As [`start`], with more `serve` flags, and run through `wrap` (a command that runs the one
+/// after it in its own process, e.g. `prlimit --nofile=1024:1024 --`) when not empty.
+pub fn start_with(db: &str, flags: &[&str], wrap: &[&str]) -> Server {
+    let bin = env!("CARGO_BIN_EXE_skillgrid");
+    let mut cmd = match wrap.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-        .args(args)
+        .args(flags)
         .env("RUST_LOG", "info")
         .env_remove("SKILLGRID_LISTEN")
         .env_remove("SKILLGRID_DATABASE_URL")
