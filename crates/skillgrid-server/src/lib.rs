@@ -9,12 +9,14 @@ pub mod bootstrap;
 mod buffers;
 pub mod error;
 pub mod idempotency;
+pub mod keys;
 mod middleware;
 pub mod openapi;
 pub mod ratelimit;
 pub mod render;
 mod routes;
 pub mod state;
+pub mod token_guard;
 pub mod vendor_routes;
 pub mod vendor_scopes;
 
@@ -51,13 +53,27 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Loads (or creates) the signing key and assembles the shared state.
+/// What `skillgrid serve` sets of the shared state: where the signing keys come from, and the
+/// limits of failed attempts at the token endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct StateOptions {
+    pub keys: keys::KeySource,
+    pub token_failures: token_guard::FailureLimits,
+}
+
+/// Loads (or creates) the signing key kept in the database and assembles the shared state.
 pub async fn build_state(store: DynStore) -> anyhow::Result<AppState> {
-    let key = store.signing_key(auth::random_bytes()).await?;
+    build_state_with(store, &StateOptions::default()).await
+}
+
+/// [`build_state`] with `options`.
+pub async fn build_state_with(store: DynStore, options: &StateOptions) -> anyhow::Result<AppState> {
+    let keys = options.keys.load(&store).await?;
     Ok(AppState::new(
         store,
-        auth::Keys::from_secret(&key),
+        keys,
         metrics_handle(),
+        options.token_failures,
     ))
 }
 
@@ -69,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::assignments::router())
         .merge(routes::bulk::router())
         .merge(routes::audit::router())
+        .merge(routes::clients::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::enforce,
@@ -96,7 +113,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state);
+    // The peer's address is what the token endpoint counts failed attempts by.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

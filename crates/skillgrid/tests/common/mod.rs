@@ -27,6 +27,8 @@ pub fn start(db: &str) -> Server {
         .env("RUST_LOG", "info")
         .env_remove("SKILLGRID_LISTEN")
         .env_remove("SKILLGRID_DATABASE_URL")
+        .env_remove("SKILLGRID_SIGNING_KEY")
+        .env_remove("SKILLGRID_SIGNING_KEY_FILE")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
