@@ -7,6 +7,7 @@
 
 mod clients;
 mod extra;
+mod files;
 mod group;
 mod skillsets;
 #[cfg(test)]
@@ -124,6 +125,7 @@ impl SqliteStore {
         if if_missing == IfMissing::Refuse {
             Self::require_skillgrid(&parsed).await?;
         }
+        files::prepare(url, parsed.get_filename(), if_missing == IfMissing::Create);
         let opts = parsed
             .create_if_missing(if_missing == IfMissing::Create)
             .journal_mode(SqliteJournalMode::Wal)
