@@ -97,6 +97,20 @@ pub struct SkillPatch {
     pub active: Option<bool>,
 }
 
+/// A new API client: a name and known scopes, each once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewClient {
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientPatch {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub active: Option<bool>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAgent {
     pub email: String,

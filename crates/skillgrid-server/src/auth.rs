@@ -2,17 +2,19 @@
 //! (RFC 9068 JWTs, `typ: at+jwt`), and the [`Caller`] extractor every API route starts with.
 
 use crate::error::ApiError;
+pub use crate::keys::Keys;
 use crate::state::{AppState, OrgView};
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use skillgrid_api::{OrgSettings, ProblemCode};
+use skillgrid_store::StoreError;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -20,21 +22,6 @@ pub const TOKEN_TTL_SECS: u64 = 3600;
 const ISSUER: &str = "skillgrid";
 const AUDIENCE: &str = "skillgrid-api";
 const TYP: &str = "at+jwt";
-
-/// The token signing key (HMAC-SHA256).
-pub struct Keys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-}
-
-impl Keys {
-    pub fn from_secret(secret: &[u8]) -> Self {
-        Keys {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-        }
-    }
-}
 
 /// 32 random bytes.
 pub fn random_bytes() -> Vec<u8> {
@@ -76,12 +63,16 @@ pub struct Claims {
     pub client_id: String,
     pub scope: String,
     pub org_id: String,
+    /// The client's token epoch when the token was issued: disabling the client or rotating
+    /// its secret moves the epoch, which refuses the token. Tokens of versions before it have
+    /// none, read as 0, every client's first epoch.
+    #[serde(default)]
+    pub client_epoch: i64,
 }
 
 pub fn issue_token(
     keys: &Keys,
-    client_id: Uuid,
-    org_id: Uuid,
+    client: &skillgrid_store::ClientRecord,
     scopes: &[String],
 ) -> anyhow::Result<String> {
     let now = std::time::SystemTime::now()
@@ -89,18 +80,21 @@ pub fn issue_token(
         .as_secs();
     let claims = Claims {
         iss: ISSUER.into(),
-        sub: client_id.to_string(),
+        sub: client.id.to_string(),
         aud: AUDIENCE.into(),
         exp: now + TOKEN_TTL_SECS,
         iat: now,
         jti: Uuid::now_v7().to_string(),
-        client_id: client_id.to_string(),
+        client_id: client.id.to_string(),
         scope: scopes.join(" "),
-        org_id: org_id.to_string(),
+        org_id: client.org_id.to_string(),
+        client_epoch: client.token_epoch,
     };
+    let (kid, key) = keys.signing();
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some(TYP.into());
-    Ok(jsonwebtoken::encode(&header, &claims, &keys.encoding)?)
+    header.kid = Some(kid.to_string());
+    Ok(jsonwebtoken::encode(&header, &claims, key)?)
 }
 
 /// Who is calling: the organization every query is scoped to, the client, its scopes.
@@ -109,6 +103,8 @@ pub struct Caller {
     pub org_id: Uuid,
     pub client_id: Uuid,
     pub scopes: Vec<String>,
+    /// The client's token epoch the token was issued at.
+    pub token_epoch: i64,
     /// The organization's settings and catalog as the rate-limit layer found them for this
     /// request, so a handler does not look a second time. Checked at the start of each
     /// request, they reflect every change made before it, on any instance.
@@ -184,29 +180,34 @@ pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
             true,
         ));
     }
+    let key = keys.verifying(header.kid.as_deref()).ok_or_else(|| {
+        unauthorized(
+            "the access token is signed with a key this server does not know (its kid names no key); request a new token",
+            true,
+        )
+    })?;
     let mut v = Validation::new(Algorithm::HS256);
     v.set_audience(&[AUDIENCE]);
     v.set_issuer(&[ISSUER]);
     v.leeway = 5;
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let data =
-        jsonwebtoken::decode::<Claims>(token, &keys.decoding, &v).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => {
-                unauthorized("the access token has expired; request a new one", true)
-            }
-            ErrorKind::InvalidSignature => unauthorized(
-                "the access token's signature is invalid (forged or from another server)",
-                true,
-            ),
-            ErrorKind::InvalidAlgorithm => unauthorized(
-                "the access token is signed with an unexpected algorithm",
-                true,
-            ),
-            ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
-                unauthorized("the access token was not issued for this API", true)
-            }
-            _ => unauthorized("the access token is malformed", true),
-        })?;
+    let data = jsonwebtoken::decode::<Claims>(token, key, &v).map_err(|e| match e.kind() {
+        ErrorKind::ExpiredSignature => {
+            unauthorized("the access token has expired; request a new one", true)
+        }
+        ErrorKind::InvalidSignature => unauthorized(
+            "the access token's signature is invalid (forged or from another server)",
+            true,
+        ),
+        ErrorKind::InvalidAlgorithm => unauthorized(
+            "the access token is signed with an unexpected algorithm",
+            true,
+        ),
+        ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => {
+            unauthorized("the access token was not issued for this API", true)
+        }
+        _ => unauthorized("the access token is malformed", true),
+    })?;
     let c = data.claims;
     let parse = |s: &str| {
         Uuid::parse_str(s).map_err(|_| unauthorized("the access token is malformed", true))
@@ -216,7 +217,53 @@ pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
         org_id: parse(&c.org_id)?,
         client_id: parse(&c.client_id)?,
         scopes: c.scope.split_whitespace().map(String::from).collect(),
+        token_epoch: c.client_epoch,
     })
+}
+
+/// Admits a verified caller as its organization stands for this request: its client must
+/// still exist there (the token's organization must be the client's), be active, and be at
+/// the token epoch the token was issued at; the token keeps only the scopes its client still
+/// holds. The organization's view is read once per request anyway, so this costs no query.
+pub fn admit(org: &OrgView, caller: &mut Caller) -> Result<(), ApiError> {
+    let Some(client) = org.clients.get(&caller.client_id) else {
+        return Err(unauthorized(
+            "the access token's client no longer exists in its organization",
+            true,
+        ));
+    };
+    if !client.active {
+        return Err(unauthorized(
+            "the access token's client is disabled; an administrator can enable it again",
+            true,
+        ));
+    }
+    if client.token_epoch != caller.token_epoch {
+        return Err(unauthorized(
+            "the access token was revoked (its client's secret was rotated or the client was disabled since it was issued); request a new token",
+            true,
+        ));
+    }
+    caller.scopes.retain(|s| client.scopes.contains(s));
+    Ok(())
+}
+
+/// [`verify`] and [`admit`], reading the organization's view.
+async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    let mut caller = verify(state.keys(), token)?;
+    let org = match state.org_view(caller.org_id).await {
+        Ok(v) => v,
+        Err(StoreError::NotFound) => {
+            return Err(unauthorized(
+                "the access token's organization no longer exists",
+                true,
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    admit(&org, &mut caller)?;
+    caller.org = Some(org);
+    Ok(caller)
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -226,7 +273,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        // The rate-limit layer has already verified the token.
+        // The rate-limit layer has already verified and admitted the token.
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(c.clone());
         }
@@ -243,7 +290,7 @@ impl FromRequestParts<AppState> for Caller {
                 true,
             ));
         }
-        verify(state.keys(), token.trim())
+        authenticate(state, token.trim()).await
     }
 }
 
@@ -273,11 +320,104 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_forgeries_fail() {
         let k = Keys::from_secret(&random_bytes());
-        let (c, o) = (Uuid::now_v7(), Uuid::now_v7());
-        let t = issue_token(&k, c, o, &["admin:skill:read".into()]).unwrap();
+        let c = client();
+        let t = issue_token(&k, &c, &["admin:skill:read".into()]).unwrap();
         let caller = verify(&k, &t).unwrap();
-        assert_eq!((caller.client_id, caller.org_id), (c, o));
+        assert_eq!((caller.client_id, caller.org_id), (c.id, c.org_id));
+        assert_eq!(caller.token_epoch, c.token_epoch);
         let other = Keys::from_secret(&random_bytes());
         assert!(verify(&other, &t).is_err());
+    }
+
+    fn client() -> skillgrid_store::ClientRecord {
+        let now = skillgrid_core::timestamp::Timestamp::now();
+        skillgrid_store::ClientRecord {
+            id: Uuid::now_v7(),
+            org_id: Uuid::now_v7(),
+            name: "importer".into(),
+            secret_hash: String::new(),
+            scopes: vec!["admin:skill:read".into(), "admin:skill:write".into()],
+            active: true,
+            token_epoch: 2,
+            created_at: now,
+            updated_at: now,
+            secret_created_at: now,
+        }
+    }
+
+    /// Tokens name their key; a ring verifies the tokens of each of its keys, and a token
+    /// naming a key it does not hold is refused even when its signature would check.
+    #[test]
+    fn tokens_name_their_key_and_a_ring_verifies_each_of_its_own() {
+        let (new, old) = (random_bytes(), random_bytes());
+        let before = Keys::from_secret(&old);
+        let after = Keys::from_secrets(&[new.clone(), old.clone()]).unwrap();
+        let c = client();
+        let old_token = issue_token(&before, &c, &c.scopes).unwrap();
+        let new_token = issue_token(&after, &c, &c.scopes).unwrap();
+        let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+        assert_eq!(kid(&old_token), crate::keys::kid(&old));
+        assert_eq!(kid(&new_token), crate::keys::kid(&new));
+        assert!(verify(&after, &old_token).is_ok());
+        assert!(verify(&after, &new_token).is_ok());
+        let only_new = Keys::from_secret(&new);
+        let e = verify(&only_new, &old_token).unwrap_err().into_problem();
+        assert!(e.detail.contains("kid"), "{}", e.detail);
+    }
+
+    #[test]
+    fn a_token_is_admitted_only_while_its_client_is_there_active_and_at_its_epoch() {
+        use skillgrid_store::ClientGrant;
+        let c = client();
+        let token = issue_token(&Keys::from_secret(b"k"), &c, &c.scopes).unwrap();
+        let caller = verify(&Keys::from_secret(b"k"), &token).unwrap();
+        let grant = ClientGrant {
+            id: c.id,
+            active: true,
+            token_epoch: c.token_epoch,
+            scopes: vec!["admin:skill:read".into()],
+        };
+        let view = |g: Option<ClientGrant>| OrgView {
+            generation: 1,
+            settings: OrgSettings::default(),
+            catalog: vec![],
+            by_id: Default::default(),
+            clients: g.into_iter().map(|g| (g.id, g)).collect(),
+        };
+        let mut ok = caller.clone();
+        admit(&view(Some(grant.clone())), &mut ok).unwrap();
+        // The scope taken from the client since is gone from the token.
+        assert_eq!(ok.scopes, ["admin:skill:read"]);
+        for (g, says) in [
+            (None, "no longer exists"),
+            (
+                Some(ClientGrant {
+                    active: false,
+                    ..grant.clone()
+                }),
+                "disabled",
+            ),
+            (
+                Some(ClientGrant {
+                    token_epoch: 3,
+                    ..grant.clone()
+                }),
+                "revoked",
+            ),
+            // Another organization's view: the client is not there.
+            (
+                Some(ClientGrant {
+                    id: Uuid::now_v7(),
+                    ..grant.clone()
+                }),
+                "no longer exists",
+            ),
+        ] {
+            let e = admit(&view(g), &mut caller.clone())
+                .unwrap_err()
+                .into_problem();
+            assert_eq!(e.status, 401);
+            assert!(e.detail.contains(says), "{}", e.detail);
+        }
     }
 }

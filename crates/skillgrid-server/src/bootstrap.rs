@@ -6,7 +6,10 @@ use serde::Serialize;
 use skillgrid_api::{scopes, OrgSettings};
 use skillgrid_core::model::{Assignment, Given, NewAgent, NewSkill, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
-use skillgrid_store::{AgentWrite, DynStore, StoreError, WriteContext, WriteOptions};
+use skillgrid_store::{
+    AgentWrite, ChangedBy, ClientChange, ClientRecord, DynStore, OrgRecord, PageRequest,
+    StoreError, WriteContext, WriteOptions,
+};
 use uuid::Uuid;
 
 /// A client as `admin create-client --json` prints it; the secret is shown only here.
@@ -17,6 +20,18 @@ pub struct NewClient {
     pub client_secret: String,
     pub org_id: Uuid,
     pub scopes: Vec<String>,
+}
+
+impl NewClient {
+    /// A client with the secret just made for it, to be shown this once.
+    fn shown(c: ClientRecord, secret: String) -> Self {
+        NewClient {
+            client_id: c.id,
+            client_secret: secret,
+            org_id: c.org_id,
+            scopes: c.scopes,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -50,10 +65,7 @@ pub async fn create_client(
 ) -> anyhow::Result<NewClient> {
     let name = name.trim();
     anyhow::ensure!(!name.is_empty(), "the client name must not be empty");
-    let org = store
-        .find_org(org.trim())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no organization with id or name `{org}`"))?;
+    let org = find_org(store, org).await?;
     // Separated by spaces (as in OAuth) or commas; a scope given twice is held once.
     let mut requested: Vec<String> = Vec::new();
     for s in scope_list.split(|c: char| c.is_whitespace() || c == ',') {
@@ -72,14 +84,139 @@ pub async fn create_client(
     }
     let secret = new_client_secret();
     let c = store
-        .create_client(org.id, name, &hash_secret(&secret), &requested)
+        .create_client(org.id, name, &hash_secret(&secret), &requested, &by_cli())
         .await?;
-    Ok(NewClient {
-        client_id: c.id,
-        client_secret: secret,
-        org_id: org.id,
-        scopes: c.scopes,
-    })
+    Ok(NewClient::shown(c, secret))
+}
+
+/// The author of a change made by an admin command, in its audit entry.
+fn by_cli() -> ChangedBy {
+    ChangedBy {
+        request_id: "admin-cli".into(),
+        client: None,
+        now: Timestamp::now(),
+    }
+}
+
+async fn find_org(store: &DynStore, org: &str) -> anyhow::Result<OrgRecord> {
+    store
+        .find_org(org.trim())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no organization with id or name `{org}`"))
+}
+
+/// A client as `admin list-clients --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedClient {
+    pub client_id: Uuid,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub active: bool,
+    pub created_at: String,
+    pub secret_created_at: String,
+}
+
+impl From<ClientRecord> for ListedClient {
+    fn from(c: ClientRecord) -> Self {
+        ListedClient {
+            client_id: c.id,
+            name: c.name,
+            scopes: c.scopes,
+            active: c.active,
+            created_at: c.created_at.to_rfc3339(),
+            secret_created_at: c.secret_created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Every client of `org` (an id or a name), oldest first.
+pub async fn list_clients(store: &DynStore, org: &str) -> anyhow::Result<Vec<ListedClient>> {
+    let org = find_org(store, org).await?;
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_clients(org.id, PageRequest { after, limit: 1000 })
+            .await?;
+        out.extend(page.items.into_iter().map(ListedClient::from));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The client of `org` that `client` names: its id, or a name no other client of the
+/// organization has.
+async fn find_client(
+    store: &DynStore,
+    org: &OrgRecord,
+    client: &str,
+) -> anyhow::Result<ClientRecord> {
+    let client = client.trim();
+    if let Ok(id) = Uuid::parse_str(client) {
+        return match store.get_client(org.id, id).await {
+            Ok(c) => Ok(c),
+            Err(StoreError::NotFound) => {
+                anyhow::bail!("organization `{}` has no client with id {id}", org.name)
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    let named: Vec<ListedClient> = list_clients(store, &org.id.to_string())
+        .await?
+        .into_iter()
+        .filter(|c| c.name == client)
+        .collect();
+    match named.as_slice() {
+        [one] => Ok(store.get_client(org.id, one.client_id).await?),
+        [] => anyhow::bail!(
+            "organization `{}` has no client with id or name `{client}`; `admin list-clients` lists them",
+            org.name
+        ),
+        _ => anyhow::bail!(
+            "{} clients of organization `{}` are named `{client}`; give the client's id (`admin list-clients` lists them)",
+            named.len(),
+            org.name
+        ),
+    }
+}
+
+/// Disables (or, with `active`, enables) a client of `org`: a disabled client gets no token,
+/// and the tokens it holds are refused from the next request on, by every server.
+pub async fn set_client_active(
+    store: &DynStore,
+    org: &str,
+    client: &str,
+    active: bool,
+) -> anyhow::Result<ListedClient> {
+    let org = find_org(store, org).await?;
+    let c = find_client(store, &org, client).await?;
+    let change = ClientChange {
+        active: Some(active),
+        ..ClientChange::default()
+    };
+    Ok(store
+        .update_client(org.id, c.id, &change, &by_cli())
+        .await?
+        .into())
+}
+
+/// Gives a client of `org` a new secret, returned to be printed once; the old secret stops
+/// working, and so do the tokens issued before.
+pub async fn rotate_secret(store: &DynStore, org: &str, client: &str) -> anyhow::Result<NewClient> {
+    let org = find_org(store, org).await?;
+    let c = find_client(store, &org, client).await?;
+    let secret = new_client_secret();
+    let change = ClientChange {
+        secret_hash: Some(hash_secret(&secret)),
+        ..ClientChange::default()
+    };
+    let c = store
+        .update_client(org.id, c.id, &change, &by_cli())
+        .await?;
+    Ok(NewClient::shown(c, secret))
 }
 
 /// On an empty database: the `default` organization and a `bootstrap` client with every
@@ -92,13 +229,18 @@ pub async fn first_start(store: &DynStore) -> anyhow::Result<Option<NewClient>> 
     let secret = new_client_secret();
     // One transaction: a process killed here leaves an empty database, not an organization
     // nobody can reach, and the next start tries again.
-    let (org, client) = match store
+    let (_, client) = match store
         .create_org_with_client(
             "default",
             &OrgSettings::default(),
             "bootstrap",
             &hash_secret(&secret),
             &scopes,
+            &ChangedBy {
+                request_id: "first-start".into(),
+                client: None,
+                now: Timestamp::now(),
+            },
         )
         .await
     {
@@ -107,12 +249,7 @@ pub async fn first_start(store: &DynStore) -> anyhow::Result<Option<NewClient>> 
         Err(StoreError::Conflict { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    Ok(Some(NewClient {
-        client_id: client.id,
-        client_secret: secret,
-        org_id: org.id,
-        scopes: client.scopes,
-    }))
+    Ok(Some(NewClient::shown(client, secret)))
 }
 
 /// Fills an organization that has no skills yet with a small sample catalog and agents.

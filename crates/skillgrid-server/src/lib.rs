@@ -10,6 +10,7 @@ mod buffers;
 pub mod connections;
 pub mod error;
 pub mod idempotency;
+pub mod keys;
 mod middleware;
 pub mod openapi;
 pub mod ratelimit;
@@ -17,6 +18,7 @@ pub mod render;
 mod routes;
 pub mod state;
 pub mod storage;
+pub mod token_guard;
 pub mod upkeep;
 pub mod vendor_routes;
 pub mod vendor_scopes;
@@ -55,13 +57,27 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Loads (or creates) the signing key and assembles the shared state.
+/// What `skillgrid serve` sets of the shared state: where the signing keys come from, and the
+/// limits of failed attempts at the token endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct StateOptions {
+    pub keys: keys::KeySource,
+    pub token_failures: token_guard::FailureLimits,
+}
+
+/// Loads (or creates) the signing key kept in the database and assembles the shared state.
 pub async fn build_state(store: DynStore) -> anyhow::Result<AppState> {
-    let key = store.signing_key(auth::random_bytes()).await?;
+    build_state_with(store, &StateOptions::default()).await
+}
+
+/// [`build_state`] with `options`.
+pub async fn build_state_with(store: DynStore, options: &StateOptions) -> anyhow::Result<AppState> {
+    let keys = options.keys.load(&store).await?;
     Ok(AppState::new(
         store,
-        auth::Keys::from_secret(&key),
+        keys,
         metrics_handle(),
+        options.token_failures,
     ))
 }
 
@@ -73,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::assignments::router())
         .merge(routes::bulk::router())
         .merge(routes::audit::router())
+        .merge(routes::clients::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::enforce,

@@ -124,6 +124,10 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         // An organization that no longer exists: let the route answer.
         Err(_) => return next.run(req).await,
     };
+    // A client deleted, disabled or revoked since: the route answers 401.
+    if crate::auth::admit(&org, &mut caller).is_err() {
+        return next.run(req).await;
+    }
     let limit = &org.settings.rate_limit;
     let d = state.limiters().check(caller.client_id, limit);
     if !d.allowed {

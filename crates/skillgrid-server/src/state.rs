@@ -2,10 +2,11 @@
 
 use crate::auth::Keys;
 use crate::ratelimit::Limiters;
+use crate::token_guard::{FailureLimits, TokenGuard};
 use metrics_exporter_prometheus::PrometheusHandle;
 use skillgrid_api::OrgSettings;
 use skillgrid_core::model::CatalogSkill;
-use skillgrid_store::{DynStore, OrgSnapshot, StoreError};
+use skillgrid_store::{ClientGrant, DynStore, OrgSnapshot, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
@@ -19,6 +20,7 @@ struct Inner {
     metrics: PrometheusHandle,
     limiters: Limiters,
     space: crate::storage::Space,
+    token_guard: TokenGuard,
     /// The last settings and catalog read of each organization, with their generation.
     orgs: Mutex<HashMap<Uuid, Arc<OrgView>>>,
 }
@@ -31,6 +33,8 @@ pub struct OrgView {
     pub catalog: Vec<CatalogSkill>,
     /// `catalog` by skill id.
     pub by_id: HashMap<Uuid, CatalogSkill>,
+    /// The organization's API clients, by id: what each request's token is checked against.
+    pub clients: HashMap<Uuid, ClientGrant>,
 }
 
 impl From<OrgSnapshot> for OrgView {
@@ -40,18 +44,25 @@ impl From<OrgSnapshot> for OrgView {
             settings: s.settings,
             by_id: s.catalog.iter().map(|c| (c.id, c.clone())).collect(),
             catalog: s.catalog,
+            clients: s.clients.into_iter().map(|c| (c.id, c)).collect(),
         }
     }
 }
 
 impl AppState {
-    pub fn new(store: DynStore, keys: Keys, metrics: PrometheusHandle) -> Self {
+    pub fn new(
+        store: DynStore,
+        keys: Keys,
+        metrics: PrometheusHandle,
+        token_failures: FailureLimits,
+    ) -> Self {
         AppState(Arc::new(Inner {
             store,
             keys,
             metrics,
             limiters: Limiters::default(),
             space: Default::default(),
+            token_guard: TokenGuard::new(token_failures),
             orgs: Mutex::default(),
         }))
     }
@@ -75,6 +86,11 @@ impl AppState {
     /// Whether writes are failing for lack of space (see `crate::storage`).
     pub fn space(&self) -> &crate::storage::Space {
         &self.0.space
+    }
+
+    /// The limits of failed attempts at the token endpoint.
+    pub fn token_guard(&self) -> &TokenGuard {
+        &self.0.token_guard
     }
 
     /// The organization's settings and catalog as committed when this is called, by any

@@ -107,7 +107,7 @@ async fn the_document_is_served_without_a_token_and_every_documented_route_exist
 
     let http = reqwest::Client::new();
     let ops = operations(&doc);
-    assert_eq!(ops.len(), 33, "every route of the server is documented");
+    assert_eq!(ops.len(), 40, "every route of the server is documented");
     for (path, method, op) in &ops {
         let id = op["operationId"].as_str().expect("operationId");
         // Per-operation scopes on every API route.
@@ -249,7 +249,7 @@ fn every_operation_with_a_body_has_valid_examples_and_an_invalid_one_with_real_p
         }
     }
     assert_eq!(
-        with_body, 13,
+        with_body, 15,
         "operations with a JSON body (aliases included)"
     );
 }
@@ -619,6 +619,8 @@ fn documented_ranges_and_lengths_are_the_validators_own() {
         ("patchSkill", "SkillUpdate"),
         ("createAgent", "AgentCreate"),
         ("patchAgent", "AgentUpdate"),
+        ("createClient", "ApiClientCreate"),
+        ("patchClient", "ApiClientUpdate"),
     ] {
         for (field, fs) in schemas[schema]["properties"].as_object().unwrap() {
             let Some(max) = fs["maxLength"].as_u64() else {
@@ -635,6 +637,9 @@ fn documented_ranges_and_lengths_are_the_validators_own() {
             let mut body = match operation {
                 "createAgent" => serde_json::json!({"email": "ana@example.com", "name": "Ana"}),
                 "createSkill" => serde_json::json!({"name": "Billing"}),
+                "createClient" => {
+                    serde_json::json!({"name": "importer", "scopes": ["admin:org:read"]})
+                }
                 _ => serde_json::json!({}),
             };
             body[field.as_str()] = Value::String(value(max));
@@ -648,7 +653,7 @@ fn documented_ranges_and_lengths_are_the_validators_own() {
             lengths += 1;
         }
     }
-    assert_eq!(lengths, 10, "bounded text fields");
+    assert_eq!(lengths, 12, "bounded text fields");
 }
 
 /// Calls `f` with the JSON pointer and value of every node of `v`.
@@ -717,7 +722,7 @@ async fn api_operations_take_a_plain_bearer_token_first_and_the_token_route_basi
         );
         api += 1;
     }
-    assert_eq!(api, 27, "API operations, aliases included");
+    assert_eq!(api, 34, "API operations, aliases included");
     let token_op = &doc["paths"]["/oauth/token"]["post"];
     assert_eq!(token_op["security"], json!([{"clientBasic": []}, {}]));
 

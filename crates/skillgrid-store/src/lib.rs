@@ -7,16 +7,18 @@
 //! types from `skillgrid-core`.
 
 mod audit;
+mod clients;
 mod common;
 mod group;
 pub mod postgres;
 pub mod sqlite;
 
 pub use audit::legacy_position;
+pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 
 use async_trait::async_trait;
-use skillgrid_core::api::{AuditAction, OrgSettings};
+use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings};
 use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{
     AgentPatch, CatalogSkill, NewAgent, NewSkill, Precondition, SkillPatch, SkillSetWrite,
@@ -97,6 +99,60 @@ pub struct ClientRecord {
     pub name: String,
     pub secret_hash: String,
     pub scopes: Vec<String>,
+    /// A disabled client gets no token, and the tokens it holds are refused.
+    pub active: bool,
+    /// Carried by every token issued to the client. Disabling the client or rotating its
+    /// secret moves it, which refuses every token issued before.
+    pub token_epoch: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// When the current secret was made.
+    pub secret_created_at: Timestamp,
+}
+
+/// What a server checks of a token's client on every request (see [`OrgSnapshot`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientGrant {
+    pub id: Uuid,
+    pub active: bool,
+    pub token_epoch: i64,
+    pub scopes: Vec<String>,
+}
+
+/// Who changes an API client: recorded in the change's audit entry.
+#[derive(Debug, Clone)]
+pub struct ChangedBy {
+    pub request_id: String,
+    /// The client whose token made the change; `None` for changes made on the database
+    /// directly (the admin commands, the first start).
+    pub client: Option<Uuid>,
+    pub now: Timestamp,
+}
+
+/// A change to an API client; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChange {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub active: Option<bool>,
+    /// The hash of a new secret: a rotation.
+    pub secret_hash: Option<String>,
+    /// The scopes the caller found the client holding when it decided it may change it: the
+    /// change is refused with `Conflict { field: "scopes" }` if they have moved since.
+    pub if_scopes: Option<Vec<String>>,
+}
+
+/// One change to an API client, with the client as it was before and after.
+#[derive(Debug, Clone)]
+pub struct ClientAuditRecord {
+    pub id: Uuid,
+    pub at: Timestamp,
+    pub request_id: String,
+    pub actor: Option<Uuid>,
+    pub client_id: Uuid,
+    pub action: ClientAuditAction,
+    pub before: Option<ClientState>,
+    pub after: Option<ClientState>,
 }
 
 #[derive(Debug, Clone)]
@@ -295,6 +351,8 @@ pub struct OrgSnapshot {
     pub generation: i64,
     pub settings: OrgSettings,
     pub catalog: Vec<CatalogSkill>,
+    /// The organization's API clients: a client's changes move the generation too.
+    pub clients: Vec<ClientGrant>,
 }
 
 /// The result of a settings update whose new scale would strand stored proficiencies: how
@@ -336,14 +394,46 @@ pub trait Store: Send + Sync + 'static {
     async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord>;
     /// By id (any case) or by name (case-insensitively).
     async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>>;
+    /// Creates an API client and its audit entry, in one transaction.
     async fn create_client(
         &self,
         org: Uuid,
         name: &str,
         secret_hash: &str,
         scopes: &[String],
+        by: &ChangedBy,
     ) -> Result<ClientRecord>;
+    /// A client of any organization, by id (for the token endpoint).
     async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>>;
+    /// The organization's clients, oldest first.
+    async fn list_clients(&self, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>>;
+    /// One client of the organization.
+    async fn get_client(&self, org: Uuid, id: Uuid) -> Result<ClientRecord>;
+    /// Changes a client of the organization and records the change in its audit trail, in
+    /// one transaction; a change that changes nothing writes nothing.
+    async fn update_client(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        change: &ClientChange,
+        by: &ChangedBy,
+    ) -> Result<ClientRecord>;
+    /// Deletes a client of the organization (refused with `Conflict { field: "scopes" }`
+    /// unless it still holds `if_scopes`, when given) and records it; returns what it was.
+    async fn delete_client(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        if_scopes: Option<&[String]>,
+        by: &ChangedBy,
+    ) -> Result<ClientRecord>;
+    /// The changes to the organization's clients at or after `since`, oldest first.
+    async fn client_audit(
+        &self,
+        org: Uuid,
+        since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<ClientAuditRecord>>;
     /// An organization and its first client in one transaction: the first start's
     /// `default` + `bootstrap`, so a process killed in between leaves neither.
     async fn create_org_with_client(
@@ -353,11 +443,12 @@ pub trait Store: Send + Sync + 'static {
         client_name: &str,
         secret_hash: &str,
         scopes: &[String],
+        by: &ChangedBy,
     ) -> Result<(OrgRecord, ClientRecord)>;
 
     async fn settings(&self, org: Uuid) -> Result<OrgSettings>;
-    /// The organization's generation: it grows with every committed change to its settings
-    /// or skills (database triggers make it in the change's transaction).
+    /// The organization's generation: it grows with every committed change to its settings,
+    /// skills or API clients (database triggers make it in the change's transaction).
     async fn org_generation(&self, org: Uuid) -> Result<i64>;
     /// The organization's settings and catalog with their generation, read in one snapshot.
     async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot>;

@@ -16,6 +16,8 @@ use sqlx::Connection;
 use std::sync::Arc;
 use uuid::Uuid;
 
+#[path = "support/clients.rs"]
+mod clients;
 #[path = "support/generation.rs"]
 mod generation;
 #[path = "support/pruning.rs"]
@@ -24,6 +26,15 @@ mod pruning;
 mod stranded;
 
 const URL_VAR: &str = "SKILLGRID_TEST_POSTGRES_URL";
+
+/// The author of the clients these tests make.
+fn cli() -> ChangedBy {
+    ChangedBy {
+        request_id: "test".into(),
+        client: None,
+        now: Timestamp::now(),
+    }
+}
 
 /// A fresh database, dropped by [`TestDb::drop`].
 struct TestDb {
@@ -200,7 +211,7 @@ async fn orgs_clients_settings_and_signing_key() {
         "admin:skill:write".to_string(),
     ];
     let c = s
-        .create_client(org.id, "bootstrap", "hash", &scopes)
+        .create_client(org.id, "bootstrap", "hash", &scopes, &cli())
         .await
         .unwrap();
     let found = s.find_client(c.id).await.unwrap().unwrap();
@@ -210,7 +221,7 @@ async fn orgs_clients_settings_and_signing_key() {
     );
     assert!(s.find_client(Uuid::now_v7()).await.unwrap().is_none());
     assert!(matches!(
-        s.create_client(Uuid::now_v7(), "x", "h", &[]).await,
+        s.create_client(Uuid::now_v7(), "x", "h", &[], &cli()).await,
         Err(StoreError::NotFound)
     ));
 
@@ -233,14 +244,28 @@ async fn orgs_clients_settings_and_signing_key() {
     // An organization with its first client, in one transaction; a name taken leaves
     // neither behind.
     let (o2, c2) = s
-        .create_org_with_client("Second", &OrgSettings::default(), "first", "h2", &scopes)
+        .create_org_with_client(
+            "Second",
+            &OrgSettings::default(),
+            "first",
+            "h2",
+            &scopes,
+            &cli(),
+        )
         .await
         .unwrap();
     let found = s.find_client(c2.id).await.unwrap().unwrap();
     assert_eq!((found.org_id, found.name.as_str()), (o2.id, "first"));
     assert!(matches!(
-        s.create_org_with_client("second", &OrgSettings::default(), "again", "h3", &scopes)
-            .await,
+        s.create_org_with_client(
+            "second",
+            &OrgSettings::default(),
+            "again",
+            "h3",
+            &scopes,
+            &cli()
+        )
+        .await,
         Err(StoreError::Conflict { field: "name" })
     ));
     assert_eq!(s.org_count().await.unwrap(), 2);
@@ -1471,5 +1496,13 @@ async fn refusing_to_create_opens_only_a_database_skillgrid_set_up() {
         .unwrap();
     assert_eq!(again.org_count().await.unwrap(), 1);
     drop((store, again));
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn api_clients_are_audited_revocable_and_kept_to_their_organization() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    clients::are_audited_revocable_and_kept_to_their_organization(s.as_ref()).await;
     db.drop().await;
 }

@@ -2,6 +2,8 @@
 //! are unit tests beside the code; these are the checks shared with `postgres.rs`, and what
 //! opening does to the files).
 
+#[path = "support/clients.rs"]
+mod clients;
 #[path = "support/generation.rs"]
 mod generation;
 #[path = "support/pruning.rs"]
@@ -17,6 +19,14 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
     let url = format!("sqlite://{}", dir.path().join("g.db").display());
     let store = SqliteStore::open(&url).await.unwrap();
     generation::moves_with_settings_and_skills_only(&store).await;
+}
+
+#[tokio::test]
+async fn api_clients_are_audited_revocable_and_kept_to_their_organization() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    clients::are_audited_revocable_and_kept_to_their_organization(&store).await;
 }
 
 #[tokio::test]

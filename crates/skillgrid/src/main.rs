@@ -191,6 +191,20 @@ struct ServeArgs {
     /// `auditRetentionDays`, idempotency keys past 24 hours).
     #[arg(long, env = "SKILLGRID_PRUNE_EVERY_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     prune_every_secs: u64,
+    /// A file of token signing keys, newest first (base64 of 32 random bytes each, one per
+    /// line: the first signs, every one verifies), instead of the key kept in the database.
+    /// SKILLGRID_SIGNING_KEY may hold the keys themselves instead. See docs/operations.md.
+    #[arg(long, env = "SKILLGRID_SIGNING_KEY_FILE")]
+    signing_key_file: Option<std::path::PathBuf>,
+    /// Failed client authentications at POST /oauth/token per client id: a burst of this many,
+    /// refilled at this many a minute (429 beyond).
+    #[arg(long, env = "SKILLGRID_TOKEN_FAILURES_PER_CLIENT", default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    token_failures_per_client: u32,
+    /// The same, per source address (IPv6: per /64).
+    #[arg(long, env = "SKILLGRID_TOKEN_FAILURES_PER_ADDRESS", default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    token_failures_per_address: u32,
     #[command(flatten)]
     http: HttpFlags,
 }
@@ -269,6 +283,52 @@ enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List the API clients of an organization (never their secrets).
+    ///
+    /// Example: skillgrid admin list-clients --org acme --json
+    ListClients {
+        /// Organization id or name.
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        db: AdminDatabase,
+        /// Print a JSON array of {"clientId", "name", "scopes", "active", "createdAt", "secretCreatedAt"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an API client: it gets no new token, and the tokens it holds are refused from
+    /// the next request on, by every server on the database.
+    ///
+    /// Example: skillgrid admin disable-client --org acme --client importer
+    DisableClient(ClientArgs),
+    /// Enable a disabled API client again; the tokens it held before stay refused.
+    ///
+    /// Example: skillgrid admin enable-client --org acme --client importer
+    EnableClient(ClientArgs),
+    /// Give an API client a new secret, printed once; the old secret stops working, and so do
+    /// the tokens issued before.
+    ///
+    /// Example: skillgrid admin rotate-secret --org acme --client importer --json
+    RotateSecret {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Print {"clientId", "clientSecret", "orgId", "scopes"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// One API client of an organization.
+#[derive(Args)]
+struct ClientArgs {
+    /// Organization id or name.
+    #[arg(long)]
+    org: String,
+    /// The client's id, or its name when no other client of the organization has it.
+    #[arg(long)]
+    client: String,
+    #[command(flatten)]
+    db: AdminDatabase,
 }
 
 fn init_tracing() {
@@ -356,7 +416,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         std::time::Duration::from_secs(args.prune_every_secs),
     );
-    let state = skillgrid_server::build_state(store).await?;
+    let options = skillgrid_server::StateOptions {
+        keys: skillgrid_server::keys::KeySource::choose(
+            args.signing_key_file,
+            std::env::var(skillgrid_server::keys::KEY_ENV).ok(),
+        )?,
+        token_failures: skillgrid_server::token_guard::FailureLimits {
+            per_client: args.token_failures_per_client,
+            per_address: args.token_failures_per_address,
+        },
+    };
+    let state = skillgrid_server::build_state_with(store, &options).await?;
+    tracing::info!(source = ?options.keys, kids = ?state.keys().ids(), "token signing keys loaded");
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("failed to listen on {}", args.listen))?;
@@ -421,6 +492,52 @@ async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
                     c.client_id,
                     c.client_secret,
                     c.scopes.join(" ")
+                );
+            }
+        }
+        AdminCommand::ListClients { org, db, json } => {
+            let store = db.open().await?;
+            let clients = bootstrap::list_clients(&store, &org).await?;
+            if json {
+                println!("{}", serde_json::to_string(&clients)?);
+            } else {
+                for c in clients {
+                    println!(
+                        "{}  {:8}  {}  [{}]  secret made {}",
+                        c.client_id,
+                        if c.active { "active" } else { "disabled" },
+                        c.name,
+                        c.scopes.join(" "),
+                        c.secret_created_at
+                    );
+                }
+            }
+        }
+        AdminCommand::DisableClient(ClientArgs { org, client, db }) => {
+            let store = db.open().await?;
+            let c = bootstrap::set_client_active(&store, &org, &client, false).await?;
+            println!(
+                "disabled client `{}` ({}); its tokens are refused from now on",
+                c.name, c.client_id
+            );
+        }
+        AdminCommand::EnableClient(ClientArgs { org, client, db }) => {
+            let store = db.open().await?;
+            let c = bootstrap::set_client_active(&store, &org, &client, true).await?;
+            println!("enabled client `{}` ({})", c.name, c.client_id);
+        }
+        AdminCommand::RotateSecret {
+            client: ClientArgs { org, client, db },
+            json,
+        } => {
+            let store = db.open().await?;
+            let c = bootstrap::rotate_secret(&store, &org, &client).await?;
+            if json {
+                println!("{}", serde_json::to_string(&c)?);
+            } else {
+                println!(
+                    "new secret for client {}\n  client secret: {}\nStore it now; it is not shown again. The old secret and the tokens issued with it no longer work.",
+                    c.client_id, c.client_secret
                 );
             }
         }

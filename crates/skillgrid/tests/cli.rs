@@ -42,6 +42,8 @@ fn skillgrid(cwd: &Path) -> Command {
     c.current_dir(cwd)
         .env_remove("SKILLGRID_DATABASE_URL")
         .env_remove("SKILLGRID_LISTEN")
+        .env_remove("SKILLGRID_SIGNING_KEY")
+        .env_remove("SKILLGRID_SIGNING_KEY_FILE")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -1093,6 +1095,158 @@ const SQLITE_HINT: &str = "; to use the server's database, run the command in th
 
 /// Run where no database is, an admin command must not create one and fill it (the server
 /// would never see what it made): it says where it looked, exits 1 and leaves no file.
+/// The admin commands list, disable, enable and rotate API clients on the server's database
+/// while it runs; each change holds for the server's next request.
+#[tokio::test]
+async fn admin_commands_manage_api_clients_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "clients.sqlite");
+    let srv = Server::start(
+        dir.path(),
+        &["--listen", "127.0.0.1:0", "--database", &db],
+        &[],
+    );
+    let (boot_id, boot_secret) = srv.bootstrap_credentials().expect("bootstrap credentials");
+    let admin = |args: &[&str]| {
+        let mut a = vec!["admin"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--database", &db]);
+        run(dir.path(), &a, &[])
+    };
+    let admin_json = |args: &[&str]| {
+        let mut a = vec!["admin"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--database", &db, "--json"]);
+        run_json(dir.path(), &a, &[])
+    };
+    let client = admin_json(&[
+        "create-client",
+        "--org",
+        "default",
+        "--name",
+        "importer",
+        "--scopes",
+        "admin:skill:read",
+    ]);
+    let id = client["clientId"].as_str().unwrap().to_string();
+    let secret = client["clientSecret"].as_str().unwrap().to_string();
+    let (first, _) = token(&srv, &id, &secret).await;
+    let skills = |t: String| {
+        let srv = &srv;
+        async move { get(srv, "/api/v2/admin/skills", Some(&t)).await.status }
+    };
+    assert_eq!(skills(first.clone()).await, 200);
+
+    // Listed, oldest first, without secrets; as text too.
+    let listed = admin_json(&["list-clients", "--org", "default"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0]["clientId"], boot_id.to_string());
+    assert_eq!(listed[1]["clientId"], id.as_str());
+    assert_eq!(
+        keys(&listed[1]),
+        BTreeSet::from([
+            "clientId",
+            "name",
+            "scopes",
+            "active",
+            "createdAt",
+            "secretCreatedAt"
+        ])
+    );
+    assert_eq!(listed[1]["scopes"], json!(["admin:skill:read"]));
+    let text = admin(&["list-clients", "--org", "default"]);
+    assert!(text.status.success(), "{text:?}");
+    assert!(
+        text.stdout.contains(&id) && text.stdout.contains("importer"),
+        "{text:?}"
+    );
+    assert!(!text.stdout.contains(&secret), "{text:?}");
+
+    // Disabled by name: the token it holds is refused by the running server's next request.
+    let out = admin(&["disable-client", "--org", "default", "--client", "importer"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.contains("disabled"), "{out:?}");
+    assert_eq!(skills(first.clone()).await, 401);
+    assert_eq!(token_request(&srv, &id, &secret).await.status, 401);
+    let listed = admin_json(&["list-clients", "--org", "default"]);
+    assert_eq!(listed[1]["active"], false);
+
+    // Enabled by id: a new token works, the one from before stays refused.
+    let out = admin(&["enable-client", "--org", "default", "--client", &id]);
+    assert!(out.status.success(), "{out:?}");
+    let (second, _) = token(&srv, &id, &secret).await;
+    assert_eq!(skills(second.clone()).await, 200);
+    assert_eq!(skills(first).await, 401);
+
+    // Rotated: the new secret is printed once; the old one and its tokens stop working.
+    let rotated = admin_json(&["rotate-secret", "--org", "default", "--client", &id]);
+    assert_eq!(
+        keys(&rotated),
+        BTreeSet::from(["clientId", "clientSecret", "orgId", "scopes"])
+    );
+    let new_secret = rotated["clientSecret"].as_str().unwrap();
+    assert_ne!(new_secret, secret);
+    assert_eq!(token_request(&srv, &id, &secret).await.status, 401);
+    assert_eq!(skills(second).await, 401);
+    let (third, _) = token(&srv, &id, new_secret).await;
+    assert_eq!(skills(third).await, 200);
+    let text = admin(&["rotate-secret", "--org", "default", "--client", "importer"]);
+    assert!(text.status.success(), "{text:?}");
+    assert!(text.stdout.contains("not shown again"), "{text:?}");
+
+    // Mistakes name what is wrong.
+    for (args, says) in [
+        (
+            vec!["disable-client", "--org", "default", "--client", "nobody"],
+            "no client with id or name `nobody`",
+        ),
+        (
+            vec!["disable-client", "--org", "nowhere", "--client", "importer"],
+            "no organization",
+        ),
+    ] {
+        let out = admin(&args);
+        assert!(!out.status.success(), "{out:?}");
+        assert!(out.stderr.contains(says), "{out:?}");
+    }
+    admin_json(&[
+        "create-client",
+        "--org",
+        "default",
+        "--name",
+        "importer",
+        "--scopes",
+        "admin:org:read",
+    ]);
+    let out = admin(&["rotate-secret", "--org", "default", "--client", "importer"]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(out.stderr.contains("give the client's id"), "{out:?}");
+    // Every change is in the clients' audit log, made by the admin commands.
+    let (boot_token, _) = token(&srv, &boot_id.to_string(), &boot_secret).await;
+    let audit = get(&srv, "/api/v2/audit/clients", Some(&boot_token)).await;
+    let actions: Vec<(&str, &str)> = items(&audit)
+        .iter()
+        .filter(|e| e["clientId"] == id.as_str())
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["requestId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("created", "admin-cli"),
+            ("updated", "admin-cli"),
+            ("updated", "admin-cli"),
+            ("secretRotated", "admin-cli"),
+            ("secretRotated", "admin-cli"),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn admin_commands_refuse_to_create_a_sqlite_database_unless_told() {
     let dir = tempfile::tempdir().unwrap();
@@ -1262,6 +1416,10 @@ fn help_texts_succeed_and_show_examples() {
         &["admin", "--help"],
         &["admin", "create-org", "--help"],
         &["admin", "create-client", "--help"],
+        &["admin", "list-clients", "--help"],
+        &["admin", "disable-client", "--help"],
+        &["admin", "enable-client", "--help"],
+        &["admin", "rotate-secret", "--help"],
     ] {
         let out = run(dir.path(), args, &[]);
         assert!(out.status.success(), "skillgrid {args:?}:\n{out:?}");

@@ -8,6 +8,7 @@
 //! document that was sent). Only when the report is empty does a caller get typed values.
 
 mod bulk;
+mod clients;
 pub mod fast;
 mod fields;
 mod hints;
@@ -22,6 +23,7 @@ pub use bulk::{
     bulk_body, bulk_request, skill_to_agents, skill_to_agents_body, BulkLimits, BulkRequest,
     ItemResult,
 };
+pub use clients::{client_create, client_patch, ScopeHint};
 pub use fast::SkillSetBody;
 pub use fields::describe_json_type;
 pub use hints::nearest_level;

@@ -66,7 +66,8 @@ const AGENT_PATCH: Schema = Schema {
     ],
 };
 
-fn object<'v>(
+/// The body as an object; anything else is reported with the shape to send.
+pub(super) fn object<'v>(
     r: &mut Report,
     body: &'v Value,
     shape: &str,

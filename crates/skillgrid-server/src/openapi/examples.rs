@@ -29,6 +29,7 @@ pub const ANA: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1c01";
 pub const BO: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1c02";
 const UNKNOWN_SKILL: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1bff";
 pub const REQUEST_ID: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1d01";
+pub const IMPORTER: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1e01";
 
 fn id(s: &str) -> Uuid {
     Uuid::parse_str(s).expect("example ids are UUIDs")
@@ -102,6 +103,14 @@ fn validate_with(
         "patchSkill" => unit(validate::skill_patch(body)),
         "createAgent" => unit(validate::agent_create(body)),
         "patchAgent" => unit(validate::agent_patch(body)),
+        "createClient" => unit(validate::client_create(
+            body,
+            &routes::clients::foreign_scope,
+        )),
+        "patchClient" => unit(validate::client_patch(
+            body,
+            &routes::clients::foreign_scope,
+        )),
         "putAgentSkills" => unit(validate::skill_set_replace(body, &rules)),
         "patchAgentSkills" => unit(validate::skill_set_merge(body, &rules)),
         "putAgentSkill" => unit(validate::single_assignment(body, &rules, id(BILLING))),
@@ -159,6 +168,17 @@ pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
         "patchAgent" => vec![
             ("rename", json!({"name": "Ana García López"})),
             ("deactivate", json!({"active": false})),
+        ],
+        "createClient" => vec![(
+            "importer",
+            json!({"name": "importer", "scopes": ["admin:agent:read", "admin:agent:write"]}),
+        )],
+        "patchClient" => vec![
+            ("disable", json!({"active": false})),
+            (
+                "rename and narrow",
+                json!({"name": "nightly importer", "scopes": ["admin:agent:write"]}),
+            ),
         ],
         "putAgentSkills" => vec![
             (
@@ -225,6 +245,7 @@ pub fn parameter(name: &str) -> Option<Value> {
     Some(match name {
         "userId" => json!(ANA),
         "skillId" => json!(BILLING),
+        "clientId" => json!(IMPORTER),
         "limit" => json!(50),
         "name" => json!("Billing"),
         "email" => json!("ana@example.com"),
@@ -247,6 +268,10 @@ fn bad_body(operation: &str) -> Option<Value> {
         "patchSkill" => json!({"name": "", "enabled": false}),
         "createAgent" => json!({"mail": "ana@example.com", "name": 7}),
         "patchAgent" => json!({"email": "not an email", "active": "no"}),
+        "createClient" => {
+            json!({"clientName": "importer", "scopes": ["admin:agent:write", "user:skill:write"]})
+        }
+        "patchClient" => json!({"scopes": "admin:agent:read", "enabled": false}),
         "putAgentSkills" => json!({"skills": [
             {"id": BILLING, "proficiency": 190},
             {"skillId": SALES, "proficiency": "Expret"},
@@ -288,7 +313,9 @@ fn traits(operation: &str, scope: &'static str) -> Traits {
     let (query, path): (&'static [&'static str], &'static [&'static str]) = match operation {
         "listSkills" => (&["name", "active", "limit", "cursor"], &[]),
         "listAgents" => (&["email", "active", "limit", "cursor"], &[]),
-        "listAudit" => (&["since", "limit", "cursor"], &[]),
+        "listAudit" | "listClientAudit" => (&["since", "limit", "cursor"], &[]),
+        "listClients" => (&["limit", "cursor"], &[]),
+        "getClient" | "patchClient" | "deleteClient" | "rotateClientSecret" => (&[], &["clientId"]),
         "getSkill" | "patchSkill" | "deleteSkill" => (&[], &["skillId"]),
         "getAgent" | "patchAgent" | "getAgentSkills" => (&[], &["userId"]),
         "getAgentSkillHistory" => (&["limit", "cursor"], &["userId"]),
@@ -433,6 +460,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
     if !t.path.is_empty() || t.skill_write {
         let e = match t.path.first() {
             Some(&"skillId") => routes::skills::skill_not_found(StoreError::NotFound),
+            Some(&"clientId") => routes::clients::rules::client_not_found(StoreError::NotFound),
             _ => routes::agents::agent_not_found(StoreError::NotFound),
         };
         out.push(ex(
@@ -459,6 +487,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         )),
         _ => {}
     }
+    client_problems(operation, &mut out);
     if t.idempotent {
         out.push(ex(
             "key in use",
@@ -491,6 +520,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
             "admin:audit:read".into()
         }],
         org: None,
+        token_epoch: 0,
     };
     out.push(ex(
         "missing scope",
@@ -517,6 +547,70 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         problem: internal,
     });
     out
+}
+
+/// The refusals of the API client routes: what a token may not give or change.
+fn client_problems(operation: &str, out: &mut Vec<ProblemExample>) {
+    use routes::clients::rules;
+    let caller = Caller {
+        org_id: Uuid::nil(),
+        client_id: Uuid::nil(),
+        scopes: vec!["admin:org:write".into(), "admin:agent:read".into()],
+        org: None,
+        token_epoch: 0,
+    };
+    let wanted = [
+        "admin:agent:read".to_string(),
+        "admin:agent:write".to_string(),
+    ];
+    let now = skillgrid_core::timestamp::Timestamp(1_796_300_000_000);
+    let importer = skillgrid_store::ClientRecord {
+        id: id(IMPORTER),
+        org_id: Uuid::nil(),
+        name: "importer".into(),
+        secret_hash: String::new(),
+        scopes: wanted.to_vec(),
+        active: true,
+        token_epoch: 0,
+        created_at: now,
+        updated_at: now,
+        secret_created_at: now,
+    };
+    if matches!(operation, "createClient" | "patchClient") {
+        out.push(ex(
+            "scope not held",
+            "a scope the calling token does not hold: a client cannot give it",
+            rules::may_grant(&caller, &wanted, "/scopes").expect_err("not held"),
+        ));
+    }
+    if matches!(
+        operation,
+        "patchClient" | "deleteClient" | "rotateClientSecret"
+    ) {
+        out.push(ex(
+            "client holds more",
+            "the client holds a scope the calling token does not: it cannot change it",
+            rules::may_manage(&caller, &importer).expect_err("holds more"),
+        ));
+        out.push(ex(
+            "changed meanwhile",
+            "the client's scopes changed while the request ran",
+            rules::changed_meanwhile(),
+        ));
+    }
+    match operation {
+        "patchClient" => out.push(ex(
+            "itself",
+            "a client disabling itself",
+            rules::not_itself("disable"),
+        )),
+        "deleteClient" => out.push(ex(
+            "itself",
+            "a client deleting itself",
+            rules::not_itself("delete"),
+        )),
+        _ => {}
+    }
 }
 
 /// Problems of no one operation: a path no route matches, a method a route does not take, a

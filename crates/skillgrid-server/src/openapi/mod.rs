@@ -59,6 +59,13 @@ use utoipa::OpenApi;
         assign_skill_to_agents,
         list_skill_holders,
         crate::routes::audit::list,
+        crate::routes::clients::audit,
+        crate::routes::clients::list,
+        crate::routes::clients::create,
+        crate::routes::clients::read,
+        crate::routes::clients::update,
+        crate::routes::clients::remove,
+        crate::routes::clients::rotate,
         crate::routes::oauth::token,
         crate::routes::health::healthz,
         crate::routes::health::readyz,
@@ -74,6 +81,7 @@ use utoipa::OpenApi;
         (name = "assignments", description = "One agent's skills; every path also exists under /api/v2/admin/users/{userId}/skills"),
         (name = "bulk", description = "Many agents at once"),
         (name = "audit", description = "Who changed what"),
+        (name = "clients", description = "API clients: who may call this API, with which scopes"),
         (name = "oauth", description = "Access tokens"),
         (name = "operations", description = "Health, metrics and this documentation"),
     )
@@ -312,8 +320,14 @@ query parameters are rejected, never ignored.",
 
 fn security_schemes() -> Value {
     let descriptions: BTreeMap<&str, &str> = [
-        (scopes::ORG_READ, "read the organization settings"),
-        (scopes::ORG_WRITE, "change the organization settings"),
+        (
+            scopes::ORG_READ,
+            "read the organization settings and its API clients",
+        ),
+        (
+            scopes::ORG_WRITE,
+            "change the organization settings and its API clients",
+        ),
         (scopes::SKILL_READ, "read the skill catalog"),
         (scopes::SKILL_WRITE, "change the skill catalog"),
         (scopes::AGENT_READ, "read agents and their skills"),

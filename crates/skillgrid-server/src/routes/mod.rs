@@ -4,6 +4,7 @@ pub mod agents;
 pub mod assignments;
 pub mod audit;
 pub mod bulk;
+pub mod clients;
 pub mod health;
 pub mod oauth;
 pub mod settings;

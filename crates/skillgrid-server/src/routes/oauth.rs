@@ -4,9 +4,9 @@
 use crate::auth::{issue_token, verify_secret, TOKEN_TTL_SECS};
 use crate::body::read_bytes;
 use crate::state::AppState;
+use crate::token_guard::Refusal;
 use crate::vendor_scopes::{self, Asked};
-use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use skillgrid_api::{OAuthError, ProblemCode, TokenResponse};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use uuid::Uuid;
 
 const FORM_LIMIT: u64 = 64 * 1024;
@@ -51,6 +52,25 @@ fn invalid_client() -> Response {
         "invalid_client",
         "client authentication failed: unknown client or wrong secret",
     )
+}
+
+/// 429 for a client id or an address whose failed attempts are spent; `invalid_client`, the
+/// RFC 6749 error of a client authentication that did not succeed, with `Retry-After`.
+pub(crate) fn too_many_failures(r: Refusal) -> Response {
+    let secs = r.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let whose = if r.by_client {
+        "this client id"
+    } else {
+        "this address"
+    };
+    let mut res = oauth_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "invalid_client",
+        format!("too many failed authentication attempts for {whose}; retry in {secs} s"),
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    res
 }
 
 /// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 section 2.3.1).
@@ -110,14 +130,18 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
     responses(
         (status = 200, description = "an access token", body = TokenResponse),
         (status = 400, description = "`invalid_request`, `invalid_scope` (another product's scope name is answered with skillgrid's equivalent) or `unsupported_grant_type`", body = OAuthError),
-        (status = 401, description = "`invalid_client`: unknown client or wrong secret", body = OAuthError,
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret or disabled client", body = OAuthError,
             headers(("WWW-Authenticate" = String, description = "`Basic realm=\"skillgrid\"`"))),
+        (status = 429, description = "`invalid_client`: too many failed attempts for this client id or from this address; nothing was checked", body = OAuthError,
+            headers(("Retry-After" = String, description = "seconds until an attempt may be made again"))),
     ))]
-pub(crate) async fn token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Response {
+    let address = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -180,19 +204,38 @@ pub(crate) async fn token(
         (None, None, _) => return bad("invalid_request", "client_id is missing"),
         (None, Some(_), None) => return bad("invalid_request", "client_secret is missing"),
     };
-    let Ok(client_id) = Uuid::parse_str(id.trim()) else {
-        return invalid_client();
+    // Failed attempts are counted by the client id named (when it is one) and the address,
+    // and checked before the secret is.
+    let named = Uuid::parse_str(id.trim()).ok();
+    let guard = state.token_guard();
+    if let Err(refusal) = guard.check(named, address) {
+        return too_many_failures(refusal);
+    }
+    let failed = || {
+        guard.failed(named, address);
+        invalid_client()
+    };
+    let Some(client_id) = named else {
+        return failed();
     };
     let client = match state.store().find_client(client_id).await {
         Ok(Some(c)) => c,
-        Ok(None) => return invalid_client(),
+        Ok(None) => return failed(),
         Err(e) => {
             tracing::error!(error = %e, "client lookup failed");
             return crate::error::internal_response();
         }
     };
     if !verify_secret(&secret, &client.secret_hash) {
-        return invalid_client();
+        return failed();
+    }
+    // Only a caller holding the secret learns that the client is disabled.
+    if !client.active {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "this client is disabled; an administrator can enable it again",
+        );
     }
     let granted: Vec<String> = match params
         .get("scope")
@@ -236,7 +279,7 @@ pub(crate) async fn token(
             g
         }
     };
-    match issue_token(state.keys(), client.id, client.org_id, &granted) {
+    match issue_token(state.keys(), &client, &granted) {
         Ok(token) => (
             [
                 (header::CACHE_CONTROL, "no-store"),

@@ -80,6 +80,7 @@ fn claims(app: &TestApp, exp: u64) -> Claims {
         client_id: app.client_id.to_string(),
         scope: scopes::ALL.join(" "),
         org_id: app.org.to_string(),
+        client_epoch: 0,
     }
 }
 
@@ -510,4 +511,39 @@ async fn a_token_with_one_scope_names_it_in_the_detail() {
     let detail = r.body["detail"].as_str().unwrap();
     assert!(detail.contains(scopes::SKILL_READ), "{detail}");
     assert!(detail.contains(scopes::AUDIT_READ), "{detail}");
+}
+
+#[tokio::test]
+async fn a_token_naming_another_organization_or_an_unknown_key_is_401() {
+    let app = spawn_app().await;
+    let key = server_key(&app).await;
+    // The server's own key, the bootstrap client, another organization: the client is not
+    // that organization's.
+    let (other, _) = app.other_org("acme").await;
+    let mut elsewhere = claims(&app, now_secs() + 600);
+    elsewhere.org_id = other.to_string();
+    let t = sign(&elsewhere, &key, Some("at+jwt"));
+    assert_invalid_token(
+        &get_skills(&app, &t).await,
+        "no longer exists in its organization",
+    );
+
+    // The right key, named by an id the server does not give it: refused; by its own id, fine.
+    let signed = |kid: &str| {
+        let mut h = Header::new(Algorithm::HS256);
+        h.typ = Some("at+jwt".into());
+        h.kid = Some(kid.into());
+        jsonwebtoken::encode(
+            &h,
+            &claims(&app, now_secs() + 600),
+            &EncodingKey::from_secret(&key),
+        )
+        .unwrap()
+    };
+    assert_invalid_token(&get_skills(&app, &signed("rotated-away")).await, "kid");
+    let own = skillgrid_server::keys::kid(&key);
+    assert_eq!(get_skills(&app, &signed(&own)).await.status, 200);
+    // The server's tokens name that key.
+    let header = jsonwebtoken::decode_header(&app.token).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(own.as_str()));
 }

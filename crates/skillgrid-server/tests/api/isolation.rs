@@ -351,3 +351,57 @@ async fn writes_of_another_org_change_nothing_here() {
     .await;
     assert_eq!(h.body["items"].as_array().unwrap().len(), 1, "{}", h.text);
 }
+
+#[tokio::test]
+async fn another_orgs_api_clients_answer_as_missing_ones_and_never_show() {
+    let w = world().await;
+    let clients = w.app.get("/api/v2/admin/clients").await.body;
+    let audit = w.app.get("/api/v2/audit/clients").await.body;
+    let ours = format!("/api/v2/admin/clients/{}", w.app.client_id);
+    let missing = format!("/api/v2/admin/clients/{}", Uuid::now_v7());
+    for (m, body, suffix) in [
+        (Method::GET, None, ""),
+        (Method::PATCH, Some(json!({"active": false})), ""),
+        (Method::PATCH, Some(json!({"name": "taken over"})), ""),
+        (Method::DELETE, None, ""),
+        (Method::POST, None, "/secret"),
+    ] {
+        let r = as_other(&w, m.clone(), &format!("{ours}{suffix}"), body.as_ref()).await;
+        assert_problem(&r, 404, "not_found");
+        let miss = as_other(&w, m.clone(), &format!("{missing}{suffix}"), body.as_ref()).await;
+        assert_eq!(shape(&r), shape(&miss), "{m} {ours}{suffix}");
+    }
+    // Lists are the other organization's own: its client, its changes.
+    let theirs = as_other(&w, Method::GET, "/api/v2/admin/clients", None).await;
+    let names: Vec<&str> = theirs.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["other"]);
+    let their_audit = as_other(&w, Method::GET, "/api/v2/audit/clients", None).await;
+    assert!(!their_audit.text.contains(&w.app.client_id.to_string()));
+    assert_eq!(their_audit.body["items"].as_array().unwrap().len(), 1);
+    // A client it creates is its own: org 1 cannot see it.
+    let r = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/clients",
+        Some(&json!({"name": "acme importer", "scopes": ["admin:agent:read"]})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = w
+        .app
+        .get(&format!(
+            "/api/v2/admin/clients/{}",
+            r.body["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_problem(&r, 404, "not_found");
+    // Org 1's clients, its changes and its token are as they were.
+    assert_eq!(w.app.get("/api/v2/admin/clients").await.body, clients);
+    assert_eq!(w.app.get("/api/v2/audit/clients").await.body, audit);
+    assert_eq!(w.app.get("/api/v2/admin/skills").await.status, 200);
+}

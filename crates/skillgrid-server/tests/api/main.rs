@@ -8,6 +8,7 @@ mod auth;
 mod bulk;
 mod bulk_large;
 mod catalog;
+mod clients;
 mod concurrency;
 mod errors;
 mod foreign_routes;

@@ -6,6 +6,7 @@
 //! names, e-mails and idempotency keys. Transactions run at READ COMMITTED: a statement after
 //! a lock sees everything committed before the lock was granted.
 
+mod clients;
 mod extra;
 mod group;
 mod skillsets;
@@ -267,8 +268,9 @@ impl Store for PgStore {
         name: &str,
         secret_hash: &str,
         scopes: &[String],
+        by: &ChangedBy,
     ) -> Result<ClientRecord> {
-        insert_client(&self.pool, org, name, secret_hash, scopes).await
+        clients::create(&self.pool, org, name, secret_hash, scopes, by).await
     }
 
     async fn create_org_with_client(
@@ -278,33 +280,54 @@ impl Store for PgStore {
         client_name: &str,
         secret_hash: &str,
         scopes: &[String],
+        by: &ChangedBy,
     ) -> Result<(OrgRecord, ClientRecord)> {
         let mut tx = self.pool.begin().await?;
         let org = insert_org(&mut *tx, org_name, settings).await?;
-        let client = insert_client(&mut *tx, org.id, client_name, secret_hash, scopes).await?;
+        let client = clients::insert(&mut tx, org.id, client_name, secret_hash, scopes, by).await?;
         tx.commit().await?;
         Ok((org, client))
     }
 
     async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
-        let row = sqlx::query(
-            "SELECT c.uuid, o.uuid AS org_uuid, c.name, c.secret_hash, c.scopes
-             FROM api_clients c JOIN orgs o ON o.id = c.org_id WHERE c.uuid = $1",
-        )
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| -> Result<ClientRecord> {
-            let scopes: String = r.try_get("scopes")?;
-            Ok(ClientRecord {
-                id: r.try_get("uuid")?,
-                org_id: r.try_get("org_uuid")?,
-                name: r.try_get("name")?,
-                secret_hash: r.try_get("secret_hash")?,
-                scopes: scopes.split_whitespace().map(String::from).collect(),
-            })
-        })
-        .transpose()
+        clients::find(&self.pool, client_id).await
+    }
+
+    async fn list_clients(&self, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>> {
+        clients::list(&self.pool, org, page).await
+    }
+
+    async fn get_client(&self, org: Uuid, id: Uuid) -> Result<ClientRecord> {
+        clients::get(&self.pool, org, id).await
+    }
+
+    async fn update_client(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        change: &ClientChange,
+        by: &ChangedBy,
+    ) -> Result<ClientRecord> {
+        clients::update(&self.pool, org, id, change, by).await
+    }
+
+    async fn delete_client(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        if_scopes: Option<&[String]>,
+        by: &ChangedBy,
+    ) -> Result<ClientRecord> {
+        clients::delete(&self.pool, org, id, if_scopes, by).await
+    }
+
+    async fn client_audit(
+        &self,
+        org: Uuid,
+        since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<ClientAuditRecord>> {
+        clients::audit(&self.pool, org, since, page).await
     }
 
     async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
@@ -335,16 +358,19 @@ impl Store for PgStore {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
+        let org_pk: i64 = row.try_get("id")?;
         let catalog: Vec<(Uuid, String, bool)> =
             sqlx::query_as("SELECT uuid, name, active FROM skills WHERE org_id = $1")
-                .bind(row.try_get::<i64, _>("id")?)
+                .bind(org_pk)
                 .fetch_all(&mut *tx)
                 .await?;
+        let clients = clients::grants(&mut tx, org_pk).await?;
         tx.commit().await?;
         Ok(OrgSnapshot {
             generation: row.try_get("generation")?,
             settings: org_from_row(&row)?.settings,
             catalog: common::catalog(catalog),
+            clients,
         })
     }
 
@@ -769,38 +795,6 @@ async fn insert_org<'e>(
         id,
         name: name.to_string(),
         settings: settings.clone(),
-    })
-}
-
-async fn insert_client<'e>(
-    db: impl sqlx::Executor<'e, Database = Postgres>,
-    org: Uuid,
-    name: &str,
-    secret_hash: &str,
-    scopes: &[String],
-) -> Result<ClientRecord> {
-    let id = Uuid::now_v7();
-    let done = sqlx::query(
-        "INSERT INTO api_clients (uuid, org_id, name, secret_hash, scopes, created_at)
-         SELECT $1, id, $2, $3, $4, $5 FROM orgs WHERE uuid = $6",
-    )
-    .bind(id)
-    .bind(name)
-    .bind(secret_hash)
-    .bind(scopes.join(" "))
-    .bind(Timestamp::now().0)
-    .bind(org)
-    .execute(db)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(ClientRecord {
-        id,
-        org_id: org,
-        name: name.into(),
-        secret_hash: secret_hash.into(),
-        scopes: scopes.to_vec(),
     })
 }
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// What it logged before it listened.
+    pub log: Vec<String>,
 }
 
 impl Drop for Server {
@@ -37,12 +39,36 @@ pub fn start_with(db: &str, flags: &[&str], wrap: &[&str]) -> Server {
         }
         None => Command::new(bin),
     };
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .args(flags);
+    launch(cmd)
+}
+
+/// [`start`] with more arguments and environment variables.
+pub fn start_with_env(db: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_skillgrid"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .args(args)
+        .envs(env.iter().copied());
+    launch(cmd)
+}
+
+/// Runs `cmd`, a `skillgrid serve` command (perhaps through a shell that `exec`s it), with
+/// none of the server's variables from the tests' environment but those it sets, and waits
+/// for the address it logs.
+pub fn launch(mut cmd: Command) -> Server {
+    for var in [
+        "SKILLGRID_LISTEN",
+        "SKILLGRID_DATABASE_URL",
+        "SKILLGRID_SIGNING_KEY",
+        "SKILLGRID_SIGNING_KEY_FILE",
+    ] {
+        if !cmd.get_envs().any(|(k, v)| k == var && v.is_some()) {
+            cmd.env_remove(var);
+        }
+    }
     let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-        .args(flags)
         .env("RUST_LOG", "info")
-        .env_remove("SKILLGRID_LISTEN")
-        .env_remove("SKILLGRID_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -50,26 +76,30 @@ pub fn start_with(db: &str, flags: &[&str], wrap: &[&str]) -> Server {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let mut before = Some(Vec::new());
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(addr) = line.split("listening on http://").nth(1) {
                 let addr: String = addr
                     .chars()
                     .take_while(|c| !c.is_whitespace() && *c != '"')
                     .collect();
-                let _ = tx.send(addr);
+                let _ = tx.send((addr, before.take().unwrap_or_default()));
+            } else if let Some(b) = before.as_mut() {
+                b.push(line);
             }
         }
     });
-    let addr = rx
+    let (addr, log) = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("server did not start");
     Server {
         child,
         base: format!("http://{addr}"),
+        log,
     }
 }
 
-#[allow(unused_imports)]
+#[allow(unused_imports)] // not every test binary needs it, as for the functions above
 pub use skillgrid_testkit::test_db;
 
 /// A number from the database behind the server's back.

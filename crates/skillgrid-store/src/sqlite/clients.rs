@@ -1,0 +1,252 @@
+//! API clients on SQLite: creation, changes and deletion, each with its audit entry in the
+//! same transaction (see `crate::clients` for what a change does).
+
+use crate::clients::{
+    action_code, apply, check_scopes, scopes_from, scopes_text, state_json, AuditRow, ClientRow,
+    LocatedRow,
+};
+use crate::common::paged;
+use crate::*;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+
+const COLS: &str = "c.id AS pk, c.uuid, o.uuid AS org_uuid, c.name, c.secret_hash, c.scopes,
+    c.active, c.token_epoch, c.created_at, coalesce(c.updated_at, c.created_at) AS updated_at,
+    coalesce(c.secret_at, c.created_at) AS secret_at";
+
+/// Records one change to a client of the organization whose key is `org_pk`.
+async fn record(
+    conn: &mut SqliteConnection,
+    org_pk: i64,
+    action: ClientAuditAction,
+    before: Option<&ClientRecord>,
+    after: Option<&ClientRecord>,
+    by: &ChangedBy,
+) -> Result<()> {
+    let client = after.or(before).map(|c| c.id).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO client_audit (uuid, org_id, at, request_id, actor_uuid, client_uuid, action, before, after)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(org_pk)
+    .bind(by.now.0)
+    .bind(&by.request_id)
+    .bind(by.client)
+    .bind(client)
+    .bind(action_code(action))
+    .bind(before.map(state_json).transpose()?)
+    .bind(after.map(state_json).transpose()?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates a client of `org` and its audit entry, inside the caller's transaction.
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    org: Uuid,
+    name: &str,
+    secret_hash: &str,
+    scopes: &[String],
+    by: &ChangedBy,
+) -> Result<ClientRecord> {
+    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
+        .bind(org)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let c = ClientRecord {
+        id: Uuid::now_v7(),
+        org_id: org,
+        name: name.into(),
+        secret_hash: secret_hash.into(),
+        scopes: scopes.to_vec(),
+        active: true,
+        token_epoch: 0,
+        created_at: by.now,
+        updated_at: by.now,
+        secret_created_at: by.now,
+    };
+    sqlx::query(
+        "INSERT INTO api_clients (uuid, org_id, name, secret_hash, scopes, created_at, updated_at, secret_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.id)
+    .bind(org_pk)
+    .bind(&c.name)
+    .bind(&c.secret_hash)
+    .bind(scopes_text(&c.scopes))
+    .bind(c.created_at.0)
+    .bind(c.updated_at.0)
+    .bind(c.secret_created_at.0)
+    .execute(&mut *conn)
+    .await?;
+    record(conn, org_pk, ClientAuditAction::Created, None, Some(&c), by).await?;
+    Ok(c)
+}
+
+pub(super) async fn create(
+    pool: &SqlitePool,
+    org: Uuid,
+    name: &str,
+    secret_hash: &str,
+    scopes: &[String],
+    by: &ChangedBy,
+) -> Result<ClientRecord> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let c = insert(&mut tx, org, name, secret_hash, scopes, by).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+pub(super) async fn find(pool: &SqlitePool, id: Uuid) -> Result<Option<ClientRecord>> {
+    let row: Option<ClientRow> = sqlx::query_as(&format!(
+        "SELECT {COLS} FROM api_clients c JOIN orgs o ON o.id = c.org_id WHERE c.uuid = ?"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(ClientRecord::from))
+}
+
+pub(super) async fn list(
+    pool: &SqlitePool,
+    org: Uuid,
+    page: PageRequest,
+) -> Result<Paged<ClientRecord>> {
+    let rows: Vec<ClientRow> = sqlx::query_as(&format!(
+        "SELECT {COLS} FROM api_clients c JOIN orgs o ON o.id = c.org_id
+         WHERE o.uuid = ? AND c.id > ? ORDER BY c.id LIMIT ?"
+    ))
+    .bind(org)
+    .bind(page.after.unwrap_or(0))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows.into_iter().map(|r| (r.pk, r.into())).collect();
+    Ok(paged(rows, page.limit))
+}
+
+/// The client's key, its organization's key and the client, in the organization `org`.
+async fn locate(
+    conn: &mut SqliteConnection,
+    org: Uuid,
+    id: Uuid,
+) -> Result<(i64, i64, ClientRecord)> {
+    let row: LocatedRow = sqlx::query_as(&format!(
+        "SELECT {COLS}, o.id AS org_pk FROM api_clients c JOIN orgs o ON o.id = c.org_id
+         WHERE c.uuid = ? AND o.uuid = ?"
+    ))
+    .bind(id)
+    .bind(org)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    Ok((row.client.pk, row.org_pk, row.client.into()))
+}
+
+pub(super) async fn get(pool: &SqlitePool, org: Uuid, id: Uuid) -> Result<ClientRecord> {
+    let mut conn = pool.acquire().await?;
+    Ok(locate(&mut conn, org, id).await?.2)
+}
+
+pub(super) async fn update(
+    pool: &SqlitePool,
+    org: Uuid,
+    id: Uuid,
+    change: &ClientChange,
+    by: &ChangedBy,
+) -> Result<ClientRecord> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let (pk, org_pk, current) = locate(&mut tx, org, id).await?;
+    let Some((next, action)) = apply(&current, change, by.now)? else {
+        return Ok(current);
+    };
+    sqlx::query(
+        "UPDATE api_clients SET name = ?, secret_hash = ?, scopes = ?, active = ?, token_epoch = ?,
+             updated_at = ?, secret_at = ? WHERE id = ?",
+    )
+    .bind(&next.name)
+    .bind(&next.secret_hash)
+    .bind(scopes_text(&next.scopes))
+    .bind(next.active)
+    .bind(next.token_epoch)
+    .bind(next.updated_at.0)
+    .bind(next.secret_created_at.0)
+    .bind(pk)
+    .execute(&mut *tx)
+    .await?;
+    record(&mut tx, org_pk, action, Some(&current), Some(&next), by).await?;
+    tx.commit().await?;
+    Ok(next)
+}
+
+pub(super) async fn delete(
+    pool: &SqlitePool,
+    org: Uuid,
+    id: Uuid,
+    if_scopes: Option<&[String]>,
+    by: &ChangedBy,
+) -> Result<ClientRecord> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let (pk, org_pk, current) = locate(&mut tx, org, id).await?;
+    check_scopes(&current, if_scopes)?;
+    sqlx::query("DELETE FROM api_clients WHERE id = ?")
+        .bind(pk)
+        .execute(&mut *tx)
+        .await?;
+    record(
+        &mut tx,
+        org_pk,
+        ClientAuditAction::Deleted,
+        Some(&current),
+        None,
+        by,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(current)
+}
+
+pub(super) async fn audit(
+    pool: &SqlitePool,
+    org: Uuid,
+    since: Option<Timestamp>,
+    page: PageRequest,
+) -> Result<Paged<ClientAuditRecord>> {
+    let rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT a.id, a.uuid, a.at, a.request_id, a.actor_uuid, a.client_uuid, a.action, a.before, a.after
+         FROM client_audit a WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = ?)
+           AND a.id > ? AND a.at >= ? ORDER BY a.id LIMIT ?",
+    )
+    .bind(org)
+    .bind(page.after.unwrap_or(0))
+    .bind(since.map_or(i64::MIN, |t| t.0))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(AuditRow::entry)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paged(rows, page.limit))
+}
+
+/// The organization's clients as each request checks them, inside a snapshot's transaction.
+pub(super) async fn grants(conn: &mut SqliteConnection, org_pk: i64) -> Result<Vec<ClientGrant>> {
+    let rows: Vec<(Uuid, bool, i64, String)> = sqlx::query_as(
+        "SELECT uuid, active, token_epoch, scopes FROM api_clients WHERE org_id = ?",
+    )
+    .bind(org_pk)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, active, token_epoch, scopes)| ClientGrant {
+            id,
+            active,
+            token_epoch,
+            scopes: scopes_from(&scopes),
+        })
+        .collect())
+}
