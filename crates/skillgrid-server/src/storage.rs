@@ -46,6 +46,7 @@ pub struct Space {
 impl Space {
     fn mark_full(&self) {
         if !self.full.swap(true, Ordering::Relaxed) {
+            metrics::gauge!("skillgrid_storage_full").set(1.0);
             tracing::warn!("a write failed for lack of space: not ready until writes succeed");
         }
     }
@@ -65,6 +66,7 @@ impl Space {
         }
         state.store().probe_write().await?;
         if self.full.swap(false, Ordering::Relaxed) {
+            metrics::gauge!("skillgrid_storage_full").set(0.0);
             tracing::info!("writes succeed again: ready");
         }
         Ok(())

@@ -437,6 +437,8 @@ async fn a_full_disk_answers_503_and_not_ready_then_recovers_when_space_is_freed
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
     assert_eq!(get("/api/v2/admin/skills").await.unwrap().status(), 200);
     assert_eq!(get("/api/v2/audit?limit=10").await.unwrap().status(), 200);
+    let metrics = || async { get("/metrics").await.unwrap().text().await.unwrap() };
+    assert!(metrics().await.contains("skillgrid_storage_full 1"));
 
     // Space is freed: ready again, and writes succeed.
     let mut c = sqlx::SqliteConnection::connect(&db).await.unwrap();
@@ -454,6 +456,7 @@ async fn a_full_disk_answers_503_and_not_ready_then_recovers_when_space_is_freed
         get("/readyz").await.unwrap().text().await.unwrap()
     );
     assert_eq!(bulk(value).await.unwrap().status(), 200);
+    assert!(metrics().await.contains("skillgrid_storage_full 0"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
