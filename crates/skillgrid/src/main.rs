@@ -181,6 +181,18 @@ struct ServeArgs {
     /// On an empty database, also add a small sample catalog and agents.
     #[arg(long)]
     demo: bool,
+    /// Where each API client's rate limit is counted: `database` shares one budget between
+    /// every instance on a PostgreSQL database (one database round trip per request);
+    /// `process` counts in each process, so N instances allow N times the limit. SQLite is
+    /// always counted in the process.
+    #[arg(long, env = "SKILLGRID_RATE_LIMITS", value_enum, default_value_t = RateLimits::Database)]
+    rate_limits: RateLimits,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RateLimits {
+    Database,
+    Process,
 }
 
 #[derive(Subcommand)]
@@ -293,6 +305,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("--demo ignored: the database is not empty");
     }
     let state = skillgrid_server::build_state(store).await?;
+    if args.rate_limits == RateLimits::Process {
+        state.limiters().count_per_process();
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("failed to listen on {}", args.listen))?;
