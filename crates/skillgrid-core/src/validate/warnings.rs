@@ -66,9 +66,7 @@ pub fn findings(scale: &ProficiencyScale, set: &[Assignment]) -> Vec<Finding> {
         .enumerate()
         .filter(|(_, a)| a.given == Given::Number);
     let small = scale.max >= OTHER_SCALE_FROM
-        && set
-            .iter()
-            .all(|a| (0..=SMALL_TOP).contains(&a.proficiency));
+        && set.iter().all(|a| (0..=SMALL_TOP).contains(&a.proficiency));
     let code = if small {
         EntryCode::OtherScale
     } else {

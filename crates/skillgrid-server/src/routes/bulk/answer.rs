@@ -11,13 +11,14 @@ use crate::buffers;
 use crate::render::{ChangesWriter, Renderer};
 use axum::body::Bytes;
 use skillgrid_api::{
-    BulkItemResult, BulkSummary, EntryCode, ErrorEntry, Problem, ProblemCode, ProficiencyScale, WarningPolicy,
+    BulkItemResult, BulkSummary, EntryCode, ErrorEntry, Problem, ProblemCode, ProficiencyScale,
+    WarningPolicy,
 };
 use skillgrid_core::model::{Assignment, CatalogSkill, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::warnings::{self, Finding};
-use std::collections::HashMap;
 use skillgrid_store::{AgentWrite, ItemOutcome};
+use std::collections::HashMap;
 use std::io::Write;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
