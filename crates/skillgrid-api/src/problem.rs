@@ -192,6 +192,8 @@ pub enum EntryCode {
     InvalidDateRange,
     NotAllowed,
     PreconditionFailed,
+    /// An object of the body names the same key twice: which value was meant is unknown.
+    DuplicateKey,
     /// A unique value (skill name, agent email) is already taken; used inside `conflict` problems.
     Conflict,
     /// Every proficiency of a set lies within 0–5 on a scale that reaches 20 or more: values
@@ -210,7 +212,7 @@ pub enum EntryCode {
 }
 
 impl EntryCode {
-    pub const ALL: [EntryCode; 21] = [
+    pub const ALL: [EntryCode; 22] = [
         Self::InvalidJson,
         Self::InvalidType,
         Self::MissingField,
@@ -228,6 +230,7 @@ impl EntryCode {
         Self::InvalidDateRange,
         Self::NotAllowed,
         Self::PreconditionFailed,
+        Self::DuplicateKey,
         Self::Conflict,
         Self::OtherScale,
         Self::BelowLowestLevel,
@@ -257,6 +260,7 @@ impl EntryCode {
             Self::InvalidDateRange => "invalid_date_range",
             Self::NotAllowed => "not_allowed",
             Self::PreconditionFailed => "precondition_failed",
+            Self::DuplicateKey => "duplicate_key",
             Self::Conflict => "conflict",
             Self::OtherScale => "other_scale",
             Self::BelowLowestLevel => "below_lowest_level",

@@ -74,6 +74,19 @@ pub enum SkillSetWrite {
 pub enum Precondition {
     Any,
     Version(i64),
+    /// A weak tag (`W/"N"`): `If-Match` compares strongly, so it matches no version.
+    Weak,
+}
+
+impl Precondition {
+    /// Whether a set at `version` may be written.
+    pub fn matches(self, version: i64) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::Version(v) => v == version,
+            Precondition::Weak => false,
+        }
+    }
 }
 
 /// A skill of the catalog as validation needs to see it.

@@ -2,8 +2,9 @@
 //! all-errors walk over a `serde_json::Value`.
 //!
 //! Bodies are generated as JSON *text*, so that what a `Value` cannot hold is generated too:
-//! duplicate keys, escapes in keys and strings, `85.0`, `1e2`, `-0`, numbers beyond i64, odd
-//! whitespace, truncated documents. For every body:
+//! duplicate keys (also spelt with escapes), escapes in keys and strings, `85.0`, `1e2`, `-0`,
+//! numbers beyond i64, odd whitespace, a leading byte-order mark (or two), truncated
+//! documents. For every body:
 //! * when the fast path accepts it, the walk accepts it too, every item valid, with exactly the
 //!   same typed result;
 //! * for a bulk body, reading the items one by one (fast path where it can, walk where it
@@ -224,18 +225,22 @@ fn key(name: &str, near: &[&str], bad: u32) -> S {
     pick(vec![q(name), q(name), escaped(name)], invalid, bad)
 }
 
-/// Keys that are not fields, or that repeat a field (the walk reads a repeated key's last
-/// value, at its first place).
+/// In `extras`: a copy of another field of the object, key and value.
+const REPEAT: &str = "(repeat)";
+
+/// Keys that are not fields, or that repeat a field (`duplicate_key` to the walk), with another
+/// value or the same one.
 fn extras(pool: &'static [(&'static str, &'static str)], bad: u32) -> BoxedStrategy<Fields> {
     if bad == 0 {
         return Just(Vec::new()).boxed();
     }
+    let one = prop_oneof![
+        3 => select(pool).prop_map(|(k, v)| (k.to_string(), v.to_string())),
+        1 => Just((REPEAT.to_string(), String::new())),
+    ];
     prop_oneof![
         bad => Just(Vec::new()),
-        1 => proptest::collection::vec(
-            select(pool).prop_map(|(k, v)| (k.to_string(), v.to_string())),
-            1..3
-        ),
+        1 => proptest::collection::vec(one, 1..3),
     ]
     .boxed()
 }
@@ -245,7 +250,17 @@ fn object(parts: Vec<BoxedStrategy<Option<(String, String)>>>, extra: BoxedStrat
     (parts, extra, select(vec!["", " ", "\n  "]))
         .prop_flat_map(|(fields, extra, ws)| {
             let mut all: Fields = fields.into_iter().flatten().collect();
-            all.extend(extra);
+            let copies: Fields = extra
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    if k == REPEAT {
+                        all.first().cloned()
+                    } else {
+                        Some((k, v))
+                    }
+                })
+                .collect();
+            all.extend(copies);
             (Just(all).prop_shuffle(), Just(ws))
         })
         .prop_map(|(fields, ws)| {
@@ -423,18 +438,22 @@ const ROOT_EXTRAS: &[(&str, &str)] = &[
     ("\"atomic\"", "false"),
 ];
 
-/// A whole body, sometimes (with `bad`) no longer JSON or not an object.
+/// A whole body, sometimes after a byte-order mark, and sometimes (with `bad`) no longer JSON
+/// or not an object.
 fn whole(body: S, bad: u32) -> S {
+    let bom = prop_oneof![4 => Just(""), 1 => Just("\u{feff}")];
     if bad == 0 {
-        return body;
+        return (bom, body).prop_map(|(m, b)| format!("{m}{b}")).boxed();
     }
-    let how = prop_oneof![bad => Just(3), 1 => 0usize..3];
-    (body, how, any::<prop::sample::Index>())
-        .prop_map(|(b, how, at)| match how {
+    let how = prop_oneof![bad => Just(4), 1 => 0usize..4];
+    (bom, body, how, any::<prop::sample::Index>())
+        .prop_map(|(m, b, how, at)| match how {
             0 if !b.is_empty() => b[..at.index(b.len())].to_string(),
             1 => format!("{b} x"),
             2 => format!("[{b}]"),
-            _ => b,
+            // One mark is ignored; a second is not JSON.
+            3 => format!("\u{feff}\u{feff}{b}"),
+            _ => format!("{m}{b}"),
         })
         .boxed()
 }
@@ -526,15 +545,29 @@ fn near_valid(body: impl Fn(u32) -> S) -> S {
     prop_oneof![body(300), body(100), body(30), body(8)].boxed()
 }
 
-/// What the walk answers for `text`: its result, or the one `invalid_json` entry.
+/// What the walk answers for `text`: its result, or the one `invalid_json` entry. When the
+/// text repeats a key the body is refused, with the problems `problems_in` finds in what the
+/// walk accepted.
 fn walk<T>(
     text: &str,
     f: impl FnOnce(&Value) -> Result<T, Vec<ErrorEntry>>,
+    problems_in: impl FnOnce(T) -> Vec<ErrorEntry>,
 ) -> Result<T, Vec<ErrorEntry>> {
     match validate::parse_json(text.as_bytes()) {
-        Ok(v) => f(&v),
+        Ok(doc) => doc.finish(f(doc.value()), problems_in),
         Err(e) => Err(vec![e]),
     }
+}
+
+/// The problems of the items of an accepted bulk body.
+fn item_problems(
+    items: impl IntoIterator<Item = Result<impl Sized, Vec<ErrorEntry>>>,
+) -> Vec<ErrorEntry> {
+    items
+        .into_iter()
+        .filter_map(Result::err)
+        .flatten()
+        .collect()
 }
 
 /// The fast path's answer is the walk's, or none; with `must_be_fast`, it is the walk's.
@@ -563,7 +596,11 @@ fn check_bulk(text: &str, odd: bool, must_be_fast: bool) -> Result<(), TestCaseE
     let (s, c) = (settings(odd), catalog());
     let r = rules(&s, &c);
     let fast = fast::bulk(text.as_bytes(), &r, &LIMITS);
-    let walked = walk(text, |v| validate::bulk_request(v, &r, &LIMITS));
+    let walked = walk(
+        text,
+        |v| validate::bulk_request(v, &r, &LIMITS),
+        |req| item_problems(req.items),
+    );
     if let Ok(w) = &walked {
         prop_assert!(
             fast.is_none() || w.items.iter().all(Result::is_ok),
@@ -631,7 +668,11 @@ fn check_skill_to_agents(text: &str, odd: bool, must_be_fast: bool) -> Result<()
     let r = rules(&s, &c);
     let skill: Uuid = A1.parse().unwrap();
     let fast = fast::skill_to_agents(text.as_bytes(), skill, &r, &LIMITS);
-    let walked = walk(text, |v| validate::skill_to_agents(v, skill, &r, &LIMITS));
+    let walked = walk(
+        text,
+        |v| validate::skill_to_agents(v, skill, &r, &LIMITS),
+        |items| item_problems(items.into_iter().map(|(item, _)| item)),
+    );
     agree(fast, &walked, must_be_fast)?;
     let body = validate::skill_to_agents_body(text.as_bytes(), skill, &r, &LIMITS);
     prop_assert_eq!(body, walked);
@@ -654,18 +695,22 @@ fn check_skill_set(
             ""
         }
     };
-    let walked = walk(text, |v| {
-        if replace {
-            validate::skill_set_replace(v, &r).map(|upsert| (upsert, Vec::new()))
-        } else {
-            validate::skill_set_merge(v, &r)
-        }
-        .map(|(upsert, remove)| SkillSetBody {
-            upsert,
-            remove,
-            list_pointer: list_pointer(v),
-        })
-    });
+    let walked = walk(
+        text,
+        |v| {
+            if replace {
+                validate::skill_set_replace(v, &r).map(|upsert| (upsert, Vec::new()))
+            } else {
+                validate::skill_set_merge(v, &r)
+            }
+            .map(|(upsert, remove)| SkillSetBody {
+                upsert,
+                remove,
+                list_pointer: list_pointer(v),
+            })
+        },
+        |_| Vec::new(),
+    );
     agree(fast, &walked, must_be_fast)?;
     let body = if replace {
         validate::skill_set_replace_body(text.as_bytes(), &r)
@@ -725,7 +770,7 @@ proptest! {
 fn known_traps_leave_the_fast_path() {
     let item = |rest: &str| format!(r#"{{"items": [{{"agentId": "{}"{rest}}}]}}"#, AGENTS[0]);
     let traps = [
-        // A repeated key: the walk reads the last value.
+        // A repeated key: refused, whichever value would pass.
         item(&format!(
             r#", "skills": [{{"skillId": "{A1}", "proficiency": "x", "proficiency": 50}}]"#
         )),
@@ -771,7 +816,30 @@ fn known_traps_leave_the_fast_path() {
         assert!(fast::bulk(t.as_bytes(), &r, &LIMITS).is_none(), "{t}");
         check_bulk(t, false, false).unwrap_or_else(|e| panic!("{t}: {e}"));
     }
-    // The first trap is valid to the walk, which reads proficiency 50.
-    let req = validate::bulk_body(traps[0].as_bytes(), &r, &LIMITS).unwrap();
-    assert!(req.items[0].is_ok());
+    // The first trap would be valid with its last value, 50: the repeat is all that is wrong.
+    let errors = validate::bulk_body(traps[0].as_bytes(), &r, &LIMITS).unwrap_err();
+    let found: Vec<_> = errors
+        .iter()
+        .map(|e| (e.pointer.as_deref(), e.code.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [(Some("/items/0/skills/0/proficiency"), "duplicate_key")]
+    );
+}
+
+/// Valid bodies after a byte-order mark take the fast path, with the answer they get without it.
+#[test]
+fn a_byte_order_mark_changes_nothing() {
+    let (s, c) = (settings(false), catalog());
+    let r = rules(&s, &c);
+    let body = format!(
+        r#"{{"mode": "merge", "items": [{{"agentId": "{}", "skills": [{{"skillId": "{A1}", "proficiency": 50}}]}}]}}"#,
+        AGENTS[0]
+    );
+    let marked = format!("\u{feff}{body}");
+    let plain = fast::bulk(body.as_bytes(), &r, &LIMITS).expect("valid");
+    assert_eq!(fast::bulk(marked.as_bytes(), &r, &LIMITS), Some(plain));
+    assert!(fast::bulk_head(marked.as_bytes()).is_some());
+    check_bulk(&marked, false, true).unwrap();
 }

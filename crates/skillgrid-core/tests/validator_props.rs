@@ -378,7 +378,7 @@ proptest! {
         };
         let as_float = doc[0]["proficiency"].is_f64();
         let beyond_i64 = match doc[0]["proficiency"].as_f64() {
-            Some(f) if as_float => f >= i64::MAX as f64 || f < i64::MIN as f64,
+            Some(f) if as_float => f >= i64::MAX as f64 || f <= i64::MIN as f64,
             _ => i64::try_from(n).is_err(),
         };
         match validate::skill_set_replace(&doc, &rules) {

@@ -1,8 +1,9 @@
 //! Reading a request body: content type (415), size (413), JSON syntax (`invalid_json` with
-//! line and column, worded by core's `validate::parse_json`). What comes out is a
-//! `serde_json::Value` for the validator, or the raw bytes for the validators that parse them
-//! themselves (bulk, skill to agents, skill-set PUT and PATCH); no framework extractor ever
-//! rejects a body with its own message.
+//! line and column, worded by core's `validate::parse_json`, which also ignores a leading
+//! byte-order mark and notes repeated keys). What comes out is a [`Document`] for the
+//! validator, or the raw bytes for the validators that parse them themselves (bulk, skill to
+//! agents, skill-set PUT and PATCH); no framework extractor ever rejects a body with its own
+//! message.
 
 use crate::connections::BodyTimeout;
 use crate::error::ApiError;
@@ -11,7 +12,7 @@ use axum::http::{header, HeaderMap};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProblemCode};
-use skillgrid_core::validate;
+use skillgrid_core::validate::{self, Document};
 
 /// True when the header names `application/json` (a `charset` or other parameter is fine).
 pub fn is_json(headers: &HeaderMap) -> bool {
@@ -105,15 +106,24 @@ pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Checks the content type, reads at most `limit` bytes and parses them as JSON.
-pub async fn read_json(headers: &HeaderMap, body: Body, limit: u64) -> Result<Value, ApiError> {
+pub async fn read_json(headers: &HeaderMap, body: Body, limit: u64) -> Result<Document, ApiError> {
     require_json(headers)?;
     let bytes = read_bytes(headers, body, limit).await?;
     parse_json(&bytes)
 }
 
 /// `invalid_json` (with line and column) unless the bytes are one JSON document.
-pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+pub fn parse_json(bytes: &[u8]) -> Result<Document, ApiError> {
     validate::parse_json(bytes).map_err(ApiError::one)
+}
+
+/// The validator's `walk` of a parsed body: its value, or 400 with every problem, keys the
+/// body repeats among them.
+pub fn check<T>(
+    doc: &Document,
+    walk: impl FnOnce(&Value) -> Result<T, Vec<ErrorEntry>>,
+) -> Result<T, ApiError> {
+    doc.check(walk).map_err(ApiError::validation)
 }
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
 //! Per-client token buckets, sized by the organization's `rateLimit` settings.
 //!
-//! A bucket is rebuilt when the settings it was made from change, so a settings PATCH takes
-//! effect on the next request without a restart. Buckets live in this process: several
-//! instances behind a load balancer each allow the full rate (see the README).
+//! On a store that keeps buckets where every process sees them (PostgreSQL), each request
+//! takes its token there, in one statement: several instances on one database grant a client
+//! one budget between them. Otherwise (SQLite, or `serve --rate-limits process`) the buckets
+//! live in this process, and so does the fallback while the database cannot be asked.
+//!
+//! A bucket starts full again when the settings it was made from change, so a settings PATCH
+//! takes effect on the next request without a restart.
 
 use crate::auth::bearer_caller;
 use crate::error::ApiError;
@@ -16,8 +20,10 @@ use governor::middleware::StateInformationMiddleware;
 use governor::{Quota, RateLimiter};
 use skillgrid_api::ProblemCode;
 use skillgrid_api::RateLimit;
+use skillgrid_store::{DynStore, TokenTake};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
@@ -31,6 +37,10 @@ type Bucket = RateLimiter<
 #[derive(Default)]
 pub struct Limiters {
     buckets: Mutex<HashMap<Uuid, (RateLimit, Arc<Bucket>)>>,
+    /// Count in this process only: told so, or the store keeps no buckets.
+    per_process: AtomicBool,
+    /// The store's buckets could not be reached on the last try (logged once per outage).
+    unreachable: AtomicBool,
 }
 
 /// What the `RateLimit-*` headers say.
@@ -47,7 +57,61 @@ fn nz(v: u64) -> NonZeroU32 {
     NonZeroU32::new(v.clamp(1, u32::MAX as u64) as u32).unwrap_or(NonZeroU32::MIN)
 }
 
+impl Decision {
+    /// What a request that took from a bucket of `settings` learns from what is left in it.
+    fn after(take: TokenTake, settings: &RateLimit) -> Decision {
+        let per_token = 60.0 / settings.requests_per_minute.max(1) as f64;
+        let tokens = take.tokens.clamp(0.0, settings.burst as f64);
+        if take.granted {
+            Decision {
+                allowed: true,
+                limit: settings.burst,
+                remaining: tokens.floor() as u64,
+                reset_secs: ((settings.burst as f64 - tokens) * per_token).ceil() as u64,
+            }
+        } else {
+            Decision {
+                allowed: false,
+                limit: settings.burst,
+                remaining: 0,
+                reset_secs: ((1.0 - tokens) * per_token).ceil().max(1.0) as u64,
+            }
+        }
+    }
+}
+
 impl Limiters {
+    /// Counts every client in this process only, even on a store that shares buckets: each
+    /// of N instances then allows the whole rate, and a request spares a database round trip.
+    pub fn count_per_process(&self) {
+        self.per_process.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes a token for one request of `client`: from the bucket the store shares between
+    /// processes when it keeps one, else from this process's. While the store cannot be asked,
+    /// this process's buckets stand in (each instance then allows the whole rate): a database
+    /// hiccup never refuses requests the limit allows.
+    pub async fn take(&self, store: &DynStore, client: Uuid, settings: &RateLimit) -> Decision {
+        if !self.per_process.load(Ordering::Relaxed) {
+            match store.take_token(client, settings).await {
+                Ok(Some(take)) => {
+                    if self.unreachable.swap(false, Ordering::Relaxed) {
+                        tracing::info!("rate limits are counted in the database again");
+                    }
+                    return Decision::after(take, settings);
+                }
+                Ok(None) => self.count_per_process(),
+                Err(e) => {
+                    if !self.unreachable.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(error = %e, "the database's rate-limit buckets cannot be reached; counting in this process until they can");
+                    }
+                }
+            }
+        }
+        self.check(client, settings)
+    }
+
+    /// Takes a token from this process's bucket of `client`.
     pub fn check(&self, client: Uuid, settings: &RateLimit) -> Decision {
         let bucket = {
             let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
@@ -129,7 +193,10 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         return next.run(req).await;
     }
     let limit = &org.settings.rate_limit;
-    let d = state.limiters().check(caller.client_id, limit);
+    let d = state
+        .limiters()
+        .take(state.store(), caller.client_id, limit)
+        .await;
     if !d.allowed {
         let mut res = rate_limited(limit, d.reset_secs).into_response();
         set_headers(res.headers_mut(), &d);
@@ -166,5 +233,36 @@ mod tests {
             burst: 10,
         };
         assert!(l.check(c, &bigger).allowed);
+    }
+
+    #[test]
+    fn a_shared_bucket_reads_as_the_headers_say() {
+        let s = RateLimit {
+            requests_per_minute: 600,
+            burst: 100,
+        };
+        let after = |granted, tokens| Decision::after(TokenTake { granted, tokens }, &s);
+        let d = after(true, 99.0);
+        assert!(d.allowed);
+        assert_eq!((d.limit, d.remaining, d.reset_secs), (100, 99, 1));
+        // 40.5 tokens: 40 whole ones left, full again in 59.5 tokens at 0.1 s each.
+        let d = after(true, 40.5);
+        assert_eq!((d.remaining, d.reset_secs), (40, 6));
+        let d = after(false, 0.25);
+        assert!(!d.allowed);
+        assert_eq!((d.remaining, d.reset_secs), (0, 1));
+        // At 1 per minute, three quarters of a token are 45 s away.
+        let slow = RateLimit {
+            requests_per_minute: 1,
+            burst: 3,
+        };
+        let d = Decision::after(
+            TokenTake {
+                granted: false,
+                tokens: 0.25,
+            },
+            &slow,
+        );
+        assert_eq!(d.reset_secs, 45);
     }
 }

@@ -211,7 +211,7 @@ pub(crate) fn outcomes(
         let outcome = match agents.get(&it.agent_id) {
             None => ItemOutcome::NotFound,
             Some(a) if !a.active => ItemOutcome::Inactive,
-            Some(a) if matches!(it.if_match, Some(Precondition::Version(v)) if v != a.version) => {
+            Some(a) if it.if_match.is_some_and(|p| !p.matches(a.version)) => {
                 ItemOutcome::PreconditionFailed { current: a.version }
             }
             Some(a) => {

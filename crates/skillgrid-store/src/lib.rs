@@ -18,7 +18,7 @@ pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 
 use async_trait::async_trait;
-use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings};
+use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings, RateLimit};
 use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{
     AgentPatch, CatalogSkill, NewAgent, NewSkill, Precondition, SkillPatch, SkillSetWrite,
@@ -355,6 +355,15 @@ pub struct OrgSnapshot {
     pub clients: Vec<ClientGrant>,
 }
 
+/// A client's rate-limit bucket after a request took from it (see [`Store::take_token`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenTake {
+    /// Whether the request got a token.
+    pub granted: bool,
+    /// Tokens left afterwards; fractional, as the bucket refills continuously.
+    pub tokens: f64,
+}
+
 /// The result of a settings update whose new scale would strand stored proficiencies: how
 /// many of the organization's assignments fall below its min and above its max, and the
 /// lowest and highest proficiency the organization stores (what a refusal can offer instead).
@@ -594,6 +603,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Releases a claimed key whose request failed.
     async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()>;
+
+    /// Takes a token for one request of `client` from its bucket of `limit.burst` tokens,
+    /// refilled at `limit.requests_per_minute`, kept in the database where every process on it
+    /// takes from the same bucket; one round trip. A bucket last used with other sizes starts
+    /// full. `None` when this store keeps no buckets (SQLite, which one process serves): the
+    /// caller then counts in its own process.
+    async fn take_token(&self, client: Uuid, limit: &RateLimit) -> Result<Option<TokenTake>> {
+        let _ = (client, limit);
+        Ok(None)
+    }
 }
 
 /// What [`open_with`] does with a database that holds no skillgrid tables yet.

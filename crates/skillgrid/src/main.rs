@@ -205,6 +205,12 @@ struct ServeArgs {
     #[arg(long, env = "SKILLGRID_TOKEN_FAILURES_PER_ADDRESS", default_value_t = 30,
         value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     token_failures_per_address: u32,
+    /// Where each API client's rate limit is counted: `database` shares one budget between
+    /// every instance on a PostgreSQL database (one database round trip per request);
+    /// `process` counts in each process, so N instances allow N times the limit. SQLite is
+    /// always counted in the process.
+    #[arg(long, env = "SKILLGRID_RATE_LIMITS", value_enum, default_value_t = RateLimits::Database)]
+    rate_limits: RateLimits,
     #[command(flatten)]
     http: HttpFlags,
 }
@@ -247,6 +253,12 @@ impl HttpFlags {
             shutdown_grace: self.shutdown_grace.unwrap_or(d.shutdown_grace),
         }
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RateLimits {
+    Database,
+    Process,
 }
 
 #[derive(Subcommand)]
@@ -428,6 +440,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let state = skillgrid_server::build_state_with(store, &options).await?;
     tracing::info!(source = ?options.keys, kids = ?state.keys().ids(), "token signing keys loaded");
+    if args.rate_limits == RateLimits::Process {
+        state.limiters().count_per_process();
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("failed to listen on {}", args.listen))?;

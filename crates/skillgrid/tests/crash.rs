@@ -24,11 +24,7 @@ struct Fixture {
 }
 
 async fn seed(db: &str) -> Fixture {
-    let store = skillgrid_store::open(db).await.unwrap();
-    let boot = skillgrid_server::bootstrap::first_start(&store)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, boot) = common::first_start(db).await;
     let now = Timestamp::now();
     let mut skills = Vec::new();
     for i in 0..SKILLS {

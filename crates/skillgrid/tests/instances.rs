@@ -14,19 +14,8 @@ const WRITES_EACH: usize = 2;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_versions_and_history() {
     let db = common::test_db(true).await;
-    let store = skillgrid_store::open(&db.url).await.unwrap();
-    let boot = skillgrid_server::bootstrap::first_start(&store)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut settings = store.settings(boot.org_id).await.unwrap();
-    settings.rate_limit.requests_per_minute = 1_000_000;
-    settings.rate_limit.burst = 100_000;
-    store
-        .update_settings(boot.org_id, &settings)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, boot) = common::first_start(&db.url).await;
+    common::set_rate_limit(&store, boot.org_id, 1_000_000, 100_000).await;
     let now = skillgrid_core::timestamp::Timestamp::now();
     let agent = store
         .create_agent(
@@ -220,11 +209,7 @@ async fn admin_commands_work_against_postgres() {
 #[tokio::test]
 async fn a_change_on_one_instance_applies_to_the_next_request_on_the_other() {
     let db = common::test_db(true).await;
-    let store = skillgrid_store::open(&db.url).await.unwrap();
-    let boot = skillgrid_server::bootstrap::first_start(&store)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, boot) = common::first_start(&db.url).await;
     let new = skillgrid_core::model::NewAgent {
         email: "both@example.com".into(),
         name: "Both".into(),

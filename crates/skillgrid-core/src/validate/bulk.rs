@@ -347,7 +347,8 @@ pub(super) const AGENT_ENTRY: Schema = Schema {
 /// `POST /agents/skills/bulk` from the raw body: the typed fast path when the body is valid;
 /// else, when only some items are bad, the fast path for the good items and the walk for the
 /// bad ones; else the all-errors walk over a `Value` (whose report this always is); else
-/// `invalid_json`.
+/// `invalid_json`. A body that repeats a key anywhere is refused whole, with every problem of
+/// every item: nothing of it is written, even when it is not atomic.
 /// The server and the benchmark both call this.
 pub fn bulk_body(
     bytes: &[u8],
@@ -359,8 +360,14 @@ pub fn bulk_body(
     {
         return Ok(req);
     }
-    let body = parse_json(bytes).map_err(|e| vec![e])?;
-    bulk_request(&body, rules, limits)
+    let doc = parse_json(bytes).map_err(|e| vec![e])?;
+    doc.finish(bulk_request(doc.value(), rules, limits), |req| {
+        req.items
+            .into_iter()
+            .filter_map(Result::err)
+            .flatten()
+            .collect()
+    })
 }
 
 /// [`skill_to_agents`] from the raw body, as [`bulk_body`] does it.
@@ -373,8 +380,17 @@ pub fn skill_to_agents_body(
     if let Some(items) = fast::skill_to_agents(bytes, skill_id, rules, limits) {
         return Ok(items);
     }
-    let body = parse_json(bytes).map_err(|e| vec![e])?;
-    skill_to_agents(&body, skill_id, rules, limits)
+    let doc = parse_json(bytes).map_err(|e| vec![e])?;
+    doc.finish(
+        skill_to_agents(doc.value(), skill_id, rules, limits),
+        |items| {
+            items
+                .into_iter()
+                .filter_map(|(i, _)| i.err())
+                .flatten()
+                .collect()
+        },
+    )
 }
 
 /// `POST /admin/skills/{skillId}/agents`: one skill to many agents (merge, atomic).

@@ -15,6 +15,7 @@ use super::bulk::{
     ITEM, ROOT,
 };
 use super::fields::{number_in_string, parse_uuid, timestamp, Num};
+use super::json::{read, strip_bom};
 use super::skillset::{
     level_value, precondition_header, SkillRules, ASSIGNMENT, MERGE_ROOT, REPLACE_ROOT,
 };
@@ -23,7 +24,6 @@ use crate::model::{Assignment, BulkItem, BulkMode, Given, Precondition, SkillSet
 use crate::timestamp::Timestamp;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::Value;
 use skillgrid_api::ProficiencyScale;
 use std::collections::HashMap;
 use std::fmt;
@@ -66,7 +66,7 @@ pub struct StreamedBulk {
 /// body must assume ([`bulk_streamed`]). `None` when the body does not start as a bulk request
 /// whose `items` is reached with only valid `mode` and `atomic` before it.
 pub fn bulk_head(bytes: &[u8]) -> Option<(BulkMode, bool)> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_slice(strip_bom(bytes));
     let mut head = None;
     // Stops at `items` with an error of its own: `head` says whether it got there.
     let _ = HeadRoot(&mut head).deserialize(&mut de);
@@ -131,9 +131,11 @@ pub fn bulk_by_item(bytes: &[u8], rules: &SkillRules, limits: &BulkLimits) -> Op
                 items.push(Ok(item));
             }
             _ => {
-                let v: Value = serde_json::from_slice(text).ok()?;
-                total += assignments_listed(&v);
-                let (item, id) = walk_item("/items", i, &v, root.mode, rules, &mut first_seen);
+                // An item that repeats a key refuses the whole body: the walk of it says so.
+                let doc = read(text).ok().filter(|d| d.duplicates().is_empty())?;
+                let v = doc.value();
+                total += assignments_listed(v);
+                let (item, id) = walk_item("/items", i, v, root.mode, rules, &mut first_seen);
                 agent_ids.push(id);
                 items.push(item);
             }
@@ -242,9 +244,10 @@ impl<'a> Cx<'a> {
     }
 }
 
-/// Runs `seed` over the whole of `bytes` (trailing whitespace only).
+/// Runs `seed` over the whole of `bytes` (after a byte-order mark, if any; trailing
+/// whitespace only).
 fn whole<'de, S: DeserializeSeed<'de>>(bytes: &'de [u8], seed: S) -> Option<S::Value> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_slice(strip_bom(bytes));
     let v = seed.deserialize(&mut de).ok()?;
     de.end().ok()?;
     Some(v)
@@ -274,7 +277,7 @@ fn distinct(ids: impl Iterator<Item = Uuid> + Clone) -> bool {
 }
 
 /// Each key of one object: the index of a field of `fields`, at most once; any other key or a
-/// repeated one gives up (the walk would read a repeated key's last value, at its first place).
+/// repeated one gives up (the walk reports a repeated key).
 fn next_field<'de, A: MapAccess<'de>>(
     m: &mut A,
     fields: &'static [&'static str],

@@ -229,10 +229,12 @@ pub fn number(v: &Value) -> Num {
                 Num::BigInt
             } else {
                 let f = n.as_f64().unwrap_or(f64::NAN);
-                // An integer beyond u64 (or one written with an exponent, such as 1e20) reaches
-                // us as a float; outside i64 it is a whole number that is out of range, not a
-                // decimal to be rounded. (2^63 = `i64::MAX as f64` is the first float above i64.)
-                if f.is_finite() && (f >= i64::MAX as f64 || f < i64::MIN as f64) {
+                // An integer beyond u64 or below i64 (or one written with an exponent, such as
+                // 1e20) reaches us as a float; outside i64 it is a whole number that is out of
+                // range, not a decimal to be rounded. The floats at the ends, 2^63 and -2^63,
+                // are beyond too: integers a little past either end (-9223372036854775809)
+                // round to them.
+                if f.is_finite() && (f >= i64::MAX as f64 || f <= i64::MIN as f64) {
                     Num::BigInt
                 } else {
                     Num::Decimal(f)
@@ -327,5 +329,33 @@ pub fn timestamp_or_null(
             r.push(wrong_type(ptr, what, TIMESTAMP_EXPECTED, v));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Num {
+        number(&serde_json::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn whole_numbers_past_either_end_of_i64_are_out_of_range_not_decimals() {
+        for text in [
+            "-9223372036854775809",
+            "-99999999999999999999",
+            "-9223372036854775808e0",
+            "9223372036854775808",
+            "99999999999999999999",
+            "1e20",
+        ] {
+            assert!(matches!(read(text), Num::BigInt), "{text}");
+        }
+        assert!(matches!(read("-9223372036854775808"), Num::Int(i64::MIN)));
+        assert!(matches!(read("9223372036854775807"), Num::Int(i64::MAX)));
+        assert!(matches!(read("-9.5e18"), Num::BigInt));
+        assert!(matches!(read("75.5"), Num::Decimal(_)));
+        assert!(matches!(read("-4611686018427387904.5"), Num::Decimal(_)));
     }
 }

@@ -6,6 +6,8 @@
 //! order and records every problem in a [`Report`] with the RFC 6901 pointer of the offending
 //! value (or, for a missing field, of the object that lacks it: a pointer always resolves in the
 //! document that was sent). Only when the report is empty does a caller get typed values.
+//! Keys an object repeats are found while the body is parsed ([`Document`]) and reported with
+//! the walk's problems.
 
 mod bulk;
 mod clients;
@@ -27,7 +29,7 @@ pub use clients::{client_create, client_patch, ScopeHint};
 pub use fast::SkillSetBody;
 pub use fields::describe_json_type;
 pub use hints::nearest_level;
-pub use json::parse_json;
+pub use json::{parse_json, strip_bom, Document};
 pub use query::{parse_query, path_uuid, QueryRules, QueryValues};
 pub use resources::{agent_create, agent_patch, skill_create, skill_patch};
 pub use settings::settings_patch;

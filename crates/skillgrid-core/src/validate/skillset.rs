@@ -144,7 +144,7 @@ pub fn skill_set_merge(
 }
 
 /// `PUT …/skills` from the raw body: the typed fast path when the body is valid, else the
-/// all-errors walk over a `Value`, else `invalid_json`.
+/// all-errors walk over a `Value` (with the keys it repeats), else `invalid_json`.
 pub fn skill_set_replace_body(
     bytes: &[u8],
     rules: &SkillRules,
@@ -152,12 +152,12 @@ pub fn skill_set_replace_body(
     if let Some(body) = fast::skill_set(bytes, rules, true) {
         return Ok(body);
     }
-    let body = parse_json(bytes).map_err(|e| vec![e])?;
-    let upsert = skill_set_replace(&body, rules)?;
+    let doc = parse_json(bytes).map_err(|e| vec![e])?;
+    let upsert = doc.check(|body| skill_set_replace(body, rules))?;
     Ok(SkillSetBody {
         upsert,
         remove: Vec::new(),
-        list_pointer: list_pointer(&body),
+        list_pointer: list_pointer(doc.value()),
     })
 }
 
@@ -169,12 +169,12 @@ pub fn skill_set_merge_body(
     if let Some(body) = fast::skill_set(bytes, rules, false) {
         return Ok(body);
     }
-    let body = parse_json(bytes).map_err(|e| vec![e])?;
-    let (upsert, remove) = skill_set_merge(&body, rules)?;
+    let doc = parse_json(bytes).map_err(|e| vec![e])?;
+    let (upsert, remove) = doc.check(|body| skill_set_merge(body, rules))?;
     Ok(SkillSetBody {
         upsert,
         remove,
-        list_pointer: list_pointer(&body),
+        list_pointer: list_pointer(doc.value()),
     })
 }
 
@@ -580,21 +580,29 @@ pub fn level_value(scale: &ProficiencyScale, name: &str) -> Option<i64> {
         .map(|(_, v)| v)
 }
 
-/// `If-Match`: `"N"` or `*`.
+/// `If-Match`: `"N"` or `*`. A weak tag `W/"N"` is an ETag too, but `If-Match` compares
+/// strongly (RFC 9110 section 13.1.1), so it never matches: [`Precondition::Weak`].
 pub fn precondition_header(value: Option<&str>) -> Result<Option<Precondition>, ErrorEntry> {
     let Some(raw) = value else { return Ok(None) };
     let t = raw.trim();
     if t == "*" {
         return Ok(Some(Precondition::Any));
     }
-    let inner = t.strip_prefix("W/").unwrap_or(t);
-    if let Some(n) = inner
+    let (weak, tag) = match t.strip_prefix("W/") {
+        Some(tag) => (true, tag),
+        None => (false, t),
+    };
+    if let Some(n) = tag
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .and_then(|s| s.parse::<i64>().ok())
         .filter(|n| *n >= 0)
     {
-        return Ok(Some(Precondition::Version(n)));
+        return Ok(Some(if weak {
+            Precondition::Weak
+        } else {
+            Precondition::Version(n)
+        }));
     }
     let mut e = ErrorEntry::new(
         Locator::Header("If-Match".into()),

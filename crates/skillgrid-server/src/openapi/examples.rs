@@ -449,7 +449,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         out.push(ex(
             "stale If-Match",
             "the agent's skills changed since the ETag was read",
-            routes::assignments::precondition_failed(8),
+            routes::assignments::precondition_failed(8, None),
         ));
         out.push(ex(
             "If-Match required",

@@ -469,7 +469,7 @@ const WARNING_CODES: [(EntryCode, &str, &str); 3] = [
     ),
 ];
 
-const ENTRY_CODES: [(EntryCode, &str); 21] = [
+const ENTRY_CODES: [(EntryCode, &str); 22] = [
     (EntryCode::InvalidJson, "the body is not JSON; `line` and `column` say where"),
     (EntryCode::InvalidType, "a value of the wrong JSON type (a number sent as a string is told to drop the quotes)"),
     (EntryCode::MissingField, "a required field is missing; the pointer names the object that lacks it"),
@@ -486,7 +486,8 @@ const ENTRY_CODES: [(EntryCode, &str); 21] = [
     (EntryCode::TooManyItems, "more items, assignments or skills per agent than the organization's limits allow"),
     (EntryCode::InvalidDateRange, "`expirationDate` is not later than `effectiveDate`"),
     (EntryCode::NotAllowed, "a field not allowed here, e.g. `remove` in a `replace` bulk request"),
-    (EntryCode::PreconditionFailed, "a bulk item's `ifMatch` names another version than the current one"),
+    (EntryCode::PreconditionFailed, "a bulk item's `ifMatch` names another version than the current one, or is a weak ETag (`W/\"N\"`), which never matches"),
+    (EntryCode::DuplicateKey, "an object of the body names the same key twice; the pointer is the repeated member, and nothing is written"),
     (EntryCode::Conflict, "a unique value (skill name, agent email) already taken"),
     (EntryCode::OtherScale, "a warning, or an error when the organization rejects them: proficiencies of another product's scale (see Warnings below)"),
     (EntryCode::BelowLowestLevel, "a warning, or an error when the organization rejects them: a number below the lowest level (see Warnings below)"),

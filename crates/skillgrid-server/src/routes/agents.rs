@@ -2,6 +2,7 @@
 
 use super::{page, page_request, path_id, query, settings_and_body};
 use crate::auth::Caller;
+use crate::body;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
@@ -80,7 +81,7 @@ pub(crate) async fn create(
     caller.require(scopes::AGENT_WRITE)?;
     query(q, &[])?;
     let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = validate::agent_create(&v).map_err(ApiError::validation)?;
+    let new = body::check(&v, validate::agent_create)?;
     let a = state
         .store()
         .create_agent(caller.org_id, &new, Timestamp::now())
@@ -138,7 +139,7 @@ pub(crate) async fn update(
         .await
         .map_err(agent_not_found)?;
     let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let patch = validate::agent_patch(&v).map_err(ApiError::validation)?;
+    let patch = body::check(&v, validate::agent_patch)?;
     let a = state
         .store()
         .update_agent(caller.org_id, id, &patch, Timestamp::now())

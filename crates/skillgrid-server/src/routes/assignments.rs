@@ -22,7 +22,7 @@ use skillgrid_api::{
 };
 use skillgrid_core::model::{Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
-use skillgrid_core::validate::{self, SkillRules};
+use skillgrid_core::validate::{self, Document, SkillRules};
 use skillgrid_store::{AgentWrite, ItemOutcome, WriteContext, WriteOptions};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -131,14 +131,18 @@ pub(crate) fn inactive_agent(agent: Uuid) -> ApiError {
     ))])
 }
 
-/// 412: `If-Match` names another version than the current one.
-pub(crate) fn precondition_failed(current: i64) -> ApiError {
+/// 412: `If-Match` (as `sent`) names another version than the current one, or is a weak tag.
+pub(crate) fn precondition_failed(current: i64, sent: Option<Precondition>) -> ApiError {
+    let weak = (sent == Some(Precondition::Weak)).then(|| {
+        format!("If-Match compares ETags strongly, so a weak one (W/\"N\") never matches: send \"{current}\"")
+    });
     let mut e = ApiError::new(
         ProblemCode::PreconditionFailed,
         format!("the agent's skills are at version {current}, not the one If-Match names; GET them again and retry"),
     )
     .with_errors(vec![ErrorEntry::new(Locator::Header("If-Match".into()), EntryCode::PreconditionFailed, format!("the current version is {current}"))
-        .expected(format!("\"{current}\""))])
+        .expected(format!("\"{current}\""))
+        .maybe_hint(weak)])
     .with_header(header::ETAG, &format!("\"{current}\""));
     if let ApiError::Problem { problem, .. } = &mut e {
         problem.current_version = Some(current);
@@ -203,7 +207,7 @@ impl Target {
         }
     }
 
-    async fn body(&self, headers: &HeaderMap, body: Body) -> ApiResult<Value> {
+    async fn body(&self, headers: &HeaderMap, body: Body) -> ApiResult<Document> {
         body::read_json(headers, body, self.org.settings.limits.max_body_bytes).await
     }
 
@@ -331,7 +335,9 @@ async fn apply(
             let res = ([(header::ETAG, etag(version))], Json(body)).into_response();
             Ok((version, Some(plan), res))
         }
-        Some(ItemOutcome::PreconditionFailed { current }) => Err(precondition_failed(current)),
+        Some(ItemOutcome::PreconditionFailed { current }) => {
+            Err(precondition_failed(current, t.if_match))
+        }
         Some(ItemOutcome::TooManySkills { resulting }) => Err(ApiError::one(
             ErrorEntry::at(
                 list_pointer,
@@ -440,7 +446,7 @@ pub(crate) async fn set_one(
     let a = async {
         let skill = path_id("skillId", &skill)?;
         let v = t.body(&headers, body).await?;
-        t.validate(|rules| validate::single_assignment(&v, rules, skill))
+        t.validate(|rules| v.check(|v| validate::single_assignment(v, rules, skill)))
     };
     let a = t.agent_first(&state, &caller, a.await).await?;
     Ok(apply(

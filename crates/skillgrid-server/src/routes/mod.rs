@@ -19,9 +19,8 @@ use axum::body::Body;
 use axum::extract::OriginalUri;
 use axum::http::{HeaderMap, Method};
 use axum::Json;
-use serde_json::Value;
 use skillgrid_api::{OrgSettings, Page};
-use skillgrid_core::validate::{self, QueryRules, QueryValues};
+use skillgrid_core::validate::{self, Document, QueryRules, QueryValues};
 use skillgrid_store::{PageRequest, Paged};
 use uuid::Uuid;
 
@@ -92,7 +91,7 @@ pub async fn settings_and_body(
     caller: &Caller,
     headers: &HeaderMap,
     body: Body,
-) -> ApiResult<(OrgSettings, Value)> {
+) -> ApiResult<(OrgSettings, Document)> {
     let settings = caller.settings(state).await?;
     let value = body::read_json(headers, body, settings.limits.max_body_bytes).await?;
     Ok((settings, value))

@@ -2,6 +2,7 @@
 
 use super::{query, settings_and_body};
 use crate::auth::Caller;
+use crate::body;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::body::Body;
@@ -55,11 +56,12 @@ pub(crate) async fn update(
     caller.require(scopes::ORG_WRITE)?;
     query(q, &[])?;
     let (current, patch) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = validate::settings_patch(&patch, &current).map_err(ApiError::validation)?;
+    let new = body::check(&patch, |p| validate::settings_patch(p, &current))?;
+    let patch = patch.value();
     if let Err(stranded) = state.store().update_settings(caller.org_id, &new).await? {
         let errors = [End::Min, End::Max]
             .into_iter()
-            .filter_map(|end| stranded_end(&patch, end, &stranded, &new))
+            .filter_map(|end| stranded_end(patch, end, &stranded, &new))
             .collect();
         return Err(ApiError::validation(errors));
     }

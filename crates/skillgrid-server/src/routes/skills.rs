@@ -2,6 +2,7 @@
 
 use super::{page, page_request, path_id, query, settings_and_body};
 use crate::auth::Caller;
+use crate::body;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
@@ -68,7 +69,7 @@ pub(crate) async fn create(
     caller.require(scopes::SKILL_WRITE)?;
     query(q, &[])?;
     let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = validate::skill_create(&v).map_err(ApiError::validation)?;
+    let new = body::check(&v, validate::skill_create)?;
     let s = state
         .store()
         .create_skill(caller.org_id, &new, Timestamp::now())
@@ -148,7 +149,7 @@ pub(crate) async fn update(
         .await
         .map_err(skill_not_found)?;
     let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let patch = validate::skill_patch(&v).map_err(ApiError::validation)?;
+    let patch = body::check(&v, validate::skill_patch)?;
     let s = state
         .store()
         .update_skill(caller.org_id, id, &patch, Timestamp::now())

@@ -16,5 +16,6 @@ mod foreign_scopes;
 mod isolation;
 mod settings;
 mod smoke;
+mod strict_bodies;
 mod validation;
 mod warnings;

@@ -9,6 +9,7 @@
 mod clients;
 mod extra;
 mod group;
+mod rate;
 mod skillsets;
 
 use crate::common::{key, paged};
@@ -771,6 +772,10 @@ impl Store for PgStore {
 
     async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
         extra::idempotency_abandon(&self.pool, org, client, key).await
+    }
+
+    async fn take_token(&self, client: Uuid, limit: &RateLimit) -> Result<Option<TokenTake>> {
+        rate::take_token(&self.pool, client, limit).await.map(Some)
     }
 }
 

@@ -102,6 +102,39 @@ pub fn launch(mut cmd: Command) -> Server {
 #[allow(unused_imports)] // not every test binary needs it, as for the functions above
 pub use skillgrid_testkit::test_db;
 
+/// Opens the database at `url` and runs the first start: the store, and the bootstrap client
+/// of the organization `default`.
+pub async fn first_start(
+    url: &str,
+) -> (
+    skillgrid_store::DynStore,
+    skillgrid_server::bootstrap::NewClient,
+) {
+    let store = skillgrid_store::open(url).await.unwrap();
+    let boot = skillgrid_server::bootstrap::first_start(&store)
+        .await
+        .unwrap()
+        .expect("an empty database");
+    (store, boot)
+}
+
+/// Sets an organization's rate limit, in the database behind the servers' back.
+pub async fn set_rate_limit(
+    store: &skillgrid_store::DynStore,
+    org: uuid::Uuid,
+    per_minute: u64,
+    burst: u64,
+) {
+    let mut settings = store.settings(org).await.unwrap();
+    settings.rate_limit.requests_per_minute = per_minute;
+    settings.rate_limit.burst = burst;
+    store
+        .update_settings(org, &settings)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
 /// A number from the database behind the server's back.
 pub async fn scalar(url: &str, sql: &str) -> i64 {
     use sqlx::Connection;

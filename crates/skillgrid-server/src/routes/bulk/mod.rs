@@ -399,8 +399,8 @@ async fn run_items(
                     by_item[i].push(agent_entry(base, i, EntryCode::InactiveAgent, *id))
                 }
                 Some(s) => {
-                    if let Some(Some(Precondition::Version(v))) = if_match.get(&i) {
-                        if *v != s.version {
+                    if let Some(Some(p)) = if_match.get(&i) {
+                        if !p.matches(s.version) {
                             by_item[i].push(precondition_entry(base, i, s.version));
                         }
                     }

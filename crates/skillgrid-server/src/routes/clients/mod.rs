@@ -8,7 +8,7 @@ pub mod rules;
 
 use super::{page, page_request, path_id, query, settings_and_body};
 use crate::auth::{hash_secret, new_client_secret, Caller};
-use crate::error::{current_request_id, ApiError, ApiResult};
+use crate::error::{current_request_id, ApiResult};
 use crate::state::AppState;
 use crate::vendor_scopes::{self, Asked};
 use axum::body::Body;
@@ -116,7 +116,7 @@ pub(crate) async fn create(
     caller.require(scopes::ORG_WRITE)?;
     query(q, &[])?;
     let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = validate::client_create(&v, &foreign_scope).map_err(ApiError::validation)?;
+    let new = crate::body::check(&v, |v| validate::client_create(v, &foreign_scope))?;
     may_grant(&caller, &new.scopes, "/scopes")?;
     let secret = new_client_secret();
     let c = state
@@ -181,7 +181,7 @@ pub(crate) async fn update(
     query(q, &[])?;
     let current = managed(&state, &caller, &id).await?;
     let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let patch = validate::client_patch(&v, &foreign_scope).map_err(ApiError::validation)?;
+    let patch = crate::body::check(&v, |v| validate::client_patch(v, &foreign_scope))?;
     if let Some(s) = &patch.scopes {
         may_grant(&caller, s, "/scopes")?;
     }

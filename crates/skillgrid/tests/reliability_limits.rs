@@ -1,0 +1,91 @@
+//! Rate limits hold across instances: two `skillgrid serve` processes on one PostgreSQL
+//! database grant one client one budget between them, not one each.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PER_MINUTE: u64 = 600;
+const BURST: u64 = 100;
+const SECONDS: u64 = 30;
+/// Concurrent senders, spread over both instances.
+const SENDERS: usize = 8;
+
+#[derive(Default)]
+struct Counts {
+    ok: AtomicU64,
+    limited: AtomicU64,
+    other: AtomicU64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_grant_one_client_one_budget() {
+    let db = common::test_db(true).await;
+    let (store, boot) = common::first_start(&db.url).await;
+    common::set_rate_limit(&store, boot.org_id, PER_MINUTE, BURST).await;
+
+    let servers = [common::start(&db.url), common::start(&db.url)];
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let token = common::token(&http, &servers[0].base, boot.client_id, &boot.client_secret).await;
+    let bases: Arc<Vec<String>> = Arc::new(servers.iter().map(|s| s.base.clone()).collect());
+    let token = Arc::new(token);
+    let counts = Arc::new(Counts::default());
+
+    let start = Instant::now();
+    let end = start + Duration::from_secs(SECONDS);
+    let mut tasks = Vec::new();
+    for me in 0..SENDERS {
+        let (http, bases, token, counts) =
+            (http.clone(), bases.clone(), token.clone(), counts.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = me;
+            while Instant::now() < end {
+                n += 1;
+                let base = &bases[n % 2];
+                let r = http
+                    .get(format!("{base}/api/v2/admin/skills?limit=1"))
+                    .bearer_auth(token.as_str())
+                    .send()
+                    .await
+                    .expect("the server answers");
+                let header = |name: &str| -> Option<u64> {
+                    r.headers().get(name)?.to_str().ok()?.parse().ok()
+                };
+                assert_eq!(header("ratelimit-limit"), Some(BURST), "{base}");
+                let remaining = header("ratelimit-remaining").expect("RateLimit-Remaining");
+                assert!(remaining <= BURST);
+                assert!(header("ratelimit-reset").is_some(), "RateLimit-Reset");
+                match r.status().as_u16() {
+                    200 => counts.ok.fetch_add(1, Ordering::Relaxed),
+                    429 => {
+                        assert_eq!(remaining, 0);
+                        let retry = header("retry-after").expect("Retry-After");
+                        assert!((1..=60).contains(&retry), "Retry-After {retry}");
+                        counts.limited.fetch_add(1, Ordering::Relaxed)
+                    }
+                    _ => counts.other.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let ok = counts.ok.load(Ordering::Relaxed);
+    let limited = counts.limited.load(Ordering::Relaxed);
+    assert_eq!(counts.other.load(Ordering::Relaxed), 0);
+    eprintln!("{ok} granted and {limited} refused in {elapsed:.1} s");
+    // Everything one bucket can grant in the time the senders ran, with 5 % to spare.
+    let most = ((BURST + PER_MINUTE * SECONDS / 60) as f64 * 1.05).floor() as u64;
+    assert!(
+        ok <= most,
+        "{ok} answers not 429 in {elapsed:.1} s; one budget allows at most {most}"
+    );
+    // The senders did exhaust it (else the bound above proves nothing), and the budget was
+    // granted: at least the burst.
+    assert!(limited > ok, "{limited} refused, {ok} granted");
+    assert!(ok >= BURST, "only {ok} granted");
+}
