@@ -122,8 +122,9 @@ async fn refused_within(base: &str, token: &str, within: Duration) -> Option<Dur
     None
 }
 
-/// Two instances on one PostgreSQL database: a client disabled or deleted through either, or
-/// given a new secret by the admin command, has its token refused by both within 5 s.
+/// Two instances on one PostgreSQL database: a client deleted in the database, disabled or
+/// deleted through either instance, or given a new secret by the admin command, has its token
+/// refused by both within 5 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_clients_token_is_refused_by_every_instance_within_5_s() {
     let db = common::test_db(true).await;
@@ -132,7 +133,8 @@ async fn a_revoked_clients_token_is_refused_by_every_instance_within_5_s() {
     let http = http();
     let admin = common::token(&http, &servers[0].base, boot.client_id, &boot.client_secret).await;
     let store = skillgrid_store::open(&db.url).await.unwrap();
-    for (i, how) in ["disabled", "deleted", "rotated"].into_iter().enumerate() {
+    let cases = ["deleted in the database", "disabled", "deleted", "rotated"];
+    for (i, how) in cases.into_iter().enumerate() {
         let c = bootstrap::create_client(&store, "default", how, "admin:skill:read")
             .await
             .unwrap();
@@ -152,6 +154,16 @@ async fn a_revoked_clients_token_is_refused_by_every_instance_within_5_s() {
                     .await
                     .unwrap();
                 assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+            }
+            // As an operator might, behind the servers' backs.
+            "deleted in the database" => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                sqlx::query("DELETE FROM api_clients WHERE uuid = $1")
+                    .bind(c.client_id)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
             }
             "deleted" => {
                 let r = http
