@@ -2,16 +2,21 @@
 //! address.
 //!
 //! Each client id and each address has a bucket of failures: it holds `per_minute` and
-//! refills at `per_minute` a minute. A failure (unknown client, wrong secret) takes one from
-//! both; a request finding either empty is refused with 429 before its secret is checked, so
-//! guessing goes no faster than the buckets refill. A success takes nothing: the real owner,
-//! whose secret is right, waits at most until one failure has refilled (6 s at the default of
-//! 10 a minute), never for a lockout to end. IPv6 addresses count by their /64, which one host
-//! usually holds whole.
+//! refills at `per_minute` a minute. A failed authentication (unknown client, wrong secret)
+//! takes one from both; a request finding either empty is refused with 429 before its secret
+//! is checked, so guessing goes no faster than the buckets refill. A success takes nothing:
+//! the real owner, whose secret is right, waits at most until one failure has refilled (6 s at
+//! the default of 10 a minute), never for a lockout to end. IPv6 addresses count by their /64,
+//! which one host usually holds whole.
 //!
-//! The buckets live in this process. Their number is bounded: full buckets are dropped (a full
-//! bucket is the same as none), and past [`MAX_TRACKED`] keys a new one is not tracked (the
-//! other bucket of its request still counts).
+//! An attempt under way holds one failure of each bucket until it ends, and gives it back if
+//! it did not fail: a burst of wrong secrets sent together checks no more secrets than the
+//! buckets hold. (So the owner's own requests, when more than a bucket's worth arrive within
+//! the few milliseconds one takes, may see a 429 with `Retry-After: 1`.)
+//!
+//! The buckets live in this process. Their number is bounded: full buckets with nothing under
+//! way are dropped (they are the same as none), and past [`MAX_TRACKED`] keys a new one is not
+//! tracked (the other bucket of its request still counts).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -40,12 +45,11 @@ impl Default for FailureLimits {
 }
 
 pub struct TokenGuard {
-    limits: FailureLimits,
     clients: Mutex<Buckets<Uuid>>,
     addresses: Mutex<Buckets<IpAddr>>,
 }
 
-/// Why a request is refused: which bucket is empty, and when it holds one failure again.
+/// Why a request is refused: which bucket is empty, and when it may try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
     pub by_client: bool,
@@ -55,39 +59,65 @@ pub struct Refusal {
 impl TokenGuard {
     pub fn new(limits: FailureLimits) -> Self {
         TokenGuard {
-            limits,
             clients: Mutex::new(Buckets::new(limits.per_client)),
             addresses: Mutex::new(Buckets::new(limits.per_address)),
         }
     }
 
-    pub fn limits(&self) -> FailureLimits {
-        self.limits
-    }
-
-    /// Whether a request naming `client` (when it names one at all) from `address` may try
-    /// its secret now.
-    pub fn check(&self, client: Option<Uuid>, address: Option<IpAddr>) -> Result<(), Refusal> {
+    /// Lets an attempt naming `client` (when it names one at all) from `address` check its
+    /// secret, holding a failure of each bucket, or refuses it while either holds none. Its
+    /// outcome is counted when it ends: as a failure if it is marked [`Attempt::failed`], else
+    /// not at all.
+    pub fn attempt(
+        &self,
+        client: Option<Uuid>,
+        address: Option<IpAddr>,
+    ) -> Result<Attempt<'_>, Refusal> {
         let now = Instant::now();
-        let by_client = client.and_then(|c| lock(&self.clients).wait(&c, now));
-        let by_address = address.and_then(|a| lock(&self.addresses).wait(&address_key(a), now));
-        if by_client.is_none() && by_address.is_none() {
-            return Ok(());
+        let address = address.map(address_key);
+        // Always clients, then addresses: two attempts never wait on each other in a circle.
+        let mut clients = lock(&self.clients);
+        let mut addresses = lock(&self.addresses);
+        let by_client = client.and_then(|c| clients.wait(&c, now));
+        let by_address = address.and_then(|a| addresses.wait(&a, now));
+        if by_client.is_some() || by_address.is_some() {
+            return Err(Refusal {
+                by_client: by_client.is_some(),
+                retry_after: by_client.max(by_address).unwrap_or_default(),
+            });
         }
-        Err(Refusal {
-            by_client: by_client.is_some(),
-            retry_after: by_client.max(by_address).unwrap_or_default(),
+        Ok(Attempt {
+            guard: self,
+            client: client.filter(|c| clients.start(*c, now)),
+            address: address.filter(|a| addresses.start(*a, now)),
+            failed: false,
         })
     }
+}
 
-    /// Counts a failed authentication against both buckets.
-    pub fn failed(&self, client: Option<Uuid>, address: Option<IpAddr>) {
+/// An attempt at a client's secret, under way.
+pub struct Attempt<'a> {
+    guard: &'a TokenGuard,
+    client: Option<Uuid>,
+    address: Option<IpAddr>,
+    failed: bool,
+}
+
+impl Attempt<'_> {
+    /// The client authentication failed: it counts against both buckets.
+    pub fn failed(mut self) {
+        self.failed = true;
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
         let now = Instant::now();
-        if let Some(c) = client {
-            lock(&self.clients).take(c, now);
+        if let Some(c) = self.client {
+            lock(&self.guard.clients).end(&c, self.failed, now);
         }
-        if let Some(a) = address {
-            lock(&self.addresses).take(address_key(a), now);
+        if let Some(a) = self.address {
+            lock(&self.guard.addresses).end(&a, self.failed, now);
         }
     }
 }
@@ -111,12 +141,21 @@ fn address_key(a: IpAddr) -> IpAddr {
     }
 }
 
-/// Failure buckets by key: what is left and when it was last counted.
+/// One key's bucket: the failures left when last counted, when that was, and the attempts
+/// under way (each holding one of them).
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    left: f64,
+    since: Instant,
+    under_way: u32,
+}
+
+/// Failure buckets by key.
 struct Buckets<K> {
     capacity: f64,
     per_sec: f64,
-    map: HashMap<K, (f64, Instant)>,
-    /// The size at which full buckets are next dropped.
+    map: HashMap<K, Bucket>,
+    /// The size at which idle full buckets are next dropped.
     next_prune: usize,
 }
 
@@ -131,36 +170,64 @@ impl<K: Hash + Eq> Buckets<K> {
         }
     }
 
-    fn level(&self, left: f64, since: Instant, now: Instant) -> f64 {
-        (left + now.saturating_duration_since(since).as_secs_f64() * self.per_sec)
+    fn level(&self, b: &Bucket, now: Instant) -> f64 {
+        (b.left + now.saturating_duration_since(b.since).as_secs_f64() * self.per_sec)
             .min(self.capacity)
     }
 
-    /// How long until `key` may fail once more; `None` when it may now.
+    /// How long until `key` may try again; `None` when it may now.
     fn wait(&self, key: &K, now: Instant) -> Option<Duration> {
-        let (left, since) = self.map.get(key)?;
-        let level = self.level(*left, *since, now);
-        (level < 1.0).then(|| Duration::from_secs_f64((1.0 - level) / self.per_sec))
+        let b = self.map.get(key)?;
+        let level = self.level(b, now);
+        if level - f64::from(b.under_way) >= 1.0 {
+            None
+        } else if level < 1.0 {
+            Some(Duration::from_secs_f64((1.0 - level) / self.per_sec))
+        } else {
+            // What is left is held by attempts under way, which end in a moment.
+            Some(Duration::from_secs(1))
+        }
     }
 
-    fn take(&mut self, key: K, now: Instant) {
+    /// Counts an attempt under way; false when `key` is not tracked (past [`MAX_TRACKED`]).
+    fn start(&mut self, key: K, now: Instant) -> bool {
         if self.map.len() >= self.next_prune {
             self.prune(now);
         }
-        let full = self.capacity;
-        let level = match self.map.get(&key) {
-            Some((left, since)) => self.level(*left, *since, now),
-            None if self.map.len() >= MAX_TRACKED => return,
-            None => full,
+        if !self.map.contains_key(&key) && self.map.len() >= MAX_TRACKED {
+            return false;
+        }
+        let full = Bucket {
+            left: self.capacity,
+            since: now,
+            under_way: 0,
         };
-        self.map.insert(key, ((level - 1.0).max(0.0), now));
+        self.map.entry(key).or_insert(full).under_way += 1;
+        true
     }
 
-    /// Drops the buckets that are full again.
+    /// Ends an attempt under way, taking a failure if it failed.
+    fn end(&mut self, key: &K, failed: bool, now: Instant) {
+        let Some(b) = self.map.get(key).copied() else {
+            return;
+        };
+        let level = self.level(&b, now);
+        let b = Bucket {
+            left: if failed { level - 1.0 } else { level },
+            since: now,
+            under_way: b.under_way.saturating_sub(1),
+        };
+        if let Some(slot) = self.map.get_mut(key) {
+            *slot = b;
+        }
+    }
+
+    /// Drops the buckets that are full again with nothing under way.
     fn prune(&mut self, now: Instant) {
         let (cap, per_sec) = (self.capacity, self.per_sec);
-        self.map.retain(|_, (left, since)| {
-            *left + now.saturating_duration_since(*since).as_secs_f64() * per_sec < cap
+        self.map.retain(|_, b| {
+            b.under_way > 0
+                || b.left + now.saturating_duration_since(b.since).as_secs_f64() * per_sec < cap
         });
         self.next_prune = (self.map.len() * 2).max(1024);
     }
@@ -170,13 +237,19 @@ impl<K: Hash + Eq> Buckets<K> {
 mod tests {
     use super::*;
 
+    /// An attempt that fails at once.
+    fn fail<K: Hash + Eq + Copy>(b: &mut Buckets<K>, key: K, now: Instant) {
+        assert!(b.start(key, now));
+        b.end(&key, true, now);
+    }
+
     #[test]
     fn failures_empty_the_bucket_which_refills_at_its_rate() {
         let mut b: Buckets<u8> = Buckets::new(10);
         let t0 = Instant::now();
         for _ in 0..10 {
             assert_eq!(b.wait(&1, t0), None);
-            b.take(1, t0);
+            fail(&mut b, 1, t0);
         }
         let wait = b.wait(&1, t0).expect("empty after 10 failures");
         assert!((5.9..=6.01).contains(&wait.as_secs_f64()), "{wait:?}");
@@ -187,21 +260,49 @@ mod tests {
     }
 
     #[test]
-    fn full_buckets_are_dropped_and_new_keys_past_the_bound_are_not_tracked() {
+    fn attempts_under_way_hold_what_is_left_and_successes_give_it_back() {
+        let mut b: Buckets<u8> = Buckets::new(10);
+        let t0 = Instant::now();
+        fail(&mut b, 1, t0);
+        // Nine failures left: nine attempts may be under way at once, no more.
+        for _ in 0..9 {
+            assert_eq!(b.wait(&1, t0), None);
+            assert!(b.start(1, t0));
+        }
+        assert_eq!(b.wait(&1, t0), Some(Duration::from_secs(1)));
+        for _ in 0..9 {
+            b.end(&1, true, t0);
+        }
+        // Ten failures in all: empty, one refill (6 s) before the next try.
+        let wait = b.wait(&1, t0).unwrap();
+        assert!((5.9..=6.01).contains(&wait.as_secs_f64()), "{wait:?}");
+        // Successes, however many, take nothing.
+        let t1 = t0 + Duration::from_secs(7);
+        for _ in 0..50 {
+            assert!(b.start(1, t1));
+            b.end(&1, false, t1);
+        }
+        assert_eq!(b.wait(&1, t1), None);
+    }
+
+    #[test]
+    fn idle_full_buckets_are_dropped_and_new_keys_past_the_bound_are_not_tracked() {
         let mut b: Buckets<u32> = Buckets::new(30);
         let t0 = Instant::now();
-        for k in 0..1024 {
-            b.take(k, t0);
+        for k in 0..1023 {
+            fail(&mut b, k, t0);
         }
-        // A minute on, every bucket is full again: the next count drops them all.
-        b.take(5000, t0 + Duration::from_secs(61));
-        assert_eq!(b.map.len(), 1, "{}", b.map.len());
+        assert!(b.start(2000, t0)); // under way: kept however full
+                                    // A minute on, every other bucket is full again: the next count drops them.
+        assert!(b.start(5000, t0 + Duration::from_secs(61)));
+        assert_eq!(b.map.len(), 2, "{}", b.map.len());
         let mut b: Buckets<usize> = Buckets::new(1);
         for k in 0..=MAX_TRACKED {
-            b.take(k, t0);
+            b.start(k, t0);
         }
         assert_eq!(b.map.len(), MAX_TRACKED);
-        assert_eq!(b.wait(&MAX_TRACKED, t0), None);
+        assert!(!b.start(MAX_TRACKED + 1, t0));
+        assert_eq!(b.wait(&(MAX_TRACKED + 1), t0), None);
     }
 
     #[test]
@@ -211,24 +312,45 @@ mod tests {
             per_address: 3,
         });
         let (c, a): (Uuid, IpAddr) = (Uuid::now_v7(), "192.0.2.7".parse().unwrap());
-        g.failed(Some(c), Some(a));
-        g.failed(Some(c), Some(a));
-        let r = g.check(Some(c), Some(a)).unwrap_err();
+        let fail = |c: Option<Uuid>, a: IpAddr| g.attempt(c, Some(a)).unwrap().failed();
+        fail(Some(c), a);
+        fail(Some(c), a);
+        let r = g.attempt(Some(c), Some(a)).err().unwrap();
         assert!(r.by_client);
         assert!(r.retry_after > Duration::from_secs(29), "{r:?}");
         // Another client from the same address still may, until the address is spent.
         let other = Uuid::now_v7();
-        assert!(g.check(Some(other), Some(a)).is_ok());
-        g.failed(Some(other), Some(a));
-        let r = g.check(Some(Uuid::now_v7()), Some(a)).unwrap_err();
+        fail(Some(other), a);
+        let r = g.attempt(Some(Uuid::now_v7()), Some(a)).err().unwrap();
         assert!(!r.by_client);
         // A neighbour in the same IPv6 /64 shares its bucket; one in another /64 does not.
         let v6 = |s: &str| -> IpAddr { s.parse().unwrap() };
         for _ in 0..3 {
-            g.failed(None, Some(v6("2001:db8:1:2::1")));
+            fail(None, v6("2001:db8:1:2::1"));
         }
-        assert!(g.check(None, Some(v6("2001:db8:1:2:ffff::9"))).is_err());
-        assert!(g.check(None, Some(v6("2001:db8:1:3::1"))).is_ok());
-        assert!(g.check(None, Some(v6("::ffff:192.0.2.7"))).is_err());
+        assert!(g.attempt(None, Some(v6("2001:db8:1:2:ffff::9"))).is_err());
+        assert!(g.attempt(None, Some(v6("2001:db8:1:3::1"))).is_ok());
+        assert!(g.attempt(None, Some(v6("::ffff:192.0.2.7"))).is_err());
+    }
+
+    #[test]
+    fn an_attempt_counts_as_a_failure_only_when_marked_so() {
+        let g = TokenGuard::new(FailureLimits {
+            per_client: 2,
+            per_address: 100,
+        });
+        let c = Some(Uuid::now_v7());
+        let a = Some("192.0.2.9".parse().unwrap());
+        for _ in 0..20 {
+            drop(g.attempt(c, a).unwrap()); // right secrets
+        }
+        let first = g.attempt(c, a).unwrap();
+        let second = g.attempt(c, a).unwrap();
+        // Two under way already: a third waits for one of them to end.
+        assert!(g.attempt(c, a).is_err());
+        drop(first);
+        second.failed();
+        g.attempt(c, a).unwrap().failed();
+        assert!(g.attempt(c, a).is_err());
     }
 }

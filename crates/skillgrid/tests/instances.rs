@@ -152,12 +152,7 @@ async fn admin_commands_work_against_postgres() {
     let db = common::test_db(true).await;
     let server = common::start(&db.url);
     let run = |args: &[&str]| -> Value {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillgrid"))
-            .args(args)
-            .args(["--database", &db.url, "--json"])
-            .env_remove("SKILLGRID_DATABASE_URL")
-            .output()
-            .unwrap();
+        let out = common::admin(&db.url, &[args, &["--json"]].concat());
         assert!(
             out.status.success(),
             "{}",

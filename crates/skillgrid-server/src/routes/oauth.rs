@@ -207,12 +207,12 @@ pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Respon
     // Failed attempts are counted by the client id named (when it is one) and the address,
     // and checked before the secret is.
     let named = Uuid::parse_str(id.trim()).ok();
-    let guard = state.token_guard();
-    if let Err(refusal) = guard.check(named, address) {
-        return too_many_failures(refusal);
-    }
+    let attempt = match state.token_guard().attempt(named, address) {
+        Ok(a) => a,
+        Err(refusal) => return too_many_failures(refusal),
+    };
     let failed = || {
-        guard.failed(named, address);
+        attempt.failed();
         invalid_client()
     };
     let Some(client_id) = named else {

@@ -147,18 +147,37 @@ pub async fn scalar(url: &str, sql: &str) -> i64 {
     }
 }
 
-/// An access token of a client, from the server at `base`.
-pub async fn token(http: &reqwest::Client, base: &str, client: uuid::Uuid, secret: &str) -> String {
-    let r = http
-        .post(format!("{base}/oauth/token"))
+/// `POST /oauth/token` with a client's id and secret as form fields.
+pub async fn token_request(
+    http: &reqwest::Client,
+    base: &str,
+    client: &str,
+    secret: &str,
+) -> reqwest::Response {
+    http.post(format!("{base}/oauth/token"))
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", &client.to_string()),
+            ("client_id", client),
             ("client_secret", secret),
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// An access token of a client, from the server at `base`.
+pub async fn token(http: &reqwest::Client, base: &str, client: uuid::Uuid, secret: &str) -> String {
+    let r = token_request(http, base, &client.to_string(), secret).await;
     let body: serde_json::Value = r.json().await.unwrap();
     body["access_token"].as_str().expect("a token").to_string()
+}
+
+/// Runs `skillgrid ARGS --database DB` to its end (an admin command).
+pub fn admin(db: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_skillgrid"))
+        .args(args)
+        .args(["--database", db])
+        .env_remove("SKILLGRID_DATABASE_URL")
+        .output()
+        .unwrap()
 }
