@@ -97,22 +97,22 @@ impl Checkpointer {
                     .await
                     .ok();
                 let idle = now.is_some() && std::mem::replace(&mut version, now) == now;
-                if wal_bytes > WAL_TRUNCATE_BYTES || (idle && wal_bytes > 0) {
-                    deferred = 0;
-                    if let Err(e) = truncate_wal(&writer).await {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
-                    }
-                    continue;
-                }
-                if activity.busy_since(&mut seen) && deferred < CHECKPOINT_DEFER {
+                let truncate = wal_bytes > WAL_TRUNCATE_BYTES || (idle && wal_bytes > 0);
+                if !truncate && activity.busy_since(&mut seen) && deferred < CHECKPOINT_DEFER {
                     deferred += 1;
                     continue;
                 }
                 deferred = 0;
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                // First what can be copied without holding anyone up, so that a truncation
+                // holds writes back only for the rest.
+                let mut done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                     .execute(&mut conn)
                     .await
-                {
+                    .map(drop);
+                if truncate && done.is_ok() {
+                    done = truncate_wal(&writer).await;
+                }
+                if let Err(e) = done {
                     tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
                 }
             }
