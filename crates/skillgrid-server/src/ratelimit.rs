@@ -1,9 +1,11 @@
 //! Per-client token buckets, sized by the organization's `rateLimit` settings.
 //!
-//! On a store that keeps buckets where every process sees them (PostgreSQL), each request
-//! takes its token there, in one statement: several instances on one database grant a client
-//! one budget between them. Otherwise (SQLite, or `serve --rate-limits process`) the buckets
-//! live in this process, and so does the fallback while the database cannot be asked.
+//! On a store that keeps buckets where every process sees them (PostgreSQL), requests take
+//! their tokens there: several instances on one database grant a client one budget between
+//! them. A process sends one statement at a time per client, for every request of that client
+//! that arrived meanwhile (see [`Limiters::take`]). Otherwise (SQLite, or `serve --rate-limits
+//! process`) the buckets live in this process, and so does the fallback while the database
+//! cannot be asked.
 //!
 //! A bucket starts full again when the settings it was made from change, so a settings PATCH
 //! takes effect on the next request without a restart.
@@ -24,7 +26,8 @@ use skillgrid_store::{DynStore, TokenTake};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 type Bucket = RateLimiter<
@@ -34,13 +37,30 @@ type Bucket = RateLimiter<
     StateInformationMiddleware,
 >;
 
+#[derive(Clone, Default)]
+pub struct Limiters(Arc<Inner>);
+
 #[derive(Default)]
-pub struct Limiters {
+struct Inner {
+    /// This process's buckets.
     buckets: Mutex<HashMap<Uuid, (RateLimit, Arc<Bucket>)>>,
+    /// Requests waiting for the database's bucket, by client. A client is here while a task
+    /// takes tokens for its requests ([`Limiters::serve`]), and only then.
+    waiting: Mutex<HashMap<Uuid, Vec<Waiter>>>,
     /// Count in this process only: told so, or the store keeps no buckets.
     per_process: AtomicBool,
     /// The store's buckets could not be reached on the last try (logged once per outage).
     unreachable: AtomicBool,
+}
+
+/// A request waiting for its token, with the settings it was read with.
+struct Waiter {
+    settings: RateLimit,
+    reply: oneshot::Sender<Decision>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// What the `RateLimit-*` headers say.
@@ -58,23 +78,29 @@ fn nz(v: u64) -> NonZeroU32 {
 }
 
 impl Decision {
-    /// What a request that took from a bucket of `settings` learns from what is left in it.
-    fn after(take: TokenTake, settings: &RateLimit) -> Decision {
+    /// The decision for the `i`th (from 0) of the requests that took `take` from a bucket of
+    /// `settings` together: the first `take.granted` pass, each as if it had taken its token
+    /// in turn.
+    fn in_batch(take: TokenTake, i: u64, settings: &RateLimit) -> Decision {
         let per_token = 60.0 / settings.requests_per_minute.max(1) as f64;
-        let tokens = take.tokens.clamp(0.0, settings.burst as f64);
-        if take.granted {
+        let burst = settings.burst as f64;
+        if i < take.granted {
+            // What was left just after this request's token was taken.
+            let left = (take.tokens + (take.granted - 1 - i) as f64).clamp(0.0, burst);
             Decision {
                 allowed: true,
                 limit: settings.burst,
-                remaining: tokens.floor() as u64,
-                reset_secs: ((settings.burst as f64 - tokens) * per_token).ceil() as u64,
+                remaining: left.floor() as u64,
+                reset_secs: ((burst - left) * per_token).ceil() as u64,
             }
         } else {
             Decision {
                 allowed: false,
                 limit: settings.burst,
                 remaining: 0,
-                reset_secs: ((1.0 - tokens) * per_token).ceil().max(1.0) as u64,
+                reset_secs: ((1.0 - take.tokens.clamp(0.0, 1.0)) * per_token)
+                    .ceil()
+                    .max(1.0) as u64,
             }
         }
     }
@@ -84,37 +110,112 @@ impl Limiters {
     /// Counts every client in this process only, even on a store that shares buckets: each
     /// of N instances then allows the whole rate, and a request spares a database round trip.
     pub fn count_per_process(&self) {
-        self.per_process.store(true, Ordering::Relaxed);
+        self.0.per_process.store(true, Ordering::Relaxed);
     }
 
     /// Takes a token for one request of `client`: from the bucket the store shares between
-    /// processes when it keeps one, else from this process's. While the store cannot be asked,
-    /// this process's buckets stand in (each instance then allows the whole rate): a database
-    /// hiccup never refuses requests the limit allows.
+    /// processes when it keeps one, else from this process's.
+    ///
+    /// The database is asked by one task per client at a time, which takes a token for every
+    /// request of the client waiting by then in one statement, and again for those that
+    /// arrived while it ran. So a lone request costs one round trip, and many at once cost a
+    /// few between them instead of queueing on the bucket's row one connection each.
     pub async fn take(&self, store: &DynStore, client: Uuid, settings: &RateLimit) -> Decision {
-        if !self.per_process.load(Ordering::Relaxed) {
-            match store.take_token(client, settings).await {
-                Ok(Some(take)) => {
-                    if self.unreachable.swap(false, Ordering::Relaxed) {
-                        tracing::info!("rate limits are counted in the database again");
-                    }
-                    return Decision::after(take, settings);
+        if self.0.per_process.load(Ordering::Relaxed) {
+            return self.check(client, settings);
+        }
+        let (reply, decided) = oneshot::channel();
+        let waiter = Waiter {
+            settings: settings.clone(),
+            reply,
+        };
+        let first = {
+            let mut waiting = lock(&self.0.waiting);
+            match waiting.get_mut(&client) {
+                Some(list) => {
+                    list.push(waiter);
+                    false
                 }
-                Ok(None) => self.count_per_process(),
-                Err(e) => {
-                    if !self.unreachable.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(error = %e, "the database's rate-limit buckets cannot be reached; counting in this process until they can");
+                None => {
+                    waiting.insert(client, vec![waiter]);
+                    true
+                }
+            }
+        };
+        if first {
+            tokio::spawn(self.clone().serve(store.clone(), client));
+        }
+        // The serving task ended without an answer (it cannot, short of a panic).
+        decided
+            .await
+            .unwrap_or_else(|_| self.check(client, settings))
+    }
+
+    /// Takes tokens for `client`'s waiting requests, a batch at a time, until none wait.
+    async fn serve(self, store: DynStore, client: Uuid) {
+        // Whatever ends this task, the client is left to the next one: its waiting requests
+        // are dropped, and fall back to this process's bucket.
+        struct Leave<'a>(&'a Limiters, Uuid);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                lock(&self.0 .0.waiting).remove(&self.1);
+            }
+        }
+        let leave = Leave(&self, client);
+        loop {
+            let batch = {
+                let mut waiting = lock(&self.0.waiting);
+                match waiting.get_mut(&client) {
+                    Some(list) if !list.is_empty() => std::mem::take(list),
+                    _ => {
+                        waiting.remove(&client);
+                        std::mem::forget(leave);
+                        return;
                     }
+                }
+            };
+            // The newest settings, should they have changed while requests waited.
+            let settings = batch[batch.len() - 1].settings.clone();
+            let decisions = self.decide(&store, client, &settings, batch.len()).await;
+            for (w, d) in batch.into_iter().zip(decisions) {
+                let _ = w.reply.send(d);
+            }
+        }
+    }
+
+    /// A token for each of `n` requests of `client`, in order, from the database's bucket;
+    /// while the store cannot be asked, from this process's (each instance then allows the
+    /// whole rate), so that a database hiccup never refuses requests the limit allows.
+    async fn decide(
+        &self,
+        store: &DynStore,
+        client: Uuid,
+        settings: &RateLimit,
+        n: usize,
+    ) -> Vec<Decision> {
+        match store.take_tokens(client, settings, n as u64).await {
+            Ok(Some(take)) => {
+                if self.0.unreachable.swap(false, Ordering::Relaxed) {
+                    tracing::info!("rate limits are counted in the database again");
+                }
+                return (0..n as u64)
+                    .map(|i| Decision::in_batch(take, i, settings))
+                    .collect();
+            }
+            Ok(None) => self.count_per_process(),
+            Err(e) => {
+                if !self.0.unreachable.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "the database's rate-limit buckets cannot be reached; counting in this process until they can");
                 }
             }
         }
-        self.check(client, settings)
+        (0..n).map(|_| self.check(client, settings)).collect()
     }
 
     /// Takes a token from this process's bucket of `client`.
     pub fn check(&self, client: Uuid, settings: &RateLimit) -> Decision {
         let bucket = {
-            let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = lock(&self.0.buckets);
             match map.get(&client) {
                 Some((s, b)) if s == settings => b.clone(),
                 _ => {
@@ -241,26 +342,41 @@ mod tests {
             requests_per_minute: 600,
             burst: 100,
         };
-        let after = |granted, tokens| Decision::after(TokenTake { granted, tokens }, &s);
-        let d = after(true, 99.0);
+        let one = |granted, tokens| Decision::in_batch(TokenTake { granted, tokens }, 0, &s);
+        let d = one(1, 99.0);
         assert!(d.allowed);
         assert_eq!((d.limit, d.remaining, d.reset_secs), (100, 99, 1));
         // 40.5 tokens: 40 whole ones left, full again in 59.5 tokens at 0.1 s each.
-        let d = after(true, 40.5);
+        let d = one(1, 40.5);
         assert_eq!((d.remaining, d.reset_secs), (40, 6));
-        let d = after(false, 0.25);
+        let d = one(0, 0.25);
         assert!(!d.allowed);
         assert_eq!((d.remaining, d.reset_secs), (0, 1));
+        // Three of five requests got a token and left 0.5: each of the three saw what its
+        // own token left, the other two none.
+        let take = TokenTake {
+            granted: 3,
+            tokens: 0.5,
+        };
+        let batch: Vec<(bool, u64)> = (0..5)
+            .map(|i| Decision::in_batch(take, i, &s))
+            .map(|d| (d.allowed, d.remaining))
+            .collect();
+        assert_eq!(
+            batch,
+            [(true, 2), (true, 1), (true, 0), (false, 0), (false, 0)]
+        );
         // At 1 per minute, three quarters of a token are 45 s away.
         let slow = RateLimit {
             requests_per_minute: 1,
             burst: 3,
         };
-        let d = Decision::after(
+        let d = Decision::in_batch(
             TokenTake {
-                granted: false,
+                granted: 0,
                 tokens: 0.25,
             },
+            0,
             &slow,
         );
         assert_eq!(d.reset_secs, 45);

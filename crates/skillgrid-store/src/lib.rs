@@ -355,11 +355,11 @@ pub struct OrgSnapshot {
     pub clients: Vec<ClientGrant>,
 }
 
-/// A client's rate-limit bucket after a request took from it (see [`Store::take_token`]).
+/// A client's rate-limit bucket after requests took from it (see [`Store::take_tokens`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TokenTake {
-    /// Whether the request got a token.
-    pub granted: bool,
+    /// How many of the tokens wanted were taken.
+    pub granted: u64,
     /// Tokens left afterwards; fractional, as the bucket refills continuously.
     pub tokens: f64,
 }
@@ -604,13 +604,18 @@ pub trait Store: Send + Sync + 'static {
     /// Releases a claimed key whose request failed.
     async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()>;
 
-    /// Takes a token for one request of `client` from its bucket of `limit.burst` tokens,
-    /// refilled at `limit.requests_per_minute`, kept in the database where every process on it
-    /// takes from the same bucket; one round trip. A bucket last used with other sizes starts
-    /// full. `None` when this store keeps no buckets (SQLite, which one process serves): the
-    /// caller then counts in its own process.
-    async fn take_token(&self, client: Uuid, limit: &RateLimit) -> Result<Option<TokenTake>> {
-        let _ = (client, limit);
+    /// Takes up to `wanted` whole tokens (one per request) from `client`'s bucket of
+    /// `limit.burst` tokens, refilled at `limit.requests_per_minute`, kept in the database
+    /// where every process on it takes from the same bucket; one round trip. A bucket last
+    /// used with other sizes starts full. `None` when this store keeps no buckets (SQLite,
+    /// which one process serves): the caller then counts in its own process.
+    async fn take_tokens(
+        &self,
+        client: Uuid,
+        limit: &RateLimit,
+        wanted: u64,
+    ) -> Result<Option<TokenTake>> {
+        let _ = (client, limit, wanted);
         Ok(None)
     }
 }

@@ -336,7 +336,7 @@ async fn signing_keys_from_a_file_rotate_and_the_previous_key_verifies_until_rem
 
     // The same keys from the environment.
     let env = format!("{new} {old}");
-    let srv = common::start_with(&db, &[], &[("SKILLGRID_SIGNING_KEY", env.as_str())]);
+    let srv = common::start_with_env(&db, &[], &[("SKILLGRID_SIGNING_KEY", env.as_str())]);
     assert_eq!(status(&srv.base, "/api/v2/admin/skills", &t_old).await, 200);
     assert_eq!(status(&srv.base, "/api/v2/admin/skills", &t_new).await, 200);
     drop(srv);

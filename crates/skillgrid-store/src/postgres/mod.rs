@@ -774,8 +774,15 @@ impl Store for PgStore {
         extra::idempotency_abandon(&self.pool, org, client, key).await
     }
 
-    async fn take_token(&self, client: Uuid, limit: &RateLimit) -> Result<Option<TokenTake>> {
-        rate::take_token(&self.pool, client, limit).await.map(Some)
+    async fn take_tokens(
+        &self,
+        client: Uuid,
+        limit: &RateLimit,
+        wanted: u64,
+    ) -> Result<Option<TokenTake>> {
+        rate::take_tokens(&self.pool, client, limit, wanted)
+            .await
+            .map(Some)
     }
 }
 

@@ -1,7 +1,7 @@
 -- Each API client's rate-limit token bucket, shared by every server process on this database,
--- so that N instances behind a balancer grant a client one budget, not N. A request takes a
--- token with one statement (see `rate.rs`): the refill is computed there from the stored time,
--- on the database's clock, so the processes' clocks never matter.
+-- so that N instances behind a balancer grant a client one budget, not N. Requests take tokens
+-- with one statement (see `rate.rs`): the refill is computed there from the stored time, on the
+-- database's clock, so the processes' clocks never matter.
 --
 -- UNLOGGED: a bucket is worth nothing after a crash (the table is emptied then, and every
 -- bucket starts full again), and a write that skips the WAL costs no flush at commit. One row
@@ -15,8 +15,8 @@ CREATE UNLOGGED TABLE rate_buckets (
     burst       BIGINT NOT NULL,
     -- Tokens left after the last request (fractional: the bucket refills continuously).
     tokens      DOUBLE PRECISION NOT NULL,
-    -- Whether the last request got a token (what the statement returns).
-    granted     BOOLEAN NOT NULL,
+    -- How many tokens the last statement took (what it returns).
+    granted     BIGINT NOT NULL,
     -- When `tokens` was last computed.
     at          TIMESTAMPTZ NOT NULL
 ) WITH (fillfactor = 50);
