@@ -113,6 +113,8 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state);
+    // axum sets a 405's `Allow` after every layer inside the router has run: the detail that
+    // names those methods is written by a layer outside it.
     Router::new()
         .fallback_service(app)
         .layer(axum::middleware::from_fn(middleware::name_allowed_methods))

@@ -231,7 +231,7 @@ struct HttpFlags {
     #[arg(long, env = "SKILLGRID_BODY_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
     body_timeout: Option<Duration>,
     /// Connections open at once; at the cap the oldest idle one is closed for a new one.
-    /// [default: the open-file limit (ulimit -n) less 128]
+    /// [default: the open-file limit (ulimit -n) less 128, at most 65536]
     #[arg(long, env = "SKILLGRID_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
     max_connections: Option<u32>,
     /// On SIGTERM or Ctrl-C: time the requests received in full have to finish; idle
@@ -558,4 +558,35 @@ async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_http_flags_help_states_the_defaults_in_force() {
+        let d = HttpLimits::default();
+        let mut cli = Cli::command();
+        let serve = cli.find_subcommand_mut("serve").expect("serve");
+        for (flag, default) in [
+            ("header_timeout", d.header_timeout),
+            ("idle_timeout", d.idle_timeout),
+            ("body_timeout", d.body_timeout),
+            ("shutdown_grace", d.shutdown_grace),
+        ] {
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_id() == flag)
+                .expect(flag);
+            let help = arg.get_long_help().or(arg.get_help()).unwrap().to_string();
+            let said = format!("[default: {}s]", default.as_secs());
+            assert!(help.contains(&said), "{flag}: {help}");
+            assert_eq!(
+                parse_duration(&format!("{}s", default.as_secs())),
+                Ok(default)
+            );
+        }
+    }
 }
