@@ -44,14 +44,14 @@ const READERS: u32 = 4;
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// A WAL larger than this is checkpointed and truncated on the next tick, whatever writes are
+/// A WAL larger than this is checkpointed and restarted on the next tick, whatever writes are
 /// under way; an idle database's WAL is truncated to nothing. Also the size a WAL that
-/// SQLite restarts is cut back to (`journal_size_limit`).
+/// SQLite restarts is cut back to (`journal_size_limit`), so a larger file means a longer log.
 const WAL_TRUNCATE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// How long a truncating checkpoint waits for readers still reading the old WAL before it
+/// How long a restarting checkpoint waits for readers still reading the old WAL before it
 /// gives up until the next tick: writers wait meanwhile, so this stays short.
-const TRUNCATE_WAIT: Duration = Duration::from_millis(500);
+const RESTART_WAIT: Duration = Duration::from_millis(500);
 
 /// Keeps the WAL small in the background.
 ///
@@ -68,9 +68,9 @@ const TRUNCATE_WAIT: Duration = Duration::from_millis(500);
 /// reads it may never catch up with the log, which then grows without end. So when the WAL
 /// passes [`WAL_TRUNCATE_BYTES`], or no write came since the last tick, the task takes the
 /// writer's connection from its pool (queueing fairly behind the writes already waiting, so a
-/// write never has to retry) and runs a TRUNCATE checkpoint on it: it copies what is left and
-/// empties the log, holding writes back for as long as that takes. Stops when the store is
-/// dropped.
+/// write never has to retry) and runs a RESTART checkpoint on it (TRUNCATE when idle): it
+/// copies what is left and starts the log again from the beginning of the file, holding
+/// writes back for as long as that takes. Stops when the store is dropped.
 struct Checkpointer(tokio::task::JoinHandle<()>);
 
 /// Ticks in a row a checkpoint may wait for large writes, so that a stream of them cannot
@@ -110,7 +110,15 @@ impl Checkpointer {
                     .await
                     .map(drop);
                 if truncate && done.is_ok() {
-                    done = truncate_wal(&writer).await;
+                    // Idle, the file goes; under writes it stays, cut back to
+                    // `journal_size_limit`, to be written over from its start: a log that
+                    // has to grow again makes every commit's sync dearer.
+                    let mode = if idle {
+                        Restart::Truncate
+                    } else {
+                        Restart::Restart
+                    };
+                    done = restart_wal(&writer, mode).await;
                 }
                 if let Err(e) = done {
                     tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
@@ -120,18 +128,28 @@ impl Checkpointer {
     }
 }
 
-/// Copies the whole WAL into the database file and empties it, on the writer's connection
-/// (see [`Checkpointer`]). Readers still on the old log are waited for up to
-/// [`TRUNCATE_WAIT`]; if they are not done by then, the next tick tries again.
-async fn truncate_wal(writer: &SqlitePool) -> sqlx::Result<()> {
+/// How a checkpoint on the writer's connection leaves the WAL.
+#[derive(Clone, Copy)]
+enum Restart {
+    /// The next commit writes from the start of the file (cut back to `journal_size_limit`).
+    Restart,
+    /// The file is emptied.
+    Truncate,
+}
+
+/// Copies the whole WAL into the database file and restarts it as `mode` says, on the
+/// writer's connection (see [`Checkpointer`]). Readers still on the old log are waited for up
+/// to [`RESTART_WAIT`]; if they are not done by then, the next tick tries again.
+async fn restart_wal(writer: &SqlitePool, mode: Restart) -> sqlx::Result<()> {
     let mut conn = writer.acquire().await?;
     let wait = |d: Duration| format!("PRAGMA busy_timeout = {}", d.as_millis());
-    sqlx::query(&wait(TRUNCATE_WAIT))
-        .execute(&mut *conn)
-        .await?;
-    let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut *conn)
-        .await;
+    sqlx::query(&wait(RESTART_WAIT)).execute(&mut *conn).await?;
+    let done = sqlx::query(match mode {
+        Restart::Restart => "PRAGMA wal_checkpoint(RESTART)",
+        Restart::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+    })
+    .execute(&mut *conn)
+    .await;
     sqlx::query(&wait(BUSY_TIMEOUT)).execute(&mut *conn).await?;
     done.map(drop)
 }
