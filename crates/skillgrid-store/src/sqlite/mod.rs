@@ -371,10 +371,20 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .with_context(|| format!("failed to open SQLite database `{url}`"))?;
+        // One process migrates at a time: the outer transaction takes the write lock before the
+        // migrator reads which migrations are applied (each then runs in a savepoint), so a
+        // second process opening the same new file waits and finds them all done.
+        let mut tx = write
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .with_context(|| format!("failed to lock SQLite database `{url}` to migrate it"))?;
         MIGRATOR
-            .run(&write)
+            .run(&mut *tx)
             .await
             .context("failed to migrate the SQLite database")?;
+        tx.commit()
+            .await
+            .context("failed to commit the SQLite database's migrations")?;
         Ok(write)
     }
 
