@@ -196,6 +196,7 @@ impl Limiters {
         match store.take_tokens(client, settings, n as u64).await {
             Ok(Some(take)) => {
                 if self.0.unreachable.swap(false, Ordering::Relaxed) {
+                    metrics::gauge!("skillgrid_rate_limits_fallback").set(0.0);
                     tracing::info!("rate limits are counted in the database again");
                 }
                 return (0..n as u64)
@@ -205,6 +206,7 @@ impl Limiters {
             Ok(None) => self.count_per_process(),
             Err(e) => {
                 if !self.0.unreachable.swap(true, Ordering::Relaxed) {
+                    metrics::gauge!("skillgrid_rate_limits_fallback").set(1.0);
                     tracing::warn!(error = %e, "the database's rate-limit buckets cannot be reached; counting in this process until they can");
                 }
             }

@@ -384,6 +384,13 @@ pub trait Store: Send + Sync + 'static {
     /// while writes fail for lack of space, `Ok` once they can succeed again.
     async fn probe_write(&self) -> Result<()>;
 
+    /// The sizes in bytes of the files that hold the database on this machine, by name
+    /// (SQLite: `database` and `wal`, its write-ahead log); empty where the database is a
+    /// server's.
+    fn disk_usage(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
     /// Every organization, with its settings.
     async fn list_orgs(&self) -> Result<Vec<OrgRecord>>;
 
@@ -647,7 +654,7 @@ pub enum NoDatabase {
     Unmigrated(String),
 }
 
-/// Bounds a server sets on its store beyond the defaults (see docs/operations.md).
+/// Bounds a server sets on its store beyond the defaults (see docs/OPERATIONS.md).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bounds {
     /// SQLite: the most bytes the database file may take (rounded down to whole pages); a

@@ -89,3 +89,58 @@ async fn two_instances_grant_one_client_one_budget() {
     assert!(limited > ok, "{limited} refused, {ok} granted");
     assert!(ok >= BURST, "only {ok} granted");
 }
+
+/// The value of an unlabelled gauge in `/metrics`; `None` before it is first set.
+async fn gauge(http: &reqwest::Client, base: &str, name: &str) -> Option<f64> {
+    let text = http.get(format!("{base}/metrics")).send().await.unwrap();
+    let text = text.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_shared_buckets_cannot_be_read_each_instance_counts_its_own() {
+    use sqlx::Connection;
+    let db = common::test_db(true).await;
+    let (store, boot) = common::first_start(&db.url).await;
+    // A slow refill (one token in 10 s), so that what was taken stays taken during the test.
+    common::set_rate_limit(&store, boot.org_id, 6, BURST).await;
+    let server = common::start(&db.url);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let token = common::token(&http, &server.base, boot.client_id, &boot.client_secret).await;
+    let remaining = || async {
+        let r = http
+            .get(format!("{}/api/v2/admin/skills?limit=1", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let h = r.headers().get("ratelimit-remaining").unwrap();
+        h.to_str().unwrap().parse::<u64>().unwrap()
+    };
+    let fallback = "skillgrid_rate_limits_fallback";
+
+    for _ in 0..5 {
+        remaining().await;
+    }
+    assert_ne!(gauge(&http, &server.base, fallback).await, Some(1.0));
+    let mut pg = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("ALTER TABLE rate_buckets RENAME TO rate_buckets_away")
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    // Requests go on being answered, limited by this process's own bucket, which starts full.
+    let first = remaining().await;
+    assert_eq!(first, BURST - 1, "this process's bucket starts full");
+    assert_eq!(remaining().await, BURST - 2);
+    assert_eq!(gauge(&http, &server.base, fallback).await, Some(1.0));
+
+    sqlx::query("ALTER TABLE rate_buckets_away RENAME TO rate_buckets")
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    // The database's bucket again: it still holds the five requests taken before.
+    assert!(remaining().await < BURST - 5);
+    assert_eq!(gauge(&http, &server.base, fallback).await, Some(0.0));
+}

@@ -169,7 +169,7 @@ const AGENTS: usize = 2000;
 const SKILLS: usize = 10;
 const LOAD: Duration = Duration::from_secs(60);
 const WAL_LIMIT: u64 = 64 * MIB;
-/// The page caches' bound (160 MiB, see docs/operations.md) and room for the rest of the
+/// The page caches' bound (160 MiB, see docs/OPERATIONS.md) and room for the rest of the
 /// process: buffers of requests in flight, the runtime, the binary.
 const RSS_LIMIT: u64 = 400 * MIB;
 
@@ -438,7 +438,19 @@ async fn a_full_disk_answers_503_and_not_ready_then_recovers_when_space_is_freed
     assert_eq!(get("/api/v2/admin/skills").await.unwrap().status(), 200);
     assert_eq!(get("/api/v2/audit?limit=10").await.unwrap().status(), 200);
     let metrics = || async { get("/metrics").await.unwrap().text().await.unwrap() };
-    assert!(metrics().await.contains("skillgrid_storage_full 1"));
+    let text = metrics().await;
+    assert!(text.contains("skillgrid_storage_full 1"));
+    // What an operator watches beside it: the files' sizes and the process's memory and files.
+    let gauge = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{name}` in /metrics:\n{text}"))
+    };
+    assert!(gauge("skillgrid_database_file_bytes{file=\"database\"}") > 0.0);
+    assert!(gauge("skillgrid_database_file_bytes{file=\"wal\"}") >= 0.0);
+    assert!(gauge("process_resident_memory_bytes") > 0.0);
+    assert!(gauge("process_open_fds") > 0.0);
+    assert!(gauge("process_max_fds") > 0.0);
 
     // Space is freed: ready again, and writes succeed.
     let mut c = sqlx::SqliteConnection::connect(&db).await.unwrap();

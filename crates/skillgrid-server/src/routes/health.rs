@@ -67,6 +67,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics", security(()),
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    sample_now(&state);
     (
         [(
             header::CONTENT_TYPE,
@@ -74,4 +75,20 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         )],
         state.metrics().render(),
     )
+}
+
+/// Sets the gauges read at scrape time: the process's memory, open files and their limit, CPU
+/// time (`process_*`), and the size of the database's files on this machine.
+fn sample_now(state: &AppState) {
+    static PROCESS: std::sync::OnceLock<metrics_process::Collector> = std::sync::OnceLock::new();
+    PROCESS
+        .get_or_init(|| {
+            let c = metrics_process::Collector::default();
+            c.describe();
+            c
+        })
+        .collect();
+    for (file, bytes) in state.store().disk_usage() {
+        metrics::gauge!("skillgrid_database_file_bytes", "file" => file).set(bytes as f64);
+    }
 }

@@ -30,6 +30,8 @@ pub struct SqliteStore {
     large: skillsets::LargeWrites,
     group: crate::group::GroupCommit,
     _checkpoints: Checkpointer,
+    /// The database file (its log is the same name with `-wal`).
+    file: std::path::PathBuf,
 }
 
 /// The page cache of the writer's connection, in KiB: large writes read and write many pages.
@@ -241,7 +243,8 @@ impl SqliteStore {
             }
         };
         let activity = Arc::new(skillsets::Activity::default());
-        let mut wal = opts.get_filename().as_os_str().to_owned();
+        let file = opts.get_filename().to_path_buf();
+        let mut wal = file.as_os_str().to_owned();
         wal.push("-wal");
         let checkpoints = Checkpointer::start(
             <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&opts)
@@ -268,6 +271,7 @@ impl SqliteStore {
             // One leader: SQLite has one writer.
             group: crate::group::GroupCommit::new(1),
             _checkpoints: checkpoints,
+            file,
         })
     }
 
@@ -475,6 +479,17 @@ impl Store for SqliteStore {
 
     async fn probe_write(&self) -> Result<()> {
         extra::probe_write(&self.write).await
+    }
+
+    fn disk_usage(&self) -> Vec<(&'static str, u64)> {
+        let mut wal = self.file.as_os_str().to_owned();
+        wal.push("-wal");
+        // An in-memory database has no file; a WAL that does not exist yet is empty.
+        let Ok(database) = std::fs::metadata(&self.file) else {
+            return Vec::new();
+        };
+        let wal = std::fs::metadata(std::path::Path::new(&wal)).map_or(0, |m| m.len());
+        vec![("database", database.len()), ("wal", wal)]
     }
 
     async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
