@@ -193,7 +193,7 @@ struct ServeArgs {
     prune_every_secs: u64,
     /// A file of token signing keys, newest first (base64 of 32 random bytes each, one per
     /// line: the first signs, every one verifies), instead of the key kept in the database.
-    /// SKILLGRID_SIGNING_KEY may hold the keys themselves instead. See docs/operations.md.
+    /// SKILLGRID_SIGNING_KEY may hold the keys themselves instead. See docs/OPERATIONS.md.
     #[arg(long, env = "SKILLGRID_SIGNING_KEY_FILE")]
     signing_key_file: Option<std::path::PathBuf>,
     /// Failed client authentications at POST /oauth/token per client id: a burst of this many,
@@ -215,7 +215,7 @@ struct ServeArgs {
     http: HttpFlags,
 }
 
-/// The HTTP layer's bounds (see docs/operations.md). Durations take a unit: 500ms, 10s, 2m.
+/// The HTTP layer's bounds (see docs/OPERATIONS.md). Durations take a unit: 500ms, 10s, 2m.
 #[derive(Args)]
 struct HttpFlags {
     /// Time a client has to send a request's headers, from connecting (or from the first byte
