@@ -4,7 +4,7 @@
 //! README shows as their output. A README whose commands stop working, or whose claimed
 //! outputs drift from the real ones, fails here.
 //!
-//! An HTML comment on the line before a block says what the block is (`docs/architecture.md`
+//! An HTML comment on the line before a block says what the block is (`ARCHITECTURE.md`
 //! lists the markers). Only what cannot be literal in a test is substituted: `cargo run
 //! --release --` becomes the binary under test (a separate test holds that `cargo run` from the
 //! root picks that binary), and the server listens on a free port instead of 8080.
@@ -82,7 +82,7 @@ fn blocks(md: &str) -> Vec<Block> {
             None if lang == "sh" => Role::Run { name: None },
             None => panic!(
                 "README.md:{}: a `{lang}` block needs a marker saying what it is (output, \
-                 session or example; see docs/architecture.md)",
+                 session or example; see ARCHITECTURE.md)",
                 start + 1
             ),
             Some(m) => parse_marker(m, start + 1),
