@@ -19,10 +19,8 @@ use std::future::Future;
 use std::sync::Mutex;
 use tokio::sync::oneshot;
 
-/// Writes of at most this many agents are grouped; larger ones have a transaction of their own.
-pub(crate) const SMALL: usize = 16;
-/// At most this many writes are taken at once.
-const MAX_GROUP: usize = 256;
+use crate::tuning::GROUP_MAX as MAX_GROUP;
+pub(crate) use crate::tuning::GROUP_SMALL as SMALL;
 
 /// One queued write and where its answer goes.
 pub(crate) struct Job {

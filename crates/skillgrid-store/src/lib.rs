@@ -12,10 +12,13 @@ mod common;
 mod group;
 pub mod postgres;
 pub mod sqlite;
+pub mod tuning;
+pub mod write;
 
 pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
+pub use write::{Items, OutcomeSink, Producer, Written};
 
 use async_trait::async_trait;
 use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings, RateLimit};
@@ -259,44 +262,6 @@ pub enum ItemOutcome {
     },
 }
 
-/// [`Store::write_skill_sets_alongside`] done one after the other: the write, then the work.
-async fn write_then_alongside<S: Store + ?Sized>(
-    store: &S,
-    org: Uuid,
-    ctx: &WriteContext,
-    items: &[AgentWrite],
-    opts: WriteOptions,
-    alongside: &Alongside<'_>,
-) -> Result<WriteResult> {
-    let r = store.write_skill_sets(org, ctx, items, opts).await?;
-    if r.committed {
-        alongside(&r.items);
-    }
-    Ok(r)
-}
-
-/// Work done beside a write (see [`Store::write_skill_sets_alongside`]).
-pub type Alongside<'a> = dyn Fn(&[ItemOutcome]) + Sync + 'a;
-
-/// Where a streamed write's items come from (see [`Store::write_skill_sets_streamed`]): a
-/// function that hands them to the sink it is given, a chunk at a time and in order, and
-/// returns whether the write may be kept. The sink returns false once the write has stopped
-/// (it failed) and takes nothing more; the producer should then stop too.
-pub type Producer<'a> =
-    Box<dyn FnOnce(&mut dyn FnMut(Vec<AgentWrite>) -> bool) -> bool + Send + 'a>;
-
-/// Work done beside a streamed write, with its items and their outcomes.
-pub type StreamAlongside<'a> = dyn Fn(&[AgentWrite], &[ItemOutcome]) + Sync + 'a;
-
-/// What a streamed write did.
-#[derive(Debug)]
-pub struct StreamedWrite {
-    /// Every item produced, in order.
-    pub items: Vec<AgentWrite>,
-    /// `None` when the producer said the write may not be kept: nothing was written.
-    pub result: Option<WriteResult>,
-}
-
 #[derive(Debug, Clone)]
 pub struct WriteResult {
     pub items: Vec<ItemOutcome>,
@@ -384,9 +349,8 @@ pub trait Store: Send + Sync + 'static {
     /// while writes fail for lack of space, `Ok` once they can succeed again.
     async fn probe_write(&self) -> Result<()>;
 
-    /// The sizes in bytes of the files that hold the database on this machine, by name
-    /// (SQLite: `database` and `wal`, its write-ahead log); empty where the database is a
-    /// server's.
+    /// The sizes in bytes of the files that hold the database on this machine, by name (such
+    /// as `database` and `wal`); empty when the database keeps no files here.
     fn disk_usage(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
     }
@@ -509,61 +473,31 @@ pub trait Store: Send + Sync + 'static {
     /// One agent's skills and version, read in one snapshot.
     async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet>;
     /// Applies skill-set writes to one or many agents in one transaction, with their audit
-    /// entries; see [`WriteOptions`] for dry runs and atomicity.
+    /// entries; see [`WriteOptions`] for dry runs and atomicity, and the [`write`](crate::write)
+    /// module for where the items come from and where their outcomes may go.
+    async fn write(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        items: Items<'_>,
+        opts: WriteOptions,
+        sink: Option<&OutcomeSink<'_>>,
+    ) -> Result<Written>;
+    /// [`Store::write`] of the items of a slice, with no sink.
     async fn write_skill_sets(
         &self,
         org: Uuid,
         ctx: &WriteContext,
         items: &[AgentWrite],
         opts: WriteOptions,
-    ) -> Result<WriteResult>;
-    /// [`Store::write_skill_sets`], which calls `alongside` with every item's outcome once
-    /// they are all known and the write is going ahead, possibly while the write is still
-    /// being carried out, so that work the caller would do after the write (rendering a large
-    /// answer) can overlap the database's. It may be called more than once, from several
-    /// threads at the same time (a large write on SQLite calls it again from its writer's
-    /// thread once committed, to share the work): each call should take a share of what is
-    /// left and return when nothing is. Not called for a dry run or a write that changes
-    /// nothing or fails; a write whose commit fails after a call returns its error as usual.
-    async fn write_skill_sets_alongside(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        items: &[AgentWrite],
-        opts: WriteOptions,
-        alongside: &Alongside<'_>,
     ) -> Result<WriteResult> {
-        write_then_alongside(self, org, ctx, items, opts, alongside).await
-    }
-    /// [`Store::write_skill_sets_alongside`] of items that `produce` makes while the write runs
-    /// (a large request's items, as its body is validated), so that the database's work can
-    /// start before the last item is known. Nothing is kept unless `produce` returns true. By
-    /// default every item is produced first, then written.
-    async fn write_skill_sets_streamed(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        produce: Producer<'_>,
-        opts: WriteOptions,
-        alongside: &StreamAlongside<'_>,
-    ) -> Result<StreamedWrite> {
-        let mut items = Vec::new();
-        if !produce(&mut |chunk| {
-            items.extend(chunk);
-            true
-        }) {
-            return Ok(StreamedWrite {
-                items,
-                result: None,
-            });
-        }
-        let result = self
-            .write_skill_sets_alongside(org, ctx, &items, opts, &|o| alongside(&items, o))
+        let written = self
+            .write(org, ctx, Items::Slice(items), opts, None)
             .await?;
-        Ok(StreamedWrite {
-            items,
-            result: Some(result),
-        })
+        // A slice has no producer to refuse it: its write is always kept.
+        written
+            .result
+            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("a slice's write was dropped")))
     }
     /// The agent's audit entries, newest first.
     async fn agent_history(
@@ -614,8 +548,8 @@ pub trait Store: Send + Sync + 'static {
     /// Takes up to `wanted` whole tokens (one per request) from `client`'s bucket of
     /// `limit.burst` tokens, refilled at `limit.requests_per_minute`, kept in the database
     /// where every process on it takes from the same bucket; one round trip. A bucket last
-    /// used with other sizes starts full. `None` when this store keeps no buckets (SQLite,
-    /// which one process serves): the caller then counts in its own process.
+    /// used with other sizes starts full. `None` when this store keeps no buckets (one process
+    /// serves it): the caller then counts in its own process.
     async fn take_tokens(
         &self,
         client: Uuid,

@@ -872,10 +872,16 @@ async fn streamed_writes_land_only_when_the_producer_says_go() {
             *seen.lock().unwrap() += i.len();
         };
         let w = s
-            .write_skill_sets_streamed(org, &ctx(1), produce, opts(), &alongside)
+            .write(
+                org,
+                &ctx(1),
+                Items::Produced(produce),
+                opts(),
+                Some(&alongside),
+            )
             .await
             .unwrap();
-        assert_eq!(w.items.len(), 100);
+        assert_eq!(w.produced.len(), 100);
         assert_eq!(w.result.as_ref().map(|r| r.committed), go.then_some(true));
         assert_eq!(*seen.lock().unwrap(), if go { 100 } else { 0 });
         let holders = s.skill_holders(org, skill, page(1000)).await.unwrap();

@@ -695,20 +695,28 @@ impl Store for PgStore {
         })
     }
 
-    async fn write_skill_sets(
+    async fn write(
         &self,
         org: Uuid,
         ctx: &WriteContext,
-        items: &[AgentWrite],
+        items: Items<'_>,
         opts: WriteOptions,
-    ) -> Result<WriteResult> {
-        if items.len() <= crate::group::SMALL {
+        sink: Option<&OutcomeSink<'_>>,
+    ) -> Result<Written> {
+        // No overlap here: the items are all known before the write, and the sink runs after
+        // the commit.
+        let (items, keep) = items.collect();
+        if !keep {
+            return Ok(crate::write::after_commit(items, None, sink));
+        }
+        let result = if items.len() <= crate::group::SMALL {
             let pool = self.pool.clone();
             let run = |jobs| group::run(pool, jobs);
-            self.group.write(org, ctx, items, opts, run).await
+            self.group.write(org, ctx, &items, opts, run).await?
         } else {
-            skillsets::write(&self.pool, org, ctx, items, opts).await
-        }
+            skillsets::write(&self.pool, org, ctx, &items, opts).await?
+        };
+        Ok(crate::write::after_commit(items, Some(result), sink))
     }
 
     async fn agent_history(
@@ -839,7 +847,7 @@ mod tests {
         (url, name, c)
     }
 
-    /// A write larger than one statement's chunk (3 rows in unit tests) is written whole:
+    /// A write larger than one statement's chunk (`tuning::PG_CHUNK_ROWS`) is written whole:
     /// every chunk's deletes, upserts and audit rows, and each version bumped once.
     #[tokio::test]
     async fn writes_of_several_chunks_land_whole() {
@@ -853,7 +861,11 @@ mod tests {
             .id;
         let now = Timestamp(1_000);
         let mut skills = Vec::new();
-        for i in 0..3 {
+        // 60 skills × 900 agents: 54,000 rows, more than one chunk.
+        const SKILLS: usize = 60;
+        const AGENTS: usize = 900;
+        const { assert!(SKILLS * AGENTS > crate::tuning::PG_CHUNK_ROWS) };
+        for i in 0..SKILLS {
             let new = NewSkill {
                 name: format!("S{i}"),
                 description: None,
@@ -861,7 +873,7 @@ mod tests {
             skills.push(store.create_skill(org, &new, now).await.unwrap().id);
         }
         let mut agents = Vec::new();
-        for i in 0..4 {
+        for i in 0..AGENTS {
             let new = NewAgent {
                 email: format!("a{i}@x.io"),
                 name: "A".into(),
@@ -877,7 +889,7 @@ mod tests {
         let opts = WriteOptions {
             dry_run: false,
             atomic: true,
-            max_skills_per_agent: 10,
+            max_skills_per_agent: SKILLS as u64,
             return_sets: false,
         };
         let set = |p: i64, n: usize| {
@@ -899,12 +911,13 @@ mod tests {
                 })
                 .collect::<Vec<_>>()
         };
-        // 12 inserts, 4 audit rows, 4 bumps; then 4 updates and 8 deletes.
+        // SKILLS × AGENTS inserts and a bump per agent; then AGENTS updates and
+        // (SKILLS - 1) × AGENTS deletes.
         let r = store
             .write_skill_sets(
                 org,
                 &ctx,
-                &write(&|| SkillSetWrite::Replace(set(10, 3))),
+                &write(&|| SkillSetWrite::Replace(set(10, SKILLS))),
                 opts,
             )
             .await
@@ -936,12 +949,12 @@ mod tests {
                 None,
                 PageRequest {
                     after: None,
-                    limit: 100,
+                    limit: 200_000,
                 },
             )
             .await
             .unwrap();
-        assert_eq!(log.items.len(), 12 + 4 + 8);
+        assert_eq!(log.items.len(), 2 * SKILLS * AGENTS);
         store.pool.close().await;
         sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
             .execute(&mut c)

@@ -15,8 +15,7 @@ use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Row};
 use std::sync::LazyLock;
 
-/// Rows per `UNNEST` statement (3 in this crate's unit tests, so that they write in several).
-const CHUNK_ROWS: usize = if cfg!(test) { 3 } else { 50_000 };
+use crate::tuning::PG_CHUNK_ROWS as CHUNK_ROWS;
 
 /// The sets of many agents, each ordered by skill name (case-insensitively), then id, as
 /// `agent_skills` reads one: read by integer keys (no join, no sort in SQL), then put in name

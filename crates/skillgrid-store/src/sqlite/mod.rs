@@ -14,12 +14,14 @@ mod skillsets;
 pub(crate) use tests::migrator_to;
 
 use crate::common::{key, paged};
+use crate::write::after_commit;
 use crate::*;
 use anyhow::Context;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::Row;
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -280,9 +282,9 @@ impl SqliteStore {
         &self,
         org: Uuid,
         ctx: &WriteContext,
-        source: skillsets::Source<'_>,
+        source: Items<'_>,
         opts: WriteOptions,
-        alongside: Option<&StreamAlongside<'_>>,
+        alongside: Option<&OutcomeSink<'_>>,
     ) -> Result<skillsets::LargeOutcome> {
         skillsets::write_large(&self.write, &self.large, org, ctx, source, opts, alongside).await
     }
@@ -948,54 +950,31 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn write_skill_sets(
+    async fn write(
         &self,
         org: Uuid,
         ctx: &WriteContext,
-        items: &[AgentWrite],
+        items: Items<'_>,
         opts: WriteOptions,
-    ) -> Result<WriteResult> {
-        if items.len() <= crate::group::SMALL {
-            let pool = self.write.clone();
-            let run = |jobs| group::run(pool, jobs);
-            self.group.write(org, ctx, items, opts, run).await
-        } else if items.len() <= skillsets::LARGE {
-            skillsets::write(&self.write, org, ctx, items, opts).await
-        } else {
-            let source = skillsets::Source::Slice(items);
-            Ok(self.large(org, ctx, source, opts, None).await?.result)
+        sink: Option<&OutcomeSink<'_>>,
+    ) -> Result<Written> {
+        // Up to `LARGE` agents: one transaction (shared with other small writes up to
+        // `SMALL`), then the sink. More, or produced while the write runs: pipelined.
+        if let Items::Slice(items) = items {
+            if items.len() <= skillsets::LARGE {
+                let result = if items.len() <= crate::group::SMALL {
+                    let pool = self.write.clone();
+                    let run = |jobs| group::run(pool, jobs);
+                    self.group.write(org, ctx, items, opts, run).await?
+                } else {
+                    skillsets::write(&self.write, org, ctx, items, opts).await?
+                };
+                return Ok(after_commit(Cow::Borrowed(items), Some(result), sink));
+            }
         }
-    }
-
-    async fn write_skill_sets_alongside(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        items: &[AgentWrite],
-        opts: WriteOptions,
-        alongside: &Alongside<'_>,
-    ) -> Result<WriteResult> {
-        if items.len() <= skillsets::LARGE {
-            return write_then_alongside(self, org, ctx, items, opts, alongside).await;
-        }
-        let source = skillsets::Source::Slice(items);
-        let alongside = |_: &[AgentWrite], o: &[ItemOutcome]| alongside(o);
-        let w = self.large(org, ctx, source, opts, Some(&alongside));
-        Ok(w.await?.result)
-    }
-
-    async fn write_skill_sets_streamed(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        produce: Producer<'_>,
-        opts: WriteOptions,
-        alongside: &StreamAlongside<'_>,
-    ) -> Result<StreamedWrite> {
-        let source = skillsets::Source::Produced(produce);
-        let w = self.large(org, ctx, source, opts, Some(alongside)).await?;
-        Ok(StreamedWrite {
-            items: w.fed,
+        let w = self.large(org, ctx, items, opts, sink).await?;
+        Ok(Written {
+            produced: w.fed,
             result: w.go_ahead.then_some(w.result),
         })
     }
@@ -1149,6 +1128,9 @@ pub(crate) mod tests {
         drop(store);
     }
 
+    /// Agents enough for a pipelined write of several chunks, at the chunk size production uses.
+    const SPANS_CHUNKS: usize = 2 * skillsets::PLAN_CHUNK + 6;
+
     /// An organization with 3 skills and `n` agents, on a fresh file.
     async fn seeded(n: usize) -> (tempfile::TempDir, SqliteStore, Uuid, Vec<Uuid>, Vec<Uuid>) {
         use skillgrid_core::model::{NewAgent, NewSkill};
@@ -1247,7 +1229,7 @@ pub(crate) mod tests {
     /// them again afterwards.
     #[tokio::test]
     async fn a_large_write_leaves_consistent_rows_and_the_checks_on() {
-        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let (_dir, store, org, skills, agents) = seeded(SPANS_CHUNKS).await;
         let r = store
             .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 3), OPTS)
             .await
@@ -1274,7 +1256,7 @@ pub(crate) mod tests {
     /// A large write that fails half-way keeps nothing and leaves the checks on.
     #[tokio::test]
     async fn a_large_write_that_fails_keeps_nothing_and_the_checks_on() {
-        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let (_dir, store, org, skills, agents) = seeded(SPANS_CHUNKS).await;
         // The assignments are in by the time the audit rows are written: fail there.
         refuse_audit(&store, true).await;
         let e = store
@@ -1307,17 +1289,16 @@ pub(crate) mod tests {
     /// caller's work beside the write sees every outcome once.
     #[tokio::test]
     async fn a_pipelined_write_spanning_chunks_lands_whole_and_is_seen_alongside() {
-        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let (_dir, store, org, skills, agents) = seeded(SPANS_CHUNKS).await;
         let seen = std::sync::Mutex::new(Vec::new());
-        let alongside = |o: &[ItemOutcome]| seen.lock().unwrap().push(o.len());
+        let alongside = |_: &[AgentWrite], o: &[ItemOutcome]| seen.lock().unwrap().push(o.len());
         let write = |proficiency| {
             let items = every_skill(&agents, &skills, proficiency);
             let (store, alongside) = (&store, &alongside);
             async move {
-                store
-                    .write_skill_sets_alongside(org, &ctx(), &items, OPTS, alongside)
-                    .await
-                    .unwrap()
+                let (items, ctx) = (Items::Slice(&items), ctx());
+                let w = store.write(org, &ctx, items, OPTS, Some(alongside));
+                w.await.unwrap().result.unwrap()
             }
         };
         let first = write(3).await;
@@ -1384,7 +1365,7 @@ pub(crate) mod tests {
         // `since` filters on their write's time.
         let all = PageRequest {
             after: None,
-            limit: 1000,
+            limit: 10_000,
         };
         let log = store.audit_log(org, None, all).await.unwrap();
         let expected = 2 * agents.len() * 3 + 2 * sparse.len() * 3;
@@ -1400,9 +1381,11 @@ pub(crate) mod tests {
         .fetch_one(&store.read)
         .await
         .unwrap();
+        // Every write above is large: the first two rows of each agent, the sparse write's and
+        // the last write's (which changed the sparse agents only).
         assert_eq!(
             compact as usize,
-            2 * agents.len() + sparse.len(),
+            2 * agents.len() + 2 * sparse.len(),
             "the large writes' rows"
         );
         let later = Timestamp(ctx().now.0 + 1);
@@ -1422,14 +1405,16 @@ pub(crate) mod tests {
     /// written, keeps nothing and still reports every item; a non-atomic one writes the rest.
     #[tokio::test]
     async fn a_late_failure_undoes_a_pipelined_atomic_write_and_skips_one_item_otherwise() {
-        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let (_dir, store, org, skills, agents) = seeded(SPANS_CHUNKS).await;
         let mut items = every_skill(&agents, &skills, 3);
         let late = items.len() - 2;
         items[late].if_match = Some(Precondition::Version(41));
-        let never = |_: &[ItemOutcome]| panic!("called for a write that is not kept");
+        let never = |_: &[AgentWrite], _: &[ItemOutcome]| panic!("called for a write not kept");
         let r = store
-            .write_skill_sets_alongside(org, &ctx(), &items, OPTS, &never)
+            .write(org, &ctx(), Items::Slice(&items), OPTS, Some(&never))
             .await
+            .unwrap()
+            .result
             .unwrap();
         assert!(!r.committed);
         assert_eq!(r.items.len(), items.len());
@@ -1446,9 +1431,12 @@ pub(crate) mod tests {
             dry_run: true,
             ..OPTS
         };
+        let all = every_skill(&agents, &skills, 3);
         let r = store
-            .write_skill_sets_alongside(org, &ctx(), &every_skill(&agents, &skills, 3), dry, &never)
+            .write(org, &ctx(), Items::Slice(&all), dry, Some(&never))
             .await
+            .unwrap()
+            .result
             .unwrap();
         assert!(!r.committed);
         assert!(r.items.iter().all(|o| applied(o) == (0, 3, 0)));
@@ -1481,8 +1469,8 @@ pub(crate) mod tests {
         sizes: &[usize],
         go: bool,
         opts: WriteOptions,
-        alongside: &StreamAlongside<'_>,
-    ) -> StreamedWrite {
+        alongside: &OutcomeSink<'_>,
+    ) -> Written {
         let sizes = sizes.to_vec();
         let produce: Producer<'_> = Box::new(move |sink| {
             let mut rest = items;
@@ -1498,7 +1486,7 @@ pub(crate) mod tests {
             go
         });
         store
-            .write_skill_sets_streamed(org, &ctx(), produce, opts, alongside)
+            .write(org, &ctx(), Items::Produced(produce), opts, Some(alongside))
             .await
             .unwrap()
     }
@@ -1507,7 +1495,7 @@ pub(crate) mod tests {
     /// lands whole once its producer says go; the work beside it sees every item and outcome.
     #[tokio::test]
     async fn a_streamed_write_lands_whole_once_its_producer_says_go() {
-        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let (_dir, store, org, skills, agents) = seeded(SPANS_CHUNKS).await;
         let seen = std::sync::Mutex::new(Vec::new());
         let alongside = |i: &[AgentWrite], o: &[ItemOutcome]| {
             seen.lock().unwrap().push((i.len(), o.len()));
@@ -1523,7 +1511,7 @@ pub(crate) mod tests {
             &alongside,
         )
         .await;
-        let order: Vec<Uuid> = w.items.iter().map(|i| i.agent_id).collect();
+        let order: Vec<Uuid> = w.produced.iter().map(|i| i.agent_id).collect();
         assert_eq!(order, agents);
         let r = w.result.expect("the feed said go");
         assert!(r.committed);
@@ -1555,12 +1543,12 @@ pub(crate) mod tests {
     /// go, and a producer stops being asked for items once the write has failed.
     #[tokio::test]
     async fn a_streamed_write_keeps_nothing_unless_its_producer_says_go() {
-        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let (_dir, store, org, skills, agents) = seeded(SPANS_CHUNKS).await;
         let never = |_: &[AgentWrite], _: &[ItemOutcome]| panic!("called for a write not kept");
         let items = every_skill(&agents, &skills, 3);
         let w = streamed(&store, org, items, &[16], false, OPTS, &never).await;
         assert!(w.result.is_none());
-        assert_eq!(w.items.len(), agents.len());
+        assert_eq!(w.produced.len(), agents.len());
         assert_eq!(rows(&store, "assignments").await, 0);
         assert_eq!(rows(&store, "audit_sets").await, 0);
         assert_eq!(store.agent_skills(org, agents[3]).await.unwrap().version, 0);
@@ -1583,7 +1571,7 @@ pub(crate) mod tests {
         // failed: the write's error is still the answer.)
         let beside = |_: &[AgentWrite], _: &[ItemOutcome]| {};
         let e = store
-            .write_skill_sets_streamed(org, &ctx(), produce, OPTS, &beside)
+            .write(org, &ctx(), Items::Produced(produce), OPTS, Some(&beside))
             .await
             .unwrap_err();
         assert!(format!("{e:#}").contains("refused by the test"), "{e:#}");
@@ -1602,7 +1590,7 @@ pub(crate) mod tests {
     /// applies over the earlier one's rows (small and pipelined writes alike).
     #[tokio::test]
     async fn an_agent_in_two_items_of_one_write_is_written_without_error() {
-        let (_dir, store, org, skills, agents) = seeded(skillsets::LARGE + 6).await;
+        let (_dir, store, org, skills, agents) = seeded(SPANS_CHUNKS).await;
         for n in [2, agents.len()] {
             let mut items = every_skill(&agents[..n - 1], &skills, 3);
             items.extend(every_skill(&agents[..1], &skills, 3));
@@ -1624,7 +1612,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn agents_are_found_by_a_scan_or_one_by_one_and_other_organizations_stay_out() {
         use skillgrid_core::model::NewAgent;
-        let (_dir, store, org, skills, mut agents) = seeded(skillsets::LARGE + 6).await;
+        let (_dir, store, org, skills, mut agents) = seeded(SPANS_CHUNKS).await;
         let other = store
             .create_org("other", &OrgSettings::default())
             .await

@@ -7,6 +7,8 @@
 use crate::audit;
 use crate::common::{self, AgentRow, SetRow, SkillKeys};
 use crate::*;
+// Named apart from this file's own `Items`, the planner's.
+use crate::write::Items as Source;
 use skillgrid_core::model::Assignment;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, SqliteConnection};
@@ -56,8 +58,7 @@ pub(super) async fn write(
     Ok(result)
 }
 
-/// Writes of more agents than this are pipelined (see [`write_large`]).
-pub(super) const LARGE: usize = 64;
+pub(super) use crate::tuning::PIPELINE_FROM as LARGE;
 
 /// A large write, transaction and all, on SQLite's own handle: pipelined (see
 /// [`write_pipelined`]), with `reader` for its reads, and with the per-row foreign-key checks
@@ -78,7 +79,7 @@ pub(super) async fn write_large(
     ctx: &WriteContext,
     items: Source<'_>,
     opts: WriteOptions,
-    alongside: Option<&StreamAlongside<'_>>,
+    alongside: Option<&OutcomeSink<'_>>,
 ) -> Result<LargeOutcome> {
     use rusqlite::{Transaction, TransactionBehavior};
     struct Running<'a>(&'a Activity);
@@ -113,15 +114,6 @@ pub(super) async fn write_large(
         drop(conn.detach());
     }
     result
-}
-
-/// Where a large write's items come from.
-pub(super) enum Source<'a> {
-    /// All of them, known before the write starts.
-    Slice(&'a [AgentWrite]),
-    /// Made while the write runs, on the planner's thread (see
-    /// `Store::write_skill_sets_streamed`).
-    Produced(Producer<'a>),
 }
 
 /// What a large write did.
@@ -307,10 +299,7 @@ fn write_sync(
     })
 }
 
-/// Agents planned per chunk of a pipelined write (see [`write_pipelined`]): small enough
-/// that the writer starts soon, large enough that each hand-over carries thousands of rows.
-/// (A few under test, so that small test writes span several chunks.)
-const PLAN_CHUNK: usize = if cfg!(test) { 16 } else { 256 };
+pub(super) use crate::tuning::PLAN_CHUNK;
 
 /// A large write in two threads, with the organization's keys read (on `tx`):
 ///
@@ -333,7 +322,7 @@ fn write_pipelined<'i>(
     ctx: &WriteContext,
     source: Source<'i>,
     opts: WriteOptions,
-    alongside: Option<&StreamAlongside<'_>>,
+    alongside: Option<&OutcomeSink<'_>>,
 ) -> Result<LargeOutcome> {
     enum Msg<'i> {
         Batch(Batch),
@@ -946,8 +935,7 @@ fn bump_versions(conn: &rusqlite::Connection, agents: &[i64]) -> Result<()> {
     Ok(())
 }
 
-/// Rows per multi-row statement: one statement execution per this many rows instead of per row.
-const BATCH_ROWS: usize = 50;
+use crate::tuning::BATCH_ROWS;
 
 /// Runs the statement `sql(n)` of `n` rows over `rows`, `per` rows at a time; `bind` binds
 /// one row's parameters from the given index on and says how many it bound.

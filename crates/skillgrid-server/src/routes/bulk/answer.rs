@@ -324,7 +324,7 @@ const SEGMENT: usize = 256;
 /// A buffer of segments, and the range of each segment in it.
 type Written = (Vec<u8>, Vec<(usize, Range<usize>)>);
 
-/// An answer written beside a write (`Store::write_skill_sets_alongside`), by every thread
+/// An answer written beside a write (the outcome sink of `Store::write`), by every thread
 /// that calls [`Beside::write`]: its results in segments of [`SEGMENT`], the first caller
 /// taking them from the front into one buffer, a second from the back into another, until
 /// they meet. On SQLite the thread that plans a large write calls it once every item is

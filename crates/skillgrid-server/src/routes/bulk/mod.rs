@@ -24,8 +24,9 @@ use skillgrid_api::{
 use skillgrid_core::model::{BulkItem, BulkMode, CatalogSkill, Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, warnings, BulkLimits, ItemResult, SkillRules};
+use skillgrid_store::tuning::{FEED_CHUNK, STREAM_FROM_BYTES as STREAM_FROM};
 use skillgrid_store::{
-    AgentWrite, ItemOutcome, Producer, StoreError, WriteContext, WriteOptions, WriteResult,
+    AgentWrite, ItemOutcome, Items, Producer, StoreError, WriteContext, WriteOptions, WriteResult,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -195,13 +196,8 @@ fn too_many_entry(base: &str, i: usize, resulting: usize, max: u64) -> ErrorEntr
     .received(Value::from(resulting))
 }
 
-/// Bodies at least this large are written while they are validated (see [`streamed`]).
-const STREAM_FROM: usize = 64 * 1024;
-/// Items per chunk handed from the validator to the store.
-const FEED_CHUNK: usize = 256;
-
 /// A large bulk body validated while the store writes the items accepted so far
-/// (`Store::write_skill_sets_streamed`: on SQLite, the validator runs on the thread that plans
+/// (`Store::write` of produced items: on SQLite, the validator runs on the thread that plans
 /// the write), so that the database's work starts with the first items rather than after the
 /// last. `head` is the body's `mode` and `atomic` as known before its `items`.
 ///
@@ -230,16 +226,22 @@ async fn streamed(
     let render = |items: &[AgentWrite], outcomes: &[ItemOutcome]| beside.write(items, outcomes);
     let written = state
         .store()
-        .write_skill_sets_streamed(caller.org_id, &prepared.ctx, produce, opts, &render)
+        .write(
+            caller.org_id,
+            &prepared.ctx,
+            Items::Produced(produce),
+            opts,
+            Some(&render),
+        )
         .await
         .map_err(write_error)?;
     let Some(result) = written.result else {
         return Ok(None);
     };
     let rendered = beside.finish(&result.items);
-    prepared.parts.total = written.items.len();
+    prepared.parts.total = written.produced.len();
     prepared.parts.written = written
-        .items
+        .produced
         .iter()
         .map(|w| w.agent_id)
         .enumerate()
@@ -433,12 +435,21 @@ async fn run_items(
     // A large answer is written while the store is still writing (and committing): it is
     // kept only if the write commits.
     let beside = Beside::new(&prepared.parts);
-    let render = |outcomes: &[ItemOutcome]| beside.write(&[], outcomes);
-    let result = state
+    let render = |_: &[AgentWrite], outcomes: &[ItemOutcome]| beside.write(&[], outcomes);
+    let written = state
         .store()
-        .write_skill_sets_alongside(caller.org_id, &prepared.ctx, &writes, opts, &render)
+        .write(
+            caller.org_id,
+            &prepared.ctx,
+            Items::Slice(&writes),
+            opts,
+            Some(&render),
+        )
         .await
         .map_err(write_error)?;
+    let result = written.result.ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("the store dropped a write of known items"))
+    })?;
     let rendered = beside.finish(&result.items);
     prepared.finish(atomic, result, rendered)
 }
