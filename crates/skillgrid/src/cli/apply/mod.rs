@@ -21,24 +21,25 @@
 //! server's lists of agents and skills, and the outcomes of the rows not yet reported (see
 //! [`super::ledger`]) are held.
 
-use super::csvfile::{
-    if_match_syntax, proficiency_syntax, Diag, InputFormat, Kind, Next, RawRow, Rows,
-};
+mod chunk;
+mod lookup;
+mod progress;
+mod report;
+
+use super::csvfile::{if_match_syntax, Diag, InputFormat, Kind, Next, RawRow, Rows};
 use super::dups::{Dups, Runs};
 use super::ledger::Ledger;
 use super::{exit, server_failure, ClientOpts};
+use chunk::{Chunk, Entry, RowCount, Run};
 use clap::{Args, ValueEnum};
-use serde_json::{json, Value};
-use skillgrid_client::types::{
-    AssignmentIn, AssignmentOut, BulkResponse, Changes, ErrorEntry, OrgSettings,
-};
-use skillgrid_client::{
-    AgentQuery, BulkItem, BulkMode, BulkOptions, BulkRequest, Client, Error, IfMatch, SkillQuery,
-};
-use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
+use lookup::Lookup;
+use progress::{Pass, Progress};
+use report::{print_diff, Counts};
+use serde_json::json;
+use skillgrid_client::types::{AssignmentIn, BulkResponse, Changes, ErrorEntry};
+use skillgrid_client::{BulkItem, BulkMode, BulkOptions, BulkRequest, Client, IfMatch};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Mode {
@@ -108,232 +109,6 @@ pub async fn plan(args: PlanArgs) -> u8 {
     run(a, true).await
 }
 
-/// What the server knows, to resolve emails and names to small keys and ids.
-struct Lookup {
-    agent_ids: Vec<Uuid>,
-    agent_emails: Vec<String>,
-    agent_by_email: HashMap<String, u32>,
-    agent_by_id: HashMap<Uuid, u32>,
-    skill_ids: Vec<Uuid>,
-    skill_by_name: HashMap<String, u32>,
-    skill_by_id: HashMap<Uuid, u32>,
-    levels: Vec<String>,
-}
-
-impl Lookup {
-    async fn load(client: &Client, settings: &OrgSettings) -> Result<Lookup, Error> {
-        let agents = client
-            .all_agents(&AgentQuery {
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await?;
-        let skills = client
-            .all_skills(&SkillQuery {
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await?;
-        let mut l = Lookup {
-            agent_ids: Vec::with_capacity(agents.len()),
-            agent_emails: Vec::with_capacity(agents.len()),
-            agent_by_email: HashMap::with_capacity(agents.len()),
-            agent_by_id: HashMap::with_capacity(agents.len()),
-            skill_ids: Vec::with_capacity(skills.len()),
-            skill_by_name: HashMap::with_capacity(skills.len()),
-            skill_by_id: HashMap::with_capacity(skills.len()),
-            levels: settings
-                .proficiency_scale
-                .levels
-                .iter()
-                .map(|(n, _)| n.to_string())
-                .collect(),
-        };
-        for (i, a) in agents.into_iter().enumerate() {
-            let i = i as u32;
-            l.agent_by_email.insert(a.email.to_lowercase(), i);
-            l.agent_by_id.insert(a.id, i);
-            l.agent_ids.push(a.id);
-            l.agent_emails.push(a.email);
-        }
-        for (i, s) in skills.into_iter().enumerate() {
-            let i = i as u32;
-            l.skill_by_name.insert(s.name.to_lowercase(), i);
-            l.skill_by_id.insert(s.id, i);
-            l.skill_ids.push(s.id);
-        }
-        Ok(l)
-    }
-
-    fn agent(&self, v: &str) -> Result<u32, String> {
-        if v.is_empty() {
-            return Err("missing value: an agent id or email is required".into());
-        }
-        if let Ok(id) = v.parse::<Uuid>() {
-            return self
-                .agent_by_id
-                .get(&id)
-                .copied()
-                .ok_or_else(|| format!("unknown agent id {id}"));
-        }
-        self.agent_by_email
-            .get(&v.to_lowercase())
-            .copied()
-            .ok_or_else(|| format!("unknown agent email \"{v}\""))
-    }
-
-    fn skill(&self, v: &str) -> Result<u32, String> {
-        if v.is_empty() {
-            return Err("missing value: a skill id or name is required".into());
-        }
-        if let Ok(id) = v.parse::<Uuid>() {
-            return self
-                .skill_by_id
-                .get(&id)
-                .copied()
-                .ok_or_else(|| format!("unknown skill id {id}"));
-        }
-        self.skill_by_name
-            .get(&v.to_lowercase())
-            .copied()
-            .ok_or_else(|| format!("unknown skill name \"{v}\""))
-    }
-
-    /// A number stays a number (the server checks the range); a level name must exist.
-    fn proficiency(&self, v: &str) -> Result<Option<Value>, String> {
-        let p = proficiency_syntax(v);
-        if !matches!(p, Ok(Some(Value::String(_)))) {
-            return p;
-        }
-        if self.levels.iter().any(|l| l.eq_ignore_ascii_case(v)) {
-            Ok(Some(Value::from(v)))
-        } else {
-            // The same guess the server makes, so a local mistake reads like a remote one.
-            let hint =
-                skillgrid_core::validate::nearest_level(v, self.levels.iter().map(String::as_str))
-                    .map(|l| format!("; did you mean \"{l}\"?"))
-                    .unwrap_or_default();
-            Err(format!(
-                "unknown level \"{v}\"; expected an integer or one of {}{hint}",
-                self.levels.join(", ")
-            ))
-        }
-    }
-}
-
-/// One agent's consecutive rows: a bulk item in the making, with the line of each part.
-struct Run {
-    agent: u32,
-    first_line: u64,
-    skills: Vec<AssignmentIn>,
-    lines: Vec<u64>,
-    remove: Vec<Uuid>,
-    remove_lines: Vec<u64>,
-    if_match: Option<(IfMatch, u64)>,
-    /// A row of this run has a mistake.
-    tainted: bool,
-    /// The run has an `ifMatch` row, valid or not.
-    guarded: bool,
-}
-
-impl Run {
-    fn new(agent: u32, first_line: u64) -> Self {
-        Run {
-            agent,
-            first_line,
-            skills: Vec::new(),
-            lines: Vec::new(),
-            remove: Vec::new(),
-            remove_lines: Vec::new(),
-            if_match: None,
-            tainted: false,
-            guarded: false,
-        }
-    }
-
-    fn len(&self) -> u64 {
-        (self.skills.len() + self.remove.len()) as u64
-    }
-
-    fn all_lines(&self) -> impl Iterator<Item = u64> + '_ {
-        self.lines
-            .iter()
-            .chain(&self.remove_lines)
-            .copied()
-            .chain(self.if_match.map(|(_, l)| l))
-    }
-
-    /// Whether none of the run may be sent: replacing with a set missing a row that has a
-    /// mistake would drop that skill, and sending a guarded run without its row with a mistake
-    /// might drop the precondition.
-    fn doomed(&self, mode: BulkMode) -> bool {
-        self.tainted && (mode == BulkMode::Replace || self.guarded)
-    }
-
-    /// Empties the run, giving the lines of what it held.
-    fn drain(&mut self) -> Vec<u64> {
-        let lines = self.all_lines().collect();
-        self.skills.clear();
-        self.lines.clear();
-        self.remove.clear();
-        self.remove_lines.clear();
-        self.if_match = None;
-        lines
-    }
-}
-
-#[derive(Default)]
-struct Chunk {
-    items: Vec<Run>,
-    agents: HashSet<u32>,
-    assignments: u64,
-}
-
-impl Chunk {
-    /// `(line, column)` of the file cell a pointer of this chunk's request names.
-    fn locate(&self, pointer: &str, item: Option<usize>) -> Option<(u64, &'static str)> {
-        let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-        let (i, rest) = match parts.as_slice() {
-            ["items", i, rest @ ..] => (i.parse::<usize>().ok()?, rest),
-            rest => (item?, rest),
-        };
-        let it = self.items.get(i)?;
-        let at = |lines: &[u64], j: &str| lines.get(j.parse::<usize>().ok()?).copied();
-        match rest {
-            ["skills", j, field @ ..] => {
-                let column = match field.first() {
-                    Some(&"proficiency") => "proficiency",
-                    Some(&"effectiveDate") => "effectiveDate",
-                    Some(&"expirationDate") => "expirationDate",
-                    _ => "skill",
-                };
-                Some((at(&it.lines, j)?, column))
-            }
-            ["remove", j, ..] => Some((at(&it.remove_lines, j)?, "remove")),
-            ["ifMatch", ..] => Some((it.if_match?.1, "ifMatch")),
-            // The item as a whole (an emptied set): its agent's first row.
-            _ => Some((it.first_line, "agent")),
-        }
-    }
-
-    /// A server's entry about this chunk's request (an error or a warning), at the line and
-    /// column its pointer names; one of item `item` when the pointer is relative to it.
-    fn diag(&self, e: &ErrorEntry, item: Option<usize>) -> Diag {
-        let msg = e.message();
-        let pointer = e.pointer.as_deref().unwrap_or("");
-        match self.locate(pointer, item) {
-            Some((line, column)) => Diag::new(line, column, msg),
-            None => {
-                let line = item
-                    .and_then(|i| self.items.get(i))
-                    .or(self.items.first())
-                    .map_or(1, |i| i.first_line);
-                Diag::new(line, "agent", format!("{pointer}: {msg}"))
-            }
-        }
-    }
-}
-
 /// Rows per bulk request unless `--chunk-rows` says otherwise: about 15 MB of the CLI's memory
 /// (a request of 100,000 rows, the default server limit, takes about 100 MB).
 const DEFAULT_CHUNK_ROWS: u64 = 10_000;
@@ -341,92 +116,6 @@ const DEFAULT_CHUNK_ROWS: u64 = 10_000;
 /// Lines whose outcome may wait for the open chunk's answer before it is sent early: a chunk
 /// holding a few valid rows between very many rows with mistakes would otherwise keep them all.
 const MAX_WAITING: usize = 10_000;
-
-/// Rows, counted by their line: the entries of one NDJSON line are one row, as are a CSV
-/// record and an entry of a JSON document (each has an ordinal of its own).
-#[derive(Default)]
-struct RowCount {
-    last: Option<u64>,
-    n: u64,
-}
-
-impl RowCount {
-    fn see(&mut self, line: u64) {
-        if self.last != Some(line) {
-            self.last = Some(line);
-            self.n += 1;
-        }
-    }
-}
-
-/// The two reads of the file that send it: the check asks the server for a dry run of every
-/// chunk (each agent judged on its own, so that every mistake is found), the write writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    Check,
-    Write,
-}
-
-impl Pass {
-    fn name(self) -> &'static str {
-        match self {
-            Pass::Check => "checking",
-            Pass::Write => "writing",
-        }
-    }
-}
-
-/// What the server answered it changed (or, in a dry run, would change).
-#[derive(Default)]
-struct Counts {
-    added: u64,
-    updated: u64,
-    removed: u64,
-    unchanged: u64,
-}
-
-/// Progress on stderr: a bar on a terminal, plain lines otherwise.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    total: u64,
-}
-
-impl Progress {
-    fn new(total: u64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let b = indicatif::ProgressBar::new(total);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} rows, {msg} [{elapsed}, eta {eta}]",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b
-        });
-        Progress { bar, total }
-    }
-
-    fn chunk_done(&self, pass: Pass, rows: u64, chunks: u64, failed: u64, retries: u64) {
-        let msg = format!("{chunks} chunks sent, {failed} failed, {retries} retried requests");
-        match &self.bar {
-            Some(b) => {
-                b.set_position(rows);
-                b.set_message(format!("{}: {msg}", pass.name()));
-            }
-            None => eprintln!(
-                "progress: {} {rows}/{} rows read, {msg}",
-                pass.name(),
-                self.total
-            ),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-    }
-}
 
 /// One run of `apply` or `plan`.
 struct Apply<'a> {
@@ -1070,98 +759,6 @@ impl Apply<'_> {
             c.updated,
             c.removed,
             c.unchanged,
-        );
-    }
-}
-
-/// What a row adds to its agent's run.
-enum Entry {
-    Assign(AssignmentIn),
-    Remove(Uuid),
-    IfMatch(IfMatch),
-}
-
-fn describe(a: &AssignmentOut) -> String {
-    let mut s = a.proficiency.to_string();
-    if let Some(l) = &a.level {
-        s.push_str(&format!(" ({l})"));
-    }
-    if let Some(d) = &a.effective_date {
-        s.push_str(&format!(" from {d}"));
-    }
-    if let Some(d) = &a.expiration_date {
-        s.push_str(&format!(" until {d}"));
-    }
-    s
-}
-
-/// One agent of `plan`'s readable diff.
-fn print_diff(email: &str, c: &Changes) {
-    if c.is_empty() {
-        return;
-    }
-    println!("{email}");
-    for a in &c.added {
-        println!("  + {} {}", a.skill_name, describe(a));
-    }
-    for u in &c.updated {
-        println!(
-            "  ~ {} {} -> {}",
-            u.after.skill_name,
-            describe(&u.before),
-            describe(&u.after)
-        );
-    }
-    for a in &c.removed {
-        println!("  - {} {}", a.skill_name, describe(a));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use skillgrid_client::types::EntryCode;
-
-    fn run(agent: u32, lines: &[u64]) -> Run {
-        let mut r = Run::new(agent, lines[0]);
-        r.lines = lines.to_vec();
-        r
-    }
-
-    #[test]
-    fn a_servers_entry_lands_on_the_row_its_pointer_names() {
-        let chunk = Chunk {
-            items: vec![run(0, &[2, 3]), run(1, &[7, 9])],
-            ..Default::default()
-        };
-        let at = |pointer: &str, code, item| {
-            let d = chunk.diag(&ErrorEntry::at(pointer, code, "x"), item);
-            (d.line, d.column, d.message)
-        };
-        let warned =
-            |line, column: &str, code: &str| (line, column.to_string(), format!("x ({code})"));
-        assert_eq!(
-            at("/items/1/skills/1/proficiency", EntryCode::OtherScale, None),
-            warned(9, "proficiency", "other_scale")
-        );
-        // A pointer into one item's own body.
-        assert_eq!(
-            at(
-                "/skills/0/proficiency",
-                EntryCode::BelowLowestLevel,
-                Some(1)
-            ),
-            warned(7, "proficiency", "below_lowest_level")
-        );
-        // An emptied set is the whole item's: its agent's first row.
-        assert_eq!(
-            at("/items/1/skills", EntryCode::EmptiedSet, None),
-            warned(7, "agent", "emptied_set")
-        );
-        // A place that is no row of the chunk: its first row, with the pointer said.
-        assert_eq!(
-            at("/items/4/skills/0", EntryCode::Unrecognized, None),
-            (2, "agent".to_string(), "/items/4/skills/0: x".to_string())
         );
     }
 }
