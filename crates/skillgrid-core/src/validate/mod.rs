@@ -156,12 +156,4 @@ pub fn wrong_type(ptr: &str, what: &str, expected: &str, got: &Value) -> ErrorEn
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pointer_tokens_are_escaped() {
-        assert_eq!(child("", "a/b~c"), "/a~1b~0c");
-        assert_eq!(index("/skills", 3), "/skills/3");
-    }
-}
+mod tests;
