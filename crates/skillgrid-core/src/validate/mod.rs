@@ -20,7 +20,7 @@ mod hints;
 mod json;
 mod query;
 mod resources;
-mod rules;
+pub mod rules;
 mod settings;
 mod skillset;
 pub mod warnings;

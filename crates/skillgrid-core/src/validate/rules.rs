@@ -5,7 +5,7 @@
 //! ([`super::fast`]) judge a body by what is here: which fields each object may have, the
 //! organization's scale and catalog, the request-wide limits, how a level name and an ETag
 //! are read. Keeping them in one place is what lets the two paths agree; this module imports
-//! neither of them.
+//! neither of them. The command line's local checks of an assignment file use them too.
 
 use super::fields::truncate;
 use super::Schema;

@@ -30,11 +30,13 @@ use super::{exit, server_failure, ClientOpts};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use skillgrid_client::types::{
-    AssignmentIn, AssignmentOut, BulkResponse, Changes, ErrorEntry, OrgSettings,
+    AssignmentIn, AssignmentOut, BulkResponse, Changes, ErrorEntry, OrgSettings, ProficiencyScale,
 };
 use skillgrid_client::{
     AgentQuery, BulkItem, BulkMode, BulkOptions, BulkRequest, Client, Error, IfMatch, SkillQuery,
 };
+use skillgrid_core::validate::nearest_level;
+use skillgrid_core::validate::rules::level_value;
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -117,7 +119,8 @@ struct Lookup {
     skill_ids: Vec<Uuid>,
     skill_by_name: HashMap<String, u32>,
     skill_by_id: HashMap<Uuid, u32>,
-    levels: Vec<String>,
+    /// The organization's scale, whose level names a row may use.
+    scale: ProficiencyScale,
 }
 
 impl Lookup {
@@ -142,12 +145,7 @@ impl Lookup {
             skill_ids: Vec::with_capacity(skills.len()),
             skill_by_name: HashMap::with_capacity(skills.len()),
             skill_by_id: HashMap::with_capacity(skills.len()),
-            levels: settings
-                .proficiency_scale
-                .levels
-                .iter()
-                .map(|(n, _)| n.to_string())
-                .collect(),
+            scale: settings.proficiency_scale.clone(),
         };
         for (i, a) in agents.into_iter().enumerate() {
             let i = i as u32;
@@ -205,17 +203,17 @@ impl Lookup {
         if !matches!(p, Ok(Some(Value::String(_)))) {
             return p;
         }
-        if self.levels.iter().any(|l| l.eq_ignore_ascii_case(v)) {
+        // The server's own rule for a level name, so a local mistake reads like a remote one.
+        if level_value(&self.scale, v).is_some() {
             Ok(Some(Value::from(v)))
         } else {
-            // The same guess the server makes, so a local mistake reads like a remote one.
-            let hint =
-                skillgrid_core::validate::nearest_level(v, self.levels.iter().map(String::as_str))
-                    .map(|l| format!("; did you mean \"{l}\"?"))
-                    .unwrap_or_default();
+            let names = || self.scale.levels.iter().map(|(n, _)| n);
+            let hint = nearest_level(v, names())
+                .map(|l| format!("; did you mean \"{l}\"?"))
+                .unwrap_or_default();
             Err(format!(
                 "unknown level \"{v}\"; expected an integer or one of {}{hint}",
-                self.levels.join(", ")
+                names().collect::<Vec<_>>().join(", ")
             ))
         }
     }
