@@ -11,7 +11,7 @@ use super::rules::{
     bulk_mode, precondition_header, BulkLimits, BulkRequest, ItemResult, SkillRules, AGENTS_ROOT,
     AGENT_ENTRY, BULK_ITEM, BULK_ROOT,
 };
-use super::skillset::{assignments, removals, set_proficiency, Seen};
+use super::skillset::{assignment_field, assignments, date_range, removals, Seen};
 use super::{child, index, warnings, wrong_type, Report};
 use crate::model::{Assignment, BulkItem, BulkMode, Precondition, SkillSetWrite};
 use serde_json::Value;
@@ -346,37 +346,11 @@ pub fn skill_to_agents(
                         }
                     }
                 }
-                "proficiency" => {
-                    set_proficiency(r, &fp, v, rules.scale, &mut a);
-                }
-                "effectiveDate" => {
-                    if let Some(t) = fields::timestamp_or_null(r, &fp, "effectiveDate", v) {
-                        a.effective = t;
-                    }
-                }
                 _ => {
-                    if let Some(t) = fields::timestamp_or_null(r, &fp, "expirationDate", v) {
-                        a.expires = t;
-                    }
+                    assignment_field(r, f, v, &fp, rules, &mut a);
                 }
             });
-            if let (Some(from), Some(to)) = (a.effective, a.expires) {
-                if to <= from {
-                    r.push(
-                        ErrorEntry::at(
-                            child(&ep, "expirationDate"),
-                            EntryCode::InvalidDateRange,
-                            format!(
-                                "expirationDate {} is not later than effectiveDate {}",
-                                to.to_rfc3339(),
-                                from.to_rfc3339()
-                            ),
-                        )
-                        .expected(format!("a time after {}", from.to_rfc3339()))
-                        .received(m.get("expirationDate").cloned().unwrap_or(Value::Null)),
-                    );
-                }
-            }
+            date_range(r, &ep, m, &a);
             // Entry problems stay with their entry, so the agents' own state can be reported too.
             let problems = r.errors.split_off(before);
             let item = match agent {

@@ -119,16 +119,7 @@ pub fn skill_set_replace_body(
     bytes: &[u8],
     rules: &SkillRules,
 ) -> Result<SkillSetBody, Vec<ErrorEntry>> {
-    if let Some(body) = fast::skill_set(bytes, rules, true) {
-        return Ok(body);
-    }
-    let doc = parse_json(bytes).map_err(|e| vec![e])?;
-    let upsert = doc.check(|body| skill_set_replace(body, rules))?;
-    Ok(SkillSetBody {
-        upsert,
-        remove: Vec::new(),
-        list_pointer: list_pointer(doc.value()),
-    })
+    skill_set_body(bytes, rules, true)
 }
 
 /// `PATCH …/skills` from the raw body, as [`skill_set_replace_body`] does it.
@@ -136,11 +127,26 @@ pub fn skill_set_merge_body(
     bytes: &[u8],
     rules: &SkillRules,
 ) -> Result<SkillSetBody, Vec<ErrorEntry>> {
-    if let Some(body) = fast::skill_set(bytes, rules, false) {
+    skill_set_body(bytes, rules, false)
+}
+
+/// A skill set's body, to replace the set (`PUT`) or else to merge into it (`PATCH`).
+fn skill_set_body(
+    bytes: &[u8],
+    rules: &SkillRules,
+    replace: bool,
+) -> Result<SkillSetBody, Vec<ErrorEntry>> {
+    if let Some(body) = fast::skill_set(bytes, rules, replace) {
         return Ok(body);
     }
     let doc = parse_json(bytes).map_err(|e| vec![e])?;
-    let (upsert, remove) = doc.check(|body| skill_set_merge(body, rules))?;
+    let (upsert, remove) = doc.check(|body| {
+        if replace {
+            skill_set_replace(body, rules).map(|upsert| (upsert, Vec::new()))
+        } else {
+            skill_set_merge(body, rules)
+        }
+    })?;
     Ok(SkillSetBody {
         upsert,
         remove,

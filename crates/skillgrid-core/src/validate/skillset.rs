@@ -196,8 +196,9 @@ pub fn assignment(
     (has_id && r.errors.len() == before).then_some(a)
 }
 
-/// The optional fields shared by ASSIGNMENT and the single-skill body.
-fn assignment_field(
+/// The optional fields shared by ASSIGNMENT, the single-skill body and an agent entry of the
+/// skill-to-agents body.
+pub(super) fn assignment_field(
     r: &mut Report,
     field: &str,
     v: &Value,
@@ -215,7 +216,13 @@ fn assignment_field(
     .is_some()
 }
 
-fn date_range(r: &mut Report, ptr: &str, map: &serde_json::Map<String, Value>, a: &Assignment) {
+/// An expiration that is not later than the effective date, reported at `ptr/expirationDate`.
+pub(super) fn date_range(
+    r: &mut Report,
+    ptr: &str,
+    map: &serde_json::Map<String, Value>,
+    a: &Assignment,
+) {
     if let (Some(from), Some(to)) = (a.effective, a.expires) {
         if to <= from {
             r.push(

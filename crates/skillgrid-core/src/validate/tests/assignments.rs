@@ -1,28 +1,29 @@
 //! The rules of one skill assignment and of the lists of them: `PUT` and `PATCH …/skills`,
 //! and the single-skill `PUT …/skills/{skillId}`.
 
-use super::super::{single_assignment, skill_set_merge_body, skill_set_replace_body};
+use super::super::{
+    single_assignment, skill_set_merge_body, skill_set_replace_body, SkillRules, SkillSetBody,
+};
 use super::{body, check, w, with_rules, Row, A, NONE, SCALE};
-use skillgrid_api::WarningPolicy;
+use skillgrid_api::{ErrorEntry, WarningPolicy};
 
-fn put(rows: &[Row]) {
+/// A skill set's body as `PUT` or `PATCH` reads it.
+type SetBody = fn(&[u8], &SkillRules) -> Result<SkillSetBody, Vec<ErrorEntry>>;
+
+fn run(rows: &[Row], validate: SetBody) {
     for (row, want) in rows {
         let text = body(row);
-        let got = with_rules(WarningPolicy::Warn, |r| {
-            skill_set_replace_body(text.as_bytes(), r)
-        });
+        let got = with_rules(WarningPolicy::Warn, |r| validate(text.as_bytes(), r));
         check(&text, got, want);
     }
 }
 
+fn put(rows: &[Row]) {
+    run(rows, skill_set_replace_body);
+}
+
 fn patch(rows: &[Row]) {
-    for (row, want) in rows {
-        let text = body(row);
-        let got = with_rules(WarningPolicy::Warn, |r| {
-            skill_set_merge_body(text.as_bytes(), r)
-        });
-        check(&text, got, want);
-    }
+    run(rows, skill_set_merge_body);
 }
 
 #[test]

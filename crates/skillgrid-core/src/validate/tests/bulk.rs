@@ -329,25 +329,90 @@ fn an_items_precondition() {
     ]);
 }
 
-/// What a skill-to-agents body gets: which of its entries are valid, or the entries that
-/// refuse the whole request.
-type Agents<'a> = Result<&'a [bool], &'a [Want]>;
+/// What a skill-to-agents body gets: each entry's problems (none for a valid entry), or the
+/// problems that refuse the whole request.
+type Agents<'a> = Result<&'a [&'a [Want]], &'a [Want]>;
 
 #[test]
 fn one_skill_to_many_agents() {
+    const ENTRY_FIELDS: &str =
+        "only `agentId`, `proficiency`, `effectiveDate` and `expirationDate`";
     let rows: &[(&str, Agents)] = &[
         (
             r#"{"agents": [{"agentId": "$B", "proficiency": 75}]}"#,
-            Ok(&[true]),
+            Ok(&[&[]]),
+        ),
+        (
+            r#"{"agents": [{"agentId": "$B", "proficiency": "advanced", "effectiveDate": null}]}"#,
+            Ok(&[&[]]),
         ),
         (
             r#"{"agents": [{"agentId": "$B"}, {"agentId": "$B"}]}"#,
-            Ok(&[true, false]),
+            Ok(&[
+                &[],
+                &[w(
+                    "/agents/1/agentId",
+                    "duplicate_agent",
+                    "agent 0192f0c1-7a3e-7b4c-9d2e-5f6a7b8c9d0f is listed more than once",
+                    NONE,
+                    "",
+                    "it first appears at /agents/0/agentId",
+                )],
+            ]),
         ),
-        (r#"{"agents": [{"userId": "$B"}]}"#, Ok(&[false])),
+        (
+            r#"{"agents": [{"userId": "$B"}]}"#,
+            Ok(&[&[w(
+                "/agents/0/userId",
+                "unknown_field",
+                "`userId` is not a field of an agent entry",
+                ENTRY_FIELDS,
+                NONE,
+                "did you mean `agentId`?",
+            )]]),
+        ),
         (
             r#"{"agents": [{"agentId": "$B", "proficiency": 101}]}"#,
-            Ok(&[false]),
+            Ok(&[&[w(
+                "/agents/0/proficiency",
+                "out_of_range",
+                "proficiency 101 is outside",
+                SCALE,
+                "101",
+                NONE,
+            )]]),
+        ),
+        (
+            r#"{"agents": [{"agentId": "$B", "effectiveDate": "2026-02-01T00:00:00Z", "expirationDate": "2026-01-01T00:00:00Z"}]}"#,
+            Ok(&[&[w(
+                "/agents/0/expirationDate",
+                "invalid_date_range",
+                "is not later than effectiveDate 2026-02-01T00:00:00.000Z",
+                "a time after 2026-02-01T00:00:00.000Z",
+                r#""2026-01-01T00:00:00Z""#,
+                NONE,
+            )]]),
+        ),
+        (
+            r#"{"agents": [{"agentId": "$B", "expirationDate": "soon"}, 7]}"#,
+            Ok(&[
+                &[w(
+                    "/agents/0/expirationDate",
+                    "invalid_format",
+                    "expirationDate `soon` is not an RFC 3339 timestamp",
+                    "an RFC 3339 timestamp",
+                    r#""soon""#,
+                    "",
+                )],
+                &[w(
+                    "/agents/1",
+                    "invalid_type",
+                    "an agent entry must be an object, not a number",
+                    "an object",
+                    "7",
+                    NONE,
+                )],
+            ]),
         ),
         (
             r#"{"agents": [1, 2, 3, 4]}"#,
@@ -378,10 +443,12 @@ fn one_skill_to_many_agents() {
             skill_to_agents_body(text.as_bytes(), A.parse().unwrap(), r, &LIMITS)
         });
         match want {
-            Ok(valid) => {
+            Ok(entries) => {
                 let got = got.unwrap_or_else(|e| panic!("{text}\nwas refused: {e:?}"));
-                let ok: Vec<bool> = got.iter().map(|(item, _)| item.is_ok()).collect();
-                assert_eq!(ok, *valid, "{text}");
+                assert_eq!(got.len(), entries.len(), "{text}");
+                for ((item, _), want) in got.into_iter().zip(*entries) {
+                    check(&text, item, want);
+                }
             }
             Err(want) => check(&text, got, want),
         }
