@@ -611,7 +611,7 @@ fn check_bulk(text: &str, odd: bool, must_be_fast: bool) -> Result<(), TestCaseE
     check_streamed(text, &r, fast.as_ref())?;
     agree(fast, &walked, must_be_fast)?;
     // Item by item, the answer is the walk's whatever the items hold.
-    if let Some(by_item) = fast::bulk_by_item(text.as_bytes(), &r, &LIMITS) {
+    if let Some(by_item) = validate::bulk_by_item(text.as_bytes(), &r, &LIMITS) {
         prop_assert_eq!(Some(&by_item), walked.as_ref().ok(), "item by item");
     }
     prop_assert_eq!(validate::bulk_body(text.as_bytes(), &r, &LIMITS), walked);

@@ -1,4 +1,5 @@
-//! `POST /agents/skills/bulk`: many agents in one request.
+//! The walk of `POST /agents/skills/bulk` (many agents in one request) and of
+//! `POST /admin/skills/{skillId}/agents` (one skill to many agents).
 //!
 //! Request-wide problems (shape, `mode`, limits) fail the whole request. Problems inside an
 //! item are kept per item, so a non-atomic request can write the good items and report the
@@ -6,70 +7,19 @@
 //! request body.
 
 use super::fields::{self, received};
-use super::skillset::{assignments, removals, set_proficiency, Seen};
-use super::{child, fast, index, parse_json, warnings, wrong_type, Report, Schema, SkillRules};
+use super::rules::{
+    bulk_mode, precondition_header, BulkLimits, BulkRequest, ItemResult, SkillRules, AGENTS_ROOT,
+    AGENT_ENTRY, BULK_ITEM, BULK_ROOT,
+};
+use super::skillset::{assignment_field, assignments, date_range, removals, Seen};
+use super::{child, index, warnings, wrong_type, Report};
 use crate::model::{Assignment, BulkItem, BulkMode, Precondition, SkillSetWrite};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry, WarningPolicy};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-pub(super) const ROOT: Schema = Schema {
-    what: "a bulk request",
-    fields: &["mode", "atomic", "items"],
-    required: &["items"],
-    aliases: &[
-        ("agents", "items"),
-        ("users", "items"),
-        ("data", "items"),
-        ("updates", "items"),
-        ("transactional", "atomic"),
-        ("allOrNothing", "atomic"),
-        ("strategy", "mode"),
-        ("operation", "mode"),
-    ],
-};
-
-pub(super) const ITEM: Schema = Schema {
-    what: "a bulk item",
-    fields: &["agentId", "skills", "remove", "ifMatch"],
-    required: &["agentId"],
-    aliases: &[
-        ("id", "agentId"),
-        ("userId", "agentId"),
-        ("agent", "agentId"),
-        ("user", "agentId"),
-        ("agentUuid", "agentId"),
-        ("assignments", "skills"),
-        ("delete", "remove"),
-        ("removeSkills", "remove"),
-        ("etag", "ifMatch"),
-        ("version", "ifMatch"),
-        ("if-match", "ifMatch"),
-    ],
-};
-
 const SHAPE: &str = r#"{"mode": "merge", "atomic": true, "items": [{"agentId": "…", "skills": [{"skillId": "…", "proficiency": 75}]}]}"#;
-
-/// One item as validated: the item or its problems, and its agent id where one was readable.
-pub type ItemResult = (Result<BulkItem, Vec<ErrorEntry>>, Option<Uuid>);
-
-/// Request-wide limits from the organization's settings.
-pub struct BulkLimits {
-    pub max_items: u64,
-    pub max_assignments: u64,
-}
-
-/// A bulk request whose request-wide shape is valid; items may still be bad one by one.
-#[derive(Debug, PartialEq)]
-pub struct BulkRequest {
-    pub mode: BulkMode,
-    pub atomic: bool,
-    /// In body order: a valid item, or every problem of that item.
-    pub items: Vec<Result<BulkItem, Vec<ErrorEntry>>>,
-    /// The agent id of each item where one could be read (for per-item results).
-    pub agent_ids: Vec<Option<Uuid>>,
-}
 
 pub fn bulk_request(
     body: &Value,
@@ -88,15 +38,16 @@ pub fn bulk_request(
         return Err(r.errors);
     };
     // `mode` decides whether `remove` is allowed, wherever it stands in the body.
-    let mode = match root.get("mode") {
-        Some(Value::String(s)) if s == "replace" => BulkMode::Replace,
-        _ => BulkMode::Merge,
-    };
+    let mode = root
+        .get("mode")
+        .and_then(Value::as_str)
+        .and_then(bulk_mode)
+        .unwrap_or(BulkMode::Merge);
     let mut atomic = true;
     let mut items_value = None;
-    ROOT.walk(&mut r, "", root, |r, f, v, p| match f {
+    BULK_ROOT.walk(&mut r, "", root, |r, f, v, p| match f {
         "mode" => match v {
-            Value::String(s) if s == "merge" || s == "replace" => {}
+            Value::String(s) if bulk_mode(s).is_some() => {}
             Value::String(s) => {
                 let hint = match s.to_lowercase().as_str() {
                     "merge" | "patch" | "upsert" | "add" => Some("use \"merge\" (lower case)"),
@@ -229,7 +180,7 @@ fn bulk_item(
     let mut remove = None;
     let mut if_match = None;
     let mut seen = Seen::default();
-    ITEM.walk(r, ptr, map, |r, f, v, p| match f {
+    BULK_ITEM.walk(r, ptr, map, |r, f, v, p| match f {
         "agentId" => {
             agent = fields::uuid(r, &p, "agentId", v);
             if let Some(id) = agent {
@@ -309,7 +260,7 @@ fn if_match_field(r: &mut Report, p: &str, v: &Value) -> Option<Precondition> {
         r.push(e);
         return None;
     };
-    match super::precondition_header(Some(s)) {
+    match precondition_header(Some(s)) {
         Ok(p) => p,
         Err(mut e) => {
             e.header = None;
@@ -324,75 +275,6 @@ fn if_match_field(r: &mut Report, p: &str, v: &Value) -> Option<Precondition> {
     }
 }
 
-pub(super) const AGENTS_ROOT: Schema = Schema {
-    what: "a skill-to-agents request",
-    fields: &["agents"],
-    required: &["agents"],
-    aliases: &[("items", "agents"), ("users", "agents")],
-};
-
-pub(super) const AGENT_ENTRY: Schema = Schema {
-    what: "an agent entry",
-    fields: &["agentId", "proficiency", "effectiveDate", "expirationDate"],
-    required: &["agentId"],
-    aliases: &[
-        ("id", "agentId"),
-        ("userId", "agentId"),
-        ("level", "proficiency"),
-        ("startDate", "effectiveDate"),
-        ("endDate", "expirationDate"),
-    ],
-};
-
-/// `POST /agents/skills/bulk` from the raw body: the typed fast path when the body is valid;
-/// else, when only some items are bad, the fast path for the good items and the walk for the
-/// bad ones; else the all-errors walk over a `Value` (whose report this always is); else
-/// `invalid_json`. A body that repeats a key anywhere is refused whole, with every problem of
-/// every item: nothing of it is written, even when it is not atomic.
-/// The server and the benchmark both call this.
-pub fn bulk_body(
-    bytes: &[u8],
-    rules: &SkillRules,
-    limits: &BulkLimits,
-) -> Result<BulkRequest, Vec<ErrorEntry>> {
-    if let Some(req) =
-        fast::bulk(bytes, rules, limits).or_else(|| fast::bulk_by_item(bytes, rules, limits))
-    {
-        return Ok(req);
-    }
-    let doc = parse_json(bytes).map_err(|e| vec![e])?;
-    doc.finish(bulk_request(doc.value(), rules, limits), |req| {
-        req.items
-            .into_iter()
-            .filter_map(Result::err)
-            .flatten()
-            .collect()
-    })
-}
-
-/// [`skill_to_agents`] from the raw body, as [`bulk_body`] does it.
-pub fn skill_to_agents_body(
-    bytes: &[u8],
-    skill_id: Uuid,
-    rules: &SkillRules,
-    limits: &BulkLimits,
-) -> Result<Vec<ItemResult>, Vec<ErrorEntry>> {
-    if let Some(items) = fast::skill_to_agents(bytes, skill_id, rules, limits) {
-        return Ok(items);
-    }
-    let doc = parse_json(bytes).map_err(|e| vec![e])?;
-    doc.finish(
-        skill_to_agents(doc.value(), skill_id, rules, limits),
-        |items| {
-            items
-                .into_iter()
-                .filter_map(|(i, _)| i.err())
-                .flatten()
-                .collect()
-        },
-    )
-}
-
 /// `POST /admin/skills/{skillId}/agents`: one skill to many agents (merge, atomic).
 pub fn skill_to_agents(
     body: &Value,
@@ -400,8 +282,6 @@ pub fn skill_to_agents(
     rules: &SkillRules,
     limits: &BulkLimits,
 ) -> Result<Vec<ItemResult>, Vec<ErrorEntry>> {
-    const ROOT: Schema = AGENTS_ROOT;
-    const ENTRY: Schema = AGENT_ENTRY;
     let mut r = Report::default();
     let Value::Object(root) = body else {
         r.push(
@@ -411,7 +291,7 @@ pub fn skill_to_agents(
         return Err(r.errors);
     };
     let mut out = Vec::new();
-    ROOT.walk(&mut r, "", root, |r, _, v, p| {
+    AGENTS_ROOT.walk(&mut r, "", root, |r, _, v, p| {
         let Value::Array(list) = v else {
             r.push(wrong_type(&p, "`agents`", "an array of agent entries", v));
             return;
@@ -444,7 +324,7 @@ pub fn skill_to_agents(
             let mut agent = None;
             let mut a = Assignment::omitted(skill_id, rules.scale.default);
             let before = r.errors.len();
-            ENTRY.walk(r, &ep, m, |r, f, v, fp| match f {
+            AGENT_ENTRY.walk(r, &ep, m, |r, f, v, fp| match f {
                 "agentId" => {
                     agent = fields::uuid(r, &fp, "agentId", v);
                     if let Some(id) = agent {
@@ -466,37 +346,11 @@ pub fn skill_to_agents(
                         }
                     }
                 }
-                "proficiency" => {
-                    set_proficiency(r, &fp, v, rules.scale, &mut a);
-                }
-                "effectiveDate" => {
-                    if let Some(t) = fields::timestamp_or_null(r, &fp, "effectiveDate", v) {
-                        a.effective = t;
-                    }
-                }
                 _ => {
-                    if let Some(t) = fields::timestamp_or_null(r, &fp, "expirationDate", v) {
-                        a.expires = t;
-                    }
+                    assignment_field(r, f, v, &fp, rules, &mut a);
                 }
             });
-            if let (Some(from), Some(to)) = (a.effective, a.expires) {
-                if to <= from {
-                    r.push(
-                        ErrorEntry::at(
-                            child(&ep, "expirationDate"),
-                            EntryCode::InvalidDateRange,
-                            format!(
-                                "expirationDate {} is not later than effectiveDate {}",
-                                to.to_rfc3339(),
-                                from.to_rfc3339()
-                            ),
-                        )
-                        .expected(format!("a time after {}", from.to_rfc3339()))
-                        .received(m.get("expirationDate").cloned().unwrap_or(Value::Null)),
-                    );
-                }
-            }
+            date_range(r, &ep, m, &a);
             // Entry problems stay with their entry, so the agents' own state can be reported too.
             let problems = r.errors.split_off(before);
             let item = match agent {

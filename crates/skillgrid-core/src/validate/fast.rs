@@ -9,15 +9,16 @@
 //! does not accept it gives up (`None`), and the caller runs the all-errors walk over a
 //! `Value`, so every error report is the walk's. Whatever the fast path accepts, the walk
 //! accepts with the same result; `tests/fast_path_props.rs` checks it on generated bodies.
+//!
+//! This module knows the rules ([`super::rules`]) but not the walk: choosing between the two
+//! is [`super::entry`]'s.
 
-use super::bulk::{
-    assignments_listed, walk_item, BulkLimits, BulkRequest, ItemResult, AGENTS_ROOT, AGENT_ENTRY,
-    ITEM, ROOT,
-};
 use super::fields::{number_in_string, parse_uuid, timestamp, Num};
-use super::json::{read, strip_bom};
-use super::skillset::{
-    level_value, precondition_header, SkillRules, ASSIGNMENT, MERGE_ROOT, REPLACE_ROOT,
+use super::json::strip_bom;
+use super::rules::{
+    bulk_mode, level_value, precondition_header, within_scale, BulkLimits, BulkRequest, ItemResult,
+    SkillRules, SkillSetBody, AGENTS_ROOT, AGENT_ENTRY, ASSIGNMENT, BULK_ITEM, BULK_ROOT,
+    MERGE_ROOT, REPLACE_ROOT,
 };
 use super::warnings;
 use crate::model::{Assignment, BulkItem, BulkMode, Given, Precondition, SkillSetWrite};
@@ -25,7 +26,6 @@ use crate::timestamp::Timestamp;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use skillgrid_api::ProficiencyScale;
-use std::collections::HashMap;
 use std::fmt;
 use uuid::Uuid;
 
@@ -80,7 +80,7 @@ pub fn bulk_head(bytes: &[u8]) -> Option<(BulkMode, bool)> {
 /// `Some` exactly when [`bulk`] accepts the body with that mode and atomicity: then the items
 /// handed over, in order, are [`bulk`]'s. `None` when it does not, or when `sink` refuses a
 /// chunk (returns false); items handed over before are then to be dropped, and the body
-/// answered by [`super::bulk_body`].
+/// answered by [`super::entry::bulk_body`].
 pub fn bulk_streamed(
     bytes: &[u8],
     rules: &SkillRules,
@@ -103,53 +103,28 @@ pub fn bulk_streamed(
     (got.mode == assumed.0 && got.atomic == assumed.1).then_some(got)
 }
 
-/// `POST /agents/skills/bulk` when its request-wide part (root, `mode`, `atomic`, limits) is
-/// valid but some items may not be: each item on the fast path where it can be, the others
-/// walked one by one exactly as [`super::bulk_request`] walks them, so the answer is the
-/// walk's. A non-atomic bulk with a few bad items among many stays cheap.
-pub fn bulk_by_item(bytes: &[u8], rules: &SkillRules, limits: &BulkLimits) -> Option<BulkRequest> {
-    let root = whole(bytes, RawRoot)?;
-    if root.items.len() as u64 > limits.max_items {
-        return None;
+/// The request-wide part of a bulk body (root, `mode`, `atomic`) when it is valid, with its
+/// items left as raw JSON, each to be read on its own ([`ItemReader`]). `None` when the root
+/// is not an object of only those fields, each once and valid, with `items` among them.
+pub fn bulk_raw_items(bytes: &[u8]) -> Option<RawItemsBulk<'_>> {
+    whole(bytes, RawRoot)
+}
+
+/// Reads bulk items one at a time, sharing what one item learned of the catalog with the next.
+pub struct ItemReader<'a> {
+    cx: Cx<'a>,
+}
+
+impl<'a> ItemReader<'a> {
+    pub fn new(rules: &'a SkillRules<'a>) -> Self {
+        ItemReader { cx: Cx::new(rules) }
     }
-    let cx = &mut Cx::new(rules);
-    let mut first_seen: HashMap<Uuid, usize> = HashMap::new();
-    let mut items = Vec::with_capacity(root.items.len());
-    let mut agent_ids = Vec::with_capacity(root.items.len());
-    let mut total = 0;
-    for (i, raw) in root.items.iter().enumerate() {
-        let text = raw.get().as_bytes();
-        let fast = whole(text, Item(&mut *cx)).and_then(|it| it.into_item(root.mode));
-        match fast {
-            Some(item) if !first_seen.contains_key(&item.agent_id) => {
-                first_seen.insert(item.agent_id, i);
-                total += item.listed;
-                if let SkillSetWrite::Merge { remove, .. } = &item.write {
-                    total += remove.len();
-                }
-                agent_ids.push(Some(item.agent_id));
-                items.push(Ok(item));
-            }
-            _ => {
-                // An item that repeats a key refuses the whole body: the walk of it says so.
-                let doc = read(text).ok().filter(|d| d.duplicates().is_empty())?;
-                let v = doc.value();
-                total += assignments_listed(v);
-                let (item, id) = walk_item("/items", i, v, root.mode, rules, &mut first_seen);
-                agent_ids.push(id);
-                items.push(item);
-            }
-        }
+
+    /// The item in `text` read in `mode`, when it is entirely valid on its own (whether its
+    /// agent repeats another item's is the caller's to check).
+    pub fn item(&mut self, text: &[u8], mode: BulkMode) -> Option<BulkItem> {
+        whole(text, Item(&mut self.cx)).and_then(|it| it.into_item(mode))
     }
-    if total as u64 > limits.max_assignments {
-        return None;
-    }
-    Some(BulkRequest {
-        mode: root.mode,
-        atomic: root.atomic,
-        items,
-        agent_ids,
-    })
 }
 
 /// `POST /admin/skills/{skillId}/agents`, when the body is entirely valid.
@@ -183,15 +158,6 @@ pub fn skill_to_agents(
         })
         .collect();
     Some(items)
-}
-
-/// A skill set's body as validated.
-#[derive(Debug, PartialEq)]
-pub struct SkillSetBody {
-    pub upsert: Vec<Assignment>,
-    pub remove: Vec<Uuid>,
-    /// `"/skills"` when the body is an object with `skills`, else `""`.
-    pub list_pointer: &'static str,
 }
 
 /// `PUT …/skills` (`replace`) or `PATCH …/skills`, when the body is entirely valid.
@@ -339,13 +305,13 @@ impl<'de> Visitor<'de> for Id {
     }
 }
 
-/// An integer within the scale, or a level name in any case (as `skillset::proficiency`), and
+/// An integer within the scale, or a level name in any case (as the walk reads `proficiency`), and
 /// which of the two it was.
 struct Proficiency<'a>(&'a ProficiencyScale);
 
 impl Proficiency<'_> {
     fn within<E: de::Error>(&self, i: i64) -> Result<(i64, Given), E> {
-        if (self.0.min..=self.0.max).contains(&i) {
+        if within_scale(self.0, i) {
             Ok((i, Given::Number))
         } else {
             Err(give_up())
@@ -412,11 +378,7 @@ impl<'de> Visitor<'de> for Mode {
     type Value = BulkMode;
     expecting!("a mode");
     fn visit_str<E: de::Error>(self, s: &str) -> Result<BulkMode, E> {
-        match s {
-            "merge" => Ok(BulkMode::Merge),
-            "replace" => Ok(BulkMode::Replace),
-            _ => Err(give_up()),
-        }
+        bulk_mode(s).ok_or_else(give_up)
     }
 }
 
@@ -575,7 +537,7 @@ impl<'de> Visitor<'de> for Item<'_, '_> {
             if_match: None,
         };
         let mut seen = 0;
-        while let Some(f) = next_field(&mut m, ITEM.fields, &mut seen)? {
+        while let Some(f) = next_field(&mut m, BULK_ITEM.fields, &mut seen)? {
             match f {
                 0 => agent = Some(m.next_value_seed(Id)?),
                 1 => item.skills = Some(m.next_value_seed(Assignments(&mut *self.0))?),
@@ -641,7 +603,7 @@ impl<'de> Visitor<'de> for BulkRoot<'_, '_> {
         let mut atomic = true;
         let mut items = None;
         let mut seen = 0;
-        while let Some(f) = next_field(&mut m, ROOT.fields, &mut seen)? {
+        while let Some(f) = next_field(&mut m, BULK_ROOT.fields, &mut seen)? {
             match f {
                 0 => mode = m.next_value_seed(Mode)?,
                 1 => atomic = m.next_value_seed(Bool)?,
@@ -673,7 +635,7 @@ impl<'de> Visitor<'de> for HeadRoot<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
         let (mut mode, mut atomic) = (BulkMode::Merge, true);
         let mut seen = 0;
-        while let Some(f) = next_field(&mut m, ROOT.fields, &mut seen)? {
+        while let Some(f) = next_field(&mut m, BULK_ROOT.fields, &mut seen)? {
             match f {
                 0 => mode = m.next_value_seed(Mode)?,
                 1 => atomic = m.next_value_seed(Bool)?,
@@ -706,7 +668,7 @@ impl<'de> Visitor<'de> for StreamRoot<'_, '_, '_> {
         };
         let mut items = Some(self.items);
         let mut seen = 0;
-        while let Some(f) = next_field(&mut m, ROOT.fields, &mut seen)? {
+        while let Some(f) = next_field(&mut m, BULK_ROOT.fields, &mut seen)? {
             match f {
                 0 => got.mode = m.next_value_seed(Mode)?,
                 1 => got.atomic = m.next_value_seed(Bool)?,
@@ -766,32 +728,32 @@ impl<'de> Visitor<'de> for StreamItems<'_, '_, '_> {
 }
 
 /// A bulk request whose items are left as raw JSON, each to be read on its own.
-struct RawRootBulk<'de> {
-    mode: BulkMode,
-    atomic: bool,
-    items: Vec<&'de RawValue>,
+pub struct RawItemsBulk<'de> {
+    pub mode: BulkMode,
+    pub atomic: bool,
+    pub items: Vec<&'de RawValue>,
 }
 
 struct RawRoot;
 
 impl<'de> DeserializeSeed<'de> for RawRoot {
-    type Value = RawRootBulk<'de>;
+    type Value = RawItemsBulk<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for RawRoot {
-    type Value = RawRootBulk<'de>;
+    type Value = RawItemsBulk<'de>;
     expecting!("a bulk request");
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-        let mut root = RawRootBulk {
+        let mut root = RawItemsBulk {
             mode: BulkMode::Merge,
             atomic: true,
             items: Vec::new(),
         };
         let mut seen = 0;
-        while let Some(f) = next_field(&mut m, ROOT.fields, &mut seen)? {
+        while let Some(f) = next_field(&mut m, BULK_ROOT.fields, &mut seen)? {
             match f {
                 0 => root.mode = m.next_value_seed(Mode)?,
                 1 => root.atomic = m.next_value_seed(Bool)?,

@@ -1,8 +1,10 @@
 //! The all-errors-at-once validator.
 //!
-//! The big bodies (bulk, skill to agents, skill-set PUT and PATCH) arrive as bytes and first
-//! try the typed fast path ([`fast`]); whenever it does not accept a body, and for every other
-//! body, they are parsed to `serde_json::Value`s and walked. Each rule walks its part of the document in body
+//! The big bodies (bulk, skill to agents, skill-set PUT and PATCH) arrive as bytes at
+//! [`entry`], which first tries the typed fast path ([`fast`]); whenever it does not accept a
+//! body, and for every other body, they are parsed to `serde_json::Value`s and walked
+//! ([`bulk`], [`skillset`] and the modules of the small bodies). Both paths judge by the same
+//! [`rules`] and never call each other. Each walk goes over its part of the document in body
 //! order and records every problem in a [`Report`] with the RFC 6901 pointer of the offending
 //! value (or, for a missing field, of the object that lacks it: a pointer always resolves in the
 //! document that was sent). Only when the report is empty does a caller get typed values.
@@ -11,32 +13,33 @@
 
 mod bulk;
 mod clients;
+mod entry;
 pub mod fast;
 mod fields;
 mod hints;
 mod json;
 mod query;
 mod resources;
+pub mod rules;
 mod settings;
 mod skillset;
 pub mod warnings;
 
-pub use bulk::{
-    bulk_body, bulk_request, skill_to_agents, skill_to_agents_body, BulkLimits, BulkRequest,
-    ItemResult,
-};
+pub use bulk::{bulk_request, skill_to_agents};
 pub use clients::{client_create, client_patch, ScopeHint};
-pub use fast::SkillSetBody;
+pub use entry::{
+    bulk_body, bulk_by_item, skill_set_merge_body, skill_set_replace_body, skill_to_agents_body,
+};
 pub use fields::describe_json_type;
 pub use hints::nearest_level;
 pub use json::{parse_json, strip_bom, Document};
 pub use query::{parse_query, path_uuid, QueryRules, QueryValues};
 pub use resources::{agent_create, agent_patch, skill_create, skill_patch};
-pub use settings::settings_patch;
-pub use skillset::{
-    precondition_header, single_assignment, skill_set_merge, skill_set_merge_body,
-    skill_set_replace, skill_set_replace_body, SkillRules,
+pub use rules::{
+    precondition_header, BulkLimits, BulkRequest, ItemResult, SkillRules, SkillSetBody,
 };
+pub use settings::settings_patch;
+pub use skillset::{single_assignment, skill_set_merge, skill_set_replace};
 
 use serde_json::{Map, Value};
 use skillgrid_api::{EntryCode, ErrorEntry};
@@ -153,12 +156,4 @@ pub fn wrong_type(ptr: &str, what: &str, expected: &str, got: &Value) -> ErrorEn
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pointer_tokens_are_escaped() {
-        assert_eq!(child("", "a/b~c"), "/a~1b~0c");
-        assert_eq!(index("/skills", 3), "/skills/3");
-    }
-}
+mod tests;

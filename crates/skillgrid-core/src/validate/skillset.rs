@@ -1,100 +1,18 @@
-//! Bodies that set one agent's skills: PUT and PATCH of `…/skills` (bare array or wrapped),
-//! the single-skill PUT, and the ASSIGNMENT object they share with the bulk route.
+//! The walk of the bodies that set one agent's skills: PUT and PATCH of `…/skills` (bare
+//! array or wrapped), the single-skill PUT, and the ASSIGNMENT object they share with the bulk
+//! route. Every problem is reported, with its pointer; the rules themselves are in
+//! [`super::rules`].
 
-use super::fast::{self, SkillSetBody};
 use super::fields::{self, number, received, truncate, Num};
-use super::{child, hints, index, parse_json, warnings, wrong_type, Report, Schema};
-use crate::model::{Assignment, CatalogSkill, Given, Precondition};
+use super::rules::{
+    level_value, within_scale, SkillRules, ASSIGNMENT, MERGE_ROOT, REPLACE_ROOT, SINGLE,
+};
+use super::{child, hints, index, warnings, wrong_type, Report};
+use crate::model::{Assignment, Given};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProficiencyScale, WarningPolicy};
 use std::collections::HashMap;
 use uuid::Uuid;
-
-/// What an assignment is checked against: the organization's scale, catalog and limits.
-pub struct SkillRules<'a> {
-    pub scale: &'a ProficiencyScale,
-    pub catalog: &'a HashMap<Uuid, CatalogSkill>,
-    pub max_skills_per_agent: u64,
-    /// Under `reject`, a set that would warn is refused here, with the warnings as errors.
-    pub warnings: WarningPolicy,
-}
-
-impl<'a> SkillRules<'a> {
-    /// The rules of an organization with these settings and this catalog.
-    pub fn new(
-        settings: &'a skillgrid_api::OrgSettings,
-        catalog: &'a HashMap<Uuid, CatalogSkill>,
-    ) -> Self {
-        SkillRules {
-            scale: &settings.proficiency_scale,
-            catalog,
-            max_skills_per_agent: settings.limits.max_skills_per_agent,
-            warnings: settings.warnings,
-        }
-    }
-}
-
-pub(super) const ASSIGNMENT: Schema = Schema {
-    what: "a skill assignment",
-    fields: &["skillId", "proficiency", "effectiveDate", "expirationDate"],
-    required: &["skillId"],
-    aliases: &[
-        ("id", "skillId"),
-        ("skill", "skillId"),
-        ("skillUuid", "skillId"),
-        ("routingSkillId", "skillId"),
-        ("level", "proficiency"),
-        ("score", "proficiency"),
-        ("rating", "proficiency"),
-        ("proficiencyLevel", "proficiency"),
-        ("value", "proficiency"),
-        ("startDate", "effectiveDate"),
-        ("effectiveFrom", "effectiveDate"),
-        ("validFrom", "effectiveDate"),
-        ("start", "effectiveDate"),
-        ("from", "effectiveDate"),
-        ("endDate", "expirationDate"),
-        ("expiryDate", "expirationDate"),
-        ("expiresAt", "expirationDate"),
-        ("expires", "expirationDate"),
-        ("validTo", "expirationDate"),
-        ("validUntil", "expirationDate"),
-        ("end", "expirationDate"),
-        ("until", "expirationDate"),
-    ],
-};
-
-const SINGLE: Schema = Schema {
-    what: "a single-skill assignment",
-    fields: &["proficiency", "effectiveDate", "expirationDate"],
-    required: &[],
-    aliases: ASSIGNMENT.aliases,
-};
-
-pub(super) const REPLACE_ROOT: Schema = Schema {
-    what: "a skill-set replacement",
-    fields: &["skills"],
-    required: &["skills"],
-    aliases: &[
-        ("assignments", "skills"),
-        ("items", "skills"),
-        ("data", "skills"),
-    ],
-};
-
-pub(super) const MERGE_ROOT: Schema = Schema {
-    what: "a skill-set merge",
-    fields: &["skills", "remove"],
-    required: &[],
-    aliases: &[
-        ("assignments", "skills"),
-        ("items", "skills"),
-        ("data", "skills"),
-        ("delete", "remove"),
-        ("removeSkills", "remove"),
-        ("removeSkillIds", "remove"),
-    ],
-};
 
 const SHAPE_PUT: &str = r#"{"skills": [{"skillId": "…", "proficiency": 75}]} or a bare array [{"skillId": "…", "proficiency": 75}]"#;
 const SHAPE_PATCH: &str = r#"{"skills": [{"skillId": "…", "proficiency": 75}], "remove": ["…"]} or a bare array of assignments"#;
@@ -141,51 +59,6 @@ pub fn skill_set_merge(
         other => r.push(root_shape_error("", SHAPE_PATCH, other)),
     }
     r.finish(upsert.zip(remove))
-}
-
-/// `PUT …/skills` from the raw body: the typed fast path when the body is valid, else the
-/// all-errors walk over a `Value` (with the keys it repeats), else `invalid_json`.
-pub fn skill_set_replace_body(
-    bytes: &[u8],
-    rules: &SkillRules,
-) -> Result<SkillSetBody, Vec<ErrorEntry>> {
-    if let Some(body) = fast::skill_set(bytes, rules, true) {
-        return Ok(body);
-    }
-    let doc = parse_json(bytes).map_err(|e| vec![e])?;
-    let upsert = doc.check(|body| skill_set_replace(body, rules))?;
-    Ok(SkillSetBody {
-        upsert,
-        remove: Vec::new(),
-        list_pointer: list_pointer(doc.value()),
-    })
-}
-
-/// `PATCH …/skills` from the raw body, as [`skill_set_replace_body`] does it.
-pub fn skill_set_merge_body(
-    bytes: &[u8],
-    rules: &SkillRules,
-) -> Result<SkillSetBody, Vec<ErrorEntry>> {
-    if let Some(body) = fast::skill_set(bytes, rules, false) {
-        return Ok(body);
-    }
-    let doc = parse_json(bytes).map_err(|e| vec![e])?;
-    let (upsert, remove) = doc.check(|body| skill_set_merge(body, rules))?;
-    Ok(SkillSetBody {
-        upsert,
-        remove,
-        list_pointer: list_pointer(doc.value()),
-    })
-}
-
-/// Where the list of skills stands in a skill-set body (a set that grows too large is
-/// reported there).
-fn list_pointer(body: &Value) -> &'static str {
-    if body.get("skills").is_some() {
-        "/skills"
-    } else {
-        ""
-    }
 }
 
 /// `PUT …/skills/{skillId}`: one assignment whose skill is named by the path.
@@ -323,8 +196,9 @@ pub fn assignment(
     (has_id && r.errors.len() == before).then_some(a)
 }
 
-/// The optional fields shared by ASSIGNMENT and the single-skill body.
-fn assignment_field(
+/// The optional fields shared by ASSIGNMENT, the single-skill body and an agent entry of the
+/// skill-to-agents body.
+pub(super) fn assignment_field(
     r: &mut Report,
     field: &str,
     v: &Value,
@@ -342,7 +216,13 @@ fn assignment_field(
     .is_some()
 }
 
-fn date_range(r: &mut Report, ptr: &str, map: &serde_json::Map<String, Value>, a: &Assignment) {
+/// An expiration that is not later than the effective date, reported at `ptr/expirationDate`.
+pub(super) fn date_range(
+    r: &mut Report,
+    ptr: &str,
+    map: &serde_json::Map<String, Value>,
+    a: &Assignment,
+) {
     if let (Some(from), Some(to)) = (a.effective, a.expires) {
         if to <= from {
             r.push(
@@ -509,7 +389,7 @@ pub fn set_proficiency(
 pub fn proficiency(r: &mut Report, p: &str, v: &Value, scale: &ProficiencyScale) -> Option<i64> {
     let expected = scale.describe();
     match number(v) {
-        Num::Int(i) if (scale.min..=scale.max).contains(&i) => return Some(i),
+        Num::Int(i) if within_scale(scale, i) => return Some(i),
         Num::Int(_) | Num::BigInt => {
             r.push(
                 ErrorEntry::at(
@@ -569,50 +449,4 @@ pub fn proficiency(r: &mut Report, p: &str, v: &Value, scale: &ProficiencyScale)
         .maybe_hint(hint),
     );
     None
-}
-
-/// The value of the level named `name` (already trimmed), matched in any case.
-pub fn level_value(scale: &ProficiencyScale, name: &str) -> Option<i64> {
-    scale
-        .levels
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
-}
-
-/// `If-Match`: `"N"` or `*`. A weak tag `W/"N"` is an ETag too, but `If-Match` compares
-/// strongly (RFC 9110 section 13.1.1), so it never matches: [`Precondition::Weak`].
-pub fn precondition_header(value: Option<&str>) -> Result<Option<Precondition>, ErrorEntry> {
-    let Some(raw) = value else { return Ok(None) };
-    let t = raw.trim();
-    if t == "*" {
-        return Ok(Some(Precondition::Any));
-    }
-    let (weak, tag) = match t.strip_prefix("W/") {
-        Some(tag) => (true, tag),
-        None => (false, t),
-    };
-    if let Some(n) = tag
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .and_then(|s| s.parse::<i64>().ok())
-        .filter(|n| *n >= 0)
-    {
-        return Ok(Some(if weak {
-            Precondition::Weak
-        } else {
-            Precondition::Version(n)
-        }));
-    }
-    let mut e = ErrorEntry::new(
-        Locator::Header("If-Match".into()),
-        EntryCode::InvalidFormat,
-        format!("If-Match `{}` is not an ETag of this API", truncate(t)),
-    )
-    .expected("a quoted version such as \"7\" (the ETag of GET …/skills), or *")
-    .received(Value::String(truncate(t).to_string()));
-    if t.parse::<i64>().is_ok() {
-        e = e.hint(format!("quote it: If-Match: \"{t}\""));
-    }
-    Err(e)
 }

@@ -10,6 +10,7 @@
 //! that every part of a file is placed and checked the same way.
 
 use serde_json::Value;
+use skillgrid_core::validate::rules::{ASSIGNMENT, BULK_ITEM};
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
@@ -562,7 +563,7 @@ impl Collector {
             return;
         };
         for k in obj.keys() {
-            if !matches!(k.as_str(), "agentId" | "skills" | "remove" | "ifMatch") {
+            if !BULK_ITEM.fields.contains(&k.as_str()) {
                 let msg = format!(
                     "unknown field `{k}`; a bulk item has agentId, skills, remove and ifMatch"
                 );
@@ -643,20 +644,20 @@ impl Collector {
                 ));
             }
             for (k, v) in a {
+                if !ASSIGNMENT.fields.contains(&k.as_str()) {
+                    errs.push(self.diag(
+                        line,
+                        format!("{ptr}/{k}"),
+                        k,
+                        format!("unknown field `{k}`; an assignment has skillId, proficiency, effectiveDate, expirationDate"),
+                    ));
+                    continue;
+                }
                 let (slot, column) = match k.as_str() {
                     "skillId" => (&mut row.skill, "skill"),
                     "proficiency" => (&mut row.proficiency, "proficiency"),
                     "effectiveDate" => (&mut row.effective_date, "effectiveDate"),
-                    "expirationDate" => (&mut row.expiration_date, "expirationDate"),
-                    _ => {
-                        errs.push(self.diag(
-                            line,
-                            format!("{ptr}/{k}"),
-                            k,
-                            format!("unknown field `{k}`; an assignment has skillId, proficiency, effectiveDate, expirationDate"),
-                        ));
-                        continue;
-                    }
+                    _ => (&mut row.expiration_date, "expirationDate"),
                 };
                 match v {
                     Value::String(s) => *slot = s.trim().to_string(),
@@ -813,4 +814,87 @@ pub fn check_row(row: &RawRow) -> Vec<Diag> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The diagnostics of one bulk item of a JSON file at `/items/0`.
+    fn item_diags(item: Value) -> Vec<Diag> {
+        let mut c = Collector::new(true);
+        c.item(&item, 1, "/items/0");
+        match c.out.pop_front() {
+            Some(Next::Invalid(d)) => d,
+            other => panic!("{item} was taken: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fields_of_neither_an_item_nor_an_assignment_are_named() {
+        let got = item_diags(serde_json::json!({
+            "agentId": "ana@example.com",
+            "etag": "\"3\"",
+            "skills": [{"skillId": "Billing", "level": 3, "proficiency": 75}]
+        }));
+        let want = vec![
+            Diag::new(
+                1,
+                "etag",
+                "unknown field `etag`; a bulk item has agentId, skills, remove and ifMatch",
+            )
+            .at(Some("/items/0/etag".into())),
+            Diag::new(
+                2,
+                "level",
+                "unknown field `level`; an assignment has skillId, proficiency, effectiveDate, expirationDate",
+            )
+            .at(Some("/items/0/skills/0/level".into())),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn every_field_of_an_item_and_an_assignment_is_read() {
+        let item = serde_json::json!({
+            "agentId": "ana@example.com",
+            "ifMatch": "\"3\"",
+            "skills": [{
+                "skillId": "Billing",
+                "proficiency": 75,
+                "effectiveDate": "2030-01-01T00:00:00Z",
+                "expirationDate": "2031-01-01T00:00:00Z"
+            }],
+            "remove": ["Sales"]
+        });
+        let mut c = Collector::new(true);
+        c.item(&item, 1, "/items/0");
+        let rows: Vec<RawRow> = c
+            .out
+            .into_iter()
+            .map(|n| match n {
+                Next::Row(r) => r,
+                Next::Invalid(d) => panic!("{d:?}"),
+            })
+            .collect();
+        let kinds: Vec<Kind> = rows.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, [Kind::IfMatch, Kind::Assign, Kind::Remove]);
+        let a = &rows[1];
+        assert_eq!(
+            (
+                a.skill.as_str(),
+                a.proficiency.as_str(),
+                a.effective_date.as_str(),
+                a.expiration_date.as_str()
+            ),
+            (
+                "Billing",
+                "75",
+                "2030-01-01T00:00:00Z",
+                "2031-01-01T00:00:00Z"
+            )
+        );
+        assert_eq!(rows[0].if_match, "\"3\"");
+        assert_eq!(rows[2].skill, "Sales");
+    }
 }

@@ -3,8 +3,10 @@
 
 use super::super::csvfile::proficiency_syntax;
 use serde_json::Value;
-use skillgrid_client::types::OrgSettings;
+use skillgrid_client::types::{OrgSettings, ProficiencyScale};
 use skillgrid_client::{AgentQuery, Client, Error, SkillQuery};
+use skillgrid_core::validate::nearest_level;
+use skillgrid_core::validate::rules::level_value;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -17,7 +19,8 @@ pub(super) struct Lookup {
     pub(super) skill_ids: Vec<Uuid>,
     skill_by_name: HashMap<String, u32>,
     skill_by_id: HashMap<Uuid, u32>,
-    levels: Vec<String>,
+    /// The organization's scale, whose level names a row may use.
+    scale: ProficiencyScale,
 }
 
 impl Lookup {
@@ -34,19 +37,18 @@ impl Lookup {
                 ..Default::default()
             })
             .await?;
-        let levels = settings.proficiency_scale.levels.iter();
         Ok(Lookup::new(
             agents.into_iter().map(|a| (a.id, a.email)),
             skills.into_iter().map(|s| (s.id, s.name)),
-            levels.map(|(n, _)| n.to_string()).collect(),
+            settings.proficiency_scale.clone(),
         ))
     }
 
-    /// From the agents' `(id, email)`, the skills' `(id, name)` and the level names.
+    /// From the agents' `(id, email)`, the skills' `(id, name)` and the scale.
     pub(super) fn new(
         agents: impl ExactSizeIterator<Item = (Uuid, String)>,
         skills: impl ExactSizeIterator<Item = (Uuid, String)>,
-        levels: Vec<String>,
+        scale: ProficiencyScale,
     ) -> Lookup {
         let mut l = Lookup {
             agent_ids: Vec::with_capacity(agents.len()),
@@ -56,7 +58,7 @@ impl Lookup {
             skill_ids: Vec::with_capacity(skills.len()),
             skill_by_name: HashMap::with_capacity(skills.len()),
             skill_by_id: HashMap::with_capacity(skills.len()),
-            levels,
+            scale,
         };
         for (i, (id, email)) in agents.enumerate() {
             let i = i as u32;
@@ -114,17 +116,17 @@ impl Lookup {
         if !matches!(p, Ok(Some(Value::String(_)))) {
             return p;
         }
-        if self.levels.iter().any(|l| l.eq_ignore_ascii_case(v)) {
+        // The server's own rule for a level name, so a local mistake reads like a remote one.
+        if level_value(&self.scale, v).is_some() {
             Ok(Some(Value::from(v)))
         } else {
-            // The same guess the server makes, so a local mistake reads like a remote one.
-            let hint =
-                skillgrid_core::validate::nearest_level(v, self.levels.iter().map(String::as_str))
-                    .map(|l| format!("; did you mean \"{l}\"?"))
-                    .unwrap_or_default();
+            let names = || self.scale.levels.iter().map(|(n, _)| n);
+            let hint = nearest_level(v, names())
+                .map(|l| format!("; did you mean \"{l}\"?"))
+                .unwrap_or_default();
             Err(format!(
                 "unknown level \"{v}\"; expected an integer or one of {}{hint}",
-                self.levels.join(", ")
+                names().collect::<Vec<_>>().join(", ")
             ))
         }
     }
@@ -140,12 +142,9 @@ mod tests {
             (Uuid::from_u128(10), "Billing".to_string()),
             (Uuid::from_u128(11), "Technical Support".to_string()),
         ];
-        let levels = ["Novice", "Intermediate", "Advanced", "Expert"];
-        Lookup::new(
-            agents.into_iter(),
-            skills.into_iter(),
-            levels.iter().map(|l| l.to_string()).collect(),
-        )
+        // The default scale: Novice, Intermediate, Advanced, Expert.
+        let scale = OrgSettings::default().proficiency_scale;
+        Lookup::new(agents.into_iter(), skills.into_iter(), scale)
     }
 
     #[test]
