@@ -1,7 +1,9 @@
 //! Bulk support on PostgreSQL: agent states, skill holders, the org-wide audit log and
 //! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
 
-use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS, WRITE_PROBE_BYTES};
+use crate::common::{IDEMPOTENCY_TTL_MS, WRITE_PROBE_BYTES};
+use crate::idempotency::{self, Claim, KeyRow, ABANDON, COMPLETE, RENEW, RESET, SELECT};
+use crate::rows::{self, HOLDER_COLS};
 use crate::*;
 use sqlx::postgres::PgPool;
 use sqlx::Row;
@@ -52,33 +54,16 @@ pub(super) async fn skill_holders(
     .fetch_optional(pool)
     .await?
     .ok_or(StoreError::NotFound)?;
-    let rows = sqlx::query(
-        "SELECT g.id, g.uuid, g.email, g.name, g.external_id, g.active, g.created_at, g.updated_at,
-                a.proficiency, a.effective_at, a.expires_at, a.updated_at AS assigned_at
-         FROM assignments a JOIN agents g ON g.id = a.agent_id
-         WHERE a.skill_id = $1 AND a.agent_id > $2 ORDER BY a.agent_id LIMIT $3",
-    )
+    let rows: Vec<rows::Holder> = sqlx::query_as(&format!(
+        "SELECT {HOLDER_COLS} FROM assignments a JOIN agents g ON g.id = a.agent_id
+         WHERE a.skill_id = $1 AND a.agent_id > $2 ORDER BY a.agent_id LIMIT $3"
+    ))
     .bind(skill_pk)
     .bind(page.after.unwrap_or(0))
     .bind(page.limit as i64 + 1)
     .fetch_all(pool)
     .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push((
-            r.try_get::<i64, _>("id")?,
-            SkillHolderRecord {
-                agent: super::agent_from_row(r)?,
-                assignment: StoredAssignment {
-                    skill_id: skill,
-                    proficiency: r.try_get("proficiency")?,
-                    effective: r.try_get::<Option<i64>, _>("effective_at")?.map(Timestamp),
-                    expires: r.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
-                    updated_at: Timestamp(r.try_get("assigned_at")?),
-                },
-            },
-        ));
-    }
+    let items = rows.into_iter().map(|r| r.record(skill)).collect();
     Ok(crate::common::paged(items, page.limit))
 }
 
@@ -131,53 +116,37 @@ pub(super) async fn idempotency_begin(
         if inserted == 1 {
             break IdempotencyBegin::Fresh;
         }
-        let row = sqlx::query(
-            "SELECT fingerprint, state, status, body, created_at FROM idempotency_keys
-             WHERE org_id = $1 AND client_uuid = $2 AND key = $3 FOR UPDATE",
-        )
-        .bind(org_pk)
-        .bind(client)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(r) = row else { continue };
-        let (fp, state, created): (String, i16, i64) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(4)?);
-        if created < expired {
-            sqlx::query(
-                "UPDATE idempotency_keys SET fingerprint = $1, state = 0, status = NULL, body = NULL,
-                   created_at = $2 WHERE org_id = $3 AND client_uuid = $4 AND key = $5",
-            )
-            .bind(fingerprint)
-            .bind(now.0)
+        let row: Option<KeyRow> = sqlx::query_as(&format!("{SELECT} FOR UPDATE"))
             .bind(org_pk)
             .bind(client)
             .bind(key)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            break IdempotencyBegin::Fresh;
-        } else if fp != fingerprint {
-            break IdempotencyBegin::Mismatch;
-        } else if state == 1 {
-            break IdempotencyBegin::Replay {
-                status: r.try_get::<Option<i32>, _>(2)?.unwrap_or(200) as u16,
-                body: r.try_get::<Option<Vec<u8>>, _>(3)?.unwrap_or_default(),
-            };
-        } else if created > now.0 - IDEMPOTENCY_STALE_MS {
-            break IdempotencyBegin::InProgress;
-        } else {
-            sqlx::query(
-                "UPDATE idempotency_keys SET created_at = $1
-                 WHERE org_id = $2 AND client_uuid = $3 AND key = $4",
-            )
-            .bind(now.0)
-            .bind(org_pk)
-            .bind(client)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-            break IdempotencyBegin::Fresh;
-        }
+        let Some(row) = row else { continue };
+        break match idempotency::judge(row, fingerprint, now) {
+            Claim::Answer(answer) => answer,
+            Claim::Reset => {
+                sqlx::query(RESET)
+                    .bind(fingerprint)
+                    .bind(now.0)
+                    .bind(org_pk)
+                    .bind(client)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                IdempotencyBegin::Fresh
+            }
+            Claim::Renew => {
+                sqlx::query(RENEW)
+                    .bind(now.0)
+                    .bind(org_pk)
+                    .bind(client)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                IdempotencyBegin::Fresh
+            }
+        };
     };
     tx.commit().await?;
     Ok(outcome)
@@ -191,17 +160,14 @@ pub(super) async fn idempotency_complete(
     status: u16,
     body: &[u8],
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET state = 1, status = $1, body = $2
-         WHERE org_id = (SELECT id FROM orgs WHERE uuid = $3) AND client_uuid = $4 AND key = $5",
-    )
-    .bind(status as i32)
-    .bind(body)
-    .bind(org)
-    .bind(client)
-    .bind(key)
-    .execute(pool)
-    .await?;
+    sqlx::query(COMPLETE)
+        .bind(i32::from(status))
+        .bind(body)
+        .bind(org)
+        .bind(client)
+        .bind(key)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -211,16 +177,12 @@ pub(super) async fn idempotency_abandon(
     client: Uuid,
     key: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "DELETE FROM idempotency_keys
-         WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND client_uuid = $2 AND key = $3
-           AND state = 0",
-    )
-    .bind(org)
-    .bind(client)
-    .bind(key)
-    .execute(pool)
-    .await?;
+    sqlx::query(ABANDON)
+        .bind(org)
+        .bind(client)
+        .bind(key)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -6,16 +6,19 @@
 //! names, e-mails and idempotency keys. Transactions run at READ COMMITTED: a statement after
 //! a lock sees everything committed before the lock was granted.
 
+// Compiled in both backends on purpose, each time against its own `Db` (see the file).
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/catalog.rs"]
+mod catalog;
 mod clients;
 mod extra;
 mod group;
 mod rate;
 mod skillsets;
 
-use crate::common::{key, paged};
 use crate::*;
 use anyhow::Context;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row};
 use std::time::Duration;
 
@@ -46,33 +49,23 @@ fn group_leaders() -> usize {
     (pool_size() / 4).max(1) as usize
 }
 
-/// The request field a unique violation is about, from the constraint's name.
-fn conflict_field(e: &sqlx::Error) -> Option<&'static str> {
-    let sqlx::Error::Database(db) = e else {
-        return None;
-    };
-    if !db.is_unique_violation() {
-        return None;
-    }
-    Some(match db.constraint() {
-        Some("skills_org_name") | Some("orgs_name") => "name",
-        Some("agents_org_email") => "email",
-        _ => "id",
-    })
-}
-
-fn map_write_err(e: sqlx::Error) -> StoreError {
-    match conflict_field(&e) {
-        Some(field) => StoreError::Conflict { field },
-        None => e.into(),
-    }
-}
-
-fn ts(v: i64) -> Timestamp {
-    Timestamp(v)
-}
-
 type Tx = sqlx::Transaction<'static, Postgres>;
+
+/// The database the code shared with SQLite (`crate::shared`) is compiled for here.
+type Db = Postgres;
+
+/// Ends a select of rows a transaction is about to change: locks them until it ends.
+const FOR_UPDATE: &str = " FOR UPDATE";
+
+/// Starts a transaction that writes.
+async fn begin_write(pool: &PgPool) -> sqlx::Result<Tx> {
+    pool.begin().await
+}
+
+/// Inserts an agent (see `catalog::create_agent`); its version starts at 0.
+const INSERT_AGENT: &str =
+    "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, version, created_at, updated_at)
+     SELECT $1, id, $2, $3, $4, $5, TRUE, 0, $6, $6 FROM orgs WHERE uuid = $7";
 
 impl PgStore {
     /// Connects to the database at `url` and applies pending migrations (under the migrator's
@@ -124,14 +117,6 @@ impl PgStore {
             .await?;
         Ok((name, migrated))
     }
-
-    async fn org_pk(&self, org: Uuid) -> Result<i64> {
-        sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1")
-            .bind(org)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
 }
 
 /// Starts a transaction and finds the organization's key, holding a share lock on its row
@@ -158,41 +143,6 @@ async fn begin_for_org(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
     Ok((tx, org_pk))
 }
 
-fn org_from_row(r: &PgRow) -> Result<OrgRecord> {
-    let settings: String = r.try_get("settings")?;
-    Ok(OrgRecord {
-        id: r.try_get("uuid")?,
-        name: r.try_get("name")?,
-        settings: serde_json::from_str(&settings).context("stored settings are not valid")?,
-    })
-}
-
-fn skill_from_row(r: &PgRow) -> Result<SkillRecord> {
-    Ok(SkillRecord {
-        id: r.try_get("uuid")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        active: r.try_get("active")?,
-        created_at: ts(r.try_get("created_at")?),
-        updated_at: ts(r.try_get("updated_at")?),
-    })
-}
-
-fn agent_from_row(r: &PgRow) -> Result<AgentRecord> {
-    Ok(AgentRecord {
-        id: r.try_get("uuid")?,
-        email: r.try_get("email")?,
-        name: r.try_get("name")?,
-        external_id: r.try_get("external_id")?,
-        active: r.try_get("active")?,
-        created_at: ts(r.try_get("created_at")?),
-        updated_at: ts(r.try_get("updated_at")?),
-    })
-}
-
-const SKILL_COLS: &str = "id, uuid, name, description, active, created_at, updated_at";
-const AGENT_COLS: &str = "id, uuid, email, name, external_id, active, created_at, updated_at";
-
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> Result<()> {
@@ -205,12 +155,7 @@ impl Store for PgStore {
     }
 
     async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
-        sqlx::query("SELECT uuid, name, settings FROM orgs ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(org_from_row)
-            .collect()
+        catalog::list_orgs(&self.pool).await
     }
 
     async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
@@ -222,45 +167,19 @@ impl Store for PgStore {
     }
 
     async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ('jwt_signing_key', $1) ON CONFLICT DO NOTHING",
-        )
-        .bind(fresh)
-        .execute(&self.pool)
-        .await?;
-        Ok(
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'jwt_signing_key'")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        catalog::signing_key(&self.pool, fresh).await
     }
 
     async fn org_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM orgs")
-            .fetch_one(&self.pool)
-            .await?)
+        catalog::org_count(&self.pool).await
     }
 
     async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
-        insert_org(&self.pool, name, settings).await
+        catalog::insert_org(&self.pool, name, settings).await
     }
 
     async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
-        let row = match Uuid::parse_str(id_or_name) {
-            Ok(id) => {
-                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            Err(_) => {
-                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE name_key = $1")
-                    .bind(key(id_or_name))
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-        };
-        row.as_ref().map(org_from_row).transpose()
+        catalog::find_org(&self.pool, id_or_name).await
     }
 
     async fn create_client(
@@ -284,7 +203,7 @@ impl Store for PgStore {
         by: &ChangedBy,
     ) -> Result<(OrgRecord, ClientRecord)> {
         let mut tx = self.pool.begin().await?;
-        let org = insert_org(&mut *tx, org_name, settings).await?;
+        let org = catalog::insert_org(&mut *tx, org_name, settings).await?;
         let client = clients::insert(&mut tx, org.id, client_name, secret_hash, scopes, by).await?;
         tx.commit().await?;
         Ok((org, client))
@@ -332,47 +251,19 @@ impl Store for PgStore {
     }
 
     async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
-        let row = sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = $1")
-            .bind(org)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(org_from_row(&row)?.settings)
+        catalog::settings(&self.pool, org).await
     }
 
     async fn org_generation(&self, org: Uuid) -> Result<i64> {
-        sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = $1")
-            .bind(org)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)
+        catalog::org_generation(&self.pool, org).await
     }
 
     async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
-        let mut tx = self
+        let tx = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
-        let row =
-            sqlx::query("SELECT id, uuid, name, settings, generation FROM orgs WHERE uuid = $1")
-                .bind(org)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-        let org_pk: i64 = row.try_get("id")?;
-        let catalog: Vec<(Uuid, String, bool)> =
-            sqlx::query_as("SELECT uuid, name, active FROM skills WHERE org_id = $1")
-                .bind(org_pk)
-                .fetch_all(&mut *tx)
-                .await?;
-        let clients = clients::grants(&mut tx, org_pk).await?;
-        tx.commit().await?;
-        Ok(OrgSnapshot {
-            generation: row.try_get("generation")?,
-            settings: org_from_row(&row)?.settings,
-            catalog: common::catalog(catalog),
-            clients,
-        })
+        catalog::org_snapshot(tx, org).await
     }
 
     async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
@@ -411,13 +302,7 @@ impl Store for PgStore {
     }
 
     async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
-        let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
-            "SELECT s.uuid, s.name, s.active FROM skills s JOIN orgs o ON o.id = s.org_id WHERE o.uuid = $1",
-        )
-        .bind(org)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(common::catalog(rows))
+        catalog::catalog(&self.pool, org).await
     }
 
     async fn list_skills(
@@ -426,64 +311,15 @@ impl Store for PgStore {
         f: &SkillFilter,
         page: PageRequest,
     ) -> Result<Paged<SkillRecord>> {
-        let org_pk = self.org_pk(org).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {SKILL_COLS} FROM skills WHERE org_id = $1 AND id > $2
-               AND ($3::text IS NULL OR name_key = $3) AND ($4::boolean IS NULL OR active = $4)
-             ORDER BY id LIMIT $5"
-        ))
-        .bind(org_pk)
-        .bind(page.after.unwrap_or(0))
-        .bind(f.name.as_deref().map(key))
-        .bind(f.active)
-        .bind(page.limit as i64 + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, skill_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paged(rows, page.limit))
+        catalog::list_skills(&self.pool, org, f, page).await
     }
 
     async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
-        let row = sqlx::query(&format!(
-            "SELECT {SKILL_COLS} FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        skill_from_row(&row)
+        catalog::get_skill(&self.pool, org, id).await
     }
 
     async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
-        let id = Uuid::now_v7();
-        let done = sqlx::query(
-            "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
-             SELECT $1, id, $2, $3, $4, TRUE, $5, $5 FROM orgs WHERE uuid = $6",
-        )
-        .bind(id)
-        .bind(&new.name)
-        .bind(key(&new.name))
-        .bind(&new.description)
-        .bind(now.0)
-        .bind(org)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(SkillRecord {
-            id,
-            name: new.name.clone(),
-            description: new.description.clone(),
-            active: true,
-            created_at: now,
-            updated_at: now,
-        })
+        catalog::create_skill(&self.pool, org, new, now).await
     }
 
     async fn update_skill(
@@ -493,31 +329,7 @@ impl Store for PgStore {
         p: &SkillPatch,
         now: Timestamp,
     ) -> Result<SkillRecord> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {SKILL_COLS} FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2) FOR UPDATE"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let pk: i64 = row.try_get("id")?;
-        let mut s = skill_from_row(&row)?;
-        if crate::common::apply_skill_patch(&mut s, p, now) {
-            sqlx::query("UPDATE skills SET name = $1, name_key = $2, description = $3, active = $4, updated_at = $5 WHERE id = $6")
-                .bind(&s.name)
-                .bind(key(&s.name))
-                .bind(&s.description)
-                .bind(s.active)
-                .bind(now.0)
-                .bind(pk)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_write_err)?;
-        }
-        tx.commit().await?;
-        Ok(s)
+        catalog::update_skill(&self.pool, org, id, p, now).await
     }
 
     async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
@@ -562,66 +374,15 @@ impl Store for PgStore {
         f: &AgentFilter,
         page: PageRequest,
     ) -> Result<Paged<AgentRecord>> {
-        let org_pk = self.org_pk(org).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id > $2
-               AND ($3::text IS NULL OR email_key = $3) AND ($4::boolean IS NULL OR active = $4)
-             ORDER BY id LIMIT $5"
-        ))
-        .bind(org_pk)
-        .bind(page.after.unwrap_or(0))
-        .bind(f.email.as_deref().map(key))
-        .bind(f.active)
-        .bind(page.limit as i64 + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, agent_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paged(rows, page.limit))
+        catalog::list_agents(&self.pool, org, f, page).await
     }
 
     async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
-        let row = sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        agent_from_row(&row)
+        catalog::get_agent(&self.pool, org, id).await
     }
 
     async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
-        let id = Uuid::now_v7();
-        let done = sqlx::query(
-            "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, version, created_at, updated_at)
-             SELECT $1, id, $2, $3, $4, $5, TRUE, 0, $6, $6 FROM orgs WHERE uuid = $7",
-        )
-        .bind(id)
-        .bind(&new.email)
-        .bind(key(&new.email))
-        .bind(&new.name)
-        .bind(&new.external_id)
-        .bind(now.0)
-        .bind(org)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(AgentRecord {
-            id,
-            email: new.email.clone(),
-            name: new.name.clone(),
-            external_id: new.external_id.clone(),
-            active: true,
-            created_at: now,
-            updated_at: now,
-        })
+        catalog::create_agent(&self.pool, INSERT_AGENT, org, new, now).await
     }
 
     async fn update_agent(
@@ -631,32 +392,7 @@ impl Store for PgStore {
         p: &AgentPatch,
         now: Timestamp,
     ) -> Result<AgentRecord> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2) FOR UPDATE"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let pk: i64 = row.try_get("id")?;
-        let mut a = agent_from_row(&row)?;
-        if crate::common::apply_agent_patch(&mut a, p, now) {
-            sqlx::query("UPDATE agents SET email = $1, email_key = $2, name = $3, external_id = $4, active = $5, updated_at = $6 WHERE id = $7")
-                .bind(&a.email)
-                .bind(key(&a.email))
-                .bind(&a.name)
-                .bind(&a.external_id)
-                .bind(a.active)
-                .bind(now.0)
-                .bind(pk)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_write_err)?;
-        }
-        tx.commit().await?;
-        Ok(a)
+        catalog::update_agent(&self.pool, org, id, p, now).await
     }
 
     async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
@@ -717,12 +453,7 @@ impl Store for PgStore {
         agent: Uuid,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
-        let pk: i64 = sqlx::query_scalar("SELECT id FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)")
-            .bind(agent)
-            .bind(org)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let pk = catalog::agent_pk(&self.pool, org, agent).await?;
         skillsets::history(&self.pool, pk, page).await
     }
 
@@ -784,30 +515,6 @@ impl Store for PgStore {
             .await
             .map(Some)
     }
-}
-
-async fn insert_org<'e>(
-    db: impl sqlx::Executor<'e, Database = Postgres>,
-    name: &str,
-    settings: &OrgSettings,
-) -> Result<OrgRecord> {
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(name)
-    .bind(key(name))
-    .bind(serde_json::to_string(settings).context("serialising settings")?)
-    .bind(Timestamp::now().0)
-    .execute(db)
-    .await
-    .map_err(map_write_err)?;
-    Ok(OrgRecord {
-        id,
-        name: name.to_string(),
-        settings: settings.clone(),
-    })
 }
 
 #[cfg(test)]

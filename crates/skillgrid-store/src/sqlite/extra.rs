@@ -1,7 +1,9 @@
 //! Bulk support on SQLite: agent states, skill holders, the org-wide audit log and
 //! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
 
-use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS, WRITE_PROBE_BYTES};
+use crate::common::{IDEMPOTENCY_TTL_MS, WRITE_PROBE_BYTES};
+use crate::idempotency::{self, Claim, KeyRow, ABANDON, COMPLETE, RENEW, RESET, SELECT};
+use crate::rows::{self, HOLDER_COLS};
 use crate::*;
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, Row};
@@ -52,33 +54,16 @@ pub(super) async fn skill_holders(
     .fetch_optional(pool)
     .await?
     .ok_or(StoreError::NotFound)?;
-    let rows = sqlx::query(
-        "SELECT g.id, g.uuid, g.email, g.name, g.external_id, g.active, g.created_at, g.updated_at,
-                a.proficiency, a.effective_at, a.expires_at, a.updated_at AS assigned_at
-         FROM assignments a JOIN agents g ON g.id = a.agent_id
-         WHERE a.skill_id = ? AND a.agent_id > ? ORDER BY a.agent_id LIMIT ?",
-    )
+    let rows: Vec<rows::Holder> = sqlx::query_as(&format!(
+        "SELECT {HOLDER_COLS} FROM assignments a JOIN agents g ON g.id = a.agent_id
+         WHERE a.skill_id = ? AND a.agent_id > ? ORDER BY a.agent_id LIMIT ?"
+    ))
     .bind(skill_pk)
     .bind(page.after.unwrap_or(0))
     .bind(page.limit as i64 + 1)
     .fetch_all(pool)
     .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push((
-            r.try_get::<i64, _>("id")?,
-            SkillHolderRecord {
-                agent: super::agent_from_row(r)?,
-                assignment: StoredAssignment {
-                    skill_id: skill,
-                    proficiency: r.try_get("proficiency")?,
-                    effective: r.try_get::<Option<i64>, _>("effective_at")?.map(Timestamp),
-                    expires: r.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
-                    updated_at: Timestamp(r.try_get("assigned_at")?),
-                },
-            },
-        ));
-    }
+    let items = rows.into_iter().map(|r| r.record(skill)).collect();
     Ok(crate::common::paged(items, page.limit))
 }
 
@@ -97,35 +82,34 @@ pub(super) async fn idempotency_begin(
         .bind(now.0 - IDEMPOTENCY_TTL_MS)
         .execute(&mut *tx)
         .await?;
-    let row = sqlx::query("SELECT fingerprint, state, status, body, created_at FROM idempotency_keys WHERE org_id = ? AND client_uuid = ? AND key = ?")
+    let row: Option<KeyRow> = sqlx::query_as(SELECT)
         .bind(org_pk)
         .bind(client)
         .bind(key)
         .fetch_optional(&mut *tx)
         .await?;
-    let outcome = match row {
-        Some(r) => {
-            let (fp, state, created): (String, i64, i64) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(4)?);
-            if fp != fingerprint {
-                IdempotencyBegin::Mismatch
-            } else if state == 1 {
-                IdempotencyBegin::Replay {
-                    status: r.try_get::<Option<i64>, _>(2)?.unwrap_or(200) as u16,
-                    body: r.try_get::<Option<Vec<u8>>, _>(3)?.unwrap_or_default(),
-                }
-            } else if created > now.0 - IDEMPOTENCY_STALE_MS {
-                IdempotencyBegin::InProgress
-            } else {
-                sqlx::query("UPDATE idempotency_keys SET created_at = ? WHERE org_id = ? AND client_uuid = ? AND key = ?")
-                    .bind(now.0)
-                    .bind(org_pk)
-                    .bind(client)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-                IdempotencyBegin::Fresh
-            }
+    let outcome = match row.map(|r| idempotency::judge(r, fingerprint, now)) {
+        Some(Claim::Answer(answer)) => answer,
+        Some(Claim::Reset) => {
+            sqlx::query(RESET)
+                .bind(fingerprint)
+                .bind(now.0)
+                .bind(org_pk)
+                .bind(client)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            IdempotencyBegin::Fresh
+        }
+        Some(Claim::Renew) => {
+            sqlx::query(RENEW)
+                .bind(now.0)
+                .bind(org_pk)
+                .bind(client)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            IdempotencyBegin::Fresh
         }
         None => {
             sqlx::query("INSERT INTO idempotency_keys (org_id, client_uuid, key, fingerprint, state, created_at) VALUES (?, ?, ?, ?, 0, ?)")
@@ -151,17 +135,14 @@ pub(super) async fn idempotency_complete(
     status: u16,
     body: &[u8],
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET state = 1, status = ?, body = ?
-         WHERE org_id = (SELECT id FROM orgs WHERE uuid = ?) AND client_uuid = ? AND key = ?",
-    )
-    .bind(status as i64)
-    .bind(body)
-    .bind(org)
-    .bind(client)
-    .bind(key)
-    .execute(pool)
-    .await?;
+    sqlx::query(COMPLETE)
+        .bind(i32::from(status))
+        .bind(body)
+        .bind(org)
+        .bind(client)
+        .bind(key)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -171,7 +152,7 @@ pub(super) async fn idempotency_abandon(
     client: Uuid,
     key: &str,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE org_id = (SELECT id FROM orgs WHERE uuid = ?) AND client_uuid = ? AND key = ? AND state = 0")
+    sqlx::query(ABANDON)
         .bind(org)
         .bind(client)
         .bind(key)

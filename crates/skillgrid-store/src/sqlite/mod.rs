@@ -5,6 +5,10 @@
 //! fails half-way on a lock upgrade); reads use a separate pool and see WAL snapshots.
 //! Another process (the `admin` commands) waits on the lock through `busy_timeout`.
 
+// Compiled in both backends on purpose, each time against its own `Db` (see the file).
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/catalog.rs"]
+mod catalog;
 mod clients;
 mod extra;
 mod files;
@@ -13,13 +17,11 @@ mod skillsets;
 #[cfg(test)]
 pub(crate) use tests::migrator_to;
 
-use crate::common::{key, paged};
 use crate::*;
 use anyhow::Context;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Row;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,34 +168,6 @@ impl Drop for Checkpointer {
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/sqlite/migrations");
-
-fn conflict_field(e: &sqlx::Error) -> Option<&'static str> {
-    let sqlx::Error::Database(db) = e else {
-        return None;
-    };
-    if !db.is_unique_violation() {
-        return None;
-    }
-    let m = db.message();
-    Some(if m.contains("skills.") || m.contains("orgs.") {
-        "name"
-    } else if m.contains("agents.") {
-        "email"
-    } else {
-        "id"
-    })
-}
-
-fn map_write_err(e: sqlx::Error) -> StoreError {
-    match conflict_field(&e) {
-        Some(field) => StoreError::Conflict { field },
-        None => e.into(),
-    }
-}
-
-fn ts(v: i64) -> Timestamp {
-    Timestamp(v)
-}
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and applies pending migrations.
@@ -403,14 +377,6 @@ impl SqliteStore {
         c.pragma_update(None, "mmap_size", 0)?;
         Ok(c)
     }
-
-    async fn org_pk(&self, org: Uuid) -> Result<i64> {
-        sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
-            .bind(org)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
 }
 
 /// SQLite's default page size, which skillgrid's databases keep.
@@ -420,6 +386,23 @@ fn is_startup_race(e: &anyhow::Error) -> bool {
     let text = format!("{e:#}");
     text.contains("database is locked") || text.contains("already exists")
 }
+
+/// The database the code shared with PostgreSQL (`crate::shared`) is compiled for here.
+type Db = sqlx::Sqlite;
+
+/// Ends a select of rows a transaction is about to change: nothing, as a write transaction
+/// holds the database's write lock from its start.
+const FOR_UPDATE: &str = "";
+
+/// Starts a transaction that writes, taking the write lock now.
+async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Inserts an agent (see `catalog::create_agent`); its version is kept in `agent_versions`.
+const INSERT_AGENT: &str =
+    "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at)
+     SELECT $1, id, $2, $3, $4, $5, TRUE, $6, $6 FROM orgs WHERE uuid = $7";
 
 /// Starts a write transaction (taking the write lock now) and finds the organization's key.
 async fn begin_for_org(
@@ -434,41 +417,6 @@ async fn begin_for_org(
         .ok_or(StoreError::NotFound)?;
     Ok((tx, org_pk))
 }
-
-fn org_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<OrgRecord> {
-    let settings: String = r.try_get("settings")?;
-    Ok(OrgRecord {
-        id: r.try_get("uuid")?,
-        name: r.try_get("name")?,
-        settings: serde_json::from_str(&settings).context("stored settings are not valid")?,
-    })
-}
-
-fn skill_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<SkillRecord> {
-    Ok(SkillRecord {
-        id: r.try_get("uuid")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        active: r.try_get("active")?,
-        created_at: ts(r.try_get("created_at")?),
-        updated_at: ts(r.try_get("updated_at")?),
-    })
-}
-
-fn agent_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AgentRecord> {
-    Ok(AgentRecord {
-        id: r.try_get("uuid")?,
-        email: r.try_get("email")?,
-        name: r.try_get("name")?,
-        external_id: r.try_get("external_id")?,
-        active: r.try_get("active")?,
-        created_at: ts(r.try_get("created_at")?),
-        updated_at: ts(r.try_get("updated_at")?),
-    })
-}
-
-const SKILL_COLS: &str = "id, uuid, name, description, active, created_at, updated_at";
-const AGENT_COLS: &str = "id, uuid, email, name, external_id, active, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -493,12 +441,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
-        sqlx::query("SELECT uuid, name, settings FROM orgs ORDER BY id")
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(org_from_row)
-            .collect()
+        catalog::list_orgs(&self.read).await
     }
 
     async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
@@ -510,43 +453,19 @@ impl Store for SqliteStore {
     }
 
     async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
-        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('jwt_signing_key', ?)")
-            .bind(fresh)
-            .execute(&self.write)
-            .await?;
-        Ok(
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'jwt_signing_key'")
-                .fetch_one(&self.write)
-                .await?,
-        )
+        catalog::signing_key(&self.write, fresh).await
     }
 
     async fn org_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM orgs")
-            .fetch_one(&self.write)
-            .await?)
+        catalog::org_count(&self.write).await
     }
 
     async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
-        insert_org(&self.write, name, settings).await
+        catalog::insert_org(&self.write, name, settings).await
     }
 
     async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
-        let row = match Uuid::parse_str(id_or_name) {
-            Ok(id) => {
-                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = ?")
-                    .bind(id)
-                    .fetch_optional(&self.write)
-                    .await?
-            }
-            Err(_) => {
-                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE name_key = ?")
-                    .bind(key(id_or_name))
-                    .fetch_optional(&self.write)
-                    .await?
-            }
-        };
-        row.as_ref().map(org_from_row).transpose()
+        catalog::find_org(&self.write, id_or_name).await
     }
 
     async fn create_client(
@@ -570,7 +489,7 @@ impl Store for SqliteStore {
         by: &ChangedBy,
     ) -> Result<(OrgRecord, ClientRecord)> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let org = insert_org(&mut *tx, org_name, settings).await?;
+        let org = catalog::insert_org(&mut *tx, org_name, settings).await?;
         let client = clients::insert(&mut tx, org.id, client_name, secret_hash, scopes, by).await?;
         tx.commit().await?;
         Ok((org, client))
@@ -618,44 +537,16 @@ impl Store for SqliteStore {
     }
 
     async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
-        let row = sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = ?")
-            .bind(org)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(org_from_row(&row)?.settings)
+        catalog::settings(&self.read, org).await
     }
 
     async fn org_generation(&self, org: Uuid) -> Result<i64> {
-        sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = ?")
-            .bind(org)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)
+        catalog::org_generation(&self.read, org).await
     }
 
     async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
-        let mut tx = self.read.begin().await?;
-        let row =
-            sqlx::query("SELECT id, uuid, name, settings, generation FROM orgs WHERE uuid = ?")
-                .bind(org)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-        let org_pk: i64 = row.try_get("id")?;
-        let catalog: Vec<(Uuid, String, bool)> =
-            sqlx::query_as("SELECT uuid, name, active FROM skills WHERE org_id = ?")
-                .bind(org_pk)
-                .fetch_all(&mut *tx)
-                .await?;
-        let clients = clients::grants(&mut tx, org_pk).await?;
-        tx.commit().await?;
-        Ok(OrgSnapshot {
-            generation: row.try_get("generation")?,
-            settings: org_from_row(&row)?.settings,
-            catalog: common::catalog(catalog),
-            clients,
-        })
+        let tx = self.read.begin().await?;
+        catalog::org_snapshot(tx, org).await
     }
 
     async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
@@ -687,13 +578,7 @@ impl Store for SqliteStore {
     }
 
     async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
-        let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
-            "SELECT s.uuid, s.name, s.active FROM skills s JOIN orgs o ON o.id = s.org_id WHERE o.uuid = ?",
-        )
-        .bind(org)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(common::catalog(rows))
+        catalog::catalog(&self.read, org).await
     }
 
     async fn list_skills(
@@ -702,67 +587,15 @@ impl Store for SqliteStore {
         f: &SkillFilter,
         page: PageRequest,
     ) -> Result<Paged<SkillRecord>> {
-        let org_pk = self.org_pk(org).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {SKILL_COLS} FROM skills WHERE org_id = ? AND id > ?
-               AND (? IS NULL OR name_key = ?) AND (? IS NULL OR active = ?)
-             ORDER BY id LIMIT ?"
-        ))
-        .bind(org_pk)
-        .bind(page.after.unwrap_or(0))
-        .bind(f.name.as_deref().map(key))
-        .bind(f.name.as_deref().map(key))
-        .bind(f.active)
-        .bind(f.active)
-        .bind(page.limit as i64 + 1)
-        .fetch_all(&self.read)
-        .await?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, skill_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paged(rows, page.limit))
+        catalog::list_skills(&self.read, org, f, page).await
     }
 
     async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
-        let row = sqlx::query(&format!(
-            "SELECT {SKILL_COLS} FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        skill_from_row(&row)
+        catalog::get_skill(&self.read, org, id).await
     }
 
     async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
-        let id = Uuid::now_v7();
-        let done = sqlx::query(
-            "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
-             SELECT ?, id, ?, ?, ?, 1, ?, ? FROM orgs WHERE uuid = ?",
-        )
-        .bind(id)
-        .bind(&new.name)
-        .bind(key(&new.name))
-        .bind(&new.description)
-        .bind(now.0)
-        .bind(now.0)
-        .bind(org)
-        .execute(&self.write)
-        .await
-        .map_err(map_write_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(SkillRecord {
-            id,
-            name: new.name.clone(),
-            description: new.description.clone(),
-            active: true,
-            created_at: now,
-            updated_at: now,
-        })
+        catalog::create_skill(&self.write, org, new, now).await
     }
 
     async fn update_skill(
@@ -772,30 +605,7 @@ impl Store for SqliteStore {
         p: &SkillPatch,
         now: Timestamp,
     ) -> Result<SkillRecord> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(&format!(
-            "SELECT {SKILL_COLS} FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let mut s = skill_from_row(&row)?;
-        if crate::common::apply_skill_patch(&mut s, p, now) {
-            sqlx::query("UPDATE skills SET name = ?, name_key = ?, description = ?, active = ?, updated_at = ? WHERE uuid = ?")
-                .bind(&s.name)
-                .bind(key(&s.name))
-                .bind(&s.description)
-                .bind(s.active)
-                .bind(now.0)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_write_err)?;
-        }
-        tx.commit().await?;
-        Ok(s)
+        catalog::update_skill(&self.write, org, id, p, now).await
     }
 
     async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
@@ -828,69 +638,15 @@ impl Store for SqliteStore {
         f: &AgentFilter,
         page: PageRequest,
     ) -> Result<Paged<AgentRecord>> {
-        let org_pk = self.org_pk(org).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE org_id = ? AND id > ?
-               AND (? IS NULL OR email_key = ?) AND (? IS NULL OR active = ?)
-             ORDER BY id LIMIT ?"
-        ))
-        .bind(org_pk)
-        .bind(page.after.unwrap_or(0))
-        .bind(f.email.as_deref().map(key))
-        .bind(f.email.as_deref().map(key))
-        .bind(f.active)
-        .bind(f.active)
-        .bind(page.limit as i64 + 1)
-        .fetch_all(&self.read)
-        .await?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, agent_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paged(rows, page.limit))
+        catalog::list_agents(&self.read, org, f, page).await
     }
 
     async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
-        let row = sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        agent_from_row(&row)
+        catalog::get_agent(&self.read, org, id).await
     }
 
     async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
-        let id = Uuid::now_v7();
-        let done = sqlx::query(
-            "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at)
-             SELECT ?, id, ?, ?, ?, ?, 1, ?, ? FROM orgs WHERE uuid = ?",
-        )
-        .bind(id)
-        .bind(&new.email)
-        .bind(key(&new.email))
-        .bind(&new.name)
-        .bind(&new.external_id)
-        .bind(now.0)
-        .bind(now.0)
-        .bind(org)
-        .execute(&self.write)
-        .await
-        .map_err(map_write_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(AgentRecord {
-            id,
-            email: new.email.clone(),
-            name: new.name.clone(),
-            external_id: new.external_id.clone(),
-            active: true,
-            created_at: now,
-            updated_at: now,
-        })
+        catalog::create_agent(&self.write, INSERT_AGENT, org, new, now).await
     }
 
     async fn update_agent(
@@ -900,31 +656,7 @@ impl Store for SqliteStore {
         p: &AgentPatch,
         now: Timestamp,
     ) -> Result<AgentRecord> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let mut a = agent_from_row(&row)?;
-        if crate::common::apply_agent_patch(&mut a, p, now) {
-            sqlx::query("UPDATE agents SET email = ?, email_key = ?, name = ?, external_id = ?, active = ?, updated_at = ? WHERE uuid = ?")
-                .bind(&a.email)
-                .bind(key(&a.email))
-                .bind(&a.name)
-                .bind(&a.external_id)
-                .bind(a.active)
-                .bind(now.0)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_write_err)?;
-        }
-        tx.commit().await?;
-        Ok(a)
+        catalog::update_agent(&self.write, org, id, p, now).await
     }
 
     async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
@@ -1006,12 +738,7 @@ impl Store for SqliteStore {
         agent: Uuid,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
-        let pk: i64 = sqlx::query_scalar("SELECT id FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)")
-            .bind(agent)
-            .bind(org)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let pk = catalog::agent_pk(&self.read, org, agent).await?;
         skillsets::history(&self.read, pk, page).await
     }
 
@@ -1062,30 +789,6 @@ impl Store for SqliteStore {
     async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
         extra::idempotency_abandon(&self.write, org, client, key).await
     }
-}
-
-async fn insert_org<'e>(
-    db: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
-    name: &str,
-    settings: &OrgSettings,
-) -> Result<OrgRecord> {
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(name)
-    .bind(key(name))
-    .bind(serde_json::to_string(settings).context("serialising settings")?)
-    .bind(Timestamp::now().0)
-    .execute(db)
-    .await
-    .map_err(map_write_err)?;
-    Ok(OrgRecord {
-        id,
-        name: name.to_string(),
-        settings: settings.clone(),
-    })
 }
 
 #[cfg(test)]

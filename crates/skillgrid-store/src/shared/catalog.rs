@@ -1,0 +1,385 @@
+//! Organizations, skills and agents: the reads and writes both backends make alike.
+//!
+//! This file is compiled once inside each backend (`sqlite` and `postgres` include it with
+//! `#[path]`), against that backend's `Db`, `begin_write` and `FOR_UPDATE`, so that one text
+//! serves both without generic bounds. Its SQL numbers parameters `$1, $2, …`, which SQLite
+//! reads too.
+
+use super::{begin_write, Db, FOR_UPDATE};
+use crate::common::{key, map_write_err, paged};
+use crate::rows::{self, AGENT_COLS, ORG_COLS, SKILL_COLS};
+use crate::*;
+use anyhow::Context;
+
+type Pool = sqlx::Pool<Db>;
+
+pub(super) async fn list_orgs(pool: &Pool) -> Result<Vec<OrgRecord>> {
+    let rows: Vec<rows::Org> = sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs ORDER BY id"))
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter().map(rows::Org::record).collect()
+}
+
+/// By id (any case) or by name (case-insensitively).
+pub(super) async fn find_org(pool: &Pool, id_or_name: &str) -> Result<Option<OrgRecord>> {
+    let row: Option<rows::Org> = match Uuid::parse_str(id_or_name) {
+        Ok(id) => {
+            sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs WHERE uuid = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        }
+        Err(_) => {
+            sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs WHERE name_key = $1"))
+                .bind(key(id_or_name))
+                .fetch_optional(pool)
+                .await?
+        }
+    };
+    row.map(rows::Org::record).transpose()
+}
+
+pub(super) async fn settings(pool: &Pool, org: Uuid) -> Result<OrgSettings> {
+    let row: rows::Org = sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs WHERE uuid = $1"))
+        .bind(org)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(row.record()?.settings)
+}
+
+pub(super) async fn org_count(pool: &Pool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM orgs")
+        .fetch_one(pool)
+        .await?)
+}
+
+pub(super) async fn org_generation(pool: &Pool, org: Uuid) -> Result<i64> {
+    sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = $1")
+        .bind(org)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// The key that signs access tokens: `fresh` unless one is stored already.
+pub(super) async fn signing_key(pool: &Pool, fresh: Vec<u8>) -> Result<Vec<u8>> {
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('jwt_signing_key', $1) ON CONFLICT DO NOTHING",
+    )
+    .bind(fresh)
+    .execute(pool)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'jwt_signing_key'")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+pub(super) async fn insert_org<'e>(
+    db: impl sqlx::Executor<'e, Database = Db>,
+    name: &str,
+    settings: &OrgSettings,
+) -> Result<OrgRecord> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(key(name))
+    .bind(serde_json::to_string(settings).context("serialising settings")?)
+    .bind(Timestamp::now().0)
+    .execute(db)
+    .await
+    .map_err(map_write_err)?;
+    Ok(OrgRecord {
+        id,
+        name: name.to_string(),
+        settings: settings.clone(),
+    })
+}
+
+/// The organization's key.
+pub(super) async fn org_pk(pool: &Pool, org: Uuid) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1")
+        .bind(org)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn list_skills(
+    pool: &Pool,
+    org: Uuid,
+    f: &SkillFilter,
+    page: PageRequest,
+) -> Result<Paged<SkillRecord>> {
+    let org_pk = org_pk(pool, org).await?;
+    let rows: Vec<rows::Skill> = sqlx::query_as(&format!(
+        "SELECT {SKILL_COLS} FROM skills WHERE org_id = $1 AND id > $2
+           AND (CAST($3 AS TEXT) IS NULL OR name_key = $3)
+           AND (CAST($4 AS BOOLEAN) IS NULL OR active = $4)
+         ORDER BY id LIMIT $5"
+    ))
+    .bind(org_pk)
+    .bind(page.after.unwrap_or(0))
+    .bind(f.name.as_deref().map(key))
+    .bind(f.active)
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows.into_iter().map(|r| (r.id, r.into())).collect();
+    Ok(paged(rows, page.limit))
+}
+
+/// Selects one skill of an organization: `$1` its id, `$2` the organization's.
+fn skill_sql(lock: &str) -> String {
+    format!(
+        "SELECT {SKILL_COLS} FROM skills
+         WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}"
+    )
+}
+
+pub(super) async fn get_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<SkillRecord> {
+    let row: rows::Skill = sqlx::query_as(&skill_sql(""))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(row.into())
+}
+
+pub(super) async fn create_skill(
+    pool: &Pool,
+    org: Uuid,
+    new: &NewSkill,
+    now: Timestamp,
+) -> Result<SkillRecord> {
+    let id = Uuid::now_v7();
+    let done = sqlx::query(
+        "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
+         SELECT $1, id, $2, $3, $4, TRUE, $5, $5 FROM orgs WHERE uuid = $6",
+    )
+    .bind(id)
+    .bind(&new.name)
+    .bind(key(&new.name))
+    .bind(&new.description)
+    .bind(now.0)
+    .bind(org)
+    .execute(pool)
+    .await
+    .map_err(map_write_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(SkillRecord {
+        id,
+        name: new.name.clone(),
+        description: new.description.clone(),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+pub(super) async fn update_skill(
+    pool: &Pool,
+    org: Uuid,
+    id: Uuid,
+    p: &SkillPatch,
+    now: Timestamp,
+) -> Result<SkillRecord> {
+    let mut tx = begin_write(pool).await?;
+    let row: rows::Skill = sqlx::query_as(&skill_sql(FOR_UPDATE))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let pk = row.id;
+    let mut s = SkillRecord::from(row);
+    if crate::common::apply_skill_patch(&mut s, p, now) {
+        sqlx::query(
+            "UPDATE skills SET name = $1, name_key = $2, description = $3, active = $4,
+               updated_at = $5 WHERE id = $6",
+        )
+        .bind(&s.name)
+        .bind(key(&s.name))
+        .bind(&s.description)
+        .bind(s.active)
+        .bind(now.0)
+        .bind(pk)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_write_err)?;
+    }
+    tx.commit().await?;
+    Ok(s)
+}
+
+pub(super) async fn list_agents(
+    pool: &Pool,
+    org: Uuid,
+    f: &AgentFilter,
+    page: PageRequest,
+) -> Result<Paged<AgentRecord>> {
+    let org_pk = org_pk(pool, org).await?;
+    let rows: Vec<rows::Agent> = sqlx::query_as(&format!(
+        "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id > $2
+           AND (CAST($3 AS TEXT) IS NULL OR email_key = $3)
+           AND (CAST($4 AS BOOLEAN) IS NULL OR active = $4)
+         ORDER BY id LIMIT $5"
+    ))
+    .bind(org_pk)
+    .bind(page.after.unwrap_or(0))
+    .bind(f.email.as_deref().map(key))
+    .bind(f.active)
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows.into_iter().map(|r| (r.id, r.into())).collect();
+    Ok(paged(rows, page.limit))
+}
+
+/// Selects one agent of an organization: `$1` its id, `$2` the organization's.
+fn agent_sql(lock: &str) -> String {
+    format!(
+        "SELECT {AGENT_COLS} FROM agents
+         WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}"
+    )
+}
+
+pub(super) async fn get_agent(pool: &Pool, org: Uuid, id: Uuid) -> Result<AgentRecord> {
+    let row: rows::Agent = sqlx::query_as(&agent_sql(""))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(row.into())
+}
+
+/// Creates an agent with `insert`, the backend's statement: `$1` id, `$2` e-mail, `$3` its
+/// key, `$4` name, `$5` external id, `$6` now, `$7` the organization's id.
+pub(super) async fn create_agent(
+    pool: &Pool,
+    insert: &str,
+    org: Uuid,
+    new: &NewAgent,
+    now: Timestamp,
+) -> Result<AgentRecord> {
+    let id = Uuid::now_v7();
+    let done = sqlx::query(insert)
+        .bind(id)
+        .bind(&new.email)
+        .bind(key(&new.email))
+        .bind(&new.name)
+        .bind(&new.external_id)
+        .bind(now.0)
+        .bind(org)
+        .execute(pool)
+        .await
+        .map_err(map_write_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(AgentRecord {
+        id,
+        email: new.email.clone(),
+        name: new.name.clone(),
+        external_id: new.external_id.clone(),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+pub(super) async fn update_agent(
+    pool: &Pool,
+    org: Uuid,
+    id: Uuid,
+    p: &AgentPatch,
+    now: Timestamp,
+) -> Result<AgentRecord> {
+    let mut tx = begin_write(pool).await?;
+    let row: rows::Agent = sqlx::query_as(&agent_sql(FOR_UPDATE))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let pk = row.id;
+    let mut a = AgentRecord::from(row);
+    if crate::common::apply_agent_patch(&mut a, p, now) {
+        sqlx::query(
+            "UPDATE agents SET email = $1, email_key = $2, name = $3, external_id = $4,
+               active = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(&a.email)
+        .bind(key(&a.email))
+        .bind(&a.name)
+        .bind(&a.external_id)
+        .bind(a.active)
+        .bind(now.0)
+        .bind(pk)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_write_err)?;
+    }
+    tx.commit().await?;
+    Ok(a)
+}
+
+/// The agent's key, of an agent of the organization.
+pub(super) async fn agent_pk(pool: &Pool, org: Uuid, agent: Uuid) -> Result<i64> {
+    sqlx::query_scalar(
+        "SELECT id FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
+    )
+    .bind(agent)
+    .bind(org)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn catalog(pool: &Pool, org: Uuid) -> Result<Vec<CatalogSkill>> {
+    let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
+        "SELECT s.uuid, s.name, s.active FROM skills s JOIN orgs o ON o.id = s.org_id
+         WHERE o.uuid = $1",
+    )
+    .bind(org)
+    .fetch_all(pool)
+    .await?;
+    Ok(crate::common::catalog(rows))
+}
+
+/// The organization's settings, catalog and clients with their generation, read in `tx`,
+/// which the caller began so that every read sees one snapshot.
+pub(super) async fn org_snapshot(
+    mut tx: sqlx::Transaction<'static, Db>,
+    org: Uuid,
+) -> Result<OrgSnapshot> {
+    let row: rows::OrgAt = sqlx::query_as(&format!(
+        "SELECT id, generation, {ORG_COLS} FROM orgs WHERE uuid = $1"
+    ))
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let catalog: Vec<(Uuid, String, bool)> =
+        sqlx::query_as("SELECT uuid, name, active FROM skills WHERE org_id = $1")
+            .bind(row.id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let clients = super::clients::grants(&mut tx, row.id).await?;
+    tx.commit().await?;
+    Ok(OrgSnapshot {
+        generation: row.generation,
+        settings: row.org.record()?.settings,
+        catalog: crate::common::catalog(catalog),
+        clients,
+    })
+}
