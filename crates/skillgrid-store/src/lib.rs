@@ -295,7 +295,7 @@ pub enum ItemOutcome {
 }
 
 /// [`Store::write_skill_sets_alongside`] done one after the other: the write, then the work.
-async fn write_then_alongside<S: Store + ?Sized>(
+pub(crate) async fn write_then_alongside<S: Store + ?Sized>(
     store: &S,
     org: Uuid,
     ctx: &WriteContext,
@@ -308,6 +308,35 @@ async fn write_then_alongside<S: Store + ?Sized>(
         alongside(&r.items);
     }
     Ok(r)
+}
+
+/// [`Store::write_skill_sets_streamed`] done one after the other: every item is produced,
+/// then written.
+pub(crate) async fn produce_then_write<S: Store + ?Sized>(
+    store: &S,
+    org: Uuid,
+    ctx: &WriteContext,
+    produce: Producer<'_>,
+    opts: WriteOptions,
+    alongside: &StreamAlongside<'_>,
+) -> Result<StreamedWrite> {
+    let mut items = Vec::new();
+    if !produce(&mut |chunk| {
+        items.extend(chunk);
+        true
+    }) {
+        return Ok(StreamedWrite {
+            items,
+            result: None,
+        });
+    }
+    let result = store
+        .write_skill_sets_alongside(org, ctx, &items, opts, &|o| alongside(&items, o))
+        .await?;
+    Ok(StreamedWrite {
+        items,
+        result: Some(result),
+    })
 }
 
 /// Work done beside a write (see [`Store::write_skill_sets_alongside`]).
@@ -582,23 +611,7 @@ pub trait Store: Send + Sync + 'static {
         opts: WriteOptions,
         alongside: &StreamAlongside<'_>,
     ) -> Result<StreamedWrite> {
-        let mut items = Vec::new();
-        if !produce(&mut |chunk| {
-            items.extend(chunk);
-            true
-        }) {
-            return Ok(StreamedWrite {
-                items,
-                result: None,
-            });
-        }
-        let result = self
-            .write_skill_sets_alongside(org, ctx, &items, opts, &|o| alongside(&items, o))
-            .await?;
-        Ok(StreamedWrite {
-            items,
-            result: Some(result),
-        })
+        produce_then_write(self, org, ctx, produce, opts, alongside).await
     }
     /// The agent's audit entries, newest first.
     async fn agent_history(

@@ -6,18 +6,27 @@
 //! names, e-mails and idempotency keys. Transactions run at READ COMMITTED: a statement after
 //! a lock sees everything committed before the lock was granted.
 
-// Compiled in both backends on purpose, each time against its own `Db` (see the file).
+// Compiled in both backends on purpose, each time against its own `Db` (see the files).
 #[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
 #[path = "../shared/catalog.rs"]
 mod catalog;
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/clients.rs"]
 mod clients;
 mod extra;
 mod group;
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/keys.rs"]
+mod keys;
 mod rate;
 mod skillsets;
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/store.rs"]
+mod store;
 
 use crate::*;
 use anyhow::Context;
+use extra::prune_expired_keys;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row};
 use std::time::Duration;
@@ -51,11 +60,14 @@ fn group_leaders() -> usize {
 
 type Tx = sqlx::Transaction<'static, Postgres>;
 
-/// The database the code shared with SQLite (`crate::shared`) is compiled for here.
+/// The database the code shared with SQLite (`src/shared/`) is compiled for here.
 type Db = Postgres;
 
-/// Ends a select of rows a transaction is about to change: locks them until it ends.
-const FOR_UPDATE: &str = " FOR UPDATE";
+/// Ends a select of rows a transaction is about to change: locks those of `table` (a name
+/// or alias of the select's) until the transaction ends.
+fn for_update(table: &str) -> String {
+    format!(" FOR UPDATE OF {table}")
+}
 
 /// Starts a transaction that writes.
 async fn begin_write(pool: &PgPool) -> sqlx::Result<Tx> {
@@ -143,378 +155,193 @@ async fn begin_for_org(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
     Ok((tx, org_pk))
 }
 
-#[async_trait]
-impl Store for PgStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+// What `Store` does on this backend where the backends differ (the rest is in
+// `src/shared/store.rs`).
+
+/// The store `src/shared/store.rs` implements `Store` for.
+type This = PgStore;
+
+impl PgStore {
+    fn reader(&self) -> &PgPool {
+        &self.pool
     }
 
-    async fn probe_write(&self) -> Result<()> {
-        extra::probe_write(&self.pool).await
+    fn writer(&self) -> &PgPool {
+        &self.pool
     }
+}
 
-    async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
-        catalog::list_orgs(&self.pool).await
+/// A transaction whose reads all see one snapshot.
+async fn begin_snapshot(store: &PgStore) -> sqlx::Result<Tx> {
+    store
+        .pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+}
+
+/// The database's files are the server's: none here.
+fn disk_usage(_: &PgStore) -> Vec<(&'static str, u64)> {
+    Vec::new()
+}
+
+async fn write_skill_sets_alongside(
+    store: &PgStore,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+    alongside: &Alongside<'_>,
+) -> Result<WriteResult> {
+    crate::write_then_alongside(store, org, ctx, items, opts, alongside).await
+}
+
+async fn write_skill_sets_streamed(
+    store: &PgStore,
+    org: Uuid,
+    ctx: &WriteContext,
+    produce: Producer<'_>,
+    opts: WriteOptions,
+    alongside: &StreamAlongside<'_>,
+) -> Result<StreamedWrite> {
+    crate::produce_then_write(store, org, ctx, produce, opts, alongside).await
+}
+
+async fn update_settings(
+    store: &PgStore,
+    org: Uuid,
+    new: &OrgSettings,
+) -> Result<Result<(), Stranded>> {
+    let mut tx = store.pool.begin().await?;
+    // The organization's lock, exclusive: skill-set writes hold it shared, so the count
+    // below sees every write that finished and none is under way. The row lock keeps two
+    // settings changes apart.
+    let org_pk: i64 = sqlx::query_scalar(
+        "SELECT id, pg_advisory_xact_lock($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1 FOR UPDATE",
+    )
+    .bind(org)
+    .bind(ORG_LOCK)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let extent = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE a.proficiency < $1), count(*) FILTER (WHERE a.proficiency > $2),
+                min(a.proficiency), max(a.proficiency)
+         FROM assignments a JOIN agents g ON g.id = a.agent_id WHERE g.org_id = $3",
+    )
+    .bind(new.proficiency_scale.min)
+    .bind(new.proficiency_scale.max)
+    .bind(org_pk)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(stranded) = common::stranded(extent) {
+        return Ok(Err(stranded));
     }
-
-    async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
-        extra::prune_audit(&self.pool, org, before, batch).await
-    }
-
-    async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64> {
-        extra::prune_idempotency(&self.pool, before, batch).await
-    }
-
-    async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
-        catalog::signing_key(&self.pool, fresh).await
-    }
-
-    async fn org_count(&self) -> Result<i64> {
-        catalog::org_count(&self.pool).await
-    }
-
-    async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
-        catalog::insert_org(&self.pool, name, settings).await
-    }
-
-    async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
-        catalog::find_org(&self.pool, id_or_name).await
-    }
-
-    async fn create_client(
-        &self,
-        org: Uuid,
-        name: &str,
-        secret_hash: &str,
-        scopes: &[String],
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::create(&self.pool, org, name, secret_hash, scopes, by).await
-    }
-
-    async fn create_org_with_client(
-        &self,
-        org_name: &str,
-        settings: &OrgSettings,
-        client_name: &str,
-        secret_hash: &str,
-        scopes: &[String],
-        by: &ChangedBy,
-    ) -> Result<(OrgRecord, ClientRecord)> {
-        let mut tx = self.pool.begin().await?;
-        let org = catalog::insert_org(&mut *tx, org_name, settings).await?;
-        let client = clients::insert(&mut tx, org.id, client_name, secret_hash, scopes, by).await?;
-        tx.commit().await?;
-        Ok((org, client))
-    }
-
-    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
-        clients::find(&self.pool, client_id).await
-    }
-
-    async fn list_clients(&self, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>> {
-        clients::list(&self.pool, org, page).await
-    }
-
-    async fn get_client(&self, org: Uuid, id: Uuid) -> Result<ClientRecord> {
-        clients::get(&self.pool, org, id).await
-    }
-
-    async fn update_client(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        change: &ClientChange,
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::update(&self.pool, org, id, change, by).await
-    }
-
-    async fn delete_client(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        if_scopes: Option<&[String]>,
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::delete(&self.pool, org, id, if_scopes, by).await
-    }
-
-    async fn client_audit(
-        &self,
-        org: Uuid,
-        since: Option<Timestamp>,
-        page: PageRequest,
-    ) -> Result<Paged<ClientAuditRecord>> {
-        clients::audit(&self.pool, org, since, page).await
-    }
-
-    async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
-        catalog::settings(&self.pool, org).await
-    }
-
-    async fn org_generation(&self, org: Uuid) -> Result<i64> {
-        catalog::org_generation(&self.pool, org).await
-    }
-
-    async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
-        let tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
-        catalog::org_snapshot(tx, org).await
-    }
-
-    async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
-        let mut tx = self.pool.begin().await?;
-        // The organization's lock, exclusive: skill-set writes hold it shared, so the count
-        // below sees every write that finished and none is under way. The row lock keeps two
-        // settings changes apart.
-        let org_pk: i64 = sqlx::query_scalar(
-            "SELECT id, pg_advisory_xact_lock($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1 FOR UPDATE",
-        )
-        .bind(org)
-        .bind(ORG_LOCK)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let extent = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE a.proficiency < $1), count(*) FILTER (WHERE a.proficiency > $2),
-                    min(a.proficiency), max(a.proficiency)
-             FROM assignments a JOIN agents g ON g.id = a.agent_id WHERE g.org_id = $3",
-        )
-        .bind(new.proficiency_scale.min)
-        .bind(new.proficiency_scale.max)
+    sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
+        .bind(serde_json::to_string(new).context("serialising settings")?)
         .bind(org_pk)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+async fn delete_skill(store: &PgStore, org: Uuid, id: Uuid) -> Result<()> {
+    let mut tx = store.pool.begin().await?;
+    // The organization's lock, exclusive (migration 0003): skill-set writes hold it
+    // shared, so the count below sees every write that finished and none is under way, and
+    // a write that starts after this commits no longer finds the skill.
+    let org_pk: i64 = sqlx::query_scalar(
+        "SELECT id, pg_advisory_xact_lock($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1",
+    )
+    .bind(org)
+    .bind(ORG_LOCK)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let pk: i64 =
+        sqlx::query_scalar("SELECT id FROM skills WHERE uuid = $1 AND org_id = $2 FOR UPDATE")
+            .bind(id)
+            .bind(org_pk)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = $1")
+        .bind(pk)
         .fetch_one(&mut *tx)
         .await?;
-        if let Some(stranded) = common::stranded(extent) {
-            return Ok(Err(stranded));
-        }
-        sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
-            .bind(serde_json::to_string(new).context("serialising settings")?)
-            .bind(org_pk)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Ok(()))
+    if count > 0 {
+        return Err(StoreError::InUse { count });
     }
-
-    async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
-        catalog::catalog(&self.pool, org).await
-    }
-
-    async fn list_skills(
-        &self,
-        org: Uuid,
-        f: &SkillFilter,
-        page: PageRequest,
-    ) -> Result<Paged<SkillRecord>> {
-        catalog::list_skills(&self.pool, org, f, page).await
-    }
-
-    async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
-        catalog::get_skill(&self.pool, org, id).await
-    }
-
-    async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
-        catalog::create_skill(&self.pool, org, new, now).await
-    }
-
-    async fn update_skill(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        p: &SkillPatch,
-        now: Timestamp,
-    ) -> Result<SkillRecord> {
-        catalog::update_skill(&self.pool, org, id, p, now).await
-    }
-
-    async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        // The organization's lock, exclusive (migration 0003): skill-set writes hold it
-        // shared, so the count below sees every write that finished and none is under way, and
-        // a write that starts after this commits no longer finds the skill.
-        let org_pk: i64 = sqlx::query_scalar(
-            "SELECT id, pg_advisory_xact_lock($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1",
-        )
-        .bind(org)
-        .bind(ORG_LOCK)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let pk: i64 =
-            sqlx::query_scalar("SELECT id FROM skills WHERE uuid = $1 AND org_id = $2 FOR UPDATE")
-                .bind(id)
-                .bind(org_pk)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = $1")
-            .bind(pk)
-            .fetch_one(&mut *tx)
-            .await?;
-        if count > 0 {
-            return Err(StoreError::InUse { count });
-        }
-        // Audit entries keep the skill's id; they outlive the skill, so no foreign key.
-        sqlx::query("DELETE FROM skills WHERE id = $1")
-            .bind(pk)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn list_agents(
-        &self,
-        org: Uuid,
-        f: &AgentFilter,
-        page: PageRequest,
-    ) -> Result<Paged<AgentRecord>> {
-        catalog::list_agents(&self.pool, org, f, page).await
-    }
-
-    async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
-        catalog::get_agent(&self.pool, org, id).await
-    }
-
-    async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
-        catalog::create_agent(&self.pool, INSERT_AGENT, org, new, now).await
-    }
-
-    async fn update_agent(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        p: &AgentPatch,
-        now: Timestamp,
-    ) -> Result<AgentRecord> {
-        catalog::update_agent(&self.pool, org, id, p, now).await
-    }
-
-    async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
-        // One statement, so one snapshot for the version and the set; an agent without skills
-        // is one row of NULLs after its own columns.
-        let rows = sqlx::query(
-            "SELECT a.version, a.active, s.uuid, x.proficiency, x.effective_at, x.expires_at, x.updated_at
-             FROM agents a
-             LEFT JOIN (assignments x JOIN skills s ON s.id = x.skill_id) ON x.agent_id = a.id
-             WHERE a.uuid = $1 AND a.org_id = (SELECT id FROM orgs WHERE uuid = $2)
-             ORDER BY s.name_key, s.uuid",
-        )
-        .bind(agent)
-        .bind(org)
-        .fetch_all(&self.pool)
+    // Audit entries keep the skill's id; they outlive the skill, so no foreign key.
+    sqlx::query("DELETE FROM skills WHERE id = $1")
+        .bind(pk)
+        .execute(&mut *tx)
         .await?;
-        let first = rows.first().ok_or(StoreError::NotFound)?;
-        let (version, active): (i64, bool) = (first.try_get(0)?, first.try_get(1)?);
-        let mut skills = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let Some(skill_id) = r.try_get::<Option<Uuid>, _>(2)? else {
-                continue;
-            };
-            skills.push(StoredAssignment {
-                skill_id,
-                proficiency: r.try_get(3)?,
-                effective: r.try_get::<Option<i64>, _>(4)?.map(Timestamp),
-                expires: r.try_get::<Option<i64>, _>(5)?.map(Timestamp),
-                updated_at: Timestamp(r.try_get(6)?),
-            });
-        }
-        Ok(AgentSkillSet {
-            version,
-            active,
-            skills,
-        })
-    }
+    tx.commit().await?;
+    Ok(())
+}
 
-    async fn write_skill_sets(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        items: &[AgentWrite],
-        opts: WriteOptions,
-    ) -> Result<WriteResult> {
-        if items.len() <= crate::group::SMALL {
-            let pool = self.pool.clone();
-            let run = |jobs| group::run(pool, jobs);
-            self.group.write(org, ctx, items, opts, run).await
-        } else {
-            skillsets::write(&self.pool, org, ctx, items, opts).await
-        }
+async fn agent_skills(store: &PgStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+    // One statement, so one snapshot for the version and the set; an agent without skills
+    // is one row of NULLs after its own columns.
+    let rows = sqlx::query(
+        "SELECT a.version, a.active, s.uuid, x.proficiency, x.effective_at, x.expires_at, x.updated_at
+         FROM agents a
+         LEFT JOIN (assignments x JOIN skills s ON s.id = x.skill_id) ON x.agent_id = a.id
+         WHERE a.uuid = $1 AND a.org_id = (SELECT id FROM orgs WHERE uuid = $2)
+         ORDER BY s.name_key, s.uuid",
+    )
+    .bind(agent)
+    .bind(org)
+    .fetch_all(&store.pool)
+    .await?;
+    let first = rows.first().ok_or(StoreError::NotFound)?;
+    let (version, active): (i64, bool) = (first.try_get(0)?, first.try_get(1)?);
+    let mut skills = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let Some(skill_id) = r.try_get::<Option<Uuid>, _>(2)? else {
+            continue;
+        };
+        skills.push(StoredAssignment {
+            skill_id,
+            proficiency: r.try_get(3)?,
+            effective: r.try_get::<Option<i64>, _>(4)?.map(Timestamp),
+            expires: r.try_get::<Option<i64>, _>(5)?.map(Timestamp),
+            updated_at: Timestamp(r.try_get(6)?),
+        });
     }
+    Ok(AgentSkillSet {
+        version,
+        active,
+        skills,
+    })
+}
 
-    async fn agent_history(
-        &self,
-        org: Uuid,
-        agent: Uuid,
-        page: PageRequest,
-    ) -> Result<Paged<AuditRecord>> {
-        let pk = catalog::agent_pk(&self.pool, org, agent).await?;
-        skillsets::history(&self.pool, pk, page).await
+async fn write_skill_sets(
+    store: &PgStore,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+) -> Result<WriteResult> {
+    if items.len() <= crate::group::SMALL {
+        let pool = store.pool.clone();
+        let run = |jobs| group::run(pool, jobs);
+        store.group.write(org, ctx, items, opts, run).await
+    } else {
+        skillsets::write(&store.pool, org, ctx, items, opts).await
     }
+}
 
-    async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
-        extra::agent_states(&self.pool, org, ids).await
-    }
-
-    async fn skill_holders(
-        &self,
-        org: Uuid,
-        skill: Uuid,
-        page: PageRequest,
-    ) -> Result<Paged<SkillHolderRecord>> {
-        extra::skill_holders(&self.pool, org, skill, page).await
-    }
-
-    async fn audit_log(
-        &self,
-        org: Uuid,
-        since: Option<Timestamp>,
-        page: PageRequest,
-    ) -> Result<Paged<AuditRecord>> {
-        extra::audit_log(&self.pool, org, since, page).await
-    }
-
-    async fn idempotency_begin(
-        &self,
-        org: Uuid,
-        client: Uuid,
-        key: &str,
-        fingerprint: &str,
-        now: Timestamp,
-    ) -> Result<IdempotencyBegin> {
-        extra::idempotency_begin(&self.pool, org, client, key, fingerprint, now).await
-    }
-
-    async fn idempotency_complete(
-        &self,
-        org: Uuid,
-        client: Uuid,
-        key: &str,
-        status: u16,
-        body: &[u8],
-    ) -> Result<()> {
-        extra::idempotency_complete(&self.pool, org, client, key, status, body).await
-    }
-
-    async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
-        extra::idempotency_abandon(&self.pool, org, client, key).await
-    }
-
-    async fn take_tokens(
-        &self,
-        client: Uuid,
-        limit: &RateLimit,
-        wanted: u64,
-    ) -> Result<Option<TokenTake>> {
-        rate::take_tokens(&self.pool, client, limit, wanted)
-            .await
-            .map(Some)
-    }
+async fn take_tokens(
+    store: &PgStore,
+    client: Uuid,
+    limit: &RateLimit,
+    wanted: u64,
+) -> Result<Option<TokenTake>> {
+    rate::take_tokens(&store.pool, client, limit, wanted)
+        .await
+        .map(Some)
 }
 
 #[cfg(test)]

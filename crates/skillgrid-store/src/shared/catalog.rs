@@ -1,13 +1,13 @@
 //! Organizations, skills and agents: the reads and writes both backends make alike.
 //!
 //! This file is compiled once inside each backend (`sqlite` and `postgres` include it with
-//! `#[path]`), against that backend's `Db`, `begin_write` and `FOR_UPDATE`, so that one text
+//! `#[path]`), against that backend's `Db`, `begin_write` and `for_update`, so that one text
 //! serves both without generic bounds. Its SQL numbers parameters `$1, $2, …`, which SQLite
 //! reads too.
 
-use super::{begin_write, Db, FOR_UPDATE};
+use super::{begin_write, for_update, Db};
 use crate::common::{key, map_write_err, paged};
-use crate::rows::{self, AGENT_COLS, ORG_COLS, SKILL_COLS};
+use crate::rows::{self, AGENT_COLS, HOLDER_COLS, ORG_COLS, SKILL_COLS};
 use crate::*;
 use anyhow::Context;
 
@@ -102,10 +102,13 @@ pub(super) async fn insert_org<'e>(
 }
 
 /// The organization's key.
-pub(super) async fn org_pk(pool: &Pool, org: Uuid) -> Result<i64> {
+pub(super) async fn org_pk<'e>(
+    db: impl sqlx::Executor<'e, Database = Db>,
+    org: Uuid,
+) -> Result<i64> {
     sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1")
         .bind(org)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?
         .ok_or(StoreError::NotFound)
 }
@@ -193,7 +196,7 @@ pub(super) async fn update_skill(
     now: Timestamp,
 ) -> Result<SkillRecord> {
     let mut tx = begin_write(pool).await?;
-    let row: rows::Skill = sqlx::query_as(&skill_sql(FOR_UPDATE))
+    let row: rows::Skill = sqlx::query_as(&skill_sql(&for_update("skills")))
         .bind(id)
         .bind(org)
         .fetch_optional(&mut *tx)
@@ -305,7 +308,7 @@ pub(super) async fn update_agent(
     now: Timestamp,
 ) -> Result<AgentRecord> {
     let mut tx = begin_write(pool).await?;
-    let row: rows::Agent = sqlx::query_as(&agent_sql(FOR_UPDATE))
+    let row: rows::Agent = sqlx::query_as(&agent_sql(&for_update("agents")))
         .bind(id)
         .bind(org)
         .fetch_optional(&mut *tx)
@@ -382,4 +385,32 @@ pub(super) async fn org_snapshot(
         catalog: crate::common::catalog(catalog),
         clients,
     })
+}
+
+/// Who holds a skill of the organization, in agent order.
+pub(super) async fn skill_holders(
+    pool: &Pool,
+    org: Uuid,
+    skill: Uuid,
+    page: PageRequest,
+) -> Result<Paged<SkillHolderRecord>> {
+    let skill_pk: i64 = sqlx::query_scalar(
+        "SELECT id FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
+    )
+    .bind(skill)
+    .bind(org)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let rows: Vec<rows::Holder> = sqlx::query_as(&format!(
+        "SELECT {HOLDER_COLS} FROM assignments a JOIN agents g ON g.id = a.agent_id
+         WHERE a.skill_id = $1 AND a.agent_id > $2 ORDER BY a.agent_id LIMIT $3"
+    ))
+    .bind(skill_pk)
+    .bind(page.after.unwrap_or(0))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let items = rows.into_iter().map(|r| r.record(skill)).collect();
+    Ok(paged(items, page.limit))
 }

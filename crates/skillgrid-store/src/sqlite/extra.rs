@@ -1,9 +1,7 @@
 //! Bulk support on SQLite: agent states, skill holders, the org-wide audit log and
 //! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
 
-use crate::common::{IDEMPOTENCY_TTL_MS, WRITE_PROBE_BYTES};
-use crate::idempotency::{self, Claim, KeyRow, ABANDON, COMPLETE, RENEW, RESET, SELECT};
-use crate::rows::{self, HOLDER_COLS};
+use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, Row};
@@ -40,126 +38,7 @@ pub(super) async fn agent_states(
     Ok(out)
 }
 
-pub(super) async fn skill_holders(
-    pool: &SqlitePool,
-    org: Uuid,
-    skill: Uuid,
-    page: PageRequest,
-) -> Result<Paged<SkillHolderRecord>> {
-    let skill_pk: i64 = sqlx::query_scalar(
-        "SELECT id FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)",
-    )
-    .bind(skill)
-    .bind(org)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let rows: Vec<rows::Holder> = sqlx::query_as(&format!(
-        "SELECT {HOLDER_COLS} FROM assignments a JOIN agents g ON g.id = a.agent_id
-         WHERE a.skill_id = ? AND a.agent_id > ? ORDER BY a.agent_id LIMIT ?"
-    ))
-    .bind(skill_pk)
-    .bind(page.after.unwrap_or(0))
-    .bind(page.limit as i64 + 1)
-    .fetch_all(pool)
-    .await?;
-    let items = rows.into_iter().map(|r| r.record(skill)).collect();
-    Ok(crate::common::paged(items, page.limit))
-}
-
 pub(super) use super::skillsets::audit_log;
-
-pub(super) async fn idempotency_begin(
-    pool: &SqlitePool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-    fingerprint: &str,
-    now: Timestamp,
-) -> Result<IdempotencyBegin> {
-    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
-    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-        .bind(now.0 - IDEMPOTENCY_TTL_MS)
-        .execute(&mut *tx)
-        .await?;
-    let row: Option<KeyRow> = sqlx::query_as(SELECT)
-        .bind(org_pk)
-        .bind(client)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let outcome = match row.map(|r| idempotency::judge(r, fingerprint, now)) {
-        Some(Claim::Answer(answer)) => answer,
-        Some(Claim::Reset) => {
-            sqlx::query(RESET)
-                .bind(fingerprint)
-                .bind(now.0)
-                .bind(org_pk)
-                .bind(client)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-            IdempotencyBegin::Fresh
-        }
-        Some(Claim::Renew) => {
-            sqlx::query(RENEW)
-                .bind(now.0)
-                .bind(org_pk)
-                .bind(client)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-            IdempotencyBegin::Fresh
-        }
-        None => {
-            sqlx::query("INSERT INTO idempotency_keys (org_id, client_uuid, key, fingerprint, state, created_at) VALUES (?, ?, ?, ?, 0, ?)")
-                .bind(org_pk)
-                .bind(client)
-                .bind(key)
-                .bind(fingerprint)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await?;
-            IdempotencyBegin::Fresh
-        }
-    };
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-pub(super) async fn idempotency_complete(
-    pool: &SqlitePool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-    status: u16,
-    body: &[u8],
-) -> Result<()> {
-    sqlx::query(COMPLETE)
-        .bind(i32::from(status))
-        .bind(body)
-        .bind(org)
-        .bind(client)
-        .bind(key)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-pub(super) async fn idempotency_abandon(
-    pool: &SqlitePool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-) -> Result<()> {
-    sqlx::query(ABANDON)
-        .bind(org)
-        .bind(client)
-        .bind(key)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
 
 /// See [`Store::probe_write`]: the pages a blob takes, then freed, in one committed write.
 pub(super) async fn probe_write(pool: &SqlitePool) -> Result<()> {
@@ -244,4 +123,17 @@ pub(super) async fn prune_idempotency(
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Deletes the idempotency keys claimed before `before`, inside a claim's transaction (see
+/// `keys::begin`).
+pub(super) async fn prune_expired_keys(
+    conn: &mut sqlx::SqliteConnection,
+    before: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -5,20 +5,29 @@
 //! fails half-way on a lock upgrade); reads use a separate pool and see WAL snapshots.
 //! Another process (the `admin` commands) waits on the lock through `busy_timeout`.
 
-// Compiled in both backends on purpose, each time against its own `Db` (see the file).
+// Compiled in both backends on purpose, each time against its own `Db` (see the files).
 #[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
 #[path = "../shared/catalog.rs"]
 mod catalog;
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/clients.rs"]
 mod clients;
 mod extra;
 mod files;
 mod group;
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/keys.rs"]
+mod keys;
 mod skillsets;
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/store.rs"]
+mod store;
 #[cfg(test)]
 pub(crate) use tests::migrator_to;
 
 use crate::*;
 use anyhow::Context;
+use extra::prune_expired_keys;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -387,12 +396,14 @@ fn is_startup_race(e: &anyhow::Error) -> bool {
     text.contains("database is locked") || text.contains("already exists")
 }
 
-/// The database the code shared with PostgreSQL (`crate::shared`) is compiled for here.
+/// The database the code shared with PostgreSQL (`src/shared/`) is compiled for here.
 type Db = sqlx::Sqlite;
 
 /// Ends a select of rows a transaction is about to change: nothing, as a write transaction
 /// holds the database's write lock from its start.
-const FOR_UPDATE: &str = "";
+fn for_update(_table: &str) -> String {
+    String::new()
+}
 
 /// Starts a transaction that writes, taking the write lock now.
 async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
@@ -418,377 +429,177 @@ async fn begin_for_org(
     Ok((tx, org_pk))
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
-        Ok(())
+// What `Store` does on this backend where the backends differ (the rest is in
+// `src/shared/store.rs`).
+
+/// The store `src/shared/store.rs` implements `Store` for.
+type This = SqliteStore;
+
+impl SqliteStore {
+    fn reader(&self) -> &SqlitePool {
+        &self.read
     }
 
-    async fn probe_write(&self) -> Result<()> {
-        extra::probe_write(&self.write).await
+    fn writer(&self) -> &SqlitePool {
+        &self.write
     }
+}
 
-    fn disk_usage(&self) -> Vec<(&'static str, u64)> {
-        let mut wal = self.file.as_os_str().to_owned();
-        wal.push("-wal");
-        // An in-memory database has no file; a WAL that does not exist yet is empty.
-        let Ok(database) = std::fs::metadata(&self.file) else {
-            return Vec::new();
-        };
-        let wal = std::fs::metadata(std::path::Path::new(&wal)).map_or(0, |m| m.len());
-        vec![("database", database.len()), ("wal", wal)]
+/// A transaction whose reads all see one snapshot.
+async fn begin_snapshot(store: &SqliteStore) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
+    store.read.begin().await
+}
+
+/// No buckets: one process serves an SQLite database, and counts in its own memory.
+async fn take_tokens(
+    _: &SqliteStore,
+    _client: Uuid,
+    _limit: &RateLimit,
+    _wanted: u64,
+) -> Result<Option<TokenTake>> {
+    Ok(None)
+}
+
+fn disk_usage(store: &SqliteStore) -> Vec<(&'static str, u64)> {
+    let mut wal = store.file.as_os_str().to_owned();
+    wal.push("-wal");
+    // An in-memory database has no file; a WAL that does not exist yet is empty.
+    let Ok(database) = std::fs::metadata(&store.file) else {
+        return Vec::new();
+    };
+    let wal = std::fs::metadata(std::path::Path::new(&wal)).map_or(0, |m| m.len());
+    vec![("database", database.len()), ("wal", wal)]
+}
+
+async fn update_settings(
+    store: &SqliteStore,
+    org: Uuid,
+    new: &OrgSettings,
+) -> Result<Result<(), Stranded>> {
+    let mut tx = store.write.begin_with("BEGIN IMMEDIATE").await?;
+    let extent = sqlx::query_as(
+        "SELECT coalesce(sum(a.proficiency < ?), 0), coalesce(sum(a.proficiency > ?), 0),
+                min(a.proficiency), max(a.proficiency)
+         FROM assignments a JOIN agents g ON g.id = a.agent_id
+         JOIN orgs o ON o.id = g.org_id WHERE o.uuid = ?",
+    )
+    .bind(new.proficiency_scale.min)
+    .bind(new.proficiency_scale.max)
+    .bind(org)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(stranded) = common::stranded(extent) {
+        return Ok(Err(stranded));
     }
-
-    async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
-        catalog::list_orgs(&self.read).await
-    }
-
-    async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
-        extra::prune_audit(&self.write, org, before, batch).await
-    }
-
-    async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64> {
-        extra::prune_idempotency(&self.write, before, batch).await
-    }
-
-    async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
-        catalog::signing_key(&self.write, fresh).await
-    }
-
-    async fn org_count(&self) -> Result<i64> {
-        catalog::org_count(&self.write).await
-    }
-
-    async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
-        catalog::insert_org(&self.write, name, settings).await
-    }
-
-    async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
-        catalog::find_org(&self.write, id_or_name).await
-    }
-
-    async fn create_client(
-        &self,
-        org: Uuid,
-        name: &str,
-        secret_hash: &str,
-        scopes: &[String],
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::create(&self.write, org, name, secret_hash, scopes, by).await
-    }
-
-    async fn create_org_with_client(
-        &self,
-        org_name: &str,
-        settings: &OrgSettings,
-        client_name: &str,
-        secret_hash: &str,
-        scopes: &[String],
-        by: &ChangedBy,
-    ) -> Result<(OrgRecord, ClientRecord)> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let org = catalog::insert_org(&mut *tx, org_name, settings).await?;
-        let client = clients::insert(&mut tx, org.id, client_name, secret_hash, scopes, by).await?;
-        tx.commit().await?;
-        Ok((org, client))
-    }
-
-    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
-        clients::find(&self.read, client_id).await
-    }
-
-    async fn list_clients(&self, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>> {
-        clients::list(&self.read, org, page).await
-    }
-
-    async fn get_client(&self, org: Uuid, id: Uuid) -> Result<ClientRecord> {
-        clients::get(&self.read, org, id).await
-    }
-
-    async fn update_client(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        change: &ClientChange,
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::update(&self.write, org, id, change, by).await
-    }
-
-    async fn delete_client(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        if_scopes: Option<&[String]>,
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::delete(&self.write, org, id, if_scopes, by).await
-    }
-
-    async fn client_audit(
-        &self,
-        org: Uuid,
-        since: Option<Timestamp>,
-        page: PageRequest,
-    ) -> Result<Paged<ClientAuditRecord>> {
-        clients::audit(&self.read, org, since, page).await
-    }
-
-    async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
-        catalog::settings(&self.read, org).await
-    }
-
-    async fn org_generation(&self, org: Uuid) -> Result<i64> {
-        catalog::org_generation(&self.read, org).await
-    }
-
-    async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
-        let tx = self.read.begin().await?;
-        catalog::org_snapshot(tx, org).await
-    }
-
-    async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let extent = sqlx::query_as(
-            "SELECT coalesce(sum(a.proficiency < ?), 0), coalesce(sum(a.proficiency > ?), 0),
-                    min(a.proficiency), max(a.proficiency)
-             FROM assignments a JOIN agents g ON g.id = a.agent_id
-             JOIN orgs o ON o.id = g.org_id WHERE o.uuid = ?",
-        )
-        .bind(new.proficiency_scale.min)
-        .bind(new.proficiency_scale.max)
+    let done = sqlx::query("UPDATE orgs SET settings = ? WHERE uuid = ?")
+        .bind(serde_json::to_string(new).context("serialising settings")?)
         .bind(org)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+async fn delete_skill(store: &SqliteStore, org: Uuid, id: Uuid) -> Result<()> {
+    let mut tx = store.write.begin_with("BEGIN IMMEDIATE").await?;
+    let pk: i64 = sqlx::query_scalar(
+        "SELECT id FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)",
+    )
+    .bind(id)
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = ?")
+        .bind(pk)
         .fetch_one(&mut *tx)
         .await?;
-        if let Some(stranded) = common::stranded(extent) {
-            return Ok(Err(stranded));
-        }
-        let done = sqlx::query("UPDATE orgs SET settings = ? WHERE uuid = ?")
-            .bind(serde_json::to_string(new).context("serialising settings")?)
-            .bind(org)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(Ok(()))
+    if count > 0 {
+        return Err(StoreError::InUse { count });
     }
+    // Audit rows keep the skill's internal id; they outlive the skill, so no foreign key.
+    sqlx::query("DELETE FROM skills WHERE id = ?")
+        .bind(pk)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
 
-    async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
-        catalog::catalog(&self.read, org).await
-    }
+async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+    let mut tx = store.read.begin().await?;
+    let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
+        "SELECT a.id, coalesce(v.version, 0), a.active
+         FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
+         WHERE a.uuid = ? AND a.org_id = (SELECT id FROM orgs WHERE uuid = ?)",
+    )
+    .bind(agent)
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let skills = skillsets::load_set(&mut tx, pk).await?;
+    tx.commit().await?;
+    Ok(AgentSkillSet {
+        version,
+        active,
+        skills,
+    })
+}
 
-    async fn list_skills(
-        &self,
-        org: Uuid,
-        f: &SkillFilter,
-        page: PageRequest,
-    ) -> Result<Paged<SkillRecord>> {
-        catalog::list_skills(&self.read, org, f, page).await
-    }
-
-    async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
-        catalog::get_skill(&self.read, org, id).await
-    }
-
-    async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
-        catalog::create_skill(&self.write, org, new, now).await
-    }
-
-    async fn update_skill(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        p: &SkillPatch,
-        now: Timestamp,
-    ) -> Result<SkillRecord> {
-        catalog::update_skill(&self.write, org, id, p, now).await
-    }
-
-    async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let pk: i64 = sqlx::query_scalar("SELECT id FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)")
-            .bind(id)
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = ?")
-            .bind(pk)
-            .fetch_one(&mut *tx)
-            .await?;
-        if count > 0 {
-            return Err(StoreError::InUse { count });
-        }
-        // Audit rows keep the skill's internal id; they outlive the skill, so no foreign key.
-        sqlx::query("DELETE FROM skills WHERE id = ?")
-            .bind(pk)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn list_agents(
-        &self,
-        org: Uuid,
-        f: &AgentFilter,
-        page: PageRequest,
-    ) -> Result<Paged<AgentRecord>> {
-        catalog::list_agents(&self.read, org, f, page).await
-    }
-
-    async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
-        catalog::get_agent(&self.read, org, id).await
-    }
-
-    async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
-        catalog::create_agent(&self.write, INSERT_AGENT, org, new, now).await
-    }
-
-    async fn update_agent(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        p: &AgentPatch,
-        now: Timestamp,
-    ) -> Result<AgentRecord> {
-        catalog::update_agent(&self.write, org, id, p, now).await
-    }
-
-    async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
-        let mut tx = self.read.begin().await?;
-        let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
-            "SELECT a.id, coalesce(v.version, 0), a.active
-             FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
-             WHERE a.uuid = ? AND a.org_id = (SELECT id FROM orgs WHERE uuid = ?)",
-        )
-        .bind(agent)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let skills = skillsets::load_set(&mut tx, pk).await?;
-        tx.commit().await?;
-        Ok(AgentSkillSet {
-            version,
-            active,
-            skills,
-        })
-    }
-
-    async fn write_skill_sets(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        items: &[AgentWrite],
-        opts: WriteOptions,
-    ) -> Result<WriteResult> {
-        if items.len() <= crate::group::SMALL {
-            let pool = self.write.clone();
-            let run = |jobs| group::run(pool, jobs);
-            self.group.write(org, ctx, items, opts, run).await
-        } else if items.len() <= skillsets::LARGE {
-            skillsets::write(&self.write, org, ctx, items, opts).await
-        } else {
-            let source = skillsets::Source::Slice(items);
-            Ok(self.large(org, ctx, source, opts, None).await?.result)
-        }
-    }
-
-    async fn write_skill_sets_alongside(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        items: &[AgentWrite],
-        opts: WriteOptions,
-        alongside: &Alongside<'_>,
-    ) -> Result<WriteResult> {
-        if items.len() <= skillsets::LARGE {
-            return write_then_alongside(self, org, ctx, items, opts, alongside).await;
-        }
+async fn write_skill_sets(
+    store: &SqliteStore,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+) -> Result<WriteResult> {
+    if items.len() <= crate::group::SMALL {
+        let pool = store.write.clone();
+        let run = |jobs| group::run(pool, jobs);
+        store.group.write(org, ctx, items, opts, run).await
+    } else if items.len() <= skillsets::LARGE {
+        skillsets::write(&store.write, org, ctx, items, opts).await
+    } else {
         let source = skillsets::Source::Slice(items);
-        let alongside = |_: &[AgentWrite], o: &[ItemOutcome]| alongside(o);
-        let w = self.large(org, ctx, source, opts, Some(&alongside));
-        Ok(w.await?.result)
+        Ok(store.large(org, ctx, source, opts, None).await?.result)
     }
+}
 
-    async fn write_skill_sets_streamed(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        produce: Producer<'_>,
-        opts: WriteOptions,
-        alongside: &StreamAlongside<'_>,
-    ) -> Result<StreamedWrite> {
-        let source = skillsets::Source::Produced(produce);
-        let w = self.large(org, ctx, source, opts, Some(alongside)).await?;
-        Ok(StreamedWrite {
-            items: w.fed,
-            result: w.go_ahead.then_some(w.result),
-        })
+async fn write_skill_sets_alongside(
+    store: &SqliteStore,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+    alongside: &Alongside<'_>,
+) -> Result<WriteResult> {
+    if items.len() <= skillsets::LARGE {
+        return write_then_alongside(store, org, ctx, items, opts, alongside).await;
     }
+    let source = skillsets::Source::Slice(items);
+    let alongside = |_: &[AgentWrite], o: &[ItemOutcome]| alongside(o);
+    let w = store.large(org, ctx, source, opts, Some(&alongside));
+    Ok(w.await?.result)
+}
 
-    async fn agent_history(
-        &self,
-        org: Uuid,
-        agent: Uuid,
-        page: PageRequest,
-    ) -> Result<Paged<AuditRecord>> {
-        let pk = catalog::agent_pk(&self.read, org, agent).await?;
-        skillsets::history(&self.read, pk, page).await
-    }
-
-    async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
-        extra::agent_states(&self.read, org, ids).await
-    }
-
-    async fn skill_holders(
-        &self,
-        org: Uuid,
-        skill: Uuid,
-        page: PageRequest,
-    ) -> Result<Paged<SkillHolderRecord>> {
-        extra::skill_holders(&self.read, org, skill, page).await
-    }
-
-    async fn audit_log(
-        &self,
-        org: Uuid,
-        since: Option<Timestamp>,
-        page: PageRequest,
-    ) -> Result<Paged<AuditRecord>> {
-        extra::audit_log(&self.read, org, since, page).await
-    }
-
-    async fn idempotency_begin(
-        &self,
-        org: Uuid,
-        client: Uuid,
-        key: &str,
-        fingerprint: &str,
-        now: Timestamp,
-    ) -> Result<IdempotencyBegin> {
-        extra::idempotency_begin(&self.write, org, client, key, fingerprint, now).await
-    }
-
-    async fn idempotency_complete(
-        &self,
-        org: Uuid,
-        client: Uuid,
-        key: &str,
-        status: u16,
-        body: &[u8],
-    ) -> Result<()> {
-        extra::idempotency_complete(&self.write, org, client, key, status, body).await
-    }
-
-    async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
-        extra::idempotency_abandon(&self.write, org, client, key).await
-    }
+async fn write_skill_sets_streamed(
+    store: &SqliteStore,
+    org: Uuid,
+    ctx: &WriteContext,
+    produce: Producer<'_>,
+    opts: WriteOptions,
+    alongside: &StreamAlongside<'_>,
+) -> Result<StreamedWrite> {
+    let source = skillsets::Source::Produced(produce);
+    let w = store.large(org, ctx, source, opts, Some(alongside)).await?;
+    Ok(StreamedWrite {
+        items: w.fed,
+        result: w.go_ahead.then_some(w.result),
+    })
 }
 
 #[cfg(test)]

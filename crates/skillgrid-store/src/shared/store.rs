@@ -1,0 +1,301 @@
+//! The [`Store`] implementation of a backend, compiled once inside each like `catalog.rs`
+//! (see there), for the backend's store type `This`. Each method reads from the backend's
+//! `reader()` pool and writes through its `writer()`; where the backends differ, it calls the
+//! backend's own function of the same name (`super::…`).
+
+use super::{begin_write, catalog, clients, extra, keys, skillsets, INSERT_AGENT};
+use crate::*;
+
+#[async_trait]
+impl Store for super::This {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        Ok(())
+    }
+
+    async fn probe_write(&self) -> Result<()> {
+        extra::probe_write(self.writer()).await
+    }
+
+    fn disk_usage(&self) -> Vec<(&'static str, u64)> {
+        super::disk_usage(self)
+    }
+
+    async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
+        catalog::list_orgs(self.reader()).await
+    }
+
+    async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
+        extra::prune_audit(self.writer(), org, before, batch).await
+    }
+
+    async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64> {
+        extra::prune_idempotency(self.writer(), before, batch).await
+    }
+
+    async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
+        catalog::signing_key(self.writer(), fresh).await
+    }
+
+    async fn org_count(&self) -> Result<i64> {
+        catalog::org_count(self.writer()).await
+    }
+
+    async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
+        catalog::insert_org(self.writer(), name, settings).await
+    }
+
+    async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
+        catalog::find_org(self.writer(), id_or_name).await
+    }
+
+    async fn create_client(
+        &self,
+        org: Uuid,
+        name: &str,
+        secret_hash: &str,
+        scopes: &[String],
+        by: &ChangedBy,
+    ) -> Result<ClientRecord> {
+        clients::create(self.writer(), org, name, secret_hash, scopes, by).await
+    }
+
+    async fn create_org_with_client(
+        &self,
+        org_name: &str,
+        settings: &OrgSettings,
+        client_name: &str,
+        secret_hash: &str,
+        scopes: &[String],
+        by: &ChangedBy,
+    ) -> Result<(OrgRecord, ClientRecord)> {
+        let mut tx = begin_write(self.writer()).await?;
+        let org = catalog::insert_org(&mut *tx, org_name, settings).await?;
+        let client = clients::insert(&mut tx, org.id, client_name, secret_hash, scopes, by).await?;
+        tx.commit().await?;
+        Ok((org, client))
+    }
+
+    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
+        clients::find(self.reader(), client_id).await
+    }
+
+    async fn list_clients(&self, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>> {
+        clients::list(self.reader(), org, page).await
+    }
+
+    async fn get_client(&self, org: Uuid, id: Uuid) -> Result<ClientRecord> {
+        clients::get(self.reader(), org, id).await
+    }
+
+    async fn update_client(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        change: &ClientChange,
+        by: &ChangedBy,
+    ) -> Result<ClientRecord> {
+        clients::update(self.writer(), org, id, change, by).await
+    }
+
+    async fn delete_client(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        if_scopes: Option<&[String]>,
+        by: &ChangedBy,
+    ) -> Result<ClientRecord> {
+        clients::delete(self.writer(), org, id, if_scopes, by).await
+    }
+
+    async fn client_audit(
+        &self,
+        org: Uuid,
+        since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<ClientAuditRecord>> {
+        clients::audit(self.reader(), org, since, page).await
+    }
+
+    async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
+        catalog::settings(self.reader(), org).await
+    }
+
+    async fn org_generation(&self, org: Uuid) -> Result<i64> {
+        catalog::org_generation(self.reader(), org).await
+    }
+
+    async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
+        let tx = super::begin_snapshot(self).await?;
+        catalog::org_snapshot(tx, org).await
+    }
+
+    async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
+        super::update_settings(self, org, new).await
+    }
+
+    async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
+        catalog::catalog(self.reader(), org).await
+    }
+
+    async fn list_skills(
+        &self,
+        org: Uuid,
+        f: &SkillFilter,
+        page: PageRequest,
+    ) -> Result<Paged<SkillRecord>> {
+        catalog::list_skills(self.reader(), org, f, page).await
+    }
+
+    async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
+        catalog::get_skill(self.reader(), org, id).await
+    }
+
+    async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
+        catalog::create_skill(self.writer(), org, new, now).await
+    }
+
+    async fn update_skill(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        p: &SkillPatch,
+        now: Timestamp,
+    ) -> Result<SkillRecord> {
+        catalog::update_skill(self.writer(), org, id, p, now).await
+    }
+
+    async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
+        super::delete_skill(self, org, id).await
+    }
+
+    async fn list_agents(
+        &self,
+        org: Uuid,
+        f: &AgentFilter,
+        page: PageRequest,
+    ) -> Result<Paged<AgentRecord>> {
+        catalog::list_agents(self.reader(), org, f, page).await
+    }
+
+    async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
+        catalog::get_agent(self.reader(), org, id).await
+    }
+
+    async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
+        catalog::create_agent(self.writer(), INSERT_AGENT, org, new, now).await
+    }
+
+    async fn update_agent(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        p: &AgentPatch,
+        now: Timestamp,
+    ) -> Result<AgentRecord> {
+        catalog::update_agent(self.writer(), org, id, p, now).await
+    }
+
+    async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+        super::agent_skills(self, org, agent).await
+    }
+
+    async fn write_skill_sets(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        items: &[AgentWrite],
+        opts: WriteOptions,
+    ) -> Result<WriteResult> {
+        super::write_skill_sets(self, org, ctx, items, opts).await
+    }
+
+    async fn write_skill_sets_alongside(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        items: &[AgentWrite],
+        opts: WriteOptions,
+        alongside: &Alongside<'_>,
+    ) -> Result<WriteResult> {
+        super::write_skill_sets_alongside(self, org, ctx, items, opts, alongside).await
+    }
+
+    async fn write_skill_sets_streamed(
+        &self,
+        org: Uuid,
+        ctx: &WriteContext,
+        produce: Producer<'_>,
+        opts: WriteOptions,
+        alongside: &StreamAlongside<'_>,
+    ) -> Result<StreamedWrite> {
+        super::write_skill_sets_streamed(self, org, ctx, produce, opts, alongside).await
+    }
+
+    async fn agent_history(
+        &self,
+        org: Uuid,
+        agent: Uuid,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>> {
+        let pk = catalog::agent_pk(self.reader(), org, agent).await?;
+        skillsets::history(self.reader(), pk, page).await
+    }
+
+    async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
+        extra::agent_states(self.reader(), org, ids).await
+    }
+
+    async fn skill_holders(
+        &self,
+        org: Uuid,
+        skill: Uuid,
+        page: PageRequest,
+    ) -> Result<Paged<SkillHolderRecord>> {
+        catalog::skill_holders(self.reader(), org, skill, page).await
+    }
+
+    async fn audit_log(
+        &self,
+        org: Uuid,
+        since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>> {
+        extra::audit_log(self.reader(), org, since, page).await
+    }
+
+    async fn idempotency_begin(
+        &self,
+        org: Uuid,
+        client: Uuid,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> Result<IdempotencyBegin> {
+        keys::begin(self.writer(), org, client, key, fingerprint, now).await
+    }
+
+    async fn idempotency_complete(
+        &self,
+        org: Uuid,
+        client: Uuid,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<()> {
+        keys::complete(self.writer(), org, client, key, status, body).await
+    }
+
+    async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
+        keys::abandon(self.writer(), org, client, key).await
+    }
+
+    async fn take_tokens(
+        &self,
+        client: Uuid,
+        limit: &RateLimit,
+        wanted: u64,
+    ) -> Result<Option<TokenTake>> {
+        super::take_tokens(self, client, limit, wanted).await
+    }
+}
