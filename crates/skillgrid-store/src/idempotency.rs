@@ -20,20 +20,17 @@ pub(crate) struct KeyRow {
 pub(crate) enum Claim {
     /// Answers with this and writes nothing.
     Answer(IdempotencyBegin),
-    /// The key is past its time to live: it counts as absent, whatever request it was used
-    /// with, and this request takes it over whole ([`RESET`]).
-    Reset,
-    /// The key's request never finished (its process crashed): this request takes over the
-    /// claim ([`RENEW`]).
-    Renew,
+    /// Takes the key over as if it were new ([`TAKE_OVER`]): it is past its time to live,
+    /// or its request never finished (its process crashed).
+    TakeOver,
 }
 
 /// Judges a stored key for a request with `fingerprint` at `now`. Expiry comes first: an
 /// expired key is no longer the earlier request's, so neither its fingerprint nor its answer
-/// matters.
+/// matters. A claim left unfinished for long is taken over only by the same request.
 pub(crate) fn judge(row: KeyRow, fingerprint: &str, now: Timestamp) -> Claim {
     if row.created_at < now.0 - IDEMPOTENCY_TTL_MS {
-        Claim::Reset
+        Claim::TakeOver
     } else if row.fingerprint != fingerprint {
         Claim::Answer(IdempotencyBegin::Mismatch)
     } else if row.state == 1 {
@@ -44,7 +41,7 @@ pub(crate) fn judge(row: KeyRow, fingerprint: &str, now: Timestamp) -> Claim {
     } else if row.created_at > now.0 - IDEMPOTENCY_STALE_MS {
         Claim::Answer(IdempotencyBegin::InProgress)
     } else {
-        Claim::Renew
+        Claim::TakeOver
     }
 }
 
@@ -53,14 +50,12 @@ pub(crate) const SELECT: &str =
     "SELECT fingerprint, state, status, body, created_at FROM idempotency_keys
      WHERE org_id = $1 AND client_uuid = $2 AND key = $3";
 
-/// [`Claim::Reset`]: `$1` fingerprint, `$2` now, then the key as in [`SELECT`] (`$3`–`$5`).
-pub(crate) const RESET: &str =
+/// [`Claim::TakeOver`]: the key as a new claim. `$1` fingerprint, `$2` now, then the key as
+/// in [`SELECT`] (`$3`–`$5`). (An unfinished claim taken over already holds the fingerprint,
+/// state 0 and no answer: only its time changes.)
+pub(crate) const TAKE_OVER: &str =
     "UPDATE idempotency_keys SET fingerprint = $1, state = 0, status = NULL, body = NULL,
        created_at = $2 WHERE org_id = $3 AND client_uuid = $4 AND key = $5";
-
-/// [`Claim::Renew`]: `$1` now, then the key as in [`SELECT`] (`$2`–`$4`).
-pub(crate) const RENEW: &str = "UPDATE idempotency_keys SET created_at = $1
-     WHERE org_id = $2 AND client_uuid = $3 AND key = $4";
 
 /// Stores a claimed key's answer: `$1` status, `$2` body, `$3` organization id, `$4` client,
 /// `$5` key.
@@ -94,8 +89,8 @@ mod tests {
         let stale = IDEMPOTENCY_STALE_MS + 1;
         let expired = IDEMPOTENCY_TTL_MS + 1;
         // Expired: taken over whatever it was used with or holds.
-        assert_eq!(judge(row("other", 1, expired), "fp", NOW), Claim::Reset);
-        assert_eq!(judge(row("fp", 0, expired), "fp", NOW), Claim::Reset);
+        assert_eq!(judge(row("other", 1, expired), "fp", NOW), Claim::TakeOver);
+        assert_eq!(judge(row("fp", 0, expired), "fp", NOW), Claim::TakeOver);
         assert_eq!(
             judge(row("other", 0, fresh), "fp", NOW),
             Claim::Answer(IdempotencyBegin::Mismatch)
@@ -115,6 +110,6 @@ mod tests {
             judge(row("fp", 0, fresh), "fp", NOW),
             Claim::Answer(IdempotencyBegin::InProgress)
         );
-        assert_eq!(judge(row("fp", 0, stale), "fp", NOW), Claim::Renew);
+        assert_eq!(judge(row("fp", 0, stale), "fp", NOW), Claim::TakeOver);
     }
 }

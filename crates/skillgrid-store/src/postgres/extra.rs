@@ -1,13 +1,10 @@
 //! Bulk support on PostgreSQL: agent states, skill holders, the org-wide audit log and
 //! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
 
-use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 use sqlx::postgres::PgPool;
 use sqlx::Row;
 use std::collections::HashMap;
-
-pub(super) use super::skillsets::audit_log;
 
 pub(super) async fn agent_states(
     pool: &PgPool,
@@ -36,28 +33,6 @@ pub(super) async fn agent_states(
         );
     }
     Ok(out)
-}
-
-/// See [`Store::probe_write`]: a row of a few pages of random bytes (which PostgreSQL cannot
-/// compress away), then deleted, in one committed write.
-pub(super) async fn probe_write(pool: &PgPool) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO meta (key, value) VALUES ('write_probe', $1)
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-    )
-    .bind(
-        (0..WRITE_PROBE_BYTES / 16)
-            .flat_map(|_| *Uuid::new_v4().as_bytes())
-            .collect::<Vec<u8>>(),
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM meta WHERE key = 'write_probe'")
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// See [`Store::prune_audit`]. The oldest rows first, in id order, up to the first one

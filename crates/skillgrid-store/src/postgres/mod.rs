@@ -8,6 +8,9 @@
 
 // Compiled in both backends on purpose, each time against its own `Db` (see the files).
 #[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/audit.rs"]
+mod audit_trail;
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
 #[path = "../shared/catalog.rs"]
 mod catalog;
 #[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
@@ -131,8 +134,6 @@ impl PgStore {
     }
 }
 
-/// Starts a transaction and finds the organization's key, holding a share lock on its row
-/// (a settings update, which locks it exclusively, waits for writes under way).
 /// The first of the two keys of the advisory lock of an organization (`"SG"`); the second is
 /// its id. Skill-set writes hold it shared, a settings change exclusively.
 const ORG_LOCK: i32 = 0x5347;
@@ -143,10 +144,23 @@ const ORG_LOCK: i32 = 0x5347;
 /// held by many transactions at once is a MultiXact written into the row, and with every
 /// concurrent write of an organization sharing that row, it made them queue on it.
 async fn begin_for_org(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
+    begin_locking_org(pool, org, "pg_advisory_xact_lock_shared").await
+}
+
+/// A transaction holding the organization's lock exclusively, and the organization's key:
+/// skill-set writes hold it shared, so while it is held every write that started has
+/// finished and none is under way.
+async fn begin_org_exclusive(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
+    begin_locking_org(pool, org, "pg_advisory_xact_lock").await
+}
+
+/// A transaction holding the organization's lock as the advisory lock function `lock` takes
+/// it, and the organization's key.
+async fn begin_locking_org(pool: &PgPool, org: Uuid, lock: &str) -> Result<(Tx, i64)> {
     let mut tx = pool.begin().await?;
-    let org_pk: i64 = sqlx::query_scalar(
-        "SELECT id, pg_advisory_xact_lock_shared($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1",
-    )
+    let org_pk: i64 = sqlx::query_scalar(&format!(
+        "SELECT id, {lock}($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1"
+    ))
     .bind(org)
     .bind(ORG_LOCK)
     .fetch_optional(&mut *tx)
@@ -243,42 +257,6 @@ async fn update_settings(
         .await?;
     tx.commit().await?;
     Ok(Ok(()))
-}
-
-async fn delete_skill(store: &PgStore, org: Uuid, id: Uuid) -> Result<()> {
-    let mut tx = store.pool.begin().await?;
-    // The organization's lock, exclusive (migration 0003): skill-set writes hold it
-    // shared, so the count below sees every write that finished and none is under way, and
-    // a write that starts after this commits no longer finds the skill.
-    let org_pk: i64 = sqlx::query_scalar(
-        "SELECT id, pg_advisory_xact_lock($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1",
-    )
-    .bind(org)
-    .bind(ORG_LOCK)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let pk: i64 =
-        sqlx::query_scalar("SELECT id FROM skills WHERE uuid = $1 AND org_id = $2 FOR UPDATE")
-            .bind(id)
-            .bind(org_pk)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = $1")
-        .bind(pk)
-        .fetch_one(&mut *tx)
-        .await?;
-    if count > 0 {
-        return Err(StoreError::InUse { count });
-    }
-    // Audit entries keep the skill's id; they outlive the skill, so no foreign key.
-    sqlx::query("DELETE FROM skills WHERE id = $1")
-        .bind(pk)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 async fn agent_skills(store: &PgStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {

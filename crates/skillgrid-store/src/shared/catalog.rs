@@ -5,7 +5,7 @@
 //! serves both without generic bounds. Its SQL numbers parameters `$1, $2, …`, which SQLite
 //! reads too.
 
-use super::{begin_write, for_update, Db};
+use super::{begin_org_exclusive, begin_write, for_update, Db};
 use crate::common::{key, map_write_err, paged};
 use crate::rows::{self, AGENT_COLS, HOLDER_COLS, ORG_COLS, SKILL_COLS};
 use crate::*;
@@ -413,4 +413,35 @@ pub(super) async fn skill_holders(
     .await?;
     let items = rows.into_iter().map(|r| r.record(skill)).collect();
     Ok(paged(items, page.limit))
+}
+
+/// Deletes a skill no agent holds.
+pub(super) async fn delete_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<()> {
+    // No skill-set write runs meanwhile, so the count below sees every write that finished
+    // and none is under way, and a write that starts after this commits no longer finds the
+    // skill.
+    let (mut tx, org_pk) = begin_org_exclusive(pool, org).await?;
+    let pk: i64 = sqlx::query_scalar(&format!(
+        "SELECT id FROM skills WHERE uuid = $1 AND org_id = $2{}",
+        for_update("skills")
+    ))
+    .bind(id)
+    .bind(org_pk)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = $1")
+        .bind(pk)
+        .fetch_one(&mut *tx)
+        .await?;
+    if count > 0 {
+        return Err(StoreError::InUse { count });
+    }
+    // Audit entries keep the skill's id; they outlive the skill, so no foreign key.
+    sqlx::query("DELETE FROM skills WHERE id = $1")
+        .bind(pk)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

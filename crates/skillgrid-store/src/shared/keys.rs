@@ -5,7 +5,7 @@
 
 use super::{begin_write, for_update, prune_expired_keys, Db};
 use crate::common::IDEMPOTENCY_TTL_MS;
-use crate::idempotency::{self, Claim, KeyRow, ABANDON, COMPLETE, RENEW, RESET, SELECT};
+use crate::idempotency::{self, Claim, KeyRow, ABANDON, COMPLETE, SELECT, TAKE_OVER};
 use crate::*;
 
 type Pool = sqlx::Pool<Db>;
@@ -57,19 +57,9 @@ pub(super) async fn begin(
         let Some(row) = row else { continue };
         break match idempotency::judge(row, fingerprint, now) {
             Claim::Answer(answer) => answer,
-            Claim::Reset => {
-                sqlx::query(RESET)
+            Claim::TakeOver => {
+                sqlx::query(TAKE_OVER)
                     .bind(fingerprint)
-                    .bind(now.0)
-                    .bind(org_pk)
-                    .bind(client)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-                IdempotencyBegin::Fresh
-            }
-            Claim::Renew => {
-                sqlx::query(RENEW)
                     .bind(now.0)
                     .bind(org_pk)
                     .bind(client)

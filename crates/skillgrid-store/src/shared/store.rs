@@ -3,7 +3,8 @@
 //! `reader()` pool and writes through its `writer()`; where the backends differ, it calls the
 //! backend's own function of the same name (`super::…`).
 
-use super::{begin_write, catalog, clients, extra, keys, skillsets, INSERT_AGENT};
+use super::{audit_trail, begin_write, catalog, clients, extra, keys, Db, INSERT_AGENT};
+use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 
 #[async_trait]
@@ -14,7 +15,7 @@ impl Store for super::This {
     }
 
     async fn probe_write(&self) -> Result<()> {
-        extra::probe_write(self.writer()).await
+        probe_write(self.writer()).await
     }
 
     fn disk_usage(&self) -> Vec<(&'static str, u64)> {
@@ -166,7 +167,7 @@ impl Store for super::This {
     }
 
     async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
-        super::delete_skill(self, org, id).await
+        catalog::delete_skill(self.writer(), org, id).await
     }
 
     async fn list_agents(
@@ -239,7 +240,7 @@ impl Store for super::This {
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
         let pk = catalog::agent_pk(self.reader(), org, agent).await?;
-        skillsets::history(self.reader(), pk, page).await
+        audit_trail::history(self.reader(), pk, page).await
     }
 
     async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
@@ -261,7 +262,7 @@ impl Store for super::This {
         since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
-        extra::audit_log(self.reader(), org, since, page).await
+        audit_trail::audit_log(self.reader(), org, since, page).await
     }
 
     async fn idempotency_begin(
@@ -298,4 +299,26 @@ impl Store for super::This {
     ) -> Result<Option<TokenTake>> {
         super::take_tokens(self, client, limit, wanted).await
     }
+}
+
+/// See [`Store::probe_write`]: a row of a few pages of random bytes (which no database can
+/// compress away), then deleted, in one committed write.
+async fn probe_write(pool: &sqlx::Pool<Db>) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('write_probe', $1)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    )
+    .bind(
+        (0..WRITE_PROBE_BYTES / 16)
+            .flat_map(|_| *Uuid::new_v4().as_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM meta WHERE key = 'write_probe'")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

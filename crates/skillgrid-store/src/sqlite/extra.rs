@@ -1,7 +1,6 @@
 //! Bulk support on SQLite: agent states, skill holders, the org-wide audit log and
 //! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
 
-use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, Row};
@@ -36,22 +35,6 @@ pub(super) async fn agent_states(
         }
     }
     Ok(out)
-}
-
-pub(super) use super::skillsets::audit_log;
-
-/// See [`Store::probe_write`]: the pages a blob takes, then freed, in one committed write.
-pub(super) async fn probe_write(pool: &SqlitePool) -> Result<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', zeroblob(?))")
-        .bind(WRITE_PROBE_BYTES)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM meta WHERE key = 'write_probe'")
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// See [`Store::prune_audit`]. The oldest rows first, in id order (the order of commits, as

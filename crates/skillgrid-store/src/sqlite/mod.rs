@@ -7,6 +7,9 @@
 
 // Compiled in both backends on purpose, each time against its own `Db` (see the files).
 #[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/audit.rs"]
+mod audit_trail;
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
 #[path = "../shared/catalog.rs"]
 mod catalog;
 #[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
@@ -415,17 +418,17 @@ const INSERT_AGENT: &str =
     "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at)
      SELECT $1, id, $2, $3, $4, $5, TRUE, $6, $6 FROM orgs WHERE uuid = $7";
 
+/// A transaction that no skill-set write of the organization runs beside, and the
+/// organization's key: on SQLite, any write transaction.
+use begin_for_org as begin_org_exclusive;
+
 /// Starts a write transaction (taking the write lock now) and finds the organization's key.
 async fn begin_for_org(
     pool: &SqlitePool,
     org: Uuid,
-) -> Result<(sqlx::Transaction<'static, sqlx::Sqlite>, i64)> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+) -> Result<(sqlx::Transaction<'static, Db>, i64)> {
+    let mut tx = begin_write(pool).await?;
+    let org_pk = catalog::org_pk(&mut *tx, org).await?;
     Ok((tx, org_pk))
 }
 
@@ -501,32 +504,6 @@ async fn update_settings(
     }
     tx.commit().await?;
     Ok(Ok(()))
-}
-
-async fn delete_skill(store: &SqliteStore, org: Uuid, id: Uuid) -> Result<()> {
-    let mut tx = store.write.begin_with("BEGIN IMMEDIATE").await?;
-    let pk: i64 = sqlx::query_scalar(
-        "SELECT id FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)",
-    )
-    .bind(id)
-    .bind(org)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = ?")
-        .bind(pk)
-        .fetch_one(&mut *tx)
-        .await?;
-    if count > 0 {
-        return Err(StoreError::InUse { count });
-    }
-    // Audit rows keep the skill's internal id; they outlive the skill, so no foreign key.
-    sqlx::query("DELETE FROM skills WHERE id = ?")
-        .bind(pk)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
