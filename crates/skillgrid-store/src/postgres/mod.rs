@@ -6,26 +6,14 @@
 //! names, e-mails and idempotency keys. Transactions run at READ COMMITTED: a statement after
 //! a lock sees everything committed before the lock was granted.
 
-// Compiled in both backends on purpose, each time against its own `Db` (see the files).
-#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/audit.rs"]
-mod audit_trail;
-#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/catalog.rs"]
-mod catalog;
-#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/clients.rs"]
-mod clients;
 mod extra;
 mod group;
-#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/keys.rs"]
-mod keys;
 mod rate;
 mod skillsets;
+// Written once for both backends and compiled in each (see the file).
 #[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/store.rs"]
-mod store;
+#[path = "../shared/mod.rs"]
+mod shared;
 
 use crate::*;
 use anyhow::Context;

@@ -1,9 +1,4 @@
 //! Organizations, skills and agents: the reads and writes both backends make alike.
-//!
-//! This file is compiled once inside each backend (`sqlite` and `postgres` include it with
-//! `#[path]`), against that backend's `Db`, `begin_write` and `for_update`, so that one text
-//! serves both without generic bounds. Its SQL numbers parameters `$1, $2, …`, which SQLite
-//! reads too.
 
 use super::{begin_org_exclusive, begin_write, for_update, Db};
 use crate::common::{key, map_write_err, paged};
@@ -102,7 +97,7 @@ pub(super) async fn insert_org<'e>(
 }
 
 /// The organization's key.
-pub(super) async fn org_pk<'e>(
+pub(crate) async fn org_pk<'e>(
     db: impl sqlx::Executor<'e, Database = Db>,
     org: Uuid,
 ) -> Result<i64> {

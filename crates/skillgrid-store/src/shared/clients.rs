@@ -1,7 +1,5 @@
 //! API clients: creation, changes and deletion, each with its audit entry in the same
 //! transaction (see `crate::clients` for what a change does).
-//!
-//! Compiled once inside each backend, like `catalog.rs` (see there).
 
 use super::{begin_write, for_update, Db};
 use crate::clients::{

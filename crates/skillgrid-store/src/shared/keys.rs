@@ -1,7 +1,5 @@
 //! Idempotency keys: claiming, completing and releasing one (see `crate::idempotency` for how
 //! a stored key is judged).
-//!
-//! Compiled once inside each backend, like `catalog.rs` (see there).
 
 use super::{begin_write, for_update, prune_expired_keys, Db};
 use crate::common::IDEMPOTENCY_TTL_MS;

@@ -1,9 +1,8 @@
-//! The [`Store`] implementation of a backend, compiled once inside each like `catalog.rs`
-//! (see there), for the backend's store type `This`. Each method reads from the backend's
-//! `reader()` pool and writes through its `writer()`; where the backends differ, it calls the
-//! backend's own function of the same name (`super::…`).
+//! The [`Store`] implementation of both backends, for the backend's store type `This`. Each
+//! method reads from the backend's `reader()` pool and writes through its `writer()`; where
+//! the backends differ, it calls the backend's own function of the same name (`super::…`).
 
-use super::{audit_trail, begin_write, catalog, clients, extra, keys, Db, INSERT_AGENT};
+use super::{begin_write, catalog, clients, extra, keys, trail, Db, INSERT_AGENT};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 
@@ -240,7 +239,7 @@ impl Store for super::This {
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
         let pk = catalog::agent_pk(self.reader(), org, agent).await?;
-        audit_trail::history(self.reader(), pk, page).await
+        trail::history(self.reader(), pk, page).await
     }
 
     async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
@@ -262,7 +261,7 @@ impl Store for super::This {
         since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
-        audit_trail::audit_log(self.reader(), org, since, page).await
+        trail::audit_log(self.reader(), org, since, page).await
     }
 
     async fn idempotency_begin(

@@ -5,28 +5,16 @@
 //! fails half-way on a lock upgrade); reads use a separate pool and see WAL snapshots.
 //! Another process (the `admin` commands) waits on the lock through `busy_timeout`.
 
-// Compiled in both backends on purpose, each time against its own `Db` (see the files).
-#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/audit.rs"]
-mod audit_trail;
-#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/catalog.rs"]
-mod catalog;
-#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/clients.rs"]
-mod clients;
 mod extra;
 mod files;
 mod group;
-#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/keys.rs"]
-mod keys;
 mod skillsets;
-#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/store.rs"]
-mod store;
 #[cfg(test)]
 pub(crate) use tests::migrator_to;
+// Written once for both backends and compiled in each (see the file).
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/mod.rs"]
+mod shared;
 
 use crate::*;
 use anyhow::Context;
@@ -428,7 +416,7 @@ async fn begin_for_org(
     org: Uuid,
 ) -> Result<(sqlx::Transaction<'static, Db>, i64)> {
     let mut tx = begin_write(pool).await?;
-    let org_pk = catalog::org_pk(&mut *tx, org).await?;
+    let org_pk = shared::catalog::org_pk(&mut *tx, org).await?;
     Ok((tx, org_pk))
 }
 

@@ -1,11 +1,7 @@
 //! Reading the audit trail: an agent's entries and an organization's. The backends store
-//! it differently, so each names its own statements (`skillsets::AGENT_AUDIT` and
-//! `ORG_AUDIT`); what is read and how it is paged is the same.
-//!
-//! Compiled once inside each backend, like `catalog.rs` (see there).
+//! it differently, so each names its own statements (`AGENT_AUDIT` and `ORG_AUDIT`); what is read and how it is paged is the same.
 
-use super::skillsets::{AGENT_AUDIT, ORG_AUDIT};
-use super::Db;
+use super::{Db, AGENT_AUDIT, ORG_AUDIT};
 use crate::audit;
 use crate::*;
 
