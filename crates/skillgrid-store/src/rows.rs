@@ -127,3 +127,23 @@ pub(crate) struct OrgAt {
     #[sqlx(flatten)]
     pub org: Org,
 }
+
+/// An agent's version and whether it is active, by its id.
+#[derive(sqlx::FromRow)]
+pub(crate) struct State {
+    uuid: Uuid,
+    version: i64,
+    active: bool,
+}
+
+impl State {
+    pub(crate) fn entry(self) -> (Uuid, AgentState) {
+        (
+            self.uuid,
+            AgentState {
+                version: self.version,
+                active: self.active,
+            },
+        )
+    }
+}

@@ -1,9 +1,10 @@
-//! Bulk support on PostgreSQL: agent states, skill holders, the org-wide audit log and
-//! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
+//! What only PostgreSQL does its own way outside skill-set writes: reading many agents' states
+//! at once, and the upkeep of what grows with traffic (pruning the audit trail and
+//! idempotency keys).
 
+use crate::rows;
 use crate::*;
 use sqlx::postgres::PgPool;
-use sqlx::Row;
 use std::collections::HashMap;
 
 pub(super) async fn agent_states(
@@ -11,11 +12,10 @@ pub(super) async fn agent_states(
     org: Uuid,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, AgentState>> {
-    let mut out = HashMap::with_capacity(ids.len());
     if ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
-    let rows = sqlx::query(
+    let rows: Vec<rows::State> = sqlx::query_as(
         "SELECT uuid, version, active FROM agents
          WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND uuid = ANY($2)",
     )
@@ -23,28 +23,18 @@ pub(super) async fn agent_states(
     .bind(ids)
     .fetch_all(pool)
     .await?;
-    for r in rows {
-        out.insert(
-            r.try_get(0)?,
-            AgentState {
-                version: r.try_get(1)?,
-                active: r.try_get(2)?,
-            },
-        );
-    }
-    Ok(out)
+    Ok(rows.into_iter().map(rows::State::entry).collect())
 }
 
 /// See [`Store::prune_audit`]. The oldest rows first, in id order, up to the first one
 /// recorded at or after `before`; rows are deleted only if they are that old, so a row whose
 /// id was taken early but committed late is never lost.
+/// `tx` holds the organization's lock shared, `org_pk` is its key.
 pub(super) async fn prune_audit(
-    pool: &PgPool,
-    org: Uuid,
+    (mut tx, org_pk): (super::Tx, i64),
     before: Timestamp,
     batch: u32,
 ) -> Result<u64> {
-    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
     let rows: Vec<(i64, i64)> =
         sqlx::query_as("SELECT id, at FROM audit_sets WHERE org_id = $1 ORDER BY id LIMIT $2")
             .bind(org_pk)

@@ -23,7 +23,10 @@ use sqlx::{Postgres, Row};
 use std::time::Duration;
 
 pub struct PgStore {
-    pool: PgPool,
+    /// `read` and `write` are one pool, as PostgreSQL serves reads and writes alike; the two
+    /// names say, in code shared with SQLite (which keeps them apart), which one is meant.
+    read: PgPool,
+    write: PgPool,
     group: crate::group::GroupCommit,
 }
 
@@ -98,7 +101,8 @@ impl PgStore {
             .await
             .context("failed to migrate the PostgreSQL database")?;
         Ok(PgStore {
-            pool,
+            read: pool.clone(),
+            write: pool,
             group: crate::group::GroupCommit::new(group_leaders()),
         })
     }
@@ -163,20 +167,10 @@ async fn begin_locking_org(pool: &PgPool, org: Uuid, lock: &str) -> Result<(Tx, 
 /// The store `src/shared/store.rs` implements `Store` for.
 type This = PgStore;
 
-impl PgStore {
-    fn reader(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn writer(&self) -> &PgPool {
-        &self.pool
-    }
-}
-
 /// A transaction whose reads all see one snapshot.
 async fn begin_snapshot(store: &PgStore) -> sqlx::Result<Tx> {
     store
-        .pool
+        .read
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
 }
@@ -213,7 +207,7 @@ async fn update_settings(
     org: Uuid,
     new: &OrgSettings,
 ) -> Result<Result<(), Stranded>> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.write.begin().await?;
     // The organization's lock, exclusive: skill-set writes hold it shared, so the count
     // below sees every write that finished and none is under way. The row lock keeps two
     // settings changes apart.
@@ -259,7 +253,7 @@ async fn agent_skills(store: &PgStore, org: Uuid, agent: Uuid) -> Result<AgentSk
     )
     .bind(agent)
     .bind(org)
-    .fetch_all(&store.pool)
+    .fetch_all(&store.read)
     .await?;
     let first = rows.first().ok_or(StoreError::NotFound)?;
     let (version, active): (i64, bool) = (first.try_get(0)?, first.try_get(1)?);
@@ -283,20 +277,15 @@ async fn agent_skills(store: &PgStore, org: Uuid, agent: Uuid) -> Result<AgentSk
     })
 }
 
-async fn write_skill_sets(
+/// A write of more agents than a group takes (see `src/shared/store.rs`).
+async fn write_many(
     store: &PgStore,
     org: Uuid,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
 ) -> Result<WriteResult> {
-    if items.len() <= crate::group::SMALL {
-        let pool = store.pool.clone();
-        let run = |jobs| group::run(pool, jobs);
-        store.group.write(org, ctx, items, opts, run).await
-    } else {
-        skillsets::write(&store.pool, org, ctx, items, opts).await
-    }
+    skillsets::write(&store.write, org, ctx, items, opts).await
 }
 
 async fn take_tokens(
@@ -305,7 +294,7 @@ async fn take_tokens(
     limit: &RateLimit,
     wanted: u64,
 ) -> Result<Option<TokenTake>> {
-    rate::take_tokens(&store.pool, client, limit, wanted)
+    rate::take_tokens(&store.write, client, limit, wanted)
         .await
         .map(Some)
 }
@@ -442,7 +431,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(log.items.len(), 12 + 4 + 8);
-        store.pool.close().await;
+        store.write.close().await;
         sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
             .execute(&mut c)
             .await
@@ -471,11 +460,11 @@ mod tests {
         // New rows get ids after the moved ones.
         let next: i64 =
             sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('audit_sets', 'id'))")
-                .fetch_one(&store.pool)
+                .fetch_one(&store.read)
                 .await
                 .unwrap();
         assert!(next > 5, "{next}");
-        store.pool.close().await;
+        store.write.close().await;
         sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
             .execute(&mut c)
             .await

@@ -14,12 +14,13 @@ mod trail;
 
 // What a backend provides (in its `mod.rs`):
 //
-// The sqlx database, and the store `Store` is implemented for, with its `reader()` and
-// `writer()` pools.
+// The sqlx database, and the store `Store` is implemented for, with its `read` and `write`
+// pools.
 use super::{Db, This};
-// Transactions: one that writes; one whose reads all see one snapshot; one that no
-// skill-set write of the organization runs beside (with the organization's key).
-use super::{begin_org_exclusive, begin_snapshot, begin_write};
+// Transactions: one that writes; one whose reads all see one snapshot; one that writes
+// beside skill-set writes of the organization, and one that no such write runs beside (both
+// with the organization's key).
+use super::{begin_for_org, begin_org_exclusive, begin_snapshot, begin_write};
 // The end of a select that locks the rows it reads until the transaction ends (nothing,
 // where a write transaction locks the whole database).
 use super::for_update;
@@ -29,4 +30,4 @@ use super::prune_expired_keys;
 use super::{skillsets::AGENT_AUDIT, skillsets::ORG_AUDIT, INSERT_AGENT};
 // What `Store` does differently on each backend.
 use super::{agent_skills, disk_usage, extra, take_tokens, update_settings};
-use super::{write_skill_sets, write_skill_sets_alongside, write_skill_sets_streamed};
+use super::{group, write_many, write_skill_sets_alongside, write_skill_sets_streamed};

@@ -1,20 +1,22 @@
 //! The [`Store`] implementation of both backends, for the backend's store type `This`. Each
-//! method reads from the backend's `reader()` pool and writes through its `writer()`; where
-//! the backends differ, it calls the backend's own function of the same name (`super::…`).
+//! method reads from the store's `read` pool and writes through its `write` pool; where the
+//! backends differ, it calls the backend's own function of the same name (`super::…`).
 
-use super::{begin_write, catalog, clients, extra, keys, trail, Db, INSERT_AGENT};
+use super::{
+    begin_for_org, begin_write, catalog, clients, extra, group, keys, trail, Db, INSERT_AGENT,
+};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 
 #[async_trait]
 impl Store for super::This {
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
 
     async fn probe_write(&self) -> Result<()> {
-        probe_write(self.writer()).await
+        probe_write(&self.write).await
     }
 
     fn disk_usage(&self) -> Vec<(&'static str, u64)> {
@@ -22,31 +24,32 @@ impl Store for super::This {
     }
 
     async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
-        catalog::list_orgs(self.reader()).await
+        catalog::list_orgs(&self.read).await
     }
 
     async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
-        extra::prune_audit(self.writer(), org, before, batch).await
+        let locked = begin_for_org(&self.write, org).await?;
+        extra::prune_audit(locked, before, batch).await
     }
 
     async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64> {
-        extra::prune_idempotency(self.writer(), before, batch).await
+        extra::prune_idempotency(&self.write, before, batch).await
     }
 
     async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
-        catalog::signing_key(self.writer(), fresh).await
+        catalog::signing_key(&self.write, fresh).await
     }
 
     async fn org_count(&self) -> Result<i64> {
-        catalog::org_count(self.writer()).await
+        catalog::org_count(&self.write).await
     }
 
     async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
-        catalog::insert_org(self.writer(), name, settings).await
+        catalog::insert_org(&self.write, name, settings).await
     }
 
     async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
-        catalog::find_org(self.writer(), id_or_name).await
+        catalog::find_org(&self.write, id_or_name).await
     }
 
     async fn create_client(
@@ -57,7 +60,7 @@ impl Store for super::This {
         scopes: &[String],
         by: &ChangedBy,
     ) -> Result<ClientRecord> {
-        clients::create(self.writer(), org, name, secret_hash, scopes, by).await
+        clients::create(&self.write, org, name, secret_hash, scopes, by).await
     }
 
     async fn create_org_with_client(
@@ -69,7 +72,7 @@ impl Store for super::This {
         scopes: &[String],
         by: &ChangedBy,
     ) -> Result<(OrgRecord, ClientRecord)> {
-        let mut tx = begin_write(self.writer()).await?;
+        let mut tx = begin_write(&self.write).await?;
         let org = catalog::insert_org(&mut *tx, org_name, settings).await?;
         let client = clients::insert(&mut tx, org.id, client_name, secret_hash, scopes, by).await?;
         tx.commit().await?;
@@ -77,15 +80,15 @@ impl Store for super::This {
     }
 
     async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
-        clients::find(self.reader(), client_id).await
+        clients::find(&self.read, client_id).await
     }
 
     async fn list_clients(&self, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>> {
-        clients::list(self.reader(), org, page).await
+        clients::list(&self.read, org, page).await
     }
 
     async fn get_client(&self, org: Uuid, id: Uuid) -> Result<ClientRecord> {
-        clients::get(self.reader(), org, id).await
+        clients::get(&self.read, org, id).await
     }
 
     async fn update_client(
@@ -95,7 +98,7 @@ impl Store for super::This {
         change: &ClientChange,
         by: &ChangedBy,
     ) -> Result<ClientRecord> {
-        clients::update(self.writer(), org, id, change, by).await
+        clients::update(&self.write, org, id, change, by).await
     }
 
     async fn delete_client(
@@ -105,7 +108,7 @@ impl Store for super::This {
         if_scopes: Option<&[String]>,
         by: &ChangedBy,
     ) -> Result<ClientRecord> {
-        clients::delete(self.writer(), org, id, if_scopes, by).await
+        clients::delete(&self.write, org, id, if_scopes, by).await
     }
 
     async fn client_audit(
@@ -114,15 +117,15 @@ impl Store for super::This {
         since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<Paged<ClientAuditRecord>> {
-        clients::audit(self.reader(), org, since, page).await
+        clients::audit(&self.read, org, since, page).await
     }
 
     async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
-        catalog::settings(self.reader(), org).await
+        catalog::settings(&self.read, org).await
     }
 
     async fn org_generation(&self, org: Uuid) -> Result<i64> {
-        catalog::org_generation(self.reader(), org).await
+        catalog::org_generation(&self.read, org).await
     }
 
     async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
@@ -135,7 +138,7 @@ impl Store for super::This {
     }
 
     async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
-        catalog::catalog(self.reader(), org).await
+        catalog::catalog(&self.read, org).await
     }
 
     async fn list_skills(
@@ -144,15 +147,15 @@ impl Store for super::This {
         f: &SkillFilter,
         page: PageRequest,
     ) -> Result<Paged<SkillRecord>> {
-        catalog::list_skills(self.reader(), org, f, page).await
+        catalog::list_skills(&self.read, org, f, page).await
     }
 
     async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
-        catalog::get_skill(self.reader(), org, id).await
+        catalog::get_skill(&self.read, org, id).await
     }
 
     async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
-        catalog::create_skill(self.writer(), org, new, now).await
+        catalog::create_skill(&self.write, org, new, now).await
     }
 
     async fn update_skill(
@@ -162,11 +165,11 @@ impl Store for super::This {
         p: &SkillPatch,
         now: Timestamp,
     ) -> Result<SkillRecord> {
-        catalog::update_skill(self.writer(), org, id, p, now).await
+        catalog::update_skill(&self.write, org, id, p, now).await
     }
 
     async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
-        catalog::delete_skill(self.writer(), org, id).await
+        catalog::delete_skill(&self.write, org, id).await
     }
 
     async fn list_agents(
@@ -175,15 +178,15 @@ impl Store for super::This {
         f: &AgentFilter,
         page: PageRequest,
     ) -> Result<Paged<AgentRecord>> {
-        catalog::list_agents(self.reader(), org, f, page).await
+        catalog::list_agents(&self.read, org, f, page).await
     }
 
     async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
-        catalog::get_agent(self.reader(), org, id).await
+        catalog::get_agent(&self.read, org, id).await
     }
 
     async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
-        catalog::create_agent(self.writer(), INSERT_AGENT, org, new, now).await
+        catalog::create_agent(&self.write, INSERT_AGENT, org, new, now).await
     }
 
     async fn update_agent(
@@ -193,7 +196,7 @@ impl Store for super::This {
         p: &AgentPatch,
         now: Timestamp,
     ) -> Result<AgentRecord> {
-        catalog::update_agent(self.writer(), org, id, p, now).await
+        catalog::update_agent(&self.write, org, id, p, now).await
     }
 
     async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
@@ -207,7 +210,14 @@ impl Store for super::This {
         items: &[AgentWrite],
         opts: WriteOptions,
     ) -> Result<WriteResult> {
-        super::write_skill_sets(self, org, ctx, items, opts).await
+        // Small writes are grouped, several committed at once (see `crate::group`).
+        if items.len() <= crate::group::SMALL {
+            let pool = self.write.clone();
+            let run = |jobs| group::run(pool, jobs);
+            self.group.write(org, ctx, items, opts, run).await
+        } else {
+            super::write_many(self, org, ctx, items, opts).await
+        }
     }
 
     async fn write_skill_sets_alongside(
@@ -238,12 +248,12 @@ impl Store for super::This {
         agent: Uuid,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
-        let pk = catalog::agent_pk(self.reader(), org, agent).await?;
-        trail::history(self.reader(), pk, page).await
+        let pk = catalog::agent_pk(&self.read, org, agent).await?;
+        trail::history(&self.read, pk, page).await
     }
 
     async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
-        extra::agent_states(self.reader(), org, ids).await
+        extra::agent_states(&self.read, org, ids).await
     }
 
     async fn skill_holders(
@@ -252,7 +262,7 @@ impl Store for super::This {
         skill: Uuid,
         page: PageRequest,
     ) -> Result<Paged<SkillHolderRecord>> {
-        catalog::skill_holders(self.reader(), org, skill, page).await
+        catalog::skill_holders(&self.read, org, skill, page).await
     }
 
     async fn audit_log(
@@ -261,7 +271,7 @@ impl Store for super::This {
         since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
-        trail::audit_log(self.reader(), org, since, page).await
+        trail::audit_log(&self.read, org, since, page).await
     }
 
     async fn idempotency_begin(
@@ -272,7 +282,7 @@ impl Store for super::This {
         fingerprint: &str,
         now: Timestamp,
     ) -> Result<IdempotencyBegin> {
-        keys::begin(self.writer(), org, client, key, fingerprint, now).await
+        keys::begin(&self.write, org, client, key, fingerprint, now).await
     }
 
     async fn idempotency_complete(
@@ -283,11 +293,11 @@ impl Store for super::This {
         status: u16,
         body: &[u8],
     ) -> Result<()> {
-        keys::complete(self.writer(), org, client, key, status, body).await
+        keys::complete(&self.write, org, client, key, status, body).await
     }
 
     async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
-        keys::abandon(self.writer(), org, client, key).await
+        keys::abandon(&self.write, org, client, key).await
     }
 
     async fn take_tokens(

@@ -1,9 +1,11 @@
-//! Bulk support on SQLite: agent states, skill holders, the org-wide audit log and
-//! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
+//! What only SQLite does its own way outside skill-set writes: reading many agents' states
+//! at once, and the upkeep of what grows with traffic (pruning the audit trail and
+//! idempotency keys).
 
+use crate::rows;
 use crate::*;
 use sqlx::sqlite::{Sqlite, SqlitePool};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
 pub(super) async fn agent_states(
@@ -14,7 +16,7 @@ pub(super) async fn agent_states(
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT a.uuid, coalesce(v.version, 0), a.active
+            "SELECT a.uuid, coalesce(v.version, 0) AS version, a.active
              FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
              WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = ",
         );
@@ -24,15 +26,8 @@ pub(super) async fn agent_states(
             sep.push_bind(*id);
         }
         qb.push(")");
-        for r in qb.build().fetch_all(pool).await? {
-            out.insert(
-                r.try_get(0)?,
-                AgentState {
-                    version: r.try_get(1)?,
-                    active: r.try_get(2)?,
-                },
-            );
-        }
+        let rows: Vec<rows::State> = qb.build_query_as().fetch_all(pool).await?;
+        out.extend(rows.into_iter().map(rows::State::entry));
     }
     Ok(out)
 }
@@ -41,13 +36,12 @@ pub(super) async fn agent_states(
 /// SQLite has one writer), up to the first one recorded at or after `before`. A large write's
 /// shared values (`audit_writes`) go with its last row: its rows are consecutive, so only the
 /// write of the first row kept may still be needed.
+/// `tx` is a write transaction, `org_pk` the organization's key.
 pub(super) async fn prune_audit(
-    pool: &SqlitePool,
-    org: Uuid,
+    (mut tx, org_pk): (sqlx::Transaction<'static, Sqlite>, i64),
     before: Timestamp,
     batch: u32,
 ) -> Result<u64> {
-    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
     let rows: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
         "SELECT s.id, s.write_id, coalesce(s.at, w.at) FROM audit_sets s
          LEFT JOIN audit_writes w ON w.id = s.write_id

@@ -426,16 +426,6 @@ async fn begin_for_org(
 /// The store `src/shared/store.rs` implements `Store` for.
 type This = SqliteStore;
 
-impl SqliteStore {
-    fn reader(&self) -> &SqlitePool {
-        &self.read
-    }
-
-    fn writer(&self) -> &SqlitePool {
-        &self.write
-    }
-}
-
 /// A transaction whose reads all see one snapshot.
 async fn begin_snapshot(store: &SqliteStore) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
     store.read.begin().await
@@ -515,18 +505,16 @@ async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<Age
     })
 }
 
-async fn write_skill_sets(
+/// A write of more agents than a group takes (see `src/shared/store.rs`): up to
+/// `skillsets::LARGE` agents through sqlx, more through the large-write path.
+async fn write_many(
     store: &SqliteStore,
     org: Uuid,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
 ) -> Result<WriteResult> {
-    if items.len() <= crate::group::SMALL {
-        let pool = store.write.clone();
-        let run = |jobs| group::run(pool, jobs);
-        store.group.write(org, ctx, items, opts, run).await
-    } else if items.len() <= skillsets::LARGE {
+    if items.len() <= skillsets::LARGE {
         skillsets::write(&store.write, org, ctx, items, opts).await
     } else {
         let source = skillsets::Source::Slice(items);
