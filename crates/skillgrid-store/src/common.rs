@@ -139,11 +139,16 @@ impl SkillKeys {
 }
 
 /// One stored assignment as read without joining the skills: the skill by integer key.
+#[derive(sqlx::FromRow)]
 pub(crate) struct SetRow {
+    #[sqlx(rename = "agent_id")]
     pub agent_pk: i64,
+    #[sqlx(rename = "skill_id")]
     pub skill_pk: i64,
     pub proficiency: i64,
+    #[sqlx(rename = "effective_at")]
     pub effective: Option<i64>,
+    #[sqlx(rename = "expires_at")]
     pub expires: Option<i64>,
     pub updated_at: i64,
 }

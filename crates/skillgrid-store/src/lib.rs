@@ -13,6 +13,8 @@ mod group;
 mod idempotency;
 pub mod postgres;
 mod rows;
+#[cfg(test)]
+mod seed;
 pub mod sqlite;
 
 pub use audit::legacy_position;

@@ -5,11 +5,12 @@
 use crate::*;
 use anyhow::Context;
 
-/// Columns of a skill, as [`Skill`] reads them.
-pub(crate) const SKILL_COLS: &str = "id, uuid, name, description, active, created_at, updated_at";
-/// Columns of an agent, as [`Agent`] reads them.
-pub(crate) const AGENT_COLS: &str =
-    "id, uuid, email, name, external_id, active, created_at, updated_at";
+/// Skills as [`Skill`] reads them, to be finished by a `WHERE`.
+pub(crate) const SELECT_SKILLS: &str =
+    "SELECT id, uuid, name, description, active, created_at, updated_at FROM skills";
+/// Agents as [`Agent`] reads them, to be finished by a `WHERE`.
+pub(crate) const SELECT_AGENTS: &str =
+    "SELECT id, uuid, email, name, external_id, active, created_at, updated_at FROM agents";
 /// Columns of an organization, as [`Org`] reads them.
 pub(crate) const ORG_COLS: &str = "uuid, name, settings";
 
@@ -32,6 +33,11 @@ impl Org {
     }
 }
 
+/// A row with an integer key: the position of lists' cursors.
+pub(crate) trait Keyed {
+    fn pk(&self) -> i64;
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct Skill {
     /// Its key: the position of lists' cursors.
@@ -42,6 +48,12 @@ pub(crate) struct Skill {
     active: bool,
     created_at: i64,
     updated_at: i64,
+}
+
+impl Keyed for Skill {
+    fn pk(&self) -> i64 {
+        self.id
+    }
 }
 
 impl From<Skill> for SkillRecord {
@@ -68,6 +80,12 @@ pub(crate) struct Agent {
     active: bool,
     created_at: i64,
     updated_at: i64,
+}
+
+impl Keyed for Agent {
+    fn pk(&self) -> i64 {
+        self.id
+    }
 }
 
 impl From<Agent> for AgentRecord {

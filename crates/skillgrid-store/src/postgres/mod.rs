@@ -180,27 +180,11 @@ fn disk_usage(_: &PgStore) -> Vec<(&'static str, u64)> {
     Vec::new()
 }
 
-async fn write_skill_sets_alongside(
-    store: &PgStore,
-    org: Uuid,
-    ctx: &WriteContext,
-    items: &[AgentWrite],
-    opts: WriteOptions,
-    alongside: &Alongside<'_>,
-) -> Result<WriteResult> {
-    crate::write_then_alongside(store, org, ctx, items, opts, alongside).await
-}
-
-async fn write_skill_sets_streamed(
-    store: &PgStore,
-    org: Uuid,
-    ctx: &WriteContext,
-    produce: Producer<'_>,
-    opts: WriteOptions,
-    alongside: &StreamAlongside<'_>,
-) -> Result<StreamedWrite> {
-    crate::produce_then_write(store, org, ctx, produce, opts, alongside).await
-}
+// Writes beside other work as `Store`'s default methods do them: one after the other.
+use crate::{
+    produce_then_write as write_skill_sets_streamed,
+    write_then_alongside as write_skill_sets_alongside,
+};
 
 async fn update_settings(
     store: &PgStore,
@@ -332,32 +316,11 @@ mod tests {
     /// every chunk's deletes, upserts and audit rows, and each version bumped once.
     #[tokio::test]
     async fn writes_of_several_chunks_land_whole() {
-        use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillSetWrite};
+        use skillgrid_core::model::{Assignment, SkillSetWrite};
         let (url, name, mut c) = fresh_db().await;
         let store = PgStore::open(&url).await.unwrap();
-        let org = store
-            .create_org("o", &OrgSettings::default())
-            .await
-            .unwrap()
-            .id;
         let now = Timestamp(1_000);
-        let mut skills = Vec::new();
-        for i in 0..3 {
-            let new = NewSkill {
-                name: format!("S{i}"),
-                description: None,
-            };
-            skills.push(store.create_skill(org, &new, now).await.unwrap().id);
-        }
-        let mut agents = Vec::new();
-        for i in 0..4 {
-            let new = NewAgent {
-                email: format!("a{i}@x.io"),
-                name: "A".into(),
-                external_id: None,
-            };
-            agents.push(store.create_agent(org, &new, now).await.unwrap().id);
-        }
+        let (org, skills, agents) = crate::seed::seed(&store, 4, now).await;
         let ctx = WriteContext {
             request_id: "r".into(),
             client_id: Uuid::from_u128(1),

@@ -29,26 +29,14 @@ async fn load_sets(
     if agents.is_empty() {
         return Ok(Default::default());
     }
-    let rows = sqlx::query(
+    let rows: Vec<SetRow> = sqlx::query_as(
         "SELECT agent_id, skill_id, proficiency, effective_at, expires_at, updated_at
          FROM assignments WHERE agent_id = ANY($1)",
     )
     .bind(agents)
     .fetch_all(&mut *conn)
     .await?;
-    common::sets_in_name_order(
-        rows.iter().map(|r| {
-            Ok(SetRow {
-                agent_pk: r.try_get(0)?,
-                skill_pk: r.try_get(1)?,
-                proficiency: r.try_get(2)?,
-                effective: r.try_get(3)?,
-                expires: r.try_get(4)?,
-                updated_at: r.try_get(5)?,
-            })
-        }),
-        keys,
-    )
+    common::sets_in_name_order(rows.into_iter().map(Ok), keys)
 }
 
 pub(super) async fn write(

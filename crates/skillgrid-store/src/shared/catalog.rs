@@ -2,7 +2,7 @@
 
 use super::{begin_org_exclusive, begin_write, for_update, Db};
 use crate::common::{key, map_write_err, paged};
-use crate::rows::{self, AGENT_COLS, HOLDER_COLS, ORG_COLS, SKILL_COLS};
+use crate::rows::{self, Keyed, HOLDER_COLS, ORG_COLS, SELECT_AGENTS, SELECT_SKILLS};
 use crate::*;
 use anyhow::Context;
 
@@ -96,6 +96,59 @@ pub(super) async fn insert_org<'e>(
     })
 }
 
+/// A page of the organization's skills or agents, as `R` reads them with `select`, filtered
+/// on `key_column` (when the key is given) and on being active (when that is given).
+async fn list<R, T>(
+    pool: &Pool,
+    select: &str,
+    key_column: &str,
+    org: Uuid,
+    (key, active): (Option<String>, Option<bool>),
+    page: PageRequest,
+) -> Result<Paged<T>>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin + Keyed + Into<T>,
+{
+    let org_pk = org_pk(pool, org).await?;
+    let rows: Vec<R> = sqlx::query_as(&format!(
+        "{select} WHERE org_id = $1 AND id > $2
+           AND (CAST($3 AS TEXT) IS NULL OR {key_column} = $3)
+           AND (CAST($4 AS BOOLEAN) IS NULL OR active = $4)
+         ORDER BY id LIMIT $5"
+    ))
+    .bind(org_pk)
+    .bind(page.after.unwrap_or(0))
+    .bind(key)
+    .bind(active)
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows.into_iter().map(|r| (r.pk(), r.into())).collect();
+    Ok(paged(rows, page.limit))
+}
+
+/// One of the organization's skills or agents by its id, as `R` reads it with `select`;
+/// `lock` ends the select (see `for_update`).
+async fn one<'e, R>(
+    db: impl sqlx::Executor<'e, Database = Db>,
+    select: &str,
+    org: Uuid,
+    id: Uuid,
+    lock: &str,
+) -> Result<R>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    sqlx::query_as(&format!(
+        "{select} WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}"
+    ))
+    .bind(id)
+    .bind(org)
+    .fetch_optional(db)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
 /// The organization's key.
 pub(crate) async fn org_pk<'e>(
     db: impl sqlx::Executor<'e, Database = Db>,
@@ -114,40 +167,14 @@ pub(super) async fn list_skills(
     f: &SkillFilter,
     page: PageRequest,
 ) -> Result<Paged<SkillRecord>> {
-    let org_pk = org_pk(pool, org).await?;
-    let rows: Vec<rows::Skill> = sqlx::query_as(&format!(
-        "SELECT {SKILL_COLS} FROM skills WHERE org_id = $1 AND id > $2
-           AND (CAST($3 AS TEXT) IS NULL OR name_key = $3)
-           AND (CAST($4 AS BOOLEAN) IS NULL OR active = $4)
-         ORDER BY id LIMIT $5"
-    ))
-    .bind(org_pk)
-    .bind(page.after.unwrap_or(0))
-    .bind(f.name.as_deref().map(key))
-    .bind(f.active)
-    .bind(page.limit as i64 + 1)
-    .fetch_all(pool)
-    .await?;
-    let rows = rows.into_iter().map(|r| (r.id, r.into())).collect();
-    Ok(paged(rows, page.limit))
-}
-
-/// Selects one skill of an organization: `$1` its id, `$2` the organization's.
-fn skill_sql(lock: &str) -> String {
-    format!(
-        "SELECT {SKILL_COLS} FROM skills
-         WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}"
-    )
+    let name = f.name.as_deref().map(key);
+    list::<rows::Skill, _>(pool, SELECT_SKILLS, "name_key", org, (name, f.active), page).await
 }
 
 pub(super) async fn get_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<SkillRecord> {
-    let row: rows::Skill = sqlx::query_as(&skill_sql(""))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(pool)
+    Ok(one::<rows::Skill>(pool, SELECT_SKILLS, org, id, "")
         .await?
-        .ok_or(StoreError::NotFound)?;
-    Ok(row.into())
+        .into())
 }
 
 pub(super) async fn create_skill(
@@ -191,12 +218,7 @@ pub(super) async fn update_skill(
     now: Timestamp,
 ) -> Result<SkillRecord> {
     let mut tx = begin_write(pool).await?;
-    let row: rows::Skill = sqlx::query_as(&skill_sql(&for_update("skills")))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let row: rows::Skill = one(&mut *tx, SELECT_SKILLS, org, id, &for_update("skills")).await?;
     let pk = row.id;
     let mut s = SkillRecord::from(row);
     if crate::common::apply_skill_patch(&mut s, p, now) {
@@ -224,40 +246,22 @@ pub(super) async fn list_agents(
     f: &AgentFilter,
     page: PageRequest,
 ) -> Result<Paged<AgentRecord>> {
-    let org_pk = org_pk(pool, org).await?;
-    let rows: Vec<rows::Agent> = sqlx::query_as(&format!(
-        "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id > $2
-           AND (CAST($3 AS TEXT) IS NULL OR email_key = $3)
-           AND (CAST($4 AS BOOLEAN) IS NULL OR active = $4)
-         ORDER BY id LIMIT $5"
-    ))
-    .bind(org_pk)
-    .bind(page.after.unwrap_or(0))
-    .bind(f.email.as_deref().map(key))
-    .bind(f.active)
-    .bind(page.limit as i64 + 1)
-    .fetch_all(pool)
-    .await?;
-    let rows = rows.into_iter().map(|r| (r.id, r.into())).collect();
-    Ok(paged(rows, page.limit))
-}
-
-/// Selects one agent of an organization: `$1` its id, `$2` the organization's.
-fn agent_sql(lock: &str) -> String {
-    format!(
-        "SELECT {AGENT_COLS} FROM agents
-         WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}"
+    let email = f.email.as_deref().map(key);
+    list::<rows::Agent, _>(
+        pool,
+        SELECT_AGENTS,
+        "email_key",
+        org,
+        (email, f.active),
+        page,
     )
+    .await
 }
 
 pub(super) async fn get_agent(pool: &Pool, org: Uuid, id: Uuid) -> Result<AgentRecord> {
-    let row: rows::Agent = sqlx::query_as(&agent_sql(""))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(pool)
+    Ok(one::<rows::Agent>(pool, SELECT_AGENTS, org, id, "")
         .await?
-        .ok_or(StoreError::NotFound)?;
-    Ok(row.into())
+        .into())
 }
 
 /// Creates an agent with `insert`, the backend's statement: `$1` id, `$2` e-mail, `$3` its
@@ -303,12 +307,7 @@ pub(super) async fn update_agent(
     now: Timestamp,
 ) -> Result<AgentRecord> {
     let mut tx = begin_write(pool).await?;
-    let row: rows::Agent = sqlx::query_as(&agent_sql(&for_update("agents")))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let row: rows::Agent = one(&mut *tx, SELECT_AGENTS, org, id, &for_update("agents")).await?;
     let pk = row.id;
     let mut a = AgentRecord::from(row);
     if crate::common::apply_agent_patch(&mut a, p, now) {

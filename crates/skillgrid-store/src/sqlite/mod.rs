@@ -618,33 +618,11 @@ pub(crate) mod tests {
 
     /// An organization with 3 skills and `n` agents, on a fresh file.
     async fn seeded(n: usize) -> (tempfile::TempDir, SqliteStore, Uuid, Vec<Uuid>, Vec<Uuid>) {
-        use skillgrid_core::model::{NewAgent, NewSkill};
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("s.db").display());
         let store = SqliteStore::open(&url).await.unwrap();
-        let org = store
-            .create_org("acme", &OrgSettings::default())
-            .await
-            .unwrap()
-            .id;
-        let now = Timestamp(1_700_000_000_000);
-        let mut skills = Vec::new();
-        for name in ["billing", "chat", "voice"] {
-            let new = NewSkill {
-                name: name.into(),
-                description: None,
-            };
-            skills.push(store.create_skill(org, &new, now).await.unwrap().id);
-        }
-        let mut agents = Vec::new();
-        for i in 0..n {
-            let new = NewAgent {
-                email: format!("a{i}@example.com"),
-                name: format!("Agent {i}"),
-                external_id: None,
-            };
-            agents.push(store.create_agent(org, &new, now).await.unwrap().id);
-        }
+        let (org, skills, agents) =
+            crate::seed::seed(&store, n, Timestamp(1_700_000_000_000)).await;
         (dir, store, org, skills, agents)
     }
 
