@@ -136,22 +136,33 @@ const ORG_LOCK: i32 = 0x5347;
 /// held by many transactions at once is a MultiXact written into the row, and with every
 /// concurrent write of an organization sharing that row, it made them queue on it.
 async fn begin_for_org(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
-    begin_locking_org(pool, org, "pg_advisory_xact_lock_shared").await
+    begin_locking_org(pool, org, "pg_advisory_xact_lock_shared", "").await
 }
 
 /// A transaction holding the organization's lock exclusively, and the organization's key:
 /// skill-set writes hold it shared, so while it is held every write that started has
 /// finished and none is under way.
 async fn begin_org_exclusive(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
-    begin_locking_org(pool, org, "pg_advisory_xact_lock").await
+    begin_locking_org(pool, org, "pg_advisory_xact_lock", "").await
+}
+
+/// [`begin_org_exclusive`], also locking the organization's row, which keeps two settings
+/// changes apart.
+async fn begin_settings_change(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
+    begin_locking_org(pool, org, "pg_advisory_xact_lock", " FOR UPDATE").await
 }
 
 /// A transaction holding the organization's lock as the advisory lock function `lock` takes
-/// it, and the organization's key.
-async fn begin_locking_org(pool: &PgPool, org: Uuid, lock: &str) -> Result<(Tx, i64)> {
+/// it (and its row as `row_lock` says), and the organization's key.
+async fn begin_locking_org(
+    pool: &PgPool,
+    org: Uuid,
+    lock: &str,
+    row_lock: &str,
+) -> Result<(Tx, i64)> {
     let mut tx = pool.begin().await?;
     let org_pk: i64 = sqlx::query_scalar(&format!(
-        "SELECT id, {lock}($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1"
+        "SELECT id, {lock}($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1{row_lock}"
     ))
     .bind(org)
     .bind(ORG_LOCK)
@@ -185,45 +196,6 @@ use crate::{
     produce_then_write as write_skill_sets_streamed,
     write_then_alongside as write_skill_sets_alongside,
 };
-
-async fn update_settings(
-    store: &PgStore,
-    org: Uuid,
-    new: &OrgSettings,
-) -> Result<Result<(), Stranded>> {
-    let mut tx = store.write.begin().await?;
-    // The organization's lock, exclusive: skill-set writes hold it shared, so the count
-    // below sees every write that finished and none is under way. The row lock keeps two
-    // settings changes apart.
-    let org_pk: i64 = sqlx::query_scalar(
-        "SELECT id, pg_advisory_xact_lock($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1 FOR UPDATE",
-    )
-    .bind(org)
-    .bind(ORG_LOCK)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let extent = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE a.proficiency < $1), count(*) FILTER (WHERE a.proficiency > $2),
-                min(a.proficiency), max(a.proficiency)
-         FROM assignments a JOIN agents g ON g.id = a.agent_id WHERE g.org_id = $3",
-    )
-    .bind(new.proficiency_scale.min)
-    .bind(new.proficiency_scale.max)
-    .bind(org_pk)
-    .fetch_one(&mut *tx)
-    .await?;
-    if let Some(stranded) = common::stranded(extent) {
-        return Ok(Err(stranded));
-    }
-    sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
-        .bind(serde_json::to_string(new).context("serialising settings")?)
-        .bind(org_pk)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Ok(()))
-}
 
 async fn agent_skills(store: &PgStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
     // One statement, so one snapshot for the version and the set; an agent without skills

@@ -1,6 +1,6 @@
 //! Organizations, skills and agents: the reads and writes both backends make alike.
 
-use super::{begin_org_exclusive, begin_write, for_update, Db};
+use super::{begin_org_exclusive, begin_settings_change, begin_write, for_update, Db};
 use crate::common::{key, map_write_err, paged};
 use crate::rows::{self, Keyed, HOLDER_COLS, ORG_COLS, SELECT_AGENTS, SELECT_SKILLS};
 use crate::*;
@@ -41,6 +41,38 @@ pub(super) async fn settings(pool: &Pool, org: Uuid) -> Result<OrgSettings> {
         .await?
         .ok_or(StoreError::NotFound)?;
     Ok(row.record()?.settings)
+}
+
+/// Stores `new` unless stored proficiencies fall outside its scale.
+pub(super) async fn update_settings(
+    pool: &Pool,
+    org: Uuid,
+    new: &OrgSettings,
+) -> Result<Result<(), Stranded>> {
+    // No skill-set write runs meanwhile, so the count below sees every write that finished
+    // and none is under way.
+    let (mut tx, org_pk) = begin_settings_change(pool, org).await?;
+    let extent = sqlx::query_as(
+        "SELECT count(CASE WHEN a.proficiency < $1 THEN 1 END),
+                count(CASE WHEN a.proficiency > $2 THEN 1 END),
+                min(a.proficiency), max(a.proficiency)
+         FROM assignments a JOIN agents g ON g.id = a.agent_id WHERE g.org_id = $3",
+    )
+    .bind(new.proficiency_scale.min)
+    .bind(new.proficiency_scale.max)
+    .bind(org_pk)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(stranded) = crate::common::stranded(extent) {
+        return Ok(Err(stranded));
+    }
+    sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
+        .bind(serde_json::to_string(new).context("serialising settings")?)
+        .bind(org_pk)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }
 
 pub(super) async fn org_count(pool: &Pool) -> Result<i64> {

@@ -84,20 +84,6 @@ pub(super) async fn insert(
     Ok(c)
 }
 
-pub(super) async fn create(
-    pool: &Pool,
-    org: Uuid,
-    name: &str,
-    secret_hash: &str,
-    scopes: &[String],
-    by: &ChangedBy,
-) -> Result<ClientRecord> {
-    let mut tx = begin_write(pool).await?;
-    let c = insert(&mut tx, org, name, secret_hash, scopes, by).await?;
-    tx.commit().await?;
-    Ok(c)
-}
-
 pub(super) async fn find(pool: &Pool, id: Uuid) -> Result<Option<ClientRecord>> {
     let row: Option<ClientRow> = sqlx::query_as(&format!(
         "SELECT {COLS} FROM api_clients c JOIN orgs o ON o.id = c.org_id WHERE c.uuid = $1"

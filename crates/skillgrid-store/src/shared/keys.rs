@@ -1,9 +1,8 @@
-//! Idempotency keys: claiming, completing and releasing one (see `crate::idempotency` for how
-//! a stored key is judged).
+//! Claiming an idempotency key (see `crate::idempotency` for how a stored key is judged).
 
 use super::{begin_write, for_update, prune_expired_keys, Db};
 use crate::common::IDEMPOTENCY_TTL_MS;
-use crate::idempotency::{self, Claim, KeyRow, ABANDON, COMPLETE, SELECT, TAKE_OVER};
+use crate::idempotency::{self, Claim, KeyRow, SELECT, TAKE_OVER};
 use crate::*;
 
 type Pool = sqlx::Pool<Db>;
@@ -70,35 +69,4 @@ pub(super) async fn begin(
     };
     tx.commit().await?;
     Ok(outcome)
-}
-
-/// Stores the answer of a claimed key for replay.
-pub(super) async fn complete(
-    pool: &Pool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-    status: u16,
-    body: &[u8],
-) -> Result<()> {
-    sqlx::query(COMPLETE)
-        .bind(i32::from(status))
-        .bind(body)
-        .bind(org)
-        .bind(client)
-        .bind(key)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// Releases a claimed key whose request failed.
-pub(super) async fn abandon(pool: &Pool, org: Uuid, client: Uuid, key: &str) -> Result<()> {
-    sqlx::query(ABANDON)
-        .bind(org)
-        .bind(client)
-        .bind(key)
-        .execute(pool)
-        .await?;
-    Ok(())
 }

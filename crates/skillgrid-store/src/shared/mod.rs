@@ -18,9 +18,10 @@ mod trail;
 // pools.
 use super::{Db, This};
 // Transactions: one that writes; one whose reads all see one snapshot; one that writes
-// beside skill-set writes of the organization, and one that no such write runs beside (both
-// with the organization's key).
-use super::{begin_for_org, begin_org_exclusive, begin_snapshot, begin_write};
+// beside skill-set writes of the organization, one that no such write runs beside, and one
+// for a change of its settings (the last three with the organization's key).
+use super::{begin_for_org, begin_org_exclusive, begin_settings_change};
+use super::{begin_snapshot, begin_write};
 // The end of a select that locks the rows it reads until the transaction ends (nothing,
 // where a write transaction locks the whole database).
 use super::for_update;
@@ -29,5 +30,5 @@ use super::prune_expired_keys;
 // Its own statements: a new agent, and the audit trail's reads.
 use super::{skillsets::AGENT_AUDIT, skillsets::ORG_AUDIT, INSERT_AGENT};
 // What `Store` does differently on each backend.
-use super::{agent_skills, disk_usage, extra, take_tokens, update_settings};
+use super::{agent_skills, disk_usage, extra, take_tokens};
 use super::{group, write_many, write_skill_sets_alongside, write_skill_sets_streamed};

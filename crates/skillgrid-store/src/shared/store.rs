@@ -6,6 +6,7 @@ use super::{
     begin_for_org, begin_write, catalog, clients, extra, group, keys, trail, Db, INSERT_AGENT,
 };
 use crate::common::WRITE_PROBE_BYTES;
+use crate::idempotency;
 use crate::*;
 
 #[async_trait]
@@ -60,7 +61,10 @@ impl Store for super::This {
         scopes: &[String],
         by: &ChangedBy,
     ) -> Result<ClientRecord> {
-        clients::create(&self.write, org, name, secret_hash, scopes, by).await
+        let mut tx = begin_write(&self.write).await?;
+        let client = clients::insert(&mut tx, org, name, secret_hash, scopes, by).await?;
+        tx.commit().await?;
+        Ok(client)
     }
 
     async fn create_org_with_client(
@@ -134,7 +138,7 @@ impl Store for super::This {
     }
 
     async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
-        super::update_settings(self, org, new).await
+        catalog::update_settings(&self.write, org, new).await
     }
 
     async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
@@ -293,11 +297,25 @@ impl Store for super::This {
         status: u16,
         body: &[u8],
     ) -> Result<()> {
-        keys::complete(&self.write, org, client, key, status, body).await
+        sqlx::query(idempotency::COMPLETE)
+            .bind(i32::from(status))
+            .bind(body)
+            .bind(org)
+            .bind(client)
+            .bind(key)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
-        keys::abandon(&self.write, org, client, key).await
+        sqlx::query(idempotency::ABANDON)
+            .bind(org)
+            .bind(client)
+            .bind(key)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     async fn take_tokens(

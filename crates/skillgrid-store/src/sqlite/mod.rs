@@ -406,9 +406,10 @@ const INSERT_AGENT: &str =
     "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at)
      SELECT $1, id, $2, $3, $4, $5, TRUE, $6, $6 FROM orgs WHERE uuid = $7";
 
-/// A transaction that no skill-set write of the organization runs beside, and the
-/// organization's key: on SQLite, any write transaction.
+// A transaction that no skill-set write of the organization runs beside, and the
+// organization's key: on SQLite, any write transaction. A settings change needs no more.
 use begin_for_org as begin_org_exclusive;
+use begin_for_org as begin_settings_change;
 
 /// Starts a write transaction (taking the write lock now) and finds the organization's key.
 async fn begin_for_org(
@@ -450,38 +451,6 @@ fn disk_usage(store: &SqliteStore) -> Vec<(&'static str, u64)> {
     };
     let wal = std::fs::metadata(std::path::Path::new(&wal)).map_or(0, |m| m.len());
     vec![("database", database.len()), ("wal", wal)]
-}
-
-async fn update_settings(
-    store: &SqliteStore,
-    org: Uuid,
-    new: &OrgSettings,
-) -> Result<Result<(), Stranded>> {
-    let mut tx = store.write.begin_with("BEGIN IMMEDIATE").await?;
-    let extent = sqlx::query_as(
-        "SELECT coalesce(sum(a.proficiency < ?), 0), coalesce(sum(a.proficiency > ?), 0),
-                min(a.proficiency), max(a.proficiency)
-         FROM assignments a JOIN agents g ON g.id = a.agent_id
-         JOIN orgs o ON o.id = g.org_id WHERE o.uuid = ?",
-    )
-    .bind(new.proficiency_scale.min)
-    .bind(new.proficiency_scale.max)
-    .bind(org)
-    .fetch_one(&mut *tx)
-    .await?;
-    if let Some(stranded) = common::stranded(extent) {
-        return Ok(Err(stranded));
-    }
-    let done = sqlx::query("UPDATE orgs SET settings = ? WHERE uuid = ?")
-        .bind(serde_json::to_string(new).context("serialising settings")?)
-        .bind(org)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    tx.commit().await?;
-    Ok(Ok(()))
 }
 
 async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
