@@ -420,6 +420,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sqlite_names_the_columns_of_the_constraint_postgresql_names() {
+        let failed =
+            |columns: &str| sqlite_constraint(&format!("UNIQUE constraint failed: {columns}"));
+        assert_eq!(failed("orgs.name_key"), "orgs_name");
+        assert_eq!(failed("skills.org_id, skills.name_key"), "skills_org_name");
+        assert_eq!(
+            failed("agents.org_id, agents.email_key"),
+            "agents_org_email"
+        );
+        // Any other key (a row's id) is no request field's.
+        assert_eq!(failed("skills.uuid"), "");
+    }
+
+    #[test]
     fn rows_come_out_in_name_order_and_an_unknown_skill_is_a_conflict() {
         // Skill keys 7, 3, 5 in name order; agent 1 holds them in key order.
         let ids = [
