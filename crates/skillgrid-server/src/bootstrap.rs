@@ -49,7 +49,7 @@ pub async fn create_org(store: &DynStore, name: &str) -> anyhow::Result<NewOrg> 
             org_id: o.id,
             name: o.name,
         }),
-        Err(StoreError::Conflict { .. }) => {
+        Err(StoreError::Conflict(_)) => {
             anyhow::bail!("an organization named `{name}` already exists")
         }
         Err(e) => Err(e.into()),
@@ -246,7 +246,7 @@ pub async fn first_start(store: &DynStore) -> anyhow::Result<Option<NewClient>> 
     {
         Ok(created) => created,
         // Another `serve` on the same database got there first: it prints the credentials.
-        Err(StoreError::Conflict { .. }) => return Ok(None),
+        Err(StoreError::Conflict(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     Ok(Some(NewClient::shown(client, secret)))

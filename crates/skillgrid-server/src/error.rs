@@ -7,7 +7,7 @@
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use skillgrid_api::{EntryCode, ErrorEntry, Problem, ProblemCode};
-use skillgrid_store::StoreError;
+use skillgrid_store::{Conflict, StoreError, Unique};
 
 tokio::task_local! {
     /// The id of the request being served, set by the request-id middleware.
@@ -94,7 +94,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("the resource"),
-            StoreError::Conflict { field } => {
+            StoreError::Conflict(conflict) => {
+                let field = conflict_field(conflict);
                 let detail = match field {
                     "email" => {
                         "an agent with this email already exists in this organization".to_string()
@@ -114,6 +115,17 @@ impl From<StoreError> for ApiError {
             StoreError::Full => crate::storage::full(),
             StoreError::Other(e) => ApiError::Internal(e),
         }
+    }
+}
+
+/// The request field that carries the value a store conflict is about.
+fn conflict_field(c: Conflict) -> &'static str {
+    match c {
+        Conflict::Taken(Unique::OrgName | Unique::SkillName) => "name",
+        Conflict::Taken(Unique::AgentEmail) => "email",
+        Conflict::Taken(Unique::Key) => "id",
+        Conflict::SkillGone => "skillId",
+        Conflict::ScopesChanged => "scopes",
     }
 }
 

@@ -156,11 +156,11 @@ fn action_from(code: i64) -> Result<ClientAuditAction> {
     })
 }
 
-/// `Conflict { field: "scopes" }` unless the client still holds the scopes the caller checked.
+/// [`Conflict::ScopesChanged`] unless the client still holds the scopes the caller checked.
 pub(crate) fn check_scopes(current: &ClientRecord, if_scopes: Option<&[String]>) -> Result<()> {
     match if_scopes {
         Some(expected) if !same_scopes(&current.scopes, expected) => {
-            Err(StoreError::Conflict { field: "scopes" })
+            Err(StoreError::Conflict(Conflict::ScopesChanged))
         }
         _ => Ok(()),
     }
@@ -301,7 +301,7 @@ mod tests {
         };
         assert!(matches!(
             apply(&c, &stale, Timestamp(2)),
-            Err(StoreError::Conflict { field: "scopes" })
+            Err(StoreError::Conflict(Conflict::ScopesChanged))
         ));
         let fresh = ClientChange {
             if_scopes: Some(c.scopes.clone()),

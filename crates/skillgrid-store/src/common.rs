@@ -22,6 +22,49 @@ pub(crate) fn key(s: &str) -> String {
     s.to_lowercase()
 }
 
+/// The unique constraint a failed write ran into, if it failed on one. PostgreSQL names the
+/// constraint; SQLite names its columns in the message (`UNIQUE constraint failed:
+/// agents.org_id, agents.email_key`), so both are read here.
+pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<Unique> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    if !db.is_unique_violation() {
+        return None;
+    }
+    let name = db
+        .constraint()
+        .unwrap_or_else(|| sqlite_constraint(db.message()));
+    Some(match name {
+        "orgs_name" => Unique::OrgName,
+        "skills_org_name" => Unique::SkillName,
+        "agents_org_email" => Unique::AgentEmail,
+        _ => Unique::Key,
+    })
+}
+
+/// The name PostgreSQL's schema gives the unique constraint that SQLite's message describes
+/// by its columns (SQLite's schema has the same constraints).
+fn sqlite_constraint(message: &str) -> &'static str {
+    let columns = message
+        .strip_prefix("UNIQUE constraint failed: ")
+        .unwrap_or(message);
+    match columns {
+        "orgs.name_key" => "orgs_name",
+        "skills.org_id, skills.name_key" => "skills_org_name",
+        "agents.org_id, agents.email_key" => "agents_org_email",
+        _ => "",
+    }
+}
+
+/// A failed write as the store reports it: a unique value taken is a [`Conflict`].
+pub(crate) fn map_write_err(e: sqlx::Error) -> StoreError {
+    match unique_violation(&e) {
+        Some(u) => StoreError::Conflict(Conflict::Taken(u)),
+        None => e.into(),
+    }
+}
+
 /// The version of `migrator`'s first migration: a database whose migrations table lists it as
 /// applied holds skillgrid's tables (later ones are applied on opening).
 pub(crate) fn first_migration(migrator: &sqlx::migrate::Migrator) -> i64 {
@@ -96,11 +139,16 @@ impl SkillKeys {
 }
 
 /// One stored assignment as read without joining the skills: the skill by integer key.
+#[derive(sqlx::FromRow)]
 pub(crate) struct SetRow {
+    #[sqlx(rename = "agent_id")]
     pub agent_pk: i64,
+    #[sqlx(rename = "skill_id")]
     pub skill_pk: i64,
     pub proficiency: i64,
+    #[sqlx(rename = "effective_at")]
     pub effective: Option<i64>,
+    #[sqlx(rename = "expires_at")]
     pub expires: Option<i64>,
     pub updated_at: i64,
 }
@@ -111,7 +159,7 @@ pub(crate) fn ranked(keys: &SkillKeys, r: SetRow) -> Result<(u32, StoredAssignme
     let (skill_id, rank) = *keys
         .by_pk
         .get(&r.skill_pk)
-        .ok_or(StoreError::Conflict { field: "skillId" })?;
+        .ok_or(StoreError::Conflict(Conflict::SkillGone))?;
     Ok((
         rank,
         StoredAssignment {
@@ -310,7 +358,7 @@ fn skill_pk(skills: &Map<Uuid, i64>, id: &Uuid) -> Result<i64> {
     skills
         .get(id)
         .copied()
-        .ok_or(StoreError::Conflict { field: "skillId" })
+        .ok_or(StoreError::Conflict(Conflict::SkillGone))
 }
 
 /// Applies a skill PATCH to a stored skill; true when something changed (then `updated_at`
@@ -372,6 +420,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sqlite_names_the_columns_of_the_constraint_postgresql_names() {
+        let failed =
+            |columns: &str| sqlite_constraint(&format!("UNIQUE constraint failed: {columns}"));
+        assert_eq!(failed("orgs.name_key"), "orgs_name");
+        assert_eq!(failed("skills.org_id, skills.name_key"), "skills_org_name");
+        assert_eq!(
+            failed("agents.org_id, agents.email_key"),
+            "agents_org_email"
+        );
+        // Any other key (a row's id) is no request field's.
+        assert_eq!(failed("skills.uuid"), "");
+    }
+
+    #[test]
     fn rows_come_out_in_name_order_and_an_unknown_skill_is_a_conflict() {
         // Skill keys 7, 3, 5 in name order; agent 1 holds them in key order.
         let ids = [
@@ -399,6 +461,9 @@ mod tests {
         assert_eq!(sets[&2].len(), 1);
         assert_eq!(sets[&2][0].expires, Some(Timestamp(-5)));
         let unknown = sets_in_name_order([Ok(row(1, 9, 1))], &keys);
-        assert!(matches!(unknown, Err(StoreError::Conflict { .. })));
+        assert!(matches!(
+            unknown,
+            Err(StoreError::Conflict(Conflict::SkillGone))
+        ));
     }
 }

@@ -10,7 +10,11 @@ mod audit;
 mod clients;
 mod common;
 mod group;
+mod idempotency;
 pub mod postgres;
+mod rows;
+#[cfg(test)]
+mod seed;
 pub mod sqlite;
 pub mod tuning;
 pub mod write;
@@ -38,9 +42,9 @@ pub type DynStore = Arc<dyn Store>;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A unique value is taken; `field` is the request field that carries it.
-    #[error("conflict on {field}")]
-    Conflict { field: &'static str },
+    /// The write clashes with what is stored (see [`Conflict`]).
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
     /// The row is still referenced (a skill some agent holds).
     #[error("still in use by {count} assignments")]
     InUse { count: i64 },
@@ -50,6 +54,39 @@ pub enum StoreError {
     Full,
     #[error(transparent)]
     Other(anyhow::Error),
+}
+
+/// What a refused write clashed with, in the store's own terms; the server words it for the
+/// request that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// A unique value is taken.
+    #[error("{0} is taken")]
+    Taken(Unique),
+    /// A skill the write names was deleted while the write ran.
+    #[error("a skill was deleted meanwhile")]
+    SkillGone,
+    /// An API client's scopes are no longer those the caller found (see
+    /// [`ClientChange::if_scopes`]).
+    #[error("the client's scopes changed meanwhile")]
+    ScopesChanged,
+}
+
+/// The unique constraints of the stored tables that a write can run into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unique {
+    /// An organization's name (case-insensitively).
+    #[error("the organization name")]
+    OrgName,
+    /// A skill's name within its organization (case-insensitively).
+    #[error("the skill name")]
+    SkillName,
+    /// An agent's e-mail within its organization (case-insensitively).
+    #[error("the agent e-mail")]
+    AgentEmail,
+    /// Any other unique key: a row's id, an idempotency key.
+    #[error("a key")]
+    Key,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -141,7 +178,7 @@ pub struct ClientChange {
     /// The hash of a new secret: a rotation.
     pub secret_hash: Option<String>,
     /// The scopes the caller found the client holding when it decided it may change it: the
-    /// change is refused with `Conflict { field: "scopes" }` if they have moved since.
+    /// change is refused with [`Conflict::ScopesChanged`] if they have moved since.
     pub if_scopes: Option<Vec<String>>,
 }
 
@@ -398,8 +435,8 @@ pub trait Store: Send + Sync + 'static {
         change: &ClientChange,
         by: &ChangedBy,
     ) -> Result<ClientRecord>;
-    /// Deletes a client of the organization (refused with `Conflict { field: "scopes" }`
-    /// unless it still holds `if_scopes`, when given) and records it; returns what it was.
+    /// Deletes a client of the organization (refused with [`Conflict::ScopesChanged`] unless
+    /// it still holds `if_scopes`, when given) and records it; returns what it was.
     async fn delete_client(
         &self,
         org: Uuid,

@@ -192,7 +192,7 @@ async fn orgs_clients_settings_and_signing_key() {
         .unwrap();
     assert!(matches!(
         s.create_org("DEFAULT", &OrgSettings::default()).await,
-        Err(StoreError::Conflict { field: "name" })
+        Err(StoreError::Conflict(Conflict::Taken(Unique::OrgName)))
     ));
     assert_eq!(s.org_count().await.unwrap(), 1);
     assert_eq!(s.find_org("default").await.unwrap().unwrap().id, org.id);
@@ -266,7 +266,7 @@ async fn orgs_clients_settings_and_signing_key() {
             &cli()
         )
         .await,
-        Err(StoreError::Conflict { field: "name" })
+        Err(StoreError::Conflict(Conflict::Taken(Unique::OrgName)))
     ));
     assert_eq!(s.org_count().await.unwrap(), 2);
 
@@ -296,7 +296,7 @@ async fn skills_and_agents_crud() {
             Timestamp(2)
         )
         .await,
-        Err(StoreError::Conflict { field: "name" })
+        Err(StoreError::Conflict(Conflict::Taken(Unique::SkillName)))
     ));
     // Names are per organization.
     new_skill(&s, other, "Billing").await;
@@ -363,7 +363,7 @@ async fn skills_and_agents_crud() {
             Timestamp(5)
         )
         .await,
-        Err(StoreError::Conflict { field: "name" })
+        Err(StoreError::Conflict(Conflict::Taken(Unique::SkillName)))
     ));
     let u = s
         .update_skill(
@@ -419,7 +419,7 @@ async fn skills_and_agents_crud() {
             Timestamp(2)
         )
         .await,
-        Err(StoreError::Conflict { field: "email" })
+        Err(StoreError::Conflict(Conflict::Taken(Unique::AgentEmail)))
     ));
     assert!(matches!(
         s.update_agent(
@@ -432,7 +432,7 @@ async fn skills_and_agents_crud() {
             Timestamp(3)
         )
         .await,
-        Err(StoreError::Conflict { field: "email" })
+        Err(StoreError::Conflict(Conflict::Taken(Unique::AgentEmail)))
     ));
     let upd = s
         .update_agent(
@@ -1129,7 +1129,7 @@ async fn deleting_skills_while_writing_them_never_leaves_an_assignment_behind() 
         }
         match write.await.unwrap() {
             Ok(r) => assert!(r.committed),
-            Err(StoreError::Conflict { .. }) => conflicts += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
             Err(e) => panic!("{e:#}"),
         }
     }
@@ -1248,7 +1248,7 @@ async fn small_writes_at_once_are_grouped_and_each_keeps_its_outcome() {
             }
             201 => assert!(matches!(r.unwrap().items[0], ItemOutcome::Inactive)),
             202 => assert!(matches!(r.unwrap().items[0], ItemOutcome::NotFound)),
-            203 => assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}"),
+            203 => assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}"),
             204 => {
                 let r = r.unwrap();
                 assert!(!r.committed);

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use skillgrid_api::{ErrorEntry, OrgSettings, Problem, ProblemCode};
 use skillgrid_core::model::CatalogSkill;
 use skillgrid_core::validate::{self, BulkLimits, SkillRules};
-use skillgrid_store::StoreError;
+use skillgrid_store::{Conflict, StoreError, Unique};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -473,12 +473,12 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         "createSkill" | "patchSkill" => out.push(ex(
             "duplicate name",
             "another skill has this name (any case)",
-            StoreError::Conflict { field: "name" }.into(),
+            StoreError::Conflict(Conflict::Taken(Unique::SkillName)).into(),
         )),
         "createAgent" | "patchAgent" => out.push(ex(
             "duplicate email",
             "another agent has this email (any case)",
-            StoreError::Conflict { field: "email" }.into(),
+            StoreError::Conflict(Conflict::Taken(Unique::AgentEmail)).into(),
         )),
         "deleteSkill" => out.push(ex(
             "in use",

@@ -1,24 +1,21 @@
-//! Bulk support on PostgreSQL: agent states, skill holders, the org-wide audit log and
-//! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
+//! What only PostgreSQL does its own way outside skill-set writes: reading many agents' states
+//! at once, and the upkeep of what grows with traffic (pruning the audit trail and
+//! idempotency keys).
 
-use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS, WRITE_PROBE_BYTES};
+use crate::rows;
 use crate::*;
 use sqlx::postgres::PgPool;
-use sqlx::Row;
 use std::collections::HashMap;
-
-pub(super) use super::skillsets::audit_log;
 
 pub(super) async fn agent_states(
     pool: &PgPool,
     org: Uuid,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, AgentState>> {
-    let mut out = HashMap::with_capacity(ids.len());
     if ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
-    let rows = sqlx::query(
+    let rows: Vec<rows::State> = sqlx::query_as(
         "SELECT uuid, version, active FROM agents
          WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND uuid = ANY($2)",
     )
@@ -26,236 +23,18 @@ pub(super) async fn agent_states(
     .bind(ids)
     .fetch_all(pool)
     .await?;
-    for r in rows {
-        out.insert(
-            r.try_get(0)?,
-            AgentState {
-                version: r.try_get(1)?,
-                active: r.try_get(2)?,
-            },
-        );
-    }
-    Ok(out)
-}
-
-pub(super) async fn skill_holders(
-    pool: &PgPool,
-    org: Uuid,
-    skill: Uuid,
-    page: PageRequest,
-) -> Result<Paged<SkillHolderRecord>> {
-    let skill_pk: i64 = sqlx::query_scalar(
-        "SELECT id FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
-    )
-    .bind(skill)
-    .bind(org)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let rows = sqlx::query(
-        "SELECT g.id, g.uuid, g.email, g.name, g.external_id, g.active, g.created_at, g.updated_at,
-                a.proficiency, a.effective_at, a.expires_at, a.updated_at AS assigned_at
-         FROM assignments a JOIN agents g ON g.id = a.agent_id
-         WHERE a.skill_id = $1 AND a.agent_id > $2 ORDER BY a.agent_id LIMIT $3",
-    )
-    .bind(skill_pk)
-    .bind(page.after.unwrap_or(0))
-    .bind(page.limit as i64 + 1)
-    .fetch_all(pool)
-    .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push((
-            r.try_get::<i64, _>("id")?,
-            SkillHolderRecord {
-                agent: super::agent_from_row(r)?,
-                assignment: StoredAssignment {
-                    skill_id: skill,
-                    proficiency: r.try_get("proficiency")?,
-                    effective: r.try_get::<Option<i64>, _>("effective_at")?.map(Timestamp),
-                    expires: r.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
-                    updated_at: Timestamp(r.try_get("assigned_at")?),
-                },
-            },
-        ));
-    }
-    Ok(crate::common::paged(items, page.limit))
-}
-
-/// Claims a key. Two processes claiming the same key at once are ordered by the primary key:
-/// the second `INSERT` waits for the first transaction and then finds its row, locked here
-/// while it is judged. A key older than the TTL counts as absent (it is pruned, and reclaimed
-/// if pruning skipped it).
-pub(super) async fn idempotency_begin(
-    pool: &PgPool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-    fingerprint: &str,
-    now: Timestamp,
-) -> Result<IdempotencyBegin> {
-    let expired = now.0 - IDEMPOTENCY_TTL_MS;
-    let mut tx = pool.begin().await?;
-    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1")
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    // Rows another transaction holds are left for a later call: pruning never waits.
-    sqlx::query(
-        "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
-           SELECT ctid FROM idempotency_keys WHERE created_at < $1 FOR UPDATE SKIP LOCKED))",
-    )
-    .bind(expired)
-    .execute(&mut *tx)
-    .await?;
-    // A row deleted (abandoned) between the insert and the read is claimed on the next round.
-    let mut rounds = 0;
-    let outcome = loop {
-        rounds += 1;
-        if rounds > 10 {
-            return Err(anyhow::anyhow!("idempotency key `{key}` keeps changing under us").into());
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (org_id, client_uuid, key, fingerprint, state, created_at)
-             VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(org_pk)
-        .bind(client)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            break IdempotencyBegin::Fresh;
-        }
-        let row = sqlx::query(
-            "SELECT fingerprint, state, status, body, created_at FROM idempotency_keys
-             WHERE org_id = $1 AND client_uuid = $2 AND key = $3 FOR UPDATE",
-        )
-        .bind(org_pk)
-        .bind(client)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(r) = row else { continue };
-        let (fp, state, created): (String, i16, i64) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(4)?);
-        if created < expired {
-            sqlx::query(
-                "UPDATE idempotency_keys SET fingerprint = $1, state = 0, status = NULL, body = NULL,
-                   created_at = $2 WHERE org_id = $3 AND client_uuid = $4 AND key = $5",
-            )
-            .bind(fingerprint)
-            .bind(now.0)
-            .bind(org_pk)
-            .bind(client)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-            break IdempotencyBegin::Fresh;
-        } else if fp != fingerprint {
-            break IdempotencyBegin::Mismatch;
-        } else if state == 1 {
-            break IdempotencyBegin::Replay {
-                status: r.try_get::<Option<i32>, _>(2)?.unwrap_or(200) as u16,
-                body: r.try_get::<Option<Vec<u8>>, _>(3)?.unwrap_or_default(),
-            };
-        } else if created > now.0 - IDEMPOTENCY_STALE_MS {
-            break IdempotencyBegin::InProgress;
-        } else {
-            sqlx::query(
-                "UPDATE idempotency_keys SET created_at = $1
-                 WHERE org_id = $2 AND client_uuid = $3 AND key = $4",
-            )
-            .bind(now.0)
-            .bind(org_pk)
-            .bind(client)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-            break IdempotencyBegin::Fresh;
-        }
-    };
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-pub(super) async fn idempotency_complete(
-    pool: &PgPool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-    status: u16,
-    body: &[u8],
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET state = 1, status = $1, body = $2
-         WHERE org_id = (SELECT id FROM orgs WHERE uuid = $3) AND client_uuid = $4 AND key = $5",
-    )
-    .bind(status as i32)
-    .bind(body)
-    .bind(org)
-    .bind(client)
-    .bind(key)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn idempotency_abandon(
-    pool: &PgPool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-) -> Result<()> {
-    sqlx::query(
-        "DELETE FROM idempotency_keys
-         WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND client_uuid = $2 AND key = $3
-           AND state = 0",
-    )
-    .bind(org)
-    .bind(client)
-    .bind(key)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// See [`Store::probe_write`]: a row of a few pages of random bytes (which PostgreSQL cannot
-/// compress away), then deleted, in one committed write.
-pub(super) async fn probe_write(pool: &PgPool) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO meta (key, value) VALUES ('write_probe', $1)
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-    )
-    .bind(
-        (0..WRITE_PROBE_BYTES / 16)
-            .flat_map(|_| *Uuid::new_v4().as_bytes())
-            .collect::<Vec<u8>>(),
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM meta WHERE key = 'write_probe'")
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(rows.into_iter().map(rows::State::entry).collect())
 }
 
 /// See [`Store::prune_audit`]. The oldest rows first, in id order, up to the first one
 /// recorded at or after `before`; rows are deleted only if they are that old, so a row whose
 /// id was taken early but committed late is never lost.
+/// `tx` holds the organization's lock shared, `org_pk` is its key.
 pub(super) async fn prune_audit(
-    pool: &PgPool,
-    org: Uuid,
+    (mut tx, org_pk): (super::Tx, i64),
     before: Timestamp,
     batch: u32,
 ) -> Result<u64> {
-    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
     let rows: Vec<(i64, i64)> =
         sqlx::query_as("SELECT id, at FROM audit_sets WHERE org_id = $1 ORDER BY id LIMIT $2")
             .bind(org_pk)
@@ -289,4 +68,18 @@ pub(super) async fn prune_idempotency(pool: &PgPool, before: Timestamp, batch: u
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Deletes the idempotency keys claimed before `before`, inside a claim's transaction (see
+/// `keys::begin`). Rows another transaction holds are left for a later call: pruning never
+/// waits.
+pub(super) async fn prune_expired_keys(conn: &mut sqlx::PgConnection, before: i64) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+           SELECT ctid FROM idempotency_keys WHERE created_at < $1 FOR UPDATE SKIP LOCKED))",
+    )
+    .bind(before)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -28,26 +28,14 @@ async fn load_sets(
     if agents.is_empty() {
         return Ok(Default::default());
     }
-    let rows = sqlx::query(
+    let rows: Vec<SetRow> = sqlx::query_as(
         "SELECT agent_id, skill_id, proficiency, effective_at, expires_at, updated_at
          FROM assignments WHERE agent_id = ANY($1)",
     )
     .bind(agents)
     .fetch_all(&mut *conn)
     .await?;
-    common::sets_in_name_order(
-        rows.iter().map(|r| {
-            Ok(SetRow {
-                agent_pk: r.try_get(0)?,
-                skill_pk: r.try_get(1)?,
-                proficiency: r.try_get(2)?,
-                effective: r.try_get(3)?,
-                expires: r.try_get(4)?,
-                updated_at: r.try_get(5)?,
-            })
-        }),
-        keys,
-    )
+    common::sets_in_name_order(rows.into_iter().map(Ok), keys)
 }
 
 pub(super) async fn write(
@@ -398,45 +386,17 @@ fn chunks<T>(column: &[T]) -> std::slice::Chunks<'_, T> {
     column.chunks(CHUNK_ROWS)
 }
 
-/// The columns `audit::stored_set` reads: every row holds its own values (no write's list of
+/// An agent's audit entries, newest first (see `shared/audit.rs`): `$1` the agent's key,
+/// `$2` the last row, `$3` how many rows. Every row holds its own values (no write's list of
 /// skills on this backend).
-const COLUMNS: &str =
-    "id, uuid, at, request_id, client_uuid, agent_uuid, entries, NULL::bytea AS skills";
+pub(super) const AGENT_AUDIT: &str =
+    "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, entries, NULL::bytea AS skills
+     FROM audit_sets WHERE agent_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3";
 
-/// An agent's audit entries, newest first, before position `page.after`.
-pub(super) async fn history(
-    pool: &PgPool,
-    agent_pk: i64,
-    page: PageRequest,
-) -> Result<Paged<AuditRecord>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM audit_sets WHERE agent_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3"
-    ))
-    .bind(agent_pk)
-    .bind(page.after.map_or(i64::MAX, audit::row_of))
-    .bind(audit::rows_for(page.limit))
-    .fetch_all(pool)
-    .await?;
-    audit::page_descending(rows.iter().map(audit::stored_set), page.after, page.limit)
-}
-
-/// The organization's audit entries, oldest first, after position `page.after`.
-pub(super) async fn audit_log(
-    pool: &PgPool,
-    org: Uuid,
-    since: Option<Timestamp>,
-    page: PageRequest,
-) -> Result<Paged<AuditRecord>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM audit_sets
-         WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND id >= $2 AND at >= $3
-         ORDER BY id LIMIT $4"
-    ))
-    .bind(org)
-    .bind(page.after.map_or(0, audit::row_of))
-    .bind(since.map_or(i64::MIN, |t| t.0))
-    .bind(audit::rows_for(page.limit))
-    .fetch_all(pool)
-    .await?;
-    audit::page_ascending(rows.iter().map(audit::stored_set), page.after, page.limit)
-}
+/// The organization's audit entries, oldest first (see `shared/audit.rs`): `$1` its id, `$2`
+/// the first row, `$3` the earliest time, `$4` how many rows.
+pub(super) const ORG_AUDIT: &str =
+    "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, entries, NULL::bytea AS skills
+     FROM audit_sets
+     WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND id >= $2 AND at >= $3
+     ORDER BY id LIMIT $4";

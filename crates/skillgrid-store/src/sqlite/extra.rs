@@ -1,10 +1,11 @@
-//! Bulk support on SQLite: agent states, skill holders, the org-wide audit log and
-//! idempotency keys; and the upkeep of what grows with traffic (pruning, the write probe).
+//! What only SQLite does its own way outside skill-set writes: reading many agents' states
+//! at once, and the upkeep of what grows with traffic (pruning the audit trail and
+//! idempotency keys).
 
-use crate::common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS, WRITE_PROBE_BYTES};
+use crate::rows;
 use crate::*;
 use sqlx::sqlite::{Sqlite, SqlitePool};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
 pub(super) async fn agent_states(
@@ -15,7 +16,7 @@ pub(super) async fn agent_states(
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT a.uuid, coalesce(v.version, 0), a.active
+            "SELECT a.uuid, coalesce(v.version, 0) AS version, a.active
              FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
              WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = ",
         );
@@ -25,186 +26,22 @@ pub(super) async fn agent_states(
             sep.push_bind(*id);
         }
         qb.push(")");
-        for r in qb.build().fetch_all(pool).await? {
-            out.insert(
-                r.try_get(0)?,
-                AgentState {
-                    version: r.try_get(1)?,
-                    active: r.try_get(2)?,
-                },
-            );
-        }
+        let rows: Vec<rows::State> = qb.build_query_as().fetch_all(pool).await?;
+        out.extend(rows.into_iter().map(rows::State::entry));
     }
     Ok(out)
-}
-
-pub(super) async fn skill_holders(
-    pool: &SqlitePool,
-    org: Uuid,
-    skill: Uuid,
-    page: PageRequest,
-) -> Result<Paged<SkillHolderRecord>> {
-    let skill_pk: i64 = sqlx::query_scalar(
-        "SELECT id FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)",
-    )
-    .bind(skill)
-    .bind(org)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let rows = sqlx::query(
-        "SELECT g.id, g.uuid, g.email, g.name, g.external_id, g.active, g.created_at, g.updated_at,
-                a.proficiency, a.effective_at, a.expires_at, a.updated_at AS assigned_at
-         FROM assignments a JOIN agents g ON g.id = a.agent_id
-         WHERE a.skill_id = ? AND a.agent_id > ? ORDER BY a.agent_id LIMIT ?",
-    )
-    .bind(skill_pk)
-    .bind(page.after.unwrap_or(0))
-    .bind(page.limit as i64 + 1)
-    .fetch_all(pool)
-    .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push((
-            r.try_get::<i64, _>("id")?,
-            SkillHolderRecord {
-                agent: super::agent_from_row(r)?,
-                assignment: StoredAssignment {
-                    skill_id: skill,
-                    proficiency: r.try_get("proficiency")?,
-                    effective: r.try_get::<Option<i64>, _>("effective_at")?.map(Timestamp),
-                    expires: r.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
-                    updated_at: Timestamp(r.try_get("assigned_at")?),
-                },
-            },
-        ));
-    }
-    Ok(crate::common::paged(items, page.limit))
-}
-
-pub(super) use super::skillsets::audit_log;
-
-pub(super) async fn idempotency_begin(
-    pool: &SqlitePool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-    fingerprint: &str,
-    now: Timestamp,
-) -> Result<IdempotencyBegin> {
-    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
-    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-        .bind(now.0 - IDEMPOTENCY_TTL_MS)
-        .execute(&mut *tx)
-        .await?;
-    let row = sqlx::query("SELECT fingerprint, state, status, body, created_at FROM idempotency_keys WHERE org_id = ? AND client_uuid = ? AND key = ?")
-        .bind(org_pk)
-        .bind(client)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let outcome = match row {
-        Some(r) => {
-            let (fp, state, created): (String, i64, i64) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(4)?);
-            if fp != fingerprint {
-                IdempotencyBegin::Mismatch
-            } else if state == 1 {
-                IdempotencyBegin::Replay {
-                    status: r.try_get::<Option<i64>, _>(2)?.unwrap_or(200) as u16,
-                    body: r.try_get::<Option<Vec<u8>>, _>(3)?.unwrap_or_default(),
-                }
-            } else if created > now.0 - IDEMPOTENCY_STALE_MS {
-                IdempotencyBegin::InProgress
-            } else {
-                sqlx::query("UPDATE idempotency_keys SET created_at = ? WHERE org_id = ? AND client_uuid = ? AND key = ?")
-                    .bind(now.0)
-                    .bind(org_pk)
-                    .bind(client)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-                IdempotencyBegin::Fresh
-            }
-        }
-        None => {
-            sqlx::query("INSERT INTO idempotency_keys (org_id, client_uuid, key, fingerprint, state, created_at) VALUES (?, ?, ?, ?, 0, ?)")
-                .bind(org_pk)
-                .bind(client)
-                .bind(key)
-                .bind(fingerprint)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await?;
-            IdempotencyBegin::Fresh
-        }
-    };
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-pub(super) async fn idempotency_complete(
-    pool: &SqlitePool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-    status: u16,
-    body: &[u8],
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET state = 1, status = ?, body = ?
-         WHERE org_id = (SELECT id FROM orgs WHERE uuid = ?) AND client_uuid = ? AND key = ?",
-    )
-    .bind(status as i64)
-    .bind(body)
-    .bind(org)
-    .bind(client)
-    .bind(key)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn idempotency_abandon(
-    pool: &SqlitePool,
-    org: Uuid,
-    client: Uuid,
-    key: &str,
-) -> Result<()> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE org_id = (SELECT id FROM orgs WHERE uuid = ?) AND client_uuid = ? AND key = ? AND state = 0")
-        .bind(org)
-        .bind(client)
-        .bind(key)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// See [`Store::probe_write`]: the pages a blob takes, then freed, in one committed write.
-pub(super) async fn probe_write(pool: &SqlitePool) -> Result<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', zeroblob(?))")
-        .bind(WRITE_PROBE_BYTES)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM meta WHERE key = 'write_probe'")
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// See [`Store::prune_audit`]. The oldest rows first, in id order (the order of commits, as
 /// SQLite has one writer), up to the first one recorded at or after `before`. A large write's
 /// shared values (`audit_writes`) go with its last row: its rows are consecutive, so only the
 /// write of the first row kept may still be needed.
+/// `tx` is a write transaction, `org_pk` the organization's key.
 pub(super) async fn prune_audit(
-    pool: &SqlitePool,
-    org: Uuid,
+    (mut tx, org_pk): (sqlx::Transaction<'static, Sqlite>, i64),
     before: Timestamp,
     batch: u32,
 ) -> Result<u64> {
-    let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
     let rows: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
         "SELECT s.id, s.write_id, coalesce(s.at, w.at) FROM audit_sets s
          LEFT JOIN audit_writes w ON w.id = s.write_id
@@ -263,4 +100,17 @@ pub(super) async fn prune_idempotency(
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Deletes the idempotency keys claimed before `before`, inside a claim's transaction (see
+/// `keys::begin`).
+pub(super) async fn prune_expired_keys(
+    conn: &mut sqlx::SqliteConnection,
+    before: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -5,23 +5,23 @@
 //! fails half-way on a lock upgrade); reads use a separate pool and see WAL snapshots.
 //! Another process (the `admin` commands) waits on the lock through `busy_timeout`.
 
-mod clients;
 mod extra;
 mod files;
 mod group;
 mod skillsets;
 #[cfg(test)]
 pub(crate) use tests::migrator_to;
+// Written once for both backends and compiled in each (see the file).
+#[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
+#[path = "../shared/mod.rs"]
+mod shared;
 
-use crate::common::{key, paged};
-use crate::write::after_commit;
 use crate::*;
 use anyhow::Context;
+use extra::prune_expired_keys;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Row;
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -168,34 +168,6 @@ impl Drop for Checkpointer {
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/sqlite/migrations");
-
-fn conflict_field(e: &sqlx::Error) -> Option<&'static str> {
-    let sqlx::Error::Database(db) = e else {
-        return None;
-    };
-    if !db.is_unique_violation() {
-        return None;
-    }
-    let m = db.message();
-    Some(if m.contains("skills.") || m.contains("orgs.") {
-        "name"
-    } else if m.contains("agents.") {
-        "email"
-    } else {
-        "id"
-    })
-}
-
-fn map_write_err(e: sqlx::Error) -> StoreError {
-    match conflict_field(&e) {
-        Some(field) => StoreError::Conflict { field },
-        None => e.into(),
-    }
-}
-
-fn ts(v: i64) -> Timestamp {
-    Timestamp(v)
-}
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and applies pending migrations.
@@ -405,14 +377,6 @@ impl SqliteStore {
         c.pragma_update(None, "mmap_size", 0)?;
         Ok(c)
     }
-
-    async fn org_pk(&self, org: Uuid) -> Result<i64> {
-        sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
-            .bind(org)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
 }
 
 /// SQLite's default page size, which skillgrid's databases keep.
@@ -423,647 +387,135 @@ fn is_startup_race(e: &anyhow::Error) -> bool {
     text.contains("database is locked") || text.contains("already exists")
 }
 
+/// The database the code shared with PostgreSQL (`src/shared/`) is compiled for here.
+type Db = sqlx::Sqlite;
+
+/// Ends a select of rows a transaction is about to change: nothing, as a write transaction
+/// holds the database's write lock from its start.
+fn for_update(_table: &str) -> String {
+    String::new()
+}
+
+/// Starts a transaction that writes, taking the write lock now.
+async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Inserts an agent (see `catalog::create_agent`); its version is kept in `agent_versions`.
+const INSERT_AGENT: &str =
+    "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at)
+     SELECT $1, id, $2, $3, $4, $5, TRUE, $6, $6 FROM orgs WHERE uuid = $7";
+
+// A transaction that no skill-set write of the organization runs beside, and the
+// organization's key: on SQLite, any write transaction. A settings change needs no more.
+use begin_for_org as begin_org_exclusive;
+use begin_for_org as begin_settings_change;
+
 /// Starts a write transaction (taking the write lock now) and finds the organization's key.
 async fn begin_for_org(
     pool: &SqlitePool,
     org: Uuid,
-) -> Result<(sqlx::Transaction<'static, sqlx::Sqlite>, i64)> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+) -> Result<(sqlx::Transaction<'static, Db>, i64)> {
+    let mut tx = begin_write(pool).await?;
+    let org_pk = shared::catalog::org_pk(&mut *tx, org).await?;
     Ok((tx, org_pk))
 }
 
-fn org_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<OrgRecord> {
-    let settings: String = r.try_get("settings")?;
-    Ok(OrgRecord {
-        id: r.try_get("uuid")?,
-        name: r.try_get("name")?,
-        settings: serde_json::from_str(&settings).context("stored settings are not valid")?,
-    })
+// What `Store` does on this backend where the backends differ (the rest is in
+// `src/shared/store.rs`).
+
+/// The store `src/shared/store.rs` implements `Store` for.
+type This = SqliteStore;
+
+/// A transaction whose reads all see one snapshot.
+async fn begin_snapshot(store: &SqliteStore) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
+    store.read.begin().await
 }
 
-fn skill_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<SkillRecord> {
-    Ok(SkillRecord {
-        id: r.try_get("uuid")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        active: r.try_get("active")?,
-        created_at: ts(r.try_get("created_at")?),
-        updated_at: ts(r.try_get("updated_at")?),
-    })
+/// No buckets: one process serves an SQLite database, and counts in its own memory.
+async fn take_tokens(
+    _: &SqliteStore,
+    _client: Uuid,
+    _limit: &RateLimit,
+    _wanted: u64,
+) -> Result<Option<TokenTake>> {
+    Ok(None)
 }
 
-fn agent_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<AgentRecord> {
-    Ok(AgentRecord {
-        id: r.try_get("uuid")?,
-        email: r.try_get("email")?,
-        name: r.try_get("name")?,
-        external_id: r.try_get("external_id")?,
-        active: r.try_get("active")?,
-        created_at: ts(r.try_get("created_at")?),
-        updated_at: ts(r.try_get("updated_at")?),
-    })
+fn disk_usage(store: &SqliteStore) -> Vec<(&'static str, u64)> {
+    let mut wal = store.file.as_os_str().to_owned();
+    wal.push("-wal");
+    // An in-memory database has no file; a WAL that does not exist yet is empty.
+    let Ok(database) = std::fs::metadata(&store.file) else {
+        return Vec::new();
+    };
+    let wal = std::fs::metadata(std::path::Path::new(&wal)).map_or(0, |m| m.len());
+    vec![("database", database.len()), ("wal", wal)]
 }
 
-const SKILL_COLS: &str = "id, uuid, name, description, active, created_at, updated_at";
-const AGENT_COLS: &str = "id, uuid, email, name, external_id, active, created_at, updated_at";
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
-        Ok(())
-    }
-
-    async fn probe_write(&self) -> Result<()> {
-        extra::probe_write(&self.write).await
-    }
-
-    fn disk_usage(&self) -> Vec<(&'static str, u64)> {
-        let mut wal = self.file.as_os_str().to_owned();
-        wal.push("-wal");
-        // An in-memory database has no file; a WAL that does not exist yet is empty.
-        let Ok(database) = std::fs::metadata(&self.file) else {
-            return Vec::new();
-        };
-        let wal = std::fs::metadata(std::path::Path::new(&wal)).map_or(0, |m| m.len());
-        vec![("database", database.len()), ("wal", wal)]
-    }
-
-    async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
-        sqlx::query("SELECT uuid, name, settings FROM orgs ORDER BY id")
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(org_from_row)
-            .collect()
-    }
-
-    async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
-        extra::prune_audit(&self.write, org, before, batch).await
-    }
-
-    async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64> {
-        extra::prune_idempotency(&self.write, before, batch).await
-    }
-
-    async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
-        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('jwt_signing_key', ?)")
-            .bind(fresh)
-            .execute(&self.write)
-            .await?;
-        Ok(
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'jwt_signing_key'")
-                .fetch_one(&self.write)
-                .await?,
-        )
-    }
-
-    async fn org_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM orgs")
-            .fetch_one(&self.write)
-            .await?)
-    }
-
-    async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
-        insert_org(&self.write, name, settings).await
-    }
-
-    async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
-        let row = match Uuid::parse_str(id_or_name) {
-            Ok(id) => {
-                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = ?")
-                    .bind(id)
-                    .fetch_optional(&self.write)
-                    .await?
-            }
-            Err(_) => {
-                sqlx::query("SELECT uuid, name, settings FROM orgs WHERE name_key = ?")
-                    .bind(key(id_or_name))
-                    .fetch_optional(&self.write)
-                    .await?
-            }
-        };
-        row.as_ref().map(org_from_row).transpose()
-    }
-
-    async fn create_client(
-        &self,
-        org: Uuid,
-        name: &str,
-        secret_hash: &str,
-        scopes: &[String],
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::create(&self.write, org, name, secret_hash, scopes, by).await
-    }
-
-    async fn create_org_with_client(
-        &self,
-        org_name: &str,
-        settings: &OrgSettings,
-        client_name: &str,
-        secret_hash: &str,
-        scopes: &[String],
-        by: &ChangedBy,
-    ) -> Result<(OrgRecord, ClientRecord)> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let org = insert_org(&mut *tx, org_name, settings).await?;
-        let client = clients::insert(&mut tx, org.id, client_name, secret_hash, scopes, by).await?;
-        tx.commit().await?;
-        Ok((org, client))
-    }
-
-    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
-        clients::find(&self.read, client_id).await
-    }
-
-    async fn list_clients(&self, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>> {
-        clients::list(&self.read, org, page).await
-    }
-
-    async fn get_client(&self, org: Uuid, id: Uuid) -> Result<ClientRecord> {
-        clients::get(&self.read, org, id).await
-    }
-
-    async fn update_client(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        change: &ClientChange,
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::update(&self.write, org, id, change, by).await
-    }
-
-    async fn delete_client(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        if_scopes: Option<&[String]>,
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::delete(&self.write, org, id, if_scopes, by).await
-    }
-
-    async fn client_audit(
-        &self,
-        org: Uuid,
-        since: Option<Timestamp>,
-        page: PageRequest,
-    ) -> Result<Paged<ClientAuditRecord>> {
-        clients::audit(&self.read, org, since, page).await
-    }
-
-    async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
-        let row = sqlx::query("SELECT uuid, name, settings FROM orgs WHERE uuid = ?")
-            .bind(org)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(org_from_row(&row)?.settings)
-    }
-
-    async fn org_generation(&self, org: Uuid) -> Result<i64> {
-        sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = ?")
-            .bind(org)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
-
-    async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
-        let mut tx = self.read.begin().await?;
-        let row =
-            sqlx::query("SELECT id, uuid, name, settings, generation FROM orgs WHERE uuid = ?")
-                .bind(org)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-        let org_pk: i64 = row.try_get("id")?;
-        let catalog: Vec<(Uuid, String, bool)> =
-            sqlx::query_as("SELECT uuid, name, active FROM skills WHERE org_id = ?")
-                .bind(org_pk)
-                .fetch_all(&mut *tx)
-                .await?;
-        let clients = clients::grants(&mut tx, org_pk).await?;
-        tx.commit().await?;
-        Ok(OrgSnapshot {
-            generation: row.try_get("generation")?,
-            settings: org_from_row(&row)?.settings,
-            catalog: common::catalog(catalog),
-            clients,
-        })
-    }
-
-    async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let extent = sqlx::query_as(
-            "SELECT coalesce(sum(a.proficiency < ?), 0), coalesce(sum(a.proficiency > ?), 0),
-                    min(a.proficiency), max(a.proficiency)
-             FROM assignments a JOIN agents g ON g.id = a.agent_id
-             JOIN orgs o ON o.id = g.org_id WHERE o.uuid = ?",
-        )
-        .bind(new.proficiency_scale.min)
-        .bind(new.proficiency_scale.max)
-        .bind(org)
-        .fetch_one(&mut *tx)
-        .await?;
-        if let Some(stranded) = common::stranded(extent) {
-            return Ok(Err(stranded));
-        }
-        let done = sqlx::query("UPDATE orgs SET settings = ? WHERE uuid = ?")
-            .bind(serde_json::to_string(new).context("serialising settings")?)
-            .bind(org)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(Ok(()))
-    }
-
-    async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
-        let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
-            "SELECT s.uuid, s.name, s.active FROM skills s JOIN orgs o ON o.id = s.org_id WHERE o.uuid = ?",
-        )
-        .bind(org)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(common::catalog(rows))
-    }
-
-    async fn list_skills(
-        &self,
-        org: Uuid,
-        f: &SkillFilter,
-        page: PageRequest,
-    ) -> Result<Paged<SkillRecord>> {
-        let org_pk = self.org_pk(org).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {SKILL_COLS} FROM skills WHERE org_id = ? AND id > ?
-               AND (? IS NULL OR name_key = ?) AND (? IS NULL OR active = ?)
-             ORDER BY id LIMIT ?"
-        ))
-        .bind(org_pk)
-        .bind(page.after.unwrap_or(0))
-        .bind(f.name.as_deref().map(key))
-        .bind(f.name.as_deref().map(key))
-        .bind(f.active)
-        .bind(f.active)
-        .bind(page.limit as i64 + 1)
-        .fetch_all(&self.read)
-        .await?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, skill_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paged(rows, page.limit))
-    }
-
-    async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
-        let row = sqlx::query(&format!(
-            "SELECT {SKILL_COLS} FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        skill_from_row(&row)
-    }
-
-    async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
-        let id = Uuid::now_v7();
-        let done = sqlx::query(
-            "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
-             SELECT ?, id, ?, ?, ?, 1, ?, ? FROM orgs WHERE uuid = ?",
-        )
-        .bind(id)
-        .bind(&new.name)
-        .bind(key(&new.name))
-        .bind(&new.description)
-        .bind(now.0)
-        .bind(now.0)
-        .bind(org)
-        .execute(&self.write)
-        .await
-        .map_err(map_write_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(SkillRecord {
-            id,
-            name: new.name.clone(),
-            description: new.description.clone(),
-            active: true,
-            created_at: now,
-            updated_at: now,
-        })
-    }
-
-    async fn update_skill(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        p: &SkillPatch,
-        now: Timestamp,
-    ) -> Result<SkillRecord> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(&format!(
-            "SELECT {SKILL_COLS} FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let mut s = skill_from_row(&row)?;
-        if crate::common::apply_skill_patch(&mut s, p, now) {
-            sqlx::query("UPDATE skills SET name = ?, name_key = ?, description = ?, active = ?, updated_at = ? WHERE uuid = ?")
-                .bind(&s.name)
-                .bind(key(&s.name))
-                .bind(&s.description)
-                .bind(s.active)
-                .bind(now.0)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_write_err)?;
-        }
-        tx.commit().await?;
-        Ok(s)
-    }
-
-    async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let pk: i64 = sqlx::query_scalar("SELECT id FROM skills WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)")
-            .bind(id)
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = ?")
-            .bind(pk)
-            .fetch_one(&mut *tx)
-            .await?;
-        if count > 0 {
-            return Err(StoreError::InUse { count });
-        }
-        // Audit rows keep the skill's internal id; they outlive the skill, so no foreign key.
-        sqlx::query("DELETE FROM skills WHERE id = ?")
-            .bind(pk)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn list_agents(
-        &self,
-        org: Uuid,
-        f: &AgentFilter,
-        page: PageRequest,
-    ) -> Result<Paged<AgentRecord>> {
-        let org_pk = self.org_pk(org).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE org_id = ? AND id > ?
-               AND (? IS NULL OR email_key = ?) AND (? IS NULL OR active = ?)
-             ORDER BY id LIMIT ?"
-        ))
-        .bind(org_pk)
-        .bind(page.after.unwrap_or(0))
-        .bind(f.email.as_deref().map(key))
-        .bind(f.email.as_deref().map(key))
-        .bind(f.active)
-        .bind(f.active)
-        .bind(page.limit as i64 + 1)
-        .fetch_all(&self.read)
-        .await?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, agent_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paged(rows, page.limit))
-    }
-
-    async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
-        let row = sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        agent_from_row(&row)
-    }
-
-    async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
-        let id = Uuid::now_v7();
-        let done = sqlx::query(
-            "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at)
-             SELECT ?, id, ?, ?, ?, ?, 1, ?, ? FROM orgs WHERE uuid = ?",
-        )
-        .bind(id)
-        .bind(&new.email)
-        .bind(key(&new.email))
-        .bind(&new.name)
-        .bind(&new.external_id)
-        .bind(now.0)
-        .bind(now.0)
-        .bind(org)
-        .execute(&self.write)
-        .await
-        .map_err(map_write_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(AgentRecord {
-            id,
-            email: new.email.clone(),
-            name: new.name.clone(),
-            external_id: new.external_id.clone(),
-            active: true,
-            created_at: now,
-            updated_at: now,
-        })
-    }
-
-    async fn update_agent(
-        &self,
-        org: Uuid,
-        id: Uuid,
-        p: &AgentPatch,
-        now: Timestamp,
-    ) -> Result<AgentRecord> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)"
-        ))
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let mut a = agent_from_row(&row)?;
-        if crate::common::apply_agent_patch(&mut a, p, now) {
-            sqlx::query("UPDATE agents SET email = ?, email_key = ?, name = ?, external_id = ?, active = ?, updated_at = ? WHERE uuid = ?")
-                .bind(&a.email)
-                .bind(key(&a.email))
-                .bind(&a.name)
-                .bind(&a.external_id)
-                .bind(a.active)
-                .bind(now.0)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_write_err)?;
-        }
-        tx.commit().await?;
-        Ok(a)
-    }
-
-    async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
-        let mut tx = self.read.begin().await?;
-        let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
-            "SELECT a.id, coalesce(v.version, 0), a.active
-             FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
-             WHERE a.uuid = ? AND a.org_id = (SELECT id FROM orgs WHERE uuid = ?)",
-        )
-        .bind(agent)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let skills = skillsets::load_set(&mut tx, pk).await?;
-        tx.commit().await?;
-        Ok(AgentSkillSet {
-            version,
-            active,
-            skills,
-        })
-    }
-
-    async fn write(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        items: Items<'_>,
-        opts: WriteOptions,
-        sink: Option<&OutcomeSink<'_>>,
-    ) -> Result<Written> {
-        // Up to `LARGE` agents: one transaction (shared with other small writes up to
-        // `SMALL`), then the sink. More, or produced while the write runs: pipelined.
-        if let Items::Slice(items) = items {
-            if items.len() <= skillsets::LARGE {
-                let result = if items.len() <= crate::group::SMALL {
-                    let pool = self.write.clone();
-                    let run = |jobs| group::run(pool, jobs);
-                    self.group.write(org, ctx, items, opts, run).await?
-                } else {
-                    skillsets::write(&self.write, org, ctx, items, opts).await?
-                };
-                return Ok(after_commit(Cow::Borrowed(items), Some(result), sink));
-            }
-        }
-        let w = self.large(org, ctx, items, opts, sink).await?;
-        Ok(Written {
-            produced: w.fed,
-            result: w.go_ahead.then_some(w.result),
-        })
-    }
-
-    async fn agent_history(
-        &self,
-        org: Uuid,
-        agent: Uuid,
-        page: PageRequest,
-    ) -> Result<Paged<AuditRecord>> {
-        let pk: i64 = sqlx::query_scalar("SELECT id FROM agents WHERE uuid = ? AND org_id = (SELECT id FROM orgs WHERE uuid = ?)")
-            .bind(agent)
-            .bind(org)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        skillsets::history(&self.read, pk, page).await
-    }
-
-    async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
-        extra::agent_states(&self.read, org, ids).await
-    }
-
-    async fn skill_holders(
-        &self,
-        org: Uuid,
-        skill: Uuid,
-        page: PageRequest,
-    ) -> Result<Paged<SkillHolderRecord>> {
-        extra::skill_holders(&self.read, org, skill, page).await
-    }
-
-    async fn audit_log(
-        &self,
-        org: Uuid,
-        since: Option<Timestamp>,
-        page: PageRequest,
-    ) -> Result<Paged<AuditRecord>> {
-        extra::audit_log(&self.read, org, since, page).await
-    }
-
-    async fn idempotency_begin(
-        &self,
-        org: Uuid,
-        client: Uuid,
-        key: &str,
-        fingerprint: &str,
-        now: Timestamp,
-    ) -> Result<IdempotencyBegin> {
-        extra::idempotency_begin(&self.write, org, client, key, fingerprint, now).await
-    }
-
-    async fn idempotency_complete(
-        &self,
-        org: Uuid,
-        client: Uuid,
-        key: &str,
-        status: u16,
-        body: &[u8],
-    ) -> Result<()> {
-        extra::idempotency_complete(&self.write, org, client, key, status, body).await
-    }
-
-    async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
-        extra::idempotency_abandon(&self.write, org, client, key).await
-    }
-}
-
-async fn insert_org<'e>(
-    db: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
-    name: &str,
-    settings: &OrgSettings,
-) -> Result<OrgRecord> {
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES (?, ?, ?, ?, ?)",
+async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+    let mut tx = store.read.begin().await?;
+    let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
+        "SELECT a.id, coalesce(v.version, 0), a.active
+         FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
+         WHERE a.uuid = ? AND a.org_id = (SELECT id FROM orgs WHERE uuid = ?)",
     )
-    .bind(id)
-    .bind(name)
-    .bind(key(name))
-    .bind(serde_json::to_string(settings).context("serialising settings")?)
-    .bind(Timestamp::now().0)
-    .execute(db)
-    .await
-    .map_err(map_write_err)?;
-    Ok(OrgRecord {
-        id,
-        name: name.to_string(),
-        settings: settings.clone(),
+    .bind(agent)
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let skills = skillsets::load_set(&mut tx, pk).await?;
+    tx.commit().await?;
+    Ok(AgentSkillSet {
+        version,
+        active,
+        skills,
+    })
+}
+
+/// A write of more agents than a group takes (see `src/shared/store.rs`): up to
+/// `skillsets::LARGE` agents through sqlx, more through the large-write path.
+async fn write_many(
+    store: &SqliteStore,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+    opts: WriteOptions,
+) -> Result<WriteResult> {
+    if items.len() <= skillsets::LARGE {
+        skillsets::write(&store.write, org, ctx, items, opts).await
+    } else {
+        let source = Items::Slice(items);
+        Ok(store.large(org, ctx, source, opts, None).await?.result)
+    }
+}
+
+/// A skill-set write (see `Store::write`): up to `skillsets::LARGE` agents of a slice in one
+/// transaction (grouped with other small writes), then the sink; more, or items produced while
+/// the write runs, through the large-write path, which overlaps the sink with the write.
+async fn write(
+    store: &SqliteStore,
+    org: Uuid,
+    ctx: &WriteContext,
+    items: Items<'_>,
+    opts: WriteOptions,
+    sink: Option<&OutcomeSink<'_>>,
+) -> Result<Written> {
+    if let Items::Slice(items) = items {
+        if items.len() <= skillsets::LARGE {
+            let result = shared::store::write_slice(store, org, ctx, items, opts).await?;
+            return Ok(crate::write::after_commit(
+                std::borrow::Cow::Borrowed(items),
+                Some(result),
+                sink,
+            ));
+        }
+    }
+    let w = store.large(org, ctx, items, opts, sink).await?;
+    Ok(Written {
+        produced: w.fed,
+        result: w.go_ahead.then_some(w.result),
     })
 }
 
@@ -1133,33 +585,11 @@ pub(crate) mod tests {
 
     /// An organization with 3 skills and `n` agents, on a fresh file.
     async fn seeded(n: usize) -> (tempfile::TempDir, SqliteStore, Uuid, Vec<Uuid>, Vec<Uuid>) {
-        use skillgrid_core::model::{NewAgent, NewSkill};
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("s.db").display());
         let store = SqliteStore::open(&url).await.unwrap();
-        let org = store
-            .create_org("acme", &OrgSettings::default())
-            .await
-            .unwrap()
-            .id;
-        let now = Timestamp(1_700_000_000_000);
-        let mut skills = Vec::new();
-        for name in ["billing", "chat", "voice"] {
-            let new = NewSkill {
-                name: name.into(),
-                description: None,
-            };
-            skills.push(store.create_skill(org, &new, now).await.unwrap().id);
-        }
-        let mut agents = Vec::new();
-        for i in 0..n {
-            let new = NewAgent {
-                email: format!("a{i}@example.com"),
-                name: format!("Agent {i}"),
-                external_id: None,
-            };
-            agents.push(store.create_agent(org, &new, now).await.unwrap().id);
-        }
+        let (org, skills, agents) =
+            crate::seed::seed(&store, n, Timestamp(1_700_000_000_000)).await;
         (dir, store, org, skills, agents)
     }
 

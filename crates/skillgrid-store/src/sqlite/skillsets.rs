@@ -967,51 +967,32 @@ fn batched<T>(
     Ok(())
 }
 
-/// The columns `audit::stored_set` reads, from the rows `s` of `audit_sets`: a row of a large
-/// write takes what it leaves out from its write's row and from its agent (see
-/// migration 0004).
-const AUDIT_COLUMNS: &str =
-    "s.id, s.uuid, coalesce(s.at, w.at), coalesce(s.request_id, w.request_id),
-       coalesce(s.client_uuid, w.client_uuid), coalesce(s.agent_uuid, a.uuid), s.entries, w.skills
-    FROM audit_sets s
-    LEFT JOIN audit_writes w ON w.id = s.write_id
-    LEFT JOIN agents a ON a.id = s.agent_id AND s.agent_uuid IS NULL";
-
-/// An agent's audit entries, newest first, before position `page.after`.
-pub(super) async fn history(
-    pool: &SqlitePool,
-    agent_pk: i64,
-    page: PageRequest,
-) -> Result<Paged<AuditRecord>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {AUDIT_COLUMNS} WHERE s.agent_id = ? AND s.id <= ? ORDER BY s.id DESC LIMIT ?"
-    ))
-    .bind(agent_pk)
-    .bind(page.after.map_or(i64::MAX, audit::row_of))
-    .bind(audit::rows_for(page.limit))
-    .fetch_all(pool)
-    .await?;
-    audit::page_descending(rows.iter().map(audit::stored_set), page.after, page.limit)
+/// The start of a read of audit entries: the columns `audit::stored_set` reads, of the rows
+/// `s` of `audit_sets`. A row of a large write takes what it leaves out from its write's row
+/// and from its agent (see migration 0004). A macro, so that `concat!` can finish it.
+macro_rules! select_audit {
+    () => {
+        "SELECT s.id, s.uuid, coalesce(s.at, w.at), coalesce(s.request_id, w.request_id),
+           coalesce(s.client_uuid, w.client_uuid), coalesce(s.agent_uuid, a.uuid), s.entries,
+           w.skills
+         FROM audit_sets s
+         LEFT JOIN audit_writes w ON w.id = s.write_id
+         LEFT JOIN agents a ON a.id = s.agent_id AND s.agent_uuid IS NULL"
+    };
 }
 
-/// The organization's audit entries, oldest first, after position `page.after`.
-pub(super) async fn audit_log(
-    pool: &SqlitePool,
-    org: Uuid,
-    since: Option<Timestamp>,
-    page: PageRequest,
-) -> Result<Paged<AuditRecord>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {AUDIT_COLUMNS}
-         WHERE s.org_id = (SELECT id FROM orgs WHERE uuid = ?) AND s.id >= ?
-           AND coalesce(s.at, w.at) >= ?
-         ORDER BY s.id LIMIT ?"
-    ))
-    .bind(org)
-    .bind(page.after.map_or(0, audit::row_of))
-    .bind(since.map_or(i64::MIN, |t| t.0))
-    .bind(audit::rows_for(page.limit))
-    .fetch_all(pool)
-    .await?;
-    audit::page_ascending(rows.iter().map(audit::stored_set), page.after, page.limit)
-}
+/// An agent's audit entries, newest first (see `shared/audit.rs`): `$1` the agent's key, `$2`
+/// the last row, `$3` how many rows.
+pub(super) const AGENT_AUDIT: &str = concat!(
+    select_audit!(),
+    " WHERE s.agent_id = $1 AND s.id <= $2 ORDER BY s.id DESC LIMIT $3"
+);
+
+/// The organization's audit entries, oldest first (see `shared/audit.rs`): `$1` its id, `$2`
+/// the first row, `$3` the earliest time, `$4` how many rows.
+pub(super) const ORG_AUDIT: &str = concat!(
+    select_audit!(),
+    " WHERE s.org_id = (SELECT id FROM orgs WHERE uuid = $1) AND s.id >= $2
+       AND coalesce(s.at, w.at) >= $3
+     ORDER BY s.id LIMIT $4"
+);

@@ -117,7 +117,7 @@ pub async fn are_audited_revocable_and_kept_to_their_organization(s: &dyn Store)
     };
     assert!(matches!(
         s.update_client(org, c.id, &stale, &by("r6", 60)).await,
-        Err(StoreError::Conflict { field: "scopes" })
+        Err(StoreError::Conflict(Conflict::ScopesChanged))
     ));
     assert_eq!(s.get_client(org, c.id).await.unwrap().name, "importer");
 

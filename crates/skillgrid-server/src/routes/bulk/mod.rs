@@ -261,7 +261,7 @@ fn agent_write(b: BulkItem) -> AgentWrite {
 /// The store's errors of a bulk write, as the API words them.
 fn write_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict { .. } => ApiError::new(
+        StoreError::Conflict(_) => ApiError::new(
             ProblemCode::Conflict,
             "a skill in the request was deleted while it was being written; retry",
         ),

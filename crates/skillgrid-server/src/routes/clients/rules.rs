@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use axum::http::header::WWW_AUTHENTICATE;
 use skillgrid_api::{ApiClient, EntryCode, ErrorEntry, ProblemCode};
-use skillgrid_store::{ClientRecord, ClientState, StoreError};
+use skillgrid_store::{ClientRecord, ClientState, Conflict, StoreError};
 use uuid::Uuid;
 
 pub fn render(c: &ClientRecord) -> ApiClient {
@@ -141,7 +141,7 @@ pub fn changed_meanwhile() -> ApiError {
 /// A refused change: a client that changed meanwhile, or one that is not there.
 pub fn refused(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict { field: "scopes" } => changed_meanwhile(),
+        StoreError::Conflict(Conflict::ScopesChanged) => changed_meanwhile(),
         e => client_not_found(e),
     }
 }

@@ -1,13 +1,16 @@
-//! API clients on SQLite: creation, changes and deletion, each with its audit entry in the
-//! same transaction (see `crate::clients` for what a change does).
+//! API clients: creation, changes and deletion, each with its audit entry in the same
+//! transaction (see `crate::clients` for what a change does).
 
+use super::{begin_write, for_update, Db};
 use crate::clients::{
     action_code, apply, check_scopes, scopes_from, scopes_text, state_json, AuditRow, ClientRow,
     LocatedRow,
 };
 use crate::common::paged;
 use crate::*;
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
+
+type Pool = sqlx::Pool<Db>;
+type Conn = <Db as sqlx::Database>::Connection;
 
 const COLS: &str = "c.id AS pk, c.uuid, o.uuid AS org_uuid, c.name, c.secret_hash, c.scopes,
     c.active, c.token_epoch, c.created_at, coalesce(c.updated_at, c.created_at) AS updated_at,
@@ -15,7 +18,7 @@ const COLS: &str = "c.id AS pk, c.uuid, o.uuid AS org_uuid, c.name, c.secret_has
 
 /// Records one change to a client of the organization whose key is `org_pk`.
 async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     org_pk: i64,
     action: ClientAuditAction,
     before: Option<&ClientRecord>,
@@ -25,7 +28,7 @@ async fn record(
     let client = after.or(before).map(|c| c.id).unwrap_or_default();
     sqlx::query(
         "INSERT INTO client_audit (uuid, org_id, at, request_id, actor_uuid, client_uuid, action, before, after)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(Uuid::now_v7())
     .bind(org_pk)
@@ -43,18 +46,14 @@ async fn record(
 
 /// Creates a client of `org` and its audit entry, inside the caller's transaction.
 pub(super) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     org: Uuid,
     name: &str,
     secret_hash: &str,
     scopes: &[String],
     by: &ChangedBy,
 ) -> Result<ClientRecord> {
-    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = ?")
-        .bind(org)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let org_pk = super::catalog::org_pk(&mut *conn, org).await?;
     let c = ClientRecord {
         id: Uuid::now_v7(),
         org_id: org,
@@ -69,7 +68,7 @@ pub(super) async fn insert(
     };
     sqlx::query(
         "INSERT INTO api_clients (uuid, org_id, name, secret_hash, scopes, created_at, updated_at, secret_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(c.id)
     .bind(org_pk)
@@ -85,23 +84,9 @@ pub(super) async fn insert(
     Ok(c)
 }
 
-pub(super) async fn create(
-    pool: &SqlitePool,
-    org: Uuid,
-    name: &str,
-    secret_hash: &str,
-    scopes: &[String],
-    by: &ChangedBy,
-) -> Result<ClientRecord> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let c = insert(&mut tx, org, name, secret_hash, scopes, by).await?;
-    tx.commit().await?;
-    Ok(c)
-}
-
-pub(super) async fn find(pool: &SqlitePool, id: Uuid) -> Result<Option<ClientRecord>> {
+pub(super) async fn find(pool: &Pool, id: Uuid) -> Result<Option<ClientRecord>> {
     let row: Option<ClientRow> = sqlx::query_as(&format!(
-        "SELECT {COLS} FROM api_clients c JOIN orgs o ON o.id = c.org_id WHERE c.uuid = ?"
+        "SELECT {COLS} FROM api_clients c JOIN orgs o ON o.id = c.org_id WHERE c.uuid = $1"
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -109,14 +94,10 @@ pub(super) async fn find(pool: &SqlitePool, id: Uuid) -> Result<Option<ClientRec
     Ok(row.map(ClientRecord::from))
 }
 
-pub(super) async fn list(
-    pool: &SqlitePool,
-    org: Uuid,
-    page: PageRequest,
-) -> Result<Paged<ClientRecord>> {
+pub(super) async fn list(pool: &Pool, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>> {
     let rows: Vec<ClientRow> = sqlx::query_as(&format!(
         "SELECT {COLS} FROM api_clients c JOIN orgs o ON o.id = c.org_id
-         WHERE o.uuid = ? AND c.id > ? ORDER BY c.id LIMIT ?"
+         WHERE o.uuid = $1 AND c.id > $2 ORDER BY c.id LIMIT $3"
     ))
     .bind(org)
     .bind(page.after.unwrap_or(0))
@@ -127,15 +108,18 @@ pub(super) async fn list(
     Ok(paged(rows, page.limit))
 }
 
-/// The client's key, its organization's key and the client, in the organization `org`.
+/// The client's key, its organization's key and the client, in the organization `org`;
+/// `lock`: its row locked until the transaction ends (where the backend locks rows).
 async fn locate(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     org: Uuid,
     id: Uuid,
+    lock: bool,
 ) -> Result<(i64, i64, ClientRecord)> {
+    let lock = if lock { for_update("c") } else { String::new() };
     let row: LocatedRow = sqlx::query_as(&format!(
         "SELECT {COLS}, o.id AS org_pk FROM api_clients c JOIN orgs o ON o.id = c.org_id
-         WHERE c.uuid = ? AND o.uuid = ?"
+         WHERE c.uuid = $1 AND o.uuid = $2{lock}"
     ))
     .bind(id)
     .bind(org)
@@ -145,26 +129,26 @@ async fn locate(
     Ok((row.client.pk, row.org_pk, row.client.into()))
 }
 
-pub(super) async fn get(pool: &SqlitePool, org: Uuid, id: Uuid) -> Result<ClientRecord> {
+pub(super) async fn get(pool: &Pool, org: Uuid, id: Uuid) -> Result<ClientRecord> {
     let mut conn = pool.acquire().await?;
-    Ok(locate(&mut conn, org, id).await?.2)
+    Ok(locate(&mut conn, org, id, false).await?.2)
 }
 
 pub(super) async fn update(
-    pool: &SqlitePool,
+    pool: &Pool,
     org: Uuid,
     id: Uuid,
     change: &ClientChange,
     by: &ChangedBy,
 ) -> Result<ClientRecord> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let (pk, org_pk, current) = locate(&mut tx, org, id).await?;
+    let mut tx = begin_write(pool).await?;
+    let (pk, org_pk, current) = locate(&mut tx, org, id, true).await?;
     let Some((next, action)) = apply(&current, change, by.now)? else {
         return Ok(current);
     };
     sqlx::query(
-        "UPDATE api_clients SET name = ?, secret_hash = ?, scopes = ?, active = ?, token_epoch = ?,
-             updated_at = ?, secret_at = ? WHERE id = ?",
+        "UPDATE api_clients SET name = $1, secret_hash = $2, scopes = $3, active = $4, token_epoch = $5,
+             updated_at = $6, secret_at = $7 WHERE id = $8",
     )
     .bind(&next.name)
     .bind(&next.secret_hash)
@@ -182,16 +166,16 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(
-    pool: &SqlitePool,
+    pool: &Pool,
     org: Uuid,
     id: Uuid,
     if_scopes: Option<&[String]>,
     by: &ChangedBy,
 ) -> Result<ClientRecord> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let (pk, org_pk, current) = locate(&mut tx, org, id).await?;
+    let mut tx = begin_write(pool).await?;
+    let (pk, org_pk, current) = locate(&mut tx, org, id, true).await?;
     check_scopes(&current, if_scopes)?;
-    sqlx::query("DELETE FROM api_clients WHERE id = ?")
+    sqlx::query("DELETE FROM api_clients WHERE id = $1")
         .bind(pk)
         .execute(&mut *tx)
         .await?;
@@ -209,15 +193,15 @@ pub(super) async fn delete(
 }
 
 pub(super) async fn audit(
-    pool: &SqlitePool,
+    pool: &Pool,
     org: Uuid,
     since: Option<Timestamp>,
     page: PageRequest,
 ) -> Result<Paged<ClientAuditRecord>> {
     let rows: Vec<AuditRow> = sqlx::query_as(
         "SELECT a.id, a.uuid, a.at, a.request_id, a.actor_uuid, a.client_uuid, a.action, a.before, a.after
-         FROM client_audit a WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = ?)
-           AND a.id > ? AND a.at >= ? ORDER BY a.id LIMIT ?",
+         FROM client_audit a WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = $1)
+           AND a.id > $2 AND a.at >= $3 ORDER BY a.id LIMIT $4",
     )
     .bind(org)
     .bind(page.after.unwrap_or(0))
@@ -233,9 +217,9 @@ pub(super) async fn audit(
 }
 
 /// The organization's clients as each request checks them, inside a snapshot's transaction.
-pub(super) async fn grants(conn: &mut SqliteConnection, org_pk: i64) -> Result<Vec<ClientGrant>> {
+pub(super) async fn grants(conn: &mut Conn, org_pk: i64) -> Result<Vec<ClientGrant>> {
     let rows: Vec<(Uuid, bool, i64, String)> = sqlx::query_as(
-        "SELECT uuid, active, token_epoch, scopes FROM api_clients WHERE org_id = ?",
+        "SELECT uuid, active, token_epoch, scopes FROM api_clients WHERE org_id = $1",
     )
     .bind(org_pk)
     .fetch_all(&mut *conn)

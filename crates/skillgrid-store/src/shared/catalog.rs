@@ -1,0 +1,473 @@
+//! Organizations, skills and agents: the reads and writes both backends make alike.
+
+use super::{begin_org_exclusive, begin_settings_change, begin_write, for_update, Db};
+use crate::common::{key, map_write_err, paged};
+use crate::rows::{self, Keyed, HOLDER_COLS, ORG_COLS, SELECT_AGENTS, SELECT_SKILLS};
+use crate::*;
+use anyhow::Context;
+
+type Pool = sqlx::Pool<Db>;
+
+pub(super) async fn list_orgs(pool: &Pool) -> Result<Vec<OrgRecord>> {
+    let rows: Vec<rows::Org> = sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs ORDER BY id"))
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter().map(rows::Org::record).collect()
+}
+
+/// By id (any case) or by name (case-insensitively).
+pub(super) async fn find_org(pool: &Pool, id_or_name: &str) -> Result<Option<OrgRecord>> {
+    let row: Option<rows::Org> = match Uuid::parse_str(id_or_name) {
+        Ok(id) => {
+            sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs WHERE uuid = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        }
+        Err(_) => {
+            sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs WHERE name_key = $1"))
+                .bind(key(id_or_name))
+                .fetch_optional(pool)
+                .await?
+        }
+    };
+    row.map(rows::Org::record).transpose()
+}
+
+pub(super) async fn settings(pool: &Pool, org: Uuid) -> Result<OrgSettings> {
+    let row: rows::Org = sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs WHERE uuid = $1"))
+        .bind(org)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(row.record()?.settings)
+}
+
+/// Stores `new` unless stored proficiencies fall outside its scale.
+pub(super) async fn update_settings(
+    pool: &Pool,
+    org: Uuid,
+    new: &OrgSettings,
+) -> Result<Result<(), Stranded>> {
+    // No skill-set write runs meanwhile, so the count below sees every write that finished
+    // and none is under way.
+    let (mut tx, org_pk) = begin_settings_change(pool, org).await?;
+    let extent = sqlx::query_as(
+        "SELECT count(CASE WHEN a.proficiency < $1 THEN 1 END),
+                count(CASE WHEN a.proficiency > $2 THEN 1 END),
+                min(a.proficiency), max(a.proficiency)
+         FROM assignments a JOIN agents g ON g.id = a.agent_id WHERE g.org_id = $3",
+    )
+    .bind(new.proficiency_scale.min)
+    .bind(new.proficiency_scale.max)
+    .bind(org_pk)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(stranded) = crate::common::stranded(extent) {
+        return Ok(Err(stranded));
+    }
+    sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
+        .bind(serde_json::to_string(new).context("serialising settings")?)
+        .bind(org_pk)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+pub(super) async fn org_count(pool: &Pool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM orgs")
+        .fetch_one(pool)
+        .await?)
+}
+
+pub(super) async fn org_generation(pool: &Pool, org: Uuid) -> Result<i64> {
+    sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = $1")
+        .bind(org)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// The key that signs access tokens: `fresh` unless one is stored already.
+pub(super) async fn signing_key(pool: &Pool, fresh: Vec<u8>) -> Result<Vec<u8>> {
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('jwt_signing_key', $1) ON CONFLICT DO NOTHING",
+    )
+    .bind(fresh)
+    .execute(pool)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'jwt_signing_key'")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+pub(super) async fn insert_org<'e>(
+    db: impl sqlx::Executor<'e, Database = Db>,
+    name: &str,
+    settings: &OrgSettings,
+) -> Result<OrgRecord> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(key(name))
+    .bind(serde_json::to_string(settings).context("serialising settings")?)
+    .bind(Timestamp::now().0)
+    .execute(db)
+    .await
+    .map_err(map_write_err)?;
+    Ok(OrgRecord {
+        id,
+        name: name.to_string(),
+        settings: settings.clone(),
+    })
+}
+
+/// A page of the organization's skills or agents, as `R` reads them with `select`, filtered
+/// on `key_column` (when the key is given) and on being active (when that is given).
+async fn list<R, T>(
+    pool: &Pool,
+    select: &str,
+    key_column: &str,
+    org: Uuid,
+    (key, active): (Option<String>, Option<bool>),
+    page: PageRequest,
+) -> Result<Paged<T>>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin + Keyed + Into<T>,
+{
+    let org_pk = org_pk(pool, org).await?;
+    let rows: Vec<R> = sqlx::query_as(&format!(
+        "{select} WHERE org_id = $1 AND id > $2
+           AND (CAST($3 AS TEXT) IS NULL OR {key_column} = $3)
+           AND (CAST($4 AS BOOLEAN) IS NULL OR active = $4)
+         ORDER BY id LIMIT $5"
+    ))
+    .bind(org_pk)
+    .bind(page.after.unwrap_or(0))
+    .bind(key)
+    .bind(active)
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows.into_iter().map(|r| (r.pk(), r.into())).collect();
+    Ok(paged(rows, page.limit))
+}
+
+/// One of the organization's skills or agents by its id, as `R` reads it with `select`;
+/// `lock` ends the select (see `for_update`).
+async fn one<'e, R>(
+    db: impl sqlx::Executor<'e, Database = Db>,
+    select: &str,
+    org: Uuid,
+    id: Uuid,
+    lock: &str,
+) -> Result<R>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    sqlx::query_as(&format!(
+        "{select} WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}"
+    ))
+    .bind(id)
+    .bind(org)
+    .fetch_optional(db)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+/// The organization's key.
+pub(crate) async fn org_pk<'e>(
+    db: impl sqlx::Executor<'e, Database = Db>,
+    org: Uuid,
+) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1")
+        .bind(org)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn list_skills(
+    pool: &Pool,
+    org: Uuid,
+    f: &SkillFilter,
+    page: PageRequest,
+) -> Result<Paged<SkillRecord>> {
+    let name = f.name.as_deref().map(key);
+    list::<rows::Skill, _>(pool, SELECT_SKILLS, "name_key", org, (name, f.active), page).await
+}
+
+pub(super) async fn get_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<SkillRecord> {
+    Ok(one::<rows::Skill>(pool, SELECT_SKILLS, org, id, "")
+        .await?
+        .into())
+}
+
+pub(super) async fn create_skill(
+    pool: &Pool,
+    org: Uuid,
+    new: &NewSkill,
+    now: Timestamp,
+) -> Result<SkillRecord> {
+    let id = Uuid::now_v7();
+    let done = sqlx::query(
+        "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
+         SELECT $1, id, $2, $3, $4, TRUE, $5, $5 FROM orgs WHERE uuid = $6",
+    )
+    .bind(id)
+    .bind(&new.name)
+    .bind(key(&new.name))
+    .bind(&new.description)
+    .bind(now.0)
+    .bind(org)
+    .execute(pool)
+    .await
+    .map_err(map_write_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(SkillRecord {
+        id,
+        name: new.name.clone(),
+        description: new.description.clone(),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+pub(super) async fn update_skill(
+    pool: &Pool,
+    org: Uuid,
+    id: Uuid,
+    p: &SkillPatch,
+    now: Timestamp,
+) -> Result<SkillRecord> {
+    let mut tx = begin_write(pool).await?;
+    let row: rows::Skill = one(&mut *tx, SELECT_SKILLS, org, id, &for_update("skills")).await?;
+    let pk = row.id;
+    let mut s = SkillRecord::from(row);
+    if crate::common::apply_skill_patch(&mut s, p, now) {
+        sqlx::query(
+            "UPDATE skills SET name = $1, name_key = $2, description = $3, active = $4,
+               updated_at = $5 WHERE id = $6",
+        )
+        .bind(&s.name)
+        .bind(key(&s.name))
+        .bind(&s.description)
+        .bind(s.active)
+        .bind(now.0)
+        .bind(pk)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_write_err)?;
+    }
+    tx.commit().await?;
+    Ok(s)
+}
+
+pub(super) async fn list_agents(
+    pool: &Pool,
+    org: Uuid,
+    f: &AgentFilter,
+    page: PageRequest,
+) -> Result<Paged<AgentRecord>> {
+    let email = f.email.as_deref().map(key);
+    list::<rows::Agent, _>(
+        pool,
+        SELECT_AGENTS,
+        "email_key",
+        org,
+        (email, f.active),
+        page,
+    )
+    .await
+}
+
+pub(super) async fn get_agent(pool: &Pool, org: Uuid, id: Uuid) -> Result<AgentRecord> {
+    Ok(one::<rows::Agent>(pool, SELECT_AGENTS, org, id, "")
+        .await?
+        .into())
+}
+
+/// Creates an agent with `insert`, the backend's statement: `$1` id, `$2` e-mail, `$3` its
+/// key, `$4` name, `$5` external id, `$6` now, `$7` the organization's id.
+pub(super) async fn create_agent(
+    pool: &Pool,
+    insert: &str,
+    org: Uuid,
+    new: &NewAgent,
+    now: Timestamp,
+) -> Result<AgentRecord> {
+    let id = Uuid::now_v7();
+    let done = sqlx::query(insert)
+        .bind(id)
+        .bind(&new.email)
+        .bind(key(&new.email))
+        .bind(&new.name)
+        .bind(&new.external_id)
+        .bind(now.0)
+        .bind(org)
+        .execute(pool)
+        .await
+        .map_err(map_write_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(AgentRecord {
+        id,
+        email: new.email.clone(),
+        name: new.name.clone(),
+        external_id: new.external_id.clone(),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+pub(super) async fn update_agent(
+    pool: &Pool,
+    org: Uuid,
+    id: Uuid,
+    p: &AgentPatch,
+    now: Timestamp,
+) -> Result<AgentRecord> {
+    let mut tx = begin_write(pool).await?;
+    let row: rows::Agent = one(&mut *tx, SELECT_AGENTS, org, id, &for_update("agents")).await?;
+    let pk = row.id;
+    let mut a = AgentRecord::from(row);
+    if crate::common::apply_agent_patch(&mut a, p, now) {
+        sqlx::query(
+            "UPDATE agents SET email = $1, email_key = $2, name = $3, external_id = $4,
+               active = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(&a.email)
+        .bind(key(&a.email))
+        .bind(&a.name)
+        .bind(&a.external_id)
+        .bind(a.active)
+        .bind(now.0)
+        .bind(pk)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_write_err)?;
+    }
+    tx.commit().await?;
+    Ok(a)
+}
+
+/// The agent's key, of an agent of the organization.
+pub(super) async fn agent_pk(pool: &Pool, org: Uuid, agent: Uuid) -> Result<i64> {
+    sqlx::query_scalar(
+        "SELECT id FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
+    )
+    .bind(agent)
+    .bind(org)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn catalog(pool: &Pool, org: Uuid) -> Result<Vec<CatalogSkill>> {
+    let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
+        "SELECT s.uuid, s.name, s.active FROM skills s JOIN orgs o ON o.id = s.org_id
+         WHERE o.uuid = $1",
+    )
+    .bind(org)
+    .fetch_all(pool)
+    .await?;
+    Ok(crate::common::catalog(rows))
+}
+
+/// The organization's settings, catalog and clients with their generation, read in `tx`,
+/// which the caller began so that every read sees one snapshot.
+pub(super) async fn org_snapshot(
+    mut tx: sqlx::Transaction<'static, Db>,
+    org: Uuid,
+) -> Result<OrgSnapshot> {
+    let row: rows::OrgAt = sqlx::query_as(&format!(
+        "SELECT id, generation, {ORG_COLS} FROM orgs WHERE uuid = $1"
+    ))
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let catalog: Vec<(Uuid, String, bool)> =
+        sqlx::query_as("SELECT uuid, name, active FROM skills WHERE org_id = $1")
+            .bind(row.id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let clients = super::clients::grants(&mut tx, row.id).await?;
+    tx.commit().await?;
+    Ok(OrgSnapshot {
+        generation: row.generation,
+        settings: row.org.record()?.settings,
+        catalog: crate::common::catalog(catalog),
+        clients,
+    })
+}
+
+/// Who holds a skill of the organization, in agent order.
+pub(super) async fn skill_holders(
+    pool: &Pool,
+    org: Uuid,
+    skill: Uuid,
+    page: PageRequest,
+) -> Result<Paged<SkillHolderRecord>> {
+    let skill_pk: i64 = sqlx::query_scalar(
+        "SELECT id FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
+    )
+    .bind(skill)
+    .bind(org)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let rows: Vec<rows::Holder> = sqlx::query_as(&format!(
+        "SELECT {HOLDER_COLS} FROM assignments a JOIN agents g ON g.id = a.agent_id
+         WHERE a.skill_id = $1 AND a.agent_id > $2 ORDER BY a.agent_id LIMIT $3"
+    ))
+    .bind(skill_pk)
+    .bind(page.after.unwrap_or(0))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let items = rows.into_iter().map(|r| r.record(skill)).collect();
+    Ok(paged(items, page.limit))
+}
+
+/// Deletes a skill no agent holds.
+pub(super) async fn delete_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<()> {
+    // No skill-set write runs meanwhile, so the count below sees every write that finished
+    // and none is under way, and a write that starts after this commits no longer finds the
+    // skill.
+    let (mut tx, org_pk) = begin_org_exclusive(pool, org).await?;
+    let pk: i64 = sqlx::query_scalar(&format!(
+        "SELECT id FROM skills WHERE uuid = $1 AND org_id = $2{}",
+        for_update("skills")
+    ))
+    .bind(id)
+    .bind(org_pk)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = $1")
+        .bind(pk)
+        .fetch_one(&mut *tx)
+        .await?;
+    if count > 0 {
+        return Err(StoreError::InUse { count });
+    }
+    // Audit entries keep the skill's id; they outlive the skill, so no foreign key.
+    sqlx::query("DELETE FROM skills WHERE id = $1")
+        .bind(pk)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

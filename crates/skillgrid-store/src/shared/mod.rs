@@ -1,0 +1,34 @@
+//! What the two backends do alike, written once.
+//!
+//! This folder is compiled once inside each backend: `sqlite` and `postgres` both include this
+//! file with `#[path]`, so everything here is built against that backend's own database type
+//! and the few pieces it provides (imported below from the backend's `mod.rs`), with no
+//! generic bounds. SQL here numbers its parameters `$1, $2, …`, which SQLite reads too; where
+//! the backends' SQL differs, the backend passes its own statement.
+
+pub(super) mod catalog;
+mod clients;
+mod keys;
+pub(super) mod store;
+mod trail;
+
+// What a backend provides (in its `mod.rs`):
+//
+// The sqlx database, and the store `Store` is implemented for, with its `read` and `write`
+// pools.
+use super::{Db, This};
+// Transactions: one that writes; one whose reads all see one snapshot; one that writes
+// beside skill-set writes of the organization, one that no such write runs beside, and one
+// for a change of its settings (the last three with the organization's key).
+use super::{begin_for_org, begin_org_exclusive, begin_settings_change};
+use super::{begin_snapshot, begin_write};
+// The end of a select that locks the rows it reads until the transaction ends (nothing,
+// where a write transaction locks the whole database).
+use super::for_update;
+// Deletes expired idempotency keys inside a claim's transaction.
+use super::prune_expired_keys;
+// Its own statements: a new agent, and the audit trail's reads.
+use super::{skillsets::AGENT_AUDIT, skillsets::ORG_AUDIT, INSERT_AGENT};
+// What `Store` does differently on each backend.
+use super::{agent_skills, disk_usage, extra, take_tokens};
+use super::{group, write, write_many};
