@@ -22,7 +22,7 @@ pub mod write;
 pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
-pub use write::{Items, OutcomeSink, Producer, Written};
+pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
 
 use async_trait::async_trait;
 use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings, RateLimit};
@@ -512,14 +512,7 @@ pub trait Store: Send + Sync + 'static {
     /// Applies skill-set writes to one or many agents in one transaction, with their audit
     /// entries; see [`WriteOptions`] for dry runs and atomicity, and the [`write`](crate::write)
     /// module for where the items come from and where their outcomes may go.
-    async fn write(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        items: Items<'_>,
-        opts: WriteOptions,
-        sink: Option<&OutcomeSink<'_>>,
-    ) -> Result<Written>;
+    async fn write(&self, request: WriteRequest<'_>) -> Result<Written>;
     /// [`Store::write`] of the items of a slice, with no sink.
     async fn write_skill_sets(
         &self,
@@ -528,9 +521,8 @@ pub trait Store: Send + Sync + 'static {
         items: &[AgentWrite],
         opts: WriteOptions,
     ) -> Result<WriteResult> {
-        let written = self
-            .write(org, ctx, Items::Slice(items), opts, None)
-            .await?;
+        let request = WriteRequest::new(org, ctx, Items::Slice(items), opts);
+        let written = self.write(request).await?;
         // A slice has no producer to refuse it: its write is always kept.
         written
             .result

@@ -7,8 +7,40 @@
 //! cannot overlap collects the items first and calls the sink after its commit
 //! ([`Items::collect`], [`after_commit`]); the caller sees the same outcomes either way.
 
-use crate::{AgentWrite, ItemOutcome, WriteResult};
+use crate::{AgentWrite, ItemOutcome, WriteContext, WriteOptions, WriteResult};
 use std::borrow::Cow;
+use uuid::Uuid;
+
+/// One call of [`Store::write`](crate::Store::write).
+pub struct WriteRequest<'a> {
+    pub org: Uuid,
+    pub ctx: &'a WriteContext,
+    pub items: Items<'a>,
+    pub opts: WriteOptions,
+    /// Where every item's outcome goes once all are decided, if anywhere.
+    pub sink: Option<&'a OutcomeSink<'a>>,
+}
+
+impl<'a> WriteRequest<'a> {
+    /// A write of `items` with no sink.
+    pub fn new(org: Uuid, ctx: &'a WriteContext, items: Items<'a>, opts: WriteOptions) -> Self {
+        WriteRequest {
+            org,
+            ctx,
+            items,
+            opts,
+            sink: None,
+        }
+    }
+
+    /// The same, with its outcomes handed to `sink`.
+    pub fn sink(self, sink: &'a OutcomeSink<'a>) -> Self {
+        WriteRequest {
+            sink: Some(sink),
+            ..self
+        }
+    }
+}
 
 /// Where a write's items come from.
 pub enum Items<'a> {

@@ -873,11 +873,7 @@ async fn streamed_writes_land_only_when_the_producer_says_go() {
         };
         let w = s
             .write(
-                org,
-                &ctx(1),
-                Items::Produced(produce),
-                opts(),
-                Some(&alongside),
+                WriteRequest::new(org, &ctx(1), Items::Produced(produce), opts()).sink(&alongside),
             )
             .await
             .unwrap();

@@ -193,14 +193,14 @@ fn disk_usage(_: &PgStore) -> Vec<(&'static str, u64)> {
 
 /// A skill-set write (see `Store::write`), with no overlap: a producer's items are all made
 /// before the write, and the sink runs after the commit.
-async fn write(
-    store: &PgStore,
-    org: Uuid,
-    ctx: &WriteContext,
-    items: Items<'_>,
-    opts: WriteOptions,
-    sink: Option<&OutcomeSink<'_>>,
-) -> Result<Written> {
+async fn write(store: &PgStore, request: WriteRequest<'_>) -> Result<Written> {
+    let WriteRequest {
+        org,
+        ctx,
+        items,
+        opts,
+        sink,
+    } = request;
     let (items, keep) = items.collect();
     if !keep {
         return Ok(crate::write::after_commit(items, None, sink));

@@ -207,15 +207,8 @@ impl Store for super::This {
         super::agent_skills(self, org, agent).await
     }
 
-    async fn write(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        items: Items<'_>,
-        opts: WriteOptions,
-        sink: Option<&OutcomeSink<'_>>,
-    ) -> Result<Written> {
-        super::write(self, org, ctx, items, opts, sink).await
+    async fn write(&self, request: WriteRequest<'_>) -> Result<Written> {
+        super::write(self, request).await
     }
 
     async fn agent_history(

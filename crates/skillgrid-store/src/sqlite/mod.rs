@@ -250,15 +250,8 @@ impl SqliteStore {
     }
 
     /// A write of more than `skillsets::LARGE` agents (see `skillsets::write_large`).
-    async fn large(
-        &self,
-        org: Uuid,
-        ctx: &WriteContext,
-        source: Items<'_>,
-        opts: WriteOptions,
-        alongside: Option<&OutcomeSink<'_>>,
-    ) -> Result<skillsets::LargeOutcome> {
-        skillsets::write_large(&self.write, &self.large, org, ctx, source, opts, alongside).await
+    async fn large(&self, request: WriteRequest<'_>) -> Result<skillsets::LargeOutcome> {
+        skillsets::write_large(&self.write, &self.large, request).await
     }
 
     /// Fails with [`NoDatabase`] unless the database `opts` names exists and holds skillgrid's
@@ -486,33 +479,28 @@ async fn write_many(
     if items.len() <= skillsets::LARGE {
         skillsets::write(&store.write, org, ctx, items, opts).await
     } else {
-        let source = Items::Slice(items);
-        Ok(store.large(org, ctx, source, opts, None).await?.result)
+        let request = WriteRequest::new(org, ctx, Items::Slice(items), opts);
+        Ok(store.large(request).await?.result)
     }
 }
 
 /// A skill-set write (see `Store::write`): up to `skillsets::LARGE` agents of a slice in one
 /// transaction (grouped with other small writes), then the sink; more, or items produced while
 /// the write runs, through the large-write path, which overlaps the sink with the write.
-async fn write(
-    store: &SqliteStore,
-    org: Uuid,
-    ctx: &WriteContext,
-    items: Items<'_>,
-    opts: WriteOptions,
-    sink: Option<&OutcomeSink<'_>>,
-) -> Result<Written> {
-    if let Items::Slice(items) = items {
+async fn write(store: &SqliteStore, request: WriteRequest<'_>) -> Result<Written> {
+    if let Items::Slice(items) = request.items {
         if items.len() <= skillsets::LARGE {
+            let WriteRequest { org, ctx, opts, .. } = request;
             let result = shared::store::write_slice(store, org, ctx, items, opts).await?;
+            let items = std::borrow::Cow::Borrowed(items);
             return Ok(crate::write::after_commit(
-                std::borrow::Cow::Borrowed(items),
+                items,
                 Some(result),
-                sink,
+                request.sink,
             ));
         }
     }
-    let w = store.large(org, ctx, items, opts, sink).await?;
+    let w = store.large(request).await?;
     Ok(Written {
         produced: w.fed,
         result: w.go_ahead.then_some(w.result),
@@ -727,7 +715,7 @@ pub(crate) mod tests {
             let (store, alongside) = (&store, &alongside);
             async move {
                 let (items, ctx) = (Items::Slice(&items), ctx());
-                let w = store.write(org, &ctx, items, OPTS, Some(alongside));
+                let w = store.write(WriteRequest::new(org, &ctx, items, OPTS).sink(alongside));
                 w.await.unwrap().result.unwrap()
             }
         };
@@ -841,7 +829,7 @@ pub(crate) mod tests {
         items[late].if_match = Some(Precondition::Version(41));
         let never = |_: &[AgentWrite], _: &[ItemOutcome]| panic!("called for a write not kept");
         let r = store
-            .write(org, &ctx(), Items::Slice(&items), OPTS, Some(&never))
+            .write(WriteRequest::new(org, &ctx(), Items::Slice(&items), OPTS).sink(&never))
             .await
             .unwrap()
             .result
@@ -863,7 +851,7 @@ pub(crate) mod tests {
         };
         let all = every_skill(&agents, &skills, 3);
         let r = store
-            .write(org, &ctx(), Items::Slice(&all), dry, Some(&never))
+            .write(WriteRequest::new(org, &ctx(), Items::Slice(&all), dry).sink(&never))
             .await
             .unwrap()
             .result
@@ -916,7 +904,7 @@ pub(crate) mod tests {
             go
         });
         store
-            .write(org, &ctx(), Items::Produced(produce), opts, Some(alongside))
+            .write(WriteRequest::new(org, &ctx(), Items::Produced(produce), opts).sink(alongside))
             .await
             .unwrap()
     }
@@ -1001,7 +989,7 @@ pub(crate) mod tests {
         // failed: the write's error is still the answer.)
         let beside = |_: &[AgentWrite], _: &[ItemOutcome]| {};
         let e = store
-            .write(org, &ctx(), Items::Produced(produce), OPTS, Some(&beside))
+            .write(WriteRequest::new(org, &ctx(), Items::Produced(produce), OPTS).sink(&beside))
             .await
             .unwrap_err();
         assert!(format!("{e:#}").contains("refused by the test"), "{e:#}");

@@ -75,12 +75,15 @@ pub(super) use crate::tuning::PIPELINE_FROM as LARGE;
 pub(super) async fn write_large(
     pool: &SqlitePool,
     large: &LargeWrites,
-    org: Uuid,
-    ctx: &WriteContext,
-    items: Source<'_>,
-    opts: WriteOptions,
-    alongside: Option<&OutcomeSink<'_>>,
+    request: WriteRequest<'_>,
 ) -> Result<LargeOutcome> {
+    let WriteRequest {
+        org,
+        ctx,
+        items,
+        opts,
+        sink: alongside,
+    } = request;
     use rusqlite::{Transaction, TransactionBehavior};
     struct Running<'a>(&'a Activity);
     impl Drop for Running<'_> {

@@ -26,7 +26,8 @@ use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, warnings, BulkLimits, ItemResult, SkillRules};
 use skillgrid_store::tuning::{FEED_CHUNK, STREAM_FROM_BYTES as STREAM_FROM};
 use skillgrid_store::{
-    AgentWrite, ItemOutcome, Items, Producer, StoreError, WriteContext, WriteOptions, WriteResult,
+    AgentWrite, ItemOutcome, Items, Producer, StoreError, WriteContext, WriteOptions, WriteRequest,
+    WriteResult,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -227,11 +228,8 @@ async fn streamed(
     let written = state
         .store()
         .write(
-            caller.org_id,
-            &prepared.ctx,
-            Items::Produced(produce),
-            opts,
-            Some(&render),
+            WriteRequest::new(caller.org_id, &prepared.ctx, Items::Produced(produce), opts)
+                .sink(&render),
         )
         .await
         .map_err(write_error)?;
@@ -439,11 +437,8 @@ async fn run_items(
     let written = state
         .store()
         .write(
-            caller.org_id,
-            &prepared.ctx,
-            Items::Slice(&writes),
-            opts,
-            Some(&render),
+            WriteRequest::new(caller.org_id, &prepared.ctx, Items::Slice(&writes), opts)
+                .sink(&render),
         )
         .await
         .map_err(write_error)?;
