@@ -15,6 +15,7 @@ pub mod postgres;
 mod rows;
 #[cfg(test)]
 mod seed;
+mod settings;
 pub mod sqlite;
 pub mod tuning;
 pub mod write;

@@ -3,7 +3,6 @@
 //! here, once.
 
 use crate::*;
-use anyhow::Context;
 
 /// Skills as [`Skill`] reads them, to be finished by a `WHERE`.
 pub(crate) const SELECT_SKILLS: &str =
@@ -18,7 +17,7 @@ pub(crate) const ORG_COLS: &str = "uuid, name, settings";
 pub(crate) struct Org {
     uuid: Uuid,
     name: String,
-    /// JSON, the whole settings object.
+    /// JSON, the whole settings object (see `crate::settings`).
     settings: String,
 }
 
@@ -27,8 +26,7 @@ impl Org {
         Ok(OrgRecord {
             id: self.uuid,
             name: self.name,
-            settings: serde_json::from_str(&self.settings)
-                .context("stored settings are not valid")?,
+            settings: crate::settings::from_json(&self.settings)?,
         })
     }
 }

@@ -4,7 +4,6 @@ use super::{begin_org_exclusive, begin_settings_change, begin_write, for_update,
 use crate::common::{key, map_write_err, paged};
 use crate::rows::{self, Keyed, HOLDER_COLS, ORG_COLS, SELECT_AGENTS, SELECT_SKILLS};
 use crate::*;
-use anyhow::Context;
 
 type Pool = sqlx::Pool<Db>;
 
@@ -67,7 +66,7 @@ pub(super) async fn update_settings(
         return Ok(Err(stranded));
     }
     sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
-        .bind(serde_json::to_string(new).context("serialising settings")?)
+        .bind(crate::settings::to_json(new)?)
         .bind(org_pk)
         .execute(&mut *tx)
         .await?;
@@ -116,7 +115,7 @@ pub(super) async fn insert_org<'e>(
     .bind(id)
     .bind(name)
     .bind(key(name))
-    .bind(serde_json::to_string(settings).context("serialising settings")?)
+    .bind(crate::settings::to_json(settings)?)
     .bind(Timestamp::now().0)
     .execute(db)
     .await
