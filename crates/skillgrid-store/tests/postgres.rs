@@ -16,6 +16,8 @@ use sqlx::Connection;
 use std::sync::Arc;
 use uuid::Uuid;
 
+#[path = "support/audit_view.rs"]
+mod audit_view;
 #[path = "support/clients.rs"]
 mod clients;
 #[path = "support/generation.rs"]
@@ -1506,5 +1508,56 @@ async fn api_clients_are_audited_revocable_and_kept_to_their_organization() {
     let db = TestDb::new().await;
     let s = db.store().await;
     clients::are_audited_revocable_and_kept_to_their_organization(s.as_ref()).await;
+    db.drop().await;
+}
+
+/// The `audit_entries` view lists every entry as the store does (the text form of migrated
+/// rows is checked beside the migration's own test).
+#[tokio::test]
+async fn the_audit_entries_view_lists_what_the_store_lists() {
+    use sqlx::Row;
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let orgs = audit_view::write_every_kind(s.as_ref()).await;
+    let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    for (n, org) in orgs.into_iter().enumerate() {
+        let view: Vec<audit_view::ViewRow> = sqlx::query(&format!(
+            "SELECT {} FROM audit_entries WHERE org_uuid = $1 ORDER BY position",
+            audit_view::COLUMNS
+        ))
+        .bind(org)
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| audit_view::ViewRow {
+            position: r.get(0),
+            entry_id: r.get(1),
+            org: r.get(2),
+            at: r.get(3),
+            request_id: r.get(4),
+            client: r.get(5),
+            agent: r.get(6),
+            skill: r.get(7),
+            action: r.get(8),
+            before: [r.get(9), r.get(10), r.get(11), r.get(12)],
+            after: [r.get(13), r.get(14), r.get(15), r.get(16)],
+        })
+        .collect();
+        if n == 0 {
+            audit_view::covers_every_kind(&view);
+        }
+        audit_view::view_matches_the_store(s.as_ref(), org, view).await;
+    }
+    let readable: String = sqlx::query_scalar(
+        "SELECT to_char(at_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS') FROM audit_entries
+          WHERE at = $1 LIMIT 1",
+    )
+    .bind(audit_view::T0)
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(readable, "2025-06-15T15:06:40.000");
+    c.close().await.ok();
     db.drop().await;
 }

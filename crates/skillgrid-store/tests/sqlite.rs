@@ -2,6 +2,8 @@
 //! are unit tests beside the code; these are the checks shared with `postgres.rs`, and what
 //! opening does to the files).
 
+#[path = "support/audit_view.rs"]
+mod audit_view;
 #[path = "support/clients.rs"]
 mod clients;
 #[path = "support/generation.rs"]
@@ -216,4 +218,67 @@ async fn a_write_without_room_is_full_and_the_writer_recovers() {
         .create_skill(org, &skill(made), Timestamp(1))
         .await
         .unwrap();
+}
+
+/// The `audit_entries` view lists every entry as the store does: the binary form of small
+/// writes and the listed form of large ones (the text form of migrated rows is checked
+/// beside the migration's own test).
+#[tokio::test]
+async fn the_audit_entries_view_lists_what_the_store_lists() {
+    use sqlx::{Connection, Row};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("v.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    let orgs = audit_view::write_every_kind(&store).await;
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let forms: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT hex(substr(entries, 1, 1)), count(*) FROM audit_sets GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(
+        forms.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+        ["01", "02"],
+        "both binary forms written"
+    );
+    let uuid = |r: &sqlx::sqlite::SqliteRow, i: usize| {
+        uuid::Uuid::parse_str(&r.get::<String, _>(i)).unwrap()
+    };
+    for (n, org) in orgs.into_iter().enumerate() {
+        let view: Vec<audit_view::ViewRow> = sqlx::query(&format!(
+            "SELECT {} FROM audit_entries WHERE org_uuid = ? ORDER BY position",
+            audit_view::COLUMNS
+        ))
+        .bind(org.to_string())
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| audit_view::ViewRow {
+            position: r.get(0),
+            entry_id: uuid(r, 1),
+            org: uuid(r, 2),
+            at: r.get(3),
+            request_id: r.get(4),
+            client: uuid(r, 5),
+            agent: uuid(r, 6),
+            skill: uuid(r, 7),
+            action: r.get(8),
+            before: [r.get(9), r.get(10), r.get(11), r.get(12)],
+            after: [r.get(13), r.get(14), r.get(15), r.get(16)],
+        })
+        .collect();
+        if n == 0 {
+            audit_view::covers_every_kind(&view);
+        }
+        audit_view::view_matches_the_store(&store, org, view).await;
+    }
+    let readable: String =
+        sqlx::query_scalar("SELECT at_utc FROM audit_entries WHERE at = ? LIMIT 1")
+            .bind(audit_view::T0)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    assert_eq!(readable, "2025-06-15T15:06:40.000Z");
 }
