@@ -790,6 +790,49 @@ pub(crate) mod migration_check {
         sql
     }
 
+    /// A row of the `audit_entries` view, as a backend's test reads it.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct ViewEntry {
+        pub position: i64,
+        pub entry_id: Uuid,
+        pub org: Uuid,
+        pub at: i64,
+        pub request_id: String,
+        pub client: Uuid,
+        pub agent: Uuid,
+        pub skill: Uuid,
+        pub action: String,
+        /// proficiency, effective, expires, updated
+        pub before: [Option<i64>; 4],
+        pub after: [Option<i64>; 4],
+    }
+
+    /// The columns a backend's test reads into a [`ViewEntry`], in its order.
+    pub const VIEW_COLUMNS: &str = "position, entry_id, org_uuid, at, request_id, client_uuid,
+        agent_uuid, skill_uuid, action, before_proficiency, before_effective, before_expires,
+        before_updated, after_proficiency, after_effective, after_expires, after_updated";
+
+    /// What the `audit_entries` view must list for the moved rows (in the text form), in
+    /// position order.
+    pub fn view_want() -> Vec<ViewEntry> {
+        old_rows()
+            .into_iter()
+            .map(|(id, uuid, action, before, after)| ViewEntry {
+                position: legacy_position(id),
+                entry_id: uuid,
+                org: ORG,
+                at: 1234,
+                request_id: "req-old".into(),
+                client: CLIENT,
+                agent: AGENT,
+                skill: SKILL,
+                action: ["added", "updated", "removed"][action as usize - 1].into(),
+                before: before.unwrap_or_default(),
+                after: after.unwrap_or_default(),
+            })
+            .collect()
+    }
+
     pub async fn check(store: &dyn Store) {
         // The agent's version (its ETag) came through every migration too.
         assert_eq!(store.agent_skills(ORG, AGENT).await.unwrap().version, 3);
