@@ -15,6 +15,9 @@ const DAY: i64 = 24 * HOUR;
 pub const T0: i64 = 1_750_000_000_000;
 /// Agents of the large writes: more than a backend writes in its small-write path.
 const MANY: usize = 70;
+/// Skills of an organization: enough for one agent's entries of a write to take more than the
+/// 512 bytes SQLite's view reads at a time.
+const SKILLS: usize = 60;
 
 /// A row of the view, its columns in the order of [`COLUMNS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,9 +54,9 @@ async fn org(s: &dyn Store, name: &str, agents: usize) -> Org {
         .unwrap()
         .id;
     let mut skills = Vec::new();
-    for n in ["Billing", "Sales", "Support"] {
+    for n in 0..SKILLS {
         let skill = NewSkill {
-            name: n.into(),
+            name: format!("Skill {n}"),
             description: None,
         };
         skills.push(s.create_skill(id, &skill, Timestamp(1)).await.unwrap().id);
@@ -120,12 +123,17 @@ pub async fn write_every_kind(s: &dyn Store) -> [Uuid; 2] {
     let ours = org(s, "ours", MANY).await;
     let theirs = org(s, "theirs", 2).await;
     let [s1, s2, s3] = [ours.skills[0], ours.skills[1], ours.skills[2]];
-    // Small: one agent gets a skill without dates and one with both.
+    let extra = &ours.skills[3..];
+    // Small: one agent gets a skill without dates, one with both, and many more.
     write(s, &ours, 1, T0, |_| {
-        SkillSetWrite::Replace(vec![
+        let mut set = vec![
             assignment(s1, 50, None, None),
             assignment(s2, 70, Some(T0 - HOUR), Some(T0 + DAY)),
-        ])
+        ];
+        set.extend(extra[..30].iter().enumerate().map(|(n, k)| {
+            assignment(*k, n as i64, Some(T0 + n as i64 * HOUR), Some(T0 + 9 * DAY))
+        }));
+        SkillSetWrite::Replace(set)
     })
     .await;
     // Small: updated (gaining a date), removed (with dates), added (without).
@@ -137,12 +145,22 @@ pub async fn write_every_kind(s: &dyn Store) -> [Uuid; 2] {
         remove: vec![s2],
     })
     .await;
-    // Large: every agent; the first has each of its skills updated, added or removed.
+    // Large: every agent; the first has each of its skills updated, added or removed, and
+    // many of them.
     write(s, &ours, MANY, T0 + 2 * HOUR, |i| {
-        SkillSetWrite::Replace(vec![
+        let mut set = vec![
             assignment(s1, 10 + i as i64, None, Some(T0 + 3 * DAY)),
             assignment(s2, 20, Some(T0 - DAY), Some(T0 + 3 * DAY)),
-        ])
+        ];
+        if i == 0 {
+            set.extend(
+                extra[10..]
+                    .iter()
+                    .enumerate()
+                    .map(|(n, k)| assignment(*k, 100 - n as i64, None, Some(T0 + n as i64 * DAY))),
+            );
+        }
+        SkillSetWrite::Replace(set)
     })
     .await;
     // Large: dates dropped, and assignments with dates removed.

@@ -27,18 +27,21 @@ slots(k, mask, unless, byte) AS (
     VALUES (0, 0, 0, 0), (1, 0, 0, 1), (2, 0, 0, 1), (3, 1, 0, 0), (4, 2, 0, 0), (5, 4, 0, 0),
            (6, 1, 0, 0), (7, 8, 0, 0), (8, 16, 0, 0), (9, 32, 0, 0), (10, 8, 64, 0)
 ),
-packed(id, e, form) AS (
-    SELECT id, entries, CASE substr(hex(entries), 1, 2) WHEN '01' THEN 1 WHEN '02' THEN 2 ELSE 0 END
-    FROM audit_sets
-),
 -- p: offset of the next byte; i: index of the entry being read; k: its slot being read;
 -- acc, sh: the varint read so far and the shift of its next 7 bits; flags: the entry's flags.
+-- w: 512 bytes of the value from offset base on, refilled from audit_sets as p moves on (a
+-- step copies its row, so carrying the whole value would make a long row cost the square of
+-- its length).
 -- out_k, out_v: the slot this step finished, if the entry holds it, and its value (a varint
 -- as read, before zigzag); out_skill: a skill id read whole, in hex.
-fields(id, e, form, p, i, k, acc, sh, flags, out_i, out_k, out_v, out_skill) AS (
-    SELECT id, e, form, 1, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL FROM packed WHERE form <> 0
+fields(id, form, len, base, w, p, i, k, acc, sh, flags, out_i, out_k, out_v, out_skill) AS (
+    SELECT id, CAST(hex(substr(entries, 1, 1)) AS INTEGER), length(entries), 0,
+        substr(entries, 1, 512), 1, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL
+    FROM audit_sets WHERE hex(substr(entries, 1, 1)) IN ('01', '02')
     UNION ALL
-    SELECT f.id, f.e, f.form,
+    SELECT f.id, f.form, f.len,
+        CASE WHEN f.p - f.base > 480 THEN f.p ELSE f.base END,
+        CASE WHEN f.p - f.base > 480 THEN substr(a.entries, f.p + 1, 512) ELSE f.w END,
         f.p + CASE
             WHEN NOT (f.flags & s.mask = s.mask AND f.flags & s.unless = 0) THEN 0
             WHEN f.k = 0 AND f.form = 1 THEN 16
@@ -62,39 +65,41 @@ fields(id, e, form, p, i, k, acc, sh, flags, out_i, out_k, out_v, out_skill) AS 
             WHEN NOT (f.flags & s.mask = s.mask AND f.flags & s.unless = 0) THEN NULL
             WHEN s.byte OR (f.k = 0 AND f.form = 1) OR x.v < 128 THEN f.k END,
         f.acc | ((x.v & 127) << f.sh),
-        CASE WHEN f.k = 0 AND f.form = 1 THEN hex(substr(f.e, f.p + 1, 16)) END
+        CASE WHEN f.k = 0 AND f.form = 1 THEN hex(substr(f.w, f.p - f.base + 1, 16)) END
     FROM fields f
     JOIN slots s ON s.k = f.k
-    JOIN byte_values x ON x.h = hex(substr(f.e, f.p + 1, 1))
-    WHERE f.p < length(f.e)
+    JOIN byte_values x ON x.h = hex(substr(f.w, f.p - f.base + 1, 1))
+    JOIN audit_sets a ON a.id = f.id
+    WHERE f.p < f.len
 ),
 -- Rows in the text form: ';' between entries, ',' between their 10 fields (skill, action,
 -- then each side's proficiency, effective, expires, updated), so token t is field t % 10 of
 -- entry t / 10.
 tokens(id, t, tok, rest) AS (
-    SELECT id, -1, NULL, replace(CAST(e AS TEXT), ';', ',') || ',' FROM packed WHERE form = 0
+    SELECT id, -1, NULL, replace(CAST(entries AS TEXT), ';', ',') || ','
+    FROM audit_sets WHERE hex(substr(entries, 1, 1)) NOT IN ('01', '02')
     UNION ALL
     SELECT id, t + 1, substr(rest, 1, instr(rest, ',') - 1), substr(rest, instr(rest, ',') + 1)
     FROM tokens
     WHERE rest <> ''
 ),
--- Every field of every entry: (row, entry index, slot, value, skill in hex).
-parts(id, i, k, v, skill) AS (
+-- Every field of every entry: (row, entry index, slot, value, skill in hex, form: 0 for text).
+parts(id, i, k, v, skill, form) AS (
     SELECT id, out_i, out_k,
         CASE WHEN out_k < 3 THEN out_v
              -- zigzag: the varint shifted right (logically), negated bitwise if it was odd
              WHEN out_v & 1 THEN ~((out_v >> 1) & 9223372036854775807)
              ELSE (out_v >> 1) & 9223372036854775807 END,
-        out_skill
+        out_skill, form
     FROM fields WHERE out_k IS NOT NULL
     UNION ALL
     SELECT id, t / 10, CASE WHEN t % 10 < 2 THEN t % 10 ELSE t % 10 + 1 END,
         CASE WHEN t % 10 > 0 THEN CAST(nullif(tok, '') AS INTEGER) END,
-        CASE WHEN t % 10 = 0 THEN upper(tok) END
+        CASE WHEN t % 10 = 0 THEN upper(tok) END, 0
     FROM tokens WHERE t >= 0
 ),
-entry(id, i, skill, place, action, bp, be, bx, bu, ap, ae, ax, au) AS (
-    SELECT id, i, max(skill), max(CASE k WHEN 0 THEN v END), max(CASE k WHEN 1 THEN v END),
+entry(id, i, form, skill, place, action, bp, be, bx, bu, ap, ae, ax, au) AS (
+    SELECT id, i, max(form), max(skill), max(CASE k WHEN 0 THEN v END), max(CASE k WHEN 1 THEN v END),
         max(CASE k WHEN 3 THEN v END), max(CASE k WHEN 4 THEN v END),
         max(CASE k WHEN 5 THEN v END), max(CASE k WHEN 6 THEN v END),
         max(CASE k WHEN 7 THEN v END), max(CASE k WHEN 8 THEN v END),
@@ -110,7 +115,7 @@ rows_out AS (
         hex(s.uuid) AS base,
         coalesce(n.skill, hex(substr(w.skills, n.place * 16 + 1, 16))) AS skill,
         n.action, n.bp, n.ap,
-        p.form <> 0 AS relative,
+        n.form <> 0 AS relative,
         CASE WHEN n.bp IS NOT NULL THEN n.be END AS be,
         CASE WHEN n.bp IS NOT NULL THEN n.bx END AS bx,
         CASE WHEN n.bp IS NOT NULL THEN coalesce(n.bu, 0) END AS bu,
@@ -118,7 +123,6 @@ rows_out AS (
         CASE WHEN n.ap IS NOT NULL THEN n.ax END AS ax,
         CASE WHEN n.ap IS NOT NULL THEN n.au END AS au
     FROM entry n
-    JOIN packed p ON p.id = n.id
     JOIN audit_sets s ON s.id = n.id
     JOIN orgs o ON o.id = s.org_id
     LEFT JOIN audit_writes w ON w.id = s.write_id
