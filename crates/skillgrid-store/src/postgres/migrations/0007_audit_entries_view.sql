@@ -48,13 +48,19 @@ CROSS JOIN LATERAL (
     ),
     -- p: offset of the next byte; i: index of the entry being read; k: its slot being read;
     -- acc, sh: the varint read so far and the shift of its next 7 bits; flags: the entry's
-    -- flags. out_k, out_v: the slot this step finished, if the entry holds it, and its value
-    -- (a varint as read, before zigzag); out_skill: a skill id.
-    fields(p, i, k, acc, sh, flags, out_i, out_k, out_v, out_skill) AS (
-        SELECT 1, 0, 0, 0::bigint, 0, 0, NULL::int, NULL::int, NULL::bigint, NULL::uuid
+    -- flags. w: 512 bytes of the value from offset base on, refilled as p moves on (reading
+    -- a byte of a long stored value can cost a read of all of it, so reading each byte from
+    -- the value would make a long row cost the square of its length).
+    -- out_k, out_v: the slot this step finished, if the entry holds it, and its value (a
+    -- varint as read, before zigzag); out_skill: a skill id.
+    fields(base, w, p, i, k, acc, sh, flags, out_i, out_k, out_v, out_skill) AS (
+        SELECT 0, substring(s.entries FROM 1 FOR 512), 1, 0, 0, 0::bigint, 0, 0,
+            NULL::int, NULL::int, NULL::bigint, NULL::uuid
         WHERE get_byte(s.entries, 0) = 1
         UNION ALL
         SELECT
+            CASE WHEN f.p - f.base > 480 THEN f.p ELSE f.base END,
+            CASE WHEN f.p - f.base > 480 THEN substring(s.entries FROM f.p + 1 FOR 512) ELSE f.w END,
             f.p + CASE WHEN NOT x.present THEN 0 WHEN f.k = 0 THEN 16 ELSE 1 END,
             CASE WHEN f.k = 10 AND x.done THEN f.i + 1 ELSE f.i END,
             CASE WHEN x.done THEN (f.k + 1) % 11 ELSE f.k END,
@@ -64,7 +70,7 @@ CROSS JOIN LATERAL (
             f.i,
             CASE WHEN x.present AND x.done THEN f.k END,
             x.u,
-            CASE WHEN f.k = 0 THEN encode(substring(s.entries FROM f.p + 1 FOR 16), 'hex')::uuid END
+            CASE WHEN f.k = 0 THEN encode(substring(f.w FROM f.p - f.base + 1 FOR 16), 'hex')::uuid END
         FROM fields f
         JOIN slots sl ON sl.k = f.k
         CROSS JOIN LATERAL (
@@ -72,8 +78,8 @@ CROSS JOIN LATERAL (
                 -- the skill (whole), action and flags take one step; a varint ends at a byte
                 -- below 128; a slot left out ends where it starts
                 NOT present OR sl.byte OR b < 128 AS done
-            FROM (SELECT get_byte(s.entries, f.p) AS b,
-                         f.acc | ((get_byte(s.entries, f.p) & 127)::bigint << f.sh) AS u,
+            FROM (SELECT get_byte(f.w, f.p - f.base) AS b,
+                         f.acc | ((get_byte(f.w, f.p - f.base) & 127)::bigint << f.sh) AS u,
                          f.flags & sl.mask = sl.mask AND f.flags & sl.unless = 0 AS present) y
         ) x
         WHERE f.p < length(s.entries)
