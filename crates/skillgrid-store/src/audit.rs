@@ -25,6 +25,11 @@
 //!   their entry's id as the base).
 //! - **Positions** order the entries for paging: `row id << 16 | index`. A row holds at most
 //!   65,536 entries; an agent with more changes in one write gets several rows.
+//! - **Read with SQL:** the view `audit_entries` (migration 0008 on SQLite, 0007 on
+//!   PostgreSQL) unpacks all three forms into one row per entry for operators. It repeats
+//!   this module's reading in SQL, so a change to a form needs a new migration replacing the
+//!   view; each backend's `the_audit_entries_view_lists_what_the_store_lists` test compares
+//!   the two.
 
 use crate::common::{self, AgentRow};
 use crate::*;
