@@ -795,45 +795,74 @@ pub(crate) mod migration_check {
         sql
     }
 
-    /// A row of the `audit_entries` view, as a backend's test reads it.
-    #[derive(Debug, PartialEq, Eq)]
-    pub struct ViewEntry {
-        pub position: i64,
-        pub entry_id: Uuid,
-        pub org: Uuid,
-        pub at: i64,
-        pub request_id: String,
-        pub client: Uuid,
-        pub agent: Uuid,
-        pub skill: Uuid,
-        pub action: String,
-        /// proficiency, effective, expires, updated
-        pub before: [Option<i64>; 4],
-        pub after: [Option<i64>; 4],
+    /// A row of the `audit_entries` view as [`view_sql`] reads it: position, entry id, at,
+    /// request id, client, agent, skill, action, then before and after as (proficiency,
+    /// effective, expires, updated).
+    pub type ViewRow = (
+        i64,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+
+    /// The query of every row of the view, in position order; `text` turns a uuid column
+    /// into text (nothing on SQLite, where the view's uuids are text already).
+    pub fn view_sql(text: &str) -> String {
+        format!(
+            "SELECT position, entry_id{text}, at, request_id, client_uuid{text}, agent_uuid{text},
+               skill_uuid{text}, action, before_proficiency, before_effective, before_expires,
+               before_updated, after_proficiency, after_effective, after_expires, after_updated
+             FROM audit_entries ORDER BY position"
+        )
     }
 
-    /// The columns a backend's test reads into a [`ViewEntry`], in its order.
-    pub const VIEW_COLUMNS: &str = "position, entry_id, org_uuid, at, request_id, client_uuid,
-        agent_uuid, skill_uuid, action, before_proficiency, before_effective, before_expires,
-        before_updated, after_proficiency, after_effective, after_expires, after_updated";
+    /// A row of the view as compared: the first eight columns, then the values.
+    pub type Compared = (
+        (i64, String, i64, String, String, String, String, String),
+        [Option<i64>; 8],
+    );
 
-    /// What the `audit_entries` view must list for the moved rows (in the text form), in
-    /// position order.
-    pub fn view_want() -> Vec<ViewEntry> {
+    /// A [`ViewRow`] in the shape it is compared in (a tuple of 16 cannot be compared).
+    pub fn compared(r: ViewRow) -> Compared {
+        let (pos, id, at, req, client, agent, skill, action, bp, be, bx, bu, ap, ae, ax, au) = r;
+        (
+            (pos, id, at, req, client, agent, skill, action),
+            [bp, be, bx, bu, ap, ae, ax, au],
+        )
+    }
+
+    /// What the `audit_entries` view must list for the moved rows (in the text form).
+    pub fn view_want() -> Vec<Compared> {
         old_rows()
             .into_iter()
-            .map(|(id, uuid, action, before, after)| ViewEntry {
-                position: legacy_position(id),
-                entry_id: uuid,
-                org: ORG,
-                at: 1234,
-                request_id: "req-old".into(),
-                client: CLIENT,
-                agent: AGENT,
-                skill: SKILL,
-                action: ["added", "updated", "removed"][action as usize - 1].into(),
-                before: before.unwrap_or_default(),
-                after: after.unwrap_or_default(),
+            .map(|(id, uuid, action, before, after)| {
+                let [bp, be, bx, bu] = before.unwrap_or_default();
+                let [ap, ae, ax, au] = after.unwrap_or_default();
+                (
+                    (
+                        legacy_position(id),
+                        uuid.to_string(),
+                        1234,
+                        "req-old".into(),
+                        CLIENT.to_string(),
+                        AGENT.to_string(),
+                        SKILL.to_string(),
+                        ["added", "updated", "removed"][action as usize - 1].into(),
+                    ),
+                    [bp, be, bx, bu, ap, ae, ax, au],
+                )
             })
             .collect()
     }

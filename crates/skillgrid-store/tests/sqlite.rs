@@ -248,35 +248,21 @@ async fn the_audit_entries_view_lists_what_the_store_lists() {
     let uuid = |r: &sqlx::sqlite::SqliteRow, i: usize| {
         uuid::Uuid::parse_str(&r.get::<String, _>(i)).unwrap()
     };
-    for (n, org) in orgs.into_iter().enumerate() {
-        let view: Vec<audit_view::ViewRow> = sqlx::query(&format!(
-            "SELECT {} FROM audit_entries WHERE org_uuid = ? ORDER BY position",
-            audit_view::COLUMNS
-        ))
-        .bind(org.to_string())
-        .fetch_all(&mut c)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| audit_view::ViewRow {
-            position: r.get(0),
-            entry_id: uuid(r, 1),
-            org: uuid(r, 2),
-            at: r.get(3),
-            request_id: r.get(4),
-            client: uuid(r, 5),
-            agent: uuid(r, 6),
-            skill: uuid(r, 7),
-            action: r.get(8),
-            before: [r.get(9), r.get(10), r.get(11), r.get(12)],
-            after: [r.get(13), r.get(14), r.get(15), r.get(16)],
-        })
-        .collect();
-        if n == 0 {
-            audit_view::covers_every_kind(&view);
-        }
-        audit_view::view_matches_the_store(&store, org, view).await;
-    }
+    let sql = format!(
+        "SELECT {} FROM audit_entries WHERE org_uuid = ? ORDER BY position",
+        audit_view::COLUMNS
+    );
+    audit_view::view_lists_what_the_store_lists(&store, orgs, async |org| {
+        let rows = sqlx::query(&sql)
+            .bind(org.to_string())
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| audit_view::ViewRow::read(r, uuid))
+            .collect()
+    })
+    .await;
     let readable: String =
         sqlx::query_scalar("SELECT at_utc FROM audit_entries WHERE at = ? LIMIT 1")
             .bind(audit_view::T0)

@@ -417,29 +417,11 @@ mod tests {
         let store = PgStore::open(&url).await.unwrap();
         m::check(&store).await;
         // The audit_entries view reads the text form the migration left.
-        use sqlx::Row;
-        let view: Vec<m::ViewEntry> = sqlx::query(&format!(
-            "SELECT {} FROM audit_entries ORDER BY position",
-            m::VIEW_COLUMNS
-        ))
-        .fetch_all(&store.read)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| m::ViewEntry {
-            position: r.get(0),
-            entry_id: r.get(1),
-            org: r.get(2),
-            at: r.get(3),
-            request_id: r.get(4),
-            client: r.get(5),
-            agent: r.get(6),
-            skill: r.get(7),
-            action: r.get(8),
-            before: [r.get(9), r.get(10), r.get(11), r.get(12)],
-            after: [r.get(13), r.get(14), r.get(15), r.get(16)],
-        })
-        .collect();
+        let view: Vec<m::ViewRow> = sqlx::query_as(&m::view_sql("::text"))
+            .fetch_all(&store.read)
+            .await
+            .unwrap();
+        let view: Vec<m::Compared> = view.into_iter().map(m::compared).collect();
         assert_eq!(view, m::view_want());
         // New rows get ids after the moved ones.
         let next: i64 =

@@ -1145,33 +1145,13 @@ pub(crate) mod tests {
         let store = SqliteStore::open(&url).await.unwrap();
         m::check(&store).await;
         // The audit_entries view reads the text form the migration left.
-        use sqlx::{Connection, Row};
+        use sqlx::Connection;
         let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        let uuid = |r: &sqlx::sqlite::SqliteRow, i: usize| {
-            Uuid::parse_str(&r.get::<String, _>(i)).unwrap()
-        };
-        let view: Vec<m::ViewEntry> = sqlx::query(&format!(
-            "SELECT {} FROM audit_entries ORDER BY position",
-            m::VIEW_COLUMNS
-        ))
-        .fetch_all(&mut c)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| m::ViewEntry {
-            position: r.get(0),
-            entry_id: uuid(r, 1),
-            org: uuid(r, 2),
-            at: r.get(3),
-            request_id: r.get(4),
-            client: uuid(r, 5),
-            agent: uuid(r, 6),
-            skill: uuid(r, 7),
-            action: r.get(8),
-            before: [r.get(9), r.get(10), r.get(11), r.get(12)],
-            after: [r.get(13), r.get(14), r.get(15), r.get(16)],
-        })
-        .collect();
+        let view: Vec<m::ViewRow> = sqlx::query_as(&m::view_sql(""))
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+        let view: Vec<m::Compared> = view.into_iter().map(m::compared).collect();
         assert_eq!(view, m::view_want());
     }
 }

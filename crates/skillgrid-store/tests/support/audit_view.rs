@@ -36,6 +36,32 @@ pub struct ViewRow {
     pub after: [Option<i64>; 4],
 }
 
+impl ViewRow {
+    /// A row read with [`COLUMNS`]; `uuid` reads a uuid column (text on SQLite).
+    pub fn read<R>(r: &R, uuid: impl Fn(&R, usize) -> Uuid) -> ViewRow
+    where
+        R: sqlx::Row,
+        usize: sqlx::ColumnIndex<R>,
+        for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+        for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+        for<'q> Option<i64>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    {
+        ViewRow {
+            position: r.get(0),
+            entry_id: uuid(r, 1),
+            org: uuid(r, 2),
+            at: r.get(3),
+            request_id: r.get(4),
+            client: uuid(r, 5),
+            agent: uuid(r, 6),
+            skill: uuid(r, 7),
+            action: r.get(8),
+            before: [r.get(9), r.get(10), r.get(11), r.get(12)],
+            after: [r.get(13), r.get(14), r.get(15), r.get(16)],
+        }
+    }
+}
+
 /// The columns a backend's test reads into a [`ViewRow`], in its order.
 pub const COLUMNS: &str = "position, entry_id, org_uuid, at, request_id, client_uuid, agent_uuid,
     skill_uuid, action, before_proficiency, before_effective, before_expires, before_updated,
@@ -229,8 +255,24 @@ async fn store_rows(s: &dyn Store, org: Uuid) -> Vec<ViewRow> {
     }
 }
 
+/// After [`write_every_kind`], `view(org)` (the organization's rows of the view in position
+/// order) is what the store lists, for each organization.
+pub async fn view_lists_what_the_store_lists(
+    s: &dyn Store,
+    orgs: [Uuid; 2],
+    mut view: impl AsyncFnMut(Uuid) -> Vec<ViewRow>,
+) {
+    for (n, org) in orgs.into_iter().enumerate() {
+        let rows = view(org).await;
+        if n == 0 {
+            covers_every_kind(&rows);
+        }
+        view_matches_the_store(s, org, rows).await;
+    }
+}
+
 /// `view`, the organization's rows of the view in position order, is what the store lists.
-pub async fn view_matches_the_store(s: &dyn Store, org: Uuid, mut view: Vec<ViewRow>) {
+async fn view_matches_the_store(s: &dyn Store, org: Uuid, mut view: Vec<ViewRow>) {
     let want = store_rows(s, org).await;
     assert!(!want.is_empty());
     assert_eq!(view.len(), want.len(), "entries of {org}");
@@ -248,7 +290,7 @@ pub async fn view_matches_the_store(s: &dyn Store, org: Uuid, mut view: Vec<View
 
 /// The view of the organization the scenario wrote most to holds every action, with and
 /// without dates on each side.
-pub fn covers_every_kind(view: &[ViewRow]) {
+fn covers_every_kind(view: &[ViewRow]) {
     for action in ["added", "updated", "removed"] {
         assert!(view.iter().any(|r| r.action == action), "{action}");
     }
