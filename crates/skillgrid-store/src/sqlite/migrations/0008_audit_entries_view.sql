@@ -10,7 +10,9 @@
 -- 2 flags, 3..6 before (proficiency, effective, expires, updated), 7..10 after (the same).
 -- A slot the entry's flags leave out takes a step that reads nothing. Rows moved in by
 -- migration 0003 hold the text form instead, which `tokens` splits at ',' and ';' into the
--- same slots. The last SELECT puts each entry's fields side by side.
+-- same slots. `entry` puts each entry's fields side by side, `rows_out` adds its row's values
+-- (those of its write, on rows of a large write, and the skill its place in that write's list
+-- names), and the last SELECT writes ids and times out in full.
 --
 -- Every query of the view unpacks every row of audit_sets (the walk cannot see a WHERE on
 -- the view), so it suits inspection and exports, not the request path.
@@ -130,6 +132,8 @@ rows_out AS (
 )
 SELECT
     (f.id << 16) | f.i AS position,
+    -- the row's base id with the index XORed into its last two bytes (SQLite has no XOR:
+    -- a XOR b is (a | b) & ~(a & b))
     lower(substr(f.base, 1, 8) || '-' || substr(f.base, 9, 4) || '-' || substr(f.base, 13, 4)
         || '-' || substr(f.base, 17, 4) || '-' || substr(f.base, 21, 8)
         || printf('%04x', (x1.v * 256 + x2.v | f.i) & ~(x1.v * 256 + x2.v & f.i))) AS entry_id,
