@@ -11,6 +11,10 @@
 -- 7..10 after (the same). A slot the entry's flags leave out takes a step that reads nothing.
 -- Rows moved in by migration 0002 hold the text form instead: ';' between entries, ','
 -- between their fields.
+--
+-- A later migration that drops, rebuilds or renames a table the view reads (audit_sets,
+-- orgs) must drop the view first and create it again: PostgreSQL refuses to drop a table a
+-- view reads.
 CREATE VIEW audit_entries AS
 SELECT
     (s.id << 16) | n.i AS position,

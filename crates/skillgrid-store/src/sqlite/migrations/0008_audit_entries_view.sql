@@ -16,6 +16,10 @@
 --
 -- Every query of the view unpacks every row of audit_sets (the walk cannot see a WHERE on
 -- the view), so it suits inspection and exports, not the request path.
+--
+-- A later migration that drops, rebuilds or renames a table the view reads (audit_sets,
+-- audit_writes, agents, orgs) must drop the view first and create it again: SQLite refuses
+-- to rename a table into place while a view names one that is gone.
 CREATE VIEW audit_entries AS
 WITH RECURSIVE
 byte_values(h, v) AS (
