@@ -25,6 +25,11 @@
 //!   their entry's id as the base).
 //! - **Positions** order the entries for paging: `row id << 16 | index`. A row holds at most
 //!   65,536 entries; an agent with more changes in one write gets several rows.
+//! - **Read with SQL:** the view `audit_entries` (migration 0008 on SQLite, 0007 on
+//!   PostgreSQL) unpacks all three forms into one row per entry for operators. It repeats
+//!   this module's reading in SQL, so a change to a form needs a new migration replacing the
+//!   view; each backend's `the_audit_entries_view_lists_what_the_store_lists` test compares
+//!   the two.
 
 use crate::common::{self, AgentRow};
 use crate::*;
@@ -788,6 +793,78 @@ pub(crate) mod migration_check {
             );
         }
         sql
+    }
+
+    /// A row of the `audit_entries` view as [`view_sql`] reads it: position, entry id, at,
+    /// request id, client, agent, skill, action, then before and after as (proficiency,
+    /// effective, expires, updated).
+    pub type ViewRow = (
+        i64,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+
+    /// The query of every row of the view, in position order; `text` turns a uuid column
+    /// into text (nothing on SQLite, where the view's uuids are text already).
+    pub fn view_sql(text: &str) -> String {
+        format!(
+            "SELECT position, entry_id{text}, at, request_id, client_uuid{text}, agent_uuid{text},
+               skill_uuid{text}, action, before_proficiency, before_effective, before_expires,
+               before_updated, after_proficiency, after_effective, after_expires, after_updated
+             FROM audit_entries ORDER BY position"
+        )
+    }
+
+    /// A row of the view as compared: the first eight columns, then the values.
+    pub type Compared = (
+        (i64, String, i64, String, String, String, String, String),
+        [Option<i64>; 8],
+    );
+
+    /// A [`ViewRow`] in the shape it is compared in (a tuple of 16 cannot be compared).
+    pub fn compared(r: ViewRow) -> Compared {
+        let (pos, id, at, req, client, agent, skill, action, bp, be, bx, bu, ap, ae, ax, au) = r;
+        (
+            (pos, id, at, req, client, agent, skill, action),
+            [bp, be, bx, bu, ap, ae, ax, au],
+        )
+    }
+
+    /// What the `audit_entries` view must list for the moved rows (in the text form).
+    pub fn view_want() -> Vec<Compared> {
+        old_rows()
+            .into_iter()
+            .map(|(id, uuid, action, before, after)| {
+                let [bp, be, bx, bu] = before.unwrap_or_default();
+                let [ap, ae, ax, au] = after.unwrap_or_default();
+                (
+                    (
+                        legacy_position(id),
+                        uuid.to_string(),
+                        1234,
+                        "req-old".into(),
+                        CLIENT.to_string(),
+                        AGENT.to_string(),
+                        SKILL.to_string(),
+                        ["added", "updated", "removed"][action as usize - 1].into(),
+                    ),
+                    [bp, be, bx, bu, ap, ae, ax, au],
+                )
+            })
+            .collect()
     }
 
     pub async fn check(store: &dyn Store) {

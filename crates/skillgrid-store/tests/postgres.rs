@@ -16,6 +16,8 @@ use sqlx::Connection;
 use std::sync::Arc;
 use uuid::Uuid;
 
+#[path = "support/audit_view.rs"]
+mod audit_view;
 #[path = "support/clients.rs"]
 mod clients;
 #[path = "support/generation.rs"]
@@ -1506,5 +1508,44 @@ async fn api_clients_are_audited_revocable_and_kept_to_their_organization() {
     let db = TestDb::new().await;
     let s = db.store().await;
     clients::are_audited_revocable_and_kept_to_their_organization(s.as_ref()).await;
+    db.drop().await;
+}
+
+/// The `audit_entries` view lists every entry as the store does (the text form of migrated
+/// rows is checked beside the migration's own test).
+#[tokio::test]
+async fn the_audit_entries_view_lists_what_the_store_lists() {
+    use sqlx::Row;
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let orgs = audit_view::write_every_kind(s.as_ref()).await;
+    let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    // Rows longer than the part of a value the view reads at a time.
+    let longest: i32 = sqlx::query_scalar("SELECT max(length(entries)) FROM audit_sets")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert!(longest > 512, "{longest}");
+    let sql = format!(
+        "SELECT {} FROM audit_entries WHERE org_uuid = $1 ORDER BY position",
+        audit_view::COLUMNS
+    );
+    audit_view::view_lists_what_the_store_lists(s.as_ref(), orgs, async |org| {
+        let rows = sqlx::query(&sql).bind(org).fetch_all(&mut c).await.unwrap();
+        rows.iter()
+            .map(|r| audit_view::ViewRow::read(r, |r, i| r.get(i)))
+            .collect()
+    })
+    .await;
+    let readable: String = sqlx::query_scalar(
+        "SELECT to_char(at_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS') FROM audit_entries
+          WHERE at = $1 LIMIT 1",
+    )
+    .bind(audit_view::T0)
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(readable, "2025-06-15T15:06:40.000");
+    c.close().await.ok();
     db.drop().await;
 }

@@ -416,6 +416,13 @@ mod tests {
         }
         let store = PgStore::open(&url).await.unwrap();
         m::check(&store).await;
+        // The audit_entries view reads the text form the migration left.
+        let view: Vec<m::ViewRow> = sqlx::query_as(&m::view_sql("::text"))
+            .fetch_all(&store.read)
+            .await
+            .unwrap();
+        let view: Vec<m::Compared> = view.into_iter().map(m::compared).collect();
+        assert_eq!(view, m::view_want());
         // New rows get ids after the moved ones.
         let next: i64 =
             sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('audit_sets', 'id'))")

@@ -1144,5 +1144,14 @@ pub(crate) mod tests {
         }
         let store = SqliteStore::open(&url).await.unwrap();
         m::check(&store).await;
+        // The audit_entries view reads the text form the migration left.
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let view: Vec<m::ViewRow> = sqlx::query_as(&m::view_sql(""))
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+        let view: Vec<m::Compared> = view.into_iter().map(m::compared).collect();
+        assert_eq!(view, m::view_want());
     }
 }
