@@ -720,7 +720,7 @@ mod tests {
 pub(crate) mod migration_check {
     use super::*;
 
-    pub const ORG: Uuid = Uuid::from_u128(0x0a);
+    pub const ORG: OrgId = OrgId::new(Uuid::from_u128(0x0a));
     pub const AGENT: Uuid = Uuid::from_u128(0x0b);
     pub const CLIENT: Uuid = Uuid::from_u128(0x0c);
     pub const SKILL: Uuid = Uuid::from_u128(0x5c);
@@ -772,7 +772,7 @@ pub(crate) mod migration_check {
             "INSERT INTO orgs (id, uuid, name, name_key, settings, created_at) VALUES (1, {}, 'o', 'o', '{{}}', 0);
              INSERT INTO agents (id, uuid, org_id, email, email_key, name, active, version, created_at, updated_at)
                VALUES (1, {}, 1, 'a@x.io', 'a@x.io', 'A', {yes}, 3, 0, 0);",
-            uuid(ORG),
+            uuid(ORG.get()),
             uuid(AGENT)
         );
         for (id, u, action, before, after) in old_rows() {

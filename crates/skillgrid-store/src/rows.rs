@@ -25,7 +25,7 @@ pub(crate) struct Org {
 impl Org {
     pub(crate) fn record(self) -> Result<OrgRecord> {
         Ok(OrgRecord {
-            id: self.uuid,
+            id: self.uuid.into(),
             name: self.name,
             settings: serde_json::from_str(&self.settings)
                 .context("stored settings are not valid")?,

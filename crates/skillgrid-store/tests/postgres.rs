@@ -6,7 +6,7 @@
 
 use skillgrid_core::api::{AuditAction, OrgSettings};
 use skillgrid_core::model::{
-    AgentPatch, Assignment, NewAgent, NewSkill, Precondition, SkillPatch, SkillSetWrite,
+    AgentPatch, Assignment, NewAgent, NewSkill, OrgId, Precondition, SkillPatch, SkillSetWrite,
     StoredAssignment,
 };
 use skillgrid_core::timestamp::Timestamp;
@@ -138,7 +138,7 @@ fn merge(agent: Uuid, upsert: Vec<Assignment>, remove: Vec<Uuid>) -> AgentWrite 
     }
 }
 
-async fn new_skill(s: &PgStore, org: Uuid, name: &str) -> Uuid {
+async fn new_skill(s: &PgStore, org: OrgId, name: &str) -> Uuid {
     s.create_skill(
         org,
         &NewSkill {
@@ -152,7 +152,7 @@ async fn new_skill(s: &PgStore, org: Uuid, name: &str) -> Uuid {
     .id
 }
 
-async fn new_agent(s: &PgStore, org: Uuid, email: &str) -> Uuid {
+async fn new_agent(s: &PgStore, org: OrgId, email: &str) -> Uuid {
     s.create_agent(
         org,
         &NewAgent {
@@ -221,7 +221,8 @@ async fn orgs_clients_settings_and_signing_key() {
     );
     assert!(s.find_client(Uuid::now_v7()).await.unwrap().is_none());
     assert!(matches!(
-        s.create_client(Uuid::now_v7(), "x", "h", &[], &cli()).await,
+        s.create_client(OrgId::new(Uuid::now_v7()), "x", "h", &[], &cli())
+            .await,
         Err(StoreError::NotFound)
     ));
 
@@ -233,11 +234,11 @@ async fn orgs_clients_settings_and_signing_key() {
     s.update_settings(org.id, &new).await.unwrap().unwrap();
     assert!(s.settings(org.id).await.unwrap().require_if_match);
     assert!(matches!(
-        s.update_settings(Uuid::now_v7(), &new).await,
+        s.update_settings(OrgId::new(Uuid::now_v7()), &new).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.settings(Uuid::now_v7()).await,
+        s.settings(OrgId::new(Uuid::now_v7())).await,
         Err(StoreError::NotFound)
     ));
 
@@ -302,7 +303,7 @@ async fn skills_and_agents_crud() {
     new_skill(&s, other, "Billing").await;
     assert!(matches!(
         s.create_skill(
-            Uuid::now_v7(),
+            OrgId::new(Uuid::now_v7()),
             &NewSkill {
                 name: "x".into(),
                 description: None
@@ -966,7 +967,7 @@ async fn idempotency_keys() {
         IdempotencyBegin::Fresh
     );
     assert!(matches!(
-        s.idempotency_begin(Uuid::now_v7(), client, "k", "fp", now)
+        s.idempotency_begin(OrgId::new(Uuid::now_v7()), client, "k", "fp", now)
             .await,
         Err(StoreError::NotFound)
     ));

@@ -74,7 +74,7 @@ async fn token(http: &reqwest::Client, base: &str, f: &Fixture) -> String {
 }
 
 /// Every agent's (version, proficiencies) as stored.
-async fn state(db: &str, f: &Fixture, org: Uuid) -> Vec<(i64, Vec<i64>)> {
+async fn state(db: &str, f: &Fixture, org: skillgrid_store::OrgId) -> Vec<(i64, Vec<i64>)> {
     let store = skillgrid_store::open(db).await.unwrap();
     let mut out = Vec::new();
     for a in &f.agents {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 pub(super) async fn agent_states(
     pool: &PgPool,
-    org: Uuid,
+    org: OrgId,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, AgentState>> {
     if ids.is_empty() {
@@ -19,7 +19,7 @@ pub(super) async fn agent_states(
         "SELECT uuid, version, active FROM agents
          WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND uuid = ANY($2)",
     )
-    .bind(org)
+    .bind(org.get())
     .bind(ids)
     .fetch_all(pool)
     .await?;

@@ -40,7 +40,7 @@ async fn load_sets(
 
 pub(super) async fn write(
     pool: &PgPool,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
@@ -67,7 +67,7 @@ pub(super) struct Part<'a> {
 /// them all, and nothing is written.
 pub(super) async fn write_parts(
     pool: &PgPool,
-    org: Uuid,
+    org: OrgId,
     parts: &[Part<'_>],
 ) -> Result<Vec<Result<WriteResult>>> {
     let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;

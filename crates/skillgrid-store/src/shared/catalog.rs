@@ -34,9 +34,9 @@ pub(super) async fn find_org(pool: &Pool, id_or_name: &str) -> Result<Option<Org
     row.map(rows::Org::record).transpose()
 }
 
-pub(super) async fn settings(pool: &Pool, org: Uuid) -> Result<OrgSettings> {
+pub(super) async fn settings(pool: &Pool, org: OrgId) -> Result<OrgSettings> {
     let row: rows::Org = sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs WHERE uuid = $1"))
-        .bind(org)
+        .bind(org.get())
         .fetch_optional(pool)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -46,7 +46,7 @@ pub(super) async fn settings(pool: &Pool, org: Uuid) -> Result<OrgSettings> {
 /// Stores `new` unless stored proficiencies fall outside its scale.
 pub(super) async fn update_settings(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     new: &OrgSettings,
 ) -> Result<Result<(), Stranded>> {
     // No skill-set write runs meanwhile, so the count below sees every write that finished
@@ -81,9 +81,9 @@ pub(super) async fn org_count(pool: &Pool) -> Result<i64> {
         .await?)
 }
 
-pub(super) async fn org_generation(pool: &Pool, org: Uuid) -> Result<i64> {
+pub(super) async fn org_generation(pool: &Pool, org: OrgId) -> Result<i64> {
     sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = $1")
-        .bind(org)
+        .bind(org.get())
         .fetch_optional(pool)
         .await?
         .ok_or(StoreError::NotFound)
@@ -109,11 +109,11 @@ pub(super) async fn insert_org<'e>(
     name: &str,
     settings: &OrgSettings,
 ) -> Result<OrgRecord> {
-    let id = Uuid::now_v7();
+    let id = OrgId::new(Uuid::now_v7());
     sqlx::query(
         "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(name)
     .bind(key(name))
     .bind(serde_json::to_string(settings).context("serialising settings")?)
@@ -134,7 +134,7 @@ async fn list<R, T>(
     pool: &Pool,
     select: &str,
     key_column: &str,
-    org: Uuid,
+    org: OrgId,
     (key, active): (Option<String>, Option<bool>),
     page: PageRequest,
 ) -> Result<Paged<T>>
@@ -164,7 +164,7 @@ where
 async fn one<'e, R>(
     db: impl sqlx::Executor<'e, Database = Db>,
     select: &str,
-    org: Uuid,
+    org: OrgId,
     id: Uuid,
     lock: &str,
 ) -> Result<R>
@@ -175,7 +175,7 @@ where
         "{select} WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}"
     ))
     .bind(id)
-    .bind(org)
+    .bind(org.get())
     .fetch_optional(db)
     .await?
     .ok_or(StoreError::NotFound)
@@ -184,10 +184,10 @@ where
 /// The organization's key.
 pub(crate) async fn org_pk<'e>(
     db: impl sqlx::Executor<'e, Database = Db>,
-    org: Uuid,
+    org: OrgId,
 ) -> Result<i64> {
     sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1")
-        .bind(org)
+        .bind(org.get())
         .fetch_optional(db)
         .await?
         .ok_or(StoreError::NotFound)
@@ -195,7 +195,7 @@ pub(crate) async fn org_pk<'e>(
 
 pub(super) async fn list_skills(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     f: &SkillFilter,
     page: PageRequest,
 ) -> Result<Paged<SkillRecord>> {
@@ -203,7 +203,7 @@ pub(super) async fn list_skills(
     list::<rows::Skill, _>(pool, SELECT_SKILLS, "name_key", org, (name, f.active), page).await
 }
 
-pub(super) async fn get_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<SkillRecord> {
+pub(super) async fn get_skill(pool: &Pool, org: OrgId, id: Uuid) -> Result<SkillRecord> {
     Ok(one::<rows::Skill>(pool, SELECT_SKILLS, org, id, "")
         .await?
         .into())
@@ -211,7 +211,7 @@ pub(super) async fn get_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<SkillR
 
 pub(super) async fn create_skill(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     new: &NewSkill,
     now: Timestamp,
 ) -> Result<SkillRecord> {
@@ -225,7 +225,7 @@ pub(super) async fn create_skill(
     .bind(key(&new.name))
     .bind(&new.description)
     .bind(now.0)
-    .bind(org)
+    .bind(org.get())
     .execute(pool)
     .await
     .map_err(map_write_err)?;
@@ -244,7 +244,7 @@ pub(super) async fn create_skill(
 
 pub(super) async fn update_skill(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     id: Uuid,
     p: &SkillPatch,
     now: Timestamp,
@@ -274,7 +274,7 @@ pub(super) async fn update_skill(
 
 pub(super) async fn list_agents(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     f: &AgentFilter,
     page: PageRequest,
 ) -> Result<Paged<AgentRecord>> {
@@ -290,7 +290,7 @@ pub(super) async fn list_agents(
     .await
 }
 
-pub(super) async fn get_agent(pool: &Pool, org: Uuid, id: Uuid) -> Result<AgentRecord> {
+pub(super) async fn get_agent(pool: &Pool, org: OrgId, id: Uuid) -> Result<AgentRecord> {
     Ok(one::<rows::Agent>(pool, SELECT_AGENTS, org, id, "")
         .await?
         .into())
@@ -301,7 +301,7 @@ pub(super) async fn get_agent(pool: &Pool, org: Uuid, id: Uuid) -> Result<AgentR
 pub(super) async fn create_agent(
     pool: &Pool,
     insert: &str,
-    org: Uuid,
+    org: OrgId,
     new: &NewAgent,
     now: Timestamp,
 ) -> Result<AgentRecord> {
@@ -313,7 +313,7 @@ pub(super) async fn create_agent(
         .bind(&new.name)
         .bind(&new.external_id)
         .bind(now.0)
-        .bind(org)
+        .bind(org.get())
         .execute(pool)
         .await
         .map_err(map_write_err)?;
@@ -333,7 +333,7 @@ pub(super) async fn create_agent(
 
 pub(super) async fn update_agent(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     id: Uuid,
     p: &AgentPatch,
     now: Timestamp,
@@ -363,23 +363,23 @@ pub(super) async fn update_agent(
 }
 
 /// The agent's key, of an agent of the organization.
-pub(super) async fn agent_pk(pool: &Pool, org: Uuid, agent: Uuid) -> Result<i64> {
+pub(super) async fn agent_pk(pool: &Pool, org: OrgId, agent: Uuid) -> Result<i64> {
     sqlx::query_scalar(
         "SELECT id FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
     )
     .bind(agent)
-    .bind(org)
+    .bind(org.get())
     .fetch_optional(pool)
     .await?
     .ok_or(StoreError::NotFound)
 }
 
-pub(super) async fn catalog(pool: &Pool, org: Uuid) -> Result<Vec<CatalogSkill>> {
+pub(super) async fn catalog(pool: &Pool, org: OrgId) -> Result<Vec<CatalogSkill>> {
     let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
         "SELECT s.uuid, s.name, s.active FROM skills s JOIN orgs o ON o.id = s.org_id
          WHERE o.uuid = $1",
     )
-    .bind(org)
+    .bind(org.get())
     .fetch_all(pool)
     .await?;
     Ok(crate::common::catalog(rows))
@@ -389,12 +389,12 @@ pub(super) async fn catalog(pool: &Pool, org: Uuid) -> Result<Vec<CatalogSkill>>
 /// which the caller began so that every read sees one snapshot.
 pub(super) async fn org_snapshot(
     mut tx: sqlx::Transaction<'static, Db>,
-    org: Uuid,
+    org: OrgId,
 ) -> Result<OrgSnapshot> {
     let row: rows::OrgAt = sqlx::query_as(&format!(
         "SELECT id, generation, {ORG_COLS} FROM orgs WHERE uuid = $1"
     ))
-    .bind(org)
+    .bind(org.get())
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(StoreError::NotFound)?;
@@ -416,7 +416,7 @@ pub(super) async fn org_snapshot(
 /// Who holds a skill of the organization, in agent order.
 pub(super) async fn skill_holders(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     skill: Uuid,
     page: PageRequest,
 ) -> Result<Paged<SkillHolderRecord>> {
@@ -424,7 +424,7 @@ pub(super) async fn skill_holders(
         "SELECT id FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
     )
     .bind(skill)
-    .bind(org)
+    .bind(org.get())
     .fetch_optional(pool)
     .await?
     .ok_or(StoreError::NotFound)?;
@@ -442,7 +442,7 @@ pub(super) async fn skill_holders(
 }
 
 /// Deletes a skill no agent holds.
-pub(super) async fn delete_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<()> {
+pub(super) async fn delete_skill(pool: &Pool, org: OrgId, id: Uuid) -> Result<()> {
     // No skill-set write runs meanwhile, so the count below sees every write that finished
     // and none is under way, and a write that starts after this commits no longer finds the
     // skill.

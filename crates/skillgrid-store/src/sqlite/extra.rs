@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 pub(super) async fn agent_states(
     pool: &SqlitePool,
-    org: Uuid,
+    org: OrgId,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, AgentState>> {
     let mut out = HashMap::with_capacity(ids.len());
@@ -20,7 +20,7 @@ pub(super) async fn agent_states(
              FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
              WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = ",
         );
-        qb.push_bind(org).push(") AND a.uuid IN (");
+        qb.push_bind(org.get()).push(") AND a.uuid IN (");
         let mut sep = qb.separated(", ");
         for id in chunk {
             sep.push_bind(*id);

@@ -407,7 +407,7 @@ use begin_for_org as begin_settings_change;
 /// Starts a write transaction (taking the write lock now) and finds the organization's key.
 async fn begin_for_org(
     pool: &SqlitePool,
-    org: Uuid,
+    org: OrgId,
 ) -> Result<(sqlx::Transaction<'static, Db>, i64)> {
     let mut tx = begin_write(pool).await?;
     let org_pk = shared::catalog::org_pk(&mut *tx, org).await?;
@@ -446,7 +446,7 @@ fn disk_usage(store: &SqliteStore) -> Vec<(&'static str, u64)> {
     vec![("database", database.len()), ("wal", wal)]
 }
 
-async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+async fn agent_skills(store: &SqliteStore, org: OrgId, agent: Uuid) -> Result<AgentSkillSet> {
     let mut tx = store.read.begin().await?;
     let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
         "SELECT a.id, coalesce(v.version, 0), a.active
@@ -454,7 +454,7 @@ async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<Age
          WHERE a.uuid = ? AND a.org_id = (SELECT id FROM orgs WHERE uuid = ?)",
     )
     .bind(agent)
-    .bind(org)
+    .bind(org.get())
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(StoreError::NotFound)?;
@@ -471,7 +471,7 @@ async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<Age
 /// `skillsets::LARGE` agents through sqlx, more through the large-write path.
 async fn write_many(
     store: &SqliteStore,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
@@ -572,7 +572,7 @@ pub(crate) mod tests {
     const SPANS_CHUNKS: usize = 2 * skillsets::PLAN_CHUNK + 6;
 
     /// An organization with 3 skills and `n` agents, on a fresh file.
-    async fn seeded(n: usize) -> (tempfile::TempDir, SqliteStore, Uuid, Vec<Uuid>, Vec<Uuid>) {
+    async fn seeded(n: usize) -> (tempfile::TempDir, SqliteStore, OrgId, Vec<Uuid>, Vec<Uuid>) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("s.db").display());
         let store = SqliteStore::open(&url).await.unwrap();
@@ -882,7 +882,7 @@ pub(crate) mod tests {
     /// each; the producer then says `go`.
     async fn streamed(
         store: &SqliteStore,
-        org: Uuid,
+        org: OrgId,
         items: Vec<AgentWrite>,
         sizes: &[usize],
         go: bool,

@@ -43,7 +43,7 @@ pub(super) async fn load_set(
 
 pub(super) async fn write(
     pool: &SqlitePool,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
@@ -181,7 +181,7 @@ fn foreign_keys_on(c: &rusqlite::Connection) -> bool {
 /// caller then rolls back what this wrote (nothing, in those cases).
 pub(super) async fn write_in(
     tx: &mut SqliteConnection,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
@@ -197,12 +197,13 @@ pub(super) struct OrgKeys {
     skills: SkillKeys,
 }
 
-pub(super) async fn org_keys(tx: &mut SqliteConnection, org: Uuid) -> Result<OrgKeys> {
+pub(super) async fn org_keys(tx: &mut SqliteConnection, org: OrgId) -> Result<OrgKeys> {
     on_handle(tx, false, |c| org_keys_sync(c, org)).await
 }
 
-fn org_keys_sync(c: &rusqlite::Connection, org: Uuid) -> Result<OrgKeys> {
+fn org_keys_sync(c: &rusqlite::Connection, org: OrgId) -> Result<OrgKeys> {
     use rusqlite::OptionalExtension;
+    let org = org.get();
     let uuid = &org.as_bytes()[..];
     let pk: i64 = c
         .query_row("SELECT id FROM orgs WHERE uuid = ?1", [uuid], |r| r.get(0))

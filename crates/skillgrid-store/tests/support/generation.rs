@@ -3,7 +3,7 @@
 //! [`Store::org_snapshot`] returns the settings and catalog of the generation it names.
 
 use skillgrid_core::api::OrgSettings;
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillPatch, SkillSetWrite};
+use skillgrid_core::model::{Assignment, NewAgent, NewSkill, OrgId, SkillPatch, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -149,11 +149,11 @@ pub async fn moves_with_settings_and_skills_only(s: &dyn Store) {
     assert_eq!(catalog, expected);
 
     assert!(matches!(
-        s.org_generation(Uuid::new_v4()).await,
+        s.org_generation(OrgId::new(Uuid::new_v4())).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.org_snapshot(Uuid::new_v4()).await,
+        s.org_snapshot(OrgId::new(Uuid::new_v4())).await,
         Err(StoreError::NotFound)
     ));
 }

@@ -3,7 +3,7 @@
 //! with them; expired idempotency keys go in batches and live ones stay.
 
 use skillgrid_core::api::OrgSettings;
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillSetWrite};
+use skillgrid_core::model::{Assignment, NewAgent, NewSkill, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -13,7 +13,7 @@ const HOUR: i64 = 3600 * 1000;
 const MANY: usize = 100;
 
 struct Org {
-    id: Uuid,
+    id: OrgId,
     agents: Vec<Uuid>,
     skill: Uuid,
 }
@@ -70,7 +70,7 @@ async fn write(s: &dyn Store, o: &Org, agents: &[Uuid], p: i64, at: i64) {
 }
 
 /// Every audit entry of the organization: (when, proficiency after).
-async fn audit(s: &dyn Store, org: Uuid) -> Vec<(i64, i64)> {
+async fn audit(s: &dyn Store, org: OrgId) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut after = None;
     loop {
