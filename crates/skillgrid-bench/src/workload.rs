@@ -61,7 +61,7 @@ pub async fn seed(database: &str, agents: usize, skills: usize) -> Result<Fixtur
             name: format!("Agent {i}"),
             external_id: None,
         };
-        agent_ids.push(store.create_agent(boot.org_id, &a, now).await?.id);
+        agent_ids.push(store.create_agent(boot.org_id, &a, now).await?.id.get());
     }
     Ok(Fixture {
         agents: agent_ids,

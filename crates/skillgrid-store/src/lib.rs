@@ -209,7 +209,7 @@ pub struct SkillRecord {
 
 #[derive(Debug, Clone)]
 pub struct AgentRecord {
-    pub id: Uuid,
+    pub id: AgentId,
     pub email: String,
     pub name: String,
     pub external_id: Option<String>,
@@ -263,7 +263,7 @@ pub struct WriteContext {
 /// One agent's part of a write.
 #[derive(Debug, Clone)]
 pub struct AgentWrite {
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     pub write: SkillSetWrite,
     pub if_match: Option<Precondition>,
 }
@@ -315,7 +315,7 @@ pub struct AuditRecord {
     pub at: Timestamp,
     pub request_id: String,
     pub client_id: Uuid,
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     pub skill_id: Uuid,
     pub action: AuditAction,
     pub before: Option<StoredAssignment>,
@@ -500,19 +500,19 @@ pub trait Store: Send + Sync + 'static {
         f: &AgentFilter,
         page: PageRequest,
     ) -> Result<Paged<AgentRecord>>;
-    async fn get_agent(&self, org: OrgId, id: Uuid) -> Result<AgentRecord>;
+    async fn get_agent(&self, org: OrgId, id: AgentId) -> Result<AgentRecord>;
     async fn create_agent(&self, org: OrgId, new: &NewAgent, now: Timestamp)
         -> Result<AgentRecord>;
     async fn update_agent(
         &self,
         org: OrgId,
-        id: Uuid,
+        id: AgentId,
         patch: &AgentPatch,
         now: Timestamp,
     ) -> Result<AgentRecord>;
 
     /// One agent's skills and version, read in one snapshot.
-    async fn agent_skills(&self, org: OrgId, agent: Uuid) -> Result<AgentSkillSet>;
+    async fn agent_skills(&self, org: OrgId, agent: AgentId) -> Result<AgentSkillSet>;
     /// Applies skill-set writes to one or many agents in one transaction, with their audit
     /// entries; see [`WriteOptions`] for dry runs and atomicity, and the [`write`](crate::write)
     /// module for where the items come from and where their outcomes may go.
@@ -536,12 +536,16 @@ pub trait Store: Send + Sync + 'static {
     async fn agent_history(
         &self,
         org: OrgId,
-        agent: Uuid,
+        agent: AgentId,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>>;
 
     /// Version and state of the given agents of the organization (missing ones are absent).
-    async fn agent_states(&self, org: OrgId, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>>;
+    async fn agent_states(
+        &self,
+        org: OrgId,
+        ids: &[AgentId],
+    ) -> Result<HashMap<AgentId, AgentState>>;
     /// Who holds a skill, in agent order.
     async fn skill_holders(
         &self,

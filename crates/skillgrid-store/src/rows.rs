@@ -91,7 +91,7 @@ impl Keyed for Agent {
 impl From<Agent> for AgentRecord {
     fn from(r: Agent) -> Self {
         AgentRecord {
-            id: r.uuid,
+            id: r.uuid.into(),
             email: r.email,
             name: r.name,
             external_id: r.external_id,
@@ -155,9 +155,9 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn entry(self) -> (Uuid, AgentState) {
+    pub(crate) fn entry(self) -> (AgentId, AgentState) {
         (
-            self.uuid,
+            self.uuid.into(),
             AgentState {
                 version: self.version,
                 active: self.active,

@@ -9,7 +9,7 @@ pub(crate) async fn seed(
     store: &dyn Store,
     agents: usize,
     now: Timestamp,
-) -> (OrgId, Vec<Uuid>, Vec<Uuid>) {
+) -> (OrgId, Vec<Uuid>, Vec<AgentId>) {
     let org = store
         .create_org("acme", &OrgSettings::default())
         .await

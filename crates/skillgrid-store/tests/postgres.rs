@@ -6,8 +6,8 @@
 
 use skillgrid_core::api::{AuditAction, OrgSettings};
 use skillgrid_core::model::{
-    AgentPatch, Assignment, NewAgent, NewSkill, OrgId, Precondition, SkillPatch, SkillSetWrite,
-    StoredAssignment,
+    AgentId, AgentPatch, Assignment, NewAgent, NewSkill, OrgId, Precondition, SkillPatch,
+    SkillSetWrite, StoredAssignment,
 };
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::postgres::PgStore;
@@ -122,7 +122,7 @@ fn asg(skill: Uuid, proficiency: i64) -> Assignment {
     }
 }
 
-fn replace(agent: Uuid, skills: Vec<Assignment>, if_match: Option<Precondition>) -> AgentWrite {
+fn replace(agent: AgentId, skills: Vec<Assignment>, if_match: Option<Precondition>) -> AgentWrite {
     AgentWrite {
         agent_id: agent,
         write: SkillSetWrite::Replace(skills),
@@ -130,7 +130,7 @@ fn replace(agent: Uuid, skills: Vec<Assignment>, if_match: Option<Precondition>)
     }
 }
 
-fn merge(agent: Uuid, upsert: Vec<Assignment>, remove: Vec<Uuid>) -> AgentWrite {
+fn merge(agent: AgentId, upsert: Vec<Assignment>, remove: Vec<Uuid>) -> AgentWrite {
     AgentWrite {
         agent_id: agent,
         write: SkillSetWrite::Merge { upsert, remove },
@@ -152,7 +152,7 @@ async fn new_skill(s: &PgStore, org: OrgId, name: &str) -> Uuid {
     .id
 }
 
-async fn new_agent(s: &PgStore, org: OrgId, email: &str) -> Uuid {
+async fn new_agent(s: &PgStore, org: OrgId, email: &str) -> AgentId {
     s.create_agent(
         org,
         &NewAgent {
@@ -627,7 +627,7 @@ async fn skill_set_writes_history_and_audit() {
             &[
                 replace(b, vec![asg(k1, 5)], None),
                 replace(a, vec![], Some(Precondition::Version(1))),
-                replace(Uuid::now_v7(), vec![], None),
+                replace(AgentId::new(Uuid::now_v7()), vec![], None),
             ],
             loose,
         )
@@ -773,7 +773,7 @@ async fn skill_set_writes_history_and_audit() {
 
     // Agent states.
     let states = s
-        .agent_states(org, &[a, b, foreign, Uuid::now_v7()])
+        .agent_states(org, &[a, b, foreign, AgentId::new(Uuid::now_v7())])
         .await
         .unwrap();
     assert_eq!(states.len(), 2);
@@ -1211,7 +1211,11 @@ async fn small_writes_at_once_are_grouped_and_each_keeps_its_outcome() {
     writes.push((201, merge(inactive, vec![asg(skills[0], 2)], vec![]), false));
     writes.push((
         202,
-        merge(Uuid::new_v4(), vec![asg(skills[0], 2)], vec![]),
+        merge(
+            AgentId::new(Uuid::new_v4()),
+            vec![asg(skills[0], 2)],
+            vec![],
+        ),
         false,
     ));
     writes.push((203, merge(agents[2], vec![asg(gone, 2)], vec![]), false));
@@ -1344,7 +1348,7 @@ async fn a_group_waiting_for_a_lock_holds_up_only_its_own_writes() {
     let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
     sqlx::query("SELECT id FROM agents WHERE uuid = $1 FOR UPDATE")
-        .bind(locked)
+        .bind(locked.get())
         .execute(&mut holder)
         .await
         .unwrap();
@@ -1403,11 +1407,11 @@ async fn a_write_abandoned_before_a_group_took_it_is_never_written() {
     let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
     sqlx::query("SELECT id FROM agents WHERE uuid = ANY($1) FOR UPDATE")
-        .bind(&locked)
+        .bind(locked.iter().map(|a| a.get()).collect::<Vec<Uuid>>())
         .execute(&mut holder)
         .await
         .unwrap();
-    let write = |agent: Uuid| {
+    let write = |agent: AgentId| {
         let s = s.clone();
         tokio::spawn(async move {
             let w = merge(agent, vec![asg(skill, 1)], vec![]);

@@ -17,7 +17,7 @@ const SKILLS: usize = 10;
 const TRIALS: usize = 20;
 
 struct Fixture {
-    agents: Vec<Uuid>,
+    agents: Vec<skillgrid_store::AgentId>,
     skills: Vec<Uuid>,
     client_id: Uuid,
     secret: String,

@@ -21,7 +21,7 @@ use uuid::Uuid;
 const MIB: u64 = 1024 * 1024;
 
 struct Fixture {
-    agents: Vec<Uuid>,
+    agents: Vec<skillgrid_store::AgentId>,
     skills: Vec<Uuid>,
     client_id: Uuid,
     secret: String,
@@ -70,7 +70,7 @@ async fn seed(db: &str, agents: usize, skills: usize) -> Fixture {
     f
 }
 
-fn bulk_body(agents: &[Uuid], skills: &[Uuid], value: i64) -> Value {
+fn bulk_body(agents: &[skillgrid_store::AgentId], skills: &[Uuid], value: i64) -> Value {
     let items: Vec<Value> = agents
         .iter()
         .map(|a| json!({"agentId": a, "skills": skills.iter().map(|s| json!({"skillId": s, "proficiency": value})).collect::<Vec<_>>()}))

@@ -444,7 +444,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         out.push(ex(
             "inactive agent",
             "the agent named by the path is inactive",
-            routes::assignments::inactive_agent(Uuid::parse_str(ANA).expect("uuid")),
+            routes::assignments::inactive_agent(id(ANA).into()),
         ));
         out.push(ex(
             "stale If-Match",

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 pub(super) async fn agent_states(
     pool: &PgPool,
     org: OrgId,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, AgentState>> {
+    ids: &[AgentId],
+) -> Result<HashMap<AgentId, AgentState>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -20,7 +20,7 @@ pub(super) async fn agent_states(
          WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND uuid = ANY($2)",
     )
     .bind(org.get())
-    .bind(ids)
+    .bind(ids.iter().map(|id| id.get()).collect::<Vec<Uuid>>())
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(rows::State::entry).collect())

@@ -209,7 +209,7 @@ async fn write(store: &PgStore, request: WriteRequest<'_>) -> Result<Written> {
     Ok(crate::write::after_commit(items, Some(result), sink))
 }
 
-async fn agent_skills(store: &PgStore, org: OrgId, agent: Uuid) -> Result<AgentSkillSet> {
+async fn agent_skills(store: &PgStore, org: OrgId, agent: AgentId) -> Result<AgentSkillSet> {
     // One statement, so one snapshot for the version and the set; an agent without skills
     // is one row of NULLs after its own columns.
     let rows = sqlx::query(
@@ -219,7 +219,7 @@ async fn agent_skills(store: &PgStore, org: OrgId, agent: Uuid) -> Result<AgentS
          WHERE a.uuid = $1 AND a.org_id = (SELECT id FROM orgs WHERE uuid = $2)
          ORDER BY s.name_key, s.uuid",
     )
-    .bind(agent)
+    .bind(agent.get())
     .bind(org.get())
     .fetch_all(&store.read)
     .await?;

@@ -290,8 +290,8 @@ pub(super) async fn list_agents(
     .await
 }
 
-pub(super) async fn get_agent(pool: &Pool, org: OrgId, id: Uuid) -> Result<AgentRecord> {
-    Ok(one::<rows::Agent>(pool, SELECT_AGENTS, org, id, "")
+pub(super) async fn get_agent(pool: &Pool, org: OrgId, id: AgentId) -> Result<AgentRecord> {
+    Ok(one::<rows::Agent>(pool, SELECT_AGENTS, org, id.get(), "")
         .await?
         .into())
 }
@@ -305,9 +305,9 @@ pub(super) async fn create_agent(
     new: &NewAgent,
     now: Timestamp,
 ) -> Result<AgentRecord> {
-    let id = Uuid::now_v7();
+    let id = AgentId::new(Uuid::now_v7());
     let done = sqlx::query(insert)
-        .bind(id)
+        .bind(id.get())
         .bind(&new.email)
         .bind(key(&new.email))
         .bind(&new.name)
@@ -334,12 +334,19 @@ pub(super) async fn create_agent(
 pub(super) async fn update_agent(
     pool: &Pool,
     org: OrgId,
-    id: Uuid,
+    id: AgentId,
     p: &AgentPatch,
     now: Timestamp,
 ) -> Result<AgentRecord> {
     let mut tx = begin_write(pool).await?;
-    let row: rows::Agent = one(&mut *tx, SELECT_AGENTS, org, id, &for_update("agents")).await?;
+    let row: rows::Agent = one(
+        &mut *tx,
+        SELECT_AGENTS,
+        org,
+        id.get(),
+        &for_update("agents"),
+    )
+    .await?;
     let pk = row.id;
     let mut a = AgentRecord::from(row);
     if crate::common::apply_agent_patch(&mut a, p, now) {
@@ -363,11 +370,11 @@ pub(super) async fn update_agent(
 }
 
 /// The agent's key, of an agent of the organization.
-pub(super) async fn agent_pk(pool: &Pool, org: OrgId, agent: Uuid) -> Result<i64> {
+pub(super) async fn agent_pk(pool: &Pool, org: OrgId, agent: AgentId) -> Result<i64> {
     sqlx::query_scalar(
         "SELECT id FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
     )
-    .bind(agent)
+    .bind(agent.get())
     .bind(org.get())
     .fetch_optional(pool)
     .await?

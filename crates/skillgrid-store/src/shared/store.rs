@@ -190,7 +190,7 @@ impl Store for super::This {
         catalog::list_agents(&self.read, org, f, page).await
     }
 
-    async fn get_agent(&self, org: OrgId, id: Uuid) -> Result<AgentRecord> {
+    async fn get_agent(&self, org: OrgId, id: AgentId) -> Result<AgentRecord> {
         catalog::get_agent(&self.read, org, id).await
     }
 
@@ -206,14 +206,14 @@ impl Store for super::This {
     async fn update_agent(
         &self,
         org: OrgId,
-        id: Uuid,
+        id: AgentId,
         p: &AgentPatch,
         now: Timestamp,
     ) -> Result<AgentRecord> {
         catalog::update_agent(&self.write, org, id, p, now).await
     }
 
-    async fn agent_skills(&self, org: OrgId, agent: Uuid) -> Result<AgentSkillSet> {
+    async fn agent_skills(&self, org: OrgId, agent: AgentId) -> Result<AgentSkillSet> {
         super::agent_skills(self, org, agent).await
     }
 
@@ -224,14 +224,18 @@ impl Store for super::This {
     async fn agent_history(
         &self,
         org: OrgId,
-        agent: Uuid,
+        agent: AgentId,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
         let pk = catalog::agent_pk(&self.read, org, agent).await?;
         trail::history(&self.read, pk, page).await
     }
 
-    async fn agent_states(&self, org: OrgId, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
+    async fn agent_states(
+        &self,
+        org: OrgId,
+        ids: &[AgentId],
+    ) -> Result<HashMap<AgentId, AgentState>> {
         extra::agent_states(&self.read, org, ids).await
     }
 

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 pub(super) async fn agent_states(
     pool: &SqlitePool,
     org: OrgId,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, AgentState>> {
+    ids: &[AgentId],
+) -> Result<HashMap<AgentId, AgentState>> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut qb = QueryBuilder::<Sqlite>::new(
@@ -23,7 +23,7 @@ pub(super) async fn agent_states(
         qb.push_bind(org.get()).push(") AND a.uuid IN (");
         let mut sep = qb.separated(", ");
         for id in chunk {
-            sep.push_bind(*id);
+            sep.push_bind(id.get());
         }
         qb.push(")");
         let rows: Vec<rows::State> = qb.build_query_as().fetch_all(pool).await?;

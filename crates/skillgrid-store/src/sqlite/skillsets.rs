@@ -503,7 +503,7 @@ struct Planner<'a> {
     keys: &'a OrgKeys,
     ctx: &'a WriteContext,
     opts: WriteOptions,
-    agents: foldhash::HashMap<Uuid, AgentRow>,
+    agents: foldhash::HashMap<AgentId, AgentRow>,
     outcomes: Vec<ItemOutcome>,
     failed: bool,
     /// Some agent came in more than one item (the API refuses that, but the store does not
@@ -673,9 +673,12 @@ fn agents_of(
     conn: &rusqlite::Connection,
     org: i64,
     items: &[AgentWrite],
-) -> Result<(Vec<(Uuid, AgentRow)>, bool)> {
+) -> Result<(Vec<(AgentId, AgentRow)>, bool)> {
     use rusqlite::OptionalExtension;
-    let mut ids: Vec<[u8; 16]> = items.iter().map(|it| *it.agent_id.as_bytes()).collect();
+    let mut ids: Vec<[u8; 16]> = items
+        .iter()
+        .map(|it| *it.agent_id.get().as_bytes())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let twice = ids.len() < items.len();
@@ -710,7 +713,7 @@ fn agents_of(
             };
             looked[i] = true;
             if r.get::<_, i64>(3).map_err(sql_err)? == org {
-                found.push((Uuid::from_bytes(uuid), row(r).map_err(sql_err)?));
+                found.push((Uuid::from_bytes(uuid).into(), row(r).map_err(sql_err)?));
             }
         }
         if scanned < limit {
@@ -732,7 +735,7 @@ fn agents_of(
                 .optional()
                 .map_err(sql_err)?;
             if let Some(a) = a {
-                found.push((Uuid::from_bytes(*id), a));
+                found.push((Uuid::from_bytes(*id).into(), a));
             }
         }
     }

@@ -3,7 +3,7 @@
 //! with them; expired idempotency keys go in batches and live ones stay.
 
 use skillgrid_core::api::OrgSettings;
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, OrgId, SkillSetWrite};
+use skillgrid_core::model::{AgentId, Assignment, NewAgent, NewSkill, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ const MANY: usize = 100;
 
 struct Org {
     id: OrgId,
-    agents: Vec<Uuid>,
+    agents: Vec<AgentId>,
     skill: Uuid,
 }
 
@@ -42,7 +42,7 @@ async fn org(s: &dyn Store, name: &str) -> Org {
 }
 
 /// Sets `agents`' proficiency to `p` at `at`: one audit row per agent.
-async fn write(s: &dyn Store, o: &Org, agents: &[Uuid], p: i64, at: i64) {
+async fn write(s: &dyn Store, o: &Org, agents: &[AgentId], p: i64, at: i64) {
     let items: Vec<AgentWrite> = agents
         .iter()
         .map(|a| AgentWrite {
