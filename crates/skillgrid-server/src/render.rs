@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 pub fn skill(s: SkillRecord) -> Skill {
     Skill {
-        id: s.id,
+        id: s.id.get(),
         name: s.name,
         description: s.description,
         active: s.active,

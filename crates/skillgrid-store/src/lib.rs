@@ -199,7 +199,7 @@ pub struct ClientAuditRecord {
 
 #[derive(Debug, Clone)]
 pub struct SkillRecord {
-    pub id: Uuid,
+    pub id: SkillId,
     pub name: String,
     pub description: Option<String>,
     pub active: bool,
@@ -482,17 +482,17 @@ pub trait Store: Send + Sync + 'static {
         f: &SkillFilter,
         page: PageRequest,
     ) -> Result<Paged<SkillRecord>>;
-    async fn get_skill(&self, org: OrgId, id: Uuid) -> Result<SkillRecord>;
+    async fn get_skill(&self, org: OrgId, id: SkillId) -> Result<SkillRecord>;
     async fn create_skill(&self, org: OrgId, new: &NewSkill, now: Timestamp)
         -> Result<SkillRecord>;
     async fn update_skill(
         &self,
         org: OrgId,
-        id: Uuid,
+        id: SkillId,
         patch: &SkillPatch,
         now: Timestamp,
     ) -> Result<SkillRecord>;
-    async fn delete_skill(&self, org: OrgId, id: Uuid) -> Result<()>;
+    async fn delete_skill(&self, org: OrgId, id: SkillId) -> Result<()>;
 
     async fn list_agents(
         &self,
@@ -550,7 +550,7 @@ pub trait Store: Send + Sync + 'static {
     async fn skill_holders(
         &self,
         org: OrgId,
-        skill: Uuid,
+        skill: SkillId,
         page: PageRequest,
     ) -> Result<Paged<SkillHolderRecord>>;
     /// The organization's audit entries at or after `since`, oldest first.

@@ -59,7 +59,7 @@ impl Keyed for Skill {
 impl From<Skill> for SkillRecord {
     fn from(r: Skill) -> Self {
         SkillRecord {
-            id: r.uuid,
+            id: r.uuid.into(),
             name: r.name,
             description: r.description,
             active: r.active,

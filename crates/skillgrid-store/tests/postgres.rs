@@ -150,6 +150,7 @@ async fn new_skill(s: &PgStore, org: OrgId, name: &str) -> Uuid {
     .await
     .expect("create skill")
     .id
+    .get()
 }
 
 async fn new_agent(s: &PgStore, org: OrgId, email: &str) -> AgentId {
@@ -314,7 +315,7 @@ async fn skills_and_agents_crud() {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.get_skill(other, billing).await,
+        s.get_skill(other, billing.into()).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(s.catalog(org).await.unwrap().len(), 2);
@@ -350,13 +351,13 @@ async fn skills_and_agents_crud() {
         .await
         .unwrap();
     assert_eq!(by_name.items.len(), 1);
-    assert_eq!(by_name.items[0].id, billing);
+    assert_eq!(by_name.items[0].id.get(), billing);
 
     // Updates: a conflict, a change, a no-op.
     assert!(matches!(
         s.update_skill(
             org,
-            billing,
+            billing.into(),
             &SkillPatch {
                 name: Some("sales".into()),
                 ..Default::default()
@@ -369,7 +370,7 @@ async fn skills_and_agents_crud() {
     let u = s
         .update_skill(
             org,
-            billing,
+            billing.into(),
             &SkillPatch {
                 active: Some(false),
                 description: Some(Some("d".into())),
@@ -384,7 +385,7 @@ async fn skills_and_agents_crud() {
         (false, Some("d"), Timestamp(6))
     );
     let u = s
-        .update_skill(org, billing, &SkillPatch::default(), Timestamp(7))
+        .update_skill(org, billing.into(), &SkillPatch::default(), Timestamp(7))
         .await
         .unwrap();
     assert_eq!(u.updated_at, Timestamp(6));
@@ -401,7 +402,7 @@ async fn skills_and_agents_crud() {
         .unwrap();
     assert_eq!(inactive.items.len(), 1);
     assert!(matches!(
-        s.update_skill(other, billing, &SkillPatch::default(), Timestamp(7))
+        s.update_skill(other, billing.into(), &SkillPatch::default(), Timestamp(7))
             .await,
         Err(StoreError::NotFound)
     ));
@@ -491,16 +492,16 @@ async fn skills_and_agents_crud() {
     .await
     .unwrap();
     assert!(matches!(
-        s.delete_skill(org, sales).await,
+        s.delete_skill(org, sales.into()).await,
         Err(StoreError::InUse { count: 1 })
     ));
     assert!(matches!(
-        s.delete_skill(other, billing).await,
+        s.delete_skill(other, billing.into()).await,
         Err(StoreError::NotFound)
     ));
-    s.delete_skill(org, billing).await.unwrap();
+    s.delete_skill(org, billing.into()).await.unwrap();
     assert!(matches!(
-        s.get_skill(org, billing).await,
+        s.get_skill(org, billing.into()).await,
         Err(StoreError::NotFound)
     ));
     db.drop().await;
@@ -759,15 +760,15 @@ async fn skill_set_writes_history_and_audit() {
         .is_empty());
 
     // Who holds k1: b only now (a dropped it); k3: a.
-    let holders = s.skill_holders(org, k3, page(10)).await.unwrap();
+    let holders = s.skill_holders(org, k3.into(), page(10)).await.unwrap();
     assert_eq!(holders.items.len(), 1);
     assert_eq!(holders.items[0].agent.id, a);
     assert_eq!(holders.items[0].assignment.proficiency, 32);
-    let holders = s.skill_holders(org, k1, page(10)).await.unwrap();
+    let holders = s.skill_holders(org, k1.into(), page(10)).await.unwrap();
     assert_eq!(holders.items.len(), 1);
     assert_eq!(holders.items[0].agent.id, b);
     assert!(matches!(
-        s.skill_holders(other, k1, page(10)).await,
+        s.skill_holders(other, k1.into(), page(10)).await,
         Err(StoreError::NotFound)
     ));
 
@@ -842,7 +843,10 @@ async fn bulk_write_of_many_agents() {
             .len(),
         6000
     );
-    let holders = s.skill_holders(org, skills[0], page(1000)).await.unwrap();
+    let holders = s
+        .skill_holders(org, skills[0].into(), page(1000))
+        .await
+        .unwrap();
     assert_eq!(holders.items.len(), 300);
     db.drop().await;
 }
@@ -881,7 +885,10 @@ async fn streamed_writes_land_only_when_the_producer_says_go() {
         assert_eq!(w.produced.len(), 100);
         assert_eq!(w.result.as_ref().map(|r| r.committed), go.then_some(true));
         assert_eq!(*seen.lock().unwrap(), if go { 100 } else { 0 });
-        let holders = s.skill_holders(org, skill, page(1000)).await.unwrap();
+        let holders = s
+            .skill_holders(org, skill.into(), page(1000))
+            .await
+            .unwrap();
         assert_eq!(holders.items.len(), if go { 100 } else { 0 });
     }
     db.drop().await;
@@ -1116,7 +1123,7 @@ async fn deleting_skills_while_writing_them_never_leaves_an_assignment_behind() 
         if round % 2 == 1 {
             tokio::task::yield_now().await;
         }
-        match s1.delete_skill(org, skill).await {
+        match s1.delete_skill(org, skill.into()).await {
             Ok(()) => deleted += 1,
             Err(StoreError::InUse { count }) => {
                 assert_eq!(count, 2, "a deletion saw a write half-done");
@@ -1163,7 +1170,7 @@ async fn small_writes_at_once_are_grouped_and_each_keeps_its_outcome() {
         new_skill(&s, org, "d").await,
     ];
     let gone = new_skill(&s, org, "gone").await;
-    s.delete_skill(org, gone).await.unwrap();
+    s.delete_skill(org, gone.into()).await.unwrap();
     let mut agents = Vec::new();
     for i in 0..30 {
         agents.push(new_agent(&s, org, &format!("a{i}@x")).await);

@@ -40,7 +40,8 @@ async fn seed(db: &str) -> Fixture {
                 )
                 .await
                 .unwrap()
-                .id,
+                .id
+                .get(),
         );
     }
     let mut agents = Vec::new();

@@ -55,8 +55,14 @@ async fn seed(db: &str, agents: usize, skills: usize) -> Fixture {
             name: format!("Skill {i}"),
             description: None,
         };
-        f.skills
-            .push(store.create_skill(boot.org_id, &s, now).await.unwrap().id);
+        f.skills.push(
+            store
+                .create_skill(boot.org_id, &s, now)
+                .await
+                .unwrap()
+                .id
+                .get(),
+        );
     }
     for i in 0..agents {
         let a = NewAgent {

@@ -314,7 +314,7 @@ mod tests {
                 name: format!("extra {}", skills.len()),
                 description: None,
             };
-            skills.push(store.create_skill(org, &new, now).await.unwrap().id);
+            skills.push(store.create_skill(org, &new, now).await.unwrap().id.get());
         }
         let ctx = WriteContext {
             request_id: "r".into(),

@@ -203,8 +203,8 @@ pub(super) async fn list_skills(
     list::<rows::Skill, _>(pool, SELECT_SKILLS, "name_key", org, (name, f.active), page).await
 }
 
-pub(super) async fn get_skill(pool: &Pool, org: OrgId, id: Uuid) -> Result<SkillRecord> {
-    Ok(one::<rows::Skill>(pool, SELECT_SKILLS, org, id, "")
+pub(super) async fn get_skill(pool: &Pool, org: OrgId, id: SkillId) -> Result<SkillRecord> {
+    Ok(one::<rows::Skill>(pool, SELECT_SKILLS, org, id.get(), "")
         .await?
         .into())
 }
@@ -215,12 +215,12 @@ pub(super) async fn create_skill(
     new: &NewSkill,
     now: Timestamp,
 ) -> Result<SkillRecord> {
-    let id = Uuid::now_v7();
+    let id = SkillId::new(Uuid::now_v7());
     let done = sqlx::query(
         "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
          SELECT $1, id, $2, $3, $4, TRUE, $5, $5 FROM orgs WHERE uuid = $6",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(&new.name)
     .bind(key(&new.name))
     .bind(&new.description)
@@ -245,12 +245,19 @@ pub(super) async fn create_skill(
 pub(super) async fn update_skill(
     pool: &Pool,
     org: OrgId,
-    id: Uuid,
+    id: SkillId,
     p: &SkillPatch,
     now: Timestamp,
 ) -> Result<SkillRecord> {
     let mut tx = begin_write(pool).await?;
-    let row: rows::Skill = one(&mut *tx, SELECT_SKILLS, org, id, &for_update("skills")).await?;
+    let row: rows::Skill = one(
+        &mut *tx,
+        SELECT_SKILLS,
+        org,
+        id.get(),
+        &for_update("skills"),
+    )
+    .await?;
     let pk = row.id;
     let mut s = SkillRecord::from(row);
     if crate::common::apply_skill_patch(&mut s, p, now) {
@@ -424,13 +431,13 @@ pub(super) async fn org_snapshot(
 pub(super) async fn skill_holders(
     pool: &Pool,
     org: OrgId,
-    skill: Uuid,
+    skill: SkillId,
     page: PageRequest,
 ) -> Result<Paged<SkillHolderRecord>> {
     let skill_pk: i64 = sqlx::query_scalar(
         "SELECT id FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
     )
-    .bind(skill)
+    .bind(skill.get())
     .bind(org.get())
     .fetch_optional(pool)
     .await?
@@ -444,12 +451,12 @@ pub(super) async fn skill_holders(
     .bind(page.limit as i64 + 1)
     .fetch_all(pool)
     .await?;
-    let items = rows.into_iter().map(|r| r.record(skill)).collect();
+    let items = rows.into_iter().map(|r| r.record(skill.get())).collect();
     Ok(paged(items, page.limit))
 }
 
 /// Deletes a skill no agent holds.
-pub(super) async fn delete_skill(pool: &Pool, org: OrgId, id: Uuid) -> Result<()> {
+pub(super) async fn delete_skill(pool: &Pool, org: OrgId, id: SkillId) -> Result<()> {
     // No skill-set write runs meanwhile, so the count below sees every write that finished
     // and none is under way, and a write that starts after this commits no longer finds the
     // skill.
@@ -458,7 +465,7 @@ pub(super) async fn delete_skill(pool: &Pool, org: OrgId, id: Uuid) -> Result<()
         "SELECT id FROM skills WHERE uuid = $1 AND org_id = $2{}",
         for_update("skills")
     ))
-    .bind(id)
+    .bind(id.get())
     .bind(org_pk)
     .fetch_optional(&mut *tx)
     .await?

@@ -154,7 +154,7 @@ impl Store for super::This {
         catalog::list_skills(&self.read, org, f, page).await
     }
 
-    async fn get_skill(&self, org: OrgId, id: Uuid) -> Result<SkillRecord> {
+    async fn get_skill(&self, org: OrgId, id: SkillId) -> Result<SkillRecord> {
         catalog::get_skill(&self.read, org, id).await
     }
 
@@ -170,14 +170,14 @@ impl Store for super::This {
     async fn update_skill(
         &self,
         org: OrgId,
-        id: Uuid,
+        id: SkillId,
         p: &SkillPatch,
         now: Timestamp,
     ) -> Result<SkillRecord> {
         catalog::update_skill(&self.write, org, id, p, now).await
     }
 
-    async fn delete_skill(&self, org: OrgId, id: Uuid) -> Result<()> {
+    async fn delete_skill(&self, org: OrgId, id: SkillId) -> Result<()> {
         catalog::delete_skill(&self.write, org, id).await
     }
 
@@ -242,7 +242,7 @@ impl Store for super::This {
     async fn skill_holders(
         &self,
         org: OrgId,
-        skill: Uuid,
+        skill: SkillId,
         page: PageRequest,
     ) -> Result<Paged<SkillHolderRecord>> {
         catalog::skill_holders(&self.read, org, skill, page).await

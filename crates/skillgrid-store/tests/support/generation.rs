@@ -100,7 +100,7 @@ pub async fn moves_with_settings_and_skills_only(s: &dyn Store) {
         write: SkillSetWrite::Merge {
             upsert: vec![Assignment {
                 proficiency: 3,
-                ..Assignment::omitted(chat, 50)
+                ..Assignment::omitted(chat.get(), 50)
             }],
             remove: vec![],
         },
@@ -142,8 +142,8 @@ pub async fn moves_with_settings_and_skills_only(s: &dyn Store) {
         .collect();
     catalog.sort();
     let mut expected = vec![
-        (billing, "Billing EU".to_string(), false),
-        (chat, "Chat".into(), true),
+        (billing.get(), "Billing EU".to_string(), false),
+        (chat.get(), "Chat".into(), true),
     ];
     expected.sort();
     assert_eq!(catalog, expected);

@@ -28,7 +28,12 @@ async fn org(s: &dyn Store, name: &str) -> Org {
         name: "Billing".into(),
         description: None,
     };
-    let skill = s.create_skill(id, &skill, Timestamp(1)).await.unwrap().id;
+    let skill = s
+        .create_skill(id, &skill, Timestamp(1))
+        .await
+        .unwrap()
+        .id
+        .get();
     let mut agents = Vec::new();
     for i in 0..MANY {
         let a = NewAgent {

@@ -20,7 +20,7 @@ async fn org_holding(s: &dyn Store, name: &str, proficiencies: &[i64]) -> OrgId 
         name: "Billing".into(),
         description: None,
     };
-    let skill = s.create_skill(org, &skill, now).await.unwrap().id;
+    let skill = s.create_skill(org, &skill, now).await.unwrap().id.get();
     let mut writes = Vec::new();
     for (i, p) in proficiencies.iter().enumerate() {
         let agent = NewAgent {

@@ -22,7 +22,7 @@ use skillgrid_api::{
     WarningPolicy,
 };
 use skillgrid_core::model::{
-    AgentId, BulkItem, BulkMode, CatalogSkill, Precondition, SkillSetWrite,
+    AgentId, BulkItem, BulkMode, CatalogSkill, Precondition, SkillId, SkillSetWrite,
 };
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, warnings, BulkLimits, ItemResult, SkillRules};
@@ -525,7 +525,7 @@ async fn holders(
 ) -> ApiResult<Json<Page<SkillHolder>>> {
     caller.require(scopes::AGENT_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let skill = path_id("skillId", &skill)?;
+    let skill = SkillId::from(path_id("skillId", &skill)?);
     let p = state
         .store()
         .skill_holders(caller.org_id, skill, page_request(&q)?)
