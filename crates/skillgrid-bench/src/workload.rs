@@ -52,7 +52,7 @@ pub async fn seed(database: &str, agents: usize, skills: usize) -> Result<Fixtur
             name: format!("Skill {i:02}"),
             description: None,
         };
-        skill_ids.push(store.create_skill(boot.org_id, &s, now).await?.id);
+        skill_ids.push(store.create_skill(boot.org_id, &s, now).await?.id.get());
     }
     let mut agent_ids = Vec::with_capacity(agents);
     for i in 0..agents {
@@ -61,7 +61,7 @@ pub async fn seed(database: &str, agents: usize, skills: usize) -> Result<Fixtur
             name: format!("Agent {i}"),
             external_id: None,
         };
-        agent_ids.push(store.create_agent(boot.org_id, &a, now).await?.id);
+        agent_ids.push(store.create_agent(boot.org_id, &a, now).await?.id.get());
     }
     Ok(Fixture {
         agents: agent_ids,

@@ -8,7 +8,7 @@ use skillgrid_client::{
     BulkOptions, BulkRequest, Client, Error, NewAgent, NewSkill, PageQuery, RetryPolicy,
     SkillPatch, SkillQuery,
 };
-use skillgrid_store::DynStore;
+use skillgrid_store::{DynStore, OrgId};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 struct App {
     base: String,
     store: DynStore,
-    org: Uuid,
+    org: OrgId,
     client_id: Uuid,
     client_secret: String,
     _server: skillgrid_testkit::TestServer,

@@ -3,10 +3,12 @@
 //! * [`validate`]: turns raw JSON request bodies and query strings into domain types, collecting
 //!   *every* problem (pointer, code, detail, expected, received, hint) before giving up;
 //! * [`model`]: the validated domain types that cross into storage;
+//! * [`ids`]: the ids of organizations, agents, skills and clients, each its own type;
 //! * [`diff`]: what a desired skill set changes against the stored one;
 //! * [`timestamp`]: the one way times are parsed and printed.
 
 pub mod diff;
+pub mod ids;
 pub mod model;
 pub mod timestamp;
 pub mod validate;

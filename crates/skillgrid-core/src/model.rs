@@ -1,5 +1,6 @@
 //! Validated domain types: only these cross from a handler into storage.
 
+pub use crate::ids::{AgentId, ClientId, OrgId, SkillId};
 use crate::timestamp::Timestamp;
 use uuid::Uuid;
 

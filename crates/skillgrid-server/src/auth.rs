@@ -14,6 +14,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use skillgrid_api::{OrgSettings, ProblemCode};
+use skillgrid_core::model::OrgId;
 use skillgrid_store::StoreError;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -100,7 +101,7 @@ pub fn issue_token(
 /// Who is calling: the organization every query is scoped to, the client, its scopes.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub client_id: Uuid,
     pub scopes: Vec<String>,
     /// The client's token epoch the token was issued at.
@@ -214,7 +215,7 @@ pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
     };
     Ok(Caller {
         org: None,
-        org_id: parse(&c.org_id)?,
+        org_id: parse(&c.org_id)?.into(),
         client_id: parse(&c.client_id)?,
         scopes: c.scope.split_whitespace().map(String::from).collect(),
         token_epoch: c.client_epoch,
@@ -333,7 +334,7 @@ mod tests {
         let now = skillgrid_core::timestamp::Timestamp::now();
         skillgrid_store::ClientRecord {
             id: Uuid::now_v7(),
-            org_id: Uuid::now_v7(),
+            org_id: Uuid::now_v7().into(),
             name: "importer".into(),
             secret_hash: String::new(),
             scopes: vec!["admin:skill:read".into(), "admin:skill:write".into()],

@@ -4,7 +4,7 @@ use crate::auth::{hash_secret, new_client_secret};
 use crate::vendor_scopes::{self, Asked};
 use serde::Serialize;
 use skillgrid_api::{scopes, OrgSettings};
-use skillgrid_core::model::{Assignment, Given, NewAgent, NewSkill, SkillSetWrite};
+use skillgrid_core::model::{Assignment, Given, NewAgent, NewSkill, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
     AgentWrite, ChangedBy, ClientChange, ClientRecord, DynStore, OrgRecord, PageRequest,
@@ -18,7 +18,7 @@ use uuid::Uuid;
 pub struct NewClient {
     pub client_id: Uuid,
     pub client_secret: String,
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub scopes: Vec<String>,
 }
 
@@ -37,7 +37,7 @@ impl NewClient {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewOrg {
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub name: String,
 }
 
@@ -253,7 +253,7 @@ pub async fn first_start(store: &DynStore) -> anyhow::Result<Option<NewClient>> 
 }
 
 /// Fills an organization that has no skills yet with a small sample catalog and agents.
-pub async fn demo_data(store: &DynStore, org: Uuid, client: Uuid) -> anyhow::Result<bool> {
+pub async fn demo_data(store: &DynStore, org: OrgId, client: Uuid) -> anyhow::Result<bool> {
     if !store.catalog(org).await?.is_empty() {
         return Ok(false);
     }
@@ -280,7 +280,7 @@ pub async fn demo_data(store: &DynStore, org: Uuid, client: Uuid) -> anyhow::Res
                 now,
             )
             .await?;
-        skills.push(s.id);
+        skills.push(s.id.get());
     }
     let mut writes = Vec::new();
     for (i, (email, name)) in [

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 pub fn skill(s: SkillRecord) -> Skill {
     Skill {
-        id: s.id,
+        id: s.id.get(),
         name: s.name,
         description: s.description,
         active: s.active,
@@ -27,7 +27,7 @@ pub fn skill(s: SkillRecord) -> Skill {
 
 pub fn agent(a: AgentRecord) -> Agent {
     Agent {
-        id: a.id,
+        id: a.id.get(),
         email: a.email,
         name: a.name,
         external_id: a.external_id,
@@ -117,7 +117,7 @@ impl<'a> Renderer<'a> {
             at: r.at.to_rfc3339(),
             request_id: r.request_id,
             client_id: r.client_id,
-            agent_id: r.agent_id,
+            agent_id: r.agent_id.get(),
             skill_id: r.skill_id,
             action: r.action,
             before: r.before.as_ref().map(|a| self.assignment(a)),

@@ -5,7 +5,7 @@ use crate::ratelimit::Limiters;
 use crate::token_guard::{FailureLimits, TokenGuard};
 use metrics_exporter_prometheus::PrometheusHandle;
 use skillgrid_api::OrgSettings;
-use skillgrid_core::model::CatalogSkill;
+use skillgrid_core::model::{CatalogSkill, OrgId};
 use skillgrid_store::{ClientGrant, DynStore, OrgSnapshot, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ struct Inner {
     space: crate::storage::Space,
     token_guard: TokenGuard,
     /// The last settings and catalog read of each organization, with their generation.
-    orgs: Mutex<HashMap<Uuid, Arc<OrgView>>>,
+    orgs: Mutex<HashMap<OrgId, Arc<OrgView>>>,
 }
 
 /// An organization's settings and catalog as of one generation of them.
@@ -96,7 +96,7 @@ impl AppState {
     /// The organization's settings and catalog as committed when this is called, by any
     /// process: one read of the stored generation, and a new snapshot only when it has moved
     /// since the one kept here.
-    pub async fn org_view(&self, org: Uuid) -> Result<Arc<OrgView>, StoreError> {
+    pub async fn org_view(&self, org: OrgId) -> Result<Arc<OrgView>, StoreError> {
         let generation = self.store().org_generation(org).await?;
         let kept = self.orgs().get(&org).cloned();
         if let Some(view) = kept.filter(|v| v.generation == generation) {
@@ -114,7 +114,7 @@ impl AppState {
         Ok(view)
     }
 
-    fn orgs(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<OrgView>>> {
+    fn orgs(&self) -> std::sync::MutexGuard<'_, HashMap<OrgId, Arc<OrgView>>> {
         self.0.orgs.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

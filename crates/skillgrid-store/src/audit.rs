@@ -130,7 +130,7 @@ impl SkillNames for &std::cell::RefCell<SkillList> {
 /// their skills named as `names` does.
 pub(crate) fn audit_sets<'a, N: SkillNames + 'a>(
     writes: &'a [(&'a AgentWrite, &'a Plan)],
-    agents: &'a foldhash::HashMap<Uuid, AgentRow>,
+    agents: &'a foldhash::HashMap<AgentId, AgentRow>,
     now: Timestamp,
     names: N,
 ) -> impl Iterator<Item = AuditSet> + 'a {
@@ -169,7 +169,7 @@ pub(crate) fn audit_sets<'a, N: SkillNames + 'a>(
             }
             Some(AuditSet {
                 agent_pk,
-                agent: it.agent_id,
+                agent: it.agent_id.get(),
                 uuid: Uuid::now_v7(),
                 entries: packed,
                 count: count as i64,
@@ -319,7 +319,7 @@ impl StoredSet {
                     at: Timestamp(self.at),
                     request_id: self.request_id.clone(),
                     client_id: self.client,
-                    agent_id: self.agent,
+                    agent_id: self.agent.into(),
                     skill_id,
                     action: match action {
                         ACTION_ADDED => AuditAction::Added,
@@ -725,8 +725,8 @@ mod tests {
 pub(crate) mod migration_check {
     use super::*;
 
-    pub const ORG: Uuid = Uuid::from_u128(0x0a);
-    pub const AGENT: Uuid = Uuid::from_u128(0x0b);
+    pub const ORG: OrgId = OrgId::new(Uuid::from_u128(0x0a));
+    pub const AGENT: AgentId = AgentId::new(Uuid::from_u128(0x0b));
     pub const CLIENT: Uuid = Uuid::from_u128(0x0c);
     pub const SKILL: Uuid = Uuid::from_u128(0x5c);
 
@@ -777,8 +777,8 @@ pub(crate) mod migration_check {
             "INSERT INTO orgs (id, uuid, name, name_key, settings, created_at) VALUES (1, {}, 'o', 'o', '{{}}', 0);
              INSERT INTO agents (id, uuid, org_id, email, email_key, name, active, version, created_at, updated_at)
                VALUES (1, {}, 1, 'a@x.io', 'a@x.io', 'A', {yes}, 3, 0, 0);",
-            uuid(ORG),
-            uuid(AGENT)
+            uuid(ORG.get()),
+            uuid(AGENT.get())
         );
         for (id, u, action, before, after) in old_rows() {
             let [bp, be, bx, bu] = before.unwrap_or_default();
@@ -788,7 +788,7 @@ pub(crate) mod migration_check {
                    before_proficiency, before_effective, before_expires, before_updated,
                    after_proficiency, after_effective, after_expires, after_updated)
                  VALUES ({id}, {}, 1, 1234, 'req-old', {}, 1, 9, {}, {}, {action}, {}, {}, {}, {}, {}, {}, {}, {});",
-                uuid(u), uuid(CLIENT), uuid(AGENT), uuid(SKILL),
+                uuid(u), uuid(CLIENT), uuid(AGENT.get()), uuid(SKILL),
                 lit(bp), lit(be), lit(bx), lit(bu), lit(ap), lit(ae), lit(ax), lit(au)
             );
         }

@@ -57,7 +57,7 @@ impl From<ClientRow> for ClientRecord {
     fn from(r: ClientRow) -> Self {
         ClientRecord {
             id: r.uuid,
-            org_id: r.org_uuid,
+            org_id: r.org_uuid.into(),
             name: r.name,
             secret_hash: r.secret_hash,
             scopes: scopes_from(&r.scopes),
@@ -222,7 +222,7 @@ mod tests {
     fn client() -> ClientRecord {
         ClientRecord {
             id: Uuid::now_v7(),
-            org_id: Uuid::now_v7(),
+            org_id: Uuid::now_v7().into(),
             name: "importer".into(),
             secret_hash: "h1".into(),
             scopes: vec!["admin:agent:read".into(), "admin:agent:write".into()],

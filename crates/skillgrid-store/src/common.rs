@@ -248,7 +248,7 @@ pub(crate) fn after(
 /// is true when some item failed.
 pub(crate) fn outcomes(
     items: &[AgentWrite],
-    agents: &Map<Uuid, AgentRow>,
+    agents: &Map<AgentId, AgentRow>,
     sets: &mut Map<i64, Vec<StoredAssignment>>,
     opts: WriteOptions,
     now: Timestamp,
@@ -328,7 +328,7 @@ pub(crate) fn writes<'a>(
 /// Turns the plans of `writes` into rows; a skill missing from `skills` is a conflict.
 pub(crate) fn changes<'a>(
     writes: &[(&AgentWrite, &'a Plan)],
-    agents: &Map<Uuid, AgentRow>,
+    agents: &Map<AgentId, AgentRow>,
     skills: &Map<Uuid, i64>,
 ) -> Result<Changes<'a>> {
     let mut c = Changes {

@@ -24,7 +24,7 @@ pub(crate) use crate::tuning::GROUP_SMALL as SMALL;
 
 /// One queued write and where its answer goes.
 pub(crate) struct Job {
-    pub org: Uuid,
+    pub org: OrgId,
     pub ctx: WriteContext,
     pub items: Vec<AgentWrite>,
     pub opts: WriteOptions,
@@ -75,7 +75,7 @@ impl GroupCommit {
     /// (every job it is given, each exactly once).
     pub(crate) async fn write<F, Fut>(
         &self,
-        org: Uuid,
+        org: OrgId,
         ctx: &WriteContext,
         items: &[AgentWrite],
         opts: WriteOptions,

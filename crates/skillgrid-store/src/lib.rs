@@ -24,6 +24,8 @@ pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
+// The ids the trait's methods take, for callers that name no other part of the core.
+pub use skillgrid_core::ids::{AgentId, ClientId, OrgId, SkillId};
 
 use async_trait::async_trait;
 use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings, RateLimit};
@@ -128,7 +130,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone)]
 pub struct OrgRecord {
-    pub id: Uuid,
+    pub id: OrgId,
     pub name: String,
     pub settings: OrgSettings,
 }
@@ -136,7 +138,7 @@ pub struct OrgRecord {
 #[derive(Debug, Clone)]
 pub struct ClientRecord {
     pub id: Uuid,
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub name: String,
     pub secret_hash: String,
     pub scopes: Vec<String>,
@@ -198,7 +200,7 @@ pub struct ClientAuditRecord {
 
 #[derive(Debug, Clone)]
 pub struct SkillRecord {
-    pub id: Uuid,
+    pub id: SkillId,
     pub name: String,
     pub description: Option<String>,
     pub active: bool,
@@ -208,7 +210,7 @@ pub struct SkillRecord {
 
 #[derive(Debug, Clone)]
 pub struct AgentRecord {
-    pub id: Uuid,
+    pub id: AgentId,
     pub email: String,
     pub name: String,
     pub external_id: Option<String>,
@@ -262,7 +264,7 @@ pub struct WriteContext {
 /// One agent's part of a write.
 #[derive(Debug, Clone)]
 pub struct AgentWrite {
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     pub write: SkillSetWrite,
     pub if_match: Option<Precondition>,
 }
@@ -314,7 +316,7 @@ pub struct AuditRecord {
     pub at: Timestamp,
     pub request_id: String,
     pub client_id: Uuid,
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     pub skill_id: Uuid,
     pub action: AuditAction,
     pub before: Option<StoredAssignment>,
@@ -399,7 +401,7 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes up to `batch` of the organization's oldest audit rows (a row holds one agent's
     /// entries of one write) recorded before `before`, stopping at the first newer one, in
     /// one short transaction; returns how many rows went. Call again while it returns `batch`.
-    async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64>;
+    async fn prune_audit(&self, org: OrgId, before: Timestamp, batch: u32) -> Result<u64>;
 
     /// Deletes up to `batch` idempotency keys claimed before `before`, in one short
     /// transaction; returns how many went. Call again while it returns `batch`.
@@ -415,7 +417,7 @@ pub trait Store: Send + Sync + 'static {
     /// Creates an API client and its audit entry, in one transaction.
     async fn create_client(
         &self,
-        org: Uuid,
+        org: OrgId,
         name: &str,
         secret_hash: &str,
         scopes: &[String],
@@ -424,14 +426,14 @@ pub trait Store: Send + Sync + 'static {
     /// A client of any organization, by id (for the token endpoint).
     async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>>;
     /// The organization's clients, oldest first.
-    async fn list_clients(&self, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>>;
+    async fn list_clients(&self, org: OrgId, page: PageRequest) -> Result<Paged<ClientRecord>>;
     /// One client of the organization.
-    async fn get_client(&self, org: Uuid, id: Uuid) -> Result<ClientRecord>;
+    async fn get_client(&self, org: OrgId, id: Uuid) -> Result<ClientRecord>;
     /// Changes a client of the organization and records the change in its audit trail, in
     /// one transaction; a change that changes nothing writes nothing.
     async fn update_client(
         &self,
-        org: Uuid,
+        org: OrgId,
         id: Uuid,
         change: &ClientChange,
         by: &ChangedBy,
@@ -440,7 +442,7 @@ pub trait Store: Send + Sync + 'static {
     /// it still holds `if_scopes`, when given) and records it; returns what it was.
     async fn delete_client(
         &self,
-        org: Uuid,
+        org: OrgId,
         id: Uuid,
         if_scopes: Option<&[String]>,
         by: &ChangedBy,
@@ -448,7 +450,7 @@ pub trait Store: Send + Sync + 'static {
     /// The changes to the organization's clients at or after `since`, oldest first.
     async fn client_audit(
         &self,
-        org: Uuid,
+        org: OrgId,
         since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<Paged<ClientAuditRecord>>;
@@ -464,52 +466,54 @@ pub trait Store: Send + Sync + 'static {
         by: &ChangedBy,
     ) -> Result<(OrgRecord, ClientRecord)>;
 
-    async fn settings(&self, org: Uuid) -> Result<OrgSettings>;
+    async fn settings(&self, org: OrgId) -> Result<OrgSettings>;
     /// The organization's generation: it grows with every committed change to its settings,
     /// skills or API clients (database triggers make it in the change's transaction).
-    async fn org_generation(&self, org: Uuid) -> Result<i64>;
+    async fn org_generation(&self, org: OrgId) -> Result<i64>;
     /// The organization's settings and catalog with their generation, read in one snapshot.
-    async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot>;
+    async fn org_snapshot(&self, org: OrgId) -> Result<OrgSnapshot>;
     /// Stores `new` unless stored proficiencies fall outside its scale.
-    async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>>;
+    async fn update_settings(&self, org: OrgId, new: &OrgSettings) -> Result<Result<(), Stranded>>;
 
     /// Every skill of the organization, for validating assignments.
-    async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>>;
+    async fn catalog(&self, org: OrgId) -> Result<Vec<CatalogSkill>>;
     async fn list_skills(
         &self,
-        org: Uuid,
+        org: OrgId,
         f: &SkillFilter,
         page: PageRequest,
     ) -> Result<Paged<SkillRecord>>;
-    async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord>;
-    async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord>;
+    async fn get_skill(&self, org: OrgId, id: SkillId) -> Result<SkillRecord>;
+    async fn create_skill(&self, org: OrgId, new: &NewSkill, now: Timestamp)
+        -> Result<SkillRecord>;
     async fn update_skill(
         &self,
-        org: Uuid,
-        id: Uuid,
+        org: OrgId,
+        id: SkillId,
         patch: &SkillPatch,
         now: Timestamp,
     ) -> Result<SkillRecord>;
-    async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()>;
+    async fn delete_skill(&self, org: OrgId, id: SkillId) -> Result<()>;
 
     async fn list_agents(
         &self,
-        org: Uuid,
+        org: OrgId,
         f: &AgentFilter,
         page: PageRequest,
     ) -> Result<Paged<AgentRecord>>;
-    async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord>;
-    async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord>;
+    async fn get_agent(&self, org: OrgId, id: AgentId) -> Result<AgentRecord>;
+    async fn create_agent(&self, org: OrgId, new: &NewAgent, now: Timestamp)
+        -> Result<AgentRecord>;
     async fn update_agent(
         &self,
-        org: Uuid,
-        id: Uuid,
+        org: OrgId,
+        id: AgentId,
         patch: &AgentPatch,
         now: Timestamp,
     ) -> Result<AgentRecord>;
 
     /// One agent's skills and version, read in one snapshot.
-    async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet>;
+    async fn agent_skills(&self, org: OrgId, agent: AgentId) -> Result<AgentSkillSet>;
     /// Applies skill-set writes to one or many agents in one transaction, with their audit
     /// entries; see [`WriteOptions`] for dry runs and atomicity, and the [`write`](crate::write)
     /// module for where the items come from and where their outcomes may go.
@@ -517,7 +521,7 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::write`] of the items of a slice, with no sink.
     async fn write_skill_sets(
         &self,
-        org: Uuid,
+        org: OrgId,
         ctx: &WriteContext,
         items: &[AgentWrite],
         opts: WriteOptions,
@@ -532,24 +536,28 @@ pub trait Store: Send + Sync + 'static {
     /// The agent's audit entries, newest first.
     async fn agent_history(
         &self,
-        org: Uuid,
-        agent: Uuid,
+        org: OrgId,
+        agent: AgentId,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>>;
 
     /// Version and state of the given agents of the organization (missing ones are absent).
-    async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>>;
+    async fn agent_states(
+        &self,
+        org: OrgId,
+        ids: &[AgentId],
+    ) -> Result<HashMap<AgentId, AgentState>>;
     /// Who holds a skill, in agent order.
     async fn skill_holders(
         &self,
-        org: Uuid,
-        skill: Uuid,
+        org: OrgId,
+        skill: SkillId,
         page: PageRequest,
     ) -> Result<Paged<SkillHolderRecord>>;
     /// The organization's audit entries at or after `since`, oldest first.
     async fn audit_log(
         &self,
-        org: Uuid,
+        org: OrgId,
         since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>>;
@@ -557,7 +565,7 @@ pub trait Store: Send + Sync + 'static {
     /// Claims `key` for a request with `fingerprint` (pruning keys older than 24 hours).
     async fn idempotency_begin(
         &self,
-        org: Uuid,
+        org: OrgId,
         client: Uuid,
         key: &str,
         fingerprint: &str,
@@ -566,14 +574,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the answer of a claimed key for replay.
     async fn idempotency_complete(
         &self,
-        org: Uuid,
+        org: OrgId,
         client: Uuid,
         key: &str,
         status: u16,
         body: &[u8],
     ) -> Result<()>;
     /// Releases a claimed key whose request failed.
-    async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()>;
+    async fn idempotency_abandon(&self, org: OrgId, client: Uuid, key: &str) -> Result<()>;
 
     /// Takes up to `wanted` whole tokens (one per request) from `client`'s bucket of
     /// `limit.burst` tokens, refilled at `limit.requests_per_minute`, kept in the database

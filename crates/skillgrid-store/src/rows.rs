@@ -24,7 +24,7 @@ pub(crate) struct Org {
 impl Org {
     pub(crate) fn record(self) -> Result<OrgRecord> {
         Ok(OrgRecord {
-            id: self.uuid,
+            id: self.uuid.into(),
             name: self.name,
             settings: crate::settings::from_json(&self.settings)?,
         })
@@ -57,7 +57,7 @@ impl Keyed for Skill {
 impl From<Skill> for SkillRecord {
     fn from(r: Skill) -> Self {
         SkillRecord {
-            id: r.uuid,
+            id: r.uuid.into(),
             name: r.name,
             description: r.description,
             active: r.active,
@@ -89,7 +89,7 @@ impl Keyed for Agent {
 impl From<Agent> for AgentRecord {
     fn from(r: Agent) -> Self {
         AgentRecord {
-            id: r.uuid,
+            id: r.uuid.into(),
             email: r.email,
             name: r.name,
             external_id: r.external_id,
@@ -153,9 +153,9 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn entry(self) -> (Uuid, AgentState) {
+    pub(crate) fn entry(self) -> (AgentId, AgentState) {
         (
-            self.uuid,
+            self.uuid.into(),
             AgentState {
                 version: self.version,
                 active: self.active,

@@ -8,12 +8,12 @@
 //! ([`Items::collect`], [`after_commit`]); the caller sees the same outcomes either way.
 
 use crate::{AgentWrite, ItemOutcome, WriteContext, WriteOptions, WriteResult};
+use skillgrid_core::model::OrgId;
 use std::borrow::Cow;
-use uuid::Uuid;
 
 /// One call of [`Store::write`](crate::Store::write).
 pub struct WriteRequest<'a> {
-    pub org: Uuid,
+    pub org: OrgId,
     pub ctx: &'a WriteContext,
     pub items: Items<'a>,
     pub opts: WriteOptions,
@@ -23,7 +23,7 @@ pub struct WriteRequest<'a> {
 
 impl<'a> WriteRequest<'a> {
     /// A write of `items` with no sink.
-    pub fn new(org: Uuid, ctx: &'a WriteContext, items: Items<'a>, opts: WriteOptions) -> Self {
+    pub fn new(org: OrgId, ctx: &'a WriteContext, items: Items<'a>, opts: WriteOptions) -> Self {
         WriteRequest {
             org,
             ctx,

@@ -6,8 +6,8 @@
 
 use skillgrid_core::api::{AuditAction, OrgSettings};
 use skillgrid_core::model::{
-    AgentPatch, Assignment, NewAgent, NewSkill, Precondition, SkillPatch, SkillSetWrite,
-    StoredAssignment,
+    AgentId, AgentPatch, Assignment, NewAgent, NewSkill, OrgId, Precondition, SkillPatch,
+    SkillSetWrite, StoredAssignment,
 };
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::postgres::PgStore;
@@ -124,7 +124,7 @@ fn asg(skill: Uuid, proficiency: i64) -> Assignment {
     }
 }
 
-fn replace(agent: Uuid, skills: Vec<Assignment>, if_match: Option<Precondition>) -> AgentWrite {
+fn replace(agent: AgentId, skills: Vec<Assignment>, if_match: Option<Precondition>) -> AgentWrite {
     AgentWrite {
         agent_id: agent,
         write: SkillSetWrite::Replace(skills),
@@ -132,7 +132,7 @@ fn replace(agent: Uuid, skills: Vec<Assignment>, if_match: Option<Precondition>)
     }
 }
 
-fn merge(agent: Uuid, upsert: Vec<Assignment>, remove: Vec<Uuid>) -> AgentWrite {
+fn merge(agent: AgentId, upsert: Vec<Assignment>, remove: Vec<Uuid>) -> AgentWrite {
     AgentWrite {
         agent_id: agent,
         write: SkillSetWrite::Merge { upsert, remove },
@@ -140,7 +140,7 @@ fn merge(agent: Uuid, upsert: Vec<Assignment>, remove: Vec<Uuid>) -> AgentWrite 
     }
 }
 
-async fn new_skill(s: &PgStore, org: Uuid, name: &str) -> Uuid {
+async fn new_skill(s: &PgStore, org: OrgId, name: &str) -> Uuid {
     s.create_skill(
         org,
         &NewSkill {
@@ -152,9 +152,10 @@ async fn new_skill(s: &PgStore, org: Uuid, name: &str) -> Uuid {
     .await
     .expect("create skill")
     .id
+    .get()
 }
 
-async fn new_agent(s: &PgStore, org: Uuid, email: &str) -> Uuid {
+async fn new_agent(s: &PgStore, org: OrgId, email: &str) -> AgentId {
     s.create_agent(
         org,
         &NewAgent {
@@ -223,7 +224,8 @@ async fn orgs_clients_settings_and_signing_key() {
     );
     assert!(s.find_client(Uuid::now_v7()).await.unwrap().is_none());
     assert!(matches!(
-        s.create_client(Uuid::now_v7(), "x", "h", &[], &cli()).await,
+        s.create_client(OrgId::new(Uuid::now_v7()), "x", "h", &[], &cli())
+            .await,
         Err(StoreError::NotFound)
     ));
 
@@ -235,11 +237,11 @@ async fn orgs_clients_settings_and_signing_key() {
     s.update_settings(org.id, &new).await.unwrap().unwrap();
     assert!(s.settings(org.id).await.unwrap().require_if_match);
     assert!(matches!(
-        s.update_settings(Uuid::now_v7(), &new).await,
+        s.update_settings(OrgId::new(Uuid::now_v7()), &new).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.settings(Uuid::now_v7()).await,
+        s.settings(OrgId::new(Uuid::now_v7())).await,
         Err(StoreError::NotFound)
     ));
 
@@ -304,7 +306,7 @@ async fn skills_and_agents_crud() {
     new_skill(&s, other, "Billing").await;
     assert!(matches!(
         s.create_skill(
-            Uuid::now_v7(),
+            OrgId::new(Uuid::now_v7()),
             &NewSkill {
                 name: "x".into(),
                 description: None
@@ -315,7 +317,7 @@ async fn skills_and_agents_crud() {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.get_skill(other, billing).await,
+        s.get_skill(other, billing.into()).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(s.catalog(org).await.unwrap().len(), 2);
@@ -351,13 +353,13 @@ async fn skills_and_agents_crud() {
         .await
         .unwrap();
     assert_eq!(by_name.items.len(), 1);
-    assert_eq!(by_name.items[0].id, billing);
+    assert_eq!(by_name.items[0].id.get(), billing);
 
     // Updates: a conflict, a change, a no-op.
     assert!(matches!(
         s.update_skill(
             org,
-            billing,
+            billing.into(),
             &SkillPatch {
                 name: Some("sales".into()),
                 ..Default::default()
@@ -370,7 +372,7 @@ async fn skills_and_agents_crud() {
     let u = s
         .update_skill(
             org,
-            billing,
+            billing.into(),
             &SkillPatch {
                 active: Some(false),
                 description: Some(Some("d".into())),
@@ -385,7 +387,7 @@ async fn skills_and_agents_crud() {
         (false, Some("d"), Timestamp(6))
     );
     let u = s
-        .update_skill(org, billing, &SkillPatch::default(), Timestamp(7))
+        .update_skill(org, billing.into(), &SkillPatch::default(), Timestamp(7))
         .await
         .unwrap();
     assert_eq!(u.updated_at, Timestamp(6));
@@ -402,7 +404,7 @@ async fn skills_and_agents_crud() {
         .unwrap();
     assert_eq!(inactive.items.len(), 1);
     assert!(matches!(
-        s.update_skill(other, billing, &SkillPatch::default(), Timestamp(7))
+        s.update_skill(other, billing.into(), &SkillPatch::default(), Timestamp(7))
             .await,
         Err(StoreError::NotFound)
     ));
@@ -492,16 +494,16 @@ async fn skills_and_agents_crud() {
     .await
     .unwrap();
     assert!(matches!(
-        s.delete_skill(org, sales).await,
+        s.delete_skill(org, sales.into()).await,
         Err(StoreError::InUse { count: 1 })
     ));
     assert!(matches!(
-        s.delete_skill(other, billing).await,
+        s.delete_skill(other, billing.into()).await,
         Err(StoreError::NotFound)
     ));
-    s.delete_skill(org, billing).await.unwrap();
+    s.delete_skill(org, billing.into()).await.unwrap();
     assert!(matches!(
-        s.get_skill(org, billing).await,
+        s.get_skill(org, billing.into()).await,
         Err(StoreError::NotFound)
     ));
     db.drop().await;
@@ -628,7 +630,7 @@ async fn skill_set_writes_history_and_audit() {
             &[
                 replace(b, vec![asg(k1, 5)], None),
                 replace(a, vec![], Some(Precondition::Version(1))),
-                replace(Uuid::now_v7(), vec![], None),
+                replace(AgentId::new(Uuid::now_v7()), vec![], None),
             ],
             loose,
         )
@@ -760,21 +762,21 @@ async fn skill_set_writes_history_and_audit() {
         .is_empty());
 
     // Who holds k1: b only now (a dropped it); k3: a.
-    let holders = s.skill_holders(org, k3, page(10)).await.unwrap();
+    let holders = s.skill_holders(org, k3.into(), page(10)).await.unwrap();
     assert_eq!(holders.items.len(), 1);
     assert_eq!(holders.items[0].agent.id, a);
     assert_eq!(holders.items[0].assignment.proficiency, 32);
-    let holders = s.skill_holders(org, k1, page(10)).await.unwrap();
+    let holders = s.skill_holders(org, k1.into(), page(10)).await.unwrap();
     assert_eq!(holders.items.len(), 1);
     assert_eq!(holders.items[0].agent.id, b);
     assert!(matches!(
-        s.skill_holders(other, k1, page(10)).await,
+        s.skill_holders(other, k1.into(), page(10)).await,
         Err(StoreError::NotFound)
     ));
 
     // Agent states.
     let states = s
-        .agent_states(org, &[a, b, foreign, Uuid::now_v7()])
+        .agent_states(org, &[a, b, foreign, AgentId::new(Uuid::now_v7())])
         .await
         .unwrap();
     assert_eq!(states.len(), 2);
@@ -843,7 +845,10 @@ async fn bulk_write_of_many_agents() {
             .len(),
         6000
     );
-    let holders = s.skill_holders(org, skills[0], page(1000)).await.unwrap();
+    let holders = s
+        .skill_holders(org, skills[0].into(), page(1000))
+        .await
+        .unwrap();
     assert_eq!(holders.items.len(), 300);
     db.drop().await;
 }
@@ -882,7 +887,10 @@ async fn streamed_writes_land_only_when_the_producer_says_go() {
         assert_eq!(w.produced.len(), 100);
         assert_eq!(w.result.as_ref().map(|r| r.committed), go.then_some(true));
         assert_eq!(*seen.lock().unwrap(), if go { 100 } else { 0 });
-        let holders = s.skill_holders(org, skill, page(1000)).await.unwrap();
+        let holders = s
+            .skill_holders(org, skill.into(), page(1000))
+            .await
+            .unwrap();
         assert_eq!(holders.items.len(), if go { 100 } else { 0 });
     }
     db.drop().await;
@@ -968,7 +976,7 @@ async fn idempotency_keys() {
         IdempotencyBegin::Fresh
     );
     assert!(matches!(
-        s.idempotency_begin(Uuid::now_v7(), client, "k", "fp", now)
+        s.idempotency_begin(OrgId::new(Uuid::now_v7()), client, "k", "fp", now)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -1117,7 +1125,7 @@ async fn deleting_skills_while_writing_them_never_leaves_an_assignment_behind() 
         if round % 2 == 1 {
             tokio::task::yield_now().await;
         }
-        match s1.delete_skill(org, skill).await {
+        match s1.delete_skill(org, skill.into()).await {
             Ok(()) => deleted += 1,
             Err(StoreError::InUse { count }) => {
                 assert_eq!(count, 2, "a deletion saw a write half-done");
@@ -1164,7 +1172,7 @@ async fn small_writes_at_once_are_grouped_and_each_keeps_its_outcome() {
         new_skill(&s, org, "d").await,
     ];
     let gone = new_skill(&s, org, "gone").await;
-    s.delete_skill(org, gone).await.unwrap();
+    s.delete_skill(org, gone.into()).await.unwrap();
     let mut agents = Vec::new();
     for i in 0..30 {
         agents.push(new_agent(&s, org, &format!("a{i}@x")).await);
@@ -1212,7 +1220,11 @@ async fn small_writes_at_once_are_grouped_and_each_keeps_its_outcome() {
     writes.push((201, merge(inactive, vec![asg(skills[0], 2)], vec![]), false));
     writes.push((
         202,
-        merge(Uuid::new_v4(), vec![asg(skills[0], 2)], vec![]),
+        merge(
+            AgentId::new(Uuid::new_v4()),
+            vec![asg(skills[0], 2)],
+            vec![],
+        ),
         false,
     ));
     writes.push((203, merge(agents[2], vec![asg(gone, 2)], vec![]), false));
@@ -1345,7 +1357,7 @@ async fn a_group_waiting_for_a_lock_holds_up_only_its_own_writes() {
     let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
     sqlx::query("SELECT id FROM agents WHERE uuid = $1 FOR UPDATE")
-        .bind(locked)
+        .bind(locked.get())
         .execute(&mut holder)
         .await
         .unwrap();
@@ -1404,11 +1416,11 @@ async fn a_write_abandoned_before_a_group_took_it_is_never_written() {
     let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
     sqlx::query("SELECT id FROM agents WHERE uuid = ANY($1) FOR UPDATE")
-        .bind(&locked)
+        .bind(locked.iter().map(|a| a.get()).collect::<Vec<Uuid>>())
         .execute(&mut holder)
         .await
         .unwrap();
-    let write = |agent: Uuid| {
+    let write = |agent: AgentId| {
         let s = s.clone();
         tokio::spawn(async move {
             let w = merge(agent, vec![asg(skill, 1)], vec![]);

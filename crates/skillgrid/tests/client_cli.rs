@@ -11,7 +11,7 @@ struct App {
     client_secret: String,
     client: Client,
     store: skillgrid_store::DynStore,
-    org_id: uuid::Uuid,
+    org_id: skillgrid_store::OrgId,
     dir: tempfile::TempDir,
     _server: skillgrid_testkit::TestServer,
     _db: skillgrid_testkit::TestDb,

@@ -17,7 +17,7 @@ const SKILLS: usize = 10;
 const TRIALS: usize = 20;
 
 struct Fixture {
-    agents: Vec<Uuid>,
+    agents: Vec<skillgrid_store::AgentId>,
     skills: Vec<Uuid>,
     client_id: Uuid,
     secret: String,
@@ -40,7 +40,8 @@ async fn seed(db: &str) -> Fixture {
                 )
                 .await
                 .unwrap()
-                .id,
+                .id
+                .get(),
         );
     }
     let mut agents = Vec::new();
@@ -74,7 +75,7 @@ async fn token(http: &reqwest::Client, base: &str, f: &Fixture) -> String {
 }
 
 /// Every agent's (version, proficiencies) as stored.
-async fn state(db: &str, f: &Fixture, org: Uuid) -> Vec<(i64, Vec<i64>)> {
+async fn state(db: &str, f: &Fixture, org: skillgrid_store::OrgId) -> Vec<(i64, Vec<i64>)> {
     let store = skillgrid_store::open(db).await.unwrap();
     let mut out = Vec::new();
     for a in &f.agents {

@@ -21,7 +21,7 @@ use uuid::Uuid;
 const MIB: u64 = 1024 * 1024;
 
 struct Fixture {
-    agents: Vec<Uuid>,
+    agents: Vec<skillgrid_store::AgentId>,
     skills: Vec<Uuid>,
     client_id: Uuid,
     secret: String,
@@ -55,8 +55,14 @@ async fn seed(db: &str, agents: usize, skills: usize) -> Fixture {
             name: format!("Skill {i}"),
             description: None,
         };
-        f.skills
-            .push(store.create_skill(boot.org_id, &s, now).await.unwrap().id);
+        f.skills.push(
+            store
+                .create_skill(boot.org_id, &s, now)
+                .await
+                .unwrap()
+                .id
+                .get(),
+        );
     }
     for i in 0..agents {
         let a = NewAgent {
@@ -70,7 +76,7 @@ async fn seed(db: &str, agents: usize, skills: usize) -> Fixture {
     f
 }
 
-fn bulk_body(agents: &[Uuid], skills: &[Uuid], value: i64) -> Value {
+fn bulk_body(agents: &[skillgrid_store::AgentId], skills: &[Uuid], value: i64) -> Value {
     let items: Vec<Value> = agents
         .iter()
         .map(|a| json!({"agentId": a, "skills": skills.iter().map(|s| json!({"skillId": s, "proficiency": value})).collect::<Vec<_>>()}))

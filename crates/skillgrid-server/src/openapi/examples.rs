@@ -444,7 +444,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         out.push(ex(
             "inactive agent",
             "the agent named by the path is inactive",
-            routes::assignments::inactive_agent(Uuid::parse_str(ANA).expect("uuid")),
+            routes::assignments::inactive_agent(id(ANA).into()),
         ));
         out.push(ex(
             "stale If-Match",
@@ -512,7 +512,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         auth::verify(&keys, "not-a-token").expect_err("not a JWT"),
     ));
     let reader = Caller {
-        org_id: Uuid::nil(),
+        org_id: Uuid::nil().into(),
         client_id: Uuid::nil(),
         scopes: vec![if t.scope == "admin:audit:read" {
             "admin:skill:read".into()
@@ -553,7 +553,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
 fn client_problems(operation: &str, out: &mut Vec<ProblemExample>) {
     use routes::clients::rules;
     let caller = Caller {
-        org_id: Uuid::nil(),
+        org_id: Uuid::nil().into(),
         client_id: Uuid::nil(),
         scopes: vec!["admin:org:write".into(), "admin:agent:read".into()],
         org: None,
@@ -566,7 +566,7 @@ fn client_problems(operation: &str, out: &mut Vec<ProblemExample>) {
     let now = skillgrid_core::timestamp::Timestamp(1_796_300_000_000);
     let importer = skillgrid_store::ClientRecord {
         id: id(IMPORTER),
-        org_id: Uuid::nil(),
+        org_id: Uuid::nil().into(),
         name: "importer".into(),
         secret_hash: String::new(),
         scopes: wanted.to_vec(),

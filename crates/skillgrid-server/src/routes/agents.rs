@@ -13,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use skillgrid_api::{scopes, Agent, Page, ProblemCode};
+use skillgrid_core::model::AgentId;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate;
 use skillgrid_store::{AgentFilter, StoreError};
@@ -106,7 +107,7 @@ pub(crate) async fn read(
 ) -> ApiResult<Json<Agent>> {
     caller.require(scopes::AGENT_READ)?;
     query(q, &[])?;
-    let id = path_id("userId", &id)?;
+    let id = AgentId::from(path_id("userId", &id)?);
     let a = state
         .store()
         .get_agent(caller.org_id, id)
@@ -132,7 +133,7 @@ pub(crate) async fn update(
 ) -> ApiResult<Json<Agent>> {
     caller.require(scopes::AGENT_WRITE)?;
     query(q, &[])?;
-    let id = path_id("userId", &id)?;
+    let id = AgentId::from(path_id("userId", &id)?);
     state
         .store()
         .get_agent(caller.org_id, id)

@@ -20,12 +20,11 @@ use skillgrid_api::{
     scopes, AgentSkills, AuditEntry, EntryCode, ErrorEntry, Locator, Page, ProblemCode,
     WarningPolicy,
 };
-use skillgrid_core::model::{Precondition, SkillSetWrite};
+use skillgrid_core::model::{AgentId, Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, Document, SkillRules};
 use skillgrid_store::{AgentWrite, ItemOutcome, WriteContext, WriteOptions};
 use std::sync::Arc;
-use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
     let mut r = Router::new();
@@ -62,7 +61,7 @@ pub(crate) async fn read(
 ) -> ApiResult<Response> {
     caller.require(scopes::AGENT_READ)?;
     query(q, &[])?;
-    let agent = path_id("userId", &user)?;
+    let agent = AgentId::from(path_id("userId", &user)?);
     let set = state
         .store()
         .agent_skills(caller.org_id, agent)
@@ -72,7 +71,7 @@ pub(crate) async fn read(
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     let body = AgentSkills {
         warnings: Vec::new(),
-        agent_id: agent,
+        agent_id: agent.get(),
         version: set.version,
         skills: r.set(&set.skills),
         dry_run: None,
@@ -95,7 +94,7 @@ pub(crate) async fn history(
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     caller.require(scopes::AGENT_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let agent = path_id("userId", &user)?;
+    let agent = AgentId::from(path_id("userId", &user)?);
     let p = state
         .store()
         .agent_history(caller.org_id, agent, audit_page_request(&q)?)
@@ -116,7 +115,7 @@ pub(crate) fn precondition_required() -> ApiError {
 }
 
 /// 400 `inactive_agent`: the agent named by the path is inactive.
-pub(crate) fn inactive_agent(agent: Uuid) -> ApiError {
+pub(crate) fn inactive_agent(agent: AgentId) -> ApiError {
     ApiError::new(
         ProblemCode::InactiveAgent,
         format!("agent {agent} is inactive; its skills cannot be changed"),
@@ -153,7 +152,7 @@ pub(crate) fn precondition_failed(current: i64, sent: Option<Precondition>) -> A
 /// What every write to one agent's skills has checked before its body is looked at (all but
 /// the agent itself: see [`Target::agent_first`]).
 struct Target {
-    agent: Uuid,
+    agent: AgentId,
     /// The organization's settings and catalog.
     org: Arc<OrgView>,
     if_match: Option<Precondition>,
@@ -169,7 +168,7 @@ async fn target(
 ) -> ApiResult<Target> {
     caller.require(scopes::AGENT_WRITE)?;
     let q = query(q, &["dryRun"])?;
-    let agent = path_id("userId", user)?;
+    let agent = AgentId::from(path_id("userId", user)?);
     let org = caller.org(state).await?;
     let raw = headers
         .get(header::IF_MATCH)
@@ -326,7 +325,7 @@ async fn apply(
             let r = Renderer::new(&t.org.settings.proficiency_scale, &t.org.catalog);
             let body = AgentSkills {
                 warnings,
-                agent_id: t.agent,
+                agent_id: t.agent.get(),
                 version,
                 skills: r.set(&skills),
                 dry_run: Some(t.dry_run),

@@ -13,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use skillgrid_api::{scopes, Page, ProblemCode, Skill};
+use skillgrid_core::model::SkillId;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate;
 use skillgrid_store::{SkillFilter, StoreError};
@@ -115,7 +116,7 @@ pub(crate) async fn read(
 ) -> ApiResult<Json<Skill>> {
     caller.require(scopes::SKILL_READ)?;
     query(q, &[])?;
-    let id = path_id("skillId", &id)?;
+    let id = SkillId::from(path_id("skillId", &id)?);
     let s = state
         .store()
         .get_skill(caller.org_id, id)
@@ -142,7 +143,7 @@ pub(crate) async fn update(
 ) -> ApiResult<Json<Skill>> {
     caller.require(scopes::SKILL_WRITE)?;
     query(q, &[])?;
-    let id = path_id("skillId", &id)?;
+    let id = SkillId::from(path_id("skillId", &id)?);
     state
         .store()
         .get_skill(caller.org_id, id)
@@ -172,7 +173,7 @@ pub(crate) async fn remove(
 ) -> ApiResult<StatusCode> {
     caller.require(scopes::SKILL_WRITE)?;
     query(q, &[])?;
-    let id = path_id("skillId", &id)?;
+    let id = SkillId::from(path_id("skillId", &id)?);
     match state.store().delete_skill(caller.org_id, id).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::InUse { count }) => Err(skill_in_use(count)),

@@ -5,7 +5,7 @@ use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 use skillgrid_server::bootstrap;
-use skillgrid_store::DynStore;
+use skillgrid_store::{DynStore, OrgId};
 use std::sync::Once;
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub store: DynStore,
-    pub org: Uuid,
+    pub org: OrgId,
     /// A token of the bootstrap client: every scope.
     pub token: String,
     pub client_id: Uuid,
@@ -149,7 +149,7 @@ impl TestApp {
     }
 
     /// A second organization and a token with every scope in it.
-    pub async fn other_org(&self, name: &str) -> (Uuid, String) {
+    pub async fn other_org(&self, name: &str) -> (OrgId, String) {
         let o = bootstrap::create_org(&self.store, name).await.unwrap();
         let c = bootstrap::create_client(
             &self.store,

@@ -483,7 +483,7 @@ async fn a_change_made_elsewhere_applies_to_the_next_request() {
         ..Default::default()
     };
     app.store
-        .update_skill(app.org, first, &rename, now)
+        .update_skill(app.org, first.into(), &rename, now)
         .await
         .unwrap();
     let mut settings = app.store.settings(app.org).await.unwrap();
@@ -504,12 +504,12 @@ async fn a_change_made_elsewhere_applies_to_the_next_request() {
         .unwrap()
         .unwrap();
 
-    let r = app.put(&one(chat), &json!({"proficiency": 10})).await;
+    let r = app.put(&one(chat.get()), &json!({"proficiency": 10})).await;
     assert_problem(&r, 428, "precondition_required");
     let r = app
         .call(
             reqwest::Method::PUT,
-            &one(chat),
+            &one(chat.get()),
             Some(&app.token),
             Some(&json!({"proficiency": "competent"})),
             &[("If-Match", "\"1\"")],
@@ -545,7 +545,7 @@ async fn a_change_made_elsewhere_applies_to_the_next_request() {
     let r = app
         .call(
             reqwest::Method::PUT,
-            &one(chat),
+            &one(chat.get()),
             Some(&app.token),
             Some(&json!({"proficiency": 70})),
             &[("If-Match", "\"2\"")],

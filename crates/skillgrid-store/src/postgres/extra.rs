@@ -9,9 +9,9 @@ use std::collections::HashMap;
 
 pub(super) async fn agent_states(
     pool: &PgPool,
-    org: Uuid,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, AgentState>> {
+    org: OrgId,
+    ids: &[AgentId],
+) -> Result<HashMap<AgentId, AgentState>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -19,8 +19,8 @@ pub(super) async fn agent_states(
         "SELECT uuid, version, active FROM agents
          WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND uuid = ANY($2)",
     )
-    .bind(org)
-    .bind(ids)
+    .bind(org.get())
+    .bind(ids.iter().map(|id| id.get()).collect::<Vec<Uuid>>())
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(rows::State::entry).collect())

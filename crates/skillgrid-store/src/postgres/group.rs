@@ -46,9 +46,9 @@ pub(super) async fn run(pool: PgPool, jobs: Vec<Job>) {
 /// transaction. A job goes to the first transaction after every one that holds an earlier job
 /// of its organization on one of its agents, so writes to one agent keep their order.
 fn rounds(jobs: Vec<Job>) -> Vec<Vec<Job>> {
-    let mut rounds: Vec<(Uuid, HashSet<Uuid>, Vec<Job>)> = Vec::new();
+    let mut rounds: Vec<(OrgId, HashSet<AgentId>, Vec<Job>)> = Vec::new();
     for job in jobs {
-        let agents: HashSet<Uuid> = job.items.iter().map(|it| it.agent_id).collect();
+        let agents: HashSet<AgentId> = job.items.iter().map(|it| it.agent_id).collect();
         // After the last round that shares an agent with this job (same organization).
         let after = rounds
             .iter()
@@ -76,7 +76,7 @@ mod tests {
     fn job(org: u128, agents: &[u128]) -> Job {
         let (reply, _) = oneshot::channel();
         Job {
-            org: Uuid::from_u128(org),
+            org: OrgId::new(Uuid::from_u128(org)),
             ctx: WriteContext {
                 request_id: format!("{org}-{agents:?}"),
                 client_id: Uuid::nil(),
@@ -85,7 +85,7 @@ mod tests {
             items: agents
                 .iter()
                 .map(|a| AgentWrite {
-                    agent_id: Uuid::from_u128(*a),
+                    agent_id: AgentId::new(Uuid::from_u128(*a)),
                     write: SkillSetWrite::Merge {
                         upsert: vec![],
                         remove: vec![],

@@ -135,20 +135,20 @@ const ORG_LOCK: i32 = 0x5347;
 /// An advisory lock, not `SELECT … FOR SHARE` on the organization's row: a shared row lock
 /// held by many transactions at once is a MultiXact written into the row, and with every
 /// concurrent write of an organization sharing that row, it made them queue on it.
-async fn begin_for_org(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
+async fn begin_for_org(pool: &PgPool, org: OrgId) -> Result<(Tx, i64)> {
     begin_locking_org(pool, org, "pg_advisory_xact_lock_shared", "").await
 }
 
 /// A transaction holding the organization's lock exclusively, and the organization's key:
 /// skill-set writes hold it shared, so while it is held every write that started has
 /// finished and none is under way.
-async fn begin_org_exclusive(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
+async fn begin_org_exclusive(pool: &PgPool, org: OrgId) -> Result<(Tx, i64)> {
     begin_locking_org(pool, org, "pg_advisory_xact_lock", "").await
 }
 
 /// [`begin_org_exclusive`], also locking the organization's row, which keeps two settings
 /// changes apart.
-async fn begin_settings_change(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
+async fn begin_settings_change(pool: &PgPool, org: OrgId) -> Result<(Tx, i64)> {
     begin_locking_org(pool, org, "pg_advisory_xact_lock", " FOR UPDATE").await
 }
 
@@ -156,7 +156,7 @@ async fn begin_settings_change(pool: &PgPool, org: Uuid) -> Result<(Tx, i64)> {
 /// it (and its row as `row_lock` says), and the organization's key.
 async fn begin_locking_org(
     pool: &PgPool,
-    org: Uuid,
+    org: OrgId,
     lock: &str,
     row_lock: &str,
 ) -> Result<(Tx, i64)> {
@@ -164,7 +164,7 @@ async fn begin_locking_org(
     let org_pk: i64 = sqlx::query_scalar(&format!(
         "SELECT id, {lock}($2, (id & 2147483647)::int4) FROM orgs WHERE uuid = $1{row_lock}"
     ))
-    .bind(org)
+    .bind(org.get())
     .bind(ORG_LOCK)
     .fetch_optional(&mut *tx)
     .await?
@@ -209,7 +209,7 @@ async fn write(store: &PgStore, request: WriteRequest<'_>) -> Result<Written> {
     Ok(crate::write::after_commit(items, Some(result), sink))
 }
 
-async fn agent_skills(store: &PgStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+async fn agent_skills(store: &PgStore, org: OrgId, agent: AgentId) -> Result<AgentSkillSet> {
     // One statement, so one snapshot for the version and the set; an agent without skills
     // is one row of NULLs after its own columns.
     let rows = sqlx::query(
@@ -219,8 +219,8 @@ async fn agent_skills(store: &PgStore, org: Uuid, agent: Uuid) -> Result<AgentSk
          WHERE a.uuid = $1 AND a.org_id = (SELECT id FROM orgs WHERE uuid = $2)
          ORDER BY s.name_key, s.uuid",
     )
-    .bind(agent)
-    .bind(org)
+    .bind(agent.get())
+    .bind(org.get())
     .fetch_all(&store.read)
     .await?;
     let first = rows.first().ok_or(StoreError::NotFound)?;
@@ -248,7 +248,7 @@ async fn agent_skills(store: &PgStore, org: Uuid, agent: Uuid) -> Result<AgentSk
 /// A write of more agents than a group takes (see `src/shared/store.rs`).
 async fn write_many(
     store: &PgStore,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
@@ -314,7 +314,7 @@ mod tests {
                 name: format!("extra {}", skills.len()),
                 description: None,
             };
-            skills.push(store.create_skill(org, &new, now).await.unwrap().id);
+            skills.push(store.create_skill(org, &new, now).await.unwrap().id.get());
         }
         let ctx = WriteContext {
             request_id: "r".into(),

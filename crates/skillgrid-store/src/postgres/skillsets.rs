@@ -40,7 +40,7 @@ async fn load_sets(
 
 pub(super) async fn write(
     pool: &PgPool,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
@@ -67,7 +67,7 @@ pub(super) struct Part<'a> {
 /// them all, and nothing is written.
 pub(super) async fn write_parts(
     pool: &PgPool,
-    org: Uuid,
+    org: OrgId,
     parts: &[Part<'_>],
 ) -> Result<Vec<Result<WriteResult>>> {
     let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
@@ -76,7 +76,7 @@ pub(super) async fn write_parts(
     // only needs the rows not to change under it, so it shares the lock.
     let ids: Vec<Uuid> = parts
         .iter()
-        .flat_map(|p| p.items.iter().map(|it| it.agent_id))
+        .flat_map(|p| p.items.iter().map(|it| it.agent_id.get()))
         .collect();
     let lock = if parts.iter().all(|p| p.opts.dry_run) {
         "FOR SHARE"
@@ -91,11 +91,11 @@ pub(super) async fn write_parts(
     .bind(&ids)
     .fetch_all(&mut *tx)
     .await?;
-    let mut agents: foldhash::HashMap<Uuid, AgentRow> =
+    let mut agents: foldhash::HashMap<AgentId, AgentRow> =
         foldhash::HashMapExt::with_capacity(rows.len());
     for r in rows {
         agents.insert(
-            r.try_get(0)?,
+            r.try_get::<Uuid, _>(0)?.into(),
             AgentRow {
                 pk: r.try_get(1)?,
                 version: r.try_get(2)?,
@@ -165,7 +165,7 @@ impl Rows {
         &mut self,
         ctx: &WriteContext,
         writes: &[(&AgentWrite, &Plan)],
-        agents: &foldhash::HashMap<Uuid, AgentRow>,
+        agents: &foldhash::HashMap<AgentId, AgentRow>,
         skills: &SkillKeys,
     ) -> Result<()> {
         let common::Changes {

@@ -33,9 +33,9 @@ pub(super) async fn find_org(pool: &Pool, id_or_name: &str) -> Result<Option<Org
     row.map(rows::Org::record).transpose()
 }
 
-pub(super) async fn settings(pool: &Pool, org: Uuid) -> Result<OrgSettings> {
+pub(super) async fn settings(pool: &Pool, org: OrgId) -> Result<OrgSettings> {
     let row: rows::Org = sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs WHERE uuid = $1"))
-        .bind(org)
+        .bind(org.get())
         .fetch_optional(pool)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -45,7 +45,7 @@ pub(super) async fn settings(pool: &Pool, org: Uuid) -> Result<OrgSettings> {
 /// Stores `new` unless stored proficiencies fall outside its scale.
 pub(super) async fn update_settings(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     new: &OrgSettings,
 ) -> Result<Result<(), Stranded>> {
     // No skill-set write runs meanwhile, so the count below sees every write that finished
@@ -80,9 +80,9 @@ pub(super) async fn org_count(pool: &Pool) -> Result<i64> {
         .await?)
 }
 
-pub(super) async fn org_generation(pool: &Pool, org: Uuid) -> Result<i64> {
+pub(super) async fn org_generation(pool: &Pool, org: OrgId) -> Result<i64> {
     sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = $1")
-        .bind(org)
+        .bind(org.get())
         .fetch_optional(pool)
         .await?
         .ok_or(StoreError::NotFound)
@@ -108,11 +108,11 @@ pub(super) async fn insert_org<'e>(
     name: &str,
     settings: &OrgSettings,
 ) -> Result<OrgRecord> {
-    let id = Uuid::now_v7();
+    let id = OrgId::new(Uuid::now_v7());
     sqlx::query(
         "INSERT INTO orgs (uuid, name, name_key, settings, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(name)
     .bind(key(name))
     .bind(crate::settings::to_json(settings)?)
@@ -133,7 +133,7 @@ async fn list<R, T>(
     pool: &Pool,
     select: &str,
     key_column: &str,
-    org: Uuid,
+    org: OrgId,
     (key, active): (Option<String>, Option<bool>),
     page: PageRequest,
 ) -> Result<Paged<T>>
@@ -163,7 +163,7 @@ where
 async fn one<'e, R>(
     db: impl sqlx::Executor<'e, Database = Db>,
     select: &str,
-    org: Uuid,
+    org: OrgId,
     id: Uuid,
     lock: &str,
 ) -> Result<R>
@@ -174,7 +174,7 @@ where
         "{select} WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}"
     ))
     .bind(id)
-    .bind(org)
+    .bind(org.get())
     .fetch_optional(db)
     .await?
     .ok_or(StoreError::NotFound)
@@ -183,10 +183,10 @@ where
 /// The organization's key.
 pub(crate) async fn org_pk<'e>(
     db: impl sqlx::Executor<'e, Database = Db>,
-    org: Uuid,
+    org: OrgId,
 ) -> Result<i64> {
     sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1")
-        .bind(org)
+        .bind(org.get())
         .fetch_optional(db)
         .await?
         .ok_or(StoreError::NotFound)
@@ -194,7 +194,7 @@ pub(crate) async fn org_pk<'e>(
 
 pub(super) async fn list_skills(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     f: &SkillFilter,
     page: PageRequest,
 ) -> Result<Paged<SkillRecord>> {
@@ -202,29 +202,29 @@ pub(super) async fn list_skills(
     list::<rows::Skill, _>(pool, SELECT_SKILLS, "name_key", org, (name, f.active), page).await
 }
 
-pub(super) async fn get_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<SkillRecord> {
-    Ok(one::<rows::Skill>(pool, SELECT_SKILLS, org, id, "")
+pub(super) async fn get_skill(pool: &Pool, org: OrgId, id: SkillId) -> Result<SkillRecord> {
+    Ok(one::<rows::Skill>(pool, SELECT_SKILLS, org, id.get(), "")
         .await?
         .into())
 }
 
 pub(super) async fn create_skill(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     new: &NewSkill,
     now: Timestamp,
 ) -> Result<SkillRecord> {
-    let id = Uuid::now_v7();
+    let id = SkillId::new(Uuid::now_v7());
     let done = sqlx::query(
         "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
          SELECT $1, id, $2, $3, $4, TRUE, $5, $5 FROM orgs WHERE uuid = $6",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(&new.name)
     .bind(key(&new.name))
     .bind(&new.description)
     .bind(now.0)
-    .bind(org)
+    .bind(org.get())
     .execute(pool)
     .await
     .map_err(map_write_err)?;
@@ -243,13 +243,20 @@ pub(super) async fn create_skill(
 
 pub(super) async fn update_skill(
     pool: &Pool,
-    org: Uuid,
-    id: Uuid,
+    org: OrgId,
+    id: SkillId,
     p: &SkillPatch,
     now: Timestamp,
 ) -> Result<SkillRecord> {
     let mut tx = begin_write(pool).await?;
-    let row: rows::Skill = one(&mut *tx, SELECT_SKILLS, org, id, &for_update("skills")).await?;
+    let row: rows::Skill = one(
+        &mut *tx,
+        SELECT_SKILLS,
+        org,
+        id.get(),
+        &for_update("skills"),
+    )
+    .await?;
     let pk = row.id;
     let mut s = SkillRecord::from(row);
     if crate::common::apply_skill_patch(&mut s, p, now) {
@@ -273,7 +280,7 @@ pub(super) async fn update_skill(
 
 pub(super) async fn list_agents(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     f: &AgentFilter,
     page: PageRequest,
 ) -> Result<Paged<AgentRecord>> {
@@ -289,8 +296,8 @@ pub(super) async fn list_agents(
     .await
 }
 
-pub(super) async fn get_agent(pool: &Pool, org: Uuid, id: Uuid) -> Result<AgentRecord> {
-    Ok(one::<rows::Agent>(pool, SELECT_AGENTS, org, id, "")
+pub(super) async fn get_agent(pool: &Pool, org: OrgId, id: AgentId) -> Result<AgentRecord> {
+    Ok(one::<rows::Agent>(pool, SELECT_AGENTS, org, id.get(), "")
         .await?
         .into())
 }
@@ -300,19 +307,19 @@ pub(super) async fn get_agent(pool: &Pool, org: Uuid, id: Uuid) -> Result<AgentR
 pub(super) async fn create_agent(
     pool: &Pool,
     insert: &str,
-    org: Uuid,
+    org: OrgId,
     new: &NewAgent,
     now: Timestamp,
 ) -> Result<AgentRecord> {
-    let id = Uuid::now_v7();
+    let id = AgentId::new(Uuid::now_v7());
     let done = sqlx::query(insert)
-        .bind(id)
+        .bind(id.get())
         .bind(&new.email)
         .bind(key(&new.email))
         .bind(&new.name)
         .bind(&new.external_id)
         .bind(now.0)
-        .bind(org)
+        .bind(org.get())
         .execute(pool)
         .await
         .map_err(map_write_err)?;
@@ -332,13 +339,20 @@ pub(super) async fn create_agent(
 
 pub(super) async fn update_agent(
     pool: &Pool,
-    org: Uuid,
-    id: Uuid,
+    org: OrgId,
+    id: AgentId,
     p: &AgentPatch,
     now: Timestamp,
 ) -> Result<AgentRecord> {
     let mut tx = begin_write(pool).await?;
-    let row: rows::Agent = one(&mut *tx, SELECT_AGENTS, org, id, &for_update("agents")).await?;
+    let row: rows::Agent = one(
+        &mut *tx,
+        SELECT_AGENTS,
+        org,
+        id.get(),
+        &for_update("agents"),
+    )
+    .await?;
     let pk = row.id;
     let mut a = AgentRecord::from(row);
     if crate::common::apply_agent_patch(&mut a, p, now) {
@@ -362,23 +376,23 @@ pub(super) async fn update_agent(
 }
 
 /// The agent's key, of an agent of the organization.
-pub(super) async fn agent_pk(pool: &Pool, org: Uuid, agent: Uuid) -> Result<i64> {
+pub(super) async fn agent_pk(pool: &Pool, org: OrgId, agent: AgentId) -> Result<i64> {
     sqlx::query_scalar(
         "SELECT id FROM agents WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
     )
-    .bind(agent)
-    .bind(org)
+    .bind(agent.get())
+    .bind(org.get())
     .fetch_optional(pool)
     .await?
     .ok_or(StoreError::NotFound)
 }
 
-pub(super) async fn catalog(pool: &Pool, org: Uuid) -> Result<Vec<CatalogSkill>> {
+pub(super) async fn catalog(pool: &Pool, org: OrgId) -> Result<Vec<CatalogSkill>> {
     let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
         "SELECT s.uuid, s.name, s.active FROM skills s JOIN orgs o ON o.id = s.org_id
          WHERE o.uuid = $1",
     )
-    .bind(org)
+    .bind(org.get())
     .fetch_all(pool)
     .await?;
     Ok(crate::common::catalog(rows))
@@ -388,12 +402,12 @@ pub(super) async fn catalog(pool: &Pool, org: Uuid) -> Result<Vec<CatalogSkill>>
 /// which the caller began so that every read sees one snapshot.
 pub(super) async fn org_snapshot(
     mut tx: sqlx::Transaction<'static, Db>,
-    org: Uuid,
+    org: OrgId,
 ) -> Result<OrgSnapshot> {
     let row: rows::OrgAt = sqlx::query_as(&format!(
         "SELECT id, generation, {ORG_COLS} FROM orgs WHERE uuid = $1"
     ))
-    .bind(org)
+    .bind(org.get())
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(StoreError::NotFound)?;
@@ -415,15 +429,15 @@ pub(super) async fn org_snapshot(
 /// Who holds a skill of the organization, in agent order.
 pub(super) async fn skill_holders(
     pool: &Pool,
-    org: Uuid,
-    skill: Uuid,
+    org: OrgId,
+    skill: SkillId,
     page: PageRequest,
 ) -> Result<Paged<SkillHolderRecord>> {
     let skill_pk: i64 = sqlx::query_scalar(
         "SELECT id FROM skills WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2)",
     )
-    .bind(skill)
-    .bind(org)
+    .bind(skill.get())
+    .bind(org.get())
     .fetch_optional(pool)
     .await?
     .ok_or(StoreError::NotFound)?;
@@ -436,12 +450,12 @@ pub(super) async fn skill_holders(
     .bind(page.limit as i64 + 1)
     .fetch_all(pool)
     .await?;
-    let items = rows.into_iter().map(|r| r.record(skill)).collect();
+    let items = rows.into_iter().map(|r| r.record(skill.get())).collect();
     Ok(paged(items, page.limit))
 }
 
 /// Deletes a skill no agent holds.
-pub(super) async fn delete_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<()> {
+pub(super) async fn delete_skill(pool: &Pool, org: OrgId, id: SkillId) -> Result<()> {
     // No skill-set write runs meanwhile, so the count below sees every write that finished
     // and none is under way, and a write that starts after this commits no longer finds the
     // skill.
@@ -450,7 +464,7 @@ pub(super) async fn delete_skill(pool: &Pool, org: Uuid, id: Uuid) -> Result<()>
         "SELECT id FROM skills WHERE uuid = $1 AND org_id = $2{}",
         for_update("skills")
     ))
-    .bind(id)
+    .bind(id.get())
     .bind(org_pk)
     .fetch_optional(&mut *tx)
     .await?

@@ -47,7 +47,7 @@ async fn record(
 /// Creates a client of `org` and its audit entry, inside the caller's transaction.
 pub(super) async fn insert(
     conn: &mut Conn,
-    org: Uuid,
+    org: OrgId,
     name: &str,
     secret_hash: &str,
     scopes: &[String],
@@ -94,12 +94,16 @@ pub(super) async fn find(pool: &Pool, id: Uuid) -> Result<Option<ClientRecord>> 
     Ok(row.map(ClientRecord::from))
 }
 
-pub(super) async fn list(pool: &Pool, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>> {
+pub(super) async fn list(
+    pool: &Pool,
+    org: OrgId,
+    page: PageRequest,
+) -> Result<Paged<ClientRecord>> {
     let rows: Vec<ClientRow> = sqlx::query_as(&format!(
         "SELECT {COLS} FROM api_clients c JOIN orgs o ON o.id = c.org_id
          WHERE o.uuid = $1 AND c.id > $2 ORDER BY c.id LIMIT $3"
     ))
-    .bind(org)
+    .bind(org.get())
     .bind(page.after.unwrap_or(0))
     .bind(page.limit as i64 + 1)
     .fetch_all(pool)
@@ -112,7 +116,7 @@ pub(super) async fn list(pool: &Pool, org: Uuid, page: PageRequest) -> Result<Pa
 /// `lock`: its row locked until the transaction ends (where the backend locks rows).
 async fn locate(
     conn: &mut Conn,
-    org: Uuid,
+    org: OrgId,
     id: Uuid,
     lock: bool,
 ) -> Result<(i64, i64, ClientRecord)> {
@@ -122,21 +126,21 @@ async fn locate(
          WHERE c.uuid = $1 AND o.uuid = $2{lock}"
     ))
     .bind(id)
-    .bind(org)
+    .bind(org.get())
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound)?;
     Ok((row.client.pk, row.org_pk, row.client.into()))
 }
 
-pub(super) async fn get(pool: &Pool, org: Uuid, id: Uuid) -> Result<ClientRecord> {
+pub(super) async fn get(pool: &Pool, org: OrgId, id: Uuid) -> Result<ClientRecord> {
     let mut conn = pool.acquire().await?;
     Ok(locate(&mut conn, org, id, false).await?.2)
 }
 
 pub(super) async fn update(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     id: Uuid,
     change: &ClientChange,
     by: &ChangedBy,
@@ -167,7 +171,7 @@ pub(super) async fn update(
 
 pub(super) async fn delete(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     id: Uuid,
     if_scopes: Option<&[String]>,
     by: &ChangedBy,
@@ -194,7 +198,7 @@ pub(super) async fn delete(
 
 pub(super) async fn audit(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     since: Option<Timestamp>,
     page: PageRequest,
 ) -> Result<Paged<ClientAuditRecord>> {
@@ -203,7 +207,7 @@ pub(super) async fn audit(
          FROM client_audit a WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = $1)
            AND a.id > $2 AND a.at >= $3 ORDER BY a.id LIMIT $4",
     )
-    .bind(org)
+    .bind(org.get())
     .bind(page.after.unwrap_or(0))
     .bind(since.map_or(i64::MIN, |t| t.0))
     .bind(page.limit as i64 + 1)

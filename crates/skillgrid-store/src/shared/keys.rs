@@ -13,7 +13,7 @@ type Pool = sqlx::Pool<Db>;
 /// if pruning skipped it).
 pub(super) async fn begin(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     client: Uuid,
     key: &str,
     fingerprint: &str,

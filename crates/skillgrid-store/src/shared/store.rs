@@ -28,7 +28,7 @@ impl Store for super::This {
         catalog::list_orgs(&self.read).await
     }
 
-    async fn prune_audit(&self, org: Uuid, before: Timestamp, batch: u32) -> Result<u64> {
+    async fn prune_audit(&self, org: OrgId, before: Timestamp, batch: u32) -> Result<u64> {
         let locked = begin_for_org(&self.write, org).await?;
         extra::prune_audit(locked, before, batch).await
     }
@@ -55,7 +55,7 @@ impl Store for super::This {
 
     async fn create_client(
         &self,
-        org: Uuid,
+        org: OrgId,
         name: &str,
         secret_hash: &str,
         scopes: &[String],
@@ -87,17 +87,17 @@ impl Store for super::This {
         clients::find(&self.read, client_id).await
     }
 
-    async fn list_clients(&self, org: Uuid, page: PageRequest) -> Result<Paged<ClientRecord>> {
+    async fn list_clients(&self, org: OrgId, page: PageRequest) -> Result<Paged<ClientRecord>> {
         clients::list(&self.read, org, page).await
     }
 
-    async fn get_client(&self, org: Uuid, id: Uuid) -> Result<ClientRecord> {
+    async fn get_client(&self, org: OrgId, id: Uuid) -> Result<ClientRecord> {
         clients::get(&self.read, org, id).await
     }
 
     async fn update_client(
         &self,
-        org: Uuid,
+        org: OrgId,
         id: Uuid,
         change: &ClientChange,
         by: &ChangedBy,
@@ -107,7 +107,7 @@ impl Store for super::This {
 
     async fn delete_client(
         &self,
-        org: Uuid,
+        org: OrgId,
         id: Uuid,
         if_scopes: Option<&[String]>,
         by: &ChangedBy,
@@ -117,93 +117,103 @@ impl Store for super::This {
 
     async fn client_audit(
         &self,
-        org: Uuid,
+        org: OrgId,
         since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<Paged<ClientAuditRecord>> {
         clients::audit(&self.read, org, since, page).await
     }
 
-    async fn settings(&self, org: Uuid) -> Result<OrgSettings> {
+    async fn settings(&self, org: OrgId) -> Result<OrgSettings> {
         catalog::settings(&self.read, org).await
     }
 
-    async fn org_generation(&self, org: Uuid) -> Result<i64> {
+    async fn org_generation(&self, org: OrgId) -> Result<i64> {
         catalog::org_generation(&self.read, org).await
     }
 
-    async fn org_snapshot(&self, org: Uuid) -> Result<OrgSnapshot> {
+    async fn org_snapshot(&self, org: OrgId) -> Result<OrgSnapshot> {
         let tx = super::begin_snapshot(self).await?;
         catalog::org_snapshot(tx, org).await
     }
 
-    async fn update_settings(&self, org: Uuid, new: &OrgSettings) -> Result<Result<(), Stranded>> {
+    async fn update_settings(&self, org: OrgId, new: &OrgSettings) -> Result<Result<(), Stranded>> {
         catalog::update_settings(&self.write, org, new).await
     }
 
-    async fn catalog(&self, org: Uuid) -> Result<Vec<CatalogSkill>> {
+    async fn catalog(&self, org: OrgId) -> Result<Vec<CatalogSkill>> {
         catalog::catalog(&self.read, org).await
     }
 
     async fn list_skills(
         &self,
-        org: Uuid,
+        org: OrgId,
         f: &SkillFilter,
         page: PageRequest,
     ) -> Result<Paged<SkillRecord>> {
         catalog::list_skills(&self.read, org, f, page).await
     }
 
-    async fn get_skill(&self, org: Uuid, id: Uuid) -> Result<SkillRecord> {
+    async fn get_skill(&self, org: OrgId, id: SkillId) -> Result<SkillRecord> {
         catalog::get_skill(&self.read, org, id).await
     }
 
-    async fn create_skill(&self, org: Uuid, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
+    async fn create_skill(
+        &self,
+        org: OrgId,
+        new: &NewSkill,
+        now: Timestamp,
+    ) -> Result<SkillRecord> {
         catalog::create_skill(&self.write, org, new, now).await
     }
 
     async fn update_skill(
         &self,
-        org: Uuid,
-        id: Uuid,
+        org: OrgId,
+        id: SkillId,
         p: &SkillPatch,
         now: Timestamp,
     ) -> Result<SkillRecord> {
         catalog::update_skill(&self.write, org, id, p, now).await
     }
 
-    async fn delete_skill(&self, org: Uuid, id: Uuid) -> Result<()> {
+    async fn delete_skill(&self, org: OrgId, id: SkillId) -> Result<()> {
         catalog::delete_skill(&self.write, org, id).await
     }
 
     async fn list_agents(
         &self,
-        org: Uuid,
+        org: OrgId,
         f: &AgentFilter,
         page: PageRequest,
     ) -> Result<Paged<AgentRecord>> {
         catalog::list_agents(&self.read, org, f, page).await
     }
 
-    async fn get_agent(&self, org: Uuid, id: Uuid) -> Result<AgentRecord> {
+    async fn get_agent(&self, org: OrgId, id: AgentId) -> Result<AgentRecord> {
         catalog::get_agent(&self.read, org, id).await
     }
 
-    async fn create_agent(&self, org: Uuid, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
+    async fn create_agent(
+        &self,
+        org: OrgId,
+        new: &NewAgent,
+        now: Timestamp,
+    ) -> Result<AgentRecord> {
         catalog::create_agent(&self.write, INSERT_AGENT, org, new, now).await
     }
 
     async fn update_agent(
         &self,
-        org: Uuid,
-        id: Uuid,
+        org: OrgId,
+        id: AgentId,
         p: &AgentPatch,
         now: Timestamp,
     ) -> Result<AgentRecord> {
         catalog::update_agent(&self.write, org, id, p, now).await
     }
 
-    async fn agent_skills(&self, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+    async fn agent_skills(&self, org: OrgId, agent: AgentId) -> Result<AgentSkillSet> {
         super::agent_skills(self, org, agent).await
     }
 
@@ -213,22 +223,26 @@ impl Store for super::This {
 
     async fn agent_history(
         &self,
-        org: Uuid,
-        agent: Uuid,
+        org: OrgId,
+        agent: AgentId,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
         let pk = catalog::agent_pk(&self.read, org, agent).await?;
         trail::history(&self.read, pk, page).await
     }
 
-    async fn agent_states(&self, org: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, AgentState>> {
+    async fn agent_states(
+        &self,
+        org: OrgId,
+        ids: &[AgentId],
+    ) -> Result<HashMap<AgentId, AgentState>> {
         extra::agent_states(&self.read, org, ids).await
     }
 
     async fn skill_holders(
         &self,
-        org: Uuid,
-        skill: Uuid,
+        org: OrgId,
+        skill: SkillId,
         page: PageRequest,
     ) -> Result<Paged<SkillHolderRecord>> {
         catalog::skill_holders(&self.read, org, skill, page).await
@@ -236,7 +250,7 @@ impl Store for super::This {
 
     async fn audit_log(
         &self,
-        org: Uuid,
+        org: OrgId,
         since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>> {
@@ -245,7 +259,7 @@ impl Store for super::This {
 
     async fn idempotency_begin(
         &self,
-        org: Uuid,
+        org: OrgId,
         client: Uuid,
         key: &str,
         fingerprint: &str,
@@ -256,7 +270,7 @@ impl Store for super::This {
 
     async fn idempotency_complete(
         &self,
-        org: Uuid,
+        org: OrgId,
         client: Uuid,
         key: &str,
         status: u16,
@@ -265,7 +279,7 @@ impl Store for super::This {
         sqlx::query(idempotency::COMPLETE)
             .bind(i32::from(status))
             .bind(body)
-            .bind(org)
+            .bind(org.get())
             .bind(client)
             .bind(key)
             .execute(&self.write)
@@ -273,9 +287,9 @@ impl Store for super::This {
         Ok(())
     }
 
-    async fn idempotency_abandon(&self, org: Uuid, client: Uuid, key: &str) -> Result<()> {
+    async fn idempotency_abandon(&self, org: OrgId, client: Uuid, key: &str) -> Result<()> {
         sqlx::query(idempotency::ABANDON)
-            .bind(org)
+            .bind(org.get())
             .bind(client)
             .bind(key)
             .execute(&self.write)
@@ -319,7 +333,7 @@ async fn probe_write(pool: &sqlx::Pool<Db>) -> Result<()> {
 /// committed at once (see `crate::group`); larger ones go to the backend's `write_many`.
 pub(crate) async fn write_slice(
     store: &super::This,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,

@@ -25,12 +25,12 @@ pub(super) async fn history(
 /// The organization's audit entries, oldest first, after position `page.after`.
 pub(super) async fn audit_log(
     pool: &Pool,
-    org: Uuid,
+    org: OrgId,
     since: Option<Timestamp>,
     page: PageRequest,
 ) -> Result<Paged<AuditRecord>> {
     let rows = sqlx::query(ORG_AUDIT)
-        .bind(org)
+        .bind(org.get())
         .bind(page.after.map_or(0, audit::row_of))
         .bind(since.map_or(i64::MIN, |t| t.0))
         .bind(audit::rows_for(page.limit))

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 pub(super) async fn agent_states(
     pool: &SqlitePool,
-    org: Uuid,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, AgentState>> {
+    org: OrgId,
+    ids: &[AgentId],
+) -> Result<HashMap<AgentId, AgentState>> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut qb = QueryBuilder::<Sqlite>::new(
@@ -20,10 +20,10 @@ pub(super) async fn agent_states(
              FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
              WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = ",
         );
-        qb.push_bind(org).push(") AND a.uuid IN (");
+        qb.push_bind(org.get()).push(") AND a.uuid IN (");
         let mut sep = qb.separated(", ");
         for id in chunk {
-            sep.push_bind(*id);
+            sep.push_bind(id.get());
         }
         qb.push(")");
         let rows: Vec<rows::State> = qb.build_query_as().fetch_all(pool).await?;

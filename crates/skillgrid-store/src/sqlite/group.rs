@@ -43,7 +43,7 @@ async fn each_in_savepoint(
 ) -> Result<Vec<Result<WriteResult>>> {
     let mut results = Vec::with_capacity(jobs.len());
     // Read once per organization in the group, not once per write.
-    let mut keys: HashMap<Uuid, skillsets::OrgKeys> = HashMap::new();
+    let mut keys: HashMap<OrgId, skillsets::OrgKeys> = HashMap::new();
     for j in jobs {
         sqlx::query("SAVEPOINT grouped").execute(&mut *tx).await?;
         let org_keys = match keys.entry(j.org) {

@@ -407,7 +407,7 @@ use begin_for_org as begin_settings_change;
 /// Starts a write transaction (taking the write lock now) and finds the organization's key.
 async fn begin_for_org(
     pool: &SqlitePool,
-    org: Uuid,
+    org: OrgId,
 ) -> Result<(sqlx::Transaction<'static, Db>, i64)> {
     let mut tx = begin_write(pool).await?;
     let org_pk = shared::catalog::org_pk(&mut *tx, org).await?;
@@ -446,15 +446,15 @@ fn disk_usage(store: &SqliteStore) -> Vec<(&'static str, u64)> {
     vec![("database", database.len()), ("wal", wal)]
 }
 
-async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<AgentSkillSet> {
+async fn agent_skills(store: &SqliteStore, org: OrgId, agent: AgentId) -> Result<AgentSkillSet> {
     let mut tx = store.read.begin().await?;
     let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
         "SELECT a.id, coalesce(v.version, 0), a.active
          FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
          WHERE a.uuid = ? AND a.org_id = (SELECT id FROM orgs WHERE uuid = ?)",
     )
-    .bind(agent)
-    .bind(org)
+    .bind(agent.get())
+    .bind(org.get())
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(StoreError::NotFound)?;
@@ -471,7 +471,7 @@ async fn agent_skills(store: &SqliteStore, org: Uuid, agent: Uuid) -> Result<Age
 /// `skillsets::LARGE` agents through sqlx, more through the large-write path.
 async fn write_many(
     store: &SqliteStore,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
@@ -572,7 +572,15 @@ pub(crate) mod tests {
     const SPANS_CHUNKS: usize = 2 * skillsets::PLAN_CHUNK + 6;
 
     /// An organization with 3 skills and `n` agents, on a fresh file.
-    async fn seeded(n: usize) -> (tempfile::TempDir, SqliteStore, Uuid, Vec<Uuid>, Vec<Uuid>) {
+    async fn seeded(
+        n: usize,
+    ) -> (
+        tempfile::TempDir,
+        SqliteStore,
+        OrgId,
+        Vec<Uuid>,
+        Vec<AgentId>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("s.db").display());
         let store = SqliteStore::open(&url).await.unwrap();
@@ -581,7 +589,7 @@ pub(crate) mod tests {
         (dir, store, org, skills, agents)
     }
 
-    fn every_skill(agents: &[Uuid], skills: &[Uuid], proficiency: i64) -> Vec<AgentWrite> {
+    fn every_skill(agents: &[AgentId], skills: &[Uuid], proficiency: i64) -> Vec<AgentWrite> {
         use skillgrid_core::model::{Assignment, SkillSetWrite};
         agents
             .iter()
@@ -728,7 +736,7 @@ pub(crate) mod tests {
         let second = write(4).await;
         assert!(second.items.iter().all(|o| applied(o) == (2, 0, 3)));
         // Every third agent: keys too far apart to read as one range.
-        let sparse: Vec<Uuid> = agents.iter().step_by(3).copied().collect();
+        let sparse: Vec<AgentId> = agents.iter().step_by(3).copied().collect();
         let r = store
             .write_skill_sets(org, &ctx(), &every_skill(&sparse, &skills, 5), OPTS)
             .await
@@ -882,7 +890,7 @@ pub(crate) mod tests {
     /// each; the producer then says `go`.
     async fn streamed(
         store: &SqliteStore,
-        org: Uuid,
+        org: OrgId,
         items: Vec<AgentWrite>,
         sizes: &[usize],
         go: bool,
@@ -929,7 +937,7 @@ pub(crate) mod tests {
             &alongside,
         )
         .await;
-        let order: Vec<Uuid> = w.produced.iter().map(|i| i.agent_id).collect();
+        let order: Vec<AgentId> = w.produced.iter().map(|i| i.agent_id).collect();
         assert_eq!(order, agents);
         let r = w.result.expect("the feed said go");
         assert!(r.committed);
@@ -1048,7 +1056,7 @@ pub(crate) mod tests {
         for i in 1..6 {
             agents.push(store.create_agent(org, &new(i), now).await.unwrap().id);
         }
-        let ghost = Uuid::now_v7();
+        let ghost = AgentId::new(Uuid::now_v7());
         let loose = WriteOptions {
             atomic: false,
             ..OPTS

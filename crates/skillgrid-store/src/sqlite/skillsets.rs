@@ -43,7 +43,7 @@ pub(super) async fn load_set(
 
 pub(super) async fn write(
     pool: &SqlitePool,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
@@ -181,7 +181,7 @@ fn foreign_keys_on(c: &rusqlite::Connection) -> bool {
 /// caller then rolls back what this wrote (nothing, in those cases).
 pub(super) async fn write_in(
     tx: &mut SqliteConnection,
-    org: Uuid,
+    org: OrgId,
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
@@ -197,12 +197,13 @@ pub(super) struct OrgKeys {
     skills: SkillKeys,
 }
 
-pub(super) async fn org_keys(tx: &mut SqliteConnection, org: Uuid) -> Result<OrgKeys> {
+pub(super) async fn org_keys(tx: &mut SqliteConnection, org: OrgId) -> Result<OrgKeys> {
     on_handle(tx, false, |c| org_keys_sync(c, org)).await
 }
 
-fn org_keys_sync(c: &rusqlite::Connection, org: Uuid) -> Result<OrgKeys> {
+fn org_keys_sync(c: &rusqlite::Connection, org: OrgId) -> Result<OrgKeys> {
     use rusqlite::OptionalExtension;
+    let org = org.get();
     let uuid = &org.as_bytes()[..];
     let pk: i64 = c
         .query_row("SELECT id FROM orgs WHERE uuid = ?1", [uuid], |r| r.get(0))
@@ -502,7 +503,7 @@ struct Planner<'a> {
     keys: &'a OrgKeys,
     ctx: &'a WriteContext,
     opts: WriteOptions,
-    agents: foldhash::HashMap<Uuid, AgentRow>,
+    agents: foldhash::HashMap<AgentId, AgentRow>,
     outcomes: Vec<ItemOutcome>,
     failed: bool,
     /// Some agent came in more than one item (the API refuses that, but the store does not
@@ -672,9 +673,12 @@ fn agents_of(
     conn: &rusqlite::Connection,
     org: i64,
     items: &[AgentWrite],
-) -> Result<(Vec<(Uuid, AgentRow)>, bool)> {
+) -> Result<(Vec<(AgentId, AgentRow)>, bool)> {
     use rusqlite::OptionalExtension;
-    let mut ids: Vec<[u8; 16]> = items.iter().map(|it| *it.agent_id.as_bytes()).collect();
+    let mut ids: Vec<[u8; 16]> = items
+        .iter()
+        .map(|it| *it.agent_id.get().as_bytes())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let twice = ids.len() < items.len();
@@ -709,7 +713,7 @@ fn agents_of(
             };
             looked[i] = true;
             if r.get::<_, i64>(3).map_err(sql_err)? == org {
-                found.push((Uuid::from_bytes(uuid), row(r).map_err(sql_err)?));
+                found.push((Uuid::from_bytes(uuid).into(), row(r).map_err(sql_err)?));
             }
         }
         if scanned < limit {
@@ -731,7 +735,7 @@ fn agents_of(
                 .optional()
                 .map_err(sql_err)?;
             if let Some(a) = a {
-                found.push((Uuid::from_bytes(*id), a));
+                found.push((Uuid::from_bytes(*id).into(), a));
             }
         }
     }

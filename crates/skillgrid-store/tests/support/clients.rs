@@ -3,6 +3,7 @@
 //! another organization's clients can be read or changed.
 
 use skillgrid_core::api::{ClientAuditAction, OrgSettings};
+use skillgrid_core::model::OrgId;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -244,7 +245,7 @@ pub async fn are_audited_revocable_and_kept_to_their_organization(s: &dyn Store)
         ["r7", "r8"]
     );
     assert!(matches!(
-        s.create_client(Uuid::now_v7(), "x", "h", &[], &by("x", 1))
+        s.create_client(OrgId::new(Uuid::now_v7()), "x", "h", &[], &by("x", 1))
             .await,
         Err(StoreError::NotFound)
     ));

@@ -3,7 +3,7 @@
 //! [`Store::org_snapshot`] returns the settings and catalog of the generation it names.
 
 use skillgrid_core::api::OrgSettings;
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillPatch, SkillSetWrite};
+use skillgrid_core::model::{Assignment, NewAgent, NewSkill, OrgId, SkillPatch, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -100,7 +100,7 @@ pub async fn moves_with_settings_and_skills_only(s: &dyn Store) {
         write: SkillSetWrite::Merge {
             upsert: vec![Assignment {
                 proficiency: 3,
-                ..Assignment::omitted(chat, 50)
+                ..Assignment::omitted(chat.get(), 50)
             }],
             remove: vec![],
         },
@@ -142,18 +142,18 @@ pub async fn moves_with_settings_and_skills_only(s: &dyn Store) {
         .collect();
     catalog.sort();
     let mut expected = vec![
-        (billing, "Billing EU".to_string(), false),
-        (chat, "Chat".into(), true),
+        (billing.get(), "Billing EU".to_string(), false),
+        (chat.get(), "Chat".into(), true),
     ];
     expected.sort();
     assert_eq!(catalog, expected);
 
     assert!(matches!(
-        s.org_generation(Uuid::new_v4()).await,
+        s.org_generation(OrgId::new(Uuid::new_v4())).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.org_snapshot(Uuid::new_v4()).await,
+        s.org_snapshot(OrgId::new(Uuid::new_v4())).await,
         Err(StoreError::NotFound)
     ));
 }

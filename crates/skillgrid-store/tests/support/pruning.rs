@@ -3,7 +3,7 @@
 //! with them; expired idempotency keys go in batches and live ones stay.
 
 use skillgrid_core::api::OrgSettings;
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillSetWrite};
+use skillgrid_core::model::{AgentId, Assignment, NewAgent, NewSkill, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -13,8 +13,8 @@ const HOUR: i64 = 3600 * 1000;
 const MANY: usize = 100;
 
 struct Org {
-    id: Uuid,
-    agents: Vec<Uuid>,
+    id: OrgId,
+    agents: Vec<AgentId>,
     skill: Uuid,
 }
 
@@ -28,7 +28,12 @@ async fn org(s: &dyn Store, name: &str) -> Org {
         name: "Billing".into(),
         description: None,
     };
-    let skill = s.create_skill(id, &skill, Timestamp(1)).await.unwrap().id;
+    let skill = s
+        .create_skill(id, &skill, Timestamp(1))
+        .await
+        .unwrap()
+        .id
+        .get();
     let mut agents = Vec::new();
     for i in 0..MANY {
         let a = NewAgent {
@@ -42,7 +47,7 @@ async fn org(s: &dyn Store, name: &str) -> Org {
 }
 
 /// Sets `agents`' proficiency to `p` at `at`: one audit row per agent.
-async fn write(s: &dyn Store, o: &Org, agents: &[Uuid], p: i64, at: i64) {
+async fn write(s: &dyn Store, o: &Org, agents: &[AgentId], p: i64, at: i64) {
     let items: Vec<AgentWrite> = agents
         .iter()
         .map(|a| AgentWrite {
@@ -70,7 +75,7 @@ async fn write(s: &dyn Store, o: &Org, agents: &[Uuid], p: i64, at: i64) {
 }
 
 /// Every audit entry of the organization: (when, proficiency after).
-async fn audit(s: &dyn Store, org: Uuid) -> Vec<(i64, i64)> {
+async fn audit(s: &dyn Store, org: OrgId) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut after = None;
     loop {

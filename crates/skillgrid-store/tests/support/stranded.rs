@@ -3,13 +3,13 @@
 //! lowest and highest stored proficiency, and it changes nothing.
 
 use skillgrid_core::api::OrgSettings;
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillSetWrite};
+use skillgrid_core::model::{Assignment, NewAgent, NewSkill, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
 
 /// An organization whose agents hold the given proficiencies of one skill, one agent each.
-async fn org_holding(s: &dyn Store, name: &str, proficiencies: &[i64]) -> Uuid {
+async fn org_holding(s: &dyn Store, name: &str, proficiencies: &[i64]) -> OrgId {
     let now = Timestamp(1);
     let org = s
         .create_org(name, &OrgSettings::default())
@@ -20,7 +20,7 @@ async fn org_holding(s: &dyn Store, name: &str, proficiencies: &[i64]) -> Uuid {
         name: "Billing".into(),
         description: None,
     };
-    let skill = s.create_skill(org, &skill, now).await.unwrap().id;
+    let skill = s.create_skill(org, &skill, now).await.unwrap().id.get();
     let mut writes = Vec::new();
     for (i, p) in proficiencies.iter().enumerate() {
         let agent = NewAgent {
@@ -117,7 +117,8 @@ pub async fn refusal_counts_and_names_the_org_s_extremes(s: &dyn Store) {
         .unwrap()
         .unwrap();
     assert!(matches!(
-        s.update_settings(Uuid::now_v7(), &scale(0, 10)).await,
+        s.update_settings(OrgId::new(Uuid::now_v7()), &scale(0, 10))
+            .await,
         Err(StoreError::NotFound)
     ));
 }

@@ -121,7 +121,7 @@ pub async fn first_start(
 /// Sets an organization's rate limit, in the database behind the servers' back.
 pub async fn set_rate_limit(
     store: &skillgrid_store::DynStore,
-    org: uuid::Uuid,
+    org: skillgrid_store::OrgId,
     per_minute: u64,
     burst: u64,
 ) {

@@ -376,7 +376,7 @@ impl<'p> Beside<'p> {
         self.parts.get_or_init(|| {
             let t = self.template;
             let written: Vec<(usize, Uuid)> =
-                items.iter().map(|w| w.agent_id).enumerate().collect();
+                items.iter().map(|w| w.agent_id.get()).enumerate().collect();
             AnswerParts {
                 total: items.len(),
                 lint: lint(&t.scale, t.policy, t.base, &written, items),
@@ -742,7 +742,7 @@ mod tests {
         let items: Vec<AgentWrite> = agents[..written.len()]
             .iter()
             .map(|a| AgentWrite {
-                agent_id: *a,
+                agent_id: (*a).into(),
                 write: skillgrid_core::model::SkillSetWrite::Replace(Vec::new()),
                 if_match: None,
             })

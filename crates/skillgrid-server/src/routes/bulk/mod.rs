@@ -21,7 +21,9 @@ use skillgrid_api::{
     scopes, EntryCode, ErrorEntry, Locator, OrgSettings, Page, ProblemCode, SkillHolder,
     WarningPolicy,
 };
-use skillgrid_core::model::{BulkItem, BulkMode, CatalogSkill, Precondition, SkillSetWrite};
+use skillgrid_core::model::{
+    AgentId, BulkItem, BulkMode, CatalogSkill, Precondition, SkillId, SkillSetWrite,
+};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, warnings, BulkLimits, ItemResult, SkillRules};
 use skillgrid_store::tuning::{FEED_CHUNK, STREAM_FROM_BYTES as STREAM_FROM};
@@ -241,7 +243,7 @@ async fn streamed(
     prepared.parts.written = written
         .produced
         .iter()
-        .map(|w| w.agent_id)
+        .map(|w| w.agent_id.get())
         .enumerate()
         .collect();
     prepared.finish(head.1, result, rendered).map(Some)
@@ -250,7 +252,7 @@ async fn streamed(
 /// An item as the store takes it.
 fn agent_write(b: BulkItem) -> AgentWrite {
     AgentWrite {
-        agent_id: b.agent_id,
+        agent_id: b.agent_id.into(),
         write: b.write,
         if_match: b.if_match,
     }
@@ -371,7 +373,7 @@ async fn run_items(
             Ok(b) => valid.push((
                 i,
                 AgentWrite {
-                    agent_id: b.agent_id,
+                    agent_id: b.agent_id.into(),
                     write: b.write,
                     if_match: b.if_match,
                 },
@@ -386,14 +388,14 @@ async fn run_items(
 
     if atomic && !invalid.is_empty() {
         // Report every problem at once: the agents' own state too, not only the bodies.
-        let ids: Vec<Uuid> = agent_ids.iter().flatten().copied().collect();
+        let ids: Vec<AgentId> = agent_ids.iter().flatten().map(|&id| id.into()).collect();
         let states = state.store().agent_states(caller.org_id, &ids).await?;
         let if_match: HashMap<usize, Option<Precondition>> =
             valid.iter().map(|(i, w)| (*i, w.if_match)).collect();
         let mut by_item: Vec<Vec<ErrorEntry>> = vec![Vec::new(); agent_ids.len()];
         for (i, id) in agent_ids.iter().enumerate() {
             let Some(id) = id else { continue };
-            match states.get(id) {
+            match states.get(&AgentId::from(*id)) {
                 None => by_item[i].push(agent_entry(base, i, EntryCode::UnknownAgent, *id)),
                 Some(s) if !s.active => {
                     by_item[i].push(agent_entry(base, i, EntryCode::InactiveAgent, *id))
@@ -422,7 +424,7 @@ async fn run_items(
     prepared.parts.total = agent_ids.len();
     prepared.parts.written = indices
         .into_iter()
-        .zip(writes.iter().map(|w| w.agent_id))
+        .zip(writes.iter().map(|w| w.agent_id.get()))
         .collect();
     let p = &prepared.parts;
     prepared.parts.lint = answer::lint(&p.scale, p.policy, base, &p.written, &writes);
@@ -523,7 +525,7 @@ async fn holders(
 ) -> ApiResult<Json<Page<SkillHolder>>> {
     caller.require(scopes::AGENT_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let skill = path_id("skillId", &skill)?;
+    let skill = SkillId::from(path_id("skillId", &skill)?);
     let p = state
         .store()
         .skill_holders(caller.org_id, skill, page_request(&q)?)
@@ -538,7 +540,7 @@ async fn holders(
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     Ok(page(p, |h| SkillHolder {
-        agent_id: h.agent.id,
+        agent_id: h.agent.id.get(),
         email: h.agent.email,
         name: h.agent.name,
         assignment: r.assignment(&h.assignment),
