@@ -68,8 +68,8 @@ pub const COLUMNS: &str = "position, entry_id, org_uuid, at, request_id, client_
     after_proficiency, after_effective, after_expires, after_updated";
 
 struct Org {
-    id: Uuid,
-    agents: Vec<Uuid>,
+    id: OrgId,
+    agents: Vec<AgentId>,
     skills: Vec<Uuid>,
 }
 
@@ -85,7 +85,13 @@ async fn org(s: &dyn Store, name: &str, agents: usize) -> Org {
             name: format!("Skill {n}"),
             description: None,
         };
-        skills.push(s.create_skill(id, &skill, Timestamp(1)).await.unwrap().id);
+        skills.push(
+            s.create_skill(id, &skill, Timestamp(1))
+                .await
+                .unwrap()
+                .id
+                .get(),
+        );
     }
     let mut ids = Vec::new();
     for i in 0..agents {
@@ -203,7 +209,7 @@ pub async fn write_every_kind(s: &dyn Store) -> [Uuid; 2] {
         ])
     })
     .await;
-    [ours.id, theirs.id]
+    [ours.id.get(), theirs.id.get()]
 }
 
 /// The organization's entries as the store lists them, one page of one at a time so that
@@ -222,7 +228,7 @@ async fn store_rows(s: &dyn Store, org: Uuid) -> Vec<ViewRow> {
     let mut after = None;
     loop {
         let page = s
-            .audit_log(org, None, PageRequest { after, limit: 1 })
+            .audit_log(org.into(), None, PageRequest { after, limit: 1 })
             .await
             .unwrap();
         let Some(e) = page.items.first() else {
@@ -237,7 +243,7 @@ async fn store_rows(s: &dyn Store, org: Uuid) -> Vec<ViewRow> {
             at: e.at.0,
             request_id: e.request_id.clone(),
             client: e.client_id,
-            agent: e.agent_id,
+            agent: e.agent_id.get(),
             skill: e.skill_id,
             action: match e.action {
                 AuditAction::Added => "added",
