@@ -12,8 +12,8 @@ mod rate;
 mod skillsets;
 // Written once for both backends and compiled in each (see the file).
 #[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/mod.rs"]
-mod shared;
+#[path = "../per_backend/mod.rs"]
+mod per_backend;
 
 use crate::*;
 use anyhow::Context;
@@ -54,7 +54,7 @@ fn group_leaders() -> usize {
 
 type Tx = sqlx::Transaction<'static, Postgres>;
 
-/// The database the code shared with SQLite (`src/shared/`) is compiled for here.
+/// The database the code shared with SQLite (`src/per_backend/`) is compiled for here.
 type Db = Postgres;
 
 /// Ends a select of rows a transaction is about to change: locks those of `table` (a name
@@ -173,9 +173,9 @@ async fn begin_locking_org(
 }
 
 // What `Store` does on this backend where the backends differ (the rest is in
-// `src/shared/store.rs`).
+// `src/per_backend/store.rs`).
 
-/// The store `src/shared/store.rs` implements `Store` for.
+/// The store `src/per_backend/store.rs` implements `Store` for.
 type This = PgStore;
 
 /// A transaction whose reads all see one snapshot.
@@ -205,7 +205,7 @@ async fn write(store: &PgStore, request: WriteRequest<'_>) -> Result<Written> {
     if !keep {
         return Ok(crate::write::after_commit(items, None, sink));
     }
-    let result = shared::store::write_slice(store, org, ctx, &items, opts).await?;
+    let result = per_backend::store::write_slice(store, org, ctx, &items, opts).await?;
     Ok(crate::write::after_commit(items, Some(result), sink))
 }
 
@@ -245,7 +245,7 @@ async fn agent_skills(store: &PgStore, org: OrgId, agent: AgentId) -> Result<Age
     })
 }
 
-/// A write of more agents than a group takes (see `src/shared/store.rs`).
+/// A write of more agents than a group takes (see `src/per_backend/store.rs`).
 async fn write_many(
     store: &PgStore,
     org: OrgId,

@@ -386,14 +386,14 @@ fn chunks<T>(column: &[T]) -> std::slice::Chunks<'_, T> {
     column.chunks(CHUNK_ROWS)
 }
 
-/// An agent's audit entries, newest first (see `shared/audit.rs`): `$1` the agent's key,
+/// An agent's audit entries, newest first (see `per_backend/trail.rs`): `$1` the agent's key,
 /// `$2` the last row, `$3` how many rows. Every row holds its own values (no write's list of
 /// skills on this backend).
 pub(super) const AGENT_AUDIT: &str =
     "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, entries, NULL::bytea AS skills
      FROM audit_sets WHERE agent_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3";
 
-/// The organization's audit entries, oldest first (see `shared/audit.rs`): `$1` its id, `$2`
+/// The organization's audit entries, oldest first (see `per_backend/trail.rs`): `$1` its id, `$2`
 /// the first row, `$3` the earliest time, `$4` how many rows.
 pub(super) const ORG_AUDIT: &str =
     "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, entries, NULL::bytea AS skills

@@ -13,8 +13,8 @@ mod skillsets;
 pub(crate) use tests::migrator_to;
 // Written once for both backends and compiled in each (see the file).
 #[expect(clippy::duplicate_mod, reason = "one text compiled for each backend")]
-#[path = "../shared/mod.rs"]
-mod shared;
+#[path = "../per_backend/mod.rs"]
+mod per_backend;
 
 use crate::*;
 use anyhow::Context;
@@ -380,7 +380,7 @@ fn is_startup_race(e: &anyhow::Error) -> bool {
     text.contains("database is locked") || text.contains("already exists")
 }
 
-/// The database the code shared with PostgreSQL (`src/shared/`) is compiled for here.
+/// The database the code shared with PostgreSQL (`src/per_backend/`) is compiled for here.
 type Db = sqlx::Sqlite;
 
 /// Ends a select of rows a transaction is about to change: nothing, as a write transaction
@@ -410,14 +410,14 @@ async fn begin_for_org(
     org: OrgId,
 ) -> Result<(sqlx::Transaction<'static, Db>, i64)> {
     let mut tx = begin_write(pool).await?;
-    let org_pk = shared::catalog::org_pk(&mut *tx, org).await?;
+    let org_pk = per_backend::catalog::org_pk(&mut *tx, org).await?;
     Ok((tx, org_pk))
 }
 
 // What `Store` does on this backend where the backends differ (the rest is in
-// `src/shared/store.rs`).
+// `src/per_backend/store.rs`).
 
-/// The store `src/shared/store.rs` implements `Store` for.
+/// The store `src/per_backend/store.rs` implements `Store` for.
 type This = SqliteStore;
 
 /// A transaction whose reads all see one snapshot.
@@ -467,7 +467,7 @@ async fn agent_skills(store: &SqliteStore, org: OrgId, agent: AgentId) -> Result
     })
 }
 
-/// A write of more agents than a group takes (see `src/shared/store.rs`): up to
+/// A write of more agents than a group takes (see `src/per_backend/store.rs`): up to
 /// `skillsets::LARGE` agents through sqlx, more through the large-write path.
 async fn write_many(
     store: &SqliteStore,
@@ -491,7 +491,7 @@ async fn write(store: &SqliteStore, request: WriteRequest<'_>) -> Result<Written
     if let Items::Slice(items) = request.items {
         if items.len() <= skillsets::LARGE {
             let WriteRequest { org, ctx, opts, .. } = request;
-            let result = shared::store::write_slice(store, org, ctx, items, opts).await?;
+            let result = per_backend::store::write_slice(store, org, ctx, items, opts).await?;
             let items = std::borrow::Cow::Borrowed(items);
             return Ok(crate::write::after_commit(
                 items,

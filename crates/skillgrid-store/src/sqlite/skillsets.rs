@@ -988,14 +988,14 @@ macro_rules! select_audit {
     };
 }
 
-/// An agent's audit entries, newest first (see `shared/audit.rs`): `$1` the agent's key, `$2`
+/// An agent's audit entries, newest first (see `per_backend/trail.rs`): `$1` the agent's key, `$2`
 /// the last row, `$3` how many rows.
 pub(super) const AGENT_AUDIT: &str = concat!(
     select_audit!(),
     " WHERE s.agent_id = $1 AND s.id <= $2 ORDER BY s.id DESC LIMIT $3"
 );
 
-/// The organization's audit entries, oldest first (see `shared/audit.rs`): `$1` its id, `$2`
+/// The organization's audit entries, oldest first (see `per_backend/trail.rs`): `$1` its id, `$2`
 /// the first row, `$3` the earliest time, `$4` how many rows.
 pub(super) const ORG_AUDIT: &str = concat!(
     select_audit!(),
