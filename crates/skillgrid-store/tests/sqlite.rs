@@ -1,91 +1,17 @@
-//! The SQLite store through its public interface, on a real database file (most of its tests
-//! are unit tests beside the code; these are the checks shared with `postgres.rs`, and what
-//! opening does to the files).
+//! The SQLite store's test binary: the store's scenarios (`scenarios/`, shared with
+//! `postgres.rs`) on a real database file each, and what only SQLite does: what opening does
+//! to the files, a full disk, and its own form of the audit view's rows.
 
-#[path = "support/audit_view.rs"]
-mod audit_view;
-#[path = "support/clients.rs"]
-mod clients;
-#[path = "support/generation.rs"]
-mod generation;
-#[path = "support/pruning.rs"]
-mod pruning;
-#[path = "support/stranded.rs"]
-mod stranded;
+#[path = "scenarios/mod.rs"]
+mod scenarios;
 
+use scenarios::{audit_view, db::TestDb};
 use skillgrid_store::sqlite::SqliteStore;
-
-#[tokio::test]
-async fn the_org_generation_moves_with_settings_and_skills_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("g.db").display());
-    let store = SqliteStore::open(&url).await.unwrap();
-    generation::moves_with_settings_and_skills_only(&store).await;
-}
-
-#[tokio::test]
-async fn api_clients_are_audited_revocable_and_kept_to_their_organization() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("c.db").display());
-    let store = SqliteStore::open(&url).await.unwrap();
-    clients::are_audited_revocable_and_kept_to_their_organization(&store).await;
-}
-
-#[tokio::test]
-async fn a_scale_that_strands_stored_proficiencies_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    let store = SqliteStore::open(&url).await.unwrap();
-    stranded::refusal_counts_and_names_the_org_s_extremes(&store).await;
-}
-
-#[tokio::test]
-async fn audit_past_retention_goes_oldest_first_in_batches() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("p.db").display());
-    let store = SqliteStore::open(&url).await.unwrap();
-    pruning::audit_past_retention_goes_oldest_first_in_batches(&store).await;
-    // A large write's shared values go with its last row, and no row is left without them.
-    let left = |sql: &'static str| {
-        let url = url.clone();
-        async move {
-            use sqlx::Connection;
-            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(&mut c)
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(
-        left(
-            "SELECT count(*) FROM audit_writes w
-              WHERE NOT EXISTS (SELECT 1 FROM audit_sets s WHERE s.write_id = w.id)"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        left(
-            "SELECT count(*) FROM audit_sets s WHERE s.write_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM audit_writes w WHERE w.id = s.write_id)"
-        )
-        .await,
-        0
-    );
-    assert!(left("SELECT count(*) FROM audit_writes").await > 0);
-}
-
-#[tokio::test]
-async fn expired_idempotency_keys_go_in_batches() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("k.db").display());
-    let store = SqliteStore::open(&url).await.unwrap();
-    pruning::expired_idempotency_keys_go_in_batches(&store).await;
-}
 
 /// Told not to create one, the store opens only a database skillgrid set up, and refusing
 /// leaves a file that is another program's exactly as it was, without `-wal` or `-shm` files.
+///
+/// SQLite's own: a database here is a file, with its journal files beside it.
 #[tokio::test]
 async fn refusing_to_create_leaves_every_file_as_it_was() {
     use skillgrid_store::{IfMissing, NoDatabase, Store};
@@ -155,6 +81,8 @@ async fn refusing_to_create_leaves_every_file_as_it_was() {
 /// A write that finds no room (here the file at its `max_database_bytes`, which SQLite reports
 /// exactly as a full disk) fails with `StoreError::Full`, reads go on, and the writer works
 /// again once there is room.
+///
+/// SQLite's own: the bound on the file's size is SQLite's (PostgreSQL manages its files).
 #[tokio::test]
 async fn a_write_without_room_is_full_and_the_writer_recovers() {
     use skillgrid_core::model::NewSkill;
@@ -223,14 +151,18 @@ async fn a_write_without_room_is_full_and_the_writer_recovers() {
 /// The `audit_entries` view lists every entry as the store does: the binary form of small
 /// writes and the listed form of large ones (the text form of migrated rows is checked
 /// beside the migration's own test).
+///
+/// Per backend: the view is each backend's own SQL, and SQLite stores entries in binary forms
+/// of its own; the writes and the comparison with the store are shared
+/// (`scenarios/audit_view.rs`).
 #[tokio::test]
 async fn the_audit_entries_view_lists_what_the_store_lists() {
     use sqlx::{Connection, Row};
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("v.db").display());
-    let store = SqliteStore::open(&url).await.unwrap();
-    let orgs = audit_view::write_every_kind(&store).await;
-    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let db = TestDb::new().await;
+    let url = &db.url;
+    let store = db.store().await;
+    let orgs = audit_view::write_every_kind(&*store).await;
+    let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
     let forms: Vec<(String, i64)> = sqlx::query_as(
         "SELECT hex(substr(entries, 1, 1)), max(length(entries)) FROM audit_sets
           GROUP BY 1 ORDER BY 1",
@@ -252,7 +184,7 @@ async fn the_audit_entries_view_lists_what_the_store_lists() {
         "SELECT {} FROM audit_entries WHERE org_uuid = ? ORDER BY position",
         audit_view::COLUMNS
     );
-    audit_view::view_lists_what_the_store_lists(&store, orgs, async |org| {
+    audit_view::view_lists_what_the_store_lists(&*store, orgs, async |org| {
         let rows = sqlx::query(&sql)
             .bind(org.to_string())
             .fetch_all(&mut c)

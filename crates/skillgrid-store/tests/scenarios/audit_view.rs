@@ -3,8 +3,9 @@
 //! organization's entries exactly as `Store::audit_log` returns them, in the same order, with
 //! the positions its cursors name.
 
-use skillgrid_core::api::{AuditAction, OrgSettings};
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, SkillSetWrite, StoredAssignment};
+use super::helpers::Org;
+use skillgrid_core::api::AuditAction;
+use skillgrid_core::model::{Assignment, SkillSetWrite, StoredAssignment};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -67,48 +68,6 @@ pub const COLUMNS: &str = "position, entry_id, org_uuid, at, request_id, client_
     skill_uuid, action, before_proficiency, before_effective, before_expires, before_updated,
     after_proficiency, after_effective, after_expires, after_updated";
 
-struct Org {
-    id: OrgId,
-    agents: Vec<AgentId>,
-    skills: Vec<Uuid>,
-}
-
-async fn org(s: &dyn Store, name: &str, agents: usize) -> Org {
-    let id = s
-        .create_org(name, &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
-    let mut skills = Vec::new();
-    for n in 0..SKILLS {
-        let skill = NewSkill {
-            name: format!("Skill {n}"),
-            description: None,
-        };
-        skills.push(
-            s.create_skill(id, &skill, Timestamp(1))
-                .await
-                .unwrap()
-                .id
-                .get(),
-        );
-    }
-    let mut ids = Vec::new();
-    for i in 0..agents {
-        let a = NewAgent {
-            email: format!("{i}@example.com"),
-            name: "Agent".into(),
-            external_id: None,
-        };
-        ids.push(s.create_agent(id, &a, Timestamp(1)).await.unwrap().id);
-    }
-    Org {
-        id,
-        agents: ids,
-        skills,
-    }
-}
-
 fn assignment(skill: Uuid, p: i64, effective: Option<i64>, expires: Option<i64>) -> Assignment {
     Assignment {
         proficiency: p,
@@ -118,46 +77,14 @@ fn assignment(skill: Uuid, p: i64, effective: Option<i64>, expires: Option<i64>)
     }
 }
 
-/// Applies `write(agent index)` to `agents` at `at`, all in one write.
-async fn write(
-    s: &dyn Store,
-    o: &Org,
-    agents: usize,
-    at: i64,
-    write: impl Fn(usize) -> SkillSetWrite,
-) {
-    let items: Vec<AgentWrite> = o.agents[..agents]
-        .iter()
-        .enumerate()
-        .map(|(i, a)| AgentWrite {
-            agent_id: *a,
-            write: write(i),
-            if_match: None,
-        })
-        .collect();
-    let ctx = WriteContext {
-        request_id: format!("write at {at}"),
-        client_id: Uuid::from_u128(0xc11e),
-        now: Timestamp(at),
-    };
-    let opts = WriteOptions {
-        dry_run: false,
-        atomic: true,
-        max_skills_per_agent: 500,
-        return_sets: false,
-    };
-    let r = s.write_skill_sets(o.id, &ctx, &items, opts).await.unwrap();
-    assert!(r.committed);
-}
-
 /// Writes of every kind to two organizations; returns their ids.
 pub async fn write_every_kind(s: &dyn Store) -> [Uuid; 2] {
-    let ours = org(s, "ours", MANY).await;
-    let theirs = org(s, "theirs", 2).await;
+    let ours = Org::new(s, "ours", SKILLS, MANY).await;
+    let theirs = Org::new(s, "theirs", SKILLS, 2).await;
     let [s1, s2, s3] = [ours.skills[0], ours.skills[1], ours.skills[2]];
     let extra = &ours.skills[3..];
     // Small: one agent gets a skill without dates, one with both, and many more.
-    write(s, &ours, 1, T0, |_| {
+    ours.write_at(s, &ours.agents[..1], T0, |_| {
         let mut set = vec![
             assignment(s1, 50, None, None),
             assignment(s2, 70, Some(T0 - HOUR), Some(T0 + DAY)),
@@ -169,7 +96,7 @@ pub async fn write_every_kind(s: &dyn Store) -> [Uuid; 2] {
     })
     .await;
     // Small: updated (gaining a date), removed (with dates), added (without).
-    write(s, &ours, 1, T0 + HOUR, |_| SkillSetWrite::Merge {
+    ours.write_at(s, &ours.agents[..1], T0 + HOUR, |_| SkillSetWrite::Merge {
         upsert: vec![
             assignment(s1, 60, Some(T0 + 2 * HOUR), None),
             assignment(s3, 0, None, None),
@@ -179,7 +106,7 @@ pub async fn write_every_kind(s: &dyn Store) -> [Uuid; 2] {
     .await;
     // Large: every agent; the first has each of its skills updated, added or removed, and
     // many of them.
-    write(s, &ours, MANY, T0 + 2 * HOUR, |i| {
+    ours.write_at(s, &ours.agents[..MANY], T0 + 2 * HOUR, |i| {
         let mut set = vec![
             assignment(s1, 10 + i as i64, None, Some(T0 + 3 * DAY)),
             assignment(s2, 20, Some(T0 - DAY), Some(T0 + 3 * DAY)),
@@ -196,19 +123,22 @@ pub async fn write_every_kind(s: &dyn Store) -> [Uuid; 2] {
     })
     .await;
     // Large: dates dropped, and assignments with dates removed.
-    write(s, &ours, MANY, T0 + 3 * HOUR, |_| SkillSetWrite::Merge {
-        upsert: vec![assignment(s2, 30, None, None)],
-        remove: vec![s1],
+    ours.write_at(s, &ours.agents[..MANY], T0 + 3 * HOUR, |_| {
+        SkillSetWrite::Merge {
+            upsert: vec![assignment(s2, 30, None, None)],
+            remove: vec![s1],
+        }
     })
     .await;
     let [t1, t2] = [theirs.skills[0], theirs.skills[1]];
-    write(s, &theirs, 2, T0 + HOUR, |_| {
-        SkillSetWrite::Replace(vec![
-            assignment(t1, 5, None, None),
-            assignment(t2, 6, Some(T0), None),
-        ])
-    })
-    .await;
+    theirs
+        .write_at(s, &theirs.agents[..2], T0 + HOUR, |_| {
+            SkillSetWrite::Replace(vec![
+                assignment(t1, 5, None, None),
+                assignment(t2, 6, Some(T0), None),
+            ])
+        })
+        .await;
     [ours.id.get(), theirs.id.get()]
 }
 

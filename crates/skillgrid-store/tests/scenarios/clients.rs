@@ -2,6 +2,7 @@
 //! transaction, moves the organization's generation and shows in its snapshot, and nothing of
 //! another organization's clients can be read or changed.
 
+use super::db::TestDb;
 use skillgrid_core::api::{ClientAuditAction, OrgSettings};
 use skillgrid_core::model::OrgId;
 use skillgrid_core::timestamp::Timestamp;
@@ -20,7 +21,11 @@ fn scopes(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-pub async fn are_audited_revocable_and_kept_to_their_organization(s: &dyn Store) {
+#[tokio::test]
+async fn api_clients_are_audited_revocable_and_kept_to_their_organization() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let s = &*store;
     let org = s
         .create_org("clients", &OrgSettings::default())
         .await

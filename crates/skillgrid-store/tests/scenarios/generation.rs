@@ -2,13 +2,18 @@
 //! committed change to the organization's settings or skills, and with nothing else, and
 //! [`Store::org_snapshot`] returns the settings and catalog of the generation it names.
 
+use super::db::TestDb;
 use skillgrid_core::api::OrgSettings;
 use skillgrid_core::model::{Assignment, NewAgent, NewSkill, OrgId, SkillPatch, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
 
-pub async fn moves_with_settings_and_skills_only(s: &dyn Store) {
+#[tokio::test]
+async fn the_org_generation_moves_with_settings_and_skills_only() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let s = &*store;
     let org = s
         .create_org("gen", &OrgSettings::default())
         .await

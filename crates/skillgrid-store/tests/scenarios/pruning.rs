@@ -2,8 +2,10 @@
 //! retention go in batches, oldest first, and nothing newer or of another organization goes
 //! with them; expired idempotency keys go in batches and live ones stay.
 
+use super::db::{on_postgres, TestDb};
+use super::helpers::{asg, Org};
 use skillgrid_core::api::OrgSettings;
-use skillgrid_core::model::{AgentId, Assignment, NewAgent, NewSkill, OrgId, SkillSetWrite};
+use skillgrid_core::model::{AgentId, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -12,66 +14,12 @@ const HOUR: i64 = 3600 * 1000;
 /// Agents of the large write: more than a backend writes in its small-write path.
 const MANY: usize = 100;
 
-struct Org {
-    id: OrgId,
-    agents: Vec<AgentId>,
-    skill: Uuid,
-}
-
-async fn org(s: &dyn Store, name: &str) -> Org {
-    let id = s
-        .create_org(name, &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
-    let skill = NewSkill {
-        name: "Billing".into(),
-        description: None,
-    };
-    let skill = s
-        .create_skill(id, &skill, Timestamp(1))
-        .await
-        .unwrap()
-        .id
-        .get();
-    let mut agents = Vec::new();
-    for i in 0..MANY {
-        let a = NewAgent {
-            email: format!("{i}@example.com"),
-            name: "Agent".into(),
-            external_id: None,
-        };
-        agents.push(s.create_agent(id, &a, Timestamp(1)).await.unwrap().id);
-    }
-    Org { id, agents, skill }
-}
-
 /// Sets `agents`' proficiency to `p` at `at`: one audit row per agent.
 async fn write(s: &dyn Store, o: &Org, agents: &[AgentId], p: i64, at: i64) {
-    let items: Vec<AgentWrite> = agents
-        .iter()
-        .map(|a| AgentWrite {
-            agent_id: *a,
-            write: SkillSetWrite::Replace(vec![Assignment {
-                proficiency: p,
-                ..Assignment::omitted(o.skill, 50)
-            }]),
-            if_match: None,
-        })
-        .collect();
-    let ctx = WriteContext {
-        request_id: format!("write at {at}"),
-        client_id: Uuid::nil(),
-        now: Timestamp(at),
-    };
-    let opts = WriteOptions {
-        dry_run: false,
-        atomic: true,
-        max_skills_per_agent: 500,
-        return_sets: false,
-    };
-    let r = s.write_skill_sets(o.id, &ctx, &items, opts).await.unwrap();
-    assert!(r.committed);
+    o.write_at(s, agents, at, |_| {
+        SkillSetWrite::Replace(vec![asg(o.skills[0], p)])
+    })
+    .await;
 }
 
 /// Every audit entry of the organization: (when, proficiency after).
@@ -95,10 +43,14 @@ async fn audit(s: &dyn Store, org: OrgId) -> Vec<(i64, i64)> {
     }
 }
 
-pub async fn audit_past_retention_goes_oldest_first_in_batches(s: &dyn Store) {
+#[tokio::test]
+async fn audit_past_retention_goes_oldest_first_in_batches() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let s = &*store;
     let now = 1_000 * HOUR;
-    let ours = org(s, "ours").await;
-    let theirs = org(s, "theirs").await;
+    let ours = Org::new(s, "ours", 1, MANY).await;
+    let theirs = Org::new(s, "theirs", 1, MANY).await;
     // Old: a large write (every agent), then small ones; new: one of each.
     write(s, &ours, &ours.agents, 10, now - 50 * HOUR).await;
     for (i, a) in ours.agents.iter().take(5).enumerate() {
@@ -154,9 +106,36 @@ pub async fn audit_past_retention_goes_oldest_first_in_batches(s: &dyn Store) {
     // Writes after pruning are audited as before.
     write(s, &ours, &ours.agents, 50, now + 1).await;
     assert_eq!(audit(s, ours.id).await.len(), kept.len() + MANY);
+
+    // Only SQLite keeps a large write's shared values in a table of their own
+    // (`audit_writes`, beside its rows in `audit_sets`): they go with the write's last row, and
+    // no row is left without them.
+    if !on_postgres() {
+        assert_eq!(
+            db.count(
+                "SELECT count(*) FROM audit_writes w
+                  WHERE NOT EXISTS (SELECT 1 FROM audit_sets s WHERE s.write_id = w.id)"
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            db.count(
+                "SELECT count(*) FROM audit_sets s WHERE s.write_id IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM audit_writes w WHERE w.id = s.write_id)"
+            )
+            .await,
+            0
+        );
+        assert!(db.count("SELECT count(*) FROM audit_writes").await > 0);
+    }
 }
 
-pub async fn expired_idempotency_keys_go_in_batches(s: &dyn Store) {
+#[tokio::test]
+async fn expired_idempotency_keys_go_in_batches() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let s = &*store;
     let now = 1_000 * HOUR;
     let o = s
         .create_org("keys", &OrgSettings::default())

@@ -2,6 +2,7 @@
 //! every backend: it is refused with the counts beyond each end and the organization's own
 //! lowest and highest stored proficiency, and it changes nothing.
 
+use super::db::TestDb;
 use skillgrid_core::api::OrgSettings;
 use skillgrid_core::model::{Assignment, NewAgent, NewSkill, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
@@ -68,7 +69,11 @@ fn scale(min: i64, max: i64) -> OrgSettings {
     s
 }
 
-pub async fn refusal_counts_and_names_the_org_s_extremes(s: &dyn Store) {
+#[tokio::test]
+async fn a_scale_that_strands_stored_proficiencies_is_refused() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let s = &*store;
     let org = org_holding(s, "ours", &[30, 50, 80]).await;
     // Another organization's values lie beyond every scale tried below.
     org_holding(s, "theirs", &[-500, 0, 100, 500]).await;
