@@ -3,8 +3,9 @@
 //! [`Store::org_snapshot`] returns the settings and catalog of the generation it names.
 
 use super::db::TestDb;
+use super::helpers::{asg, ctx, merge, opts};
 use skillgrid_core::api::OrgSettings;
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, OrgId, SkillPatch, SkillSetWrite};
+use skillgrid_core::model::{NewAgent, NewSkill, OrgId, SkillPatch};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -100,29 +101,15 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
         .await
         .unwrap()
         .id;
-    let write = AgentWrite {
-        agent_id: agent,
-        write: SkillSetWrite::Merge {
-            upsert: vec![Assignment {
-                proficiency: 3,
-                ..Assignment::omitted(chat.get(), 50)
-            }],
-            remove: vec![],
-        },
-        if_match: None,
-    };
-    let ctx = WriteContext {
-        request_id: "gen".into(),
-        client_id: Uuid::nil(),
-        now,
-    };
+    let write = merge(agent, vec![asg(chat.get(), 3)], vec![]);
     let opts = WriteOptions {
-        dry_run: false,
-        atomic: true,
-        max_skills_per_agent: 500,
         return_sets: false,
+        ..opts()
     };
-    let done = s.write_skill_sets(org, &ctx, &[write], opts).await.unwrap();
+    let done = s
+        .write_skill_sets(org, &ctx(now.0), &[write], opts)
+        .await
+        .unwrap();
     assert!(done.committed);
     s.create_skill(other, &skill("Elsewhere"), now)
         .await

@@ -3,62 +3,22 @@
 //! lowest and highest stored proficiency, and it changes nothing.
 
 use super::db::TestDb;
+use super::helpers::{asg, Org};
 use skillgrid_core::api::OrgSettings;
-use skillgrid_core::model::{Assignment, NewAgent, NewSkill, OrgId, SkillSetWrite};
-use skillgrid_core::timestamp::Timestamp;
+use skillgrid_core::model::{OrgId, SkillSetWrite};
 use skillgrid_store::*;
 use uuid::Uuid;
 
 /// An organization whose agents hold the given proficiencies of one skill, one agent each.
 async fn org_holding(s: &dyn Store, name: &str, proficiencies: &[i64]) -> OrgId {
-    let now = Timestamp(1);
-    let org = s
-        .create_org(name, &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
-    let skill = NewSkill {
-        name: "Billing".into(),
-        description: None,
-    };
-    let skill = s.create_skill(org, &skill, now).await.unwrap().id.get();
-    let mut writes = Vec::new();
-    for (i, p) in proficiencies.iter().enumerate() {
-        let agent = NewAgent {
-            email: format!("{i}@example.com"),
-            name: "Agent".into(),
-            external_id: None,
-        };
-        writes.push(AgentWrite {
-            agent_id: s.create_agent(org, &agent, now).await.unwrap().id,
-            write: SkillSetWrite::Replace(vec![Assignment {
-                proficiency: *p,
-                ..Assignment::omitted(skill, 50)
-            }]),
-            if_match: None,
-        });
+    let org = Org::new(s, name, 1, proficiencies.len()).await;
+    if !proficiencies.is_empty() {
+        org.write_at(s, &org.agents, 1, |i| {
+            SkillSetWrite::Replace(vec![asg(org.skills[0], proficiencies[i])])
+        })
+        .await;
     }
-    let ctx = WriteContext {
-        request_id: "stranded".into(),
-        client_id: Uuid::nil(),
-        now,
-    };
-    let opts = WriteOptions {
-        dry_run: false,
-        atomic: true,
-        max_skills_per_agent: 500,
-        return_sets: false,
-    };
-    if writes.is_empty() {
-        return org;
-    }
-    assert!(
-        s.write_skill_sets(org, &ctx, &writes, opts)
-            .await
-            .unwrap()
-            .committed
-    );
-    org
+    org.id
 }
 
 fn scale(min: i64, max: i64) -> OrgSettings {
