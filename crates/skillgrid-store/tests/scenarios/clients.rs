@@ -3,19 +3,12 @@
 //! another organization's clients can be read or changed.
 
 use super::db::TestDb;
+use super::helpers::by;
 use skillgrid_core::api::{ClientAuditAction, OrgSettings};
 use skillgrid_core::model::OrgId;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
-
-fn by(request: &str, now: i64) -> ChangedBy {
-    ChangedBy {
-        request_id: request.into(),
-        client: None,
-        now: Timestamp(now),
-    }
-}
 
 fn scopes(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()

@@ -9,13 +9,18 @@ use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
 
+/// A change to API clients made by `request` at `now`, by no client (as an admin command).
+pub fn by(request: &str, now: i64) -> ChangedBy {
+    ChangedBy {
+        request_id: request.into(),
+        client: None,
+        now: Timestamp(now),
+    }
+}
+
 /// The author of the clients the scenarios make.
 pub fn cli() -> ChangedBy {
-    ChangedBy {
-        request_id: "test".into(),
-        client: None,
-        now: Timestamp::now(),
-    }
+    by("test", Timestamp::now().0)
 }
 
 pub fn page(limit: u32) -> PageRequest {
