@@ -1,9 +1,9 @@
 //! Agents: `/admin/users`.
 
-use super::{page, page_request, path_id, query, settings_and_body};
+use super::{listing, query, settings_and_body, AGENT};
 use crate::auth::Caller;
 use crate::body;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::render;
 use crate::state::AppState;
 use axum::body::Body;
@@ -12,31 +12,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use skillgrid_api::{scopes, Agent, Page, ProblemCode};
+use skillgrid_api::{scopes, Agent, Page};
 use skillgrid_core::model::AgentId;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate;
-use skillgrid_store::{AgentFilter, StoreError};
+use skillgrid_store::AgentFilter;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/users", get(list).post(create))
         .route("/admin/users/{userId}", get(read).patch(update))
-}
-
-/// 404: no agent with the id in the path.
-pub fn no_such_agent() -> ApiError {
-    ApiError::new(
-        ProblemCode::NotFound,
-        "no agent with this id exists in this organization",
-    )
-}
-
-pub fn agent_not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => no_such_agent(),
-        e => e.into(),
-    }
 }
 
 /// List agents
@@ -57,11 +42,12 @@ pub(crate) async fn list(
         email: q.email.clone(),
         active: q.active,
     };
-    let p = state
-        .store()
-        .list_agents(caller.org_id, &filter, page_request(&q)?)
-        .await?;
-    Ok(page(p, render::agent))
+    listing(
+        &q,
+        |p| state.store().list_agents(caller.org_id, &filter, p),
+        render::agent,
+    )
+    .await
 }
 
 /// Create an agent
@@ -106,13 +92,11 @@ pub(crate) async fn read(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Agent>> {
     caller.require(scopes::AGENT_READ)?;
-    query(q, &[])?;
-    let id = AgentId::from(path_id("userId", &id)?);
-    let a = state
-        .store()
-        .get_agent(caller.org_id, id)
-        .await
-        .map_err(agent_not_found)?;
+    let (_, a) = AGENT
+        .fetch(q, &id, |id: AgentId| {
+            state.store().get_agent(caller.org_id, id)
+        })
+        .await?;
     Ok(Json(render::agent(a)))
 }
 
@@ -132,19 +116,17 @@ pub(crate) async fn update(
     body: Body,
 ) -> ApiResult<Json<Agent>> {
     caller.require(scopes::AGENT_WRITE)?;
-    query(q, &[])?;
-    let id = AgentId::from(path_id("userId", &id)?);
-    state
-        .store()
-        .get_agent(caller.org_id, id)
-        .await
-        .map_err(agent_not_found)?;
+    let (id, _) = AGENT
+        .fetch(q, &id, |id: AgentId| {
+            state.store().get_agent(caller.org_id, id)
+        })
+        .await?;
     let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
     let patch = body::check(&v, validate::agent_patch)?;
     let a = state
         .store()
         .update_agent(caller.org_id, id, &patch, Timestamp::now())
         .await
-        .map_err(agent_not_found)?;
+        .map_err(|e| AGENT.not_found(e))?;
     Ok(Json(render::agent(a)))
 }

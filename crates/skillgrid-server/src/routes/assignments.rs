@@ -2,8 +2,7 @@
 //! `/admin/users/{id}/skills`. Every write goes through [`apply`], which calls the same store
 //! operation the bulk route uses, with one item.
 
-use super::agents::{agent_not_found, no_such_agent};
-use super::{audit_page, audit_page_request, path_id, query};
+use super::{audit_page, audit_page_request, path_id, query, AGENT};
 use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
@@ -60,13 +59,11 @@ pub(crate) async fn read(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     caller.require(scopes::AGENT_READ)?;
-    query(q, &[])?;
-    let agent = AgentId::from(path_id("userId", &user)?);
-    let set = state
-        .store()
-        .agent_skills(caller.org_id, agent)
-        .await
-        .map_err(agent_not_found)?;
+    let (agent, set) = AGENT
+        .fetch(q, &user, |id: AgentId| {
+            state.store().agent_skills(caller.org_id, id)
+        })
+        .await?;
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     let body = AgentSkills {
@@ -94,12 +91,12 @@ pub(crate) async fn history(
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     caller.require(scopes::AGENT_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let agent = AgentId::from(path_id("userId", &user)?);
+    let agent = AgentId::from(path_id(AGENT.param, &user)?);
     let p = state
         .store()
         .agent_history(caller.org_id, agent, audit_page_request(&q)?)
         .await
-        .map_err(agent_not_found)?;
+        .map_err(|e| AGENT.not_found(e))?;
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     Ok(audit_page(p, |a| r.audit(a)))
@@ -202,7 +199,7 @@ impl Target {
         match state.store().get_agent(caller.org_id, self.agent).await {
             Ok(rec) if rec.active => Err(refused),
             Ok(_) => Err(inactive_agent(self.agent)),
-            Err(e) => Err(agent_not_found(e)),
+            Err(e) => Err(AGENT.not_found(e)),
         }
     }
 
@@ -353,7 +350,7 @@ async fn apply(
             .received(Value::from(resulting)),
         )),
         Some(ItemOutcome::Inactive) => Err(inactive_agent(t.agent)),
-        Some(ItemOutcome::NotFound) | None => Err(no_such_agent()),
+        Some(ItemOutcome::NotFound) | None => Err(AGENT.missing()),
     }
 }
 

@@ -19,9 +19,10 @@ use axum::body::Body;
 use axum::extract::OriginalUri;
 use axum::http::{HeaderMap, Method};
 use axum::Json;
-use skillgrid_api::{OrgSettings, Page};
+use skillgrid_api::{OrgSettings, Page, ProblemCode};
 use skillgrid_core::validate::{self, Document, QueryRules, QueryValues};
-use skillgrid_store::{PageRequest, Paged};
+use skillgrid_store::{PageRequest, Paged, StoreError};
+use std::future::Future;
 use uuid::Uuid;
 
 /// The router's fallback, before authentication like every unmatched path.
@@ -36,7 +37,7 @@ pub const NO_ROUTE: &str = "no route matches this path; see /docs for the routes
 pub fn no_route(method: &Method, path: &str) -> ApiError {
     let detail =
         crate::vendor_routes::recognise(method, path).unwrap_or_else(|| NO_ROUTE.to_string());
-    ApiError::new(skillgrid_api::ProblemCode::NotFound, detail)
+    ApiError::new(ProblemCode::NotFound, detail)
 }
 
 pub fn query(raw: Option<String>, allowed: &'static [&'static str]) -> ApiResult<QueryValues> {
@@ -65,6 +66,20 @@ pub fn page<R, T>(p: Paged<R>, f: impl FnMut(R) -> T) -> Json<Page<T>> {
     paged(p, f, encode_cursor)
 }
 
+/// One page of a resource's listing: the page `q` asks for, fetched by `fetch` and shown by
+/// `f`, with the cursor of the next page.
+pub async fn listing<R, T, F>(
+    q: &QueryValues,
+    fetch: impl FnOnce(PageRequest) -> F,
+    f: impl FnMut(R) -> T,
+) -> ApiResult<Json<Page<T>>>
+where
+    F: Future<Output = Result<Paged<R>, StoreError>>,
+{
+    let p = fetch(page_request(q)?).await?;
+    Ok(page(p, f))
+}
+
 /// [`page`] for the audit trail.
 pub fn audit_page<R, T>(p: Paged<R>, f: impl FnMut(R) -> T) -> Json<Page<T>> {
     paged(p, f, encode_audit_cursor)
@@ -83,6 +98,65 @@ fn paged<R, T>(
 
 pub fn path_id(name: &str, raw: &str) -> ApiResult<Uuid> {
     validate::path_uuid(name, raw).map_err(ApiError::one)
+}
+
+/// A kind of resource a path names by id: its path parameter and how a 404 names it, so that
+/// every route on it reads the id and words its absence alike.
+#[derive(Debug, Clone, Copy)]
+pub struct Resource {
+    pub param: &'static str,
+    what: &'static str,
+}
+
+pub const SKILL: Resource = Resource {
+    param: "skillId",
+    what: "skill",
+};
+
+pub const AGENT: Resource = Resource {
+    param: "userId",
+    what: "agent",
+};
+
+pub const CLIENT: Resource = Resource {
+    param: "clientId",
+    what: "API client",
+};
+
+impl Resource {
+    /// 404: no such id in the caller's organization.
+    pub fn missing(self) -> ApiError {
+        ApiError::new(
+            ProblemCode::NotFound,
+            format!("no {} with this id exists in this organization", self.what),
+        )
+    }
+
+    /// A store error about this resource, its `NotFound` worded as [`Resource::missing`].
+    pub fn not_found(self, e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound => self.missing(),
+            e => e.into(),
+        }
+    }
+
+    /// The id `raw` of the path, and what `get` finds under it, on a route that takes no query
+    /// parameters: the query is checked first, then the id, then the store is asked.
+    pub async fn fetch<I, R, F>(
+        self,
+        q: Option<String>,
+        raw: &str,
+        get: impl FnOnce(I) -> F,
+    ) -> ApiResult<(I, R)>
+    where
+        I: From<Uuid> + Copy,
+        F: Future<Output = Result<R, StoreError>>,
+    {
+        query(q, &[])?;
+        let id = I::from(path_id(self.param, raw)?);
+        let found = get(id).await.map_err(|e| self.not_found(e))?;
+        Ok((id, found))
+    }
 }
 
 /// The caller's settings and the request body parsed as JSON within their size limit.

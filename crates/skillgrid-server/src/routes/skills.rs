@@ -1,6 +1,6 @@
 //! The skill catalog: `/admin/skills`.
 
-use super::{page, page_request, path_id, query, settings_and_body};
+use super::{listing, path_id, query, settings_and_body, SKILL};
 use crate::auth::Caller;
 use crate::body;
 use crate::error::{ApiError, ApiResult};
@@ -45,11 +45,12 @@ pub(crate) async fn list(
         name: q.name.clone(),
         active: q.active,
     };
-    let p = state
-        .store()
-        .list_skills(caller.org_id, &filter, page_request(&q)?)
-        .await?;
-    Ok(page(p, render::skill))
+    listing(
+        &q,
+        |p| state.store().list_skills(caller.org_id, &filter, p),
+        render::skill,
+    )
+    .await
 }
 
 /// Create a skill
@@ -83,16 +84,6 @@ pub(crate) async fn create(
     ))
 }
 
-pub(crate) fn skill_not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::new(
-            ProblemCode::NotFound,
-            "no skill with this id exists in this organization",
-        ),
-        e => e.into(),
-    }
-}
-
 /// 409: a skill some agents hold cannot be deleted.
 pub(crate) fn skill_in_use(count: i64) -> ApiError {
     ApiError::new(
@@ -115,13 +106,11 @@ pub(crate) async fn read(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Skill>> {
     caller.require(scopes::SKILL_READ)?;
-    query(q, &[])?;
-    let id = SkillId::from(path_id("skillId", &id)?);
-    let s = state
-        .store()
-        .get_skill(caller.org_id, id)
-        .await
-        .map_err(skill_not_found)?;
+    let (_, s) = SKILL
+        .fetch(q, &id, |id: SkillId| {
+            state.store().get_skill(caller.org_id, id)
+        })
+        .await?;
     Ok(Json(render::skill(s)))
 }
 
@@ -142,20 +131,18 @@ pub(crate) async fn update(
     body: Body,
 ) -> ApiResult<Json<Skill>> {
     caller.require(scopes::SKILL_WRITE)?;
-    query(q, &[])?;
-    let id = SkillId::from(path_id("skillId", &id)?);
-    state
-        .store()
-        .get_skill(caller.org_id, id)
-        .await
-        .map_err(skill_not_found)?;
+    let (id, _) = SKILL
+        .fetch(q, &id, |id: SkillId| {
+            state.store().get_skill(caller.org_id, id)
+        })
+        .await?;
     let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
     let patch = body::check(&v, validate::skill_patch)?;
     let s = state
         .store()
         .update_skill(caller.org_id, id, &patch, Timestamp::now())
         .await
-        .map_err(skill_not_found)?;
+        .map_err(|e| SKILL.not_found(e))?;
     Ok(Json(render::skill(s)))
 }
 
@@ -173,10 +160,10 @@ pub(crate) async fn remove(
 ) -> ApiResult<StatusCode> {
     caller.require(scopes::SKILL_WRITE)?;
     query(q, &[])?;
-    let id = SkillId::from(path_id("skillId", &id)?);
+    let id = SkillId::from(path_id(SKILL.param, &id)?);
     match state.store().delete_skill(caller.org_id, id).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::InUse { count }) => Err(skill_in_use(count)),
-        Err(e) => Err(skill_not_found(e)),
+        Err(e) => Err(SKILL.not_found(e)),
     }
 }

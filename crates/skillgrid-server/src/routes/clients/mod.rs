@@ -6,7 +6,7 @@
 
 pub mod rules;
 
-use super::{page, page_request, path_id, query, settings_and_body};
+use super::{listing, page, page_request, query, settings_and_body, CLIENT};
 use crate::auth::{hash_secret, new_client_secret, Caller};
 use crate::error::{current_request_id, ApiResult};
 use crate::state::AppState;
@@ -65,13 +65,15 @@ fn with_secret(
 }
 
 /// The organization's client `id`, which the caller may change.
-async fn managed(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ClientRecord> {
-    let id = path_id("clientId", id)?;
-    let c = state
-        .store()
-        .get_client(caller.org_id, id)
-        .await
-        .map_err(rules::client_not_found)?;
+async fn managed(
+    state: &AppState,
+    caller: &Caller,
+    q: Option<String>,
+    id: &str,
+) -> ApiResult<ClientRecord> {
+    let (_, c) = CLIENT
+        .fetch(q, id, |id| state.store().get_client(caller.org_id, id))
+        .await?;
     may_manage(caller, &c)?;
     Ok(c)
 }
@@ -90,11 +92,12 @@ pub(crate) async fn list(
 ) -> ApiResult<Json<Page<ApiClient>>> {
     caller.require(scopes::ORG_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let p = state
-        .store()
-        .list_clients(caller.org_id, page_request(&q)?)
-        .await?;
-    Ok(page(p, |c| render(&c)))
+    listing(
+        &q,
+        |p| state.store().list_clients(caller.org_id, p),
+        |c| render(&c),
+    )
+    .await
 }
 
 /// Create an API client
@@ -148,13 +151,9 @@ pub(crate) async fn read(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<ApiClient>> {
     caller.require(scopes::ORG_READ)?;
-    query(q, &[])?;
-    let id = path_id("clientId", &id)?;
-    let c = state
-        .store()
-        .get_client(caller.org_id, id)
-        .await
-        .map_err(rules::client_not_found)?;
+    let (_, c) = CLIENT
+        .fetch(q, &id, |id| state.store().get_client(caller.org_id, id))
+        .await?;
     Ok(Json(render(&c)))
 }
 
@@ -178,8 +177,7 @@ pub(crate) async fn update(
     body: Body,
 ) -> ApiResult<Json<ApiClient>> {
     caller.require(scopes::ORG_WRITE)?;
-    query(q, &[])?;
-    let current = managed(&state, &caller, &id).await?;
+    let current = managed(&state, &caller, q, &id).await?;
     let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
     let patch = crate::body::check(&v, |v| validate::client_patch(v, &foreign_scope))?;
     if let Some(s) = &patch.scopes {
@@ -217,8 +215,7 @@ pub(crate) async fn remove(
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     caller.require(scopes::ORG_WRITE)?;
-    query(q, &[])?;
-    let current = managed(&state, &caller, &id).await?;
+    let current = managed(&state, &caller, q, &id).await?;
     if current.id == caller.client_id {
         return Err(not_itself("delete"));
     }
@@ -252,8 +249,7 @@ pub(crate) async fn rotate(
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(scopes::ORG_WRITE)?;
-    query(q, &[])?;
-    let current = managed(&state, &caller, &id).await?;
+    let current = managed(&state, &caller, q, &id).await?;
     let secret = new_client_secret();
     let change = ClientChange {
         secret_hash: Some(hash_secret(&secret)),
