@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
     security(("oauth2" = ["admin:agent:read"])),
     params(("email" = Option<String>, Query, description = "only the agent with this email (any case)"),
         ("active" = Option<bool>, Query, description = "only active (`true`) or inactive (`false`) agents"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+        super::Paging),
     responses((status = 200, description = "one page of agents", body = Page<Agent>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,

@@ -21,7 +21,7 @@ use skillgrid_api::{
 };
 use skillgrid_core::model::{AgentId, Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
-use skillgrid_core::validate::{self, Document, SkillRules};
+use skillgrid_core::validate::{self, Document, SkillRules, SkillSetBody};
 use skillgrid_store::{AgentWrite, ItemOutcome, WriteContext, WriteOptions};
 use std::sync::Arc;
 
@@ -81,7 +81,7 @@ pub(crate) async fn read(
 ///
 /// Every change to the agent's assignments, newest first.
 #[utoipa::path(get, path = "/api/v2/agents/users/{userId}/skills/history", tag = "assignments", operation_id = "getAgentSkillHistory",
-    security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"), super::Paging),
     responses((status = 200, description = "one page of audit entries, newest first", body = Page<AuditEntry>)))]
 pub(crate) async fn history(
     State(state): State<AppState>,
@@ -371,20 +371,16 @@ pub(crate) async fn replace(
     body: Body,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let set = async {
-        let bytes = t.bytes(&headers, body).await?;
-        t.validate(|rules| validate::skill_set_replace_body(&bytes, rules))
-    };
-    let set = t.agent_first(&state, &caller, set.await).await?;
-    Ok(apply(
+    write_list(
         &state,
         &caller,
         &t,
-        SkillSetWrite::Replace(set.upsert),
-        Place::List(set.list_pointer),
+        &headers,
+        body,
+        validate::skill_set_replace_body,
+        |set| SkillSetWrite::Replace(set.upsert),
     )
-    .await?
-    .2)
+    .await
 }
 
 /// Merge into one agent's skill set
@@ -404,23 +400,39 @@ pub(crate) async fn merge(
     body: Body,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let set = async {
-        let bytes = t.bytes(&headers, body).await?;
-        t.validate(|rules| validate::skill_set_merge_body(&bytes, rules))
-    };
-    let set = t.agent_first(&state, &caller, set.await).await?;
-    Ok(apply(
+    write_list(
         &state,
         &caller,
         &t,
-        SkillSetWrite::Merge {
+        &headers,
+        body,
+        validate::skill_set_merge_body,
+        |set| SkillSetWrite::Merge {
             upsert: set.upsert,
             remove: set.remove,
         },
-        Place::List(set.list_pointer),
     )
-    .await?
-    .2)
+    .await
+}
+
+/// A write of the set's list (PUT replaces the set, PATCH merges into it): the raw body read
+/// by `check`, then written as `write` makes of it.
+async fn write_list(
+    state: &AppState,
+    caller: &Caller,
+    t: &Target,
+    headers: &HeaderMap,
+    body: Body,
+    check: fn(&[u8], &SkillRules) -> Result<SkillSetBody, Vec<ErrorEntry>>,
+    write: fn(SkillSetBody) -> SkillSetWrite,
+) -> ApiResult<Response> {
+    let set = async {
+        let bytes = t.bytes(headers, body).await?;
+        t.validate(|rules| check(&bytes, rules))
+    };
+    let set = t.agent_first(state, caller, set.await).await?;
+    let place = Place::List(set.list_pointer);
+    Ok(apply(state, caller, t, write(set), place).await?.2)
 }
 
 /// Set one skill of an agent

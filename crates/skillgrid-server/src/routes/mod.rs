@@ -44,6 +44,19 @@ pub fn query(raw: Option<String>, allowed: &'static [&'static str]) -> ApiResult
     validate::parse_query(raw.as_deref(), &QueryRules { allowed }).map_err(ApiError::validation)
 }
 
+/// The paging parameters of every listing, documented once for the OpenAPI document (the
+/// handlers read them with the rest of the query, by [`query`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct Paging {
+    /// page size, 1–1000 (default 100)
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// opaque cursor from the previous page's `nextCursor`
+    cursor: Option<String>,
+}
+
 pub fn page_request(q: &QueryValues) -> ApiResult<PageRequest> {
     paging(q, decode_cursor)
 }

@@ -31,8 +31,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v2/admin/skills", tag = "skills", operation_id = "listSkills",
     security(("oauth2" = ["admin:skill:read"])),
     params(("name" = Option<String>, Query, description = "only the skill with this name (any case)"),
-        ("active" = Option<bool>, Query, description = "only active (`true`) or inactive (`false`) skills"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+        ("active" = Option<bool>, Query, description = "only active (`true`) or inactive (`false`) skills"), super::Paging),
     responses((status = 200, description = "one page of skills", body = Page<Skill>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,

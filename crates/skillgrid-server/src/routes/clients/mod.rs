@@ -83,7 +83,7 @@ async fn managed(
 /// Oldest first; secrets are never shown, only when each was made.
 #[utoipa::path(get, path = "/api/v2/admin/clients", tag = "clients", operation_id = "listClients",
     security(("oauth2" = ["admin:org:read"])),
-    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    params(super::Paging),
     responses((status = 200, description = "one page of clients", body = Page<ApiClient>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -272,7 +272,7 @@ pub(crate) async fn rotate(
 /// `GET /api/v2/audit`, which lists the changes to assignments.
 #[utoipa::path(get, path = "/api/v2/audit/clients", tag = "audit", operation_id = "listClientAudit",
     security(("oauth2" = ["admin:audit:read"])),
-    params(("since" = Option<String>, Query, format = DateTime, description = "only entries at or after this RFC 3339 time (encode `+` as %2B)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    params(("since" = Option<String>, Query, format = DateTime, description = "only entries at or after this RFC 3339 time (encode `+` as %2B)"), super::Paging),
     responses((status = 200, description = "one page of changes to API clients, oldest first", body = Page<ClientAuditEntry>)))]
 pub(crate) async fn audit(
     State(state): State<AppState>,
