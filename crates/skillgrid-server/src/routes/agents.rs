@@ -1,14 +1,13 @@
 //! Agents: `/admin/users`.
 
-use super::{listing, query, settings_and_body, AGENT};
+use super::{checked_body, listing, query, AGENT};
 use crate::auth::Caller;
-use crate::body;
 use crate::error::ApiResult;
 use crate::render;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -67,18 +66,12 @@ pub(crate) async fn create(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(scopes::AGENT_WRITE)?;
     query(q, &[])?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = body::check(&v, validate::agent_create)?;
+    let new = checked_body(&state, &caller, &headers, body, validate::agent_create).await?;
     let a = state
         .store()
         .create_agent(caller.org_id, &new, Timestamp::now())
         .await?;
-    let location = format!("/api/v2/admin/users/{}", a.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(render::agent(a)),
-    ))
+    Ok(AGENT.created(a.id, Json(render::agent(a))))
 }
 
 /// Read an agent
@@ -121,8 +114,7 @@ pub(crate) async fn update(
             state.store().get_agent(caller.org_id, id)
         })
         .await?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let patch = body::check(&v, validate::agent_patch)?;
+    let patch = checked_body(&state, &caller, &headers, body, validate::agent_patch).await?;
     let a = state
         .store()
         .update_agent(caller.org_id, id, &patch, Timestamp::now())

@@ -17,11 +17,13 @@ use crate::render::{decode_audit_cursor, decode_cursor, encode_audit_cursor, enc
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::OriginalUri;
-use axum::http::{HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use skillgrid_api::{OrgSettings, Page, ProblemCode};
 use skillgrid_core::validate::{self, Document, QueryRules, QueryValues};
 use skillgrid_store::{PageRequest, Paged, StoreError};
+use std::fmt::Display;
 use std::future::Future;
 use uuid::Uuid;
 
@@ -119,24 +121,39 @@ pub fn path_id(name: &str, raw: &str) -> ApiResult<Uuid> {
 pub struct Resource {
     pub param: &'static str,
     what: &'static str,
+    /// The collection the resource is created in; its own URL is this and its id.
+    collection: &'static str,
 }
 
 pub const SKILL: Resource = Resource {
     param: "skillId",
     what: "skill",
+    collection: "/api/v2/admin/skills",
 };
 
 pub const AGENT: Resource = Resource {
     param: "userId",
     what: "agent",
+    collection: "/api/v2/admin/users",
 };
 
 pub const CLIENT: Resource = Resource {
     param: "clientId",
     what: "API client",
+    collection: "/api/v2/admin/clients",
 };
 
 impl Resource {
+    /// 201 with the new resource's URL in `Location`.
+    pub fn created<T: IntoResponse>(
+        self,
+        id: impl Display,
+        body: T,
+    ) -> (StatusCode, [(HeaderName, String); 1], T) {
+        let location = format!("{}/{id}", self.collection);
+        (StatusCode::CREATED, [(header::LOCATION, location)], body)
+    }
+
     /// 404: no such id in the caller's organization.
     pub fn missing(self) -> ApiError {
         ApiError::new(
@@ -170,6 +187,18 @@ impl Resource {
         let found = get(id).await.map_err(|e| self.not_found(e))?;
         Ok((id, found))
     }
+}
+
+/// The request body parsed as JSON within the caller's size limit, and checked by `walk`.
+pub async fn checked_body<T>(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+    walk: impl FnOnce(&serde_json::Value) -> Result<T, Vec<skillgrid_api::ErrorEntry>>,
+) -> ApiResult<T> {
+    let (_, v) = settings_and_body(state, caller, headers, body).await?;
+    body::check(&v, walk)
 }
 
 /// The caller's settings and the request body parsed as JSON within their size limit.

@@ -1,14 +1,13 @@
 //! The skill catalog: `/admin/skills`.
 
-use super::{listing, path_id, query, settings_and_body, SKILL};
+use super::{checked_body, listing, path_id, query, SKILL};
 use crate::auth::Caller;
-use crate::body;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -69,18 +68,12 @@ pub(crate) async fn create(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(scopes::SKILL_WRITE)?;
     query(q, &[])?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = body::check(&v, validate::skill_create)?;
+    let new = checked_body(&state, &caller, &headers, body, validate::skill_create).await?;
     let s = state
         .store()
         .create_skill(caller.org_id, &new, Timestamp::now())
         .await?;
-    let location = format!("/api/v2/admin/skills/{}", s.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(render::skill(s)),
-    ))
+    Ok(SKILL.created(s.id, Json(render::skill(s))))
 }
 
 /// 409: a skill some agents hold cannot be deleted.
@@ -135,8 +128,7 @@ pub(crate) async fn update(
             state.store().get_skill(caller.org_id, id)
         })
         .await?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let patch = body::check(&v, validate::skill_patch)?;
+    let patch = checked_body(&state, &caller, &headers, body, validate::skill_patch).await?;
     let s = state
         .store()
         .update_skill(caller.org_id, id, &patch, Timestamp::now())

@@ -6,7 +6,7 @@
 
 pub mod rules;
 
-use super::{listing, page, page_request, query, settings_and_body, CLIENT};
+use super::{checked_body, listing, page, page_request, query, CLIENT};
 use crate::auth::{hash_secret, new_client_secret, Caller};
 use crate::error::{current_request_id, ApiResult};
 use crate::state::AppState;
@@ -118,8 +118,10 @@ pub(crate) async fn create(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(scopes::ORG_WRITE)?;
     query(q, &[])?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = crate::body::check(&v, |v| validate::client_create(v, &foreign_scope))?;
+    let new = checked_body(&state, &caller, &headers, body, |v| {
+        validate::client_create(v, &foreign_scope)
+    })
+    .await?;
     may_grant(&caller, &new.scopes, "/scopes")?;
     let secret = new_client_secret();
     let c = state
@@ -132,12 +134,7 @@ pub(crate) async fn create(
             &by(&caller),
         )
         .await?;
-    let location = format!("/api/v2/admin/clients/{}", c.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        with_secret(&c, secret),
-    ))
+    Ok(CLIENT.created(c.id, with_secret(&c, secret)))
 }
 
 /// Read an API client
@@ -178,8 +175,10 @@ pub(crate) async fn update(
 ) -> ApiResult<Json<ApiClient>> {
     caller.require(scopes::ORG_WRITE)?;
     let current = managed(&state, &caller, q, &id).await?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let patch = crate::body::check(&v, |v| validate::client_patch(v, &foreign_scope))?;
+    let patch = checked_body(&state, &caller, &headers, body, |v| {
+        validate::client_patch(v, &foreign_scope)
+    })
+    .await?;
     if let Some(s) = &patch.scopes {
         may_grant(&caller, s, "/scopes")?;
     }
