@@ -80,7 +80,7 @@ impl Lookup {
         if v.is_empty() {
             return Err("missing value: an agent id or email is required".into());
         }
-        if let Ok(id) = v.parse::<Uuid>() {
+        if let Some(id) = super::super::id_of(v) {
             return self
                 .agent_by_id
                 .get(&id)
@@ -97,7 +97,7 @@ impl Lookup {
         if v.is_empty() {
             return Err("missing value: a skill id or name is required".into());
         }
-        if let Ok(id) = v.parse::<Uuid>() {
+        if let Some(id) = super::super::id_of(v) {
             return self
                 .skill_by_id
                 .get(&id)
