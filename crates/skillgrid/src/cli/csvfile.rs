@@ -358,6 +358,31 @@ fn stopped<E: serde::de::Error>() -> E {
     E::custom(STOPPED)
 }
 
+/// The visitor methods of the JSON values that a visitor of the file's structure does not
+/// take, each answered by `$refuse`.
+macro_rules! refuse_scalars {
+    ($refuse:ident) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+            self.$refuse()
+        }
+    };
+}
+
 /// The root of a JSON input document.
 struct Root<'a> {
     tx: &'a ItemSender,
@@ -418,24 +443,7 @@ impl<'de> serde::de::Visitor<'de> for Root<'_> {
     }
 
     // Anything else at the root.
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.wrong_root()
-    }
+    refuse_scalars!(wrong_root);
 }
 
 impl Root<'_> {
@@ -490,24 +498,7 @@ impl<'de> serde::de::Visitor<'de> for Items<'_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         self.not_a_list()
     }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.not_a_list()
-    }
+    refuse_scalars!(not_a_list);
 }
 
 impl Items<'_> {

@@ -37,6 +37,15 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Server or network failure.
     pub const SERVER: u8 = 3;
+
+    /// [`OK`] when no row has a mistake, else [`ROWS_FAILED`].
+    pub fn of_rows(errors: u64) -> u8 {
+        if errors == 0 {
+            OK
+        } else {
+            ROWS_FAILED
+        }
+    }
 }
 
 /// Where the server is and how to sign in.
