@@ -30,7 +30,7 @@ pub use clients::{client_create, client_patch, ScopeHint};
 pub use entry::{
     bulk_body, bulk_by_item, skill_set_merge_body, skill_set_replace_body, skill_to_agents_body,
 };
-pub use fields::describe_json_type;
+pub use fields::{describe_json_type, timestamp};
 pub use hints::nearest_level;
 pub use json::{parse_json, strip_bom, Document};
 pub use query::{parse_query, path_uuid, QueryRules, QueryValues};

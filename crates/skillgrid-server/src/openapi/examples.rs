@@ -458,11 +458,11 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         ));
     }
     if !t.path.is_empty() || t.skill_write {
-        let e = match t.path.first() {
-            Some(&"skillId") => routes::skills::skill_not_found(StoreError::NotFound),
-            Some(&"clientId") => routes::clients::rules::client_not_found(StoreError::NotFound),
-            _ => routes::agents::agent_not_found(StoreError::NotFound),
-        };
+        let e = [routes::SKILL, routes::CLIENT]
+            .into_iter()
+            .find(|r| t.path.first() == Some(&r.param))
+            .unwrap_or(routes::AGENT)
+            .missing();
         out.push(ex(
             "not found",
             "no such id in the caller's organization",

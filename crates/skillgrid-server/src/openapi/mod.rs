@@ -130,8 +130,7 @@ fn assign_skill_to_agents() {}
 #[utoipa::path(get, path = "/api/v2/admin/skills/{skillId}/agents", tag = "bulk", operation_id = "listSkillHolders",
     security(("oauth2" = ["admin:agent:read"])),
     params(("skillId" = uuid::Uuid, Path, description = "the skill's id"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"),
-        ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+        crate::routes::Paging),
     responses((status = 200, description = "one page of the agents holding the skill", body = skillgrid_api::Page<skillgrid_api::SkillHolder>)))]
 #[allow(dead_code)]
 fn list_skill_holders() {}

@@ -1,22 +1,21 @@
 //! Agents: `/admin/users`.
 
-use super::{page, page_request, path_id, query, settings_and_body};
+use super::{checked_body, listing, query, AGENT};
 use crate::auth::Caller;
-use crate::body;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::render;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use skillgrid_api::{scopes, Agent, Page, ProblemCode};
+use skillgrid_api::{scopes, Agent, Page};
 use skillgrid_core::model::AgentId;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate;
-use skillgrid_store::{AgentFilter, StoreError};
+use skillgrid_store::AgentFilter;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,27 +23,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{userId}", get(read).patch(update))
 }
 
-/// 404: no agent with the id in the path.
-pub fn no_such_agent() -> ApiError {
-    ApiError::new(
-        ProblemCode::NotFound,
-        "no agent with this id exists in this organization",
-    )
-}
-
-pub fn agent_not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => no_such_agent(),
-        e => e.into(),
-    }
-}
-
 /// List agents
 #[utoipa::path(get, path = "/api/v2/admin/users", tag = "agents", operation_id = "listAgents",
     security(("oauth2" = ["admin:agent:read"])),
     params(("email" = Option<String>, Query, description = "only the agent with this email (any case)"),
         ("active" = Option<bool>, Query, description = "only active (`true`) or inactive (`false`) agents"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+        super::Paging),
     responses((status = 200, description = "one page of agents", body = Page<Agent>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -57,11 +41,12 @@ pub(crate) async fn list(
         email: q.email.clone(),
         active: q.active,
     };
-    let p = state
-        .store()
-        .list_agents(caller.org_id, &filter, page_request(&q)?)
-        .await?;
-    Ok(page(p, render::agent))
+    listing(
+        &q,
+        |p| state.store().list_agents(caller.org_id, &filter, p),
+        render::agent,
+    )
+    .await
 }
 
 /// Create an agent
@@ -81,18 +66,12 @@ pub(crate) async fn create(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(scopes::AGENT_WRITE)?;
     query(q, &[])?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = body::check(&v, validate::agent_create)?;
+    let new = checked_body(&state, &caller, &headers, body, validate::agent_create).await?;
     let a = state
         .store()
         .create_agent(caller.org_id, &new, Timestamp::now())
         .await?;
-    let location = format!("/api/v2/admin/users/{}", a.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(render::agent(a)),
-    ))
+    Ok(AGENT.created(a.id, Json(render::agent(a))))
 }
 
 /// Read an agent
@@ -106,13 +85,11 @@ pub(crate) async fn read(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Agent>> {
     caller.require(scopes::AGENT_READ)?;
-    query(q, &[])?;
-    let id = AgentId::from(path_id("userId", &id)?);
-    let a = state
-        .store()
-        .get_agent(caller.org_id, id)
-        .await
-        .map_err(agent_not_found)?;
+    let (_, a) = AGENT
+        .fetch(q, &id, |id: AgentId| {
+            state.store().get_agent(caller.org_id, id)
+        })
+        .await?;
     Ok(Json(render::agent(a)))
 }
 
@@ -132,19 +109,16 @@ pub(crate) async fn update(
     body: Body,
 ) -> ApiResult<Json<Agent>> {
     caller.require(scopes::AGENT_WRITE)?;
-    query(q, &[])?;
-    let id = AgentId::from(path_id("userId", &id)?);
-    state
-        .store()
-        .get_agent(caller.org_id, id)
-        .await
-        .map_err(agent_not_found)?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let patch = body::check(&v, validate::agent_patch)?;
+    let (id, _) = AGENT
+        .fetch(q, &id, |id: AgentId| {
+            state.store().get_agent(caller.org_id, id)
+        })
+        .await?;
+    let patch = checked_body(&state, &caller, &headers, body, validate::agent_patch).await?;
     let a = state
         .store()
         .update_agent(caller.org_id, id, &patch, Timestamp::now())
         .await
-        .map_err(agent_not_found)?;
+        .map_err(|e| AGENT.not_found(e))?;
     Ok(Json(render::agent(a)))
 }

@@ -2,8 +2,7 @@
 //! `/admin/users/{id}/skills`. Every write goes through [`apply`], which calls the same store
 //! operation the bulk route uses, with one item.
 
-use super::agents::{agent_not_found, no_such_agent};
-use super::{audit_page, audit_page_request, path_id, query};
+use super::{audit_page, audit_page_request, path_id, query, AGENT};
 use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
@@ -22,7 +21,7 @@ use skillgrid_api::{
 };
 use skillgrid_core::model::{AgentId, Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
-use skillgrid_core::validate::{self, Document, SkillRules};
+use skillgrid_core::validate::{self, Document, SkillRules, SkillSetBody};
 use skillgrid_store::{AgentWrite, ItemOutcome, WriteContext, WriteOptions};
 use std::sync::Arc;
 
@@ -60,13 +59,11 @@ pub(crate) async fn read(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     caller.require(scopes::AGENT_READ)?;
-    query(q, &[])?;
-    let agent = AgentId::from(path_id("userId", &user)?);
-    let set = state
-        .store()
-        .agent_skills(caller.org_id, agent)
-        .await
-        .map_err(agent_not_found)?;
+    let (agent, set) = AGENT
+        .fetch(q, &user, |id: AgentId| {
+            state.store().agent_skills(caller.org_id, id)
+        })
+        .await?;
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     let body = AgentSkills {
@@ -84,7 +81,7 @@ pub(crate) async fn read(
 ///
 /// Every change to the agent's assignments, newest first.
 #[utoipa::path(get, path = "/api/v2/agents/users/{userId}/skills/history", tag = "assignments", operation_id = "getAgentSkillHistory",
-    security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"), super::Paging),
     responses((status = 200, description = "one page of audit entries, newest first", body = Page<AuditEntry>)))]
 pub(crate) async fn history(
     State(state): State<AppState>,
@@ -94,12 +91,12 @@ pub(crate) async fn history(
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     caller.require(scopes::AGENT_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let agent = AgentId::from(path_id("userId", &user)?);
+    let agent = AgentId::from(path_id(AGENT.param, &user)?);
     let p = state
         .store()
         .agent_history(caller.org_id, agent, audit_page_request(&q)?)
         .await
-        .map_err(agent_not_found)?;
+        .map_err(|e| AGENT.not_found(e))?;
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     Ok(audit_page(p, |a| r.audit(a)))
@@ -202,7 +199,7 @@ impl Target {
         match state.store().get_agent(caller.org_id, self.agent).await {
             Ok(rec) if rec.active => Err(refused),
             Ok(_) => Err(inactive_agent(self.agent)),
-            Err(e) => Err(agent_not_found(e)),
+            Err(e) => Err(AGENT.not_found(e)),
         }
     }
 
@@ -353,7 +350,7 @@ async fn apply(
             .received(Value::from(resulting)),
         )),
         Some(ItemOutcome::Inactive) => Err(inactive_agent(t.agent)),
-        Some(ItemOutcome::NotFound) | None => Err(no_such_agent()),
+        Some(ItemOutcome::NotFound) | None => Err(AGENT.missing()),
     }
 }
 
@@ -374,20 +371,16 @@ pub(crate) async fn replace(
     body: Body,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let set = async {
-        let bytes = t.bytes(&headers, body).await?;
-        t.validate(|rules| validate::skill_set_replace_body(&bytes, rules))
-    };
-    let set = t.agent_first(&state, &caller, set.await).await?;
-    Ok(apply(
+    write_list(
         &state,
         &caller,
         &t,
-        SkillSetWrite::Replace(set.upsert),
-        Place::List(set.list_pointer),
+        &headers,
+        body,
+        validate::skill_set_replace_body,
+        |set| SkillSetWrite::Replace(set.upsert),
     )
-    .await?
-    .2)
+    .await
 }
 
 /// Merge into one agent's skill set
@@ -407,23 +400,39 @@ pub(crate) async fn merge(
     body: Body,
 ) -> ApiResult<Response> {
     let t = target(&state, &caller, &user, q, &headers).await?;
-    let set = async {
-        let bytes = t.bytes(&headers, body).await?;
-        t.validate(|rules| validate::skill_set_merge_body(&bytes, rules))
-    };
-    let set = t.agent_first(&state, &caller, set.await).await?;
-    Ok(apply(
+    write_list(
         &state,
         &caller,
         &t,
-        SkillSetWrite::Merge {
+        &headers,
+        body,
+        validate::skill_set_merge_body,
+        |set| SkillSetWrite::Merge {
             upsert: set.upsert,
             remove: set.remove,
         },
-        Place::List(set.list_pointer),
     )
-    .await?
-    .2)
+    .await
+}
+
+/// A write of the set's list (PUT replaces the set, PATCH merges into it): the raw body read
+/// by `check`, then written as `write` makes of it.
+async fn write_list(
+    state: &AppState,
+    caller: &Caller,
+    t: &Target,
+    headers: &HeaderMap,
+    body: Body,
+    check: fn(&[u8], &SkillRules) -> Result<SkillSetBody, Vec<ErrorEntry>>,
+    write: fn(SkillSetBody) -> SkillSetWrite,
+) -> ApiResult<Response> {
+    let set = async {
+        let bytes = t.bytes(headers, body).await?;
+        t.validate(|rules| check(&bytes, rules))
+    };
+    let set = t.agent_first(state, caller, set.await).await?;
+    let place = Place::List(set.list_pointer);
+    Ok(apply(state, caller, t, write(set), place).await?.2)
 }
 
 /// Set one skill of an agent

@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
 /// so a client can follow the log with `since` and `nextCursor`.
 #[utoipa::path(get, path = "/api/v2/audit", tag = "audit", operation_id = "listAudit",
     security(("oauth2" = ["admin:audit:read"])),
-    params(("since" = Option<String>, Query, format = DateTime, description = "only entries at or after this RFC 3339 time (encode `+` as %2B)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    params(("since" = Option<String>, Query, format = DateTime, description = "only entries at or after this RFC 3339 time (encode `+` as %2B)"), super::Paging),
     responses((status = 200, description = "one page of audit entries, oldest first", body = Page<AuditEntry>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,

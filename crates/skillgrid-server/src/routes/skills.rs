@@ -1,14 +1,13 @@
 //! The skill catalog: `/admin/skills`.
 
-use super::{page, page_request, path_id, query, settings_and_body};
+use super::{checked_body, listing, path_id, query, SKILL};
 use crate::auth::Caller;
-use crate::body;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -31,8 +30,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v2/admin/skills", tag = "skills", operation_id = "listSkills",
     security(("oauth2" = ["admin:skill:read"])),
     params(("name" = Option<String>, Query, description = "only the skill with this name (any case)"),
-        ("active" = Option<bool>, Query, description = "only active (`true`) or inactive (`false`) skills"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+        ("active" = Option<bool>, Query, description = "only active (`true`) or inactive (`false`) skills"), super::Paging),
     responses((status = 200, description = "one page of skills", body = Page<Skill>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -45,11 +43,12 @@ pub(crate) async fn list(
         name: q.name.clone(),
         active: q.active,
     };
-    let p = state
-        .store()
-        .list_skills(caller.org_id, &filter, page_request(&q)?)
-        .await?;
-    Ok(page(p, render::skill))
+    listing(
+        &q,
+        |p| state.store().list_skills(caller.org_id, &filter, p),
+        render::skill,
+    )
+    .await
 }
 
 /// Create a skill
@@ -69,28 +68,12 @@ pub(crate) async fn create(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(scopes::SKILL_WRITE)?;
     query(q, &[])?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = body::check(&v, validate::skill_create)?;
+    let new = checked_body(&state, &caller, &headers, body, validate::skill_create).await?;
     let s = state
         .store()
         .create_skill(caller.org_id, &new, Timestamp::now())
         .await?;
-    let location = format!("/api/v2/admin/skills/{}", s.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(render::skill(s)),
-    ))
-}
-
-pub(crate) fn skill_not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::new(
-            ProblemCode::NotFound,
-            "no skill with this id exists in this organization",
-        ),
-        e => e.into(),
-    }
+    Ok(SKILL.created(s.id, Json(render::skill(s))))
 }
 
 /// 409: a skill some agents hold cannot be deleted.
@@ -115,13 +98,11 @@ pub(crate) async fn read(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Skill>> {
     caller.require(scopes::SKILL_READ)?;
-    query(q, &[])?;
-    let id = SkillId::from(path_id("skillId", &id)?);
-    let s = state
-        .store()
-        .get_skill(caller.org_id, id)
-        .await
-        .map_err(skill_not_found)?;
+    let (_, s) = SKILL
+        .fetch(q, &id, |id: SkillId| {
+            state.store().get_skill(caller.org_id, id)
+        })
+        .await?;
     Ok(Json(render::skill(s)))
 }
 
@@ -142,20 +123,17 @@ pub(crate) async fn update(
     body: Body,
 ) -> ApiResult<Json<Skill>> {
     caller.require(scopes::SKILL_WRITE)?;
-    query(q, &[])?;
-    let id = SkillId::from(path_id("skillId", &id)?);
-    state
-        .store()
-        .get_skill(caller.org_id, id)
-        .await
-        .map_err(skill_not_found)?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let patch = body::check(&v, validate::skill_patch)?;
+    let (id, _) = SKILL
+        .fetch(q, &id, |id: SkillId| {
+            state.store().get_skill(caller.org_id, id)
+        })
+        .await?;
+    let patch = checked_body(&state, &caller, &headers, body, validate::skill_patch).await?;
     let s = state
         .store()
         .update_skill(caller.org_id, id, &patch, Timestamp::now())
         .await
-        .map_err(skill_not_found)?;
+        .map_err(|e| SKILL.not_found(e))?;
     Ok(Json(render::skill(s)))
 }
 
@@ -173,10 +151,10 @@ pub(crate) async fn remove(
 ) -> ApiResult<StatusCode> {
     caller.require(scopes::SKILL_WRITE)?;
     query(q, &[])?;
-    let id = SkillId::from(path_id("skillId", &id)?);
+    let id = SkillId::from(path_id(SKILL.param, &id)?);
     match state.store().delete_skill(caller.org_id, id).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::InUse { count }) => Err(skill_in_use(count)),
-        Err(e) => Err(skill_not_found(e)),
+        Err(e) => Err(SKILL.not_found(e)),
     }
 }

@@ -10,6 +10,10 @@
 //! that every part of a file is placed and checked the same way.
 
 use serde_json::Value;
+use skillgrid_client::IfMatch;
+use skillgrid_core::model::Precondition;
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_core::validate;
 use skillgrid_core::validate::rules::{ASSIGNMENT, BULK_ITEM};
 use std::collections::VecDeque;
 use std::fmt;
@@ -354,6 +358,31 @@ fn stopped<E: serde::de::Error>() -> E {
     E::custom(STOPPED)
 }
 
+/// The visitor methods of the JSON values that a visitor of the file's structure does not
+/// take, each answered by `$refuse`.
+macro_rules! refuse_scalars {
+    ($refuse:ident) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+            self.$refuse()
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+            self.$refuse()
+        }
+    };
+}
+
 /// The root of a JSON input document.
 struct Root<'a> {
     tx: &'a ItemSender,
@@ -414,24 +443,7 @@ impl<'de> serde::de::Visitor<'de> for Root<'_> {
     }
 
     // Anything else at the root.
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        self.wrong_root()
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.wrong_root()
-    }
+    refuse_scalars!(wrong_root);
 }
 
 impl Root<'_> {
@@ -486,24 +498,7 @@ impl<'de> serde::de::Visitor<'de> for Items<'_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         self.not_a_list()
     }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        self.not_a_list()
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.not_a_list()
-    }
+    refuse_scalars!(not_a_list);
 }
 
 impl Items<'_> {
@@ -745,13 +740,26 @@ pub fn proficiency_syntax(v: &str) -> Result<Option<Value>, String> {
     }
 }
 
-/// An `ifMatch` as written: the ETag `"N"` (with its quotes) or `*`.
-pub fn if_match_syntax(v: &str) -> Result<skillgrid_client::IfMatch, String> {
-    skillgrid_client::IfMatch::parse(v).ok_or_else(|| {
-        format!(
+/// An `ifMatch` as written: the ETag `"N"` (with its quotes) or `*`, read by the server's own
+/// reader of `If-Match` (which a bulk item's `ifMatch` follows), so that the two cannot drift.
+///
+/// One deliberate difference: a weak ETag `W/"N"` is an ETag the server reads, but it never
+/// matches (`If-Match` compares strongly), so the server would refuse the item with 412
+/// whatever the agent's version. It is refused here, before anything is sent.
+pub fn if_match_syntax(v: &str) -> Result<IfMatch, String> {
+    match validate::precondition_header(Some(v)) {
+        Ok(Some(Precondition::Version(n))) => Ok(IfMatch::Version(n)),
+        Ok(Some(Precondition::Any)) => Ok(IfMatch::Any),
+        Ok(Some(Precondition::Weak)) => {
+            let strong = v.trim().trim_start_matches("W/");
+            Err(format!(
+                "bad ifMatch {v:?}: a weak ETag never matches, since ETags are compared strongly (the server would answer 412); send {strong:?}"
+            ))
+        }
+        Ok(None) | Err(_) => Err(format!(
             "bad ifMatch {v:?}: expected an ETag such as \"\\\"7\\\"\" (with the quotes) or \"*\""
-        )
-    })
+        )),
+    }
 }
 
 /// Every problem of a row that can be found without the server.
@@ -787,8 +795,13 @@ pub fn check_row(row: &RawRow) -> Vec<Diag> {
         if v.is_empty() {
             continue;
         }
-        match skillgrid_core::timestamp::Timestamp::parse_rfc3339(v) {
+        // The server's reader: RFC 3339, from year 1 to year 9999.
+        match validate::timestamp(v) {
             Some(t) => dates[i] = Some(t),
+            None if Timestamp::parse_rfc3339(v).is_some() => out.push(row.diag(
+                column,
+                format!("bad date \"{v}\": expected a time from year 1 to year 9999 (UTC)"),
+            )),
             None => out.push(row.diag(
                 column,
                 format!("bad date \"{v}\": expected RFC 3339, e.g. 2030-01-01T00:00:00Z"),

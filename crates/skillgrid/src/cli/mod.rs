@@ -1,6 +1,8 @@
 //! Client commands (`apply`, `plan`, `export`, `skills`, `agents`): they talk to a running
 //! server through `skillgrid-client`; and `validate`, which checks a file offline.
 
+#[cfg(test)]
+mod agreement;
 mod apply;
 mod csvfile;
 mod dups;
@@ -16,6 +18,15 @@ pub use validate::{validate, ValidateArgs};
 
 use clap::Args;
 use skillgrid_client::Client;
+use uuid::Uuid;
+
+/// An agent's or a skill's id as a user may write it: any spelling of a UUID (hyphenated, 32
+/// hex digits, braced, `urn:uuid:`), where the server reads only the hyphenated form. A
+/// convenience on purpose: the CLI sends every id hyphenated (a `Uuid`'s `Display`), which the
+/// server accepts, so an id copied in another spelling still names its agent or skill.
+fn id_of(v: &str) -> Option<Uuid> {
+    Uuid::parse_str(v).ok()
+}
 
 /// Exit codes of the client commands.
 pub mod exit {
@@ -26,6 +37,15 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Server or network failure.
     pub const SERVER: u8 = 3;
+
+    /// [`OK`] when no row has a mistake, else [`ROWS_FAILED`].
+    pub fn of_rows(errors: u64) -> u8 {
+        if errors == 0 {
+            OK
+        } else {
+            ROWS_FAILED
+        }
+    }
 }
 
 /// Where the server is and how to sign in.

@@ -229,7 +229,7 @@ fn print_one<T: serde::Serialize>(v: &T, json_out: bool, list: impl FnOnce(&T)) 
 
 /// A skill by id or by name (case-insensitively).
 async fn find_skill(client: &Client, key: &str, json_out: bool) -> Result<Uuid, Fail> {
-    if let Ok(id) = key.parse::<Uuid>() {
+    if let Some(id) = super::id_of(key) {
         return Ok(id);
     }
     let all = client
@@ -248,7 +248,7 @@ async fn find_skill(client: &Client, key: &str, json_out: bool) -> Result<Uuid, 
 
 /// An agent by id or by email (case-insensitively).
 async fn find_agent(client: &Client, key: &str, json_out: bool) -> Result<Uuid, Fail> {
-    if let Ok(id) = key.parse::<Uuid>() {
+    if let Some(id) = super::id_of(key) {
         return Ok(id);
     }
     let all = client

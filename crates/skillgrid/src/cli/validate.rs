@@ -107,11 +107,7 @@ pub fn validate(args: ValidateArgs) -> u8 {
     } else {
         println!("{file}: {rows_read} rows, {errors} problems");
     }
-    if errors == 0 {
-        exit::OK
-    } else {
-        exit::ROWS_FAILED
-    }
+    exit::of_rows(errors)
 }
 
 /// The first pass: which agents' rows are scattered.

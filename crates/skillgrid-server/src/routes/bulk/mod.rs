@@ -3,7 +3,7 @@
 //! `GET /admin/skills/{skillId}/agents`. Both writes run through [`run_items`], which calls the
 //! same set-based store operation as the single-agent routes.
 
-use super::{page, page_request, path_id, query};
+use super::{page, page_request, path_id, query, SKILL};
 use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
@@ -113,17 +113,12 @@ async fn skill_to_agents(
     caller.require(scopes::AGENT_WRITE)?;
     let raw_query = q.clone();
     let q = query(q, &["dryRun"])?;
-    let skill = path_id("skillId", &skill)?;
+    let skill = path_id(SKILL.param, &skill)?;
     let key = idempotency::key_header(&headers)?;
     let org = caller.org(&state).await?;
     let (settings, catalog) = (&org.settings, &org.catalog);
     match org.by_id.get(&skill) {
-        None => {
-            return Err(ApiError::new(
-                ProblemCode::NotFound,
-                "no skill with this id exists in this organization",
-            ))
-        }
+        None => return Err(SKILL.missing()),
         Some(c) if !c.active => {
             return Err(ApiError::one(
                 ErrorEntry::new(
@@ -525,18 +520,12 @@ async fn holders(
 ) -> ApiResult<Json<Page<SkillHolder>>> {
     caller.require(scopes::AGENT_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let skill = SkillId::from(path_id("skillId", &skill)?);
+    let skill = SkillId::from(path_id(SKILL.param, &skill)?);
     let p = state
         .store()
         .skill_holders(caller.org_id, skill, page_request(&q)?)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::new(
-                ProblemCode::NotFound,
-                "no skill with this id exists in this organization",
-            ),
-            e => e.into(),
-        })?;
+        .map_err(|e| SKILL.not_found(e))?;
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     Ok(page(p, |h| SkillHolder {

@@ -6,7 +6,7 @@
 
 pub mod rules;
 
-use super::{page, page_request, path_id, query, settings_and_body};
+use super::{checked_body, listing, page, page_request, query, CLIENT};
 use crate::auth::{hash_secret, new_client_secret, Caller};
 use crate::error::{current_request_id, ApiResult};
 use crate::state::AppState;
@@ -65,13 +65,15 @@ fn with_secret(
 }
 
 /// The organization's client `id`, which the caller may change.
-async fn managed(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ClientRecord> {
-    let id = path_id("clientId", id)?;
-    let c = state
-        .store()
-        .get_client(caller.org_id, id)
-        .await
-        .map_err(rules::client_not_found)?;
+async fn managed(
+    state: &AppState,
+    caller: &Caller,
+    q: Option<String>,
+    id: &str,
+) -> ApiResult<ClientRecord> {
+    let (_, c) = CLIENT
+        .fetch(q, id, |id| state.store().get_client(caller.org_id, id))
+        .await?;
     may_manage(caller, &c)?;
     Ok(c)
 }
@@ -81,7 +83,7 @@ async fn managed(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Clien
 /// Oldest first; secrets are never shown, only when each was made.
 #[utoipa::path(get, path = "/api/v2/admin/clients", tag = "clients", operation_id = "listClients",
     security(("oauth2" = ["admin:org:read"])),
-    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    params(super::Paging),
     responses((status = 200, description = "one page of clients", body = Page<ApiClient>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -90,11 +92,12 @@ pub(crate) async fn list(
 ) -> ApiResult<Json<Page<ApiClient>>> {
     caller.require(scopes::ORG_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let p = state
-        .store()
-        .list_clients(caller.org_id, page_request(&q)?)
-        .await?;
-    Ok(page(p, |c| render(&c)))
+    listing(
+        &q,
+        |p| state.store().list_clients(caller.org_id, p),
+        |c| render(&c),
+    )
+    .await
 }
 
 /// Create an API client
@@ -115,8 +118,10 @@ pub(crate) async fn create(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(scopes::ORG_WRITE)?;
     query(q, &[])?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let new = crate::body::check(&v, |v| validate::client_create(v, &foreign_scope))?;
+    let new = checked_body(&state, &caller, &headers, body, |v| {
+        validate::client_create(v, &foreign_scope)
+    })
+    .await?;
     may_grant(&caller, &new.scopes, "/scopes")?;
     let secret = new_client_secret();
     let c = state
@@ -129,12 +134,7 @@ pub(crate) async fn create(
             &by(&caller),
         )
         .await?;
-    let location = format!("/api/v2/admin/clients/{}", c.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        with_secret(&c, secret),
-    ))
+    Ok(CLIENT.created(c.id, with_secret(&c, secret)))
 }
 
 /// Read an API client
@@ -148,13 +148,9 @@ pub(crate) async fn read(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<ApiClient>> {
     caller.require(scopes::ORG_READ)?;
-    query(q, &[])?;
-    let id = path_id("clientId", &id)?;
-    let c = state
-        .store()
-        .get_client(caller.org_id, id)
-        .await
-        .map_err(rules::client_not_found)?;
+    let (_, c) = CLIENT
+        .fetch(q, &id, |id| state.store().get_client(caller.org_id, id))
+        .await?;
     Ok(Json(render(&c)))
 }
 
@@ -178,10 +174,11 @@ pub(crate) async fn update(
     body: Body,
 ) -> ApiResult<Json<ApiClient>> {
     caller.require(scopes::ORG_WRITE)?;
-    query(q, &[])?;
-    let current = managed(&state, &caller, &id).await?;
-    let (_, v) = settings_and_body(&state, &caller, &headers, body).await?;
-    let patch = crate::body::check(&v, |v| validate::client_patch(v, &foreign_scope))?;
+    let current = managed(&state, &caller, q, &id).await?;
+    let patch = checked_body(&state, &caller, &headers, body, |v| {
+        validate::client_patch(v, &foreign_scope)
+    })
+    .await?;
     if let Some(s) = &patch.scopes {
         may_grant(&caller, s, "/scopes")?;
     }
@@ -217,8 +214,7 @@ pub(crate) async fn remove(
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     caller.require(scopes::ORG_WRITE)?;
-    query(q, &[])?;
-    let current = managed(&state, &caller, &id).await?;
+    let current = managed(&state, &caller, q, &id).await?;
     if current.id == caller.client_id {
         return Err(not_itself("delete"));
     }
@@ -252,8 +248,7 @@ pub(crate) async fn rotate(
     RawQuery(q): RawQuery,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(scopes::ORG_WRITE)?;
-    query(q, &[])?;
-    let current = managed(&state, &caller, &id).await?;
+    let current = managed(&state, &caller, q, &id).await?;
     let secret = new_client_secret();
     let change = ClientChange {
         secret_hash: Some(hash_secret(&secret)),
@@ -276,7 +271,7 @@ pub(crate) async fn rotate(
 /// `GET /api/v2/audit`, which lists the changes to assignments.
 #[utoipa::path(get, path = "/api/v2/audit/clients", tag = "audit", operation_id = "listClientAudit",
     security(("oauth2" = ["admin:audit:read"])),
-    params(("since" = Option<String>, Query, format = DateTime, description = "only entries at or after this RFC 3339 time (encode `+` as %2B)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size, 1–1000 (default 100)"), ("cursor" = Option<String>, Query, description = "opaque cursor from the previous page's `nextCursor`")),
+    params(("since" = Option<String>, Query, format = DateTime, description = "only entries at or after this RFC 3339 time (encode `+` as %2B)"), super::Paging),
     responses((status = 200, description = "one page of changes to API clients, oldest first", body = Page<ClientAuditEntry>)))]
 pub(crate) async fn audit(
     State(state): State<AppState>,

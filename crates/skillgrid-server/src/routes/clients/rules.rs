@@ -8,6 +8,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::routes::CLIENT;
 use axum::http::header::WWW_AUTHENTICATE;
 use skillgrid_api::{ApiClient, EntryCode, ErrorEntry, ProblemCode};
 use skillgrid_store::{ClientRecord, ClientState, Conflict, StoreError};
@@ -27,16 +28,6 @@ pub fn render_state(id: Uuid, s: &ClientState) -> ApiClient {
         created_at: Timestamp(s.created_at).to_rfc3339(),
         updated_at: Timestamp(s.updated_at).to_rfc3339(),
         secret_created_at: Timestamp(s.secret_created_at).to_rfc3339(),
-    }
-}
-
-pub fn client_not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::new(
-            ProblemCode::NotFound,
-            "no API client with this id exists in this organization",
-        ),
-        e => e.into(),
     }
 }
 
@@ -142,6 +133,6 @@ pub fn changed_meanwhile() -> ApiError {
 pub fn refused(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(Conflict::ScopesChanged) => changed_meanwhile(),
-        e => client_not_found(e),
+        e => CLIENT.not_found(e),
     }
 }

@@ -77,37 +77,17 @@ impl Lookup {
     }
 
     pub(super) fn agent(&self, v: &str) -> Result<u32, String> {
-        if v.is_empty() {
-            return Err("missing value: an agent id or email is required".into());
-        }
-        if let Ok(id) = v.parse::<Uuid>() {
-            return self
-                .agent_by_id
-                .get(&id)
-                .copied()
-                .ok_or_else(|| format!("unknown agent id {id}"));
-        }
-        self.agent_by_email
-            .get(&v.to_lowercase())
-            .copied()
-            .ok_or_else(|| format!("unknown agent email \"{v}\""))
+        resolve(
+            v,
+            &self.agent_by_id,
+            &self.agent_by_email,
+            "an agent",
+            "email",
+        )
     }
 
     pub(super) fn skill(&self, v: &str) -> Result<u32, String> {
-        if v.is_empty() {
-            return Err("missing value: a skill id or name is required".into());
-        }
-        if let Ok(id) = v.parse::<Uuid>() {
-            return self
-                .skill_by_id
-                .get(&id)
-                .copied()
-                .ok_or_else(|| format!("unknown skill id {id}"));
-        }
-        self.skill_by_name
-            .get(&v.to_lowercase())
-            .copied()
-            .ok_or_else(|| format!("unknown skill name \"{v}\""))
+        resolve(v, &self.skill_by_id, &self.skill_by_name, "a skill", "name")
     }
 
     /// A number stays a number (the server checks the range); a level name must exist.
@@ -130,6 +110,31 @@ impl Lookup {
             ))
         }
     }
+}
+
+/// `v`, an id (in any spelling, see `id_of`) or else a `key` in any case, to its small key;
+/// `what` is the resource with its article, for the messages.
+fn resolve(
+    v: &str,
+    by_id: &HashMap<Uuid, u32>,
+    by_key: &HashMap<String, u32>,
+    what: &str,
+    key: &str,
+) -> Result<u32, String> {
+    if v.is_empty() {
+        return Err(format!("missing value: {what} id or {key} is required"));
+    }
+    let noun = what.split_once(' ').map_or(what, |(_, n)| n);
+    if let Some(id) = super::super::id_of(v) {
+        return by_id
+            .get(&id)
+            .copied()
+            .ok_or_else(|| format!("unknown {noun} id {id}"));
+    }
+    by_key
+        .get(&v.to_lowercase())
+        .copied()
+        .ok_or_else(|| format!("unknown {noun} {key} \"{v}\""))
 }
 
 #[cfg(test)]

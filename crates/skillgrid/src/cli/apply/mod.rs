@@ -246,11 +246,7 @@ async fn run(args: ApplyArgs, plan: bool) -> u8 {
     }
     ap.progress.finish();
     ap.print_summary(refused);
-    if ap.ledger.errors() == 0 {
-        exit::OK
-    } else {
-        exit::ROWS_FAILED
-    }
+    exit::of_rows(ap.ledger.errors())
 }
 
 /// The first pass: which agents' rows are scattered (see [`super::dups`]), and how many rows
