@@ -13,7 +13,7 @@ pub(crate) const GROUP_SMALL: usize = 16;
 pub(crate) const GROUP_MAX: usize = 256;
 
 /// SQLite: writes of more agents than this are pipelined over two threads, a planner and a
-/// writer (`sqlite::skillsets::write_large`). Below it, the hand-over between the threads
+/// writer (`sqlite/skillsets/pipeline.rs`). Below it, the hand-over between the threads
 /// costs more than the overlap gains.
 pub(crate) const PIPELINE_FROM: usize = 64;
 
