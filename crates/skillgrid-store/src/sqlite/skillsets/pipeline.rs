@@ -1,6 +1,7 @@
 //! A large skill-set write on SQLite (more than `tuning::PIPELINE_FROM` agents), pipelined
 //! over two threads: a planner reads and decides the items a chunk at a time on a connection
 //! of its own, and the writer writes each chunk's rows in the write's transaction meanwhile.
+//! What passes between them is a [`Plan`], over a channel of `tuning::PLANS_AHEAD` messages.
 //!
 //! Here too: the large write's transaction and foreign-key checks ([`write_large`]), and
 //! what the background checkpoint learns of large writes ([`Activity`]).
@@ -9,12 +10,13 @@ use super::handle::{foreign_keys_on, on_handle, sql_err, ForeignKeysOff};
 use super::plan::{Batch, Planner};
 use super::statements::{write_batch, AuditTarget};
 use super::{org_keys_sync, OrgKeys};
-use crate::tuning::PLAN_CHUNK;
+use crate::tuning::{PLANS_AHEAD, PLAN_CHUNK};
 use crate::*;
 // Named apart from this file's own `Items`, the decided items'.
 use crate::write::Items as Source;
 use sqlx::sqlite::SqlitePool;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 
 /// A large write, transaction and all, on SQLite's own handle: pipelined (see
@@ -63,7 +65,15 @@ pub(super) async fn write_large(
                 // Only one write runs at a time (the writer pool has one connection), so this
                 // is never contended; a poisoned lock still holds a usable connection.
                 let mut reader = large.reader.lock().unwrap_or_else(|p| p.into_inner());
-                write_pipelined(tx, &mut reader, &keys, ctx, items, opts, alongside)
+                let planning = Planning {
+                    reader: &mut reader,
+                    keys: &keys,
+                    ctx,
+                    source: items,
+                    opts,
+                    alongside,
+                };
+                write_pipelined(tx, planning)
             })()
         };
         Ok((result, foreign_keys_on(c)))
@@ -109,140 +119,66 @@ impl Activity {
     }
 }
 
+/// What the planner's thread hands the writer's, in order: a `Rows` for each planned chunk that
+/// changes anything, then `Keep` or `Discard` once every item is decided. A channel that closes
+/// before either means the planner failed (its error is the one reported); a writer that fails
+/// drops its end, and the planner stops at its next hand-over.
+enum Plan<'i> {
+    /// One chunk's rows, to be written at once.
+    Rows(Batch),
+    /// Every item is decided and every row handed over: the write is to be kept. `skills` is
+    /// the list of skills its audit entries name (see `crate::audit`); `decided`, the items
+    /// with their outcomes, for the writer's share of the work beside the write.
+    Keep {
+        skills: Vec<u8>,
+        decided: Arc<Decided<'i>>,
+    },
+    /// Every item is decided and nothing is to be kept (a dry run, an atomic write with a
+    /// failed item, a write that changes nothing, or a producer that did not say go): what was
+    /// written is rolled back.
+    Discard,
+}
+
+/// What the planner's thread ends with: the items decided, and whether the producer said go.
+type Planned<'i> = (Arc<Decided<'i>>, bool);
+
+/// What the planner's thread plans from.
+struct Planning<'a, 'i> {
+    /// Its own connection, for its reads (moved to its thread: a connection is used by one
+    /// thread at a time).
+    reader: &'a mut rusqlite::Connection,
+    keys: &'a OrgKeys,
+    ctx: &'a WriteContext,
+    source: Source<'i>,
+    opts: WriteOptions,
+    /// The work beside the write, which the planner's thread starts once every item is
+    /// decided and the write is to be kept.
+    alongside: Option<&'a OutcomeSink<'a>>,
+}
+
 /// A large write in two threads, with the organization's keys read (on `tx`):
 ///
-/// - a planner, on `reader` (a connection of its own), reads the agents and their current
-///   sets a chunk at a time, decides every item, and hands each chunk's rows to the writer;
-///   once every item is decided it calls `alongside` with the outcomes;
-/// - the writer, on `tx`, writes each chunk's rows as they come, and commits.
+/// - a planner, on its `reader`, reads the agents and their current sets a chunk at a time,
+///   decides every item, and hands each chunk's rows to the writer; once every item is
+///   decided it calls `alongside` with the outcomes ([`plan_all`]);
+/// - the writer, on `tx`, writes each chunk's rows as they come ([`write_all`]), and commits.
 ///
 /// The reader sees what `tx` saw before its first change: `tx` holds the database's only write
 /// lock from before the planner starts, so nothing can be committed in between, and its own
 /// changes are not visible to other connections.
-///
-/// Items come from `source`: a slice, planned `PLAN_CHUNK` at a time, or a producer run on the
-/// planner's thread, each chunk planned as it is made; a producer that does not say go at the
-/// end leaves nothing.
-fn write_pipelined<'i>(
+fn write_pipelined(
     tx: rusqlite::Transaction<'_>,
-    reader: &mut rusqlite::Connection,
-    keys: &OrgKeys,
-    ctx: &WriteContext,
-    source: Source<'i>,
-    opts: WriteOptions,
-    alongside: Option<&OutcomeSink<'_>>,
+    planning: Planning<'_, '_>,
 ) -> Result<LargeOutcome> {
-    enum Msg<'i> {
-        Batch(Batch),
-        /// Every item is decided: whether the write is to be kept, the skills its audit
-        /// entries name, and the items with their outcomes.
-        Planned {
-            go: bool,
-            skills: Vec<u8>,
-            done: Arc<Decided<'i>>,
-        },
-    }
-    /// What the planner hands back: the items decided, and whether the producer said go.
-    type Planned<'i> = (Arc<Decided<'i>>, bool);
-    // Moved to the planner's thread: a connection is used by one thread at a time.
-    let plan_all = move |send: std::sync::mpsc::Sender<Msg<'i>>| -> Result<Planned<'i>> {
-        let reader = &*reader;
-        let read =
-            rusqlite::Transaction::new_unchecked(reader, rusqlite::TransactionBehavior::Deferred)
-                .map_err(sql_err)?;
-        let expected = match &source {
-            Source::Slice(items) => items.len(),
-            Source::Produced(_) => 0,
-        };
-        let mut planner = Planner::new(keys, ctx, opts, expected, true);
-        let mut wrote = false;
-        // Plans one chunk and hands its rows to the writer; false once the writer is gone
-        // (it failed: its error is the one reported).
-        let mut step = |planner: &mut Planner<'_>, chunk: &[AgentWrite]| -> Result<bool> {
-            let batch = planner.plan(&read, chunk)?;
-            if let Some(b) = batch.filter(|_| planner.going_ahead()) {
-                wrote = true;
-                return Ok(send.send(Msg::Batch(b)).is_ok());
-            }
-            Ok(true)
-        };
-        let (items, go_ahead) = match source {
-            Source::Slice(items) => {
-                for chunk in items.chunks(PLAN_CHUNK) {
-                    if !step(&mut planner, chunk)? {
-                        return Ok((Decided::new(Items::Slice(items), planner), true));
-                    }
-                }
-                (Items::Slice(items), true)
-            }
-            Source::Produced(produce) => {
-                let mut fed: Vec<AgentWrite> = Vec::new();
-                // Why the planner stopped taking items: the writer is gone, or a read failed.
-                let mut stopped: Option<Result<()>> = None;
-                let go_ahead = produce(&mut |chunk| {
-                    if stopped.is_some() {
-                        return false;
-                    }
-                    match step(&mut planner, &chunk) {
-                        Ok(true) => {}
-                        Ok(false) => stopped = Some(Ok(())),
-                        Err(e) => stopped = Some(Err(e)),
-                    }
-                    fed.extend(chunk);
-                    stopped.is_none()
-                });
-                match stopped {
-                    Some(Ok(())) => {
-                        return Ok((Decided::new(Items::Owned(fed), planner), go_ahead))
-                    }
-                    Some(Err(e)) => return Err(e),
-                    None => (Items::Owned(fed), go_ahead),
-                }
-            }
-        };
-        drop(read);
-        let go = wrote && go_ahead && planner.going_ahead();
-        let skills = planner.listed.as_ref().map(|l| l.borrow().to_bytes());
-        let done = Decided::new(items, planner);
-        let planned = Msg::Planned {
-            go,
-            skills: skills.unwrap_or_default(),
-            done: done.clone(),
-        };
-        let _ = send.send(planned);
-        if go {
-            if let Some(f) = alongside {
-                f(done.items(), &done.outcomes);
-            }
-        }
-        Ok((done, go_ahead))
-    };
+    let (org_pk, ctx, alongside) = (planning.keys.pk, planning.ctx, planning.alongside);
     std::thread::scope(|s| {
-        let (send, recv) = std::sync::mpsc::channel();
-        let planner = s.spawn(move || plan_all(send));
-        let mut decided = None;
-        let written = (|| {
-            let mut audit = AuditTarget::Write(None);
-            while let Ok(msg) = recv.recv() {
-                match msg {
-                    Msg::Batch(b) => write_batch(&tx, keys.pk, ctx, &b, &mut audit)?,
-                    Msg::Planned { go, skills, done } => {
-                        if go {
-                            audit.finish(&tx, &skills)?;
-                        }
-                        decided = Some(done);
-                        return Ok(go);
-                    }
-                }
-            }
-            // The planner failed; its error is the one reported.
-            Ok(false)
-        })();
-        drop(recv);
-        let committed = match written {
-            Ok(true) => tx.commit().map(|()| true).map_err(sql_err),
-            Ok(false) => Ok(false),
-            Err(e) => Err(e),
+        let (plans, planned) = std::sync::mpsc::sync_channel(PLANS_AHEAD);
+        let planner = s.spawn(move || plan_all(planning, plans));
+        let kept = write_all(&tx, org_pk, ctx, planned);
+        let (committed, decided) = match kept {
+            Ok(Some(decided)) => (tx.commit().map(|()| true).map_err(sql_err), Some(decided)),
+            Ok(None) => (Ok(false), None),
+            Err(e) => (Err(e), None),
         };
         // Committed: this thread takes its share of the work beside the write (the planner's
         // thread may still be at it: the answer of a large write takes a while to render).
@@ -272,6 +208,115 @@ fn write_pipelined<'i>(
             go_ahead,
         })
     })
+}
+
+/// The writer's side of [`write_pipelined`]: writes the rows of each [`Plan`] as it comes, on
+/// `tx`. The decided items when the write is to be kept (the caller commits), `None` when not.
+fn write_all<'i>(
+    tx: &rusqlite::Connection,
+    org_pk: i64,
+    ctx: &WriteContext,
+    planned: Receiver<Plan<'i>>,
+) -> Result<Option<Arc<Decided<'i>>>> {
+    let mut audit = AuditTarget::Write(None);
+    while let Ok(plan) = planned.recv() {
+        match plan {
+            Plan::Rows(b) => write_batch(tx, org_pk, ctx, &b, &mut audit)?,
+            Plan::Keep { skills, decided } => {
+                audit.finish(tx, &skills)?;
+                return Ok(Some(decided));
+            }
+            Plan::Discard => return Ok(None),
+        }
+    }
+    // The planner failed; its error is the one reported.
+    Ok(None)
+}
+
+/// The planner's side of [`write_pipelined`], on a thread of its own. Items come from
+/// `source`: a slice, planned `PLAN_CHUNK` at a time, or a producer run on this thread, each
+/// chunk planned as it is made; a producer that does not say go at the end leaves nothing.
+fn plan_all<'i>(planning: Planning<'_, 'i>, plans: SyncSender<Plan<'i>>) -> Result<Planned<'i>> {
+    let Planning {
+        reader,
+        keys,
+        ctx,
+        source,
+        opts,
+        alongside,
+    } = planning;
+    let reader = &*reader;
+    let read =
+        rusqlite::Transaction::new_unchecked(reader, rusqlite::TransactionBehavior::Deferred)
+            .map_err(sql_err)?;
+    let expected = match &source {
+        Source::Slice(items) => items.len(),
+        Source::Produced(_) => 0,
+    };
+    let mut planner = Planner::new(keys, ctx, opts, expected, true);
+    let mut wrote = false;
+    // Plans one chunk and hands its rows to the writer; false once the writer is gone
+    // (it failed: its error is the one reported).
+    let mut step = |planner: &mut Planner<'_>, chunk: &[AgentWrite]| -> Result<bool> {
+        let batch = planner.plan(&read, chunk)?;
+        if let Some(b) = batch.filter(|_| planner.going_ahead()) {
+            wrote = true;
+            return Ok(plans.send(Plan::Rows(b)).is_ok());
+        }
+        Ok(true)
+    };
+    let (items, go_ahead) = match source {
+        Source::Slice(items) => {
+            for chunk in items.chunks(PLAN_CHUNK) {
+                if !step(&mut planner, chunk)? {
+                    return Ok((Decided::new(Items::Slice(items), planner), true));
+                }
+            }
+            (Items::Slice(items), true)
+        }
+        Source::Produced(produce) => {
+            let mut fed: Vec<AgentWrite> = Vec::new();
+            // Why the planner stopped taking items: the writer is gone, or a read failed.
+            let mut stopped: Option<Result<()>> = None;
+            let go_ahead = produce(&mut |chunk| {
+                if stopped.is_some() {
+                    return false;
+                }
+                match step(&mut planner, &chunk) {
+                    Ok(true) => {}
+                    Ok(false) => stopped = Some(Ok(())),
+                    Err(e) => stopped = Some(Err(e)),
+                }
+                fed.extend(chunk);
+                stopped.is_none()
+            });
+            match stopped {
+                Some(Ok(())) => return Ok((Decided::new(Items::Owned(fed), planner), go_ahead)),
+                Some(Err(e)) => return Err(e),
+                None => (Items::Owned(fed), go_ahead),
+            }
+        }
+    };
+    drop(read);
+    let keep = wrote && go_ahead && planner.going_ahead();
+    let skills = planner.listed.as_ref().map(|l| l.borrow().to_bytes());
+    let done = Decided::new(items, planner);
+    let plan = if keep {
+        Plan::Keep {
+            skills: skills.unwrap_or_default(),
+            decided: done.clone(),
+        }
+    } else {
+        Plan::Discard
+    };
+    // A writer that failed is gone: its error is the one reported.
+    let _ = plans.send(plan);
+    if keep {
+        if let Some(f) = alongside {
+            f(done.items(), &done.outcomes);
+        }
+    }
+    Ok((done, go_ahead))
 }
 
 /// The items of a write, once every one is decided.
