@@ -95,13 +95,15 @@ impl<'a> Planner<'a> {
         pks.sort_unstable();
         let mut rows = Vec::new();
         let mut take = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
+            // The columns in the order of `COLUMNS` below.
+            let (agent_pk, skill_pk, proficiency, effective, expires, updated_at) = r.try_into()?;
             rows.push(SetRow {
-                agent_pk: r.get(0)?,
-                skill_pk: r.get(1)?,
-                proficiency: r.get(2)?,
-                effective: r.get(3)?,
-                expires: r.get(4)?,
-                updated_at: r.get(5)?,
+                agent_pk,
+                skill_pk,
+                proficiency,
+                effective,
+                expires,
+                updated_at,
             });
             Ok(())
         };
