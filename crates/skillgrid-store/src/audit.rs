@@ -498,24 +498,23 @@ fn page(
 pub(crate) fn stored_set<R>(r: &R) -> Result<StoredSet>
 where
     R: sqlx::Row,
-    usize: sqlx::ColumnIndex<R>,
-    for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
-    for<'q> Uuid: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
-    for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
-    for<'q> Vec<u8>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
-    for<'q> Option<Vec<u8>>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'r> StoredColumns: sqlx::FromRow<'r, R>,
 {
+    let (id, uuid, at, request_id, client, agent, entries, skills) = sqlx::FromRow::from_row(r)?;
     Ok(StoredSet {
-        id: r.try_get(0)?,
-        uuid: r.try_get(1)?,
-        at: r.try_get(2)?,
-        request_id: r.try_get(3)?,
-        client: r.try_get(4)?,
-        agent: r.try_get(5)?,
-        entries: r.try_get(6)?,
-        skills: r.try_get(7)?,
+        id,
+        uuid,
+        at,
+        request_id,
+        client,
+        agent,
+        entries,
+        skills,
     })
 }
+
+/// The columns [`stored_set`] reads, in their order.
+type StoredColumns = (i64, Uuid, i64, String, Uuid, Uuid, Vec<u8>, Option<Vec<u8>>);
 
 /// Rows to read for a page of `limit` entries: the cursor's row may have nothing left, and
 /// every other row has at least one entry.

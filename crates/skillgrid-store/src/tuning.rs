@@ -13,13 +13,21 @@ pub(crate) const GROUP_SMALL: usize = 16;
 pub(crate) const GROUP_MAX: usize = 256;
 
 /// SQLite: writes of more agents than this are pipelined over two threads, a planner and a
-/// writer (`sqlite::skillsets::write_large`). Below it, the hand-over between the threads
+/// writer (`sqlite/skillsets/pipeline.rs`). Below it, the hand-over between the threads
 /// costs more than the overlap gains.
 pub(crate) const PIPELINE_FROM: usize = 64;
 
 /// SQLite: agents planned per chunk of a pipelined write: small enough that the writer starts
 /// soon, large enough that each hand-over carries thousands of rows.
 pub(crate) const PLAN_CHUNK: usize = 256;
+
+/// SQLite: planned chunks a pipelined write's planner may hand the writer before the writer
+/// has taken them (the capacity of the channel between the two threads, in messages). Enough
+/// for every chunk of the largest write the API takes (100,000 agents: 391 chunks), so that
+/// the planner never waits for the writer there: when it is the faster, it goes on to its
+/// share of the answer while the writer catches up. A larger write from another caller waits
+/// for the writer rather than holding all its rows at once.
+pub(crate) const PLANS_AHEAD: usize = 512;
 
 /// SQLite: rows per multi-row statement of a pipelined write: one statement execution per
 /// this many rows instead of per row.

@@ -14,7 +14,7 @@ use std::collections::hash_map::{Entry, HashMap};
 pub(super) async fn run(pool: SqlitePool, mut jobs: Vec<Job>) {
     if jobs.len() == 1 {
         let j = jobs.remove(0);
-        let r = skillsets::write(&pool, j.org, &j.ctx, &j.items, j.opts).await;
+        let r = skillsets::write_alone(&pool, j.org, &j.ctx, &j.items, j.opts).await;
         j.answer(r);
         return;
     }

@@ -1,0 +1,61 @@
+//! SQLite's reads of what skill-set writes store: an agent's set, and the audit trail's rows
+//! (whose form `crate::audit` documents), for the store's read paths rather than its writes.
+
+use crate::*;
+use sqlx::{Row, SqliteConnection};
+
+/// One agent's set, ordered by skill name (case-insensitively), then id.
+pub(in crate::sqlite) async fn load_set(
+    conn: &mut SqliteConnection,
+    agent: i64,
+) -> Result<Vec<StoredAssignment>> {
+    let rows = sqlx::query(
+        "SELECT s.uuid, a.proficiency, a.effective_at, a.expires_at, a.updated_at
+         FROM assignments a JOIN skills s ON s.id = a.skill_id WHERE a.agent_id = ?
+         ORDER BY s.name_key, s.uuid",
+    )
+    .bind(agent)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredAssignment {
+                skill_id: r.try_get(0)?,
+                proficiency: r.try_get(1)?,
+                effective: r.try_get::<Option<i64>, _>(2)?.map(Timestamp),
+                expires: r.try_get::<Option<i64>, _>(3)?.map(Timestamp),
+                updated_at: Timestamp(r.try_get(4)?),
+            })
+        })
+        .collect()
+}
+
+/// The start of a read of audit entries: the columns `audit::stored_set` reads, of the rows
+/// `s` of `audit_sets`. A row of a large write takes what it leaves out from its write's row
+/// and from its agent (see migration 0004). A macro, so that `concat!` can finish it.
+macro_rules! select_audit {
+    () => {
+        "SELECT s.id, s.uuid, coalesce(s.at, w.at), coalesce(s.request_id, w.request_id),
+           coalesce(s.client_uuid, w.client_uuid), coalesce(s.agent_uuid, a.uuid), s.entries,
+           w.skills
+         FROM audit_sets s
+         LEFT JOIN audit_writes w ON w.id = s.write_id
+         LEFT JOIN agents a ON a.id = s.agent_id AND s.agent_uuid IS NULL"
+    };
+}
+
+/// An agent's audit entries, newest first (see `per_backend/trail.rs`): `$1` the agent's key, `$2`
+/// the last row, `$3` how many rows.
+pub(in crate::sqlite) const AGENT_AUDIT: &str = concat!(
+    select_audit!(),
+    " WHERE s.agent_id = $1 AND s.id <= $2 ORDER BY s.id DESC LIMIT $3"
+);
+
+/// The organization's audit entries, oldest first (see `per_backend/trail.rs`): `$1` its id, `$2`
+/// the first row, `$3` the earliest time, `$4` how many rows.
+pub(in crate::sqlite) const ORG_AUDIT: &str = concat!(
+    select_audit!(),
+    " WHERE s.org_id = (SELECT id FROM orgs WHERE uuid = $1) AND s.id >= $2
+       AND coalesce(s.at, w.at) >= $3
+     ORDER BY s.id LIMIT $4"
+);
