@@ -2,7 +2,7 @@
 //! it differently, so each names its own statements (`AGENT_AUDIT` and `ORG_AUDIT`); what is read and how it is paged is the same.
 
 use super::{Db, AGENT_AUDIT, ORG_AUDIT};
-use crate::audit;
+use crate::audit::{self, Order};
 use crate::*;
 
 type Pool = sqlx::Pool<Db>;
@@ -19,7 +19,8 @@ pub(super) async fn history(
         .bind(audit::rows_for(page.limit))
         .fetch_all(pool)
         .await?;
-    audit::page_descending(rows.iter().map(audit::stored_set), page.after, page.limit)
+    let rows = rows.iter().map(audit::stored_set);
+    audit::page(rows, page.after, page.limit, Order::Descending)
 }
 
 /// The organization's audit entries, oldest first, after position `page.after`.
@@ -36,5 +37,6 @@ pub(super) async fn audit_log(
         .bind(audit::rows_for(page.limit))
         .fetch_all(pool)
         .await?;
-    audit::page_ascending(rows.iter().map(audit::stored_set), page.after, page.limit)
+    let rows = rows.iter().map(audit::stored_set);
+    audit::page(rows, page.after, page.limit, Order::Ascending)
 }
