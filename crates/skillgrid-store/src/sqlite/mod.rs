@@ -679,6 +679,24 @@ pub(crate) mod tests {
         assert!(orphan.is_err(), "the orphan row was accepted");
     }
 
+    /// After a write that [`refuse_audit`] failed: nothing is held and the foreign keys are
+    /// checked again; once the audit is no longer refused, the write of every skill succeeds.
+    async fn recovered(
+        store: &SqliteStore,
+        org: OrgId,
+        skills: &[Uuid],
+        agents: &[AgentId],
+    ) -> WriteResult {
+        assert_eq!(rows(store, "assignments").await, 0);
+        assert!(foreign_keys_on(store).await);
+        refuse_audit(store, false).await;
+        let items = every_skill(agents, skills, 3);
+        store
+            .write_skill_sets(org, &ctx(), &items, OPTS)
+            .await
+            .unwrap()
+    }
+
     /// A large write that fails half-way keeps nothing and leaves the checks on.
     #[tokio::test]
     async fn a_large_write_that_fails_keeps_nothing_and_the_checks_on() {
@@ -690,14 +708,7 @@ pub(crate) mod tests {
             .await
             .unwrap_err();
         assert!(format!("{e:#}").contains("refused by the test"), "{e:#}");
-        let held = rows(&store, "assignments").await;
-        assert_eq!(held, 0);
-        assert!(foreign_keys_on(&store).await);
-        refuse_audit(&store, false).await;
-        let r = store
-            .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 3), OPTS)
-            .await
-            .unwrap();
+        let r = recovered(&store, org, &skills, &agents).await;
         assert!(r.committed);
     }
 
@@ -827,6 +838,19 @@ pub(crate) mod tests {
         assert_eq!(seen.lock().unwrap().len(), 4);
     }
 
+    /// `items` written with `opts` and a sink that no outcome may reach: a write not kept.
+    async fn unkept(
+        store: &SqliteStore,
+        org: OrgId,
+        items: &[AgentWrite],
+        opts: WriteOptions,
+    ) -> WriteResult {
+        let never = |_: &[AgentWrite], _: &[ItemOutcome]| panic!("called for a write not kept");
+        let ctx = ctx();
+        let request = WriteRequest::new(org, &ctx, Items::Slice(items), opts).sink(&never);
+        store.write(request).await.unwrap().result.unwrap()
+    }
+
     /// An atomic large write whose failing item is in a late chunk, after earlier chunks were
     /// written, keeps nothing and still reports every item; a non-atomic one writes the rest.
     #[tokio::test]
@@ -835,13 +859,7 @@ pub(crate) mod tests {
         let mut items = every_skill(&agents, &skills, 3);
         let late = items.len() - 2;
         items[late].if_match = Some(Precondition::Version(41));
-        let never = |_: &[AgentWrite], _: &[ItemOutcome]| panic!("called for a write not kept");
-        let r = store
-            .write(WriteRequest::new(org, &ctx(), Items::Slice(&items), OPTS).sink(&never))
-            .await
-            .unwrap()
-            .result
-            .unwrap();
+        let r = unkept(&store, org, &items, OPTS).await;
         assert!(!r.committed);
         assert_eq!(r.items.len(), items.len());
         assert!(matches!(
@@ -858,12 +876,7 @@ pub(crate) mod tests {
             ..OPTS
         };
         let all = every_skill(&agents, &skills, 3);
-        let r = store
-            .write(WriteRequest::new(org, &ctx(), Items::Slice(&all), dry).sink(&never))
-            .await
-            .unwrap()
-            .result
-            .unwrap();
+        let r = unkept(&store, org, &all, dry).await;
         assert!(!r.committed);
         assert!(r.items.iter().all(|o| applied(o) == (0, 3, 0)));
         // Not atomic: the stale item alone is left out.
@@ -1002,13 +1015,7 @@ pub(crate) mod tests {
             .unwrap_err();
         assert!(format!("{e:#}").contains("refused by the test"), "{e:#}");
         assert!(refused.load(std::sync::atomic::Ordering::Relaxed));
-        assert_eq!(rows(&store, "assignments").await, 0);
-        assert!(foreign_keys_on(&store).await);
-        refuse_audit(&store, false).await;
-        let r = store
-            .write_skill_sets(org, &ctx(), &every_skill(&agents, &skills, 3), OPTS)
-            .await
-            .unwrap();
+        let r = recovered(&store, org, &skills, &agents).await;
         assert!(r.items.iter().all(|o| applied(o) == (1, 3, 0)));
     }
 
