@@ -10,9 +10,11 @@ type Pool = sqlx::Pool<Db>;
 /// An agent's audit entries, newest first, before position `page.after`.
 pub(super) async fn history(
     pool: &Pool,
-    agent_pk: i64,
+    org: OrgId,
+    agent: AgentId,
     page: PageRequest,
 ) -> Result<Paged<AuditRecord>> {
+    let agent_pk = super::catalog::agent_pk(pool, org, agent).await?;
     let rows = sqlx::query(AGENT_AUDIT)
         .bind(agent_pk)
         .bind(page.after.map_or(i64::MAX, audit::row_of))
