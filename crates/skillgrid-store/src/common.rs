@@ -111,18 +111,22 @@ pub(crate) fn paged<T>(mut rows: Vec<(i64, T)>, limit: u32) -> Paged<T> {
 
 /// What a list of skills or agents is filtered on.
 pub(crate) trait Filter {
+    /// What it lists.
+    type Record;
     /// The key column, the case-insensitive key to find there and whether active, the last
     /// two when given.
     fn filter(&self) -> (&'static str, Option<String>, Option<bool>);
 }
 
 impl Filter for SkillFilter {
+    type Record = SkillRecord;
     fn filter(&self) -> (&'static str, Option<String>, Option<bool>) {
         ("name_key", self.name.as_deref().map(key), self.active)
     }
 }
 
 impl Filter for AgentFilter {
+    type Record = AgentRecord;
     fn filter(&self) -> (&'static str, Option<String>, Option<bool>) {
         ("email_key", self.email.as_deref().map(key), self.active)
     }

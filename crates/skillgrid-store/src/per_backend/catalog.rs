@@ -11,6 +11,8 @@ type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q
 /// Skills and agents, for what listing, reading, creating and changing one does alike.
 pub(super) trait Kind: From<Self::Row> + Sized {
     type Row: CatalogRow + for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin;
+    /// Its id, which no other kind's id can be passed for.
+    type Id: Into<Uuid>;
     /// Stores a new one: [`Kind::bind`]'s parameters, then its id and its organization's id.
     const INSERT: &str;
     /// Stores a changed one: [`Kind::bind`]'s parameters, then its key.
@@ -21,11 +23,16 @@ pub(super) trait Kind: From<Self::Row> + Sized {
     fn bind<'q>(&'q self, q: Query<'q>) -> Query<'q>;
 }
 
-/// A [`Kind`]: its row, its statements and the fields a write stores (`+ key`: and their key).
+/// A [`Kind`]: its row, its id, its statements and the fields a write stores (`+ key`: and
+/// their key).
 macro_rules! kind {
-    ($record:ty: $row:ty, $insert:ident, $update:ident, [$($field:ident $(+ $key:ident)?),*]) => {
+    (
+        $record:ty: $row:ty, $id:ty, $insert:ident, $update:ident,
+        [$($field:ident $(+ $key:ident)?),*]
+    ) => {
         impl Kind for $record {
             type Row = $row;
+            type Id = $id;
             const INSERT: &str = $insert;
             const UPDATE: &str = $update;
             fn uuid(&self) -> Uuid {
@@ -39,10 +46,12 @@ macro_rules! kind {
 }
 
 kind! {
-    SkillRecord: rows::Skill, INSERT_SKILL, UPDATE_SKILL, [name + key, description, active]
+    SkillRecord: rows::Skill, SkillId, INSERT_SKILL, UPDATE_SKILL,
+    [name + key, description, active]
 }
 kind! {
-    AgentRecord: rows::Agent, INSERT_AGENT, UPDATE_AGENT, [email + key, name, external_id, active]
+    AgentRecord: rows::Agent, AgentId, INSERT_AGENT, UPDATE_AGENT,
+    [email + key, name, external_id, active]
 }
 
 const INSERT_SKILL: &str =
@@ -178,10 +187,10 @@ pub(super) async fn insert_org<'e>(
 }
 
 /// A page of the organization's skills or agents, as `f` filters them.
-pub(super) async fn list<K: Kind>(
+pub(super) async fn list<F: Filter<Record = K>, K: Kind>(
     pool: &Pool,
     org: OrgId,
-    f: &impl Filter,
+    f: &F,
     page: PageRequest,
 ) -> Result<Paged<K>> {
     let (key_column, key, active) = f.filter();
@@ -205,7 +214,7 @@ pub(super) async fn list<K: Kind>(
 }
 
 /// One of the organization's skills or agents by its id.
-pub(super) async fn get<K: Kind>(pool: &Pool, org: OrgId, id: impl Into<Uuid>) -> Result<K> {
+pub(super) async fn get<K: Kind>(pool: &Pool, org: OrgId, id: K::Id) -> Result<K> {
     Ok(one::<K>(pool, org, id.into(), "").await?.1)
 }
 
@@ -255,7 +264,7 @@ pub(super) async fn create<K: Kind + FromNew<N>, N>(
 pub(super) async fn update<K: Kind + Patched<P>, P>(
     pool: &Pool,
     org: OrgId,
-    id: impl Into<Uuid>,
+    id: K::Id,
     patch: &P,
     now: Timestamp,
 ) -> Result<K> {
