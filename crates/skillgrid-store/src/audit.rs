@@ -187,15 +187,37 @@ const ACTION_ADDED: u8 = 1;
 const ACTION_UPDATED: u8 = 2;
 const ACTION_REMOVED: u8 = 3;
 
-/// Flags of an entry: which values follow.
-const BEFORE: u8 = 1;
-const BEFORE_EFFECTIVE: u8 = 2;
-const BEFORE_EXPIRES: u8 = 4;
-const AFTER: u8 = 8;
-const AFTER_EFFECTIVE: u8 = 16;
-const AFTER_EXPIRES: u8 = 32;
+/// The flags of an entry that say which values of one side (before or after the change)
+/// follow: the side itself, its effective time, its expiry.
+#[derive(Clone, Copy)]
+struct Side {
+    present: u8,
+    effective: u8,
+    expires: u8,
+}
+
+const BEFORE: Side = Side {
+    present: 1,
+    effective: 2,
+    expires: 4,
+};
+const AFTER: Side = Side {
+    present: 8,
+    effective: 16,
+    expires: 32,
+};
 /// The after side was updated at the row's `at` (its `updatedAt` is left out).
 const AFTER_AT: u8 = 64;
+
+impl Side {
+    /// The flags of `a` on this side.
+    fn flags(self, a: &StoredAssignment) -> u8 {
+        let flag = |flag, set: bool| if set { flag } else { 0 };
+        self.present
+            | flag(self.effective, a.effective.is_some())
+            | flag(self.expires, a.expires.is_some())
+    }
+}
 
 /// An entry after its skill: action, flags and values.
 fn push_entry(
@@ -206,33 +228,9 @@ fn push_entry(
     after: Option<&StoredAssignment>,
 ) {
     out.push(action);
-    let mut flags = 0;
-    if let Some(b) = before {
-        flags |= BEFORE;
-        flags |= if b.effective.is_some() {
-            BEFORE_EFFECTIVE
-        } else {
-            0
-        };
-        flags |= if b.expires.is_some() {
-            BEFORE_EXPIRES
-        } else {
-            0
-        };
-    }
-    if let Some(a) = after {
-        flags |= AFTER;
-        flags |= if a.effective.is_some() {
-            AFTER_EFFECTIVE
-        } else {
-            0
-        };
-        flags |= if a.expires.is_some() {
-            AFTER_EXPIRES
-        } else {
-            0
-        };
-        flags |= if a.updated_at.0 == at { AFTER_AT } else { 0 };
+    let mut flags = before.map_or(0, |b| BEFORE.flags(b)) | after.map_or(0, |a| AFTER.flags(a));
+    if after.is_some_and(|a| a.updated_at.0 == at) {
+        flags |= AFTER_AT;
     }
     out.push(flags);
     for (side, is_after) in [(before, false), (after, true)] {
@@ -362,8 +360,8 @@ impl StoredSet {
             if !(ACTION_ADDED..=ACTION_REMOVED).contains(&action) || flags & 0x80 != 0 {
                 return None;
             }
-            let mut side = |present: u8, eff: u8, exp: u8, updated_at_row: bool| {
-                if flags & present == 0 {
+            let mut side = |side: Side, updated_at_row: bool| {
+                if flags & side.present == 0 {
                     return Some(None);
                 }
                 let proficiency = read_varint(b, &mut at)?;
@@ -375,8 +373,8 @@ impl StoredSet {
                         read_varint(b, &mut at)?.wrapping_add(self.at),
                     )))
                 };
-                let effective = time(eff)?;
-                let expires = time(exp)?;
+                let effective = time(side.effective)?;
+                let expires = time(side.expires)?;
                 let updated_at = if updated_at_row {
                     Timestamp(self.at)
                 } else {
@@ -390,8 +388,8 @@ impl StoredSet {
                     updated_at,
                 }))
             };
-            let before = side(BEFORE, BEFORE_EFFECTIVE, BEFORE_EXPIRES, false)?;
-            let after = side(AFTER, AFTER_EFFECTIVE, AFTER_EXPIRES, flags & AFTER_AT != 0)?;
+            let before = side(BEFORE, false)?;
+            let after = side(AFTER, flags & AFTER_AT != 0)?;
             out.push((skill_id, action, before, after));
         }
         Some(out)
@@ -438,52 +436,35 @@ impl StoredSet {
     }
 }
 
-/// A page of entries, oldest first, after position `after`, from rows in ascending id order
-/// starting at the row of `after`. Reads rows only until the page is full.
-pub(crate) fn page_ascending(
+/// The order of a page of entries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Oldest first, after the position of the cursor.
+    Ascending,
+    /// Newest first, before the position of the cursor.
+    Descending,
+}
+
+/// A page of entries in `order` from the cursor `after`, from rows in that order by id
+/// starting at the row of the cursor. Reads rows only until the page is full.
+pub(crate) fn page(
     rows: impl IntoIterator<Item = Result<StoredSet>>,
     after: Option<i64>,
     limit: u32,
+    order: Order,
 ) -> Result<Paged<AuditRecord>> {
-    page(
-        rows,
-        limit,
-        |entries| entries,
-        |pos| after.is_none_or(|a| pos > a),
-    )
-}
-
-/// A page of entries, newest first, before position `before`, from rows in descending id
-/// order starting at the row of `before`.
-pub(crate) fn page_descending(
-    rows: impl IntoIterator<Item = Result<StoredSet>>,
-    before: Option<i64>,
-    limit: u32,
-) -> Result<Paged<AuditRecord>> {
-    page(
-        rows,
-        limit,
-        |mut entries| {
-            entries.reverse();
-            entries
-        },
-        |pos| before.is_none_or(|b| pos < b),
-    )
-}
-
-fn page(
-    rows: impl IntoIterator<Item = Result<StoredSet>>,
-    limit: u32,
-    order: impl Fn(Vec<(i64, AuditRecord)>) -> Vec<(i64, AuditRecord)>,
-    wanted: impl Fn(i64) -> bool,
-) -> Result<Paged<AuditRecord>> {
+    let wanted = |pos: i64| match (after, order) {
+        (None, _) => true,
+        (Some(cursor), Order::Ascending) => pos > cursor,
+        (Some(cursor), Order::Descending) => pos < cursor,
+    };
     let mut out = Vec::new();
     for row in rows {
-        out.extend(
-            order(row?.unpack()?)
-                .into_iter()
-                .filter(|(pos, _)| wanted(*pos)),
-        );
+        let mut entries = row?.unpack()?;
+        if order == Order::Descending {
+            entries.reverse();
+        }
+        out.extend(entries.into_iter().filter(|(pos, _)| wanted(*pos)));
         if out.len() > limit as usize {
             break;
         }
@@ -692,15 +673,15 @@ mod tests {
                 set(3, format!("{e};{e}")),
             ]
         };
-        let asc = page_ascending(rows().into_iter().map(Ok), None, 4).unwrap();
+        let asc = page(rows().into_iter().map(Ok), None, 4, Order::Ascending).unwrap();
         assert_eq!(asc.items.len(), 4);
         assert_eq!(asc.next, Some(position(2, 0)));
         let rest: Vec<_> = rows().into_iter().filter(|r| r.id >= 2).map(Ok).collect();
-        let asc2 = page_ascending(rest, asc.next, 4).unwrap();
+        let asc2 = page(rest, asc.next, 4, Order::Ascending).unwrap();
         assert_eq!(asc2.items.len(), 2);
         assert_eq!(asc2.next, None);
 
-        let desc = page_descending(rows().into_iter().rev().map(Ok), None, 2).unwrap();
+        let desc = page(rows().into_iter().rev().map(Ok), None, 2, Order::Descending).unwrap();
         assert_eq!(desc.next, Some(position(3, 0)));
         let rest: Vec<_> = rows()
             .into_iter()
@@ -708,7 +689,7 @@ mod tests {
             .filter(|r| r.id <= 3)
             .map(Ok)
             .collect();
-        let desc2 = page_descending(rest, desc.next, 2).unwrap();
+        let desc2 = page(rest, desc.next, 2, Order::Descending).unwrap();
         assert_eq!(desc2.next, Some(position(1, 2)));
         assert_eq!(legacy_position(3), position(3, 0));
         // Any number a client makes up stays in range.
@@ -909,40 +890,20 @@ pub(crate) mod migration_check {
             assert_eq!(got.after, side(after));
         }
         // A cursor from before the migration named the old row id of the last entry read.
+        let page = |after, limit| PageRequest { after, limit };
         let rest = store
-            .audit_log(
-                ORG,
-                None,
-                PageRequest {
-                    after: Some(legacy_position(2)),
-                    limit: 10,
-                },
-            )
+            .audit_log(ORG, None, page(Some(legacy_position(2)), 10))
             .await
             .unwrap();
         assert_eq!(rest.items.len(), 1);
         assert_eq!(rest.items[0].id, Uuid::from_u128(0x105));
         let older = store
-            .agent_history(
-                ORG,
-                AGENT,
-                PageRequest {
-                    after: Some(legacy_position(5)),
-                    limit: 1,
-                },
-            )
+            .agent_history(ORG, AGENT, page(Some(legacy_position(5)), 1))
             .await
             .unwrap();
         assert_eq!(older.items[0].id, Uuid::from_u128(0x102));
         let last = store
-            .agent_history(
-                ORG,
-                AGENT,
-                PageRequest {
-                    after: older.next,
-                    limit: 5,
-                },
-            )
+            .agent_history(ORG, AGENT, page(older.next, 5))
             .await
             .unwrap();
         assert_eq!(last.items.len(), 1);

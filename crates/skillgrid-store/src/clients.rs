@@ -5,6 +5,7 @@
 //! of this module's own (never the wire type, which may change while stored rows stay), so a
 //! deleted client's entries still say what it was.
 
+use crate::common::set;
 use crate::*;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -181,15 +182,11 @@ pub(crate) fn apply(
 ) -> Result<Option<(ClientRecord, ClientAuditAction)>> {
     check_scopes(current, change.if_scopes.as_deref())?;
     let mut c = current.clone();
-    if let Some(n) = &change.name {
-        c.name = n.clone();
-    }
-    if let Some(s) = &change.scopes {
-        c.scopes = s.clone();
-    }
-    if let Some(a) = change.active {
-        c.active = a;
-    }
+    let renamed = set(&mut c.name, &change.name);
+    let switched = set(&mut c.active, &change.active);
+    // Scopes are a set: the same ones in another order change nothing.
+    set(&mut c.scopes, &change.scopes);
+    let rescoped = !same_scopes(&c.scopes, &current.scopes);
     let rotated = change.secret_hash.is_some();
     if let Some(h) = &change.secret_hash {
         c.secret_hash = h.clone();
@@ -199,11 +196,7 @@ pub(crate) fn apply(
     if rotated || disabled {
         c.token_epoch += 1;
     }
-    let changed = rotated
-        || c.name != current.name
-        || !same_scopes(&c.scopes, &current.scopes)
-        || c.active != current.active;
-    if !changed {
+    if !(rotated || renamed || rescoped || switched) {
         return Ok(None);
     }
     c.updated_at = now;

@@ -109,6 +109,29 @@ pub(crate) fn paged<T>(mut rows: Vec<(i64, T)>, limit: u32) -> Paged<T> {
     }
 }
 
+/// What a list of skills or agents is filtered on.
+pub(crate) trait Filter {
+    /// What it lists.
+    type Record;
+    /// The key column, the case-insensitive key to find there and whether active, the last
+    /// two when given.
+    fn filter(&self) -> (&'static str, Option<String>, Option<bool>);
+}
+
+impl Filter for SkillFilter {
+    type Record = SkillRecord;
+    fn filter(&self) -> (&'static str, Option<String>, Option<bool>) {
+        ("name_key", self.name.as_deref().map(key), self.active)
+    }
+}
+
+impl Filter for AgentFilter {
+    type Record = AgentRecord;
+    fn filter(&self) -> (&'static str, Option<String>, Option<bool>) {
+        ("email_key", self.email.as_deref().map(key), self.active)
+    }
+}
+
 /// An agent as a skill-set write sees it.
 pub(crate) struct AgentRow {
     pub pk: i64,
@@ -361,56 +384,47 @@ fn skill_pk(skills: &Map<Uuid, i64>, id: &Uuid) -> Result<i64> {
         .ok_or(StoreError::Conflict(Conflict::SkillGone))
 }
 
-/// Applies a skill PATCH to a stored skill; true when something changed (then `updated_at`
-/// is `now`), so a no-op PATCH writes nothing.
-pub(crate) fn apply_skill_patch(
-    s: &mut crate::SkillRecord,
-    p: &skillgrid_core::model::SkillPatch,
-    now: Timestamp,
-) -> bool {
-    let before = s.clone();
-    if let Some(n) = &p.name {
-        s.name = n.clone();
+/// Sets `field` to `new`, when given; true when that changed it.
+pub(crate) fn set<T: PartialEq + Clone>(field: &mut T, new: &Option<T>) -> bool {
+    match new {
+        Some(v) if v != field => {
+            *field = v.clone();
+            true
+        }
+        _ => false,
     }
-    if let Some(d) = &p.description {
-        s.description = d.clone();
-    }
-    if let Some(a) = p.active {
-        s.active = a;
-    }
-    let changed =
-        s.name != before.name || s.description != before.description || s.active != before.active;
-    if changed {
-        s.updated_at = now;
-    }
-    changed
 }
 
-/// Applies an agent PATCH to a stored agent; true when something changed.
-pub(crate) fn apply_agent_patch(
-    a: &mut crate::AgentRecord,
-    p: &skillgrid_core::model::AgentPatch,
-    now: Timestamp,
-) -> bool {
-    let before = a.clone();
-    if let Some(v) = &p.email {
-        a.email = v.clone();
+/// A record a PATCH (`P`) changes.
+pub(crate) trait Patched<P> {
+    /// Applies `p`; true when something changed (then `updated_at` is `now`), so a no-op
+    /// PATCH writes nothing.
+    fn patch(&mut self, p: &P, now: Timestamp) -> bool;
+}
+
+impl Patched<SkillPatch> for SkillRecord {
+    fn patch(&mut self, p: &SkillPatch, now: Timestamp) -> bool {
+        let changed = set(&mut self.name, &p.name)
+            | set(&mut self.description, &p.description)
+            | set(&mut self.active, &p.active);
+        touch(changed, &mut self.updated_at, now)
     }
-    if let Some(v) = &p.name {
-        a.name = v.clone();
+}
+
+impl Patched<AgentPatch> for AgentRecord {
+    fn patch(&mut self, p: &AgentPatch, now: Timestamp) -> bool {
+        let changed = set(&mut self.email, &p.email)
+            | set(&mut self.name, &p.name)
+            | set(&mut self.external_id, &p.external_id)
+            | set(&mut self.active, &p.active);
+        touch(changed, &mut self.updated_at, now)
     }
-    if let Some(v) = &p.external_id {
-        a.external_id = v.clone();
-    }
-    if let Some(v) = p.active {
-        a.active = v;
-    }
-    let changed = a.email != before.email
-        || a.name != before.name
-        || a.external_id != before.external_id
-        || a.active != before.active;
+}
+
+/// `changed`, after setting `updated_at` to `now` if so.
+fn touch(changed: bool, updated_at: &mut Timestamp, now: Timestamp) -> bool {
     if changed {
-        a.updated_at = now;
+        *updated_at = now;
     }
     changed
 }

@@ -4,12 +4,6 @@
 
 use crate::*;
 
-/// Skills as [`Skill`] reads them, to be finished by a `WHERE`.
-pub(crate) const SELECT_SKILLS: &str =
-    "SELECT id, uuid, name, description, active, created_at, updated_at FROM skills";
-/// Agents as [`Agent`] reads them, to be finished by a `WHERE`.
-pub(crate) const SELECT_AGENTS: &str =
-    "SELECT id, uuid, email, name, external_id, active, created_at, updated_at FROM agents";
 /// Columns of an organization, as [`Org`] reads them.
 pub(crate) const ORG_COLS: &str = "uuid, name, settings";
 
@@ -31,74 +25,82 @@ impl Org {
     }
 }
 
-/// A row with an integer key: the position of lists' cursors.
-pub(crate) trait Keyed {
+/// The row of a skill or an agent, as the backends read it.
+pub(crate) trait CatalogRow {
+    /// Its table.
+    const TABLE: &str;
+    /// The statement that selects it, to be finished by a `WHERE`.
+    const SELECT: &str;
+    /// Its key: the position of lists' cursors.
     fn pk(&self) -> i64;
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct Skill {
-    /// Its key: the position of lists' cursors.
-    pub id: i64,
-    uuid: Uuid,
-    name: String,
-    description: Option<String>,
-    active: bool,
-    created_at: i64,
-    updated_at: i64,
+/// A record made from what a request gave for a new one (`N`): active, created `now`, with a
+/// new id.
+pub(crate) trait FromNew<N> {
+    fn from_new(new: &N, now: Timestamp) -> Self;
 }
 
-impl Keyed for Skill {
-    fn pk(&self) -> i64 {
-        self.id
-    }
-}
-
-impl From<Skill> for SkillRecord {
-    fn from(r: Skill) -> Self {
-        SkillRecord {
-            id: r.uuid.into(),
-            name: r.name,
-            description: r.description,
-            active: r.active,
-            created_at: Timestamp(r.created_at),
-            updated_at: Timestamp(r.updated_at),
+/// The row of a skill or an agent and its record, from the columns they share with the
+/// request for a new one (`$new`): the row reads `id` (its key) and `uuid` (the record's id)
+/// first, then those columns, then `active` and its times, stored as milliseconds.
+macro_rules! catalog_row {
+    ($row:ident from $table:literal => $record:ident, $new:ident { $($field:ident: $ty:ty),* }) => {
+        #[derive(sqlx::FromRow)]
+        pub(crate) struct $row {
+            pub id: i64,
+            uuid: Uuid,
+            $($field: $ty,)*
+            active: bool,
+            created_at: i64,
+            updated_at: i64,
         }
-    }
-}
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct Agent {
-    /// Its key: the position of lists' cursors.
-    pub id: i64,
-    uuid: Uuid,
-    email: String,
-    name: String,
-    external_id: Option<String>,
-    active: bool,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl Keyed for Agent {
-    fn pk(&self) -> i64 {
-        self.id
-    }
-}
-
-impl From<Agent> for AgentRecord {
-    fn from(r: Agent) -> Self {
-        AgentRecord {
-            id: r.uuid.into(),
-            email: r.email,
-            name: r.name,
-            external_id: r.external_id,
-            active: r.active,
-            created_at: Timestamp(r.created_at),
-            updated_at: Timestamp(r.updated_at),
+        impl CatalogRow for $row {
+            const TABLE: &str = $table;
+            const SELECT: &str = concat!(
+                "SELECT id, uuid, ",
+                $(stringify!($field), ", ",)*
+                "active, created_at, updated_at FROM ",
+                $table
+            );
+            fn pk(&self) -> i64 {
+                self.id
+            }
         }
-    }
+
+        impl From<$row> for $record {
+            fn from(r: $row) -> Self {
+                $record {
+                    id: r.uuid.into(),
+                    $($field: r.$field,)*
+                    active: r.active,
+                    created_at: Timestamp(r.created_at),
+                    updated_at: Timestamp(r.updated_at),
+                }
+            }
+        }
+
+        impl FromNew<$new> for $record {
+            fn from_new(new: &$new, now: Timestamp) -> Self {
+                $record {
+                    id: Uuid::now_v7().into(),
+                    $($field: new.$field.clone(),)*
+                    active: true,
+                    created_at: now,
+                    updated_at: now,
+                }
+            }
+        }
+    };
 }
+
+catalog_row!(Skill from "skills" => SkillRecord, NewSkill {
+    name: String, description: Option<String>
+});
+catalog_row!(Agent from "agents" => AgentRecord, NewAgent {
+    email: String, name: String, external_id: Option<String>
+});
 
 /// An agent holding a skill: the agent's columns (`g.`), then the assignment's.
 #[derive(sqlx::FromRow)]

@@ -1,11 +1,70 @@
 //! Organizations, skills and agents: the reads and writes both backends make alike.
 
 use super::{begin_org_exclusive, begin_settings_change, begin_write, for_update, Db};
-use crate::common::{key, map_write_err, paged};
-use crate::rows::{self, Keyed, HOLDER_COLS, ORG_COLS, SELECT_AGENTS, SELECT_SKILLS};
+use crate::common::{key, map_write_err, paged, Filter, Patched};
+use crate::rows::{self, CatalogRow, FromNew, HOLDER_COLS, ORG_COLS};
 use crate::*;
 
 type Pool = sqlx::Pool<Db>;
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+/// Skills and agents, for what listing, reading, creating and changing one does alike.
+pub(super) trait Kind: From<Self::Row> + Sized {
+    type Row: CatalogRow + for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin;
+    /// Its id, which no other kind's id can be passed for.
+    type Id: Into<Uuid>;
+    /// Stores a new one: [`Kind::bind`]'s parameters, then its id and its organization's id.
+    const INSERT: &str;
+    /// Stores a changed one: [`Kind::bind`]'s parameters, then its key.
+    const UPDATE: &str;
+    fn uuid(&self) -> Uuid;
+    /// Binds what a write stores of it: its fields in its statements' order (a field kept
+    /// with its case-insensitive key followed by that key), `updated_at` last.
+    fn bind<'q>(&'q self, q: Query<'q>) -> Query<'q>;
+}
+
+/// A [`Kind`]: its row, its id, its statements and the fields a write stores (`+ key`: and
+/// their key).
+macro_rules! kind {
+    (
+        $record:ty: $row:ty, $id:ty, $insert:ident, $update:ident,
+        [$($field:ident $(+ $key:ident)?),*]
+    ) => {
+        impl Kind for $record {
+            type Row = $row;
+            type Id = $id;
+            const INSERT: &str = $insert;
+            const UPDATE: &str = $update;
+            fn uuid(&self) -> Uuid {
+                self.id.get()
+            }
+            fn bind<'q>(&'q self, q: Query<'q>) -> Query<'q> {
+                q$(.bind(&self.$field)$(.bind($key(&self.$field)))?)*.bind(self.updated_at.0)
+            }
+        }
+    };
+}
+
+kind! {
+    SkillRecord: rows::Skill, SkillId, INSERT_SKILL, UPDATE_SKILL,
+    [name + key, description, active]
+}
+kind! {
+    AgentRecord: rows::Agent, AgentId, INSERT_AGENT, UPDATE_AGENT,
+    [email + key, name, external_id, active]
+}
+
+const INSERT_SKILL: &str =
+    "INSERT INTO skills (name, name_key, description, active, updated_at, created_at, uuid, org_id)
+     SELECT $1, $2, $3, $4, $5, $5, $6, id FROM orgs WHERE uuid = $7";
+const UPDATE_SKILL: &str = "UPDATE skills
+     SET name = $1, name_key = $2, description = $3, active = $4, updated_at = $5 WHERE id = $6";
+const INSERT_AGENT: &str = "INSERT INTO agents
+       (email, email_key, name, external_id, active, updated_at, created_at, uuid, org_id)
+     SELECT $1, $2, $3, $4, $5, $6, $6, $7, id FROM orgs WHERE uuid = $8";
+const UPDATE_AGENT: &str = "UPDATE agents
+     SET email = $1, email_key = $2, name = $3, external_id = $4, active = $5, updated_at = $6
+     WHERE id = $7";
 
 pub(super) async fn list_orgs(pool: &Pool) -> Result<Vec<OrgRecord>> {
     let rows: Vec<rows::Org> = sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs ORDER BY id"))
@@ -127,25 +186,21 @@ pub(super) async fn insert_org<'e>(
     })
 }
 
-/// A page of the organization's skills or agents, as `R` reads them with `select`, filtered
-/// on `key_column` (when the key is given) and on being active (when that is given).
-async fn list<R, T>(
+/// A page of the organization's skills or agents, as `f` filters them.
+pub(super) async fn list<F: Filter<Record = K>, K: Kind>(
     pool: &Pool,
-    select: &str,
-    key_column: &str,
     org: OrgId,
-    (key, active): (Option<String>, Option<bool>),
+    f: &F,
     page: PageRequest,
-) -> Result<Paged<T>>
-where
-    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin + Keyed + Into<T>,
-{
+) -> Result<Paged<K>> {
+    let (key_column, key, active) = f.filter();
     let org_pk = org_pk(pool, org).await?;
-    let rows: Vec<R> = sqlx::query_as(&format!(
-        "{select} WHERE org_id = $1 AND id > $2
+    let rows: Vec<K::Row> = sqlx::query_as(&format!(
+        "{} WHERE org_id = $1 AND id > $2
            AND (CAST($3 AS TEXT) IS NULL OR {key_column} = $3)
            AND (CAST($4 AS BOOLEAN) IS NULL OR active = $4)
-         ORDER BY id LIMIT $5"
+         ORDER BY id LIMIT $5",
+        K::Row::SELECT
     ))
     .bind(org_pk)
     .bind(page.after.unwrap_or(0))
@@ -158,26 +213,73 @@ where
     Ok(paged(rows, page.limit))
 }
 
-/// One of the organization's skills or agents by its id, as `R` reads it with `select`;
-/// `lock` ends the select (see `for_update`).
-async fn one<'e, R>(
+/// One of the organization's skills or agents by its id.
+pub(super) async fn get<K: Kind>(pool: &Pool, org: OrgId, id: K::Id) -> Result<K> {
+    Ok(one::<K>(pool, org, id.into(), "").await?.1)
+}
+
+/// One of the organization's skills or agents by its id, with its key; `lock` ends the
+/// select (see `for_update`).
+async fn one<'e, K: Kind>(
     db: impl sqlx::Executor<'e, Database = Db>,
-    select: &str,
     org: OrgId,
     id: Uuid,
     lock: &str,
-) -> Result<R>
-where
-    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
-{
-    sqlx::query_as(&format!(
-        "{select} WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}"
+) -> Result<(i64, K)> {
+    let row: K::Row = sqlx::query_as(&format!(
+        "{} WHERE uuid = $1 AND org_id = (SELECT id FROM orgs WHERE uuid = $2){lock}",
+        K::Row::SELECT
     ))
     .bind(id)
     .bind(org.get())
     .fetch_optional(db)
     .await?
-    .ok_or(StoreError::NotFound)
+    .ok_or(StoreError::NotFound)?;
+    Ok((row.pk(), row.into()))
+}
+
+/// Creates a skill or an agent of the organization.
+pub(super) async fn create<K: Kind + FromNew<N>, N>(
+    pool: &Pool,
+    org: OrgId,
+    new: &N,
+    now: Timestamp,
+) -> Result<K> {
+    let record = K::from_new(new, now);
+    let done = record
+        .bind(sqlx::query(K::INSERT))
+        .bind(record.uuid())
+        .bind(org.get())
+        .execute(pool)
+        .await
+        .map_err(map_write_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(record)
+}
+
+/// Applies a PATCH to a skill or an agent of the organization, and stores it unless that
+/// changed nothing.
+pub(super) async fn update<K: Kind + Patched<P>, P>(
+    pool: &Pool,
+    org: OrgId,
+    id: K::Id,
+    patch: &P,
+    now: Timestamp,
+) -> Result<K> {
+    let mut tx = begin_write(pool).await?;
+    let (pk, mut record) = one::<K>(&mut *tx, org, id.into(), &for_update(K::Row::TABLE)).await?;
+    if record.patch(patch, now) {
+        record
+            .bind(sqlx::query(K::UPDATE))
+            .bind(pk)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_write_err)?;
+    }
+    tx.commit().await?;
+    Ok(record)
 }
 
 /// The organization's key.
@@ -190,189 +292,6 @@ pub(crate) async fn org_pk<'e>(
         .fetch_optional(db)
         .await?
         .ok_or(StoreError::NotFound)
-}
-
-pub(super) async fn list_skills(
-    pool: &Pool,
-    org: OrgId,
-    f: &SkillFilter,
-    page: PageRequest,
-) -> Result<Paged<SkillRecord>> {
-    let name = f.name.as_deref().map(key);
-    list::<rows::Skill, _>(pool, SELECT_SKILLS, "name_key", org, (name, f.active), page).await
-}
-
-pub(super) async fn get_skill(pool: &Pool, org: OrgId, id: SkillId) -> Result<SkillRecord> {
-    Ok(one::<rows::Skill>(pool, SELECT_SKILLS, org, id.get(), "")
-        .await?
-        .into())
-}
-
-pub(super) async fn create_skill(
-    pool: &Pool,
-    org: OrgId,
-    new: &NewSkill,
-    now: Timestamp,
-) -> Result<SkillRecord> {
-    let id = SkillId::new(Uuid::now_v7());
-    let done = sqlx::query(
-        "INSERT INTO skills (uuid, org_id, name, name_key, description, active, created_at, updated_at)
-         SELECT $1, id, $2, $3, $4, TRUE, $5, $5 FROM orgs WHERE uuid = $6",
-    )
-    .bind(id.get())
-    .bind(&new.name)
-    .bind(key(&new.name))
-    .bind(&new.description)
-    .bind(now.0)
-    .bind(org.get())
-    .execute(pool)
-    .await
-    .map_err(map_write_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(SkillRecord {
-        id,
-        name: new.name.clone(),
-        description: new.description.clone(),
-        active: true,
-        created_at: now,
-        updated_at: now,
-    })
-}
-
-pub(super) async fn update_skill(
-    pool: &Pool,
-    org: OrgId,
-    id: SkillId,
-    p: &SkillPatch,
-    now: Timestamp,
-) -> Result<SkillRecord> {
-    let mut tx = begin_write(pool).await?;
-    let row: rows::Skill = one(
-        &mut *tx,
-        SELECT_SKILLS,
-        org,
-        id.get(),
-        &for_update("skills"),
-    )
-    .await?;
-    let pk = row.id;
-    let mut s = SkillRecord::from(row);
-    if crate::common::apply_skill_patch(&mut s, p, now) {
-        sqlx::query(
-            "UPDATE skills SET name = $1, name_key = $2, description = $3, active = $4,
-               updated_at = $5 WHERE id = $6",
-        )
-        .bind(&s.name)
-        .bind(key(&s.name))
-        .bind(&s.description)
-        .bind(s.active)
-        .bind(now.0)
-        .bind(pk)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_write_err)?;
-    }
-    tx.commit().await?;
-    Ok(s)
-}
-
-pub(super) async fn list_agents(
-    pool: &Pool,
-    org: OrgId,
-    f: &AgentFilter,
-    page: PageRequest,
-) -> Result<Paged<AgentRecord>> {
-    let email = f.email.as_deref().map(key);
-    list::<rows::Agent, _>(
-        pool,
-        SELECT_AGENTS,
-        "email_key",
-        org,
-        (email, f.active),
-        page,
-    )
-    .await
-}
-
-pub(super) async fn get_agent(pool: &Pool, org: OrgId, id: AgentId) -> Result<AgentRecord> {
-    Ok(one::<rows::Agent>(pool, SELECT_AGENTS, org, id.get(), "")
-        .await?
-        .into())
-}
-
-/// Creates an agent with `insert`, the backend's statement: `$1` id, `$2` e-mail, `$3` its
-/// key, `$4` name, `$5` external id, `$6` now, `$7` the organization's id.
-pub(super) async fn create_agent(
-    pool: &Pool,
-    insert: &str,
-    org: OrgId,
-    new: &NewAgent,
-    now: Timestamp,
-) -> Result<AgentRecord> {
-    let id = AgentId::new(Uuid::now_v7());
-    let done = sqlx::query(insert)
-        .bind(id.get())
-        .bind(&new.email)
-        .bind(key(&new.email))
-        .bind(&new.name)
-        .bind(&new.external_id)
-        .bind(now.0)
-        .bind(org.get())
-        .execute(pool)
-        .await
-        .map_err(map_write_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(AgentRecord {
-        id,
-        email: new.email.clone(),
-        name: new.name.clone(),
-        external_id: new.external_id.clone(),
-        active: true,
-        created_at: now,
-        updated_at: now,
-    })
-}
-
-pub(super) async fn update_agent(
-    pool: &Pool,
-    org: OrgId,
-    id: AgentId,
-    p: &AgentPatch,
-    now: Timestamp,
-) -> Result<AgentRecord> {
-    let mut tx = begin_write(pool).await?;
-    let row: rows::Agent = one(
-        &mut *tx,
-        SELECT_AGENTS,
-        org,
-        id.get(),
-        &for_update("agents"),
-    )
-    .await?;
-    let pk = row.id;
-    let mut a = AgentRecord::from(row);
-    if crate::common::apply_agent_patch(&mut a, p, now) {
-        sqlx::query(
-            "UPDATE agents SET email = $1, email_key = $2, name = $3, external_id = $4,
-               active = $5, updated_at = $6 WHERE id = $7",
-        )
-        .bind(&a.email)
-        .bind(key(&a.email))
-        .bind(&a.name)
-        .bind(&a.external_id)
-        .bind(a.active)
-        .bind(now.0)
-        .bind(pk)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_write_err)?;
-    }
-    tx.commit().await?;
-    Ok(a)
 }
 
 /// The agent's key, of an agent of the organization.

@@ -84,6 +84,19 @@ pub(super) async fn insert(
     Ok(c)
 }
 
+/// An organization and its first client (its name, secret hash and scopes), inside the
+/// caller's transaction.
+pub(super) async fn insert_with_org(
+    conn: &mut Conn,
+    (org_name, settings): (&str, &OrgSettings),
+    (name, secret_hash, scopes): (&str, &str, &[String]),
+    by: &ChangedBy,
+) -> Result<(OrgRecord, ClientRecord)> {
+    let org = super::catalog::insert_org(&mut *conn, org_name, settings).await?;
+    let client = insert(conn, org.id, name, secret_hash, scopes, by).await?;
+    Ok((org, client))
+}
+
 pub(super) async fn find(pool: &Pool, id: Uuid) -> Result<Option<ClientRecord>> {
     let row: Option<ClientRow> = sqlx::query_as(&format!(
         "SELECT {COLS} FROM api_clients c JOIN orgs o ON o.id = c.org_id WHERE c.uuid = $1"

@@ -2,7 +2,7 @@
 
 use super::{begin_write, for_update, prune_expired_keys, Db};
 use crate::common::IDEMPOTENCY_TTL_MS;
-use crate::idempotency::{self, Claim, KeyRow, SELECT, TAKE_OVER};
+use crate::idempotency::{self, Claim, KeyRow, ABANDON, COMPLETE, SELECT, TAKE_OVER};
 use crate::*;
 
 type Pool = sqlx::Pool<Db>;
@@ -69,4 +69,26 @@ pub(super) async fn begin(
     };
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Ends a claim: stores its answer for replay or, with none (its request failed), releases
+/// the key.
+pub(super) async fn finish(
+    pool: &Pool,
+    org: OrgId,
+    client: Uuid,
+    key: &str,
+    answer: Option<(u16, &[u8])>,
+) -> Result<()> {
+    let query = match answer {
+        Some((status, body)) => sqlx::query(COMPLETE).bind(i32::from(status)).bind(body),
+        None => sqlx::query(ABANDON),
+    };
+    query
+        .bind(org.get())
+        .bind(client)
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

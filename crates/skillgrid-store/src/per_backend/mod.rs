@@ -27,8 +27,8 @@ use super::{begin_snapshot, begin_write};
 use super::for_update;
 // Deletes expired idempotency keys inside a claim's transaction.
 use super::prune_expired_keys;
-// Its own statements: a new agent, and the audit trail's reads.
-use super::{skillsets::AGENT_AUDIT, skillsets::ORG_AUDIT, INSERT_AGENT};
+// Its own statements: the audit trail's reads.
+use super::{skillsets::AGENT_AUDIT, skillsets::ORG_AUDIT};
 // What `Store` does differently on each backend.
 use super::{agent_skills, disk_usage, extra, take_tokens};
 use super::{group, write, write_many};

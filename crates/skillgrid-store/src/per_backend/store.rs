@@ -1,310 +1,149 @@
-//! The [`Store`] implementation of both backends, for the backend's store type `This`. Each
-//! method reads from the store's `read` pool and writes through its `write` pool; where the
-//! backends differ, it calls the backend's own function of the same name (`super::…`).
+//! The [`Store`] implementation of both backends, for the backend's store type `This`, as a
+//! table: each method names the function that does its work (of this folder or, where the
+//! backends differ, of the backend) and what it runs on: the store's `read` pool, its `write`
+//! pool, one transaction through `write`, or the whole store.
 
-use super::{
-    begin_for_org, begin_write, catalog, clients, extra, group, keys, trail, Db, INSERT_AGENT,
-};
+use super::{agent_skills, take_tokens, write};
+use super::{begin_for_org, begin_write, catalog, clients, extra, group, keys, trail, Db};
 use crate::common::WRITE_PROBE_BYTES;
-use crate::idempotency;
 use crate::*;
 
-#[async_trait]
-impl Store for super::This {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
-        Ok(())
-    }
-
-    async fn probe_write(&self) -> Result<()> {
-        probe_write(&self.write).await
-    }
-
-    fn disk_usage(&self) -> Vec<(&'static str, u64)> {
-        super::disk_usage(self)
-    }
-
-    async fn list_orgs(&self) -> Result<Vec<OrgRecord>> {
-        catalog::list_orgs(&self.read).await
-    }
-
-    async fn prune_audit(&self, org: OrgId, before: Timestamp, batch: u32) -> Result<u64> {
-        let locked = begin_for_org(&self.write, org).await?;
-        extra::prune_audit(locked, before, batch).await
-    }
-
-    async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64> {
-        extra::prune_idempotency(&self.write, before, batch).await
-    }
-
-    async fn signing_key(&self, fresh: Vec<u8>) -> Result<Vec<u8>> {
-        catalog::signing_key(&self.write, fresh).await
-    }
-
-    async fn org_count(&self) -> Result<i64> {
-        catalog::org_count(&self.write).await
-    }
-
-    async fn create_org(&self, name: &str, settings: &OrgSettings) -> Result<OrgRecord> {
-        catalog::insert_org(&self.write, name, settings).await
-    }
-
-    async fn find_org(&self, id_or_name: &str) -> Result<Option<OrgRecord>> {
-        catalog::find_org(&self.write, id_or_name).await
-    }
-
-    async fn create_client(
-        &self,
-        org: OrgId,
-        name: &str,
-        secret_hash: &str,
-        scopes: &[String],
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        let mut tx = begin_write(&self.write).await?;
-        let client = clients::insert(&mut tx, org, name, secret_hash, scopes, by).await?;
+/// Runs `f` on what `on` names: the store's `read` or `write` pool, one write transaction
+/// through `write` (committed when `f` succeeds), or the whole store.
+macro_rules! call {
+    ($store:expr, read, $($f:ident)::+, $($arg:expr),*) => {
+        $($f)::+(&$store.read, $($arg),*).await
+    };
+    ($store:expr, write, $($f:ident)::+, $($arg:expr),*) => {
+        $($f)::+(&$store.write, $($arg),*).await
+    };
+    ($store:expr, tx, $($f:ident)::+, $($arg:expr),*) => {{
+        let mut tx = begin_write(&$store.write).await?;
+        let done = $($f)::+(&mut tx, $($arg),*).await?;
         tx.commit().await?;
-        Ok(client)
-    }
+        Ok(done)
+    }};
+    ($store:expr, store, $($f:ident)::+, $($arg:expr),*) => {
+        $($f)::+($store, $($arg),*).await
+    };
+}
 
-    async fn create_org_with_client(
-        &self,
-        org_name: &str,
-        settings: &OrgSettings,
-        client_name: &str,
-        secret_hash: &str,
-        scopes: &[String],
-        by: &ChangedBy,
-    ) -> Result<(OrgRecord, ClientRecord)> {
-        let mut tx = begin_write(&self.write).await?;
-        let org = catalog::insert_org(&mut *tx, org_name, settings).await?;
-        let client = clients::insert(&mut tx, org.id, client_name, secret_hash, scopes, by).await?;
-        tx.commit().await?;
-        Ok((org, client))
-    }
+/// The [`Store`] impl from its methods, each `method(arguments) -> T = on f(arguments);`: it
+/// returns `Result<T>` from the function `f` of this folder or of the backend, called on what
+/// `on` names (see [`call`]) and then the arguments given; then the methods written out.
+macro_rules! store {
+    (
+        $($method:ident($($param:ident: $ty:ty),*) -> $t:ty
+            = $on:ident $($f:ident)::+($($arg:expr),*);)*
+        { $($own:tt)* }
+    ) => {
+        #[async_trait]
+        impl Store for super::This {
+            $(async fn $method(&self, $($param: $ty),*) -> Result<$t> {
+                call!(self, $on, $($f)::+, $($arg),*)
+            })*
+            $($own)*
+        }
+    };
+}
 
-    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>> {
-        clients::find(&self.read, client_id).await
-    }
+store! {
+    // Reads.
+    ping() -> () = read ping();
+    list_orgs() -> Vec<OrgRecord> = read catalog::list_orgs();
+    find_client(client_id: Uuid) -> Option<ClientRecord> = read clients::find(client_id);
+    list_clients(org: OrgId, page: PageRequest) -> Paged<ClientRecord>
+        = read clients::list(org, page);
+    get_client(org: OrgId, id: Uuid) -> ClientRecord = read clients::get(org, id);
+    client_audit(org: OrgId, since: Option<Timestamp>, page: PageRequest)
+        -> Paged<ClientAuditRecord> = read clients::audit(org, since, page);
+    settings(org: OrgId) -> OrgSettings = read catalog::settings(org);
+    org_generation(org: OrgId) -> i64 = read catalog::org_generation(org);
+    org_snapshot(org: OrgId) -> OrgSnapshot = store org_snapshot(org);
+    catalog(org: OrgId) -> Vec<CatalogSkill> = read catalog::catalog(org);
+    list_skills(org: OrgId, f: &SkillFilter, page: PageRequest) -> Paged<SkillRecord>
+        = read catalog::list(org, f, page);
+    get_skill(org: OrgId, id: SkillId) -> SkillRecord = read catalog::get(org, id);
+    skill_holders(org: OrgId, skill: SkillId, page: PageRequest) -> Paged<SkillHolderRecord>
+        = read catalog::skill_holders(org, skill, page);
+    list_agents(org: OrgId, f: &AgentFilter, page: PageRequest) -> Paged<AgentRecord>
+        = read catalog::list(org, f, page);
+    get_agent(org: OrgId, id: AgentId) -> AgentRecord = read catalog::get(org, id);
+    agent_skills(org: OrgId, agent: AgentId) -> AgentSkillSet = store agent_skills(org, agent);
+    agent_history(org: OrgId, agent: AgentId, page: PageRequest) -> Paged<AuditRecord>
+        = read trail::history(org, agent, page);
+    agent_states(org: OrgId, ids: &[AgentId]) -> HashMap<AgentId, AgentState>
+        = read extra::agent_states(org, ids);
+    audit_log(org: OrgId, since: Option<Timestamp>, page: PageRequest) -> Paged<AuditRecord>
+        = read trail::audit_log(org, since, page);
 
-    async fn list_clients(&self, org: OrgId, page: PageRequest) -> Result<Paged<ClientRecord>> {
-        clients::list(&self.read, org, page).await
+    // Writes.
+    probe_write() -> () = write probe_write();
+    prune_audit(org: OrgId, before: Timestamp, batch: u32) -> u64
+        = write prune_audit(org, before, batch);
+    prune_idempotency(before: Timestamp, batch: u32) -> u64
+        = write extra::prune_idempotency(before, batch);
+    signing_key(fresh: Vec<u8>) -> Vec<u8> = write catalog::signing_key(fresh);
+    org_count() -> i64 = write catalog::org_count();
+    find_org(id_or_name: &str) -> Option<OrgRecord> = write catalog::find_org(id_or_name);
+    create_org(name: &str, settings: &OrgSettings) -> OrgRecord
+        = write catalog::insert_org(name, settings);
+    create_org_with_client(org_name: &str, settings: &OrgSettings, client_name: &str,
+        secret_hash: &str, scopes: &[String], by: &ChangedBy) -> (OrgRecord, ClientRecord)
+        = tx clients::insert_with_org((org_name, settings), (client_name, secret_hash, scopes), by);
+    create_client(org: OrgId, name: &str, secret_hash: &str, scopes: &[String], by: &ChangedBy)
+        -> ClientRecord = tx clients::insert(org, name, secret_hash, scopes, by);
+    update_client(org: OrgId, id: Uuid, change: &ClientChange, by: &ChangedBy) -> ClientRecord
+        = write clients::update(org, id, change, by);
+    delete_client(org: OrgId, id: Uuid, if_scopes: Option<&[String]>, by: &ChangedBy)
+        -> ClientRecord = write clients::delete(org, id, if_scopes, by);
+    update_settings(org: OrgId, new: &OrgSettings) -> Result<(), Stranded>
+        = write catalog::update_settings(org, new);
+    create_skill(org: OrgId, new: &NewSkill, now: Timestamp) -> SkillRecord
+        = write catalog::create(org, new, now);
+    update_skill(org: OrgId, id: SkillId, patch: &SkillPatch, now: Timestamp) -> SkillRecord
+        = write catalog::update(org, id, patch, now);
+    delete_skill(org: OrgId, id: SkillId) -> () = write catalog::delete_skill(org, id);
+    create_agent(org: OrgId, new: &NewAgent, now: Timestamp) -> AgentRecord
+        = write catalog::create(org, new, now);
+    update_agent(org: OrgId, id: AgentId, patch: &AgentPatch, now: Timestamp) -> AgentRecord
+        = write catalog::update(org, id, patch, now);
+    write(request: WriteRequest<'_>) -> Written = store write(request);
+    idempotency_begin(org: OrgId, client: Uuid, key: &str, fingerprint: &str, now: Timestamp)
+        -> IdempotencyBegin = write keys::begin(org, client, key, fingerprint, now);
+    idempotency_complete(org: OrgId, client: Uuid, key: &str, status: u16, body: &[u8]) -> ()
+        = write keys::finish(org, client, key, Some((status, body)));
+    idempotency_abandon(org: OrgId, client: Uuid, key: &str) -> ()
+        = write keys::finish(org, client, key, None);
+    take_tokens(client: Uuid, limit: &RateLimit, wanted: u64) -> Option<TokenTake>
+        = store take_tokens(client, limit, wanted);
+    {
+        fn disk_usage(&self) -> Vec<(&'static str, u64)> {
+            super::disk_usage(self)
+        }
     }
+}
 
-    async fn get_client(&self, org: OrgId, id: Uuid) -> Result<ClientRecord> {
-        clients::get(&self.read, org, id).await
-    }
+/// See [`Store::ping`].
+async fn ping(pool: &sqlx::Pool<Db>) -> Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
 
-    async fn update_client(
-        &self,
-        org: OrgId,
-        id: Uuid,
-        change: &ClientChange,
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::update(&self.write, org, id, change, by).await
-    }
+/// See [`Store::prune_audit`]: in a transaction that the organization's skill-set writes wait
+/// for.
+async fn prune_audit(
+    pool: &sqlx::Pool<Db>,
+    org: OrgId,
+    before: Timestamp,
+    batch: u32,
+) -> Result<u64> {
+    extra::prune_audit(begin_for_org(pool, org).await?, before, batch).await
+}
 
-    async fn delete_client(
-        &self,
-        org: OrgId,
-        id: Uuid,
-        if_scopes: Option<&[String]>,
-        by: &ChangedBy,
-    ) -> Result<ClientRecord> {
-        clients::delete(&self.write, org, id, if_scopes, by).await
-    }
-
-    async fn client_audit(
-        &self,
-        org: OrgId,
-        since: Option<Timestamp>,
-        page: PageRequest,
-    ) -> Result<Paged<ClientAuditRecord>> {
-        clients::audit(&self.read, org, since, page).await
-    }
-
-    async fn settings(&self, org: OrgId) -> Result<OrgSettings> {
-        catalog::settings(&self.read, org).await
-    }
-
-    async fn org_generation(&self, org: OrgId) -> Result<i64> {
-        catalog::org_generation(&self.read, org).await
-    }
-
-    async fn org_snapshot(&self, org: OrgId) -> Result<OrgSnapshot> {
-        let tx = super::begin_snapshot(self).await?;
-        catalog::org_snapshot(tx, org).await
-    }
-
-    async fn update_settings(&self, org: OrgId, new: &OrgSettings) -> Result<Result<(), Stranded>> {
-        catalog::update_settings(&self.write, org, new).await
-    }
-
-    async fn catalog(&self, org: OrgId) -> Result<Vec<CatalogSkill>> {
-        catalog::catalog(&self.read, org).await
-    }
-
-    async fn list_skills(
-        &self,
-        org: OrgId,
-        f: &SkillFilter,
-        page: PageRequest,
-    ) -> Result<Paged<SkillRecord>> {
-        catalog::list_skills(&self.read, org, f, page).await
-    }
-
-    async fn get_skill(&self, org: OrgId, id: SkillId) -> Result<SkillRecord> {
-        catalog::get_skill(&self.read, org, id).await
-    }
-
-    async fn create_skill(
-        &self,
-        org: OrgId,
-        new: &NewSkill,
-        now: Timestamp,
-    ) -> Result<SkillRecord> {
-        catalog::create_skill(&self.write, org, new, now).await
-    }
-
-    async fn update_skill(
-        &self,
-        org: OrgId,
-        id: SkillId,
-        p: &SkillPatch,
-        now: Timestamp,
-    ) -> Result<SkillRecord> {
-        catalog::update_skill(&self.write, org, id, p, now).await
-    }
-
-    async fn delete_skill(&self, org: OrgId, id: SkillId) -> Result<()> {
-        catalog::delete_skill(&self.write, org, id).await
-    }
-
-    async fn list_agents(
-        &self,
-        org: OrgId,
-        f: &AgentFilter,
-        page: PageRequest,
-    ) -> Result<Paged<AgentRecord>> {
-        catalog::list_agents(&self.read, org, f, page).await
-    }
-
-    async fn get_agent(&self, org: OrgId, id: AgentId) -> Result<AgentRecord> {
-        catalog::get_agent(&self.read, org, id).await
-    }
-
-    async fn create_agent(
-        &self,
-        org: OrgId,
-        new: &NewAgent,
-        now: Timestamp,
-    ) -> Result<AgentRecord> {
-        catalog::create_agent(&self.write, INSERT_AGENT, org, new, now).await
-    }
-
-    async fn update_agent(
-        &self,
-        org: OrgId,
-        id: AgentId,
-        p: &AgentPatch,
-        now: Timestamp,
-    ) -> Result<AgentRecord> {
-        catalog::update_agent(&self.write, org, id, p, now).await
-    }
-
-    async fn agent_skills(&self, org: OrgId, agent: AgentId) -> Result<AgentSkillSet> {
-        super::agent_skills(self, org, agent).await
-    }
-
-    async fn write(&self, request: WriteRequest<'_>) -> Result<Written> {
-        super::write(self, request).await
-    }
-
-    async fn agent_history(
-        &self,
-        org: OrgId,
-        agent: AgentId,
-        page: PageRequest,
-    ) -> Result<Paged<AuditRecord>> {
-        let pk = catalog::agent_pk(&self.read, org, agent).await?;
-        trail::history(&self.read, pk, page).await
-    }
-
-    async fn agent_states(
-        &self,
-        org: OrgId,
-        ids: &[AgentId],
-    ) -> Result<HashMap<AgentId, AgentState>> {
-        extra::agent_states(&self.read, org, ids).await
-    }
-
-    async fn skill_holders(
-        &self,
-        org: OrgId,
-        skill: SkillId,
-        page: PageRequest,
-    ) -> Result<Paged<SkillHolderRecord>> {
-        catalog::skill_holders(&self.read, org, skill, page).await
-    }
-
-    async fn audit_log(
-        &self,
-        org: OrgId,
-        since: Option<Timestamp>,
-        page: PageRequest,
-    ) -> Result<Paged<AuditRecord>> {
-        trail::audit_log(&self.read, org, since, page).await
-    }
-
-    async fn idempotency_begin(
-        &self,
-        org: OrgId,
-        client: Uuid,
-        key: &str,
-        fingerprint: &str,
-        now: Timestamp,
-    ) -> Result<IdempotencyBegin> {
-        keys::begin(&self.write, org, client, key, fingerprint, now).await
-    }
-
-    async fn idempotency_complete(
-        &self,
-        org: OrgId,
-        client: Uuid,
-        key: &str,
-        status: u16,
-        body: &[u8],
-    ) -> Result<()> {
-        sqlx::query(idempotency::COMPLETE)
-            .bind(i32::from(status))
-            .bind(body)
-            .bind(org.get())
-            .bind(client)
-            .bind(key)
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
-    async fn idempotency_abandon(&self, org: OrgId, client: Uuid, key: &str) -> Result<()> {
-        sqlx::query(idempotency::ABANDON)
-            .bind(org.get())
-            .bind(client)
-            .bind(key)
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
-    async fn take_tokens(
-        &self,
-        client: Uuid,
-        limit: &RateLimit,
-        wanted: u64,
-    ) -> Result<Option<TokenTake>> {
-        super::take_tokens(self, client, limit, wanted).await
-    }
+/// See [`Store::org_snapshot`]: every read in one snapshot.
+async fn org_snapshot(store: &super::This, org: OrgId) -> Result<OrgSnapshot> {
+    catalog::org_snapshot(super::begin_snapshot(store).await?, org).await
 }
 
 /// See [`Store::probe_write`]: a row of a few pages of random bytes (which no database can

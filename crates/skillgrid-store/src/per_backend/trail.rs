@@ -2,7 +2,7 @@
 //! it differently, so each names its own statements (`AGENT_AUDIT` and `ORG_AUDIT`); what is read and how it is paged is the same.
 
 use super::{Db, AGENT_AUDIT, ORG_AUDIT};
-use crate::audit;
+use crate::audit::{self, Order};
 use crate::*;
 
 type Pool = sqlx::Pool<Db>;
@@ -10,16 +10,19 @@ type Pool = sqlx::Pool<Db>;
 /// An agent's audit entries, newest first, before position `page.after`.
 pub(super) async fn history(
     pool: &Pool,
-    agent_pk: i64,
+    org: OrgId,
+    agent: AgentId,
     page: PageRequest,
 ) -> Result<Paged<AuditRecord>> {
+    let agent_pk = super::catalog::agent_pk(pool, org, agent).await?;
     let rows = sqlx::query(AGENT_AUDIT)
         .bind(agent_pk)
         .bind(page.after.map_or(i64::MAX, audit::row_of))
         .bind(audit::rows_for(page.limit))
         .fetch_all(pool)
         .await?;
-    audit::page_descending(rows.iter().map(audit::stored_set), page.after, page.limit)
+    let rows = rows.iter().map(audit::stored_set);
+    audit::page(rows, page.after, page.limit, Order::Descending)
 }
 
 /// The organization's audit entries, oldest first, after position `page.after`.
@@ -36,5 +39,6 @@ pub(super) async fn audit_log(
         .bind(audit::rows_for(page.limit))
         .fetch_all(pool)
         .await?;
-    audit::page_ascending(rows.iter().map(audit::stored_set), page.after, page.limit)
+    let rows = rows.iter().map(audit::stored_set);
+    audit::page(rows, page.after, page.limit, Order::Ascending)
 }

@@ -68,11 +68,6 @@ async fn begin_write(pool: &PgPool) -> sqlx::Result<Tx> {
     pool.begin().await
 }
 
-/// Inserts an agent (see `catalog::create_agent`); its version starts at 0.
-const INSERT_AGENT: &str =
-    "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, version, created_at, updated_at)
-     SELECT $1, id, $2, $3, $4, $5, TRUE, 0, $6, $6 FROM orgs WHERE uuid = $7";
-
 impl PgStore {
     /// Connects to the database at `url` and applies pending migrations (under the migrator's
     /// advisory lock, so processes starting together migrate once).

@@ -312,39 +312,49 @@ fn audit_insert(first: usize) -> String {
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// One statement's share of the upserted rows, column by column.
-#[derive(Default)]
-struct Upserts<'a> {
-    agent: &'a [i64],
-    skill: &'a [i64],
-    proficiency: &'a [i64],
-    effective: &'a [Option<i64>],
-    expires: &'a [Option<i64>],
-    updated: &'a [i64],
+/// A struct of a statement's share of rows, column by column, with `bind`, which binds its
+/// columns in the order of its fields.
+macro_rules! columns {
+    ($(#[$meta:meta])* struct $name:ident<$a:lifetime> { $($field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        struct $name<$a> {
+            $($field: $ty,)*
+        }
+
+        impl<$a> $name<$a> {
+            fn bind(self, q: PgQuery<$a>) -> PgQuery<$a> {
+                q$(.bind(self.$field))*
+            }
+        }
+    };
 }
 
-impl<'a> Upserts<'a> {
-    fn bind(self, q: PgQuery<'a>) -> PgQuery<'a> {
-        q.bind(self.agent)
-            .bind(self.skill)
-            .bind(self.proficiency)
-            .bind(self.effective)
-            .bind(self.expires)
-            .bind(self.updated)
+columns! {
+    /// One statement's share of the upserted rows.
+    #[derive(Default)]
+    struct Upserts<'a> {
+        agent: &'a [i64],
+        skill: &'a [i64],
+        proficiency: &'a [i64],
+        effective: &'a [Option<i64>],
+        expires: &'a [Option<i64>],
+        updated: &'a [i64],
     }
 }
 
-/// One statement's share of the audit rows, column by column.
-#[derive(Default)]
-struct AuditRows<'a> {
-    uuid: Vec<Uuid>,
-    at: &'a [i64],
-    request: &'a [String],
-    client: &'a [Uuid],
-    agent_pk: Vec<i64>,
-    agent: Vec<Uuid>,
-    entries: Vec<Vec<u8>>,
-    count: Vec<i32>,
+columns! {
+    /// One statement's share of the audit rows: the eight arrays bound after the organization.
+    #[derive(Default)]
+    struct AuditRows<'a> {
+        uuid: Vec<Uuid>,
+        at: &'a [i64],
+        request: &'a [String],
+        client: &'a [Uuid],
+        agent_pk: Vec<i64>,
+        agent: Vec<Uuid>,
+        entries: Vec<Vec<u8>>,
+        count: Vec<i32>,
+    }
 }
 
 impl<'a> AuditRows<'a> {
@@ -366,18 +376,6 @@ impl<'a> AuditRows<'a> {
             count: chunk.iter().map(|s| s.count as i32).collect(),
             entries: chunk.into_iter().map(|s| s.entries).collect(),
         }
-    }
-
-    /// Binds the eight arrays after the organization.
-    fn bind(self, q: PgQuery<'a>) -> PgQuery<'a> {
-        q.bind(self.uuid)
-            .bind(self.at)
-            .bind(self.request)
-            .bind(self.client)
-            .bind(self.agent_pk)
-            .bind(self.agent)
-            .bind(self.entries)
-            .bind(self.count)
     }
 }
 

@@ -391,11 +391,6 @@ async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'stati
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-/// Inserts an agent (see `catalog::create_agent`); its version is kept in `agent_versions`.
-const INSERT_AGENT: &str =
-    "INSERT INTO agents (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at)
-     SELECT $1, id, $2, $3, $4, $5, TRUE, $6, $6 FROM orgs WHERE uuid = $7";
-
 // A transaction that no skill-set write of the organization runs beside, and the
 // organization's key: on SQLite, any write transaction. A settings change needs no more.
 use begin_for_org as begin_org_exclusive;
