@@ -26,6 +26,8 @@ mod generation;
 mod pruning;
 #[path = "support/stranded.rs"]
 mod stranded;
+#[path = "support/users.rs"]
+mod users;
 
 const URL_VAR: &str = "SKILLGRID_TEST_POSTGRES_URL";
 
@@ -1559,5 +1561,13 @@ async fn the_audit_entries_view_lists_what_the_store_lists() {
     .unwrap();
     assert_eq!(readable, "2025-06-15T15:06:40.000");
     c.close().await.ok();
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn users_are_kept_to_their_organization_and_sessions_end() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    users::are_kept_to_their_organization_and_sessions_end(s.as_ref()).await;
     db.drop().await;
 }

@@ -12,6 +12,8 @@ mod generation;
 mod pruning;
 #[path = "support/stranded.rs"]
 mod stranded;
+#[path = "support/users.rs"]
+mod users;
 
 use skillgrid_store::sqlite::SqliteStore;
 
@@ -270,4 +272,12 @@ async fn the_audit_entries_view_lists_what_the_store_lists() {
             .await
             .unwrap();
     assert_eq!(readable, "2025-06-15T15:06:40.000Z");
+}
+
+#[tokio::test]
+async fn users_are_kept_to_their_organization_and_sessions_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("u.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    users::are_kept_to_their_organization_and_sessions_end(&store).await;
 }

@@ -3,7 +3,8 @@
 //! backends differ, it calls the backend's own function of the same name (`super::…`).
 
 use super::{
-    begin_for_org, begin_write, catalog, clients, extra, group, keys, trail, Db, INSERT_AGENT,
+    begin_for_org, begin_write, catalog, clients, extra, group, keys, trail, users, Db,
+    INSERT_AGENT,
 };
 use crate::common::WRITE_PROBE_BYTES;
 use crate::idempotency;
@@ -304,6 +305,51 @@ impl Store for super::This {
         wanted: u64,
     ) -> Result<Option<TokenTake>> {
         super::take_tokens(self, client, limit, wanted).await
+    }
+
+    // People and sessions.
+
+    async fn create_user(&self, org: OrgId, new: &NewUser, by: &ChangedBy) -> Result<UserRecord> {
+        users::create(&self.write, org, new, by).await
+    }
+
+    async fn find_user(&self, org: OrgId, email: &str) -> Result<Option<UserRecord>> {
+        users::find(&self.read, org, email).await
+    }
+
+    async fn get_user(&self, org: OrgId, id: Uuid) -> Result<UserRecord> {
+        users::get(&self.read, org, id).await
+    }
+
+    async fn list_users(&self, org: OrgId) -> Result<Vec<UserRecord>> {
+        users::list(&self.read, org).await
+    }
+
+    async fn update_user(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        change: &UserChange,
+        now: Timestamp,
+    ) -> Result<UserRecord> {
+        users::update(&self.write, org, id, change, now).await
+    }
+
+    async fn create_session(&self, new: &NewSession) -> Result<()> {
+        users::create_session(&self.write, new).await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+        idle_ms: i64,
+    ) -> Result<Option<SessionRecord>> {
+        users::session(&self.read, &self.write, token_hash, now, idle_ms).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()> {
+        users::delete_session(&self.write, token_hash).await
     }
 }
 
