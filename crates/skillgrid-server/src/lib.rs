@@ -8,6 +8,7 @@ pub mod body;
 pub mod bootstrap;
 mod buffers;
 pub mod connections;
+pub mod console;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
