@@ -207,6 +207,28 @@ struct ServeArgs {
     #[arg(long, env = "SKILLGRID_TOKEN_FAILURES_PER_ADDRESS", default_value_t = 30,
         value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     token_failures_per_address: u32,
+    /// A console session unused this long ends (the user signs in again). [default: 30m]
+    #[arg(long, env = "SKILLGRID_SESSION_IDLE", value_parser = parse_duration, value_name = "DURATION")]
+    session_idle: Option<Duration>,
+    /// A console session ends this long after its sign-in, however much it is used.
+    /// [default: 12h]
+    #[arg(long, env = "SKILLGRID_SESSION_MAX_AGE", value_parser = parse_duration, value_name = "DURATION")]
+    session_max_age: Option<Duration>,
+    /// Failed console sign-ins per account (organization and e-mail, whether or not it
+    /// exists): a burst of this many, refilled at this many a minute (429 beyond).
+    #[arg(long, env = "SKILLGRID_SIGN_IN_FAILURES_PER_ACCOUNT", default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    sign_in_failures_per_account: u32,
+    /// The same, per source address (IPv6: per /64).
+    #[arg(long, env = "SKILLGRID_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    sign_in_failures_per_address: u32,
+    /// Believe the X-Forwarded-Proto and X-Forwarded-For headers of a reverse proxy in front:
+    /// the console's cookie is then marked Secure when the proxy was reached over HTTPS, and
+    /// failed sign-ins are counted per the address the proxy saw. Only behind a proxy that
+    /// sets both (and drops what clients send of them).
+    #[arg(long, env = "SKILLGRID_TRUST_PROXY_HEADERS")]
+    trust_proxy_headers: bool,
     /// Where each API client's rate limit is counted: `database` shares one budget between
     /// every instance on a PostgreSQL database (one database round trip per request);
     /// `process` counts in each process, so N instances allow N times the limit. SQLite is
@@ -500,6 +522,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         std::time::Duration::from_secs(args.prune_every_secs),
     );
+    let console = console_options(&args);
     let options = skillgrid_server::StateOptions {
         keys: skillgrid_server::keys::KeySource::choose(
             args.signing_key_file,
@@ -509,6 +532,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             per_client: args.token_failures_per_client,
             per_address: args.token_failures_per_address,
         },
+        console,
     };
     let state = skillgrid_server::build_state_with(store, &options).await?;
     tracing::info!(source = ?options.keys, kids = ?state.keys().ids(), "token signing keys loaded");
@@ -533,6 +557,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     upkeep.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The console's session lifetimes and sign-in limits from the flags.
+fn console_options(args: &ServeArgs) -> skillgrid_server::console::ConsoleOptions {
+    let d = skillgrid_server::console::ConsoleOptions::default();
+    skillgrid_server::console::ConsoleOptions {
+        idle: args.session_idle.unwrap_or(d.idle),
+        absolute: args.session_max_age.unwrap_or(d.absolute),
+        trust_proxy_headers: args.trust_proxy_headers,
+        sign_in_failures: skillgrid_server::token_guard::FailureLimits {
+            per_client: args.sign_in_failures_per_account,
+            per_address: args.sign_in_failures_per_address,
+        },
+    }
 }
 
 async fn shutdown_signal() {

@@ -45,6 +45,21 @@ pub fn verify(password: &str, stored: &str) -> bool {
     })
 }
 
+/// [`hash`] on a thread for blocking work: Argon2 takes its tens of milliseconds of CPU by
+/// design, which must not hold up the requests sharing the runtime's threads.
+pub async fn hash_apart(password: &str) -> anyhow::Result<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash(&password)).await?
+}
+
+/// [`verify`] on a thread for blocking work.
+pub async fn verify_apart(password: &str, stored: &str) -> bool {
+    let (password, stored) = (password.to_string(), stored.to_string());
+    tokio::task::spawn_blocking(move || verify(&password, &stored))
+        .await
+        .unwrap_or(false)
+}
+
 /// Why a password a user chose is refused, if it is.
 pub fn refusal(password: &str) -> Option<String> {
     let n = password.chars().count();
