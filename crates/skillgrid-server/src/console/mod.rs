@@ -7,9 +7,10 @@
 //! anti-forgery token, checked in one place (`csrf.rs`).
 //!
 //! One module per screen (`sign_in.rs`, `password.rs`, `home.rs`) beside the cross-cutting
-//! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), sessions and their cookie
+//! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the API reached with the session (`api.rs`), sessions and their cookie
 //! (`sessions.rs`), anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
 
+pub mod api;
 pub mod csrf;
 mod home;
 mod layout;

@@ -4,8 +4,11 @@
 
 use crate::helpers::*;
 use reqwest::redirect::Policy;
+use reqwest::Method;
+use serde_json::json;
 use skillgrid_server::bootstrap;
 use skillgrid_store::Role;
+use uuid::Uuid;
 
 /// A browser's part of the exchange: no redirects followed, the session cookie kept by hand.
 pub struct Visitor<'a> {
@@ -93,6 +96,36 @@ impl<'a> Visitor<'a> {
             b = b.header(*k, *v);
         }
         self.send(b).await
+    }
+
+    /// A request to the API with the session cookie (and no bearer token).
+    pub async fn api(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut b = self.http.request(method, self.app.url(path));
+        if let Some(c) = &self.cookie {
+            b = b.header("cookie", format!("skillgrid_session={c}"));
+        }
+        if let Some(v) = body {
+            b = b.json(v);
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let r = b.send().await.expect("request sent");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        Resp {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            headers,
+            text,
+        }
     }
 
     pub async fn sign_in(&mut self, org: &str, email: &str, password: &str) -> Page {
@@ -392,4 +425,200 @@ async fn disabling_a_user_ends_their_session_at_once() {
             .location(),
         Some("/console")
     );
+}
+
+/// The headers a console page's script sends with a change: the session's token, from the
+/// server's own origin.
+fn from_page<'a>(app: &'a TestApp, csrf: &'a str) -> [(&'static str, &'a str); 2] {
+    [("x-csrf-token", csrf), ("origin", app.base.as_str())]
+}
+
+#[tokio::test]
+async fn a_session_holds_its_role_s_scopes_and_the_audit_names_its_user() {
+    let app = spawn_app().await;
+    let org = app.org.to_string();
+    let skill = app.create_skill("Billing").await;
+    let agent = app.create_agent("ana@example.com").await;
+    let path = format!("/api/v2/agents/users/{agent}/skills");
+    let body = json!([{"skillId": skill, "proficiency": 60}]);
+    let before = app.snapshot(agent).await;
+
+    // A viewer reads, and can change nothing: the server refuses it whatever the page does.
+    let (mut viewer, vcsrf) = signed_in(&app, &org, "vic@example.com", Role::Viewer).await;
+    let r = viewer.api(Method::GET, &path, None, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = viewer
+        .api(Method::PUT, &path, Some(&body), &from_page(&app, &vcsrf))
+        .await;
+    assert_problem(&r, 403, "insufficient_scope");
+    let r = viewer
+        .api(
+            Method::POST,
+            "/api/v2/admin/skills",
+            Some(&json!({"name": "Sales"})),
+            &from_page(&app, &vcsrf),
+        )
+        .await;
+    assert_problem(&r, 403, "insufficient_scope");
+    assert_eq!(app.snapshot(agent).await, before, "nothing written");
+
+    // An editor changes assignments, with the session's token from the server's own origin.
+    let (mut editor, csrf) = signed_in(&app, &org, "edi@example.com", Role::Editor).await;
+    let r = editor.api(Method::PUT, &path, Some(&body), &[]).await;
+    assert_problem(&r, 403, "forbidden");
+    let r = editor
+        .api(
+            Method::PUT,
+            &path,
+            Some(&body),
+            &[("x-csrf-token", "forged")],
+        )
+        .await;
+    assert_problem(&r, 403, "forbidden");
+    let r = editor
+        .api(
+            Method::PUT,
+            &path,
+            Some(&body),
+            &[("x-csrf-token", &csrf), ("origin", "https://evil.example")],
+        )
+        .await;
+    assert_problem(&r, 403, "forbidden");
+    assert_eq!(app.snapshot(agent).await, before, "nothing written");
+    let r = editor
+        .api(Method::PUT, &path, Some(&body), &from_page(&app, &csrf))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // ...but not the organization's settings: that is an admin's.
+    let r = editor
+        .api(
+            Method::PATCH,
+            "/api/v2/organizations/settings",
+            Some(&json!({"requireIfMatch": true})),
+            &from_page(&app, &csrf),
+        )
+        .await;
+    assert_problem(&r, 403, "insufficient_scope");
+
+    // The audit names the user, under the client made with them; a token's entries name none.
+    let edi = app
+        .store
+        .find_user(app.org, "edi@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let audit = app.get("/api/v2/audit").await;
+    let entries = audit.body["items"].as_array().unwrap();
+    let last = entries.last().unwrap();
+    assert_eq!(last["userId"], edi.id.to_string(), "{}", audit.text);
+    assert_eq!(last["clientId"], edi.client_id.to_string());
+    let r = app.put(&path, &json!([])).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let history = app.get(&format!("{path}/history")).await;
+    let newest = &history.body["items"][0];
+    assert_eq!(newest["clientId"], app.client_id.to_string());
+    assert!(newest.get("userId").is_none(), "{newest}");
+    assert_eq!(history.body["items"][1]["userId"], edi.id.to_string());
+
+    // The user's client gets no token, even when an admin gives it a secret.
+    let r = app
+        .post(
+            &format!("/api/v2/admin/clients/{}/secret", edi.client_id),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let secret = r.body["clientSecret"].as_str().unwrap().to_string();
+    let token = app
+        .http
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &edi.client_id.to_string()),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 401);
+
+    // A user yet to replace a one-time password gets nothing from the API.
+    let made = bootstrap::create_user(&app.store, &org, "new@example.com", Role::Admin, None)
+        .await
+        .unwrap();
+    let mut fresh = Visitor::new(&app);
+    fresh
+        .sign_in(
+            "default",
+            "new@example.com",
+            made.password.as_deref().unwrap(),
+        )
+        .await;
+    let r = fresh.api(Method::GET, &path, None, &[]).await;
+    assert_problem(&r, 403, "forbidden");
+
+    // Signed out, the old cookie is refused; so is one that names no session.
+    let old = editor.cookie.clone();
+    let out = editor
+        .post("/console/sign-out", &[("csrf_token", &csrf)], &[])
+        .await;
+    assert_eq!(out.status, 303);
+    editor.cookie = old;
+    let r = editor.api(Method::GET, &path, None, &[]).await;
+    assert_problem(&r, 401, "unauthorized");
+    let mut stale = Visitor::new(&app);
+    stale.cookie = Some("not-a-session".into());
+    let r = stale.api(Method::GET, &path, None, &[]).await;
+    assert_problem(&r, 401, "unauthorized");
+}
+
+/// A request with a bearer token is the token's, whatever cookie it carries: every operation
+/// of the API answers as it does without one, with no anti-forgery check.
+#[tokio::test]
+async fn a_bearer_token_is_answered_as_before_whatever_cookie_comes_with_it() {
+    let app = spawn_app().await;
+    app.lift_rate_limit().await;
+    let (viewer, _) = signed_in(&app, &app.org.to_string(), "vic@example.com", Role::Viewer).await;
+    let cookie = format!("skillgrid_session={}", viewer.cookie.clone().unwrap());
+    let doc = app.get("/api/v2/openapi.json").await.body;
+    let mut operations = 0;
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        // Ids that exist nowhere, and an empty body: nothing is written either way.
+        let path: String = template
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    Uuid::now_v7().to_string()
+                } else {
+                    seg.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            let Ok(m) = method.to_uppercase().parse::<Method>() else {
+                continue;
+            };
+            let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
+            let plain = app
+                .call(m.clone(), &path, Some(&app.token), body.as_ref(), &[])
+                .await;
+            let with_cookie = app
+                .call(
+                    m.clone(),
+                    &path,
+                    Some(&app.token),
+                    body.as_ref(),
+                    &[("cookie", &cookie), ("origin", "https://evil.example")],
+                )
+                .await;
+            assert_eq!(
+                (plain.status, &plain.body["code"]),
+                (with_cookie.status, &with_cookie.body["code"]),
+                "{m} {path}"
+            );
+            operations += 1;
+        }
+    }
+    assert!(operations > 20, "{operations}");
 }
