@@ -128,6 +128,14 @@ impl<'a> Visitor<'a> {
         }
     }
 
+    /// Posts the password form: `csrf` as its anti-forgery field (none: left out), the
+    /// current password, and the new one twice.
+    pub async fn change_password(&mut self, csrf: Option<&str>, current: &str, new: &str) -> Page {
+        let mut form = vec![("current", current), ("new", new), ("confirm", new)];
+        form.extend(csrf.map(|c| ("csrf_token", c)));
+        self.post("/console/password", &form, &[]).await
+    }
+
     pub async fn sign_in(&mut self, org: &str, email: &str, password: &str) -> Page {
         self.post(
             "/console/sign-in",
@@ -162,18 +170,7 @@ pub async fn signed_in<'a>(
     assert_eq!(first.location(), Some("/console/password"), "{first:?}");
     let csrf = v.get("/console/password").await.csrf();
     let current = made.password.unwrap();
-    let changed = v
-        .post(
-            "/console/password",
-            &[
-                ("csrf_token", &csrf),
-                ("current", &current),
-                ("new", CHOSEN),
-                ("confirm", CHOSEN),
-            ],
-            &[],
-        )
-        .await;
+    let changed = v.change_password(Some(&csrf), &current, CHOSEN).await;
     assert_eq!(changed.location(), Some("/console"), "{changed:?}");
     (v, csrf)
 }
@@ -250,39 +247,11 @@ async fn a_first_sign_in_forces_a_new_password_and_sign_out_ends_the_session() {
     let csrf = page.csrf();
 
     // The change is refused without the session's token, or with a short password.
-    let no_token = v
-        .post(
-            "/console/password",
-            &[("current", &one_time), ("new", CHOSEN), ("confirm", CHOSEN)],
-            &[],
-        )
-        .await;
+    let no_token = v.change_password(None, &one_time, CHOSEN).await;
     assert_eq!(no_token.status, 403);
-    let short = v
-        .post(
-            "/console/password",
-            &[
-                ("csrf_token", &csrf),
-                ("current", &one_time),
-                ("new", "short"),
-                ("confirm", "short"),
-            ],
-            &[],
-        )
-        .await;
+    let short = v.change_password(Some(&csrf), &one_time, "short").await;
     assert_eq!(short.status, 422);
-    let done = v
-        .post(
-            "/console/password",
-            &[
-                ("csrf_token", &csrf),
-                ("current", &one_time),
-                ("new", CHOSEN),
-                ("confirm", CHOSEN),
-            ],
-            &[],
-        )
-        .await;
+    let done = v.change_password(Some(&csrf), &one_time, CHOSEN).await;
     assert_eq!((done.status, done.location()), (303, Some("/console")));
 
     // The home says who, where and with which role.
