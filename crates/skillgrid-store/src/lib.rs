@@ -440,6 +440,10 @@ pub struct UserChange {
     pub password: Option<(String, bool)>,
     /// Disabling a user ends every session of theirs in the same transaction.
     pub active: Option<bool>,
+    /// With a new password: the session (by its token's hash) that stays; every other session
+    /// of the user ends in the same transaction, so a password changed because it leaked
+    /// also signs out whoever used it.
+    pub keep_session: Option<[u8; 32]>,
 }
 
 /// A session to start. Only a hash of the session's token is stored: a copy of the database
@@ -699,7 +703,8 @@ pub trait Store: Send + Sync + 'static {
     async fn get_user(&self, org: OrgId, id: Uuid) -> Result<UserRecord>;
     /// The organization's users, oldest first.
     async fn list_users(&self, org: OrgId) -> Result<Vec<UserRecord>>;
-    /// Changes a user; disabling them deletes their sessions in the same transaction.
+    /// Changes a user; disabling them deletes their sessions in the same transaction, and a
+    /// new password every session but [`UserChange::keep_session`].
     async fn update_user(
         &self,
         org: OrgId,

@@ -91,6 +91,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Result<Respo
                 .map_err(ApiError::Internal)?,
             false,
         )),
+        keep_session: Some(s.hash),
         ..UserChange::default()
     };
     state

@@ -264,6 +264,8 @@ async fn a_first_sign_in_forces_a_new_password_and_sign_out_ends_the_session() {
     ] {
         assert!(home.html.contains(hook), "{hook} missing:\n{}", home.html);
     }
+    // The first session, which changed the password, lives on.
+    assert_eq!(v.get("/console").await.status, 200);
     // The one-time password no longer signs in; the chosen one does.
     let mut other = Visitor::new(&app);
     assert_eq!(

@@ -4,7 +4,7 @@
 //! [`UserRecord::client_id`]), in one transaction. A session is found by the hash of its
 //! token, and only while its user is active and neither of its expiries has passed; disabling
 //! a user deletes their sessions in the same transaction, so no request is served for them
-//! after the change commits.
+//! after the change commits (a new password deletes all but the one that changed it).
 
 use super::{begin_write, for_update, Db};
 use crate::common::{key, map_write_err};
@@ -181,6 +181,13 @@ pub(super) async fn update(
     if !user.active {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(pk)
+            .execute(&mut *tx)
+            .await?;
+    } else if change.password.is_some() {
+        let keep = change.keep_session.map(|h| h.to_vec()).unwrap_or_default();
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(pk)
+            .bind(keep)
             .execute(&mut *tx)
             .await?;
     }

@@ -172,6 +172,26 @@ pub async fn are_kept_to_their_organization_and_sessions_end(s: &dyn Store) {
         .unwrap()
         .is_none());
 
+    // A new password ends every other session of the user.
+    s.create_session(&new_session(8, &ada, t0)).await.unwrap();
+    s.create_session(&new_session(9, &ada, t0)).await.unwrap();
+    let new_password = UserChange {
+        password: Some(("$argon2id$newer".into(), false)),
+        keep_session: Some([8; 32]),
+        ..Default::default()
+    };
+    s.update_user(org, ada.id, &new_password, Timestamp(t0))
+        .await
+        .unwrap();
+    let live = |token: u8| async move {
+        s.session(&[token; 32], Timestamp(t0), 30 * MINUTE)
+            .await
+            .unwrap()
+            .is_some()
+    };
+    assert!(live(8).await);
+    assert!(!live(9).await);
+
     // Signing out ends one session.
     s.create_session(&new_session(3, &ada, t0)).await.unwrap();
     s.delete_session(&[3; 32]).await.unwrap();
