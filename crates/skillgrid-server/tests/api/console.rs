@@ -491,6 +491,35 @@ async fn a_session_holds_its_role_s_scopes_and_the_audit_names_its_user() {
     assert!(newest.get("userId").is_none(), "{newest}");
     assert_eq!(history.body["items"][1]["userId"], edi.id.to_string());
 
+    // An admin's change to an API client made in the console names the admin too.
+    let (mut admin, acsrf) = signed_in(&app, &org, "adm@example.com", Role::Admin).await;
+    let r = admin
+        .api(
+            Method::POST,
+            "/api/v2/admin/clients",
+            Some(&json!({"name": "importer", "scopes": ["admin:agent:read"]})),
+            &from_page(&app, &acsrf),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let adm = app
+        .store
+        .find_user(app.org, "adm@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let changes = app.get("/api/v2/audit/clients").await;
+    let last = changes.body["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["actorUserId"], adm.id.to_string(), "{last}");
+    assert_eq!(last["actorClientId"], adm.client_id.to_string());
+    let first = &changes.body["items"][0];
+    assert!(first.get("actorUserId").is_none(), "{first}");
+
     // The user's client gets no token, even when an admin gives it a secret.
     let r = app
         .post(
