@@ -57,13 +57,11 @@ pub async fn page(
     // With one organization (the usual case), there is nothing to choose.
     let only = match q.get("org") {
         Some(o) => Some(o.clone()),
-        None => {
+        None if state.store().org_count().await? == 1 => {
             let orgs = state.store().list_orgs().await?;
-            match orgs.as_slice() {
-                [one] => Some(one.name.clone()),
-                _ => None,
-            }
+            orgs.into_iter().next().map(|o| o.name)
         }
+        None => None,
     };
     Ok(respond(
         StatusCode::OK,
