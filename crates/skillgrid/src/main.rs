@@ -745,6 +745,28 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
+    fn the_session_flags_help_states_the_defaults_in_force() {
+        let d = skillgrid_server::console::ConsoleOptions::default();
+        let mut cli = Cli::command();
+        let serve = cli.find_subcommand_mut("serve").expect("serve");
+        for (flag, default, said) in [
+            ("session_idle", d.idle, "30m"),
+            ("session_max_age", d.absolute, "12h"),
+        ] {
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_id() == flag)
+                .expect(flag);
+            let help = arg.get_long_help().or(arg.get_help()).unwrap().to_string();
+            assert!(
+                help.contains(&format!("[default: {said}]")),
+                "{flag}: {help}"
+            );
+            assert_eq!(parse_duration(said), Ok(default));
+        }
+    }
+
+    #[test]
     fn the_http_flags_help_states_the_defaults_in_force() {
         let d = HttpLimits::default();
         let mut cli = Cli::command();
