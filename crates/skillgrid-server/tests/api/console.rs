@@ -152,6 +152,11 @@ impl<'a> Visitor<'a> {
 
 pub const CHOSEN: &str = "a password of my own";
 
+/// The user of the app's organization with `email`, as stored.
+async fn user(app: &TestApp, email: &str) -> skillgrid_store::UserRecord {
+    app.store.find_user(app.org, email).await.unwrap().unwrap()
+}
+
 /// A user of `org` with `role`, signed in and past the change of their first password: the
 /// visitor and the session's anti-forgery token.
 pub async fn signed_in<'a>(
@@ -472,12 +477,7 @@ async fn a_session_holds_its_role_s_scopes_and_the_audit_names_its_user() {
     assert_problem(&r, 403, "insufficient_scope");
 
     // The audit names the user, under the client made with them; a token's entries name none.
-    let edi = app
-        .store
-        .find_user(app.org, "edi@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let edi = user(&app, "edi@example.com").await;
     let audit = app.get("/api/v2/audit").await;
     let entries = audit.body["items"].as_array().unwrap();
     let last = entries.last().unwrap();
@@ -502,12 +502,7 @@ async fn a_session_holds_its_role_s_scopes_and_the_audit_names_its_user() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let adm = app
-        .store
-        .find_user(app.org, "adm@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let adm = user(&app, "adm@example.com").await;
     let changes = app.get("/api/v2/audit/clients").await;
     let last = changes.body["items"]
         .as_array()
