@@ -104,6 +104,10 @@ pub struct ClientAuditEntry {
     /// directly (the admin commands, the first start).
     #[schema(required = true)]
     pub actor_client_id: Option<Uuid>,
+    /// The console user who made the change, when it was made in the console (the acting
+    /// client is then the one made with the user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_user_id: Option<Uuid>,
     /// The client changed.
     pub client_id: Uuid,
     pub action: ClientAuditAction,

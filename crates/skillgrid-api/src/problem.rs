@@ -17,6 +17,10 @@ pub enum ProblemCode {
     BadRequest,
     Unauthorized,
     InsufficientScope,
+    /// A request made with the console's session cookie that its session may not make: a
+    /// change without the anti-forgery token or from another site, or before the user chose
+    /// their own password.
+    Forbidden,
     NotFound,
     MethodNotAllowed,
     /// The request body did not arrive within the server's body timeout.
@@ -36,12 +40,13 @@ pub enum ProblemCode {
 }
 
 impl ProblemCode {
-    pub const ALL: [ProblemCode; 20] = [
+    pub const ALL: [ProblemCode; 21] = [
         Self::ValidationFailed,
         Self::InactiveAgent,
         Self::BadRequest,
         Self::Unauthorized,
         Self::InsufficientScope,
+        Self::Forbidden,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::RequestTimeout,
@@ -66,6 +71,7 @@ impl ProblemCode {
             Self::BadRequest => "bad_request",
             Self::Unauthorized => "unauthorized",
             Self::InsufficientScope => "insufficient_scope",
+            Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::RequestTimeout => "request_timeout",
@@ -88,7 +94,7 @@ impl ProblemCode {
         match self {
             Self::ValidationFailed | Self::InactiveAgent | Self::BadRequest => 400,
             Self::Unauthorized => 401,
-            Self::InsufficientScope => 403,
+            Self::InsufficientScope | Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::RequestTimeout => 408,
@@ -113,6 +119,7 @@ impl ProblemCode {
             Self::BadRequest => "The request is not well-formed HTTP",
             Self::Unauthorized => "Authentication is required",
             Self::InsufficientScope => "The token lacks the scope this route needs",
+            Self::Forbidden => "The console session may not make this request",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::RequestTimeout => "The request was not received in time",

@@ -155,7 +155,13 @@ pub struct AuditEntry {
     #[schema(format = DateTime)]
     pub at: String,
     pub request_id: String,
+    /// The API client whose request made the change; for a change made in the console, the
+    /// client made with the console user (see `userId`).
     pub client_id: Uuid,
+    /// The console user who made the change, when it was made in the console (with their
+    /// session rather than a bearer token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
     pub agent_id: Uuid,
     pub skill_id: Uuid,
     pub action: AuditAction,

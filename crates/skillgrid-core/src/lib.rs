@@ -4,12 +4,14 @@
 //!   *every* problem (pointer, code, detail, expected, received, hint) before giving up;
 //! * [`model`]: the validated domain types that cross into storage;
 //! * [`ids`]: the ids of organizations, agents, skills and clients, each its own type;
+//! * [`people`]: the console's users' roles and the API scopes each holds;
 //! * [`diff`]: what a desired skill set changes against the stored one;
 //! * [`timestamp`]: the one way times are parsed and printed.
 
 pub mod diff;
 pub mod ids;
 pub mod model;
+pub mod people;
 pub mod timestamp;
 pub mod validate;
 

@@ -110,6 +110,9 @@ pub struct Caller {
     /// request, so a handler does not look a second time. Checked at the start of each
     /// request, they reflect every change made before it, on any instance.
     pub org: Option<Arc<OrgView>>,
+    /// The console user whose session cookie made the request (`client_id` is then the API
+    /// client made with the user); `None` for a bearer token.
+    pub user_id: Option<Uuid>,
 }
 
 impl Caller {
@@ -219,6 +222,7 @@ pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
         client_id: parse(&c.client_id)?,
         scopes: c.scope.split_whitespace().map(String::from).collect(),
         token_epoch: c.client_epoch,
+        user_id: None,
     })
 }
 
@@ -279,7 +283,10 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(c.clone());
         }
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return Err(missing_token());
+            // Without a token, the console's session cookie, if the request carries one.
+            let session =
+                crate::console::api::session_caller(state, &parts.method, &parts.headers).await?;
+            return session.ok_or_else(missing_token);
         };
         let value = value
             .to_str()

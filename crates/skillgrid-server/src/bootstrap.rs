@@ -1,14 +1,15 @@
 //! First start, demo data and the admin commands: things done to the database directly.
 
 use crate::auth::{hash_secret, new_client_secret};
+use crate::console::passwords;
 use crate::vendor_scopes::{self, Asked};
 use serde::Serialize;
 use skillgrid_api::{scopes, OrgSettings};
 use skillgrid_core::model::{Assignment, Given, NewAgent, NewSkill, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
-    AgentWrite, ChangedBy, ClientChange, ClientRecord, DynStore, OrgRecord, PageRequest,
-    StoreError, WriteContext, WriteOptions,
+    AgentWrite, ChangedBy, ClientChange, ClientRecord, Conflict, DynStore, NewUser, OrgRecord,
+    PageRequest, Role, StoreError, Unique, UserChange, UserRecord, WriteContext, WriteOptions,
 };
 use uuid::Uuid;
 
@@ -218,6 +219,134 @@ pub async fn rotate_secret(store: &DynStore, org: &str, client: &str) -> anyhow:
         .await?;
     Ok(NewClient::shown(c, secret))
 }
+
+/// A console user as `admin create-user --json` prints it; a password made for the user is
+/// shown only here.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewConsoleUser {
+    pub user_id: Uuid,
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: Role,
+    /// The one-time password made for the user; absent when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// Creates a console user of `org` (an id or a name). Without `password`, a one-time password
+/// is made and returned to be shown once; either way the user must choose their own at their
+/// first sign-in.
+pub async fn create_user(
+    store: &DynStore,
+    org: &str,
+    email: &str,
+    role: Role,
+    password: Option<&str>,
+) -> anyhow::Result<NewConsoleUser> {
+    let email = email.trim();
+    anyhow::ensure!(
+        email.len() >= 3 && email.contains('@') && !email.contains(char::is_whitespace),
+        "`{email}` is not an e-mail address"
+    );
+    let org = find_org(store, org).await?;
+    let made = password.is_none().then(passwords::one_time);
+    let password = password.or(made.as_deref()).unwrap_or_default();
+    if let Some(why) = passwords::refusal(password) {
+        anyhow::bail!("{why}");
+    }
+    let new = NewUser {
+        email: email.into(),
+        role,
+        password_hash: passwords::hash(password)?,
+        must_change_password: true,
+    };
+    let user = match store.create_user(org.id, &new, &by_cli()).await {
+        Ok(u) => u,
+        Err(StoreError::Conflict(Conflict::Taken(Unique::UserEmail))) => {
+            anyhow::bail!(
+                "organization `{}` already has a user with the e-mail `{email}`",
+                org.name
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(NewConsoleUser {
+        user_id: user.id,
+        org_id: user.org_id,
+        email: user.email,
+        role: user.role,
+        password: made,
+    })
+}
+
+/// A console user as `admin list-users --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedUser {
+    pub user_id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub created_at: String,
+}
+
+impl From<UserRecord> for ListedUser {
+    fn from(u: UserRecord) -> Self {
+        ListedUser {
+            user_id: u.id,
+            email: u.email,
+            role: u.role,
+            active: u.active,
+            must_change_password: u.must_change_password,
+            created_at: u.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Every console user of `org` (an id or a name), oldest first.
+pub async fn list_users(store: &DynStore, org: &str) -> anyhow::Result<Vec<ListedUser>> {
+    let org = find_org(store, org).await?;
+    Ok(store
+        .list_users(org.id)
+        .await?
+        .into_iter()
+        .map(ListedUser::from)
+        .collect())
+}
+
+/// Disables (or, with `active`, enables) the console user of `org` with `email`: disabling
+/// ends every session of theirs at once.
+pub async fn set_user_active(
+    store: &DynStore,
+    org: &str,
+    email: &str,
+    active: bool,
+) -> anyhow::Result<ListedUser> {
+    let org = find_org(store, org).await?;
+    let user = store
+        .find_user(org.id, email.trim())
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "organization `{}` has no user with the e-mail `{}`",
+                org.name,
+                email.trim()
+            )
+        })?;
+    let change = UserChange {
+        active: Some(active),
+        ..UserChange::default()
+    };
+    Ok(store
+        .update_user(org.id, user.id, &change, Timestamp::now())
+        .await?
+        .into())
+}
+
+/// The console user `serve --demo` makes in the `default` organization.
+pub const DEMO_ADMIN: &str = "admin@example.com";
 
 /// On an empty database: the `default` organization and a `bootstrap` client with every
 /// scope, whose credentials are returned to be printed once.

@@ -122,7 +122,7 @@ impl From<StoreError> for ApiError {
 fn conflict_field(c: Conflict) -> &'static str {
     match c {
         Conflict::Taken(Unique::OrgName | Unique::SkillName) => "name",
-        Conflict::Taken(Unique::AgentEmail) => "email",
+        Conflict::Taken(Unique::AgentEmail | Unique::UserEmail) => "email",
         Conflict::Taken(Unique::Key) => "id",
         Conflict::SkillGone => "skillId",
         Conflict::ScopesChanged => "scopes",

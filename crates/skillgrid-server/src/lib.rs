@@ -8,6 +8,7 @@ pub mod body;
 pub mod bootstrap;
 mod buffers;
 pub mod connections;
+pub mod console;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
@@ -63,6 +64,7 @@ fn metrics_handle() -> PrometheusHandle {
 pub struct StateOptions {
     pub keys: keys::KeySource,
     pub token_failures: token_guard::FailureLimits,
+    pub console: console::ConsoleOptions,
 }
 
 /// Loads (or creates) the signing key kept in the database and assembles the shared state.
@@ -78,6 +80,7 @@ pub async fn build_state_with(store: DynStore, options: &StateOptions) -> anyhow
         keys,
         metrics_handle(),
         options.token_failures,
+        options.console,
     ))
 }
 
@@ -99,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::oauth::router())
         .merge(routes::health::router())
         .merge(openapi::router())
+        .merge(console::router())
         .fallback(routes::not_found)
         .route_layer(axum::middleware::from_fn(middleware::remember_route))
         .layer(

@@ -129,12 +129,13 @@ pub async fn problem_bodies(req: Request, next: Next) -> Response<Body> {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_json = res
+    // JSON is already a problem; an HTML page (the console's) says what went wrong itself.
+    let has_body = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if is_json {
+        .is_some_and(|v| v.contains("json") || v.starts_with("text/html"));
+    if has_body {
         return res;
     }
     let (code, detail) = match status.as_u16() {

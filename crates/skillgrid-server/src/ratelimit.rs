@@ -283,7 +283,19 @@ pub fn rate_limited(limit: &RateLimit, reset_secs: u64) -> ApiError {
 /// `RateLimit-*` headers; one over the limit gets 429 and changes nothing. Requests without a
 /// valid token pass through to get their 401 from the route.
 pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some(mut caller) = bearer_caller(req.headers(), state.keys()) else {
+    let caller = match bearer_caller(req.headers(), state.keys()) {
+        Some(c) => Some(c),
+        // No token at all: the console's session, counted against the client its user's
+        // changes are recorded under. A refused session is the route's to answer.
+        None if !req.headers().contains_key(header::AUTHORIZATION) => {
+            crate::console::api::session_caller(&state, req.method(), req.headers())
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
+    let Some(mut caller) = caller else {
         return next.run(req).await;
     };
     let org = match state.org_view(caller.org_id).await {
@@ -291,8 +303,9 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         // An organization that no longer exists: let the route answer.
         Err(_) => return next.run(req).await,
     };
-    // A client deleted, disabled or revoked since: the route answers 401.
-    if crate::auth::admit(&org, &mut caller).is_err() {
+    // A client deleted, disabled or revoked since: the route answers 401. (A session was
+    // checked against its user just now.)
+    if caller.user_id.is_none() && crate::auth::admit(&org, &mut caller).is_err() {
         return next.run(req).await;
     }
     let limit = &org.settings.rate_limit;

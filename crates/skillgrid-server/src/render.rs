@@ -111,11 +111,14 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    pub fn audit(&self, r: AuditRecord) -> AuditEntry {
+    /// An audit entry; `users` maps the API clients of console users to the users (see
+    /// `crate::console::api::users_by_client`).
+    pub fn audit(&self, r: AuditRecord, users: &HashMap<Uuid, Uuid>) -> AuditEntry {
         AuditEntry {
             id: r.id,
             at: r.at.to_rfc3339(),
             request_id: r.request_id,
+            user_id: users.get(&r.client_id).copied(),
             client_id: r.client_id,
             agent_id: r.agent_id.get(),
             skill_id: r.skill_id,

@@ -21,6 +21,9 @@ struct Inner {
     limiters: Limiters,
     space: crate::storage::Space,
     token_guard: TokenGuard,
+    /// How the console's sessions live, and its failed sign-ins limited like the token's.
+    console: crate::console::ConsoleOptions,
+    sign_in_guard: TokenGuard,
     /// The last settings and catalog read of each organization, with their generation.
     orgs: Mutex<HashMap<OrgId, Arc<OrgView>>>,
 }
@@ -55,6 +58,7 @@ impl AppState {
         keys: Keys,
         metrics: PrometheusHandle,
         token_failures: FailureLimits,
+        console: crate::console::ConsoleOptions,
     ) -> Self {
         AppState(Arc::new(Inner {
             store,
@@ -63,6 +67,8 @@ impl AppState {
             limiters: Limiters::default(),
             space: Default::default(),
             token_guard: TokenGuard::new(token_failures),
+            sign_in_guard: TokenGuard::new(console.sign_in_failures),
+            console,
             orgs: Mutex::default(),
         }))
     }
@@ -91,6 +97,16 @@ impl AppState {
     /// The limits of failed attempts at the token endpoint.
     pub fn token_guard(&self) -> &TokenGuard {
         &self.0.token_guard
+    }
+
+    /// How the console's sessions live.
+    pub fn console(&self) -> &crate::console::ConsoleOptions {
+        &self.0.console
+    }
+
+    /// The limits of failed sign-ins at the console, per account and per source address.
+    pub fn sign_in_guard(&self) -> &TokenGuard {
+        &self.0.sign_in_guard
     }
 
     /// The organization's settings and catalog as committed when this is called, by any

@@ -39,6 +39,7 @@ pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<Unique> {
         "orgs_name" => Unique::OrgName,
         "skills_org_name" => Unique::SkillName,
         "agents_org_email" => Unique::AgentEmail,
+        "users_org_email" => Unique::UserEmail,
         _ => Unique::Key,
     })
 }
@@ -53,6 +54,7 @@ fn sqlite_constraint(message: &str) -> &'static str {
         "orgs.name_key" => "orgs_name",
         "skills.org_id, skills.name_key" => "skills_org_name",
         "agents.org_id, agents.email_key" => "agents_org_email",
+        "users.org_id, users.email_key" => "users_org_email",
         _ => "",
     }
 }

@@ -87,6 +87,9 @@ pub enum Unique {
     /// An agent's e-mail within its organization (case-insensitively).
     #[error("the agent e-mail")]
     AgentEmail,
+    /// A console user's e-mail within its organization (case-insensitively).
+    #[error("the user e-mail")]
+    UserEmail,
     /// Any other unique key: a row's id, an idempotency key.
     #[error("a key")]
     Key,
@@ -380,6 +383,97 @@ pub struct Stranded {
     pub highest: i64,
 }
 
+// People and sessions: the console's users and their signed-in sessions (see
+// `per_backend/users.rs`).
+
+pub use skillgrid_core::people::Role;
+
+/// A person who signs in to the console, in one organization.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: Role,
+    /// Argon2id, in the PHC string format.
+    pub password_hash: String,
+    /// The password was given to the user (a one-time password): they must choose their own
+    /// before anything else.
+    pub must_change_password: bool,
+    /// A disabled user cannot sign in, and has no sessions.
+    pub active: bool,
+    /// The API client, of the user's organization, that the user's changes are recorded under
+    /// in the audit trail: made with the user, it holds no scopes and no usable secret.
+    pub client_id: Uuid,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl std::fmt::Debug for UserRecord {
+    // Even a hash of a password stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("must_change_password", &self.must_change_password)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user to create.
+#[derive(Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub must_change_password: bool,
+}
+
+/// A change to a user; `None` leaves a field as it is.
+#[derive(Clone, Default)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    /// A new password hash, and whether it must be changed at the next sign-in.
+    pub password: Option<(String, bool)>,
+    /// Disabling a user ends every session of theirs in the same transaction.
+    pub active: Option<bool>,
+    /// With a new password: the session (by its token's hash) that stays; every other session
+    /// of the user ends in the same transaction, so a password changed because it leaked
+    /// also signs out whoever used it.
+    pub keep_session: Option<[u8; 32]>,
+}
+
+/// A session to start. Only a hash of the session's token is stored: a copy of the database
+/// signs nobody in.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the token the browser holds.
+    pub token_hash: [u8; 32],
+    pub user_id: Uuid,
+    pub org_id: OrgId,
+    /// The anti-forgery token every state-changing request of the session must carry.
+    pub csrf_token: String,
+    pub now: Timestamp,
+    /// The session ends when unused this long (milliseconds)...
+    pub idle_ms: i64,
+    /// ...and at this time whatever happens.
+    pub absolute_expires_at: Timestamp,
+}
+
+/// A live session and its user, as each request made with it sees them.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub idle_expires_at: Timestamp,
+    pub absolute_expires_at: Timestamp,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database does.
@@ -597,6 +691,39 @@ pub trait Store: Send + Sync + 'static {
         let _ = (client, limit, wanted);
         Ok(None)
     }
+
+    // People and sessions.
+
+    /// Creates a user of the organization, and the API client their changes are recorded
+    /// under, in one transaction; an e-mail taken in the organization (case-insensitively) is
+    /// [`Conflict::Taken`]`(`[`Unique::UserEmail`]`)`.
+    async fn create_user(&self, org: OrgId, new: &NewUser, by: &ChangedBy) -> Result<UserRecord>;
+    /// A user of the organization by e-mail, case-insensitively.
+    async fn find_user(&self, org: OrgId, email: &str) -> Result<Option<UserRecord>>;
+    async fn get_user(&self, org: OrgId, id: Uuid) -> Result<UserRecord>;
+    /// The organization's users, oldest first.
+    async fn list_users(&self, org: OrgId) -> Result<Vec<UserRecord>>;
+    /// Changes a user; disabling them deletes their sessions in the same transaction, and a
+    /// new password every session but [`UserChange::keep_session`].
+    async fn update_user(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        change: &UserChange,
+        now: Timestamp,
+    ) -> Result<UserRecord>;
+    /// Starts a session (and deletes every expired one).
+    async fn create_session(&self, new: &NewSession) -> Result<()>;
+    /// The live session whose token hashes to `token_hash`, of an active user, as of `now`;
+    /// using it moves its idle expiry to `now + idle_ms` (never past its absolute expiry).
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+        idle_ms: i64,
+    ) -> Result<Option<SessionRecord>>;
+    /// Ends a session; ending one that is gone is no error.
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
 }
 
 /// What [`open_with`] does with a database that holds no skillgrid tables yet.

@@ -16,10 +16,12 @@ Examples:
   skillgrid serve --listen 127.0.0.1:8080 --database sqlite://skillgrid.db
   skillgrid admin create-org --name acme --json
   skillgrid admin create-client --org acme --name importer --scopes \"admin:agent:read admin:agent:write\" --json
+  skillgrid admin create-user --org acme --email ada@example.com --role editor
 
 On its first start on an empty database, `serve` creates the organization `default` and the API
 client `bootstrap` with every scope, and prints that client's id and secret once, to stderr.
-Exchange them for a token at POST /oauth/token (grant_type=client_credentials).
+Exchange them for a token at POST /oauth/token (grant_type=client_credentials). With --demo
+it also creates the console user admin@example.com and prints its one-time password once.
 
 The admin commands change the server's database, which must exist: run them in the server's
 working directory or pass the server's --database. They refuse to create a new one unless
@@ -205,6 +207,28 @@ struct ServeArgs {
     #[arg(long, env = "SKILLGRID_TOKEN_FAILURES_PER_ADDRESS", default_value_t = 30,
         value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     token_failures_per_address: u32,
+    /// A console session unused this long ends (the user signs in again). [default: 30m]
+    #[arg(long, env = "SKILLGRID_SESSION_IDLE", value_parser = parse_duration, value_name = "DURATION")]
+    session_idle: Option<Duration>,
+    /// A console session ends this long after its sign-in, however much it is used.
+    /// [default: 12h]
+    #[arg(long, env = "SKILLGRID_SESSION_MAX_AGE", value_parser = parse_duration, value_name = "DURATION")]
+    session_max_age: Option<Duration>,
+    /// Failed console sign-ins per account (organization and e-mail, whether or not it
+    /// exists): a burst of this many, refilled at this many a minute (429 beyond).
+    #[arg(long, env = "SKILLGRID_SIGN_IN_FAILURES_PER_ACCOUNT", default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    sign_in_failures_per_account: u32,
+    /// The same, per source address (IPv6: per /64).
+    #[arg(long, env = "SKILLGRID_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    sign_in_failures_per_address: u32,
+    /// Believe the X-Forwarded-Proto and X-Forwarded-For headers of a reverse proxy in front:
+    /// the console's cookie is then marked Secure when the proxy was reached over HTTPS, and
+    /// failed sign-ins are counted per the address the proxy saw. Only behind a proxy that
+    /// sets both (and drops what clients send of them).
+    #[arg(long, env = "SKILLGRID_TRUST_PROXY_HEADERS")]
+    trust_proxy_headers: bool,
     /// Where each API client's rate limit is counted: `database` shares one budget between
     /// every instance on a PostgreSQL database (one database round trip per request);
     /// `process` counts in each process, so N instances allow N times the limit. SQLite is
@@ -328,6 +352,60 @@ enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create a user of the web console (at /console); a one-time password is printed once,
+    /// to be changed at the first sign-in.
+    ///
+    /// Example: skillgrid admin create-user --org acme --email ada@example.com --role editor
+    CreateUser {
+        #[command(flatten)]
+        user: UserArgs,
+        /// admin (everything, including settings and API clients), editor (assignments,
+        /// skills and agents) or viewer (reads only).
+        #[arg(long)]
+        role: skillgrid_core::people::Role,
+        /// Read the first password from the first line of standard input instead of making
+        /// one (it must still be changed at the first sign-in).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print {"userId", "orgId", "email", "role", "password"} as JSON ("password" only
+        /// when one was made).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the console users of an organization.
+    ///
+    /// Example: skillgrid admin list-users --org acme --json
+    ListUsers {
+        /// Organization id or name.
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        db: AdminDatabase,
+        /// Print a JSON array of {"userId", "email", "role", "active", "mustChangePassword", "createdAt"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a console user: they cannot sign in, and their sessions end at once.
+    ///
+    /// Example: skillgrid admin disable-user --org acme --email ada@example.com
+    DisableUser(UserArgs),
+    /// Enable a disabled console user again.
+    ///
+    /// Example: skillgrid admin enable-user --org acme --email ada@example.com
+    EnableUser(UserArgs),
+}
+
+/// One console user of an organization.
+#[derive(Args)]
+struct UserArgs {
+    /// Organization id or name.
+    #[arg(long)]
+    org: String,
+    /// The user's e-mail (compared case-insensitively).
+    #[arg(long)]
+    email: String,
+    #[command(flatten)]
+    db: AdminDatabase,
 }
 
 /// One API client of an organization.
@@ -420,6 +498,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if args.demo {
             bootstrap::demo_data(&store, c.org_id, c.client_id).await?;
             tracing::info!("added demo skills and agents to organization `default`");
+            let u = bootstrap::create_user(
+                &store,
+                &c.org_id.to_string(),
+                bootstrap::DEMO_ADMIN,
+                skillgrid_core::people::Role::Admin,
+                None,
+            )
+            .await?;
+            eprintln!(
+                "skillgrid: created console user `{}` (admin) in organization `default`; sign in at /console.\n\
+                 \x20 e-mail:   {}\n\x20 password: {}\n\
+                 Store the password now; it is not shown again, and must be changed at the first sign-in.",
+                u.email,
+                u.email,
+                u.password.unwrap_or_default()
+            );
         }
     } else if args.demo {
         tracing::info!("--demo ignored: the database is not empty");
@@ -428,6 +522,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         std::time::Duration::from_secs(args.prune_every_secs),
     );
+    let console = console_options(&args);
     let options = skillgrid_server::StateOptions {
         keys: skillgrid_server::keys::KeySource::choose(
             args.signing_key_file,
@@ -437,6 +532,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             per_client: args.token_failures_per_client,
             per_address: args.token_failures_per_address,
         },
+        console,
     };
     let state = skillgrid_server::build_state_with(store, &options).await?;
     tracing::info!(source = ?options.keys, kids = ?state.keys().ids(), "token signing keys loaded");
@@ -461,6 +557,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     upkeep.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The console's session lifetimes and sign-in limits from the flags.
+fn console_options(args: &ServeArgs) -> skillgrid_server::console::ConsoleOptions {
+    let d = skillgrid_server::console::ConsoleOptions::default();
+    skillgrid_server::console::ConsoleOptions {
+        idle: args.session_idle.unwrap_or(d.idle),
+        absolute: args.session_max_age.unwrap_or(d.absolute),
+        trust_proxy_headers: args.trust_proxy_headers,
+        sign_in_failures: skillgrid_server::token_guard::FailureLimits {
+            per_client: args.sign_in_failures_per_account,
+            per_address: args.sign_in_failures_per_address,
+        },
+    }
 }
 
 async fn shutdown_signal() {
@@ -556,14 +666,105 @@ async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
                 );
             }
         }
+        AdminCommand::CreateUser {
+            user: UserArgs { org, email, db },
+            role,
+            password_stdin,
+            json,
+        } => {
+            let given = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                None
+            };
+            let store = db.open().await?;
+            let u = bootstrap::create_user(&store, &org, &email, role, given.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string(&u)?);
+            } else {
+                println!(
+                    "created console user `{}` ({}) with id {}",
+                    u.email, u.role, u.user_id
+                );
+                if let Some(p) = &u.password {
+                    println!(
+                        "  one-time password: {p}\nStore it now; it is not shown again. It must be changed at the first sign-in."
+                    );
+                }
+            }
+        }
+        AdminCommand::ListUsers { org, db, json } => {
+            let store = db.open().await?;
+            let users = bootstrap::list_users(&store, &org).await?;
+            if json {
+                println!("{}", serde_json::to_string(&users)?);
+            } else {
+                for u in users {
+                    println!(
+                        "{}  {:8}  {:6}  {}",
+                        u.user_id,
+                        if u.active { "active" } else { "disabled" },
+                        u.role,
+                        u.email
+                    );
+                }
+            }
+        }
+        AdminCommand::DisableUser(UserArgs { org, email, db }) => {
+            let store = db.open().await?;
+            let u = bootstrap::set_user_active(&store, &org, &email, false).await?;
+            println!(
+                "disabled console user `{}`; their sessions have ended",
+                u.email
+            );
+        }
+        AdminCommand::EnableUser(UserArgs { org, email, db }) => {
+            let store = db.open().await?;
+            let u = bootstrap::set_user_active(&store, &org, &email, true).await?;
+            println!("enabled console user `{}`", u.email);
+        }
     }
     Ok(())
+}
+
+/// The first line of standard input, without its line ending: a password piped in, kept out
+/// of the command line (and so of `ps` and shell history).
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    Ok(password)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn the_session_flags_help_states_the_defaults_in_force() {
+        let d = skillgrid_server::console::ConsoleOptions::default();
+        let mut cli = Cli::command();
+        let serve = cli.find_subcommand_mut("serve").expect("serve");
+        for (flag, default, said) in [
+            ("session_idle", d.idle, "30m"),
+            ("session_max_age", d.absolute, "12h"),
+        ] {
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_id() == flag)
+                .expect(flag);
+            let help = arg.get_long_help().or(arg.get_help()).unwrap().to_string();
+            assert!(
+                help.contains(&format!("[default: {said}]")),
+                "{flag}: {help}"
+            );
+            assert_eq!(parse_duration(said), Ok(default));
+        }
+    }
 
     #[test]
     fn the_http_flags_help_states_the_defaults_in_force() {

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -604,6 +604,22 @@ async fn demo_fills_an_empty_database_with_skills_and_agents() {
     let srv = Server::start(dir.path(), &args, &[]);
     let (id, secret) = srv.bootstrap_credentials().expect("bootstrap credentials");
     let (tok, _) = token(&srv, &id.to_string(), &secret).await;
+    // The demo admin of the console, with its one-time password, printed once.
+    let printed = |prefix: &str| -> Vec<String> {
+        srv.log
+            .iter()
+            .filter(|(s, _)| *s == Stream::Stderr)
+            .filter_map(|(_, l)| l.trim_start().strip_prefix(prefix))
+            .map(|v| v.trim().to_string())
+            .collect()
+    };
+    assert_eq!(
+        printed("e-mail:"),
+        ["admin@example.com"],
+        "{}",
+        show(&srv.log)
+    );
+    assert!(printed("password:")[0].len() >= 20, "{}", show(&srv.log));
 
     let skills = get(&srv, "/api/v2/admin/skills", Some(&tok)).await;
     let skill_count = items(&skills).len();
@@ -632,6 +648,7 @@ async fn demo_fills_an_empty_database_with_skills_and_agents() {
     // On a database that is not empty, --demo adds nothing.
     let srv = Server::start(dir.path(), &args, &[]);
     assert_eq!(srv.bootstrap_credentials(), None);
+    assert!(!show(&srv.log).contains("password:"), "{}", show(&srv.log));
     let (tok, _) = token(&srv, &id.to_string(), &secret).await;
     let skills = get(&srv, "/api/v2/admin/skills", Some(&tok)).await;
     assert_eq!(items(&skills).len(), skill_count, "--demo ran twice");
@@ -1408,6 +1425,147 @@ async fn admin_commands_refuse_a_postgres_database_without_skillgrid_tables() {
 }
 
 #[test]
+fn admin_create_user_prints_a_one_time_password_once_or_reads_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // Leaked, so that every argument list below is of `&'static str`.
+    let db: &'static str = sqlite_url(dir.path(), "users.sqlite").leak();
+    let db_args = ["--database", db, "--create-database"];
+    let admin = |args: &[&'static str]| [&["admin"][..], args, &db_args].concat();
+    run_json(
+        dir.path(),
+        &admin(&["create-org", "--name", "acme", "--json"]),
+        &[],
+    );
+
+    let made = run_json(
+        dir.path(),
+        &admin(&[
+            "create-user",
+            "--org",
+            "acme",
+            "--email",
+            "Ada@example.com",
+            "--role",
+            "editor",
+            "--json",
+        ]),
+        &[],
+    );
+    assert_eq!(
+        keys(&made),
+        BTreeSet::from(["userId", "orgId", "email", "role", "password"])
+    );
+    assert_eq!(
+        (made["email"].as_str(), made["role"].as_str()),
+        (Some("Ada@example.com"), Some("editor"))
+    );
+    let password = made["password"].as_str().unwrap();
+    assert!(password.len() >= 20, "{password}");
+
+    // The same e-mail in another case is taken; an unknown role is refused by name.
+    let again = run(
+        dir.path(),
+        &admin(&[
+            "create-user",
+            "--org",
+            "acme",
+            "--email",
+            "ada@EXAMPLE.com",
+            "--role",
+            "viewer",
+        ]),
+        &[],
+    );
+    assert!(!again.status.success());
+    assert!(again.stderr.contains("already has a user"), "{again:?}");
+    let bad = run(
+        dir.path(),
+        &admin(&[
+            "create-user",
+            "--org",
+            "acme",
+            "--email",
+            "b@example.com",
+            "--role",
+            "owner",
+        ]),
+        &[],
+    );
+    assert!(
+        !bad.status.success() && bad.stderr.contains("owner"),
+        "{bad:?}"
+    );
+
+    // --password-stdin reads one line and prints no password.
+    let mut cmd = skillgrid(dir.path());
+    cmd.args(admin(&[
+        "create-user",
+        "--org",
+        "acme",
+        "--email",
+        "bo@example.com",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        "--json",
+    ]))
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long chosen password\nnot read\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let given: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        keys(&given),
+        BTreeSet::from(["userId", "orgId", "email", "role"])
+    );
+    assert_eq!(given["orgId"], made["orgId"]);
+
+    // Listed, then disabled and enabled by e-mail.
+    let listed = run_json(
+        dir.path(),
+        &admin(&["list-users", "--org", "acme", "--json"]),
+        &[],
+    );
+    let emails: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["Ada@example.com", "bo@example.com"]);
+    assert_eq!(listed[0]["mustChangePassword"], true);
+    let off = run(
+        dir.path(),
+        &admin(&["disable-user", "--org", "acme", "--email", "BO@example.com"]),
+        &[],
+    );
+    assert!(off.status.success(), "{off:?}");
+    let listed = run_json(
+        dir.path(),
+        &admin(&["list-users", "--org", "acme", "--json"]),
+        &[],
+    );
+    assert_eq!(
+        (listed[0]["active"].as_bool(), listed[1]["active"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let on = run(
+        dir.path(),
+        &admin(&["enable-user", "--org", "acme", "--email", "bo@example.com"]),
+        &[],
+    );
+    assert!(on.status.success(), "{on:?}");
+}
+
+#[test]
 fn help_texts_succeed_and_show_examples() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
@@ -1420,6 +1578,10 @@ fn help_texts_succeed_and_show_examples() {
         &["admin", "disable-client", "--help"],
         &["admin", "enable-client", "--help"],
         &["admin", "rotate-secret", "--help"],
+        &["admin", "create-user", "--help"],
+        &["admin", "list-users", "--help"],
+        &["admin", "disable-user", "--help"],
+        &["admin", "enable-user", "--help"],
     ] {
         let out = run(dir.path(), args, &[]);
         assert!(out.status.success(), "skillgrid {args:?}:\n{out:?}");

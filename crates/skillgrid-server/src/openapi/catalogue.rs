@@ -26,6 +26,10 @@ pub fn meaning_and_fix(code: ProblemCode) -> (&'static str, &'static str) {
             "The token is valid but lacks the scope this route needs. The detail names the scope needed and the scopes the token has; `WWW-Authenticate` carries `scope=\"NEEDED\"`.",
             "Request a token with that scope (`scope` in `POST /oauth/token`), or have an administrator grant it to the API client (`skillgrid admin create-client --scopes …`).",
         ),
+        ProblemCode::Forbidden => (
+            "The request was made with the console's session cookie (no bearer token) and its session may not make it: a change (any method but GET, HEAD and OPTIONS) without the session's anti-forgery token in `X-CSRF-Token`, or sent from a page of another site (its `Origin` is not this server's), or any request before the user has replaced their one-time password. Nothing was written.",
+            "From the console's own pages, send the token the page carries in `X-CSRF-Token`; a user with a one-time password changes it at `/console/password` first. Programs use an API client's bearer token instead, which is not checked this way.",
+        ),
         ProblemCode::NotFound => (
             "No such resource in the caller's organization (ids of other organizations answer exactly as ids that do not exist), or no route matches the path. A route of Genesys Cloud, NICE CXone, Amazon Connect or Salesforce that skillgrid recognises gets a detail naming skillgrid's route for the same job and how the body differs (see Coming from another product).",
             "Check the id (list the collection to find it) and the path against this page; for another product's route, send the request the detail describes.",

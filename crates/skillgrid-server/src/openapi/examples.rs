@@ -521,6 +521,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         }],
         org: None,
         token_epoch: 0,
+        user_id: None,
     };
     out.push(ex(
         "missing scope",
@@ -533,6 +534,11 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         rate_limited(&settings.rate_limit, 1),
     ));
     if t.scope.ends_with(":write") {
+        out.push(ex(
+            "no anti-forgery token",
+            "a change made with the console's session cookie, without its X-CSRF-Token",
+            crate::console::api::forged(crate::console::csrf::Forgery::BadToken),
+        ));
         out.push(ex(
             "storage full",
             "the server's disk is full; nothing was written",
@@ -558,6 +564,7 @@ fn client_problems(operation: &str, out: &mut Vec<ProblemExample>) {
         scopes: vec!["admin:org:write".into(), "admin:agent:read".into()],
         org: None,
         token_epoch: 0,
+        user_id: None,
     };
     let wanted = [
         "admin:agent:read".to_string(),

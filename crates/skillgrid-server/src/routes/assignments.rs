@@ -99,7 +99,8 @@ pub(crate) async fn history(
         .map_err(|e| AGENT.not_found(e))?;
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
-    Ok(audit_page(p, |a| r.audit(a)))
+    let users = crate::console::api::users_by_client(&state, caller.org_id).await?;
+    Ok(audit_page(p, |a| r.audit(a, &users)))
 }
 
 /// 428: the organization requires `If-Match` and none was sent.

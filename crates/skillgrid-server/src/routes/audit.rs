@@ -36,5 +36,6 @@ pub(crate) async fn list(
         .await?;
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
-    Ok(audit_page(p, |a| r.audit(a)))
+    let users = crate::console::api::users_by_client(&state, caller.org_id).await?;
+    Ok(audit_page(p, |a| r.audit(a, &users)))
 }

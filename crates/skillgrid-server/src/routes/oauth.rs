@@ -229,6 +229,22 @@ pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Respon
     if !verify_secret(&secret, &client.secret_hash) {
         return failed();
     }
+    // A console user's client records their changes: a token of it would act in their name.
+    // It is made without a usable secret; this holds even after one is given to it.
+    match state.store().list_users(client.org_id).await {
+        Ok(users) if users.iter().any(|u| u.client_id == client.id) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "this client records a console user's changes and is given no token",
+            )
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "console user lookup failed");
+            return crate::error::internal_response();
+        }
+    }
     // Only a caller holding the secret learns that the client is disabled.
     if !client.active {
         return oauth_error(

@@ -82,6 +82,43 @@ async fn as_other(w: &World, m: Method, path: &str, body: Option<&Value>) -> Res
     w.app.call(m, path, Some(&w.other), body, &[]).await
 }
 
+/// Each route that names an agent or a skill by id, with a body where it takes one.
+fn id_routes(agent: Uuid, skill: Uuid) -> Vec<(Method, String, Option<Value>)> {
+    let mut v = vec![
+        (Method::GET, format!("/api/v2/admin/skills/{skill}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v2/admin/skills/{skill}"),
+            Some(json!({"name": "Stolen", "active": false})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v2/admin/skills/{skill}"),
+            None,
+        ),
+        (Method::GET, format!("/api/v2/admin/users/{agent}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v2/admin/users/{agent}"),
+            Some(json!({"active": false})),
+        ),
+    ];
+    for base in BASES {
+        let p = format!("{base}/{agent}/skills");
+        v.push((Method::GET, p.clone(), None));
+        v.push((Method::PUT, p.clone(), Some(json!({"skills": []}))));
+        v.push((Method::PATCH, p.clone(), Some(json!({"remove": []}))));
+        v.push((Method::GET, format!("{p}/history"), None));
+        v.push((
+            Method::PUT,
+            format!("{p}/{skill}"),
+            Some(json!({"proficiency": 1})),
+        ));
+        v.push((Method::DELETE, format!("{p}/{skill}"), None));
+    }
+    v
+}
+
 #[tokio::test]
 async fn every_id_of_another_org_answers_as_a_missing_one() {
     let w = world().await;
@@ -89,43 +126,8 @@ async fn every_id_of_another_org_answers_as_a_missing_one() {
     let missing = Uuid::now_v7();
 
     // Each route with an id, once with org 1's id and once with one that exists nowhere.
-    let routes = |agent: Uuid, skill: Uuid| -> Vec<(Method, String, Option<Value>)> {
-        let mut v = vec![
-            (Method::GET, format!("/api/v2/admin/skills/{skill}"), None),
-            (
-                Method::PATCH,
-                format!("/api/v2/admin/skills/{skill}"),
-                Some(json!({"name": "Stolen", "active": false})),
-            ),
-            (
-                Method::DELETE,
-                format!("/api/v2/admin/skills/{skill}"),
-                None,
-            ),
-            (Method::GET, format!("/api/v2/admin/users/{agent}"), None),
-            (
-                Method::PATCH,
-                format!("/api/v2/admin/users/{agent}"),
-                Some(json!({"active": false})),
-            ),
-        ];
-        for base in BASES {
-            let p = format!("{base}/{agent}/skills");
-            v.push((Method::GET, p.clone(), None));
-            v.push((Method::PUT, p.clone(), Some(json!({"skills": []}))));
-            v.push((Method::PATCH, p.clone(), Some(json!({"remove": []}))));
-            v.push((Method::GET, format!("{p}/history"), None));
-            v.push((
-                Method::PUT,
-                format!("{p}/{skill}"),
-                Some(json!({"proficiency": 1})),
-            ));
-            v.push((Method::DELETE, format!("{p}/{skill}"), None));
-        }
-        v
-    };
-    let foreign = routes(w.agent, w.skill);
-    let nowhere = routes(missing, missing);
+    let foreign = id_routes(w.agent, w.skill);
+    let nowhere = id_routes(missing, missing);
     assert_eq!(foreign.len(), 17);
     for ((m, path, body), (_, miss_path, _)) in foreign.iter().zip(&nowhere) {
         let r = as_other(&w, m.clone(), path, body.as_ref()).await;
@@ -404,4 +406,44 @@ async fn another_orgs_api_clients_answer_as_missing_ones_and_never_show() {
     assert_eq!(w.app.get("/api/v2/admin/clients").await.body, clients);
     assert_eq!(w.app.get("/api/v2/audit/clients").await.body, audit);
     assert_eq!(w.app.get("/api/v2/admin/skills").await.status, 200);
+}
+
+/// The console's users are kept to their organization as tokens are: a session of another
+/// organization's admin, with its anti-forgery token, finds nothing here and changes nothing.
+#[tokio::test]
+async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
+    use super::console::{signed_in, Visitor, CHOSEN};
+    use skillgrid_store::Role;
+    let w = world().await;
+    let before = org1_state(&w).await;
+    let (mut v, csrf) = signed_in(&w.app, "acme", "boss@example.com", Role::Admin).await;
+    let from_page = [
+        ("x-csrf-token", csrf.as_str()),
+        ("origin", w.app.base.as_str()),
+    ];
+    for (m, path, body) in id_routes(w.agent, w.skill) {
+        let r = v.api(m.clone(), &path, body.as_ref(), &from_page).await;
+        assert_problem(&r, 404, "not_found");
+    }
+    let clients = format!("/api/v2/admin/clients/{}", w.app.client_id);
+    let r = v.api(Method::DELETE, &clients, None, &from_page).await;
+    assert_problem(&r, 404, "not_found");
+    for path in [
+        "/api/v2/admin/skills",
+        "/api/v2/admin/users",
+        "/api/v2/audit",
+    ] {
+        let r = v.api(Method::GET, path, None, &[]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["items"], json!([]), "{path}");
+    }
+    let home = v.get("/console").await;
+    assert!(home.html.contains("data-org=\"acme\""), "{}", home.html);
+    // The user signs in to their own organization only.
+    let mut elsewhere = Visitor::new(&w.app);
+    let r = elsewhere
+        .sign_in("default", "boss@example.com", CHOSEN)
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(org1_state(&w).await, before, "org 1 is untouched");
 }

@@ -10,6 +10,7 @@ mod bulk_large;
 mod catalog;
 mod clients;
 mod concurrency;
+mod console;
 mod errors;
 mod foreign_routes;
 mod foreign_scopes;

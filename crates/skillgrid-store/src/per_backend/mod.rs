@@ -11,6 +11,7 @@ mod clients;
 mod keys;
 pub(super) mod store;
 mod trail;
+mod users;
 
 // What a backend provides (in its `mod.rs`):
 //

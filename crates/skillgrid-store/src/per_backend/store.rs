@@ -4,7 +4,7 @@
 //! pool, one transaction through `write`, or the whole store.
 
 use super::{agent_skills, take_tokens, write};
-use super::{begin_for_org, begin_write, catalog, clients, extra, group, keys, trail, Db};
+use super::{begin_for_org, begin_write, catalog, clients, extra, group, keys, trail, users, Db};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 
@@ -117,6 +117,19 @@ store! {
         = write keys::finish(org, client, key, None);
     take_tokens(client: Uuid, limit: &RateLimit, wanted: u64) -> Option<TokenTake>
         = store take_tokens(client, limit, wanted);
+
+    // People and sessions.
+    create_user(org: OrgId, new: &NewUser, by: &ChangedBy) -> UserRecord
+        = write users::create(org, new, by);
+    find_user(org: OrgId, email: &str) -> Option<UserRecord> = read users::find(org, email);
+    get_user(org: OrgId, id: Uuid) -> UserRecord = read users::get(org, id);
+    list_users(org: OrgId) -> Vec<UserRecord> = read users::list(org);
+    update_user(org: OrgId, id: Uuid, change: &UserChange, now: Timestamp) -> UserRecord
+        = write users::update(org, id, change, now);
+    create_session(new: &NewSession) -> () = write users::create_session(new);
+    session(token_hash: &[u8; 32], now: Timestamp, idle_ms: i64) -> Option<SessionRecord>
+        = store session(token_hash, now, idle_ms);
+    delete_session(token_hash: &[u8; 32]) -> () = write users::delete_session(token_hash);
     {
         fn disk_usage(&self) -> Vec<(&'static str, u64)> {
             super::disk_usage(self)
@@ -144,6 +157,16 @@ async fn prune_audit(
 /// See [`Store::org_snapshot`]: every read in one snapshot.
 async fn org_snapshot(store: &super::This, org: OrgId) -> Result<OrgSnapshot> {
     catalog::org_snapshot(super::begin_snapshot(store).await?, org).await
+}
+
+/// See [`Store::session`]: read on the read pool, its last use recorded on the write pool.
+async fn session(
+    store: &super::This,
+    token_hash: &[u8; 32],
+    now: Timestamp,
+    idle_ms: i64,
+) -> Result<Option<SessionRecord>> {
+    users::session(&store.read, &store.write, token_hash, now, idle_ms).await
 }
 
 /// See [`Store::probe_write`]: a row of a few pages of random bytes (which no database can

@@ -19,3 +19,4 @@ mod pruning;
 mod races;
 mod skill_sets;
 mod stranded;
+mod users;

@@ -284,10 +284,12 @@ pub(crate) async fn audit(
         .store()
         .client_audit(caller.org_id, q.since, page_request(&q)?)
         .await?;
+    let users = crate::console::api::users_by_client(&state, caller.org_id).await?;
     Ok(page(p, |e| ClientAuditEntry {
         id: e.id,
         at: e.at.to_rfc3339(),
         request_id: e.request_id,
+        actor_user_id: e.actor.and_then(|a| users.get(&a).copied()),
         actor_client_id: e.actor,
         client_id: e.client_id,
         action: e.action,

@@ -1,0 +1,20 @@
+//! The bar at the top of every signed-in page: who is signed in, in which organization, and
+//! the sign-out button (a form, so that it carries the anti-forgery token).
+
+use super::csrf;
+use super::sessions::Session;
+use maud::{html, Markup};
+
+pub fn bar(session: &Session, org_name: &str) -> Markup {
+    let user = &session.record.user;
+    html! {
+        header {
+            span.brand { "skillgrid" }
+            span data-signed-in-as=(user.email) { (user.email) " · " (org_name) }
+            form method="post" action="/console/sign-out" data-form="sign-out" {
+                input type="hidden" name=(csrf::FIELD) value=(session.record.csrf_token);
+                button type="submit" { "Sign out" }
+            }
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The console in a real browser: headless Chromium driven over WebDriver by Debian's
+//! `chromedriver`, which each test starts on a free loopback port with a fresh profile. The
+//! test fails, never skips, when chromedriver is missing (`scripts/test` installs it).
+//!
+//! What a person does: sign in with a one-time password and be made to replace it, see the
+//! home, sign out (after which the old cookie opens nothing); what the page's scripts will do:
+//! call the API with the session (an editor's change lands and the audit names them, a
+//! viewer's is refused by the server); and what another site's page cannot do.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use skillgrid_server::bootstrap;
+use skillgrid_store::Role;
+use skillgrid_testkit::{spawn_server, test_db, TestDb, TestServer};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHOSEN: &str = "a password of my own";
+
+/// Debian's chromedriver; `CHROMEDRIVER` names another.
+fn chromedriver() -> String {
+    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    match Command::new(&bin).arg("--version").output() {
+        Ok(o) if o.status.success() => bin,
+        _ => panic!(
+            "the console's browser tests need chromedriver: `{bin}` was not found. Install \
+             Debian's package (apt-get install -y chromium-driver), or set CHROMEDRIVER to its \
+             path; scripts/test installs it"
+        ),
+    }
+}
+
+/// A chromedriver process, killed with the test.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server, its database, and a browser signed in to nothing yet.
+struct Session {
+    app: TestServer,
+    browser: Client,
+    _driver: Driver,
+    _db: TestDb,
+}
+
+async fn start() -> Session {
+    let bin = chromedriver();
+    let db = test_db(false).await;
+    let app = spawn_server(&db.url).await;
+    // A free port: bound, read and let go (chromedriver binds it straight after).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: profile,
+    };
+    let mut options = json!({
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            format!("--user-data-dir={}", driver._profile.path().display()),
+        ]
+    });
+    if let Ok(chromium) = std::env::var("CHROMIUM") {
+        options["binary"] = Value::String(chromium);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    let browser = connect(&driver.url, caps).await;
+    Session {
+        app,
+        browser,
+        _driver: driver,
+        _db: db,
+    }
+}
+
+/// Connects once chromedriver answers (it takes a moment to start).
+async fn connect(url: &str, caps: serde_json::Map<String, Value>) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(url)
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) if Instant::now() > deadline => panic!("chromedriver at {url}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+impl Session {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.app.base)
+    }
+
+    async fn path(&self) -> String {
+        self.browser.current_url().await.unwrap().path().to_string()
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self.browser.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn submit(&self, form: &str) {
+        let css = format!("form[data-form=\"{form}\"] button[type=submit]");
+        self.browser
+            .find(Locator::Css(&css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits for an element of the page the last action led to.
+    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+    }
+
+    /// A user of `role` made with a one-time password, signed in through the form and past the
+    /// page that makes them replace it; returns the user's id and client id.
+    async fn sign_in_new(&self, email: &str, role: Role) -> skillgrid_store::UserRecord {
+        let org = self.app.boot.org_id.to_string();
+        let made = bootstrap::create_user(&self.app.store, &org, email, role, None)
+            .await
+            .unwrap();
+        let one_time = made.password.unwrap();
+        self.browser.goto(&self.url("/console")).await.unwrap();
+        self.wait_for("form[data-form=\"sign-in\"]").await;
+        assert_eq!(self.path().await, "/console/sign-in");
+        // One organization: it is filled in already.
+        let org_field = self
+            .browser
+            .find(Locator::Id("organization"))
+            .await
+            .unwrap();
+        assert_eq!(
+            org_field.prop("value").await.unwrap().as_deref(),
+            Some("default")
+        );
+        self.fill("#email", email).await;
+        self.fill("#password", &one_time).await;
+        self.submit("sign-in").await;
+        self.wait_for("[data-must-change]").await;
+        assert_eq!(self.path().await, "/console/password");
+        self.fill("#current", &one_time).await;
+        self.fill("#new", CHOSEN).await;
+        self.fill("#confirm", CHOSEN).await;
+        self.submit("password").await;
+        let role_shown = self.wait_for("[data-role]").await;
+        assert_eq!(role_shown.text().await.unwrap(), role.as_str());
+        self.app
+            .store
+            .find_user(self.app.boot.org_id, email)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// What the console's scripts do: `fetch` from the page with the session cookie; with
+    /// `csrf`, the page's anti-forgery token in `X-CSRF-Token`. Returns the status and body.
+    async fn fetch(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        csrf: bool,
+    ) -> (u16, Value) {
+        const SCRIPT: &str = r#"
+            const [method, path, body, csrf, done] = arguments;
+            const headers = {"content-type": "application/json"};
+            if (csrf) {
+                headers["x-csrf-token"] = document.querySelector("input[name=csrf_token]").value;
+            }
+            fetch(path, {method, headers, body: body === null ? undefined : JSON.stringify(body),
+                         credentials: "same-origin"})
+                .then(async r => done([r.status, await r.text()]))
+                .catch(e => done([0, String(e)]));
+        "#;
+        let out = self
+            .browser
+            .execute_async(
+                SCRIPT,
+                vec![
+                    json!(method),
+                    json!(path),
+                    body.unwrap_or(Value::Null),
+                    json!(csrf),
+                ],
+            )
+            .await
+            .unwrap();
+        let status = out[0].as_u64().unwrap() as u16;
+        let text = out[1].as_str().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(text).unwrap_or(Value::String(text.into())),
+        )
+    }
+
+    /// A request to the API with the bootstrap client's token, as the test's own eyes.
+    async fn as_admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let token: Value = http
+            .post(self.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &self.app.boot.client_id.to_string()),
+                ("client_secret", &self.app.boot.client_secret),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut b = http
+            .request(method, self.url(path))
+            .bearer_auth(token["access_token"].as_str().unwrap());
+        if let Some(v) = body {
+            b = b.json(&v);
+        }
+        let r = b.send().await.unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    async fn agent_with_a_skill(&self) -> (String, String) {
+        let skill = self
+            .as_admin(
+                reqwest::Method::POST,
+                "/api/v2/admin/skills",
+                Some(json!({"name": "Billing"})),
+            )
+            .await;
+        let agent = self
+            .as_admin(
+                reqwest::Method::POST,
+                "/api/v2/admin/users",
+                Some(json!({"email": "ana@example.com", "name": "Ana"})),
+            )
+            .await;
+        (
+            agent["id"].as_str().unwrap().to_string(),
+            skill["id"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn sign_in_change_the_password_work_through_the_api_and_sign_out() {
+    let s = start().await;
+    let (agent, skill) = s.agent_with_a_skill().await;
+    let user = s.sign_in_new("edi@example.com", Role::Editor).await;
+    let email = s.wait_for("[data-email]").await;
+    assert_eq!(email.text().await.unwrap(), "edi@example.com");
+    let org = s.wait_for("[data-org]").await;
+    assert_eq!(org.text().await.unwrap(), "default");
+    let cookie = s
+        .browser
+        .get_named_cookie("skillgrid_session")
+        .await
+        .unwrap();
+    assert_eq!(cookie.http_only(), Some(true));
+    let old_cookie = cookie.value().to_string();
+
+    // The page's script changes an agent's skills through the API with the session: refused
+    // without the page's token, done with it, and the audit names the user.
+    let path = format!("/api/v2/agents/users/{agent}/skills");
+    let body = json!([{"skillId": skill, "proficiency": 75}]);
+    let (status, problem) = s.fetch("PUT", &path, Some(body.clone()), false).await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (403, &json!("forbidden")),
+        "{problem}"
+    );
+    let (status, answer) = s.fetch("PUT", &path, Some(body), true).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["version"], 1);
+    let history = s
+        .as_admin(reqwest::Method::GET, &format!("{path}/history"), None)
+        .await;
+    assert_eq!(
+        history["items"][0]["userId"],
+        user.id.to_string(),
+        "{history}"
+    );
+    assert_eq!(history["items"][0]["clientId"], user.client_id.to_string());
+
+    // Sign out: back to the form, and the old cookie opens nothing any more.
+    s.submit("sign-out").await;
+    s.wait_for("form[data-form=\"sign-in\"]").await;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let home = http
+        .get(s.url("/console"))
+        .header("cookie", format!("skillgrid_session={old_cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 303);
+    assert_eq!(home.headers()["location"], "/console/sign-in");
+    let api = http
+        .get(s.url(&path))
+        .header("cookie", format!("skillgrid_session={old_cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    s.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_viewer_changes_nothing_and_another_site_cannot_post() {
+    let s = start().await;
+    let (agent, skill) = s.agent_with_a_skill().await;
+    s.sign_in_new("vic@example.com", Role::Viewer).await;
+    let path = format!("/api/v2/agents/users/{agent}/skills");
+    let (status, read) = s.fetch("GET", &path, None, false).await;
+    assert_eq!(status, 200, "{read}");
+    // Even with the page's token the server refuses a viewer's change, and nothing is written.
+    let body = json!([{"skillId": skill, "proficiency": 75}]);
+    let (status, problem) = s.fetch("PUT", &path, Some(body), true).await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (403, &json!("insufficient_scope")),
+        "{problem}"
+    );
+    let after = s.as_admin(reqwest::Method::GET, &path, None).await;
+    assert_eq!(
+        (after["version"].clone(), after["skills"].clone()),
+        (json!(0), json!([]))
+    );
+
+    // A page of another origin (same host, another port: the browser sends the cookie) posts
+    // a sign-out form with a guessed token: refused, and the session lives on.
+    let evil = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let evil_base = format!("http://{}", evil.local_addr().unwrap());
+    let target = s.url("/console/sign-out");
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><title>win a prize</title>\
+         <form method=\"post\" action=\"{target}\" data-form=\"evil\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"guessed\">\
+         <button type=\"submit\">Claim</button></form></html>"
+    );
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(evil, router).await });
+    s.browser.goto(&format!("{evil_base}/")).await.unwrap();
+    s.submit("evil").await;
+    let refusal = s.wait_for("[data-refusal]").await;
+    assert!(refusal.text().await.unwrap().contains("another site"));
+    s.browser.goto(&s.url("/console")).await.unwrap();
+    s.wait_for("[data-home]").await;
+    s.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_session_at_once() {
+    let s = start().await;
+    s.sign_in_new("max@example.com", Role::Admin).await;
+    let org = s.app.boot.org_id.to_string();
+    bootstrap::set_user_active(&s.app.store, &org, "max@example.com", false)
+        .await
+        .unwrap();
+    s.browser.goto(&s.url("/console")).await.unwrap();
+    s.wait_for("form[data-form=\"sign-in\"]").await;
+    assert_eq!(s.path().await, "/console/sign-in");
+    s.browser.clone().close().await.unwrap();
+}
