@@ -280,7 +280,7 @@ pub async fn demo_data(store: &DynStore, org: OrgId, client: Uuid) -> anyhow::Re
                 now,
             )
             .await?;
-        skills.push(s.id.get());
+        skills.push(s.id);
     }
     let mut writes = Vec::new();
     for (i, (email, name)) in [

@@ -5,7 +5,7 @@ use crate::ratelimit::Limiters;
 use crate::token_guard::{FailureLimits, TokenGuard};
 use metrics_exporter_prometheus::PrometheusHandle;
 use skillgrid_api::OrgSettings;
-use skillgrid_core::model::{CatalogSkill, OrgId};
+use skillgrid_core::model::{CatalogSkill, OrgId, SkillId};
 use skillgrid_store::{ClientGrant, DynStore, OrgSnapshot, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,7 +32,7 @@ pub struct OrgView {
     pub settings: OrgSettings,
     pub catalog: Vec<CatalogSkill>,
     /// `catalog` by skill id.
-    pub by_id: HashMap<Uuid, CatalogSkill>,
+    pub by_id: HashMap<SkillId, CatalogSkill>,
     /// The organization's API clients, by id: what each request's token is checked against.
     pub clients: HashMap<Uuid, ClientGrant>,
 }

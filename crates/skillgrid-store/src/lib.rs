@@ -24,15 +24,16 @@ pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
-// The ids the trait's methods take, for callers that name no other part of the core.
+// The ids the trait's methods take, and one agent's part of a write, for callers that name
+// no other part of the core.
 pub use skillgrid_core::ids::{AgentId, ClientId, OrgId, SkillId};
+pub use skillgrid_core::model::AgentWrite;
 
 use async_trait::async_trait;
 use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings, RateLimit};
 use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{
-    AgentPatch, CatalogSkill, NewAgent, NewSkill, Precondition, SkillPatch, SkillSetWrite,
-    StoredAssignment,
+    AgentPatch, CatalogSkill, NewAgent, NewSkill, SkillPatch, StoredAssignment,
 };
 use skillgrid_core::timestamp::Timestamp;
 use std::collections::HashMap;
@@ -261,14 +262,6 @@ pub struct WriteContext {
     pub now: Timestamp,
 }
 
-/// One agent's part of a write.
-#[derive(Debug, Clone)]
-pub struct AgentWrite {
-    pub agent_id: AgentId,
-    pub write: SkillSetWrite,
-    pub if_match: Option<Precondition>,
-}
-
 #[derive(Debug, Clone, Copy)]
 pub struct WriteOptions {
     /// Compute everything, write nothing.
@@ -317,7 +310,7 @@ pub struct AuditRecord {
     pub request_id: String,
     pub client_id: Uuid,
     pub agent_id: AgentId,
-    pub skill_id: Uuid,
+    pub skill_id: SkillId,
     pub action: AuditAction,
     pub before: Option<StoredAssignment>,
     pub after: Option<StoredAssignment>,

@@ -71,6 +71,7 @@ fn rounds(jobs: Vec<Job>) -> Vec<Vec<Job>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use skillgrid_core::model::SkillSetWrite;
     use tokio::sync::oneshot;
 
     fn job(org: u128, agents: &[u128]) -> Job {
