@@ -116,7 +116,7 @@ impl<'a> Renderer<'a> {
             id: r.id,
             at: r.at.to_rfc3339(),
             request_id: r.request_id,
-            client_id: r.client_id,
+            client_id: r.client_id.get(),
             agent_id: r.agent_id.get(),
             skill_id: r.skill_id.get(),
             action: r.action,

@@ -5,11 +5,10 @@ use crate::ratelimit::Limiters;
 use crate::token_guard::{FailureLimits, TokenGuard};
 use metrics_exporter_prometheus::PrometheusHandle;
 use skillgrid_api::OrgSettings;
-use skillgrid_core::model::{CatalogSkill, OrgId, SkillId};
+use skillgrid_core::model::{CatalogSkill, ClientId, OrgId, SkillId};
 use skillgrid_store::{ClientGrant, DynStore, OrgSnapshot, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -34,7 +33,7 @@ pub struct OrgView {
     /// `catalog` by skill id.
     pub by_id: HashMap<SkillId, CatalogSkill>,
     /// The organization's API clients, by id: what each request's token is checked against.
-    pub clients: HashMap<Uuid, ClientGrant>,
+    pub clients: HashMap<ClientId, ClientGrant>,
 }
 
 impl From<OrgSnapshot> for OrgView {

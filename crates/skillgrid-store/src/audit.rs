@@ -321,7 +321,7 @@ impl StoredSet {
                     id: entry_id(self.uuid, i),
                     at: Timestamp(self.at),
                     request_id: self.request_id.clone(),
-                    client_id: self.client,
+                    client_id: self.client.into(),
                     agent_id: self.agent.into(),
                     skill_id,
                     action: match action {
@@ -714,7 +714,7 @@ pub(crate) mod migration_check {
 
     pub const ORG: OrgId = OrgId::new(Uuid::from_u128(0x0a));
     pub const AGENT: AgentId = AgentId::new(Uuid::from_u128(0x0b));
-    pub const CLIENT: Uuid = Uuid::from_u128(0x0c);
+    pub const CLIENT: ClientId = ClientId::new(Uuid::from_u128(0x0c));
     pub const SKILL: SkillId = SkillId::new(Uuid::from_u128(0x5c));
 
     /// `(id, uuid, action, before, after)` of the old rows, each side
@@ -775,7 +775,7 @@ pub(crate) mod migration_check {
                    before_proficiency, before_effective, before_expires, before_updated,
                    after_proficiency, after_effective, after_expires, after_updated)
                  VALUES ({id}, {}, 1, 1234, 'req-old', {}, 1, 9, {}, {}, {action}, {}, {}, {}, {}, {}, {}, {}, {});",
-                uuid(u), uuid(CLIENT), uuid(AGENT.get()), uuid(SKILL.get()),
+                uuid(u), uuid(CLIENT.get()), uuid(AGENT.get()), uuid(SKILL.get()),
                 lit(bp), lit(be), lit(bx), lit(bu), lit(ap), lit(ae), lit(ax), lit(au)
             );
         }

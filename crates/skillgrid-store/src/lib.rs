@@ -138,7 +138,7 @@ pub struct OrgRecord {
 
 #[derive(Debug, Clone)]
 pub struct ClientRecord {
-    pub id: Uuid,
+    pub id: ClientId,
     pub org_id: OrgId,
     pub name: String,
     pub secret_hash: String,
@@ -157,7 +157,7 @@ pub struct ClientRecord {
 /// What a server checks of a token's client on every request (see [`OrgSnapshot`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientGrant {
-    pub id: Uuid,
+    pub id: ClientId,
     pub active: bool,
     pub token_epoch: i64,
     pub scopes: Vec<String>,
@@ -169,7 +169,7 @@ pub struct ChangedBy {
     pub request_id: String,
     /// The client whose token made the change; `None` for changes made on the database
     /// directly (the admin commands, the first start).
-    pub client: Option<Uuid>,
+    pub client: Option<ClientId>,
     pub now: Timestamp,
 }
 
@@ -192,8 +192,8 @@ pub struct ClientAuditRecord {
     pub id: Uuid,
     pub at: Timestamp,
     pub request_id: String,
-    pub actor: Option<Uuid>,
-    pub client_id: Uuid,
+    pub actor: Option<ClientId>,
+    pub client_id: ClientId,
     pub action: ClientAuditAction,
     pub before: Option<ClientState>,
     pub after: Option<ClientState>,
@@ -258,7 +258,7 @@ pub struct AgentSkillSet {
 #[derive(Debug, Clone)]
 pub struct WriteContext {
     pub request_id: String,
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub now: Timestamp,
 }
 
@@ -308,7 +308,7 @@ pub struct AuditRecord {
     pub id: Uuid,
     pub at: Timestamp,
     pub request_id: String,
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub agent_id: AgentId,
     pub skill_id: SkillId,
     pub action: AuditAction,
@@ -417,17 +417,17 @@ pub trait Store: Send + Sync + 'static {
         by: &ChangedBy,
     ) -> Result<ClientRecord>;
     /// A client of any organization, by id (for the token endpoint).
-    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>>;
+    async fn find_client(&self, client_id: ClientId) -> Result<Option<ClientRecord>>;
     /// The organization's clients, oldest first.
     async fn list_clients(&self, org: OrgId, page: PageRequest) -> Result<Paged<ClientRecord>>;
     /// One client of the organization.
-    async fn get_client(&self, org: OrgId, id: Uuid) -> Result<ClientRecord>;
+    async fn get_client(&self, org: OrgId, id: ClientId) -> Result<ClientRecord>;
     /// Changes a client of the organization and records the change in its audit trail, in
     /// one transaction; a change that changes nothing writes nothing.
     async fn update_client(
         &self,
         org: OrgId,
-        id: Uuid,
+        id: ClientId,
         change: &ClientChange,
         by: &ChangedBy,
     ) -> Result<ClientRecord>;
@@ -436,7 +436,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_client(
         &self,
         org: OrgId,
-        id: Uuid,
+        id: ClientId,
         if_scopes: Option<&[String]>,
         by: &ChangedBy,
     ) -> Result<ClientRecord>;
@@ -559,7 +559,7 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotency_begin(
         &self,
         org: OrgId,
-        client: Uuid,
+        client: ClientId,
         key: &str,
         fingerprint: &str,
         now: Timestamp,
@@ -568,13 +568,13 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotency_complete(
         &self,
         org: OrgId,
-        client: Uuid,
+        client: ClientId,
         key: &str,
         status: u16,
         body: &[u8],
     ) -> Result<()>;
     /// Releases a claimed key whose request failed.
-    async fn idempotency_abandon(&self, org: OrgId, client: Uuid, key: &str) -> Result<()>;
+    async fn idempotency_abandon(&self, org: OrgId, client: ClientId, key: &str) -> Result<()>;
 
     /// Takes up to `wanted` whole tokens (one per request) from `client`'s bucket of
     /// `limit.burst` tokens, refilled at `limit.requests_per_minute`, kept in the database
@@ -583,7 +583,7 @@ pub trait Store: Send + Sync + 'static {
     /// serves it): the caller then counts in its own process.
     async fn take_tokens(
         &self,
-        client: Uuid,
+        client: ClientId,
         limit: &RateLimit,
         wanted: u64,
     ) -> Result<Option<TokenTake>> {

@@ -16,14 +16,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 const MIB: u64 = 1024 * 1024;
 
 struct Fixture {
     agents: Vec<skillgrid_store::AgentId>,
     skills: Vec<skillgrid_store::SkillId>,
-    client_id: Uuid,
+    client_id: skillgrid_store::ClientId,
     secret: String,
 }
 

@@ -514,7 +514,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
     ));
     let reader = Caller {
         org_id: Uuid::nil().into(),
-        client_id: Uuid::nil(),
+        client_id: Uuid::nil().into(),
         scopes: vec![if t.scope == "admin:audit:read" {
             "admin:skill:read".into()
         } else {
@@ -555,7 +555,7 @@ fn client_problems(operation: &str, out: &mut Vec<ProblemExample>) {
     use routes::clients::rules;
     let caller = Caller {
         org_id: Uuid::nil().into(),
-        client_id: Uuid::nil(),
+        client_id: Uuid::nil().into(),
         scopes: vec!["admin:org:write".into(), "admin:agent:read".into()],
         org: None,
         token_epoch: 0,

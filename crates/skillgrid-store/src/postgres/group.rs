@@ -80,7 +80,7 @@ mod tests {
             org: OrgId::new(Uuid::from_u128(org)),
             ctx: WriteContext {
                 request_id: format!("{org}-{agents:?}"),
-                client_id: Uuid::nil(),
+                client_id: ClientId::new(Uuid::nil()),
                 now: Timestamp(0),
             },
             items: agents

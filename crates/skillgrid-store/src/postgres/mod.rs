@@ -253,7 +253,7 @@ async fn write_many(
 
 async fn take_tokens(
     store: &PgStore,
-    client: Uuid,
+    client: ClientId,
     limit: &RateLimit,
     wanted: u64,
 ) -> Result<Option<TokenTake>> {
@@ -313,7 +313,7 @@ mod tests {
         }
         let ctx = WriteContext {
             request_id: "r".into(),
-            client_id: Uuid::from_u128(1),
+            client_id: ClientId::new(Uuid::from_u128(1)),
             now,
         };
         let opts = WriteOptions {

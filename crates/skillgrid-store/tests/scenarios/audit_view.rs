@@ -172,7 +172,7 @@ async fn store_rows(s: &dyn Store, org: Uuid) -> Vec<ViewRow> {
             org,
             at: e.at.0,
             request_id: e.request_id.clone(),
-            client: e.client_id,
+            client: e.client_id.get(),
             agent: e.agent_id.get(),
             skill: e.skill_id.get(),
             action: match e.action {

@@ -31,7 +31,7 @@ pub fn page(limit: u32) -> PageRequest {
 pub fn ctx(now: i64) -> WriteContext {
     WriteContext {
         request_id: format!("req-{now}"),
-        client_id: Uuid::nil(),
+        client_id: ClientId::new(Uuid::nil()),
         now: Timestamp(now),
     }
 }
@@ -162,7 +162,7 @@ impl Org {
             .collect();
         let ctx = WriteContext {
             request_id: format!("write at {at}"),
-            client_id: Uuid::from_u128(0xc11e),
+            client_id: ClientId::new(Uuid::from_u128(0xc11e)),
             now: Timestamp(at),
         };
         let opts = WriteOptions {

@@ -50,7 +50,7 @@ fn every_skill(agents: &[AgentId], skills: &[SkillId], proficiency: i64) -> Vec<
 fn ctx() -> WriteContext {
     WriteContext {
         request_id: "req".into(),
-        client_id: Uuid::nil(),
+        client_id: ClientId::new(Uuid::nil()),
         now: Timestamp(1_700_000_000_000),
     }
 }
@@ -223,7 +223,7 @@ async fn a_pipelined_write_spanning_chunks_lands_whole_and_is_seen_alongside() {
                 newest.agent_id,
                 newest.at
             ),
-            ("req", Uuid::nil(), a, ctx().now)
+            ("req", ctx().client_id, a, ctx().now)
         );
         assert!(matches!(newest.action, AuditAction::Updated));
         let (before, after) = (newest.before.unwrap(), newest.after.unwrap());
