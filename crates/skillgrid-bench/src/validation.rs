@@ -7,7 +7,7 @@ use crate::workload::Fixture;
 use anyhow::{bail, Result};
 use serde::Deserialize;
 use skillgrid_api::OrgSettings;
-use skillgrid_core::model::CatalogSkill;
+use skillgrid_core::model::{CatalogSkill, SkillId};
 use skillgrid_core::validate::{self, BulkLimits, SkillRules};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -57,17 +57,18 @@ pub struct Validation {
 
 pub fn measure(f: &Fixture, body: &[u8], runs: usize) -> Result<Validation> {
     let settings = OrgSettings::default();
-    let catalog: HashMap<Uuid, CatalogSkill> = f
+    let catalog: HashMap<SkillId, CatalogSkill> = f
         .skills
         .iter()
         .enumerate()
         .map(|(i, id)| {
+            let id = SkillId::new(*id);
             let c = CatalogSkill {
-                id: *id,
+                id,
                 name: format!("Skill {i:02}"),
                 active: true,
             };
-            (*id, c)
+            (id, c)
         })
         .collect();
     let rules = SkillRules::new(&settings, &catalog);

@@ -66,7 +66,7 @@ pub async fn seed(database: &str, agents: usize, skills: usize) -> Result<Fixtur
     Ok(Fixture {
         agents: agent_ids,
         skills: skill_ids,
-        client_id: boot.client_id,
+        client_id: boot.client_id.get(),
         secret: boot.client_secret,
     })
 }

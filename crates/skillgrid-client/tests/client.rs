@@ -37,7 +37,7 @@ async fn spawn_app() -> App {
         base,
         store,
         org: boot.org_id,
-        client_id: boot.client_id,
+        client_id: boot.client_id.get(),
         client_secret: boot.client_secret,
         _server: server,
         _db: db,

@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 use skillgrid_api::OrgSettings;
-use skillgrid_core::model::CatalogSkill;
+use skillgrid_core::model::{CatalogSkill, SkillId};
 use skillgrid_core::validate::{self, BulkLimits, SkillRules};
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -81,16 +81,17 @@ fn main() {
         .unwrap_or(9);
     let settings = OrgSettings::default();
     let skills: Vec<Uuid> = (0..50).map(|n| id(n, 2)).collect();
-    let catalog: HashMap<Uuid, CatalogSkill> = skills
+    let catalog: HashMap<SkillId, CatalogSkill> = skills
         .iter()
         .enumerate()
         .map(|(i, s)| {
+            let id = SkillId::new(*s);
             let c = CatalogSkill {
-                id: *s,
+                id,
                 name: format!("Skill {i}"),
                 active: true,
             };
-            (*s, c)
+            (id, c)
         })
         .collect();
     let rules = SkillRules::new(&settings, &catalog);

@@ -3,9 +3,8 @@
 //! The store loads an agent's current assignments, asks [`plan`] what changes, writes exactly
 //! that (and its audit entries), and bumps the version only when the plan is not empty.
 
-use crate::model::{Assignment, SkillSetWrite, StoredAssignment};
+use crate::model::{Assignment, SkillId, SkillSetWrite, StoredAssignment};
 use foldhash::HashMap;
-use uuid::Uuid;
 
 /// The changes one write makes to one agent's set.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -32,7 +31,7 @@ const SCAN: usize = 16;
 /// Finds a current assignment by skill.
 enum ById<'a> {
     Scan(&'a [StoredAssignment]),
-    Map(HashMap<Uuid, &'a StoredAssignment>),
+    Map(HashMap<SkillId, &'a StoredAssignment>),
 }
 
 impl<'a> ById<'a> {
@@ -44,7 +43,7 @@ impl<'a> ById<'a> {
         }
     }
 
-    fn get(&self, id: &Uuid) -> Option<&'a StoredAssignment> {
+    fn get(&self, id: &SkillId) -> Option<&'a StoredAssignment> {
         match self {
             ById::Scan(s) => s.iter().find(|a| a.skill_id == *id),
             ById::Map(m) => m.get(id).copied(),
@@ -75,7 +74,7 @@ pub fn plan(current: &[StoredAssignment], write: &SkillSetWrite) -> Plan {
                 .collect();
         }
         SkillSetWrite::Replace(set) => {
-            let keep: std::collections::HashSet<Uuid> = set.iter().map(|a| a.skill_id).collect();
+            let keep: std::collections::HashSet<SkillId> = set.iter().map(|a| a.skill_id).collect();
             p.removed = current
                 .iter()
                 .filter(|a| !keep.contains(&a.skill_id))
@@ -100,8 +99,8 @@ mod tests {
     use super::*;
     use crate::timestamp::Timestamp;
 
-    fn id(n: u128) -> Uuid {
-        Uuid::from_u128(n)
+    fn id(n: u128) -> SkillId {
+        SkillId::new(uuid::Uuid::from_u128(n))
     }
     fn stored(n: u128, p: i64) -> StoredAssignment {
         StoredAssignment {
@@ -135,9 +134,9 @@ mod tests {
             assert_eq!(p.added.len(), listed.len() - held_listed, "n={n}");
             assert_eq!(p.updated.len(), changed, "n={n}");
             assert_eq!(p.unchanged, held_listed - changed, "n={n}");
-            let removed: Vec<Uuid> = p.removed.iter().map(|a| a.skill_id).collect();
+            let removed: Vec<SkillId> = p.removed.iter().map(|a| a.skill_id).collect();
             assert_eq!(removed, (0..n / 2).map(id).collect::<Vec<_>>(), "n={n}");
-            let remove: Vec<Uuid> = (0..n + 3).step_by(3).map(id).collect();
+            let remove: Vec<SkillId> = (0..n + 3).step_by(3).map(id).collect();
             let m = plan(
                 &current,
                 &SkillSetWrite::Merge {

@@ -44,6 +44,14 @@ macro_rules! id_type {
             }
         }
 
+        /// Any spelling `Uuid` parses.
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::from_str(s).map($name)
+            }
+        }
+
         /// The UUID's hyphenated form, as the API prints ids.
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

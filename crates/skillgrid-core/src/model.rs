@@ -2,12 +2,11 @@
 
 pub use crate::ids::{AgentId, ClientId, OrgId, SkillId};
 use crate::timestamp::Timestamp;
-use uuid::Uuid;
 
 /// One desired assignment, checked against the organization's scale and catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Assignment {
-    pub skill_id: Uuid,
+    pub skill_id: SkillId,
     pub proficiency: i64,
     pub effective: Option<Timestamp>,
     pub expires: Option<Timestamp>,
@@ -18,7 +17,7 @@ pub struct Assignment {
 impl Assignment {
     /// An assignment of `skill_id` whose request gave no proficiency: the scale's `default`,
     /// no dates.
-    pub fn omitted(skill_id: Uuid, default: i64) -> Self {
+    pub fn omitted(skill_id: SkillId, default: i64) -> Self {
         Assignment {
             skill_id,
             proficiency: default,
@@ -43,7 +42,7 @@ pub enum Given {
 /// One stored assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredAssignment {
-    pub skill_id: Uuid,
+    pub skill_id: SkillId,
     pub proficiency: i64,
     pub effective: Option<Timestamp>,
     pub expires: Option<Timestamp>,
@@ -66,8 +65,19 @@ pub enum SkillSetWrite {
     /// PATCH semantics: add or update these, drop `remove`, keep the rest.
     Merge {
         upsert: Vec<Assignment>,
-        remove: Vec<Uuid>,
+        remove: Vec<SkillId>,
     },
+}
+
+impl SkillSetWrite {
+    /// How many assignments and removals the write lists: what it counts towards a
+    /// request's `maxAssignmentsPerRequest`.
+    pub fn listed(&self) -> usize {
+        match self {
+            SkillSetWrite::Replace(set) => set.len(),
+            SkillSetWrite::Merge { upsert, remove } => upsert.len() + remove.len(),
+        }
+    }
 }
 
 /// `If-Match` as sent.
@@ -93,7 +103,7 @@ impl Precondition {
 /// A skill of the catalog as validation needs to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogSkill {
-    pub id: Uuid,
+    pub id: SkillId,
     pub name: String,
     pub active: bool,
 }
@@ -147,12 +157,11 @@ pub enum BulkMode {
     Replace,
 }
 
-/// One validated item of a bulk request.
+/// One agent's part of a write: a validated bulk item, a skill set's PUT or PATCH, one
+/// agent of a skill-to-agents request. The validator produces it and the store writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BulkItem {
-    pub agent_id: Uuid,
+pub struct AgentWrite {
+    pub agent_id: AgentId,
     pub write: SkillSetWrite,
     pub if_match: Option<Precondition>,
-    /// Assignments listed (for the request-wide limit and summaries).
-    pub listed: usize,
 }

@@ -20,10 +20,9 @@ use proptest::sample::{select, subsequence};
 use proptest::test_runner::Config;
 use serde_json::Value;
 use skillgrid_api::{ErrorEntry, Levels, OrgSettings, WarningPolicy};
-use skillgrid_core::model::CatalogSkill;
+use skillgrid_core::model::{CatalogSkill, SkillId};
 use skillgrid_core::validate::{self, fast, BulkLimits, SkillRules, SkillSetBody};
 use std::collections::HashMap;
-use uuid::Uuid;
 
 const A1: &str = "0192f0c1-7a3e-7b4c-9d2e-5f6a7b8c9d0e";
 const A2: &str = "0192f0c1-7a3e-7b4c-9d2e-5f6a7b8c9d0f";
@@ -47,7 +46,7 @@ const LIMITS: BulkLimits = BulkLimits {
 type S = BoxedStrategy<String>;
 type Fields = Vec<(String, String)>;
 
-fn catalog() -> HashMap<Uuid, CatalogSkill> {
+fn catalog() -> HashMap<SkillId, CatalogSkill> {
     [
         (A1, "Billing", true),
         (A2, "Sales", true),
@@ -56,7 +55,7 @@ fn catalog() -> HashMap<Uuid, CatalogSkill> {
     ]
     .into_iter()
     .map(|(id, name, active)| {
-        let id: Uuid = id.parse().unwrap();
+        let id: SkillId = id.parse().unwrap();
         let skill = CatalogSkill {
             id,
             name: name.into(),
@@ -87,7 +86,7 @@ fn settings(odd: bool) -> OrgSettings {
 
 fn rules<'a>(
     settings: &'a OrgSettings,
-    catalog: &'a HashMap<Uuid, CatalogSkill>,
+    catalog: &'a HashMap<SkillId, CatalogSkill>,
 ) -> SkillRules<'a> {
     SkillRules {
         scale: &settings.proficiency_scale,
@@ -666,7 +665,7 @@ fn check_streamed(
 fn check_skill_to_agents(text: &str, odd: bool, must_be_fast: bool) -> Result<(), TestCaseError> {
     let (s, c) = (settings(odd), catalog());
     let r = rules(&s, &c);
-    let skill: Uuid = A1.parse().unwrap();
+    let skill: SkillId = A1.parse().unwrap();
     let fast = fast::skill_to_agents(text.as_bytes(), skill, &r, &LIMITS);
     let walked = walk(
         text,

@@ -6,10 +6,9 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::{Map, Number, Value};
 use skillgrid_api::{ErrorEntry, OrgSettings, WarningPolicy};
-use skillgrid_core::model::CatalogSkill;
+use skillgrid_core::model::{CatalogSkill, SkillId};
 use skillgrid_core::validate::{self, BulkLimits, SkillRules};
 use std::collections::HashMap;
-use uuid::Uuid;
 
 const ACTIVE: &str = "0192f0c1-7a3e-7b4c-9d2e-5f6a7b8c9d0e";
 const ACTIVE2: &str = "0192f0c1-7a3e-7b4c-9d2e-5f6a7b8c9d0f";
@@ -179,7 +178,7 @@ fn plausible() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn catalog() -> HashMap<Uuid, CatalogSkill> {
+fn catalog() -> HashMap<SkillId, CatalogSkill> {
     [
         (ACTIVE, "Billing", true),
         (ACTIVE2, "Sales", true),
@@ -187,7 +186,7 @@ fn catalog() -> HashMap<Uuid, CatalogSkill> {
     ]
     .into_iter()
     .map(|(id, name, active)| {
-        let id: Uuid = id.parse().unwrap();
+        let id: SkillId = id.parse().unwrap();
         (
             id,
             CatalogSkill {
@@ -268,7 +267,7 @@ fn every_entry_point(doc: &Value) -> Result<(), TestCaseError> {
         &errs(validate::skill_set_merge(doc, &rules).map(drop)),
     )?;
     for id in [ACTIVE, INACTIVE, UNKNOWN] {
-        let id: Uuid = id.parse().unwrap();
+        let id: SkillId = id.parse().unwrap();
         let found = errs(validate::single_assignment(doc, &rules, id).map(drop));
         check("single_assignment", doc, &found)?;
         for e in &found {
@@ -315,7 +314,7 @@ fn every_entry_point(doc: &Value) -> Result<(), TestCaseError> {
         }
         Err(found) => check("bulk_request", doc, &found)?,
     }
-    let skill: Uuid = ACTIVE.parse().unwrap();
+    let skill: SkillId = ACTIVE.parse().unwrap();
     check(
         "skill_to_agents",
         doc,

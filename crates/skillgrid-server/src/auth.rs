@@ -14,7 +14,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use skillgrid_api::{OrgSettings, ProblemCode};
-use skillgrid_core::model::OrgId;
+use skillgrid_core::model::{ClientId, OrgId};
 use skillgrid_store::StoreError;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -102,7 +102,7 @@ pub fn issue_token(
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub org_id: OrgId,
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub scopes: Vec<String>,
     /// The client's token epoch the token was issued at.
     pub token_epoch: i64,
@@ -219,7 +219,7 @@ pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
     Ok(Caller {
         org: None,
         org_id: parse(&c.org_id)?.into(),
-        client_id: parse(&c.client_id)?,
+        client_id: parse(&c.client_id)?.into(),
         scopes: c.scope.split_whitespace().map(String::from).collect(),
         token_epoch: c.client_epoch,
         user_id: None,
@@ -340,7 +340,7 @@ mod tests {
     fn client() -> skillgrid_store::ClientRecord {
         let now = skillgrid_core::timestamp::Timestamp::now();
         skillgrid_store::ClientRecord {
-            id: Uuid::now_v7(),
+            id: Uuid::now_v7().into(),
             org_id: Uuid::now_v7().into(),
             name: "importer".into(),
             secret_hash: String::new(),
@@ -415,7 +415,7 @@ mod tests {
             // Another organization's view: the client is not there.
             (
                 Some(ClientGrant {
-                    id: Uuid::now_v7(),
+                    id: Uuid::now_v7().into(),
                     ..grant.clone()
                 }),
                 "no longer exists",

@@ -5,7 +5,9 @@ use crate::console::passwords;
 use crate::vendor_scopes::{self, Asked};
 use serde::Serialize;
 use skillgrid_api::{scopes, OrgSettings};
-use skillgrid_core::model::{Assignment, Given, NewAgent, NewSkill, OrgId, SkillSetWrite};
+use skillgrid_core::model::{
+    Assignment, ClientId, Given, NewAgent, NewSkill, OrgId, SkillSetWrite,
+};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
     AgentWrite, ChangedBy, ClientChange, ClientRecord, Conflict, DynStore, NewUser, OrgRecord,
@@ -17,7 +19,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewClient {
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub client_secret: String,
     pub org_id: OrgId,
     pub scopes: Vec<String>,
@@ -110,7 +112,7 @@ async fn find_org(store: &DynStore, org: &str) -> anyhow::Result<OrgRecord> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListedClient {
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub name: String,
     pub scopes: Vec<String>,
     pub active: bool,
@@ -156,7 +158,7 @@ async fn find_client(
     client: &str,
 ) -> anyhow::Result<ClientRecord> {
     let client = client.trim();
-    if let Ok(id) = Uuid::parse_str(client) {
+    if let Ok(id) = client.parse::<ClientId>() {
         return match store.get_client(org.id, id).await {
             Ok(c) => Ok(c),
             Err(StoreError::NotFound) => {
@@ -382,7 +384,7 @@ pub async fn first_start(store: &DynStore) -> anyhow::Result<Option<NewClient>> 
 }
 
 /// Fills an organization that has no skills yet with a small sample catalog and agents.
-pub async fn demo_data(store: &DynStore, org: OrgId, client: Uuid) -> anyhow::Result<bool> {
+pub async fn demo_data(store: &DynStore, org: OrgId, client: ClientId) -> anyhow::Result<bool> {
     if !store.catalog(org).await?.is_empty() {
         return Ok(false);
     }
@@ -409,7 +411,7 @@ pub async fn demo_data(store: &DynStore, org: OrgId, client: Uuid) -> anyhow::Re
                 now,
             )
             .await?;
-        skills.push(s.id.get());
+        skills.push(s.id);
     }
     let mut writes = Vec::new();
     for (i, (email, name)) in [

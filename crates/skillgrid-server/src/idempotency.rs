@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProblemCode};
 use skillgrid_core::timestamp::Timestamp;
-use skillgrid_store::IdempotencyBegin;
+use skillgrid_store::{ClientId, IdempotencyBegin};
 use std::future::Future;
 
 pub const HEADER: &str = "idempotency-key";
@@ -35,10 +35,10 @@ pub fn key_header(headers: &HeaderMap) -> ApiResult<Option<String>> {
 }
 
 /// What identifies a request: client, method, path with query, and body.
-pub fn fingerprint(client: uuid::Uuid, method: &str, path: &str, body: &[u8]) -> String {
+pub fn fingerprint(client: ClientId, method: &str, path: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();
     for part in [
-        client.as_bytes().as_slice(),
+        client.get().as_bytes().as_slice(),
         method.as_bytes(),
         path.as_bytes(),
     ] {

@@ -22,13 +22,12 @@ use governor::middleware::StateInformationMiddleware;
 use governor::{Quota, RateLimiter};
 use skillgrid_api::ProblemCode;
 use skillgrid_api::RateLimit;
-use skillgrid_store::{DynStore, TokenTake};
+use skillgrid_store::{ClientId, DynStore, TokenTake};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::oneshot;
-use uuid::Uuid;
 
 type Bucket = RateLimiter<
     governor::state::NotKeyed,
@@ -43,10 +42,10 @@ pub struct Limiters(Arc<Inner>);
 #[derive(Default)]
 struct Inner {
     /// This process's buckets.
-    buckets: Mutex<HashMap<Uuid, (RateLimit, Arc<Bucket>)>>,
+    buckets: Mutex<HashMap<ClientId, (RateLimit, Arc<Bucket>)>>,
     /// Requests waiting for the database's bucket, by client. A client is here while a task
     /// takes tokens for its requests ([`Limiters::serve`]), and only then.
-    waiting: Mutex<HashMap<Uuid, Vec<Waiter>>>,
+    waiting: Mutex<HashMap<ClientId, Vec<Waiter>>>,
     /// Count in this process only: told so, or the store keeps no buckets.
     per_process: AtomicBool,
     /// The store's buckets could not be reached on the last try (logged once per outage).
@@ -120,7 +119,7 @@ impl Limiters {
     /// request of the client waiting by then in one statement, and again for those that
     /// arrived while it ran. So a lone request costs one round trip, and many at once cost a
     /// few between them instead of queueing on the bucket's row one connection each.
-    pub async fn take(&self, store: &DynStore, client: Uuid, settings: &RateLimit) -> Decision {
+    pub async fn take(&self, store: &DynStore, client: ClientId, settings: &RateLimit) -> Decision {
         if self.0.per_process.load(Ordering::Relaxed) {
             return self.check(client, settings);
         }
@@ -152,10 +151,10 @@ impl Limiters {
     }
 
     /// Takes tokens for `client`'s waiting requests, a batch at a time, until none wait.
-    async fn serve(self, store: DynStore, client: Uuid) {
+    async fn serve(self, store: DynStore, client: ClientId) {
         // Whatever ends this task, the client is left to the next one: its waiting requests
         // are dropped, and fall back to this process's bucket.
-        struct Leave<'a>(&'a Limiters, Uuid);
+        struct Leave<'a>(&'a Limiters, ClientId);
         impl Drop for Leave<'_> {
             fn drop(&mut self) {
                 lock(&self.0 .0.waiting).remove(&self.1);
@@ -189,7 +188,7 @@ impl Limiters {
     async fn decide(
         &self,
         store: &DynStore,
-        client: Uuid,
+        client: ClientId,
         settings: &RateLimit,
         n: usize,
     ) -> Vec<Decision> {
@@ -215,7 +214,7 @@ impl Limiters {
     }
 
     /// Takes a token from this process's bucket of `client`.
-    pub fn check(&self, client: Uuid, settings: &RateLimit) -> Decision {
+    pub fn check(&self, client: ClientId, settings: &RateLimit) -> Decision {
         let bucket = {
             let mut map = lock(&self.0.buckets);
             match map.get(&client) {
@@ -328,11 +327,12 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn burst_then_refused_and_new_settings_apply_at_once() {
         let l = Limiters::default();
-        let c = Uuid::now_v7();
+        let c = ClientId::new(Uuid::now_v7());
         let s = RateLimit {
             requests_per_minute: 1,
             burst: 2,

@@ -7,7 +7,7 @@ use skillgrid_api::{
     Skill, UpdatedAssignment,
 };
 use skillgrid_core::diff::Plan;
-use skillgrid_core::model::{Assignment, CatalogSkill, StoredAssignment};
+use skillgrid_core::model::{Assignment, CatalogSkill, ClientId, SkillId, StoredAssignment};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{AgentRecord, AuditRecord, SkillRecord};
 use std::cell::RefCell;
@@ -40,7 +40,7 @@ pub fn agent(a: AgentRecord) -> Agent {
 /// Renders assignments: skill names from the catalog, `level` from the scale, `active` at `now`.
 pub struct Renderer<'a> {
     pub scale: &'a ProficiencyScale,
-    pub names: HashMap<Uuid, &'a str>,
+    pub names: HashMap<SkillId, &'a str>,
     pub now: Timestamp,
 }
 
@@ -55,7 +55,7 @@ impl<'a> Renderer<'a> {
 
     pub fn assignment(&self, a: &StoredAssignment) -> AssignmentOut {
         AssignmentOut {
-            skill_id: a.skill_id,
+            skill_id: a.skill_id.get(),
             skill_name: self.name(&a.skill_id).to_string(),
             proficiency: a.proficiency,
             level: self.scale.level_of(a.proficiency).map(String::from),
@@ -66,7 +66,7 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn name(&self, skill: &Uuid) -> &str {
+    fn name(&self, skill: &SkillId) -> &str {
         self.names.get(skill).copied().unwrap_or("(deleted skill)")
     }
 
@@ -102,7 +102,7 @@ impl<'a> Renderer<'a> {
                 .updated
                 .iter()
                 .map(|(old, new)| UpdatedAssignment {
-                    skill_id: new.skill_id,
+                    skill_id: new.skill_id.get(),
                     before: self.assignment(old),
                     after: self.new_assignment(new, at),
                 })
@@ -113,15 +113,15 @@ impl<'a> Renderer<'a> {
 
     /// An audit entry; `users` maps the API clients of console users to the users (see
     /// `crate::console::api::users_by_client`).
-    pub fn audit(&self, r: AuditRecord, users: &HashMap<Uuid, Uuid>) -> AuditEntry {
+    pub fn audit(&self, r: AuditRecord, users: &HashMap<ClientId, Uuid>) -> AuditEntry {
         AuditEntry {
             id: r.id,
             at: r.at.to_rfc3339(),
             request_id: r.request_id,
             user_id: users.get(&r.client_id).copied(),
-            client_id: r.client_id,
+            client_id: r.client_id.get(),
             agent_id: r.agent_id.get(),
-            skill_id: r.skill_id,
+            skill_id: r.skill_id.get(),
             action: r.action,
             before: r.before.as_ref().map(|a| self.assignment(a)),
             after: r.after.as_ref().map(|a| self.assignment(a)),
@@ -137,7 +137,7 @@ pub struct ChangesWriter<'a> {
     r: &'a Renderer<'a>,
     /// Per skill of the catalog: `{"skillId":"…","skillName":"…","proficiency":`, and
     /// `{"skillId":"…","before":` (an updated assignment's start).
-    heads: HashMap<Uuid, (Vec<u8>, Vec<u8>)>,
+    heads: HashMap<SkillId, (Vec<u8>, Vec<u8>)>,
     /// Per value of the scale, from its minimum: `85,"level":"Advanced"`.
     values: Vec<Vec<u8>>,
     /// The last two times written, as `"…"`: rows of one write share their time, and an
@@ -271,7 +271,7 @@ impl TimeCache {
 }
 
 /// `{"skillId":"…","before":`
-fn updated_head(id: &Uuid) -> Vec<u8> {
+fn updated_head(id: &SkillId) -> Vec<u8> {
     let mut h = b"{\"skillId\":".to_vec();
     let _ = uuid(&mut h, id);
     h.extend_from_slice(b",\"before\":");
@@ -298,7 +298,7 @@ fn stored(a: &Assignment, at: Timestamp) -> StoredAssignment {
     }
 }
 
-fn head(id: &Uuid, name: &str) -> Vec<u8> {
+fn head(id: &SkillId, name: &str) -> Vec<u8> {
     let mut h = b"{\"skillId\":".to_vec();
     let _ = uuid(&mut h, id);
     h.extend_from_slice(b",\"skillName\":");
@@ -307,10 +307,10 @@ fn head(id: &Uuid, name: &str) -> Vec<u8> {
     h
 }
 
-fn uuid(w: &mut impl Write, id: &Uuid) -> io::Result<()> {
+fn uuid(w: &mut impl Write, id: &SkillId) -> io::Result<()> {
     let mut buf = Uuid::encode_buffer();
     w.write_all(b"\"")?;
-    w.write_all(id.hyphenated().encode_lower(&mut buf).as_bytes())?;
+    w.write_all(id.get().hyphenated().encode_lower(&mut buf).as_bytes())?;
     w.write_all(b"\"")
 }
 
@@ -399,7 +399,8 @@ mod tests {
     }
 
     fn changes_as_serde_writes_them(scale: &ProficiencyScale) {
-        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let id = || SkillId::new(Uuid::now_v7());
+        let (a, b, c) = (id(), id(), id());
         let catalog = vec![CatalogSkill {
             id: a,
             name: "Billing \"EU\" \\ ünïcode\n".into(),

@@ -5,11 +5,10 @@ use crate::ratelimit::Limiters;
 use crate::token_guard::{FailureLimits, TokenGuard};
 use metrics_exporter_prometheus::PrometheusHandle;
 use skillgrid_api::OrgSettings;
-use skillgrid_core::model::{CatalogSkill, OrgId};
+use skillgrid_core::model::{CatalogSkill, ClientId, OrgId, SkillId};
 use skillgrid_store::{ClientGrant, DynStore, OrgSnapshot, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -23,7 +22,7 @@ struct Inner {
     token_guard: TokenGuard,
     /// How the console's sessions live, and its failed sign-ins limited like the token's.
     console: crate::console::ConsoleOptions,
-    sign_in_guard: TokenGuard,
+    sign_in_guard: TokenGuard<uuid::Uuid>,
     /// The last settings and catalog read of each organization, with their generation.
     orgs: Mutex<HashMap<OrgId, Arc<OrgView>>>,
 }
@@ -35,9 +34,9 @@ pub struct OrgView {
     pub settings: OrgSettings,
     pub catalog: Vec<CatalogSkill>,
     /// `catalog` by skill id.
-    pub by_id: HashMap<Uuid, CatalogSkill>,
+    pub by_id: HashMap<SkillId, CatalogSkill>,
     /// The organization's API clients, by id: what each request's token is checked against.
-    pub clients: HashMap<Uuid, ClientGrant>,
+    pub clients: HashMap<ClientId, ClientGrant>,
 }
 
 impl From<OrgSnapshot> for OrgView {
@@ -105,7 +104,7 @@ impl AppState {
     }
 
     /// The limits of failed sign-ins at the console, per account and per source address.
-    pub fn sign_in_guard(&self) -> &TokenGuard {
+    pub fn sign_in_guard(&self) -> &TokenGuard<uuid::Uuid> {
         &self.0.sign_in_guard
     }
 

@@ -18,12 +18,12 @@
 //! way are dropped (they are the same as none), and past [`MAX_TRACKED`] keys a new one is not
 //! tracked (the other bucket of its request still counts).
 
+use skillgrid_core::model::ClientId;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 /// Keys tracked per kind (client ids, addresses).
 pub const MAX_TRACKED: usize = 100_000;
@@ -44,8 +44,10 @@ impl Default for FailureLimits {
     }
 }
 
-pub struct TokenGuard {
-    clients: Mutex<Buckets<Uuid>>,
+/// Failures counted per account (`K`: an API client's id at the token endpoint, a key of the
+/// organization and e-mail at the console's sign-in) and per source address.
+pub struct TokenGuard<K = ClientId> {
+    clients: Mutex<Buckets<K>>,
     addresses: Mutex<Buckets<IpAddr>>,
 }
 
@@ -56,7 +58,7 @@ pub struct Refusal {
     pub retry_after: Duration,
 }
 
-impl TokenGuard {
+impl<K: Hash + Eq + Copy> TokenGuard<K> {
     pub fn new(limits: FailureLimits) -> Self {
         TokenGuard {
             clients: Mutex::new(Buckets::new(limits.per_client)),
@@ -70,9 +72,9 @@ impl TokenGuard {
     /// not at all.
     pub fn attempt(
         &self,
-        client: Option<Uuid>,
+        client: Option<K>,
         address: Option<IpAddr>,
-    ) -> Result<Attempt<'_>, Refusal> {
+    ) -> Result<Attempt<'_, K>, Refusal> {
         let now = Instant::now();
         let address = address.map(address_key);
         // Always clients, then addresses: two attempts never wait on each other in a circle.
@@ -96,21 +98,21 @@ impl TokenGuard {
 }
 
 /// An attempt at a client's secret, under way.
-pub struct Attempt<'a> {
-    guard: &'a TokenGuard,
-    client: Option<Uuid>,
+pub struct Attempt<'a, K: Hash + Eq + Copy = ClientId> {
+    guard: &'a TokenGuard<K>,
+    client: Option<K>,
     address: Option<IpAddr>,
     failed: bool,
 }
 
-impl Attempt<'_> {
+impl<K: Hash + Eq + Copy> Attempt<'_, K> {
     /// The client authentication failed: it counts against both buckets.
     pub fn failed(mut self) {
         self.failed = true;
     }
 }
 
-impl Drop for Attempt<'_> {
+impl<K: Hash + Eq + Copy> Drop for Attempt<'_, K> {
     fn drop(&mut self) {
         let now = Instant::now();
         if let Some(c) = self.client {
@@ -236,6 +238,11 @@ impl<K: Hash + Eq> Buckets<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
+
+    fn client() -> ClientId {
+        Uuid::now_v7().into()
+    }
 
     /// An attempt that fails at once.
     fn fail<K: Hash + Eq + Copy>(b: &mut Buckets<K>, key: K, now: Instant) {
@@ -311,17 +318,17 @@ mod tests {
             per_client: 2,
             per_address: 3,
         });
-        let (c, a): (Uuid, IpAddr) = (Uuid::now_v7(), "192.0.2.7".parse().unwrap());
-        let fail = |c: Option<Uuid>, a: IpAddr| g.attempt(c, Some(a)).unwrap().failed();
+        let (c, a): (ClientId, IpAddr) = (client(), "192.0.2.7".parse().unwrap());
+        let fail = |c: Option<ClientId>, a: IpAddr| g.attempt(c, Some(a)).unwrap().failed();
         fail(Some(c), a);
         fail(Some(c), a);
         let r = g.attempt(Some(c), Some(a)).err().unwrap();
         assert!(r.by_client);
         assert!(r.retry_after > Duration::from_secs(29), "{r:?}");
         // Another client from the same address still may, until the address is spent.
-        let other = Uuid::now_v7();
+        let other = client();
         fail(Some(other), a);
-        let r = g.attempt(Some(Uuid::now_v7()), Some(a)).err().unwrap();
+        let r = g.attempt(Some(client()), Some(a)).err().unwrap();
         assert!(!r.by_client);
         // A neighbour in the same IPv6 /64 shares its bucket; one in another /64 does not.
         let v6 = |s: &str| -> IpAddr { s.parse().unwrap() };
@@ -339,7 +346,7 @@ mod tests {
             per_client: 2,
             per_address: 100,
         });
-        let c = Some(Uuid::now_v7());
+        let c = Some(client());
         let a = Some("192.0.2.9".parse().unwrap());
         for _ in 0..20 {
             drop(g.attempt(c, a).unwrap()); // right secrets

@@ -103,7 +103,7 @@ pub(crate) trait SkillNames: Copy {
     const FORM: u8;
     /// About how many bytes an entry takes.
     const ENTRY_BYTES: usize;
-    fn put(self, out: &mut Vec<u8>, skill: Uuid);
+    fn put(self, out: &mut Vec<u8>, skill: SkillId);
 }
 
 /// Skills written whole, 16 bytes each.
@@ -113,16 +113,16 @@ pub(crate) struct Inline;
 impl SkillNames for Inline {
     const FORM: u8 = BINARY;
     const ENTRY_BYTES: usize = 24;
-    fn put(self, out: &mut Vec<u8>, skill: Uuid) {
-        out.extend_from_slice(skill.as_bytes());
+    fn put(self, out: &mut Vec<u8>, skill: SkillId) {
+        out.extend_from_slice(skill.get().as_bytes());
     }
 }
 
 impl SkillNames for &std::cell::RefCell<SkillList> {
     const FORM: u8 = LISTED;
     const ENTRY_BYTES: usize = 10;
-    fn put(self, out: &mut Vec<u8>, skill: Uuid) {
-        unsigned_varint(out, self.borrow_mut().place(skill).into());
+    fn put(self, out: &mut Vec<u8>, skill: SkillId) {
+        unsigned_varint(out, self.borrow_mut().place(skill.get()).into());
     }
 }
 
@@ -293,7 +293,12 @@ pub(crate) struct StoredSet {
 }
 
 /// One entry before it becomes a record: skill, action, before, after.
-type Entry = (Uuid, u8, Option<StoredAssignment>, Option<StoredAssignment>);
+type Entry = (
+    SkillId,
+    u8,
+    Option<StoredAssignment>,
+    Option<StoredAssignment>,
+);
 
 impl StoredSet {
     /// The row's entries, each with its position, in the order they were recorded.
@@ -316,7 +321,7 @@ impl StoredSet {
                     id: entry_id(self.uuid, i),
                     at: Timestamp(self.at),
                     request_id: self.request_id.clone(),
-                    client_id: self.client,
+                    client_id: self.client.into(),
                     agent_id: self.agent.into(),
                     skill_id,
                     action: match action {
@@ -342,7 +347,7 @@ impl StoredSet {
         let mut at = 1;
         let mut out = Vec::new();
         while at < b.len() {
-            let skill_id = match listed {
+            let skill_id = SkillId::new(match listed {
                 Some(list) => {
                     let place = usize::try_from(read_unsigned_varint(b, &mut at)?).ok()?;
                     let from = place.checked_mul(16)?;
@@ -353,7 +358,7 @@ impl StoredSet {
                     at += 16;
                     id
                 }
-            };
+            });
             let action = *b.get(at)?;
             let flags = *b.get(at + 1)?;
             at += 2;
@@ -404,7 +409,7 @@ impl StoredSet {
                 if f.len() != 10 {
                     return None;
                 }
-                let skill_id = Uuid::try_parse(f[0]).ok()?;
+                let skill_id = SkillId::new(Uuid::try_parse(f[0]).ok()?);
                 let action = match f[1] {
                     "1" => ACTION_ADDED,
                     "2" => ACTION_UPDATED,
@@ -522,7 +527,7 @@ mod tests {
 
     fn asg(p: i64, eff: Option<i64>, exp: Option<i64>, upd: i64) -> StoredAssignment {
         StoredAssignment {
-            skill_id: Uuid::from_u128(0x1234),
+            skill_id: SkillId::new(Uuid::from_u128(0x1234)),
             proficiency: p,
             effective: eff.map(Timestamp),
             expires: exp.map(Timestamp),
@@ -546,7 +551,7 @@ mod tests {
         for (i, before) in sides.iter().enumerate() {
             for after in &sides {
                 let action = [ACTION_ADDED, ACTION_UPDATED, ACTION_REMOVED][i % 3];
-                let skill = Uuid::from_u128(0x1234);
+                let skill = SkillId::new(Uuid::from_u128(0x1234));
                 Inline.put(&mut packed, skill);
                 push_entry(&mut packed, at, action, before.as_ref(), after.as_ref());
                 ends.insert(packed.len());
@@ -592,7 +597,9 @@ mod tests {
     #[test]
     fn listed_entries_read_with_their_writes_skills() {
         let at = 1_750_000_000_000;
-        let skills: Vec<Uuid> = (0..200).map(|i| Uuid::from_u128(0x5000 + i)).collect();
+        let skills: Vec<SkillId> = (0..200)
+            .map(|i| SkillId::new(Uuid::from_u128(0x5000 + i)))
+            .collect();
         let list = std::cell::RefCell::new(SkillList::default());
         let mut packed = vec![LISTED];
         let mut want = Vec::new();
@@ -707,8 +714,8 @@ pub(crate) mod migration_check {
 
     pub const ORG: OrgId = OrgId::new(Uuid::from_u128(0x0a));
     pub const AGENT: AgentId = AgentId::new(Uuid::from_u128(0x0b));
-    pub const CLIENT: Uuid = Uuid::from_u128(0x0c);
-    pub const SKILL: Uuid = Uuid::from_u128(0x5c);
+    pub const CLIENT: ClientId = ClientId::new(Uuid::from_u128(0x0c));
+    pub const SKILL: SkillId = SkillId::new(Uuid::from_u128(0x5c));
 
     /// `(id, uuid, action, before, after)` of the old rows, each side
     /// `(proficiency, effective, expires, updated)`.
@@ -768,7 +775,7 @@ pub(crate) mod migration_check {
                    before_proficiency, before_effective, before_expires, before_updated,
                    after_proficiency, after_effective, after_expires, after_updated)
                  VALUES ({id}, {}, 1, 1234, 'req-old', {}, 1, 9, {}, {}, {action}, {}, {}, {}, {}, {}, {}, {}, {});",
-                uuid(u), uuid(CLIENT), uuid(AGENT.get()), uuid(SKILL),
+                uuid(u), uuid(CLIENT.get()), uuid(AGENT.get()), uuid(SKILL.get()),
                 lit(bp), lit(be), lit(bx), lit(bu), lit(ap), lit(ae), lit(ax), lit(au)
             );
         }

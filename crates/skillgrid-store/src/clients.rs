@@ -57,7 +57,7 @@ pub(crate) struct ClientRow {
 impl From<ClientRow> for ClientRecord {
     fn from(r: ClientRow) -> Self {
         ClientRecord {
-            id: r.uuid,
+            id: r.uuid.into(),
             org_id: r.org_uuid.into(),
             name: r.name,
             secret_hash: r.secret_hash,
@@ -102,8 +102,8 @@ impl AuditRow {
                 id: self.uuid,
                 at: Timestamp(self.at),
                 request_id: self.request_id,
-                actor: self.actor_uuid,
-                client_id: self.client_uuid,
+                actor: self.actor_uuid.map(ClientId::new),
+                client_id: self.client_uuid.into(),
                 action: action_from(self.action.into())?,
                 before: state_from(self.before)?,
                 after: state_from(self.after)?,
@@ -214,7 +214,7 @@ mod tests {
 
     fn client() -> ClientRecord {
         ClientRecord {
-            id: Uuid::now_v7(),
+            id: Uuid::now_v7().into(),
             org_id: Uuid::now_v7().into(),
             name: "importer".into(),
             secret_hash: "h1".into(),

@@ -93,7 +93,11 @@ pub(crate) fn stranded(
 /// A catalog from its rows: `(uuid, name, active)`.
 pub(crate) fn catalog(rows: Vec<(Uuid, String, bool)>) -> Vec<CatalogSkill> {
     rows.into_iter()
-        .map(|(id, name, active)| CatalogSkill { id, name, active })
+        .map(|(id, name, active)| CatalogSkill {
+            id: SkillId::new(id),
+            name,
+            active,
+        })
         .collect()
 }
 
@@ -144,8 +148,8 @@ pub(crate) struct AgentRow {
 /// An organization's skills as a skill-set write sees them: integer keys by id, and by integer
 /// key the id and the skill's place in name order (`name_key`, then id).
 pub(crate) struct SkillKeys {
-    pub pks: Map<Uuid, i64>,
-    pub by_pk: Map<i64, (Uuid, u32)>,
+    pub pks: Map<SkillId, i64>,
+    pub by_pk: Map<i64, (SkillId, u32)>,
 }
 
 impl SkillKeys {
@@ -156,6 +160,7 @@ impl SkillKeys {
             by_pk: Map::with_capacity(rows.len()),
         };
         for (rank, (id, pk)) in rows.into_iter().enumerate() {
+            let id = SkillId::new(id);
             k.pks.insert(id, pk);
             k.by_pk.insert(pk, (id, rank as u32));
         }
@@ -254,8 +259,8 @@ pub(crate) fn after(
     if plan.is_empty() {
         return current;
     }
-    let removed: HashSet<Uuid> = plan.removed.iter().map(|a| a.skill_id).collect();
-    let updated: HashMap<Uuid, &Assignment> =
+    let removed: HashSet<SkillId> = plan.removed.iter().map(|a| a.skill_id).collect();
+    let updated: HashMap<SkillId, &Assignment> =
         plan.updated.iter().map(|(_, a)| (a.skill_id, a)).collect();
     let mut out: Vec<StoredAssignment> = current
         .into_iter()
@@ -354,7 +359,7 @@ pub(crate) fn writes<'a>(
 pub(crate) fn changes<'a>(
     writes: &[(&AgentWrite, &'a Plan)],
     agents: &Map<AgentId, AgentRow>,
-    skills: &Map<Uuid, i64>,
+    skills: &Map<SkillId, i64>,
 ) -> Result<Changes<'a>> {
     let mut c = Changes {
         added: Vec::new(),
@@ -379,7 +384,7 @@ pub(crate) fn changes<'a>(
     Ok(c)
 }
 
-fn skill_pk(skills: &Map<Uuid, i64>, id: &Uuid) -> Result<i64> {
+fn skill_pk(skills: &Map<SkillId, i64>, id: &SkillId) -> Result<i64> {
     skills
         .get(id)
         .copied()
@@ -471,7 +476,7 @@ mod tests {
         let sets = sets_in_name_order(rows.into_iter().map(Ok), &keys).unwrap();
         let one: Vec<(Uuid, i64)> = sets[&1]
             .iter()
-            .map(|a| (a.skill_id, a.proficiency))
+            .map(|a| (a.skill_id.get(), a.proficiency))
             .collect();
         assert_eq!(one, vec![(ids[0], 1), (ids[1], 2), (ids[2], 4)]);
         assert_eq!(sets[&2].len(), 1);

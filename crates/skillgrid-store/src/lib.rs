@@ -24,15 +24,16 @@ pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
-// The ids the trait's methods take, for callers that name no other part of the core.
+// The ids the trait's methods take, and one agent's part of a write, for callers that name
+// no other part of the core.
 pub use skillgrid_core::ids::{AgentId, ClientId, OrgId, SkillId};
+pub use skillgrid_core::model::AgentWrite;
 
 use async_trait::async_trait;
 use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings, RateLimit};
 use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{
-    AgentPatch, CatalogSkill, NewAgent, NewSkill, Precondition, SkillPatch, SkillSetWrite,
-    StoredAssignment,
+    AgentPatch, CatalogSkill, NewAgent, NewSkill, SkillPatch, StoredAssignment,
 };
 use skillgrid_core::timestamp::Timestamp;
 use std::collections::HashMap;
@@ -140,7 +141,7 @@ pub struct OrgRecord {
 
 #[derive(Debug, Clone)]
 pub struct ClientRecord {
-    pub id: Uuid,
+    pub id: ClientId,
     pub org_id: OrgId,
     pub name: String,
     pub secret_hash: String,
@@ -159,7 +160,7 @@ pub struct ClientRecord {
 /// What a server checks of a token's client on every request (see [`OrgSnapshot`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientGrant {
-    pub id: Uuid,
+    pub id: ClientId,
     pub active: bool,
     pub token_epoch: i64,
     pub scopes: Vec<String>,
@@ -171,7 +172,7 @@ pub struct ChangedBy {
     pub request_id: String,
     /// The client whose token made the change; `None` for changes made on the database
     /// directly (the admin commands, the first start).
-    pub client: Option<Uuid>,
+    pub client: Option<ClientId>,
     pub now: Timestamp,
 }
 
@@ -194,8 +195,8 @@ pub struct ClientAuditRecord {
     pub id: Uuid,
     pub at: Timestamp,
     pub request_id: String,
-    pub actor: Option<Uuid>,
-    pub client_id: Uuid,
+    pub actor: Option<ClientId>,
+    pub client_id: ClientId,
     pub action: ClientAuditAction,
     pub before: Option<ClientState>,
     pub after: Option<ClientState>,
@@ -260,16 +261,8 @@ pub struct AgentSkillSet {
 #[derive(Debug, Clone)]
 pub struct WriteContext {
     pub request_id: String,
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub now: Timestamp,
-}
-
-/// One agent's part of a write.
-#[derive(Debug, Clone)]
-pub struct AgentWrite {
-    pub agent_id: AgentId,
-    pub write: SkillSetWrite,
-    pub if_match: Option<Precondition>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -318,9 +311,9 @@ pub struct AuditRecord {
     pub id: Uuid,
     pub at: Timestamp,
     pub request_id: String,
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub agent_id: AgentId,
-    pub skill_id: Uuid,
+    pub skill_id: SkillId,
     pub action: AuditAction,
     pub before: Option<StoredAssignment>,
     pub after: Option<StoredAssignment>,
@@ -404,7 +397,7 @@ pub struct UserRecord {
     pub active: bool,
     /// The API client, of the user's organization, that the user's changes are recorded under
     /// in the audit trail: made with the user, it holds no scopes and no usable secret.
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -518,17 +511,17 @@ pub trait Store: Send + Sync + 'static {
         by: &ChangedBy,
     ) -> Result<ClientRecord>;
     /// A client of any organization, by id (for the token endpoint).
-    async fn find_client(&self, client_id: Uuid) -> Result<Option<ClientRecord>>;
+    async fn find_client(&self, client_id: ClientId) -> Result<Option<ClientRecord>>;
     /// The organization's clients, oldest first.
     async fn list_clients(&self, org: OrgId, page: PageRequest) -> Result<Paged<ClientRecord>>;
     /// One client of the organization.
-    async fn get_client(&self, org: OrgId, id: Uuid) -> Result<ClientRecord>;
+    async fn get_client(&self, org: OrgId, id: ClientId) -> Result<ClientRecord>;
     /// Changes a client of the organization and records the change in its audit trail, in
     /// one transaction; a change that changes nothing writes nothing.
     async fn update_client(
         &self,
         org: OrgId,
-        id: Uuid,
+        id: ClientId,
         change: &ClientChange,
         by: &ChangedBy,
     ) -> Result<ClientRecord>;
@@ -537,7 +530,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_client(
         &self,
         org: OrgId,
-        id: Uuid,
+        id: ClientId,
         if_scopes: Option<&[String]>,
         by: &ChangedBy,
     ) -> Result<ClientRecord>;
@@ -660,7 +653,7 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotency_begin(
         &self,
         org: OrgId,
-        client: Uuid,
+        client: ClientId,
         key: &str,
         fingerprint: &str,
         now: Timestamp,
@@ -669,13 +662,13 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotency_complete(
         &self,
         org: OrgId,
-        client: Uuid,
+        client: ClientId,
         key: &str,
         status: u16,
         body: &[u8],
     ) -> Result<()>;
     /// Releases a claimed key whose request failed.
-    async fn idempotency_abandon(&self, org: OrgId, client: Uuid, key: &str) -> Result<()>;
+    async fn idempotency_abandon(&self, org: OrgId, client: ClientId, key: &str) -> Result<()>;
 
     /// Takes up to `wanted` whole tokens (one per request) from `client`'s bucket of
     /// `limit.burst` tokens, refilled at `limit.requests_per_minute`, kept in the database
@@ -684,7 +677,7 @@ pub trait Store: Send + Sync + 'static {
     /// serves it): the caller then counts in its own process.
     async fn take_tokens(
         &self,
-        client: Uuid,
+        client: ClientId,
         limit: &RateLimit,
         wanted: u64,
     ) -> Result<Option<TokenTake>> {

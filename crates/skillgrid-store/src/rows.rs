@@ -120,7 +120,7 @@ pub(crate) const HOLDER_COLS: &str =
 
 impl Holder {
     /// The holder of `skill` and its cursor position.
-    pub(crate) fn record(self, skill: Uuid) -> (i64, SkillHolderRecord) {
+    pub(crate) fn record(self, skill: SkillId) -> (i64, SkillHolderRecord) {
         (
             self.agent.id,
             SkillHolderRecord {

@@ -9,7 +9,7 @@ pub(crate) async fn seed(
     store: &dyn Store,
     agents: usize,
     now: Timestamp,
-) -> (OrgId, Vec<Uuid>, Vec<AgentId>) {
+) -> (OrgId, Vec<SkillId>, Vec<AgentId>) {
     let org = store
         .create_org("acme", &OrgSettings::default())
         .await
@@ -21,7 +21,7 @@ pub(crate) async fn seed(
             name: name.into(),
             description: None,
         };
-        skills.push(store.create_skill(org, &new, now).await.unwrap().id.get());
+        skills.push(store.create_skill(org, &new, now).await.unwrap().id);
     }
     let mut ids = Vec::new();
     for i in 0..agents {

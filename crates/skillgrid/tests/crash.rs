@@ -19,7 +19,7 @@ const TRIALS: usize = 20;
 struct Fixture {
     agents: Vec<skillgrid_store::AgentId>,
     skills: Vec<Uuid>,
-    client_id: Uuid,
+    client_id: skillgrid_store::ClientId,
     secret: String,
 }
 

@@ -160,7 +160,7 @@ async fn a_revoked_clients_token_is_refused_by_every_instance_within_5_s() {
                 use sqlx::Connection;
                 let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
                 sqlx::query("DELETE FROM api_clients WHERE uuid = $1")
-                    .bind(c.client_id)
+                    .bind(c.client_id.get())
                     .execute(&mut conn)
                     .await
                     .unwrap();

@@ -10,14 +10,13 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 fn addr(s: &common::Server) -> SocketAddr {
     s.base.trim_start_matches("http://").parse().unwrap()
 }
 
 /// The bootstrap client of a fresh database, created before the server starts.
-async fn seed(db: &str) -> (Uuid, String) {
+async fn seed(db: &str) -> (skillgrid_store::ClientId, String) {
     let store = skillgrid_store::open(db).await.unwrap();
     let boot = skillgrid_server::bootstrap::first_start(&store)
         .await

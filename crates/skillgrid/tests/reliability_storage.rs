@@ -16,14 +16,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 const MIB: u64 = 1024 * 1024;
 
 struct Fixture {
     agents: Vec<skillgrid_store::AgentId>,
-    skills: Vec<Uuid>,
-    client_id: Uuid,
+    skills: Vec<skillgrid_store::SkillId>,
+    client_id: skillgrid_store::ClientId,
     secret: String,
 }
 
@@ -55,14 +54,8 @@ async fn seed(db: &str, agents: usize, skills: usize) -> Fixture {
             name: format!("Skill {i}"),
             description: None,
         };
-        f.skills.push(
-            store
-                .create_skill(boot.org_id, &s, now)
-                .await
-                .unwrap()
-                .id
-                .get(),
-        );
+        f.skills
+            .push(store.create_skill(boot.org_id, &s, now).await.unwrap().id);
     }
     for i in 0..agents {
         let a = NewAgent {
@@ -76,7 +69,11 @@ async fn seed(db: &str, agents: usize, skills: usize) -> Fixture {
     f
 }
 
-fn bulk_body(agents: &[skillgrid_store::AgentId], skills: &[Uuid], value: i64) -> Value {
+fn bulk_body(
+    agents: &[skillgrid_store::AgentId],
+    skills: &[skillgrid_store::SkillId],
+    value: i64,
+) -> Value {
     let items: Vec<Value> = agents
         .iter()
         .map(|a| json!({"agentId": a, "skills": skills.iter().map(|s| json!({"skillId": s, "proficiency": value})).collect::<Vec<_>>()}))

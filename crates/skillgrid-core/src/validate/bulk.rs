@@ -13,11 +13,12 @@ use super::rules::{
 };
 use super::skillset::{assignment_field, assignments, date_range, removals, Seen};
 use super::{child, index, warnings, wrong_type, Report};
-use crate::model::{Assignment, BulkItem, BulkMode, Precondition, SkillSetWrite};
+use crate::model::{
+    AgentId, AgentWrite, Assignment, BulkMode, Precondition, SkillId, SkillSetWrite,
+};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry, WarningPolicy};
 use std::collections::HashMap;
-use uuid::Uuid;
 
 const SHAPE: &str = r#"{"mode": "merge", "atomic": true, "items": [{"agentId": "…", "skills": [{"skillId": "…", "proficiency": 75}]}]}"#;
 
@@ -118,7 +119,7 @@ pub fn bulk_request(
     if !r.is_empty() {
         return Err(r.errors);
     }
-    let mut first_seen: HashMap<Uuid, usize> = HashMap::new();
+    let mut first_seen: HashMap<AgentId, usize> = HashMap::new();
     let mut items = Vec::with_capacity(list.len());
     let mut agent_ids = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
@@ -148,7 +149,7 @@ pub(super) fn walk_item(
     v: &Value,
     mode: BulkMode,
     rules: &SkillRules,
-    first_seen: &mut HashMap<Uuid, usize>,
+    first_seen: &mut HashMap<AgentId, usize>,
 ) -> ItemResult {
     let mut ir = Report::default();
     let (item, id) = bulk_item(&mut ir, &index(items_p, i), v, mode, rules, first_seen, i);
@@ -165,9 +166,9 @@ fn bulk_item(
     v: &Value,
     mode: BulkMode,
     rules: &SkillRules,
-    first_seen: &mut HashMap<Uuid, usize>,
+    first_seen: &mut HashMap<AgentId, usize>,
     i: usize,
-) -> (Option<BulkItem>, Option<Uuid>) {
+) -> (Option<AgentWrite>, Option<AgentId>) {
     let Value::Object(map) = v else {
         r.push(
             wrong_type(ptr, "a bulk item", "an object", v)
@@ -214,10 +215,6 @@ fn bulk_item(
                 .expected("an object with `skills`"),
         );
     }
-    let listed = map
-        .get("skills")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
     let item = (|| {
         let agent_id = agent?;
         let upsert = match skills {
@@ -236,11 +233,10 @@ fn bulk_item(
             BulkMode::Replace => SkillSetWrite::Replace(upsert),
             BulkMode::Merge => SkillSetWrite::Merge { upsert, remove },
         };
-        Some(BulkItem {
+        Some(AgentWrite {
             agent_id,
             write,
             if_match,
-            listed,
         })
     })();
     (item, agent)
@@ -278,7 +274,7 @@ fn if_match_field(r: &mut Report, p: &str, v: &Value) -> Option<Precondition> {
 /// `POST /admin/skills/{skillId}/agents`: one skill to many agents (merge, atomic).
 pub fn skill_to_agents(
     body: &Value,
-    skill_id: Uuid,
+    skill_id: SkillId,
     rules: &SkillRules,
     limits: &BulkLimits,
 ) -> Result<Vec<ItemResult>, Vec<ErrorEntry>> {
@@ -311,7 +307,7 @@ pub fn skill_to_agents(
             );
             return;
         }
-        let mut first: HashMap<Uuid, usize> = HashMap::new();
+        let mut first: HashMap<AgentId, usize> = HashMap::new();
         for (i, e) in list.iter().enumerate() {
             let ep = index(&p, i);
             let Value::Object(m) = e else {
@@ -354,14 +350,13 @@ pub fn skill_to_agents(
             // Entry problems stay with their entry, so the agents' own state can be reported too.
             let problems = r.errors.split_off(before);
             let item = match agent {
-                Some(agent_id) if problems.is_empty() => Ok(BulkItem {
+                Some(agent_id) if problems.is_empty() => Ok(AgentWrite {
                     agent_id,
                     write: SkillSetWrite::Merge {
                         upsert: vec![a],
                         remove: vec![],
                     },
                     if_match: None,
-                    listed: 1,
                 }),
                 _ => Err(problems),
             };
@@ -387,7 +382,7 @@ pub fn skill_to_agents(
 }
 
 /// The one assignment of a skill-to-agents item.
-pub fn one_assignment(item: &BulkItem) -> Assignment {
+pub fn one_assignment(item: &AgentWrite) -> Assignment {
     match &item.write {
         SkillSetWrite::Merge { upsert, .. } | SkillSetWrite::Replace(upsert) => upsert[0],
     }

@@ -10,11 +10,10 @@ use super::fast;
 use super::json::{parse_json, read};
 use super::rules::{BulkLimits, BulkRequest, ItemResult, SkillRules, SkillSetBody};
 use super::skillset::{skill_set_merge, skill_set_replace};
-use crate::model::SkillSetWrite;
+use crate::model::{AgentId, SkillId};
 use serde_json::Value;
 use skillgrid_api::ErrorEntry;
 use std::collections::HashMap;
-use uuid::Uuid;
 
 /// `POST /agents/skills/bulk` from the raw body: the typed fast path when the body is valid;
 /// else, when only some items are bad, the fast path for the good items and the walk for the
@@ -52,7 +51,7 @@ pub fn bulk_by_item(bytes: &[u8], rules: &SkillRules, limits: &BulkLimits) -> Op
         return None;
     }
     let mut reader = fast::ItemReader::new(rules);
-    let mut first_seen: HashMap<Uuid, usize> = HashMap::new();
+    let mut first_seen: HashMap<AgentId, usize> = HashMap::new();
     let mut items = Vec::with_capacity(root.items.len());
     let mut agent_ids = Vec::with_capacity(root.items.len());
     let mut total = 0;
@@ -61,10 +60,7 @@ pub fn bulk_by_item(bytes: &[u8], rules: &SkillRules, limits: &BulkLimits) -> Op
         match reader.item(text, root.mode) {
             Some(item) if !first_seen.contains_key(&item.agent_id) => {
                 first_seen.insert(item.agent_id, i);
-                total += item.listed;
-                if let SkillSetWrite::Merge { remove, .. } = &item.write {
-                    total += remove.len();
-                }
+                total += item.write.listed();
                 agent_ids.push(Some(item.agent_id));
                 items.push(Ok(item));
             }
@@ -93,7 +89,7 @@ pub fn bulk_by_item(bytes: &[u8], rules: &SkillRules, limits: &BulkLimits) -> Op
 /// [`skill_to_agents`] from the raw body, as [`bulk_body`] does it.
 pub fn skill_to_agents_body(
     bytes: &[u8],
-    skill_id: Uuid,
+    skill_id: SkillId,
     rules: &SkillRules,
     limits: &BulkLimits,
 ) -> Result<Vec<ItemResult>, Vec<ErrorEntry>> {

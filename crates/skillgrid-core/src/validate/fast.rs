@@ -21,7 +21,9 @@ use super::rules::{
     MERGE_ROOT, REPLACE_ROOT,
 };
 use super::warnings;
-use crate::model::{Assignment, BulkItem, BulkMode, Given, Precondition, SkillSetWrite};
+use crate::model::{
+    AgentId, AgentWrite, Assignment, BulkMode, Given, Precondition, SkillId, SkillSetWrite,
+};
 use crate::timestamp::Timestamp;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -87,7 +89,7 @@ pub fn bulk_streamed(
     limits: &BulkLimits,
     assumed: (BulkMode, bool),
     chunk: usize,
-    sink: &mut dyn FnMut(Vec<BulkItem>) -> bool,
+    sink: &mut dyn FnMut(Vec<AgentWrite>) -> bool,
 ) -> Option<StreamedBulk> {
     let cx = &mut Cx::new(rules);
     let root = StreamRoot {
@@ -122,7 +124,7 @@ impl<'a> ItemReader<'a> {
 
     /// The item in `text` read in `mode`, when it is entirely valid on its own (whether its
     /// agent repeats another item's is the caller's to check).
-    pub fn item(&mut self, text: &[u8], mode: BulkMode) -> Option<BulkItem> {
+    pub fn item(&mut self, text: &[u8], mode: BulkMode) -> Option<AgentWrite> {
         whole(text, Item(&mut self.cx)).and_then(|it| it.into_item(mode))
     }
 }
@@ -130,7 +132,7 @@ impl<'a> ItemReader<'a> {
 /// `POST /admin/skills/{skillId}/agents`, when the body is entirely valid.
 pub fn skill_to_agents(
     bytes: &[u8],
-    skill_id: Uuid,
+    skill_id: SkillId,
     rules: &SkillRules,
     limits: &BulkLimits,
 ) -> Option<Vec<ItemResult>> {
@@ -144,15 +146,15 @@ pub fn skill_to_agents(
     let items = entries
         .into_iter()
         .map(|e| {
-            let agent_id = e.skill_id;
-            let item = BulkItem {
+            // The entry's id is the agent's (see `Entry`).
+            let agent_id = AgentId::new(e.skill_id.get());
+            let item = AgentWrite {
                 agent_id,
                 write: SkillSetWrite::Merge {
                     upsert: vec![Assignment { skill_id, ..e }],
                     remove: vec![],
                 },
                 if_match: None,
-                listed: 1,
             };
             (Ok(item), Some(agent_id))
         })
@@ -174,7 +176,7 @@ pub fn skill_set(bytes: &[u8], rules: &SkillRules, replace: bool) -> Option<Skil
 struct Cx<'a> {
     rules: &'a SkillRules<'a>,
     scratch: Vec<Assignment>,
-    seen: [Option<(Uuid, Catalog)>; 64],
+    seen: [Option<(SkillId, Catalog)>; 64],
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -193,8 +195,8 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn catalog(&mut self, id: Uuid) -> Catalog {
-        let slot = &mut self.seen[(id.as_u128() % 64) as usize];
+    fn catalog(&mut self, id: SkillId) -> Catalog {
+        let slot = &mut self.seen[(id.get().as_u128() % 64) as usize];
         match *slot {
             Some((s, c)) if s == id => c,
             _ => {
@@ -225,10 +227,10 @@ fn give_up<E: de::Error>() -> E {
 }
 
 /// True when no id repeats.
-fn distinct(ids: impl Iterator<Item = Uuid> + Clone) -> bool {
+fn distinct<T: Copy + Ord + From<Uuid>>(ids: impl Iterator<Item = T> + Clone) -> bool {
     const SMALL: usize = 32;
     if ids.clone().nth(SMALL).is_none() {
-        let mut v = [Uuid::nil(); SMALL];
+        let mut v = [T::from(Uuid::nil()); SMALL];
         for (i, id) in ids.enumerate() {
             if v[..i].contains(&id) {
                 return false;
@@ -237,7 +239,7 @@ fn distinct(ids: impl Iterator<Item = Uuid> + Clone) -> bool {
         }
         return true;
     }
-    let mut v: Vec<Uuid> = ids.collect();
+    let mut v: Vec<T> = ids.collect();
     v.sort_unstable();
     v.windows(2).all(|w| w[0] != w[1])
 }
@@ -412,11 +414,11 @@ impl<'de> Visitor<'de> for Entry<'_> {
     type Value = Assignment;
     expecting!("an assignment");
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Assignment, A::Error> {
-        let mut a = Assignment::omitted(Uuid::nil(), self.scale.default);
+        let mut a = Assignment::omitted(SkillId::new(Uuid::nil()), self.scale.default);
         let mut seen = 0;
         while let Some(f) = next_field(&mut m, self.fields, &mut seen)? {
             match f {
-                0 => a.skill_id = m.next_value_seed(Id)?,
+                0 => a.skill_id = SkillId::new(m.next_value_seed(Id)?),
                 1 => (a.proficiency, a.given) = m.next_value_seed(Proficiency(self.scale))?,
                 2 => a.effective = m.next_value_seed(Time)?,
                 _ => a.expires = m.next_value_seed(Time)?,
@@ -474,14 +476,15 @@ impl<'de> Visitor<'de> for Assignments<'_, '_> {
 /// `remove`: ids of skills of the catalog (inactive ones too).
 struct Removals<'c, 'a>(&'c mut Cx<'a>);
 
-seed!(Removals<'_, '_> => Vec<Uuid>, deserialize_seq);
+seed!(Removals<'_, '_> => Vec<SkillId>, deserialize_seq);
 
 impl<'de> Visitor<'de> for Removals<'_, '_> {
-    type Value = Vec<Uuid>;
+    type Value = Vec<SkillId>;
     expecting!("an array of skill ids");
     fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::new();
         while let Some(id) = s.next_element_seed(Id)? {
+            let id = SkillId::new(id);
             if self.0.catalog(id) == Catalog::Missing {
                 return Err(give_up());
             }
@@ -493,17 +496,16 @@ impl<'de> Visitor<'de> for Removals<'_, '_> {
 
 /// One bulk item before `mode` is known (it may come after `items` in the body).
 struct RawItem {
-    agent: Uuid,
+    agent: AgentId,
     skills: Option<Vec<Assignment>>,
-    remove: Option<Vec<Uuid>>,
+    remove: Option<Vec<SkillId>>,
     if_match: Option<Precondition>,
 }
 
 impl RawItem {
     /// The item in this mode, unless the mode refuses it (`remove`, or no `skills`, in
     /// replace mode).
-    fn into_item(self, mode: BulkMode) -> Option<BulkItem> {
-        let listed = self.skills.as_ref().map_or(0, Vec::len);
+    fn into_item(self, mode: BulkMode) -> Option<AgentWrite> {
         let write = match mode {
             BulkMode::Replace if self.remove.is_some() => return None,
             BulkMode::Replace => SkillSetWrite::Replace(self.skills?),
@@ -512,11 +514,10 @@ impl RawItem {
                 remove: self.remove.unwrap_or_default(),
             },
         };
-        Some(BulkItem {
+        Some(AgentWrite {
             agent_id: self.agent,
             write,
             if_match: self.if_match,
-            listed,
         })
     }
 }
@@ -531,7 +532,7 @@ impl<'de> Visitor<'de> for Item<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawItem, A::Error> {
         let mut agent = None;
         let mut item = RawItem {
-            agent: Uuid::nil(),
+            agent: AgentId::new(Uuid::nil()),
             skills: None,
             remove: None,
             if_match: None,
@@ -539,7 +540,7 @@ impl<'de> Visitor<'de> for Item<'_, '_> {
         let mut seen = 0;
         while let Some(f) = next_field(&mut m, BULK_ITEM.fields, &mut seen)? {
             match f {
-                0 => agent = Some(m.next_value_seed(Id)?),
+                0 => agent = Some(AgentId::new(m.next_value_seed(Id)?)),
                 1 => item.skills = Some(m.next_value_seed(Assignments(&mut *self.0))?),
                 2 => item.remove = Some(m.next_value_seed(Removals(&mut *self.0))?),
                 _ => item.if_match = Some(m.next_value_seed(IfMatch)?),
@@ -690,7 +691,7 @@ struct StreamItems<'c, 'a, 's> {
     limits: &'c BulkLimits,
     mode: BulkMode,
     chunk: usize,
-    sink: &'s mut dyn FnMut(Vec<BulkItem>) -> bool,
+    sink: &'s mut dyn FnMut(Vec<AgentWrite>) -> bool,
 }
 
 seed!(StreamItems<'_, '_, '_> => usize, deserialize_seq);

@@ -51,13 +51,14 @@ pub fn list_fields(fields: &[&str]) -> String {
 
 pub const UUID_EXPECTED: &str = "a UUID such as 0192f0c1-7a3e-7b4c-9d2e-5f6a7b8c9d0e";
 
-pub fn uuid(r: &mut Report, ptr: &str, what: &str, v: &Value) -> Option<Uuid> {
+/// The id in `v`, of whichever kind the caller reads (a skill's, an agent's).
+pub fn uuid<T: From<Uuid>>(r: &mut Report, ptr: &str, what: &str, v: &Value) -> Option<T> {
     let Value::String(s) = v else {
         r.push(wrong_type(ptr, what, UUID_EXPECTED, v));
         return None;
     };
     match parse_uuid(s) {
-        Some(id) => Some(id),
+        Some(id) => Some(T::from(id)),
         None => {
             r.push(
                 ErrorEntry::at(

@@ -9,16 +9,17 @@
 
 use super::fields::truncate;
 use super::Schema;
-use crate::model::{Assignment, BulkItem, BulkMode, CatalogSkill, Precondition};
+use crate::model::{
+    AgentId, AgentWrite, Assignment, BulkMode, CatalogSkill, Precondition, SkillId,
+};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProficiencyScale, WarningPolicy};
 use std::collections::HashMap;
-use uuid::Uuid;
 
 /// What an assignment is checked against: the organization's scale, catalog and limits.
 pub struct SkillRules<'a> {
     pub scale: &'a ProficiencyScale,
-    pub catalog: &'a HashMap<Uuid, CatalogSkill>,
+    pub catalog: &'a HashMap<SkillId, CatalogSkill>,
     pub max_skills_per_agent: u64,
     /// Under `reject`, a set that would warn is refused here, with the warnings as errors.
     pub warnings: WarningPolicy,
@@ -28,7 +29,7 @@ impl<'a> SkillRules<'a> {
     /// The rules of an organization with these settings and this catalog.
     pub fn new(
         settings: &'a skillgrid_api::OrgSettings,
-        catalog: &'a HashMap<Uuid, CatalogSkill>,
+        catalog: &'a HashMap<SkillId, CatalogSkill>,
     ) -> Self {
         SkillRules {
             scale: &settings.proficiency_scale,
@@ -51,19 +52,19 @@ pub struct BulkRequest {
     pub mode: BulkMode,
     pub atomic: bool,
     /// In body order: a valid item, or every problem of that item.
-    pub items: Vec<Result<BulkItem, Vec<ErrorEntry>>>,
+    pub items: Vec<Result<AgentWrite, Vec<ErrorEntry>>>,
     /// The agent id of each item where one could be read (for per-item results).
-    pub agent_ids: Vec<Option<Uuid>>,
+    pub agent_ids: Vec<Option<AgentId>>,
 }
 
 /// One item as validated: the item or its problems, and its agent id where one was readable.
-pub type ItemResult = (Result<BulkItem, Vec<ErrorEntry>>, Option<Uuid>);
+pub type ItemResult = (Result<AgentWrite, Vec<ErrorEntry>>, Option<AgentId>);
 
 /// A skill set's body as validated.
 #[derive(Debug, PartialEq)]
 pub struct SkillSetBody {
     pub upsert: Vec<Assignment>,
-    pub remove: Vec<Uuid>,
+    pub remove: Vec<SkillId>,
     /// `"/skills"` when the body is an object with `skills`, else `""`.
     pub list_pointer: &'static str,
 }

@@ -8,7 +8,7 @@ use super::rules::{
     level_value, within_scale, SkillRules, ASSIGNMENT, MERGE_ROOT, REPLACE_ROOT, SINGLE,
 };
 use super::{child, hints, index, warnings, wrong_type, Report};
-use crate::model::{Assignment, Given};
+use crate::model::{Assignment, Given, SkillId};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry, Locator, ProficiencyScale, WarningPolicy};
 use std::collections::HashMap;
@@ -45,7 +45,7 @@ pub fn skill_set_replace(
 pub fn skill_set_merge(
     body: &Value,
     rules: &SkillRules,
-) -> Result<(Vec<Assignment>, Vec<Uuid>), Vec<ErrorEntry>> {
+) -> Result<(Vec<Assignment>, Vec<SkillId>), Vec<ErrorEntry>> {
     let mut r = Report::default();
     let mut seen = Seen::default();
     let mut upsert = Some(Vec::new());
@@ -65,7 +65,7 @@ pub fn skill_set_merge(
 pub fn single_assignment(
     body: &Value,
     rules: &SkillRules,
-    skill_id: Uuid,
+    skill_id: SkillId,
 ) -> Result<Assignment, Vec<ErrorEntry>> {
     let mut r = Report::default();
     check_catalog(
@@ -111,7 +111,7 @@ pub fn single_assignment(
 
 /// Skill ids already listed in this request, with the pointer of their first occurrence.
 #[derive(Default)]
-pub struct Seen(HashMap<Uuid, String>);
+pub struct Seen(HashMap<SkillId, String>);
 
 /// An array of ASSIGNMENTs at `ptr`.
 pub fn assignments(
@@ -180,7 +180,7 @@ pub fn assignment(
         return None;
     };
     let before = r.errors.len();
-    let mut a = Assignment::omitted(Uuid::nil(), rules.scale.default);
+    let mut a = Assignment::omitted(SkillId::new(Uuid::nil()), rules.scale.default);
     let mut has_id = false;
     ASSIGNMENT.walk(r, ptr, map, |r, field, v, p| {
         if field == "skillId" {
@@ -248,7 +248,7 @@ fn skill_id(
     v: &Value,
     rules: &SkillRules,
     seen: &mut Seen,
-) -> Option<Uuid> {
+) -> Option<SkillId> {
     let before = r.errors.len();
     let id = fields::uuid(r, p, "skillId", v);
     if id.is_none() {
@@ -288,7 +288,7 @@ fn skill_id(
 fn check_catalog(
     r: &mut Report,
     at: Locator,
-    id: Uuid,
+    id: SkillId,
     rules: &SkillRules,
     removing: bool,
 ) -> bool {
@@ -333,7 +333,7 @@ pub fn removals(
     v: &Value,
     rules: &SkillRules,
     seen: &mut Seen,
-) -> Option<Vec<Uuid>> {
+) -> Option<Vec<SkillId>> {
     let Value::Array(items) = v else {
         r.push(wrong_type(ptr, "`remove`", "an array of skill ids", v));
         return None;

@@ -248,6 +248,7 @@ pub fn refuses(policy: WarningPolicy, scale: &ProficiencyScale, set: &[Assignmen
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::SkillId;
     use skillgrid_api::OrgSettings;
     use uuid::Uuid;
 
@@ -255,7 +256,7 @@ mod tests {
         Assignment {
             given,
             proficiency: p,
-            ..Assignment::omitted(Uuid::nil(), 50)
+            ..Assignment::omitted(SkillId::new(Uuid::nil()), 50)
         }
     }
 

@@ -15,7 +15,7 @@ use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderMap, Method};
 use foldhash::HashMap;
 use skillgrid_api::ProblemCode;
-use skillgrid_core::model::OrgId;
+use skillgrid_core::model::{ClientId, OrgId};
 use uuid::Uuid;
 
 /// The caller a request's session cookie stands for; `None` without a session cookie.
@@ -67,7 +67,7 @@ pub fn forged(f: csrf::Forgery) -> ApiError {
 pub async fn users_by_client(
     state: &AppState,
     org: OrgId,
-) -> Result<HashMap<Uuid, Uuid>, ApiError> {
+) -> Result<HashMap<ClientId, Uuid>, ApiError> {
     Ok(state
         .store()
         .list_users(org)

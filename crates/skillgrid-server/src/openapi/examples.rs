@@ -15,7 +15,7 @@ use crate::routes;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use serde_json::{json, Value};
 use skillgrid_api::{ErrorEntry, OrgSettings, Problem, ProblemCode};
-use skillgrid_core::model::CatalogSkill;
+use skillgrid_core::model::{CatalogSkill, SkillId};
 use skillgrid_core::validate::{self, BulkLimits, SkillRules};
 use skillgrid_store::{Conflict, StoreError, Unique};
 use std::collections::HashMap;
@@ -31,12 +31,13 @@ const UNKNOWN_SKILL: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1bff";
 pub const REQUEST_ID: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1d01";
 pub const IMPORTER: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1e01";
 
-fn id(s: &str) -> Uuid {
-    Uuid::parse_str(s).expect("example ids are UUIDs")
+/// An example's id, of whichever kind is wanted.
+fn id<I: From<Uuid>>(s: &str) -> I {
+    I::from(Uuid::parse_str(s).expect("example ids are UUIDs"))
 }
 
 /// The catalog the examples are checked against: two active skills and an inactive one.
-fn catalog() -> HashMap<Uuid, CatalogSkill> {
+fn catalog() -> HashMap<SkillId, CatalogSkill> {
     [
         (BILLING, "Billing", true),
         (SALES, "Sales", true),
@@ -379,7 +380,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         ));
     }
     if let Some(p) = t.path.first() {
-        let e = routes::path_id(p, "billing").expect_err("not a UUID");
+        let e = routes::path_id::<Uuid>(p, "billing").expect_err("not a UUID");
         out.push(ex("bad path id", "an id in the path that is not a UUID", e));
     }
     if t.skill_write {
@@ -444,7 +445,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
         out.push(ex(
             "inactive agent",
             "the agent named by the path is inactive",
-            routes::assignments::inactive_agent(id(ANA).into()),
+            routes::assignments::inactive_agent(id(ANA)),
         ));
         out.push(ex(
             "stale If-Match",
@@ -513,7 +514,7 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
     ));
     let reader = Caller {
         org_id: Uuid::nil().into(),
-        client_id: Uuid::nil(),
+        client_id: Uuid::nil().into(),
         scopes: vec![if t.scope == "admin:audit:read" {
             "admin:skill:read".into()
         } else {
@@ -560,7 +561,7 @@ fn client_problems(operation: &str, out: &mut Vec<ProblemExample>) {
     use routes::clients::rules;
     let caller = Caller {
         org_id: Uuid::nil().into(),
-        client_id: Uuid::nil(),
+        client_id: Uuid::nil().into(),
         scopes: vec!["admin:org:write".into(), "admin:agent:read".into()],
         org: None,
         token_epoch: 0,

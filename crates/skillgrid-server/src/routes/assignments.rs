@@ -91,7 +91,7 @@ pub(crate) async fn history(
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     caller.require(scopes::AGENT_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let agent = AgentId::from(path_id(AGENT.param, &user)?);
+    let agent: AgentId = path_id(AGENT.param, &user)?;
     let p = state
         .store()
         .agent_history(caller.org_id, agent, audit_page_request(&q)?)
@@ -166,7 +166,7 @@ async fn target(
 ) -> ApiResult<Target> {
     caller.require(scopes::AGENT_WRITE)?;
     let q = query(q, &["dryRun"])?;
-    let agent = AgentId::from(path_id("userId", user)?);
+    let agent: AgentId = path_id("userId", user)?;
     let org = caller.org(state).await?;
     let raw = headers
         .get(header::IF_MATCH)

@@ -111,8 +111,11 @@ fn paged<R, T>(
     })
 }
 
-pub fn path_id(name: &str, raw: &str) -> ApiResult<Uuid> {
-    validate::path_uuid(name, raw).map_err(ApiError::one)
+/// The id a path names, of whichever kind the route reads.
+pub fn path_id<I: From<Uuid>>(name: &str, raw: &str) -> ApiResult<I> {
+    validate::path_uuid(name, raw)
+        .map(I::from)
+        .map_err(ApiError::one)
 }
 
 /// A kind of resource a path names by id: its path parameter and how a 404 names it, so that
@@ -183,7 +186,7 @@ impl Resource {
         F: Future<Output = Result<R, StoreError>>,
     {
         query(q, &[])?;
-        let id = I::from(path_id(self.param, raw)?);
+        let id: I = path_id(self.param, raw)?;
         let found = get(id).await.map_err(|e| self.not_found(e))?;
         Ok((id, found))
     }

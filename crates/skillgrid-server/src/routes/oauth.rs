@@ -13,9 +13,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
 use skillgrid_api::{OAuthError, ProblemCode, TokenResponse};
+use skillgrid_core::model::ClientId;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use uuid::Uuid;
 
 const FORM_LIMIT: u64 = 64 * 1024;
 
@@ -206,7 +206,7 @@ pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Respon
     };
     // Failed attempts are counted by the client id named (when it is one) and the address,
     // and checked before the secret is.
-    let named = Uuid::parse_str(id.trim()).ok();
+    let named: Option<ClientId> = id.trim().parse().ok();
     let attempt = match state.token_guard().attempt(named, address) {
         Ok(a) => a,
         Err(refusal) => return too_many_failures(refusal),

@@ -151,7 +151,7 @@ pub(crate) async fn remove(
 ) -> ApiResult<StatusCode> {
     caller.require(scopes::SKILL_WRITE)?;
     query(q, &[])?;
-    let id = SkillId::from(path_id(SKILL.param, &id)?);
+    let id: SkillId = path_id(SKILL.param, &id)?;
     match state.store().delete_skill(caller.org_id, id).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::InUse { count }) => Err(skill_in_use(count)),

@@ -6,6 +6,7 @@ use crate::helpers::{assert_problem, is_utc_millis, spawn_app, Resp, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use skillgrid_api::scopes;
+use skillgrid_store::ClientId;
 use uuid::Uuid;
 
 const CLIENTS: &str = "/api/v2/admin/clients";
@@ -14,12 +15,12 @@ async fn as_token(app: &TestApp, token: &str, m: Method, path: &str, body: Optio
     app.call(m, path, Some(token), body.as_ref(), &[]).await
 }
 
-fn client_id(r: &Resp) -> Uuid {
+fn client_id(r: &Resp) -> ClientId {
     r.body["id"].as_str().expect("an id").parse().unwrap()
 }
 
 /// A new client through the API, with the bootstrap token: its id and secret.
-async fn create(app: &TestApp, name: &str, scope_list: &[&str]) -> (Uuid, String) {
+async fn create(app: &TestApp, name: &str, scope_list: &[&str]) -> (ClientId, String) {
     let r = app
         .post(CLIENTS, &json!({"name": name, "scopes": scope_list}))
         .await;
@@ -30,7 +31,7 @@ async fn create(app: &TestApp, name: &str, scope_list: &[&str]) -> (Uuid, String
     )
 }
 
-async fn token_attempt(app: &TestApp, id: Uuid, secret: &str) -> Resp {
+async fn token_attempt(app: &TestApp, id: ClientId, secret: &str) -> Resp {
     let id = id.to_string();
     token_request(
         app,

@@ -16,7 +16,7 @@ pub struct TestApp {
     pub org: OrgId,
     /// A token of the bootstrap client: every scope.
     pub token: String,
-    pub client_id: Uuid,
+    pub client_id: skillgrid_store::ClientId,
     pub client_secret: String,
     pub db_url: String,
     _server: skillgrid_testkit::TestServer,
@@ -116,7 +116,7 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn token_for(&self, id: Uuid, secret: &str) -> String {
+    pub async fn token_for(&self, id: skillgrid_store::ClientId, secret: &str) -> String {
         let r = self
             .http
             .post(self.url("/oauth/token"))

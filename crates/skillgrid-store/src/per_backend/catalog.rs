@@ -369,7 +369,7 @@ pub(super) async fn skill_holders(
     .bind(page.limit as i64 + 1)
     .fetch_all(pool)
     .await?;
-    let items = rows.into_iter().map(|r| r.record(skill.get())).collect();
+    let items = rows.into_iter().map(|r| r.record(skill)).collect();
     Ok(paged(items, page.limit))
 }
 

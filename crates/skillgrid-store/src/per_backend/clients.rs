@@ -25,7 +25,7 @@ async fn record(
     after: Option<&ClientRecord>,
     by: &ChangedBy,
 ) -> Result<()> {
-    let client = after.or(before).map(|c| c.id).unwrap_or_default();
+    let client = after.or(before).map_or(Uuid::nil(), |c| c.id.get());
     sqlx::query(
         "INSERT INTO client_audit (uuid, org_id, at, request_id, actor_uuid, client_uuid, action, before, after)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -34,7 +34,7 @@ async fn record(
     .bind(org_pk)
     .bind(by.now.0)
     .bind(&by.request_id)
-    .bind(by.client)
+    .bind(by.client.map(ClientId::get))
     .bind(client)
     .bind(action_code(action))
     .bind(before.map(state_json).transpose()?)
@@ -55,7 +55,7 @@ pub(super) async fn insert(
 ) -> Result<ClientRecord> {
     let org_pk = super::catalog::org_pk(&mut *conn, org).await?;
     let c = ClientRecord {
-        id: Uuid::now_v7(),
+        id: ClientId::new(Uuid::now_v7()),
         org_id: org,
         name: name.into(),
         secret_hash: secret_hash.into(),
@@ -70,7 +70,7 @@ pub(super) async fn insert(
         "INSERT INTO api_clients (uuid, org_id, name, secret_hash, scopes, created_at, updated_at, secret_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(c.id)
+    .bind(c.id.get())
     .bind(org_pk)
     .bind(&c.name)
     .bind(&c.secret_hash)
@@ -97,11 +97,11 @@ pub(super) async fn insert_with_org(
     Ok((org, client))
 }
 
-pub(super) async fn find(pool: &Pool, id: Uuid) -> Result<Option<ClientRecord>> {
+pub(super) async fn find(pool: &Pool, id: ClientId) -> Result<Option<ClientRecord>> {
     let row: Option<ClientRow> = sqlx::query_as(&format!(
         "SELECT {COLS} FROM api_clients c JOIN orgs o ON o.id = c.org_id WHERE c.uuid = $1"
     ))
-    .bind(id)
+    .bind(id.get())
     .fetch_optional(pool)
     .await?;
     Ok(row.map(ClientRecord::from))
@@ -130,7 +130,7 @@ pub(super) async fn list(
 async fn locate(
     conn: &mut Conn,
     org: OrgId,
-    id: Uuid,
+    id: ClientId,
     lock: bool,
 ) -> Result<(i64, i64, ClientRecord)> {
     let lock = if lock { for_update("c") } else { String::new() };
@@ -138,7 +138,7 @@ async fn locate(
         "SELECT {COLS}, o.id AS org_pk FROM api_clients c JOIN orgs o ON o.id = c.org_id
          WHERE c.uuid = $1 AND o.uuid = $2{lock}"
     ))
-    .bind(id)
+    .bind(id.get())
     .bind(org.get())
     .fetch_optional(&mut *conn)
     .await?
@@ -146,7 +146,7 @@ async fn locate(
     Ok((row.client.pk, row.org_pk, row.client.into()))
 }
 
-pub(super) async fn get(pool: &Pool, org: OrgId, id: Uuid) -> Result<ClientRecord> {
+pub(super) async fn get(pool: &Pool, org: OrgId, id: ClientId) -> Result<ClientRecord> {
     let mut conn = pool.acquire().await?;
     Ok(locate(&mut conn, org, id, false).await?.2)
 }
@@ -154,7 +154,7 @@ pub(super) async fn get(pool: &Pool, org: OrgId, id: Uuid) -> Result<ClientRecor
 pub(super) async fn update(
     pool: &Pool,
     org: OrgId,
-    id: Uuid,
+    id: ClientId,
     change: &ClientChange,
     by: &ChangedBy,
 ) -> Result<ClientRecord> {
@@ -185,7 +185,7 @@ pub(super) async fn update(
 pub(super) async fn delete(
     pool: &Pool,
     org: OrgId,
-    id: Uuid,
+    id: ClientId,
     if_scopes: Option<&[String]>,
     by: &ChangedBy,
 ) -> Result<ClientRecord> {
@@ -244,7 +244,7 @@ pub(super) async fn grants(conn: &mut Conn, org_pk: i64) -> Result<Vec<ClientGra
     Ok(rows
         .into_iter()
         .map(|(id, active, token_epoch, scopes)| ClientGrant {
-            id,
+            id: id.into(),
             active,
             token_epoch,
             scopes: scopes_from(&scopes),

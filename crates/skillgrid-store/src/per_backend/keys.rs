@@ -14,7 +14,7 @@ type Pool = sqlx::Pool<Db>;
 pub(super) async fn begin(
     pool: &Pool,
     org: OrgId,
-    client: Uuid,
+    client: ClientId,
     key: &str,
     fingerprint: &str,
     now: Timestamp,
@@ -34,7 +34,7 @@ pub(super) async fn begin(
              VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT DO NOTHING",
         )
         .bind(org_pk)
-        .bind(client)
+        .bind(client.get())
         .bind(key)
         .bind(fingerprint)
         .bind(now.0)
@@ -47,7 +47,7 @@ pub(super) async fn begin(
         let row: Option<KeyRow> =
             sqlx::query_as(&format!("{SELECT}{}", for_update("idempotency_keys")))
                 .bind(org_pk)
-                .bind(client)
+                .bind(client.get())
                 .bind(key)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -59,7 +59,7 @@ pub(super) async fn begin(
                     .bind(fingerprint)
                     .bind(now.0)
                     .bind(org_pk)
-                    .bind(client)
+                    .bind(client.get())
                     .bind(key)
                     .execute(&mut *tx)
                     .await?;
@@ -76,7 +76,7 @@ pub(super) async fn begin(
 pub(super) async fn finish(
     pool: &Pool,
     org: OrgId,
-    client: Uuid,
+    client: ClientId,
     key: &str,
     answer: Option<(u16, &[u8])>,
 ) -> Result<()> {
@@ -86,7 +86,7 @@ pub(super) async fn finish(
     };
     query
         .bind(org.get())
-        .bind(client)
+        .bind(client.get())
         .bind(key)
         .execute(pool)
         .await?;

@@ -51,10 +51,10 @@ store! {
     // Reads.
     ping() -> () = read ping();
     list_orgs() -> Vec<OrgRecord> = read catalog::list_orgs();
-    find_client(client_id: Uuid) -> Option<ClientRecord> = read clients::find(client_id);
+    find_client(client_id: ClientId) -> Option<ClientRecord> = read clients::find(client_id);
     list_clients(org: OrgId, page: PageRequest) -> Paged<ClientRecord>
         = read clients::list(org, page);
-    get_client(org: OrgId, id: Uuid) -> ClientRecord = read clients::get(org, id);
+    get_client(org: OrgId, id: ClientId) -> ClientRecord = read clients::get(org, id);
     client_audit(org: OrgId, since: Option<Timestamp>, page: PageRequest)
         -> Paged<ClientAuditRecord> = read clients::audit(org, since, page);
     settings(org: OrgId) -> OrgSettings = read catalog::settings(org);
@@ -93,9 +93,9 @@ store! {
         = tx clients::insert_with_org((org_name, settings), (client_name, secret_hash, scopes), by);
     create_client(org: OrgId, name: &str, secret_hash: &str, scopes: &[String], by: &ChangedBy)
         -> ClientRecord = tx clients::insert(org, name, secret_hash, scopes, by);
-    update_client(org: OrgId, id: Uuid, change: &ClientChange, by: &ChangedBy) -> ClientRecord
+    update_client(org: OrgId, id: ClientId, change: &ClientChange, by: &ChangedBy) -> ClientRecord
         = write clients::update(org, id, change, by);
-    delete_client(org: OrgId, id: Uuid, if_scopes: Option<&[String]>, by: &ChangedBy)
+    delete_client(org: OrgId, id: ClientId, if_scopes: Option<&[String]>, by: &ChangedBy)
         -> ClientRecord = write clients::delete(org, id, if_scopes, by);
     update_settings(org: OrgId, new: &OrgSettings) -> Result<(), Stranded>
         = write catalog::update_settings(org, new);
@@ -109,13 +109,13 @@ store! {
     update_agent(org: OrgId, id: AgentId, patch: &AgentPatch, now: Timestamp) -> AgentRecord
         = write catalog::update(org, id, patch, now);
     write(request: WriteRequest<'_>) -> Written = store write(request);
-    idempotency_begin(org: OrgId, client: Uuid, key: &str, fingerprint: &str, now: Timestamp)
+    idempotency_begin(org: OrgId, client: ClientId, key: &str, fingerprint: &str, now: Timestamp)
         -> IdempotencyBegin = write keys::begin(org, client, key, fingerprint, now);
-    idempotency_complete(org: OrgId, client: Uuid, key: &str, status: u16, body: &[u8]) -> ()
+    idempotency_complete(org: OrgId, client: ClientId, key: &str, status: u16, body: &[u8]) -> ()
         = write keys::finish(org, client, key, Some((status, body)));
-    idempotency_abandon(org: OrgId, client: Uuid, key: &str) -> ()
+    idempotency_abandon(org: OrgId, client: ClientId, key: &str) -> ()
         = write keys::finish(org, client, key, None);
-    take_tokens(client: Uuid, limit: &RateLimit, wanted: u64) -> Option<TokenTake>
+    take_tokens(client: ClientId, limit: &RateLimit, wanted: u64) -> Option<TokenTake>
         = store take_tokens(client, limit, wanted);
 
     // People and sessions.

@@ -48,7 +48,7 @@ impl UserRow {
             password_hash: self.password_hash,
             must_change_password: self.must_change_password,
             active: self.active,
-            client_id: self.client_uuid,
+            client_id: self.client_uuid.into(),
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
         })
@@ -92,7 +92,7 @@ pub(super) async fn create(
     .bind(&user.password_hash)
     .bind(user.must_change_password)
     .bind(user.active)
-    .bind(user.client_id)
+    .bind(user.client_id.get())
     .bind(user.created_at.0)
     .execute(&mut *tx)
     .await

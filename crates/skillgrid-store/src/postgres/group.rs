@@ -71,6 +71,7 @@ fn rounds(jobs: Vec<Job>) -> Vec<Vec<Job>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use skillgrid_core::model::SkillSetWrite;
     use tokio::sync::oneshot;
 
     fn job(org: u128, agents: &[u128]) -> Job {
@@ -79,7 +80,7 @@ mod tests {
             org: OrgId::new(Uuid::from_u128(org)),
             ctx: WriteContext {
                 request_id: format!("{org}-{agents:?}"),
-                client_id: Uuid::nil(),
+                client_id: ClientId::new(Uuid::nil()),
                 now: Timestamp(0),
             },
             items: agents

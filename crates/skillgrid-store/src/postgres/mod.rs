@@ -226,7 +226,7 @@ async fn agent_skills(store: &PgStore, org: OrgId, agent: AgentId) -> Result<Age
             continue;
         };
         skills.push(StoredAssignment {
-            skill_id,
+            skill_id: skill_id.into(),
             proficiency: r.try_get(3)?,
             effective: r.try_get::<Option<i64>, _>(4)?.map(Timestamp),
             expires: r.try_get::<Option<i64>, _>(5)?.map(Timestamp),
@@ -253,7 +253,7 @@ async fn write_many(
 
 async fn take_tokens(
     store: &PgStore,
-    client: Uuid,
+    client: ClientId,
     limit: &RateLimit,
     wanted: u64,
 ) -> Result<Option<TokenTake>> {
@@ -309,11 +309,11 @@ mod tests {
                 name: format!("extra {}", skills.len()),
                 description: None,
             };
-            skills.push(store.create_skill(org, &new, now).await.unwrap().id.get());
+            skills.push(store.create_skill(org, &new, now).await.unwrap().id);
         }
         let ctx = WriteContext {
             request_id: "r".into(),
-            client_id: Uuid::from_u128(1),
+            client_id: ClientId::new(Uuid::from_u128(1)),
             now,
         };
         let opts = WriteOptions {
@@ -366,7 +366,7 @@ mod tests {
         for a in &agents {
             let got = store.agent_skills(org, *a).await.unwrap();
             assert_eq!(got.version, 2);
-            let profs: Vec<(Uuid, i64)> = got
+            let profs: Vec<(SkillId, i64)> = got
                 .skills
                 .iter()
                 .map(|s| (s.skill_id, s.proficiency))

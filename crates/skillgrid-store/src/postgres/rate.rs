@@ -30,13 +30,13 @@ RETURNING granted, tokens";
 
 pub(super) async fn take_tokens(
     pool: &PgPool,
-    client: Uuid,
+    client: ClientId,
     limit: &RateLimit,
     wanted: u64,
 ) -> Result<TokenTake> {
     let int = |v: u64| v.min(i64::MAX as u64) as i64;
     let (granted, tokens): (i64, f64) = sqlx::query_as(TAKE)
-        .bind(client)
+        .bind(client.get())
         .bind(int(limit.requests_per_minute))
         .bind(int(limit.burst))
         .bind(int(wanted))

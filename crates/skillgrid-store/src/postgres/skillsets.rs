@@ -196,7 +196,7 @@ impl Rows {
         self.audit_request
             .extend(std::iter::repeat_n(ctx.request_id.clone(), new));
         self.audit_client
-            .extend(std::iter::repeat_n(ctx.client_id, new));
+            .extend(std::iter::repeat_n(ctx.client_id.get(), new));
         self.bumped.extend(bumped);
         Ok(())
     }

@@ -420,7 +420,7 @@ async fn begin_snapshot(store: &SqliteStore) -> sqlx::Result<sqlx::Transaction<'
 /// No buckets: one process serves an SQLite database, and counts in its own memory.
 async fn take_tokens(
     _: &SqliteStore,
-    _client: Uuid,
+    _client: ClientId,
     _limit: &RateLimit,
     _wanted: u64,
 ) -> Result<Option<TokenTake>> {

@@ -68,7 +68,7 @@ pub const COLUMNS: &str = "position, entry_id, org_uuid, at, request_id, client_
     skill_uuid, action, before_proficiency, before_effective, before_expires, before_updated,
     after_proficiency, after_effective, after_expires, after_updated";
 
-fn assignment(skill: Uuid, p: i64, effective: Option<i64>, expires: Option<i64>) -> Assignment {
+fn assignment(skill: SkillId, p: i64, effective: Option<i64>, expires: Option<i64>) -> Assignment {
     Assignment {
         proficiency: p,
         effective: effective.map(Timestamp),
@@ -172,9 +172,9 @@ async fn store_rows(s: &dyn Store, org: Uuid) -> Vec<ViewRow> {
             org,
             at: e.at.0,
             request_id: e.request_id.clone(),
-            client: e.client_id,
+            client: e.client_id.get(),
             agent: e.agent_id.get(),
-            skill: e.skill_id,
+            skill: e.skill_id.get(),
             action: match e.action {
                 AuditAction::Added => "added",
                 AuditAction::Updated => "updated",

@@ -37,10 +37,7 @@ async fn bulk_write_of_many_agents() {
             .len(),
         6000
     );
-    let holders = s
-        .skill_holders(org, skills[0].into(), page(1000))
-        .await
-        .unwrap();
+    let holders = s.skill_holders(org, skills[0], page(1000)).await.unwrap();
     assert_eq!(holders.items.len(), 300);
 }
 
@@ -89,10 +86,7 @@ async fn streamed_writes_land_only_when_the_producer_says_go() {
         if on_postgres() {
             assert_eq!(calls.len(), usize::from(go));
         }
-        let holders = s
-            .skill_holders(org, skill.into(), page(1000))
-            .await
-            .unwrap();
+        let holders = s.skill_holders(org, skill, page(1000)).await.unwrap();
         assert_eq!(holders.items.len(), if go { 100 } else { 0 });
     }
 }

@@ -46,7 +46,7 @@ async fn skills_and_agents_crud() {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.get_skill(other, billing.into()).await,
+        s.get_skill(other, billing).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(s.catalog(org).await.unwrap().len(), 2);
@@ -82,13 +82,13 @@ async fn skills_and_agents_crud() {
         .await
         .unwrap();
     assert_eq!(by_name.items.len(), 1);
-    assert_eq!(by_name.items[0].id.get(), billing);
+    assert_eq!(by_name.items[0].id, billing);
 
     // Updates: a conflict, a change, a no-op.
     assert!(matches!(
         s.update_skill(
             org,
-            billing.into(),
+            billing,
             &SkillPatch {
                 name: Some("sales".into()),
                 ..Default::default()
@@ -101,7 +101,7 @@ async fn skills_and_agents_crud() {
     let u = s
         .update_skill(
             org,
-            billing.into(),
+            billing,
             &SkillPatch {
                 active: Some(false),
                 description: Some(Some("d".into())),
@@ -116,7 +116,7 @@ async fn skills_and_agents_crud() {
         (false, Some("d"), Timestamp(6))
     );
     let u = s
-        .update_skill(org, billing.into(), &SkillPatch::default(), Timestamp(7))
+        .update_skill(org, billing, &SkillPatch::default(), Timestamp(7))
         .await
         .unwrap();
     assert_eq!(u.updated_at, Timestamp(6));
@@ -133,7 +133,7 @@ async fn skills_and_agents_crud() {
         .unwrap();
     assert_eq!(inactive.items.len(), 1);
     assert!(matches!(
-        s.update_skill(other, billing.into(), &SkillPatch::default(), Timestamp(7))
+        s.update_skill(other, billing, &SkillPatch::default(), Timestamp(7))
             .await,
         Err(StoreError::NotFound)
     ));
@@ -223,16 +223,16 @@ async fn skills_and_agents_crud() {
     .await
     .unwrap();
     assert!(matches!(
-        s.delete_skill(org, sales.into()).await,
+        s.delete_skill(org, sales).await,
         Err(StoreError::InUse { count: 1 })
     ));
     assert!(matches!(
-        s.delete_skill(other, billing.into()).await,
+        s.delete_skill(other, billing).await,
         Err(StoreError::NotFound)
     ));
-    s.delete_skill(org, billing.into()).await.unwrap();
+    s.delete_skill(org, billing).await.unwrap();
     assert!(matches!(
-        s.get_skill(org, billing.into()).await,
+        s.get_skill(org, billing).await,
         Err(StoreError::NotFound)
     ));
 }

@@ -101,7 +101,7 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
         .await
         .unwrap()
         .id;
-    let write = merge(agent, vec![asg(chat.get(), 3)], vec![]);
+    let write = merge(agent, vec![asg(chat, 3)], vec![]);
     let opts = WriteOptions {
         return_sets: false,
         ..opts()
@@ -130,7 +130,7 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
     let mut catalog: Vec<(Uuid, String, bool)> = snap
         .catalog
         .into_iter()
-        .map(|c| (c.id, c.name, c.active))
+        .map(|c| (c.id.get(), c.name, c.active))
         .collect();
     catalog.sort();
     let mut expected = vec![

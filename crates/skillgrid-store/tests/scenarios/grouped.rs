@@ -24,7 +24,7 @@ async fn small_writes_at_once_are_grouped_and_each_keeps_its_outcome() {
         new_skill(&*s, org, "d").await,
     ];
     let gone = new_skill(&*s, org, "gone").await;
-    s.delete_skill(org, gone.into()).await.unwrap();
+    s.delete_skill(org, gone).await.unwrap();
     let mut agents = Vec::new();
     for i in 0..30 {
         agents.push(new_agent(&*s, org, &format!("a{i}@x")).await);
@@ -129,7 +129,7 @@ async fn small_writes_at_once_are_grouped_and_each_keeps_its_outcome() {
     // skill, which two of them set: concurrent requests have no order).
     let first = s.agent_skills(org, agents[0]).await.unwrap();
     assert_eq!(first.version, 5);
-    let held: Vec<(Uuid, i64)> = first
+    let held: Vec<(SkillId, i64)> = first
         .skills
         .iter()
         .map(|a| (a.skill_id, a.proficiency))

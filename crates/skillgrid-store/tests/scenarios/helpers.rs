@@ -31,7 +31,7 @@ pub fn page(limit: u32) -> PageRequest {
 pub fn ctx(now: i64) -> WriteContext {
     WriteContext {
         request_id: format!("req-{now}"),
-        client_id: Uuid::nil(),
+        client_id: ClientId::new(Uuid::nil()),
         now: Timestamp(now),
     }
 }
@@ -45,7 +45,7 @@ pub fn opts() -> WriteOptions {
     }
 }
 
-pub fn asg(skill: Uuid, proficiency: i64) -> Assignment {
+pub fn asg(skill: SkillId, proficiency: i64) -> Assignment {
     Assignment {
         proficiency,
         ..Assignment::omitted(skill, 50)
@@ -64,7 +64,7 @@ pub fn replace(
     }
 }
 
-pub fn merge(agent: AgentId, upsert: Vec<Assignment>, remove: Vec<Uuid>) -> AgentWrite {
+pub fn merge(agent: AgentId, upsert: Vec<Assignment>, remove: Vec<SkillId>) -> AgentWrite {
     AgentWrite {
         agent_id: agent,
         write: SkillSetWrite::Merge { upsert, remove },
@@ -72,7 +72,7 @@ pub fn merge(agent: AgentId, upsert: Vec<Assignment>, remove: Vec<Uuid>) -> Agen
     }
 }
 
-pub async fn new_skill(s: &dyn Store, org: OrgId, name: &str) -> Uuid {
+pub async fn new_skill(s: &dyn Store, org: OrgId, name: &str) -> SkillId {
     s.create_skill(
         org,
         &NewSkill {
@@ -84,7 +84,6 @@ pub async fn new_skill(s: &dyn Store, org: OrgId, name: &str) -> Uuid {
     .await
     .expect("create skill")
     .id
-    .get()
 }
 
 pub async fn new_agent(s: &dyn Store, org: OrgId, email: &str) -> AgentId {
@@ -117,7 +116,7 @@ pub fn applied(o: &ItemOutcome) -> (i64, &skillgrid_core::diff::Plan, &[StoredAs
 pub struct Org {
     pub id: OrgId,
     pub agents: Vec<AgentId>,
-    pub skills: Vec<Uuid>,
+    pub skills: Vec<SkillId>,
 }
 
 impl Org {
@@ -163,7 +162,7 @@ impl Org {
             .collect();
         let ctx = WriteContext {
             request_id: format!("write at {at}"),
-            client_id: Uuid::from_u128(0xc11e),
+            client_id: ClientId::new(Uuid::from_u128(0xc11e)),
             now: Timestamp(at),
         };
         let opts = WriteOptions {

@@ -15,7 +15,7 @@ async fn idempotency_keys() {
     let s = db.store().await;
     let s2 = db.store().await;
     let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
-    let client = Uuid::now_v7();
+    let client = ClientId::new(Uuid::now_v7());
     let now = Timestamp(10_000_000_000);
 
     assert_eq!(
@@ -38,7 +38,7 @@ async fn idempotency_keys() {
     );
     // Another client has its own keys.
     assert_eq!(
-        s.idempotency_begin(org, Uuid::now_v7(), "k", "other", now)
+        s.idempotency_begin(org, ClientId::new(Uuid::now_v7()), "k", "other", now)
             .await
             .unwrap(),
         IdempotencyBegin::Fresh

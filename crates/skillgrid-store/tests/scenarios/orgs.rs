@@ -50,7 +50,11 @@ async fn orgs_clients_settings_and_signing_key() {
         (found.org_id, found.name.as_str(), found.scopes),
         (org.id, "bootstrap", scopes.clone())
     );
-    assert!(s.find_client(Uuid::now_v7()).await.unwrap().is_none());
+    assert!(s
+        .find_client(ClientId::new(Uuid::now_v7()))
+        .await
+        .unwrap()
+        .is_none());
     assert!(matches!(
         s.create_client(OrgId::new(Uuid::now_v7()), "x", "h", &[], &cli())
             .await,

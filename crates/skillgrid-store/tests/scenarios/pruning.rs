@@ -142,7 +142,7 @@ async fn expired_idempotency_keys_go_in_batches() {
         .await
         .unwrap()
         .id;
-    let client = Uuid::new_v4();
+    let client = ClientId::new(Uuid::new_v4());
     for i in 0..5 {
         let claimed = s
             .idempotency_begin(

@@ -134,7 +134,7 @@ async fn deleting_skills_while_writing_them_never_leaves_an_assignment_behind() 
         if round % 2 == 1 {
             tokio::task::yield_now().await;
         }
-        match s1.delete_skill(org, skill.into()).await {
+        match s1.delete_skill(org, skill).await {
             Ok(()) => deleted += 1,
             Err(StoreError::InUse { count }) => {
                 assert_eq!(count, 2, "a deletion saw a write half-done");

@@ -263,15 +263,15 @@ async fn skill_set_writes_history_and_audit() {
         .is_empty());
 
     // Who holds k1: b only now (a dropped it); k3: a.
-    let holders = s.skill_holders(org, k3.into(), page(10)).await.unwrap();
+    let holders = s.skill_holders(org, k3, page(10)).await.unwrap();
     assert_eq!(holders.items.len(), 1);
     assert_eq!(holders.items[0].agent.id, a);
     assert_eq!(holders.items[0].assignment.proficiency, 32);
-    let holders = s.skill_holders(org, k1.into(), page(10)).await.unwrap();
+    let holders = s.skill_holders(org, k1, page(10)).await.unwrap();
     assert_eq!(holders.items.len(), 1);
     assert_eq!(holders.items[0].agent.id, b);
     assert!(matches!(
-        s.skill_holders(other, k1.into(), page(10)).await,
+        s.skill_holders(other, k1, page(10)).await,
         Err(StoreError::NotFound)
     ));
 

@@ -6,7 +6,7 @@ use super::csvfile::{check_row, if_match_syntax, Kind, RawRow};
 use super::id_of;
 use serde_json::json;
 use skillgrid_client::IfMatch;
-use skillgrid_core::model::{CatalogSkill, Precondition};
+use skillgrid_core::model::{CatalogSkill, Precondition, SkillId};
 use skillgrid_core::validate::{self, SkillRules};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -74,7 +74,7 @@ fn cli_accepts_date(v: &str) -> bool {
 /// The server's verdict on an assignment with this effective date.
 fn server_accepts_date(v: &str) -> bool {
     let settings = skillgrid_api::OrgSettings::default();
-    let skill = Uuid::from_u128(10);
+    let skill = SkillId::new(Uuid::from_u128(10));
     let catalog = HashMap::from([(
         skill,
         CatalogSkill {

@@ -166,7 +166,12 @@ pub async fn token_request(
 }
 
 /// An access token of a client, from the server at `base`.
-pub async fn token(http: &reqwest::Client, base: &str, client: uuid::Uuid, secret: &str) -> String {
+pub async fn token(
+    http: &reqwest::Client,
+    base: &str,
+    client: skillgrid_store::ClientId,
+    secret: &str,
+) -> String {
     let r = token_request(http, base, &client.to_string(), secret).await;
     let body: serde_json::Value = r.json().await.unwrap();
     body["access_token"].as_str().expect("a token").to_string()

@@ -11,11 +11,10 @@ mod preconditions;
 mod scale_warnings;
 
 use super::{child, index, BulkLimits, SkillRules};
-use crate::model::CatalogSkill;
+use crate::model::{CatalogSkill, SkillId};
 use skillgrid_api::{ErrorEntry, OrgSettings, WarningPolicy};
 use std::collections::HashMap;
 use std::fmt::Debug;
-use uuid::Uuid;
 
 /// An active skill, `Billing`.
 const A: &str = "0192f0c1-7a3e-7b4c-9d2e-5f6a7b8c9d0e";
@@ -75,7 +74,7 @@ fn body(row: &str) -> String {
         .replace("$B", B)
 }
 
-fn catalog() -> HashMap<Uuid, CatalogSkill> {
+fn catalog() -> HashMap<SkillId, CatalogSkill> {
     [
         (A, "Billing", true),
         (B, "Sales", true),
@@ -83,7 +82,7 @@ fn catalog() -> HashMap<Uuid, CatalogSkill> {
     ]
     .into_iter()
     .map(|(id, name, active)| {
-        let id: Uuid = id.parse().unwrap();
+        let id = SkillId::new(id.parse().unwrap());
         let name = name.to_string();
         (id, CatalogSkill { id, name, active })
     })

@@ -14,7 +14,7 @@ use skillgrid_api::{
     BulkItemResult, BulkSummary, EntryCode, ErrorEntry, Problem, ProblemCode, ProficiencyScale,
     WarningPolicy,
 };
-use skillgrid_core::model::{Assignment, CatalogSkill, SkillSetWrite};
+use skillgrid_core::model::{AgentId, Assignment, CatalogSkill, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::warnings::{self, Finding};
 use skillgrid_store::{AgentWrite, ItemOutcome};
@@ -23,7 +23,6 @@ use std::io::Write;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
-use uuid::Uuid;
 
 /// Everything of a bulk answer but the store's outcomes, from which it is written.
 #[derive(Clone)]
@@ -36,10 +35,10 @@ pub(super) struct AnswerParts {
     pub base: &'static str,
     pub max: u64,
     /// Index in the request and agent of each item sent to the store, in the store's order.
-    pub written: Vec<(usize, Uuid)>,
+    pub written: Vec<(usize, AgentId)>,
     /// Items that failed validation (non-atomic requests only): index, agent if its id was
     /// readable, and the problems.
-    pub invalid: Vec<(usize, Option<Uuid>, Vec<ErrorEntry>)>,
+    pub invalid: Vec<(usize, Option<AgentId>, Vec<ErrorEntry>)>,
     pub scale: ProficiencyScale,
     pub catalog: Vec<CatalogSkill>,
     pub at: Timestamp,
@@ -75,7 +74,7 @@ pub(super) fn lint(
     scale: &ProficiencyScale,
     policy: WarningPolicy,
     base: &str,
-    written: &[(usize, Uuid)],
+    written: &[(usize, AgentId)],
     writes: &[AgentWrite],
 ) -> Lint {
     if policy != WarningPolicy::Warn {
@@ -280,7 +279,7 @@ impl AnswerParts {
                         }
                         let result = BulkItemResult {
                             index: index as u64,
-                            agent_id: Some(agent_id),
+                            agent_id: Some(agent_id.get()),
                             status,
                             version: None,
                             changes: None,
@@ -302,7 +301,7 @@ impl AnswerParts {
                 p.request_id = self.request_id.clone();
                 let result = BulkItemResult {
                     index: *index as u64,
-                    agent_id: *agent_id,
+                    agent_id: agent_id.map(AgentId::get),
                     status: 400,
                     version: None,
                     changes: None,
@@ -375,8 +374,8 @@ impl<'p> Beside<'p> {
         }
         self.parts.get_or_init(|| {
             let t = self.template;
-            let written: Vec<(usize, Uuid)> =
-                items.iter().map(|w| w.agent_id.get()).enumerate().collect();
+            let written: Vec<(usize, AgentId)> =
+                items.iter().map(|w| w.agent_id).enumerate().collect();
             AnswerParts {
                 total: items.len(),
                 lint: lint(&t.scale, t.policy, t.base, &written, items),
@@ -497,12 +496,13 @@ mod tests {
     use crate::idempotency::JsonAnswer;
     use skillgrid_api::{BulkResponse, EntryCode, OrgSettings};
     use skillgrid_core::diff::Plan;
-    use skillgrid_core::model::{Given, StoredAssignment};
+    use skillgrid_core::model::{Given, SkillId, StoredAssignment};
+    use uuid::Uuid;
 
     /// The hand-written answer is byte for byte what serde writes for the wire type.
     #[test]
     fn the_written_answer_is_the_wire_type_serialized() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (a, b) = (SkillId::new(Uuid::now_v7()), SkillId::new(Uuid::now_v7()));
         let catalog = vec![CatalogSkill {
             id: a,
             name: "Tier \"2\" \\ Billing".into(),
@@ -535,7 +535,8 @@ mod tests {
             removed: vec![old],
             ..Plan::default()
         };
-        let (agent, other, invalid_agent) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let new_agent = || AgentId::new(Uuid::now_v7());
+        let (agent, other, invalid_agent) = (new_agent(), new_agent(), new_agent());
         let invalid = vec![ErrorEntry::at(
             "/items/1/skills/0/proficiency",
             EntryCode::OutOfRange,
@@ -607,7 +608,7 @@ mod tests {
             results: vec![
                 BulkItemResult {
                     index: 0,
-                    agent_id: Some(agent),
+                    agent_id: Some(agent.get()),
                     status: 200,
                     version: Some(7),
                     changes: Some(r.changes(&plan, parts.at)),
@@ -616,7 +617,7 @@ mod tests {
                 },
                 BulkItemResult {
                     index: 1,
-                    agent_id: Some(invalid_agent),
+                    agent_id: Some(invalid_agent.get()),
                     status: 400,
                     version: None,
                     changes: None,
@@ -629,7 +630,7 @@ mod tests {
                 },
                 BulkItemResult {
                     index: 2,
-                    agent_id: Some(other),
+                    agent_id: Some(other.get()),
                     status: 412,
                     version: None,
                     changes: None,
@@ -668,14 +669,14 @@ mod tests {
     /// answer written in one go; one nobody wrote is not made up.
     #[test]
     fn an_answer_written_by_two_threads_is_the_answer_written_by_one() {
-        let skill = Uuid::now_v7();
+        let skill = SkillId::new(Uuid::now_v7());
         let catalog = vec![CatalogSkill {
             id: skill,
             name: "Billing".into(),
             active: true,
         }];
         let n = 3 * SEGMENT + 17;
-        let agents: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+        let agents: Vec<AgentId> = (0..n).map(|_| AgentId::new(Uuid::now_v7())).collect();
         let invalid_at = [5, SEGMENT, n - 1];
         let template = AnswerParts {
             dry_run: false,
@@ -691,7 +692,7 @@ mod tests {
             policy: WarningPolicy::Off,
             lint: Lint::default(),
         };
-        let written: Vec<(usize, Uuid)> = (0..n)
+        let written: Vec<(usize, AgentId)> = (0..n)
             .filter(|i| !invalid_at.contains(i))
             .map(|i| (i, agents[i]))
             .collect();
@@ -742,7 +743,7 @@ mod tests {
         let items: Vec<AgentWrite> = agents[..written.len()]
             .iter()
             .map(|a| AgentWrite {
-                agent_id: (*a).into(),
+                agent_id: *a,
                 write: skillgrid_core::model::SkillSetWrite::Replace(Vec::new()),
                 if_match: None,
             })

@@ -22,7 +22,7 @@ use skillgrid_api::{
     WarningPolicy,
 };
 use skillgrid_core::model::{
-    AgentId, BulkItem, BulkMode, CatalogSkill, Precondition, SkillId, SkillSetWrite,
+    AgentId, BulkMode, CatalogSkill, Precondition, SkillId, SkillSetWrite,
 };
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, warnings, BulkLimits, ItemResult, SkillRules};
@@ -32,7 +32,6 @@ use skillgrid_store::{
     WriteResult,
 };
 use std::collections::HashMap;
-use uuid::Uuid;
 
 mod answer;
 
@@ -54,7 +53,7 @@ fn limits(s: &OrgSettings) -> BulkLimits {
     }
 }
 
-fn catalog_map(catalog: &[CatalogSkill]) -> HashMap<Uuid, CatalogSkill> {
+fn catalog_map(catalog: &[CatalogSkill]) -> HashMap<SkillId, CatalogSkill> {
     catalog.iter().map(|c| (c.id, c.clone())).collect()
 }
 
@@ -113,7 +112,7 @@ async fn skill_to_agents(
     caller.require(scopes::AGENT_WRITE)?;
     let raw_query = q.clone();
     let q = query(q, &["dryRun"])?;
-    let skill = path_id(SKILL.param, &skill)?;
+    let skill: SkillId = path_id(SKILL.param, &skill)?;
     let key = idempotency::key_header(&headers)?;
     let org = caller.org(&state).await?;
     let (settings, catalog) = (&org.settings, &org.catalog);
@@ -151,7 +150,7 @@ async fn skill_to_agents(
     .await
 }
 
-fn agent_entry(base: &str, i: usize, code: EntryCode, agent: Uuid) -> ErrorEntry {
+fn agent_entry(base: &str, i: usize, code: EntryCode, agent: AgentId) -> ErrorEntry {
     let detail = match code {
         EntryCode::UnknownAgent => format!("no agent with id {agent} exists in this organization"),
         _ => format!("agent {agent} is inactive; its skills cannot be changed"),
@@ -214,9 +213,9 @@ async fn streamed(
     let map = catalog_map(catalog);
     let rules = SkillRules::new(settings, &map);
     let limits = limits(settings);
+    // The validator's items are the store's: each chunk is handed over as it was read.
     let produce: Producer<'_> = Box::new(|sink| {
-        let mut sink = |chunk: Vec<BulkItem>| sink(chunk.into_iter().map(agent_write).collect());
-        validate::fast::bulk_streamed(bytes, &rules, &limits, head, FEED_CHUNK, &mut sink).is_some()
+        validate::fast::bulk_streamed(bytes, &rules, &limits, head, FEED_CHUNK, sink).is_some()
     });
     let mut prepared = Prepared::new(caller, settings, catalog, dry_run, "/items");
     let opts = prepared.options(head.1);
@@ -238,19 +237,10 @@ async fn streamed(
     prepared.parts.written = written
         .produced
         .iter()
-        .map(|w| w.agent_id.get())
+        .map(|w| w.agent_id)
         .enumerate()
         .collect();
     prepared.finish(head.1, result, rendered).map(Some)
-}
-
-/// An item as the store takes it.
-fn agent_write(b: BulkItem) -> AgentWrite {
-    AgentWrite {
-        agent_id: b.agent_id.into(),
-        write: b.write,
-        if_match: b.if_match,
-    }
 }
 
 /// The store's errors of a bulk write, as the API words them.
@@ -362,17 +352,10 @@ async fn run_items(
 ) -> ApiResult<BulkAnswer> {
     let mut invalid: Vec<(usize, Vec<ErrorEntry>)> = Vec::new();
     let mut valid: Vec<(usize, AgentWrite)> = Vec::new();
-    let agent_ids: Vec<Option<Uuid>> = items.iter().map(|(_, id)| *id).collect();
+    let agent_ids: Vec<Option<AgentId>> = items.iter().map(|(_, id)| *id).collect();
     for (i, (it, _)) in items.into_iter().enumerate() {
         match it {
-            Ok(b) => valid.push((
-                i,
-                AgentWrite {
-                    agent_id: b.agent_id.into(),
-                    write: b.write,
-                    if_match: b.if_match,
-                },
-            )),
+            Ok(w) => valid.push((i, w)),
             Err(e) => invalid.push((i, e)),
         }
     }
@@ -383,14 +366,14 @@ async fn run_items(
 
     if atomic && !invalid.is_empty() {
         // Report every problem at once: the agents' own state too, not only the bodies.
-        let ids: Vec<AgentId> = agent_ids.iter().flatten().map(|&id| id.into()).collect();
+        let ids: Vec<AgentId> = agent_ids.iter().flatten().copied().collect();
         let states = state.store().agent_states(caller.org_id, &ids).await?;
         let if_match: HashMap<usize, Option<Precondition>> =
             valid.iter().map(|(i, w)| (*i, w.if_match)).collect();
         let mut by_item: Vec<Vec<ErrorEntry>> = vec![Vec::new(); agent_ids.len()];
         for (i, id) in agent_ids.iter().enumerate() {
             let Some(id) = id else { continue };
-            match states.get(&AgentId::from(*id)) {
+            match states.get(id) {
                 None => by_item[i].push(agent_entry(base, i, EntryCode::UnknownAgent, *id)),
                 Some(s) if !s.active => {
                     by_item[i].push(agent_entry(base, i, EntryCode::InactiveAgent, *id))
@@ -419,7 +402,7 @@ async fn run_items(
     prepared.parts.total = agent_ids.len();
     prepared.parts.written = indices
         .into_iter()
-        .zip(writes.iter().map(|w| w.agent_id.get()))
+        .zip(writes.iter().map(|w| w.agent_id))
         .collect();
     let p = &prepared.parts;
     prepared.parts.lint = answer::lint(&p.scale, p.policy, base, &p.written, &writes);
@@ -485,7 +468,7 @@ fn failure(
     max: u64,
     i: usize,
     o: &ItemOutcome,
-    agent: Uuid,
+    agent: AgentId,
 ) -> Option<(u16, ProblemCode, ErrorEntry)> {
     match o {
         ItemOutcome::Applied { .. } => None,
@@ -520,7 +503,7 @@ async fn holders(
 ) -> ApiResult<Json<Page<SkillHolder>>> {
     caller.require(scopes::AGENT_READ)?;
     let q = query(q, &["limit", "cursor"])?;
-    let skill = SkillId::from(path_id(SKILL.param, &skill)?);
+    let skill: SkillId = path_id(SKILL.param, &skill)?;
     let p = state
         .store()
         .skill_holders(caller.org_id, skill, page_request(&q)?)

@@ -21,7 +21,7 @@ use rules::{may_grant, may_manage, not_itself, refused, render, render_state};
 use skillgrid_api::{scopes, ApiClient, ApiClientWithSecret, ClientAuditEntry, Page};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate;
-use skillgrid_store::{ChangedBy, ClientChange, ClientRecord};
+use skillgrid_store::{ChangedBy, ClientChange, ClientId, ClientRecord};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -290,8 +290,8 @@ pub(crate) async fn audit(
         at: e.at.to_rfc3339(),
         request_id: e.request_id,
         actor_user_id: e.actor.and_then(|a| users.get(&a).copied()),
-        actor_client_id: e.actor,
-        client_id: e.client_id,
+        actor_client_id: e.actor.map(ClientId::get),
+        client_id: e.client_id.get(),
         action: e.action,
         before: e.before.as_ref().map(|s| render_state(e.client_id, s)),
         after: e.after.as_ref().map(|s| render_state(e.client_id, s)),

@@ -11,17 +11,16 @@ use crate::error::ApiError;
 use crate::routes::CLIENT;
 use axum::http::header::WWW_AUTHENTICATE;
 use skillgrid_api::{ApiClient, EntryCode, ErrorEntry, ProblemCode};
-use skillgrid_store::{ClientRecord, ClientState, Conflict, StoreError};
-use uuid::Uuid;
+use skillgrid_store::{ClientId, ClientRecord, ClientState, Conflict, StoreError};
 
 pub fn render(c: &ClientRecord) -> ApiClient {
     render_state(c.id, &c.state())
 }
 
-pub fn render_state(id: Uuid, s: &ClientState) -> ApiClient {
+pub fn render_state(id: ClientId, s: &ClientState) -> ApiClient {
     use skillgrid_core::timestamp::Timestamp;
     ApiClient {
-        id,
+        id: id.get(),
         name: s.name.clone(),
         scopes: s.scopes.clone(),
         active: s.active,

@@ -20,7 +20,7 @@ pub(in crate::sqlite) async fn load_set(
     rows.iter()
         .map(|r| {
             Ok(StoredAssignment {
-                skill_id: r.try_get(0)?,
+                skill_id: r.try_get::<Uuid, _>(0)?.into(),
                 proficiency: r.try_get(1)?,
                 effective: r.try_get::<Option<i64>, _>(2)?.map(Timestamp),
                 expires: r.try_get::<Option<i64>, _>(3)?.map(Timestamp),

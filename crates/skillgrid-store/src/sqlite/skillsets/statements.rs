@@ -143,7 +143,7 @@ fn insert_audit(
                     org_pk,
                     ctx.now.0,
                     &ctx.request_id,
-                    &ctx.client_id.as_bytes()[..]
+                    &ctx.client_id.get().as_bytes()[..]
                 ],
             )
             .map_err(sql_err)?;
@@ -179,7 +179,7 @@ fn insert_audit(
     q.raw_bind_parameter(2, org_pk).map_err(sql_err)?;
     q.raw_bind_parameter(3, ctx.now.0).map_err(sql_err)?;
     q.raw_bind_parameter(4, &ctx.request_id).map_err(sql_err)?;
-    q.raw_bind_parameter(5, &ctx.client_id.as_bytes()[..])
+    q.raw_bind_parameter(5, &ctx.client_id.get().as_bytes()[..])
         .map_err(sql_err)?;
     for set in sets {
         q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])

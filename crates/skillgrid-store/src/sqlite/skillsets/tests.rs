@@ -5,6 +5,7 @@
 use crate::sqlite::SqliteStore;
 use crate::tuning::PLAN_CHUNK;
 use crate::*;
+use skillgrid_core::model::Precondition;
 
 /// Agents enough for a pipelined write of several chunks, at the chunk size production uses.
 const SPANS_CHUNKS: usize = 2 * PLAN_CHUNK + 6;
@@ -16,7 +17,7 @@ async fn seeded(
     tempfile::TempDir,
     SqliteStore,
     OrgId,
-    Vec<Uuid>,
+    Vec<SkillId>,
     Vec<AgentId>,
 ) {
     let dir = tempfile::tempdir().unwrap();
@@ -26,7 +27,7 @@ async fn seeded(
     (dir, store, org, skills, agents)
 }
 
-fn every_skill(agents: &[AgentId], skills: &[Uuid], proficiency: i64) -> Vec<AgentWrite> {
+fn every_skill(agents: &[AgentId], skills: &[SkillId], proficiency: i64) -> Vec<AgentWrite> {
     use skillgrid_core::model::{Assignment, SkillSetWrite};
     agents
         .iter()
@@ -49,7 +50,7 @@ fn every_skill(agents: &[AgentId], skills: &[Uuid], proficiency: i64) -> Vec<Age
 fn ctx() -> WriteContext {
     WriteContext {
         request_id: "req".into(),
-        client_id: Uuid::nil(),
+        client_id: ClientId::new(Uuid::nil()),
         now: Timestamp(1_700_000_000_000),
     }
 }
@@ -92,7 +93,7 @@ async fn refuse_audit(store: &SqliteStore, on: bool) {
 async fn kept_nothing_then_lands(
     store: &SqliteStore,
     org: OrgId,
-    skills: &[Uuid],
+    skills: &[SkillId],
     agents: &[AgentId],
 ) -> WriteResult {
     assert_eq!(rows(store, "assignments").await, 0);
@@ -222,14 +223,14 @@ async fn a_pipelined_write_spanning_chunks_lands_whole_and_is_seen_alongside() {
                 newest.agent_id,
                 newest.at
             ),
-            ("req", Uuid::nil(), a, ctx().now)
+            ("req", ctx().client_id, a, ctx().now)
         );
         assert!(matches!(newest.action, AuditAction::Updated));
         let (before, after) = (newest.before.unwrap(), newest.after.unwrap());
         assert_eq!((before.proficiency, after.proficiency), (3, 4));
         assert!(skills.contains(&newest.skill_id));
         assert_eq!(before.skill_id, newest.skill_id);
-        let mut named: Vec<Uuid> = history.items[..3].iter().map(|e| e.skill_id).collect();
+        let mut named: Vec<SkillId> = history.items[..3].iter().map(|e| e.skill_id).collect();
         named.sort();
         let mut all = skills.clone();
         all.sort();
