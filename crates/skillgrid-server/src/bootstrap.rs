@@ -186,6 +186,29 @@ async fn find_client(
     }
 }
 
+/// The client of `org` that `client` names, refused when it is a console user's: that client
+/// records the user's changes and is changed only with the user.
+async fn changeable_client(
+    store: &DynStore,
+    org: &OrgRecord,
+    client: &str,
+) -> anyhow::Result<ClientRecord> {
+    let c = find_client(store, org, client).await?;
+    if let Some(u) = store
+        .list_users(org.id)
+        .await?
+        .into_iter()
+        .find(|u| u.client_id == c.id)
+    {
+        anyhow::bail!(
+            "client `{}` records the changes of the console user {} and is changed only with the user; use `admin disable-user` or `admin enable-user`",
+            c.name,
+            u.email
+        );
+    }
+    Ok(c)
+}
+
 /// Disables (or, with `active`, enables) a client of `org`: a disabled client gets no token,
 /// and the tokens it holds are refused from the next request on, by every server.
 pub async fn set_client_active(
@@ -195,7 +218,7 @@ pub async fn set_client_active(
     active: bool,
 ) -> anyhow::Result<ListedClient> {
     let org = find_org(store, org).await?;
-    let c = find_client(store, &org, client).await?;
+    let c = changeable_client(store, &org, client).await?;
     let change = ClientChange {
         active: Some(active),
         ..ClientChange::default()
@@ -210,7 +233,7 @@ pub async fn set_client_active(
 /// working, and so do the tokens issued before.
 pub async fn rotate_secret(store: &DynStore, org: &str, client: &str) -> anyhow::Result<NewClient> {
     let org = find_org(store, org).await?;
-    let c = find_client(store, &org, client).await?;
+    let c = changeable_client(store, &org, client).await?;
     let secret = new_client_secret();
     let change = ClientChange {
         secret_hash: Some(hash_secret(&secret)),

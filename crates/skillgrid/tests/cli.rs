@@ -1563,6 +1563,21 @@ fn admin_create_user_prints_a_one_time_password_once_or_reads_one() {
         &[],
     );
     assert!(on.status.success(), "{on:?}");
+
+    // A user's own client is changed only with the user: not rotated or disabled on its own.
+    let own = format!("console: {}", "Ada@example.com").leak();
+    for command in ["rotate-secret", "disable-client"] {
+        let refused = run(
+            dir.path(),
+            &admin(&[command, "--org", "acme", "--client", own]),
+            &[],
+        );
+        assert!(!refused.status.success(), "{command}: {refused:?}");
+        assert!(
+            refused.stderr.contains("console user Ada@example.com"),
+            "{command}: {refused:?}"
+        );
+    }
 }
 
 #[test]

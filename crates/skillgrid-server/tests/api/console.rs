@@ -515,22 +515,28 @@ async fn a_session_holds_its_role_s_scopes_and_the_audit_names_its_user() {
     let first = &changes.body["items"][0];
     assert!(first.get("actorUserId").is_none(), "{first}");
 
-    // The user's client gets no token, even when an admin gives it a secret.
+    // The user's client is changed only with the user: no secret, scope or deletion through
+    // the clients' routes, and still no token.
+    let own = format!("/api/v2/admin/clients/{}", edi.client_id);
+    let r = app.post(&format!("{own}/secret"), &json!({})).await;
+    assert_problem(&r, 409, "conflict");
+    assert!(r.text.contains("edi@example.com"), "{}", r.text);
     let r = app
-        .post(
-            &format!("/api/v2/admin/clients/{}/secret", edi.client_id),
-            &json!({}),
-        )
+        .patch(&own, &json!({"scopes": ["admin:agent:write"]}))
         .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let secret = r.body["clientSecret"].as_str().unwrap().to_string();
+    assert_problem(&r, 409, "conflict");
+    let r = app.delete(&own).await;
+    assert_problem(&r, 409, "conflict");
+    let still = app.get(&own).await;
+    assert_eq!(still.status, 200, "{}", still.text);
+    assert_eq!(still.body["scopes"], json!([]));
     let token = app
         .http
         .post(app.url("/oauth/token"))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", &edi.client_id.to_string()),
-            ("client_secret", &secret),
+            ("client_secret", "anything"),
         ])
         .send()
         .await

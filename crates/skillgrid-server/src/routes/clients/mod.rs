@@ -75,6 +75,12 @@ async fn managed(
         .fetch(q, id, |id| state.store().get_client(caller.org_id, id))
         .await?;
     may_manage(caller, &c)?;
+    // A console user's client records that user's changes and can never get a token: it is
+    // changed only with the user, so that no secret or scope can be given to it.
+    let users = state.store().list_users(caller.org_id).await?;
+    if let Some(u) = users.iter().find(|u| u.client_id == c.id) {
+        return Err(rules::a_users_client(&u.email));
+    }
     Ok(c)
 }
 

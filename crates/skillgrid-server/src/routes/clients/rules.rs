@@ -120,6 +120,16 @@ pub fn not_itself(what: &str) -> ApiError {
     )
 }
 
+/// 409: the client records a console user's changes; it is managed through the user.
+pub fn a_users_client(email: &str) -> ApiError {
+    ApiError::new(
+        ProblemCode::Conflict,
+        format!(
+            "this client records the changes of the console user {email} and cannot be changed, given a secret or deleted on its own; manage the user instead (skillgrid admin disable-user)"
+        ),
+    )
+}
+
 /// 409: the client's scopes changed between the check and the change.
 pub fn changed_meanwhile() -> ApiError {
     ApiError::new(
