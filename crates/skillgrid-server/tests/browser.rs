@@ -183,6 +183,8 @@ impl Session {
         self.fill("#new", CHOSEN).await;
         self.fill("#confirm", CHOSEN).await;
         self.submit("password").await;
+        // The grid, the home; the bar above it (on every signed-in page) names the role.
+        self.wait_for("[data-grid]").await;
         let role_shown = self.wait_for("[data-role]").await;
         assert_eq!(role_shown.text().await.unwrap(), role.as_str());
         self.app
