@@ -69,7 +69,8 @@ pub fn render(shown: &Shown, page: &GridPage) -> Markup {
     html! {
         (filters(shown))
         div.grid-scroll {
-            table.grid #grid data-grid data-home data-editable=(shown.editable) {
+            table.grid #grid data-grid data-home data-editable=(shown.editable)
+                data-levels=(levels_json(shown.scale)) {
                 caption {
                     "Agents (rows) and their proficiency in each active skill (columns)"
                     @if shown.editable {
@@ -95,6 +96,7 @@ pub fn render(shown: &Shown, page: &GridPage) -> Markup {
         @if page.rows.is_empty() {
             p.notice data-empty { "No agent matches these filters." }
         }
+        script src="/console/assets/grid.js" defer {}
         nav.pager aria-label="Pages" {
             @if let Some(pk) = page.previous {
                 a rel="prev" data-page="previous"
@@ -106,6 +108,13 @@ pub fn render(shown: &Shown, page: &GridPage) -> Markup {
             }
         }
     }
+}
+
+/// The scale's levels, lowest first, as `[[name, value], …]`: the script colours a saved cell
+/// as the server does.
+fn levels_json(scale: &ProficiencyScale) -> String {
+    let levels: Vec<(&str, i64)> = scale.levels.iter().collect();
+    serde_json::to_string(&levels).expect("names and numbers")
 }
 
 fn grid_row(shown: &Shown, row: &GridRow) -> Markup {

@@ -6,10 +6,11 @@
 //! change nothing the API could not. Every state-changing request of a session carries its
 //! anti-forgery token, checked in one place (`csrf.rs`).
 //!
-//! One module per screen (`sign_in.rs`, `password.rs`, the grid in `grid.rs` with its markup
-//! in `grid_view.rs`; `sign_out.rs`) beside the cross-cutting pieces: the page layout
-//! and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the API reached with the
-//! session (`api.rs`), sessions and their cookie (`sessions.rs`), anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
+//! One module per screen (`sign_in.rs`, `password.rs`, `sign_out.rs`, and the grid: `grid.rs`
+//! with its markup in `grid_view.rs` and its script in `grid.js`) beside the cross-cutting
+//! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
+//! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
+//! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
 
 pub mod api;
 pub mod csrf;
@@ -65,4 +66,5 @@ pub fn router() -> Router<AppState> {
             get(password::page).post(password::submit),
         )
         .route("/console/assets/console.css", get(layout::stylesheet))
+        .route("/console/assets/grid.js", get(layout::grid_script))
 }

@@ -1,6 +1,7 @@
 //! The console's grid over plain HTTP: agents by active skills with each cell's proficiency
 //! and level, its filters (search, holders of a skill, level, active) and sort, keyset pages
-//! of 50 both ways, refusals of filters that mean nothing, and who may edit.
+//! of 50 both ways, refusals of filters that mean nothing, who may edit, and the page's one
+//! script served from the binary.
 
 use super::console::signed_in;
 use crate::helpers::*;
@@ -94,6 +95,23 @@ async fn the_grid_filters_sorts_and_pages_through_agents() {
     assert!(
         !html.contains(&retired.to_string()),
         "inactive skills are no column"
+    );
+    // Its one script is the server's own file, allowed by the page's policy; none is inline.
+    assert!(
+        html.contains("<script src=\"/console/assets/grid.js\" defer>"),
+        "{html}"
+    );
+    assert_eq!(html.matches("<script").count(), 1, "{html}");
+    let script = v.get("/console/assets/grid.js").await;
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.headers["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let csp = first.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
     );
     assert_eq!(link(html, "previous"), None);
 
