@@ -6,10 +6,11 @@
 
 use super::grid::GridQuery;
 use foldhash::HashMap;
-use maud::{html, Markup};
+use maud::{html, Escaper, Markup, PreEscaped};
 use skillgrid_core::api::ProficiencyScale;
 use skillgrid_core::model::CatalogSkill;
 use skillgrid_store::{GridCursor, GridPage, GridRow, SkillId};
+use std::fmt::Write;
 
 /// The grid's columns, in order, and where each skill's column is.
 pub struct Columns<'a> {
@@ -128,20 +129,31 @@ fn grid_row(shown: &Shown, row: &GridRow) -> Markup {
                 br;
                 small { (a.email) }
             }
-            @for cell in shown.columns.cells(row) {
-                @match cell {
-                    Some(p) => {
-                        @let (name, class) = level_of(shown.scale, p);
-                        td class=(class) {
-                            (p)
-                            @if let Some(name) = name { " " small { (name) } }
-                        }
-                    }
-                    None => td {},
+            (cells(shown, row))
+        }
+    }
+}
+
+/// A row's cells, written by hand: a page has up to 10,000 of them, so each is left with no
+/// end tag (HTML closes a cell at the next one or at the row's end) and an empty one is only
+/// `<td>`.
+fn cells(shown: &Shown, row: &GridRow) -> PreEscaped<String> {
+    let mut out = String::with_capacity(shown.columns.skills.len() * 8);
+    for cell in shown.columns.cells(row) {
+        match cell {
+            None => out.push_str("<td>"),
+            Some(p) => {
+                let (name, class) = level_of(shown.scale, p);
+                let _ = write!(out, "<td class=\"{class}\">{p}");
+                if let Some(name) = name {
+                    out.push_str(" <small>");
+                    let _ = Escaper::new(&mut out).write_str(name);
+                    out.push_str("</small>");
                 }
             }
         }
     }
+    PreEscaped(out)
 }
 
 fn filters(shown: &Shown) -> Markup {
@@ -195,5 +207,79 @@ fn filters(shown: &Shown) -> Markup {
             }
             button type="submit" { "Show" }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skillgrid_core::timestamp::Timestamp;
+    use skillgrid_store::AgentRecord;
+    use uuid::Uuid;
+
+    /// A full page of the largest grid the console is made for: 50 agents by 200 skills,
+    /// each agent holding 20 of them.
+    fn full_page() -> (Vec<CatalogSkill>, GridPage) {
+        let skills: Vec<CatalogSkill> = (0..200)
+            .map(|i| CatalogSkill {
+                id: SkillId::from(Uuid::now_v7()),
+                name: format!("Skill {i:03}"),
+                active: true,
+            })
+            .collect();
+        let rows = (0..50)
+            .map(|i| GridRow {
+                agent: AgentRecord {
+                    id: Uuid::now_v7().into(),
+                    email: format!("agent{i:05}@example.com"),
+                    name: format!("Agent {i:05}"),
+                    external_id: None,
+                    active: true,
+                    created_at: Timestamp(0),
+                    updated_at: Timestamp(0),
+                },
+                version: 12,
+                skills: (0..20).map(|k| (skills[k * 10 + i % 10].id, 75)).collect(),
+            })
+            .collect();
+        let page = GridPage {
+            rows,
+            next: Some(123_456),
+            previous: Some(123_406),
+        };
+        (skills, page)
+    }
+
+    #[test]
+    fn a_full_page_weighs_under_150_kb() {
+        let (skills, page) = full_page();
+        let query = GridQuery::default();
+        let scale = skillgrid_core::api::OrgSettings::default().proficiency_scale;
+        let shown = Shown {
+            query: &query,
+            scale: &scale,
+            columns: Columns::new(&skills),
+            editable: true,
+        };
+        let html = render(&shown, &page).into_string();
+        assert_eq!(html.matches("<td").count(), 50 * 200);
+        assert_eq!(
+            html.matches("<td class=\"l3\">75 <small>Advanced</small>")
+                .count(),
+            1000
+        );
+        assert!(html.len() < 150 * 1024, "{} bytes", html.len());
+    }
+
+    #[test]
+    fn levels_spread_over_the_colours() {
+        let mut scale = skillgrid_core::api::OrgSettings::default().proficiency_scale;
+        assert_eq!(level_of(&scale, 10), (None, "l0"));
+        assert_eq!(level_of(&scale, 100), (Some("Expert"), "l4"));
+        scale.levels =
+            skillgrid_core::api::Levels::new((1..=9).map(|v| (format!("L{v}"), v * 10)).collect());
+        assert_eq!(level_of(&scale, 10).1, "l1");
+        assert_eq!(level_of(&scale, 90).1, "l5");
+        assert_eq!(level_of(&scale, 55).1, "l3");
     }
 }
