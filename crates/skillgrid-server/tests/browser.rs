@@ -308,25 +308,23 @@ impl Session {
         .await
     }
 
+    /// Creates something through the API (a skill, an agent) and returns its id.
+    async fn create(&self, path: &str, body: Value) -> String {
+        let made = self.as_admin(reqwest::Method::POST, path, Some(body)).await;
+        made["id"].as_str().unwrap().to_string()
+    }
+
     async fn agent_with_a_skill(&self) -> (String, String) {
         let skill = self
-            .as_admin(
-                reqwest::Method::POST,
-                "/api/v2/admin/skills",
-                Some(json!({"name": "Billing"})),
-            )
+            .create("/api/v2/admin/skills", json!({"name": "Billing"}))
             .await;
         let agent = self
-            .as_admin(
-                reqwest::Method::POST,
+            .create(
                 "/api/v2/admin/users",
-                Some(json!({"email": "ana@example.com", "name": "Ana"})),
+                json!({"email": "ana@example.com", "name": "Ana"}),
             )
             .await;
-        (
-            agent["id"].as_str().unwrap().to_string(),
-            skill["id"].as_str().unwrap().to_string(),
-        )
+        (agent, skill)
     }
 }
 
@@ -464,17 +462,12 @@ async fn disabling_a_user_ends_their_session_at_once() {
 async fn seed_grid(s: &Session) -> (String, String, String, String) {
     let (ana, billing) = s.agent_with_a_skill().await;
     let voice = s
-        .as_admin(
-            reqwest::Method::POST,
-            "/api/v2/admin/skills",
-            Some(json!({"name": "Voice"})),
-        )
+        .create("/api/v2/admin/skills", json!({"name": "Voice"}))
         .await;
     let bob = s
-        .as_admin(
-            reqwest::Method::POST,
+        .create(
             "/api/v2/admin/users",
-            Some(json!({"email": "bob@example.com", "name": "Bob"})),
+            json!({"email": "bob@example.com", "name": "Bob"}),
         )
         .await;
     s.as_admin(
@@ -483,8 +476,7 @@ async fn seed_grid(s: &Session) -> (String, String, String, String) {
         Some(json!([{"skillId": billing, "proficiency": 50}])),
     )
     .await;
-    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
-    (ana, id(&bob), billing, id(&voice))
+    (ana, bob, billing, voice)
 }
 
 #[tokio::test]
