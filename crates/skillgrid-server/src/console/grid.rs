@@ -21,6 +21,8 @@ use skillgrid_core::api::{scopes, ProficiencyScale};
 use skillgrid_store::{GridCursor, GridFilter, GridSort, SkillId};
 use uuid::Uuid;
 
+const TITLE: &str = "Agents and skills";
+
 /// Rows on one page of the grid.
 pub const PAGE_ROWS: u32 = 50;
 
@@ -37,8 +39,10 @@ pub struct GridQuery {
     pub active: Option<String>,
     /// `name` (the default) or `email`.
     pub sort: Option<String>,
-    pub after: Option<i64>,
-    pub before: Option<i64>,
+    /// A cursor of the page before: this page starts after it.
+    pub after: Option<String>,
+    /// A cursor of the page after: this page ends before it.
+    pub before: Option<String>,
 }
 
 /// A query-string value that says something: trimmed, and absent when empty.
@@ -78,12 +82,16 @@ impl GridQuery {
         })
     }
 
-    fn cursor(&self) -> Option<GridCursor> {
-        match (self.after, self.before) {
-            (Some(a), _) => Some(GridCursor::After(a)),
-            (None, Some(b)) => Some(GridCursor::Before(b)),
+    fn cursor(&self) -> Result<Option<GridCursor>, String> {
+        let number = |v: &str| {
+            v.parse::<i64>()
+                .map_err(|_| format!("`{v}` is not a page's position"))
+        };
+        Ok(match (given(&self.after), given(&self.before)) {
+            (Some(a), _) => Some(GridCursor::After(number(a)?)),
+            (None, Some(b)) => Some(GridCursor::Before(number(b)?)),
             (None, None) => None,
-        }
+        })
     }
 
     /// This query's filters and sort, with the paging cursor replaced by `at`: a link's
@@ -140,9 +148,9 @@ pub async fn page(
         .await?
         .ok_or(skillgrid_store::StoreError::NotFound)?;
     let scale = &org.settings.proficiency_scale;
-    let filter = match query.filter(scale) {
-        Ok(f) => f,
-        Err(why) => return Ok(refused(StatusCode::BAD_REQUEST, "Skills", &why)),
+    let (filter, at) = match query.filter(scale).and_then(|f| Ok((f, query.cursor()?))) {
+        Ok(asked) => asked,
+        Err(why) => return Ok(refused(StatusCode::BAD_REQUEST, TITLE, &why)),
     };
     let mut skills: Vec<_> = store
         .catalog(org_id)
@@ -151,9 +159,7 @@ pub async fn page(
         .filter(|k| k.active)
         .collect();
     skills.sort_by_cached_key(|k| k.name.to_lowercase());
-    let grid = store
-        .agent_grid(org_id, &filter, query.cursor(), PAGE_ROWS)
-        .await?;
+    let grid = store.agent_grid(org_id, &filter, at, PAGE_ROWS).await?;
     let user = &s.record.user;
     let shown = Shown {
         query: &query,
@@ -164,7 +170,7 @@ pub async fn page(
     Ok(respond(
         StatusCode::OK,
         frame(
-            "Skills",
+            TITLE,
             Some(bar(&s, &org.name)),
             grid_view::render(&shown, &grid),
         ),

@@ -176,6 +176,7 @@ async fn the_grid_filters_sorts_and_pages_through_agents() {
     for (query, why) in [
         ("skill=nonsense", "not a skill"),
         ("level=guru", "not a level"),
+        ("after=first", "not a page"),
     ] {
         let page = v.get(&format!("/console?{query}")).await;
         assert_eq!(page.status, 400, "{query}");
