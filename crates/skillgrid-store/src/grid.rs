@@ -16,7 +16,8 @@ pub enum GridSort {
 /// Which agents the grid shows.
 #[derive(Debug, Clone, Default)]
 pub struct GridFilter {
-    /// Agents whose name or e-mail address contains this, case-insensitively.
+    /// Agents whose name or e-mail address contains this, case-insensitively (on SQLite, whose
+    /// `lower` folds ASCII letters only, other letters of a name match in their own case).
     pub search: Option<String>,
     /// Only the holders of this skill.
     pub skill: Option<SkillId>,
