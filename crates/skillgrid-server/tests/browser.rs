@@ -5,8 +5,12 @@
 //! What a person does: sign in with a one-time password and be made to replace it, see the
 //! home, sign out (after which the old cookie opens nothing); what the page's scripts will do:
 //! call the API with the session (an editor's change lands and the audit names them, a
-//! viewer's is refused by the server); and what another site's page cannot do.
+//! viewer's is refused by the server); and what another site's page cannot do. Then the grid:
+//! agents by skills, searched, walked with the arrow keys and edited in place (a level name
+//! saved, a typo shown at the cell with the API's words, a stale edit refused with the
+//! current value shown, a warning shown), and a viewer's grid that cannot be edited.
 
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use skillgrid_server::bootstrap;
@@ -183,6 +187,8 @@ impl Session {
         self.fill("#new", CHOSEN).await;
         self.fill("#confirm", CHOSEN).await;
         self.submit("password").await;
+        // The grid, the home; the bar above it (on every signed-in page) names the role.
+        self.wait_for("[data-grid]").await;
         let role_shown = self.wait_for("[data-role]").await;
         assert_eq!(role_shown.text().await.unwrap(), role.as_str());
         self.app
@@ -261,25 +267,64 @@ impl Session {
         r.json().await.unwrap()
     }
 
+    /// The grid's cell of an agent and a skill.
+    fn cell(agent: &str, skill: &str) -> String {
+        format!("td[data-agent-id=\"{agent}\"][data-skill-id=\"{skill}\"]")
+    }
+
+    /// Moves to a cell, opens it with Enter, types `text` and presses Enter.
+    async fn edit_cell(&self, agent: &str, skill: &str, text: &str) {
+        let cell = Self::cell(agent, skill);
+        let td = self.wait_for(&cell).await;
+        td.click().await.unwrap();
+        td.send_keys(&Key::Enter.to_string()).await.unwrap();
+        let input = self.wait_for(&format!("{cell} input")).await;
+        input.clear().await.unwrap();
+        input
+            .send_keys(&format!("{text}{}", Key::Enter))
+            .await
+            .unwrap();
+    }
+
+    /// The text of the first element of `css` once it has some.
+    async fn text_of(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.wait_for(css).await.text().await.unwrap_or_default();
+            if !text.trim().is_empty() || Instant::now() > deadline {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The agent's skills through the API, with a bearer token.
+    async fn skills_of(&self, agent: &str) -> Value {
+        self.as_admin(
+            reqwest::Method::GET,
+            &format!("/api/v2/agents/users/{agent}/skills"),
+            None,
+        )
+        .await
+    }
+
+    /// Creates something through the API (a skill, an agent) and returns its id.
+    async fn create(&self, path: &str, body: Value) -> String {
+        let made = self.as_admin(reqwest::Method::POST, path, Some(body)).await;
+        made["id"].as_str().unwrap().to_string()
+    }
+
     async fn agent_with_a_skill(&self) -> (String, String) {
         let skill = self
-            .as_admin(
-                reqwest::Method::POST,
-                "/api/v2/admin/skills",
-                Some(json!({"name": "Billing"})),
-            )
+            .create("/api/v2/admin/skills", json!({"name": "Billing"}))
             .await;
         let agent = self
-            .as_admin(
-                reqwest::Method::POST,
+            .create(
                 "/api/v2/admin/users",
-                Some(json!({"email": "ana@example.com", "name": "Ana"})),
+                json!({"email": "ana@example.com", "name": "Ana"}),
             )
             .await;
-        (
-            agent["id"].as_str().unwrap().to_string(),
-            skill["id"].as_str().unwrap().to_string(),
-        )
+        (agent, skill)
     }
 }
 
@@ -410,5 +455,166 @@ async fn disabling_a_user_ends_their_session_at_once() {
     s.browser.goto(&s.url("/console")).await.unwrap();
     s.wait_for("form[data-form=\"sign-in\"]").await;
     assert_eq!(s.path().await, "/console/sign-in");
+    s.browser.clone().close().await.unwrap();
+}
+
+/// Two agents, two skills, one assignment: Ana holds Billing at 50.
+async fn seed_grid(s: &Session) -> (String, String, String, String) {
+    let (ana, billing) = s.agent_with_a_skill().await;
+    let voice = s
+        .create("/api/v2/admin/skills", json!({"name": "Voice"}))
+        .await;
+    let bob = s
+        .create(
+            "/api/v2/admin/users",
+            json!({"email": "bob@example.com", "name": "Bob"}),
+        )
+        .await;
+    s.as_admin(
+        reqwest::Method::PUT,
+        &format!("/api/v2/agents/users/{ana}/skills"),
+        Some(json!([{"skillId": billing, "proficiency": 50}])),
+    )
+    .await;
+    (ana, bob, billing, voice)
+}
+
+#[tokio::test]
+async fn the_grid_is_searched_walked_and_edited_in_place() {
+    let s = start().await;
+    let (ana, bob, billing, voice) = seed_grid(&s).await;
+    s.sign_in_new("edi@example.com", Role::Editor).await;
+
+    // Agents by skills, each cell its proficiency and level.
+    let held = s.text_of(&Session::cell(&ana, &billing)).await;
+    assert_eq!(held, "50 Intermediate");
+    s.wait_for(&Session::cell(&bob, &voice)).await;
+
+    // Search by name, in any case.
+    s.fill("#q", "BOB").await;
+    s.submit("grid-filters").await;
+    s.wait_for("input#q[value=\"BOB\"]").await;
+    let rows = s
+        .browser
+        .find_all(Locator::Css("tbody tr[data-agent-id]"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].attr("data-agent-id").await.unwrap().as_deref(),
+        Some(bob.as_str())
+    );
+    s.browser.goto(&s.url("/console")).await.unwrap();
+
+    // The arrow keys walk the grid: right from Billing is Voice, down from Ana is Bob.
+    let td = s.wait_for(&Session::cell(&ana, &billing)).await;
+    td.click().await.unwrap();
+    td.send_keys(&Key::Right.to_string()).await.unwrap();
+    let at = s.browser.active_element().await.unwrap();
+    assert_eq!(at.attr("data-skill-id").await.unwrap(), Some(voice.clone()));
+    at.send_keys(&Key::Down.to_string()).await.unwrap();
+    let at = s.browser.active_element().await.unwrap();
+    assert_eq!(at.attr("data-agent-id").await.unwrap(), Some(bob.clone()));
+
+    // A level name in any case is saved, and the API has it.
+    s.edit_cell(&ana, &voice, "expert").await;
+    s.wait_for(&format!("{}.l4", Session::cell(&ana, &voice)))
+        .await;
+    assert_eq!(s.text_of(&Session::cell(&ana, &voice)).await, "100 Expert");
+    let after = s.skills_of(&ana).await;
+    assert_eq!(after["version"], 2, "{after}");
+    let voice_held = after["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["skillId"] == json!(voice))
+        .unwrap();
+    assert_eq!(voice_held["proficiency"], 100);
+
+    // A typo: the API's words at the cell, nothing written; Escape gives the cell back.
+    s.edit_cell(&bob, &billing, "Expret").await;
+    let error = s
+        .wait_for(&format!(
+            "{} [data-error-code]",
+            Session::cell(&bob, &billing)
+        ))
+        .await;
+    assert_eq!(
+        error.attr("data-error-code").await.unwrap().as_deref(),
+        Some("unknown_level")
+    );
+    let said = error.text().await.unwrap();
+    assert!(said.contains("did you mean `Expert`?"), "{said}");
+    assert_eq!(s.skills_of(&bob).await["version"], 0);
+    let input = s
+        .wait_for(&format!("{} input", Session::cell(&bob, &billing)))
+        .await;
+    input.send_keys(&Key::Escape.to_string()).await.unwrap();
+    assert!(s
+        .browser
+        .find(Locator::Css(&format!(
+            "{} input",
+            Session::cell(&bob, &billing)
+        )))
+        .await
+        .is_err());
+
+    // Someone changes Ana through the API meanwhile: the stale edit is refused, and the cell
+    // shows what is stored now.
+    s.as_admin(
+        reqwest::Method::PUT,
+        &format!("/api/v2/agents/users/{ana}/skills/{billing}"),
+        Some(json!({"proficiency": 75})),
+    )
+    .await;
+    s.edit_cell(&ana, &billing, "25").await;
+    s.wait_for(&format!(
+        "{} [data-error-code=\"precondition_failed\"]",
+        Session::cell(&ana, &billing)
+    ))
+    .await;
+    let shown = s.text_of(&Session::cell(&ana, &billing)).await;
+    assert!(shown.starts_with("75 Advanced"), "{shown}");
+    let stored = s.skills_of(&ana).await;
+    assert_eq!(stored["version"], 3, "{stored}");
+
+    // Now up to date, the same edit is saved.
+    s.edit_cell(&ana, &billing, "25").await;
+    s.wait_for(&format!("{}.l1", Session::cell(&ana, &billing)))
+        .await;
+    assert_eq!(s.skills_of(&ana).await["version"], 4);
+
+    // A value of another product's scale is saved, with the API's warning at the cell.
+    s.edit_cell(&bob, &voice, "5").await;
+    let warning = s
+        .wait_for(&format!(
+            "{} [data-warning-code]",
+            Session::cell(&bob, &voice)
+        ))
+        .await;
+    assert_eq!(
+        warning.attr("data-warning-code").await.unwrap().as_deref(),
+        Some("other_scale")
+    );
+    assert_eq!(s.skills_of(&bob).await["version"], 1);
+    s.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_viewer_s_grid_cannot_be_edited() {
+    let s = start().await;
+    let (ana, _, billing, _) = seed_grid(&s).await;
+    s.sign_in_new("vic@example.com", Role::Viewer).await;
+    s.wait_for("table[data-editable=\"false\"]").await;
+    let cell = Session::cell(&ana, &billing);
+    let td = s.wait_for(&cell).await;
+    td.click().await.unwrap();
+    td.send_keys(&Key::Enter.to_string()).await.unwrap();
+    assert!(s
+        .browser
+        .find(Locator::Css(&format!("{cell} input")))
+        .await
+        .is_err());
+    assert_eq!(s.text_of(&cell).await, "50 Intermediate");
     s.browser.clone().close().await.unwrap();
 }

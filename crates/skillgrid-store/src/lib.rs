@@ -9,6 +9,7 @@
 mod audit;
 mod clients;
 mod common;
+mod grid;
 mod group;
 mod idempotency;
 pub mod postgres;
@@ -23,6 +24,7 @@ pub mod write;
 pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
+pub use grid::{GridCursor, GridFilter, GridPage, GridRow, GridSort};
 pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
 // The ids the trait's methods take, and one agent's part of a write, for callers that name
 // no other part of the core.
@@ -599,6 +601,16 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<AgentRecord>;
 
+    /// A page of the console's grid: at most `limit` agents as `f` filters and sorts them,
+    /// from `at` (the first page without), with their versions and their assignments of the
+    /// organization's active skills, read in one snapshot.
+    async fn agent_grid(
+        &self,
+        org: OrgId,
+        f: &GridFilter,
+        at: Option<GridCursor>,
+        limit: u32,
+    ) -> Result<GridPage>;
     /// One agent's skills and version, read in one snapshot.
     async fn agent_skills(&self, org: OrgId, agent: AgentId) -> Result<AgentSkillSet>;
     /// Applies skill-set writes to one or many agents in one transaction, with their audit

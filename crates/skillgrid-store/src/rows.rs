@@ -102,6 +102,18 @@ catalog_row!(Agent from "agents" => AgentRecord, NewAgent {
     email: String, name: String, external_id: Option<String>
 });
 
+/// Columns of an agent `g`, as [`Agent`] reads them.
+pub(crate) const AGENT_COLS: &str =
+    "g.id, g.uuid, g.email, g.name, g.external_id, g.active, g.created_at, g.updated_at";
+
+/// An agent and its skill-set version, as the grid reads them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct GridAgent {
+    #[sqlx(flatten)]
+    pub agent: Agent,
+    pub version: i64,
+}
+
 /// An agent holding a skill: the agent's columns (`g.`), then the assignment's.
 #[derive(sqlx::FromRow)]
 pub(crate) struct Holder {

@@ -1,7 +1,7 @@
-//! The console's page frame: one HTML layout, its stylesheet (built into the binary), and the
-//! headers every page carries. Nothing is loaded from elsewhere: the Content-Security-Policy
-//! allows only this server's own stylesheet (and, for later screens, its own scripts), and
-//! forms that post back to it.
+//! The console's page frame: one HTML layout, its stylesheet and scripts (built into the
+//! binary), and the headers every page carries. Nothing is loaded from elsewhere: the
+//! Content-Security-Policy allows only this server's own stylesheet and scripts (no inline
+//! script), requests back to it, and forms that post back to it.
 
 use crate::body::read_bytes;
 use crate::error::ApiError;
@@ -14,6 +14,8 @@ use std::collections::HashMap;
 pub const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const STYLESHEET: &str = include_str!("console.css");
+/// The grid's cell editing.
+const GRID_SCRIPT: &str = include_str!("grid.js");
 
 /// The largest form body a console page accepts: a few fields of a sign-in or a password.
 const FORM_LIMIT: u64 = 16 * 1024;
@@ -101,12 +103,26 @@ pub async fn read_form(
 }
 
 pub async fn stylesheet() -> Response {
-    (
+    asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+pub async fn grid_script() -> Response {
+    asset("text/javascript; charset=utf-8", GRID_SCRIPT)
+}
+
+/// A file built into the binary: the same for every user, so it may be cached a while.
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut res = (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        STYLESHEET,
+        body,
     )
-        .into_response()
+        .into_response();
+    res.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
 }

@@ -6,19 +6,23 @@
 //! change nothing the API could not. Every state-changing request of a session carries its
 //! anti-forgery token, checked in one place (`csrf.rs`).
 //!
-//! One module per screen (`sign_in.rs`, `password.rs`, `home.rs`) beside the cross-cutting
-//! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the API reached with the session (`api.rs`), sessions and their cookie
-//! (`sessions.rs`), anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
+//! One module per screen (`sign_in.rs`, `password.rs`, `sign_out.rs`, and the grid: `grid.rs`
+//! with its markup in `grid_view.rs` and its script in `grid.js`) beside the cross-cutting
+//! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
+//! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
+//! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
 
 pub mod api;
 pub mod csrf;
-mod home;
+mod grid;
+mod grid_view;
 mod layout;
 mod navbar;
 mod password;
 pub mod passwords;
 pub mod sessions;
 mod sign_in;
+mod sign_out;
 
 use crate::state::AppState;
 use crate::token_guard::FailureLimits;
@@ -54,12 +58,13 @@ impl Default for ConsoleOptions {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/console", get(home::page))
+        .route("/console", get(grid::page))
         .route("/console/sign-in", get(sign_in::page).post(sign_in::submit))
-        .route("/console/sign-out", axum::routing::post(home::sign_out))
+        .route("/console/sign-out", axum::routing::post(sign_out::sign_out))
         .route(
             "/console/password",
             get(password::page).post(password::submit),
         )
         .route("/console/assets/console.css", get(layout::stylesheet))
+        .route("/console/assets/grid.js", get(layout::grid_script))
 }

@@ -2,9 +2,9 @@
 //! one-time password is sent here before any other page, and the API refuses their session
 //! until they have.
 
-use super::home::org_name;
 use super::layout::{frame, read_form, redirect, refused, respond};
 use super::navbar::bar;
+use super::sign_out::org_name;
 use super::{csrf, passwords, sessions};
 use crate::error::ApiError;
 use crate::state::AppState;

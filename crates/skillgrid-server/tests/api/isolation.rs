@@ -439,6 +439,15 @@ async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
     }
     let home = v.get("/console").await;
     assert!(home.html.contains("data-org=\"acme\""), "{}", home.html);
+    // Its grid shows none of org 1's agents or skills, even filtered by org 1's skill.
+    let filtered = v.get(&format!("/console?skill={}", w.skill)).await;
+    assert_eq!(filtered.status, 200, "{}", filtered.html);
+    assert!(filtered.html.contains("data-empty"), "{}", filtered.html);
+    for page in [&home, &filtered] {
+        for id in [w.agent, w.skill] {
+            assert!(!page.html.contains(&id.to_string()), "{}", page.html);
+        }
+    }
     // The user signs in to their own organization only.
     let mut elsewhere = Visitor::new(&w.app);
     let r = elsewhere

@@ -8,6 +8,7 @@
 
 pub(super) mod catalog;
 mod clients;
+mod grid;
 mod keys;
 pub(super) mod store;
 mod trail;
@@ -32,4 +33,6 @@ use super::prune_expired_keys;
 use super::{skillsets::AGENT_AUDIT, skillsets::ORG_AUDIT};
 // What `Store` does differently on each backend.
 use super::{agent_skills, disk_usage, extra, take_tokens};
+// The expression of an agent `g`'s skill-set version.
+use super::AGENT_VERSION;
 use super::{group, write, write_many};

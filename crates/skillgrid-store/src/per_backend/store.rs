@@ -4,7 +4,9 @@
 //! pool, one transaction through `write`, or the whole store.
 
 use super::{agent_skills, take_tokens, write};
-use super::{begin_for_org, begin_write, catalog, clients, extra, group, keys, trail, users, Db};
+use super::{
+    begin_for_org, begin_write, catalog, clients, extra, grid, group, keys, trail, users, Db,
+};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 
@@ -70,6 +72,8 @@ store! {
         = read catalog::list(org, f, page);
     get_agent(org: OrgId, id: AgentId) -> AgentRecord = read catalog::get(org, id);
     agent_skills(org: OrgId, agent: AgentId) -> AgentSkillSet = store agent_skills(org, agent);
+    agent_grid(org: OrgId, f: &GridFilter, at: Option<GridCursor>, limit: u32) -> GridPage
+        = store grid::page(org, f, at, limit);
     agent_history(org: OrgId, agent: AgentId, page: PageRequest) -> Paged<AuditRecord>
         = read trail::history(org, agent, page);
     agent_states(org: OrgId, ids: &[AgentId]) -> HashMap<AgentId, AgentState>

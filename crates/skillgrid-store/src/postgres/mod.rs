@@ -174,6 +174,9 @@ async fn begin_locking_org(
 type This = PgStore;
 
 /// A transaction whose reads all see one snapshot.
+/// An agent `g`'s skill-set version: a column of the agent.
+const AGENT_VERSION: &str = "g.version";
+
 async fn begin_snapshot(store: &PgStore) -> sqlx::Result<Tx> {
     store
         .read

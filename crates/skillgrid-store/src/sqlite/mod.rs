@@ -413,6 +413,10 @@ async fn begin_for_org(
 type This = SqliteStore;
 
 /// A transaction whose reads all see one snapshot.
+/// An agent `g`'s skill-set version: kept in a narrow table of its own, no row at version 0.
+const AGENT_VERSION: &str =
+    "coalesce((SELECT v.version FROM agent_versions v WHERE v.agent_id = g.id), 0)";
+
 async fn begin_snapshot(store: &SqliteStore) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
     store.read.begin().await
 }

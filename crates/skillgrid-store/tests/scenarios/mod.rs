@@ -12,6 +12,7 @@ mod bulk;
 mod catalog;
 mod clients;
 mod generation;
+mod grid;
 mod grouped;
 mod idempotency;
 mod orgs;

@@ -1,0 +1,56 @@
+//! What the console's grid reads: one page of an organization's agents, as the grid filters
+//! and sorts them, each with its skill-set version and its assignments of the organization's
+//! active skills (the grid's columns). One call per page, whatever the page.
+
+use crate::{AgentRecord, SkillId};
+
+/// The order of the grid's rows (ties broken by the agent's key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GridSort {
+    #[default]
+    Name,
+    /// By e-mail address, case-insensitively.
+    Email,
+}
+
+/// Which agents the grid shows.
+#[derive(Debug, Clone, Default)]
+pub struct GridFilter {
+    /// Agents whose name or e-mail address contains this, case-insensitively (on SQLite, whose
+    /// `lower` folds ASCII letters only, other letters of a name match in their own case).
+    pub search: Option<String>,
+    /// Only the holders of this skill.
+    pub skill: Option<SkillId>,
+    /// Only agents holding a skill (`skill` when given, any otherwise) at a proficiency in
+    /// this range, both ends included.
+    pub proficiency: Option<(i64, i64)>,
+    pub active: Option<bool>,
+    pub sort: GridSort,
+}
+
+/// Where a page starts: after the agent with this cursor, or (going back) before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridCursor {
+    After(i64),
+    Before(i64),
+}
+
+/// One row of the grid.
+#[derive(Debug, Clone)]
+pub struct GridRow {
+    pub agent: AgentRecord,
+    /// Its skill-set version: the ETag of its skills.
+    pub version: i64,
+    /// Its assignments of active skills: the skill and the proficiency.
+    pub skills: Vec<(SkillId, i64)>,
+}
+
+/// A page of the grid, with the cursors of the pages around it.
+#[derive(Debug, Clone)]
+pub struct GridPage {
+    pub rows: Vec<GridRow>,
+    /// `GridCursor::After` this for the next page.
+    pub next: Option<i64>,
+    /// `GridCursor::Before` this for the previous page.
+    pub previous: Option<i64>,
+}

@@ -1,0 +1,134 @@
+//! The console's grid (see [`Store::agent_grid`]): a page of agents and then their
+//! assignments, two statements in one snapshot whatever the page. Pages are keyset pages on
+//! the sort column and the agent's key, never an OFFSET, so the last page of 10,000 agents
+//! costs what the first does.
+
+use super::{begin_snapshot, Db, AGENT_VERSION};
+use crate::rows;
+use crate::*;
+use sqlx::QueryBuilder;
+
+pub(super) async fn page(
+    store: &super::This,
+    org: OrgId,
+    f: &GridFilter,
+    at: Option<GridCursor>,
+    limit: u32,
+) -> Result<GridPage> {
+    let mut tx = begin_snapshot(store).await?;
+    let col = match f.sort {
+        GridSort::Name => "name",
+        GridSort::Email => "email_key",
+    };
+    let mut q = QueryBuilder::<Db>::new(format!(
+        "SELECT {}, {AGENT_VERSION} AS version FROM agents g
+         WHERE g.org_id = (SELECT id FROM orgs WHERE uuid = ",
+        rows::AGENT_COLS
+    ));
+    q.push_bind(org.get()).push(")");
+    if let Some(search) = &f.search {
+        let pattern = format!("%{}%", like_escaped(&search.to_lowercase()));
+        q.push(" AND (lower(g.name) LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR g.email_key LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    if let Some(active) = f.active {
+        q.push(" AND g.active = ").push_bind(active);
+    }
+    if f.skill.is_some() || f.proficiency.is_some() {
+        q.push(
+            " AND EXISTS (SELECT 1 FROM assignments a JOIN skills s ON s.id = a.skill_id
+              WHERE a.agent_id = g.id AND s.active = ",
+        )
+        .push_bind(true);
+        if let Some(skill) = f.skill {
+            q.push(" AND s.uuid = ").push_bind(skill.get());
+        }
+        if let Some((low, high)) = f.proficiency {
+            q.push(" AND a.proficiency BETWEEN ")
+                .push_bind(low)
+                .push(" AND ")
+                .push_bind(high);
+        }
+        q.push(")");
+    }
+    let back = matches!(at, Some(GridCursor::Before(_)));
+    if let Some(at) = at {
+        let (pk, op) = match at {
+            GridCursor::After(pk) => (pk, ">"),
+            GridCursor::Before(pk) => (pk, "<"),
+        };
+        q.push(format!(
+            " AND (g.{col}, g.id) {op} (SELECT c.{col}, c.id FROM agents c WHERE c.id = "
+        ))
+        .push_bind(pk)
+        .push(")");
+    }
+    let dir = if back { "DESC" } else { "ASC" };
+    q.push(format!(" ORDER BY g.{col} {dir}, g.id {dir} LIMIT "))
+        .push_bind(limit as i64 + 1);
+    let mut agents: Vec<rows::GridAgent> = q.build_query_as().fetch_all(&mut *tx).await?;
+    let more = agents.len() > limit as usize;
+    agents.truncate(limit as usize);
+    if back {
+        agents.reverse();
+    }
+    let first = agents.first().map(|a| a.agent.id);
+    let last = agents.last().map(|a| a.agent.id);
+    let (next, previous) = match at {
+        None => (last.filter(|_| more), None),
+        Some(GridCursor::After(_)) => (last.filter(|_| more), first),
+        Some(GridCursor::Before(_)) => (last, first.filter(|_| more)),
+    };
+
+    let mut held: Vec<(i64, Uuid, i64)> = Vec::new();
+    if !agents.is_empty() {
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT a.agent_id, s.uuid, a.proficiency FROM assignments a
+             JOIN skills s ON s.id = a.skill_id WHERE s.active = ",
+        );
+        q.push_bind(true).push(" AND a.agent_id IN (");
+        let mut ids = q.separated(", ");
+        for a in &agents {
+            ids.push_bind(a.agent.id);
+        }
+        q.push(")");
+        held = q.build_query_as().fetch_all(&mut *tx).await?;
+    }
+    tx.commit().await?;
+
+    let mut by_agent: HashMap<i64, Vec<(SkillId, i64)>> = HashMap::new();
+    for (agent, skill, proficiency) in held {
+        by_agent
+            .entry(agent)
+            .or_default()
+            .push((skill.into(), proficiency));
+    }
+    let rows = agents
+        .into_iter()
+        .map(|a| GridRow {
+            skills: by_agent.remove(&a.agent.id).unwrap_or_default(),
+            version: a.version,
+            agent: a.agent.into(),
+        })
+        .collect();
+    Ok(GridPage {
+        rows,
+        next,
+        previous,
+    })
+}
+
+/// `s` matched literally by `LIKE … ESCAPE '\'`: its wildcards and the escape itself escaped.
+fn like_escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
