@@ -3,14 +3,13 @@
 
 use super::db::{on_postgres, TestDb};
 use super::helpers::*;
-use skillgrid_core::api::OrgSettings;
 use skillgrid_store::*;
 
 #[tokio::test]
 async fn bulk_write_of_many_agents() {
     let db = TestDb::new().await;
     let s = db.store().await;
-    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let org = new_org(&*s, "o").await;
     let mut skills = Vec::new();
     for i in 0..20 {
         skills.push(new_skill(&*s, org, &format!("s{i}")).await);
@@ -48,7 +47,7 @@ async fn bulk_write_of_many_agents() {
 async fn streamed_writes_land_only_when_the_producer_says_go() {
     let db = TestDb::new().await;
     let s = db.store().await;
-    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let org = new_org(&*s, "o").await;
     let skill = new_skill(&*s, org, "billing").await;
     let mut items = Vec::new();
     for i in 0..100 {

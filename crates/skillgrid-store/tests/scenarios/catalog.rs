@@ -3,8 +3,8 @@
 //! cannot be deleted, and nothing of another organization's.
 
 use super::db::TestDb;
+use super::helpers::new_org;
 use super::helpers::*;
-use skillgrid_core::api::OrgSettings;
 use skillgrid_core::model::{AgentPatch, NewAgent, NewSkill, OrgId, SkillPatch};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
@@ -14,8 +14,8 @@ use uuid::Uuid;
 async fn skills_and_agents_crud() {
     let db = TestDb::new().await;
     let s = db.store().await;
-    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
-    let other = s.create_org("p", &OrgSettings::default()).await.unwrap().id;
+    let org = new_org(&*s, "o").await;
+    let other = new_org(&*s, "p").await;
 
     let billing = new_skill(&*s, org, "Billing").await;
     let _sales = new_skill(&*s, org, "Sales").await;

@@ -3,8 +3,8 @@
 //! another organization's clients can be read or changed.
 
 use super::db::TestDb;
-use super::helpers::by;
-use skillgrid_core::api::{ClientAuditAction, OrgSettings};
+use super::helpers::{by, new_org};
+use skillgrid_core::api::ClientAuditAction;
 use skillgrid_core::model::OrgId;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
@@ -19,16 +19,8 @@ async fn api_clients_are_audited_revocable_and_kept_to_their_organization() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let s = &*store;
-    let org = s
-        .create_org("clients", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
-    let other = s
-        .create_org("others", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
+    let org = new_org(s, "clients").await;
+    let other = new_org(s, "others").await;
     let read_write = scopes(&["admin:agent:read", "admin:agent:write"]);
     let g0 = s.org_generation(org).await.unwrap();
     let c = s

@@ -3,8 +3,7 @@
 //! [`Store::org_snapshot`] returns the settings and catalog of the generation it names.
 
 use super::db::TestDb;
-use super::helpers::{asg, ctx, merge, opts};
-use skillgrid_core::api::OrgSettings;
+use super::helpers::{asg, ctx, merge, new_org, opts};
 use skillgrid_core::model::{NewAgent, NewSkill, OrgId, SkillPatch};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
@@ -15,16 +14,8 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let s = &*store;
-    let org = s
-        .create_org("gen", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
-    let other = s
-        .create_org("other", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
+    let org = new_org(s, "gen").await;
+    let other = new_org(s, "other").await;
     let now = Timestamp(1);
     let skill = |name: &str| NewSkill {
         name: name.into(),

@@ -3,8 +3,8 @@
 //! backend, with nothing of another organization.
 
 use super::db::TestDb;
+use super::helpers::new_org;
 use super::helpers::*;
-use skillgrid_core::api::OrgSettings;
 use skillgrid_core::model::{AgentPatch, NewAgent, SkillPatch};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
@@ -27,16 +27,8 @@ async fn grid_pages_filter_and_sort_agents_with_their_skills() {
     let db = TestDb::new().await;
     let s = db.store().await;
     let s = &*s;
-    let org = s
-        .create_org("grid", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
-    let other = s
-        .create_org("other", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
+    let org = new_org(s, "grid").await;
+    let other = new_org(s, "other").await;
     let voice = new_skill(s, org, "Voice").await;
     let chat = new_skill(s, org, "Chat").await;
     let old = new_skill(s, org, "Old").await;

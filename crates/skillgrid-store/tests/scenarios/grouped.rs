@@ -2,7 +2,6 @@
 
 use super::db::{on_postgres, TestDb};
 use super::helpers::*;
-use skillgrid_core::api::OrgSettings;
 use skillgrid_core::model::{AgentId, AgentPatch, Precondition};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
@@ -16,7 +15,7 @@ use uuid::Uuid;
 async fn small_writes_at_once_are_grouped_and_each_keeps_its_outcome() {
     let db = TestDb::new().await;
     let s = db.store().await;
-    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let org = new_org(&*s, "o").await;
     let skills = [
         new_skill(&*s, org, "a").await,
         new_skill(&*s, org, "b").await,

@@ -72,6 +72,14 @@ pub fn merge(agent: AgentId, upsert: Vec<Assignment>, remove: Vec<SkillId>) -> A
     }
 }
 
+/// A new organization named `name`, with the default settings.
+pub async fn new_org(s: &dyn Store, name: &str) -> OrgId {
+    s.create_org(name, &OrgSettings::default())
+        .await
+        .expect("create organization")
+        .id
+}
+
 pub async fn new_skill(s: &dyn Store, org: OrgId, name: &str) -> SkillId {
     s.create_skill(
         org,
@@ -121,11 +129,7 @@ pub struct Org {
 
 impl Org {
     pub async fn new(s: &dyn Store, name: &str, skills: usize, agents: usize) -> Org {
-        let id = s
-            .create_org(name, &OrgSettings::default())
-            .await
-            .unwrap()
-            .id;
+        let id = new_org(s, name).await;
         let mut org = Org {
             id,
             agents: Vec::new(),

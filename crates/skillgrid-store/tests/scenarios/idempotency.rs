@@ -3,7 +3,7 @@
 //! many made at once from two stores wins.
 
 use super::db::TestDb;
-use skillgrid_core::api::OrgSettings;
+use super::helpers::new_org;
 use skillgrid_core::model::OrgId;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
@@ -14,7 +14,7 @@ async fn idempotency_keys() {
     let db = TestDb::new().await;
     let s = db.store().await;
     let s2 = db.store().await;
-    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
+    let org = new_org(&*s, "o").await;
     let client = ClientId::new(Uuid::now_v7());
     let now = Timestamp(10_000_000_000);
 

@@ -3,8 +3,7 @@
 //! with them; expired idempotency keys go in batches and live ones stay.
 
 use super::db::{on_postgres, TestDb};
-use super::helpers::{asg, Org};
-use skillgrid_core::api::OrgSettings;
+use super::helpers::{asg, new_org, Org};
 use skillgrid_core::model::{AgentId, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
@@ -137,11 +136,7 @@ async fn expired_idempotency_keys_go_in_batches() {
     let store = db.store().await;
     let s = &*store;
     let now = 1_000 * HOUR;
-    let o = s
-        .create_org("keys", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
+    let o = new_org(s, "keys").await;
     let client = ClientId::new(Uuid::new_v4());
     for i in 0..5 {
         let claimed = s

@@ -3,8 +3,8 @@
 //! assignment behind.
 
 use super::db::TestDb;
+use super::helpers::new_org;
 use super::helpers::*;
-use skillgrid_core::api::OrgSettings;
 use skillgrid_core::model::Precondition;
 use skillgrid_store::*;
 
@@ -18,11 +18,7 @@ async fn concurrent_writers_in_two_processes() {
     // Two pools: as two server processes would be.
     let s1 = db.store().await;
     let s2 = db.store().await;
-    let org = s1
-        .create_org("o", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
+    let org = new_org(&*s1, "o").await;
     let mut skills = Vec::new();
     for i in 0..5 {
         skills.push(new_skill(&*s1, org, &format!("s{i}")).await);
@@ -109,11 +105,7 @@ async fn concurrent_writers_in_two_processes() {
 async fn deleting_skills_while_writing_them_never_leaves_an_assignment_behind() {
     let db = TestDb::new().await;
     let (s1, s2) = (db.store().await, db.store().await);
-    let org = s1
-        .create_org("o", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
+    let org = new_org(&*s1, "o").await;
     let agents = [
         new_agent(&*s1, org, "a@x").await,
         new_agent(&*s1, org, "b@x").await,

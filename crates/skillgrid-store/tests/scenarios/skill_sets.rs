@@ -3,6 +3,7 @@
 //! agent's history, the organization's audit log, who holds a skill and the agents' states.
 
 use super::db::TestDb;
+use super::helpers::new_org;
 use super::helpers::*;
 use skillgrid_core::api::{AuditAction, OrgSettings};
 use skillgrid_core::model::{AgentId, AgentPatch, Precondition};
@@ -14,8 +15,8 @@ use uuid::Uuid;
 async fn skill_set_writes_history_and_audit() {
     let db = TestDb::new().await;
     let s = db.store().await;
-    let org = s.create_org("o", &OrgSettings::default()).await.unwrap().id;
-    let other = s.create_org("p", &OrgSettings::default()).await.unwrap().id;
+    let org = new_org(&*s, "o").await;
+    let other = new_org(&*s, "p").await;
     let k1 = new_skill(&*s, org, "B-skill").await;
     let k2 = new_skill(&*s, org, "A-skill").await;
     let k3 = new_skill(&*s, org, "C-skill").await;

@@ -3,7 +3,7 @@
 //! nothing of another organization's users can be read or changed.
 
 use super::db::TestDb;
-use skillgrid_core::api::OrgSettings;
+use super::helpers::new_org;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 
@@ -43,16 +43,8 @@ async fn users_are_kept_to_their_organization_and_sessions_end() {
     let db = TestDb::new().await;
     let store = db.store().await;
     let s = &*store;
-    let org = s
-        .create_org("people", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
-    let other = s
-        .create_org("strangers", &OrgSettings::default())
-        .await
-        .unwrap()
-        .id;
+    let org = new_org(s, "people").await;
+    let other = new_org(s, "strangers").await;
 
     let ada = s
         .create_user(org, &new_user("Ada@Example.com", Role::Editor), &by(10))
