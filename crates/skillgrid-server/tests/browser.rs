@@ -9,6 +9,11 @@
 //! agents by skills, searched, walked with the arrow keys and edited in place (a level name
 //! saved, a typo shown at the cell with the API's words, a stale edit refused with the
 //! current value shown, a warning shown), and a viewer's grid that cannot be edited.
+//!
+//! Every screen (sign-in and change of password, each also with an error; the refusal page;
+//! the editor's grid with an error and with a warning at a cell; the viewer's grid) passes
+//! axe-core with no critical or serious violation. axe-core is read from the file
+//! `AXE_CORE_JS` names (`scripts/test` installs it with npm); the test fails when it is missing.
 
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -32,6 +37,20 @@ fn chromedriver() -> String {
              path; scripts/test installs it"
         ),
     }
+}
+
+/// axe-core's script, from the file `AXE_CORE_JS` names (`scripts/test` installs it with npm
+/// and sets the variable).
+fn axe_source() -> String {
+    let path = std::env::var("AXE_CORE_JS").unwrap_or_default();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the console's accessibility checks need axe-core's axe.min.js, named by AXE_CORE_JS \
+             (now `{path}`: {e}). scripts/test installs it into target/ci-axe and sets the variable; after one run of it, \
+             these tests alone run with \
+             AXE_CORE_JS=$PWD/target/ci-axe/node_modules/axe-core/axe.min.js"
+        )
+    })
 }
 
 /// A chromedriver process, killed with the test.
@@ -155,6 +174,45 @@ impl Session {
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
+    }
+
+    /// Runs axe-core in the page now shown and fails on any violation of impact `critical` or
+    /// `serious`, naming `screen`, each rule, its help and the elements at fault. WebDriver's
+    /// scripts run outside the page's Content-Security-Policy, which stays as the product
+    /// serves it.
+    async fn check_accessibility(&self, screen: &str) {
+        self.browser.execute(&axe_source(), vec![]).await.unwrap();
+        const RUN: &str = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, {resultTypes: ["violations"]})
+                .then(r => done(r.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    targets: v.nodes.map(n => n.target.join(" ")),
+                }))))
+                .catch(e => done(String(e)));
+        "#;
+        let out = self.browser.execute_async(RUN, vec![]).await.unwrap();
+        let violations = out
+            .as_array()
+            .unwrap_or_else(|| panic!("axe-core failed on {screen}: {out}"));
+        let serious: Vec<String> = violations
+            .iter()
+            .filter(|v| v["impact"] == "critical" || v["impact"] == "serious")
+            .map(|v| {
+                format!(
+                    "  {} ({}): {}; at {}",
+                    v["id"].as_str().unwrap_or_default(),
+                    v["impact"].as_str().unwrap_or_default(),
+                    v["help"].as_str().unwrap_or_default(),
+                    v["targets"]
+                )
+            })
+            .collect();
+        assert!(
+            serious.is_empty(),
+            "accessibility violations on {screen}:\n{}",
+            serious.join("\n")
+        );
     }
 
     /// A user of `role` made with a one-time password, signed in through the form and past the
@@ -439,8 +497,39 @@ async fn a_viewer_changes_nothing_and_another_site_cannot_post() {
     s.submit("evil").await;
     let refusal = s.wait_for("[data-refusal]").await;
     assert!(refusal.text().await.unwrap().contains("another site"));
+    s.check_accessibility("the refusal page").await;
     s.browser.goto(&s.url("/console")).await.unwrap();
     s.wait_for("[data-home]").await;
+    s.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_sign_in_and_password_screens_are_accessible() {
+    let s = start().await;
+    let org = s.app.boot.org_id.to_string();
+    let made = bootstrap::create_user(&s.app.store, &org, "ida@example.com", Role::Admin, None)
+        .await
+        .unwrap();
+    s.browser.goto(&s.url("/console/sign-in")).await.unwrap();
+    s.wait_for("form[data-form=\"sign-in\"]").await;
+    s.check_accessibility("the sign-in page").await;
+    s.fill("#email", "ida@example.com").await;
+    s.fill("#password", "not the password").await;
+    s.submit("sign-in").await;
+    s.wait_for("[data-sign-in-error]").await;
+    s.check_accessibility("the sign-in page, with an error")
+        .await;
+    s.fill("#password", &made.password.unwrap()).await;
+    s.submit("sign-in").await;
+    s.wait_for("[data-must-change]").await;
+    s.check_accessibility("the change of password").await;
+    s.fill("#current", "not the password").await;
+    s.fill("#new", CHOSEN).await;
+    s.fill("#confirm", CHOSEN).await;
+    s.submit("password").await;
+    s.wait_for("[data-password-error]").await;
+    s.check_accessibility("the change of password, with an error")
+        .await;
     s.browser.clone().close().await.unwrap();
 }
 
@@ -545,6 +634,8 @@ async fn the_grid_is_searched_walked_and_edited_in_place() {
     );
     let said = error.text().await.unwrap();
     assert!(said.contains("did you mean `Expert`?"), "{said}");
+    s.check_accessibility("the editor's grid, an error at a cell")
+        .await;
     assert_eq!(s.skills_of(&bob).await["version"], 0);
     let input = s
         .wait_for(&format!("{} input", Session::cell(&bob, &billing)))
@@ -597,6 +688,8 @@ async fn the_grid_is_searched_walked_and_edited_in_place() {
         Some("other_scale")
     );
     assert_eq!(s.skills_of(&bob).await["version"], 1);
+    s.check_accessibility("the editor's grid, a warning at a cell")
+        .await;
     s.browser.clone().close().await.unwrap();
 }
 
@@ -616,5 +709,6 @@ async fn a_viewer_s_grid_cannot_be_edited() {
         .await
         .is_err());
     assert_eq!(s.text_of(&cell).await, "50 Intermediate");
+    s.check_accessibility("the viewer's grid").await;
     s.browser.clone().close().await.unwrap();
 }
