@@ -100,19 +100,18 @@ pub async fn page(
     let mut changes = Vec::with_capacity(history.items.len());
     for a in history.items {
         let client = a.client_id;
-        let who = match emails.get(&client) {
-            Some(email) => email.to_string(),
-            None => {
-                if !clients.contains_key(&client) {
-                    let name = match store.get_client(org_id, client).await {
-                        Ok(c) => format!("API client {}", c.name),
-                        Err(StoreError::NotFound) => format!("API client {client}"),
-                        Err(e) => return Err(e.into()),
-                    };
-                    clients.insert(client, name);
-                }
-                clients[&client].clone()
-            }
+        let who = if let Some(email) = emails.get(&client) {
+            email.to_string()
+        } else if let Some(name) = clients.get(&client) {
+            name.clone()
+        } else {
+            let name = match store.get_client(org_id, client).await {
+                Ok(c) => format!("API client {}", c.name),
+                Err(StoreError::NotFound) => format!("API client {client}"),
+                Err(e) => return Err(e.into()),
+            };
+            clients.insert(client, name.clone());
+            name
         };
         changes.push(Change {
             entry: r.audit(a, &by_user),
@@ -180,6 +179,16 @@ fn assignment(a: &Option<AssignmentOut>) -> Markup {
     }
 }
 
+/// The history's columns; the last, Undo, only for those who may change assignments.
+const HISTORY_COLUMNS: [&str; 7] = ["When", "Who", "Skill", "Action", "Before", "After", "Undo"];
+
+/// A table's header row.
+fn head(columns: &[&str]) -> Markup {
+    html! {
+        thead { tr { @for c in columns { th scope="col" { (c) } } } }
+    }
+}
+
 fn render(s: &Shown) -> Markup {
     let a = s.agent;
     let path = format!("/console/agents/{}", a.id);
@@ -204,13 +213,7 @@ fn render(s: &Shown) -> Markup {
             } @else {
                 table.list data-skills {
                     caption { "The agent's skills, by name" }
-                    thead { tr {
-                        th scope="col" { "Skill" }
-                        th scope="col" { "Proficiency" }
-                        th scope="col" { "Effective" }
-                        th scope="col" { "Expires" }
-                        th scope="col" { "Last updated" }
-                    } }
+                    (head(&["Skill", "Proficiency", "Effective", "Expires", "Last updated"]))
                     tbody {
                         @for k in &s.skills {
                             tr data-skill-id=(k.skill_id) {
@@ -232,15 +235,7 @@ fn render(s: &Shown) -> Markup {
             } @else {
                 table.list #history data-history data-agent-id=(a.id) data-editable=(s.editable) {
                     caption { "Changes to the agent's skills, newest first" }
-                    thead { tr {
-                        th scope="col" { "When" }
-                        th scope="col" { "Who" }
-                        th scope="col" { "Skill" }
-                        th scope="col" { "Action" }
-                        th scope="col" { "Before" }
-                        th scope="col" { "After" }
-                        @if s.editable { th scope="col" { "Undo" } }
-                    } }
+                    (head(&HISTORY_COLUMNS[..HISTORY_COLUMNS.len() - usize::from(!s.editable)]))
                     tbody {
                         @for c in &s.changes {
                             @let e = &c.entry;

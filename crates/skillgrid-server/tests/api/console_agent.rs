@@ -3,6 +3,7 @@
 //! unknown agent's 404 page. (Undoing is the page's script calling the API: `tests/browser.rs`.)
 
 use super::console::signed_in;
+use super::console_grid::link;
 use crate::helpers::*;
 use reqwest::Method;
 use serde_json::json;
@@ -15,13 +16,6 @@ fn history_rows(html: &str) -> Vec<String> {
         .skip(1)
         .map(|rest| rest[..rest.find('"').unwrap()].to_string())
         .collect()
-}
-
-fn older_link(html: &str) -> Option<String> {
-    let marker = "data-page=\"older\" href=\"";
-    let at = html.find(marker)? + marker.len();
-    let rest = &html[at..];
-    Some(rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
 }
 
 #[tokio::test]
@@ -142,11 +136,11 @@ async fn the_history_pages_by_keyset_newest_first() {
     let (mut v, _) = signed_in(&app, &org, "vic@example.com", Role::Viewer).await;
     let first = v.get(&format!("/console/agents/{agent}")).await;
     assert_eq!(history_rows(&first.html), all[..20], "{}", first.html);
-    let older = older_link(&first.html).expect("an older page");
+    let older = link(&first.html, "older").expect("an older page");
     let second = v.get(&older).await;
     assert_eq!(second.status, 200, "{}", second.html);
     assert_eq!(history_rows(&second.html), all[20..]);
-    assert!(older_link(&second.html).is_none(), "{}", second.html);
+    assert!(link(&second.html, "older").is_none(), "{}", second.html);
     assert!(second.html.contains("data-page=\"newest\""));
     let bad = v
         .get(&format!("/console/agents/{agent}?cursor=nonsense"))
