@@ -730,3 +730,41 @@ async fn an_undo_is_refused_when_the_value_has_moved_on() {
     assert_eq!(stored["skills"][0]["proficiency"], 60, "{stored}");
     s.browser.clone().close().await.unwrap();
 }
+
+/// Undoing a removal adds the skill back as it was; undoing that addition removes it again.
+#[tokio::test]
+async fn undoing_a_removal_re_adds_the_skill_and_undoing_an_addition_removes_it() {
+    let s = start().await;
+    let (ana, _, billing, _) = seed_grid(&s).await;
+    s.sign_in_new("edi@example.com", Role::Editor).await;
+    let (status, _) = s
+        .fetch(
+            "DELETE",
+            &format!("/api/v2/agents/users/{ana}/skills/{billing}"),
+            None,
+            true,
+        )
+        .await;
+    assert_eq!(status, 204);
+    for (undone, held) in [(1, true), (2, false)] {
+        let page = format!("/console/agents/{ana}");
+        s.browser.goto(&s.url(&page)).await.unwrap();
+        s.wait_for(&format!("{HISTORY_ROW} button[data-undo]"))
+            .await
+            .click()
+            .await
+            .unwrap();
+        s.wait_for("[data-undone]").await;
+        let stored = s.skills_of(&ana).await;
+        assert_eq!(stored["version"], 2 + undone, "{stored}");
+        let skills = stored["skills"].as_array().unwrap();
+        assert_eq!(!skills.is_empty(), held, "{stored}");
+        if held {
+            assert_eq!(skills[0]["proficiency"], 50, "{stored}");
+        }
+        let action = if held { "added" } else { "removed" };
+        let newest = s.text_of(HISTORY_ROW).await;
+        assert!(newest.contains(action), "{newest}");
+    }
+    s.browser.clone().close().await.unwrap();
+}
