@@ -120,7 +120,6 @@ pub async fn page(
     }
     let shown = Shown {
         agent: &record,
-        version: set.version,
         skills: r.set(&set.skills),
         changes,
         next: encode_audit_cursor(history.next),
@@ -136,7 +135,6 @@ pub async fn page(
 
 struct Shown<'a> {
     agent: &'a AgentRecord,
-    version: i64,
     skills: Vec<AssignmentOut>,
     changes: Vec<Change>,
     /// The cursor of the next (older) page of the history.
@@ -147,8 +145,8 @@ struct Shown<'a> {
     editable: bool,
 }
 
-/// A date as shown, or `none` when there is none.
-fn date<'a>(d: &'a Option<String>, none: &'a str) -> &'a str {
+/// A value as shown (a date, an external id), or `none` when there is none.
+fn text_or<'a>(d: &'a Option<String>, none: &'a str) -> &'a str {
     d.as_deref().unwrap_or(none)
 }
 
@@ -199,11 +197,11 @@ fn render(s: &Shown) -> Markup {
         }
         section aria-labelledby="agent-heading" {
             h2 #agent-heading { "Agent" }
-            dl data-agent-id=(a.id) data-etag=(format!("\"{}\"", s.version)) {
+            dl data-agent-id=(a.id) {
                 dt { "Name" } dd { (a.name) }
                 dt { "E-mail" } dd { (a.email) }
                 dt { "Active" } dd data-active=(a.active) { @if a.active { "Yes" } @else { "No" } }
-                dt { "External id" } dd { (date(&a.external_id, "(none)")) }
+                dt { "External id" } dd { (text_or(&a.external_id, "(none)")) }
             }
         }
         section aria-labelledby="skills-heading" {
@@ -219,8 +217,8 @@ fn render(s: &Shown) -> Markup {
                             tr data-skill-id=(k.skill_id) {
                                 th scope="row" { (k.skill_name) }
                                 td { (k.proficiency) @if let Some(l) = &k.level { " " small { (l) } } }
-                                td { (date(&k.effective_date, "since it was set")) }
-                                td { (date(&k.expiration_date, "never")) }
+                                td { (text_or(&k.effective_date, "since it was set")) }
+                                td { (text_or(&k.expiration_date, "never")) }
                                 td { (k.updated_at) }
                             }
                         }
