@@ -124,7 +124,7 @@ fn grid_row(shown: &Shown, row: &GridRow) -> Markup {
         tr data-agent-id=(a.id) data-etag=(format!("\"{}\"", row.version))
             data-active=(a.active) {
             th scope="row" {
-                (a.name)
+                a href=(format!("/console/agents/{}", a.id)) data-agent-link { (a.name) }
                 @if !a.active { " " em { "(inactive)" } }
                 br;
                 small { (a.email) }

@@ -16,6 +16,8 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; 
 const STYLESHEET: &str = include_str!("console.css");
 /// The grid's cell editing.
 const GRID_SCRIPT: &str = include_str!("grid.js");
+/// The agent page's Undo buttons.
+const AGENT_SCRIPT: &str = include_str!("agent.js");
 
 /// The largest form body a console page accepts: a few fields of a sign-in or a password.
 const FORM_LIMIT: u64 = 16 * 1024;
@@ -108,6 +110,10 @@ pub async fn stylesheet() -> Response {
 
 pub async fn grid_script() -> Response {
     asset("text/javascript; charset=utf-8", GRID_SCRIPT)
+}
+
+pub async fn agent_script() -> Response {
+    asset("text/javascript; charset=utf-8", AGENT_SCRIPT)
 }
 
 /// A file built into the binary: the same for every user, so it may be cached a while.

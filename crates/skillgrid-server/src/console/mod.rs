@@ -7,11 +7,13 @@
 //! anti-forgery token, checked in one place (`csrf.rs`).
 //!
 //! One module per screen (`sign_in.rs`, `password.rs`, `sign_out.rs`, and the grid: `grid.rs`
-//! with its markup in `grid_view.rs` and its script in `grid.js`) beside the cross-cutting
+//! with its markup in `grid_view.rs` and its script in `grid.js`; one agent's page with its
+//! history and undo: `agent.rs` and `agent.js`) beside the cross-cutting
 //! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
 //! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
 //! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
 
+mod agent;
 pub mod api;
 pub mod csrf;
 mod grid;
@@ -67,4 +69,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/assets/console.css", get(layout::stylesheet))
         .route("/console/assets/grid.js", get(layout::grid_script))
+        .route("/console/agents/{agentId}", get(agent::page))
+        .route("/console/assets/agent.js", get(layout::agent_script))
 }

@@ -17,7 +17,7 @@ fn rows(html: &str) -> Vec<String> {
 }
 
 /// The link to the `which` page (`next` or `previous`), if the page has one.
-fn link(html: &str, which: &str) -> Option<String> {
+pub fn link(html: &str, which: &str) -> Option<String> {
     let marker = format!("data-page=\"{which}\" href=\"");
     let at = html.find(&marker)? + marker.len();
     let rest = &html[at..];

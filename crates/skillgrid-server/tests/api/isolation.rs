@@ -439,6 +439,14 @@ async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
     }
     let home = v.get("/console").await;
     assert!(home.html.contains("data-org=\"acme\""), "{}", home.html);
+    // Org 1's agent has no page here.
+    let agent_page = v.get(&format!("/console/agents/{}", w.agent)).await;
+    assert_eq!(agent_page.status, 404, "{}", agent_page.html);
+    assert!(
+        !agent_page.html.contains("ana@example.com"),
+        "{}",
+        agent_page.html
+    );
     // Its grid shows none of org 1's agents or skills, even filtered by org 1's skill.
     let filtered = v.get(&format!("/console?skill={}", w.skill)).await;
     assert_eq!(filtered.status, 200, "{}", filtered.html);
