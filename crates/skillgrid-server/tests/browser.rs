@@ -749,6 +749,7 @@ async fn an_agent_s_change_is_undone_from_their_page() {
     assert_eq!(rows.len(), 2);
     let newest = rows[0].text().await.unwrap();
     assert!(newest.contains("edi@example.com"), "{newest}");
+    s.check_accessibility("the agent page").await;
 
     // Undo the editor's change: Billing is back at 50, with no expiration.
     rows[0]
@@ -819,6 +820,8 @@ async fn an_undo_is_refused_when_the_value_has_moved_on() {
         .await;
     let said = refusal.text().await.unwrap();
     assert!(said.contains("current value differs"), "{said}");
+    s.check_accessibility("the agent page, an undo refused at a row")
+        .await;
     let stored = s.skills_of(&ana).await;
     assert_eq!(stored["version"], 2, "{stored}");
     assert_eq!(stored["skills"][0]["proficiency"], 60, "{stored}");
