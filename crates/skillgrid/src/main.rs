@@ -623,20 +623,16 @@ async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::ListClients { org, db, json } => {
             let store = db.open().await?;
             let clients = bootstrap::list_clients(&store, &org).await?;
-            if json {
-                println!("{}", serde_json::to_string(&clients)?);
-            } else {
-                for c in clients {
-                    println!(
-                        "{}  {:8}  {}  [{}]  secret made {}",
-                        c.client_id,
-                        if c.active { "active" } else { "disabled" },
-                        c.name,
-                        c.scopes.join(" "),
-                        c.secret_created_at
-                    );
-                }
-            }
+            print_list(&clients, json, |c| {
+                format!(
+                    "{}  {:8}  {}  [{}]  secret made {}",
+                    c.client_id,
+                    state(c.active),
+                    c.name,
+                    c.scopes.join(" "),
+                    c.secret_created_at
+                )
+            })?;
         }
         AdminCommand::DisableClient(ClientArgs { org, client, db }) => {
             let store = db.open().await?;
@@ -696,19 +692,15 @@ async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::ListUsers { org, db, json } => {
             let store = db.open().await?;
             let users = bootstrap::list_users(&store, &org).await?;
-            if json {
-                println!("{}", serde_json::to_string(&users)?);
-            } else {
-                for u in users {
-                    println!(
-                        "{}  {:8}  {:6}  {}",
-                        u.user_id,
-                        if u.active { "active" } else { "disabled" },
-                        u.role,
-                        u.email
-                    );
-                }
-            }
+            print_list(&users, json, |u| {
+                format!(
+                    "{}  {:8}  {:6}  {}",
+                    u.user_id,
+                    state(u.active),
+                    u.role,
+                    u.email
+                )
+            })?;
         }
         AdminCommand::DisableUser(UserArgs { org, email, db }) => {
             let store = db.open().await?;
@@ -725,6 +717,31 @@ async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What an admin command lists: the whole list as one JSON array with `json`, else a line each.
+fn print_list<T: serde::Serialize>(
+    items: &[T],
+    json: bool,
+    line: impl Fn(&T) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(items)?);
+    } else {
+        for item in items {
+            println!("{}", line(item));
+        }
+    }
+    Ok(())
+}
+
+/// How a listing shows whether a client or user is enabled.
+fn state(active: bool) -> &'static str {
+    if active {
+        "active"
+    } else {
+        "disabled"
+    }
 }
 
 /// The first line of standard input, without its line ending: a password piped in, kept out
