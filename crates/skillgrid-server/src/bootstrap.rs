@@ -269,16 +269,32 @@ pub async fn create_user(
     role: Role,
     password: Option<&str>,
 ) -> anyhow::Result<NewConsoleUser> {
-    let email = email.trim();
-    anyhow::ensure!(
-        email.len() >= 3 && email.contains('@') && !email.contains(char::is_whitespace),
-        "`{email}` is not an e-mail address"
-    );
     let org = find_org(store, org).await?;
+    match create_user_in(store, &org, email, role, password, &by_cli()).await? {
+        Ok(u) => Ok(u),
+        Err(refusal) => anyhow::bail!("{refusal}"),
+    }
+}
+
+/// Creates a console user of `org`, recorded as made `by` (the CLI, or an admin of the
+/// console); the outer error is the store's, the inner one says why the user was refused, in
+/// words for the person who asked: the same rules for both.
+pub async fn create_user_in(
+    store: &DynStore,
+    org: &OrgRecord,
+    email: &str,
+    role: Role,
+    password: Option<&str>,
+    by: &ChangedBy,
+) -> anyhow::Result<Result<NewConsoleUser, String>> {
+    let email = email.trim();
+    if !(email.len() >= 3 && email.contains('@') && !email.contains(char::is_whitespace)) {
+        return Ok(Err(format!("`{email}` is not an e-mail address")));
+    }
     let made = password.is_none().then(passwords::one_time);
     let password = password.or(made.as_deref()).unwrap_or_default();
     if let Some(why) = passwords::refusal(password) {
-        anyhow::bail!("{why}");
+        return Ok(Err(why));
     }
     let new = NewUser {
         email: email.into(),
@@ -286,23 +302,23 @@ pub async fn create_user(
         password_hash: passwords::hash(password)?,
         must_change_password: true,
     };
-    let user = match store.create_user(org.id, &new, &by_cli()).await {
+    let user = match store.create_user(org.id, &new, by).await {
         Ok(u) => u,
         Err(StoreError::Conflict(Conflict::Taken(Unique::UserEmail))) => {
-            anyhow::bail!(
+            return Ok(Err(format!(
                 "organization `{}` already has a user with the e-mail `{email}`",
                 org.name
-            )
+            )))
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(NewConsoleUser {
+    Ok(Ok(NewConsoleUser {
         user_id: user.id,
         org_id: user.org_id,
         email: user.email,
         role: user.role,
         password: made,
-    })
+    }))
 }
 
 /// A console user as `admin list-users --json` prints it.

@@ -8,13 +8,18 @@
 //!
 //! One module per screen (`sign_in.rs`, `password.rs`, `sign_out.rs`, and the grid: `grid.rs`
 //! with its markup in `grid_view.rs` and its script in `grid.js`; one agent's page with its
-//! history and undo: `agent.rs` and `agent.js`) beside the cross-cutting
+//! history and undo: `agent.rs` and `agent.js`; for admins only (`admin.rs` checks the role),
+//! the organization's settings: `settings.rs`, its console users: `people.rs`, and its API
+//! clients: `clients.rs`, the first and last changed by `admin.js` through the API) beside the
+//! cross-cutting
 //! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
 //! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
 //! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
 
+mod admin;
 mod agent;
 pub mod api;
+mod clients;
 pub mod csrf;
 mod grid;
 mod grid_view;
@@ -22,7 +27,9 @@ mod layout;
 mod navbar;
 mod password;
 pub mod passwords;
+mod people;
 pub mod sessions;
+mod settings;
 mod sign_in;
 mod sign_out;
 
@@ -71,4 +78,19 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/grid.js", get(layout::grid_script))
         .route("/console/agents/{agentId}", get(agent::page))
         .route("/console/assets/agent.js", get(layout::agent_script))
+        .route("/console/settings", get(settings::page))
+        .route(
+            "/console/people",
+            get(people::page).post(people::create),
+        )
+        .route(
+            "/console/people/{userId}/active",
+            axum::routing::post(people::set_active),
+        )
+        .route(
+            "/console/people/{userId}/role",
+            axum::routing::post(people::set_role),
+        )
+        .route("/console/clients", get(clients::page))
+        .route("/console/assets/admin.js", get(layout::admin_script))
 }

@@ -1,10 +1,11 @@
 //! The bar at the top of every signed-in page: who is signed in, in which organization, with
-//! which role, a link to change their password, and the sign-out button (a form, so that it
+//! which role, for an admin the links to the admin screens, a link to change their password, and the sign-out button (a form, so that it
 //! carries the anti-forgery token).
 
 use super::csrf;
 use super::sessions::Session;
 use maud::{html, Markup};
+use skillgrid_core::people::Role;
 
 pub fn bar(session: &Session, org_name: &str) -> Markup {
     let user = &session.record.user;
@@ -17,6 +18,15 @@ pub fn bar(session: &Session, org_name: &str) -> Markup {
                 span data-org=(org_name) { (org_name) }
                 " · "
                 span data-role=(user.role.as_str()) { (user.role.as_str()) }
+            }
+            @if user.role == Role::Admin {
+                nav aria-label="Administration" data-admin-links {
+                    a href="/console/settings" { "Settings" }
+                    " "
+                    a href="/console/people" { "People" }
+                    " "
+                    a href="/console/clients" { "API clients" }
+                }
             }
             a href="/console/password" { "Change password" }
             form method="post" action="/console/sign-out" data-form="sign-out" {

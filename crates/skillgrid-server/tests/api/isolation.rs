@@ -415,6 +415,15 @@ async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
     use super::console::{signed_in, Visitor, CHOSEN};
     use skillgrid_store::Role;
     let w = world().await;
+    let victim = skillgrid_server::bootstrap::create_user(
+        &w.app.store,
+        &w.app.org.to_string(),
+        "victim@example.com",
+        Role::Editor,
+        None,
+    )
+    .await
+    .unwrap();
     let before = org1_state(&w).await;
     let (mut v, csrf) = signed_in(&w.app, "acme", "boss@example.com", Role::Admin).await;
     let from_page = [
@@ -455,6 +464,39 @@ async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
         for id in [w.agent, w.skill] {
             assert!(!page.html.contains(&id.to_string()), "{}", page.html);
         }
+    }
+    // The admin screens show acme's own settings, people and clients, and the forms that
+    // change a user find none of org 1's.
+    let settings = v.get("/console/settings").await;
+    assert_eq!(settings.status, 200, "{}", settings.html);
+    // Org 1's limit of 50 skills per agent is not acme's.
+    assert!(
+        !settings.html.contains("name=\"max-skills\" value=\"50\""),
+        "{}",
+        settings.html
+    );
+    assert!(settings.html.contains("name=\"max-skills\" value=\""));
+    let people = v.get("/console/people").await;
+    assert_eq!(people.status, 200, "{}", people.html);
+    let clients_page = v.get("/console/clients").await;
+    assert_eq!(clients_page.status, 200, "{}", clients_page.html);
+    for page in [&people, &clients_page] {
+        assert!(page.html.contains("boss@example.com"), "{}", page.html);
+        for foreign in [
+            victim.user_id.to_string(),
+            "victim@example.com".into(),
+            w.app.client_id.to_string(),
+        ] {
+            assert!(!page.html.contains(&foreign), "{foreign}: {}", page.html);
+        }
+    }
+    for (path, form) in [
+        ("active", [("active", "false"), ("csrf_token", csrf.as_str())]),
+        ("role", [("role", "admin"), ("csrf_token", csrf.as_str())]),
+    ] {
+        let path = format!("/console/people/{}/{path}", victim.user_id);
+        let r = v.post(&path, &form, &[]).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.html);
     }
     // The user signs in to their own organization only.
     let mut elsewhere = Visitor::new(&w.app);

@@ -11,6 +11,7 @@ mod catalog;
 mod clients;
 mod concurrency;
 mod console;
+mod console_admin;
 mod console_agent;
 mod console_grid;
 mod errors;
