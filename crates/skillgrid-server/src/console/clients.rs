@@ -49,7 +49,10 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<R
         .map(|u| (u.client_id, u.email))
         .collect();
     let body = render(&clients, &users, &s.record.csrf_token);
-    Ok(respond(StatusCode::OK, frame(TITLE, Some(bar(&s, &org)), body)))
+    Ok(respond(
+        StatusCode::OK,
+        frame(TITLE, Some(bar(&s, &org)), body),
+    ))
 }
 
 fn render(clients: &[ClientRecord], users: &HashMap<ClientId, String>, token: &str) -> Markup {

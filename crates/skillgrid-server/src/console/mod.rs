@@ -79,10 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/agents/{agentId}", get(agent::page))
         .route("/console/assets/agent.js", get(layout::agent_script))
         .route("/console/settings", get(settings::page))
-        .route(
-            "/console/people",
-            get(people::page).post(people::create),
-        )
+        .route("/console/people", get(people::page).post(people::create))
         .route(
             "/console/people/{userId}/active",
             axum::routing::post(people::set_active),

@@ -242,7 +242,12 @@ pub async fn set_role(
         Ok(ok) => ok,
         Err(answer) => return Ok(answer),
     };
-    let role = match fields.get("role").map(String::as_str).unwrap_or("").parse::<Role>() {
+    let role = match fields
+        .get("role")
+        .map(String::as_str)
+        .unwrap_or("")
+        .parse::<Role>()
+    {
         Ok(r) => r,
         Err(e) => {
             return Ok(refused(

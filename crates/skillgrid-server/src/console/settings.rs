@@ -36,7 +36,10 @@ pub async fn page(
     };
     let settings = state.store().settings(s.record.user.org_id).await?;
     let body = render(&settings, &s.record.csrf_token, query.saved.is_some());
-    Ok(respond(StatusCode::OK, frame(TITLE, Some(bar(&s, &org)), body)))
+    Ok(respond(
+        StatusCode::OK,
+        frame(TITLE, Some(bar(&s, &org)), body),
+    ))
 }
 
 /// One labelled text field: its id, label, the JSON pointer the API names it by, its value.

@@ -491,7 +491,10 @@ async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
         }
     }
     for (path, form) in [
-        ("active", [("active", "false"), ("csrf_token", csrf.as_str())]),
+        (
+            "active",
+            [("active", "false"), ("csrf_token", csrf.as_str())],
+        ),
         ("role", [("role", "admin"), ("csrf_token", csrf.as_str())]),
     ] {
         let path = format!("/console/people/{}/{path}", victim.user_id);

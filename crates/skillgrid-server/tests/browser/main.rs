@@ -10,11 +10,16 @@
 //! saved, a typo shown at the cell with the API's words, a stale edit refused with the
 //! current value shown, a warning shown), and a viewer's grid that cannot be edited.
 //!
+//! The admin screens: settings refused at a field in the API's words and then saved, a user
+//! made with a one-time password shown once and disabled (their session ends), an API client
+//! made and its secret rotated, each secret shown once; an editor refused them.
+//!
 //! Every screen (sign-in and change of password, each also with an error; the refusal page;
 //! the editor's grid with an error and with a warning at a cell; the viewer's grid) passes
 //! axe-core with no critical or serious violation. axe-core is read from the file
 //! `AXE_CORE_JS` names (`scripts/test` installs it with npm); the test fails when it is missing.
 
+mod admin;
 mod agent;
 mod grid;
 mod sign_in;
