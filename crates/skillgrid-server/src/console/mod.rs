@@ -8,13 +8,17 @@
 //!
 //! One module per screen (`sign_in.rs`, `password.rs`, `sign_out.rs`, and the grid: `grid.rs`
 //! with its markup in `grid_view.rs` and its script in `grid.js`; one agent's page with its
-//! history and undo: `agent.rs` and `agent.js`) beside the cross-cutting
+//! history and undo: `agent.rs` and `agent.js`; bulk changes from the grid: the selection and
+//! its panel in `grid_view.rs`, the ids of every agent a filter matches in `bulk.rs`, and the
+//! script that previews and applies them through the API's bulk route, `bulk.js`) beside the
+//! cross-cutting
 //! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
 //! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
 //! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
 
 mod agent;
 pub mod api;
+mod bulk;
 pub mod csrf;
 mod grid;
 mod grid_view;
@@ -71,4 +75,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/grid.js", get(layout::grid_script))
         .route("/console/agents/{agentId}", get(agent::page))
         .route("/console/assets/agent.js", get(layout::agent_script))
+        .route("/console/grid/agent-ids", get(bulk::agent_ids))
+        .route("/console/assets/bulk.js", get(layout::bulk_script))
 }

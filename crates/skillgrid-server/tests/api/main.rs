@@ -12,6 +12,7 @@ mod clients;
 mod concurrency;
 mod console;
 mod console_agent;
+mod console_bulk;
 mod console_grid;
 mod errors;
 mod foreign_routes;
