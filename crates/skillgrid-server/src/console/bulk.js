@@ -270,7 +270,10 @@
       el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Agent"), el("th", { scope: "col" }, "Before"), el("th", { scope: "col" }, "After"), el("th", { scope: "col" }, "Change")))
     );
     t.append(tbody);
-    wrap.append(el("div", { className: "bulk-scroll" }, t));
+    // The table scrolls in its box: the box is reachable by the keyboard, and named.
+    const box = el("div", { className: "bulk-scroll", role: "region", "aria-label": "The preview, agent by agent" }, t);
+    box.tabIndex = 0;
+    wrap.append(box);
     const apply = el("button", { type: "button", "data-bulk-apply": "" }, "Apply to " + plural(changing, "agent", "agents"));
     apply.disabled = changing === 0;
     apply.addEventListener("click", () => write(apply));

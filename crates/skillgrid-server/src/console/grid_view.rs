@@ -105,10 +105,6 @@ pub fn render(shown: &Shown, page: &GridPage) -> Markup {
             p.notice data-empty { "No agent matches these filters." }
         }
         script src="/console/assets/grid.js" defer {}
-        @if shown.editable {
-            (bulk_panel(shown))
-            script src="/console/assets/bulk.js" defer {}
-        }
         nav.pager aria-label="Pages" {
             @if let Some(pk) = page.previous {
                 a rel="prev" data-page="previous"
@@ -118,6 +114,10 @@ pub fn render(shown: &Shown, page: &GridPage) -> Markup {
                 a rel="next" data-page="next"
                     href=(shown.query.link(Some(GridCursor::After(pk)))) { "Next" }
             }
+        }
+        @if shown.editable {
+            (bulk_panel(shown))
+            script src="/console/assets/bulk.js" defer {}
         }
     }
 }

@@ -8,7 +8,8 @@
 //! viewer's is refused by the server); and what another site's page cannot do. Then the grid:
 //! agents by skills, searched, walked with the arrow keys and edited in place (a level name
 //! saved, a typo shown at the cell with the API's words, a stale edit refused with the
-//! current value shown, a warning shown), and a viewer's grid that cannot be edited.
+//! current value shown, a warning shown), and a viewer's grid that cannot be edited. And bulk
+//! changes from the grid: 100 agents selected, a preview of the diff, then the summary.
 //!
 //! Every screen (sign-in and change of password, each also with an error; the refusal page;
 //! the editor's grid with an error and with a warning at a cell; the viewer's grid) passes
@@ -16,6 +17,7 @@
 //! `AXE_CORE_JS` names (`scripts/test` installs it with npm); the test fails when it is missing.
 
 mod agent;
+mod bulk;
 mod grid;
 mod sign_in;
 
