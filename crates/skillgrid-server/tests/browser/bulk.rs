@@ -1,7 +1,7 @@
 //! Bulk changes from the grid: 100 of 120 agents selected across the grid's pages (every
 //! agent matching the filter), a skill assigned at a level name, the preview (the API's dry
 //! run, nothing written) then the summary, with the grid refreshed and the audit naming the
-//! user; a change of level previewed for the skill's holders only; a bad level shown with the API's words and nothing written; and a viewer who sees no
+//! user; a change of level previewed for the skill's holders only; a skill removed; a bad level shown with the API's words and nothing written; and a viewer who sees no
 //! selection. axe-core checks the panel, the preview, the refusal and the summary.
 
 use super::*;
@@ -293,6 +293,35 @@ async fn a_hundred_agents_get_a_skill_after_a_preview_and_a_summary() {
     s.check_accessibility("the bulk preview refused").await;
     assert!(holders(&s, &voice).await.is_empty());
     assert_eq!(audit(&s).await.len(), 100);
+
+    // Removing Billing from all 120: its 100 holders lose it, the others are unchanged.
+    choose(&s, "#bulk-action", "remove").await;
+    choose(&s, "#bulk-skill", &billing).await;
+    s.submit("bulk").await;
+    shown(&s, "[data-bulk-plan][data-changing=\"100\"]").await;
+    let removed = s
+        .browser
+        .find_all(Locator::Css("tr[data-bulk-row][data-change=\"removed\"]"))
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 100);
+    assert_eq!(holders(&s, &billing).await.len(), 100);
+    shown(&s, "button[data-bulk-apply]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let summary = shown(&s, "[data-bulk-summary]").await;
+    assert_eq!(
+        summary.attr("data-changed").await.unwrap().as_deref(),
+        Some("100")
+    );
+    assert_eq!(
+        summary.attr("data-unchanged").await.unwrap().as_deref(),
+        Some("20")
+    );
+    assert!(holders(&s, &billing).await.is_empty());
+    assert_eq!(audit(&s).await.len(), 200);
     s.browser.clone().close().await.unwrap();
 }
 
