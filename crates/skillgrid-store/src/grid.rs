@@ -1,8 +1,9 @@
 //! What the console's grid reads: one page of an organization's agents, as the grid filters
 //! and sorts them, each with its skill-set version and its assignments of the organization's
-//! active skills (the grid's columns). One call per page, whatever the page.
+//! active skills (the grid's columns). One call per page, whatever the page. And the ids of
+//! every agent a filter matches, a keyset page at a time.
 
-use crate::{AgentRecord, SkillId};
+use crate::{AgentId, AgentRecord, SkillId};
 
 /// The order of the grid's rows (ties broken by the agent's key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,4 +54,12 @@ pub struct GridPage {
     pub next: Option<i64>,
     /// `GridCursor::Before` this for the previous page.
     pub previous: Option<i64>,
+}
+
+/// Some of the agents a filter matches, as the grid orders them: their ids and names only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GridIds {
+    pub agents: Vec<(AgentId, String)>,
+    /// The key to read on after (the last id's agent), when more agents match.
+    pub next: Option<i64>,
 }

@@ -24,7 +24,7 @@ pub mod write;
 pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
-pub use grid::{GridCursor, GridFilter, GridPage, GridRow, GridSort};
+pub use grid::{GridCursor, GridFilter, GridIds, GridPage, GridRow, GridSort};
 pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
 // The ids the trait's methods take, and one agent's part of a write, for callers that name
 // no other part of the core.
@@ -611,6 +611,15 @@ pub trait Store: Send + Sync + 'static {
         at: Option<GridCursor>,
         limit: u32,
     ) -> Result<GridPage>;
+    /// The ids of the agents `f` matches, in the grid's order, after the agent with the key
+    /// `after` (from the first without): at most `limit`, and the key to continue after.
+    async fn agent_grid_ids(
+        &self,
+        org: OrgId,
+        f: &GridFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<GridIds>;
     /// One agent's skills and version, read in one snapshot.
     async fn agent_skills(&self, org: OrgId, agent: AgentId) -> Result<AgentSkillSet>;
     /// Applies skill-set writes to one or many agents in one transaction, with their audit

@@ -51,21 +51,26 @@ fn given(v: &Option<String>) -> Option<&str> {
 }
 
 impl GridQuery {
-    /// The store's filter, or why the query string cannot be one.
-    fn filter(&self, scale: &ProficiencyScale) -> Result<GridFilter, String> {
+    /// The store's filter, or why the query string cannot be one (with the parameter at
+    /// fault).
+    pub fn filter(&self, scale: &ProficiencyScale) -> Result<GridFilter, (&'static str, String)> {
         let skill = match given(&self.skill) {
-            Some(s) => Some(SkillId::from(
-                Uuid::parse_str(s).map_err(|_| format!("`{s}` is not a skill's id"))?,
-            )),
+            Some(s) => {
+                Some(SkillId::from(Uuid::parse_str(s).map_err(|_| {
+                    ("skill", format!("`{s}` is not a skill's id"))
+                })?))
+            }
             None => None,
         };
-        let proficiency =
-            match given(&self.level) {
-                Some(name) => Some(level_range(scale, name).ok_or_else(|| {
-                    format!("`{name}` is not a level of this organization's scale")
-                })?),
-                None => None,
-            };
+        let proficiency = match given(&self.level) {
+            Some(name) => Some(level_range(scale, name).ok_or_else(|| {
+                (
+                    "level",
+                    format!("`{name}` is not a level of this organization's scale"),
+                )
+            })?),
+            None => None,
+        };
         Ok(GridFilter {
             search: given(&self.q).map(str::to_string),
             skill,
@@ -148,7 +153,8 @@ pub async fn page(
         .await?
         .ok_or(skillgrid_store::StoreError::NotFound)?;
     let scale = &org.settings.proficiency_scale;
-    let (filter, at) = match query.filter(scale).and_then(|f| Ok((f, query.cursor()?))) {
+    let asked = query.filter(scale).map_err(|(_, why)| why);
+    let (filter, at) = match asked.and_then(|f| Ok((f, query.cursor()?))) {
         Ok(asked) => asked,
         Err(why) => return Ok(refused(StatusCode::BAD_REQUEST, TITLE, &why)),
     };

@@ -81,7 +81,14 @@ pub fn render(shown: &Shown, page: &GridPage) -> Markup {
                 }
                 thead {
                     tr {
-                        th scope="col" { "Agent" }
+                        th scope="col" {
+                            @if shown.editable {
+                                input type="checkbox" data-select-page
+                                    aria-label="Select every agent on this page";
+                                " "
+                            }
+                            "Agent"
+                        }
                         @for k in shown.columns.skills {
                             th scope="col" data-skill-id=(k.id) { (k.name) }
                         }
@@ -108,6 +115,59 @@ pub fn render(shown: &Shown, page: &GridPage) -> Markup {
                     href=(shown.query.link(Some(GridCursor::After(pk)))) { "Next" }
             }
         }
+        @if shown.editable {
+            (bulk_panel(shown))
+            script src="/console/assets/bulk.js" defer {}
+        }
+    }
+}
+
+/// The selection's actions and the change to make of the selected agents, previewed (a dry
+/// run of the API's bulk request) before it is applied; filled in by `bulk.js`.
+fn bulk_panel(shown: &Shown) -> Markup {
+    let levels: Vec<&str> = shown.scale.levels.iter().map(|(n, _)| n).collect();
+    let scale = shown.scale;
+    html! {
+        section.bulk data-bulk-panel aria-labelledby="bulk-heading" {
+            h2 #bulk-heading { "Change the selected agents" }
+            p data-selection-count aria-live="polite" { "No agent selected." }
+            div.bulk-select {
+                button type="button" data-select-matching {
+                    "Select every agent matching this filter"
+                }
+                button type="button" data-select-none { "Clear the selection" }
+            }
+            form.bulk-form data-form="bulk" {
+                div {
+                    label for="bulk-action" { "Change" }
+                    select #bulk-action name="action" {
+                        option value="assign" { "Assign a skill at a level" }
+                        option value="change" { "Change the level of a skill (its holders only)" }
+                        option value="remove" { "Remove a skill" }
+                    }
+                }
+                div {
+                    label for="bulk-skill" { "Skill" }
+                    select #bulk-skill name="skill" {
+                        @for k in shown.columns.skills {
+                            option value=(k.id) { (k.name) }
+                        }
+                    }
+                }
+                div data-bulk-level-field {
+                    label for="bulk-level" { "Level" }
+                    input #bulk-level type="text" name="level" aria-describedby="bulk-level-help";
+                    small #bulk-level-help {
+                        "A number from " (scale.min) " to " (scale.max)
+                        @if !levels.is_empty() { ", or one of " (levels.join(", ")) }
+                        " (any case). Empty: the scale's default, " (scale.default) "."
+                    }
+                }
+                button type="submit" data-bulk-preview { "Preview" }
+            }
+            div data-bulk-message role="status" {}
+            div data-bulk-result {}
+        }
     }
 }
 
@@ -124,6 +184,11 @@ fn grid_row(shown: &Shown, row: &GridRow) -> Markup {
         tr data-agent-id=(a.id) data-etag=(format!("\"{}\"", row.version))
             data-active=(a.active) {
             th scope="row" {
+                @if shown.editable {
+                    input type="checkbox" data-select-agent value=(a.id)
+                        data-name=(a.name) aria-label=(format!("Select {}", a.name));
+                    " "
+                }
                 a href=(format!("/console/agents/{}", a.id)) data-agent-link { (a.name) }
                 @if !a.active { " " em { "(inactive)" } }
                 br;

@@ -20,6 +20,8 @@ const GRID_SCRIPT: &str = include_str!("grid.js");
 const AGENT_SCRIPT: &str = include_str!("agent.js");
 /// The admin screens' settings form and API clients' buttons.
 const ADMIN_SCRIPT: &str = include_str!("admin.js");
+/// The grid's selection and bulk changes.
+const BULK_SCRIPT: &str = include_str!("bulk.js");
 
 /// The largest form body a console page accepts: a few fields of a sign-in or a password.
 const FORM_LIMIT: u64 = 16 * 1024;
@@ -120,6 +122,10 @@ pub async fn agent_script() -> Response {
 
 pub async fn admin_script() -> Response {
     asset("text/javascript; charset=utf-8", ADMIN_SCRIPT)
+}
+
+pub async fn bulk_script() -> Response {
+    asset("text/javascript; charset=utf-8", BULK_SCRIPT)
 }
 
 /// A file built into the binary: the same for every user, so it may be cached a while.

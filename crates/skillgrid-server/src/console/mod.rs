@@ -10,7 +10,10 @@
 //! with its markup in `grid_view.rs` and its script in `grid.js`; one agent's page with its
 //! history and undo: `agent.rs` and `agent.js`; for admins only (`admin.rs` checks the role),
 //! the organization's settings: `settings.rs`, its console users: `people.rs`, and its API
-//! clients: `clients.rs`, the first and last changed by `admin.js` through the API) beside the
+//! clients: `clients.rs`, the first and last changed by `admin.js` through the API; bulk changes
+//! from the grid: the selection and its panel in `grid_view.rs`, the ids of every agent a filter
+//! matches in `bulk.rs`, and the script that previews and applies them through the API's bulk
+//! route, `bulk.js`) beside the
 //! cross-cutting
 //! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
 //! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
@@ -19,6 +22,7 @@
 mod admin;
 mod agent;
 pub mod api;
+mod bulk;
 mod clients;
 pub mod csrf;
 mod grid;
@@ -90,4 +94,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/clients", get(clients::page))
         .route("/console/assets/admin.js", get(layout::admin_script))
+        .route("/console/grid/agent-ids", get(bulk::agent_ids))
+        .route("/console/assets/bulk.js", get(layout::bulk_script))
 }

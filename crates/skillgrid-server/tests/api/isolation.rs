@@ -460,6 +460,16 @@ async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
     let filtered = v.get(&format!("/console?skill={}", w.skill)).await;
     assert_eq!(filtered.status, 200, "{}", filtered.html);
     assert!(filtered.html.contains("data-empty"), "{}", filtered.html);
+    // Selecting every agent of its grid finds none of org 1's, even by org 1's skill.
+    for path in [
+        "/console/grid/agent-ids".to_string(),
+        format!("/console/grid/agent-ids?skill={}", w.skill),
+    ] {
+        let r = v.api(Method::GET, &path, None, &[]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["agents"], json!([]), "{path}");
+        assert!(!r.text.contains(&w.agent.to_string()), "{}", r.text);
+    }
     for page in [&home, &filtered] {
         for id in [w.agent, w.skill] {
             assert!(!page.html.contains(&id.to_string()), "{}", page.html);

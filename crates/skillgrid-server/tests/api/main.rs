@@ -13,6 +13,7 @@ mod concurrency;
 mod console;
 mod console_admin;
 mod console_agent;
+mod console_bulk;
 mod console_grid;
 mod errors;
 mod foreign_routes;

@@ -8,7 +8,8 @@
 //! viewer's is refused by the server); and what another site's page cannot do. Then the grid:
 //! agents by skills, searched, walked with the arrow keys and edited in place (a level name
 //! saved, a typo shown at the cell with the API's words, a stale edit refused with the
-//! current value shown, a warning shown), and a viewer's grid that cannot be edited.
+//! current value shown, a warning shown), and a viewer's grid that cannot be edited. And bulk
+//! changes from the grid: 100 agents selected, a preview of the diff, then the summary.
 //!
 //! The admin screens: settings refused at a field in the API's words and then saved, a user
 //! made with a one-time password shown once and disabled (their session ends), an API client
@@ -21,6 +22,7 @@
 
 mod admin;
 mod agent;
+mod bulk;
 mod grid;
 mod sign_in;
 

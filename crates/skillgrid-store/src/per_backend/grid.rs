@@ -1,7 +1,8 @@
 //! The console's grid (see [`Store::agent_grid`]): a page of agents and then their
 //! assignments, two statements in one snapshot whatever the page. Pages are keyset pages on
 //! the sort column and the agent's key, never an OFFSET, so the last page of 10,000 agents
-//! costs what the first does.
+//! costs what the first does. The ids of every agent a filter matches (what the console's
+//! bulk changes select) are read with the same filter, by keyset too.
 
 use super::{begin_snapshot, Db, AGENT_VERSION};
 use crate::rows;
@@ -16,44 +17,12 @@ pub(super) async fn page(
     limit: u32,
 ) -> Result<GridPage> {
     let mut tx = begin_snapshot(store).await?;
-    let col = match f.sort {
-        GridSort::Name => "name",
-        GridSort::Email => "email_key",
-    };
-    let mut q = QueryBuilder::<Db>::new(format!(
-        "SELECT {}, {AGENT_VERSION} AS version FROM agents g
-         WHERE g.org_id = (SELECT id FROM orgs WHERE uuid = ",
-        rows::AGENT_COLS
-    ));
-    q.push_bind(org.get()).push(")");
-    if let Some(search) = &f.search {
-        let pattern = format!("%{}%", like_escaped(&search.to_lowercase()));
-        q.push(" AND (lower(g.name) LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR g.email_key LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
-    }
-    if let Some(active) = f.active {
-        q.push(" AND g.active = ").push_bind(active);
-    }
-    if f.skill.is_some() || f.proficiency.is_some() {
-        q.push(
-            " AND EXISTS (SELECT 1 FROM assignments a JOIN skills s ON s.id = a.skill_id
-              WHERE a.agent_id = g.id AND s.active = ",
-        )
-        .push_bind(true);
-        if let Some(skill) = f.skill {
-            q.push(" AND s.uuid = ").push_bind(skill.get());
-        }
-        if let Some((low, high)) = f.proficiency {
-            q.push(" AND a.proficiency BETWEEN ")
-                .push_bind(low)
-                .push(" AND ")
-                .push_bind(high);
-        }
-        q.push(")");
-    }
+    let col = sort_column(f.sort);
+    let mut q = matching(
+        &format!("{}, {AGENT_VERSION} AS version", rows::AGENT_COLS),
+        org,
+        f,
+    );
     let back = matches!(at, Some(GridCursor::Before(_)));
     if let Some(at) = at {
         let (pk, op) = match at {
@@ -119,6 +88,83 @@ pub(super) async fn page(
         next,
         previous,
     })
+}
+
+/// The agents `f` matches in the grid's order, from after the agent with the key `after`:
+/// at most `limit` ids with their names, and the key to go on after when more match.
+pub(super) async fn ids(
+    store: &super::This,
+    org: OrgId,
+    f: &GridFilter,
+    after: Option<i64>,
+    limit: u32,
+) -> Result<GridIds> {
+    let col = sort_column(f.sort);
+    let mut q = matching("g.id, g.uuid, g.name", org, f);
+    if let Some(pk) = after {
+        q.push(format!(
+            " AND (g.{col}, g.id) > (SELECT c.{col}, c.id FROM agents c WHERE c.id = "
+        ))
+        .push_bind(pk)
+        .push(")");
+    }
+    q.push(format!(" ORDER BY g.{col}, g.id LIMIT "))
+        .push_bind(limit as i64 + 1);
+    let mut found: Vec<(i64, Uuid, String)> = q.build_query_as().fetch_all(&store.read).await?;
+    let more = found.len() > limit as usize;
+    found.truncate(limit as usize);
+    Ok(GridIds {
+        next: found.last().map(|(pk, ..)| *pk).filter(|_| more),
+        agents: found
+            .into_iter()
+            .map(|(_, id, name)| (id.into(), name))
+            .collect(),
+    })
+}
+
+fn sort_column(sort: GridSort) -> &'static str {
+    match sort {
+        GridSort::Name => "name",
+        GridSort::Email => "email_key",
+    }
+}
+
+/// `SELECT cols FROM agents g WHERE …`: the agents of `org` that `f` lets through (its sort
+/// and any paging are the caller's).
+fn matching<'a>(cols: &str, org: OrgId, f: &'a GridFilter) -> QueryBuilder<'a, Db> {
+    let mut q = QueryBuilder::<Db>::new(format!(
+        "SELECT {cols} FROM agents g WHERE g.org_id = (SELECT id FROM orgs WHERE uuid = "
+    ));
+    q.push_bind(org.get()).push(")");
+    if let Some(search) = &f.search {
+        let pattern = format!("%{}%", like_escaped(&search.to_lowercase()));
+        q.push(" AND (lower(g.name) LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR g.email_key LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    if let Some(active) = f.active {
+        q.push(" AND g.active = ").push_bind(active);
+    }
+    if f.skill.is_some() || f.proficiency.is_some() {
+        q.push(
+            " AND EXISTS (SELECT 1 FROM assignments a JOIN skills s ON s.id = a.skill_id
+              WHERE a.agent_id = g.id AND s.active = ",
+        )
+        .push_bind(true);
+        if let Some(skill) = f.skill {
+            q.push(" AND s.uuid = ").push_bind(skill.get());
+        }
+        if let Some((low, high)) = f.proficiency {
+            q.push(" AND a.proficiency BETWEEN ")
+                .push_bind(low)
+                .push(" AND ")
+                .push_bind(high);
+        }
+        q.push(")");
+    }
+    q
 }
 
 /// `s` matched literally by `LIKE … ESCAPE '\'`: its wildcards and the escape itself escaped.

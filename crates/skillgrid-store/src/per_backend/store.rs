@@ -74,6 +74,8 @@ store! {
     agent_skills(org: OrgId, agent: AgentId) -> AgentSkillSet = store agent_skills(org, agent);
     agent_grid(org: OrgId, f: &GridFilter, at: Option<GridCursor>, limit: u32) -> GridPage
         = store grid::page(org, f, at, limit);
+    agent_grid_ids(org: OrgId, f: &GridFilter, after: Option<i64>, limit: u32) -> GridIds
+        = store grid::ids(org, f, after, limit);
     agent_history(org: OrgId, agent: AgentId, page: PageRequest) -> Paged<AuditRecord>
         = read trail::history(org, agent, page);
     agent_states(org: OrgId, ids: &[AgentId]) -> HashMap<AgentId, AgentState>

@@ -174,3 +174,70 @@ async fn grid_pages_filter_and_sort_agents_with_their_skills() {
     assert_eq!(names(&theirs), ["Ann"]);
     assert_ne!(theirs.rows[0].agent.id, ann);
 }
+
+#[tokio::test]
+async fn grid_ids_are_every_match_by_keyset_in_the_grid_order() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let s = &*s;
+    let org = new_org(s, "ids").await;
+    let other = new_org(s, "other").await;
+    let voice = new_skill(s, org, "Voice").await;
+    let mut agents = Vec::new();
+    for i in 0..7 {
+        agents.push(agent(s, org, &format!("Agent {i}"), &format!("{}@x", 9 - i)).await);
+    }
+    agent(s, other, "Agent 0", "zz@x").await;
+    let writes: Vec<_> = agents[..5]
+        .iter()
+        .map(|a| replace(*a, vec![asg(voice, 80)], None))
+        .collect();
+    s.write_skill_sets(org, &ctx(10), &writes, opts())
+        .await
+        .unwrap();
+    let holders = GridFilter {
+        skill: Some(voice),
+        ..Default::default()
+    };
+
+    // Keyset pages of two, then the last one, which says there is no more.
+    let mut all = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let p = s.agent_grid_ids(org, &holders, after, 2).await.unwrap();
+        assert!(p.agents.len() <= 2);
+        all.extend(p.agents.into_iter().map(|(id, _)| id));
+        pages += 1;
+        match p.next {
+            Some(k) => after = Some(k),
+            None => break,
+        }
+    }
+    assert_eq!((all, pages), (agents[..5].to_vec(), 3));
+
+    // The grid's order and filters: by e-mail, and a search.
+    let by_email = GridFilter {
+        sort: GridSort::Email,
+        ..Default::default()
+    };
+    let p = s.agent_grid_ids(org, &by_email, None, 100).await.unwrap();
+    let mut reversed = agents.clone();
+    reversed.reverse();
+    let ids: Vec<AgentId> = p.agents.iter().map(|(id, _)| *id).collect();
+    assert_eq!((ids, p.next), (reversed, None));
+    let one = GridFilter {
+        search: Some("AGENT 6".into()),
+        ..Default::default()
+    };
+    let p = s.agent_grid_ids(org, &one, None, 100).await.unwrap();
+    assert_eq!(p.agents, [(agents[6], "Agent 6".to_string())]);
+
+    // Nothing of another organization.
+    let theirs = s
+        .agent_grid_ids(other, &GridFilter::default(), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(theirs.agents.len(), 1);
+    assert!(!agents.contains(&theirs.agents[0].0));
+}
