@@ -373,6 +373,15 @@ pub(super) async fn skill_holders(
     Ok(paged(items, page.limit))
 }
 
+/// Every skill of the organization with how many agents hold it, in one statement.
+pub(super) async fn holder_counts(pool: &Pool, org: OrgId) -> Result<Vec<SkillHolders>> {
+    let rows: Vec<rows::SkillCount> = sqlx::query_as(rows::SKILL_HOLDERS)
+        .bind(org.get())
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
 /// Deletes a skill no agent holds.
 pub(super) async fn delete_skill(pool: &Pool, org: OrgId, id: SkillId) -> Result<()> {
     // No skill-set write runs meanwhile, so the count below sees every write that finished

@@ -80,6 +80,9 @@ store! {
         = read extra::agent_states(org, ids);
     audit_log(org: OrgId, since: Option<Timestamp>, page: PageRequest) -> Paged<AuditRecord>
         = read trail::audit_log(org, since, page);
+    audit_feed(org: OrgId, f: &AuditFilter, page: PageRequest) -> Paged<AuditRecord>
+        = read trail::feed(org, f, page);
+    skill_holder_counts(org: OrgId) -> Vec<SkillHolders> = read catalog::holder_counts(org);
 
     // Writes.
     probe_write() -> () = write probe_write();
