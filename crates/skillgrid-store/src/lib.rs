@@ -596,6 +596,9 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> Result<Paged<AgentRecord>>;
     async fn get_agent(&self, org: OrgId, id: AgentId) -> Result<AgentRecord>;
+    /// The organization's agents among `ids`, in no order; an id of no agent of the
+    /// organization is left out.
+    async fn agents_by_ids(&self, org: OrgId, ids: &[AgentId]) -> Result<Vec<AgentRecord>>;
     async fn create_agent(&self, org: OrgId, new: &NewAgent, now: Timestamp)
         -> Result<AgentRecord>;
     async fn update_agent(

@@ -71,6 +71,8 @@ store! {
     list_agents(org: OrgId, f: &AgentFilter, page: PageRequest) -> Paged<AgentRecord>
         = read catalog::list(org, f, page);
     get_agent(org: OrgId, id: AgentId) -> AgentRecord = read catalog::get(org, id);
+    agents_by_ids(org: OrgId, ids: &[AgentId]) -> Vec<AgentRecord>
+        = read catalog::agents_by_ids(org, ids);
     agent_skills(org: OrgId, agent: AgentId) -> AgentSkillSet = store agent_skills(org, agent);
     agent_grid(org: OrgId, f: &GridFilter, at: Option<GridCursor>, limit: u32) -> GridPage
         = store grid::page(org, f, at, limit);

@@ -1,4 +1,5 @@
 //! What the console's skills and audit screens read: holders counted per skill in one call,
+//! agents named by id,
 //! and the audit feed, newest first, filtered by agent, skill, client and time and paged by
 //! keyset, with nothing of another organization.
 
@@ -80,6 +81,14 @@ async fn holders_are_counted_per_skill_of_the_organization() {
         .map(|k| (k.skill.id, k.holders))
         .collect();
     assert_eq!(theirs_seen, [(theirs, 1)]);
+    // Agents by id: only the organization's.
+    let named = s.agents_by_ids(org, &[a, c, b]).await.unwrap();
+    let mut ids: Vec<_> = named.iter().map(|g| g.id).collect();
+    ids.sort();
+    let mut ours = vec![a, b];
+    ours.sort();
+    assert_eq!(ids, ours);
+    assert!(s.agents_by_ids(org, &[]).await.unwrap().is_empty());
     let nobody = new_org(s, "empty").await;
     assert!(s.skill_holder_counts(nobody).await.unwrap().is_empty());
 }
