@@ -19,6 +19,9 @@ const GRID_SCRIPT: &str = include_str!("grid.js");
 /// The agent page's Undo buttons.
 const AGENT_SCRIPT: &str = include_str!("agent.js");
 
+/// The skills page's forms.
+const SKILLS_SCRIPT: &str = include_str!("skills.js");
+
 /// The largest form body a console page accepts: a few fields of a sign-in or a password.
 const FORM_LIMIT: u64 = 16 * 1024;
 
@@ -114,6 +117,10 @@ pub async fn grid_script() -> Response {
 
 pub async fn agent_script() -> Response {
     asset("text/javascript; charset=utf-8", AGENT_SCRIPT)
+}
+
+pub async fn skills_script() -> Response {
+    asset("text/javascript; charset=utf-8", SKILLS_SCRIPT)
 }
 
 /// A file built into the binary: the same for every user, so it may be cached a while.

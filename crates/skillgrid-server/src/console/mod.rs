@@ -8,13 +8,16 @@
 //!
 //! One module per screen (`sign_in.rs`, `password.rs`, `sign_out.rs`, and the grid: `grid.rs`
 //! with its markup in `grid_view.rs` and its script in `grid.js`; one agent's page with its
-//! history and undo: `agent.rs` and `agent.js`) beside the cross-cutting
+//! history and undo: `agent.rs` and `agent.js`; the skill catalog with its holder counts,
+//! changed through the API's skill routes: `skills.rs` and `skills.js`; the organization's
+//! audit feed, filtered and paged in the store: `audit.rs`) beside the cross-cutting
 //! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
 //! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
 //! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
 
 mod agent;
 pub mod api;
+mod audit;
 pub mod csrf;
 mod grid;
 mod grid_view;
@@ -25,6 +28,7 @@ pub mod passwords;
 pub mod sessions;
 mod sign_in;
 mod sign_out;
+mod skills;
 
 use crate::state::AppState;
 use crate::token_guard::FailureLimits;
@@ -71,4 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/grid.js", get(layout::grid_script))
         .route("/console/agents/{agentId}", get(agent::page))
         .route("/console/assets/agent.js", get(layout::agent_script))
+        .route("/console/skills", get(skills::page))
+        .route("/console/assets/skills.js", get(layout::skills_script))
+        .route("/console/audit", get(audit::page))
 }
