@@ -54,6 +54,7 @@
 
   async function send(form, method, url, body, done) {
     clear(form);
+    if (status) status.hidden = true;
     const buttons = form.querySelectorAll("button");
     buttons.forEach((b) => (b.disabled = true));
     try {

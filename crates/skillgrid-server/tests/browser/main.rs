@@ -16,8 +16,10 @@
 //! `AXE_CORE_JS` names (`scripts/test` installs it with npm); the test fails when it is missing.
 
 mod agent;
+mod audit;
 mod grid;
 mod sign_in;
+mod skills;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
