@@ -10,6 +10,10 @@
 //! saved, a typo shown at the cell with the API's words, a stale edit refused with the
 //! current value shown, a warning shown), and a viewer's grid that cannot be edited.
 //!
+//! The skills page: a skill created, renamed and deactivated, a duplicate name shown at its
+//! field, holder counts, the link to the grid; the audit page: changes by two users and the
+//! API client, filtered by user and by agent.
+//!
 //! Every screen (sign-in and change of password, each also with an error; the refusal page;
 //! the editor's grid with an error and with a warning at a cell; the viewer's grid) passes
 //! axe-core with no critical or serious violation. axe-core is read from the file
