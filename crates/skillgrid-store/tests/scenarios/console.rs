@@ -258,3 +258,46 @@ async fn the_audit_feed_filters_and_pages_newest_first() {
     let expected: Vec<_> = everything.into_iter().filter(|e| e.2 == voice).collect();
     assert_eq!(voice_pages, expected);
 }
+
+/// A large write's entries (stored naming their skills by place in the write's list, on
+/// SQLite) are found by skill as any others, page after page.
+#[tokio::test]
+async fn the_audit_feed_finds_a_skill_in_a_large_write() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let s = &*s;
+    let org = new_org(s, "large").await;
+    let voice = new_skill(s, org, "Voice").await;
+    let chat = new_skill(s, org, "Chat").await;
+    let mut writes = Vec::new();
+    for i in 0..70 {
+        let agent = new_agent(s, org, &format!("a{i}@x")).await;
+        let skill = if i % 2 == 0 { voice } else { chat };
+        writes.push(replace(agent, vec![asg(skill, 10)], None));
+    }
+    s.write_skill_sets(org, &ctx(100), &writes, opts())
+        .await
+        .unwrap();
+    let f = AuditFilter {
+        skill: Some(chat),
+        ..Default::default()
+    };
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let p = s
+            .audit_feed(org, &f, PageRequest { after, limit: 10 })
+            .await
+            .unwrap();
+        assert!(p.items.len() <= 10);
+        seen.extend(p.items);
+        match p.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 35);
+    assert!(seen.iter().all(|e| e.skill_id == chat));
+    let mut agents: Vec<_> = seen.iter().map(|e| e.agent_id).collect();
+    agents.dedup();
+    assert_eq!(agents.len(), 35);
+}
