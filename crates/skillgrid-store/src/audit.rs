@@ -481,6 +481,52 @@ pub(crate) fn page(
 /// A row of `audit_sets` read with the columns `id, uuid, at, request_id, client_uuid,
 /// agent_uuid, entries, skills`, in that order, on either backend (`skills`: its write's list,
 /// or NULL).
+/// A backend's parts of the audit feed's statement (see `per_backend/trail.rs`).
+pub(crate) struct FeedSql {
+    /// The columns [`stored_set`] reads, of the rows `s` of `audit_sets`, to be finished by a
+    /// `WHERE`.
+    pub select: &'static str,
+    /// A row's time.
+    pub at: &'static str,
+    /// The id of a row's client.
+    pub client: &'static str,
+    /// Whether a row may hold an entry of a skill, given as `{bytes}` (its 16 bytes) and
+    /// `{hex}` (its 32 lowercase hex digits): never false for a row that does.
+    pub names_skill: &'static str,
+}
+
+/// A page of the feed, newest first, from `rows` (read newest first, `full` when the statement
+/// returned as many as it asked for): the entries before position `after` of `skill` (any
+/// when `None`). When the rows run out before the page is full but more may follow, the next
+/// page starts below the last row read.
+pub(crate) fn feed_page(
+    rows: impl IntoIterator<Item = Result<StoredSet>>,
+    full: bool,
+    after: Option<i64>,
+    skill: Option<SkillId>,
+    limit: u32,
+) -> Result<Paged<AuditRecord>> {
+    let mut out = Vec::new();
+    let mut last_row = None;
+    for row in rows {
+        let row = row?;
+        last_row = Some(row.id);
+        let mut entries = row.unpack()?;
+        entries.reverse();
+        out.extend(entries.into_iter().filter(|(pos, r)| {
+            after.is_none_or(|cursor| *pos < cursor) && skill.is_none_or(|k| r.skill_id == k)
+        }));
+        if out.len() > limit as usize {
+            out.truncate(limit as usize + 1);
+            return Ok(common::paged(out, limit));
+        }
+    }
+    Ok(Paged {
+        items: out.into_iter().map(|(_, r)| r).collect(),
+        next: last_row.filter(|_| full).map(|row| position(row, 0)),
+    })
+}
+
 pub(crate) fn stored_set<R>(r: &R) -> Result<StoredSet>
 where
     R: sqlx::Row,

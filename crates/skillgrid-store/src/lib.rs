@@ -9,6 +9,7 @@
 mod audit;
 mod clients;
 mod common;
+mod console;
 mod grid;
 mod group;
 mod idempotency;
@@ -24,6 +25,7 @@ pub mod write;
 pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
+pub use console::{AuditFilter, SkillHolders};
 pub use grid::{GridCursor, GridFilter, GridIds, GridPage, GridRow, GridSort};
 pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
 // The ids the trait's methods take, and one agent's part of a write, for callers that name
@@ -583,6 +585,9 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<SkillRecord>;
     async fn delete_skill(&self, org: OrgId, id: SkillId) -> Result<()>;
+    /// Every skill of the organization, active or not, by name (case-insensitively), each
+    /// with how many agents hold it: one statement.
+    async fn skill_holder_counts(&self, org: OrgId) -> Result<Vec<SkillHolders>>;
 
     async fn list_agents(
         &self,
@@ -591,6 +596,9 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> Result<Paged<AgentRecord>>;
     async fn get_agent(&self, org: OrgId, id: AgentId) -> Result<AgentRecord>;
+    /// The organization's agents among `ids`, in no order; an id of no agent of the
+    /// organization is left out.
+    async fn agents_by_ids(&self, org: OrgId, ids: &[AgentId]) -> Result<Vec<AgentRecord>>;
     async fn create_agent(&self, org: OrgId, new: &NewAgent, now: Timestamp)
         -> Result<AgentRecord>;
     async fn update_agent(
@@ -667,6 +675,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         org: OrgId,
         since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>>;
+
+    /// The organization's audit entries as `f` filters them, newest first, before position
+    /// `page.after`: one statement. A page filtered by skill may hold fewer than `page.limit`
+    /// entries and still have a next one (the rows read named the skill in other entries).
+    async fn audit_feed(
+        &self,
+        org: OrgId,
+        f: &AuditFilter,
         page: PageRequest,
     ) -> Result<Paged<AuditRecord>>;
 

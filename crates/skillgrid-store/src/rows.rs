@@ -177,3 +177,28 @@ impl State {
         )
     }
 }
+
+/// A skill and how many agents hold it, as [`SKILL_HOLDERS`] reads them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SkillCount {
+    #[sqlx(flatten)]
+    skill: Skill,
+    holders: i64,
+}
+
+/// The organization's (`$1`) skills by name, each with its holders, counted on the index of
+/// assignments by skill.
+pub(crate) const SKILL_HOLDERS: &str =
+    "SELECT k.id, k.uuid, k.name, k.description, k.active, k.created_at, k.updated_at,
+       (SELECT count(*) FROM assignments a WHERE a.skill_id = k.id) AS holders
+     FROM skills k WHERE k.org_id = (SELECT id FROM orgs WHERE uuid = $1)
+     ORDER BY k.name_key, k.id";
+
+impl From<SkillCount> for SkillHolders {
+    fn from(r: SkillCount) -> Self {
+        SkillHolders {
+            skill: r.skill.into(),
+            holders: r.holders,
+        }
+    }
+}

@@ -163,7 +163,7 @@ fn values(a: &Option<AssignmentOut>) -> String {
 }
 
 /// An assignment in one cell of the history: proficiency, level, and dates when set.
-fn assignment(a: &Option<AssignmentOut>) -> Markup {
+pub(super) fn assignment(a: &Option<AssignmentOut>) -> Markup {
     html! {
         @match a {
             None => "(none)",

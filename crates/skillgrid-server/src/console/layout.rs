@@ -23,6 +23,9 @@ const ADMIN_SCRIPT: &str = include_str!("admin.js");
 /// The grid's selection and bulk changes.
 const BULK_SCRIPT: &str = include_str!("bulk.js");
 
+/// The skills page's forms.
+const SKILLS_SCRIPT: &str = include_str!("skills.js");
+
 /// The largest form body a console page accepts: a few fields of a sign-in or a password.
 const FORM_LIMIT: u64 = 16 * 1024;
 
@@ -126,6 +129,10 @@ pub async fn admin_script() -> Response {
 
 pub async fn bulk_script() -> Response {
     asset("text/javascript; charset=utf-8", BULK_SCRIPT)
+}
+
+pub async fn skills_script() -> Response {
+    asset("text/javascript; charset=utf-8", SKILLS_SCRIPT)
 }
 
 /// A file built into the binary: the same for every user, so it may be cached a while.

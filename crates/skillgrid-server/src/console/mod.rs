@@ -6,15 +6,21 @@
 //! change nothing the API could not. Every state-changing request of a session carries its
 //! anti-forgery token, checked in one place (`csrf.rs`).
 //!
-//! One module per screen (`sign_in.rs`, `password.rs`, `sign_out.rs`, and the grid: `grid.rs`
-//! with its markup in `grid_view.rs` and its script in `grid.js`; one agent's page with its
-//! history and undo: `agent.rs` and `agent.js`; for admins only (`admin.rs` checks the role),
-//! the organization's settings: `settings.rs`, its console users: `people.rs`, and its API
-//! clients: `clients.rs`, the first and last changed by `admin.js` through the API; bulk changes
-//! from the grid: the selection and its panel in `grid_view.rs`, the ids of every agent a filter
-//! matches in `bulk.rs`, and the script that previews and applies them through the API's bulk
-//! route, `bulk.js`) beside the
-//! cross-cutting
+//! One module per screen:
+//! - signing in and out, and the password: `sign_in.rs`, `sign_out.rs`, `password.rs`;
+//! - the grid: `grid.rs` (query string), its markup in `grid_view.rs` and its cell editing in
+//!   `grid.js`; bulk changes from it: the selection and its panel in `grid_view.rs`, the ids of
+//!   every agent a filter matches in `bulk.rs`, and `bulk.js`, which previews and applies them
+//!   through the API's bulk route;
+//! - one agent's page with its history and undo: `agent.rs` and `agent.js`;
+//! - the skill catalog with its holder counts, changed through the API's skill routes:
+//!   `skills.rs` and `skills.js`;
+//! - the organization's audit feed, filtered and paged in the store: `audit.rs`;
+//! - for admins only (`admin.rs` checks the role): the organization's settings (`settings.rs`),
+//!   its console users (`people.rs`) and its API clients (`clients.rs`), the first and last
+//!   changed by `admin.js` through the API.
+//!
+//! Beside them, the cross-cutting
 //! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
 //! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
 //! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
@@ -22,6 +28,7 @@
 mod admin;
 mod agent;
 pub mod api;
+mod audit;
 mod bulk;
 mod clients;
 pub mod csrf;
@@ -36,6 +43,7 @@ pub mod sessions;
 mod settings;
 mod sign_in;
 mod sign_out;
+mod skills;
 
 use crate::state::AppState;
 use crate::token_guard::FailureLimits;
@@ -96,4 +104,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/admin.js", get(layout::admin_script))
         .route("/console/grid/agent-ids", get(bulk::agent_ids))
         .route("/console/assets/bulk.js", get(layout::bulk_script))
+        .route("/console/skills", get(skills::page))
+        .route("/console/assets/skills.js", get(layout::skills_script))
+        .route("/console/audit", get(audit::page))
 }

@@ -1,6 +1,7 @@
-//! The bar at the top of every signed-in page: who is signed in, in which organization, with
-//! which role, for an admin the links to the admin screens, a link to change their password, and the sign-out button (a form, so that it
-//! carries the anti-forgery token).
+//! The bar at the top of every signed-in page: the console's screens, who is signed in, in
+//! which organization, with which role, for an admin the links to the admin screens, a link to
+//! change their password, and the sign-out button (a form, so that it carries the anti-forgery
+//! token).
 
 use super::csrf;
 use super::sessions::Session;
@@ -12,6 +13,13 @@ pub fn bar(session: &Session, org_name: &str) -> Markup {
     html! {
         header {
             span.brand { "skillgrid" }
+            nav aria-label="Console" {
+                a href="/console" data-nav="grid" { "Agents" }
+                " "
+                a href="/console/skills" data-nav="skills" { "Skills" }
+                " "
+                a href="/console/audit" data-nav="audit" { "Audit" }
+            }
             span data-signed-in-as=(user.email) {
                 span data-email=(user.email) { (user.email) }
                 " · "

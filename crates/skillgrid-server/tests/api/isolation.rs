@@ -511,6 +511,41 @@ async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
         let r = v.post(&path, &form, &[]).await;
         assert_eq!(r.status, 404, "{path}: {}", r.html);
     }
+    // Its skills page lists none of org 1's skills, and its audit feed none of org 1's
+    // changes, even filtered by org 1's agent, skill or API client.
+    let skills = v.get("/console/skills").await;
+    assert_eq!(skills.status, 200, "{}", skills.html);
+    assert!(skills.html.contains("data-no-skills"), "{}", skills.html);
+    assert!(!skills.html.contains("Billing"), "{}", skills.html);
+    let audit = v.get("/console/audit").await;
+    assert_eq!(audit.status, 200, "{}", audit.html);
+    for page in [&skills, &audit] {
+        for id in [w.agent, w.skill] {
+            assert!(!page.html.contains(&id.to_string()), "{}", page.html);
+        }
+        assert!(!page.html.contains(&w.app.client_id.to_string()));
+    }
+    for query in [
+        format!("agent={}", w.agent),
+        format!("skill={}", w.skill),
+        format!("client={}", w.app.client_id),
+    ] {
+        let filtered = v.get(&format!("/console/audit?{query}")).await;
+        assert_eq!(filtered.status, 200, "{}", filtered.html);
+        assert!(
+            filtered.html.contains("data-no-changes"),
+            "{}",
+            filtered.html
+        );
+        assert!(
+            !filtered.html.contains("data-entry-id"),
+            "{}",
+            filtered.html
+        );
+    }
+    // Org 1's agent cannot be named by its e-mail address either.
+    let by_email = v.get("/console/audit?agent=ana%40example.com").await;
+    assert_eq!(by_email.status, 400, "{}", by_email.html);
     // The user signs in to their own organization only.
     let mut elsewhere = Visitor::new(&w.app);
     let r = elsewhere

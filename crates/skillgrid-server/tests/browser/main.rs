@@ -15,6 +15,10 @@
 //! made with a one-time password shown once and disabled (their session ends), an API client
 //! made and its secret rotated, each secret shown once; an editor refused them.
 //!
+//! The skills page: a skill created, renamed and deactivated, a duplicate name shown at its
+//! field, holder counts, the link to the grid; the audit page: changes by two users and the
+//! API client, filtered by user and by agent.
+//!
 //! Every screen (sign-in and change of password, each also with an error; the refusal page;
 //! the editor's grid with an error and with a warning at a cell; the viewer's grid) passes
 //! axe-core with no critical or serious violation. axe-core is read from the file
@@ -22,9 +26,11 @@
 
 mod admin;
 mod agent;
+mod audit;
 mod bulk;
 mod grid;
 mod sign_in;
+mod skills;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};

@@ -373,6 +373,38 @@ pub(super) async fn skill_holders(
     Ok(paged(items, page.limit))
 }
 
+/// Every skill of the organization with how many agents hold it, in one statement.
+pub(super) async fn holder_counts(pool: &Pool, org: OrgId) -> Result<Vec<SkillHolders>> {
+    let rows: Vec<rows::SkillCount> = sqlx::query_as(rows::SKILL_HOLDERS)
+        .bind(org.get())
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The organization's agents among `ids` (others are left out), 500 a statement.
+pub(super) async fn agents_by_ids(
+    pool: &Pool,
+    org: OrgId,
+    ids: &[AgentId],
+) -> Result<Vec<AgentRecord>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let places: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "{} WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND uuid IN ({})",
+            rows::Agent::SELECT,
+            places.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, rows::Agent>(&sql).bind(org.get());
+        for id in chunk {
+            q = q.bind(id.get());
+        }
+        out.extend(q.fetch_all(pool).await?.into_iter().map(AgentRecord::from));
+    }
+    Ok(out)
+}
+
 /// Deletes a skill no agent holds.
 pub(super) async fn delete_skill(pool: &Pool, org: OrgId, id: SkillId) -> Result<()> {
     // No skill-set write runs meanwhile, so the count below sees every write that finished

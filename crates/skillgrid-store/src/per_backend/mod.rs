@@ -30,7 +30,7 @@ use super::for_update;
 // Deletes expired idempotency keys inside a claim's transaction.
 use super::prune_expired_keys;
 // Its own statements: the audit trail's reads.
-use super::{skillsets::AGENT_AUDIT, skillsets::ORG_AUDIT};
+use super::{skillsets::AGENT_AUDIT, skillsets::FEED, skillsets::ORG_AUDIT};
 // What `Store` does differently on each backend.
 use super::{agent_skills, disk_usage, extra, take_tokens};
 // The expression of an agent `g`'s skill-set version.

@@ -71,6 +71,8 @@ store! {
     list_agents(org: OrgId, f: &AgentFilter, page: PageRequest) -> Paged<AgentRecord>
         = read catalog::list(org, f, page);
     get_agent(org: OrgId, id: AgentId) -> AgentRecord = read catalog::get(org, id);
+    agents_by_ids(org: OrgId, ids: &[AgentId]) -> Vec<AgentRecord>
+        = read catalog::agents_by_ids(org, ids);
     agent_skills(org: OrgId, agent: AgentId) -> AgentSkillSet = store agent_skills(org, agent);
     agent_grid(org: OrgId, f: &GridFilter, at: Option<GridCursor>, limit: u32) -> GridPage
         = store grid::page(org, f, at, limit);
@@ -82,6 +84,9 @@ store! {
         = read extra::agent_states(org, ids);
     audit_log(org: OrgId, since: Option<Timestamp>, page: PageRequest) -> Paged<AuditRecord>
         = read trail::audit_log(org, since, page);
+    audit_feed(org: OrgId, f: &AuditFilter, page: PageRequest) -> Paged<AuditRecord>
+        = read trail::feed(org, f, page);
+    skill_holder_counts(org: OrgId) -> Vec<SkillHolders> = read catalog::holder_counts(org);
 
     // Writes.
     probe_write() -> () = write probe_write();

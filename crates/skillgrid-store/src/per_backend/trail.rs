@@ -1,7 +1,7 @@
 //! Reading the audit trail: an agent's entries and an organization's. The backends store
 //! it differently, so each names its own statements (`AGENT_AUDIT` and `ORG_AUDIT`); what is read and how it is paged is the same.
 
-use super::{Db, AGENT_AUDIT, ORG_AUDIT};
+use super::{Db, AGENT_AUDIT, FEED, ORG_AUDIT};
 use crate::audit::{self, Order};
 use crate::*;
 
@@ -41,4 +41,70 @@ pub(super) async fn audit_log(
         .await?;
     let rows = rows.iter().map(audit::stored_set);
     audit::page(rows, page.after, page.limit, Order::Ascending)
+}
+
+/// The organization's audit entries as `f` filters them, newest first, before position
+/// `page.after`: one statement, its conditions only those the filter sets, so that an agent's
+/// feed reads by the index of rows by agent and an organization's by the index by
+/// organization. The skill is checked in the database on the rows (which may name it in an
+/// entry of another skill) and exactly on their entries.
+pub(super) async fn feed(
+    pool: &Pool,
+    org: OrgId,
+    f: &AuditFilter,
+    page: PageRequest,
+) -> Result<Paged<AuditRecord>> {
+    let mut sql = format!(
+        "{} WHERE s.org_id = (SELECT id FROM orgs WHERE uuid = $1) AND s.id <= $2",
+        FEED.select
+    );
+    let mut n = 2;
+    let mut param = || {
+        n += 1;
+        format!("${n}")
+    };
+    if f.agent.is_some() {
+        let p = param();
+        sql += &format!(" AND s.agent_id = (SELECT g.id FROM agents g WHERE g.uuid = {p})");
+    }
+    if f.client.is_some() {
+        sql += &format!(" AND {} = {}", FEED.client, param());
+    }
+    if f.from.is_some() {
+        sql += &format!(" AND {} >= {}", FEED.at, param());
+    }
+    if f.to.is_some() {
+        sql += &format!(" AND {} <= {}", FEED.at, param());
+    }
+    if f.skill.is_some() {
+        let (bytes, hex) = (param(), param());
+        sql += " AND ";
+        sql += &FEED
+            .names_skill
+            .replace("{bytes}", &bytes)
+            .replace("{hex}", &hex);
+    }
+    let rows = audit::rows_for(page.limit);
+    sql += &format!(" ORDER BY s.id DESC LIMIT {}", param());
+    let mut q = sqlx::query(&sql)
+        .bind(org.get())
+        .bind(page.after.map_or(i64::MAX, audit::row_of));
+    if let Some(agent) = f.agent {
+        q = q.bind(agent.get());
+    }
+    if let Some(client) = f.client {
+        q = q.bind(client.get());
+    }
+    for t in [f.from, f.to].into_iter().flatten() {
+        q = q.bind(t.0);
+    }
+    if let Some(skill) = f.skill {
+        q = q
+            .bind(skill.get().as_bytes().to_vec())
+            .bind(skill.get().simple().to_string());
+    }
+    let found = q.bind(rows).fetch_all(pool).await?;
+    let full = found.len() as i64 == rows;
+    let found = found.iter().map(audit::stored_set);
+    audit::feed_page(found, full, page.after, f.skill, page.limit)
 }

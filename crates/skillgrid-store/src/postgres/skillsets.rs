@@ -391,6 +391,17 @@ pub(super) const AGENT_AUDIT: &str =
     "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, entries, NULL::bytea AS skills
      FROM audit_sets WHERE agent_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3";
 
+/// The organization's audit feed (see `per_backend/trail.rs`): a skill is named in a row's
+/// entries as 16 bytes, or as hex in the text form.
+pub(super) const FEED: crate::audit::FeedSql = crate::audit::FeedSql {
+    select: "SELECT s.id, s.uuid, s.at, s.request_id, s.client_uuid, s.agent_uuid, s.entries,
+       NULL::bytea AS skills FROM audit_sets s",
+    at: "s.at",
+    client: "s.client_uuid",
+    names_skill: "(position({bytes} IN s.entries) > 0
+       OR position(convert_to({hex}, 'UTF8') IN s.entries) > 0)",
+};
+
 /// The organization's audit entries, oldest first (see `per_backend/trail.rs`): `$1` its id, `$2`
 /// the first row, `$3` the earliest time, `$4` how many rows.
 pub(super) const ORG_AUDIT: &str =

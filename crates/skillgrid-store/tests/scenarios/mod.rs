@@ -11,6 +11,7 @@ pub mod helpers;
 mod bulk;
 mod catalog;
 mod clients;
+mod console;
 mod generation;
 mod grid;
 mod grouped;

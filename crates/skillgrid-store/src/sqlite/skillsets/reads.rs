@@ -44,6 +44,17 @@ macro_rules! select_audit {
     };
 }
 
+/// The organization's audit feed (see `per_backend/trail.rs`): a row's time and client come
+/// from its write's row when it leaves them out; a skill is named in the row's entries (as 16
+/// bytes, or as hex in the text form) or in its write's list.
+pub(in crate::sqlite) const FEED: crate::audit::FeedSql = crate::audit::FeedSql {
+    select: select_audit!(),
+    at: "coalesce(s.at, w.at)",
+    client: "coalesce(s.client_uuid, w.client_uuid)",
+    names_skill: "(instr(s.entries, {bytes}) > 0 OR instr(w.skills, {bytes}) > 0
+       OR instr(s.entries, {hex}) > 0)",
+};
+
 /// An agent's audit entries, newest first (see `per_backend/trail.rs`): `$1` the agent's key, `$2`
 /// the last row, `$3` how many rows.
 pub(in crate::sqlite) const AGENT_AUDIT: &str = concat!(

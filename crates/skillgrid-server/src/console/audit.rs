@@ -1,0 +1,398 @@
+//! `GET /console/audit`: the organization's audit feed, newest first, 50 changes a page (by
+//! keyset: `cursor`, as the API's audit routes page), filtered by agent (`agent`: an id or an
+//! e-mail address), skill, console user (`user`), API client (`client`) and time (`from`,
+//! `to`, both included). Every role reads it.
+//!
+//! The filters are the store's (`Store::audit_feed`, in the database): a page costs a constant
+//! number of store calls whatever its filters, the feed's page and one read naming its
+//! agents among them. Each change says when, who (the console user's e-mail or the API
+//! client's name), which agent (a link to its page), which skill and its values before and
+//! after.
+
+use super::agent::assignment;
+use super::layout::{frame, refused, respond};
+use super::navbar::bar;
+use super::sessions;
+use crate::error::ApiError;
+use crate::render::{decode_audit_cursor, encode_audit_cursor, Renderer};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use foldhash::{HashMap, HashSet};
+use maud::{html, Markup};
+use serde::Deserialize;
+use skillgrid_api::AuditEntry;
+use skillgrid_core::model::{AgentId, ClientId, OrgId, SkillId};
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_store::{
+    AgentFilter, AgentRecord, AuditFilter, ClientRecord, DynStore, PageRequest, StoreError,
+    UserRecord,
+};
+use uuid::Uuid;
+
+const TITLE: &str = "Audit";
+
+/// Changes on one page of the feed.
+pub const PAGE_ROWS: u32 = 50;
+
+/// API clients offered by the filter form: one page of the organization's.
+const CLIENTS_LISTED: u32 = 500;
+
+/// The feed's query string, as sent: every field may be missing or empty.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct AuditQuery {
+    pub agent: Option<String>,
+    pub skill: Option<String>,
+    pub user: Option<String>,
+    pub client: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// A query-string value that says something: trimmed, and absent when empty.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A time of the form: `2026-12-06T05:10` (as a browser's date-and-time field sends it), with
+/// seconds or not, in UTC, or any RFC 3339 time. `end` makes a time without seconds stand for
+/// the end of its minute, so that `to` includes it.
+fn time(field: &str, v: &str, end: bool) -> Result<Timestamp, String> {
+    let minute = v.len() == 16 && v.as_bytes().get(10) == Some(&b'T');
+    let parsed = if minute {
+        Timestamp::parse_rfc3339(&format!("{v}:00Z"))
+            .map(|t| Timestamp(t.0 + if end { 59_999 } else { 0 }))
+    } else if v.len() == 19 {
+        Timestamp::parse_rfc3339(&format!("{v}Z")).map(|t| Timestamp(t.0 + i64::from(end) * 999))
+    } else {
+        Timestamp::parse_rfc3339(v)
+    };
+    parsed.ok_or_else(|| {
+        format!("`{v}` is not a time for `{field}`: give a date and time such as 2026-12-06T05:10 (UTC) or an RFC 3339 time")
+    })
+}
+
+fn id(field: &str, what: &str, v: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(v).map_err(|_| format!("`{v}` is not {what}'s id (`{field}`)"))
+}
+
+impl AuditQuery {
+    /// The store's filter, or why the query string cannot be one.
+    async fn filter(
+        &self,
+        store: &DynStore,
+        org: OrgId,
+        users: &[UserRecord],
+    ) -> Result<Result<AuditFilter, String>, StoreError> {
+        let mut f = AuditFilter::default();
+        let asked = (|| -> Result<(), String> {
+            if let Some(s) = given(&self.skill) {
+                f.skill = Some(SkillId::from(id("skill", "a skill", s)?));
+            }
+            if let Some(u) = given(&self.user) {
+                let u = id("user", "a user", u)?;
+                let user = users
+                    .iter()
+                    .find(|x| x.id == u)
+                    .ok_or("no user of your organization has this id (`user`)")?;
+                f.client = Some(user.client_id);
+            }
+            if let Some(c) = given(&self.client) {
+                let c = ClientId::from(id("client", "an API client", c)?);
+                if f.client.is_some_and(|u| u != c) {
+                    return Err("choose a user or an API client, not both".into());
+                }
+                f.client = Some(c);
+            }
+            f.from = given(&self.from)
+                .map(|v| time("from", v, false))
+                .transpose()?;
+            f.to = given(&self.to).map(|v| time("to", v, true)).transpose()?;
+            if let (Some(from), Some(to)) = (f.from, f.to) {
+                if from > to {
+                    return Err("`from` is after `to`: no change can be in between".into());
+                }
+            }
+            Ok(())
+        })();
+        if let Err(why) = asked {
+            return Ok(Err(why));
+        }
+        if let Some(a) = given(&self.agent) {
+            if let Ok(u) = Uuid::parse_str(a) {
+                f.agent = Some(AgentId::from(u));
+            } else {
+                let found = store
+                    .list_agents(
+                        org,
+                        &AgentFilter {
+                            email: Some(a.to_string()),
+                            active: None,
+                        },
+                        PageRequest {
+                            after: None,
+                            limit: 1,
+                        },
+                    )
+                    .await?;
+                match found.items.first() {
+                    Some(agent) => f.agent = Some(agent.id),
+                    None => {
+                        return Ok(Err(format!(
+                            "no agent of your organization has the id or e-mail address `{a}`"
+                        )))
+                    }
+                }
+            }
+        }
+        Ok(Ok(f))
+    }
+
+    /// This query's filters with the cursor `at`: a link.
+    fn link(&self, at: Option<&str>) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("agent", &self.agent),
+            ("skill", &self.skill),
+            ("user", &self.user),
+            ("client", &self.client),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(v) = given(v) {
+                s.append_pair(k, v);
+            }
+        }
+        if let Some(at) = at {
+            s.append_pair("cursor", at);
+        }
+        format!("/console/audit?{}", s.finish())
+    }
+}
+
+/// A change as shown: the entry, who made it, and its agent when it still exists.
+struct Change {
+    entry: AuditEntry,
+    who: String,
+    agent: Option<AgentRecord>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Query(query): Query<AuditQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let s = match sessions::for_page(&state, &headers, false).await? {
+        Ok(s) => s,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
+    let org_id = s.record.user.org_id;
+    let store = state.store();
+    let users = store.list_users(org_id).await?;
+    let filter = match query.filter(store, org_id, &users).await? {
+        Ok(f) => f,
+        Err(why) => return Ok(refused(StatusCode::BAD_REQUEST, TITLE, &why)),
+    };
+    let after = match decode_audit_cursor(given(&query.cursor)) {
+        Ok(after) => after,
+        Err(e) => return Ok(refused(StatusCode::BAD_REQUEST, TITLE, &e.detail)),
+    };
+    let org = store
+        .find_org(&org_id.to_string())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let feed = store
+        .audit_feed(
+            org_id,
+            &filter,
+            PageRequest {
+                after,
+                limit: PAGE_ROWS,
+            },
+        )
+        .await?;
+    let view = state.org_view(org_id).await?;
+    let r = Renderer::new(&view.settings.proficiency_scale, &view.catalog);
+    let clients = store
+        .list_clients(
+            org_id,
+            PageRequest {
+                after: None,
+                limit: CLIENTS_LISTED,
+            },
+        )
+        .await?
+        .items;
+    let ids: Vec<AgentId> = feed
+        .items
+        .iter()
+        .map(|a| a.agent_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let agents: HashMap<AgentId, AgentRecord> = store
+        .agents_by_ids(org_id, &ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let emails: HashMap<ClientId, &str> = users
+        .iter()
+        .map(|u| (u.client_id, u.email.as_str()))
+        .collect();
+    let names: HashMap<ClientId, &str> = clients.iter().map(|c| (c.id, c.name.as_str())).collect();
+    let by_user: HashMap<ClientId, Uuid> = users.iter().map(|u| (u.client_id, u.id)).collect();
+    let changes = feed
+        .items
+        .into_iter()
+        .map(|a| {
+            let who = match (emails.get(&a.client_id), names.get(&a.client_id)) {
+                (Some(email), _) => email.to_string(),
+                (None, Some(name)) => format!("API client {name}"),
+                (None, None) => format!("API client {}", a.client_id),
+            };
+            let agent = agents.get(&a.agent_id).cloned();
+            Change {
+                entry: r.audit(a, &by_user),
+                who,
+                agent,
+            }
+        })
+        .collect();
+    let mut skills = view.catalog.clone();
+    skills.sort_by_cached_key(|k| k.name.to_lowercase());
+    let shown = Shown {
+        query: &query,
+        users: &users,
+        clients: clients
+            .iter()
+            .filter(|c| !emails.contains_key(&c.id))
+            .collect(),
+        skills: &skills,
+        changes,
+        next: encode_audit_cursor(feed.next),
+        first_page: after.is_none(),
+    };
+    Ok(respond(
+        StatusCode::OK,
+        frame(TITLE, Some(bar(&s, &org.name)), render(&shown)),
+    ))
+}
+
+struct Shown<'a> {
+    query: &'a AuditQuery,
+    users: &'a [UserRecord],
+    /// The API clients that are no console user's.
+    clients: Vec<&'a ClientRecord>,
+    skills: &'a [skillgrid_core::model::CatalogSkill],
+    changes: Vec<Change>,
+    next: Option<String>,
+    first_page: bool,
+}
+
+fn filters(s: &Shown) -> Markup {
+    let q = s.query;
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let (skill, user, client) = (value(&q.skill), value(&q.user), value(&q.client));
+    html! {
+        form.filters method="get" action="/console/audit" role="search" data-form="audit-filters" {
+            div {
+                label for="agent" { "Agent (e-mail or id)" }
+                input #agent type="search" name="agent" value=(value(&q.agent));
+            }
+            div {
+                label for="skill" { "Skill" }
+                select #skill name="skill" {
+                    option value="" { "Any skill" }
+                    @for k in s.skills {
+                        @let id = k.id.to_string();
+                        option value=(id) selected[id == skill] {
+                            (k.name) @if !k.active { " (inactive)" }
+                        }
+                    }
+                }
+            }
+            div {
+                label for="user" { "Console user" }
+                select #user name="user" {
+                    option value="" { "Any user" }
+                    @for u in s.users {
+                        @let id = u.id.to_string();
+                        option value=(id) selected[id == user] { (u.email) }
+                    }
+                }
+            }
+            div {
+                label for="client" { "API client" }
+                select #client name="client" {
+                    option value="" { "Any API client" }
+                    @for c in &s.clients {
+                        @let id = c.id.to_string();
+                        option value=(id) selected[id == client] { (c.name) }
+                    }
+                }
+            }
+            div {
+                label for="from" { "From (UTC)" }
+                input #from type="datetime-local" name="from" value=(value(&q.from));
+            }
+            div {
+                label for="to" { "To (UTC, included)" }
+                input #to type="datetime-local" name="to" value=(value(&q.to));
+            }
+            button type="submit" { "Show" }
+        }
+    }
+}
+
+fn render(s: &Shown) -> Markup {
+    html! {
+        (filters(s))
+        @if s.changes.is_empty() {
+            p.notice data-no-changes { "No change on this page matches these filters." }
+        } @else {
+            table.list #audit data-audit {
+                caption { "Changes to agents' skills, newest first" }
+                thead {
+                    tr {
+                        @for c in ["When", "Who", "Agent", "Skill", "Action", "Before", "After"] {
+                            th scope="col" { (c) }
+                        }
+                    }
+                }
+                tbody {
+                    @for c in &s.changes {
+                        @let e = &c.entry;
+                        @let skill = e.after.as_ref().or(e.before.as_ref())
+                            .map_or("(deleted skill)", |k| k.skill_name.as_str());
+                        tr data-entry-id=(e.id) data-agent-id=(e.agent_id) data-skill-id=(e.skill_id)
+                            data-client-id=(e.client_id) {
+                            td data-at=(e.at) { (e.at) }
+                            td data-who { (c.who) }
+                            th scope="row" data-agent {
+                                @match &c.agent {
+                                    Some(a) => a href=(format!("/console/agents/{}", a.id)) data-agent-link { (a.name) },
+                                    None => "(deleted agent)",
+                                }
+                            }
+                            td data-skill { (skill) }
+                            td data-action=(e.action.as_str()) { (e.action.as_str()) }
+                            td { (assignment(&e.before)) }
+                            td { (assignment(&e.after)) }
+                        }
+                    }
+                }
+            }
+        }
+        nav.pager aria-label="Audit pages" {
+            @if !s.first_page {
+                a data-page="newest" href=(s.query.link(None)) { "Newest changes" }
+            }
+            @if let Some(next) = &s.next {
+                a rel="next" data-page="older" href=(s.query.link(Some(next))) { "Older changes" }
+            }
+        }
+    }
+}
