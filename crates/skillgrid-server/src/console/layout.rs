@@ -18,6 +18,8 @@ const STYLESHEET: &str = include_str!("console.css");
 const GRID_SCRIPT: &str = include_str!("grid.js");
 /// The agent page's Undo buttons.
 const AGENT_SCRIPT: &str = include_str!("agent.js");
+/// The import page's upload and Apply.
+const IMPORT_SCRIPT: &str = include_str!("import.js");
 
 /// The largest form body a console page accepts: a few fields of a sign-in or a password.
 const FORM_LIMIT: u64 = 16 * 1024;
@@ -114,6 +116,10 @@ pub async fn grid_script() -> Response {
 
 pub async fn agent_script() -> Response {
     asset("text/javascript; charset=utf-8", AGENT_SCRIPT)
+}
+
+pub async fn import_script() -> Response {
+    asset("text/javascript; charset=utf-8", IMPORT_SCRIPT)
 }
 
 /// A file built into the binary: the same for every user, so it may be cached a while.

@@ -8,7 +8,8 @@
 //!
 //! One module per screen (`sign_in.rs`, `password.rs`, `sign_out.rs`, and the grid: `grid.rs`
 //! with its markup in `grid_view.rs` and its script in `grid.js`; one agent's page with its
-//! history and undo: `agent.rs` and `agent.js`) beside the cross-cutting
+//! history and undo: `agent.rs` and `agent.js`; the CSV import, planned and applied through the
+//! bulk route's own code: `import.rs` and `import.js`) beside the cross-cutting
 //! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
 //! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
 //! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
@@ -18,6 +19,7 @@ pub mod api;
 pub mod csrf;
 mod grid;
 mod grid_view;
+mod import;
 mod layout;
 mod navbar;
 mod password;
@@ -71,4 +73,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/grid.js", get(layout::grid_script))
         .route("/console/agents/{agentId}", get(agent::page))
         .route("/console/assets/agent.js", get(layout::agent_script))
+        .route("/console/import", get(import::page))
+        .route("/console/import/plan", axum::routing::post(import::plan))
+        .route("/console/import/apply", axum::routing::post(import::apply))
+        .route("/console/assets/import.js", get(layout::import_script))
 }

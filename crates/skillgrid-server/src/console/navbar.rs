@@ -18,6 +18,9 @@ pub fn bar(session: &Session, org_name: &str) -> Markup {
                 " · "
                 span data-role=(user.role.as_str()) { (user.role.as_str()) }
             }
+            @if user.role.scopes().contains(&skillgrid_core::api::scopes::AGENT_WRITE) {
+                a href="/console/import" data-nav="import" { "Import" }
+            }
             a href="/console/password" { "Change password" }
             form method="post" action="/console/sign-out" data-form="sign-out" {
                 input type="hidden" name=(csrf::FIELD) value=(session.record.csrf_token);

@@ -13,6 +13,7 @@ mod concurrency;
 mod console;
 mod console_agent;
 mod console_grid;
+mod console_import;
 mod errors;
 mod foreign_routes;
 mod foreign_scopes;
