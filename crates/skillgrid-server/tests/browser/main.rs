@@ -17,6 +17,7 @@
 
 mod agent;
 mod grid;
+mod import;
 mod sign_in;
 
 use fantoccini::key::Key;
