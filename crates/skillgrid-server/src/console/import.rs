@@ -78,7 +78,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<R
             p {
                 label for="import-file" { "CSV file (at most 1 MiB)" }
                 " "
-                input #import-file type="file" name="file" accept=".csv,text/csv" data-import-file data-max-bytes=(MAX_FILE_BYTES);
+                input #import-file type="file" name="file" accept=".csv,text/csv" data-import-file;
             }
             p {
                 button type="button" data-import-apply disabled { "Apply" }
