@@ -8,6 +8,7 @@
 //! * [`diff`]: what a desired skill set changes against the stored one;
 //! * [`timestamp`]: the one way times are parsed and printed.
 
+pub mod csv_import;
 pub mod diff;
 pub mod ids;
 pub mod model;

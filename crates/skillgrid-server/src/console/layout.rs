@@ -5,26 +5,35 @@
 
 use crate::body::read_bytes;
 use crate::error::ApiError;
+use crate::routes::no_route;
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::Path;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 use std::collections::HashMap;
 
 pub const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const STYLESHEET: &str = include_str!("console.css");
-/// The grid's cell editing.
-const GRID_SCRIPT: &str = include_str!("grid.js");
-/// The agent page's Undo buttons.
-const AGENT_SCRIPT: &str = include_str!("agent.js");
-/// The admin screens' settings form and API clients' buttons.
-const ADMIN_SCRIPT: &str = include_str!("admin.js");
-/// The grid's selection and bulk changes.
-const BULK_SCRIPT: &str = include_str!("bulk.js");
-
-/// The skills page's forms.
-const SKILLS_SCRIPT: &str = include_str!("skills.js");
+/// The files built into the binary and served under `/console/assets/`: the stylesheet and
+/// one script per screen that has one (no page carries an inline script).
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("console.css", CSS, include_str!("console.css")),
+    // The grid's cell editing.
+    ("grid.js", JS, include_str!("grid.js")),
+    // The grid's selection and bulk changes.
+    ("bulk.js", JS, include_str!("bulk.js")),
+    // The agent page's Undo buttons.
+    ("agent.js", JS, include_str!("agent.js")),
+    // The skills page's forms.
+    ("skills.js", JS, include_str!("skills.js")),
+    // The import page's upload and Apply.
+    ("import.js", JS, include_str!("import.js")),
+    // The admin screens' settings form and API clients' buttons.
+    ("admin.js", JS, include_str!("admin.js")),
+];
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// The largest form body a console page accepts: a few fields of a sign-in or a password.
 const FORM_LIMIT: u64 = 16 * 1024;
@@ -111,38 +120,18 @@ pub async fn read_form(
     Ok(form_urlencoded::parse(&bytes).into_owned().collect())
 }
 
-pub async fn stylesheet() -> Response {
-    asset("text/css; charset=utf-8", STYLESHEET)
-}
-
-pub async fn grid_script() -> Response {
-    asset("text/javascript; charset=utf-8", GRID_SCRIPT)
-}
-
-pub async fn agent_script() -> Response {
-    asset("text/javascript; charset=utf-8", AGENT_SCRIPT)
-}
-
-pub async fn admin_script() -> Response {
-    asset("text/javascript; charset=utf-8", ADMIN_SCRIPT)
-}
-
-pub async fn bulk_script() -> Response {
-    asset("text/javascript; charset=utf-8", BULK_SCRIPT)
-}
-
-pub async fn skills_script() -> Response {
-    asset("text/javascript; charset=utf-8", SKILLS_SCRIPT)
-}
-
-/// A file built into the binary: the same for every user, so it may be cached a while.
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// `GET /console/assets/{file}`: one of `ASSETS`; the same for every user, so it may be
+/// cached a while.
+pub async fn asset(Path(file): Path<String>, method: Method) -> Response {
+    let Some((_, content_type, body)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
+        return no_route(&method, &format!("/console/assets/{file}")).into_response();
+    };
     let mut res = (
         [
-            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_TYPE, *content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        body,
+        *body,
     )
         .into_response();
     res.headers_mut().insert(

@@ -12,6 +12,8 @@
 //!   `grid.js`; bulk changes from it: the selection and its panel in `grid_view.rs`, the ids of
 //!   every agent a filter matches in `bulk.rs`, and `bulk.js`, which previews and applies them
 //!   through the API's bulk route;
+//! - the CSV import, planned and applied through the bulk route's own code: `import.rs` and
+//!   `import.js`;
 //! - one agent's page with its history and undo: `agent.rs` and `agent.js`;
 //! - the skill catalog with its holder counts, changed through the API's skill routes:
 //!   `skills.rs` and `skills.js`;
@@ -20,8 +22,7 @@
 //!   its console users (`people.rs`) and its API clients (`clients.rs`), the first and last
 //!   changed by `admin.js` through the API.
 //!
-//! Beside them, the cross-cutting
-//! pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
+//! Beside them, the cross-cutting pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
 //! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
 //! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
 
@@ -34,6 +35,7 @@ mod clients;
 pub mod csrf;
 mod grid;
 mod grid_view;
+mod import;
 mod layout;
 mod navbar;
 mod password;
@@ -81,15 +83,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console", get(grid::page))
         .route("/console/sign-in", get(sign_in::page).post(sign_in::submit))
+        .route("/console/assets/{file}", get(layout::asset))
         .route("/console/sign-out", axum::routing::post(sign_out::sign_out))
         .route(
             "/console/password",
             get(password::page).post(password::submit),
         )
-        .route("/console/assets/console.css", get(layout::stylesheet))
-        .route("/console/assets/grid.js", get(layout::grid_script))
         .route("/console/agents/{agentId}", get(agent::page))
-        .route("/console/assets/agent.js", get(layout::agent_script))
         .route("/console/settings", get(settings::page))
         .route("/console/people", get(people::page).post(people::create))
         .route(
@@ -101,10 +101,10 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(people::set_role),
         )
         .route("/console/clients", get(clients::page))
-        .route("/console/assets/admin.js", get(layout::admin_script))
         .route("/console/grid/agent-ids", get(bulk::agent_ids))
-        .route("/console/assets/bulk.js", get(layout::bulk_script))
         .route("/console/skills", get(skills::page))
-        .route("/console/assets/skills.js", get(layout::skills_script))
         .route("/console/audit", get(audit::page))
+        .route("/console/import", get(import::page))
+        .route("/console/import/plan", axum::routing::post(import::plan))
+        .route("/console/import/apply", axum::routing::post(import::apply))
 }

@@ -16,6 +16,10 @@ pub fn bar(session: &Session, org_name: &str) -> Markup {
             nav aria-label="Console" {
                 a href="/console" data-nav="grid" { "Agents" }
                 " "
+                @if user.role.scopes().contains(&skillgrid_core::api::scopes::AGENT_WRITE) {
+                    a href="/console/import" data-nav="import" { "Import" }
+                    " "
+                }
                 a href="/console/skills" data-nav="skills" { "Skills" }
                 " "
                 a href="/console/audit" data-nav="audit" { "Audit" }

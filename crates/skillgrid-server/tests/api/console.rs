@@ -98,6 +98,24 @@ impl<'a> Visitor<'a> {
         self.send(b).await
     }
 
+    /// Posts raw bytes (a file, as the import page's script sends it), with extra headers.
+    pub async fn post_bytes(
+        &mut self,
+        path: &str,
+        bytes: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut b = self
+            .http
+            .post(self.app.url(path))
+            .header("content-type", "text/csv")
+            .body(bytes);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        self.send(b).await
+    }
+
     /// A request to the API with the session cookie (and no bearer token).
     pub async fn api(
         &mut self,

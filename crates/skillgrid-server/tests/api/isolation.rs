@@ -546,6 +546,28 @@ async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
     // Org 1's agent cannot be named by its e-mail address either.
     let by_email = v.get("/console/audit?agent=ana%40example.com").await;
     assert_eq!(by_email.status, 400, "{}", by_email.html);
+    // An import naming org 1's agent and skill, by id and by name, finds neither and
+    // writes nothing.
+    let csv = format!(
+        "agent,skill,proficiency\n{},{},50\nana@example.com,Billing,50\n",
+        w.agent, w.skill
+    );
+    for path in ["/console/import/plan", "/console/import/apply"] {
+        let r = v
+            .post_bytes(path, csv.clone().into_bytes(), &from_page)
+            .await;
+        assert!(r.status == 200 || r.status == 422, "{r:?}");
+        for code in ["unknown_agent", "unknown_skill"] {
+            for line in [2, 3] {
+                let hook = format!(
+                    "data-line=\"{line}\" data-column=\"{}\" data-error-code=\"{code}\"",
+                    &code[8..]
+                );
+                assert!(r.html.contains(&hook), "{hook} in {}", r.html);
+            }
+        }
+        assert!(r.html.contains("data-ok=\"false\""), "{}", r.html);
+    }
     // The user signs in to their own organization only.
     let mut elsewhere = Visitor::new(&w.app);
     let r = elsewhere

@@ -16,6 +16,7 @@ mod console_agent;
 mod console_audit;
 mod console_bulk;
 mod console_grid;
+mod console_import;
 mod console_skills;
 mod errors;
 mod foreign_routes;

@@ -29,6 +29,7 @@ mod agent;
 mod audit;
 mod bulk;
 mod grid;
+mod import;
 mod sign_in;
 mod skills;
 

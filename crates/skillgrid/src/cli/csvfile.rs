@@ -11,9 +11,8 @@
 
 use serde_json::Value;
 use skillgrid_client::IfMatch;
+use skillgrid_core::csv_import;
 use skillgrid_core::model::Precondition;
-use skillgrid_core::timestamp::Timestamp;
-use skillgrid_core::validate;
 use skillgrid_core::validate::rules::{ASSIGNMENT, BULK_ITEM};
 use std::collections::VecDeque;
 use std::fmt;
@@ -21,195 +20,11 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-/// The columns, in the order `export` writes them.
-pub const HEADER: [&str; 5] = [
-    "agent",
-    "skill",
-    "proficiency",
-    "effectiveDate",
-    "expirationDate",
-];
+// The CSV shape, its rows and their mistakes are one copy, shared with the console's import.
+pub use csv_import::{check_row, proficiency_syntax, Diag, Kind, RawRow, HEADER};
 
-/// An error at a line and column of the file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Diag {
-    pub line: u64,
-    /// Where in a JSON file (then `line` is only an ordinal).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pointer: Option<String>,
-    pub column: String,
-    pub message: String,
-}
-
-impl Diag {
-    pub fn new(line: u64, column: impl Into<String>, message: impl Into<String>) -> Self {
-        Diag {
-            line,
-            pointer: None,
-            column: column.into(),
-            message: message.into(),
-        }
-    }
-
-    pub fn at(mut self, pointer: Option<String>) -> Self {
-        self.pointer = pointer;
-        self
-    }
-
-    /// `FILE:LINE: column NAME: message` (`FILE:POINTER: …` in a JSON file).
-    pub fn display<'a>(&'a self, file: &'a str) -> impl fmt::Display + 'a {
-        self.labelled(file, "")
-    }
-
-    /// `FILE:LINE: warning: column NAME: message`: a row written (or, in a dry run, that would
-    /// be) that looks like a mistake.
-    pub fn display_warning<'a>(&'a self, file: &'a str) -> impl fmt::Display + 'a {
-        self.labelled(file, "warning: ")
-    }
-
-    fn labelled<'a>(&'a self, file: &'a str, label: &'a str) -> impl fmt::Display + 'a {
-        struct D<'a>(&'a Diag, &'a str, &'a str);
-        impl fmt::Display for D<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match &self.0.pointer {
-                    Some(p) => write!(f, "{}:{p}", self.1)?,
-                    None => write!(f, "{}:{}", self.1, self.0.line)?,
-                }
-                write!(
-                    f,
-                    ": {}column {}: {}",
-                    self.2, self.0.column, self.0.message
-                )
-            }
-        }
-        D(self, file, label)
-    }
-}
-
-/// What a row asks for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Kind {
-    /// Assign `skill` at `proficiency` (a CSV record, or an entry of a bulk item's `skills`).
-    #[default]
-    Assign,
-    /// Remove `skill` from the agent (an entry of a bulk item's `remove`).
-    Remove,
-    /// Write the agent only if its skills are at the version `if_match` (a bulk item's
-    /// `ifMatch`).
-    IfMatch,
-}
-
-/// One data record, fields trimmed; absent optional columns are empty.
-#[derive(Debug, Clone, Default)]
-pub struct RawRow {
-    pub kind: Kind,
-    pub line: u64,
-    pub agent: String,
-    pub skill: String,
-    pub proficiency: String,
-    pub effective_date: String,
-    pub expiration_date: String,
-    /// The ETag of a [`Kind::IfMatch`] row.
-    pub if_match: String,
-    /// The row's JSON pointer, in a JSON file.
-    pub pointer: Option<String>,
-    /// Non-empty CSV fields beyond the header's columns.
-    pub extra_fields: usize,
-}
-
-impl RawRow {
-    pub fn diag(&self, column: &str, message: impl Into<String>) -> Diag {
-        Diag::new(self.line, column, message).at(self.pointer.clone())
-    }
-}
-
-/// Streams the records of an assignment CSV.
-pub struct CsvRows {
-    reader: csv::Reader<File>,
-    /// Index of each of [`HEADER`] in the file, when present.
-    cols: [Option<usize>; 5],
-    width: usize,
-    record: csv::StringRecord,
-}
-
-impl CsvRows {
-    pub fn open(path: &Path) -> Result<Self, Diag> {
-        let file = File::open(path).map_err(|e| Diag::new(1, "-", format!("cannot open: {e}")))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .flexible(true)
-            .from_reader(file);
-        let headers = reader.headers().map_err(|e| csv_diag(&e, 1))?.clone();
-        let mut cols = [None; 5];
-        for (i, h) in headers.iter().enumerate() {
-            let h = h.trim_start_matches('\u{feff}');
-            match HEADER.iter().position(|c| c.eq_ignore_ascii_case(h)) {
-                Some(c) if cols[c].is_some() => {
-                    return Err(Diag::new(1, h, "the column appears twice in the header"))
-                }
-                Some(c) => cols[c] = Some(i),
-                None => {
-                    return Err(Diag::new(
-                        1,
-                        h,
-                        format!("unknown column; the columns are {}", HEADER.join(", ")),
-                    ))
-                }
-            }
-        }
-        for (c, name) in HEADER.iter().enumerate().take(2) {
-            if cols[c].is_none() {
-                return Err(Diag::new(1, *name, "missing column in the header row"));
-            }
-        }
-        Ok(CsvRows {
-            reader,
-            cols,
-            width: headers.len(),
-            record: csv::StringRecord::new(),
-        })
-    }
-
-    /// The next record, or `None` at the end of the file.
-    pub fn next_row(&mut self) -> Result<Option<RawRow>, Diag> {
-        let line = self.reader.position().line();
-        match self.reader.read_record(&mut self.record) {
-            Err(e) => Err(csv_diag(&e, line)),
-            Ok(false) => Ok(None),
-            Ok(true) => {
-                let line = self.record.position().map_or(line, |p| p.line());
-                let get = |c: usize| {
-                    self.cols[c]
-                        .and_then(|i| self.record.get(i))
-                        .unwrap_or("")
-                        .to_string()
-                };
-                Ok(Some(RawRow {
-                    kind: Kind::Assign,
-                    line,
-                    agent: get(0),
-                    skill: get(1),
-                    proficiency: get(2),
-                    effective_date: get(3),
-                    expiration_date: get(4),
-                    if_match: String::new(),
-                    pointer: None,
-                    extra_fields: self
-                        .record
-                        .iter()
-                        .skip(self.width)
-                        .filter(|f| !f.is_empty())
-                        .count(),
-                }))
-            }
-        }
-    }
-}
-
-fn csv_diag(e: &csv::Error, line: u64) -> Diag {
-    let line = e.position().map_or(line, |p| p.line());
-    Diag::new(line, "-", format!("unreadable CSV: {e}"))
-}
+/// The records of an assignment CSV file.
+pub type CsvRows = csv_import::CsvRows<File>;
 
 /// The format of an assignment file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -267,7 +82,7 @@ impl Rows {
     pub fn open(path: &Path, format: InputFormat) -> Result<Rows, Diag> {
         let cannot_open = |e: std::io::Error| Diag::new(1, "-", format!("cannot open: {e}"));
         match format {
-            InputFormat::Csv => CsvRows::open(path).map(Rows::Csv),
+            InputFormat::Csv => CsvRows::new(File::open(path).map_err(cannot_open)?).map(Rows::Csv),
             InputFormat::Ndjson => Ok(Rows::Ndjson {
                 lines: BufReader::new(File::open(path).map_err(cannot_open)?).lines(),
                 n: 0,
@@ -718,28 +533,6 @@ impl Collector {
     }
 }
 
-/// A proficiency as written: none, a number or a level name (checked against the scale later).
-pub fn proficiency_syntax(v: &str) -> Result<Option<Value>, String> {
-    if v.is_empty() {
-        return Ok(None);
-    }
-    if v.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.') {
-        return v
-            .parse::<i64>()
-            .map(|n| Some(Value::from(n)))
-            .map_err(|_| format!("bad number \"{v}\": proficiency must be an integer"));
-    }
-    if v.chars()
-        .all(|c| c.is_alphanumeric() || c == ' ' || c == '_' || c == '-')
-    {
-        Ok(Some(Value::from(v)))
-    } else {
-        Err(format!(
-            "bad proficiency \"{v}\": expected an integer or a level name"
-        ))
-    }
-}
-
 /// An `ifMatch` as written: the ETag `"N"` (with its quotes) or `*`, read by the server's own
 /// reader of `If-Match` (which a bulk item's `ifMatch` follows), so that the two cannot drift.
 ///
@@ -747,86 +540,12 @@ pub fn proficiency_syntax(v: &str) -> Result<Option<Value>, String> {
 /// matches (`If-Match` compares strongly), so the server would refuse the item with 412
 /// whatever the agent's version. It is refused here, before anything is sent.
 pub fn if_match_syntax(v: &str) -> Result<IfMatch, String> {
-    match validate::precondition_header(Some(v)) {
-        Ok(Some(Precondition::Version(n))) => Ok(IfMatch::Version(n)),
-        Ok(Some(Precondition::Any)) => Ok(IfMatch::Any),
-        Ok(Some(Precondition::Weak)) => {
-            let strong = v.trim().trim_start_matches("W/");
-            Err(format!(
-                "bad ifMatch {v:?}: a weak ETag never matches, since ETags are compared strongly (the server would answer 412); send {strong:?}"
-            ))
-        }
-        Ok(None) | Err(_) => Err(format!(
-            "bad ifMatch {v:?}: expected an ETag such as \"\\\"7\\\"\" (with the quotes) or \"*\""
-        )),
+    match csv_import::if_match_syntax(v)? {
+        Precondition::Version(n) => Ok(IfMatch::Version(n)),
+        Precondition::Any => Ok(IfMatch::Any),
+        // Refused by `csv_import::if_match_syntax` already.
+        Precondition::Weak => Err(format!("bad ifMatch {v:?}: a weak ETag never matches")),
     }
-}
-
-/// Every problem of a row that can be found without the server.
-pub fn check_row(row: &RawRow) -> Vec<Diag> {
-    let mut out = Vec::new();
-    if row.agent.is_empty() {
-        out.push(row.diag("agent", "missing value: an agent id or email is required"));
-    }
-    if row.kind == Kind::IfMatch {
-        if let Err(m) = if_match_syntax(&row.if_match) {
-            out.push(row.diag("ifMatch", m));
-        }
-        return out;
-    }
-    if row.kind == Kind::Remove && row.skill.is_empty() {
-        out.push(row.diag("remove", "missing value: a skill id or name is required"));
-        return out;
-    }
-    if row.skill.is_empty() {
-        out.push(row.diag("skill", "missing value: a skill id or name is required"));
-    }
-    if let Err(m) = proficiency_syntax(&row.proficiency) {
-        out.push(row.diag("proficiency", m));
-    }
-    let mut dates = [None, None];
-    for (i, (column, v)) in [
-        ("effectiveDate", &row.effective_date),
-        ("expirationDate", &row.expiration_date),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if v.is_empty() {
-            continue;
-        }
-        // The server's reader: RFC 3339, from year 1 to year 9999.
-        match validate::timestamp(v) {
-            Some(t) => dates[i] = Some(t),
-            None if Timestamp::parse_rfc3339(v).is_some() => out.push(row.diag(
-                column,
-                format!("bad date \"{v}\": expected a time from year 1 to year 9999 (UTC)"),
-            )),
-            None => out.push(row.diag(
-                column,
-                format!("bad date \"{v}\": expected RFC 3339, e.g. 2030-01-01T00:00:00Z"),
-            )),
-        }
-    }
-    if let [Some(from), Some(until)] = dates {
-        if until <= from {
-            out.push(row.diag(
-                "expirationDate",
-                "expirationDate must be later than effectiveDate",
-            ));
-        }
-    }
-    if row.extra_fields > 0 {
-        out.push(row.diag(
-            "-",
-            format!(
-                "{} value(s) beyond the header's columns; the columns are {}",
-                row.extra_fields,
-                HEADER.join(", ")
-            ),
-        ));
-    }
-    out
 }
 
 #[cfg(test)]

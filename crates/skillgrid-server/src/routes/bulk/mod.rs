@@ -101,6 +101,33 @@ async fn bulk(
     .await
 }
 
+/// The bulk route's own validation and write of a body already read, for the console's
+/// import (`console/import.rs`): the same checks, dry run, atomic write and audit as
+/// `POST /agents/skills/bulk`, without an idempotency key (the console recomputes its body
+/// at each apply). Its answer, as the route would send it.
+pub(crate) async fn write_read_body(
+    state: &AppState,
+    caller: &Caller,
+    bytes: &[u8],
+    dry_run: bool,
+) -> ApiResult<skillgrid_api::BulkResponse> {
+    use crate::idempotency::JsonAnswer;
+    caller.require(scopes::AGENT_WRITE)?;
+    let org = caller.org(state).await?;
+    let (settings, catalog) = (&org.settings, &org.catalog);
+    let rules = SkillRules::new(settings, &org.by_id);
+    let req =
+        validate::bulk_body(bytes, &rules, &limits(settings)).map_err(ApiError::validation)?;
+    let items = req.items.into_iter().zip(req.agent_ids).collect();
+    let answer = run_items(
+        state, caller, settings, catalog, items, req.atomic, dry_run, "/items",
+    )
+    .await?;
+    let mut json = Vec::new();
+    answer.write_json(&mut json).map_err(ApiError::internal)?;
+    serde_json::from_slice(&json).map_err(ApiError::internal)
+}
+
 async fn skill_to_agents(
     State(state): State<AppState>,
     caller: Caller,

@@ -5,18 +5,18 @@
 use super::super::csvfile::Diag;
 use skillgrid_client::types::{AssignmentIn, ErrorEntry};
 use skillgrid_client::{BulkMode, IfMatch};
+use skillgrid_core::csv_import::{locate, ItemLines};
 use std::collections::HashSet;
 use uuid::Uuid;
 
 /// One agent's consecutive rows: a bulk item in the making, with the line of each part.
 pub(super) struct Run {
     pub(super) agent: u32,
-    pub(super) first_line: u64,
+    /// The line of each part.
+    pub(super) at: ItemLines,
     pub(super) skills: Vec<AssignmentIn>,
-    pub(super) lines: Vec<u64>,
     pub(super) remove: Vec<Uuid>,
-    pub(super) remove_lines: Vec<u64>,
-    pub(super) if_match: Option<(IfMatch, u64)>,
+    pub(super) if_match: Option<IfMatch>,
     /// A row of this run has a mistake.
     pub(super) tainted: bool,
     /// The run has an `ifMatch` row, valid or not.
@@ -27,11 +27,9 @@ impl Run {
     pub(super) fn new(agent: u32, first_line: u64) -> Self {
         Run {
             agent,
-            first_line,
+            at: ItemLines::new(first_line),
             skills: Vec::new(),
-            lines: Vec::new(),
             remove: Vec::new(),
-            remove_lines: Vec::new(),
             if_match: None,
             tainted: false,
             guarded: false,
@@ -43,11 +41,12 @@ impl Run {
     }
 
     pub(super) fn all_lines(&self) -> impl Iterator<Item = u64> + '_ {
-        self.lines
+        self.at
+            .skills
             .iter()
-            .chain(&self.remove_lines)
+            .chain(&self.at.remove)
             .copied()
-            .chain(self.if_match.map(|(_, l)| l))
+            .chain(self.at.if_match)
     }
 
     /// Whether none of the run may be sent: replacing with a set missing a row that has a
@@ -61,10 +60,11 @@ impl Run {
     pub(super) fn drain(&mut self) -> Vec<u64> {
         let lines = self.all_lines().collect();
         self.skills.clear();
-        self.lines.clear();
+        self.at.skills.clear();
         self.remove.clear();
-        self.remove_lines.clear();
+        self.at.remove.clear();
         self.if_match = None;
+        self.at.if_match = None;
         lines
     }
 }
@@ -79,28 +79,7 @@ pub(super) struct Chunk {
 impl Chunk {
     /// `(line, column)` of the file cell a pointer of this chunk's request names.
     pub(super) fn locate(&self, pointer: &str, item: Option<usize>) -> Option<(u64, &'static str)> {
-        let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-        let (i, rest) = match parts.as_slice() {
-            ["items", i, rest @ ..] => (i.parse::<usize>().ok()?, rest),
-            rest => (item?, rest),
-        };
-        let it = self.items.get(i)?;
-        let at = |lines: &[u64], j: &str| lines.get(j.parse::<usize>().ok()?).copied();
-        match rest {
-            ["skills", j, field @ ..] => {
-                let column = match field.first() {
-                    Some(&"proficiency") => "proficiency",
-                    Some(&"effectiveDate") => "effectiveDate",
-                    Some(&"expirationDate") => "expirationDate",
-                    _ => "skill",
-                };
-                Some((at(&it.lines, j)?, column))
-            }
-            ["remove", j, ..] => Some((at(&it.remove_lines, j)?, "remove")),
-            ["ifMatch", ..] => Some((it.if_match?.1, "ifMatch")),
-            // The item as a whole (an emptied set): its agent's first row.
-            _ => Some((it.first_line, "agent")),
-        }
+        locate(pointer, item, |i| self.items.get(i).map(|r| &r.at))
     }
 
     /// A server's entry about this chunk's request (an error or a warning), at the line and
@@ -114,7 +93,7 @@ impl Chunk {
                 let line = item
                     .and_then(|i| self.items.get(i))
                     .or(self.items.first())
-                    .map_or(1, |i| i.first_line);
+                    .map_or(1, |i| i.at.first_line);
                 Diag::new(line, "agent", format!("{pointer}: {msg}"))
             }
         }
@@ -152,7 +131,7 @@ mod tests {
 
     fn run(agent: u32, lines: &[u64]) -> Run {
         let mut r = Run::new(agent, lines[0]);
-        r.lines = lines.to_vec();
+        r.at.skills = lines.to_vec();
         r
     }
 
@@ -211,8 +190,9 @@ mod tests {
     fn draining_a_run_gives_the_line_of_everything_it_held() {
         let mut r = run(0, &[2, 3]);
         r.remove.push(Uuid::nil());
-        r.remove_lines.push(5);
-        r.if_match = Some((IfMatch::Version(4), 6));
+        r.at.remove.push(5);
+        r.if_match = Some(IfMatch::Version(4));
+        r.at.if_match = Some(6);
         // (`run` gives lines without assignments: the removal is all it sends.)
         assert_eq!(r.len(), 1);
         assert_eq!(r.drain(), [2, 3, 5, 6]);

@@ -5,6 +5,7 @@ use super::super::csvfile::proficiency_syntax;
 use serde_json::Value;
 use skillgrid_client::types::{OrgSettings, ProficiencyScale};
 use skillgrid_client::{AgentQuery, Client, Error, SkillQuery};
+use skillgrid_core::csv_import::resolve;
 use skillgrid_core::validate::nearest_level;
 use skillgrid_core::validate::rules::level_value;
 use std::collections::HashMap;
@@ -110,31 +111,6 @@ impl Lookup {
             ))
         }
     }
-}
-
-/// `v`, an id (in any spelling, see `id_of`) or else a `key` in any case, to its small key;
-/// `what` is the resource with its article, for the messages.
-fn resolve(
-    v: &str,
-    by_id: &HashMap<Uuid, u32>,
-    by_key: &HashMap<String, u32>,
-    what: &str,
-    key: &str,
-) -> Result<u32, String> {
-    if v.is_empty() {
-        return Err(format!("missing value: {what} id or {key} is required"));
-    }
-    let noun = what.split_once(' ').map_or(what, |(_, n)| n);
-    if let Some(id) = super::super::id_of(v) {
-        return by_id
-            .get(&id)
-            .copied()
-            .ok_or_else(|| format!("unknown {noun} id {id}"));
-    }
-    by_key
-        .get(&v.to_lowercase())
-        .copied()
-        .ok_or_else(|| format!("unknown {noun} {key} \"{v}\""))
 }
 
 #[cfg(test)]

@@ -333,10 +333,10 @@ impl Apply<'_> {
         let mut before = line;
         // A doomed run gets no answer: its rows were reported when it was doomed.
         if let Some(r) = self.run.as_ref().filter(|r| !r.doomed(self.mode)) {
-            before = before.min(r.first_line);
+            before = before.min(r.at.first_line);
         }
         if let Some(i) = self.chunk.items.first() {
-            before = before.min(i.first_line);
+            before = before.min(i.at.first_line);
         }
         self.ledger.tell_before(before);
         Ok(())
@@ -459,9 +459,9 @@ impl Apply<'_> {
                 Ok(m) => {
                     // The agent's earlier rows are written first and move its version on, which
                     // the check, asking about each chunk as things stand, cannot foresee.
-                    let earlier = agent
-                        .and_then(|a| self.dups.scattered(a))
-                        .filter(|&first| self.run.as_ref().is_some_and(|r| first < r.first_line));
+                    let earlier = agent.and_then(|a| self.dups.scattered(a)).filter(|&first| {
+                        self.run.as_ref().is_some_and(|r| first < r.at.first_line)
+                    });
                     match earlier {
                         Some(first) if matches!(m, IfMatch::Version(_)) => {
                             errors.push(row.diag(
@@ -497,9 +497,9 @@ impl Apply<'_> {
         }
         let earlier_if_match = agent
             .and(self.run.as_ref())
-            .and_then(|r| r.if_match)
+            .and_then(|r| r.at.if_match)
             .filter(|_| matches!(entry, Some(Entry::IfMatch(_))));
-        if let Some((_, first)) = earlier_if_match {
+        if let Some(first) = earlier_if_match {
             errors.push(row.diag(
                 "ifMatch",
                 format!(
@@ -516,13 +516,16 @@ impl Apply<'_> {
                 match entry {
                     Some(Entry::Assign(a)) => {
                         run.skills.push(a);
-                        run.lines.push(row.line);
+                        run.at.skills.push(row.line);
                     }
                     Some(Entry::Remove(s)) => {
                         run.remove.push(s);
-                        run.remove_lines.push(row.line);
+                        run.at.remove.push(row.line);
                     }
-                    Some(Entry::IfMatch(m)) => run.if_match = Some((m, row.line)),
+                    Some(Entry::IfMatch(m)) => {
+                        run.if_match = Some(m);
+                        run.at.if_match = Some(row.line);
+                    }
                     None => {}
                 }
             }
@@ -596,7 +599,7 @@ impl Apply<'_> {
                     skills: (!i.skills.is_empty() || i.remove.is_empty())
                         .then(|| std::mem::take(&mut i.skills)),
                     remove: (!i.remove.is_empty()).then(|| std::mem::take(&mut i.remove)),
-                    if_match: i.if_match.map(|(m, _)| m),
+                    if_match: i.if_match,
                 })
                 .collect(),
         };
@@ -643,7 +646,7 @@ impl Apply<'_> {
             let i = result.index as usize;
             if let Some(p) = result.problem {
                 if p.errors.is_empty() {
-                    let line = chunk.items.get(i).map_or(1, |it| it.first_line);
+                    let line = chunk.items.get(i).map_or(1, |it| it.at.first_line);
                     self.mistake(Diag::new(
                         line,
                         "agent",
