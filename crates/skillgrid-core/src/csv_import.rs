@@ -120,7 +120,7 @@ impl RawRow {
 
 /// Streams the records of an assignment CSV.
 pub struct CsvRows<R> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<Lines<R>>,
     /// Index of each of [`HEADER`] in the file, when present.
     cols: [Option<usize>; 5],
     width: usize,
@@ -131,14 +131,15 @@ impl<R: Read> CsvRows<R> {
     /// Reads the header row of `file`; `Err` when it is unreadable or names a column that is
     /// not one of [`HEADER`], names one twice, or lacks `agent` or `skill`.
     pub fn new(file: R) -> Result<Self, Diag> {
+        // Fields are trimmed here, not by the reader, so that the line breaks inside a quoted
+        // field can be counted (see `next_row`).
         let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
             .flexible(true)
-            .from_reader(file);
+            .from_reader(Lines::new(file));
         let headers = reader.headers().map_err(|e| csv_diag(&e, 1))?.clone();
         let mut cols = [None; 5];
         for (i, h) in headers.iter().enumerate() {
-            let h = h.trim_start_matches('\u{feff}');
+            let h = h.trim_start_matches('\u{feff}').trim();
             match HEADER.iter().position(|c| c.eq_ignore_ascii_case(h)) {
                 Some(c) if cols[c].is_some() => {
                     return Err(Diag::new(1, h, "the column appears twice in the header"))
@@ -173,11 +174,17 @@ impl<R: Read> CsvRows<R> {
             Err(e) => Err(csv_diag(&e, line)),
             Ok(false) => Ok(None),
             Ok(true) => {
-                let line = self.record.position().map_or(line, |p| p.line());
+                // The reader skips blank lines without counting them, so the line is counted
+                // here: the line of the record's last byte, less the line breaks inside it.
+                let end = self.reader.position().byte();
+                let inside: usize = self.record.iter().map(|f| f.matches('\n').count()).sum();
+                let last = self.reader.get_mut().line_of(end.saturating_sub(1));
+                let line = last.saturating_sub(inside as u64);
                 let get = |c: usize| {
                     self.cols[c]
                         .and_then(|i| self.record.get(i))
                         .unwrap_or("")
+                        .trim()
                         .to_string()
                 };
                 Ok(Some(RawRow {
@@ -194,11 +201,54 @@ impl<R: Read> CsvRows<R> {
                         .record
                         .iter()
                         .skip(self.width)
-                        .filter(|f| !f.is_empty())
+                        .filter(|f| !f.trim().is_empty())
                         .count(),
                 }))
             }
         }
+    }
+}
+
+/// A reader that notes where each line break of what it reads falls, so that the line of a
+/// byte offset can be told; offsets already passed are forgotten.
+struct Lines<R> {
+    inner: R,
+    /// Bytes read so far.
+    read: u64,
+    /// Offsets of the line breaks read and not yet passed by [`Lines::line_of`].
+    ahead: std::collections::VecDeque<u64>,
+    /// Line breaks passed.
+    passed: u64,
+}
+
+impl<R> Lines<R> {
+    fn new(inner: R) -> Self {
+        Lines {
+            inner,
+            read: 0,
+            ahead: Default::default(),
+            passed: 0,
+        }
+    }
+
+    /// The 1-based line of the byte at `offset`; offsets must not go back.
+    fn line_of(&mut self, offset: u64) -> u64 {
+        while self.ahead.front().is_some_and(|&b| b < offset) {
+            self.ahead.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
+            self.ahead.push_back(self.read + i as u64);
+        }
+        self.read += n as u64;
+        Ok(n)
     }
 }
 
@@ -416,6 +466,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn blank_lines_count_in_the_line_numbers() {
+        let got = rows(
+            "agent,skill,proficiency\n\nana@example.com,Billing,3\n\n\nben@example.com,Voice,2\n",
+        )
+        .unwrap();
+        let lines: Vec<u64> = got.into_iter().map(|r| r.unwrap().line).collect();
+        assert_eq!(lines, [3, 6]);
+        // Windows line ends, a quoted field over two lines after a blank line, no last line end.
+        let got = rows(
+            "agent,skill\r\n\r\nana@example.com,\"Tech\r\nSupport\"\r\n\r\nben@example.com,Voice",
+        )
+        .unwrap();
+        let got: Vec<(u64, String)> = got
+            .into_iter()
+            .map(|r| r.unwrap())
+            .map(|r| (r.line, r.skill))
+            .collect();
+        assert_eq!(got, [(3, "Tech\r\nSupport".into()), (6, "Voice".into())]);
     }
 
     #[test]
