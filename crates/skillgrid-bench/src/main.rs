@@ -10,11 +10,15 @@
 //! 3. the naive loop: single-skill PUTs one after another over one keep-alive connection;
 //! 4. single-skill PUT and GET of an agent's skills at `--connections` connections;
 //! 5. the peer: Datasette's JSON upsert API on the same rows (SQLite only);
-//! 6. validation alone, in process, against plain typed parsing.
+//! 6. validation alone, in process, against plain typed parsing;
+//! 7. the console's grid page (`GET /console`) over 10,000 agents × 200 skills: latency,
+//!    size and SQL statements of each kind of page (see `console`; alone with
+//!    `--console-only`).
 //!
 //! With `--postgres URL` the server-side figures are measured on PostgreSQL too.
 
 mod ceiling;
+mod console;
 mod datasette;
 mod load;
 mod server;
@@ -64,6 +68,15 @@ struct Args {
     /// Also measure on this PostgreSQL server (databases are created and dropped there).
     #[arg(long, env = "SKILLGRID_BENCH_POSTGRES_URL")]
     postgres: Option<String>,
+    /// Measure the console's grid page only (on SQLite, and on PostgreSQL with --postgres).
+    #[arg(long)]
+    console_only: bool,
+    /// Agents in the console's organization (default 10,000; 2,000 with --quick).
+    #[arg(long)]
+    console_agents: Option<usize>,
+    /// Requests per kind of console page (default 500; 100 with --quick).
+    #[arg(long)]
+    console_samples: Option<usize>,
     /// Skip the Datasette peer.
     #[arg(long)]
     no_datasette: bool,
@@ -146,6 +159,22 @@ async fn main() -> Result<()> {
     let tmp = tempfile::Builder::new()
         .prefix("skillgrid-bench")
         .tempdir()?;
+    let console_plan = (
+        args.console_agents
+            .unwrap_or(if args.quick { 2_000 } else { 10_000 })
+            .max(console::FULL + 1),
+        args.console_samples
+            .unwrap_or(if args.quick { 100 } else { 500 })
+            .max(1),
+    );
+    if args.console_only {
+        let out = run_console(&args, &server_bin, tmp.path(), console_plan).await?;
+        println!("total {:.1} s", started.elapsed().as_secs_f64());
+        if args.json {
+            println!("{out}");
+        }
+        return Ok(());
+    }
     let sqlite = run_sqlite(&plan, &server_bin, tmp.path()).await?;
     let fixture = &sqlite.0;
     let sqlite = &sqlite.1;
@@ -224,6 +253,8 @@ async fn main() -> Result<()> {
     if let Some(pg) = &pg {
         o.insert("postgres".into(), summary(&plan, pg));
     }
+    let console = run_console(&args, &server_bin, tmp.path(), console_plan).await?;
+    o.insert("console".into(), console);
     o.insert("assignments".into(), json!(n));
     o.insert("runs".into(), json!(plan.runs));
     o.insert("quick".into(), json!(args.quick));
@@ -233,6 +264,48 @@ async fn main() -> Result<()> {
         println!("{out}");
     }
     Ok(())
+}
+
+/// The console's grid on SQLite, and on PostgreSQL when asked: every figure as JSON.
+async fn run_console(
+    args: &Args,
+    bin: &Path,
+    dir: &Path,
+    (agents, samples): (usize, usize),
+) -> Result<Value> {
+    let file = dir.join("console.db");
+    let f = console::measure(
+        bin,
+        &format!("sqlite://{}", file.display()),
+        dir,
+        "sqlite",
+        agents,
+        samples,
+    )
+    .await?;
+    console::report("SQLite", &f);
+    let mut out = json!({ "sqlite": console::summary(&f) });
+    if let Some(url) = &args.postgres {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(url)
+            .await
+            .with_context(|| format!("cannot connect to {url}"))?;
+        let db = format!("skillgrid_bench_console_{}", std::process::id());
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&mut admin)
+            .await?;
+        let f = async {
+            console::measure(bin, &with_db(url, &db)?, dir, "postgres", agents, samples).await
+        }
+        .await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await?;
+        let f = f?;
+        console::report("PostgreSQL", &f);
+        out["postgres"] = console::summary(&f);
+    }
+    Ok(out)
 }
 
 fn round(v: f64) -> i64 {
@@ -366,8 +439,8 @@ where
     let mut out = Figures::default();
     for run in 0..plan.runs {
         let db = fresh(run).await?;
-        let s =
-            server::Server::start(bin, &db, &dir.join(format!("server-{run}.log")), &http).await?;
+        let s = server::Server::start(bin, &db, &dir.join(format!("server-{run}.log")), &http, &[])
+            .await?;
         let token = s.token(&http, f.client_id, &f.secret).await?;
         let cpu0 = s.cpu_s()?;
         let first = load::bulk(&http, &s.base, &token, bodies[0].clone(), &mut answer).await?;

@@ -36,13 +36,14 @@ pub async fn wait_ready(http: &reqwest::Client, url: &str, within: Duration) -> 
 }
 
 impl Server {
-    /// Starts `bin serve` on a free loopback port over `database`, logging to `log`, and waits
-    /// for `/healthz`.
+    /// Starts `bin serve` on a free loopback port over `database`, logging to `log`, with the
+    /// environment variables `env` added, and waits for `/healthz`.
     pub async fn start(
         bin: &Path,
         database: &str,
         log: &Path,
         http: &reqwest::Client,
+        env: &[(&str, &str)],
     ) -> Result<Server> {
         let port = free_port()?;
         let log_file = std::fs::File::create(log)
@@ -62,6 +63,7 @@ impl Server {
         let child = cmd
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--database", database])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)

@@ -28,6 +28,10 @@ fn a_tiny_run_ends_with_every_figure_as_json() {
             "4",
             "--seconds",
             "0.2",
+            "--console-agents",
+            "160",
+            "--console-samples",
+            "3",
         ])
         .arg("--server")
         .arg(server_binary())
@@ -62,4 +66,37 @@ fn a_tiny_run_ends_with_every_figure_as_json() {
     // Skipped, and said so rather than left out.
     assert!(v["bulk_over_datasette"].is_null());
     assert_eq!(v["assignments"], 500);
+
+    // The console's grid: every kind of page was fetched, and each cost the same number of
+    // SQL statements (as the server's statement log counted them); the full page is full.
+    let console = &v["console"]["sqlite"];
+    assert_eq!(console["agents"], 160, "{console}");
+    let pages = console["pages"].as_object().expect("the console's pages");
+    for kind in [
+        "first",
+        "deep",
+        "search",
+        "skill",
+        "level",
+        "skill+level",
+        "by e-mail",
+        "full",
+    ] {
+        let p = &pages[kind];
+        assert!(p["bytes"].as_u64().is_some_and(|b| b > 0), "{kind}: {p}");
+        assert!(
+            p["statements"].as_u64().is_some_and(|n| n > 0),
+            "{kind}: {p}"
+        );
+        assert_eq!(
+            p["statements"], pages["first"]["statements"],
+            "{kind}: {console}"
+        );
+    }
+    assert_eq!(pages["first"]["rows"], 50);
+    // 160 agents make four pages: the walk towards page 100 stops at the last, of 10 rows.
+    assert_eq!(console["deep_page"], 4);
+    assert_eq!(pages["deep"]["rows"], 10);
+    assert_eq!(pages["full"]["rows"], 50);
+    assert_eq!(pages["full"]["cells_filled"], 50 * 200);
 }
