@@ -509,17 +509,7 @@ fn the_docs_page_and_the_api_guide_list_every_route_of_another_product() {
 async fn every_parameter_but_the_cursor_has_an_example_and_example_reads_are_valid_requests() {
     let (app, _db) = server().await;
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/oauth/token", app.base))
-        .basic_auth(app.boot.client_id, Some(&app.boot.client_secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = app.admin_token().await;
     for (path, method, op) in operations(openapi::document()) {
         let mut url = path.clone();
         let mut query = Vec::new();

@@ -87,6 +87,43 @@ pub struct TestServer {
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
+impl TestServer {
+    /// A bearer token of the bootstrap client (every scope of the `default` organization).
+    pub async fn admin_token(&self) -> String {
+        client_token(
+            &self.base,
+            &self.boot.client_id.to_string(),
+            &self.boot.client_secret,
+        )
+        .await
+    }
+}
+
+/// A bearer token from `POST {base}/oauth/token` for a client's id and secret; panics, naming
+/// the answer, when the server gives none.
+pub async fn client_token(base: &str, client_id: &str, secret: &str) -> String {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("HTTP client");
+    let r = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("POST /oauth/token");
+    let status = r.status();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    match body["access_token"].as_str() {
+        Some(t) if status.is_success() => t.to_string(),
+        _ => panic!("no token for client {client_id}: {status} {body}"),
+    }
+}
+
 /// Opens `db_url`, runs the first start (organization `default`, client `bootstrap`) and serves.
 pub async fn spawn_server(db_url: &str) -> TestServer {
     let store = skillgrid_store::open(db_url).await.expect("open store");

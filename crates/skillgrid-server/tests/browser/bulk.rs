@@ -26,20 +26,7 @@ async fn seed(s: &Session) -> (Vec<String>, String, String) {
         .create("/api/v2/admin/skills", json!({"name": "Voice"}))
         .await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let token: Value = http
-        .post(s.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &s.app.boot.client_id.to_string()),
-            ("client_secret", &s.app.boot.client_secret),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = s.app.admin_token().await;
     let mut team = Vec::new();
     for i in 0..120 {
         let (email, name) = if i < 100 {

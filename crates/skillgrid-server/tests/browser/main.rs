@@ -335,22 +335,9 @@ impl Session {
     /// A request to the API with the bootstrap client's token, as the test's own eyes.
     async fn as_admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        let token: Value = http
-            .post(self.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &self.app.boot.client_id.to_string()),
-                ("client_secret", &self.app.boot.client_secret),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
         let mut b = http
             .request(method, self.url(path))
-            .bearer_auth(token["access_token"].as_str().unwrap());
+            .bearer_auth(self.app.admin_token().await);
         if let Some(v) = body {
             b = b.json(&v);
         }
