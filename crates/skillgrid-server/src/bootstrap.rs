@@ -381,7 +381,7 @@ pub async fn set_user_active(
         ..UserChange::default()
     };
     Ok(store
-        .update_user(org.id, user.id, &change, Timestamp::now())
+        .update_user_by(org.id, user.id, &change, &by_cli())
         .await?
         .into())
 }
