@@ -134,6 +134,20 @@ pub struct AdminAuditRecord {
     pub after: Option<AdminState>,
 }
 
+/// What the console's feed of the administrative audit trail shows; every field `None`:
+/// everything.
+#[derive(Debug, Clone, Default)]
+pub struct AdminFilter {
+    pub kind: Option<AdminAuditKind>,
+    /// The skill, agent, organization or user changed.
+    pub subject: Option<Uuid>,
+    /// The client that made the change (a console user's own client for their changes).
+    pub client: Option<ClientId>,
+    /// Both included.
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
 /// An entry's row, as both backends select it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct AdminAuditRow {

@@ -23,7 +23,7 @@ pub mod sqlite;
 pub mod tuning;
 pub mod write;
 
-pub use admin_audit::{AdminAuditRecord, AdminState, AgentAudited, SkillState, UserState};
+pub use admin_audit::{AdminAuditRecord, AdminFilter, AdminState, AgentAudited, SkillState, UserState};
 pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
@@ -597,6 +597,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         org: OrgId,
         since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<AdminAuditRecord>>;
+    /// The administrative audit trail as `f` filters it, newest first, before position
+    /// `page.after`: one statement.
+    async fn admin_feed(
+        &self,
+        org: OrgId,
+        f: &AdminFilter,
         page: PageRequest,
     ) -> Result<Paged<AdminAuditRecord>>;
 

@@ -72,3 +72,39 @@ pub(super) async fn list(
         .collect::<Result<Vec<_>>>()?;
     Ok(paged(rows, page.limit))
 }
+
+/// See [`Store::admin_feed`]: newest first, before position `page.after`, one statement.
+pub(super) async fn feed(
+    pool: &Pool,
+    org: OrgId,
+    f: &AdminFilter,
+    page: PageRequest,
+) -> Result<Paged<AdminAuditRecord>> {
+    let rows: Vec<AdminAuditRow> = sqlx::query_as(
+        "SELECT a.id, a.uuid, a.at, a.request_id, a.actor_uuid, a.kind, a.subject_uuid, a.action,
+                a.before, a.after
+         FROM admin_audit a WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = $1)
+           AND a.id < $2 AND a.at >= $3 AND a.at <= $4
+           AND ($5 = 0 OR a.kind = $5)
+           AND ($6 OR a.subject_uuid = $7)
+           AND ($8 OR a.actor_uuid = $9)
+         ORDER BY a.id DESC LIMIT $10",
+    )
+    .bind(org.get())
+    .bind(page.after.unwrap_or(i64::MAX))
+    .bind(f.from.map_or(i64::MIN, |t| t.0))
+    .bind(f.to.map_or(i64::MAX, |t| t.0))
+    .bind(f.kind.map_or(0, kind_code))
+    .bind(f.subject.is_none())
+    .bind(f.subject.unwrap_or_default())
+    .bind(f.client.is_none())
+    .bind(f.client.map_or(Uuid::nil(), ClientId::get))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(AdminAuditRow::entry)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paged(rows, page.limit))
+}

@@ -62,6 +62,8 @@ store! {
         -> Paged<ClientAuditRecord> = read clients::audit(org, since, page);
     admin_audit(org: OrgId, since: Option<Timestamp>, page: PageRequest)
         -> Paged<AdminAuditRecord> = read admin_trail::list(org, since, page);
+    admin_feed(org: OrgId, f: &AdminFilter, page: PageRequest) -> Paged<AdminAuditRecord>
+        = read admin_trail::feed(org, f, page);
     settings(org: OrgId) -> OrgSettings = read catalog::settings(org);
     org_generation(org: OrgId) -> i64 = read catalog::org_generation(org);
     org_snapshot(org: OrgId) -> OrgSnapshot = store org_snapshot(org);
