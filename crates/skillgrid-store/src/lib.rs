@@ -23,7 +23,9 @@ pub mod sqlite;
 pub mod tuning;
 pub mod write;
 
-pub use admin_audit::{AdminAuditRecord, AdminFilter, AdminState, AgentAudited, SkillState, UserState};
+pub use admin_audit::{
+    AdminAuditRecord, AdminFilter, AdminState, AgentAudited, SkillState, UserState,
+};
 pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
@@ -618,13 +620,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Paged<SkillRecord>>;
     async fn get_skill(&self, org: OrgId, id: SkillId) -> Result<SkillRecord>;
     /// [`Store::create_skill_by`] on the database directly (no client).
-    async fn create_skill(&self, org: OrgId, new: &NewSkill, now: Timestamp) -> Result<SkillRecord> {
+    async fn create_skill(
+        &self,
+        org: OrgId,
+        new: &NewSkill,
+        now: Timestamp,
+    ) -> Result<SkillRecord> {
         self.create_skill_by(org, new, &ChangedBy::direct("admin-cli", now))
             .await
     }
     /// Creates a skill, with its entry in the administrative audit trail, in one transaction.
-    async fn create_skill_by(&self, org: OrgId, new: &NewSkill, by: &ChangedBy)
-        -> Result<SkillRecord>;
+    async fn create_skill_by(
+        &self,
+        org: OrgId,
+        new: &NewSkill,
+        by: &ChangedBy,
+    ) -> Result<SkillRecord>;
     /// [`Store::update_skill_by`] on the database directly (no client).
     async fn update_skill(
         &self,
@@ -661,13 +672,22 @@ pub trait Store: Send + Sync + 'static {
     /// organization is left out.
     async fn agents_by_ids(&self, org: OrgId, ids: &[AgentId]) -> Result<Vec<AgentRecord>>;
     /// [`Store::create_agent_by`] on the database directly (no client).
-    async fn create_agent(&self, org: OrgId, new: &NewAgent, now: Timestamp) -> Result<AgentRecord> {
+    async fn create_agent(
+        &self,
+        org: OrgId,
+        new: &NewAgent,
+        now: Timestamp,
+    ) -> Result<AgentRecord> {
         self.create_agent_by(org, new, &ChangedBy::direct("admin-cli", now))
             .await
     }
     /// Creates an agent, with its entry in the administrative audit trail, in one transaction.
-    async fn create_agent_by(&self, org: OrgId, new: &NewAgent, by: &ChangedBy)
-        -> Result<AgentRecord>;
+    async fn create_agent_by(
+        &self,
+        org: OrgId,
+        new: &NewAgent,
+        by: &ChangedBy,
+    ) -> Result<AgentRecord>;
     /// [`Store::update_agent_by`] on the database directly (no client).
     async fn update_agent(
         &self,

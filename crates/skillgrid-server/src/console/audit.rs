@@ -26,8 +26,8 @@ use skillgrid_api::{AdminAuditAction, AdminAuditEntry, AdminAuditKind, AuditEntr
 use skillgrid_core::model::{AgentId, ClientId, OrgId, SkillId};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
-    AdminFilter, AgentFilter, AgentRecord, AuditFilter, ClientRecord, DynStore, PageRequest, StoreError,
-    UserRecord,
+    AdminFilter, AgentFilter, AgentRecord, AuditFilter, ClientRecord, DynStore, PageRequest,
+    StoreError, UserRecord,
 };
 use uuid::Uuid;
 
@@ -66,7 +66,11 @@ const WHATS: [(&str, &str, What); 5] = [
     ("assignments", "Agents' skills", What::Assignments),
     ("skills", "Skills", What::Admin(AdminAuditKind::Skill)),
     ("agents", "Agents", What::Admin(AdminAuditKind::Agent)),
-    ("settings", "Settings", What::Admin(AdminAuditKind::Settings)),
+    (
+        "settings",
+        "Settings",
+        What::Admin(AdminAuditKind::Settings),
+    ),
     ("people", "People", What::Admin(AdminAuditKind::User)),
 ];
 
@@ -463,7 +467,9 @@ fn filters(s: &Shown) -> Markup {
 fn admin_filter(kind: AdminAuditKind, f: AuditFilter) -> Result<AdminFilter, String> {
     let subject = match (kind, f.skill, f.agent) {
         (_, Some(_), Some(_)) => {
-            return Err("choose a skill or an agent when the audit shows skills or agents, not both".into())
+            return Err(
+                "choose a skill or an agent when the audit shows skills or agents, not both".into(),
+            )
         }
         (AdminAuditKind::Skill, Some(skill), None) => Some(skill.get()),
         (AdminAuditKind::Agent, None, Some(agent)) => Some(agent.get()),
@@ -521,8 +527,16 @@ fn shown_value(v: Option<&serde_json::Value>) -> String {
 /// creation), leaving out the time of the change.
 fn changed_fields(e: &AdminAuditEntry) -> Vec<(String, String, String)> {
     let empty = serde_json::Map::new();
-    let before = e.before.as_ref().and_then(|v| v.as_object()).unwrap_or(&empty);
-    let after = e.after.as_ref().and_then(|v| v.as_object()).unwrap_or(&empty);
+    let before = e
+        .before
+        .as_ref()
+        .and_then(|v| v.as_object())
+        .unwrap_or(&empty);
+    let after = e
+        .after
+        .as_ref()
+        .and_then(|v| v.as_object())
+        .unwrap_or(&empty);
     after
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "id" | "createdAt" | "updatedAt"))

@@ -9,10 +9,10 @@ use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use foldhash::HashMap;
 use skillgrid_api::{scopes, AdminAuditEntry, Agent, AuditedUser, Page, Skill};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{AdminAuditRecord, AdminState, ClientId};
-use foldhash::HashMap;
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
@@ -57,7 +57,12 @@ pub(crate) fn render(e: AdminAuditRecord, users: &HashMap<ClientId, Uuid>) -> Ad
         at: e.at.to_rfc3339(),
         actor_user_id: e.actor.and_then(|a| users.get(&a).copied()),
         actor_client_id: e.actor.map(ClientId::get),
-        via: if e.actor.is_some() { "api" } else { VIA_ADMIN_COMMAND }.into(),
+        via: if e.actor.is_some() {
+            "api"
+        } else {
+            VIA_ADMIN_COMMAND
+        }
+        .into(),
         kind: e.kind,
         subject_id: e.subject,
         action: e.action,

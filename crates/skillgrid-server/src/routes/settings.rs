@@ -61,7 +61,8 @@ pub(crate) async fn update(
     if let Err(stranded) = state
         .store()
         .update_settings_by(caller.org_id, &new, &super::clients::by(&caller))
-        .await? {
+        .await?
+    {
         let errors = [End::Min, End::Max]
             .into_iter()
             .filter_map(|end| stranded_end(patch, end, &stranded, &new))

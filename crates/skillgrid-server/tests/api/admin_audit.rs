@@ -264,13 +264,19 @@ async fn every_change_to_skills_agents_settings_and_users_is_in_the_admin_trail(
     );
     // Nothing of a password, ever (the admin's first password change is not an entry).
     let text = serde_json::to_string(entries).unwrap();
-    assert!(!text.contains("password") && !text.contains("argon2"), "{text}");
+    assert!(
+        !text.contains("password") && !text.contains("argon2"),
+        "{text}"
+    );
 
     // `since` keeps the later ones.
     let at = entries[7]["at"].as_str().unwrap().replace('+', "%2B");
     let later = app.get(&format!("/api/v2/audit/admin?since={at}")).await;
     let later = later.body["items"].as_array().unwrap().clone();
-    assert!(later.len() >= 5 && later.len() <= entries.len(), "{later:?}");
+    assert!(
+        later.len() >= 5 && later.len() <= entries.len(),
+        "{later:?}"
+    );
     assert_eq!(later.last(), entries.last());
 
     // Bad queries are refused; the scope is needed.
@@ -278,7 +284,9 @@ async fn every_change_to_skills_agents_settings_and_users_is_in_the_admin_trail(
         let r = app.get(&format!("/api/v2/audit/admin{bad}")).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.text);
     }
-    let no_audit = app.token_with(&[scopes::ORG_READ, scopes::SKILL_WRITE]).await;
+    let no_audit = app
+        .token_with(&[scopes::ORG_READ, scopes::SKILL_WRITE])
+        .await;
     let r = app
         .call(
             Method::GET,

@@ -3,11 +3,11 @@
 //! backends differ, of the backend) and what it runs on: the store's `read` pool, its `write`
 //! pool, one transaction through `write`, or the whole store.
 
-use super::{agent_skills, take_tokens, write};
 use super::{
     admin_trail, begin_for_org, begin_write, catalog, clients, extra, grid, group, keys, trail,
     users, Db,
 };
+use super::{agent_skills, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 
