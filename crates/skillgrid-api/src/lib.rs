@@ -5,12 +5,14 @@
 //! JSON (so every mistake can be reported at once); the request types here are what a client
 //! serialises and what the validator produces once a body is known to be good.
 
+pub mod admin_audit;
 pub mod clients;
 pub mod problem;
 pub mod requests;
 pub mod resources;
 pub mod settings;
 
+pub use admin_audit::*;
 pub use clients::*;
 pub use problem::{EntryCode, ErrorEntry, Locator, Problem, ProblemCode};
 pub use resources::*;

@@ -381,7 +381,7 @@ pub async fn set_user_active(
         ..UserChange::default()
     };
     Ok(store
-        .update_user(org.id, user.id, &change, Timestamp::now())
+        .update_user_by(org.id, user.id, &change, &by_cli())
         .await?
         .into())
 }
@@ -428,6 +428,8 @@ pub async fn demo_data(store: &DynStore, org: OrgId, client: ClientId) -> anyhow
         return Ok(false);
     }
     let now = Timestamp::now();
+    // Made by the server itself: in the audit trail with no client, as an admin command's.
+    let by = ChangedBy::direct("demo-data", now);
     let mut skills = Vec::new();
     for (name, description) in [
         ("Billing", "Invoices, payments and refunds"),
@@ -441,13 +443,13 @@ pub async fn demo_data(store: &DynStore, org: OrgId, client: ClientId) -> anyhow
         ("French", "Handles conversations in French"),
     ] {
         let s = store
-            .create_skill(
+            .create_skill_by(
                 org,
                 &NewSkill {
                     name: name.into(),
                     description: Some(description.into()),
                 },
-                now,
+                &by,
             )
             .await?;
         skills.push(s.id);
@@ -464,14 +466,14 @@ pub async fn demo_data(store: &DynStore, org: OrgId, client: ClientId) -> anyhow
     .enumerate()
     {
         let a = store
-            .create_agent(
+            .create_agent_by(
                 org,
                 &NewAgent {
                     email: email.into(),
                     name: name.into(),
                     external_id: Some(format!("EMP-{:04}", 1001 + i)),
                 },
-                now,
+                &by,
             )
             .await?;
         let set = (0..3)

@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::bulk::router())
         .merge(routes::audit::router())
         .merge(routes::clients::router())
+        .merge(routes::admin_audit::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::enforce,

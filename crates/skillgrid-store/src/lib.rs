@@ -6,6 +6,7 @@
 //! Handlers never see SQL or a backend type; they call these methods with validated domain
 //! types from `skillgrid-core`.
 
+mod admin_audit;
 mod audit;
 mod clients;
 mod common;
@@ -22,6 +23,9 @@ pub mod sqlite;
 pub mod tuning;
 pub mod write;
 
+pub use admin_audit::{
+    AdminAuditRecord, AdminFilter, AdminState, AgentAudited, SkillState, UserState,
+};
 pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
@@ -170,7 +174,8 @@ pub struct ClientGrant {
     pub scopes: Vec<String>,
 }
 
-/// Who changes an API client: recorded in the change's audit entry.
+/// Who changes an API client, a skill, an agent, the settings or a console user: recorded in
+/// the change's audit entry.
 #[derive(Debug, Clone)]
 pub struct ChangedBy {
     pub request_id: String,
@@ -178,6 +183,17 @@ pub struct ChangedBy {
     /// directly (the admin commands, the first start).
     pub client: Option<ClientId>,
     pub now: Timestamp,
+}
+
+impl ChangedBy {
+    /// A change made on the database directly (no client): an admin command, a seed.
+    pub fn direct(request_id: &str, now: Timestamp) -> Self {
+        ChangedBy {
+            request_id: request_id.into(),
+            client: None,
+            now,
+        }
+    }
 }
 
 /// A change to an API client; `None` leaves a field as it is.
@@ -563,8 +579,36 @@ pub trait Store: Send + Sync + 'static {
     async fn org_generation(&self, org: OrgId) -> Result<i64>;
     /// The organization's settings and catalog with their generation, read in one snapshot.
     async fn org_snapshot(&self, org: OrgId) -> Result<OrgSnapshot>;
-    /// Stores `new` unless stored proficiencies fall outside its scale.
-    async fn update_settings(&self, org: OrgId, new: &OrgSettings) -> Result<Result<(), Stranded>>;
+    /// Stores `new` unless stored proficiencies fall outside its scale, made on the database
+    /// directly: [`Store::update_settings_by`] with no client.
+    async fn update_settings(&self, org: OrgId, new: &OrgSettings) -> Result<Result<(), Stranded>> {
+        let by = ChangedBy::direct("admin-cli", Timestamp::now());
+        self.update_settings_by(org, new, &by).await
+    }
+    /// Stores `new` unless stored proficiencies fall outside its scale, with its entry in the
+    /// administrative audit trail (when it changed anything) in the same transaction.
+    async fn update_settings_by(
+        &self,
+        org: OrgId,
+        new: &OrgSettings,
+        by: &ChangedBy,
+    ) -> Result<Result<(), Stranded>>;
+    /// The changes to the organization's skills, agents, settings and console users at or
+    /// after `since`, oldest first.
+    async fn admin_audit(
+        &self,
+        org: OrgId,
+        since: Option<Timestamp>,
+        page: PageRequest,
+    ) -> Result<Paged<AdminAuditRecord>>;
+    /// The administrative audit trail as `f` filters it, newest first, before position
+    /// `page.after`: one statement.
+    async fn admin_feed(
+        &self,
+        org: OrgId,
+        f: &AdminFilter,
+        page: PageRequest,
+    ) -> Result<Paged<AdminAuditRecord>>;
 
     /// Every skill of the organization, for validating assignments.
     async fn catalog(&self, org: OrgId) -> Result<Vec<CatalogSkill>>;
@@ -575,14 +619,42 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> Result<Paged<SkillRecord>>;
     async fn get_skill(&self, org: OrgId, id: SkillId) -> Result<SkillRecord>;
-    async fn create_skill(&self, org: OrgId, new: &NewSkill, now: Timestamp)
-        -> Result<SkillRecord>;
+    /// [`Store::create_skill_by`] on the database directly (no client).
+    async fn create_skill(
+        &self,
+        org: OrgId,
+        new: &NewSkill,
+        now: Timestamp,
+    ) -> Result<SkillRecord> {
+        self.create_skill_by(org, new, &ChangedBy::direct("admin-cli", now))
+            .await
+    }
+    /// Creates a skill, with its entry in the administrative audit trail, in one transaction.
+    async fn create_skill_by(
+        &self,
+        org: OrgId,
+        new: &NewSkill,
+        by: &ChangedBy,
+    ) -> Result<SkillRecord>;
+    /// [`Store::update_skill_by`] on the database directly (no client).
     async fn update_skill(
         &self,
         org: OrgId,
         id: SkillId,
         patch: &SkillPatch,
         now: Timestamp,
+    ) -> Result<SkillRecord> {
+        self.update_skill_by(org, id, patch, &ChangedBy::direct("admin-cli", now))
+            .await
+    }
+    /// Changes a skill, with its entry in the administrative audit trail, in one
+    /// transaction; a patch that changes nothing writes nothing.
+    async fn update_skill_by(
+        &self,
+        org: OrgId,
+        id: SkillId,
+        patch: &SkillPatch,
+        by: &ChangedBy,
     ) -> Result<SkillRecord>;
     async fn delete_skill(&self, org: OrgId, id: SkillId) -> Result<()>;
     /// Every skill of the organization, active or not, by name (case-insensitively), each
@@ -599,14 +671,42 @@ pub trait Store: Send + Sync + 'static {
     /// The organization's agents among `ids`, in no order; an id of no agent of the
     /// organization is left out.
     async fn agents_by_ids(&self, org: OrgId, ids: &[AgentId]) -> Result<Vec<AgentRecord>>;
-    async fn create_agent(&self, org: OrgId, new: &NewAgent, now: Timestamp)
-        -> Result<AgentRecord>;
+    /// [`Store::create_agent_by`] on the database directly (no client).
+    async fn create_agent(
+        &self,
+        org: OrgId,
+        new: &NewAgent,
+        now: Timestamp,
+    ) -> Result<AgentRecord> {
+        self.create_agent_by(org, new, &ChangedBy::direct("admin-cli", now))
+            .await
+    }
+    /// Creates an agent, with its entry in the administrative audit trail, in one transaction.
+    async fn create_agent_by(
+        &self,
+        org: OrgId,
+        new: &NewAgent,
+        by: &ChangedBy,
+    ) -> Result<AgentRecord>;
+    /// [`Store::update_agent_by`] on the database directly (no client).
     async fn update_agent(
         &self,
         org: OrgId,
         id: AgentId,
         patch: &AgentPatch,
         now: Timestamp,
+    ) -> Result<AgentRecord> {
+        self.update_agent_by(org, id, patch, &ChangedBy::direct("admin-cli", now))
+            .await
+    }
+    /// Changes an agent, with its entry in the administrative audit trail, in one
+    /// transaction; a patch that changes nothing writes nothing.
+    async fn update_agent_by(
+        &self,
+        org: OrgId,
+        id: AgentId,
+        patch: &AgentPatch,
+        by: &ChangedBy,
     ) -> Result<AgentRecord>;
 
     /// A page of the console's grid: at most `limit` agents as `f` filters and sorts them,
@@ -726,8 +826,8 @@ pub trait Store: Send + Sync + 'static {
 
     // People and sessions.
 
-    /// Creates a user of the organization, and the API client their changes are recorded
-    /// under, in one transaction; an e-mail taken in the organization (case-insensitively) is
+    /// Creates a user of the organization, the API client their changes are recorded under,
+    /// and the entries of both in the audit trails, in one transaction; an e-mail taken in the organization (case-insensitively) is
     /// [`Conflict::Taken`]`(`[`Unique::UserEmail`]`)`.
     async fn create_user(&self, org: OrgId, new: &NewUser, by: &ChangedBy) -> Result<UserRecord>;
     /// A user of the organization by e-mail, case-insensitively.
@@ -743,6 +843,18 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         change: &UserChange,
         now: Timestamp,
+    ) -> Result<UserRecord> {
+        self.update_user_by(org, id, change, &ChangedBy::direct("admin-cli", now))
+            .await
+    }
+    /// [`Store::update_user`] by `by`: a change to the user's role or state is recorded in the
+    /// administrative audit trail in the same transaction (a new password alone is not).
+    async fn update_user_by(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        change: &UserChange,
+        by: &ChangedBy,
     ) -> Result<UserRecord>;
     /// Starts a session (and deletes every expired one).
     async fn create_session(&self, new: &NewSession) -> Result<()>;

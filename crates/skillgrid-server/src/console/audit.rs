@@ -22,12 +22,12 @@ use axum::response::Response;
 use foldhash::{HashMap, HashSet};
 use maud::{html, Markup};
 use serde::Deserialize;
-use skillgrid_api::AuditEntry;
+use skillgrid_api::{AdminAuditAction, AdminAuditEntry, AdminAuditKind, AuditEntry};
 use skillgrid_core::model::{AgentId, ClientId, OrgId, SkillId};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
-    AgentFilter, AgentRecord, AuditFilter, ClientRecord, DynStore, PageRequest, StoreError,
-    UserRecord,
+    AdminFilter, AgentFilter, AgentRecord, AuditFilter, ClientRecord, DynStore, PageRequest,
+    StoreError, UserRecord,
 };
 use uuid::Uuid;
 
@@ -49,7 +49,30 @@ pub struct AuditQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub cursor: Option<String>,
+    /// What changed: `assignments` (the default), or one kind of the administrative audit
+    /// trail: `skills`, `agents`, `settings`, `people`.
+    pub what: Option<String>,
 }
+
+/// What the feed shows: agents' assignments, or one kind of the administrative trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum What {
+    Assignments,
+    Admin(AdminAuditKind),
+}
+
+/// The values of the "What" filter, as sent and as labelled.
+const WHATS: [(&str, &str, What); 5] = [
+    ("assignments", "Agents' skills", What::Assignments),
+    ("skills", "Skills", What::Admin(AdminAuditKind::Skill)),
+    ("agents", "Agents", What::Admin(AdminAuditKind::Agent)),
+    (
+        "settings",
+        "Settings",
+        What::Admin(AdminAuditKind::Settings),
+    ),
+    ("people", "People", What::Admin(AdminAuditKind::User)),
+];
 
 /// A query-string value that says something: trimmed, and absent when empty.
 fn given(v: &Option<String>) -> Option<&str> {
@@ -79,6 +102,20 @@ fn id(field: &str, what: &str, v: &str) -> Result<Uuid, String> {
 }
 
 impl AuditQuery {
+    /// What the query asks for, or why it cannot be read.
+    fn what(&self) -> Result<What, String> {
+        match given(&self.what) {
+            None => Ok(What::Assignments),
+            Some(w) => WHATS
+                .iter()
+                .find(|(v, _, _)| *v == w)
+                .map(|(_, _, what)| *what)
+                .ok_or_else(|| {
+                    format!("`{w}` is not something the audit shows (`what`): choose assignments, skills, agents, settings or people")
+                }),
+        }
+    }
+
     /// The store's filter, or why the query string cannot be one.
     async fn filter(
         &self,
@@ -160,6 +197,7 @@ impl AuditQuery {
             ("client", &self.client),
             ("from", &self.from),
             ("to", &self.to),
+            ("what", &self.what),
         ] {
             if let Some(v) = given(v) {
                 s.append_pair(k, v);
@@ -203,16 +241,11 @@ pub async fn page(
         .find_org(&org_id.to_string())
         .await?
         .ok_or(StoreError::NotFound)?;
-    let feed = store
-        .audit_feed(
-            org_id,
-            &filter,
-            PageRequest {
-                after,
-                limit: PAGE_ROWS,
-            },
-        )
-        .await?;
+    let kind = match query.what() {
+        Ok(What::Assignments) => None,
+        Ok(What::Admin(kind)) => Some(kind),
+        Err(why) => return Ok(refused(StatusCode::BAD_REQUEST, TITLE, &why)),
+    };
     let view = state.org_view(org_id).await?;
     let r = Renderer::new(&view.settings.proficiency_scale, &view.catalog);
     let clients = store
@@ -225,6 +258,79 @@ pub async fn page(
         )
         .await?
         .items;
+    if let Some(kind) = kind {
+        let admin = match admin_filter(kind, filter) {
+            Ok(f) => f,
+            Err(why) => return Ok(refused(StatusCode::BAD_REQUEST, TITLE, &why)),
+        };
+        let trail = store
+            .admin_feed(
+                org_id,
+                &admin,
+                PageRequest {
+                    after,
+                    limit: PAGE_ROWS,
+                },
+            )
+            .await?;
+        let by_user: HashMap<ClientId, Uuid> = users.iter().map(|u| (u.client_id, u.id)).collect();
+        let emails: HashMap<ClientId, &str> = users
+            .iter()
+            .map(|u| (u.client_id, u.email.as_str()))
+            .collect();
+        let names: HashMap<ClientId, &str> =
+            clients.iter().map(|c| (c.id, c.name.as_str())).collect();
+        let changes: Vec<AdminChange> = trail
+            .items
+            .into_iter()
+            .map(|e| {
+                let who = match e.actor {
+                    None => "admin command".to_string(),
+                    Some(c) => match (emails.get(&c), names.get(&c)) {
+                        (Some(email), _) => email.to_string(),
+                        (None, Some(name)) => format!("API client {name}"),
+                        (None, None) => format!("API client {c}"),
+                    },
+                };
+                AdminChange {
+                    entry: crate::routes::admin_audit::render(e, &by_user),
+                    who,
+                }
+            })
+            .collect();
+        let mut skills = view.catalog.clone();
+        skills.sort_by_cached_key(|k| k.name.to_lowercase());
+        let shown = Shown {
+            query: &query,
+            users: &users,
+            clients: clients
+                .iter()
+                .filter(|c| !emails.contains_key(&c.id))
+                .collect(),
+            skills: &skills,
+            changes: Vec::new(),
+            next: encode_audit_cursor(trail.next),
+            first_page: after.is_none(),
+        };
+        return Ok(respond(
+            StatusCode::OK,
+            frame(
+                TITLE,
+                Some(bar(&s, &org.name)),
+                render_admin(&shown, kind, &changes),
+            ),
+        ));
+    }
+    let feed = store
+        .audit_feed(
+            org_id,
+            &filter,
+            PageRequest {
+                after,
+                limit: PAGE_ROWS,
+            },
+        )
+        .await?;
     let ids: Vec<AgentId> = feed
         .items
         .iter()
@@ -296,8 +402,17 @@ fn filters(s: &Shown) -> Markup {
     let q = s.query;
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let (skill, user, client) = (value(&q.skill), value(&q.user), value(&q.client));
+    let what = q.what().unwrap_or(What::Assignments);
     html! {
         form.filters method="get" action="/console/audit" role="search" data-form="audit-filters" {
+            div {
+                label for="what" { "What changed" }
+                select #what name="what" data-what {
+                    @for (v, label, w) in WHATS {
+                        option value=(v) selected[w == what] { (label) }
+                    }
+                }
+            }
             div {
                 label for="agent" { "Agent (e-mail or id)" }
                 input #agent type="search" name="agent" value=(value(&q.agent));
@@ -343,6 +458,160 @@ fn filters(s: &Shown) -> Markup {
                 input #to type="datetime-local" name="to" value=(value(&q.to));
             }
             button type="submit" { "Show" }
+        }
+    }
+}
+
+/// The administrative trail's filter for `kind` from the form's: the skill filter names the
+/// skill changed (of skills), the agent filter the agent changed (of agents).
+fn admin_filter(kind: AdminAuditKind, f: AuditFilter) -> Result<AdminFilter, String> {
+    let subject = match (kind, f.skill, f.agent) {
+        (_, Some(_), Some(_)) => {
+            return Err(
+                "choose a skill or an agent when the audit shows skills or agents, not both".into(),
+            )
+        }
+        (AdminAuditKind::Skill, Some(skill), None) => Some(skill.get()),
+        (AdminAuditKind::Agent, None, Some(agent)) => Some(agent.get()),
+        (_, None, None) => None,
+        (_, Some(_), None) => {
+            return Err("the skill filter applies to agents' skills and to skills only".into())
+        }
+        (_, None, Some(_)) => {
+            return Err("the agent filter applies to agents' skills and to agents only".into())
+        }
+    };
+    Ok(AdminFilter {
+        kind: Some(kind),
+        subject,
+        client: f.client,
+        from: f.from,
+        to: f.to,
+    })
+}
+
+/// A change of the administrative trail as shown: the entry as the API shows it, and who
+/// made it.
+struct AdminChange {
+    entry: AdminAuditEntry,
+    who: String,
+}
+
+/// What an entry's side names: a skill's name, an agent's name, a user's e-mail.
+fn subject_label(e: &AdminAuditEntry) -> String {
+    let side = e.after.as_ref().or(e.before.as_ref());
+    let field = |f: &str| {
+        side.and_then(|v| v.get(f))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    match e.kind {
+        AdminAuditKind::Skill => field("name"),
+        AdminAuditKind::Agent => format!("{} ({})", field("name"), field("email")),
+        AdminAuditKind::Settings => "Organization settings".into(),
+        AdminAuditKind::User => field("email"),
+    }
+}
+
+/// A value as a line of the page shows it.
+fn shown_value(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => "(none)".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The fields an entry changed, each with its value before and after (all of them, for a
+/// creation), leaving out the time of the change.
+fn changed_fields(e: &AdminAuditEntry) -> Vec<(String, String, String)> {
+    let empty = serde_json::Map::new();
+    let before = e
+        .before
+        .as_ref()
+        .and_then(|v| v.as_object())
+        .unwrap_or(&empty);
+    let after = e
+        .after
+        .as_ref()
+        .and_then(|v| v.as_object())
+        .unwrap_or(&empty);
+    after
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "id" | "createdAt" | "updatedAt"))
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| {
+            let was = if e.before.is_some() {
+                shown_value(before.get(k))
+            } else {
+                String::new()
+            };
+            (k.clone(), was, shown_value(Some(v)))
+        })
+        .collect()
+}
+
+fn render_admin(s: &Shown, kind: AdminAuditKind, changes: &[AdminChange]) -> Markup {
+    let label = WHATS
+        .iter()
+        .find(|(_, _, w)| *w == What::Admin(kind))
+        .map_or("", |(_, l, _)| l);
+    html! {
+        (filters(s))
+        @if changes.is_empty() {
+            p.notice data-no-changes { "No change on this page matches these filters." }
+        } @else {
+            table.list #audit data-audit data-admin-audit {
+                caption { "Changes to " (label.to_lowercase()) ", newest first" }
+                thead {
+                    tr {
+                        @for c in ["When", "Who", "Changed", "Action", "What changed"] {
+                            th scope="col" { (c) }
+                        }
+                    }
+                }
+                tbody {
+                    @for c in changes {
+                        @let e = &c.entry;
+                        @let action = if e.action == AdminAuditAction::Created { "created" } else { "updated" };
+                        tr data-admin-entry-id=(e.id) data-subject-id=(e.subject_id)
+                            data-client-id=[e.actor_client_id] {
+                            td data-at=(e.at) { (e.at) }
+                            td data-who { (c.who) }
+                            th scope="row" data-subject {
+                                @if e.kind == AdminAuditKind::Agent {
+                                    a href=(format!("/console/agents/{}", e.subject_id)) { (subject_label(e)) }
+                                } @else {
+                                    (subject_label(e))
+                                }
+                            }
+                            td data-action=(action) { (action) }
+                            td {
+                                ul.changes {
+                                    @for (field, was, now) in changed_fields(e) {
+                                        li data-field=(field) {
+                                            (field) ": "
+                                            @if e.before.is_some() {
+                                                span data-before { (was) } " → "
+                                            }
+                                            span data-after { (now) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        nav.pager aria-label="Audit pages" {
+            @if !s.first_page {
+                a data-page="newest" href=(s.query.link(None)) { "Newest changes" }
+            }
+            @if let Some(next) = &s.next {
+                a rel="next" data-page="older" href=(s.query.link(Some(next))) { "Older changes" }
+            }
         }
     }
 }

@@ -17,7 +17,9 @@
 //! - one agent's page with its history and undo: `agent.rs` and `agent.js`;
 //! - the skill catalog with its holder counts, changed through the API's skill routes:
 //!   `skills.rs` and `skills.js`;
-//! - the organization's audit feed, filtered and paged in the store: `audit.rs`;
+//! - the organization's audit feed, filtered and paged in the store: `audit.rs`; its "What
+//!   changed" filter shows the administrative trail instead (changes to skills, agents,
+//!   settings, people: `Store::admin_feed`), rendered as `GET /api/v2/audit/admin` renders it;
 //! - for admins only (`admin.rs` checks the role): the organization's settings (`settings.rs`),
 //!   its console users (`people.rs`) and its API clients (`clients.rs`), the first and last
 //!   changed by `admin.js` through the API.

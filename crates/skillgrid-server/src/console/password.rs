@@ -12,7 +12,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{html, Markup};
-use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::UserChange;
 
 fn form(s: &sessions::Session, org: &str, error: Option<&str>) -> Markup {
@@ -96,7 +95,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Result<Respo
     };
     state
         .store()
-        .update_user(user.org_id, user.id, &change, Timestamp::now())
+        .update_user_by(user.org_id, user.id, &change, &super::people::by(user))
         .await?;
     Ok(redirect("/console"))
 }

@@ -126,11 +126,7 @@ pub async fn create(State(state): State<AppState>, req: Request) -> Result<Respo
         .find_org(&me.org_id.to_string())
         .await?
         .ok_or(StoreError::NotFound)?;
-    let by = ChangedBy {
-        request_id: current_request_id(),
-        client: Some(me.client_id),
-        now: Timestamp::now(),
-    };
+    let by = by(me);
     let made = create_user_in(state.store(), &org_record, email, role, None, &by)
         .await
         .map_err(ApiError::Internal)?;
@@ -223,7 +219,7 @@ pub async fn set_active(
     };
     state
         .store()
-        .update_user(user.org_id, user.id, &change, Timestamp::now())
+        .update_user_by(user.org_id, user.id, &change, &by(&s.record.user))
         .await?;
     Ok(redirect(if active {
         "/console/people?done=enabled"
@@ -274,9 +270,18 @@ pub async fn set_role(
     };
     state
         .store()
-        .update_user(user.org_id, user.id, &change, Timestamp::now())
+        .update_user_by(user.org_id, user.id, &change, &by(&s.record.user))
         .await?;
     Ok(redirect("/console/people?done=role"))
+}
+
+/// Who makes a change in the console: the signed-in user, through their own client.
+pub(crate) fn by(me: &UserRecord) -> ChangedBy {
+    ChangedBy {
+        request_id: current_request_id(),
+        client: Some(me.client_id),
+        now: Timestamp::now(),
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -60,6 +60,7 @@ use utoipa::OpenApi;
         list_skill_holders,
         crate::routes::audit::list,
         crate::routes::clients::audit,
+        crate::routes::admin_audit::list,
         crate::routes::clients::list,
         crate::routes::clients::create,
         crate::routes::clients::read,
@@ -73,7 +74,7 @@ use utoipa::OpenApi;
         openapi_json,
         docs_page,
     ),
-    components(schemas(Problem, skillgrid_api::ErrorEntry)),
+    components(schemas(Problem, skillgrid_api::ErrorEntry, skillgrid_api::AuditedUser)),
     tags(
         (name = "settings", description = "The organization's proficiency scale, limits and rate limit"),
         (name = "skills", description = "The skill catalog"),

@@ -13,7 +13,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use skillgrid_api::{scopes, Agent, Page};
 use skillgrid_core::model::AgentId;
-use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate;
 use skillgrid_store::AgentFilter;
 
@@ -69,7 +68,7 @@ pub(crate) async fn create(
     let new = checked_body(&state, &caller, &headers, body, validate::agent_create).await?;
     let a = state
         .store()
-        .create_agent(caller.org_id, &new, Timestamp::now())
+        .create_agent_by(caller.org_id, &new, &super::clients::by(&caller))
         .await?;
     Ok(AGENT.created(a.id, Json(render::agent(a))))
 }
@@ -117,7 +116,7 @@ pub(crate) async fn update(
     let patch = checked_body(&state, &caller, &headers, body, validate::agent_patch).await?;
     let a = state
         .store()
-        .update_agent(caller.org_id, id, &patch, Timestamp::now())
+        .update_agent_by(caller.org_id, id, &patch, &super::clients::by(&caller))
         .await
         .map_err(|e| AGENT.not_found(e))?;
     Ok(Json(render::agent(a)))

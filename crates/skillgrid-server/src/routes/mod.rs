@@ -1,5 +1,6 @@
 //! One module per resource, each exposing `router()`; helpers shared by their handlers.
 
+pub mod admin_audit;
 pub mod agents;
 pub mod assignments;
 pub mod audit;

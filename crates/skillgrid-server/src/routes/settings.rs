@@ -58,7 +58,11 @@ pub(crate) async fn update(
     let (current, patch) = settings_and_body(&state, &caller, &headers, body).await?;
     let new = body::check(&patch, |p| validate::settings_patch(p, &current))?;
     let patch = patch.value();
-    if let Err(stranded) = state.store().update_settings(caller.org_id, &new).await? {
+    if let Err(stranded) = state
+        .store()
+        .update_settings_by(caller.org_id, &new, &super::clients::by(&caller))
+        .await?
+    {
         let errors = [End::Min, End::Max]
             .into_iter()
             .filter_map(|end| stranded_end(patch, end, &stranded, &new))

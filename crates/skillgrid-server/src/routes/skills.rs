@@ -13,7 +13,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use skillgrid_api::{scopes, Page, ProblemCode, Skill};
 use skillgrid_core::model::SkillId;
-use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate;
 use skillgrid_store::{SkillFilter, StoreError};
 
@@ -71,7 +70,7 @@ pub(crate) async fn create(
     let new = checked_body(&state, &caller, &headers, body, validate::skill_create).await?;
     let s = state
         .store()
-        .create_skill(caller.org_id, &new, Timestamp::now())
+        .create_skill_by(caller.org_id, &new, &super::clients::by(&caller))
         .await?;
     Ok(SKILL.created(s.id, Json(render::skill(s))))
 }
@@ -131,7 +130,7 @@ pub(crate) async fn update(
     let patch = checked_body(&state, &caller, &headers, body, validate::skill_patch).await?;
     let s = state
         .store()
-        .update_skill(caller.org_id, id, &patch, Timestamp::now())
+        .update_skill_by(caller.org_id, id, &patch, &super::clients::by(&caller))
         .await
         .map_err(|e| SKILL.not_found(e))?;
     Ok(Json(render::skill(s)))

@@ -220,3 +220,209 @@ async fn the_audit_page_shows_who_changed_what_filtered_and_paged() {
         Some(format!("/console/audit?client={bootstrap}").as_str())
     );
 }
+
+/// The entries of an audit page showing the administrative trail: (subject, who, action).
+fn admin_entries(html: &str) -> Vec<(String, String, String)> {
+    html.split("<tr data-admin-entry-id=\"")
+        .skip(1)
+        .map(|rest| {
+            let after = |m: &str, end: char| {
+                let at = rest.find(m).unwrap() + m.len();
+                rest[at..at + rest[at..].find(end).unwrap()].to_string()
+            };
+            (
+                after("data-subject-id=\"", '"'),
+                after("<td data-who>", '<'),
+                after("data-action=\"", '"'),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_audit_page_shows_changes_to_skills_agents_settings_and_people() {
+    let app = spawn_app().await;
+    app.lift_rate_limit().await;
+    let org = app.org.to_string();
+    let voice = app.create_skill("Voice").await.to_string();
+    let ana = app.create_agent("ana@example.com").await.to_string();
+    let (mut a, csrf) = signed_in(&app, &org, "adm@example.com", Role::Admin).await;
+    let from_page = [
+        ("x-csrf-token", csrf.as_str()),
+        ("origin", app.base.as_str()),
+    ];
+    for (path, body) in [
+        (
+            format!("/api/v2/admin/skills/{voice}"),
+            json!({"name": "Voice & video"}),
+        ),
+        (
+            format!("/api/v2/admin/users/{ana}"),
+            json!({"name": "Ana B"}),
+        ),
+        (
+            "/api/v2/organizations/settings".to_string(),
+            json!({"requireIfMatch": true}),
+        ),
+    ] {
+        let r = a.api(Method::PATCH, &path, Some(&body), &from_page).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+    }
+    let made = a
+        .post(
+            "/console/people",
+            &[
+                ("email", "ada@example.com"),
+                ("role", "viewer"),
+                ("csrf_token", csrf.as_str()),
+            ],
+            &[("origin", app.base.as_str())],
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.html);
+    let users = app.store.list_users(app.org).await.unwrap();
+    let adm = users.iter().find(|u| u.email == "adm@example.com").unwrap();
+    let ada = users.iter().find(|u| u.email == "ada@example.com").unwrap();
+    let by_api = "API client bootstrap".to_string();
+    let t = |s: &str, w: &str, x: &str| (s.to_string(), w.to_string(), x.to_string());
+
+    // A viewer reads each kind, newest first, naming who.
+    let (mut v, _) = signed_in(&app, &org, "vic@example.com", Role::Viewer).await;
+    macro_rules! get {
+        ($q:expr) => {{
+            let q: String = $q;
+            let p = v.get(&format!("/console/audit?{q}")).await;
+            (p.status, p.html)
+        }};
+    }
+    let (status, html) = get!("what=skills".into());
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(
+        admin_entries(&html),
+        [
+            t(&voice, "adm@example.com", "updated"),
+            t(&voice, &by_api, "created")
+        ]
+    );
+    for hook in [
+        "<label for=\"what\">",
+        "<option value=\"skills\" selected>Skills</option>",
+        "<li data-field=\"name\">name: <span data-before>Voice</span> → <span data-after>Voice &amp; video</span></li>",
+        "<caption>Changes to skills, newest first</caption>",
+    ] {
+        assert!(html.contains(hook), "{hook} missing:\n{html}");
+    }
+    assert!(!html.contains("<script"), "{html}");
+    let (_, html) = get!("what=agents".into());
+    assert_eq!(
+        admin_entries(&html),
+        [
+            t(&ana, "adm@example.com", "updated"),
+            t(&ana, &by_api, "created")
+        ]
+    );
+    assert!(
+        html.contains(&format!(
+            "<a href=\"/console/agents/{ana}\">Ana B (ana@example.com)</a>"
+        )),
+        "{html}"
+    );
+    let (_, html) = get!("what=settings".into());
+    assert_eq!(
+        admin_entries(&html)[0],
+        t(&org, "adm@example.com", "updated")
+    );
+    assert!(
+        html.contains("<li data-field=\"requireIfMatch\">"),
+        "{html}"
+    );
+    let (_, html) = get!("what=people".into());
+    let people = admin_entries(&html);
+    assert_eq!(
+        people[0],
+        t(&vic_id(&app).await, "admin command", "created")
+    );
+    assert_eq!(
+        people[1],
+        t(&ada.id.to_string(), "adm@example.com", "created")
+    );
+    assert_eq!(
+        people[2],
+        t(&adm.id.to_string(), "admin command", "created")
+    );
+
+    // Filters: by user, by the skill or agent changed, and time.
+    let (_, html) = get!(format!("what=skills&user={}", adm.id));
+    assert_eq!(
+        admin_entries(&html),
+        [t(&voice, "adm@example.com", "updated")]
+    );
+    let (_, html) = get!(format!("what=skills&client={}", app.client_id));
+    assert_eq!(admin_entries(&html), [t(&voice, &by_api, "created")]);
+    let (_, html) = get!("what=agents&agent=ana@example.com".to_string());
+    assert_eq!(admin_entries(&html).len(), 2);
+    let (_, html) = get!(format!("what=skills&skill={voice}&to=2000-01-01T00:00"));
+    assert!(html.contains("data-no-changes"), "{html}");
+
+    // What means nothing, or a filter that does not apply: refused, saying why.
+    for (q, why) in [
+        (
+            "what=everything".to_string(),
+            "is not something the audit shows",
+        ),
+        (
+            format!("what=settings&skill={voice}"),
+            "the skill filter applies",
+        ),
+        (
+            format!("what=skills&agent={ana}"),
+            "the agent filter applies",
+        ),
+    ] {
+        let (status, html) = get!(q.clone());
+        assert_eq!(status, 400, "{q}: {html}");
+        assert!(html.contains(why), "{q}: {html}");
+    }
+    // The assignments' feed is the default, and empty here.
+    let (_, html) = get!(String::new());
+    assert!(html.contains("data-no-changes"), "{html}");
+    assert!(
+        html.contains("<option value=\"assignments\" selected>"),
+        "{html}"
+    );
+}
+
+async fn vic_id(app: &TestApp) -> String {
+    app.store
+        .find_user(app.org, "vic@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_changes_to_skills_come_fifty_a_page() {
+    let app = spawn_app().await;
+    app.lift_rate_limit().await;
+    let mut made = Vec::new();
+    for i in 0..52 {
+        made.push(app.create_skill(&format!("Skill {i:02}")).await.to_string());
+    }
+    let (mut v, _) = signed_in(&app, &app.org.to_string(), "vic@example.com", Role::Viewer).await;
+    let first = v.get("/console/audit?what=skills").await;
+    let mut seen: Vec<String> = admin_entries(&first.html)
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(seen.len(), 50);
+    let older = link(&first.html, "older").expect("a next page");
+    assert!(older.contains("what=skills"), "{older}");
+    let second = v.get(&older.replace("&amp;", "&")).await;
+    assert_eq!(second.status, 200, "{}", second.html);
+    seen.extend(admin_entries(&second.html).into_iter().map(|e| e.0));
+    assert_eq!(link(&second.html, "older"), None);
+    made.reverse();
+    assert_eq!(seen, made);
+}

@@ -576,3 +576,44 @@ async fn a_console_session_of_another_org_sees_and_changes_nothing_here() {
     assert_eq!(r.status, 401);
     assert_eq!(org1_state(&w).await, before, "org 1 is untouched");
 }
+
+/// The administrative audit trail is the organization's own: another organization's token
+/// reads only its own changes there, and its changes never join ours.
+#[tokio::test]
+async fn the_admin_trail_holds_only_the_organizations_own_changes() {
+    let w = world().await;
+    let ours = w.app.get("/api/v2/audit/admin").await;
+    assert_eq!(ours.status, 200, "{}", ours.text);
+    for id in [w.skill, w.agent] {
+        assert!(ours.text.contains(&id.to_string()), "{}", ours.text);
+    }
+    let theirs = as_other(&w, Method::GET, "/api/v2/audit/admin", None).await;
+    assert_eq!(theirs.status, 200, "{}", theirs.text);
+    let items = theirs.body["items"].as_array().unwrap();
+    // Its one settings change, and nothing of org 1.
+    assert_eq!(items.len(), 1, "{}", theirs.text);
+    assert_eq!(items[0]["kind"], "settings");
+    for id in [w.skill, w.agent, w.app.org.get()] {
+        assert!(!theirs.text.contains(&id.to_string()), "{}", theirs.text);
+    }
+    // Its skill and its failed attempt at ours leave our trail as it was.
+    let r = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/skills",
+        Some(&json!({"name": "Theirs"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = as_other(
+        &w,
+        Method::PATCH,
+        &format!("/api/v2/admin/skills/{}", w.skill),
+        Some(&json!({"name": "Taken over"})),
+    )
+    .await;
+    assert_problem(&r, 404, "not_found");
+    assert_eq!(w.app.get("/api/v2/audit/admin").await.body, ours.body);
+    let theirs = as_other(&w, Method::GET, "/api/v2/audit/admin", None).await;
+    assert_eq!(theirs.body["items"].as_array().unwrap().len(), 2);
+}

@@ -2,6 +2,7 @@
 
 pub mod helpers;
 
+mod admin_audit;
 mod agents;
 mod assignments;
 mod auth;

@@ -1,5 +1,6 @@
 //! The audit page: changes by two console users and the API client, newest first, each
-//! naming who made it; filtered by user and by agent.
+//! naming who made it; filtered by user and by agent; a skill renamed on the skills page
+//! shown among the changes to skills, with the e-mail of the user who renamed it.
 
 use super::*;
 
@@ -104,5 +105,75 @@ async fn the_audit_feed_names_who_changed_what_and_filters_by_user_and_agent() {
         .unwrap();
     s.wait_for("table[data-history]").await;
     assert_eq!(s.path().await, format!("/console/agents/{ana}"));
+    s.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_skill_renamed_in_the_console_is_among_the_changes_to_skills_with_its_user() {
+    let s = start().await;
+    let (_, _, billing, _) = seed_grid(&s).await;
+    s.sign_in_new("adm@example.com", Role::Admin).await;
+    s.browser.goto(&s.url("/console/skills")).await.unwrap();
+    s.wait_for("table[data-skills]").await;
+    s.fill(&format!("#name-{billing}"), "Invoices").await;
+    s.browser
+        .find(Locator::Css(&format!(
+            "form[data-form=\"skill-edit\"][data-skill-id=\"{billing}\"] button[type=submit]"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_for("table[data-skills] tr[data-name=\"Invoices\"]")
+        .await;
+
+    // The audit page, "What changed": skills.
+    s.browser
+        .find(Locator::Css("a[data-nav=\"audit\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_for("table[data-audit]").await;
+    s.browser
+        .find(Locator::Css("#what option[value=\"skills\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.submit("audit-filters").await;
+    s.wait_for("table[data-admin-audit]").await;
+    let rows = s
+        .browser
+        .find_all(Locator::Css("table[data-admin-audit] tbody tr"))
+        .await
+        .unwrap();
+    let newest = &rows[0];
+    assert_eq!(
+        newest.attr("data-subject-id").await.unwrap().as_deref(),
+        Some(billing.as_str())
+    );
+    let text = newest.text().await.unwrap();
+    assert!(text.contains("adm@example.com"), "{text}");
+    assert!(text.contains("Billing → Invoices"), "{text}");
+    assert_eq!(
+        s.text_of(
+            "table[data-admin-audit] tbody tr:first-child [data-field=\"name\"] [data-after]"
+        )
+        .await,
+        "Invoices"
+    );
+    // The skill's creation by the API client is there too, older.
+    let last = rows.last().unwrap().text().await.unwrap();
+    assert!(
+        last.contains("API client bootstrap") && last.contains("created"),
+        "{last}"
+    );
+    s.check_accessibility("the audit page showing changes to skills")
+        .await;
+    s.screenshot("audit-skills").await;
     s.browser.clone().close().await.unwrap();
 }

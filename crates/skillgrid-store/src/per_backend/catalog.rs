@@ -18,6 +18,8 @@ pub(super) trait Kind: From<Self::Row> + Sized {
     /// Stores a changed one: [`Kind::bind`]'s parameters, then its key.
     const UPDATE: &str;
     fn uuid(&self) -> Uuid;
+    /// What the administrative audit trail keeps of it.
+    fn audited(&self) -> AdminState;
     /// Binds what a write stores of it: its fields in its statements' order (a field kept
     /// with its case-insensitive key followed by that key), `updated_at` last.
     fn bind<'q>(&'q self, q: Query<'q>) -> Query<'q>;
@@ -37,6 +39,9 @@ macro_rules! kind {
             const UPDATE: &str = $update;
             fn uuid(&self) -> Uuid {
                 self.id.get()
+            }
+            fn audited(&self) -> AdminState {
+                <$record>::audited(self)
             }
             fn bind<'q>(&'q self, q: Query<'q>) -> Query<'q> {
                 q$(.bind(&self.$field)$(.bind($key(&self.$field)))?)*.bind(self.updated_at.0)
@@ -106,6 +111,7 @@ pub(super) async fn update_settings(
     pool: &Pool,
     org: OrgId,
     new: &OrgSettings,
+    by: &ChangedBy,
 ) -> Result<Result<(), Stranded>> {
     // No skill-set write runs meanwhile, so the count below sees every write that finished
     // and none is under way.
@@ -124,11 +130,18 @@ pub(super) async fn update_settings(
     if let Some(stranded) = crate::common::stranded(extent) {
         return Ok(Err(stranded));
     }
+    let current: rows::Org = sqlx::query_as(&format!("SELECT {ORG_COLS} FROM orgs WHERE id = $1"))
+        .bind(org_pk)
+        .fetch_one(&mut *tx)
+        .await?;
+    let before = AdminState::Settings(current.record()?.settings);
     sqlx::query("UPDATE orgs SET settings = $1 WHERE id = $2")
         .bind(crate::settings::to_json(new)?)
         .bind(org_pk)
         .execute(&mut *tx)
         .await?;
+    let after = AdminState::Settings(new.clone());
+    super::admin_trail::record(&mut tx, org_pk, org.get(), Some(&before), &after, by).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -238,45 +251,52 @@ async fn one<'e, K: Kind>(
     Ok((row.pk(), row.into()))
 }
 
-/// Creates a skill or an agent of the organization.
+/// Creates a skill or an agent of the organization, with its audit entry.
 pub(super) async fn create<K: Kind + FromNew<N>, N>(
     pool: &Pool,
     org: OrgId,
     new: &N,
-    now: Timestamp,
+    by: &ChangedBy,
 ) -> Result<K> {
-    let record = K::from_new(new, now);
-    let done = record
+    let record = K::from_new(new, by.now);
+    let mut tx = begin_write(pool).await?;
+    let org_pk = org_pk(&mut *tx, org).await?;
+    record
         .bind(sqlx::query(K::INSERT))
         .bind(record.uuid())
         .bind(org.get())
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_write_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
+    let after = record.audited();
+    super::admin_trail::record(&mut tx, org_pk, record.uuid(), None, &after, by).await?;
+    tx.commit().await?;
     Ok(record)
 }
 
-/// Applies a PATCH to a skill or an agent of the organization, and stores it unless that
-/// changed nothing.
+/// Applies a PATCH to a skill or an agent of the organization, and stores it with its audit
+/// entry unless that changed nothing.
 pub(super) async fn update<K: Kind + Patched<P>, P>(
     pool: &Pool,
     org: OrgId,
     id: K::Id,
     patch: &P,
-    now: Timestamp,
+    by: &ChangedBy,
 ) -> Result<K> {
     let mut tx = begin_write(pool).await?;
     let (pk, mut record) = one::<K>(&mut *tx, org, id.into(), &for_update(K::Row::TABLE)).await?;
-    if record.patch(patch, now) {
+    let before = record.audited();
+    if record.patch(patch, by.now) {
         record
             .bind(sqlx::query(K::UPDATE))
             .bind(pk)
             .execute(&mut *tx)
             .await
             .map_err(map_write_err)?;
+        let org_pk = org_pk(&mut *tx, org).await?;
+        let after = record.audited();
+        super::admin_trail::record(&mut tx, org_pk, record.uuid(), Some(&before), &after, by)
+            .await?;
     }
     tx.commit().await?;
     Ok(record)

@@ -6,6 +6,7 @@
 //! generic bounds. SQL here numbers its parameters `$1, $2, …`, which SQLite reads too; where
 //! the backends' SQL differs, the backend passes its own statement.
 
+mod admin_trail;
 pub(super) mod catalog;
 mod clients;
 mod grid;

@@ -3,10 +3,11 @@
 //! backends differ, of the backend) and what it runs on: the store's `read` pool, its `write`
 //! pool, one transaction through `write`, or the whole store.
 
-use super::{agent_skills, take_tokens, write};
 use super::{
-    begin_for_org, begin_write, catalog, clients, extra, grid, group, keys, trail, users, Db,
+    admin_trail, begin_for_org, begin_write, catalog, clients, extra, grid, group, keys, trail,
+    users, Db,
 };
+use super::{agent_skills, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 
@@ -59,6 +60,10 @@ store! {
     get_client(org: OrgId, id: ClientId) -> ClientRecord = read clients::get(org, id);
     client_audit(org: OrgId, since: Option<Timestamp>, page: PageRequest)
         -> Paged<ClientAuditRecord> = read clients::audit(org, since, page);
+    admin_audit(org: OrgId, since: Option<Timestamp>, page: PageRequest)
+        -> Paged<AdminAuditRecord> = read admin_trail::list(org, since, page);
+    admin_feed(org: OrgId, f: &AdminFilter, page: PageRequest) -> Paged<AdminAuditRecord>
+        = read admin_trail::feed(org, f, page);
     settings(org: OrgId) -> OrgSettings = read catalog::settings(org);
     org_generation(org: OrgId) -> i64 = read catalog::org_generation(org);
     org_snapshot(org: OrgId) -> OrgSnapshot = store org_snapshot(org);
@@ -108,17 +113,17 @@ store! {
         = write clients::update(org, id, change, by);
     delete_client(org: OrgId, id: ClientId, if_scopes: Option<&[String]>, by: &ChangedBy)
         -> ClientRecord = write clients::delete(org, id, if_scopes, by);
-    update_settings(org: OrgId, new: &OrgSettings) -> Result<(), Stranded>
-        = write catalog::update_settings(org, new);
-    create_skill(org: OrgId, new: &NewSkill, now: Timestamp) -> SkillRecord
-        = write catalog::create(org, new, now);
-    update_skill(org: OrgId, id: SkillId, patch: &SkillPatch, now: Timestamp) -> SkillRecord
-        = write catalog::update(org, id, patch, now);
+    update_settings_by(org: OrgId, new: &OrgSettings, by: &ChangedBy) -> Result<(), Stranded>
+        = write catalog::update_settings(org, new, by);
+    create_skill_by(org: OrgId, new: &NewSkill, by: &ChangedBy) -> SkillRecord
+        = write catalog::create(org, new, by);
+    update_skill_by(org: OrgId, id: SkillId, patch: &SkillPatch, by: &ChangedBy) -> SkillRecord
+        = write catalog::update(org, id, patch, by);
     delete_skill(org: OrgId, id: SkillId) -> () = write catalog::delete_skill(org, id);
-    create_agent(org: OrgId, new: &NewAgent, now: Timestamp) -> AgentRecord
-        = write catalog::create(org, new, now);
-    update_agent(org: OrgId, id: AgentId, patch: &AgentPatch, now: Timestamp) -> AgentRecord
-        = write catalog::update(org, id, patch, now);
+    create_agent_by(org: OrgId, new: &NewAgent, by: &ChangedBy) -> AgentRecord
+        = write catalog::create(org, new, by);
+    update_agent_by(org: OrgId, id: AgentId, patch: &AgentPatch, by: &ChangedBy) -> AgentRecord
+        = write catalog::update(org, id, patch, by);
     write(request: WriteRequest<'_>) -> Written = store write(request);
     idempotency_begin(org: OrgId, client: ClientId, key: &str, fingerprint: &str, now: Timestamp)
         -> IdempotencyBegin = write keys::begin(org, client, key, fingerprint, now);
@@ -135,8 +140,8 @@ store! {
     find_user(org: OrgId, email: &str) -> Option<UserRecord> = read users::find(org, email);
     get_user(org: OrgId, id: Uuid) -> UserRecord = read users::get(org, id);
     list_users(org: OrgId) -> Vec<UserRecord> = read users::list(org);
-    update_user(org: OrgId, id: Uuid, change: &UserChange, now: Timestamp) -> UserRecord
-        = write users::update(org, id, change, now);
+    update_user_by(org: OrgId, id: Uuid, change: &UserChange, by: &ChangedBy) -> UserRecord
+        = write users::update(org, id, change, by);
     create_session(new: &NewSession) -> () = write users::create_session(new);
     session(token_hash: &[u8; 32], now: Timestamp, idle_ms: i64) -> Option<SessionRecord>
         = store session(token_hash, now, idle_ms);

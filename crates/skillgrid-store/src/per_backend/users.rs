@@ -97,6 +97,7 @@ pub(super) async fn create(
     .execute(&mut *tx)
     .await
     .map_err(map_write_err)?;
+    super::admin_trail::record(&mut tx, org_pk, user.id, None, &user.audited(), by).await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -149,12 +150,14 @@ pub(super) async fn update(
     org: OrgId,
     id: Uuid,
     change: &UserChange,
-    now: Timestamp,
+    by: &ChangedBy,
 ) -> Result<UserRecord> {
+    let now = by.now;
     let mut tx = begin_write(pool).await?;
     let row = locate(&mut tx, org, id, true).await?;
     let pk = row.pk;
     let mut user = row.record()?;
+    let before = user.audited();
     if let Some(role) = change.role {
         user.role = role;
     }
@@ -178,6 +181,10 @@ pub(super) async fn update(
     .bind(pk)
     .execute(&mut *tx)
     .await?;
+    // A new password alone leaves the audited side as it was, and records nothing.
+    let org_pk = super::catalog::org_pk(&mut *tx, org).await?;
+    super::admin_trail::record(&mut tx, org_pk, user.id, Some(&before), &user.audited(), by)
+        .await?;
     if !user.active {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(pk)

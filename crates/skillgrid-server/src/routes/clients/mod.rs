@@ -34,7 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/audit/clients", get(audit))
 }
 
-fn by(caller: &Caller) -> ChangedBy {
+/// Who makes a change with this request: the caller's client (a console user's own client
+/// for a request made with their session).
+pub(crate) fn by(caller: &Caller) -> ChangedBy {
     ChangedBy {
         request_id: current_request_id(),
         client: Some(caller.client_id),

@@ -1,0 +1,110 @@
+//! The administrative audit trail: one entry per change to a skill, an agent, the settings
+//! or a console user, written inside the change's own transaction (see `crate::admin_audit`).
+
+use super::Db;
+use crate::admin_audit::{action_code, kind_code, AdminAuditRow};
+use crate::common::paged;
+use crate::*;
+use skillgrid_core::api::AdminAuditAction;
+
+type Pool = sqlx::Pool<Db>;
+type Conn = <Db as sqlx::Database>::Connection;
+
+/// Records one change to `subject` of the organization whose key is `org_pk`: created (no
+/// `before`) or updated. An update whose two sides are alike records nothing.
+pub(super) async fn record(
+    conn: &mut Conn,
+    org_pk: i64,
+    subject: Uuid,
+    before: Option<&AdminState>,
+    after: &AdminState,
+    by: &ChangedBy,
+) -> Result<()> {
+    if before == Some(after) {
+        return Ok(());
+    }
+    let action = if before.is_some() {
+        AdminAuditAction::Updated
+    } else {
+        AdminAuditAction::Created
+    };
+    sqlx::query(
+        "INSERT INTO admin_audit
+             (uuid, org_id, at, request_id, actor_uuid, kind, subject_uuid, action, before, after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(org_pk)
+    .bind(by.now.0)
+    .bind(&by.request_id)
+    .bind(by.client.map(ClientId::get))
+    .bind(kind_code(after.kind()))
+    .bind(subject)
+    .bind(action_code(action))
+    .bind(before.map(AdminState::to_json).transpose()?)
+    .bind(after.to_json()?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn list(
+    pool: &Pool,
+    org: OrgId,
+    since: Option<Timestamp>,
+    page: PageRequest,
+) -> Result<Paged<AdminAuditRecord>> {
+    let rows: Vec<AdminAuditRow> = sqlx::query_as(
+        "SELECT a.id, a.uuid, a.at, a.request_id, a.actor_uuid, a.kind, a.subject_uuid, a.action,
+                a.before, a.after
+         FROM admin_audit a WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = $1)
+           AND a.id > $2 AND a.at >= $3 ORDER BY a.id LIMIT $4",
+    )
+    .bind(org.get())
+    .bind(page.after.unwrap_or(0))
+    .bind(since.map_or(i64::MIN, |t| t.0))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(AdminAuditRow::entry)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paged(rows, page.limit))
+}
+
+/// See [`Store::admin_feed`]: newest first, before position `page.after`, one statement.
+pub(super) async fn feed(
+    pool: &Pool,
+    org: OrgId,
+    f: &AdminFilter,
+    page: PageRequest,
+) -> Result<Paged<AdminAuditRecord>> {
+    let rows: Vec<AdminAuditRow> = sqlx::query_as(
+        "SELECT a.id, a.uuid, a.at, a.request_id, a.actor_uuid, a.kind, a.subject_uuid, a.action,
+                a.before, a.after
+         FROM admin_audit a WHERE a.org_id = (SELECT id FROM orgs WHERE uuid = $1)
+           AND a.id < $2 AND a.at >= $3 AND a.at <= $4
+           AND ($5 = 0 OR a.kind = $5)
+           AND ($6 OR a.subject_uuid = $7)
+           AND ($8 OR a.actor_uuid = $9)
+         ORDER BY a.id DESC LIMIT $10",
+    )
+    .bind(org.get())
+    .bind(page.after.unwrap_or(i64::MAX))
+    .bind(f.from.map_or(i64::MIN, |t| t.0))
+    .bind(f.to.map_or(i64::MAX, |t| t.0))
+    .bind(f.kind.map_or(0, kind_code))
+    .bind(f.subject.is_none())
+    .bind(f.subject.unwrap_or_default())
+    .bind(f.client.is_none())
+    .bind(f.client.map_or(Uuid::nil(), ClientId::get))
+    .bind(page.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(AdminAuditRow::entry)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paged(rows, page.limit))
+}
