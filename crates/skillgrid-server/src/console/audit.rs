@@ -258,133 +258,103 @@ pub async fn page(
         )
         .await?
         .items;
-    if let Some(kind) = kind {
-        let admin = match admin_filter(kind, filter) {
-            Ok(f) => f,
-            Err(why) => return Ok(refused(StatusCode::BAD_REQUEST, TITLE, &why)),
-        };
-        let trail = store
-            .admin_feed(
-                org_id,
-                &admin,
-                PageRequest {
-                    after,
-                    limit: PAGE_ROWS,
-                },
-            )
-            .await?;
-        let by_user: HashMap<ClientId, Uuid> = users.iter().map(|u| (u.client_id, u.id)).collect();
-        let emails: HashMap<ClientId, &str> = users
-            .iter()
-            .map(|u| (u.client_id, u.email.as_str()))
-            .collect();
-        let names: HashMap<ClientId, &str> =
-            clients.iter().map(|c| (c.id, c.name.as_str())).collect();
-        let changes: Vec<AdminChange> = trail
-            .items
-            .into_iter()
-            .map(|e| {
-                let who = match e.actor {
-                    None => "admin command".to_string(),
-                    Some(c) => match (emails.get(&c), names.get(&c)) {
-                        (Some(email), _) => email.to_string(),
-                        (None, Some(name)) => format!("API client {name}"),
-                        (None, None) => format!("API client {c}"),
-                    },
-                };
-                AdminChange {
-                    entry: crate::routes::admin_audit::render(e, &by_user),
-                    who,
-                }
-            })
-            .collect();
-        let mut skills = view.catalog.clone();
-        skills.sort_by_cached_key(|k| k.name.to_lowercase());
-        let shown = Shown {
-            query: &query,
-            users: &users,
-            clients: clients
-                .iter()
-                .filter(|c| !emails.contains_key(&c.id))
-                .collect(),
-            skills: &skills,
-            changes: Vec::new(),
-            next: encode_audit_cursor(trail.next),
-            first_page: after.is_none(),
-        };
-        return Ok(respond(
-            StatusCode::OK,
-            frame(
-                TITLE,
-                Some(bar(&s, &org.name)),
-                render_admin(&shown, kind, &changes),
-            ),
-        ));
-    }
-    let feed = store
-        .audit_feed(
-            org_id,
-            &filter,
-            PageRequest {
-                after,
-                limit: PAGE_ROWS,
-            },
-        )
-        .await?;
-    let ids: Vec<AgentId> = feed
-        .items
-        .iter()
-        .map(|a| a.agent_id)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let agents: HashMap<AgentId, AgentRecord> = store
-        .agents_by_ids(org_id, &ids)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
-    let emails: HashMap<ClientId, &str> = users
-        .iter()
-        .map(|u| (u.client_id, u.email.as_str()))
-        .collect();
-    let names: HashMap<ClientId, &str> = clients.iter().map(|c| (c.id, c.name.as_str())).collect();
-    let by_user: HashMap<ClientId, Uuid> = users.iter().map(|u| (u.client_id, u.id)).collect();
-    let changes = feed
-        .items
-        .into_iter()
-        .map(|a| {
-            let who = match (emails.get(&a.client_id), names.get(&a.client_id)) {
-                (Some(email), _) => email.to_string(),
-                (None, Some(name)) => format!("API client {name}"),
-                (None, None) => format!("API client {}", a.client_id),
-            };
-            let agent = agents.get(&a.agent_id).cloned();
-            Change {
-                entry: r.audit(a, &by_user),
-                who,
-                agent,
-            }
-        })
-        .collect();
+    let authors = Authors::new(&users, &clients);
     let mut skills = view.catalog.clone();
     skills.sort_by_cached_key(|k| k.name.to_lowercase());
-    let shown = Shown {
+    let mut shown = Shown {
         query: &query,
         users: &users,
         clients: clients
             .iter()
-            .filter(|c| !emails.contains_key(&c.id))
+            .filter(|c| !authors.emails.contains_key(&c.id))
             .collect(),
         skills: &skills,
-        changes,
-        next: encode_audit_cursor(feed.next),
+        changes: Vec::new(),
+        next: None,
         first_page: after.is_none(),
+    };
+    let page = PageRequest {
+        after,
+        limit: PAGE_ROWS,
+    };
+    let body = if let Some(kind) = kind {
+        let admin = match admin_filter(kind, filter) {
+            Ok(f) => f,
+            Err(why) => return Ok(refused(StatusCode::BAD_REQUEST, TITLE, &why)),
+        };
+        let trail = store.admin_feed(org_id, &admin, page).await?;
+        shown.next = encode_audit_cursor(trail.next);
+        let changes: Vec<AdminChange> = trail
+            .items
+            .into_iter()
+            .map(|e| AdminChange {
+                who: e
+                    .actor
+                    .map_or_else(|| "admin command".to_string(), |c| authors.name(c)),
+                entry: crate::routes::admin_audit::render(e, &authors.by_user),
+            })
+            .collect();
+        render_admin(&shown, kind, &changes)
+    } else {
+        let feed = store.audit_feed(org_id, &filter, page).await?;
+        shown.next = encode_audit_cursor(feed.next);
+        let ids: Vec<AgentId> = feed
+            .items
+            .iter()
+            .map(|a| a.agent_id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let agents: HashMap<AgentId, AgentRecord> = store
+            .agents_by_ids(org_id, &ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        shown.changes = feed
+            .items
+            .into_iter()
+            .map(|a| Change {
+                who: authors.name(a.client_id),
+                agent: agents.get(&a.agent_id).cloned(),
+                entry: r.audit(a, &authors.by_user),
+            })
+            .collect();
+        render(&shown)
     };
     Ok(respond(
         StatusCode::OK,
-        frame(TITLE, Some(bar(&s, &org.name)), render(&shown)),
+        frame(TITLE, Some(bar(&s, &org.name)), body),
     ))
+}
+
+/// Who made a change, by the API client it is recorded under: a console user's e-mail, or an
+/// API client's name.
+struct Authors<'a> {
+    emails: HashMap<ClientId, &'a str>,
+    names: HashMap<ClientId, &'a str>,
+    by_user: HashMap<ClientId, Uuid>,
+}
+
+impl<'a> Authors<'a> {
+    fn new(users: &'a [UserRecord], clients: &'a [ClientRecord]) -> Self {
+        Authors {
+            emails: users
+                .iter()
+                .map(|u| (u.client_id, u.email.as_str()))
+                .collect(),
+            names: clients.iter().map(|c| (c.id, c.name.as_str())).collect(),
+            by_user: users.iter().map(|u| (u.client_id, u.id)).collect(),
+        }
+    }
+
+    fn name(&self, client: ClientId) -> String {
+        match (self.emails.get(&client), self.names.get(&client)) {
+            (Some(email), _) => email.to_string(),
+            (None, Some(name)) => format!("API client {name}"),
+            (None, None) => format!("API client {client}"),
+        }
+    }
 }
 
 struct Shown<'a> {
