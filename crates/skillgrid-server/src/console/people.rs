@@ -202,25 +202,14 @@ pub async fn set_active(
             ))
         }
     };
-    let user = match other_user(
-        &state,
-        &s,
-        &id,
-        "You cannot disable or enable yourself: another admin must.",
-    )
-    .await?
-    {
-        Ok(u) => u,
-        Err(answer) => return Ok(answer),
-    };
     let change = UserChange {
         active: Some(active),
         ..UserChange::default()
     };
-    state
-        .store()
-        .update_user_by(user.org_id, user.id, &change, &by(&s.record.user))
-        .await?;
+    let refusal = "You cannot disable or enable yourself: another admin must.";
+    if let Err(answer) = change_other(&state, &s, &id, refusal, &change).await? {
+        return Ok(answer);
+    }
     Ok(redirect(if active {
         "/console/people?done=enabled"
     } else {
@@ -253,26 +242,35 @@ pub async fn set_role(
             ))
         }
     };
-    let user = match other_user(
-        &state,
-        &s,
-        &id,
-        "You cannot change your own role: another admin must.",
-    )
-    .await?
-    {
-        Ok(u) => u,
-        Err(answer) => return Ok(answer),
-    };
     let change = UserChange {
         role: Some(role),
         ..UserChange::default()
     };
+    let refusal = "You cannot change your own role: another admin must.";
+    if let Err(answer) = change_other(&state, &s, &id, refusal, &change).await? {
+        return Ok(answer);
+    }
+    Ok(redirect("/console/people?done=role"))
+}
+
+/// Applies `change` to the user `id` names, recorded under the signed-in admin; the answer
+/// instead when `id` is no user of the organization, or the admin themself (`refusal`).
+async fn change_other(
+    state: &AppState,
+    s: &Session,
+    id: &str,
+    refusal: &str,
+    change: &UserChange,
+) -> Result<Result<(), Response>, ApiError> {
+    let user = match other_user(state, s, id, refusal).await? {
+        Ok(u) => u,
+        Err(answer) => return Ok(Err(answer)),
+    };
     state
         .store()
-        .update_user_by(user.org_id, user.id, &change, &by(&s.record.user))
+        .update_user_by(user.org_id, user.id, change, &by(&s.record.user))
         .await?;
-    Ok(redirect("/console/people?done=role"))
+    Ok(Ok(()))
 }
 
 /// Who makes a change in the console: the signed-in user, through their own client.
