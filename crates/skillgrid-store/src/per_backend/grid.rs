@@ -4,7 +4,7 @@
 //! costs what the first does. The ids of every agent a filter matches (what the console's
 //! bulk changes select) are read with the same filter, by keyset too.
 
-use super::{begin_snapshot, Db, AGENT_VERSION};
+use super::{begin_snapshot, Db, AGENT_VERSION, HELD_SKILLS};
 use crate::rows;
 use crate::*;
 use sqlx::QueryBuilder;
@@ -52,28 +52,28 @@ pub(super) async fn page(
         Some(GridCursor::Before(_)) => (last, first.filter(|_| more)),
     };
 
-    let mut held: Vec<(i64, Uuid, i64)> = Vec::new();
+    // One row an agent, its skills in one text: a full page holds 10,000 assignments, and
+    // reading them as 10,000 rows cost more than the rest of the page together (each row is
+    // a round of the driver's machinery, and on SQLite a hand-over between threads).
+    let mut held: Vec<(i64, String)> = Vec::new();
     if !agents.is_empty() {
-        let mut q = QueryBuilder::<Db>::new(
-            "SELECT a.agent_id, s.uuid, a.proficiency FROM assignments a
-             JOIN skills s ON s.id = a.skill_id WHERE s.active = ",
-        );
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "SELECT a.agent_id, {HELD_SKILLS} FROM assignments a
+             JOIN skills s ON s.id = a.skill_id WHERE s.active = "
+        ));
         q.push_bind(true).push(" AND a.agent_id IN (");
         let mut ids = q.separated(", ");
         for a in &agents {
             ids.push_bind(a.agent.id);
         }
-        q.push(")");
+        q.push(") GROUP BY a.agent_id");
         held = q.build_query_as().fetch_all(&mut *tx).await?;
     }
     tx.commit().await?;
 
-    let mut by_agent: HashMap<i64, Vec<(SkillId, i64)>> = HashMap::new();
-    for (agent, skill, proficiency) in held {
-        by_agent
-            .entry(agent)
-            .or_default()
-            .push((skill.into(), proficiency));
+    let mut by_agent: HashMap<i64, Vec<(SkillId, i64)>> = HashMap::with_capacity(held.len());
+    for (agent, skills) in held {
+        by_agent.insert(agent, held_skills(&skills)?);
     }
     let rows = agents
         .into_iter()
@@ -88,6 +88,25 @@ pub(super) async fn page(
         next,
         previous,
     })
+}
+
+/// The `skill:proficiency,…` text of `HELD_SKILLS` read back.
+fn held_skills(text: &str) -> Result<Vec<(SkillId, i64)>> {
+    text.split(',')
+        .map(|item| {
+            let parsed = item.split_once(':').and_then(|(skill, proficiency)| {
+                Some((
+                    Uuid::try_parse(skill).ok()?.into(),
+                    proficiency.parse().ok()?,
+                ))
+            });
+            parsed.ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!(
+                    "an assignment of the grid reads `{item}`, not skill:proficiency"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The agents `f` matches in the grid's order, from after the agent with the key `after`:

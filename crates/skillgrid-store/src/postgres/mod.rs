@@ -177,6 +177,10 @@ type This = PgStore;
 /// An agent `g`'s skill-set version: a column of the agent.
 const AGENT_VERSION: &str = "g.version";
 
+/// The skills `s` (joined to assignments `a`) of a group of assignments as one text,
+/// `skill:proficiency,…` (see `per_backend/grid.rs`).
+const HELD_SKILLS: &str = "string_agg(s.uuid::text || ':' || a.proficiency, ',')";
+
 async fn begin_snapshot(store: &PgStore) -> sqlx::Result<Tx> {
     store
         .read

@@ -417,6 +417,10 @@ type This = SqliteStore;
 const AGENT_VERSION: &str =
     "coalesce((SELECT v.version FROM agent_versions v WHERE v.agent_id = g.id), 0)";
 
+/// The skills `s` (joined to assignments `a`) of a group of assignments as one text,
+/// `skill:proficiency,…`, the skill's UUID in hex (see `per_backend/grid.rs`).
+const HELD_SKILLS: &str = "group_concat(hex(s.uuid) || ':' || a.proficiency, ',')";
+
 async fn begin_snapshot(store: &SqliteStore) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
     store.read.begin().await
 }
