@@ -4,7 +4,7 @@
 //! costs what the first does. The ids of every agent a filter matches (what the console's
 //! bulk changes select) are read with the same filter, by keyset too.
 
-use super::{begin_snapshot, Db, AGENT_VERSION, HELD_SKILLS};
+use super::{begin_snapshot, Db, AGENT_VERSION, GROUP_HELD_SKILLS, HELD_SKILLS};
 use crate::rows;
 use crate::*;
 use sqlx::QueryBuilder;
@@ -52,13 +52,19 @@ pub(super) async fn page(
         Some(GridCursor::Before(_)) => (last, first.filter(|_| more)),
     };
 
-    // One row an agent, its skills in one text: a full page holds 10,000 assignments, and
-    // reading them as 10,000 rows cost more than the rest of the page together (each row is
-    // a round of the driver's machinery, and on SQLite a hand-over between threads).
-    let mut held: Vec<(i64, String)> = Vec::new();
+    let mut by_agent: HashMap<i64, Vec<(SkillId, i64)>> = HashMap::with_capacity(agents.len());
     if !agents.is_empty() {
+        // SQLite: one row an agent, its skills in one text. A full page holds 10,000
+        // assignments, and sqlx hands each row of SQLite over from its worker thread: as
+        // 10,000 rows they cost more than the rest of the page together. PostgreSQL's rows
+        // come cheaper than its grouping and formatting of that text: one row an assignment.
+        let cols = if GROUP_HELD_SKILLS {
+            format!("a.agent_id, {HELD_SKILLS}")
+        } else {
+            "a.agent_id, s.uuid, a.proficiency".to_string()
+        };
         let mut q = QueryBuilder::<Db>::new(format!(
-            "SELECT a.agent_id, {HELD_SKILLS} FROM assignments a
+            "SELECT {cols} FROM assignments a
              JOIN skills s ON s.id = a.skill_id WHERE s.active = "
         ));
         q.push_bind(true).push(" AND a.agent_id IN (");
@@ -66,15 +72,25 @@ pub(super) async fn page(
         for a in &agents {
             ids.push_bind(a.agent.id);
         }
-        q.push(") GROUP BY a.agent_id");
-        held = q.build_query_as().fetch_all(&mut *tx).await?;
+        q.push(")");
+        if GROUP_HELD_SKILLS {
+            q.push(" GROUP BY a.agent_id");
+            let held: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            for (agent, skills) in held {
+                by_agent.insert(agent, held_skills(&skills)?);
+            }
+        } else {
+            let held: Vec<(i64, Uuid, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            for (agent, skill, proficiency) in held {
+                by_agent
+                    .entry(agent)
+                    .or_default()
+                    .push((skill.into(), proficiency));
+            }
+        }
     }
     tx.commit().await?;
 
-    let mut by_agent: HashMap<i64, Vec<(SkillId, i64)>> = HashMap::with_capacity(held.len());
-    for (agent, skills) in held {
-        by_agent.insert(agent, held_skills(&skills)?);
-    }
     let rows = agents
         .into_iter()
         .map(|a| GridRow {
@@ -166,15 +182,31 @@ fn matching<'a>(cols: &str, org: OrgId, f: &'a GridFilter) -> QueryBuilder<'a, D
     if let Some(active) = f.active {
         q.push(" AND g.active = ").push_bind(active);
     }
-    if f.skill.is_some() || f.proficiency.is_some() {
+    if let Some(skill) = f.skill {
+        // The skill's key looked up once: PostgreSQL then walks the agents in the grid's order
+        // and probes each one's assignment of that skill by index, stopping at the page's end,
+        // where with a join it read every holder of the skill and sorted them.
+        q.push(
+            " AND EXISTS (SELECT 1 FROM assignments a WHERE a.agent_id = g.id
+              AND a.skill_id = (SELECT s.id FROM skills s WHERE s.uuid = ",
+        )
+        .push_bind(skill.get())
+        .push(" AND s.active = ")
+        .push_bind(true)
+        .push(")");
+        if let Some((low, high)) = f.proficiency {
+            q.push(" AND a.proficiency BETWEEN ")
+                .push_bind(low)
+                .push(" AND ")
+                .push_bind(high);
+        }
+        q.push(")");
+    } else if f.proficiency.is_some() {
         q.push(
             " AND EXISTS (SELECT 1 FROM assignments a JOIN skills s ON s.id = a.skill_id
               WHERE a.agent_id = g.id AND s.active = ",
         )
         .push_bind(true);
-        if let Some(skill) = f.skill {
-            q.push(" AND s.uuid = ").push_bind(skill.get());
-        }
         if let Some((low, high)) = f.proficiency {
             q.push(" AND a.proficiency BETWEEN ")
                 .push_bind(low)
