@@ -84,6 +84,12 @@ fn a_tiny_run_ends_with_every_figure_as_json() {
     ] {
         let p = &pages[kind];
         assert!(p["bytes"].as_u64().is_some_and(|b| b > 0), "{kind}: {p}");
+        // Asked for gzip as a browser asks, the page comes compressed.
+        assert!(
+            p["sent_bytes"].as_u64().is_some_and(|b| b > 0)
+                && p["sent_bytes"].as_u64() < p["bytes"].as_u64(),
+            "{kind}: {p}"
+        );
         assert!(
             p["statements"].as_u64().is_some_and(|n| n > 0),
             "{kind}: {p}"

@@ -27,6 +27,9 @@
 //! Beside them, the cross-cutting pieces: the page layout and its assets (`layout.rs`), the signed-in bar (`navbar.rs`), the
 //! API reached with the session (`api.rs`), sessions and their cookie (`sessions.rs`),
 //! anti-forgery checks (`csrf.rs`), passwords (`passwords.rs`).
+//!
+//! Every answer of the router below that is a page, a script or a style sheet is compressed
+//! when the browser asks (`compression()`); the JSON API's, outside it, never are.
 
 mod admin;
 mod agent;
@@ -51,9 +54,12 @@ mod skills;
 
 use crate::state::AppState;
 use crate::token_guard::FailureLimits;
+use axum::http::{header, Extensions, HeaderMap, StatusCode, Version};
 use axum::routing::get;
 use axum::Router;
 use std::time::Duration;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 /// How the console's sessions live (see docs/OPERATIONS.md for the flags that set them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,4 +115,28 @@ pub fn router() -> Router<AppState> {
         .route("/console/import", get(import::page))
         .route("/console/import/plan", axum::routing::post(import::plan))
         .route("/console/import/apply", axum::routing::post(import::apply))
+        .layer(compression())
+}
+
+/// The console's pages, scripts and style sheets, compressed when the browser asks
+/// (`Accept-Encoding: br` or `gzip`) at the fastest level: the grid's markup is very
+/// repetitive, so even that level sends a fraction of its bytes for well under a
+/// millisecond. Only here: the JSON API's answers go out as they always have, and so do the
+/// console's own JSON answers and every error, which `problem_bodies` may rewrite.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let compressible = |status: StatusCode, _: Version, headers: &HeaderMap, _: &Extensions| {
+        status.is_success()
+            && headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| {
+                    v.starts_with("text/html")
+                        || v.starts_with("text/css")
+                        || v.starts_with("text/javascript")
+                        || v.starts_with("application/javascript")
+                })
+    };
+    CompressionLayer::new()
+        .quality(CompressionLevel::Fastest)
+        .compress_when(SizeAbove::new(1024).and(compressible))
 }

@@ -192,3 +192,95 @@ async fn the_grid_filters_sorts_and_pages_through_agents() {
         page.html
     );
 }
+
+/// `GET path` as a browser asks for it: the session cookie and `Accept-Encoding: encoding`,
+/// the answer read as sent (this client decompresses nothing).
+async fn get_encoded(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    encoding: &str,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let r = reqwest::Client::new()
+        .get(app.url(path))
+        .header("cookie", format!("skillgrid_session={cookie}"))
+        .header("accept-encoding", encoding)
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
+    (status, headers, r.bytes().await.unwrap().to_vec())
+}
+
+fn header<'h>(headers: &'h reqwest::header::HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[tokio::test]
+async fn console_pages_are_compressed_when_asked_and_the_api_never() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    app.lift_rate_limit().await;
+    let skill = app.create_skill("Voice").await;
+    for i in 0..30 {
+        let agent = app.create_agent(&format!("agent{i:02}@example.com")).await;
+        let r = app
+            .put(
+                &format!("/api/v2/agents/users/{agent}/skills"),
+                &json!([{"skillId": skill, "proficiency": 80}]),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let org = app.org.to_string();
+    let (mut v, _) = signed_in(&app, &org, "ed@example.com", Role::Editor).await;
+    let cookie = v.cookie.clone().unwrap();
+    let plain = v.get("/console").await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(header(&plain.headers, "content-encoding"), None);
+    assert_eq!(rows(&plain.html).len(), 30);
+
+    // gzip: the same page, in fewer bytes, and caches told that it depends on the header.
+    let (status, headers, body) = get_encoded(&app, &cookie, "/console", "gzip").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+    assert!(header(&headers, "vary")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")));
+    assert!(
+        body.len() < plain.html.len() / 3,
+        "{} of {} bytes",
+        body.len(),
+        plain.html.len()
+    );
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut html)
+        .unwrap();
+    assert_eq!(html, plain.html);
+
+    // Brotli when the browser prefers it; scripts too.
+    let (_, headers, _) = get_encoded(&app, &cookie, "/console", "br;q=1, gzip;q=0.5").await;
+    assert_eq!(header(&headers, "content-encoding"), Some("br"));
+    let (status, headers, _) = get_encoded(&app, &cookie, "/console/assets/grid.js", "gzip").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+
+    // A refusal is sent as it is; so is every answer of the JSON API, whoever asks.
+    let (status, headers, _) = get_encoded(&app, &cookie, "/console?level=nope", "gzip").await;
+    assert_eq!(status, 400);
+    assert_eq!(header(&headers, "content-encoding"), None);
+    let r = reqwest::Client::new()
+        .get(app.url("/api/v2/audit?limit=1000"))
+        .bearer_auth(&app.token)
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(r.headers(), "content-encoding"), None);
+    assert!(header(r.headers(), "vary").is_none_or(|v| !v.contains("accept-encoding")));
+    let sent = r.bytes().await.unwrap();
+    let plain = app.get("/api/v2/audit?limit=1000").await;
+    assert!(plain.text.len() > 1024, "{}", plain.text);
+    assert_eq!(std::str::from_utf8(&sent).unwrap(), plain.text);
+}

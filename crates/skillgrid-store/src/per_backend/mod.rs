@@ -36,4 +36,6 @@ use super::{skillsets::AGENT_AUDIT, skillsets::FEED, skillsets::ORG_AUDIT};
 use super::{agent_skills, disk_usage, extra, take_tokens};
 // The expression of an agent `g`'s skill-set version.
 use super::AGENT_VERSION;
+// The expression of a group of assignments as one text (the grid's read).
 use super::{group, write, write_many};
+use super::{GROUP_HELD_SKILLS, HELD_SKILLS};

@@ -177,6 +177,13 @@ type This = PgStore;
 /// An agent `g`'s skill-set version: a column of the agent.
 const AGENT_VERSION: &str = "g.version";
 
+/// The skills `s` (joined to assignments `a`) of a group of assignments as one text,
+/// `skill:proficiency,…` (see `per_backend/grid.rs`).
+const HELD_SKILLS: &str = "string_agg(s.uuid::text || ':' || a.proficiency, ',')";
+/// Whether the grid reads a page's assignments grouped, one row an agent (`HELD_SKILLS`):
+/// not here, where grouping and formatting them cost more than reading them as rows.
+const GROUP_HELD_SKILLS: bool = false;
+
 async fn begin_snapshot(store: &PgStore) -> sqlx::Result<Tx> {
     store
         .read

@@ -417,6 +417,12 @@ type This = SqliteStore;
 const AGENT_VERSION: &str =
     "coalesce((SELECT v.version FROM agent_versions v WHERE v.agent_id = g.id), 0)";
 
+/// The skills `s` (joined to assignments `a`) of a group of assignments as one text,
+/// `skill:proficiency,…`, the skill's UUID in hex (see `per_backend/grid.rs`).
+const HELD_SKILLS: &str = "group_concat(hex(s.uuid) || ':' || a.proficiency, ',')";
+/// Whether the grid reads a page's assignments grouped, one row an agent (`HELD_SKILLS`).
+const GROUP_HELD_SKILLS: bool = true;
+
 async fn begin_snapshot(store: &SqliteStore) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
     store.read.begin().await
 }
