@@ -75,13 +75,20 @@ fn axe_source() -> String {
 struct Driver {
     child: Child,
     url: String,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Chromium outlives a killed chromedriver when the test did not close its session (a
+        // failed assertion, or a test that simply ends): its processes are the ones started
+        // with this test's own profile.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", "--"])
+            .arg(format!("--user-data-dir={}", self.profile.path().display()))
+            .status();
     }
 }
 
@@ -113,7 +120,7 @@ async fn start() -> Session {
     let driver = Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
-        _profile: profile,
+        profile,
     };
     let mut options = json!({
         "args": [
@@ -125,7 +132,7 @@ async fn start() -> Session {
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
-            format!("--user-data-dir={}", driver._profile.path().display()),
+            format!("--user-data-dir={}", driver.profile.path().display()),
         ]
     });
     if let Ok(chromium) = std::env::var("CHROMIUM") {
