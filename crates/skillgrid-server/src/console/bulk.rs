@@ -72,7 +72,7 @@ pub async fn agent_ids(
         if agents.len() as u64 > max {
             return Err(ApiError::one(
                 ErrorEntry::new(
-                    Locator::Query("q".into()),
+                    Locator::Query(narrowing(&query).into()),
                     EntryCode::TooManyItems,
                     format!(
                         "more than {max} agents match this filter; one bulk change takes at most {max}"
@@ -101,6 +101,20 @@ pub async fn agent_ids(
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+/// The filter to narrow when too many agents match: the first one given, or `q` (a search)
+/// when the query gives none.
+fn narrowing(q: &GridQuery) -> &'static str {
+    [
+        ("q", &q.q),
+        ("skill", &q.skill),
+        ("level", &q.level),
+        ("active", &q.active),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.as_deref().is_some_and(|v| !v.trim().is_empty()))
+    .map_or("q", |(name, _)| name)
 }
 
 fn query_value(q: &GridQuery, param: &str) -> String {

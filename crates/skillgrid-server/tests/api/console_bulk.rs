@@ -95,6 +95,8 @@ async fn every_agent_matching_the_filter_across_pages_and_no_more_than_one_bulk_
     assert_problem(&r, 400, "validation_failed");
     let entry = &r.body["errors"][0];
     assert_eq!(entry["code"], "too_many_items");
+    // With no filter, the search is the one to give.
+    assert_eq!(entry["query"], "q", "{}", r.text);
     assert!(
         entry["detail"]
             .as_str()
@@ -107,6 +109,12 @@ async fn every_agent_matching_the_filter_across_pages_and_no_more_than_one_bulk_
         .as_str()
         .unwrap()
         .contains("narrow the filter"));
+    // With a filter given, that filter is the one to narrow.
+    let r = e
+        .api(Method::GET, &format!("{IDS}?active=active"), None, &[])
+        .await;
+    assert_problem(&r, 400, "validation_failed");
+    assert_eq!(r.body["errors"][0]["query"], "active", "{}", r.text);
     let r = e
         .api(Method::GET, &format!("{IDS}?skill={voice}"), None, &[])
         .await;
