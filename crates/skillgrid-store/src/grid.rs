@@ -1,9 +1,10 @@
 //! What the console's grid reads: one page of an organization's agents, as the grid filters
 //! and sorts them, each with its skill-set version and its assignments of the organization's
-//! active skills (the grid's columns). One call per page, whatever the page. And the ids of
+//! active skills (the grid's columns), read with the page in one snapshot. One call per page, whatever the page. And the ids of
 //! every agent a filter matches, a keyset page at a time.
 
 use crate::{AgentId, AgentRecord, SkillId};
+use skillgrid_core::model::CatalogSkill;
 
 /// The order of the grid's rows (ties broken by the agent's key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,6 +50,8 @@ pub struct GridRow {
 /// A page of the grid, with the cursors of the pages around it.
 #[derive(Debug, Clone)]
 pub struct GridPage {
+    /// The grid's columns: the organization's active skills, by name in any case.
+    pub skills: Vec<CatalogSkill>,
     pub rows: Vec<GridRow>,
     /// `GridCursor::After` this for the next page.
     pub next: Option<i64>,

@@ -21,6 +21,10 @@
   const levelField = form.querySelector("[data-bulk-level-field]");
   const message = panel.querySelector("[data-bulk-message]");
   const result = panel.querySelector("[data-bulk-result]");
+  // The skills to choose from are the grid's columns (the page sends them once, in its head).
+  for (const th of table.querySelectorAll("thead th[data-skill-id]")) {
+    skill.add(new Option(th.textContent, th.dataset.skillId));
+  }
 
   // The selected agents, id → name, in the order they were selected.
   const selected = new Map();

@@ -4,8 +4,9 @@
 //! `sort`) and pages through them 50 at a time (`after`, `before`).
 //!
 //! A page costs a constant number of store calls whatever its position or filters: the
-//! session, the organization (name and scale), its skills, and one grid page (see
-//! `Store::agent_grid`), which pages by keyset, never by OFFSET.
+//! session, the organization (name and scale), and one grid page with its columns, the
+//! organization's active skills (see `Store::agent_grid`), which pages by keyset, never by
+//! OFFSET.
 
 use super::grid_view::{self, Columns, Shown};
 use super::layout::{frame, refused, respond};
@@ -158,19 +159,12 @@ pub async fn page(
         Ok(asked) => asked,
         Err(why) => return Ok(refused(StatusCode::BAD_REQUEST, TITLE, &why)),
     };
-    let mut skills: Vec<_> = store
-        .catalog(org_id)
-        .await?
-        .into_iter()
-        .filter(|k| k.active)
-        .collect();
-    skills.sort_by_cached_key(|k| k.name.to_lowercase());
     let grid = store.agent_grid(org_id, &filter, at, PAGE_ROWS).await?;
     let user = &s.record.user;
     let shown = Shown {
         query: &query,
         scale,
-        columns: Columns::new(&skills),
+        columns: Columns::new(&grid.skills),
         editable: user.role.scopes().contains(&scopes::AGENT_WRITE),
     };
     Ok(respond(

@@ -148,11 +148,9 @@ fn bulk_panel(shown: &Shown) -> Markup {
                 }
                 div {
                     label for="bulk-skill" { "Skill" }
-                    select #bulk-skill name="skill" {
-                        @for k in shown.columns.skills {
-                            option value=(k.id) { (k.name) }
-                        }
-                    }
+                    // Filled by the script from the grid's column heads: the page names
+                    // each skill once there and once in the filters, not a third time.
+                    select #bulk-skill name="skill" {}
                 }
                 div data-bulk-level-field {
                     label for="bulk-level" { "Level" }
@@ -201,7 +199,7 @@ fn grid_row(shown: &Shown, row: &GridRow) -> Markup {
 
 /// A row's cells, written by hand: a page has up to 10,000 of them, so each is left with no
 /// end tag (HTML closes a cell at the next one or at the row's end) and an empty one is only
-/// `<td>`.
+/// `<td>`; the class of its level is written unquoted (one word, as HTML allows).
 fn cells(shown: &Shown, row: &GridRow) -> PreEscaped<String> {
     let mut out = String::with_capacity(shown.columns.skills.len() * 8);
     for cell in shown.columns.cells(row) {
@@ -209,7 +207,7 @@ fn cells(shown: &Shown, row: &GridRow) -> PreEscaped<String> {
             None => out.push_str("<td>"),
             Some(p) => {
                 let (name, class) = level_of(shown.scale, p);
-                let _ = write!(out, "<td class=\"{class}\">{p}");
+                let _ = write!(out, "<td class={class}>{p}");
                 if let Some(name) = name {
                     out.push_str(" <small>");
                     let _ = Escaper::new(&mut out).write_str(name);
@@ -308,6 +306,7 @@ mod tests {
             })
             .collect();
         let page = GridPage {
+            skills: skills.clone(),
             rows,
             next: Some(123_456),
             previous: Some(123_406),
@@ -329,7 +328,7 @@ mod tests {
         let html = render(&shown, &page).into_string();
         assert_eq!(html.matches("<td").count(), 50 * 200);
         assert_eq!(
-            html.matches("<td class=\"l3\">75 <small>Advanced</small>")
+            html.matches("<td class=l3>75 <small>Advanced</small>")
                 .count(),
             1000
         );

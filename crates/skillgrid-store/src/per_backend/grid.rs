@@ -1,10 +1,10 @@
-//! The console's grid (see [`Store::agent_grid`]): a page of agents and then their
-//! assignments, two statements in one snapshot whatever the page. Pages are keyset pages on
+//! The console's grid (see [`Store::agent_grid`]): the organization's active skills, a page of
+//! agents, then their assignments, three statements in one snapshot whatever the page. Pages are keyset pages on
 //! the sort column and the agent's key, never an OFFSET, so the last page of 10,000 agents
 //! costs what the first does. The ids of every agent a filter matches (what the console's
 //! bulk changes select) are read with the same filter, by keyset too.
 
-use super::{begin_snapshot, Db, AGENT_VERSION, GROUP_HELD_SKILLS, HELD_SKILLS};
+use super::{begin_snapshot, grid_held, Db, AGENT_VERSION};
 use crate::rows;
 use crate::*;
 use sqlx::QueryBuilder;
@@ -17,6 +17,28 @@ pub(super) async fn page(
     limit: u32,
 ) -> Result<GridPage> {
     let mut tx = begin_snapshot(store).await?;
+    let mut held: Vec<(i64, Uuid, String)> = sqlx::query_as(
+        "SELECT s.id, s.uuid, s.name FROM skills s
+         WHERE s.org_id = (SELECT id FROM orgs WHERE uuid = $1) AND s.active = $2",
+    )
+    .bind(org.get())
+    .bind(true)
+    .fetch_all(&mut *tx)
+    .await?;
+    held.sort_by_cached_key(|(_, _, name)| name.to_lowercase());
+    let columns: HashMap<i64, usize> = held
+        .iter()
+        .enumerate()
+        .map(|(at, (key, ..))| (*key, at))
+        .collect();
+    let skills: Vec<CatalogSkill> = held
+        .into_iter()
+        .map(|(_, id, name)| CatalogSkill {
+            id: id.into(),
+            name,
+            active: true,
+        })
+        .collect();
     let col = sort_column(f.sort);
     let mut q = matching(
         &format!("{}, {AGENT_VERSION} AS version", rows::AGENT_COLS),
@@ -54,38 +76,15 @@ pub(super) async fn page(
 
     let mut by_agent: HashMap<i64, Vec<(SkillId, i64)>> = HashMap::with_capacity(agents.len());
     if !agents.is_empty() {
-        // SQLite: one row an agent, its skills in one text. A full page holds 10,000
-        // assignments, and sqlx hands each row of SQLite over from its worker thread: as
-        // 10,000 rows they cost more than the rest of the page together. PostgreSQL's rows
-        // come cheaper than its grouping and formatting of that text: one row an assignment.
-        let cols = if GROUP_HELD_SKILLS {
-            format!("a.agent_id, {HELD_SKILLS}")
-        } else {
-            "a.agent_id, s.uuid, a.proficiency".to_string()
-        };
-        let mut q = QueryBuilder::<Db>::new(format!(
-            "SELECT {cols} FROM assignments a
-             JOIN skills s ON s.id = a.skill_id WHERE s.active = "
-        ));
-        q.push_bind(true).push(" AND a.agent_id IN (");
-        let mut ids = q.separated(", ");
-        for a in &agents {
-            ids.push_bind(a.agent.id);
-        }
-        q.push(")");
-        if GROUP_HELD_SKILLS {
-            q.push(" GROUP BY a.agent_id");
-            let held: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            for (agent, skills) in held {
-                by_agent.insert(agent, held_skills(&skills)?);
-            }
-        } else {
-            let held: Vec<(i64, Uuid, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            for (agent, skill, proficiency) in held {
+        // By key: no join to the skills, no UUID in each of up to 10,000 assignments. The
+        // skills not among the columns are the inactive ones, left out.
+        let keys: Vec<i64> = agents.iter().map(|a| a.agent.id).collect();
+        for (agent, skill, proficiency) in grid_held(&mut tx, &keys).await? {
+            if let Some(&at) = columns.get(&skill) {
                 by_agent
                     .entry(agent)
                     .or_default()
-                    .push((skill.into(), proficiency));
+                    .push((skills[at].id, proficiency));
             }
         }
     }
@@ -100,29 +99,11 @@ pub(super) async fn page(
         })
         .collect();
     Ok(GridPage {
+        skills,
         rows,
         next,
         previous,
     })
-}
-
-/// The `skill:proficiency,…` text of `HELD_SKILLS` read back.
-fn held_skills(text: &str) -> Result<Vec<(SkillId, i64)>> {
-    text.split(',')
-        .map(|item| {
-            let parsed = item.split_once(':').and_then(|(skill, proficiency)| {
-                Some((
-                    Uuid::try_parse(skill).ok()?.into(),
-                    proficiency.parse().ok()?,
-                ))
-            });
-            parsed.ok_or_else(|| {
-                StoreError::Other(anyhow::anyhow!(
-                    "an assignment of the grid reads `{item}`, not skill:proficiency"
-                ))
-            })
-        })
-        .collect()
 }
 
 /// The agents `f` matches in the grid's order, from after the agent with the key `after`:

@@ -36,6 +36,7 @@ use super::{skillsets::AGENT_AUDIT, skillsets::FEED, skillsets::ORG_AUDIT};
 use super::{agent_skills, disk_usage, extra, take_tokens};
 // The expression of an agent `g`'s skill-set version.
 use super::AGENT_VERSION;
-// The expression of a group of assignments as one text (the grid's read).
+// Skill-set writes: one agent's, many agents', a group's.
 use super::{group, write, write_many};
-use super::{GROUP_HELD_SKILLS, HELD_SKILLS};
+// The assignments of a page of the grid, by key.
+use super::grid_held;

@@ -177,12 +177,28 @@ type This = PgStore;
 /// An agent `g`'s skill-set version: a column of the agent.
 const AGENT_VERSION: &str = "g.version";
 
-/// The skills `s` (joined to assignments `a`) of a group of assignments as one text,
-/// `skill:proficiency,…` (see `per_backend/grid.rs`).
-const HELD_SKILLS: &str = "string_agg(s.uuid::text || ':' || a.proficiency, ',')";
-/// Whether the grid reads a page's assignments grouped, one row an agent (`HELD_SKILLS`):
-/// not here, where grouping and formatting them cost more than reading them as rows.
-const GROUP_HELD_SKILLS: bool = false;
+/// The assignments of the agents with the keys `agents`, as `(agent, skill, proficiency)` keys
+/// (the grid's read, see `per_backend/grid.rs`): one row an agent, its skills and
+/// proficiencies as two arrays of numbers, which PostgreSQL sends in binary.
+async fn grid_held(conn: &mut sqlx::PgConnection, agents: &[i64]) -> Result<Vec<(i64, i64, i64)>> {
+    let grouped: Vec<(i64, Vec<i64>, Vec<i64>)> = sqlx::query_as(
+        "SELECT a.agent_id, array_agg(a.skill_id), array_agg(a.proficiency)
+         FROM assignments a WHERE a.agent_id = ANY($1) GROUP BY a.agent_id",
+    )
+    .bind(agents)
+    .fetch_all(conn)
+    .await?;
+    let mut held = Vec::with_capacity(grouped.len() * 32);
+    for (agent, skills, proficiencies) in grouped {
+        held.extend(
+            skills
+                .into_iter()
+                .zip(proficiencies)
+                .map(|(skill, proficiency)| (agent, skill, proficiency)),
+        );
+    }
+    Ok(held)
+}
 
 async fn begin_snapshot(store: &PgStore) -> sqlx::Result<Tx> {
     store

@@ -417,11 +417,41 @@ type This = SqliteStore;
 const AGENT_VERSION: &str =
     "coalesce((SELECT v.version FROM agent_versions v WHERE v.agent_id = g.id), 0)";
 
-/// The skills `s` (joined to assignments `a`) of a group of assignments as one text,
-/// `skill:proficiency,…`, the skill's UUID in hex (see `per_backend/grid.rs`).
-const HELD_SKILLS: &str = "group_concat(hex(s.uuid) || ':' || a.proficiency, ',')";
-/// Whether the grid reads a page's assignments grouped, one row an agent (`HELD_SKILLS`).
-const GROUP_HELD_SKILLS: bool = true;
+/// The assignments of the agents with the keys `agents`, as `(agent, skill, proficiency)` keys
+/// (the grid's read, see `per_backend/grid.rs`). One row an agent, its assignments in one text
+/// of `skill:proficiency,…` keys: a full page holds 10,000 assignments, and sqlx hands each row
+/// of SQLite over from its worker thread, so as 10,000 rows they would cost more than the rest
+/// of the page together.
+async fn grid_held(
+    conn: &mut sqlx::SqliteConnection,
+    agents: &[i64],
+) -> Result<Vec<(i64, i64, i64)>> {
+    let mut q = sqlx::QueryBuilder::<Db>::new(
+        "SELECT a.agent_id, group_concat(a.skill_id || ':' || a.proficiency, ',')
+         FROM assignments a WHERE a.agent_id IN (",
+    );
+    let mut ids = q.separated(", ");
+    for a in agents {
+        ids.push_bind(*a);
+    }
+    q.push(") GROUP BY a.agent_id");
+    let grouped: Vec<(i64, String)> = q.build_query_as().fetch_all(conn).await?;
+    let mut held = Vec::with_capacity(grouped.len() * 32);
+    for (agent, text) in grouped {
+        for item in text.split(',') {
+            let pair = item
+                .split_once(':')
+                .and_then(|(k, p)| Some((k.parse().ok()?, p.parse().ok()?)));
+            let (skill, proficiency) = pair.ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!(
+                    "an assignment of the grid reads `{item}`, not skill:proficiency"
+                ))
+            })?;
+            held.push((agent, skill, proficiency));
+        }
+    }
+    Ok(held)
+}
 
 async fn begin_snapshot(store: &SqliteStore) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
     store.read.begin().await

@@ -73,6 +73,9 @@ async fn grid_pages_filter_and_sort_agents_with_their_skills() {
     // Every agent of the organization by name, with its version and its active skills only.
     let all = grid(GridFilter::default(), None, 10).await;
     assert_eq!(names(&all), ["Ann", "Bo", "Cy 100%", "Dora", "Eve"]);
+    // Its columns: the active skills, by name (the other organization's none of them).
+    let columns: Vec<_> = all.skills.iter().map(|k| (k.id, k.name.as_str())).collect();
+    assert_eq!(columns, [(chat, "Chat"), (voice, "Voice")]);
     assert_eq!((all.next, all.previous), (None, None));
     let first = &all.rows[0];
     assert_eq!(first.agent.id, ann);
@@ -172,6 +175,7 @@ async fn grid_pages_filter_and_sort_agents_with_their_skills() {
         .await
         .unwrap();
     assert_eq!(names(&theirs), ["Ann"]);
+    assert!(theirs.skills.is_empty());
     assert_ne!(theirs.rows[0].agent.id, ann);
 }
 
