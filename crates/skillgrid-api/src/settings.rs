@@ -17,7 +17,8 @@ pub struct OrgSettings {
     /// `warnings`), `reject` (they are errors and nothing is written) or `off`.
     #[serde(default)]
     pub warnings: WarningPolicy,
-    /// Audit entries older than this many days are deleted in the background; `null` keeps
+    /// Audit entries older than this many days (of assignments, and of skills, agents,
+    /// settings, console users and API clients) are deleted in the background; `null` keeps
     /// them forever.
     #[serde(default)]
     #[schema(minimum = 1, maximum = 36500)]

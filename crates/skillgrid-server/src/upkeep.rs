@@ -1,5 +1,6 @@
 //! Pruning what grows with traffic: audit entries past their organization's
-//! `auditRetentionDays`, and idempotency keys past their 24 hours.
+//! `auditRetentionDays` (of assignments, and of skills, agents, settings, console users and
+//! API clients), and idempotency keys past their 24 hours.
 //!
 //! Each round deletes in small batches, one short transaction each, with a pause between
 //! them, so that writes queued meanwhile (SQLite has one writer) wait for one batch at most.
@@ -19,6 +20,8 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 pub struct Pruned {
     /// Audit rows (one agent's entries of one write each).
     pub audit_rows: u64,
+    /// Entries of the trails of skills, agents, settings, console users and API clients.
+    pub admin_entries: u64,
     pub idempotency_keys: u64,
 }
 
@@ -31,6 +34,7 @@ pub async fn prune(store: &DynStore, now: Timestamp) -> anyhow::Result<Pruned> {
         };
         let before = Timestamp(now.0 - i64::from(days) * DAY_MS);
         pruned.audit_rows += batches(|| store.prune_audit(org.id, before, BATCH)).await?;
+        pruned.admin_entries += batches(|| store.prune_admin_trails(org.id, before, BATCH)).await?;
     }
     let before = Timestamp(now.0 - IDEMPOTENCY_TTL_MS);
     pruned.idempotency_keys = batches(|| store.prune_idempotency(before, BATCH)).await?;
@@ -64,11 +68,14 @@ pub fn spawn(store: DynStore, every: Duration) -> tokio::task::JoinHandle<()> {
             match prune(&store, Timestamp::now()).await {
                 Ok(p) => {
                     metrics::counter!("skillgrid_audit_rows_pruned_total").increment(p.audit_rows);
+                    metrics::counter!("skillgrid_admin_audit_entries_pruned_total")
+                        .increment(p.admin_entries);
                     metrics::counter!("skillgrid_idempotency_keys_pruned_total")
                         .increment(p.idempotency_keys);
                     if p != Pruned::default() {
                         tracing::info!(
                             audit_rows = p.audit_rows,
+                            admin_entries = p.admin_entries,
                             idempotency_keys = p.idempotency_keys,
                             "pruned expired rows"
                         );

@@ -510,6 +510,12 @@ pub trait Store: Send + Sync + 'static {
     /// one short transaction; returns how many rows went. Call again while it returns `batch`.
     async fn prune_audit(&self, org: OrgId, before: Timestamp, batch: u32) -> Result<u64>;
 
+    /// Deletes up to `batch` of the organization's oldest entries of the trails of its
+    /// skills, agents, settings and console users, and of its API clients, recorded before
+    /// `before`, in one short transaction; returns how many went. Call again while it returns
+    /// `batch`.
+    async fn prune_admin_trails(&self, org: OrgId, before: Timestamp, batch: u32) -> Result<u64>;
+
     /// Deletes up to `batch` idempotency keys claimed before `before`, in one short
     /// transaction; returns how many went. Call again while it returns `batch`.
     async fn prune_idempotency(&self, before: Timestamp, batch: u32) -> Result<u64>;

@@ -108,3 +108,33 @@ pub(super) async fn feed(
         .collect::<Result<Vec<_>>>()?;
     Ok(paged(rows, page.limit))
 }
+
+/// See [`Store::prune_admin_trails`]: the oldest entries first, from the trail of skills,
+/// agents, settings and users, then from the clients' trail, `batch` in all.
+pub(super) async fn prune(
+    conn: &mut Conn,
+    org: OrgId,
+    before: Timestamp,
+    batch: u32,
+) -> Result<u64> {
+    let mut left = u64::from(batch);
+    for table in ["admin_audit", "client_audit"] {
+        if left == 0 {
+            break;
+        }
+        let gone = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE id IN (
+                 SELECT id FROM {table}
+                 WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND at < $2
+                 ORDER BY id LIMIT $3)"
+        ))
+        .bind(org.get())
+        .bind(before.0)
+        .bind(left as i64)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        left -= gone;
+    }
+    Ok(u64::from(batch) - left)
+}

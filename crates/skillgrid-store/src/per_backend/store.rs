@@ -97,6 +97,8 @@ store! {
     probe_write() -> () = write probe_write();
     prune_audit(org: OrgId, before: Timestamp, batch: u32) -> u64
         = write prune_audit(org, before, batch);
+    prune_admin_trails(org: OrgId, before: Timestamp, batch: u32) -> u64
+        = tx admin_trail::prune(org, before, batch);
     prune_idempotency(before: Timestamp, batch: u32) -> u64
         = write extra::prune_idempotency(before, batch);
     signing_key(fresh: Vec<u8>) -> Vec<u8> = write catalog::signing_key(fresh);

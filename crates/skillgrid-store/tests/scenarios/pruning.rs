@@ -4,7 +4,7 @@
 
 use super::db::{on_postgres, TestDb};
 use super::helpers::{asg, new_org, Org};
-use skillgrid_core::model::{AgentId, OrgId, SkillSetWrite};
+use skillgrid_core::model::{AgentId, NewSkill, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -186,4 +186,60 @@ async fn expired_idempotency_keys_go_in_batches() {
             body: b"kept".to_vec()
         }
     );
+}
+
+/// When each entry of the organization's trails of skills (and so on) and of clients was made.
+async fn admin_trails(s: &dyn Store, org: OrgId) -> (Vec<i64>, Vec<i64>) {
+    let page = PageRequest {
+        after: None,
+        limit: 1000,
+    };
+    let admin = s.admin_audit(org, None, page).await.unwrap();
+    let clients = s.client_audit(org, None, page).await.unwrap();
+    (
+        admin.items.iter().map(|e| e.at.0).collect(),
+        clients.items.iter().map(|e| e.at.0).collect(),
+    )
+}
+
+#[tokio::test]
+async fn admin_and_client_trails_past_retention_go_in_batches() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let s = &*store;
+    let now = 1_000 * HOUR;
+    let ours = new_org(s, "ours").await;
+    let theirs = new_org(s, "theirs").await;
+    for (org, tag) in [(ours, "o"), (theirs, "t")] {
+        for (i, at) in [
+            now - 50 * HOUR,
+            now - 40 * HOUR,
+            now - 30 * HOUR,
+            now - HOUR,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let by = ChangedBy::direct("r", Timestamp(at));
+            let new = NewSkill {
+                name: format!("{tag}{i}"),
+                description: None,
+            };
+            s.create_skill_by(org, &new, &by).await.unwrap();
+            s.create_client(org, &format!("{tag}{i}"), "hash", &[], &by)
+                .await
+                .unwrap();
+        }
+    }
+    let before = Timestamp(now - 24 * HOUR);
+    // Six old entries in all (three a trail): a batch of 4 takes the trail of skills' three
+    // and one of the clients', the next the other two, the third finds nothing.
+    assert_eq!(s.prune_admin_trails(ours, before, 4).await.unwrap(), 4);
+    assert_eq!(s.prune_admin_trails(ours, before, 4).await.unwrap(), 2);
+    assert_eq!(s.prune_admin_trails(ours, before, 4).await.unwrap(), 0);
+    let kept = vec![now - HOUR];
+    assert_eq!(admin_trails(s, ours).await, (kept.clone(), kept));
+    // The other organization's trails are whole.
+    let (admin, clients) = admin_trails(s, theirs).await;
+    assert_eq!((admin.len(), clients.len()), (4, 4));
 }
