@@ -19,6 +19,8 @@ pub enum AdminAuditKind {
     Settings,
     /// A console user: `before` and `after` are `AuditedUser`s.
     User,
+    /// A webhook endpoint: `before` and `after` are `Webhook`s (never with a secret).
+    Webhook,
 }
 
 /// What a change of the administrative audit trail did.
@@ -28,6 +30,8 @@ pub enum AdminAuditAction {
     Created,
     /// Some of its fields changed (`before` and `after` say which).
     Updated,
+    /// It was deleted: `before` is what it was, `after` is `null`.
+    Deleted,
 }
 
 /// A console user as the audit trail shows it: never anything of their password.
