@@ -351,7 +351,8 @@ pub(crate) async fn deliveries(
 ///
 /// Sets the webhook's cursor back to just before the event numbered `fromSequence` (its
 /// `deliveredThrough` becomes `fromSequence - 1`) and enables it: every event from there on is
-/// delivered again, in order. Consumers see the same `webhook-id` for an event delivered
+/// delivered again, in order. A replay goes back, never forward: `fromSequence` is 1 to
+/// `deliveredThrough + 1`, so no event is ever skipped. Consumers see the same `webhook-id` for an event delivered
 /// before, and deduplicate by it.
 #[utoipa::path(post, path = "/api/v2/webhooks/{webhookId}/replay", tag = "webhooks", operation_id = "replayWebhook",
     security(("oauth2" = ["admin:webhook:write"])),
@@ -376,12 +377,28 @@ pub(crate) async fn replay(
             .expected("an event sequence number: an integer of 1 or more"),
         ));
     };
-    let id: WebhookId = super::path_id(WEBHOOK.param, &id)?;
+    let current = found(&state, &caller, None, &id).await?;
+    // A replay goes back: from further on, the events between would never be delivered.
+    let newest = current.delivered_through.saturating_add(1);
+    if from > newest {
+        return Err(ApiError::one(
+            ErrorEntry::new(
+                Locator::Query("fromSequence".into()),
+                EntryCode::OutOfRange,
+                format!(
+                    "fromSequence {from} is past the events delivered so far: a replay starts at \
+                     {newest} at the latest, or events would be skipped"
+                ),
+            )
+            .expected(format!("an integer from 1 to {newest}"))
+            .received(serde_json::json!(from.to_string())),
+        ));
+    }
     let change = WebhookChange {
         replay_from: Some(from),
         ..WebhookChange::default()
     };
-    change_webhook(&state, &caller, id, &change)
+    change_webhook(&state, &caller, current.id, &change)
         .await
         .map(|w| Json(render(&w)))
 }

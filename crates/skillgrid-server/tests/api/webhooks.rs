@@ -359,6 +359,41 @@ async fn a_replay_is_validated_moves_the_cursor_back_and_enables_the_endpoint() 
     let r = app.get(&format!("/api/v2/webhooks/{id}")).await;
     assert_eq!(r.body["active"], false, "a refused replay changed nothing");
 
+    // Events 1 to 50 delivered (the dispatcher's cursor, set here through the store).
+    let forward = WebhookChange {
+        replay_from: Some(51),
+        ..Default::default()
+    };
+    app.store
+        .update_webhook(app.org, hook, &forward, &by)
+        .await
+        .unwrap();
+    app.store
+        .update_webhook(app.org, hook, &change, &by)
+        .await
+        .unwrap();
+    // Forward, past what was delivered, would skip events: refused.
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{base}?fromSequence=52"),
+            Some(&app.token),
+            None,
+            &[],
+        )
+        .await;
+    assert_problem(&r, 400, "validation_failed");
+    assert_eq!(
+        r.entries(),
+        [("query:fromSequence".to_string(), "out_of_range".to_string())]
+    );
+    assert_eq!(r.body["errors"][0]["expected"], "an integer from 1 to 51");
+    let r = app.get(&format!("/api/v2/webhooks/{id}")).await;
+    assert_eq!(
+        (r.body["active"].clone(), r.body["deliveredThrough"].clone()),
+        (json!(false), json!(50))
+    );
+
     let r = app
         .call(
             Method::POST,
