@@ -9,6 +9,7 @@ pub mod bootstrap;
 mod buffers;
 pub mod connections;
 pub mod console;
+pub mod destination;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
