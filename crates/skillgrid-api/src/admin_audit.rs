@@ -19,6 +19,8 @@ pub enum AdminAuditKind {
     Settings,
     /// A console user: `before` and `after` are `AuditedUser`s.
     User,
+    /// A webhook endpoint: `before` and `after` are `Webhook`s (never with a secret).
+    Webhook,
 }
 
 /// What a change of the administrative audit trail did.
@@ -28,6 +30,8 @@ pub enum AdminAuditAction {
     Created,
     /// Some of its fields changed (`before` and `after` say which).
     Updated,
+    /// It was deleted: `before` is what it was, `after` is `null`.
+    Deleted,
 }
 
 /// A console user as the audit trail shows it: never anything of their password.
@@ -42,7 +46,8 @@ pub struct AuditedUser {
     pub active: bool,
 }
 
-/// One change to a skill, an agent, the settings or a console user of the organization.
+/// One change to a skill, an agent, the settings, a console user or a webhook of the
+/// organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminAuditEntry {
@@ -61,14 +66,14 @@ pub struct AdminAuditEntry {
     /// `admin-command` when the change was made by an admin command, `api` otherwise.
     pub via: String,
     pub kind: AdminAuditKind,
-    /// The id of what changed: a skill's, an agent's, the organization's (settings) or a
-    /// user's.
+    /// The id of what changed: a skill's, an agent's, the organization's (settings), a
+    /// user's or a webhook's.
     pub subject_id: Uuid,
     pub action: AdminAuditAction,
     /// What it was (`null` when it was created), in the shape `kind` names.
     #[schema(required = true, value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
-    /// What it became, in the shape `kind` names.
+    /// What it became, in the shape `kind` names (`null` when it was deleted).
     #[schema(required = true, value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
 }

@@ -11,9 +11,11 @@ pub mod problem;
 pub mod requests;
 pub mod resources;
 pub mod settings;
+pub mod webhooks;
 
 pub use admin_audit::*;
 pub use clients::*;
 pub use problem::{EntryCode, ErrorEntry, Locator, Problem, ProblemCode};
 pub use resources::*;
 pub use settings::*;
+pub use webhooks::*;

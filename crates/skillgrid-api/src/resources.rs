@@ -196,7 +196,9 @@ pub mod scopes {
     pub const AGENT_READ: &str = "admin:agent:read";
     pub const AGENT_WRITE: &str = "admin:agent:write";
     pub const AUDIT_READ: &str = "admin:audit:read";
-    pub const ALL: [&str; 7] = [
+    pub const WEBHOOK_READ: &str = "admin:webhook:read";
+    pub const WEBHOOK_WRITE: &str = "admin:webhook:write";
+    pub const ALL: [&str; 9] = [
         ORG_READ,
         ORG_WRITE,
         SKILL_READ,
@@ -204,6 +206,8 @@ pub mod scopes {
         AGENT_READ,
         AGENT_WRITE,
         AUDIT_READ,
+        WEBHOOK_READ,
+        WEBHOOK_WRITE,
     ];
 }
 

@@ -77,6 +77,10 @@ id_type!(
     /// An API client's id.
     ClientId
 );
+id_type!(
+    /// A webhook endpoint's id.
+    WebhookId
+);
 
 #[cfg(test)]
 mod tests {

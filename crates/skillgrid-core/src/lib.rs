@@ -6,7 +6,8 @@
 //! * [`ids`]: the ids of organizations, agents, skills and clients, each its own type;
 //! * [`people`]: the console's users' roles and the API scopes each holds;
 //! * [`diff`]: what a desired skill set changes against the stored one;
-//! * [`timestamp`]: the one way times are parsed and printed.
+//! * [`timestamp`]: the one way times are parsed and printed;
+//! * [`webhooks`]: the event types, how deliveries are signed, and where they may go.
 
 pub mod csv_import;
 pub mod diff;
@@ -15,5 +16,6 @@ pub mod model;
 pub mod people;
 pub mod timestamp;
 pub mod validate;
+pub mod webhooks;
 
 pub use skillgrid_api as api;

@@ -165,3 +165,19 @@ pub struct AgentWrite {
     pub write: SkillSetWrite,
     pub if_match: Option<Precondition>,
 }
+
+/// A webhook endpoint as created: its secret is drawn by the server, not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub url: String,
+    /// Known event types, each once; `["*"]`: every type.
+    pub event_types: Vec<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub active: Option<bool>,
+}

@@ -15,7 +15,7 @@ pub enum Role {
     Viewer,
     /// Also changes assignments, skills and agents.
     Editor,
-    /// Also the organization's settings, its users and its API clients.
+    /// Also the organization's settings, its users, its API clients and its webhooks.
     Admin,
 }
 

@@ -9,6 +9,7 @@ pub mod bootstrap;
 mod buffers;
 pub mod connections;
 pub mod console;
+pub mod destination;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
@@ -65,6 +66,8 @@ pub struct StateOptions {
     pub keys: keys::KeySource,
     pub token_failures: token_guard::FailureLimits,
     pub console: console::ConsoleOptions,
+    /// Where webhooks may send deliveries.
+    pub webhooks: skillgrid_core::webhooks::destination::Policy,
 }
 
 /// Loads (or creates) the signing key kept in the database and assembles the shared state.
@@ -81,6 +84,7 @@ pub async fn build_state_with(store: DynStore, options: &StateOptions) -> anyhow
         metrics_handle(),
         options.token_failures,
         options.console,
+        options.webhooks,
     ))
 }
 
@@ -94,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::audit::router())
         .merge(routes::clients::router())
         .merge(routes::admin_audit::router())
+        .merge(routes::webhooks::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::enforce,

@@ -23,6 +23,8 @@ struct Inner {
     /// How the console's sessions live, and its failed sign-ins limited like the token's.
     console: crate::console::ConsoleOptions,
     sign_in_guard: TokenGuard<uuid::Uuid>,
+    /// Where webhooks may send deliveries (the operator's `--webhooks-allow-private`).
+    webhook_policy: skillgrid_core::webhooks::destination::Policy,
     /// The last settings and catalog read of each organization, with their generation.
     orgs: Mutex<HashMap<OrgId, Arc<OrgView>>>,
 }
@@ -58,6 +60,7 @@ impl AppState {
         metrics: PrometheusHandle,
         token_failures: FailureLimits,
         console: crate::console::ConsoleOptions,
+        webhook_policy: skillgrid_core::webhooks::destination::Policy,
     ) -> Self {
         AppState(Arc::new(Inner {
             store,
@@ -68,8 +71,13 @@ impl AppState {
             token_guard: TokenGuard::new(token_failures),
             sign_in_guard: TokenGuard::new(console.sign_in_failures),
             console,
+            webhook_policy,
             orgs: Mutex::default(),
         }))
+    }
+
+    pub fn webhook_policy(&self) -> skillgrid_core::webhooks::destination::Policy {
+        self.0.webhook_policy
     }
 
     pub fn store(&self) -> &DynStore {

@@ -1,5 +1,5 @@
 //! The administrative audit trail, backend-neutral: what an entry keeps of a skill, an agent,
-//! the settings or a console user before and after a change, and how it is stored.
+//! the settings, a console user or a webhook before and after a change, and how it is stored.
 //!
 //! Like a client's audit entry (see `crate::clients`), each side is a small JSON document of
 //! this module's own (the settings: the store's own settings document), never a wire type,
@@ -47,6 +47,7 @@ pub enum AdminState {
     Agent(AgentAudited),
     Settings(OrgSettings),
     User(UserState),
+    Webhook(crate::webhooks::WebhookState),
 }
 
 impl AdminState {
@@ -56,6 +57,7 @@ impl AdminState {
             AdminState::Agent(_) => AdminAuditKind::Agent,
             AdminState::Settings(_) => AdminAuditKind::Settings,
             AdminState::User(_) => AdminAuditKind::User,
+            AdminState::Webhook(_) => AdminAuditKind::Webhook,
         }
     }
 
@@ -64,6 +66,7 @@ impl AdminState {
             AdminState::Skill(s) => serde_json::to_string(s),
             AdminState::Agent(a) => serde_json::to_string(a),
             AdminState::User(u) => serde_json::to_string(u),
+            AdminState::Webhook(w) => serde_json::to_string(w),
             AdminState::Settings(s) => return Ok(crate::settings::to_json(s)?),
         };
         Ok(text.context("serialising an audit state")?)
@@ -75,6 +78,9 @@ impl AdminState {
             AdminAuditKind::Skill => AdminState::Skill(serde_json::from_str(text).context(bad)?),
             AdminAuditKind::Agent => AdminState::Agent(serde_json::from_str(text).context(bad)?),
             AdminAuditKind::User => AdminState::User(serde_json::from_str(text).context(bad)?),
+            AdminAuditKind::Webhook => {
+                AdminState::Webhook(serde_json::from_str(text).context(bad)?)
+            }
             AdminAuditKind::Settings => {
                 AdminState::Settings(crate::settings::from_json(text).context(bad)?)
             }
@@ -168,6 +174,13 @@ impl AdminAuditRow {
     pub(crate) fn entry(self) -> Result<(i64, AdminAuditRecord)> {
         let kind = kind_from(self.kind)?;
         let side = |t: Option<String>| t.map(|t| AdminState::from_json(kind, &t)).transpose();
+        let action = action_from(self.action)?;
+        // A deletion's row keeps the last state on both sides (the column takes no NULL);
+        // what it became is nothing.
+        let after = match action {
+            AdminAuditAction::Deleted => None,
+            _ => side(self.after)?,
+        };
         Ok((
             self.id,
             AdminAuditRecord {
@@ -177,13 +190,9 @@ impl AdminAuditRow {
                 actor: self.actor_uuid.map(ClientId::new),
                 kind,
                 subject: self.subject_uuid,
-                action: match self.action {
-                    1 => AdminAuditAction::Created,
-                    2 => AdminAuditAction::Updated,
-                    other => return Err(unknown("action", other)),
-                },
+                action,
                 before: side(self.before)?,
-                after: side(self.after)?,
+                after,
             },
         ))
     }
@@ -199,6 +208,7 @@ pub(crate) fn kind_code(k: AdminAuditKind) -> i16 {
         AdminAuditKind::Agent => 2,
         AdminAuditKind::Settings => 3,
         AdminAuditKind::User => 4,
+        AdminAuditKind::Webhook => 5,
     }
 }
 
@@ -208,6 +218,7 @@ fn kind_from(code: i16) -> Result<AdminAuditKind> {
         2 => AdminAuditKind::Agent,
         3 => AdminAuditKind::Settings,
         4 => AdminAuditKind::User,
+        5 => AdminAuditKind::Webhook,
         other => return Err(unknown("kind", other)),
     })
 }
@@ -216,7 +227,17 @@ pub(crate) fn action_code(a: AdminAuditAction) -> i16 {
     match a {
         AdminAuditAction::Created => 1,
         AdminAuditAction::Updated => 2,
+        AdminAuditAction::Deleted => 3,
     }
+}
+
+fn action_from(code: i16) -> Result<AdminAuditAction> {
+    Ok(match code {
+        1 => AdminAuditAction::Created,
+        2 => AdminAuditAction::Updated,
+        3 => AdminAuditAction::Deleted,
+        other => return Err(unknown("action", other)),
+    })
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod seed;
 mod settings;
 pub mod sqlite;
 pub mod tuning;
+pub mod webhooks;
 pub mod write;
 
 pub use admin_audit::{
@@ -31,10 +32,11 @@ pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 pub use console::{AuditFilter, SkillHolders};
 pub use grid::{GridCursor, GridFilter, GridIds, GridPage, GridRow, GridSort};
+pub use webhooks::{DeliveryRecord, WebhookChange, WebhookRecord, WebhookState};
 pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
 // The ids the trait's methods take, and one agent's part of a write, for callers that name
 // no other part of the core.
-pub use skillgrid_core::ids::{AgentId, ClientId, OrgId, SkillId};
+pub use skillgrid_core::ids::{AgentId, ClientId, OrgId, SkillId, WebhookId};
 pub use skillgrid_core::model::AgentWrite;
 
 use async_trait::async_trait;
@@ -567,6 +569,51 @@ pub trait Store: Send + Sync + 'static {
         since: Option<Timestamp>,
         page: PageRequest,
     ) -> Result<Paged<ClientAuditRecord>>;
+    /// Creates a webhook endpoint signing with `secret`, and its entry in the administrative
+    /// audit trail, in one transaction.
+    async fn create_webhook(
+        &self,
+        org: OrgId,
+        new: &skillgrid_core::model::NewWebhook,
+        secret: &skillgrid_core::webhooks::signing::WebhookSecret,
+        by: &ChangedBy,
+    ) -> Result<WebhookRecord>;
+    /// The organization's webhooks, oldest first.
+    async fn list_webhooks(&self, org: OrgId, page: PageRequest) -> Result<Paged<WebhookRecord>>;
+    /// One webhook of the organization.
+    async fn get_webhook(&self, org: OrgId, id: WebhookId) -> Result<WebhookRecord>;
+    /// Changes a webhook of the organization (a patch, a rotation, a replay, the server
+    /// disabling it) with its audit entry, in one transaction; a change that changes nothing
+    /// writes nothing.
+    async fn update_webhook(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        change: &WebhookChange,
+        by: &ChangedBy,
+    ) -> Result<WebhookRecord>;
+    /// Deletes a webhook of the organization and its delivery attempts, and records it;
+    /// returns what it was.
+    async fn delete_webhook(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        by: &ChangedBy,
+    ) -> Result<WebhookRecord>;
+    /// A webhook's delivery attempts, newest first.
+    async fn webhook_deliveries(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        page: PageRequest,
+    ) -> Result<Paged<DeliveryRecord>>;
+    /// Records one attempt to deliver an event to a webhook of the organization.
+    async fn record_webhook_delivery(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        delivery: &DeliveryRecord,
+    ) -> Result<()>;
     /// An organization and its first client in one transaction: the first start's
     /// `default` + `bootstrap`, so a process killed in between leaves neither.
     async fn create_org_with_client(

@@ -235,6 +235,11 @@ struct ServeArgs {
     /// always counted in the process.
     #[arg(long, env = "SKILLGRID_RATE_LIMITS", value_enum, default_value_t = RateLimits::Database)]
     rate_limits: RateLimits,
+    /// Let webhooks send to loopback and private addresses (127.0.0.0/8, ::1, 10/8,
+    /// 172.16/12, 192.168/16, 100.64/10, fc00::/7), where on-premises consumers live.
+    /// Link-local and cloud-metadata addresses stay refused.
+    #[arg(long, env = "SKILLGRID_WEBHOOKS_ALLOW_PRIVATE")]
+    webhooks_allow_private: bool,
     #[command(flatten)]
     http: HttpFlags,
 }
@@ -533,6 +538,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             per_address: args.token_failures_per_address,
         },
         console,
+        webhooks: skillgrid_core::webhooks::destination::Policy {
+            allow_private: args.webhooks_allow_private,
+        },
     };
     let state = skillgrid_server::build_state_with(store, &options).await?;
     tracing::info!(source = ?options.keys, kids = ?state.keys().ids(), "token signing keys loaded");

@@ -21,7 +21,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
-const ALL_SCOPES: [&str; 7] = [
+const ALL_SCOPES: [&str; 9] = [
     "admin:org:read",
     "admin:org:write",
     "admin:skill:read",
@@ -29,6 +29,8 @@ const ALL_SCOPES: [&str; 7] = [
     "admin:agent:read",
     "admin:agent:write",
     "admin:audit:read",
+    "admin:webhook:read",
+    "admin:webhook:write",
 ];
 
 // ---------------------------------------------------------------------------------------------

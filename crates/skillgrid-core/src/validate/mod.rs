@@ -24,6 +24,7 @@ pub mod rules;
 mod settings;
 mod skillset;
 pub mod warnings;
+mod webhooks;
 
 pub use bulk::{bulk_request, skill_to_agents};
 pub use clients::{client_create, client_patch, ScopeHint};
@@ -40,6 +41,7 @@ pub use rules::{
 };
 pub use settings::settings_patch;
 pub use skillset::{single_assignment, skill_set_merge, skill_set_replace};
+pub use webhooks::{webhook_create, webhook_patch, webhook_rotation};
 
 use serde_json::{Map, Value};
 use skillgrid_api::{EntryCode, ErrorEntry};

@@ -21,6 +21,8 @@ pub struct QueryValues {
     pub active: Option<bool>,
     pub dry_run: bool,
     pub since: Option<Timestamp>,
+    /// A webhook replay's first sequence number, 1 or more.
+    pub from_sequence: Option<i64>,
 }
 
 fn err(name: &str, code: EntryCode, detail: String, raw: &str) -> ErrorEntry {
@@ -96,6 +98,26 @@ pub fn parse_query(raw: Option<&str>, rules: &QueryRules) -> Result<QueryValues,
                 ),
             },
             "cursor" => q.cursor = Some(v),
+            "fromSequence" => match v.parse::<i64>() {
+                Ok(n) if n >= 1 => q.from_sequence = Some(n),
+                parsed => {
+                    let (code, detail) = if parsed.is_ok() {
+                        (
+                            EntryCode::OutOfRange,
+                            format!("fromSequence {v} is out of range"),
+                        )
+                    } else {
+                        (
+                            EntryCode::InvalidType,
+                            format!("fromSequence `{v}` is not an integer"),
+                        )
+                    };
+                    r.push(
+                        err(&k, code, detail, &v)
+                            .expected("an event sequence number: an integer of 1 or more"),
+                    )
+                }
+            },
             // No name or email holds a control character (the bodies refuse them), and some
             // databases refuse NUL in text: say so rather than fail.
             "name" | "email" if v.chars().any(char::is_control) => r.push(

@@ -481,6 +481,7 @@ fn subject_label(e: &AdminAuditEntry) -> String {
         AdminAuditKind::Agent => format!("{} ({})", field("name"), field("email")),
         AdminAuditKind::Settings => "Organization settings".into(),
         AdminAuditKind::User => field("email"),
+        AdminAuditKind::Webhook => format!("Webhook {}", field("url")),
     }
 }
 
@@ -544,7 +545,11 @@ fn render_admin(s: &Shown, kind: AdminAuditKind, changes: &[AdminChange]) -> Mar
                 tbody {
                     @for c in changes {
                         @let e = &c.entry;
-                        @let action = if e.action == AdminAuditAction::Created { "created" } else { "updated" };
+                        @let action = match e.action {
+                            AdminAuditAction::Created => "created",
+                            AdminAuditAction::Updated => "updated",
+                            AdminAuditAction::Deleted => "deleted",
+                        };
                         tr data-admin-entry-id=(e.id) data-subject-id=(e.subject_id)
                             data-client-id=[e.actor_client_id] {
                             td data-at=(e.at) { (e.at) }

@@ -30,6 +30,8 @@ pub const BO: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1c02";
 const UNKNOWN_SKILL: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1bff";
 pub const REQUEST_ID: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1d01";
 pub const IMPORTER: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1e01";
+/// The webhook the examples name; no organization has it.
+pub const HOOK: &str = "0193a5a2-7c1e-7d2a-9b51-2f4c8e0a1f01";
 
 /// An example's id, of whichever kind is wanted.
 fn id<I: From<Uuid>>(s: &str) -> I {
@@ -112,6 +114,9 @@ fn validate_with(
             body,
             &routes::clients::foreign_scope,
         )),
+        "createWebhook" => unit(validate::webhook_create(body, Default::default())),
+        "patchWebhook" => unit(validate::webhook_patch(body, Default::default())),
+        "rotateWebhookSecret" => unit(validate::webhook_rotation(body)),
         "putAgentSkills" => unit(validate::skill_set_replace(body, &rules)),
         "patchAgentSkills" => unit(validate::skill_set_merge(body, &rules)),
         "putAgentSkill" => unit(validate::single_assignment(body, &rules, id(BILLING))),
@@ -181,6 +186,24 @@ pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
                 json!({"name": "nightly importer", "scopes": ["admin:agent:write"]}),
             ),
         ],
+        "createWebhook" => vec![
+            (
+                "some event types",
+                json!({"url": "https://hooks.example.com/skillgrid", "eventTypes": ["assignment.changed", "agent.created"]}),
+            ),
+            (
+                "every event type",
+                json!({"url": "https://hooks.example.com/all", "eventTypes": ["*"]}),
+            ),
+        ],
+        "patchWebhook" => vec![
+            ("enable again", json!({"active": true})),
+            ("every event type", json!({"eventTypes": ["*"]})),
+        ],
+        "rotateWebhookSecret" => vec![
+            ("an hour's overlap", json!({"overlapSeconds": 3600})),
+            ("the old secret stops at once", json!({"overlapSeconds": 0})),
+        ],
         "putAgentSkills" => vec![
             (
                 "wrapped",
@@ -247,6 +270,8 @@ pub fn parameter(name: &str) -> Option<Value> {
         "userId" => json!(ANA),
         "skillId" => json!(BILLING),
         "clientId" => json!(IMPORTER),
+        "webhookId" => json!(HOOK),
+        "fromSequence" => json!(1),
         "limit" => json!(50),
         "name" => json!("Billing"),
         "email" => json!("ana@example.com"),
@@ -273,6 +298,11 @@ fn bad_body(operation: &str) -> Option<Value> {
             json!({"clientName": "importer", "scopes": ["admin:agent:write", "user:skill:write"]})
         }
         "patchClient" => json!({"scopes": "admin:agent:read", "enabled": false}),
+        "createWebhook" => {
+            json!({"url": "http://169.254.169.254/latest/meta-data/", "eventTypes": ["assignments.changed"], "enabled": true})
+        }
+        "patchWebhook" => json!({"url": "hooks.example.com/skillgrid", "active": "yes"}),
+        "rotateWebhookSecret" => json!({"overlapSeconds": 999999999, "ttl": 60}),
         "putAgentSkills" => json!({"skills": [
             {"id": BILLING, "proficiency": 190},
             {"skillId": SALES, "proficiency": "Expret"},
@@ -315,7 +345,12 @@ fn traits(operation: &str, scope: &'static str) -> Traits {
         "listSkills" => (&["name", "active", "limit", "cursor"], &[]),
         "listAgents" => (&["email", "active", "limit", "cursor"], &[]),
         "listAudit" | "listClientAudit" => (&["since", "limit", "cursor"], &[]),
-        "listClients" => (&["limit", "cursor"], &[]),
+        "listClients" | "listWebhooks" => (&["limit", "cursor"], &[]),
+        "getWebhook" | "patchWebhook" | "deleteWebhook" | "rotateWebhookSecret" => {
+            (&[], &["webhookId"])
+        }
+        "listWebhookDeliveries" => (&["limit", "cursor"], &["webhookId"]),
+        "replayWebhook" => (&["fromSequence"], &["webhookId"]),
         "getClient" | "patchClient" | "deleteClient" | "rotateClientSecret" => (&[], &["clientId"]),
         "getSkill" | "patchSkill" | "deleteSkill" => (&[], &["skillId"]),
         "getAgent" | "patchAgent" | "getAgentSkills" => (&[], &["userId"]),

@@ -67,6 +67,14 @@ use utoipa::OpenApi;
         crate::routes::clients::update,
         crate::routes::clients::remove,
         crate::routes::clients::rotate,
+        crate::routes::webhooks::list,
+        crate::routes::webhooks::create,
+        crate::routes::webhooks::read,
+        crate::routes::webhooks::update,
+        crate::routes::webhooks::remove,
+        crate::routes::webhooks::rotate,
+        crate::routes::webhooks::deliveries,
+        crate::routes::webhooks::replay,
         crate::routes::oauth::token,
         crate::routes::health::healthz,
         crate::routes::health::readyz,
@@ -83,6 +91,7 @@ use utoipa::OpenApi;
         (name = "bulk", description = "Many agents at once"),
         (name = "audit", description = "Who changed what"),
         (name = "clients", description = "API clients: who may call this API, with which scopes"),
+        (name = "webhooks", description = "Signed deliveries of the organization's changes to endpoints it names (Standard Webhooks)"),
         (name = "oauth", description = "Access tokens"),
         (name = "operations", description = "Health, metrics and this documentation"),
     )
@@ -336,6 +345,14 @@ fn security_schemes() -> Value {
             "change agents and their skills, bulk included",
         ),
         (scopes::AUDIT_READ, "read the organization-wide audit log"),
+        (
+            scopes::WEBHOOK_READ,
+            "read webhooks and their delivery attempts (never their secrets)",
+        ),
+        (
+            scopes::WEBHOOK_WRITE,
+            "create, change, delete and replay webhooks and rotate their secrets",
+        ),
     ]
     .into_iter()
     .collect();

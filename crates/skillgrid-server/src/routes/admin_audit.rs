@@ -25,11 +25,11 @@ pub const VIA_ADMIN_COMMAND: &str = "admin-command";
 /// The administrative audit log
 ///
 /// Every change to the organization's skills (created, renamed, described, deactivated),
-/// agents (created, changed), settings and console users (created, disabled, enabled, role
-/// changed); who made it (the acting client, and the console user when it was made in the
+/// agents (created, changed), settings, console users (created, disabled, enabled, role
+/// changed) and webhooks (created, changed, secret rotated, replayed, deleted); who made it (the acting client, and the console user when it was made in the
 /// console, or `null` and `"via": "admin-command"` for the admin commands), when, in which
 /// request, and what changed before and after, in the shape `kind` names: a `Skill`, an
-/// `Agent`, the `OrgSettings`, or an `AuditedUser`. Oldest first, like `GET /api/v2/audit`.
+/// `Agent`, the `OrgSettings`, an `AuditedUser` or a `Webhook` (never its secret). Oldest first, like `GET /api/v2/audit`.
 #[utoipa::path(get, path = "/api/v2/audit/admin", tag = "audit", operation_id = "listAdminAudit",
     security(("oauth2" = ["admin:audit:read"])),
     params(("since" = Option<String>, Query, format = DateTime, description = "only entries at or after this RFC 3339 time (encode `+` as %2B)"), super::Paging),
@@ -94,6 +94,7 @@ fn side(subject: Uuid, s: &AdminState) -> serde_json::Value {
             updated_at: at(a.updated_at),
         }),
         AdminState::Settings(o) => serde_json::to_value(o),
+        AdminState::Webhook(w) => serde_json::to_value(super::webhooks::render_state(subject, w)),
         AdminState::User(u) => serde_json::to_value(AuditedUser {
             id: subject,
             email: u.email.clone(),

@@ -10,6 +10,7 @@ pub mod health;
 pub mod oauth;
 pub mod settings;
 pub mod skills;
+pub mod webhooks;
 
 use crate::auth::Caller;
 use crate::body;

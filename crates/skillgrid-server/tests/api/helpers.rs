@@ -76,10 +76,15 @@ pub fn on_postgres() -> bool {
 pub use skillgrid_testkit::TestDb;
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&skillgrid_server::StateOptions::default()).await
+}
+
+/// [`spawn_app`] with the options `skillgrid serve` takes from its flags.
+pub async fn spawn_app_with(options: &skillgrid_server::StateOptions) -> TestApp {
     init_logs();
     let db = skillgrid_testkit::test_db(on_postgres()).await;
     let db_url = db.url.clone();
-    let server = skillgrid_testkit::spawn_server(&db_url).await;
+    let server = skillgrid_testkit::spawn_server_with(&db_url, options).await;
     let boot = server.boot.clone();
     let (base, store) = (server.base.clone(), server.store.clone());
     let http = reqwest::Client::builder().no_proxy().build().unwrap();

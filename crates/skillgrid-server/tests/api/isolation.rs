@@ -408,6 +408,66 @@ async fn another_orgs_api_clients_answer_as_missing_ones_and_never_show() {
     assert_eq!(w.app.get("/api/v2/admin/skills").await.status, 200);
 }
 
+#[tokio::test]
+async fn another_orgs_webhooks_answer_as_missing_ones_and_never_show() {
+    let w = world().await;
+    let r = w
+        .app
+        .post(
+            "/api/v2/webhooks",
+            &json!({"url": "https://hooks.example.com/org1", "eventTypes": ["skill.created"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let hooks = w.app.get("/api/v2/webhooks").await.body;
+    let ours = format!("/api/v2/webhooks/{id}");
+    let missing = format!("/api/v2/webhooks/{}", Uuid::now_v7());
+    let routes = [
+        (Method::GET, None, ""),
+        (Method::PATCH, Some(json!({"active": false})), ""),
+        (
+            Method::PATCH,
+            Some(json!({"url": "https://attacker.example.com/"})),
+            "",
+        ),
+        (Method::DELETE, None, ""),
+        (Method::POST, None, "/secret"),
+        (Method::POST, Some(json!({"overlapSeconds": 0})), "/secret"),
+        (Method::GET, None, "/deliveries"),
+        (Method::POST, None, "/replay?fromSequence=1"),
+    ];
+    for (m, body, suffix) in routes {
+        let r = as_other(&w, m.clone(), &format!("{ours}{suffix}"), body.as_ref()).await;
+        assert_problem(&r, 404, "not_found");
+        let miss = as_other(&w, m.clone(), &format!("{missing}{suffix}"), body.as_ref()).await;
+        assert_eq!(shape(&r), shape(&miss), "{m} {ours}{suffix}");
+    }
+    // Lists are the other organization's own, and so is a webhook it creates.
+    let theirs = as_other(&w, Method::GET, "/api/v2/webhooks", None).await;
+    assert_eq!(theirs.body, json!({"items": [], "nextCursor": null}));
+    let r = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/webhooks",
+        Some(&json!({"url": "https://hooks.acme.example/"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = w
+        .app
+        .get(&format!(
+            "/api/v2/webhooks/{}",
+            r.body["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_problem(&r, 404, "not_found");
+    // Org 1's webhook is as it was, secret included.
+    assert_eq!(w.app.get("/api/v2/webhooks").await.body, hooks);
+    let their_audit = as_other(&w, Method::GET, "/api/v2/audit/admin", None).await;
+    assert!(!their_audit.text.contains(&id));
+}
+
 /// The console's users are kept to their organization as tokens are: a session of another
 /// organization's admin, with its anti-forgery token, finds nothing here and changes nothing.
 #[tokio::test]

@@ -28,3 +28,4 @@ mod smoke;
 mod strict_bodies;
 mod validation;
 mod warnings;
+mod webhooks;

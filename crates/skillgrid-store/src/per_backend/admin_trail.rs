@@ -1,5 +1,5 @@
-//! The administrative audit trail: one entry per change to a skill, an agent, the settings
-//! or a console user, written inside the change's own transaction (see `crate::admin_audit`).
+//! The administrative audit trail: one entry per change to a skill, an agent, the settings,
+//! a console user or a webhook, written inside the change's own transaction (see `crate::admin_audit`).
 
 use super::Db;
 use crate::admin_audit::{action_code, kind_code, AdminAuditRow};
@@ -28,6 +28,17 @@ pub(super) async fn record(
     } else {
         AdminAuditAction::Created
     };
+    insert(conn, org_pk, subject, action, (before, after), by).await
+}
+
+async fn insert(
+    conn: &mut Conn,
+    org_pk: i64,
+    subject: Uuid,
+    action: AdminAuditAction,
+    (before, after): (Option<&AdminState>, &AdminState),
+    by: &ChangedBy,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO admin_audit
              (uuid, org_id, at, request_id, actor_uuid, kind, subject_uuid, action, before, after)
@@ -46,6 +57,27 @@ pub(super) async fn record(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Records the deletion of `subject`, whose last state was `before`. The row's `after` holds
+/// that state too (the column takes no NULL); reading the entry back, a deletion has no
+/// `after`.
+pub(super) async fn record_deletion(
+    conn: &mut Conn,
+    org_pk: i64,
+    subject: Uuid,
+    before: &AdminState,
+    by: &ChangedBy,
+) -> Result<()> {
+    insert(
+        conn,
+        org_pk,
+        subject,
+        AdminAuditAction::Deleted,
+        (Some(before), before),
+        by,
+    )
+    .await
 }
 
 pub(super) async fn list(

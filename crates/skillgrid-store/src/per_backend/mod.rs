@@ -14,6 +14,7 @@ mod keys;
 pub(super) mod store;
 mod trail;
 mod users;
+mod webhooks;
 
 // What a backend provides (in its `mod.rs`):
 //

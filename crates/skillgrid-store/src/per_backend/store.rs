@@ -5,11 +5,13 @@
 
 use super::{
     admin_trail, begin_for_org, begin_write, catalog, clients, extra, grid, group, keys, trail,
-    users, Db,
+    users, webhooks, Db,
 };
 use super::{agent_skills, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
+use skillgrid_core::model::NewWebhook;
+use skillgrid_core::webhooks::signing::WebhookSecret;
 
 /// Runs `f` on what `on` names: the store's `read` or `write` pool, one write transaction
 /// through `write` (committed when `f` succeeds), or the whole store.
@@ -135,6 +137,21 @@ store! {
         = write keys::finish(org, client, key, None);
     take_tokens(client: ClientId, limit: &RateLimit, wanted: u64) -> Option<TokenTake>
         = store take_tokens(client, limit, wanted);
+
+    // Webhooks.
+    create_webhook(org: OrgId, new: &NewWebhook, secret: &WebhookSecret, by: &ChangedBy)
+        -> WebhookRecord = tx webhooks::insert(org, new, secret, by);
+    list_webhooks(org: OrgId, page: PageRequest) -> Paged<WebhookRecord>
+        = read webhooks::list(org, page);
+    get_webhook(org: OrgId, id: WebhookId) -> WebhookRecord = read webhooks::get(org, id);
+    update_webhook(org: OrgId, id: WebhookId, change: &WebhookChange, by: &ChangedBy)
+        -> WebhookRecord = write webhooks::update(org, id, change, by);
+    delete_webhook(org: OrgId, id: WebhookId, by: &ChangedBy) -> WebhookRecord
+        = write webhooks::delete(org, id, by);
+    webhook_deliveries(org: OrgId, id: WebhookId, page: PageRequest) -> Paged<DeliveryRecord>
+        = read webhooks::deliveries(org, id, page);
+    record_webhook_delivery(org: OrgId, id: WebhookId, delivery: &DeliveryRecord) -> ()
+        = write webhooks::record_delivery(org, id, delivery);
 
     // People and sessions.
     create_user(org: OrgId, new: &NewUser, by: &ChangedBy) -> UserRecord

@@ -22,3 +22,4 @@ mod races;
 mod skill_sets;
 mod stranded;
 mod users;
+mod webhooks;
