@@ -1,4 +1,4 @@
-//! The console's grid (`GET /console`) at the size the issue names: 10,000 agents × 200
+//! The console's grid (`GET /console`) at the size it is made for: 10,000 agents × 200
 //! skills, 50 rows a page. The organization is seeded through the store, its assignments
 //! through the bulk API, and a console user signs in over HTTP (form post, session cookie)
 //! like a browser. Each kind of page is then fetched over one keep-alive connection many

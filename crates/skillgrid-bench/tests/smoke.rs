@@ -1,5 +1,5 @@
 //! The harness end to end at toy size: it starts the (debug) server built beside it, runs every
-//! phase but the Datasette peer, and ends with one JSON line holding every figure the issue
+//! phase but the Datasette peer, and ends with one JSON line holding every figure the bench
 //! names. The figures themselves are not checked: a test must not assert on timing.
 
 use std::path::PathBuf;
