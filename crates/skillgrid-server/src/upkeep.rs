@@ -1,11 +1,13 @@
 //! Pruning what grows with traffic: audit entries past their organization's
-//! `auditRetentionDays`, and idempotency keys past their 24 hours.
+//! `auditRetentionDays`, events past the longer of that and three days (a webhook delivery is
+//! retried for 24 hours; an organization that keeps its audit trail forever keeps its events
+//! too), and idempotency keys past their 24 hours.
 //!
 //! Each round deletes in small batches, one short transaction each, with a pause between
 //! them, so that writes queued meanwhile (SQLite has one writer) wait for one batch at most.
 
 use skillgrid_core::timestamp::Timestamp;
-use skillgrid_store::{DynStore, IDEMPOTENCY_TTL_MS};
+use skillgrid_store::{DynStore, EVENT_RETENTION_MIN_MS, IDEMPOTENCY_TTL_MS};
 use std::time::Duration;
 
 /// Rows deleted per transaction.
@@ -19,6 +21,8 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 pub struct Pruned {
     /// Audit rows (one agent's entries of one write each).
     pub audit_rows: u64,
+    /// Events of the outbox.
+    pub events: u64,
     pub idempotency_keys: u64,
 }
 
@@ -31,6 +35,8 @@ pub async fn prune(store: &DynStore, now: Timestamp) -> anyhow::Result<Pruned> {
         };
         let before = Timestamp(now.0 - i64::from(days) * DAY_MS);
         pruned.audit_rows += batches(|| store.prune_audit(org.id, before, BATCH)).await?;
+        let before = Timestamp(before.0.min(now.0 - EVENT_RETENTION_MIN_MS));
+        pruned.events += batches(|| store.prune_events(org.id, before, BATCH)).await?;
     }
     let before = Timestamp(now.0 - IDEMPOTENCY_TTL_MS);
     pruned.idempotency_keys = batches(|| store.prune_idempotency(before, BATCH)).await?;
@@ -64,11 +70,13 @@ pub fn spawn(store: DynStore, every: Duration) -> tokio::task::JoinHandle<()> {
             match prune(&store, Timestamp::now()).await {
                 Ok(p) => {
                     metrics::counter!("skillgrid_audit_rows_pruned_total").increment(p.audit_rows);
+                    metrics::counter!("skillgrid_events_pruned_total").increment(p.events);
                     metrics::counter!("skillgrid_idempotency_keys_pruned_total")
                         .increment(p.idempotency_keys);
                     if p != Pruned::default() {
                         tracing::info!(
                             audit_rows = p.audit_rows,
+                            events = p.events,
                             idempotency_keys = p.idempotency_keys,
                             "pruned expired rows"
                         );

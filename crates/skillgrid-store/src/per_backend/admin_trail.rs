@@ -45,7 +45,8 @@ pub(super) async fn record(
     .bind(after.to_json()?)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    let event = crate::events::NewEvent::admin(subject, before, Some(after), by)?;
+    super::events::emit_one(conn, org_pk, event).await
 }
 
 pub(super) async fn list(

@@ -135,7 +135,10 @@ pub(super) async fn write_parts(
         tx.rollback().await?;
         return Ok(results);
     }
+    let events = std::mem::take(&mut rows.events);
     rows.write(&mut tx, org_pk).await?;
+    // Last: the organization's event counter stays locked from here to the commit.
+    super::per_backend::events::emit(&mut tx, org_pk, events).await?;
     tx.commit().await?;
     Ok(results)
 }
@@ -157,6 +160,7 @@ struct Rows {
     audit_request: Vec<String>,
     audit_client: Vec<Uuid>,
     bumped: Vec<i64>,
+    events: Vec<crate::events::NewEvent>,
 }
 
 impl Rows {
@@ -198,6 +202,8 @@ impl Rows {
         self.audit_client
             .extend(std::iter::repeat_n(ctx.client_id.get(), new));
         self.bumped.extend(bumped);
+        self.events
+            .extend(crate::events::assignment_events(writes, agents, ctx));
         Ok(())
     }
 
