@@ -7,6 +7,7 @@
 
 pub mod admin_audit;
 pub mod clients;
+pub mod events;
 pub mod problem;
 pub mod requests;
 pub mod resources;
@@ -14,6 +15,7 @@ pub mod settings;
 
 pub use admin_audit::*;
 pub use clients::*;
+pub use events::*;
 pub use problem::{EntryCode, ErrorEntry, Locator, Problem, ProblemCode};
 pub use resources::*;
 pub use settings::*;

@@ -10,6 +10,7 @@ mod buffers;
 pub mod connections;
 pub mod console;
 pub mod error;
+pub mod event_hub;
 pub mod idempotency;
 pub mod keys;
 mod middleware;
@@ -65,6 +66,7 @@ pub struct StateOptions {
     pub keys: keys::KeySource,
     pub token_failures: token_guard::FailureLimits,
     pub console: console::ConsoleOptions,
+    pub streams: event_hub::StreamOptions,
 }
 
 /// Loads (or creates) the signing key kept in the database and assembles the shared state.
@@ -81,6 +83,7 @@ pub async fn build_state_with(store: DynStore, options: &StateOptions) -> anyhow
         metrics_handle(),
         options.token_failures,
         options.console,
+        options.streams,
     ))
 }
 
@@ -94,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::audit::router())
         .merge(routes::clients::router())
         .merge(routes::admin_audit::router())
+        .merge(routes::events::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::enforce,
@@ -106,6 +110,11 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .fallback(routes::not_found)
         .route_layer(axum::middleware::from_fn(middleware::remember_route))
+        // The API's and the console's writes wake this process's event streams.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::events::after_writes,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(middleware::request_context))

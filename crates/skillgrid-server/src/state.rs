@@ -25,6 +25,8 @@ struct Inner {
     sign_in_guard: TokenGuard<uuid::Uuid>,
     /// The last settings and catalog read of each organization, with their generation.
     orgs: Mutex<HashMap<OrgId, Arc<OrgView>>>,
+    /// What wakes this process's event streams.
+    events: Arc<crate::event_hub::EventHub>,
 }
 
 /// An organization's settings and catalog as of one generation of them.
@@ -58,6 +60,7 @@ impl AppState {
         metrics: PrometheusHandle,
         token_failures: FailureLimits,
         console: crate::console::ConsoleOptions,
+        streams: crate::event_hub::StreamOptions,
     ) -> Self {
         AppState(Arc::new(Inner {
             store,
@@ -69,7 +72,12 @@ impl AppState {
             sign_in_guard: TokenGuard::new(console.sign_in_failures),
             console,
             orgs: Mutex::default(),
+            events: crate::event_hub::EventHub::new(streams),
         }))
+    }
+
+    pub fn events(&self) -> &Arc<crate::event_hub::EventHub> {
+        &self.0.events
     }
 
     pub fn store(&self) -> &DynStore {

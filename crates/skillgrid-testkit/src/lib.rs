@@ -126,12 +126,20 @@ pub async fn client_token(base: &str, client_id: &str, secret: &str) -> String {
 
 /// Opens `db_url`, runs the first start (organization `default`, client `bootstrap`) and serves.
 pub async fn spawn_server(db_url: &str) -> TestServer {
+    spawn_server_with(db_url, &skillgrid_server::StateOptions::default()).await
+}
+
+/// [`spawn_server`] with the shared state built from `options`.
+pub async fn spawn_server_with(
+    db_url: &str,
+    options: &skillgrid_server::StateOptions,
+) -> TestServer {
     let store = skillgrid_store::open(db_url).await.expect("open store");
     let boot = bootstrap::first_start(&store)
         .await
         .expect("first start")
         .expect("empty database");
-    let state = skillgrid_server::build_state(store.clone())
+    let state = skillgrid_server::build_state_with(store.clone(), options)
         .await
         .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

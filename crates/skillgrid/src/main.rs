@@ -533,6 +533,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             per_address: args.token_failures_per_address,
         },
         console,
+        streams: Default::default(),
     };
     let state = skillgrid_server::build_state_with(store, &options).await?;
     tracing::info!(source = ?options.keys, kids = ?state.keys().ids(), "token signing keys loaded");

@@ -75,11 +75,22 @@ pub fn on_postgres() -> bool {
 
 pub use skillgrid_testkit::TestDb;
 
+/// A route whose answer to a good request never ends (the event stream): tests that read
+/// every route's whole answer leave it out (`events.rs` reads it).
+pub fn is_stream(path: &str, method: &Method) -> bool {
+    *method == Method::GET && path.ends_with("/events/stream")
+}
+
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&skillgrid_server::StateOptions::default()).await
+}
+
+/// [`spawn_app`] with the server's shared state built from `options`.
+pub async fn spawn_app_with(options: &skillgrid_server::StateOptions) -> TestApp {
     init_logs();
     let db = skillgrid_testkit::test_db(on_postgres()).await;
     let db_url = db.url.clone();
-    let server = skillgrid_testkit::spawn_server(&db_url).await;
+    let server = skillgrid_testkit::spawn_server_with(&db_url, options).await;
     let boot = server.boot.clone();
     let (base, store) = (server.base.clone(), server.store.clone());
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
