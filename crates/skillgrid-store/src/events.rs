@@ -132,6 +132,15 @@ impl NewEvent {
             (Some(AdminState::User(_)) | None, _, _) => return Ok(None),
         };
         Ok(Some(NewEvent {
+            before: before.map(AdminState::to_json).transpose()?,
+            after: after.map(AdminState::to_json).transpose()?,
+            ..NewEvent::by(kind, subject, by)
+        }))
+    }
+
+    /// An event of `kind` about `subject` made by `by`, with nothing but its header.
+    fn by(kind: EventType, subject: Uuid, by: &ChangedBy) -> NewEvent {
+        NewEvent {
             kind,
             at: by.now.0,
             request_id: by.request_id.clone(),
@@ -140,9 +149,9 @@ impl NewEvent {
             version: None,
             entries: None,
             action: None,
-            before: before.map(AdminState::to_json).transpose()?,
-            after: after.map(AdminState::to_json).transpose()?,
-        }))
+            before: None,
+            after: None,
+        }
     }
 
     /// The event of a change to an API client.
@@ -154,16 +163,10 @@ impl NewEvent {
     ) -> Result<NewEvent> {
         let subject = after.or(before).map_or(Uuid::nil(), |c| c.id.get());
         Ok(NewEvent {
-            kind: EventType::ClientUpdated,
-            at: by.now.0,
-            request_id: by.request_id.clone(),
-            actor: by.client.map(ClientId::get),
-            subject,
-            version: None,
-            entries: None,
             action: Some(client_action_name(action)),
             before: before.map(crate::clients::state_json).transpose()?,
             after: after.map(crate::clients::state_json).transpose()?,
+            ..NewEvent::by(EventType::ClientUpdated, subject, by)
         })
     }
 
