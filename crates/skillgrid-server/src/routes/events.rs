@@ -165,12 +165,14 @@ impl Feed {
     async fn fill(&mut self) -> anyhow::Result<bool> {
         let org = self.caller.org_id;
         let view = self.state.org_view(org).await?;
-        let allowed = view.clients.get(&self.caller.client_id).is_some_and(|c| {
-            c.active
-                && c.token_epoch == self.caller.token_epoch
-                && c.scopes.iter().any(|s| s == scopes::AUDIT_READ)
-        });
-        anyhow::ensure!(allowed, "the stream's client may no longer read events");
+        // A token's client is admitted again as a request's would be (a console session is
+        // checked when the stream opens only).
+        if self.caller.user_id.is_none() {
+            let mut now = self.caller.clone();
+            let admitted = crate::auth::admit(&view, &mut now).is_ok()
+                && now.scopes.iter().any(|s| s == scopes::AUDIT_READ);
+            anyhow::ensure!(admitted, "the stream's client may no longer read events");
+        }
         let records = self
             .state
             .store()

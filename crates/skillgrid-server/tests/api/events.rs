@@ -251,10 +251,14 @@ type Message = (i64, String, Value);
 
 impl Stream {
     async fn open(app: &TestApp, query: &str, last_id: Option<i64>) -> Stream {
+        Stream::open_as(app, &app.token, query, last_id).await
+    }
+
+    async fn open_as(app: &TestApp, token: &str, query: &str, last_id: Option<i64>) -> Stream {
         let mut b = app
             .http
             .get(app.url(&format!("/api/v2/events/stream{query}")))
-            .bearer_auth(&app.token);
+            .bearer_auth(token);
         if let Some(id) = last_id {
             b = b.header("last-event-id", id.to_string());
         }
@@ -513,4 +517,46 @@ async fn upkeep_keeps_events_three_days_at_least() {
 async fn count(app: &TestApp) -> usize {
     let r = app.get("/api/v2/events?limit=1000").await;
     r.body["items"].as_array().unwrap().len()
+}
+
+/// Disabling the client of an open stream ends the stream.
+#[tokio::test]
+async fn a_stream_ends_when_its_client_is_disabled() {
+    let app = spawn_app_with(&fast()).await;
+    let c = skillgrid_server::bootstrap::create_client(
+        &app.store,
+        &app.org.to_string(),
+        "follower",
+        "admin:audit:read",
+    )
+    .await
+    .unwrap();
+    let token = app.token_for(c.client_id, &c.client_secret).await;
+    let mut s = Stream::open_as(&app, &token, "", None).await;
+    let mut seen = 0;
+    while s.next(Duration::from_millis(400)).await.is_some() {
+        seen += 1;
+    }
+    assert_eq!(seen, 2, "the first start's client and the follower's");
+    let r = app
+        .patch(
+            &format!("/api/v2/admin/clients/{}", c.client_id),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // The stream ends: its body finishes, rather than sending the client's event.
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match s.response.chunk().await {
+                Ok(Some(c)) => assert!(
+                    !String::from_utf8_lossy(&c).contains("id: "),
+                    "no event after the client was disabled"
+                ),
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the stream ended");
 }
