@@ -7,6 +7,7 @@
 
 pub mod admin_audit;
 pub mod clients;
+pub mod events;
 pub mod problem;
 pub mod requests;
 pub mod resources;
@@ -15,6 +16,7 @@ pub mod webhooks;
 
 pub use admin_audit::*;
 pub use clients::*;
+pub use events::*;
 pub use problem::{EntryCode, ErrorEntry, Locator, Problem, ProblemCode};
 pub use resources::*;
 pub use settings::*;

@@ -11,6 +11,7 @@ pub mod connections;
 pub mod console;
 pub mod destination;
 pub mod error;
+pub mod event_hub;
 pub mod idempotency;
 pub mod keys;
 mod middleware;
@@ -68,6 +69,7 @@ pub struct StateOptions {
     pub console: console::ConsoleOptions,
     /// Where webhooks may send deliveries.
     pub webhooks: skillgrid_core::webhooks::destination::Policy,
+    pub streams: event_hub::StreamOptions,
 }
 
 /// Loads (or creates) the signing key kept in the database and assembles the shared state.
@@ -85,6 +87,7 @@ pub async fn build_state_with(store: DynStore, options: &StateOptions) -> anyhow
         options.token_failures,
         options.console,
         options.webhooks,
+        options.streams,
     ))
 }
 
@@ -99,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::clients::router())
         .merge(routes::admin_audit::router())
         .merge(routes::webhooks::router())
+        .merge(routes::events::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::enforce,
@@ -111,6 +115,11 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .fallback(routes::not_found)
         .route_layer(axum::middleware::from_fn(middleware::remember_route))
+        // The API's and the console's writes wake this process's event streams.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::events::after_writes,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(middleware::request_context))

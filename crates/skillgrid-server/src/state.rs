@@ -27,6 +27,8 @@ struct Inner {
     webhook_policy: skillgrid_core::webhooks::destination::Policy,
     /// The last settings and catalog read of each organization, with their generation.
     orgs: Mutex<HashMap<OrgId, Arc<OrgView>>>,
+    /// What wakes this process's event streams.
+    events: Arc<crate::event_hub::EventHub>,
 }
 
 /// An organization's settings and catalog as of one generation of them.
@@ -61,6 +63,7 @@ impl AppState {
         token_failures: FailureLimits,
         console: crate::console::ConsoleOptions,
         webhook_policy: skillgrid_core::webhooks::destination::Policy,
+        streams: crate::event_hub::StreamOptions,
     ) -> Self {
         AppState(Arc::new(Inner {
             store,
@@ -73,11 +76,16 @@ impl AppState {
             console,
             webhook_policy,
             orgs: Mutex::default(),
+            events: crate::event_hub::EventHub::new(streams),
         }))
     }
 
     pub fn webhook_policy(&self) -> skillgrid_core::webhooks::destination::Policy {
         self.0.webhook_policy
+    }
+
+    pub fn events(&self) -> &Arc<crate::event_hub::EventHub> {
+        &self.0.events
     }
 
     pub fn store(&self) -> &DynStore {

@@ -1,12 +1,14 @@
 //! Pruning what grows with traffic: audit entries past their organization's
 //! `auditRetentionDays` (of assignments, and of skills, agents, settings, console users and
-//! API clients), and idempotency keys past their 24 hours.
+//! API clients), events past the longer of that and three days (a webhook delivery is retried
+//! for 24 hours; an organization that keeps its audit trail forever keeps its events too), and
+//! idempotency keys past their 24 hours.
 //!
 //! Each round deletes in small batches, one short transaction each, with a pause between
 //! them, so that writes queued meanwhile (SQLite has one writer) wait for one batch at most.
 
 use skillgrid_core::timestamp::Timestamp;
-use skillgrid_store::{DynStore, IDEMPOTENCY_TTL_MS};
+use skillgrid_store::{DynStore, EVENT_RETENTION_MIN_MS, IDEMPOTENCY_TTL_MS};
 use std::time::Duration;
 
 /// Rows deleted per transaction.
@@ -22,6 +24,8 @@ pub struct Pruned {
     pub audit_rows: u64,
     /// Entries of the trails of skills, agents, settings, console users and API clients.
     pub admin_entries: u64,
+    /// Events of the outbox.
+    pub events: u64,
     pub idempotency_keys: u64,
 }
 
@@ -35,6 +39,8 @@ pub async fn prune(store: &DynStore, now: Timestamp) -> anyhow::Result<Pruned> {
         let before = Timestamp(now.0 - i64::from(days) * DAY_MS);
         pruned.audit_rows += batches(|| store.prune_audit(org.id, before, BATCH)).await?;
         pruned.admin_entries += batches(|| store.prune_admin_trails(org.id, before, BATCH)).await?;
+        let before = Timestamp(before.0.min(now.0 - EVENT_RETENTION_MIN_MS));
+        pruned.events += batches(|| store.prune_events(org.id, before, BATCH)).await?;
     }
     let before = Timestamp(now.0 - IDEMPOTENCY_TTL_MS);
     pruned.idempotency_keys = batches(|| store.prune_idempotency(before, BATCH)).await?;
@@ -70,12 +76,14 @@ pub fn spawn(store: DynStore, every: Duration) -> tokio::task::JoinHandle<()> {
                     metrics::counter!("skillgrid_audit_rows_pruned_total").increment(p.audit_rows);
                     metrics::counter!("skillgrid_admin_audit_entries_pruned_total")
                         .increment(p.admin_entries);
+                    metrics::counter!("skillgrid_events_pruned_total").increment(p.events);
                     metrics::counter!("skillgrid_idempotency_keys_pruned_total")
                         .increment(p.idempotency_keys);
                     if p != Pruned::default() {
                         tracing::info!(
                             audit_rows = p.audit_rows,
                             admin_entries = p.admin_entries,
+                            events = p.events,
                             idempotency_keys = p.idempotency_keys,
                             "pruned expired rows"
                         );

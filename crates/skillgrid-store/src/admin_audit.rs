@@ -72,7 +72,7 @@ impl AdminState {
         Ok(text.context("serialising an audit state")?)
     }
 
-    fn from_json(kind: AdminAuditKind, text: &str) -> Result<Self> {
+    pub(crate) fn from_json(kind: AdminAuditKind, text: &str) -> Result<Self> {
         let bad = "a stored admin audit state is not valid";
         Ok(match kind {
             AdminAuditKind::Skill => AdminState::Skill(serde_json::from_str(text).context(bad)?),

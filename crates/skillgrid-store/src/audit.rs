@@ -301,6 +301,11 @@ type Entry = (
 );
 
 impl StoredSet {
+    /// The row's entries, in the order they were recorded.
+    pub(crate) fn records(&self) -> Result<Vec<AuditRecord>> {
+        Ok(self.unpack()?.into_iter().map(|(_, r)| r).collect())
+    }
+
     /// The row's entries, each with its position, in the order they were recorded.
     fn unpack(&self) -> Result<Vec<(i64, AuditRecord)>> {
         let entries = match self.entries.first() {

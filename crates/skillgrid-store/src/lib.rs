@@ -11,6 +11,7 @@ mod audit;
 mod clients;
 mod common;
 mod console;
+mod events;
 mod grid;
 mod group;
 mod idempotency;
@@ -31,6 +32,7 @@ pub use audit::legacy_position;
 pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 pub use console::{AuditFilter, SkillHolders};
+pub use events::{EventData, EventRecord, EventType, EVENT_RETENTION_MIN_MS};
 pub use grid::{GridCursor, GridFilter, GridIds, GridPage, GridRow, GridSort};
 pub use webhooks::{DeliveryRecord, WebhookChange, WebhookRecord, WebhookState};
 pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
@@ -709,7 +711,30 @@ pub trait Store: Send + Sync + 'static {
         patch: &SkillPatch,
         by: &ChangedBy,
     ) -> Result<SkillRecord>;
-    async fn delete_skill(&self, org: OrgId, id: SkillId) -> Result<()>;
+    /// [`Store::delete_skill_by`] on the database directly (no client).
+    async fn delete_skill(&self, org: OrgId, id: SkillId) -> Result<()> {
+        let by = ChangedBy::direct("admin-cli", Timestamp::now());
+        self.delete_skill_by(org, id, &by).await
+    }
+    /// Deletes a skill no agent holds, with its `skill.deleted` event, in one transaction.
+    async fn delete_skill_by(&self, org: OrgId, id: SkillId, by: &ChangedBy) -> Result<()>;
+
+    /// The organization's events after sequence number `after`, in sequence order, at most
+    /// `limit`; only those of `types` when given. What the event feed, its stream and a
+    /// webhook dispatcher read.
+    async fn events_after(
+        &self,
+        org: OrgId,
+        after: i64,
+        limit: u32,
+        types: Option<&[EventType]>,
+    ) -> Result<Vec<EventRecord>>;
+    /// Every organization that has had an event, with the sequence number of its latest:
+    /// how a dispatcher or a stream finds which organizations have new events, one statement.
+    async fn event_heads(&self) -> Result<Vec<(OrgId, i64)>>;
+    /// Deletes up to `batch` of the organization's oldest events that occurred before
+    /// `before`; returns how many went. Call again while it returns `batch`.
+    async fn prune_events(&self, org: OrgId, before: Timestamp, batch: u32) -> Result<u64>;
     /// Every skill of the organization, active or not, by name (case-insensitively), each
     /// with how many agents hold it: one statement.
     async fn skill_holder_counts(&self, org: OrgId) -> Result<Vec<SkillHolders>>;

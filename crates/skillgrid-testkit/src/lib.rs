@@ -129,7 +129,8 @@ pub async fn spawn_server(db_url: &str) -> TestServer {
     spawn_server_with(db_url, &skillgrid_server::StateOptions::default()).await
 }
 
-/// [`spawn_server`] with the options `skillgrid serve` takes from its flags.
+/// [`spawn_server`] with the shared state built from `options` (what `skillgrid serve` takes
+/// from its flags).
 pub async fn spawn_server_with(
     db_url: &str,
     options: &skillgrid_server::StateOptions,

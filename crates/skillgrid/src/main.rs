@@ -541,6 +541,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhooks: skillgrid_core::webhooks::destination::Policy {
             allow_private: args.webhooks_allow_private,
         },
+        streams: Default::default(),
     };
     let state = skillgrid_server::build_state_with(store, &options).await?;
     tracing::info!(source = ?options.keys, kids = ?state.keys().ids(), "token signing keys loaded");

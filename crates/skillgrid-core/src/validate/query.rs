@@ -23,6 +23,10 @@ pub struct QueryValues {
     pub since: Option<Timestamp>,
     /// A webhook replay's first sequence number, 1 or more.
     pub from_sequence: Option<i64>,
+    /// A position in a sequence (the event feed's): a non-negative integer.
+    pub after: Option<i64>,
+    /// A comma-separated list of names, checked by the route that takes it.
+    pub types: Option<String>,
 }
 
 fn err(name: &str, code: EntryCode, detail: String, raw: &str) -> ErrorEntry {
@@ -118,6 +122,19 @@ pub fn parse_query(raw: Option<&str>, rules: &QueryRules) -> Result<QueryValues,
                     )
                 }
             },
+            "after" => match v.parse::<i64>() {
+                Ok(n) if n >= 0 => q.after = Some(n),
+                _ => r.push(
+                    err(
+                        &k,
+                        EntryCode::InvalidFormat,
+                        format!("after `{v}` is not a sequence number"),
+                        &v,
+                    )
+                    .expected("an integer from 0 (the sequence number of the last event seen)"),
+                ),
+            },
+            "types" => q.types = Some(v),
             // No name or email holds a control character (the bodies refuse them), and some
             // databases refuse NUL in text: say so rather than fail.
             "name" | "email" if v.chars().any(char::is_control) => r.push(

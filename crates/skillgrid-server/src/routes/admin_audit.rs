@@ -73,7 +73,7 @@ pub(crate) fn render(e: AdminAuditRecord, users: &HashMap<ClientId, Uuid>) -> Ad
 }
 
 /// One side of an entry, as the API shows what it names.
-fn side(subject: Uuid, s: &AdminState) -> serde_json::Value {
+pub(crate) fn side(subject: Uuid, s: &AdminState) -> serde_json::Value {
     let at = |ms: i64| Timestamp(ms).to_rfc3339();
     let v = match s {
         AdminState::Skill(k) => serde_json::to_value(Skill {

@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod audit;
 pub mod bulk;
 pub mod clients;
+pub mod events;
 pub mod health;
 pub mod oauth;
 pub mod settings;

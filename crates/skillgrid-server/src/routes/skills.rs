@@ -151,7 +151,8 @@ pub(crate) async fn remove(
     caller.require(scopes::SKILL_WRITE)?;
     query(q, &[])?;
     let id: SkillId = path_id(SKILL.param, &id)?;
-    match state.store().delete_skill(caller.org_id, id).await {
+    let by = super::clients::by(&caller);
+    match state.store().delete_skill_by(caller.org_id, id, &by).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::InUse { count }) => Err(skill_in_use(count)),
         Err(e) => Err(SKILL.not_found(e)),

@@ -618,6 +618,9 @@ async fn a_bearer_token_is_answered_as_before_whatever_cookie_comes_with_it() {
             let Ok(m) = method.to_uppercase().parse::<Method>() else {
                 continue;
             };
+            if crate::helpers::is_stream(template, &m) {
+                continue;
+            }
             let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
             let plain = app
                 .call(m.clone(), &path, Some(&app.token), body.as_ref(), &[])

@@ -241,6 +241,9 @@ async fn every_documented_route_answers_as_itself() {
         let url = path.replace("{userId}", &id).replace("{skillId}", &id);
         for m in item.as_object().unwrap().keys() {
             let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+            if crate::helpers::is_stream(path, &method) {
+                continue;
+            }
             let r = app.call(method, &url, Some(&app.token), None, &[]).await;
             assert!(r.status < 500, "{m} {url}: {}", r.text);
             assert!(!detail(&r).contains("product"), "{m} {url}: {}", r.text);

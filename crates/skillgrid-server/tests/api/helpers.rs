@@ -75,11 +75,18 @@ pub fn on_postgres() -> bool {
 
 pub use skillgrid_testkit::TestDb;
 
+/// A route whose answer to a good request never ends (the event stream): tests that read
+/// every route's whole answer leave it out (`events.rs` reads it).
+pub fn is_stream(path: &str, method: &Method) -> bool {
+    *method == Method::GET && path.ends_with("/events/stream")
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&skillgrid_server::StateOptions::default()).await
 }
 
-/// [`spawn_app`] with the options `skillgrid serve` takes from its flags.
+/// [`spawn_app`] with the server's shared state built from `options` (what `skillgrid serve`
+/// takes from its flags).
 pub async fn spawn_app_with(options: &skillgrid_server::StateOptions) -> TestApp {
     init_logs();
     let db = skillgrid_testkit::test_db(on_postgres()).await;

@@ -677,3 +677,45 @@ async fn the_admin_trail_holds_only_the_organizations_own_changes() {
     let theirs = as_other(&w, Method::GET, "/api/v2/audit/admin", None).await;
     assert_eq!(theirs.body["items"].as_array().unwrap().len(), 2);
 }
+
+/// The event feed and its stream show a token its own organization's events only: another's
+/// changes are not there, and its numbers are its own, from 1.
+#[tokio::test]
+async fn the_event_feed_shows_only_the_callers_organization() {
+    let w = world().await;
+    let mine = w.app.get("/api/v2/events?limit=1000").await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    let r = as_other(&w, Method::GET, "/api/v2/events?limit=1000", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let theirs = r.body["items"].as_array().unwrap();
+    // The second organization's own: its client (made by the admin command) and its settings.
+    let kinds: Vec<&str> = theirs.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["client.updated", "settings.updated"]);
+    let seq: Vec<i64> = theirs
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seq, [1, 2]);
+    let org1 = w.app.org.to_string();
+    assert!(theirs.iter().all(|e| e["organization"] != org1.as_str()));
+    let ids = |v: &Value| -> Vec<Value> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].clone())
+            .collect()
+    };
+    let mine_ids = ids(&mine.body);
+    assert!(mine_ids.len() >= 4);
+    assert!(ids(&r.body).iter().all(|id| !mine_ids.contains(id)));
+    // Filtered to org 1's subjects, from past the other's numbers: still nothing of org 1.
+    let r = as_other(
+        &w,
+        Method::GET,
+        "/api/v2/events?after=0&types=assignment.changed,skill.created,agent.created",
+        None,
+    )
+    .await;
+    assert_eq!(r.body["items"], json!([]));
+}

@@ -20,6 +20,7 @@ mod console_grid;
 mod console_import;
 mod console_skills;
 mod errors;
+mod events;
 mod foreign_routes;
 mod foreign_scopes;
 mod isolation;

@@ -56,7 +56,10 @@ async fn insert(
     .bind(after.to_json()?)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    // A deletion's row holds the last state as `after`; its event has none.
+    let event_after = (action != AdminAuditAction::Deleted).then_some(after);
+    let event = crate::events::NewEvent::admin(subject, before, event_after, by)?;
+    super::events::emit_one(conn, org_pk, event).await
 }
 
 /// Records the deletion of `subject`, whose last state was `before`. The row's `after` holds

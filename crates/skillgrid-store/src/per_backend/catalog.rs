@@ -426,20 +426,17 @@ pub(super) async fn agents_by_ids(
 }
 
 /// Deletes a skill no agent holds.
-pub(super) async fn delete_skill(pool: &Pool, org: OrgId, id: SkillId) -> Result<()> {
+pub(super) async fn delete_skill(
+    pool: &Pool,
+    org: OrgId,
+    id: SkillId,
+    by: &ChangedBy,
+) -> Result<()> {
     // No skill-set write runs meanwhile, so the count below sees every write that finished
     // and none is under way, and a write that starts after this commits no longer finds the
     // skill.
     let (mut tx, org_pk) = begin_org_exclusive(pool, org).await?;
-    let pk: i64 = sqlx::query_scalar(&format!(
-        "SELECT id FROM skills WHERE uuid = $1 AND org_id = $2{}",
-        for_update("skills")
-    ))
-    .bind(id.get())
-    .bind(org_pk)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
+    let (pk, skill) = one::<SkillRecord>(&mut *tx, org, id.get(), &for_update("skills")).await?;
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments WHERE skill_id = $1")
         .bind(pk)
         .fetch_one(&mut *tx)
@@ -452,6 +449,7 @@ pub(super) async fn delete_skill(pool: &Pool, org: OrgId, id: SkillId) -> Result
         .bind(pk)
         .execute(&mut *tx)
         .await?;
+    super::admin_trail::record_deletion(&mut tx, org_pk, id.get(), &skill.audited(), by).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -41,7 +41,8 @@ async fn record(
     .bind(after.map(state_json).transpose()?)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    let event = crate::events::NewEvent::client(action, before, after, by)?;
+    super::events::emit_one(conn, org_pk, Some(event)).await
 }
 
 /// Creates a client of `org` and its audit entry, inside the caller's transaction.

@@ -9,6 +9,7 @@
 mod admin_trail;
 pub(super) mod catalog;
 mod clients;
+pub(crate) mod events;
 mod grid;
 mod keys;
 pub(super) mod store;

@@ -4,8 +4,8 @@
 //! pool, one transaction through `write`, or the whole store.
 
 use super::{
-    admin_trail, begin_for_org, begin_write, catalog, clients, extra, grid, group, keys, trail,
-    users, webhooks, Db,
+    admin_trail, begin_for_org, begin_write, catalog, clients, events, extra, grid, group, keys,
+    trail, users, webhooks, Db,
 };
 use super::{agent_skills, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
@@ -94,6 +94,9 @@ store! {
     audit_feed(org: OrgId, f: &AuditFilter, page: PageRequest) -> Paged<AuditRecord>
         = read trail::feed(org, f, page);
     skill_holder_counts(org: OrgId) -> Vec<SkillHolders> = read catalog::holder_counts(org);
+    events_after(org: OrgId, after: i64, limit: u32, types: Option<&[EventType]>)
+        -> Vec<EventRecord> = read events::after(org, after, limit, types);
+    event_heads() -> Vec<(OrgId, i64)> = read events::heads();
 
     // Writes.
     probe_write() -> () = write probe_write();
@@ -123,7 +126,10 @@ store! {
         = write catalog::create(org, new, by);
     update_skill_by(org: OrgId, id: SkillId, patch: &SkillPatch, by: &ChangedBy) -> SkillRecord
         = write catalog::update(org, id, patch, by);
-    delete_skill(org: OrgId, id: SkillId) -> () = write catalog::delete_skill(org, id);
+    delete_skill_by(org: OrgId, id: SkillId, by: &ChangedBy) -> ()
+        = write catalog::delete_skill(org, id, by);
+    prune_events(org: OrgId, before: Timestamp, batch: u32) -> u64
+        = write events::prune(org, before, batch);
     create_agent_by(org: OrgId, new: &NewAgent, by: &ChangedBy) -> AgentRecord
         = write catalog::create(org, new, by);
     update_agent_by(org: OrgId, id: AgentId, patch: &AgentPatch, by: &ChangedBy) -> AgentRecord

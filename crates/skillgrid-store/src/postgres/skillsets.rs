@@ -135,7 +135,10 @@ pub(super) async fn write_parts(
         tx.rollback().await?;
         return Ok(results);
     }
+    let events = std::mem::take(&mut rows.events);
     rows.write(&mut tx, org_pk).await?;
+    // Last: the organization's event counter stays locked from here to the commit.
+    write_events(&mut tx, org_pk, events).await?;
     tx.commit().await?;
     Ok(results)
 }
@@ -157,6 +160,7 @@ struct Rows {
     audit_request: Vec<String>,
     audit_client: Vec<Uuid>,
     bumped: Vec<i64>,
+    events: Vec<crate::events::NewEvent>,
 }
 
 impl Rows {
@@ -198,6 +202,8 @@ impl Rows {
         self.audit_client
             .extend(std::iter::repeat_n(ctx.client_id.get(), new));
         self.bumped.extend(bumped);
+        self.events
+            .extend(crate::events::assignment_events(writes, agents, ctx));
         Ok(())
     }
 
@@ -256,6 +262,49 @@ impl Rows {
             .await?;
         Ok(())
     }
+}
+
+/// The `assignment.changed` events of a write, numbered from the organization's counter, with
+/// `UNNEST` arrays: one statement per [`CHUNK_ROWS`] events.
+async fn write_events(
+    tx: &mut PgConnection,
+    org_pk: i64,
+    events: Vec<crate::events::NewEvent>,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let first = super::per_backend::events::take_sequence(tx, org_pk, events.len()).await?;
+    for (i, chunk) in events.chunks(CHUNK_ROWS).enumerate() {
+        let from = first + (i * CHUNK_ROWS) as i64;
+        let sequence: Vec<i64> = (from..from + chunk.len() as i64).collect();
+        let uuid: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
+        let at: Vec<i64> = chunk.iter().map(|e| e.at).collect();
+        let request: Vec<&str> = chunk.iter().map(|e| e.request_id.as_str()).collect();
+        let actor: Vec<Option<Uuid>> = chunk.iter().map(|e| e.actor).collect();
+        let subject: Vec<Uuid> = chunk.iter().map(|e| e.subject).collect();
+        let version: Vec<Option<i64>> = chunk.iter().map(|e| e.version).collect();
+        let entries: Vec<Option<&[u8]>> = chunk.iter().map(|e| e.entries.as_deref()).collect();
+        sqlx::query(
+            "INSERT INTO events (org_id, kind, uuid, sequence, occurred_at, request_id, actor_uuid,
+               subject_uuid, version, entries)
+             SELECT $1, $2, * FROM UNNEST($3::uuid[], $4::bigint[], $5::bigint[], $6::text[],
+               $7::uuid[], $8::uuid[], $9::bigint[], $10::bytea[])",
+        )
+        .bind(org_pk)
+        .bind(crate::events::EventType::AssignmentChanged.as_str())
+        .bind(uuid)
+        .bind(sequence)
+        .bind(at)
+        .bind(request)
+        .bind(actor)
+        .bind(subject)
+        .bind(version)
+        .bind(entries)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The upsert of one chunk of assignments: six arrays from `$1`.

@@ -12,6 +12,7 @@ mod bulk;
 mod catalog;
 mod clients;
 mod console;
+mod events;
 mod generation;
 mod grid;
 mod grouped;

@@ -36,6 +36,8 @@ pub(super) struct Batch {
     pub(super) added: Vec<NewRow>,
     pub(super) updated: Vec<NewRow>,
     pub(super) audit: Vec<audit::AuditSet>,
+    /// The `assignment.changed` events of the chunk's changed agents, in item order.
+    pub(super) events: Vec<crate::events::NewEvent>,
     pub(super) bumped: Vec<i64>,
 }
 
@@ -177,6 +179,7 @@ impl<'a> Planner<'a> {
                     audit::audit_sets(&writes, &self.agents, self.ctx.now, audit::Inline).collect()
                 }
             },
+            events: crate::events::assignment_events(&writes, &self.agents, self.ctx),
             bumped: c.bumped,
         }))
     }

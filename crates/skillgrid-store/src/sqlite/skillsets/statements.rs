@@ -46,7 +46,62 @@ pub(super) fn write_batch(
         bind_row(q, at, r, ctx.now)
     })?;
     insert_audit(conn, org_pk, ctx, &b.audit, audit)?;
+    insert_events(conn, org_pk, &b.events)?;
     bump_versions(conn, &b.bumped)
+}
+
+/// The batch's events, numbered from the organization's counter (the write transaction holds
+/// the database, so the numbers follow commit order), [`EVENT_ROWS`] per statement.
+fn insert_events(
+    conn: &rusqlite::Connection,
+    org_pk: i64,
+    events: &[crate::events::NewEvent],
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let n = events.len() as i64;
+    let last: i64 = conn
+        .prepare_cached(
+            "INSERT INTO event_counters (org_id, last) VALUES (?1, ?2)
+             ON CONFLICT (org_id) DO UPDATE SET last = last + excluded.last RETURNING last",
+        )
+        .and_then(|mut q| q.query_row([org_pk, n], |r| r.get(0)))
+        .map_err(sql_err)?;
+    let first = last - n + 1;
+    let numbered: Vec<(i64, &crate::events::NewEvent)> = (first..).zip(events).collect();
+    batched(
+        conn,
+        &numbered,
+        EVENT_ROWS,
+        events_sql,
+        |q, at, (sequence, e)| {
+            q.raw_bind_parameter(at, org_pk)?;
+            q.raw_bind_parameter(at + 1, &Uuid::now_v7().as_bytes()[..])?;
+            q.raw_bind_parameter(at + 2, sequence)?;
+            q.raw_bind_parameter(at + 3, e.kind.as_str())?;
+            q.raw_bind_parameter(at + 4, e.at)?;
+            q.raw_bind_parameter(at + 5, &e.request_id)?;
+            q.raw_bind_parameter(at + 6, e.actor.as_ref().map(|a| &a.as_bytes()[..]))?;
+            q.raw_bind_parameter(at + 7, &e.subject.as_bytes()[..])?;
+            q.raw_bind_parameter(at + 8, e.version)?;
+            q.raw_bind_parameter(at + 9, e.entries.as_deref())?;
+            Ok(10)
+        },
+    )
+}
+
+/// Events per statement of [`insert_events`].
+const EVENT_ROWS: usize = 200;
+
+/// `INSERT` of `n` `assignment.changed` events (ten parameters each).
+fn events_sql(n: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO events (org_id, uuid, sequence, kind, occurred_at, request_id, actor_uuid,
+           subject_uuid, version, entries) VALUES ",
+    );
+    sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", "));
+    sql
 }
 
 fn delete_rows(conn: &rusqlite::Connection, rows: &[(i64, i64)]) -> Result<()> {
