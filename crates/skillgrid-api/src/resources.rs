@@ -196,7 +196,9 @@ pub mod scopes {
     pub const AGENT_READ: &str = "admin:agent:read";
     pub const AGENT_WRITE: &str = "admin:agent:write";
     pub const AUDIT_READ: &str = "admin:audit:read";
-    pub const ALL: [&str; 7] = [
+    /// The SCIM 2.0 endpoints under `/scim/v2`, for an identity provider.
+    pub const SCIM: &str = "scim";
+    pub const ALL: [&str; 8] = [
         ORG_READ,
         ORG_WRITE,
         SKILL_READ,
@@ -204,6 +206,7 @@ pub mod scopes {
         AGENT_READ,
         AGENT_WRITE,
         AUDIT_READ,
+        SCIM,
     ];
 }
 

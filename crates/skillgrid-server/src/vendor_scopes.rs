@@ -146,6 +146,7 @@ pub fn area(scope: &str) -> &'static str {
         scopes::SKILL_READ | scopes::SKILL_WRITE => "the skill catalog",
         scopes::ORG_READ | scopes::ORG_WRITE => "organization settings",
         scopes::AUDIT_READ => "the audit log",
+        scopes::SCIM => "SCIM provisioning",
         _ => "",
     }
 }

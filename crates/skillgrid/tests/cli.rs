@@ -21,7 +21,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
-const ALL_SCOPES: [&str; 7] = [
+const ALL_SCOPES: [&str; 8] = [
     "admin:org:read",
     "admin:org:write",
     "admin:skill:read",
@@ -29,6 +29,7 @@ const ALL_SCOPES: [&str; 7] = [
     "admin:agent:read",
     "admin:agent:write",
     "admin:audit:read",
+    "scim",
 ];
 
 // ---------------------------------------------------------------------------------------------

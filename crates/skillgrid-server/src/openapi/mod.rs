@@ -336,6 +336,10 @@ fn security_schemes() -> Value {
             "change agents and their skills, bulk included",
         ),
         (scopes::AUDIT_READ, "read the organization-wide audit log"),
+        (
+            scopes::SCIM,
+            "provision agents and their skills through SCIM 2.0 (/scim/v2)",
+        ),
     ]
     .into_iter()
     .collect();
