@@ -715,6 +715,14 @@ pub trait Store: Send + Sync + 'static {
         by: &ChangedBy,
     ) -> Result<AgentRecord>;
 
+    /// The agents SCIM deleted: deactivated agents it answers 404 for (agents are never
+    /// deleted, their history stays).
+    async fn scim_retired(&self, org: OrgId) -> Result<Vec<AgentId>>;
+    /// Whether SCIM deleted the agent.
+    async fn scim_is_retired(&self, org: OrgId, agent: AgentId) -> Result<bool>;
+    /// Records that SCIM deleted the agent (`true`), or brought it back (`false`).
+    async fn scim_set_retired(&self, org: OrgId, agent: AgentId, retired: bool) -> Result<()>;
+
     /// A page of the console's grid: at most `limit` agents as `f` filters and sorts them,
     /// from `at` (the first page without), with their versions and their assignments of the
     /// organization's active skills, read in one snapshot.

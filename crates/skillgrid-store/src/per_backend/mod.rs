@@ -11,6 +11,7 @@ pub(super) mod catalog;
 mod clients;
 mod grid;
 mod keys;
+mod scim;
 pub(super) mod store;
 mod trail;
 mod users;

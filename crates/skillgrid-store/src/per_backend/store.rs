@@ -4,8 +4,8 @@
 //! pool, one transaction through `write`, or the whole store.
 
 use super::{
-    admin_trail, begin_for_org, begin_write, catalog, clients, extra, grid, group, keys, trail,
-    users, Db,
+    admin_trail, begin_for_org, begin_write, catalog, clients, extra, grid, group, keys, scim,
+    trail, users, Db,
 };
 use super::{agent_skills, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
@@ -92,6 +92,8 @@ store! {
     audit_feed(org: OrgId, f: &AuditFilter, page: PageRequest) -> Paged<AuditRecord>
         = read trail::feed(org, f, page);
     skill_holder_counts(org: OrgId) -> Vec<SkillHolders> = read catalog::holder_counts(org);
+    scim_retired(org: OrgId) -> Vec<AgentId> = read scim::retired(org);
+    scim_is_retired(org: OrgId, agent: AgentId) -> bool = read scim::is_retired(org, agent);
 
     // Writes.
     probe_write() -> () = write probe_write();
@@ -126,6 +128,8 @@ store! {
         = write catalog::create(org, new, by);
     update_agent_by(org: OrgId, id: AgentId, patch: &AgentPatch, by: &ChangedBy) -> AgentRecord
         = write catalog::update(org, id, patch, by);
+    scim_set_retired(org: OrgId, agent: AgentId, retired: bool) -> ()
+        = write scim::set_retired(org, agent, retired);
     write(request: WriteRequest<'_>) -> Written = store write(request);
     idempotency_begin(org: OrgId, client: ClientId, key: &str, fingerprint: &str, now: Timestamp)
         -> IdempotencyBegin = write keys::begin(org, client, key, fingerprint, now);
