@@ -690,6 +690,16 @@ fn ordered(op: Op, o: Ordering) -> bool {
     }
 }
 
+/// Whether a filter looks at the skills extension (its evaluation then needs the skills).
+pub fn uses_extension(f: &Filter) -> bool {
+    match f {
+        Filter::Or(a, b) | Filter::And(a, b) => uses_extension(a) || uses_extension(b),
+        Filter::Not(f) => uses_extension(f),
+        Filter::Present(p) | Filter::Compare(p, _, _) => p.ext,
+        Filter::Values(p, _) => p.ext,
+    }
+}
+
 /// The value a filter pins `userName` to when it is `userName eq "…"` (maybe within `and`s):
 /// the listing can then be narrowed by the database before the filter is applied.
 pub fn user_name_eq(f: &Filter) -> Option<&str> {

@@ -23,6 +23,7 @@ mod errors;
 mod foreign_routes;
 mod foreign_scopes;
 mod isolation;
+mod scim;
 mod settings;
 mod smoke;
 mod strict_bodies;
