@@ -103,7 +103,6 @@ enum Kind {
     },
     Boolean,
     DateTime,
-    Number,
     /// A multi-valued complex attribute: only `pr` or `attr[…]`.
     Complex,
 }
@@ -163,7 +162,12 @@ const EXT_ATTRIBUTES: &[(&str, &str, Kind)] = &[
         "skills.skill",
         Kind::Text { case_exact: false },
     ),
-    ("skills.proficiency", "skills.proficiency", Kind::Number),
+    // A level's name, or the number as a string.
+    (
+        "skills.proficiency",
+        "skills.proficiency",
+        Kind::Text { case_exact: false },
+    ),
 ];
 
 fn lookup(path: &AttrPath) -> Option<(AttrPath, Kind)> {
@@ -481,9 +485,6 @@ fn check_operands(path: &AttrPath, kind: Kind, op: Op, value: &Value) -> Res<()>
                 "`{name}` is a date and time: compare it with an RFC 3339 string such as \"2026-01-31T00:00:00Z\""
             )),
         },
-        Kind::Number if substring || !value.is_number() => {
-            err(format!("`{name}` is a number: compare it with a number using eq, ne, gt, ge, lt or le"))
-        }
         _ => Ok(()),
     }
 }
@@ -650,10 +651,6 @@ fn compare(kind: Option<Kind>, op: Op, have: &Value, want: &Value) -> bool {
             };
             ordered(op, a.0.cmp(&b.0))
         }
-        Some(Kind::Number) => match (have.as_f64(), want.as_f64()) {
-            (Some(a), Some(b)) => a.partial_cmp(&b).is_some_and(|o| ordered(op, o)),
-            _ => false,
-        },
         Some(Kind::Boolean) => match (have, want) {
             (Value::Bool(a), Value::Bool(b)) => ordered(op, a.cmp(b)),
             _ => false,
@@ -725,7 +722,7 @@ mod tests {
             "name": {"formatted": "Ana Lopez", "givenName": "Ana", "familyName": "Lopez"},
             "emails": [{"value": "Ana@Example.com", "type": "work", "primary": true}],
             "meta": {"lastModified": "2026-03-01T10:00:00.000Z", "created": "2026-01-01T00:00:00.000Z"},
-            SKILLS_SCHEMA: {"skills": [{"skill": "Billing", "proficiency": 75}]}
+            SKILLS_SCHEMA: {"skills": [{"skill": "Billing", "proficiency": "Advanced"}]}
         })
     }
 
@@ -752,7 +749,7 @@ mod tests {
             r#"userName eq "x" or (name.givenName eq "ana" and name.familyName pr)"#,
             r#"externalId ne "E-2""#,
             r#"urn:ietf:params:scim:schemas:extension:skillgrid:2.0:User:skills[skill eq "billing"]"#,
-            r#"urn:ietf:params:scim:schemas:extension:skillgrid:2.0:User:skills.proficiency ge 75"#,
+            r#"urn:ietf:params:scim:schemas:extension:skillgrid:2.0:User:skills.proficiency eq "advanced""#,
         ];
         for f in yes {
             assert!(m(f), "{f}");

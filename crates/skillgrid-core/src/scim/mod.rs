@@ -4,3 +4,4 @@
 
 pub mod filter;
 pub mod patch;
+pub mod projection;

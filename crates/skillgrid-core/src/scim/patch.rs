@@ -182,6 +182,9 @@ fn one(resource: &mut Value, op: &Value) -> Result<(), PatchError> {
         Some(_) => return fail("invalidPath", "`path` must be a non-empty string"),
     };
     let value = get_ci(op, "value");
+    if path.is_some_and(|p| p.trim().eq_ignore_ascii_case(SKILLS_SCHEMA)) {
+        return whole_extension(resource, kind, value);
+    }
     match (kind, path) {
         (Kind::Remove, None) => fail("noTarget", "`remove` needs a `path`"),
         (Kind::Remove, Some(p)) => at(resource, kind, &target(p)?, None),
@@ -194,17 +197,7 @@ fn one(resource: &mut Value, op: &Value) -> Result<(), PatchError> {
             };
             for (k, v) in attrs {
                 if k.eq_ignore_ascii_case(SKILLS_SCHEMA) {
-                    let Value::Object(ext) = v else {
-                        return fail(
-                            "invalidValue",
-                            format!("`{SKILLS_SCHEMA}` must be an object"),
-                        );
-                    };
-                    for (k2, v2) in ext {
-                        let mut t = target(k2)?;
-                        t.attr.ext = true;
-                        at(resource, kind, &t, Some(v2))?;
-                    }
+                    whole_extension(resource, kind, Some(v))?;
                 } else if k.eq_ignore_ascii_case("schemas") {
                     continue;
                 } else {
@@ -224,6 +217,36 @@ fn one(resource: &mut Value, op: &Value) -> Result<(), PatchError> {
             Some(v) => at(resource, kind, &target(p)?, Some(v)),
         },
     }
+}
+
+/// An operation on the skills extension as a whole: its attributes added or replaced from an
+/// object, or the extension removed.
+fn whole_extension(
+    resource: &mut Value,
+    kind: Kind,
+    value: Option<&Value>,
+) -> Result<(), PatchError> {
+    if kind == Kind::Remove {
+        if let Some(root) = resource.as_object_mut() {
+            root.retain(|k, _| !k.eq_ignore_ascii_case(SKILLS_SCHEMA));
+        }
+        return Ok(());
+    }
+    let Some(Value::Object(ext)) = value else {
+        return fail(
+            "invalidValue",
+            format!("the value for `{SKILLS_SCHEMA}` must be an object"),
+        );
+    };
+    for (k, v) in ext {
+        if k.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let mut t = target(k)?;
+        t.attr.ext = true;
+        at(resource, kind, &t, Some(v))?;
+    }
+    Ok(())
 }
 
 /// The object a target's attribute lives in: the resource or its extension object (made
@@ -514,6 +537,19 @@ mod tests {
         );
         let u = patched(json!([{"op": "replace", "path": format!("{SKILLS_SCHEMA}:skills[skill eq \"Sales\"].proficiency"), "value": 60}])).unwrap();
         assert_eq!(u[SKILLS_SCHEMA]["skills"][1]["proficiency"], 60);
+    }
+
+    #[test]
+    fn the_extension_as_a_whole() {
+        let u = patched(json!([{"op": "replace", "path": SKILLS_SCHEMA,
+            "value": {"skills": [{"skill": "Chat", "proficiency": 1}]}}]))
+        .unwrap();
+        assert_eq!(
+            u[SKILLS_SCHEMA]["skills"],
+            json!([{"skill": "Chat", "proficiency": 1}])
+        );
+        let u = patched(json!([{"op": "remove", "path": SKILLS_SCHEMA}])).unwrap();
+        assert!(u.get(SKILLS_SCHEMA).is_none());
     }
 
     #[test]

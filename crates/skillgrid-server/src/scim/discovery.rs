@@ -4,8 +4,8 @@
 
 use super::users::MAX_RESULTS;
 use super::{base_url, scim_json, ScimCaller, ScimError, ScimResult};
-use crate::state::AppState;
-use axum::extract::Path;
+use crate::state::{AppState, OrgView};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -108,7 +108,7 @@ fn sub_attrs(mut a: Value, multi: bool, subs: Vec<Value>) -> Value {
     a
 }
 
-fn schema_of(id: &str, base: &str) -> Option<Value> {
+fn schema_of(id: &str, base: &str, org: &OrgView) -> Option<Value> {
     let (name, description, attributes) = if id == USER_SCHEMA {
         let mut external_id = attr("externalId", "string", false, "readWrite", "none");
         external_id["caseExact"] = json!(true);
@@ -130,25 +130,42 @@ fn schema_of(id: &str, base: &str) -> Option<Value> {
                 ),
                 attr("displayName", "string", false, "readWrite", "none"),
                 sub_attrs(
-                    attr("emails", "complex", false, "readWrite", "none"),
+                    attr("emails", "complex", true, "readWrite", "none"),
                     true,
                     vec![
-                        attr("value", "string", false, "readWrite", "none"),
+                        attr("value", "string", true, "readWrite", "none"),
                         attr("type", "string", false, "readWrite", "none"),
                         attr("primary", "boolean", false, "readWrite", "none"),
                     ],
                 ),
-                attr("active", "boolean", false, "readWrite", "none"),
+                // Every agent is active or not: required, though a create without it is active.
+                attr("active", "boolean", true, "readWrite", "none"),
                 external_id,
             ],
         )
     } else if id == SKILLS_SCHEMA {
         let mut skill = attr("skill", "string", true, "readWrite", "none");
         skill["description"] = json!("A skill of the catalog, by name (any case) or id");
-        let mut prof = attr("proficiency", "integer", false, "readWrite", "none");
+        // The organization's active skills and levels, as suggestions (RFC 7643 §7).
+        let names: Vec<&str> = org
+            .catalog
+            .iter()
+            .filter(|c| c.active)
+            .map(|c| c.name.as_str())
+            .collect();
+        skill["canonicalValues"] = json!(names);
+        let mut prof = attr("proficiency", "string", true, "readWrite", "none");
         prof["description"] = json!(
-            "Within the organization's proficiency scale; a level's name is accepted on input"
+            "A level's name, or a number within the organization's proficiency scale; read back as the level's name when it is exactly a level's value"
         );
+        let levels: Vec<&str> = org
+            .settings
+            .proficiency_scale
+            .levels
+            .iter()
+            .map(|(n, _)| n)
+            .collect();
+        prof["canonicalValues"] = json!(levels);
         (
             "SkillgridUser",
             "The agent's skills",
@@ -171,17 +188,28 @@ fn schema_of(id: &str, base: &str) -> Option<Value> {
     }))
 }
 
-async fn schemas(_: ScimCaller, headers: HeaderMap) -> ScimResult<Response> {
+async fn schemas(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    headers: HeaderMap,
+) -> ScimResult<Response> {
     let base = base_url(&headers);
+    let org = caller.org(&state).await?;
     let all = [USER_SCHEMA, SKILLS_SCHEMA]
         .iter()
-        .filter_map(|id| schema_of(id, &base))
+        .filter_map(|id| schema_of(id, &base, &org))
         .collect();
     Ok(list(all))
 }
 
-async fn schema(_: ScimCaller, Path(id): Path<String>, headers: HeaderMap) -> ScimResult<Response> {
-    schema_of(&id, &base_url(&headers))
+async fn schema(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<Response> {
+    let org = caller.org(&state).await?;
+    schema_of(&id, &base_url(&headers), &org)
         .map(|s| scim_json(&s))
         .ok_or_else(|| {
             ScimError::new(

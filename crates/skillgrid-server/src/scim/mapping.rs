@@ -1,29 +1,48 @@
 //! A SCIM User as an agent, and back.
 //!
-//! * `id` is the agent's id; `userName` is the agent's email, and the User's one email
-//!   (`emails: [{value, type: "work", primary: true}]`) is the same address.
-//! * `displayName`, `name.formatted` and `name.givenName` + `name.familyName` all read the
-//!   agent's name (given name: its first word; family name: the rest).
+//! * `id` is the agent's id. The agent's email is the User's primary email (the one marked
+//!   primary, else the work one, else the first), or its `userName` when it sends no email.
+//! * The agent's name is, of `displayName`, `name.formatted` and `name.givenName` +
+//!   `name.familyName`, the first the request changed (on create: the first given).
 //! * `active`, `externalId` as they are; `meta.version` is `W/"<updated>-<skill-set version>"`.
-//! * the skills extension lists the agent's skills by name with their proficiency.
+//! * the skills extension lists the agent's skills by name, each proficiency as its level's
+//!   name when it is exactly a level's value, else as the number (in a string).
 //!
-//! What a request means for the agent is decided by comparing the User it sends (a `PUT`
-//! body, or the representation a `PATCH` produced) with the User as it was: of `userName`
-//! and the primary email, the one the request changed sets the email (`userName` when both
-//! did or on create); of `displayName`, `name.formatted` and the given and family names, the
-//! first the request changed sets the name. The agent's own validator judges the result.
+//! `userName`, the name parts, `displayName` and `emails` are kept as the identity provider
+//! sent them (the store's SCIM profile) and read back as they were while the agent's email
+//! and name are still those they gave; once the API changed the agent, SCIM shows the
+//! agent (userName: the email, emails: that one address, name: split at the first space).
+//! The agent's own validator judges what a request asks.
 
 use super::{ScimError, ScimResult};
 use crate::state::OrgView;
 use serde_json::{json, Map, Value};
-use skillgrid_api::ErrorEntry;
+use skillgrid_api::{ErrorEntry, ProficiencyScale};
 use skillgrid_core::model::{Assignment, NewAgent, SkillId};
 use skillgrid_core::scim::filter::{get_ci, SKILLS_SCHEMA, USER_SCHEMA};
 use skillgrid_core::validate::{self, SkillRules};
-use skillgrid_store::{AgentRecord, AgentSkillSet};
+use skillgrid_store::{AgentRecord, AgentSkillSet, ScimUserRecord};
 
-/// The User an agent is, with its skills when `set` is given.
-pub fn render(a: &AgentRecord, set: Option<&AgentSkillSet>, org: &OrgView, base: &str) -> Value {
+/// The attributes the profile keeps as sent.
+const KEPT: [&str; 3] = ["name", "displayName", "emails"];
+
+/// A proficiency as SCIM shows it: the level's name when it is exactly a level's value.
+pub fn proficiency(scale: &ProficiencyScale, value: i64) -> String {
+    scale
+        .levels
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or_else(|| value.to_string(), |(n, _)| n.to_string())
+}
+
+/// The User an agent is, with its skills when `set` is given, and what SCIM kept of it.
+pub fn render(
+    a: &AgentRecord,
+    set: Option<&AgentSkillSet>,
+    org: &OrgView,
+    base: &str,
+    kept: Option<&ScimUserRecord>,
+) -> Value {
     let (given, family) = match a.name.split_once(' ') {
         Some((g, f)) => (g.to_string(), f.trim().to_string()),
         None => (a.name.clone(), String::new()),
@@ -50,9 +69,16 @@ pub fn render(a: &AgentRecord, set: Option<&AgentSkillSet>, org: &OrgView, base:
     if let Some(x) = &a.external_id {
         u["externalId"] = json!(x);
     }
+    if let Some(k) = kept {
+        overlay(&mut u, a, k);
+    }
     if let Some(set) = set {
         u["meta"]["version"] = json!(etag(a, set));
+    }
+    // An agent without skills has no extension (RFC 7643 §2.5: an empty list is unassigned).
+    if let Some(set) = set.filter(|s| !s.skills.is_empty()) {
         u["schemas"] = json!([USER_SCHEMA, SKILLS_SCHEMA]);
+        let scale = &org.settings.proficiency_scale;
         let skills: Vec<Value> = set
             .skills
             .iter()
@@ -61,7 +87,7 @@ pub fn render(a: &AgentRecord, set: Option<&AgentSkillSet>, org: &OrgView, base:
                     .by_id
                     .get(&s.skill_id)
                     .map_or_else(|| s.skill_id.to_string(), |c| c.name.clone());
-                json!({"skill": name, "proficiency": s.proficiency})
+                json!({"skill": name, "proficiency": proficiency(scale, s.proficiency)})
             })
             .collect();
         u[SKILLS_SCHEMA] = json!({ "skills": skills });
@@ -69,18 +95,43 @@ pub fn render(a: &AgentRecord, set: Option<&AgentSkillSet>, org: &OrgView, base:
     u
 }
 
+/// What the identity provider sent, where the agent is still what it made of it.
+fn overlay(u: &mut Value, a: &AgentRecord, k: &ScimUserRecord) {
+    let Ok(p) = serde_json::from_str::<Value>(&k.profile) else {
+        return;
+    };
+    let Some(obj) = u.as_object_mut() else { return };
+    if p["email"].as_str() == Some(a.email.as_str()) {
+        obj.insert("userName".into(), json!(k.user_name));
+        if let Some(e) = p.get("emails") {
+            obj.insert("emails".into(), e.clone());
+        }
+    }
+    if p["agentName"].as_str() == Some(a.name.as_str()) {
+        for attr in ["name", "displayName"] {
+            match p.get(attr) {
+                Some(v) => obj.insert(attr.into(), v.clone()),
+                None => obj.remove(attr),
+            };
+        }
+    }
+}
+
 /// The User's version: moves with every change of the agent and of its skills.
 pub fn etag(a: &AgentRecord, set: &AgentSkillSet) -> String {
     format!("W/\"{}-{}\"", a.updated_at.0, set.version)
 }
 
-/// The agent a User asks for.
+/// The agent a User asks for, and what SCIM keeps of the User.
 #[derive(Debug)]
 pub struct Desired {
     pub agent: NewAgent,
     pub active: bool,
     /// `None`: the request does not speak of skills (no extension), and they stay as they are.
     pub skills: Option<Vec<Assignment>>,
+    pub user_name: String,
+    /// The profile to keep (JSON).
+    pub profile: String,
 }
 
 fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -129,61 +180,53 @@ fn full_name(u: &Value) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
-fn differs(before: Option<&str>, after: Option<&str>) -> bool {
-    match (before, after) {
-        (Some(b), Some(a)) => b != a,
-        (None, Some(_)) => true,
-        _ => false,
-    }
+fn names(u: &Value) -> [Option<String>; 3] {
+    [
+        text(u, &["displayName"]).map(str::to_string),
+        text(u, &["name", "formatted"]).map(str::to_string),
+        full_name(u),
+    ]
 }
 
-/// What `after` asks of the agent, against the User `before` it was (none on create).
-pub fn desired(before: Option<&Value>, after: &Value, org: &OrgView) -> ScimResult<Desired> {
+/// What `after` asks of the agent, against the User `before` it was (none on create). A
+/// User without the skills extension leaves the skills as they are, unless `patched`: a
+/// PATCH that removed the extension removes them.
+pub fn desired(
+    before: Option<&Value>,
+    after: &Value,
+    org: &OrgView,
+    patched: bool,
+) -> ScimResult<Desired> {
     if !after.is_object() {
         return Err(ScimError::bad("invalidSyntax", "a User is a JSON object"));
     }
-    let user_name = text(after, &["userName"]);
-    let email = primary_email(after);
-    let Some(user_name) = user_name else {
-        return Err(ScimError::bad(
-            "invalidValue",
-            "userName is required: the agent's email address",
-        ));
+    let Some(user_name) = text(after, &["userName"]) else {
+        return Err(ScimError::bad("invalidValue", "userName is required"));
     };
-    let is_email = |s: &str| s.contains('@');
-    let chosen_email = match before {
-        Some(b) if !differs(text(b, &["userName"]), Some(user_name)) => {
-            // userName unchanged: a changed primary email moves the address.
-            match email {
-                Some(e) if differs(primary_email(b), Some(e)) => e,
-                _ => user_name,
-            }
+    let (email, from_emails) = match primary_email(after) {
+        Some(e) => (e, true),
+        None if user_name.contains('@') => (user_name, false),
+        None => {
+            return Err(ScimError::bad(
+                "invalidValue",
+                "an agent needs an email address: send emails (one of them primary) or a userName that is an email address",
+            ))
         }
-        _ if !is_email(user_name) => email.unwrap_or(user_name),
-        _ => user_name,
     };
-    let candidates = [
-        text(after, &["displayName"]).map(str::to_string),
-        text(after, &["name", "formatted"]).map(str::to_string),
-        full_name(after),
-    ];
+    let wanted = names(after);
     let name = match before {
         Some(b) => {
-            let was = [
-                text(b, &["displayName"]).map(str::to_string),
-                text(b, &["name", "formatted"]).map(str::to_string),
-                full_name(b),
-            ];
-            candidates
+            let was = names(b);
+            wanted
                 .iter()
                 .zip(&was)
                 .find(|(c, w)| c.is_some() && c != w)
                 .and_then(|(c, _)| c.clone())
-                .or_else(|| was[0].clone())
+                .or_else(|| was.iter().flatten().next().cloned())
         }
-        None => candidates.iter().flatten().next().cloned(),
+        None => wanted.iter().flatten().next().cloned(),
     }
-    .unwrap_or_else(|| chosen_email.to_string());
+    .unwrap_or_else(|| user_name.to_string());
     let active = match get_ci(after, "active") {
         None | Some(Value::Null) => before
             .and_then(|b| get_ci(b, "active"))
@@ -200,22 +243,44 @@ pub fn desired(before: Option<&Value>, after: &Value, org: &OrgView) -> ScimResu
         None | Some(Value::Null) => Value::Null,
         Some(v) => v.clone(),
     };
+    let email_at = if from_emails {
+        "emails.value"
+    } else {
+        "userName"
+    };
     let agent = validate::agent_create(&json!({
-        "email": chosen_email, "name": name, "externalId": external_id,
+        "email": email, "name": name, "externalId": external_id,
     }))
-    .map_err(|errors| invalid(&errors, agent_field))?;
+    .map_err(|errors| {
+        invalid(&errors, |p| match p {
+            "/email" => email_at.to_string(),
+            p => agent_field(p),
+        })
+    })?;
     let ext = get_ci(after, SKILLS_SCHEMA);
+    let had = before.is_some_and(|b| get_ci(b, SKILLS_SCHEMA).is_some());
     let skills = match ext {
+        None | Some(Value::Null) if patched && had => Some(Vec::new()),
         None | Some(Value::Null) => None,
         // As it was (a PATCH of other attributes, a PUT that sends the skills back): not
         // judged again, so that a skill deactivated since does not refuse the change.
         Some(_) if before.is_some_and(|b| get_ci(b, SKILLS_SCHEMA) == ext) => None,
         Some(ext) => Some(skills(ext, org)?),
     };
+    let mut profile = Map::new();
+    profile.insert("email".into(), json!(agent.email));
+    profile.insert("agentName".into(), json!(agent.name));
+    for attr in KEPT {
+        if let Some(v) = get_ci(after, attr).filter(|v| !v.is_null()) {
+            profile.insert(attr.into(), v.clone());
+        }
+    }
     Ok(Desired {
         agent,
         active,
         skills,
+        user_name: user_name.to_string(),
+        profile: Value::Object(profile).to_string(),
     })
 }
 
@@ -281,7 +346,12 @@ fn skills(ext: &Value, org: &OrgView) -> ScimResult<Vec<Assignment>> {
             json!(id.map_or_else(|| uuid::Uuid::nil().to_string(), |s| s.to_string())),
         );
         if let Some(p) = get_ci(e, "proficiency") {
-            item.insert("proficiency".into(), p.clone());
+            // A number in a string is how SCIM shows a proficiency that is no level's value.
+            let p = match p.as_str().map(|s| s.trim().parse::<i64>()) {
+                Some(Ok(n)) => json!(n),
+                _ => p.clone(),
+            };
+            item.insert("proficiency".into(), p);
         }
         body.push(Value::Object(item));
     }

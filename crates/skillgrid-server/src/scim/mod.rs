@@ -7,6 +7,7 @@
 //! are in `skillgrid_core::scim`; how a User maps onto an agent is in [`mapping`].
 
 mod discovery;
+mod listing;
 mod mapping;
 mod users;
 

@@ -2,8 +2,11 @@
 //!
 //! Agents are never deleted: `DELETE` deactivates the agent and retires it from SCIM (it then
 //! answers 404 here, as RFC 7644 §3.6 requires, while the API keeps showing it, inactive, with
-//! its history). A later `POST` of the same `userName` brings the same agent back.
+//! its history). A later `POST` of the same `userName` or email brings the same agent back.
+//! An agent's change, its skills and what SCIM keeps of the User are written one after the
+//! other (each with its own audit entry), not in one transaction.
 
+use super::listing::{self, attribute_list};
 use super::mapping::{self, Desired};
 use super::{base_url, read_body, scim_json, ScimCaller, ScimError, ScimResult};
 use crate::auth::Caller;
@@ -14,29 +17,33 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ETAG, IF_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::Value;
 use skillgrid_core::model::{AgentId, AgentPatch, AgentWrite, Precondition, SkillSetWrite};
-use skillgrid_core::scim::filter::{self, attr_path, get_ci, AttrPath};
+use skillgrid_core::scim::filter::get_ci;
 use skillgrid_core::scim::patch;
+use skillgrid_core::scim::projection::Projection;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
-    AgentFilter, AgentRecord, AgentSkillSet, Conflict, ItemOutcome, PageRequest, StoreError,
-    Unique, WriteContext, WriteOptions,
+    AgentFilter, AgentRecord, AgentSkillSet, Conflict, ItemOutcome, PageRequest, ScimUserRecord,
+    StoreError, Unique, WriteContext, WriteOptions,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// The most Users one page holds (`filter.maxResults` of the ServiceProviderConfig).
 pub const MAX_RESULTS: usize = 1000;
-const DEFAULT_COUNT: usize = 100;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/Users", get(list).post(create)).route(
-        "/Users/{id}",
-        get(read).put(replace).patch(patch).delete(delete),
-    )
+    Router::new()
+        .route("/Users", get(listing::list).post(create))
+        .route("/Users/.search", post(listing::search))
+        // A search at the root spans every resource type: Users are the only one.
+        .route("/.search", post(listing::search))
+        .route(
+            "/Users/{id}",
+            get(read).put(replace).patch(patch).delete(delete),
+        )
 }
 
 /// The answer with one User: its ETag, its representation.
@@ -56,12 +63,9 @@ fn user_response(status: StatusCode, user: Value) -> Response {
     res
 }
 
-/// An agent SCIM may see: of the caller's organization and not retired.
-async fn load(
-    state: &AppState,
-    caller: &Caller,
-    raw: &str,
-) -> ScimResult<(AgentRecord, AgentSkillSet)> {
+/// An agent SCIM may see (of the caller's organization, not retired), with its skills and
+/// what SCIM kept of it.
+async fn load(state: &AppState, caller: &Caller, raw: &str) -> ScimResult<Loaded> {
     let Ok(uuid) = raw.trim().parse::<uuid::Uuid>() else {
         return Err(ScimError::not_found(raw));
     };
@@ -71,12 +75,15 @@ async fn load(
         Err(StoreError::NotFound) => return Err(ScimError::not_found(raw)),
         r => r?,
     };
-    if store.scim_is_retired(caller.org_id, id).await? {
+    let kept = store.scim_user(caller.org_id, id).await?;
+    if kept.as_ref().is_some_and(|k| k.retired) {
         return Err(ScimError::not_found(raw));
     }
     let set = store.agent_skills(caller.org_id, id).await?;
-    Ok((found, set))
+    Ok((found, set, kept))
 }
+
+type Loaded = (AgentRecord, AgentSkillSet, Option<ScimUserRecord>);
 
 async fn current(
     state: &AppState,
@@ -85,9 +92,48 @@ async fn current(
     id: AgentId,
     base: &str,
 ) -> ScimResult<Value> {
-    let a = state.store().get_agent(caller.org_id, id).await?;
-    let set = state.store().agent_skills(caller.org_id, id).await?;
-    Ok(mapping::render(&a, Some(&set), org, base))
+    let store = state.store();
+    let a = store.get_agent(caller.org_id, id).await?;
+    let set = store.agent_skills(caller.org_id, id).await?;
+    let kept = store.scim_user(caller.org_id, id).await?;
+    Ok(mapping::render(&a, Some(&set), org, base, kept.as_ref()))
+}
+
+fn taken(user_name: &str) -> ScimError {
+    ScimError::new(
+        StatusCode::CONFLICT,
+        Some("uniqueness"),
+        format!("a User with userName `{user_name}` already exists; find it with filter=userName eq \"{user_name}\""),
+    )
+}
+
+/// Refuses a userName another User has.
+async fn check_user_name(
+    state: &AppState,
+    caller: &Caller,
+    d: &Desired,
+    me: Option<AgentId>,
+) -> ScimResult<()> {
+    match state
+        .store()
+        .scim_user_named(caller.org_id, &d.user_name)
+        .await?
+    {
+        Some(k) if Some(k.agent_id) != me => Err(taken(&d.user_name)),
+        _ => Ok(()),
+    }
+}
+
+/// Keeps the userName and profile of a User just written.
+async fn keep(state: &AppState, caller: &Caller, id: AgentId, d: &Desired) -> ScimResult<()> {
+    state
+        .store()
+        .scim_save_user(caller.org_id, id, &d.user_name, &d.profile, None)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => taken(&d.user_name),
+            e => e.into(),
+        })
 }
 
 /// `If-Match`: `*`, or one of the tags listed is the User's version.
@@ -120,11 +166,21 @@ async fn read(
     State(state): State<AppState>,
     ScimCaller(caller): ScimCaller,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
+    let mut projection = Projection::default();
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match k.to_ascii_lowercase().as_str() {
+            "attributes" => projection.only = Some(attribute_list(&v)?),
+            "excludedattributes" => projection.excluded = attribute_list(&v)?,
+            _ => {}
+        }
+    }
     let org = caller.org(&state).await?;
-    let (a, set) = load(&state, &caller, &id).await?;
-    let user = mapping::render(&a, Some(&set), &org, &base_url(&headers));
+    let (a, set, kept) = load(&state, &caller, &id).await?;
+    let mut user = mapping::render(&a, Some(&set), &org, &base_url(&headers), kept.as_ref());
+    projection.apply(&mut user);
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -137,47 +193,62 @@ async fn create(
 ) -> ScimResult<Response> {
     let body = read_body(&state, &caller, &headers, body).await?;
     let org = caller.org(&state).await?;
-    let d = mapping::desired(None, &body, &org)?;
+    let d = mapping::desired(None, &body, &org, false)?;
     let by = crate::routes::clients::by(&caller);
     let store = state.store();
-    let id = match store.create_agent_by(caller.org_id, &d.agent, &by).await {
-        Ok(a) => {
-            let set = store.agent_skills(caller.org_id, a.id).await?;
-            apply(&state, &caller, &a, &set, &d).await?;
-            a.id
-        }
-        Err(StoreError::Conflict(Conflict::Taken(Unique::AgentEmail))) => {
-            // The same person again after a DELETE: the retired agent comes back.
-            let page = PageRequest {
-                after: None,
-                limit: 1,
-            };
-            let filter = AgentFilter {
-                email: Some(d.agent.email.clone()),
-                active: None,
-            };
-            let found = store.list_agents(caller.org_id, &filter, page).await?;
-            let retired = match found.items.first() {
-                Some(a) if store.scim_is_retired(caller.org_id, a.id).await? => a.clone(),
-                _ => {
-                    return Err(ScimError::new(
+    // A userName or email of a User SCIM deleted brings that agent back; of another, it is
+    // taken.
+    let id = match store.scim_user_named(caller.org_id, &d.user_name).await? {
+        Some(k) if k.retired => restore(&state, &caller, k.agent_id, &d).await?,
+        Some(_) => return Err(taken(&d.user_name)),
+        None => match store.create_agent_by(caller.org_id, &d.agent, &by).await {
+            Ok(a) => {
+                let set = store.agent_skills(caller.org_id, a.id).await?;
+                apply(&state, &caller, &a, &set, &d).await?;
+                a.id
+            }
+            Err(StoreError::Conflict(Conflict::Taken(Unique::AgentEmail))) => {
+                let page = PageRequest {
+                    after: None,
+                    limit: 1,
+                };
+                let filter = AgentFilter {
+                    email: Some(d.agent.email.clone()),
+                    active: None,
+                };
+                let found = store.list_agents(caller.org_id, &filter, page).await?;
+                let Some(a) = found.items.first() else {
+                    return Err(taken(&d.agent.email));
+                };
+                match store.scim_user(caller.org_id, a.id).await? {
+                    Some(k) if k.retired => restore(&state, &caller, a.id, &d).await?,
+                    _ => return Err(ScimError::new(
                         StatusCode::CONFLICT,
                         Some("uniqueness"),
-                        format!("a User with userName `{}` already exists; find it with filter=userName eq \"{}\"", d.agent.email, d.agent.email),
-                    ))
+                        format!("an agent with the email `{}` already exists; find it with filter=emails.value eq \"{}\"", d.agent.email, d.agent.email),
+                    )),
                 }
-            };
-            let set = store.agent_skills(caller.org_id, retired.id).await?;
-            apply(&state, &caller, &retired, &set, &d).await?;
-            store
-                .scim_set_retired(caller.org_id, retired.id, false)
-                .await?;
-            retired.id
-        }
-        Err(e) => return Err(e.into()),
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
+    keep(&state, &caller, id, &d).await?;
     let user = current(&state, &caller, &org, id, &base_url(&headers)).await?;
     Ok(user_response(StatusCode::CREATED, user))
+}
+
+/// A retired agent made what `d` asks again.
+async fn restore(
+    state: &AppState,
+    caller: &Caller,
+    id: AgentId,
+    d: &Desired,
+) -> ScimResult<AgentId> {
+    let store = state.store();
+    let a = store.get_agent(caller.org_id, id).await?;
+    let set = store.agent_skills(caller.org_id, id).await?;
+    apply(state, caller, &a, &set, d).await?;
+    Ok(id)
 }
 
 /// PUT /Users/{id}
@@ -188,19 +259,21 @@ async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> ScimResult<Response> {
-    let (a, set) = load(&state, &caller, &id).await?;
+    let (a, set, kept) = load(&state, &caller, &id).await?;
     check_if_match(&headers, &mapping::etag(&a, &set))?;
     let body = read_body(&state, &caller, &headers, body).await?;
     let org = caller.org(&state).await?;
     let base = base_url(&headers);
-    let before = mapping::render(&a, Some(&set), &org, &base);
+    let before = mapping::render(&a, Some(&set), &org, &base, kept.as_ref());
     if let Some(sent) = get_ci(&body, "id").and_then(Value::as_str) {
         if !sent.eq_ignore_ascii_case(&a.id.to_string()) {
             return Err(ScimError::bad("mutability", "`id` cannot be changed"));
         }
     }
-    let d = mapping::desired(Some(&before), &body, &org)?;
+    let d = mapping::desired(Some(&before), &body, &org, false)?;
+    check_user_name(&state, &caller, &d, Some(a.id)).await?;
     apply(&state, &caller, &a, &set, &d).await?;
+    keep(&state, &caller, a.id, &d).await?;
     let user = current(&state, &caller, &org, a.id, &base).await?;
     Ok(user_response(StatusCode::OK, user))
 }
@@ -213,16 +286,18 @@ async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> ScimResult<Response> {
-    let (a, set) = load(&state, &caller, &id).await?;
+    let (a, set, kept) = load(&state, &caller, &id).await?;
     check_if_match(&headers, &mapping::etag(&a, &set))?;
     let body = read_body(&state, &caller, &headers, body).await?;
     let org = caller.org(&state).await?;
     let base = base_url(&headers);
-    let before = mapping::render(&a, Some(&set), &org, &base);
+    let before = mapping::render(&a, Some(&set), &org, &base, kept.as_ref());
     let mut after = before.clone();
     patch::apply(&mut after, &body).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
-    let d = mapping::desired(Some(&before), &after, &org)?;
+    let d = mapping::desired(Some(&before), &after, &org, true)?;
+    check_user_name(&state, &caller, &d, Some(a.id)).await?;
     apply(&state, &caller, &a, &set, &d).await?;
+    keep(&state, &caller, a.id, &d).await?;
     let user = current(&state, &caller, &org, a.id, &base).await?;
     Ok(user_response(StatusCode::OK, user))
 }
@@ -234,7 +309,7 @@ async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
-    let (a, set) = load(&state, &caller, &id).await?;
+    let (a, set, kept) = load(&state, &caller, &id).await?;
     check_if_match(&headers, &mapping::etag(&a, &set))?;
     if a.active {
         let off = AgentPatch {
@@ -251,9 +326,19 @@ async fn delete(
             )
             .await?;
     }
+    let (user_name, profile) = kept.map_or_else(
+        || (a.email.clone(), "{}".to_string()),
+        |k| (k.user_name, k.profile),
+    );
     state
         .store()
-        .scim_set_retired(caller.org_id, a.id, true)
+        .scim_save_user(
+            caller.org_id,
+            a.id,
+            &user_name,
+            &profile,
+            Some(Timestamp::now()),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -333,6 +418,8 @@ async fn write_skills(
         atomic: true,
         max_skills_per_agent: org.settings.limits.max_skills_per_agent,
         return_sets: false,
+        // An inactive User's skills are its identity provider's to set too.
+        inactive_ok: true,
     };
     let item = AgentWrite {
         agent_id: agent,
@@ -366,167 +453,4 @@ async fn write_skills(
             "a write of one item answered nothing"
         )))),
     }
-}
-
-/// The query of a listing.
-struct ListQuery {
-    filter: Option<filter::Filter>,
-    start: usize,
-    count: usize,
-    sort: Option<(AttrPath, bool)>,
-}
-
-fn list_query(raw: Option<&str>) -> ScimResult<ListQuery> {
-    let mut q = ListQuery {
-        filter: None,
-        start: 1,
-        count: DEFAULT_COUNT,
-        sort: None,
-    };
-    let mut sort_by = None;
-    let mut descending = false;
-    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        let number = |what: &str| {
-            v.trim().parse::<i64>().map_err(|_| {
-                ScimError::bad(
-                    "invalidValue",
-                    format!("{what} must be an integer, not `{v}`"),
-                )
-            })
-        };
-        match k.to_ascii_lowercase().as_str() {
-            "filter" => {
-                let f = filter::parse(&v).map_err(|e| ScimError::bad("invalidFilter", e.0))?;
-                q.filter = Some(f);
-            }
-            "startindex" => q.start = number("startIndex")?.max(1) as usize,
-            "count" => q.count = (number("count")?.max(0) as usize).min(MAX_RESULTS),
-            "sortby" => {
-                let p = attr_path(v.trim()).map_err(|e| ScimError::bad("invalidValue", e.0))?;
-                sort_by = Some(p);
-            }
-            "sortorder" => {
-                descending = match v.to_ascii_lowercase().as_str() {
-                    "ascending" => false,
-                    "descending" => true,
-                    _ => {
-                        return Err(ScimError::bad(
-                            "invalidValue",
-                            format!("sortOrder is ascending or descending, not `{v}`"),
-                        ))
-                    }
-                }
-            }
-            // Every attribute is returned; other parameters are ignored as the RFC allows.
-            _ => {}
-        }
-    }
-    q.sort = sort_by.map(|p| (p, descending));
-    Ok(q)
-}
-
-/// What a User sorts by on `path`: its first value there, as text (lower case).
-fn sort_key(u: &Value, p: &AttrPath) -> Option<String> {
-    let root = if p.ext {
-        get_ci(u, filter::SKILLS_SCHEMA)?
-    } else {
-        u
-    };
-    let mut v = get_ci(root, &p.attr)?;
-    if let Value::Array(a) = v {
-        v = a.first()?;
-    }
-    if let Some(sub) = &p.sub {
-        v = get_ci(v, sub)?;
-    }
-    match v {
-        Value::String(s) => Some(s.to_lowercase()),
-        Value::Null => None,
-        other => Some(other.to_string()),
-    }
-}
-
-/// GET /Users
-async fn list(
-    State(state): State<AppState>,
-    ScimCaller(caller): ScimCaller,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> ScimResult<Response> {
-    let q = list_query(raw.as_deref())?;
-    let org = caller.org(&state).await?;
-    let base = base_url(&headers);
-    let store = state.store();
-    let retired: HashSet<AgentId> = store
-        .scim_retired(caller.org_id)
-        .await?
-        .into_iter()
-        .collect();
-    // The database narrows by email where the filter pins userName; the filter itself is
-    // always applied to each User after.
-    let email = q
-        .filter
-        .as_ref()
-        .and_then(filter::user_name_eq)
-        .map(str::to_string);
-    let mut agents = Vec::new();
-    let mut after = None;
-    loop {
-        let f = AgentFilter {
-            email: email.clone(),
-            active: None,
-        };
-        let page = store
-            .list_agents(caller.org_id, &f, PageRequest { after, limit: 1000 })
-            .await?;
-        agents.extend(page.items.into_iter().filter(|a| !retired.contains(&a.id)));
-        match page.next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
-    let with_skills = q.filter.as_ref().is_some_and(filter::uses_extension)
-        || q.sort.as_ref().is_some_and(|(p, _)| p.ext);
-    let mut users: Vec<(Value, Option<AgentSkillSet>, AgentRecord)> =
-        Vec::with_capacity(agents.len());
-    for a in agents {
-        let set = if with_skills {
-            Some(store.agent_skills(caller.org_id, a.id).await?)
-        } else {
-            None
-        };
-        let u = mapping::render(&a, set.as_ref(), &org, &base);
-        if q.filter.as_ref().is_none_or(|f| filter::matches(f, &u)) {
-            users.push((u, set, a));
-        }
-    }
-    if let Some((p, descending)) = &q.sort {
-        users.sort_by(|(a, _, _), (b, _, _)| {
-            let (ka, kb) = (sort_key(a, p), sort_key(b, p));
-            // Users without the attribute come last either way.
-            match (ka, kb) {
-                (Some(x), Some(y)) if *descending => y.cmp(&x),
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            }
-        });
-    }
-    let total = users.len();
-    let mut resources = Vec::new();
-    for (_, set, a) in users.into_iter().skip(q.start - 1).take(q.count) {
-        let set = match set {
-            Some(s) => s,
-            None => store.agent_skills(caller.org_id, a.id).await?,
-        };
-        resources.push(mapping::render(&a, Some(&set), &org, &base));
-    }
-    Ok(scim_json(&json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": q.start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
 }

@@ -224,12 +224,17 @@ async fn a_user_becomes_an_agent_with_its_skills() {
         .unwrap()
         .starts_with("W/\""));
     assert_eq!(r.body["userName"], "ana@example.com");
-    assert_eq!(r.body["displayName"], "Ana Lopez");
+    // Read back as sent: the name parts, no displayName (the agent's name is "Ana Lopez").
+    assert!(r.body.get("displayName").is_none(), "{}", r.text);
+    assert_eq!(
+        r.body["name"],
+        json!({"givenName": "Ana", "familyName": "Lopez"})
+    );
     assert_eq!(r.body["name"]["familyName"], "Lopez");
     assert_eq!(r.body["externalId"], "00u1");
     assert_eq!(
         r.body[EXT]["skills"],
-        json!([{"skill": "Billing", "proficiency": 80}, {"skill": "Sales", "proficiency": 100}])
+        json!([{"skill": "Billing", "proficiency": "80"}, {"skill": "Sales", "proficiency": "Expert"}])
     );
     assert!(r.body.get("nickName").is_none());
 
@@ -251,6 +256,53 @@ async fn a_user_becomes_an_agent_with_its_skills() {
     let mut again = ana();
     again["userName"] = json!("ANA@example.com");
     assert_scim_error(&s.post(again).await, 409, Some("uniqueness"));
+}
+
+/// What the identity provider sent reads back as it sent it, until the API changes the agent.
+#[tokio::test]
+async fn a_user_reads_back_as_sent() {
+    let s = scim_app().await;
+    let sent = json!({
+        "userName": "alopez",
+        "name": {"givenName": "Ana María", "familyName": "López", "formatted": "Dr. Ana María López"},
+        "displayName": "Ana",
+        "emails": [{"value": "home@example.org", "type": "home"},
+                   {"value": "ana@example.com", "type": "work", "primary": true}],
+    });
+    let id = s.create(sent.clone()).await;
+    let a = s.agent(&id).await;
+    assert_eq!(
+        (a["email"].as_str(), a["name"].as_str()),
+        (Some("ana@example.com"), Some("Ana"))
+    );
+    let u = s.get(&format!("/scim/v2/Users/{id}")).await.body;
+    for attr in ["userName", "name", "displayName", "emails"] {
+        assert_eq!(u[attr], sent[attr], "{attr}");
+    }
+    // The userName is unique, in any case.
+    let r = s
+        .post(json!({"userName": "ALOPEZ", "emails": [{"value": "other@example.com"}]}))
+        .await;
+    assert_scim_error(&r, 409, Some("uniqueness"));
+    // A name change through the API: SCIM shows the agent's name from then on.
+    let r = s
+        .app
+        .patch(
+            &format!("/api/v2/admin/users/{id}"),
+            &json!({"name": "Ana Lopez"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let u = s.get(&format!("/scim/v2/Users/{id}")).await.body;
+    assert_eq!(u["displayName"], "Ana Lopez");
+    assert_eq!(
+        u["name"],
+        json!({"formatted": "Ana Lopez", "givenName": "Ana", "familyName": "Lopez"})
+    );
+    assert_eq!(u["userName"], "alopez", "the email did not change");
+    // Neither a userName nor an email that is an address: refused.
+    let r = s.post(json!({"userName": "bo"})).await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
 }
 
 #[tokio::test]
@@ -409,10 +461,19 @@ async fn entra_id_provisions_and_deprovisions() {
         .await;
     let a = s.agent(&id).await;
     assert_eq!(
-        a["email"], "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@example.com",
-        "userName wins"
+        a["email"], "Test_User_fd0ea19b@example.com",
+        "the primary email is the agent's"
     );
     assert_eq!(a["name"], "givenName familyName");
+    // The userName reads back as sent, and finds the User (in any case).
+    let r = s
+        .get("/scim/v2/Users?filter=userName+eq+%22test_user_ab6490ee-1e48-479e-a20b-2d77186b5dd1%40example.com%22")
+        .await;
+    assert_eq!(r.body["totalResults"], 1, "{}", r.text);
+    assert_eq!(
+        r.body["Resources"][0]["userName"],
+        "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@example.com"
+    );
 
     let r = s
         .patch(&id, json!([
@@ -544,6 +605,66 @@ fn ana_with_skills(skills: Value) -> Value {
     let mut u = ana();
     u[EXT] = json!({ "skills": skills });
     u
+}
+
+#[tokio::test]
+async fn attributes_and_searches() {
+    let s = scim_app().await;
+    s.app.create_skill("Billing").await;
+    let id = s
+        .create(
+            json!({"userName": "ana@example.com", "displayName": "Ana", "externalId": "x1",
+            EXT: {"skills": [{"skill": "Billing", "proficiency": 50}]}}),
+        )
+        .await;
+    let r = s
+        .get(&format!(
+            "/scim/v2/Users/{id}?attributes=userName,{EXT}:skills.skill"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let keys: Vec<&String> = r.body.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 4, "{}", r.text);
+    assert_eq!(r.body[EXT], json!({"skills": [{"skill": "Billing"}]}));
+    let r = s
+        .get(&format!(
+            "/scim/v2/Users/{id}?excludedAttributes=displayName,id,{EXT}"
+        ))
+        .await;
+    assert!(
+        r.body.get("displayName").is_none() && r.body.get(EXT).is_none(),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["id"], id, "id is always returned");
+    assert_eq!(r.body["externalId"], "x1");
+
+    for path in ["/scim/v2/Users/.search", "/scim/v2/.search"] {
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName eq \"ANA@example.com\"", "attributes": ["externalId"],
+            "startIndex": 1, "count": 10});
+        let r = s.send(Method::POST, path, Some(&body), &[]).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert_eq!(r.body["totalResults"], 1);
+        assert_eq!(r.body["Resources"][0]["externalId"], "x1");
+        assert!(r.body["Resources"][0].get("userName").is_none());
+    }
+    let r = s
+        .send(
+            Method::POST,
+            "/scim/v2/.search",
+            Some(&json!({"filter": "nickName eq \"a\""})),
+            &[],
+        )
+        .await;
+    assert_scim_error(&r, 400, Some("invalidFilter"));
+
+    // Without skills, no extension; removing the extension removes the skills.
+    let r = s.patch(&id, json!([{"op": "remove", "path": EXT}])).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body.get(EXT).is_none(), "{}", r.text);
+    assert_eq!(r.body["schemas"], json!([USER]));
+    assert!(s.skills(&id).await.is_empty());
 }
 
 #[tokio::test]
@@ -787,4 +908,83 @@ async fn the_rate_limit_answers_in_scim() {
     assert_scim_error(&r, 429, None);
     assert!(r.header("retry-after").is_some());
     assert!(r.header("ratelimit-limit").is_some());
+}
+
+/// An identity provider keeps one token: its client's tokens last as long as the client was
+/// given, and disabling the client still refuses them at once.
+#[tokio::test]
+async fn an_identity_providers_token_lasts_and_is_still_revocable() {
+    use base64::Engine;
+    let s = scim_app().await;
+    let app = &s.app;
+    let year = 31_536_000u64;
+    let org = app.org.to_string();
+    for bad in [299, year + 1] {
+        let e = skillgrid_server::bootstrap::create_client_lasting(
+            &app.store,
+            &org,
+            "idp",
+            "scim",
+            Some(bad),
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("--token-lifetime"), "{e}");
+    }
+    let r = app.get("/api/v2/admin/clients").await;
+    assert!(!r.text.contains("\"idp\""), "no client made: {}", r.text);
+
+    let c = skillgrid_server::bootstrap::create_client_lasting(
+        &app.store,
+        &org,
+        "idp",
+        "scim",
+        Some(year),
+    )
+    .await
+    .unwrap();
+    let r = app
+        .http
+        .post(app.url("/oauth/token"))
+        .basic_auth(c.client_id.to_string(), Some(&c.client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(t["expires_in"], year);
+    let token = t["access_token"].as_str().unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        year
+    );
+    let r = send_as(app, token, Method::GET, "/scim/v2/Users", None, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Other clients keep the hour.
+    let r = app
+        .http
+        .post(app.url("/oauth/token"))
+        .basic_auth(app.client_id.to_string(), Some(&app.client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["expires_in"], 3600);
+
+    let r = app
+        .patch(
+            &format!("/api/v2/admin/clients/{}", c.client_id),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = send_as(app, token, Method::GET, "/scim/v2/Users", None, &[]).await;
+    assert_scim_error(&r, 401, None);
 }

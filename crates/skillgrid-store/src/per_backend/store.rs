@@ -92,8 +92,12 @@ store! {
     audit_feed(org: OrgId, f: &AuditFilter, page: PageRequest) -> Paged<AuditRecord>
         = read trail::feed(org, f, page);
     skill_holder_counts(org: OrgId) -> Vec<SkillHolders> = read catalog::holder_counts(org);
-    scim_retired(org: OrgId) -> Vec<AgentId> = read scim::retired(org);
-    scim_is_retired(org: OrgId, agent: AgentId) -> bool = read scim::is_retired(org, agent);
+    scim_users(org: OrgId) -> Vec<ScimUserRecord> = read scim::all(org);
+    client_token_lifetime(client: ClientId) -> Option<i64> = read scim::token_lifetime(client);
+    scim_user(org: OrgId, agent: AgentId) -> Option<ScimUserRecord>
+        = read scim::of_agent(org, agent);
+    scim_user_named(org: OrgId, user_name: &str) -> Option<ScimUserRecord>
+        = read scim::named(org, user_name);
 
     // Writes.
     probe_write() -> () = write probe_write();
@@ -128,8 +132,11 @@ store! {
         = write catalog::create(org, new, by);
     update_agent_by(org: OrgId, id: AgentId, patch: &AgentPatch, by: &ChangedBy) -> AgentRecord
         = write catalog::update(org, id, patch, by);
-    scim_set_retired(org: OrgId, agent: AgentId, retired: bool) -> ()
-        = write scim::set_retired(org, agent, retired);
+    set_client_token_lifetime(org: OrgId, client: ClientId, seconds: Option<i64>) -> ()
+        = write scim::set_token_lifetime(org, client, seconds);
+    scim_save_user(org: OrgId, agent: AgentId, user_name: &str, profile: &str,
+        retired: Option<Timestamp>) -> ()
+        = write scim::save(org, agent, user_name, profile, retired);
     write(request: WriteRequest<'_>) -> Written = store write(request);
     idempotency_begin(org: OrgId, client: ClientId, key: &str, fingerprint: &str, now: Timestamp)
         -> IdempotencyBegin = write keys::begin(org, client, key, fingerprint, now);
