@@ -9,7 +9,9 @@
 mod discovery;
 mod listing;
 mod mapping;
+mod skills;
 mod users;
+mod write;
 
 use crate::auth::{missing_token, Caller};
 use crate::error::ApiError;

@@ -8,9 +8,9 @@
 
 use super::listing::{self, attribute_list};
 use super::mapping::{self, Desired};
+use super::write::{apply, check_user_name, keep, taken};
 use super::{base_url, read_body, scim_json, ScimCaller, ScimError, ScimResult};
 use crate::auth::Caller;
-use crate::error::current_request_id;
 use crate::state::{AppState, OrgView};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -20,16 +20,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
-use skillgrid_core::model::{AgentId, AgentPatch, AgentWrite, Precondition, SkillSetWrite};
+use skillgrid_core::model::{AgentId, AgentPatch};
 use skillgrid_core::scim::filter::get_ci;
 use skillgrid_core::scim::patch;
 use skillgrid_core::scim::projection::Projection;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
-    AgentFilter, AgentRecord, AgentSkillSet, Conflict, ItemOutcome, PageRequest, ScimUserRecord,
-    StoreError, Unique, WriteContext, WriteOptions,
+    AgentFilter, AgentRecord, AgentSkillSet, Conflict, PageRequest, ScimUserRecord, StoreError,
+    Unique,
 };
-use std::collections::HashMap;
 
 /// The most Users one page holds (`filter.maxResults` of the ServiceProviderConfig).
 pub const MAX_RESULTS: usize = 1000;
@@ -97,43 +96,6 @@ async fn current(
     let set = store.agent_skills(caller.org_id, id).await?;
     let kept = store.scim_user(caller.org_id, id).await?;
     Ok(mapping::render(&a, Some(&set), org, base, kept.as_ref()))
-}
-
-fn taken(user_name: &str) -> ScimError {
-    ScimError::new(
-        StatusCode::CONFLICT,
-        Some("uniqueness"),
-        format!("a User with userName `{user_name}` already exists; find it with filter=userName eq \"{user_name}\""),
-    )
-}
-
-/// Refuses a userName another User has.
-async fn check_user_name(
-    state: &AppState,
-    caller: &Caller,
-    d: &Desired,
-    me: Option<AgentId>,
-) -> ScimResult<()> {
-    match state
-        .store()
-        .scim_user_named(caller.org_id, &d.user_name)
-        .await?
-    {
-        Some(k) if Some(k.agent_id) != me => Err(taken(&d.user_name)),
-        _ => Ok(()),
-    }
-}
-
-/// Keeps the userName and profile of a User just written.
-async fn keep(state: &AppState, caller: &Caller, id: AgentId, d: &Desired) -> ScimResult<()> {
-    state
-        .store()
-        .scim_save_user(caller.org_id, id, &d.user_name, &d.profile, None)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => taken(&d.user_name),
-            e => e.into(),
-        })
 }
 
 /// `If-Match`: `*`, or one of the tags listed is the User's version.
@@ -259,23 +221,7 @@ async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> ScimResult<Response> {
-    let (a, set, kept) = load(&state, &caller, &id).await?;
-    check_if_match(&headers, &mapping::etag(&a, &set))?;
-    let body = read_body(&state, &caller, &headers, body).await?;
-    let org = caller.org(&state).await?;
-    let base = base_url(&headers);
-    let before = mapping::render(&a, Some(&set), &org, &base, kept.as_ref());
-    if let Some(sent) = get_ci(&body, "id").and_then(Value::as_str) {
-        if !sent.eq_ignore_ascii_case(&a.id.to_string()) {
-            return Err(ScimError::bad("mutability", "`id` cannot be changed"));
-        }
-    }
-    let d = mapping::desired(Some(&before), &body, &org, false)?;
-    check_user_name(&state, &caller, &d, Some(a.id)).await?;
-    apply(&state, &caller, &a, &set, &d).await?;
-    keep(&state, &caller, a.id, &d).await?;
-    let user = current(&state, &caller, &org, a.id, &base).await?;
-    Ok(user_response(StatusCode::OK, user))
+    change(&state, &caller, &id, &headers, body, How::Replace).await
 }
 
 /// PATCH /Users/{id}
@@ -286,19 +232,50 @@ async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> ScimResult<Response> {
-    let (a, set, kept) = load(&state, &caller, &id).await?;
-    check_if_match(&headers, &mapping::etag(&a, &set))?;
-    let body = read_body(&state, &caller, &headers, body).await?;
-    let org = caller.org(&state).await?;
-    let base = base_url(&headers);
+    change(&state, &caller, &id, &headers, body, How::Patch).await
+}
+
+/// How a request changes a User: its body is the new User, or PATCH operations on it.
+enum How {
+    Replace,
+    Patch,
+}
+
+/// A `PUT` or a `PATCH`: the User as it is, the one the request makes of it, written.
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+    how: How,
+) -> ScimResult<Response> {
+    let (a, set, kept) = load(state, caller, id).await?;
+    check_if_match(headers, &mapping::etag(&a, &set))?;
+    let body = read_body(state, caller, headers, body).await?;
+    let org = caller.org(state).await?;
+    let base = base_url(headers);
     let before = mapping::render(&a, Some(&set), &org, &base, kept.as_ref());
-    let mut after = before.clone();
-    patch::apply(&mut after, &body).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
-    let d = mapping::desired(Some(&before), &after, &org, true)?;
-    check_user_name(&state, &caller, &d, Some(a.id)).await?;
-    apply(&state, &caller, &a, &set, &d).await?;
-    keep(&state, &caller, a.id, &d).await?;
-    let user = current(&state, &caller, &org, a.id, &base).await?;
+    let (after, patched) = match how {
+        How::Replace => {
+            if let Some(sent) = get_ci(&body, "id").and_then(Value::as_str) {
+                if !sent.eq_ignore_ascii_case(&a.id.to_string()) {
+                    return Err(ScimError::bad("mutability", "`id` cannot be changed"));
+                }
+            }
+            (body, false)
+        }
+        How::Patch => {
+            let mut after = before.clone();
+            patch::apply(&mut after, &body).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
+            (after, true)
+        }
+    };
+    let d = mapping::desired(Some(&before), &after, &org, patched)?;
+    check_user_name(state, caller, &d, Some(a.id)).await?;
+    apply(state, caller, &a, &set, &d).await?;
+    keep(state, caller, a.id, &d).await?;
+    let user = current(state, caller, &org, a.id, &base).await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -341,116 +318,4 @@ async fn delete(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Makes the agent `a` (with `set`) what `d` asks: its fields through the agent's own change
-/// (with its audit entry), its skills through the skill-set write (with theirs). Skills are
-/// written while the agent is active: after activating it, before deactivating it.
-async fn apply(
-    state: &AppState,
-    caller: &Caller,
-    a: &AgentRecord,
-    set: &AgentSkillSet,
-    d: &Desired,
-) -> ScimResult<()> {
-    let change = AgentPatch {
-        email: (d.agent.email != a.email).then(|| d.agent.email.clone()),
-        name: (d.agent.name != a.name).then(|| d.agent.name.clone()),
-        external_id: (d.agent.external_id != a.external_id).then(|| d.agent.external_id.clone()),
-        active: (d.active != a.active).then_some(d.active),
-    };
-    let changes = change != AgentPatch::default();
-    let by = crate::routes::clients::by(caller);
-    let store = state.store();
-    if changes && d.active {
-        store
-            .update_agent_by(caller.org_id, a.id, &change, &by)
-            .await?;
-    }
-    if let Some(skills) = &d.skills {
-        write_skills(state, caller, a.id, set, skills).await?;
-    }
-    if changes && !d.active {
-        store
-            .update_agent_by(caller.org_id, a.id, &change, &by)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Replaces the agent's skills with `wanted` unless they are the same; an assignment kept
-/// keeps its dates.
-async fn write_skills(
-    state: &AppState,
-    caller: &Caller,
-    agent: AgentId,
-    set: &AgentSkillSet,
-    wanted: &[skillgrid_core::model::Assignment],
-) -> ScimResult<()> {
-    let held: HashMap<_, _> = set.skills.iter().map(|s| (s.skill_id, s)).collect();
-    let same = wanted.len() == held.len()
-        && wanted.iter().all(|w| {
-            held.get(&w.skill_id)
-                .is_some_and(|h| h.proficiency == w.proficiency)
-        });
-    if same {
-        return Ok(());
-    }
-    let assignments = wanted
-        .iter()
-        .map(|w| match held.get(&w.skill_id) {
-            Some(h) => skillgrid_core::model::Assignment {
-                effective: h.effective,
-                expires: h.expires,
-                ..*w
-            },
-            None => *w,
-        })
-        .collect();
-    let org = caller.org(state).await?;
-    let ctx = WriteContext {
-        request_id: current_request_id(),
-        client_id: caller.client_id,
-        now: Timestamp::now(),
-    };
-    let opts = WriteOptions {
-        dry_run: false,
-        atomic: true,
-        max_skills_per_agent: org.settings.limits.max_skills_per_agent,
-        return_sets: false,
-        // An inactive User's skills are its identity provider's to set too.
-        inactive_ok: true,
-    };
-    let item = AgentWrite {
-        agent_id: agent,
-        write: SkillSetWrite::Replace(assignments),
-        if_match: Some(Precondition::Version(set.version)),
-    };
-    let mut result = state
-        .store()
-        .write_skill_sets(caller.org_id, &ctx, &[item], opts)
-        .await?;
-    match result.items.pop() {
-        Some(ItemOutcome::Applied { .. }) => Ok(()),
-        Some(ItemOutcome::NotFound) => Err(ScimError::not_found(&agent.to_string())),
-        Some(ItemOutcome::Inactive) => Err(ScimError::bad(
-            "invalidValue",
-            "an inactive User's skills cannot change; set active to true in the same request",
-        )),
-        Some(ItemOutcome::PreconditionFailed { .. }) => Err(ScimError::new(
-            StatusCode::PRECONDITION_FAILED,
-            None,
-            "the User's skills changed while this request was served; read it again and retry",
-        )),
-        Some(ItemOutcome::TooManySkills { resulting }) => Err(ScimError::bad(
-            "invalidValue",
-            format!(
-                "{resulting} skills would exceed this organization's limit of {} per agent (limits.maxSkillsPerAgent)",
-                org.settings.limits.max_skills_per_agent
-            ),
-        )),
-        None => Err(ScimError::from(crate::error::ApiError::internal(anyhow::anyhow!(
-            "a write of one item answered nothing"
-        )))),
-    }
 }
