@@ -222,7 +222,13 @@ async fn listing(
         || q.sort.as_ref().is_some_and(|(p, _)| p.ext);
     let mut users: Vec<(Value, Option<AgentSkillSet>, AgentRecord)> =
         Vec::with_capacity(agents.len());
+    // Without a filter or an order to judge by, only the page is rendered.
+    let judged = q.filter.is_some() || q.sort.is_some();
     for a in agents {
+        if !judged {
+            users.push((Value::Null, None, a));
+            continue;
+        }
         let set = if with_skills {
             Some(store.agent_skills(caller.org_id, a.id).await?)
         } else {
