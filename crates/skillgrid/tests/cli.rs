@@ -962,6 +962,42 @@ async fn admin_commands_work_while_the_server_runs() {
         403
     );
 
+    // An identity provider's client, whose tokens last a year; a lifetime out of bounds is
+    // refused before any client is made.
+    let idp = admin_json(&[
+        "create-client",
+        "--org",
+        "acme",
+        "--name",
+        "okta-scim",
+        "--scopes",
+        "scim",
+        "--token-lifetime",
+        "31536000",
+    ]);
+    let r = token_request(
+        &srv,
+        idp["clientId"].as_str().unwrap(),
+        idp["clientSecret"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(r.body["expires_in"], 31536000, "{}", r.body);
+    let out = admin(&[
+        "create-client",
+        "--org",
+        "acme",
+        "--name",
+        "too-long",
+        "--scopes",
+        "scim",
+        "--token-lifetime",
+        "31536001",
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(out.stderr.contains("--token-lifetime"), "{out:?}");
+    let out = admin(&["list-clients", "--org", "acme", "--json"]);
+    assert!(!out.stdout.contains("too-long"), "{out:?}");
+
     // Without --json: human-readable, with the secret.
     let out = admin(&[
         "create-client",
