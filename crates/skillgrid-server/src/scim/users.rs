@@ -84,6 +84,18 @@ async fn load(state: &AppState, caller: &Caller, raw: &str) -> ScimResult<Loaded
 
 type Loaded = (AgentRecord, AgentSkillSet, Option<ScimUserRecord>);
 
+/// An agent of the organization and its skills.
+async fn fetch(
+    state: &AppState,
+    caller: &Caller,
+    id: AgentId,
+) -> ScimResult<(AgentRecord, AgentSkillSet)> {
+    let store = state.store();
+    let a = store.get_agent(caller.org_id, id).await?;
+    Ok((a, store.agent_skills(caller.org_id, id).await?))
+}
+
+/// The User as it now is, after a write.
 async fn current(
     state: &AppState,
     caller: &Caller,
@@ -91,10 +103,8 @@ async fn current(
     id: AgentId,
     base: &str,
 ) -> ScimResult<Value> {
-    let store = state.store();
-    let a = store.get_agent(caller.org_id, id).await?;
-    let set = store.agent_skills(caller.org_id, id).await?;
-    let kept = store.scim_user(caller.org_id, id).await?;
+    let (a, set) = fetch(state, caller, id).await?;
+    let kept = state.store().scim_user(caller.org_id, id).await?;
     Ok(mapping::render(&a, Some(&set), org, base, kept.as_ref()))
 }
 
@@ -206,9 +216,7 @@ async fn restore(
     id: AgentId,
     d: &Desired,
 ) -> ScimResult<AgentId> {
-    let store = state.store();
-    let a = store.get_agent(caller.org_id, id).await?;
-    let set = store.agent_skills(caller.org_id, id).await?;
+    let (a, set) = fetch(state, caller, id).await?;
     apply(state, caller, &a, &set, d).await?;
     Ok(id)
 }
