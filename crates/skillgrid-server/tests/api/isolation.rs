@@ -676,6 +676,35 @@ async fn scim_of_another_org_sees_and_changes_nothing() {
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body["totalResults"], 0, "{q}: {}", r.text);
     }
+    let search = json!({"filter": "userName eq \"ana@example.com\""});
+    for path in ["/scim/v2/Users/.search", "/scim/v2/.search"] {
+        let r = send_as(&w.app, &w.other, Method::POST, path, Some(&search), &[]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["totalResults"], 0, "{path}: {}", r.text);
+    }
+    // The extension's schema suggests the caller's own skills, never another organization's.
+    let ext = "urn:ietf:params:scim:schemas:extension:skillgrid:2.0:User";
+    let r = send_as(
+        &w.app,
+        &w.other,
+        Method::GET,
+        &format!("/scim/v2/Schemas/{ext}"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!r.text.contains("Billing"), "{}", r.text);
+    let r = send_as(
+        &w.app,
+        &w.app.token,
+        Method::GET,
+        &format!("/scim/v2/Schemas/{ext}"),
+        None,
+        &[],
+    )
+    .await;
+    assert!(r.text.contains("Billing"), "{}", r.text);
     // The same userName in the other organization is another agent, not a conflict.
     let r = send_as(
         &w.app,
