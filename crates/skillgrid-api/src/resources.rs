@@ -198,7 +198,9 @@ pub mod scopes {
     pub const AUDIT_READ: &str = "admin:audit:read";
     pub const WEBHOOK_READ: &str = "admin:webhook:read";
     pub const WEBHOOK_WRITE: &str = "admin:webhook:write";
-    pub const ALL: [&str; 9] = [
+    /// The SCIM 2.0 endpoints under `/scim/v2`, for an identity provider.
+    pub const SCIM: &str = "scim";
+    pub const ALL: [&str; 10] = [
         ORG_READ,
         ORG_WRITE,
         SKILL_READ,
@@ -208,6 +210,7 @@ pub mod scopes {
         AUDIT_READ,
         WEBHOOK_READ,
         WEBHOOK_WRITE,
+        SCIM,
     ];
 }
 

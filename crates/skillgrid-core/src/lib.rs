@@ -14,6 +14,7 @@ pub mod diff;
 pub mod ids;
 pub mod model;
 pub mod people;
+pub mod scim;
 pub mod timestamp;
 pub mod validate;
 pub mod webhooks;

@@ -20,6 +20,11 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub const TOKEN_TTL_SECS: u64 = 3600;
+/// The bounds of a client's own token lifetime (`admin create-client --token-lifetime`): five
+/// minutes to a year. Long-lived tokens are for identity providers, which keep one token; they
+/// stay revocable at once by disabling the client or rotating its secret.
+pub const TOKEN_TTL_MIN_SECS: u64 = 300;
+pub const TOKEN_TTL_MAX_SECS: u64 = 31_536_000;
 const ISSUER: &str = "skillgrid";
 const AUDIENCE: &str = "skillgrid-api";
 const TYP: &str = "at+jwt";
@@ -75,6 +80,7 @@ pub fn issue_token(
     keys: &Keys,
     client: &skillgrid_store::ClientRecord,
     scopes: &[String],
+    ttl_secs: u64,
 ) -> anyhow::Result<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -83,7 +89,7 @@ pub fn issue_token(
         iss: ISSUER.into(),
         sub: client.id.to_string(),
         aud: AUDIENCE.into(),
-        exp: now + TOKEN_TTL_SECS,
+        exp: now + ttl_secs,
         iat: now,
         jti: Uuid::now_v7().to_string(),
         client_id: client.id.to_string(),
@@ -329,7 +335,7 @@ mod tests {
     fn tokens_round_trip_and_forgeries_fail() {
         let k = Keys::from_secret(&random_bytes());
         let c = client();
-        let t = issue_token(&k, &c, &["admin:skill:read".into()]).unwrap();
+        let t = issue_token(&k, &c, &["admin:skill:read".into()], TOKEN_TTL_SECS).unwrap();
         let caller = verify(&k, &t).unwrap();
         assert_eq!((caller.client_id, caller.org_id), (c.id, c.org_id));
         assert_eq!(caller.token_epoch, c.token_epoch);
@@ -361,8 +367,8 @@ mod tests {
         let before = Keys::from_secret(&old);
         let after = Keys::from_secrets(&[new.clone(), old.clone()]).unwrap();
         let c = client();
-        let old_token = issue_token(&before, &c, &c.scopes).unwrap();
-        let new_token = issue_token(&after, &c, &c.scopes).unwrap();
+        let old_token = issue_token(&before, &c, &c.scopes, TOKEN_TTL_SECS).unwrap();
+        let new_token = issue_token(&after, &c, &c.scopes, TOKEN_TTL_SECS).unwrap();
         let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
         assert_eq!(kid(&old_token), crate::keys::kid(&old));
         assert_eq!(kid(&new_token), crate::keys::kid(&new));
@@ -377,7 +383,7 @@ mod tests {
     fn a_token_is_admitted_only_while_its_client_is_there_active_and_at_its_epoch() {
         use skillgrid_store::ClientGrant;
         let c = client();
-        let token = issue_token(&Keys::from_secret(b"k"), &c, &c.scopes).unwrap();
+        let token = issue_token(&Keys::from_secret(b"k"), &c, &c.scopes, TOKEN_TTL_SECS).unwrap();
         let caller = verify(&Keys::from_secret(b"k"), &token).unwrap();
         let grant = ClientGrant {
             id: c.id,

@@ -1,6 +1,6 @@
 //! First start, demo data and the admin commands: things done to the database directly.
 
-use crate::auth::{hash_secret, new_client_secret};
+use crate::auth::{hash_secret, new_client_secret, TOKEN_TTL_MAX_SECS, TOKEN_TTL_MIN_SECS};
 use crate::console::passwords;
 use crate::vendor_scopes::{self, Asked};
 use serde::Serialize;
@@ -66,6 +66,25 @@ pub async fn create_client(
     name: &str,
     scope_list: &str,
 ) -> anyhow::Result<NewClient> {
+    create_client_lasting(store, org, name, scope_list, None).await
+}
+
+/// [`create_client`], whose tokens last `token_lifetime` seconds (within
+/// [`TOKEN_TTL_MIN_SECS`]..=[`TOKEN_TTL_MAX_SECS`]) instead of an hour: for an identity
+/// provider, which keeps one token.
+pub async fn create_client_lasting(
+    store: &DynStore,
+    org: &str,
+    name: &str,
+    scope_list: &str,
+    token_lifetime: Option<u64>,
+) -> anyhow::Result<NewClient> {
+    if let Some(t) = token_lifetime {
+        anyhow::ensure!(
+            (TOKEN_TTL_MIN_SECS..=TOKEN_TTL_MAX_SECS).contains(&t),
+            "--token-lifetime must be from {TOKEN_TTL_MIN_SECS} to {TOKEN_TTL_MAX_SECS} seconds (5 minutes to a year), not {t}"
+        );
+    }
     let name = name.trim();
     anyhow::ensure!(!name.is_empty(), "the client name must not be empty");
     let org = find_org(store, org).await?;
@@ -89,6 +108,11 @@ pub async fn create_client(
     let c = store
         .create_client(org.id, name, &hash_secret(&secret), &requested, &by_cli())
         .await?;
+    if let Some(t) = token_lifetime {
+        store
+            .set_client_token_lifetime(org.id, c.id, Some(t as i64))
+            .await?;
+    }
     Ok(NewClient::shown(c, secret))
 }
 
@@ -506,6 +530,7 @@ pub async fn demo_data(store: &DynStore, org: OrgId, client: ClientId) -> anyhow
                 atomic: true,
                 max_skills_per_agent: 500,
                 return_sets: false,
+                inactive_ok: false,
             },
         )
         .await?;

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod render;
 mod routes;
+mod scim;
 pub mod state;
 pub mod storage;
 pub mod token_guard;
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let app = Router::new()
         .nest("/api/v2", api)
+        .nest("/scim/v2", scim::router(state.clone()))
         .merge(routes::oauth::router())
         .merge(routes::health::router())
         .merge(openapi::router())

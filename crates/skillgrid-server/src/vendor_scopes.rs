@@ -147,6 +147,7 @@ pub fn area(scope: &str) -> &'static str {
         scopes::ORG_READ | scopes::ORG_WRITE => "organization settings",
         scopes::AUDIT_READ => "the audit log",
         scopes::WEBHOOK_READ | scopes::WEBHOOK_WRITE => "webhooks",
+        scopes::SCIM => "SCIM provisioning",
         _ => "",
     }
 }

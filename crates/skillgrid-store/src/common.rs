@@ -288,7 +288,7 @@ pub(crate) fn outcomes(
     for it in items {
         let outcome = match agents.get(&it.agent_id) {
             None => ItemOutcome::NotFound,
-            Some(a) if !a.active => ItemOutcome::Inactive,
+            Some(a) if !a.active && !opts.inactive_ok => ItemOutcome::Inactive,
             Some(a) if it.if_match.is_some_and(|p| !p.matches(a.version)) => {
                 ItemOutcome::PreconditionFailed { current: a.version }
             }

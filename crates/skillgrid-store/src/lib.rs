@@ -247,6 +247,17 @@ pub struct AgentRecord {
     pub updated_at: Timestamp,
 }
 
+/// What SCIM keeps of an agent: the userName and profile (JSON: the name parts, display
+/// name and emails) its identity provider last sent, and whether it deleted the agent, which
+/// SCIM then no longer shows (agents are never deleted).
+#[derive(Debug, Clone)]
+pub struct ScimUserRecord {
+    pub agent_id: AgentId,
+    pub user_name: String,
+    pub profile: String,
+    pub retired: bool,
+}
+
 /// A page request: rows after the cursor position, at most `limit`.
 #[derive(Debug, Clone, Copy)]
 pub struct PageRequest {
@@ -300,6 +311,10 @@ pub struct WriteOptions {
     /// when false it is left empty, which spares a bulk write that answers with changes only
     /// from building 100,000 assignments nobody reads.
     pub return_sets: bool,
+    /// Writes an inactive agent's skills too, rather than refusing it
+    /// ([`ItemOutcome::Inactive`]): SCIM keeps an inactive User's skills as its identity
+    /// provider sets them.
+    pub inactive_ok: bool,
 }
 
 /// What happened (or, on a dry run or a rolled-back atomic write, would have happened) to one item.
@@ -786,6 +801,33 @@ pub trait Store: Send + Sync + 'static {
         patch: &AgentPatch,
         by: &ChangedBy,
     ) -> Result<AgentRecord>;
+
+    /// How long the client's access tokens last, in seconds, when it has its own lifetime
+    /// (else the default hour).
+    async fn client_token_lifetime(&self, client: ClientId) -> Result<Option<i64>>;
+    /// Gives the client of the organization its own token lifetime (`None`: the default).
+    async fn set_client_token_lifetime(
+        &self,
+        org: OrgId,
+        client: ClientId,
+        seconds: Option<i64>,
+    ) -> Result<()>;
+    /// What SCIM keeps of the organization's agents (see [`ScimUserRecord`]).
+    async fn scim_users(&self, org: OrgId) -> Result<Vec<ScimUserRecord>>;
+    /// What SCIM keeps of one agent, if anything.
+    async fn scim_user(&self, org: OrgId, agent: AgentId) -> Result<Option<ScimUserRecord>>;
+    /// The SCIM User of this userName (any case), if any.
+    async fn scim_user_named(&self, org: OrgId, user_name: &str) -> Result<Option<ScimUserRecord>>;
+    /// Records an agent's userName and profile, and whether SCIM deleted it (`Some(when)`);
+    /// a userName another agent has is [`Conflict::Taken`].
+    async fn scim_save_user(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        user_name: &str,
+        profile: &str,
+        retired: Option<Timestamp>,
+    ) -> Result<()>;
 
     /// A page of the console's grid: at most `limit` agents as `f` filters and sorts them,
     /// from `at` (the first page without), with their versions and their assignments of the

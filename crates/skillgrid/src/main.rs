@@ -318,6 +318,10 @@ enum AdminCommand {
         /// Space-separated scopes, e.g. "admin:skill:read admin:agent:write".
         #[arg(long)]
         scopes: String,
+        /// How long the client's access tokens last, in seconds (300 to 31536000; default
+        /// 3600): long for an identity provider's SCIM client, which keeps one token.
+        #[arg(long, value_name = "SECONDS")]
+        token_lifetime: Option<u64>,
         #[command(flatten)]
         db: AdminDatabase,
         /// Print {"clientId", "clientSecret", "orgId", "scopes"} as JSON.
@@ -613,11 +617,13 @@ async fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
             org,
             name,
             scopes,
+            token_lifetime,
             db,
             json,
         } => {
             let store = db.open().await?;
-            let c = bootstrap::create_client(&store, &org, &name, &scopes).await?;
+            let c = bootstrap::create_client_lasting(&store, &org, &name, &scopes, token_lifetime)
+                .await?;
             if json {
                 println!("{}", serde_json::to_string(&c)?);
             } else {

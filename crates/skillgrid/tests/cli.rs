@@ -21,7 +21,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
-const ALL_SCOPES: [&str; 9] = [
+const ALL_SCOPES: [&str; 10] = [
     "admin:org:read",
     "admin:org:write",
     "admin:skill:read",
@@ -31,6 +31,7 @@ const ALL_SCOPES: [&str; 9] = [
     "admin:audit:read",
     "admin:webhook:read",
     "admin:webhook:write",
+    "scim",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -962,6 +963,42 @@ async fn admin_commands_work_while_the_server_runs() {
         get(&srv, "/api/v2/admin/users", Some(&tok2)).await.status,
         403
     );
+
+    // An identity provider's client, whose tokens last a year; a lifetime out of bounds is
+    // refused before any client is made.
+    let idp = admin_json(&[
+        "create-client",
+        "--org",
+        "acme",
+        "--name",
+        "okta-scim",
+        "--scopes",
+        "scim",
+        "--token-lifetime",
+        "31536000",
+    ]);
+    let r = token_request(
+        &srv,
+        idp["clientId"].as_str().unwrap(),
+        idp["clientSecret"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(r.body["expires_in"], 31536000, "{}", r.body);
+    let out = admin(&[
+        "create-client",
+        "--org",
+        "acme",
+        "--name",
+        "too-long",
+        "--scopes",
+        "scim",
+        "--token-lifetime",
+        "31536001",
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(out.stderr.contains("--token-lifetime"), "{out:?}");
+    let out = admin(&["list-clients", "--org", "acme", "--json"]);
+    assert!(!out.stdout.contains("too-long"), "{out:?}");
 
     // Without --json: human-readable, with the secret.
     let out = admin(&[

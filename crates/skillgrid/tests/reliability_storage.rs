@@ -509,6 +509,7 @@ async fn the_server_prunes_audit_past_retention_and_expired_idempotency_keys() {
             atomic: true,
             max_skills_per_agent: 500,
             return_sets: false,
+            inactive_ok: false,
         };
         assert!(
             store

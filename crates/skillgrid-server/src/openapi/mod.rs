@@ -356,6 +356,10 @@ fn security_schemes() -> Value {
             scopes::WEBHOOK_WRITE,
             "create, change, delete and replay webhooks and rotate their secrets",
         ),
+        (
+            scopes::SCIM,
+            "provision agents and their skills through SCIM 2.0 (/scim/v2)",
+        ),
     ]
     .into_iter()
     .collect();

@@ -297,6 +297,7 @@ async fn apply(
         atomic: true,
         max_skills_per_agent: t.org.settings.limits.max_skills_per_agent,
         return_sets: true,
+        inactive_ok: false,
     };
     let item = AgentWrite {
         agent_id: t.agent,

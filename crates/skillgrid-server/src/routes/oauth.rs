@@ -295,7 +295,15 @@ pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Respon
             g
         }
     };
-    match issue_token(state.keys(), &client, &granted) {
+    // The client's own lifetime, if an administrator gave it one (an identity provider's).
+    let ttl = match state.store().client_token_lifetime(client.id).await {
+        Ok(t) => t.map_or(TOKEN_TTL_SECS, |s| s.max(0) as u64),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the client's token lifetime failed");
+            return crate::error::internal_response();
+        }
+    };
+    match issue_token(state.keys(), &client, &granted, ttl) {
         Ok(token) => (
             [
                 (header::CACHE_CONTROL, "no-store"),
@@ -304,7 +312,7 @@ pub(crate) async fn token(State(state): State<AppState>, req: Request) -> Respon
             Json(TokenResponse {
                 access_token: token,
                 token_type: "Bearer".into(),
-                expires_in: TOKEN_TTL_SECS,
+                expires_in: ttl,
                 scope: granted.join(" "),
             }),
         )

@@ -719,3 +719,117 @@ async fn the_event_feed_shows_only_the_callers_organization() {
     .await;
     assert_eq!(r.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn scim_of_another_org_sees_and_changes_nothing() {
+    use super::scim::{assert_scim_error, send_as};
+    let w = world().await;
+    let before = org1_state(&w).await;
+    let missing = Uuid::now_v7();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let put = json!({"userName": "ana@example.com", "active": false});
+    let cases = [
+        (Method::GET, None),
+        (Method::PUT, Some(&put)),
+        (Method::PATCH, Some(&patch)),
+        (Method::DELETE, None),
+    ];
+    for (m, body) in cases {
+        let path = format!("/scim/v2/Users/{}", w.agent);
+        let r = send_as(&w.app, &w.other, m.clone(), &path, body, &[]).await;
+        assert_scim_error(&r, 404, None);
+        let miss = send_as(
+            &w.app,
+            &w.other,
+            m.clone(),
+            &format!("/scim/v2/Users/{missing}"),
+            body,
+            &[("if-match", "*")],
+        )
+        .await;
+        assert_eq!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .replace(&w.agent.to_string(), "ID"),
+            miss.body["detail"]
+                .as_str()
+                .unwrap()
+                .replace(&missing.to_string(), "ID"),
+            "{m}"
+        );
+    }
+    // Listings and filters see only the caller's own Users.
+    for q in [
+        "",
+        "?filter=userName%20eq%20%22ana%40example.com%22",
+        "?filter=userName%20pr",
+    ] {
+        let r = send_as(
+            &w.app,
+            &w.other,
+            Method::GET,
+            &format!("/scim/v2/Users{q}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["totalResults"], 0, "{q}: {}", r.text);
+    }
+    let search = json!({"filter": "userName eq \"ana@example.com\""});
+    for path in ["/scim/v2/Users/.search", "/scim/v2/.search"] {
+        let r = send_as(&w.app, &w.other, Method::POST, path, Some(&search), &[]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["totalResults"], 0, "{path}: {}", r.text);
+    }
+    // The extension's schema suggests the caller's own skills, never another organization's.
+    let ext = "urn:ietf:params:scim:schemas:extension:skillgrid:2.0:User";
+    let r = send_as(
+        &w.app,
+        &w.other,
+        Method::GET,
+        &format!("/scim/v2/Schemas/{ext}"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!r.text.contains("Billing"), "{}", r.text);
+    let r = send_as(
+        &w.app,
+        &w.app.token,
+        Method::GET,
+        &format!("/scim/v2/Schemas/{ext}"),
+        None,
+        &[],
+    )
+    .await;
+    assert!(r.text.contains("Billing"), "{}", r.text);
+    // The same userName in the other organization is another agent, not a conflict.
+    let r = send_as(
+        &w.app,
+        &w.other,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(&json!({"userName": "ana@example.com"})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_ne!(r.body["id"], w.agent.to_string());
+    assert_eq!(org1_state(&w).await, before, "org 1 is untouched");
+    // Org 1's own SCIM token still sees its agent, active.
+    let r = send_as(
+        &w.app,
+        &w.app.token,
+        Method::GET,
+        &format!("/scim/v2/Users/{}", w.agent),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["active"], true);
+}

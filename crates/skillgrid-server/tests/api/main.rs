@@ -24,6 +24,7 @@ mod events;
 mod foreign_routes;
 mod foreign_scopes;
 mod isolation;
+mod scim;
 mod settings;
 mod smoke;
 mod strict_bodies;

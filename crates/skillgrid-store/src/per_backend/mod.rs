@@ -12,6 +12,7 @@ mod clients;
 pub(crate) mod events;
 mod grid;
 mod keys;
+mod scim;
 pub(super) mod store;
 mod trail;
 mod users;

@@ -5,7 +5,7 @@
 
 use super::{
     admin_trail, begin_for_org, begin_write, catalog, clients, events, extra, grid, group, keys,
-    trail, users, webhooks, Db,
+    scim, trail, users, webhooks, Db,
 };
 use super::{agent_skills, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
@@ -97,6 +97,12 @@ store! {
     events_after(org: OrgId, after: i64, limit: u32, types: Option<&[EventType]>)
         -> Vec<EventRecord> = read events::after(org, after, limit, types);
     event_heads() -> Vec<(OrgId, i64)> = read events::heads();
+    scim_users(org: OrgId) -> Vec<ScimUserRecord> = read scim::all(org);
+    client_token_lifetime(client: ClientId) -> Option<i64> = read scim::token_lifetime(client);
+    scim_user(org: OrgId, agent: AgentId) -> Option<ScimUserRecord>
+        = read scim::of_agent(org, agent);
+    scim_user_named(org: OrgId, user_name: &str) -> Option<ScimUserRecord>
+        = read scim::named(org, user_name);
 
     // Writes.
     probe_write() -> () = write probe_write();
@@ -134,6 +140,11 @@ store! {
         = write catalog::create(org, new, by);
     update_agent_by(org: OrgId, id: AgentId, patch: &AgentPatch, by: &ChangedBy) -> AgentRecord
         = write catalog::update(org, id, patch, by);
+    set_client_token_lifetime(org: OrgId, client: ClientId, seconds: Option<i64>) -> ()
+        = write scim::set_token_lifetime(org, client, seconds);
+    scim_save_user(org: OrgId, agent: AgentId, user_name: &str, profile: &str,
+        retired: Option<Timestamp>) -> ()
+        = write scim::save(org, agent, user_name, profile, retired);
     write(request: WriteRequest<'_>) -> Written = store write(request);
     idempotency_begin(org: OrgId, client: ClientId, key: &str, fingerprint: &str, now: Timestamp)
         -> IdempotencyBegin = write keys::begin(org, client, key, fingerprint, now);

@@ -99,6 +99,7 @@ mod tests {
                 atomic: true,
                 max_skills_per_agent: 10,
                 return_sets: true,
+                inactive_ok: false,
             },
             reply,
         }

@@ -347,6 +347,7 @@ mod tests {
             atomic: true,
             max_skills_per_agent: SKILLS as u64,
             return_sets: false,
+            inactive_ok: false,
         };
         let set = |p: i64, n: usize| {
             skills[..n]

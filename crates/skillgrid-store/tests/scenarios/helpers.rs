@@ -42,6 +42,7 @@ pub fn opts() -> WriteOptions {
         atomic: true,
         max_skills_per_agent: 500,
         return_sets: true,
+        inactive_ok: false,
     }
 }
 

@@ -332,6 +332,7 @@ impl Prepared {
             max_skills_per_agent: self.max,
             // The answer lists changes, not whole sets.
             return_sets: false,
+            inactive_ok: false,
         }
     }
 

@@ -60,6 +60,7 @@ const OPTS: WriteOptions = WriteOptions {
     atomic: true,
     max_skills_per_agent: 100,
     return_sets: false,
+    inactive_ok: false,
 };
 
 async fn rows(store: &SqliteStore, table: &str) -> i64 {

@@ -1,0 +1,329 @@
+//! `/scim/v2/Users`: list (filter, paging, sorting), create, read, replace, patch, delete.
+//!
+//! Agents are never deleted: `DELETE` deactivates the agent and retires it from SCIM (it then
+//! answers 404 here, as RFC 7644 §3.6 requires, while the API keeps showing it, inactive, with
+//! its history). A later `POST` of the same `userName` or email brings the same agent back.
+//! An agent's change, its skills and what SCIM keeps of the User are written one after the
+//! other (each with its own audit entry), not in one transaction.
+
+use super::listing::{self, attribute_list};
+use super::mapping::{self, Desired};
+use super::write::{apply, check_user_name, keep, taken};
+use super::{base_url, read_body, scim_json, ScimCaller, ScimError, ScimResult};
+use crate::auth::Caller;
+use crate::state::{AppState, OrgView};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{ETAG, IF_MATCH, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+use skillgrid_core::model::{AgentId, AgentPatch};
+use skillgrid_core::scim::filter::get_ci;
+use skillgrid_core::scim::patch;
+use skillgrid_core::scim::projection::Projection;
+use skillgrid_core::timestamp::Timestamp;
+use skillgrid_store::{
+    AgentFilter, AgentRecord, AgentSkillSet, Conflict, PageRequest, ScimUserRecord, StoreError,
+    Unique,
+};
+
+/// The most Users one page holds (`filter.maxResults` of the ServiceProviderConfig).
+pub const MAX_RESULTS: usize = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/Users", get(listing::list).post(create))
+        .route("/Users/.search", post(listing::search))
+        // A search at the root spans every resource type: Users are the only one.
+        .route("/.search", post(listing::search))
+        .route(
+            "/Users/{id}",
+            get(read).put(replace).patch(patch).delete(delete),
+        )
+}
+
+/// The answer with one User: its ETag, its representation.
+fn user_response(status: StatusCode, user: Value) -> Response {
+    let tag = user["meta"]["version"].as_str().map(str::to_string);
+    let location = user["meta"]["location"].as_str().map(str::to_string);
+    let mut res = scim_json(&user);
+    *res.status_mut() = status;
+    if let Some(t) = tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        res.headers_mut().insert(ETAG, t);
+    }
+    if status == StatusCode::CREATED {
+        if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            res.headers_mut().insert(LOCATION, l);
+        }
+    }
+    res
+}
+
+/// An agent SCIM may see (of the caller's organization, not retired), with its skills and
+/// what SCIM kept of it.
+async fn load(state: &AppState, caller: &Caller, raw: &str) -> ScimResult<Loaded> {
+    let Ok(uuid) = raw.trim().parse::<uuid::Uuid>() else {
+        return Err(ScimError::not_found(raw));
+    };
+    let id = AgentId::from(uuid);
+    let store = state.store();
+    let found = match store.get_agent(caller.org_id, id).await {
+        Err(StoreError::NotFound) => return Err(ScimError::not_found(raw)),
+        r => r?,
+    };
+    let kept = store.scim_user(caller.org_id, id).await?;
+    if kept.as_ref().is_some_and(|k| k.retired) {
+        return Err(ScimError::not_found(raw));
+    }
+    let set = store.agent_skills(caller.org_id, id).await?;
+    Ok((found, set, kept))
+}
+
+type Loaded = (AgentRecord, AgentSkillSet, Option<ScimUserRecord>);
+
+/// An agent of the organization and its skills.
+async fn fetch(
+    state: &AppState,
+    caller: &Caller,
+    id: AgentId,
+) -> ScimResult<(AgentRecord, AgentSkillSet)> {
+    let store = state.store();
+    let a = store.get_agent(caller.org_id, id).await?;
+    Ok((a, store.agent_skills(caller.org_id, id).await?))
+}
+
+/// The User as it now is, after a write.
+async fn current(
+    state: &AppState,
+    caller: &Caller,
+    org: &OrgView,
+    id: AgentId,
+    base: &str,
+) -> ScimResult<Value> {
+    let (a, set) = fetch(state, caller, id).await?;
+    let kept = state.store().scim_user(caller.org_id, id).await?;
+    Ok(mapping::render(&a, Some(&set), org, base, kept.as_ref()))
+}
+
+/// `If-Match`: `*`, or one of the tags listed is the User's version.
+fn check_if_match(headers: &HeaderMap, tag: &str) -> ScimResult<()> {
+    let Some(v) = headers.get(IF_MATCH) else {
+        return Ok(());
+    };
+    let v = v.to_str().unwrap_or("");
+    let strong = tag.trim_start_matches("W/");
+    let ok = v
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == tag || t == strong);
+    if ok {
+        return Ok(());
+    }
+    let mut e = ScimError::new(
+        StatusCode::PRECONDITION_FAILED,
+        None,
+        format!("If-Match does not match the User's version, which is now {tag}; read it again and retry"),
+    );
+    if let Ok(t) = HeaderValue::from_str(tag) {
+        e.headers.insert(ETAG, t);
+    }
+    Err(e)
+}
+
+/// GET /Users/{id}
+async fn read(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> ScimResult<Response> {
+    let mut projection = Projection::default();
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match k.to_ascii_lowercase().as_str() {
+            "attributes" => projection.only = Some(attribute_list(&v)?),
+            "excludedattributes" => projection.excluded = attribute_list(&v)?,
+            _ => {}
+        }
+    }
+    let org = caller.org(&state).await?;
+    let (a, set, kept) = load(&state, &caller, &id).await?;
+    let mut user = mapping::render(&a, Some(&set), &org, &base_url(&headers), kept.as_ref());
+    projection.apply(&mut user);
+    Ok(user_response(StatusCode::OK, user))
+}
+
+/// POST /Users
+async fn create(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    headers: HeaderMap,
+    body: Body,
+) -> ScimResult<Response> {
+    let body = read_body(&state, &caller, &headers, body).await?;
+    let org = caller.org(&state).await?;
+    let d = mapping::desired(None, &body, &org, false)?;
+    let by = crate::routes::clients::by(&caller);
+    let store = state.store();
+    // A userName or email of a User SCIM deleted brings that agent back; of another, it is
+    // taken.
+    let id = match store.scim_user_named(caller.org_id, &d.user_name).await? {
+        Some(k) if k.retired => restore(&state, &caller, k.agent_id, &d).await?,
+        Some(_) => return Err(taken(&d.user_name)),
+        None => match store.create_agent_by(caller.org_id, &d.agent, &by).await {
+            Ok(a) => {
+                let set = store.agent_skills(caller.org_id, a.id).await?;
+                apply(&state, &caller, &a, &set, &d).await?;
+                a.id
+            }
+            Err(StoreError::Conflict(Conflict::Taken(Unique::AgentEmail))) => {
+                let page = PageRequest {
+                    after: None,
+                    limit: 1,
+                };
+                let filter = AgentFilter {
+                    email: Some(d.agent.email.clone()),
+                    active: None,
+                };
+                let found = store.list_agents(caller.org_id, &filter, page).await?;
+                let Some(a) = found.items.first() else {
+                    return Err(taken(&d.agent.email));
+                };
+                match store.scim_user(caller.org_id, a.id).await? {
+                    Some(k) if k.retired => restore(&state, &caller, a.id, &d).await?,
+                    _ => return Err(ScimError::new(
+                        StatusCode::CONFLICT,
+                        Some("uniqueness"),
+                        format!("an agent with the email `{}` already exists; find it with filter=emails.value eq \"{}\"", d.agent.email, d.agent.email),
+                    )),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    keep(&state, &caller, id, &d).await?;
+    let user = current(&state, &caller, &org, id, &base_url(&headers)).await?;
+    Ok(user_response(StatusCode::CREATED, user))
+}
+
+/// A retired agent made what `d` asks again.
+async fn restore(
+    state: &AppState,
+    caller: &Caller,
+    id: AgentId,
+    d: &Desired,
+) -> ScimResult<AgentId> {
+    let (a, set) = fetch(state, caller, id).await?;
+    apply(state, caller, &a, &set, d).await?;
+    Ok(id)
+}
+
+/// PUT /Users/{id}
+async fn replace(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ScimResult<Response> {
+    change(&state, &caller, &id, &headers, body, How::Replace).await
+}
+
+/// PATCH /Users/{id}
+async fn patch(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ScimResult<Response> {
+    change(&state, &caller, &id, &headers, body, How::Patch).await
+}
+
+/// How a request changes a User: its body is the new User, or PATCH operations on it.
+enum How {
+    Replace,
+    Patch,
+}
+
+/// A `PUT` or a `PATCH`: the User as it is, the one the request makes of it, written.
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+    how: How,
+) -> ScimResult<Response> {
+    let (a, set, kept) = load(state, caller, id).await?;
+    check_if_match(headers, &mapping::etag(&a, &set))?;
+    let body = read_body(state, caller, headers, body).await?;
+    let org = caller.org(state).await?;
+    let base = base_url(headers);
+    let before = mapping::render(&a, Some(&set), &org, &base, kept.as_ref());
+    let (after, patched) = match how {
+        How::Replace => {
+            if let Some(sent) = get_ci(&body, "id").and_then(Value::as_str) {
+                if !sent.eq_ignore_ascii_case(&a.id.to_string()) {
+                    return Err(ScimError::bad("mutability", "`id` cannot be changed"));
+                }
+            }
+            (body, false)
+        }
+        How::Patch => {
+            let mut after = before.clone();
+            patch::apply(&mut after, &body).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
+            (after, true)
+        }
+    };
+    let d = mapping::desired(Some(&before), &after, &org, patched)?;
+    check_user_name(state, caller, &d, Some(a.id)).await?;
+    apply(state, caller, &a, &set, &d).await?;
+    keep(state, caller, a.id, &d).await?;
+    let user = current(state, caller, &org, a.id, &base).await?;
+    Ok(user_response(StatusCode::OK, user))
+}
+
+/// DELETE /Users/{id}: the agent deactivated and retired from SCIM.
+async fn delete(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<Response> {
+    let (a, set, kept) = load(&state, &caller, &id).await?;
+    check_if_match(&headers, &mapping::etag(&a, &set))?;
+    if a.active {
+        let off = AgentPatch {
+            active: Some(false),
+            ..AgentPatch::default()
+        };
+        state
+            .store()
+            .update_agent_by(
+                caller.org_id,
+                a.id,
+                &off,
+                &crate::routes::clients::by(&caller),
+            )
+            .await?;
+    }
+    let (user_name, profile) = kept.map_or_else(
+        || (a.email.clone(), "{}".to_string()),
+        |k| (k.user_name, k.profile),
+    );
+    state
+        .store()
+        .scim_save_user(
+            caller.org_id,
+            a.id,
+            &user_name,
+            &profile,
+            Some(Timestamp::now()),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
