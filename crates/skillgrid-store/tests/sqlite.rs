@@ -137,9 +137,12 @@ async fn a_write_without_room_is_full_and_the_writer_recovers() {
     assert_eq!(listed.items.len(), made);
     assert!(matches!(store.probe_write().await, Err(StoreError::Full)));
 
-    // Room again: the skills' events pruned free their pages (a deletion needs room for its
-    // own event), then the skills deleted free theirs.
+    // Room again: the skills' events and entries of the administrative trail pruned free
+    // their pages (a deletion needs room for its own event and entry), then the skills
+    // deleted free theirs.
     let pruned = store.prune_events(org, Timestamp(2), 1000).await.unwrap();
+    assert_eq!(pruned as usize, made);
+    let pruned = store.prune_admin_trails(org, Timestamp(2), 1000).await.unwrap();
     assert_eq!(pruned as usize, made);
     for s in &listed.items {
         store.delete_skill(org, s.id).await.unwrap();
