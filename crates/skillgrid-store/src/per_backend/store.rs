@@ -158,6 +158,14 @@ store! {
         = read webhooks::deliveries(org, id, page);
     record_webhook_delivery(org: OrgId, id: WebhookId, delivery: &DeliveryRecord) -> ()
         = write webhooks::record_delivery(org, id, delivery);
+    claim_webhook(owner: &str, now: Timestamp, until: Timestamp) -> Option<ClaimedWebhook>
+        = write webhooks::claim(owner, now, until);
+    renew_webhook_lease(id: WebhookId, owner: &str, until: Timestamp) -> Option<ClaimedWebhook>
+        = write webhooks::renew(id, owner, until);
+    webhook_progress(id: WebhookId, owner: &str, from: i64, attempt: Option<&DeliveryRecord>,
+        progress: &Progress) -> bool = write webhooks::progress(id, owner, from, attempt, progress);
+    prune_webhook_deliveries(before: Timestamp, batch: u32) -> u64
+        = write webhooks::prune_deliveries(before, batch);
 
     // People and sessions.
     create_user(org: OrgId, new: &NewUser, by: &ChangedBy) -> UserRecord
