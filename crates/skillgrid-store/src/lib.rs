@@ -646,9 +646,14 @@ pub trait Store: Send + Sync + 'static {
         attempt: Option<&DeliveryRecord>,
         progress: &Progress,
     ) -> Result<bool>;
-    /// Deletes up to `batch` of the oldest delivery attempts made before `before`; returns
-    /// how many went.
-    async fn prune_webhook_deliveries(&self, before: Timestamp, batch: u32) -> Result<u64>;
+    /// Deletes up to `batch` of the oldest attempts to deliver to the organization's webhooks
+    /// made before `before`; returns how many went.
+    async fn prune_webhook_deliveries(
+        &self,
+        org: OrgId,
+        before: Timestamp,
+        batch: u32,
+    ) -> Result<u64>;
     /// An organization and its first client in one transaction: the first start's
     /// `default` + `bootstrap`, so a process killed in between leaves neither.
     async fn create_org_with_client(

@@ -164,8 +164,8 @@ store! {
         = write webhooks::renew(id, owner, until);
     webhook_progress(id: WebhookId, owner: &str, from: i64, attempt: Option<&DeliveryRecord>,
         progress: &Progress) -> bool = write webhooks::progress(id, owner, from, attempt, progress);
-    prune_webhook_deliveries(before: Timestamp, batch: u32) -> u64
-        = write webhooks::prune_deliveries(before, batch);
+    prune_webhook_deliveries(org: OrgId, before: Timestamp, batch: u32) -> u64
+        = write webhooks::prune_deliveries(org, before, batch);
 
     // People and sessions.
     create_user(org: OrgId, new: &NewUser, by: &ChangedBy) -> UserRecord

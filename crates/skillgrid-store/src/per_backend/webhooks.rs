@@ -355,11 +355,19 @@ pub(super) async fn progress(
 }
 
 /// See [`Store::prune_webhook_deliveries`].
-pub(super) async fn prune_deliveries(pool: &Pool, before: Timestamp, batch: u32) -> Result<u64> {
+pub(super) async fn prune_deliveries(
+    pool: &Pool,
+    org: OrgId,
+    before: Timestamp,
+    batch: u32,
+) -> Result<u64> {
     let done = sqlx::query(
         "DELETE FROM webhook_deliveries WHERE id IN (
-           SELECT id FROM webhook_deliveries WHERE at < $1 ORDER BY at LIMIT $2)",
+           SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+           WHERE w.org_id = (SELECT id FROM orgs WHERE uuid = $1) AND d.at < $2
+           ORDER BY d.at LIMIT $3)",
     )
+    .bind(org.get())
     .bind(before.0)
     .bind(i64::from(batch))
     .execute(pool)
