@@ -637,7 +637,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ClaimedWebhook>>;
     /// Records a dispatcher's attempt (when given) and moves the webhook on as `progress`
     /// says, in one transaction; the webhook only while `owner` holds it and its cursor is
-    /// still `from` (false otherwise: a lost lease or a replay moves nothing).
+    /// still `from`, and a delivery only while the webhook is active (false otherwise: a lost
+    /// lease, a replay or a disabled endpoint moves nothing).
     async fn webhook_progress(
         &self,
         id: WebhookId,

@@ -473,10 +473,10 @@ async fn a_consumer_down_for_two_minutes_gets_everything_in_order_when_back() {
     let first = *expected.first().unwrap();
     assert!(lines.iter().filter(|l| l["sequence"] == first).count() > 10);
     let items = api.deliveries(&id).await;
-    assert!(items.iter().any(|d| d["status"] == 503));
+    assert!(items.iter().any(|d| d["statusCode"] == 503));
     assert!(items
         .iter()
-        .any(|d| d["status"].is_null() && d["error"].as_str().is_some()));
+        .any(|d| d["statusCode"].is_null() && d["error"].as_str().is_some()));
 }
 
 /// After a rotation with an overlap, every delivery verifies with the old secret and with the
@@ -627,7 +627,7 @@ async fn gone_disables_redirects_are_not_followed_refused_destinations_are_not_s
     })
     .await;
     let refused = latest().await;
-    assert!(refused["status"].is_null(), "{refused}");
+    assert!(refused["statusCode"].is_null(), "{refused}");
     assert_eq!(receiver.lines().len(), sent_before, "nothing was sent");
     // A metadata address, written as an address, is refused the same way.
     exec(

@@ -323,18 +323,23 @@ pub(super) async fn progress(
     p: &Progress,
 ) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
-    let set = match p {
-        Progress::Delivered { .. } => {
-            "delivered_through = $4, attempts = 0, failing_since = NULL, next_attempt_at = 0"
-        }
-        Progress::Retry { .. } => {
+    // A delivery moves the cursor only while the endpoint is active: once it is disabled,
+    // its dispatcher stops at the next event.
+    let (set, guard) = match p {
+        Progress::Delivered { .. } => (
+            "delivered_through = $4, attempts = 0, failing_since = NULL, next_attempt_at = 0",
+            " AND active",
+        ),
+        Progress::Retry { .. } => (
             "attempts = $4, failing_since = $5, next_attempt_at = $6, lease_owner = NULL,
-             lease_until = NULL"
-        }
-        Progress::Release => "lease_owner = NULL, lease_until = NULL",
+             lease_until = NULL",
+            "",
+        ),
+        Progress::Release => ("lease_owner = NULL, lease_until = NULL", ""),
     };
     let sql = format!(
-        "UPDATE webhooks SET {set} WHERE uuid = $1 AND lease_owner = $2 AND delivered_through = $3"
+        "UPDATE webhooks SET {set}
+         WHERE uuid = $1 AND lease_owner = $2 AND delivered_through = $3{guard}"
     );
     let mut q = sqlx::query(&sql).bind(id.get()).bind(owner).bind(from);
     match p {
