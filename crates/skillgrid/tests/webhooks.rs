@@ -579,6 +579,27 @@ async fn gone_disables_redirects_are_not_followed_refused_destinations_are_not_s
     .await;
     assert!(receiver.lines_of("/elsewhere").is_empty());
     assert_eq!(api.webhook(&moved).await["deliveredThrough"], 0);
+    // An https:// endpoint is spoken to in TLS: this plain HTTP consumer cannot answer it.
+    let (tls, _) = api
+        .create_webhook(
+            &format!("https://127.0.0.1:{}/tls", receiver.port),
+            json!(["*"]),
+        )
+        .await;
+    api.activate(&tls).await;
+    until(Duration::from_secs(30), "a failed TLS attempt", || async {
+        let d = api.deliveries(&tls).await;
+        !d.is_empty()
+    })
+    .await;
+    let failed = api.deliveries(&tls).await.pop().unwrap();
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(failed["statusCode"].is_null(), "{failed}");
+    assert!(
+        error.starts_with("could not connect") && !error.contains("scheme"),
+        "{failed}"
+    );
+    assert!(receiver.lines_of("/tls").is_empty());
     drop(server);
 
     // Without --webhooks-allow-private: an endpoint created under the flag, whose name
