@@ -6,7 +6,8 @@ Standard Webhooks library and writes one JSON line per delivery.
 DIR holds what the test changes while it runs, read at every request:
   secrets.json  {"/path": ["whsec_…", …]}: the secrets each endpoint path verifies with, each
                 tried on its own (a line records which of them verified the delivery);
-  mode          "ok" (answer 204, the default), "503", "410" or "redirect" (302 to /elsewhere);
+  mode          "ok" (answer 204, the default), "503", "410", "redirect" (302 to /elsewhere)
+                or "huge" (200 and a body of 100 MB, sent until the client hangs up);
   delay_ms      how long to hold each delivery before answering (default 0).
 Each delivery appends to DIR/deliveries.jsonl: path, webhook-id, the event's sequence, type
 and agent, the indexes of the secrets that verified it, the answer given, and whether another
@@ -70,6 +71,8 @@ class Handler(BaseHTTPRequestHandler):
                 status = 410
             elif mode == "redirect":
                 status = 302
+            elif mode == "huge":
+                status = 200
             else:
                 status = 204
             data = event.get("data") or {}
@@ -89,11 +92,26 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             if status == 302:
                 self.send_header("location", "/elsewhere")
+            if status == 200:
+                self.send_huge()
+                return
             self.send_header("content-length", "0")
             self.end_headers()
         finally:
             with LOCK:
                 IN_FLIGHT[path] -= 1
+
+
+    def send_huge(self):
+        size = 100 * 1024 * 1024
+        self.send_header("content-length", str(size))
+        self.end_headers()
+        chunk = b"x" * 65536
+        try:
+            for _ in range(size // len(chunk)):
+                self.wfile.write(chunk)
+        except OSError:
+            pass  # the client read what it wanted and hung up
 
 
 class Server(ThreadingHTTPServer):

@@ -833,3 +833,81 @@ async fn two_instances_on_postgres_never_deliver_to_one_endpoint_at_once() {
         );
     }
 }
+
+/// An endpoint that answers too late times out, one that answers without end is cut after
+/// its first kilobyte: neither holds up another endpoint's deliveries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_or_huge_answer_stalls_nothing() {
+    let f = fixture(false, 5).await;
+    let slow = Receiver::new();
+    slow.write("delay_ms", "5000");
+    let huge = Receiver::new();
+    huge.set_mode("huge");
+    let quick = Receiver::new();
+    let flags = [
+        FLAGS,
+        &["--webhook-timeout", "1s", "--webhook-lease", "3s"][..],
+    ]
+    .concat();
+    let server = common::start_with(&f.db.url, &flags, &[]);
+    let api = Api::new(&server, &f).await;
+    let mut hooks = Vec::new();
+    for (r, path) in [(&slow, "/slow"), (&huge, "/huge"), (&quick, "/quick")] {
+        let (id, secret) = api.create_webhook(&r.url(path), json!(["*"])).await;
+        r.set_secrets(&HashMap::from([(path.to_string(), vec![secret])]));
+        hooks.push(id);
+    }
+    for id in &hooks {
+        api.activate(id).await;
+    }
+    for i in 0..5 {
+        assert_eq!(api.single_write(&f, i, 2).await, 200);
+    }
+    let feed = api.events("").await;
+    let head = feed.last().unwrap()["sequence"].as_i64().unwrap();
+    until(
+        Duration::from_secs(20),
+        "the quick and huge deliveries",
+        || async {
+            api.webhook(&hooks[2]).await["deliveredThrough"] == head
+                && api.webhook(&hooks[1]).await["deliveredThrough"] == head
+        },
+    )
+    .await;
+    check_against_feed(&quick.lines_of("/quick"), &feed);
+    for d in api.deliveries(&hooks[1]).await {
+        assert_eq!(d["statusCode"], 200, "{d}");
+        assert!(d["latencyMs"].as_i64().unwrap() < 1000, "{d}");
+        let excerpt = d["responseExcerpt"].as_str().unwrap();
+        assert_eq!(excerpt.len(), 1024, "{d}");
+    }
+    until(Duration::from_secs(20), "a timed-out attempt", || async {
+        !api.deliveries(&hooks[0]).await.is_empty()
+    })
+    .await;
+    let timed_out = api.deliveries(&hooks[0]).await;
+    for d in &timed_out {
+        assert!(d["statusCode"].is_null(), "{d}");
+        assert_eq!(d["error"], "timed out", "{d}");
+    }
+    assert_eq!(api.webhook(&hooks[0]).await["deliveredThrough"], 0);
+}
+
+/// A lease shorter than three attempts is refused at start, with the reason.
+#[test]
+fn a_lease_too_short_for_the_timeout_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_skillgrid"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+        .args(["--webhook-timeout", "10s", "--webhook-lease", "20s"])
+        .env_remove("SKILLGRID_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--webhook-lease must be at least three times --webhook-timeout"),
+        "{err}"
+    );
+}
