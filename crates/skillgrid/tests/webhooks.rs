@@ -405,7 +405,7 @@ async fn every_committed_change_arrives_verified_in_order() {
     api.bulk(&f, 2).await;
     let expected = sequences(&api.events("assignment.changed").await);
     assert_eq!(expected.len(), 11_000);
-    until(Duration::from_secs(240), "every delivery", || {
+    until(Duration::from_secs(400), "every delivery", || {
         let n = receiver
             .lines_of("/a")
             .iter()
