@@ -18,7 +18,7 @@ use skillgrid_core::webhooks::signing::sign_delivery;
 use skillgrid_store::{ClaimedWebhook, DeliveryRecord, EventType, Progress, WebhookChange};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 /// How the dispatcher behaves.
@@ -76,11 +76,28 @@ impl DispatchOptions {
     }
 }
 
-/// Starts the dispatcher on `state`'s store; it runs until the task is aborted.
-pub fn spawn(
+/// A running dispatcher.
+pub struct Running {
+    task: tokio::task::JoinHandle<()>,
     state: AppState,
-    options: DispatchOptions,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    owner: String,
+}
+
+impl Running {
+    /// Stops delivering and lets go of the endpoints held, for another process to take them
+    /// at once rather than when their leases run out (an attempt cut short is made again).
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        match self.state.store().release_webhook_leases(&self.owner).await {
+            Ok(n) => tracing::info!(released = n, "webhook dispatcher stopped"),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "releasing webhook leases failed"),
+        }
+    }
+}
+
+/// Starts the dispatcher on `state`'s store; it runs until stopped.
+pub fn spawn(state: AppState, options: DispatchOptions) -> anyhow::Result<Running> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -89,14 +106,18 @@ pub fn spawn(
         .dns_resolver(Arc::new(PolicyResolver(state.webhook_policy())))
         .user_agent(concat!("skillgrid-webhooks/", env!("CARGO_PKG_VERSION")))
         .build()?;
+    let owner = Uuid::now_v7().to_string();
     let d = Arc::new(Dispatcher {
-        state,
+        state: state.clone(),
         http,
         options,
-        owner: format!("{}", Uuid::now_v7()),
-        done: Notify::new(),
+        owner: owner.clone(),
     });
-    Ok(tokio::spawn(d.run()))
+    Ok(Running {
+        task: tokio::spawn(d.run()),
+        state,
+        owner,
+    })
 }
 
 struct Dispatcher {
@@ -105,8 +126,6 @@ struct Dispatcher {
     options: DispatchOptions,
     /// This process's name in leases.
     owner: String,
-    /// An endpoint's run ended: there may be more to claim.
-    done: Notify,
 }
 
 /// What one attempt came to.
@@ -120,6 +139,8 @@ impl Dispatcher {
     async fn run(self: Arc<Self>) {
         let mut bumps = self.state.events().subscribe(self.state.store());
         let slots = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
+        // Owned here: when this task is aborted, every delivery it started is too.
+        let mut workers = tokio::task::JoinSet::new();
         tracing::info!(owner = %self.owner, "webhook dispatcher started");
         loop {
             bumps.borrow_and_update();
@@ -135,14 +156,13 @@ impl Dispatcher {
                 {
                     Ok(Some(claim)) => {
                         let me = self.clone();
-                        tokio::spawn(async move {
+                        workers.spawn(async move {
                             let id = claim.webhook.id;
                             if let Err(e) = me.deliver(claim).await {
                                 tracing::warn!(webhook = %id, error = format!("{e:#}"),
                                     "delivering to a webhook failed; retrying later");
                             }
                             drop(slot);
-                            me.done.notify_one();
                         });
                     }
                     Ok(None) => break,
@@ -152,9 +172,10 @@ impl Dispatcher {
                     }
                 }
             }
+            // An endpoint's run that ended frees a slot: there may be more to claim.
             tokio::select! {
                 _ = bumps.changed() => {}
-                _ = self.done.notified() => {}
+                Some(_) = workers.join_next(), if !workers.is_empty() => {}
                 _ = tokio::time::sleep(self.options.poll) => {}
             }
         }

@@ -635,6 +635,8 @@ pub trait Store: Send + Sync + 'static {
         owner: &str,
         until: Timestamp,
     ) -> Result<Option<ClaimedWebhook>>;
+    /// Lets go of every webhook `owner` holds (a dispatcher stopping); how many.
+    async fn release_webhook_leases(&self, owner: &str) -> Result<u64>;
     /// Records a dispatcher's attempt (when given) and moves the webhook on as `progress`
     /// says, in one transaction; the webhook only while `owner` holds it and its cursor is
     /// still `from`, and a delivery only while the webhook is active (false otherwise: a lost

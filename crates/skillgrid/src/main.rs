@@ -600,7 +600,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening on http://{addr}");
     skillgrid_server::serve_with(listener, state, limits, shutdown_signal()).await?;
     upkeep.abort();
-    dispatcher.abort();
+    dispatcher.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -911,3 +911,39 @@ fn a_lease_too_short_for_the_timeout_is_refused_at_start() {
         "{err}"
     );
 }
+
+/// A server stopped with SIGTERM in the middle of a delivery lets go of the endpoint: the
+/// next one takes it at once, rather than when the lease runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_lets_go_of_its_endpoints() {
+    let f = fixture(false, 5).await;
+    let receiver = Receiver::new();
+    receiver.write("delay_ms", "3000");
+    let mut server = common::start_with(&f.db.url, FLAGS, &[]);
+    let api = Api::new(&server, &f).await;
+    let (id, secret) = api.create_webhook(&receiver.url("/s"), json!(["*"])).await;
+    receiver.set_secrets(&HashMap::from([("/s".to_string(), vec![secret])]));
+    api.activate(&id).await;
+    until(Duration::from_secs(20), "a delivery in flight", || async {
+        common::scalar(
+            &f.db.url,
+            "SELECT COUNT(*) FROM webhooks WHERE lease_owner IS NOT NULL",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let held = common::scalar(
+        &f.db.url,
+        "SELECT COUNT(*) FROM webhooks WHERE lease_owner IS NOT NULL",
+    )
+    .await;
+    assert_eq!(held, 0);
+}

@@ -164,6 +164,7 @@ store! {
         = write webhooks::renew(id, owner, until);
     webhook_progress(id: WebhookId, owner: &str, from: i64, attempt: Option<&DeliveryRecord>,
         progress: &Progress) -> bool = write webhooks::progress(id, owner, from, attempt, progress);
+    release_webhook_leases(owner: &str) -> u64 = write webhooks::release_all(owner);
     prune_webhook_deliveries(org: OrgId, before: Timestamp, batch: u32) -> u64
         = write webhooks::prune_deliveries(org, before, batch);
 

@@ -312,6 +312,17 @@ pub(super) async fn renew(
     }
 }
 
+/// See [`Store::release_webhook_leases`].
+pub(super) async fn release_all(pool: &Pool, owner: &str) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE webhooks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+    )
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// See [`Store::webhook_progress`]: the attempt recorded and the webhook moved on, in one
 /// transaction; the webhook only while `owner` holds it and its cursor is still `from`.
 pub(super) async fn progress(
