@@ -13,7 +13,9 @@
 //! 6. validation alone, in process, against plain typed parsing;
 //! 7. the console's grid page (`GET /console`) over 10,000 agents × 200 skills: latency,
 //!    size and SQL statements of each kind of page (see `console`; alone with
-//!    `--console-only`).
+//!    `--console-only`);
+//! 8. webhook deliveries to a consumer on loopback: events per second, and the delivery lag
+//!    under steady writes (see `webhooks`; alone with `--webhooks-only`, not in the full run).
 //!
 //! With `--postgres URL` the server-side figures are measured on PostgreSQL too.
 
@@ -24,6 +26,7 @@ mod load;
 mod server;
 mod stats;
 mod validation;
+mod webhooks;
 mod workload;
 
 use anyhow::{bail, Context, Result};
@@ -71,6 +74,11 @@ struct Args {
     /// Measure the console's grid page only (on SQLite, and on PostgreSQL with --postgres).
     #[arg(long)]
     console_only: bool,
+    /// Measure webhook deliveries only (on SQLite): events per second delivered to a consumer
+    /// on loopback, from a backlog of --agents events, and the delivery lag p50/p99 under
+    /// steady single writes for --seconds (default 10; 2 with --quick).
+    #[arg(long)]
+    webhooks_only: bool,
     /// Agents in the console's organization (default 10,000; 2,000 with --quick).
     #[arg(long)]
     console_agents: Option<usize>,
@@ -167,6 +175,19 @@ async fn main() -> Result<()> {
             .unwrap_or(if args.quick { 100 } else { 500 })
             .max(1),
     );
+    if args.webhooks_only {
+        let phase = args
+            .seconds
+            .map_or(Duration::from_secs(if args.quick { 2 } else { 10 }), |s| {
+                Duration::from_secs_f64(s)
+            });
+        let out = webhooks::measure(&server_bin, tmp.path(), plan.agents, phase).await?;
+        println!("total {:.1} s", started.elapsed().as_secs_f64());
+        if args.json {
+            println!("{}", json!({ "webhooks": out }));
+        }
+        return Ok(());
+    }
     if args.console_only {
         let out = run_console(&args, &server_bin, tmp.path(), console_plan).await?;
         println!("total {:.1} s", started.elapsed().as_secs_f64());

@@ -106,3 +106,34 @@ fn a_tiny_run_ends_with_every_figure_as_json() {
     assert_eq!(pages["full"]["rows"], 50);
     assert_eq!(pages["full"]["cells_filled"], 50 * 200);
 }
+
+#[test]
+fn the_webhook_phase_delivers_every_event_and_reports_its_figures() {
+    let out = Command::new(env!("CARGO_BIN_EXE_skillgrid-bench"))
+        .args([
+            "--json",
+            "--webhooks-only",
+            "--agents",
+            "40",
+            "--seconds",
+            "0.5",
+        ])
+        .arg("--server")
+        .arg(server_binary())
+        .output()
+        .expect("the bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the bench failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().expect("some output");
+    let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    let w = &v["webhooks"];
+    assert_eq!(w["backlog_events"], 40, "{w}");
+    assert!(w["steady_events"].as_u64().is_some_and(|n| n > 0), "{w}");
+    for key in ["events_per_s", "lag_p50_ms", "lag_p99_ms"] {
+        assert!(w[key].as_f64().is_some_and(|x| x >= 0.0), "{key} in {w}");
+    }
+}

@@ -41,6 +41,16 @@ pub async fn resolve(url: &url::Url, policy: Policy) -> Result<Vec<SocketAddr>, 
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Refused::NotHttp);
     }
+    resolve_host(host, port, policy).await
+}
+
+/// [`resolve`] for a host and port: an address is judged as it is, a name is judged and then
+/// looked up.
+pub async fn resolve_host(
+    host: url::Host<&str>,
+    port: u16,
+    policy: Policy,
+) -> Result<Vec<SocketAddr>, Refused> {
     let addrs: Vec<SocketAddr> = match host {
         url::Host::Ipv4(ip) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
         url::Host::Ipv6(ip) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
@@ -63,6 +73,24 @@ pub async fn resolve(url: &url::Url, policy: Policy) -> Result<Vec<SocketAddr>, 
             .map_err(|r| Refused::Policy(a.ip(), r))?;
     }
     Ok(addrs)
+}
+
+impl std::error::Error for Refused {}
+
+/// The HTTP client's resolver: a name's addresses, only when the policy allows every one of
+/// them (the client connects to what this answers, never looking the name up again).
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyResolver(pub Policy);
+
+impl reqwest::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.0;
+        Box::pin(async move {
+            let addrs = resolve_host(url::Host::Domain(name.as_str()), 0, policy).await?;
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 #[cfg(test)]

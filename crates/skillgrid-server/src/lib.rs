@@ -10,6 +10,7 @@ mod buffers;
 pub mod connections;
 pub mod console;
 pub mod destination;
+pub mod dispatch;
 pub mod error;
 pub mod event_hub;
 pub mod idempotency;

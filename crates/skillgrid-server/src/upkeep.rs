@@ -2,7 +2,7 @@
 //! `auditRetentionDays` (of assignments, and of skills, agents, settings, console users and
 //! API clients), events past the longer of that and three days (a webhook delivery is retried
 //! for 24 hours; an organization that keeps its audit trail forever keeps its events too), and
-//! idempotency keys past their 24 hours.
+//! idempotency keys past their 24 hours. Webhook delivery attempts are kept as long as events.
 //!
 //! Each round deletes in small batches, one short transaction each, with a pause between
 //! them, so that writes queued meanwhile (SQLite has one writer) wait for one batch at most.
@@ -26,6 +26,8 @@ pub struct Pruned {
     pub admin_entries: u64,
     /// Events of the outbox.
     pub events: u64,
+    /// Attempts to deliver events to webhooks.
+    pub deliveries: u64,
     pub idempotency_keys: u64,
 }
 
@@ -41,6 +43,8 @@ pub async fn prune(store: &DynStore, now: Timestamp) -> anyhow::Result<Pruned> {
         pruned.admin_entries += batches(|| store.prune_admin_trails(org.id, before, BATCH)).await?;
         let before = Timestamp(before.0.min(now.0 - EVENT_RETENTION_MIN_MS));
         pruned.events += batches(|| store.prune_events(org.id, before, BATCH)).await?;
+        pruned.deliveries +=
+            batches(|| store.prune_webhook_deliveries(org.id, before, BATCH)).await?;
     }
     let before = Timestamp(now.0 - IDEMPOTENCY_TTL_MS);
     pruned.idempotency_keys = batches(|| store.prune_idempotency(before, BATCH)).await?;
@@ -77,6 +81,8 @@ pub fn spawn(store: DynStore, every: Duration) -> tokio::task::JoinHandle<()> {
                     metrics::counter!("skillgrid_admin_audit_entries_pruned_total")
                         .increment(p.admin_entries);
                     metrics::counter!("skillgrid_events_pruned_total").increment(p.events);
+                    metrics::counter!("skillgrid_webhook_deliveries_pruned_total")
+                        .increment(p.deliveries);
                     metrics::counter!("skillgrid_idempotency_keys_pruned_total")
                         .increment(p.idempotency_keys);
                     if p != Pruned::default() {
@@ -84,6 +90,7 @@ pub fn spawn(store: DynStore, every: Duration) -> tokio::task::JoinHandle<()> {
                             audit_rows = p.audit_rows,
                             admin_entries = p.admin_entries,
                             events = p.events,
+                            deliveries = p.deliveries,
                             idempotency_keys = p.idempotency_keys,
                             "pruned expired rows"
                         );

@@ -34,7 +34,9 @@ pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 pub use console::{AuditFilter, SkillHolders};
 pub use events::{EventData, EventRecord, EventType, EVENT_RETENTION_MIN_MS};
 pub use grid::{GridCursor, GridFilter, GridIds, GridPage, GridRow, GridSort};
-pub use webhooks::{DeliveryRecord, WebhookChange, WebhookRecord, WebhookState};
+pub use webhooks::{
+    ClaimedWebhook, DeliveryRecord, Progress, WebhookChange, WebhookRecord, WebhookState,
+};
 pub use write::{Items, OutcomeSink, Producer, WriteRequest, Written};
 // The ids the trait's methods take, and one agent's part of a write, for callers that name
 // no other part of the core.
@@ -631,6 +633,45 @@ pub trait Store: Send + Sync + 'static {
         id: WebhookId,
         delivery: &DeliveryRecord,
     ) -> Result<()>;
+    /// Takes, for `owner` until `until`, the due webhook (active, with events after its
+    /// cursor, its next attempt's time come, held by no live lease) waiting longest, of any
+    /// organization: what a dispatcher delivers next. Two processes never hold one webhook.
+    async fn claim_webhook(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<ClaimedWebhook>>;
+    /// Extends `owner`'s lease of the webhook to `until` and reads it again; `None` when the
+    /// lease was lost or the webhook disabled or deleted.
+    async fn renew_webhook_lease(
+        &self,
+        id: WebhookId,
+        owner: &str,
+        until: Timestamp,
+    ) -> Result<Option<ClaimedWebhook>>;
+    /// Lets go of every webhook `owner` holds (a dispatcher stopping); how many.
+    async fn release_webhook_leases(&self, owner: &str) -> Result<u64>;
+    /// Records a dispatcher's attempt (when given) and moves the webhook on as `progress`
+    /// says, in one transaction; the webhook only while `owner` holds it and its cursor is
+    /// still `from`, and a delivery only while the webhook is active (false otherwise: a lost
+    /// lease, a replay or a disabled endpoint moves nothing).
+    async fn webhook_progress(
+        &self,
+        id: WebhookId,
+        owner: &str,
+        from: i64,
+        attempt: Option<&DeliveryRecord>,
+        progress: &Progress,
+    ) -> Result<bool>;
+    /// Deletes up to `batch` of the oldest attempts to deliver to the organization's webhooks
+    /// made before `before`; returns how many went.
+    async fn prune_webhook_deliveries(
+        &self,
+        org: OrgId,
+        before: Timestamp,
+        batch: u32,
+    ) -> Result<u64>;
     /// An organization and its first client in one transaction: the first start's
     /// `default` + `bootstrap`, so a process killed in between leaves neither.
     async fn create_org_with_client(

@@ -228,6 +228,54 @@ fn types_from(text: &str) -> Vec<String> {
     text.split_whitespace().map(String::from).collect()
 }
 
+/// A webhook as a dispatcher holds it: the endpoint, where its retries stand, and the sequence
+/// number of its organization's latest event.
+#[derive(Debug, Clone)]
+pub struct ClaimedWebhook {
+    pub webhook: WebhookRecord,
+    /// Failed attempts at the event after `delivered_through`.
+    pub attempts: i32,
+    /// When the first of them was made.
+    pub failing_since: Option<Timestamp>,
+    /// The organization's latest event when the webhook was read.
+    pub head: i64,
+}
+
+/// What a dispatcher's attempt did to a webhook it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Delivered through this sequence number: the cursor moves there, the retries are over.
+    Delivered { through: i64 },
+    /// The event failed: retry at `next_at`; the webhook is let go until then.
+    Retry {
+        attempts: i32,
+        failing_since: Timestamp,
+        next_at: Timestamp,
+    },
+    /// Let go, as it is.
+    Release,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClaimRow {
+    #[sqlx(flatten)]
+    webhook: WebhookRow,
+    attempts: i32,
+    failing_since: Option<i64>,
+    head: i64,
+}
+
+impl ClaimRow {
+    pub(crate) fn claimed(self) -> Result<ClaimedWebhook> {
+        Ok(ClaimedWebhook {
+            webhook: self.webhook.record()?,
+            attempts: self.attempts,
+            failing_since: self.failing_since.map(Timestamp),
+            head: self.head,
+        })
+    }
+}
+
 /// A delivery's row, as both backends select it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct DeliveryRow {

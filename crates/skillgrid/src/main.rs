@@ -240,6 +240,24 @@ struct ServeArgs {
     /// Link-local and cloud-metadata addresses stay refused.
     #[arg(long, env = "SKILLGRID_WEBHOOKS_ALLOW_PRIVATE")]
     webhooks_allow_private: bool,
+    /// The webhook retry schedule's base: the first retry comes within it, each next one
+    /// within twice the one before, up to 720 bases (an hour by default); an event is retried
+    /// for 24 hours whatever the base. [default: 5s]
+    #[arg(long, env = "SKILLGRID_WEBHOOK_RETRY_BASE", value_parser = parse_duration, value_name = "DURATION")]
+    webhook_retry_base: Option<Duration>,
+    /// Time a webhook delivery has, from connecting to the end of the answer's first
+    /// kilobyte (connecting alone: at most 5 s). [default: 10s]
+    #[arg(long, env = "SKILLGRID_WEBHOOK_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    webhook_timeout: Option<Duration>,
+    /// How long this process holds a webhook endpoint it delivers to (renewed while it
+    /// delivers); another instance takes the endpoint over this long after this one died.
+    /// At least three times --webhook-timeout. [default: 30s]
+    #[arg(long, env = "SKILLGRID_WEBHOOK_LEASE", value_parser = parse_duration, value_name = "DURATION")]
+    webhook_lease: Option<Duration>,
+    /// Webhook endpoints this process delivers to at once (each one's events in order).
+    #[arg(long, env = "SKILLGRID_WEBHOOK_CONCURRENCY", default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..=256))]
+    webhook_concurrency: u32,
     #[command(flatten)]
     http: HttpFlags,
 }
@@ -552,6 +570,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.rate_limits == RateLimits::Process {
         state.limiters().count_per_process();
     }
+    let dispatch = {
+        let d = skillgrid_server::dispatch::DispatchOptions::default();
+        let timeout = args.webhook_timeout.unwrap_or(d.timeout);
+        skillgrid_server::dispatch::DispatchOptions {
+            retry_base: args.webhook_retry_base.unwrap_or(d.retry_base),
+            timeout,
+            connect_timeout: d.connect_timeout.min(timeout),
+            concurrency: args.webhook_concurrency as usize,
+            lease: args.webhook_lease.unwrap_or(d.lease),
+            ..d
+        }
+    };
+    anyhow::ensure!(
+        dispatch.lease >= dispatch.timeout * 3,
+        "--webhook-lease must be at least three times --webhook-timeout ({:?})",
+        dispatch.timeout
+    );
+    let dispatcher = skillgrid_server::dispatch::spawn(state.clone(), dispatch)?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("failed to listen on {}", args.listen))?;
@@ -568,6 +604,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening on http://{addr}");
     skillgrid_server::serve_with(listener, state, limits, shutdown_signal()).await?;
     upkeep.abort();
+    dispatcher.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -292,7 +292,7 @@ fn types(q: &QueryValues) -> ApiResult<Option<Vec<EventType>>> {
 
 /// Events as the API shows them, assignments with the organization's current scale and
 /// catalog, like the audit trail.
-async fn render_all(
+pub(crate) async fn render_all(
     state: &AppState,
     org: OrgId,
     records: Vec<EventRecord>,

@@ -169,6 +169,15 @@ store! {
         = read webhooks::deliveries(org, id, page);
     record_webhook_delivery(org: OrgId, id: WebhookId, delivery: &DeliveryRecord) -> ()
         = write webhooks::record_delivery(org, id, delivery);
+    claim_webhook(owner: &str, now: Timestamp, until: Timestamp) -> Option<ClaimedWebhook>
+        = write webhooks::claim(owner, now, until);
+    renew_webhook_lease(id: WebhookId, owner: &str, until: Timestamp) -> Option<ClaimedWebhook>
+        = write webhooks::renew(id, owner, until);
+    webhook_progress(id: WebhookId, owner: &str, from: i64, attempt: Option<&DeliveryRecord>,
+        progress: &Progress) -> bool = write webhooks::progress(id, owner, from, attempt, progress);
+    release_webhook_leases(owner: &str) -> u64 = write webhooks::release_all(owner);
+    prune_webhook_deliveries(org: OrgId, before: Timestamp, batch: u32) -> u64
+        = write webhooks::prune_deliveries(org, before, batch);
 
     // People and sessions.
     create_user(org: OrgId, new: &NewUser, by: &ChangedBy) -> UserRecord

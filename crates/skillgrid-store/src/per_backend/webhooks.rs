@@ -4,7 +4,7 @@
 
 use super::{admin_trail, begin_write, for_update, Db};
 use crate::common::paged;
-use crate::webhooks::{apply, head, types_text, DeliveryRow, LocatedWebhook, WebhookRow};
+use crate::webhooks::{apply, head, types_text, ClaimRow, DeliveryRow, LocatedWebhook, WebhookRow};
 use crate::*;
 use skillgrid_core::model::NewWebhook;
 use skillgrid_core::webhooks::signing::WebhookSecret;
@@ -127,7 +127,10 @@ pub(super) async fn update(
     sqlx::query(
         "UPDATE webhooks SET url = $1, event_types = $2, active = $3, disabled_reason = $4,
              delivered_through = $5, secret = $6, secret_at = $7, previous_secret = $8,
-             previous_expires_at = $9, updated_at = $10
+             previous_expires_at = $9, updated_at = $10,
+             attempts = CASE WHEN $12 THEN 0 ELSE attempts END,
+             failing_since = CASE WHEN $12 THEN NULL ELSE failing_since END,
+             next_attempt_at = CASE WHEN $12 THEN 0 ELSE next_attempt_at END
          WHERE id = $11",
     )
     .bind(&next.url)
@@ -141,12 +144,19 @@ pub(super) async fn update(
     .bind(previous_until)
     .bind(next.updated_at.0)
     .bind(pk)
+    .bind(starts_over(&current, &next, change))
     .execute(&mut *tx)
     .await?;
     let (before, after) = (current.audited(), next.audited());
     admin_trail::record(&mut tx, org_pk, id.get(), Some(&before), &after, by).await?;
     tx.commit().await?;
     Ok(next)
+}
+
+/// Whether the change makes deliveries start over, with no retries behind them: a replay, an
+/// endpoint enabled again, a new URL.
+fn starts_over(current: &WebhookRecord, next: &WebhookRecord, change: &WebhookChange) -> bool {
+    change.replay_from.is_some() || (next.active && !current.active) || next.url != current.url
 }
 
 /// Deletes a webhook of the organization, its delivery attempts with it, and records it;
@@ -206,14 +216,19 @@ pub(super) async fn record_delivery(
     d: &DeliveryRecord,
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
-    let (pk, _, _) = locate(&mut conn, org, id, false).await?;
+    locate(&mut conn, org, id, false).await?;
+    insert_delivery(&mut conn, id, d).await
+}
+
+/// Inserts a delivery attempt of the webhook `id` (nothing when it is gone).
+async fn insert_delivery(conn: &mut Conn, id: WebhookId, d: &DeliveryRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO webhook_deliveries (uuid, webhook_id, event_uuid, sequence, attempt, at,
              status, error, latency_ms, response_head, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM webhooks WHERE uuid = $2",
     )
     .bind(d.id)
-    .bind(pk)
+    .bind(id.get())
     .bind(d.event_id)
     .bind(d.sequence)
     .bind(d.attempt)
@@ -226,4 +241,152 @@ pub(super) async fn record_delivery(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// What makes a webhook due: active, its next attempt's time come, no live lease, and events
+/// of its organization after its cursor. `$2` is now.
+const DUE: &str = "w.active AND w.next_attempt_at <= $2
+    AND (w.lease_until IS NULL OR w.lease_until < $2)
+    AND w.delivered_through < COALESCE(
+        (SELECT c.last FROM event_counters c WHERE c.org_id = w.org_id), 0)";
+
+/// A webhook and its dispatch state, by key.
+async fn claimed(pool: &Pool, pk: i64) -> Result<Option<ClaimedWebhook>> {
+    let row: Option<ClaimRow> = sqlx::query_as(&format!(
+        "SELECT {COLS}, w.attempts, w.failing_since,
+             COALESCE((SELECT c.last FROM event_counters c WHERE c.org_id = w.org_id), 0) AS head
+         FROM webhooks w JOIN orgs o ON o.id = w.org_id WHERE w.id = $1"
+    ))
+    .bind(pk)
+    .fetch_optional(pool)
+    .await?;
+    row.map(ClaimRow::claimed).transpose()
+}
+
+/// See [`Store::claim_webhook`]: the due webhook waiting longest, its lease taken in one
+/// statement (on PostgreSQL, rows another transaction is claiming are skipped).
+pub(super) async fn claim(
+    pool: &Pool,
+    owner: &str,
+    now: Timestamp,
+    until: Timestamp,
+) -> Result<Option<ClaimedWebhook>> {
+    let lock = for_update("w");
+    let skip = if lock.is_empty() { "" } else { " SKIP LOCKED" };
+    let pk: Option<i64> = sqlx::query_scalar(&format!(
+        "UPDATE webhooks SET lease_owner = $1, lease_until = $3
+         WHERE id = (SELECT w.id FROM webhooks w WHERE {DUE}
+                     ORDER BY w.next_attempt_at, w.id LIMIT 1{lock}{skip})
+         RETURNING id"
+    ))
+    .bind(owner)
+    .bind(now.0)
+    .bind(until.0)
+    .fetch_optional(pool)
+    .await?;
+    match pk {
+        Some(pk) => claimed(pool, pk).await,
+        None => Ok(None),
+    }
+}
+
+/// See [`Store::renew_webhook_lease`].
+pub(super) async fn renew(
+    pool: &Pool,
+    id: WebhookId,
+    owner: &str,
+    until: Timestamp,
+) -> Result<Option<ClaimedWebhook>> {
+    let pk: Option<i64> = sqlx::query_scalar(
+        "UPDATE webhooks SET lease_until = $3 WHERE uuid = $1 AND lease_owner = $2 AND active
+         RETURNING id",
+    )
+    .bind(id.get())
+    .bind(owner)
+    .bind(until.0)
+    .fetch_optional(pool)
+    .await?;
+    match pk {
+        Some(pk) => claimed(pool, pk).await,
+        None => Ok(None),
+    }
+}
+
+/// See [`Store::release_webhook_leases`].
+pub(super) async fn release_all(pool: &Pool, owner: &str) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE webhooks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+    )
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// See [`Store::webhook_progress`]: the attempt recorded and the webhook moved on, in one
+/// transaction; the webhook only while `owner` holds it and its cursor is still `from`.
+pub(super) async fn progress(
+    pool: &Pool,
+    id: WebhookId,
+    owner: &str,
+    from: i64,
+    attempt: Option<&DeliveryRecord>,
+    p: &Progress,
+) -> Result<bool> {
+    let mut tx = begin_write(pool).await?;
+    // A delivery moves the cursor only while the endpoint is active: once it is disabled,
+    // its dispatcher stops at the next event.
+    let (set, guard) = match p {
+        Progress::Delivered { .. } => (
+            "delivered_through = $4, attempts = 0, failing_since = NULL, next_attempt_at = 0",
+            " AND active",
+        ),
+        Progress::Retry { .. } => (
+            "attempts = $4, failing_since = $5, next_attempt_at = $6, lease_owner = NULL,
+             lease_until = NULL",
+            "",
+        ),
+        Progress::Release => ("lease_owner = NULL, lease_until = NULL", ""),
+    };
+    let sql = format!(
+        "UPDATE webhooks SET {set}
+         WHERE uuid = $1 AND lease_owner = $2 AND delivered_through = $3{guard}"
+    );
+    let mut q = sqlx::query(&sql).bind(id.get()).bind(owner).bind(from);
+    match p {
+        Progress::Delivered { through } => q = q.bind(*through),
+        Progress::Retry {
+            attempts,
+            failing_since,
+            next_at,
+        } => q = q.bind(*attempts).bind(failing_since.0).bind(next_at.0),
+        Progress::Release => {}
+    }
+    let moved = q.execute(&mut *tx).await?.rows_affected() == 1;
+    if let Some(d) = attempt {
+        insert_delivery(&mut tx, id, d).await?;
+    }
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// See [`Store::prune_webhook_deliveries`].
+pub(super) async fn prune_deliveries(
+    pool: &Pool,
+    org: OrgId,
+    before: Timestamp,
+    batch: u32,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM webhook_deliveries WHERE id IN (
+           SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+           WHERE w.org_id = (SELECT id FROM orgs WHERE uuid = $1) AND d.at < $2
+           ORDER BY d.at LIMIT $3)",
+    )
+    .bind(org.get())
+    .bind(before.0)
+    .bind(i64::from(batch))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
