@@ -142,7 +142,10 @@ async fn a_write_without_room_is_full_and_the_writer_recovers() {
     // deleted free theirs.
     let pruned = store.prune_events(org, Timestamp(2), 1000).await.unwrap();
     assert_eq!(pruned as usize, made);
-    let pruned = store.prune_admin_trails(org, Timestamp(2), 1000).await.unwrap();
+    let pruned = store
+        .prune_admin_trails(org, Timestamp(2), 1000)
+        .await
+        .unwrap();
     assert_eq!(pruned as usize, made);
     for s in &listed.items {
         store.delete_skill(org, s.id).await.unwrap();

@@ -170,7 +170,7 @@ store! {
     record_webhook_delivery(org: OrgId, id: WebhookId, delivery: &DeliveryRecord) -> ()
         = write webhooks::record_delivery(org, id, delivery);
     claim_webhook(owner: &str, now: Timestamp, until: Timestamp) -> Option<ClaimedWebhook>
-        = write webhooks::claim(owner, now, until);
+        = store webhooks::claim(owner, now, until);
     renew_webhook_lease(id: WebhookId, owner: &str, until: Timestamp) -> Option<ClaimedWebhook>
         = write webhooks::renew(id, owner, until);
     webhook_progress(id: WebhookId, owner: &str, from: i64, attempt: Option<&DeliveryRecord>,

@@ -264,13 +264,27 @@ async fn claimed(pool: &Pool, pk: i64) -> Result<Option<ClaimedWebhook>> {
 }
 
 /// See [`Store::claim_webhook`]: the due webhook waiting longest, its lease taken in one
-/// statement (on PostgreSQL, rows another transaction is claiming are skipped).
+/// statement (on PostgreSQL, rows another transaction is claiming are skipped). Whether any
+/// is due is read first, on the read pool: the dispatcher asks after every write and every
+/// second, and on SQLite a claim that finds nothing would still take the database's one
+/// write lock from the writes themselves.
 pub(super) async fn claim(
-    pool: &Pool,
+    store: &super::This,
     owner: &str,
     now: Timestamp,
     until: Timestamp,
 ) -> Result<Option<ClaimedWebhook>> {
+    let due: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT w.id FROM webhooks w WHERE {} LIMIT 1",
+        DUE.replace("$2", "$1")
+    ))
+    .bind(now.0)
+    .fetch_optional(&store.read)
+    .await?;
+    if due.is_none() {
+        return Ok(None);
+    }
+    let pool = &store.write;
     let lock = for_update("w");
     let skip = if lock.is_empty() { "" } else { " SKIP LOCKED" };
     let pk: Option<i64> = sqlx::query_scalar(&format!(
