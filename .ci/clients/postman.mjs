@@ -53,6 +53,16 @@ function requests(items, out = []) {
   return out;
 }
 
+// The event stream (Server-Sent Events) answers and then stays open for as long as the client
+// listens, so a runner that waits for each answer's end would wait forever: it is left out
+// here (the server's own tests follow it over HTTP, drop it and resume it).
+const STREAMS = ["api/v2/events/stream"];
+function withoutStreams(items) {
+  return items
+    .filter((i) => i.item || !STREAMS.includes(i.request.url.path?.join("/")))
+    .map((i) => (i.item ? { ...i, item: withoutStreams(i.item) } : i));
+}
+
 function auth(item) {
   const a = item.request.auth;
   if (!a) return "inherited";
@@ -85,6 +95,7 @@ const modes = [
 let token;
 for (const [mode, options] of modes) {
   const collection = await convert(options);
+  collection.item = withoutStreams(collection.item);
   const all = requests(collection.item);
   // How the converter mapped the document's security: Basic on the token route, the bearer
   // token on every API route.
