@@ -6,7 +6,7 @@ Every check scim2-tester runs for what /ServiceProviderConfig declares must end 
 COMPLIANT or ACCEPTABLE; a check it skips (a feature not declared, such as bulk) is listed.
 A DEVIATION, ERROR or CRITICAL fails the run, with one exception: scim2-tester 0.5.2 expects
 `add` of values to a multi-valued attribute that already holds some (the skills its previous
-step added) to leave only the new ones, where RFC 7644 §3.5.2.1 says "a new value is added to
+step added) to leave only the new ones, where RFC 7644 section 3.5.2.1 says "a new value is added to
 the attribute". Such a result passes here when every value added is in the answer, and only
 then; it is listed as "rfc".
 """

@@ -1,4 +1,4 @@
-//! SCIM filters (RFC 7644 §3.4.2.2) and attribute paths (§3.5.2), parsed by recursive descent
+//! SCIM filters (RFC 7644 section 3.4.2.2) and attribute paths (section 3.5.2), parsed by recursive descent
 //! and evaluated against a resource's JSON representation.
 //!
 //! The grammar, with precedence `or` < `and` < `not` / parentheses / comparisons:

@@ -1,4 +1,4 @@
-//! SCIM PATCH (RFC 7644 §3.5.2) applied to a User's JSON representation, as identity
+//! SCIM PATCH (RFC 7644 section 3.5.2) applied to a User's JSON representation, as identity
 //! providers send it: operation names in any case (Entra ID sends `Replace`), `add` or
 //! `replace` without a path and an object of attributes (Okta), whose keys may themselves be
 //! paths (`name.givenName`) or the extension's URN, and paths with a value filter

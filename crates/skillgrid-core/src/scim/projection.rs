@@ -1,4 +1,4 @@
-//! `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9): which attributes of a
+//! `attributes` and `excludedAttributes` (RFC 7644 section 3.4.2.5, section 3.9): which attributes of a
 //! resource an answer shows. `id` and `schemas` are always shown.
 
 use super::filter::{attr_path, AttrPath, FilterError, SKILLS_SCHEMA};

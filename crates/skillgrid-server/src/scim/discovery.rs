@@ -1,4 +1,4 @@
-//! What this service provider supports (RFC 7644 §4): `/ServiceProviderConfig`,
+//! What this service provider supports (RFC 7644 section 4): `/ServiceProviderConfig`,
 //! `/ResourceTypes` and `/Schemas`. They say only what is true: PATCH, filters (at most
 //! [`MAX_RESULTS`] Users a page), sorting and ETags; no bulk, no password change, no Groups.
 
@@ -146,7 +146,7 @@ fn schema_of(id: &str, base: &str, org: &OrgView) -> Option<Value> {
     } else if id == SKILLS_SCHEMA {
         let mut skill = attr("skill", "string", true, "readWrite", "none");
         skill["description"] = json!("A skill of the catalog, by name (any case) or id");
-        // The organization's active skills and levels, as suggestions (RFC 7643 §7).
+        // The organization's active skills and levels, as suggestions (RFC 7643 section 7).
         let names: Vec<&str> = org
             .catalog
             .iter()

@@ -125,7 +125,7 @@ pub async fn list(
     listing(&state, &caller, &headers, q).await
 }
 
-/// POST /Users/.search: a listing whose parameters are the body's members (RFC 7644 §3.4.3).
+/// POST /Users/.search: a listing whose parameters are the body's members (RFC 7644 section 3.4.3).
 pub async fn search(
     State(state): State<AppState>,
     ScimCaller(caller): ScimCaller,

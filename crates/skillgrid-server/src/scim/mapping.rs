@@ -75,7 +75,7 @@ pub fn render(
     if let Some(set) = set {
         u["meta"]["version"] = json!(etag(a, set));
     }
-    // An agent without skills has no extension (RFC 7643 §2.5: an empty list is unassigned).
+    // An agent without skills has no extension (RFC 7643 section 2.5: an empty list is unassigned).
     if let Some(set) = set.filter(|s| !s.skills.is_empty()) {
         u["schemas"] = json!([USER_SCHEMA, SKILLS_SCHEMA]);
         let scale = &org.settings.proficiency_scale;

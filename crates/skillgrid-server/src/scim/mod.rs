@@ -50,7 +50,7 @@ async fn no_route() -> ScimError {
     )
 }
 
-/// A SCIM error answer (RFC 7644 §3.12).
+/// A SCIM error answer (RFC 7644 section 3.12).
 #[derive(Debug)]
 pub struct ScimError {
     status: StatusCode,

@@ -1,7 +1,7 @@
 //! `/scim/v2/Users`: list (filter, paging, sorting), create, read, replace, patch, delete.
 //!
 //! Agents are never deleted: `DELETE` deactivates the agent and retires it from SCIM (it then
-//! answers 404 here, as RFC 7644 §3.6 requires, while the API keeps showing it, inactive, with
+//! answers 404 here, as RFC 7644 section 3.6 requires, while the API keeps showing it, inactive, with
 //! its history). A later `POST` of the same `userName` or email brings the same agent back.
 //! An agent's change, its skills and what SCIM keeps of the User are written one after the
 //! other (each with its own audit entry), not in one transaction.
