@@ -47,6 +47,18 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             overlap = IN_FLIGHT.get(path, 0) > 0
             IN_FLIGHT[path] = IN_FLIGHT.get(path, 0) + 1
+        held = True
+
+        def answered():
+            # A delivery is held from its arrival until its answer is decided: the sender
+            # may send the next one as soon as the answer's first bytes reach it, which can
+            # be before this thread runs again.
+            nonlocal held
+            if held:
+                held = False
+                with LOCK:
+                    IN_FLIGHT[path] -= 1
+
         try:
             secrets = json.loads(read("secrets.json", "{}")).get(path, [])
             headers = {k.lower(): v for k, v in self.headers.items()}
@@ -89,6 +101,7 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 with open(os.path.join(DIR, "deliveries.jsonl"), "a") as f:
                     f.write(json.dumps(line) + "\n")
+            answered()
             self.send_response(status)
             if status == 302:
                 self.send_header("location", "/elsewhere")
@@ -98,8 +111,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("content-length", "0")
             self.end_headers()
         finally:
-            with LOCK:
-                IN_FLIGHT[path] -= 1
+            answered()
 
 
     def send_huge(self):
