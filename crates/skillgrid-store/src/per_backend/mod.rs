@@ -37,6 +37,8 @@ use super::prune_expired_keys;
 use super::{skillsets::AGENT_AUDIT, skillsets::FEED, skillsets::ORG_AUDIT};
 // What `Store` does differently on each backend.
 use super::{agent_skills, disk_usage, extra, take_tokens};
+// The rest of an event's select: where its entries come from, and the tables.
+use super::EVENT_SOURCE;
 // The expression of an agent `g`'s skill-set version.
 use super::AGENT_VERSION;
 // Skill-set writes: one agent's, many agents', a group's.

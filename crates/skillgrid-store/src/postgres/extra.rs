@@ -45,6 +45,16 @@ pub(super) async fn prune_audit(
     if n == 0 {
         return Ok(0);
     }
+    // An event kept longer than the rows it refers to takes their entries first.
+    sqlx::query(
+        "UPDATE events e SET entries = s.entries, audit_set_id = NULL FROM audit_sets s
+         WHERE e.audit_set_id = s.id AND s.org_id = $1 AND s.id <= $2 AND s.at < $3",
+    )
+    .bind(org_pk)
+    .bind(rows[n - 1].0)
+    .bind(before.0)
+    .execute(&mut *tx)
+    .await?;
     let done = sqlx::query("DELETE FROM audit_sets WHERE org_id = $1 AND id <= $2 AND at < $3")
         .bind(org_pk)
         .bind(rows[n - 1].0)

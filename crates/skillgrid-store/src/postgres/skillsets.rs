@@ -135,10 +135,10 @@ pub(super) async fn write_parts(
         tx.rollback().await?;
         return Ok(results);
     }
-    let events = std::mem::take(&mut rows.events);
-    rows.write(&mut tx, org_pk).await?;
+    let events = Events::of(&rows);
+    let keys = rows.write(&mut tx, org_pk).await?;
     // Last: the organization's event counter stays locked from here to the commit.
-    write_events(&mut tx, org_pk, events).await?;
+    events.write(&mut tx, org_pk, &keys).await?;
     tx.commit().await?;
     Ok(results)
 }
@@ -160,7 +160,9 @@ struct Rows {
     audit_request: Vec<String>,
     audit_client: Vec<Uuid>,
     bumped: Vec<i64>,
-    events: Vec<crate::events::NewEvent>,
+    /// For each of `audit`, its agent's version after the write: each audit row has its
+    /// `assignment.changed` event, which refers to it.
+    versions: Vec<i64>,
 }
 
 impl Rows {
@@ -196,21 +198,23 @@ impl Rows {
         self.audit
             .extend(audit::audit_sets(writes, agents, ctx.now, audit::Inline));
         let new = self.audit.len() - before;
+        self.versions.extend(crate::events::assignment_versions(
+            &self.audit[before..],
+            agents,
+        ));
         self.audit_at.extend(std::iter::repeat_n(ctx.now.0, new));
         self.audit_request
             .extend(std::iter::repeat_n(ctx.request_id.clone(), new));
         self.audit_client
             .extend(std::iter::repeat_n(ctx.client_id.get(), new));
         self.bumped.extend(bumped);
-        self.events
-            .extend(crate::events::assignment_events(writes, agents, ctx));
         Ok(())
     }
 
     /// Writes the rows: every chunk but the last of the upserts and of the audit rows on its
     /// own, then the last ones and the version bumps in one statement (a small write's whole
-    /// transaction is then its reads and this one statement).
-    async fn write(self, tx: &mut PgConnection, org_pk: i64) -> Result<()> {
+    /// transaction is then its reads and this one statement). The audit rows' keys, by id.
+    async fn write(self, tx: &mut PgConnection, org_pk: i64) -> Result<AuditKeys> {
         for (a, s) in chunks(&self.deleted_agent).zip(chunks(&self.deleted_skill)) {
             sqlx::query(
                 "DELETE FROM assignments WHERE (agent_id, skill_id) IN
@@ -249,76 +253,122 @@ impl Rows {
             .map(|((at, request), client)| AuditRows::new(&mut sets, at, request, client))
             .collect();
         let last_audits = audits.pop().unwrap_or_default();
+        let mut keys: AuditKeys = foldhash::HashMapExt::with_capacity(self.versions.len());
+        let mut keep = |rows: Vec<sqlx::postgres::PgRow>| -> Result<()> {
+            for r in rows {
+                keys.insert(r.try_get(1)?, r.try_get(0)?);
+            }
+            Ok(())
+        };
         for a in audits {
-            a.bind(sqlx::query(&AUDIT).bind(org_pk))
-                .execute(&mut *tx)
-                .await?;
+            keep(
+                a.bind(sqlx::query(&AUDIT).bind(org_pk))
+                    .fetch_all(&mut *tx)
+                    .await?,
+            )?;
         }
         let q = last_upserts.bind(sqlx::query(&LAST));
-        last_audits
-            .bind(q.bind(org_pk))
-            .bind(&self.bumped)
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        keep(
+            last_audits
+                .bind(q.bind(org_pk))
+                .bind(&self.bumped)
+                .fetch_all(&mut *tx)
+                .await?,
+        )?;
+        Ok(keys)
     }
 }
 
-/// The `assignment.changed` events of a write, numbered from the organization's counter, with
-/// `UNNEST` arrays: one statement per [`CHUNK_ROWS`] events.
-async fn write_events(
-    tx: &mut PgConnection,
-    org_pk: i64,
-    events: Vec<crate::events::NewEvent>,
-) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
+/// The keys of a write's audit rows, by their ids.
+type AuditKeys = foldhash::HashMap<Uuid, i64>;
+
+/// The `assignment.changed` events of a transaction's writes, one per audit row, column by
+/// column.
+struct Events {
+    at: Vec<i64>,
+    request: Vec<String>,
+    actor: Vec<Uuid>,
+    subject: Vec<Uuid>,
+    version: Vec<i64>,
+    /// The audit row each refers to, by id.
+    set: Vec<Uuid>,
+}
+
+impl Events {
+    fn of(rows: &Rows) -> Events {
+        Events {
+            at: rows.audit_at.clone(),
+            request: rows.audit_request.clone(),
+            actor: rows.audit_client.clone(),
+            subject: rows.audit.iter().map(|s| s.agent).collect(),
+            version: rows.versions.clone(),
+            set: rows.audit.iter().map(|s| s.uuid).collect(),
+        }
     }
-    let first = super::per_backend::events::take_sequence(tx, org_pk, events.len()).await?;
-    for (i, chunk) in events.chunks(CHUNK_ROWS).enumerate() {
-        let from = first + (i * CHUNK_ROWS) as i64;
-        let sequence: Vec<i64> = (from..from + chunk.len() as i64).collect();
-        let uuid: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
-        let at: Vec<i64> = chunk.iter().map(|e| e.at).collect();
-        let request: Vec<&str> = chunk.iter().map(|e| e.request_id.as_str()).collect();
-        let actor: Vec<Option<Uuid>> = chunk.iter().map(|e| e.actor).collect();
-        let subject: Vec<Uuid> = chunk.iter().map(|e| e.subject).collect();
-        let version: Vec<Option<i64>> = chunk.iter().map(|e| e.version).collect();
-        let entries: Vec<Option<&[u8]>> = chunk.iter().map(|e| e.entries.as_deref()).collect();
-        sqlx::query(
-            "INSERT INTO events (org_id, kind, uuid, sequence, occurred_at, request_id, actor_uuid,
-               subject_uuid, version, entries)
-             SELECT $1, $2, * FROM UNNEST($3::uuid[], $4::bigint[], $5::bigint[], $6::text[],
-               $7::uuid[], $8::uuid[], $9::bigint[], $10::bytea[])",
-        )
-        .bind(org_pk)
-        .bind(crate::events::EventType::AssignmentChanged.as_str())
-        .bind(uuid)
-        .bind(sequence)
-        .bind(at)
-        .bind(request)
-        .bind(actor)
-        .bind(subject)
-        .bind(version)
-        .bind(entries)
-        .execute(&mut *tx)
-        .await?;
+
+    /// Writes the events, numbered from the organization's counter, each referring to its
+    /// audit row by the key `keys` gives it: one `UNNEST` statement per [`CHUNK_ROWS`] events.
+    async fn write(self, tx: &mut PgConnection, org_pk: i64, keys: &AuditKeys) -> Result<()> {
+        if self.set.is_empty() {
+            return Ok(());
+        }
+        let n = self.set.len();
+        let first = super::per_backend::events::take_sequence(tx, org_pk, n).await?;
+        let mut audit_set = Vec::with_capacity(n);
+        for u in &self.set {
+            audit_set.push(*keys.get(u).ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!("audit row {u} was not written"))
+            })?);
+        }
+        for (i, ((((at, request), actor), subject), (version, set))) in chunks(&self.at)
+            .zip(chunks(&self.request))
+            .zip(chunks(&self.actor))
+            .zip(chunks(&self.subject))
+            .zip(chunks(&self.version).zip(chunks(&audit_set)))
+            .enumerate()
+        {
+            let from = first + (i * CHUNK_ROWS) as i64;
+            let sequence: Vec<i64> = (from..from + at.len() as i64).collect();
+            let uuid: Vec<Uuid> = at.iter().map(|_| Uuid::now_v7()).collect();
+            sqlx::query(
+                "INSERT INTO events (org_id, kind, uuid, sequence, occurred_at, request_id,
+                   actor_uuid, subject_uuid, version, audit_set_id)
+                 SELECT $1, $2, * FROM UNNEST($3::uuid[], $4::bigint[], $5::bigint[],
+                   $6::text[], $7::uuid[], $8::uuid[], $9::bigint[], $10::bigint[])",
+            )
+            .bind(org_pk)
+            .bind(crate::events::EventType::AssignmentChanged.as_str())
+            .bind(uuid)
+            .bind(sequence)
+            .bind(at)
+            .bind(request)
+            .bind(actor)
+            .bind(subject)
+            .bind(version)
+            .bind(set)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The upsert of one chunk of assignments: six arrays from `$1`.
 static UPSERT: LazyLock<String> = LazyLock::new(|| format!("{} {UPSERT_ROWS}", upsert_head(1)));
 
-/// The insert of one chunk of audit rows: the organization, then eight arrays.
-static AUDIT: LazyLock<String> = LazyLock::new(|| audit_insert(1));
+/// The insert of one chunk of audit rows: the organization, then eight arrays; their keys
+/// and ids.
+static AUDIT: LazyLock<String> =
+    LazyLock::new(|| format!("{} RETURNING id, uuid", audit_insert(1)));
 
 /// A write's last chunks of upserts and audit rows and its version bumps, in one statement:
-/// the upsert's arrays from `$1`, the audit insert's from `$7`, the bumped agents at `$16`.
+/// the upsert's arrays from `$1`, the audit insert's from `$7`, the bumped agents at `$16`;
+/// the audit rows' keys and ids.
 static LAST: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH upserted AS ({} {UPSERT_ROWS}), audited AS ({})
-         UPDATE agents SET version = version + 1 WHERE id = ANY($16)",
+        "WITH upserted AS ({} {UPSERT_ROWS}), audited AS ({} RETURNING id, uuid),
+           bumped AS (UPDATE agents SET version = version + 1 WHERE id = ANY($16))
+         SELECT id, uuid FROM audited",
         upsert_head(1),
         audit_insert(7),
     )

@@ -59,6 +59,16 @@ pub(super) async fn prune_audit(
     if n == 0 {
         return Ok(0);
     }
+    // An event kept longer than the rows it refers to takes their entries first.
+    sqlx::query(
+        "UPDATE events SET entries = s.entries, skills = w.skills, audit_set_id = NULL
+         FROM audit_sets s LEFT JOIN audit_writes w ON w.id = s.write_id
+         WHERE events.audit_set_id = s.id AND s.org_id = ? AND s.id <= ?",
+    )
+    .bind(org_pk)
+    .bind(rows[n - 1].0)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("DELETE FROM audit_sets WHERE org_id = ? AND id <= ?")
         .bind(org_pk)
         .bind(rows[n - 1].0)

@@ -36,8 +36,9 @@ pub(super) struct Batch {
     pub(super) added: Vec<NewRow>,
     pub(super) updated: Vec<NewRow>,
     pub(super) audit: Vec<audit::AuditSet>,
-    /// The `assignment.changed` events of the chunk's changed agents, in item order.
-    pub(super) events: Vec<crate::events::NewEvent>,
+    /// For each of `audit`, its agent's version after the write: each audit row has its
+    /// `assignment.changed` event, which refers to it.
+    pub(super) versions: Vec<i64>,
     pub(super) bumped: Vec<i64>,
 }
 
@@ -166,20 +167,17 @@ impl<'a> Planner<'a> {
             rows.sort_by_key(|r| (r.agent, r.skill));
             rows
         };
+        let audit: Vec<audit::AuditSet> = match &self.listed {
+            Some(list) => audit::audit_sets(&writes, &self.agents, self.ctx.now, list).collect(),
+            None => audit::audit_sets(&writes, &self.agents, self.ctx.now, audit::Inline).collect(),
+        };
         Ok(Some(Batch {
             added_are_new: !self.repeated,
             deletes: c.deletes,
             added: rows(c.added),
             updated: rows(c.updated),
-            audit: match &self.listed {
-                Some(list) => {
-                    audit::audit_sets(&writes, &self.agents, self.ctx.now, list).collect()
-                }
-                None => {
-                    audit::audit_sets(&writes, &self.agents, self.ctx.now, audit::Inline).collect()
-                }
-            },
-            events: crate::events::assignment_events(&writes, &self.agents, self.ctx),
+            versions: crate::events::assignment_versions(&audit, &self.agents),
+            audit,
             bumped: c.bumped,
         }))
     }
