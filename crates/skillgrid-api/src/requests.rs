@@ -393,6 +393,14 @@ pub enum SkillSetPatch {
     Bare(Vec<AssignmentIn>),
 }
 
+/// The body of `POST /admin/users/bulk`: the wrapped object or the bare array of agents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AgentsBulkBody {
+    Wrapped(AgentsBulkRequest),
+    Bare(Vec<AgentUpsert>),
+}
+
 /// `POST /admin/users/bulk`: many agents created or updated at once, matched by email (any
 /// case). A bare array of agents is accepted as `{"agents": [...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]

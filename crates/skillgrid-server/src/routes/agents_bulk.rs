@@ -58,7 +58,7 @@ impl JsonAnswer for AgentsBulkResponse {
     security(("oauth2" = ["admin:agent:write"])),
     params(("dryRun" = Option<bool>, Query, description = "`true`: answer as if written, write nothing"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; a retry with the same key and body within 24 hours gets the first answer again (`Idempotency-Replayed: true`) and writes nothing")),
-    request_body(content = skillgrid_api::requests::AgentsBulkRequest, content_type = "application/json"),
+    request_body(content = skillgrid_api::requests::AgentsBulkBody, content_type = "application/json"),
     responses((status = 200, description = "a result per agent", body = AgentsBulkResponse,
         headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same Idempotency-Key")))))]
 pub(crate) async fn bulk(
