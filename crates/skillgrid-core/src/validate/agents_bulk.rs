@@ -67,6 +67,9 @@ pub fn agents_bulk(body: &Value, max_items: u64) -> Result<AgentsBulk, Vec<Error
     let mut r = Report::default();
     let mut atomic = true;
     let mut dry_run = false;
+    // Where the agents' problems go among the request-wide ones (body order), should the
+    // request fail as a whole.
+    let mut at = 0;
     let (list, base) = match body {
         // A bare array is the list of agents, with the defaults.
         Value::Array(list) => (list, String::new()),
@@ -79,7 +82,10 @@ pub fn agents_bulk(body: &Value, max_items: u64) -> Result<AgentsBulk, Vec<Error
                 "atomic" => atomic = fields::boolean(r, &p, "atomic", v).unwrap_or(atomic),
                 "dryRun" => dry_run = fields::boolean(r, &p, "dryRun", v).unwrap_or(dry_run),
                 _ => match v {
-                    Value::Array(list) => agents = Some((list, p)),
+                    Value::Array(list) => {
+                        agents = Some((list, p));
+                        at = r.errors.len();
+                    }
                     other => r.push(
                         wrong_type(&p, "`agents`", "an array of agents", other)
                             .hint(format!("send {SHAPE}")),
@@ -93,7 +99,8 @@ pub fn agents_bulk(body: &Value, max_items: u64) -> Result<AgentsBulk, Vec<Error
         }
     };
     if list.len() as u64 > max_items {
-        r.push(
+        r.errors.insert(
+            at,
             ErrorEntry::at(
                 base.clone(),
                 EntryCode::TooManyItems,
@@ -107,8 +114,7 @@ pub fn agents_bulk(body: &Value, max_items: u64) -> Result<AgentsBulk, Vec<Error
             ))
             .received(Value::from(list.len())),
         );
-    }
-    if !r.is_empty() {
+        // Too many to be read one by one: the request is refused as a whole.
         return Err(r.errors);
     }
     let mut first_seen: HashMap<String, usize> = HashMap::new();
@@ -122,6 +128,17 @@ pub fn agents_bulk(body: &Value, max_items: u64) -> Result<AgentsBulk, Vec<Error
             Some(a) if ir.is_empty() => Ok(a),
             _ => Err(ir.errors),
         });
+    }
+    if !r.is_empty() {
+        // A request-wide mistake fails the request: with every agent's mistakes too.
+        let mut errors = r.errors;
+        let items: Vec<ErrorEntry> = agents
+            .into_iter()
+            .filter_map(Result::err)
+            .flatten()
+            .collect();
+        errors.splice(at..at, items);
+        return Err(errors);
     }
     Ok(AgentsBulk {
         atomic,
@@ -268,6 +285,18 @@ mod tests {
                 ("/items".into(), EntryCode::UnknownField),
                 ("/atomic".into(), EntryCode::InvalidType),
             ]
+        );
+        let body = json!({"agents": [{"email": "x"}], "dryRun": "yes", "atomic": 1});
+        let e = agents_bulk(&body, 10).expect_err("bad options");
+        assert_eq!(
+            codes(&e),
+            vec![
+                ("/agents/0/email".into(), EntryCode::OutOfRange),
+                ("/agents/0".into(), EntryCode::MissingField),
+                ("/dryRun".into(), EntryCode::InvalidType),
+                ("/atomic".into(), EntryCode::InvalidType),
+            ],
+            "every mistake, in body order"
         );
         let e = agents_bulk(&json!("agents"), 10).expect_err("a string");
         assert_eq!(codes(&e), vec![("".into(), EntryCode::InvalidType)]);

@@ -219,6 +219,21 @@ async fn every_mistake_at_once_with_its_pointer_and_nothing_written() {
             ("pointer:/dryRun".into(), "invalid_type".into()),
         ]
     );
+    // With a request-wide mistake, the agents' own are listed too, in body order.
+    let r = app
+        .post(
+            BULK,
+            &json!({"agents": [{"email": "a@example.com"}], "atomic": "no"}),
+        )
+        .await;
+    assert_problem(&r, 400, "validation_failed");
+    assert_eq!(
+        r.entries(),
+        [
+            ("pointer:/agents/0".into(), "missing_field".into()),
+            ("pointer:/atomic".into(), "invalid_type".into()),
+        ]
+    );
     let r = app
         .raw(
             Method::POST,
