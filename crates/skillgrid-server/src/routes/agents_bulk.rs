@@ -6,7 +6,6 @@
 //! The validator (`validate::agents_bulk`) says which agents are valid; the store writes
 //! them in one transaction with set-based statements, audited with their events.
 
-use super::query;
 use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
@@ -69,24 +68,35 @@ pub(crate) async fn bulk(
     body: Body,
 ) -> ApiResult<Response> {
     caller.require(scopes::AGENT_WRITE)?;
-    let raw_query = q.clone();
-    let q = query(q, &["dryRun"])?;
-    let key = idempotency::key_header(&headers)?;
     let settings = caller.settings(&state).await?;
-    body::require_json(&headers)?;
-    let bytes = body::read_bytes(&headers, body, settings.limits.max_body_bytes).await?;
-    let path = format!("/api/v2/admin/users/bulk?{}", raw_query.unwrap_or_default());
-    idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
-        let doc = body::parse_json(&bytes)?;
-        let max = settings.limits.max_items_per_bulk;
-        let req = doc
-            .finish(
-                validate::agents_bulk(doc.value(), max),
-                AgentsBulk::problems,
-            )
-            .map_err(ApiError::validation)?;
-        upsert(&state, &caller, req, q.dry_run).await
-    })
+    let input = idempotency::BulkInput::read(
+        "/api/v2/admin/users/bulk",
+        q,
+        &headers,
+        body,
+        settings.limits.max_body_bytes,
+    )
+    .await?;
+    let (bytes, dry_run) = (&input.bytes, input.dry_run);
+    idempotency::run(
+        &state,
+        &caller,
+        input.key,
+        "POST",
+        &input.path,
+        bytes,
+        async {
+            let doc = body::parse_json(bytes)?;
+            let max = settings.limits.max_items_per_bulk;
+            let req = doc
+                .finish(
+                    validate::agents_bulk(doc.value(), max),
+                    AgentsBulk::problems,
+                )
+                .map_err(ApiError::validation)?;
+            upsert(&state, &caller, req, dry_run).await
+        },
+    )
     .await
 }
 
