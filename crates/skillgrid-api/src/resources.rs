@@ -264,3 +264,56 @@ pub struct SkillHolder {
     pub name: String,
     pub assignment: AssignmentOut,
 }
+
+/// What `POST /admin/users/bulk` did with one agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UpsertOutcome {
+    /// No agent had the email: a new one was made (status 201).
+    Created,
+    /// The agent with the email had other values: they were changed (status 200).
+    Updated,
+    /// The agent with the email already had these values: nothing was written (status 200).
+    Unchanged,
+}
+
+/// Counts over `POST /admin/users/bulk`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentsBulkSummary {
+    pub items: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// The result of one agent of `POST /admin/users/bulk`: `outcome` and `agent` when it
+/// succeeded, `problem` when not (only when `atomic` is false).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentsBulkResult {
+    pub index: u64,
+    /// The email as sent, when it was a string.
+    #[schema(required = true)]
+    pub email: Option<String>,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<UpsertOutcome>,
+    /// The agent after the write (in a dry run, as it would be; a new one's id is then not
+    /// kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<crate::Problem>,
+}
+
+/// `POST /admin/users/bulk` success body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentsBulkResponse {
+    pub dry_run: bool,
+    pub summary: AgentsBulkSummary,
+    pub results: Vec<AgentsBulkResult>,
+}

@@ -1,23 +1,24 @@
 //! One typed method per route of the API, plus helpers that follow `nextCursor`.
 
 use crate::requests::{
-    AgentAssignment, AgentPatch, AgentQuery, AssignmentFields, AuditQuery, BulkOptions,
-    BulkRequest, NewAgent, NewSkill, PageQuery, SettingsPatch, SkillPatch, SkillQuery,
+    AgentAssignment, AgentPatch, AgentQuery, AgentUpsert, AgentsBulk, AssignmentFields, AuditQuery,
+    BulkOptions, BulkRequest, NewAgent, NewSkill, PageQuery, SettingsPatch, SkillPatch, SkillQuery,
     SkillSetMerge, SkillSetReplace, SkillToAgents,
 };
 use crate::{Answer, Call, Client, Error, Result};
 use reqwest::Method;
 use skillgrid_api::{
-    Agent, AgentSkills, AssignmentIn, AuditEntry, BulkResponse, OrgSettings, Page, Skill,
-    SkillHolder,
+    Agent, AgentSkills, AgentsBulkResponse, AssignmentIn, AuditEntry, BulkResponse, OrgSettings,
+    Page, Skill, SkillHolder,
 };
 use std::future::Future;
 use uuid::Uuid;
 
-/// The answer of a bulk call.
+/// The answer of a bulk call: [`BulkResponse`], or the answer of another bulk route
+/// (`AgentsBulkResponse`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BulkOutcome {
-    pub response: BulkResponse,
+pub struct BulkOutcome<R = BulkResponse> {
+    pub response: R,
     /// The `Idempotency-Key` the call was sent with (generated unless given): send the same
     /// request again with it to get this answer back without writing anything.
     pub idempotency_key: String,
@@ -59,7 +60,11 @@ impl Client {
         with_etag_version(&a)
     }
 
-    async fn bulk_call(&self, mut call: Call, opts: &BulkOptions) -> Result<BulkOutcome> {
+    async fn bulk_call<R: serde::de::DeserializeOwned>(
+        &self,
+        mut call: Call,
+        opts: &BulkOptions,
+    ) -> Result<BulkOutcome<R>> {
         let key = opts
             .idempotency_key
             .clone()
@@ -288,6 +293,20 @@ impl Client {
             opts,
         )
         .await
+    }
+
+    /// `POST /admin/users/bulk`: creates or updates many agents, matched by email, all or
+    /// nothing when `atomic`; with an `Idempotency-Key` (generated unless given) that every
+    /// retry of this call reuses.
+    pub async fn upsert_agents(
+        &self,
+        agents: &[AgentUpsert],
+        atomic: bool,
+        opts: &BulkOptions,
+    ) -> Result<BulkOutcome<AgentsBulkResponse>> {
+        let call =
+            Call::new(Method::POST, "/admin/users/bulk").json(&AgentsBulk { atomic, agents });
+        self.bulk_call(call, opts).await
     }
 
     /// `POST /admin/skills/{skillId}/agents`: one skill to many agents (merge, atomic).

@@ -330,3 +330,33 @@ mod tests {
         );
     }
 }
+
+/// One agent of `POST /admin/users/bulk`: created when no agent has its email (any case),
+/// else updated. Fields left `None` keep their value; `external_id: Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentUpsert {
+    pub email: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+impl AgentUpsert {
+    pub fn new(email: impl Into<String>, name: impl Into<String>) -> Self {
+        AgentUpsert {
+            email: email.into(),
+            name: name.into(),
+            ..AgentUpsert::default()
+        }
+    }
+}
+
+/// `POST /admin/users/bulk` (the dry run goes in the query, from [`BulkOptions`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct AgentsBulk<'a> {
+    pub atomic: bool,
+    pub agents: &'a [AgentUpsert],
+}

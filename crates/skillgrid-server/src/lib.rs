@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::settings::router())
         .merge(routes::skills::router())
         .merge(routes::agents::router())
+        .merge(routes::agents_bulk::router())
         .merge(routes::assignments::router())
         .merge(routes::bulk::router())
         .merge(routes::audit::router())

@@ -47,7 +47,7 @@ use async_trait::async_trait;
 use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings, RateLimit};
 use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{
-    AgentPatch, CatalogSkill, NewAgent, NewSkill, SkillPatch, StoredAssignment,
+    AgentPatch, CatalogSkill, NewAgent, NewSkill, SkillPatch, StoredAssignment, UpsertAgent,
 };
 use skillgrid_core::timestamp::Timestamp;
 use std::collections::HashMap;
@@ -247,6 +247,15 @@ pub struct AgentRecord {
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// What [`Store::upsert_agents`] did with one agent: the agent as it is afterwards (in a dry
+/// run, as it would be).
+#[derive(Debug, Clone)]
+pub enum Upserted {
+    Created(AgentRecord),
+    Updated(AgentRecord),
+    Unchanged(AgentRecord),
 }
 
 /// What SCIM keeps of an agent: the userName and profile (JSON: the name parts, display
@@ -842,6 +851,18 @@ pub trait Store: Send + Sync + 'static {
         patch: &AgentPatch,
         by: &ChangedBy,
     ) -> Result<AgentRecord>;
+
+    /// Creates or updates many agents of the organization, each matched by its email
+    /// (case-insensitively; the caller sends an email at most once): in one transaction,
+    /// with set-based statements, each change in the administrative audit trail with its
+    /// `agent.created` or `agent.updated` event. `dry_run`: the outcomes, nothing written.
+    async fn upsert_agents(
+        &self,
+        org: OrgId,
+        agents: &[UpsertAgent],
+        dry_run: bool,
+        by: &ChangedBy,
+    ) -> Result<Vec<Upserted>>;
 
     /// How long the client's access tokens last, in seconds, when it has its own lifetime
     /// (else the default hour).

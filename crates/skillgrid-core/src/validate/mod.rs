@@ -11,6 +11,7 @@
 //! Keys an object repeats are found while the body is parsed ([`Document`]) and reported with
 //! the walk's problems.
 
+mod agents_bulk;
 mod bulk;
 mod clients;
 mod entry;
@@ -26,6 +27,7 @@ mod skillset;
 pub mod warnings;
 mod webhooks;
 
+pub use agents_bulk::{agents_bulk, AgentsBulk};
 pub use bulk::{bulk_request, skill_to_agents};
 pub use clients::{client_create, client_patch, ScopeHint};
 pub use entry::{

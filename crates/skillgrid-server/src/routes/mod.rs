@@ -2,6 +2,7 @@
 
 pub mod admin_audit;
 pub mod agents;
+pub mod agents_bulk;
 pub mod assignments;
 pub mod audit;
 pub mod bulk;

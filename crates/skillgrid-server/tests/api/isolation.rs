@@ -296,6 +296,28 @@ async fn writes_of_another_org_change_nothing_here() {
     .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let their_agent = r.body["id"].as_str().unwrap().to_string();
+    // Their bulk upsert matches emails among their agents only: org 1's Ana is not touched.
+    let r = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/users/bulk",
+        Some(&json!({"agents": [
+            {"email": "ana@EXAMPLE.com", "name": "Bulk Ana", "active": false},
+            {"email": "bo@example.com", "name": "Bo"}]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["results"][0]["outcome"], "updated", "{}", r.text);
+    assert_eq!(r.body["results"][0]["agent"]["id"], their_agent.as_str());
+    assert_eq!(r.body["results"][1]["outcome"], "created", "{}", r.text);
+    let r = as_other(
+        &w,
+        Method::PATCH,
+        &format!("/api/v2/admin/users/{their_agent}"),
+        Some(&json!({"active": true})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let r = as_other(
         &w,
         Method::PUT,
@@ -352,6 +374,31 @@ async fn writes_of_another_org_change_nothing_here() {
     )
     .await;
     assert_eq!(h.body["items"].as_array().unwrap().len(), 1, "{}", h.text);
+
+    // An Idempotency-Key of one organization's bulk upsert is not the other's.
+    let key = [("Idempotency-Key", "same-key")];
+    let ours = json!({"agents": [{"email": "ours@example.com", "name": "Ours"}]});
+    let theirs = json!({"agents": [{"email": "theirs@example.com", "name": "Theirs"}]});
+    for (token, body) in [(&w.app.token, &ours), (&w.other, &theirs)] {
+        let r = w
+            .app
+            .call(
+                Method::POST,
+                "/api/v2/admin/users/bulk",
+                Some(token),
+                Some(body),
+                &key,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.header("idempotency-replayed"), None);
+        assert_eq!(r.body["results"][0]["outcome"], "created", "{}", r.text);
+    }
+    let mine = w
+        .app
+        .get("/api/v2/admin/users?email=theirs@example.com")
+        .await;
+    assert_eq!(mine.body["items"], json!([]), "{}", mine.text);
 }
 
 #[tokio::test]

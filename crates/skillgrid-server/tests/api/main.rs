@@ -4,6 +4,7 @@ pub mod helpers;
 
 mod admin_audit;
 mod agents;
+mod agents_bulk;
 mod assignments;
 mod auth;
 mod bulk;

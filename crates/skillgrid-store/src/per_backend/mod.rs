@@ -7,6 +7,7 @@
 //! the backends' SQL differs, the backend passes its own statement.
 
 mod admin_trail;
+mod agents_bulk;
 pub(super) mod catalog;
 mod clients;
 pub(crate) mod events;

@@ -4,8 +4,8 @@
 //! pool, one transaction through `write`, or the whole store.
 
 use super::{
-    admin_trail, begin_for_org, begin_write, catalog, clients, events, extra, grid, group, keys,
-    scim, trail, users, webhooks, Db,
+    admin_trail, agents_bulk, begin_for_org, begin_write, catalog, clients, events, extra, grid,
+    group, keys, scim, trail, users, webhooks, Db,
 };
 use super::{agent_skills, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
@@ -140,6 +140,8 @@ store! {
         = write catalog::create(org, new, by);
     update_agent_by(org: OrgId, id: AgentId, patch: &AgentPatch, by: &ChangedBy) -> AgentRecord
         = write catalog::update(org, id, patch, by);
+    upsert_agents(org: OrgId, agents: &[UpsertAgent], dry_run: bool, by: &ChangedBy)
+        -> Vec<Upserted> = write agents_bulk::upsert(org, agents, dry_run, by);
     set_client_token_lifetime(org: OrgId, client: ClientId, seconds: Option<i64>) -> ()
         = write scim::set_token_lifetime(org, client, seconds);
     scim_save_user(org: OrgId, agent: AgentId, user_name: &str, profile: &str,

@@ -8,6 +8,7 @@ pub mod audit_view;
 pub mod db;
 pub mod helpers;
 
+mod agents_bulk;
 mod bulk;
 mod catalog;
 mod clients;
