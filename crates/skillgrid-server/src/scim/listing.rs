@@ -21,7 +21,7 @@ use skillgrid_store::{AgentFilter, AgentRecord, AgentSkillSet, PageRequest, Scim
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub(super) const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const DEFAULT_COUNT: usize = 100;
 
 /// `attributes` or `excludedAttributes`: a comma-separated list of attribute paths.
@@ -30,16 +30,16 @@ pub fn attribute_list(v: &str) -> ScimResult<Vec<Selected>> {
 }
 
 /// The query of a listing.
-struct ListQuery {
-    filter: Option<filter::Filter>,
-    start: usize,
-    count: usize,
-    sort: Option<(AttrPath, bool)>,
-    projection: Projection,
+pub(super) struct ListQuery {
+    pub(super) filter: Option<filter::Filter>,
+    pub(super) start: usize,
+    pub(super) count: usize,
+    pub(super) sort: Option<(AttrPath, bool)>,
+    pub(super) projection: Projection,
 }
 
 /// The parameters of a listing, from the query string or a search's body, as (name, value).
-fn list_query<'a>(
+pub(super) fn list_query<'a>(
     params: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
 ) -> ScimResult<ListQuery> {
     let mut q = ListQuery {
@@ -94,7 +94,7 @@ fn list_query<'a>(
 }
 
 /// What a User sorts by on `path`: its first value there, as text (lower case).
-fn sort_key(u: &Value, p: &AttrPath) -> Option<String> {
+pub(super) fn sort_key(u: &Value, p: &AttrPath) -> Option<String> {
     let root = if p.ext {
         get_ci(u, filter::SKILLS_SCHEMA)?
     } else {
@@ -132,8 +132,60 @@ pub async fn search(
     headers: HeaderMap,
     body: Body,
 ) -> ScimResult<Response> {
-    let body = read_body(&state, &caller, &headers, body).await?;
-    let Value::Object(m) = body else {
+    let q = search_query(&state, &caller, &headers, body).await?;
+    listing(&state, &caller, &headers, q).await
+}
+
+/// POST /.search: a search of every resource type, Groups first, then Users (one order over
+/// both, so that pages do not overlap).
+pub async fn search_all(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    headers: HeaderMap,
+    body: Body,
+) -> ScimResult<Response> {
+    let q = search_query(&state, &caller, &headers, body).await?;
+    let (start, count) = (q.start, q.count);
+    let all = ListQuery {
+        start: 1,
+        count: MAX_RESULTS,
+        ..q
+    };
+    let (groups_total, mut groups) = super::groups::page(&state, &caller, &headers, &all).await?;
+    let skipped = (start - 1).min(groups.len());
+    groups.drain(..skipped);
+    groups.truncate(count);
+    let users_q = ListQuery {
+        start: start.saturating_sub(groups_total).max(1),
+        count: count - groups.len(),
+        ..all
+    };
+    let (users_total, users) = page(&state, &caller, &headers, users_q).await?;
+    let mut resources = groups;
+    resources.extend(users);
+    Ok(scim_json(&json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": groups_total + users_total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })))
+}
+
+/// The listing a search's body asks for.
+async fn search_query(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+) -> ScimResult<ListQuery> {
+    let body = read_body(state, caller, headers, body).await?;
+    search_params(&body)
+}
+
+/// The listing a search's body (a SearchRequest) asks for.
+pub(super) fn search_params(body: &Value) -> ScimResult<ListQuery> {
+    let Value::Object(m) = body.clone() else {
         return Err(ScimError::bad(
             "invalidSyntax",
             "a search is a JSON object (a SearchRequest)",
@@ -157,8 +209,7 @@ pub async fn search(
         };
         params.push((Cow::Owned(k), Cow::Owned(text)));
     }
-    let q = list_query(params.into_iter())?;
-    listing(&state, &caller, &headers, q).await
+    list_query(params.into_iter())
 }
 
 /// The page of Users a listing asks for.
@@ -168,6 +219,24 @@ async fn listing(
     headers: &HeaderMap,
     q: ListQuery,
 ) -> ScimResult<Response> {
+    let start = q.start;
+    let (total, resources) = page(state, caller, headers, q).await?;
+    Ok(scim_json(&json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })))
+}
+
+/// The Users a listing finds: how many in all, and those of its page.
+async fn page(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    q: ListQuery,
+) -> ScimResult<(usize, Vec<Value>)> {
     let org = caller.org(state).await?;
     let base = base_url(headers);
     let store = state.store();
@@ -253,6 +322,7 @@ async fn listing(
         });
     }
     let total = users.len();
+    let groups = super::groups::groups_by_agent(state, caller).await?;
     let mut resources = Vec::new();
     for (_, set, a) in users.into_iter().skip(q.start - 1).take(q.count) {
         let set = match set {
@@ -260,14 +330,11 @@ async fn listing(
             None => store.agent_skills(caller.org_id, a.id).await?,
         };
         let mut u = mapping::render(&a, Some(&set), &org, &base, kept.get(&a.id));
+        if let Some(g) = groups.get(&a.id) {
+            super::groups::with_groups(&mut u, g, &base);
+        }
         q.projection.apply(&mut u);
         resources.push(u);
     }
-    Ok(scim_json(&json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": q.start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
+    Ok((total, resources))
 }

@@ -1,5 +1,6 @@
 //! SCIM 2.0 (RFC 7643, RFC 7644) under `/scim/v2`: identity providers create, change and
-//! retire agents, with their skills, as Users.
+//! retire agents, with their skills, as Users, and give skill profiles by membership of
+//! Groups ([`groups`]).
 //!
 //! Outside `/api/v2` and its problem+json: every error on these routes, including those raised
 //! before a handler runs (a refused token, the rate limit, an unknown path or method), is a
@@ -7,6 +8,7 @@
 //! are in `skillgrid_core::scim`; how a User maps onto an agent is in [`mapping`].
 
 mod discovery;
+mod groups;
 mod listing;
 mod mapping;
 mod skills;
@@ -33,6 +35,7 @@ const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(users::router())
+        .merge(groups::router())
         .merge(discovery::router())
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(
@@ -46,7 +49,7 @@ async fn no_route() -> ScimError {
     ScimError::new(
         StatusCode::NOT_FOUND,
         None,
-        "no SCIM endpoint at this path; this service has /Users, /ServiceProviderConfig, /ResourceTypes and /Schemas",
+        "no SCIM endpoint at this path; this service has /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas",
     )
 }
 

@@ -37,8 +37,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/Users", get(listing::list).post(create))
         .route("/Users/.search", post(listing::search))
-        // A search at the root spans every resource type: Users are the only one.
-        .route("/.search", post(listing::search))
+        // A search at the root spans every resource type.
+        .route("/.search", post(listing::search_all))
         .route(
             "/Users/{id}",
             get(read).put(replace).patch(patch).delete(delete),
@@ -105,7 +105,10 @@ async fn current(
 ) -> ScimResult<Value> {
     let (a, set) = fetch(state, caller, id).await?;
     let kept = state.store().scim_user(caller.org_id, id).await?;
-    Ok(mapping::render(&a, Some(&set), org, base, kept.as_ref()))
+    let mut u = mapping::render(&a, Some(&set), org, base, kept.as_ref());
+    let groups = state.store().agent_groups(caller.org_id, id).await?;
+    super::groups::with_groups(&mut u, &groups, base);
+    Ok(u)
 }
 
 /// `If-Match`: `*`, or one of the tags listed is the User's version.
@@ -151,7 +154,10 @@ async fn read(
     }
     let org = caller.org(&state).await?;
     let (a, set, kept) = load(&state, &caller, &id).await?;
-    let mut user = mapping::render(&a, Some(&set), &org, &base_url(&headers), kept.as_ref());
+    let base = base_url(&headers);
+    let mut user = mapping::render(&a, Some(&set), &org, &base, kept.as_ref());
+    let groups = state.store().agent_groups(caller.org_id, a.id).await?;
+    super::groups::with_groups(&mut user, &groups, &base);
     projection.apply(&mut user);
     Ok(user_response(StatusCode::OK, user))
 }
