@@ -625,3 +625,62 @@ async fn searches_span_groups_and_users() {
     assert_eq!(r.body["totalResults"], 1, "{}", r.text);
     assert!(r.body["Resources"][0].get("members").is_none());
 }
+
+/// A bulk write large enough to be pipelined (on SQLite) layers the members of a group like
+/// a single write: the group's skill stays at the group's proficiency for its member, and a
+/// removal keeps what the group gives; agents outside the group get what the write says.
+#[tokio::test]
+async fn a_large_bulk_write_respects_group_skills() {
+    let s = scim_app().await;
+    let billing = s.app.create_skill("Billing").await;
+    let mut agents = Vec::new();
+    for i in 0..80 {
+        agents.push(s.app.create_agent(&format!("agent{i}@example.com")).await);
+    }
+    let member = agents[40].to_string();
+    s.create_group(
+        json!({"displayName": "Billing", "members": [{"value": member}],
+        GEXT: {"skills": [{"skill": "Billing", "proficiency": 70}]}}),
+    )
+    .await;
+    let items: Vec<Value> = agents
+        .iter()
+        .map(|a| json!({"agentId": a, "skills": [{"skillId": billing, "proficiency": 30}]}))
+        .collect();
+    let r = s
+        .app
+        .post(
+            "/api/v2/agents/skills/bulk",
+            &json!({"mode": "merge", "items": items}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(s.skills(&member).await, held(&[("Billing", 70)]));
+    assert_eq!(
+        s.skills(&agents[0].to_string()).await,
+        held(&[("Billing", 30)])
+    );
+    assert_eq!(
+        s.sources(&member).await[0].2,
+        json!([{"type": "direct", "proficiency": 30},
+               {"type": "group", "proficiency": 70, "displayName": "Billing"}])
+    );
+    let items: Vec<Value> = agents
+        .iter()
+        .map(|a| json!({"agentId": a, "remove": [billing]}))
+        .collect();
+    let r = s
+        .app
+        .post(
+            "/api/v2/agents/skills/bulk",
+            &json!({"mode": "merge", "items": items}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(s.skills(&member).await, held(&[("Billing", 70)]));
+    assert_eq!(s.skills(&agents[79].to_string()).await, held(&[]));
+    assert_eq!(
+        s.sources(&member).await[0].2,
+        json!([{"type": "group", "proficiency": 70, "displayName": "Billing"}])
+    );
+}
