@@ -5,7 +5,7 @@
 
 use super::groups::{GROUP_SCHEMA, GROUP_SKILLS_SCHEMA};
 use super::users::MAX_RESULTS;
-use super::{base_url, scim_json, ScimCaller, ScimError, ScimResult};
+use super::{base_url, list_response, scim_json, ScimCaller, ScimError, ScimResult};
 use crate::state::{AppState, OrgView};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -15,7 +15,6 @@ use axum::Router;
 use serde_json::{json, Value};
 use skillgrid_core::scim::filter::{SKILLS_SCHEMA, USER_SCHEMA};
 
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RT_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
@@ -30,13 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn list(items: Vec<Value>) -> Response {
-    scim_json(&json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": items.len(),
-        "startIndex": 1,
-        "itemsPerPage": items.len(),
-        "Resources": items,
-    }))
+    list_response(items.len(), 1, items)
 }
 
 async fn config(_: ScimCaller, headers: HeaderMap) -> ScimResult<Response> {

@@ -8,15 +8,18 @@
 //! habits are read as what they mean: `remove` of `members` with a `value` list removes those
 //! members (not all of them), and the Group extension's URN in paths is the extension's.
 
-use super::listing::{attribute_list, list_query, search_params, sort_key, ListQuery, LIST_SCHEMA};
-use super::{base_url, read_body, scim_json, ScimCaller, ScimError, ScimResult};
+use super::listing::{list_query, order, projection, search_params, ListQuery};
+use super::{
+    base_url, check_if_match, list_response, read_body, resource_response, ScimCaller, ScimError,
+    ScimResult,
+};
 use crate::auth::Caller;
 use crate::error::current_request_id;
 use crate::state::{AppState, OrgView};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{ETAG, IF_MATCH, LOCATION};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::IF_MATCH;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -24,7 +27,6 @@ use serde_json::{json, Value};
 use skillgrid_core::model::{AgentId, SkillId};
 use skillgrid_core::scim::filter::{self, get_ci, SKILLS_SCHEMA};
 use skillgrid_core::scim::patch;
-use skillgrid_core::scim::projection::Projection;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
     Conflict, ScimGroupRecord, ScimGroupSave, ScimMember, StoreError, Unique, WriteContext,
@@ -161,22 +163,6 @@ async fn names(
     Ok(found.into_iter().map(|a| (a.id, a.name)).collect())
 }
 
-fn group_response(status: StatusCode, g: Value) -> Response {
-    let tag = g["meta"]["version"].as_str().map(str::to_string);
-    let location = g["meta"]["location"].as_str().map(str::to_string);
-    let mut res = scim_json(&g);
-    *res.status_mut() = status;
-    if let Some(t) = tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
-        res.headers_mut().insert(ETAG, t);
-    }
-    if status == StatusCode::CREATED {
-        if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-            res.headers_mut().insert(LOCATION, l);
-        }
-    }
-    res
-}
-
 async fn load(state: &AppState, caller: &Caller, raw: &str) -> ScimResult<ScimGroupRecord> {
     let Ok(id) = raw.trim().parse::<uuid::Uuid>() else {
         return Err(not_found(raw));
@@ -187,31 +173,10 @@ async fn load(state: &AppState, caller: &Caller, raw: &str) -> ScimResult<ScimGr
     }
 }
 
-/// `If-Match`: `*`, or one of the tags listed is the Group's version (the version it names).
+/// `If-Match` on the Group: the version it names when it matches.
 fn if_match(headers: &HeaderMap, g: &ScimGroupRecord) -> ScimResult<Option<i64>> {
-    let Some(v) = headers.get(IF_MATCH) else {
-        return Ok(None);
-    };
-    let tag = etag(g);
-    let strong = tag.trim_start_matches("W/");
-    let ok = v
-        .to_str()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t == tag || t == strong);
-    if ok {
-        return Ok(Some(g.version));
-    }
-    let mut e = ScimError::new(
-        StatusCode::PRECONDITION_FAILED,
-        None,
-        format!("If-Match does not match the Group's version, which is now {tag}; read it again and retry"),
-    );
-    if let Ok(t) = HeaderValue::from_str(&tag) {
-        e.headers.insert(ETAG, t);
-    }
-    Err(e)
+    check_if_match(headers, &etag(g), "Group")?;
+    Ok(headers.contains_key(IF_MATCH).then_some(g.version))
 }
 
 /// What a Group asks: its name, external id, members and skills (`None`: as they are).
@@ -339,6 +304,15 @@ async fn desired(
     })
 }
 
+/// 412: another change of the Group came between its read and this write.
+fn changed_meanwhile() -> ScimError {
+    ScimError::new(
+        StatusCode::PRECONDITION_FAILED,
+        None,
+        "the Group changed while this request was served; read it again and retry",
+    )
+}
+
 fn taken(name: &str) -> ScimError {
     ScimError::new(
         StatusCode::CONFLICT,
@@ -379,11 +353,7 @@ async fn save(
         Err(StoreError::Conflict(Conflict::Taken(Unique::GroupName))) => {
             Err(taken(&d.display_name))
         }
-        Err(StoreError::Conflict(Conflict::GroupChanged)) => Err(ScimError::new(
-            StatusCode::PRECONDITION_FAILED,
-            None,
-            "the Group changed while this request was served; read it again and retry",
-        )),
+        Err(StoreError::Conflict(Conflict::GroupChanged)) => Err(changed_meanwhile()),
         Err(StoreError::NotFound) => Err(not_found(&id.to_string())),
         r => Ok(r?),
     }
@@ -398,7 +368,7 @@ async fn answer(
     g: &ScimGroupRecord,
 ) -> ScimResult<Response> {
     let n = names(state, caller, &[g]).await?;
-    Ok(group_response(
+    Ok(resource_response(
         status,
         render(g, org, &base_url(headers), &n, false),
     ))
@@ -426,20 +396,13 @@ async fn read(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
-    let mut projection = Projection::default();
-    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-        match k.to_ascii_lowercase().as_str() {
-            "attributes" => projection.only = Some(attribute_list(&v)?),
-            "excludedattributes" => projection.excluded = attribute_list(&v)?,
-            _ => {}
-        }
-    }
+    let projection = projection(raw)?;
     let org = caller.org(&state).await?;
     let g = load(&state, &caller, &id).await?;
     let n = names(&state, &caller, &[&g]).await?;
     let mut v = render(&g, &org, &base_url(&headers), &n, false);
     projection.apply(&mut v);
-    Ok(group_response(StatusCode::OK, v))
+    Ok(resource_response(StatusCode::OK, v))
 }
 
 /// PUT /Groups/{id}
@@ -561,13 +524,7 @@ async fn delete(
         .await
     {
         Err(StoreError::NotFound) => return Err(not_found(&id)),
-        Err(StoreError::Conflict(Conflict::GroupChanged)) => {
-            return Err(ScimError::new(
-                StatusCode::PRECONDITION_FAILED,
-                None,
-                "the Group changed while this request was served; read it again and retry",
-            ))
-        }
+        Err(StoreError::Conflict(Conflict::GroupChanged)) => return Err(changed_meanwhile()),
         r => r?,
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -606,13 +563,7 @@ async fn answer_list(
     q: ListQuery,
 ) -> ScimResult<Response> {
     let (total, resources) = page(state, caller, headers, &q).await?;
-    Ok(scim_json(&json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": q.start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
+    Ok(list_response(total, q.start, resources))
 }
 
 /// The Groups a listing finds: how many in all, and those of its page.
@@ -633,13 +584,7 @@ pub async fn page(
         .filter(|v| q.filter.as_ref().is_none_or(|f| filter::matches(f, v)))
         .collect();
     if let Some((p, descending)) = &q.sort {
-        rendered.sort_by(|a, b| match (sort_key(a, p), sort_key(b, p)) {
-            (Some(x), Some(y)) if *descending => y.cmp(&x),
-            (Some(x), Some(y)) => x.cmp(&y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        });
+        rendered.sort_by(|a, b| order(a, b, p, *descending));
     }
     let total = rendered.len();
     let resources: Vec<Value> = rendered

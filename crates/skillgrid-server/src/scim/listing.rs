@@ -6,14 +6,14 @@
 //! email or userName, so that identity providers' look-ups read one row.
 
 use super::users::MAX_RESULTS;
-use super::{base_url, mapping, read_body, scim_json, ScimCaller, ScimError, ScimResult};
+use super::{base_url, list_response, mapping, read_body, ScimCaller, ScimError, ScimResult};
 use crate::auth::Caller;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde_json::{json, Value};
+use serde_json::Value;
 use skillgrid_core::model::AgentId;
 use skillgrid_core::scim::filter::{self, attr_path, get_ci, AttrPath};
 use skillgrid_core::scim::projection::{parse_list, Projection, Selected};
@@ -21,12 +21,25 @@ use skillgrid_store::{AgentFilter, AgentRecord, AgentSkillSet, PageRequest, Scim
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-pub(super) const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const DEFAULT_COUNT: usize = 100;
 
 /// `attributes` or `excludedAttributes`: a comma-separated list of attribute paths.
 pub fn attribute_list(v: &str) -> ScimResult<Vec<Selected>> {
     parse_list(v).map_err(|e| ScimError::bad("invalidValue", e.0))
+}
+
+/// The `attributes` and `excludedAttributes` of a read of one resource (other parameters are
+/// ignored, as the RFC allows).
+pub fn projection(raw: Option<String>) -> ScimResult<Projection> {
+    let mut projection = Projection::default();
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match k.to_ascii_lowercase().as_str() {
+            "attributes" => projection.only = Some(attribute_list(&v)?),
+            "excludedattributes" => projection.excluded = attribute_list(&v)?,
+            _ => {}
+        }
+    }
+    Ok(projection)
 }
 
 /// The query of a listing.
@@ -93,8 +106,19 @@ pub(super) fn list_query<'a>(
     Ok(q)
 }
 
+/// The order of two resources by `path`; those without the attribute come last either way.
+pub(super) fn order(a: &Value, b: &Value, p: &AttrPath, descending: bool) -> std::cmp::Ordering {
+    match (sort_key(a, p), sort_key(b, p)) {
+        (Some(x), Some(y)) if descending => y.cmp(&x),
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
+}
+
 /// What a User sorts by on `path`: its first value there, as text (lower case).
-pub(super) fn sort_key(u: &Value, p: &AttrPath) -> Option<String> {
+fn sort_key(u: &Value, p: &AttrPath) -> Option<String> {
     let root = if p.ext {
         get_ci(u, filter::SKILLS_SCHEMA)?
     } else {
@@ -163,13 +187,7 @@ pub async fn search_all(
     let (users_total, users) = page(&state, &caller, &headers, users_q).await?;
     let mut resources = groups;
     resources.extend(users);
-    Ok(scim_json(&json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": groups_total + users_total,
-        "startIndex": start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
+    Ok(list_response(groups_total + users_total, start, resources))
 }
 
 /// The listing a search's body asks for.
@@ -221,13 +239,7 @@ async fn listing(
 ) -> ScimResult<Response> {
     let start = q.start;
     let (total, resources) = page(state, caller, headers, q).await?;
-    Ok(scim_json(&json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
+    Ok(list_response(total, start, resources))
 }
 
 /// The Users a listing finds: how many in all, and those of its page.
@@ -309,17 +321,7 @@ async fn page(
         }
     }
     if let Some((p, descending)) = &q.sort {
-        users.sort_by(|(a, _, _), (b, _, _)| {
-            let (ka, kb) = (sort_key(a, p), sort_key(b, p));
-            // Users without the attribute come last either way.
-            match (ka, kb) {
-                (Some(x), Some(y)) if *descending => y.cmp(&x),
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            }
-        });
+        users.sort_by(|(a, _, _), (b, _, _)| order(a, b, p, *descending));
     }
     let total = users.len();
     let groups = super::groups::groups_by_agent(state, caller).await?;

@@ -168,6 +168,62 @@ impl IntoResponse for ScimError {
     }
 }
 
+/// The answer with one resource (a User, a Group): its ETag (`meta.version`) and, when it was
+/// just created, its Location.
+pub fn resource_response(status: StatusCode, v: Value) -> Response {
+    let tag = v["meta"]["version"].as_str().map(str::to_string);
+    let location = v["meta"]["location"].as_str().map(str::to_string);
+    let mut res = scim_json(&v);
+    *res.status_mut() = status;
+    if let Some(t) = tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        res.headers_mut().insert(axum::http::header::ETAG, t);
+    }
+    if status == StatusCode::CREATED {
+        if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            res.headers_mut().insert(axum::http::header::LOCATION, l);
+        }
+    }
+    res
+}
+
+/// `If-Match`: absent, `*`, or one of the tags listed is `tag`, the version of the `what`
+/// (User, Group) as it is; else 412 with its current ETag.
+pub fn check_if_match(headers: &HeaderMap, tag: &str, what: &str) -> ScimResult<()> {
+    let Some(v) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(());
+    };
+    let strong = tag.trim_start_matches("W/");
+    let ok = v
+        .to_str()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == tag || t == strong);
+    if ok {
+        return Ok(());
+    }
+    let mut e = ScimError::new(
+        StatusCode::PRECONDITION_FAILED,
+        None,
+        format!("If-Match does not match the {what}'s version, which is now {tag}; read it again and retry"),
+    );
+    if let Ok(t) = HeaderValue::from_str(tag) {
+        e.headers.insert(axum::http::header::ETAG, t);
+    }
+    Err(e)
+}
+
+/// A ListResponse: how many resources in all, the index of the first of this page, the page.
+pub fn list_response(total: usize, start: usize, resources: Vec<Value>) -> Response {
+    scim_json(&json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    }))
+}
+
 /// A SCIM body.
 pub fn scim_json(v: &Value) -> Response {
     let mut res = serde_json::to_vec(v).unwrap_or_default().into_response();
