@@ -53,7 +53,7 @@ fn etag(version: i64) -> HeaderValue {
 /// skill at the highest of them. With `?include=sources` each skill lists where it comes from.
 #[utoipa::path(get, path = "/api/v2/agents/users/{userId}/skills", tag = "assignments", operation_id = "getAgentSkills",
     security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"),
-        ("include" = Option<String>, Query, description = "`sources`: each skill lists where it comes from (its direct assignment, the SCIM Groups that give it)")),
+        ("include" = Option<String>, Query, example = "sources", description = "`sources`: each skill lists where it comes from (its direct assignment, the SCIM Groups that give it)")),
     responses((status = 200, description = "the agent's skills", body = AgentSkills, headers(("ETag" = String, description = "the set's version, quoted: `\"N\"`")))))]
 pub(crate) async fn read(
     State(state): State<AppState>,
