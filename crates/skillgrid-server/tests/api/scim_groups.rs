@@ -684,3 +684,34 @@ async fn a_large_bulk_write_respects_group_skills() {
         json!([{"type": "group", "proficiency": 70, "displayName": "Billing"}])
     );
 }
+
+/// A skill only a group without members gives can be deleted: the group gives it no more. One
+/// a member holds through a group is in use (409), like any held skill.
+#[tokio::test]
+async fn a_skill_a_group_gives_is_deleted_or_in_use_as_its_holders_say() {
+    let s = scim_app().await;
+    let billing = s.app.create_skill("Billing").await;
+    let chat = s.app.create_skill("Chat").await;
+    let ana = s.user("ana@example.com").await;
+    let empty = s
+        .create_group(json!({"displayName": "Empty",
+            GEXT: {"skills": [{"skill": "Billing", "proficiency": 50}, {"skill": "Chat", "proficiency": 50}]}}))
+        .await;
+    s.create_group(json!({"displayName": "Chat", "members": [{"value": ana}],
+        GEXT: {"skills": [{"skill": "Chat", "proficiency": 60}]}}))
+        .await;
+    let r = s.app.delete(&format!("/api/v2/admin/skills/{chat}")).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = s
+        .app
+        .delete(&format!("/api/v2/admin/skills/{billing}"))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = s.get(&format!("/scim/v2/Groups/{empty}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body[GEXT]["skills"],
+        json!([{"skill": "Chat", "proficiency": "Intermediate"}])
+    );
+    assert_eq!(s.skills(&ana).await, held(&[("Chat", 60)]));
+}
