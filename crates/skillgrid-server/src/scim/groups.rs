@@ -179,6 +179,18 @@ fn if_match(headers: &HeaderMap, g: &ScimGroupRecord) -> ScimResult<Option<i64>>
     Ok(headers.contains_key(IF_MATCH).then_some(g.version))
 }
 
+/// What is wrong with a text kept as sent, at `at`: it must be printable (a database refuses
+/// some control characters) and at most 256 characters long.
+fn text_problem(at: &str, s: &str) -> Option<String> {
+    if s.chars().any(char::is_control) {
+        Some(format!("{at}: contains control characters"))
+    } else if s.chars().count() > 256 {
+        Some(format!("{at}: at most 256 characters"))
+    } else {
+        None
+    }
+}
+
 /// What a Group asks: its name, external id, members and skills (`None`: as they are).
 struct Desired {
     display_name: String,
@@ -202,12 +214,9 @@ async fn desired(
     }
     let mut errors = Vec::new();
     let display_name = match get_ci(v, "displayName") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 256 => {
-            s.trim().to_string()
-        }
         Some(Value::String(s)) if !s.trim().is_empty() => {
-            errors.push("displayName: at most 256 characters".to_string());
-            String::new()
+            errors.extend(text_problem("displayName", s));
+            s.trim().to_string()
         }
         _ => {
             errors.push("displayName: required, a non-empty string".to_string());
@@ -216,7 +225,10 @@ async fn desired(
     };
     let external_id = match get_ci(v, "externalId") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => {
+            errors.extend(text_problem("externalId", s));
+            Some(s.clone())
+        }
         Some(_) => {
             errors.push("externalId: must be a string".to_string());
             None
@@ -231,8 +243,11 @@ async fn desired(
                 match get_ci(m, "value").and_then(Value::as_str) {
                     Some(s) => match s.trim().parse::<uuid::Uuid>() {
                         Ok(u) => {
-                            let text =
-                                |k: &str| get_ci(m, k).and_then(Value::as_str).map(str::to_string);
+                            let mut text = |k: &str| {
+                                let t = get_ci(m, k).and_then(Value::as_str)?;
+                                errors.extend(text_problem(&format!("members[{i}].{k}"), t));
+                                Some(t.to_string())
+                            };
                             asked.push((
                                 i,
                                 ScimMember {

@@ -499,7 +499,8 @@ async fn group_mistakes_and_preconditions() {
             Method::POST,
             "/scim/v2/Groups",
             Some(&json!({
-                "members": [{"value": ana}, {"value": "0190a0b0-0000-7000-8000-000000000000"}, {"value": "nope"}],
+                "externalId": "x\u{0}y",
+                "members": [{"value": ana, "display": "a".repeat(300)}, {"value": "0190a0b0-0000-7000-8000-000000000000"}, {"value": "nope"}],
                 GEXT: {"skills": [{"skill": "Billing", "proficiency": 190},
                                   {"skill": "Cooking", "proficiency": 50}]}
             })),
@@ -509,7 +510,9 @@ async fn group_mistakes_and_preconditions() {
     assert_scim_error(&r, 400, Some("invalidValue"));
     let detail = r.body["detail"].as_str().unwrap();
     for part in [
-        "displayName",
+        "displayName: required",
+        "externalId: contains control characters",
+        "members[0].display: at most 256 characters",
         "members[1].value",
         "members[2].value",
         &format!("{GEXT}:skills[0].proficiency"),
