@@ -515,6 +515,8 @@ async fn patch_group(
         )
     })?;
     let d = desired(&state, &caller, &org, &after, Some(&before), true).await?;
+    // The change is made on the Group as read: written only if it is still that version.
+    let version = version.or(Some(g.version));
     let g = save(&state, &caller, g.id, false, &d, &g.skills, version).await?;
     answer(&state, &caller, &org, &headers, StatusCode::OK, &g).await
 }
