@@ -65,6 +65,29 @@ pub struct AssignmentOut {
     pub active: bool,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// Where the assignment comes from, with `?include=sources` on a read of an agent's
+    /// skills: its direct assignment (the API's, or a SCIM User's) and each SCIM Group of the
+    /// agent that gives the skill. `proficiency` is the highest of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<SkillSource>>,
+}
+
+/// One source of an agent's skill: its own (direct) assignment, or a SCIM Group it is a
+/// member of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillSource {
+    /// `direct` or `group`.
+    #[serde(rename = "type")]
+    #[schema(example = "group")]
+    pub kind: String,
+    pub proficiency: i64,
+    /// The group's id (`group` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<Uuid>,
+    /// The group's displayName (`group` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// One assignment as a client sends it (ASSIGNMENT). `proficiency` may be a number or a level name.

@@ -15,6 +15,7 @@ mod events;
 mod grid;
 mod group;
 mod idempotency;
+mod layers;
 pub mod postgres;
 mod rows;
 #[cfg(test)]
@@ -88,6 +89,9 @@ pub enum Conflict {
     /// [`ClientChange::if_scopes`]).
     #[error("the client's scopes changed meanwhile")]
     ScopesChanged,
+    /// A SCIM Group is no longer at the version the caller found (its `If-Match`).
+    #[error("the group changed meanwhile")]
+    GroupChanged,
 }
 
 /// The unique constraints of the stored tables that a write can run into.
@@ -105,6 +109,9 @@ pub enum Unique {
     /// A console user's e-mail within its organization (case-insensitively).
     #[error("the user e-mail")]
     UserEmail,
+    /// A SCIM Group's displayName within its organization (case-insensitively).
+    #[error("the group displayName")]
+    GroupName,
     /// Any other unique key: a row's id, an idempotency key.
     #[error("a key")]
     Key,
@@ -267,6 +274,54 @@ pub struct ScimUserRecord {
     pub user_name: String,
     pub profile: String,
     pub retired: bool,
+}
+
+/// A SCIM Group: a skill profile that its members hold (see migration 0016 and
+/// `per_backend/groups.rs`). `members` in the order they joined; `skills` by skill.
+#[derive(Debug, Clone)]
+pub struct ScimGroupRecord {
+    pub id: Uuid,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// Moves with every change of the group: its `meta.version`.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub members: Vec<ScimMember>,
+    pub skills: Vec<(SkillId, i64)>,
+}
+
+/// A member of a SCIM Group: an agent, and the `display` and `type` its identity provider
+/// sent with it, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimMember {
+    pub agent: AgentId,
+    pub display: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// A SCIM Group as a write makes it, whole: its members and skills replace those it had.
+#[derive(Debug, Clone, Copy)]
+pub struct ScimGroupSave<'a> {
+    pub id: Uuid,
+    /// A new group (`id` is then its new id), or a change of the group `id`.
+    pub create: bool,
+    pub display_name: &'a str,
+    pub external_id: Option<&'a str>,
+    /// Agents of the organization; others are left out.
+    pub members: &'a [ScimMember],
+    pub skills: &'a [(SkillId, i64)],
+    /// The version the caller found (`If-Match`); another is [`Conflict::GroupChanged`].
+    pub if_version: Option<i64>,
+}
+
+/// Where an agent's skills come from, beyond its effective assignments: for each skill some
+/// group of the agent gives, the agent's direct assignment's proficiency (if it has one), and
+/// each group giving a skill (its id, displayName, the skill, the proficiency it gives).
+#[derive(Debug, Clone, Default)]
+pub struct AgentLayers {
+    pub covered: Vec<(SkillId, Option<i64>)>,
+    pub groups: Vec<(Uuid, String, SkillId, i64)>,
 }
 
 /// A page request: rows after the cursor position, at most `limit`.
@@ -890,6 +945,34 @@ pub trait Store: Send + Sync + 'static {
         profile: &str,
         retired: Option<Timestamp>,
     ) -> Result<()>;
+
+    /// The organization's SCIM Groups, in creation order.
+    async fn scim_groups(&self, org: OrgId) -> Result<Vec<ScimGroupRecord>>;
+    /// One SCIM Group of the organization ([`StoreError::NotFound`] if none).
+    async fn scim_group(&self, org: OrgId, id: Uuid) -> Result<ScimGroupRecord>;
+    /// Creates or changes a SCIM Group, and in the same transaction its members' skills (with
+    /// their audit entries and events, as `ctx` says): each member holds every skill of its
+    /// groups at the highest proficiency of its groups and its own assignment; what a group no
+    /// longer gives goes back to the agent's own assignment, or away.
+    async fn scim_save_group(
+        &self,
+        org: OrgId,
+        ctx: &WriteContext,
+        save: &ScimGroupSave<'_>,
+    ) -> Result<ScimGroupRecord>;
+    /// Deletes a SCIM Group; its members keep only what their own assignments and other groups
+    /// give, in the same transaction.
+    async fn scim_delete_group(
+        &self,
+        org: OrgId,
+        ctx: &WriteContext,
+        id: Uuid,
+        if_version: Option<i64>,
+    ) -> Result<()>;
+    /// The SCIM Groups an agent is a member of: (id, displayName).
+    async fn agent_groups(&self, org: OrgId, agent: AgentId) -> Result<Vec<(Uuid, String)>>;
+    /// Where the agent's skills come from (see [`AgentLayers`]).
+    async fn agent_layers(&self, org: OrgId, agent: AgentId) -> Result<AgentLayers>;
 
     /// A page of the console's grid: at most `limit` agents as `f` filters and sorts them,
     /// from `at` (the first page without), with their versions and their assignments of the

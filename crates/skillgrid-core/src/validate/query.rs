@@ -27,6 +27,8 @@ pub struct QueryValues {
     pub after: Option<i64>,
     /// A comma-separated list of names, checked by the route that takes it.
     pub types: Option<String>,
+    /// `include=sources`: where each of an agent's skills comes from.
+    pub sources: bool,
 }
 
 fn err(name: &str, code: EntryCode, detail: String, raw: &str) -> ErrorEntry {
@@ -135,6 +137,16 @@ pub fn parse_query(raw: Option<&str>, rules: &QueryRules) -> Result<QueryValues,
                 ),
             },
             "types" => q.types = Some(v),
+            "include" if v == "sources" => q.sources = true,
+            "include" => r.push(
+                err(
+                    &k,
+                    EntryCode::InvalidFormat,
+                    format!("`{v}` is not something to include"),
+                    &v,
+                )
+                .expected("`sources`"),
+            ),
             // No name or email holds a control character (the bodies refuse them), and some
             // databases refuse NUL in text: say so rather than fail.
             "name" | "email" if v.chars().any(char::is_control) => r.push(

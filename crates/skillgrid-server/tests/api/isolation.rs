@@ -880,3 +880,130 @@ async fn scim_of_another_org_sees_and_changes_nothing() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["active"], true);
 }
+
+#[tokio::test]
+async fn scim_groups_of_another_org_are_out_of_reach() {
+    use super::scim::{assert_scim_error, send_as};
+    let w = world().await;
+    let gext = "urn:ietf:params:scim:schemas:extension:skillgrid:2.0:Group";
+    // Org 1's group gives its agent a skill.
+    let r = send_as(
+        &w.app,
+        &w.app.token,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(
+            &json!({"displayName": "Tier 1", "members": [{"value": w.agent}],
+            gext: {"skills": [{"skill": "Billing", "proficiency": 95}]}}),
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let g = r.body["id"].as_str().unwrap().to_string();
+    let before = org1_state(&w).await;
+    let missing = Uuid::now_v7();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": "members"}]});
+    let put = json!({"displayName": "Taken over", "members": []});
+    for (m, body) in [
+        (Method::GET, None),
+        (Method::PUT, Some(&put)),
+        (Method::PATCH, Some(&patch)),
+        (Method::DELETE, None),
+    ] {
+        let r = send_as(
+            &w.app,
+            &w.other,
+            m.clone(),
+            &format!("/scim/v2/Groups/{g}"),
+            body,
+            &[],
+        )
+        .await;
+        assert_scim_error(&r, 404, None);
+        let miss = send_as(
+            &w.app,
+            &w.other,
+            m.clone(),
+            &format!("/scim/v2/Groups/{missing}"),
+            body,
+            &[],
+        )
+        .await;
+        assert_eq!(
+            r.body["detail"].as_str().unwrap().replace(&g, "ID"),
+            miss.body["detail"]
+                .as_str()
+                .unwrap()
+                .replace(&missing.to_string(), "ID"),
+            "{m}"
+        );
+    }
+    for q in [
+        "",
+        "?filter=displayName%20eq%20%22Tier%201%22",
+        &format!("?filter=members.value%20eq%20%22{}%22", w.agent),
+    ] {
+        let r = send_as(
+            &w.app,
+            &w.other,
+            Method::GET,
+            &format!("/scim/v2/Groups{q}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["totalResults"], 0, "{q}: {}", r.text);
+    }
+    // Org 1's agent cannot be made a member of the other organization's group: it does not
+    // exist there. The same displayName there is no conflict.
+    let r = send_as(
+        &w.app,
+        &w.other,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(&json!({"displayName": "Tier 1", "members": [{"value": w.agent}]})),
+        &[],
+    )
+    .await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("members[0].value"),
+        "{}",
+        r.text
+    );
+    let r = send_as(
+        &w.app,
+        &w.other,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(&json!({"displayName": "Tier 1"})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // The sources of org 1's agent's skills are not readable from the other organization.
+    let r = as_other(
+        &w,
+        Method::GET,
+        &format!("/api/v2/agents/users/{}/skills?include=sources", w.agent),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(org1_state(&w).await, before, "org 1 is untouched");
+    let r = w
+        .app
+        .get(&format!(
+            "/api/v2/agents/users/{}/skills?include=sources",
+            w.agent
+        ))
+        .await;
+    assert_eq!(r.body["skills"][0]["proficiency"], 95, "{}", r.text);
+    assert_eq!(r.body["skills"][0]["sources"][1]["displayName"], "Tier 1");
+}

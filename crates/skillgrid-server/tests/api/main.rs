@@ -26,6 +26,7 @@ mod foreign_routes;
 mod foreign_scopes;
 mod isolation;
 mod scim;
+mod scim_groups;
 mod settings;
 mod smoke;
 mod strict_bodies;

@@ -12,6 +12,7 @@ pub(super) mod catalog;
 mod clients;
 pub(crate) mod events;
 mod grid;
+mod groups;
 mod keys;
 mod scim;
 pub(super) mod store;
@@ -44,5 +45,8 @@ use super::EVENT_SOURCE;
 use super::AGENT_VERSION;
 // Skill-set writes: one agent's, many agents', a group's.
 use super::{group, write, write_many};
+// A skill-set write inside a SCIM Group's change, of the effective sets it decided (no layering
+// of its own): its connection, the organization and its key, the context, the items.
+use super::write_unlayered;
 // The assignments of a page of the grid, by key.
 use super::grid_held;

@@ -5,7 +5,7 @@
 
 use super::{
     admin_trail, agents_bulk, begin_for_org, begin_write, catalog, clients, events, extra, grid,
-    group, keys, scim, trail, users, webhooks, Db,
+    group, groups, keys, scim, trail, users, webhooks, Db,
 };
 use super::{agent_skills, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
@@ -103,6 +103,12 @@ store! {
         = read scim::of_agent(org, agent);
     scim_user_named(org: OrgId, user_name: &str) -> Option<ScimUserRecord>
         = read scim::named(org, user_name);
+    scim_groups(org: OrgId) -> Vec<ScimGroupRecord> = read groups::all(org);
+    scim_group(org: OrgId, id: Uuid) -> ScimGroupRecord = read groups::one(org, id);
+    agent_groups(org: OrgId, agent: AgentId) -> Vec<(Uuid, String)>
+        = read groups::of_agent(org, agent);
+    agent_layers(org: OrgId, agent: AgentId) -> AgentLayers
+        = read groups::agent_layers(org, agent);
 
     // Writes.
     probe_write() -> () = write probe_write();
@@ -147,6 +153,10 @@ store! {
     scim_save_user(org: OrgId, agent: AgentId, user_name: &str, profile: &str,
         retired: Option<Timestamp>) -> ()
         = write scim::save(org, agent, user_name, profile, retired);
+    scim_save_group(org: OrgId, ctx: &WriteContext, save: &ScimGroupSave<'_>) -> ScimGroupRecord
+        = write groups::save(org, ctx, save);
+    scim_delete_group(org: OrgId, ctx: &WriteContext, id: Uuid, if_version: Option<i64>) -> ()
+        = write groups::delete(org, ctx, id, if_version);
     write(request: WriteRequest<'_>) -> Written = store write(request);
     idempotency_begin(org: OrgId, client: ClientId, key: &str, fingerprint: &str, now: Timestamp)
         -> IdempotencyBegin = write keys::begin(org, client, key, fingerprint, now);

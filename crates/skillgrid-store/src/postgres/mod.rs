@@ -18,6 +18,7 @@ mod per_backend;
 use crate::*;
 use anyhow::Context;
 use extra::prune_expired_keys;
+use skillsets::write_unlayered;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row};
 use std::time::Duration;

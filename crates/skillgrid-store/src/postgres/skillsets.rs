@@ -71,7 +71,47 @@ pub(super) async fn write_parts(
     parts: &[Part<'_>],
 ) -> Result<Vec<Result<WriteResult>>> {
     let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
+    // The one probe a write pays for SCIM Groups (see `crate::layers`).
+    let layered: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM skill_layers WHERE org_id = $1)")
+            .bind(org_pk)
+            .fetch_one(&mut *tx)
+            .await?;
+    let (results, wrote) = write_parts_in(&mut tx, org_pk, parts, layered).await?;
+    if wrote {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(results)
+}
 
+/// A skill-set write inside a SCIM Group's change (its transaction `tx`, which holds the
+/// organization's lock), of the effective sets the change decided: not layered again.
+pub(super) async fn write_unlayered(
+    tx: &mut PgConnection,
+    _org: OrgId,
+    org_pk: i64,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+) -> Result<WriteResult> {
+    let opts = crate::layers::SETTLE;
+    let (mut results, _) = write_parts_in(tx, org_pk, &[Part { ctx, items, opts }], false).await?;
+    results.pop().unwrap_or_else(|| {
+        Err(StoreError::Other(anyhow::anyhow!(
+            "a write was left unanswered"
+        )))
+    })
+}
+
+/// [`write_parts`] in the transaction `tx`, with the layers of its agents when `layered`;
+/// whether it wrote anything.
+async fn write_parts_in(
+    tx: &mut PgConnection,
+    org_pk: i64,
+    parts: &[Part<'_>],
+    layered: bool,
+) -> Result<(Vec<Result<WriteResult>>, bool)> {
     // Locked in id order (no deadlock between two writers of overlapping agents); a dry run
     // only needs the rows not to change under it, so it shares the lock.
     let ids: Vec<Uuid> = parts
@@ -113,14 +153,32 @@ pub(super) async fn write_parts(
         .await?,
     );
     let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
-    let mut sets = load_sets(&mut tx, &pks, &skills).await?;
+    let mut sets = load_sets(&mut *tx, &pks, &skills).await?;
+    let layers = if layered {
+        load_layers(&mut *tx, &pks, &skills).await?
+    } else {
+        Default::default()
+    };
 
     let mut rows = Rows::default();
+    let mut layer_rows = LayerRows::default();
     let mut results = Vec::with_capacity(parts.len());
     for p in parts {
-        let (outcomes, failed) = common::outcomes(p.items, &agents, &mut sets, p.opts, p.ctx.now);
-        let writes = common::writes(p.items, &outcomes);
-        let committed = !(p.opts.dry_run || (p.opts.atomic && failed) || writes.is_empty());
+        let layered = crate::layers::layer_items(p.items, &agents, &layers);
+        let items = layered.as_ref().map_or(p.items, |l| &l.items[..]);
+        let (outcomes, failed) = common::outcomes(items, &agents, &mut sets, p.opts, p.ctx.now);
+        let writes = common::writes(items, &outcomes);
+        let going = !(p.opts.dry_run || (p.opts.atomic && failed));
+        if going {
+            if let Some(l) = &layered {
+                for (agent, skill, d) in l.applied(&outcomes) {
+                    if let Some(&skill) = skills.pks.get(&skill) {
+                        layer_rows.push(agent, skill, d);
+                    }
+                }
+            }
+        }
+        let committed = going && !writes.is_empty();
         let added = if committed {
             rows.add(p.ctx, &writes, &agents, &skills)
         } else {
@@ -131,16 +189,85 @@ pub(super) async fn write_parts(
             committed,
         }));
     }
+    let layers_changed = layer_rows.write(&mut *tx).await?;
     if rows.bumped.is_empty() {
-        tx.rollback().await?;
-        return Ok(results);
+        return Ok((results, layers_changed));
     }
     let events = Events::of(&rows);
-    let keys = rows.write(&mut tx, org_pk).await?;
+    let keys = rows.write(&mut *tx, org_pk).await?;
     // Last: the organization's event counter stays locked from here to the commit.
-    events.write(&mut tx, org_pk, &keys).await?;
-    tx.commit().await?;
-    Ok(results)
+    events.write(&mut *tx, org_pk, &keys).await?;
+    Ok((results, true))
+}
+
+/// The layers of the agents with the keys `pks` (see `crate::layers`).
+async fn load_layers(
+    conn: &mut PgConnection,
+    pks: &[i64],
+    skills: &SkillKeys,
+) -> Result<foldhash::HashMap<i64, Vec<crate::layers::Layer>>> {
+    type Row = (i64, i64, i64, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT agent_id, skill_id, given, direct, effective_at, expires_at FROM skill_layers
+         WHERE agent_id = ANY($1)",
+    )
+    .bind(pks)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: foldhash::HashMap<i64, Vec<crate::layers::Layer>> = Default::default();
+    for (agent, skill, given, p, e, x) in rows {
+        let Some((id, _)) = skills.by_pk.get(&skill) else {
+            continue;
+        };
+        out.entry(agent).or_default().push(crate::layers::Layer {
+            skill: *id,
+            given,
+            direct: crate::layers::direct(*id, p, e, x),
+        });
+    }
+    Ok(out)
+}
+
+/// The direct layers a write changed, column by column.
+#[derive(Default)]
+struct LayerRows {
+    agent: Vec<i64>,
+    skill: Vec<i64>,
+    direct: Vec<Option<i64>>,
+    effective: Vec<Option<i64>>,
+    expires: Vec<Option<i64>>,
+}
+
+impl LayerRows {
+    fn push(&mut self, agent: i64, skill: i64, d: Option<skillgrid_core::model::Assignment>) {
+        self.agent.push(agent);
+        self.skill.push(skill);
+        self.direct.push(d.map(|d| d.proficiency));
+        self.effective
+            .push(d.and_then(|d| d.effective).map(|t| t.0));
+        self.expires.push(d.and_then(|d| d.expires).map(|t| t.0));
+    }
+
+    /// Writes them; whether there were any.
+    async fn write(self, tx: &mut PgConnection) -> Result<bool> {
+        if self.agent.is_empty() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE skill_layers l SET direct = x.d, effective_at = x.e, expires_at = x.x
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+               AS x(a, s, d, e, x)
+             WHERE l.agent_id = x.a AND l.skill_id = x.s",
+        )
+        .bind(&self.agent)
+        .bind(&self.skill)
+        .bind(&self.direct)
+        .bind(&self.effective)
+        .bind(&self.expires)
+        .execute(&mut *tx)
+        .await?;
+        Ok(true)
+    }
 }
 
 /// The rows of the writes of one transaction, column by column.

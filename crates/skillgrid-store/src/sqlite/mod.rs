@@ -20,7 +20,7 @@ use crate::*;
 use anyhow::Context;
 use extra::prune_expired_keys;
 // What `Store::write` does on this backend (see `per_backend/store.rs`).
-use skillsets::{write, write_many};
+use skillsets::{write, write_many, write_unlayered};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };

@@ -52,7 +52,32 @@ pub(super) fn write_batch(
     )?;
     let first_set = insert_audit(conn, org_pk, ctx, &b.audit, audit)?;
     insert_events(conn, org_pk, ctx, b, first_set)?;
+    update_layers(conn, &b.layers)?;
     bump_versions(conn, &b.bumped)
+}
+
+/// The direct layers a write changed (see `crate::layers`): few, one statement each.
+fn update_layers(conn: &rusqlite::Connection, layers: &[(i64, i64, Option<NewRow>)]) -> Result<()> {
+    if layers.is_empty() {
+        return Ok(());
+    }
+    let mut q = conn
+        .prepare_cached(
+            "UPDATE skill_layers SET direct = ?1, effective_at = ?2, expires_at = ?3
+             WHERE agent_id = ?4 AND skill_id = ?5",
+        )
+        .map_err(sql_err)?;
+    for (agent, skill, d) in layers {
+        q.execute(rusqlite::params![
+            d.as_ref().map(|d| d.proficiency),
+            d.as_ref().and_then(|d| d.effective),
+            d.as_ref().and_then(|d| d.expires),
+            agent,
+            skill
+        ])
+        .map_err(sql_err)?;
+    }
+    Ok(())
 }
 
 /// The batch's `assignment.changed` events, one per audit row, each referring to its row (the
