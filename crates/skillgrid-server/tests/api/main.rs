@@ -21,6 +21,7 @@ mod console_import;
 mod console_skills;
 mod errors;
 mod events;
+mod export;
 mod foreign_routes;
 mod foreign_scopes;
 mod isolation;
