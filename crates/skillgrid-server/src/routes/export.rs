@@ -175,24 +175,18 @@ impl Rows {
         let skills = skills
             .iter()
             .map(|s| {
-                let mut out = Vec::new();
-                let id = s.id.get().hyphenated().to_string();
-                match format {
-                    ExportFormat::Csv => {
-                        out.push(b',');
-                        out.extend_from_slice(id.as_bytes());
-                        out.push(b',');
-                        csv_field(&mut out, &s.name);
-                        out.push(b',');
-                    }
-                    ExportFormat::Ndjson => {
-                        out.extend_from_slice(b",\"skillId\":\"");
-                        out.extend_from_slice(id.as_bytes());
-                        out.extend_from_slice(b"\",\"skillName\":");
-                        json_string(&mut out, &s.name);
-                        out.extend_from_slice(b",\"proficiency\":");
-                    }
-                }
+                let mut out = vec![b','];
+                pair(
+                    &mut out,
+                    format,
+                    ["skillId", "skillName"],
+                    s.id.get(),
+                    &s.name,
+                );
+                out.extend_from_slice(match format {
+                    ExportFormat::Csv => b",",
+                    ExportFormat::Ndjson => b",\"proficiency\":" as &[u8],
+                });
                 out
             })
             .collect();
@@ -211,20 +205,16 @@ impl Rows {
         let mut agent = Vec::new();
         for a in agents {
             agent.clear();
-            let id = a.id.get().hyphenated().to_string();
-            match self.format {
-                ExportFormat::Csv => {
-                    agent.extend_from_slice(id.as_bytes());
-                    agent.push(b',');
-                    csv_field(&mut agent, &a.email);
-                }
-                ExportFormat::Ndjson => {
-                    agent.extend_from_slice(b"{\"agentId\":\"");
-                    agent.extend_from_slice(id.as_bytes());
-                    agent.extend_from_slice(b"\",\"agentEmail\":");
-                    json_string(&mut agent, &a.email);
-                }
+            if self.format == ExportFormat::Ndjson {
+                agent.push(b'{');
             }
+            pair(
+                &mut agent,
+                self.format,
+                ["agentId", "agentEmail"],
+                a.id.get(),
+                &a.email,
+            );
             for h in &a.held {
                 out.extend_from_slice(&agent);
                 out.extend_from_slice(&self.skills[h.skill as usize]);
@@ -291,6 +281,28 @@ fn level_columns(format: ExportFormat, level: Option<&str>) -> Vec<u8> {
         }
     }
     out
+}
+
+/// An id and the name beside it: `id,name` in CSV, `"idKey":"id","nameKey":"name"` in NDJSON.
+fn pair(out: &mut Vec<u8>, format: ExportFormat, keys: [&str; 2], id: uuid::Uuid, name: &str) {
+    let mut buf = uuid::Uuid::encode_buffer();
+    let id: &str = id.hyphenated().encode_lower(&mut buf);
+    match format {
+        ExportFormat::Csv => {
+            out.extend_from_slice(id.as_bytes());
+            out.push(b',');
+            csv_field(out, name);
+        }
+        ExportFormat::Ndjson => {
+            json_string(out, keys[0]);
+            out.push(b':');
+            json_string(out, id);
+            out.push(b',');
+            json_string(out, keys[1]);
+            out.push(b':');
+            json_string(out, name);
+        }
+    }
 }
 
 /// A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.

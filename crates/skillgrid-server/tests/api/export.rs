@@ -31,16 +31,7 @@ async fn agents(app: &TestApp, n: usize) -> Vec<Uuid> {
 
 /// Gives every agent every skill at `proficiency`, in one bulk request.
 async fn give_all(app: &TestApp, agents: &[Uuid], skills: &[Uuid], proficiency: i64) {
-    let items: Vec<Value> = agents
-        .iter()
-        .map(|a| {
-            let set: Vec<Value> = skills
-                .iter()
-                .map(|s| json!({"skillId": s, "proficiency": proficiency}))
-                .collect();
-            json!({"agentId": a, "skills": set})
-        })
-        .collect();
+    let items = crate::bulk_large::items(agents, skills, json!(proficiency));
     let r = app
         .post(
             "/api/v2/agents/skills/bulk",

@@ -82,7 +82,9 @@ const RESTART_WAIT: Duration = Duration::from_millis(500);
 /// writer's connection from its pool (queueing fairly behind the writes already waiting, so a
 /// write never has to retry) and runs a RESTART checkpoint on it (TRUNCATE when idle): it
 /// copies what is left and starts the log again from the beginning of the file, holding
-/// writes back for as long as that takes. Stops when the store is dropped.
+/// writes back for as long as that takes. While an export runs (it reads one snapshot for as
+/// long as it runs, see `export.rs`) only the PASSIVE checkpoint runs. Stops when the store is
+/// dropped.
 struct Checkpointer(tokio::task::JoinHandle<()>);
 
 /// Ticks in a row a checkpoint may wait for large writes, so that a stream of them cannot
