@@ -31,7 +31,7 @@ async fn agents(app: &TestApp, n: usize) -> Vec<Uuid> {
 
 /// Gives every agent every skill at `proficiency`, in one bulk request.
 async fn give_all(app: &TestApp, agents: &[Uuid], skills: &[Uuid], proficiency: i64) {
-    let items = crate::bulk_large::items(agents, skills, json!(proficiency));
+    let items = super::bulk_large::items(agents, skills, json!(proficiency));
     let r = app
         .post(
             "/api/v2/agents/skills/bulk",

@@ -131,24 +131,30 @@ impl Read for Chunks {
 }
 
 /// Rows written, on stderr while it runs when that is a terminal.
-struct Progress(Option<indicatif::ProgressBar>);
+struct Progress(Option<indicatif::ProgressBar>, std::cell::Cell<u64>);
 
 impl Progress {
     fn new() -> Self {
-        Progress(std::io::stderr().is_terminal().then(|| {
-            let b = indicatif::ProgressBar::new_spinner();
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {pos} assignments exported [{elapsed}, {per_sec}]",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            );
-            b
-        }))
+        Progress(
+            std::io::stderr().is_terminal().then(|| {
+                let b = indicatif::ProgressBar::new_spinner();
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {pos} assignments exported [{elapsed}, {per_sec}]",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                b
+            }),
+            std::cell::Cell::new(0),
+        )
     }
 
-    fn rows(&self, n: u64) {
-        if let Some(b) = &self.0 {
+    /// One more row written (shown every 4,096).
+    fn row(&self) {
+        let n = self.1.get() + 1;
+        self.1.set(n);
+        if let Some(b) = self.0.as_ref().filter(|_| n.is_multiple_of(4096)) {
             b.set_position(n);
         }
     }
@@ -182,16 +188,12 @@ fn write_out(
     if record.iter().ne(SERVER_HEADER.iter().map(|h| h.as_bytes())) {
         return Err("the export's columns are not the ones this command knows".into());
     }
-    let mut n = 0u64;
     if !json_out {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(HEADER)?;
         while rows.read_byte_record(&mut record)? {
             w.write_record(COLUMNS.iter().map(|&c| &record[c]))?;
-            n += 1;
-            if n % 4096 == 0 {
-                progress.rows(n);
-            }
+            progress.row();
         }
         w.flush()?;
         return Ok(());
@@ -226,10 +228,7 @@ fn write_out(
                 agent = Some((email, vec![Value::Object(o)]));
             }
         }
-        n += 1;
-        if n % 4096 == 0 {
-            progress.rows(n);
-        }
+        progress.row();
     }
     if let Some((email, skills)) = agent.take() {
         item(&mut out, email, skills)?;
