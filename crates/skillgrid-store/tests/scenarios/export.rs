@@ -188,3 +188,42 @@ async fn inactive_agents_and_skills_are_filtered_as_asked_and_other_orgs_never_a
         Err(StoreError::NotFound)
     ));
 }
+
+/// An export whose receiver goes away (its client disconnected) ends its transaction and lets
+/// its connection go, rather than reading on. Observable on PostgreSQL, where the connection
+/// is a session of the server; on SQLite it is a file handle of this process.
+#[tokio::test]
+async fn an_export_whose_receiver_goes_away_ends_its_transaction() {
+    let db = TestDb::new().await;
+    if !super::db::on_postgres() {
+        return;
+    }
+    let s = db.store().await;
+    // More parts than the channel holds: the reader is still fetching when it is dropped.
+    let org = Org::new(&*s, "o", 20, 2000).await;
+    let skills = org.skills.clone();
+    org.write_at(&*s, &org.agents, 1, move |_| {
+        SkillSetWrite::Replace(skills.iter().map(|k| asg(*k, 1)).collect())
+    })
+    .await;
+    let sessions = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND xact_start IS NOT NULL
+         AND query LIKE 'FETCH %'",
+        db.name()
+    );
+    let mut export = s.export(org.id, options(None)).await.unwrap();
+    assert!(matches!(
+        export.parts.recv().await,
+        Some(Ok(ExportPart::Agents(_)))
+    ));
+    // Under way: its transaction is open, on a session of its own.
+    assert_eq!(db.count(&sessions).await, 1);
+    drop(export);
+    // Gone once the reader next tries to hand a part over (at once: the channel is full).
+    let mut waited = 0;
+    while db.count(&sessions).await > 0 {
+        waited += 1;
+        assert!(waited < 600, "the export's transaction is still open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
