@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--agents", type=int, default=10_000)
     ap.add_argument("--skills", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to profile)")
     ap.add_argument("--postgres", help="a PostgreSQL server's URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
@@ -113,7 +114,9 @@ def main():
         if m:
             print(f"\nserver peak RSS while exporting (restarted after the load): "
                   f"{int(m.group(1)) / 1024:.1f} MB")
-        if args.postgres:
+        if args.postgres and args.keep:
+            print(f"kept {database} (client {cid} {secret})", file=sys.stderr)
+        elif args.postgres:
             psql(args.postgres, f"DROP DATABASE IF EXISTS {database.rsplit('/', 1)[1]}")
         print(f"work files in {work} (delete when done)", file=sys.stderr)
 
