@@ -718,16 +718,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ClaimedWebhook>>;
     /// Lets go of every webhook `owner` holds (a dispatcher stopping); how many.
     async fn release_webhook_leases(&self, owner: &str) -> Result<u64>;
-    /// Records a dispatcher's attempt (when given) and moves the webhook on as `progress`
-    /// says, in one transaction; the webhook only while `owner` holds it and its cursor is
-    /// still `from`, and a delivery only while the webhook is active (false otherwise: a lost
-    /// lease, a replay or a disabled endpoint moves nothing).
+    /// Records a dispatcher's attempts (none, one, or a run of deliveries) and moves the
+    /// webhook on as `progress` says, in one transaction; the webhook only while `owner` holds
+    /// it and its cursor is still `from`, and a delivery only while the webhook is active
+    /// (false otherwise: a lost lease, a replay or a disabled endpoint moves nothing).
     async fn webhook_progress(
         &self,
         id: WebhookId,
         owner: &str,
         from: i64,
-        attempt: Option<&DeliveryRecord>,
+        attempts: &[DeliveryRecord],
         progress: &Progress,
     ) -> Result<bool>;
     /// Deletes up to `batch` of the oldest attempts to deliver to the organization's webhooks

@@ -186,8 +186,8 @@ store! {
         = store webhooks::claim(owner, now, until);
     renew_webhook_lease(id: WebhookId, owner: &str, until: Timestamp) -> Option<ClaimedWebhook>
         = write webhooks::renew(id, owner, until);
-    webhook_progress(id: WebhookId, owner: &str, from: i64, attempt: Option<&DeliveryRecord>,
-        progress: &Progress) -> bool = write webhooks::progress(id, owner, from, attempt, progress);
+    webhook_progress(id: WebhookId, owner: &str, from: i64, attempts: &[DeliveryRecord],
+        progress: &Progress) -> bool = write webhooks::progress(id, owner, from, attempts, progress);
     release_webhook_leases(owner: &str) -> u64 = write webhooks::release_all(owner);
     prune_webhook_deliveries(org: OrgId, before: Timestamp, batch: u32) -> u64
         = write webhooks::prune_deliveries(org, before, batch);
