@@ -2,8 +2,8 @@
 
 use crate::requests::{
     AgentAssignment, AgentPatch, AgentQuery, AgentUpsert, AgentsBulk, AssignmentFields, AuditQuery,
-    BulkOptions, BulkRequest, NewAgent, NewSkill, PageQuery, SettingsPatch, SkillPatch, SkillQuery,
-    SkillSetMerge, SkillSetReplace, SkillToAgents,
+    BulkOptions, BulkRequest, ExportQuery, NewAgent, NewSkill, PageQuery, SettingsPatch,
+    SkillPatch, SkillQuery, SkillSetMerge, SkillSetReplace, SkillToAgents,
 };
 use crate::{Answer, Call, Client, Error, Result};
 use reqwest::Method;
@@ -46,6 +46,23 @@ where
             Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
             _ => return Ok(out),
         }
+    }
+}
+
+/// An export being received: what its snapshot says, and its body a chunk at a time.
+#[derive(Debug)]
+pub struct Export {
+    /// The organization's last event the export includes (`Skillgrid-Event-Sequence`).
+    pub event_sequence: Option<i64>,
+    response: reqwest::Response,
+}
+
+impl Export {
+    /// The next piece of the body, `None` at its end. An export the server cut short fails
+    /// here rather than ending early.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        let chunk = self.response.chunk().await.map_err(Error::Transport)?;
+        Ok(chunk.map(|c| c.to_vec()))
     }
 }
 
@@ -322,6 +339,28 @@ impl Client {
     }
 
     /// `GET /admin/skills/{skillId}/agents`: one page of who holds the skill.
+    /// Every assignment of the organization as of one moment, in one streamed answer.
+    pub async fn export(&self, q: ExportQuery) -> Result<Export> {
+        let mut call = Call::new(Method::GET, "/agents/skills/export").query(q.to_query());
+        call.stream = true;
+        let a = self.execute(&call).await?;
+        let event_sequence = a
+            .headers
+            .get("skillgrid-event-sequence")
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        match a.unread {
+            Some(response) => Ok(Export {
+                event_sequence,
+                response,
+            }),
+            None => Err(Error::decode(
+                a.status.as_u16(),
+                "the export's answer was read before its body was asked for",
+                &a.body,
+            )),
+        }
+    }
+
     pub async fn skill_holders(&self, skill: Uuid, q: &PageQuery) -> Result<Page<SkillHolder>> {
         let call =
             Call::new(Method::GET, format!("/admin/skills/{skill}/agents")).query(q.to_query());

@@ -227,6 +227,25 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
+/// `GET /agents/skills/export`: its format and which assignments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportQuery {
+    /// NDJSON instead of CSV.
+    pub ndjson: bool,
+    /// `Some(true)`: active agents' assignments of active skills only; `Some(false)`: the
+    /// others; `None`: all.
+    pub active: Option<bool>,
+}
+
+impl ExportQuery {
+    pub(crate) fn to_query(self) -> Query {
+        let format = if self.ndjson { "ndjson" } else { "csv" };
+        let mut q = vec![("format", format.to_string())];
+        push(&mut q, "active", &self.active);
+        q
+    }
+}
+
 pub(crate) type Query = Vec<(&'static str, String)>;
 
 pub(crate) fn push<T: ToString>(q: &mut Query, k: &'static str, v: &Option<T>) {

@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::agents_bulk::router())
         .merge(routes::assignments::router())
         .merge(routes::bulk::router())
+        .merge(routes::export::router())
         .merge(routes::audit::router())
         .merge(routes::clients::router())
         .merge(routes::admin_audit::router())

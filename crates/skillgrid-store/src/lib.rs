@@ -12,6 +12,7 @@ mod clients;
 mod common;
 mod console;
 mod events;
+pub mod export;
 mod grid;
 mod group;
 mod idempotency;
@@ -34,6 +35,7 @@ pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 pub use console::{AuditFilter, SkillHolders};
 pub use events::{EventData, EventRecord, EventType, EVENT_RETENTION_MIN_MS};
+pub use export::{Export, ExportAgent, ExportHeld, ExportOptions, ExportPart, ExportSkill};
 pub use grid::{GridCursor, GridFilter, GridIds, GridPage, GridRow, GridSort};
 pub use webhooks::{
     ClaimedWebhook, DeliveryRecord, Progress, WebhookChange, WebhookRecord, WebhookState,
@@ -1035,6 +1037,9 @@ pub trait Store: Send + Sync + 'static {
         skill: SkillId,
         page: PageRequest,
     ) -> Result<Paged<SkillHolderRecord>>;
+    /// Every assignment of the organization as of one moment, read on a connection of its
+    /// own and handed over a part at a time (see [`export`]).
+    async fn export(&self, org: OrgId, options: ExportOptions) -> Result<Export>;
     /// The organization's audit entries at or after `since`, oldest first.
     async fn audit_log(
         &self,

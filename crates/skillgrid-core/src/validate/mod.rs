@@ -36,7 +36,7 @@ pub use entry::{
 pub use fields::{describe_json_type, timestamp};
 pub use hints::nearest_level;
 pub use json::{parse_json, strip_bom, Document};
-pub use query::{parse_query, path_uuid, QueryRules, QueryValues};
+pub use query::{parse_query, path_uuid, ExportFormat, QueryRules, QueryValues};
 pub use resources::{agent_create, agent_patch, skill_create, skill_patch};
 pub use rules::{
     precondition_header, BulkLimits, BulkRequest, ItemResult, SkillRules, SkillSetBody,

@@ -295,6 +295,8 @@ pub fn parameter(name: &str) -> Option<Value> {
         "since" => json!("2026-11-22T11:30:00Z"),
         "after" => json!(41),
         "types" => json!("assignment.changed,skill.deleted"),
+        "format" => json!("ndjson"),
+        "Accept" => json!("application/x-ndjson"),
         "Last-Event-ID" => json!("41"),
         "If-Match" => json!("\"7\""),
         "Idempotency-Key" => json!("import-2026-11-23-part-1"),

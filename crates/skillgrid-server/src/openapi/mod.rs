@@ -59,6 +59,7 @@ use utoipa::OpenApi;
         bulk_agent_skills,
         assign_skill_to_agents,
         list_skill_holders,
+        crate::routes::export::export,
         crate::routes::audit::list,
         crate::routes::clients::audit,
         crate::routes::admin_audit::list,

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bulk;
 pub mod clients;
 pub mod events;
+pub mod export;
 pub mod health;
 pub mod oauth;
 pub mod settings;

@@ -273,6 +273,60 @@ async fn lists_never_show_another_orgs_rows() {
 }
 
 #[tokio::test]
+async fn the_export_holds_only_the_callers_organization() {
+    let w = world().await;
+    // Org 2's own last event, never org 1's.
+    let feed = as_other(&w, Method::GET, "/api/v2/events?limit=1000", None).await;
+    let own = feed.body["items"].as_array().unwrap().len().to_string();
+    for path in [
+        "/api/v2/agents/skills/export",
+        "/api/v2/agents/skills/export?format=ndjson",
+        "/api/v2/agents/skills/export?active=true",
+    ] {
+        // Org 2 has no assignments: a header row, or nothing at all.
+        let r = as_other(&w, Method::GET, path, None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(!r.text.contains("ana@example.com"), "{path}: {}", r.text);
+        assert!(r.text.lines().count() <= 1, "{path}: {}", r.text);
+        assert_eq!(r.header("skillgrid-event-sequence"), Some(&*own), "{path}");
+    }
+    // Org 1's own export holds its assignment.
+    let r = w.app.get("/api/v2/agents/skills/export").await;
+    assert_eq!(r.text.lines().count(), 2, "{}", r.text);
+    assert!(r.text.contains("ana@example.com"), "{}", r.text);
+    // And org 2's own assignments are all it sees.
+    let mine = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/users",
+        Some(&json!({"email": "bob@acme.example", "name": "Bob"})),
+    )
+    .await;
+    let skill = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/skills",
+        Some(&json!({"name": "Acme only"})),
+    )
+    .await;
+    let r = as_other(
+        &w,
+        Method::PUT,
+        &format!(
+            "/api/v2/agents/users/{}/skills",
+            mine.body["id"].as_str().unwrap()
+        ),
+        Some(&json!([{"skillId": skill.body["id"], "proficiency": 5}])),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = as_other(&w, Method::GET, "/api/v2/agents/skills/export", None).await;
+    let rows: Vec<&str> = r.text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{}", r.text);
+    assert!(rows[0].contains("bob@acme.example,") && rows[0].contains(",Acme only,5,"));
+}
+
+#[tokio::test]
 async fn writes_of_another_org_change_nothing_here() {
     let w = world().await;
     let before = org1_state(&w).await;

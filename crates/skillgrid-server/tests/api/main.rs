@@ -22,6 +22,7 @@ mod console_import;
 mod console_skills;
 mod errors;
 mod events;
+mod export;
 mod foreign_routes;
 mod foreign_scopes;
 mod isolation;

@@ -7,7 +7,7 @@ use super::{
     admin_trail, agents_bulk, begin_for_org, begin_write, catalog, clients, events, extra, grid,
     group, groups, keys, scim, trail, users, webhooks, Db,
 };
-use super::{agent_skills, take_tokens, write};
+use super::{agent_skills, export, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 use skillgrid_core::model::NewWebhook;
@@ -75,6 +75,7 @@ store! {
     get_skill(org: OrgId, id: SkillId) -> SkillRecord = read catalog::get(org, id);
     skill_holders(org: OrgId, skill: SkillId, page: PageRequest) -> Paged<SkillHolderRecord>
         = read catalog::skill_holders(org, skill, page);
+    export(org: OrgId, options: ExportOptions) -> Export = store export(org, options);
     list_agents(org: OrgId, f: &AgentFilter, page: PageRequest) -> Paged<AgentRecord>
         = read catalog::list(org, f, page);
     get_agent(org: OrgId, id: AgentId) -> AgentRecord = read catalog::get(org, id);

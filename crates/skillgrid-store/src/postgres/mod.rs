@@ -6,6 +6,7 @@
 //! names, e-mails and idempotency keys. Transactions run at READ COMMITTED: a statement after
 //! a lock sees everything committed before the lock was granted.
 
+mod export;
 mod extra;
 mod group;
 mod rate;
@@ -17,6 +18,7 @@ mod per_backend;
 
 use crate::*;
 use anyhow::Context;
+use export::export;
 use extra::prune_expired_keys;
 use skillsets::write_unlayered;
 use sqlx::postgres::{PgPool, PgPoolOptions};

@@ -14,6 +14,7 @@ mod catalog;
 mod clients;
 mod console;
 mod events;
+mod export;
 mod generation;
 mod grid;
 mod grouped;
