@@ -15,7 +15,9 @@
 //!    size and SQL statements of each kind of page (see `console`; alone with
 //!    `--console-only`);
 //! 8. webhook deliveries to a consumer on loopback: events per second, and the delivery lag
-//!    under steady writes (see `webhooks`; alone with `--webhooks-only`, not in the full run).
+//!    under steady writes (see `webhooks`; alone with `--webhooks-only`, not in the full run);
+//! 9. SCIM provisioning, one User a request as identity providers send them (see `scim`; alone
+//!    with `--scim-only`, not in the full run).
 //!
 //! With `--postgres URL` the server-side figures are measured on PostgreSQL too.
 
@@ -23,6 +25,7 @@ mod ceiling;
 mod console;
 mod datasette;
 mod load;
+mod scim;
 mod server;
 mod stats;
 mod validation;
@@ -80,6 +83,11 @@ struct Args {
     /// --quick).
     #[arg(long)]
     webhooks_only: bool,
+    /// Measure SCIM provisioning only (on SQLite, and on PostgreSQL with --postgres): --agents
+    /// Users (default 10,000; 1,000 with --quick) created one request at a time, each after a
+    /// lookup by userName, as identity providers do: Users per second, latency p50/p99.
+    #[arg(long)]
+    scim_only: bool,
     /// Agents in the console's organization (default 10,000; 2,000 with --quick).
     #[arg(long)]
     console_agents: Option<usize>,
@@ -196,6 +204,25 @@ async fn main() -> Result<()> {
         println!("total {:.1} s", started.elapsed().as_secs_f64());
         if args.json {
             println!("{}", json!({ "webhooks": out }));
+        }
+        return Ok(());
+    }
+    if args.scim_only {
+        let (bin, dir) = (&server_bin, tmp.path());
+        let users = args
+            .agents
+            .unwrap_or(if args.quick { 1_000 } else { 10_000 });
+        let file = format!("sqlite://{}", dir.join("scim.db").display());
+        let mut out = json!({ "sqlite": scim::measure(bin, &file, dir, "SQLite", users).await? });
+        if let Some(url) = &args.postgres {
+            out["postgres"] = on_scratch_postgres(url, "scim", |db| async move {
+                scim::measure(bin, &db, dir, "PostgreSQL", users).await
+            })
+            .await?;
+        }
+        println!("total {:.1} s", started.elapsed().as_secs_f64());
+        if args.json {
+            println!("{}", json!({ "scim": out }));
         }
         return Ok(());
     }
