@@ -130,10 +130,39 @@ fn the_webhook_phase_delivers_every_event_and_reports_its_figures() {
     );
     let last = stdout.lines().last().expect("some output");
     let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
-    let w = &v["webhooks"];
+    let w = &v["webhooks"]["sqlite"];
     assert_eq!(w["backlog_events"], 40, "{w}");
     assert!(w["steady_events"].as_u64().is_some_and(|n| n > 0), "{w}");
     for key in ["events_per_s", "lag_p50_ms", "lag_p99_ms"] {
         assert!(w[key].as_f64().is_some_and(|x| x >= 0.0), "{key} in {w}");
+    }
+}
+
+#[test]
+fn the_scim_phase_provisions_every_user_and_reports_its_figures() {
+    let out = Command::new(env!("CARGO_BIN_EXE_skillgrid-bench"))
+        .args(["--json", "--scim-only", "--agents", "30"])
+        .arg("--server")
+        .arg(server_binary())
+        .output()
+        .expect("the bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the bench failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().expect("some output");
+    let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    let s = &v["scim"]["sqlite"];
+    assert_eq!(s["users"], 30, "{s}");
+    for key in [
+        "users_per_s",
+        "create_p50_ms",
+        "create_p99_ms",
+        "lookup_p50_ms",
+        "lookup_p99_ms",
+    ] {
+        assert!(s[key].as_f64().is_some_and(|x| x > 0.0), "{key} in {s}");
     }
 }
