@@ -36,7 +36,7 @@ use super::prune_expired_keys;
 // Its own statements: the audit trail's reads.
 use super::{skillsets::AGENT_AUDIT, skillsets::FEED, skillsets::ORG_AUDIT};
 // What `Store` does differently on each backend.
-use super::{agent_skills, disk_usage, extra, take_tokens};
+use super::{agent_skills, disk_usage, extra, org_generation, take_tokens};
 // The expression of an agent `g`'s skill-set version.
 use super::AGENT_VERSION;
 // Skill-set writes: one agent's, many agents', a group's.

@@ -67,6 +67,6 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// A rusqlite error as the store's (an error of the database, like sqlx's).
-pub(super) fn sql_err(e: rusqlite::Error) -> StoreError {
+pub(in crate::sqlite) fn sql_err(e: rusqlite::Error) -> StoreError {
     StoreError::from(anyhow::Error::from(e))
 }

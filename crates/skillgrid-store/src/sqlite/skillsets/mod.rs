@@ -22,13 +22,14 @@ mod statements;
 mod tests;
 
 pub(super) use pipeline::{Activity, LargeWrites};
-pub(super) use reads::{load_set, AGENT_AUDIT, FEED, ORG_AUDIT};
+pub(super) use reads::{AGENT_AUDIT, FEED, ORG_AUDIT};
 
 use super::SqliteStore;
 use crate::common::SkillKeys;
 use crate::tuning::PIPELINE_FROM as LARGE;
 use crate::*;
-use handle::{on_handle, sql_err};
+use handle::on_handle;
+pub(super) use handle::sql_err;
 use plan::Planner;
 use sqlx::sqlite::SqlitePool;
 use sqlx::SqliteConnection;
