@@ -2,8 +2,6 @@
 //! `crate::audit` documents), for the store's read paths rather than its writes. An agent's
 //! set is read in `sqlite/hot.rs`.
 
-use crate::*;
-
 /// The start of a read of audit entries: the columns `audit::stored_set` reads, of the rows
 /// `s` of `audit_sets`. A row of a large write takes what it leaves out from its write's row
 /// and from its agent (see migration 0004). A macro, so that `concat!` can finish it.
