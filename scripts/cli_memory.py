@@ -64,6 +64,37 @@ def timed(cmd, env):
     return p.returncode, rss_kb / 1024, secs, p.stdout.strip()
 
 
+def start_server(binary, database, work, wrap=(), boot=None, log="serve.log"):
+    """Starts `skillgrid serve` on a free loopback port over `database`, its command prefixed
+    by `wrap` (e.g. `/usr/bin/time -v`), stderr in `work/log`. Returns (process, port,
+    bootstrap client id, its secret) once it accepts connections: those it prints on a new,
+    empty database, or `boot` (id, secret) given for one it was started on before."""
+    port = free_port()
+    server_log = open(os.path.join(work, log), "w+")
+    server = subprocess.Popen(
+        list(wrap) + [binary, "serve", "--listen", f"127.0.0.1:{port}", "--database", database],
+        stderr=server_log, stdout=subprocess.DEVNULL,
+        env={**os.environ, "RUST_LOG": "warn"})
+    cid, secret = boot or (None, None)
+    for _ in range(0 if boot else 300):
+        server_log.seek(0)
+        text = server_log.read()
+        m1 = re.search(r"client id:\s+(\S+)", text)
+        m2 = re.search(r"client secret:\s+(\S+)", text)
+        if m1 and m2:
+            cid, secret = m1.group(1), m2.group(1)
+            break
+        time.sleep(0.1)
+    assert cid, "no bootstrap client printed"
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port, cid, secret
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="target/release/skillgrid")
@@ -72,31 +103,8 @@ def main():
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     work = tempfile.mkdtemp(prefix="skillgrid-cli-memory-")
-    port = free_port()
-    server_log = open(os.path.join(work, "serve.log"), "w+")
-    server = subprocess.Popen(
-        [binary, "serve", "--listen", f"127.0.0.1:{port}",
-         "--database", f"sqlite://{work}/skillgrid.db"],
-        stderr=server_log, stdout=subprocess.DEVNULL,
-        env={**os.environ, "RUST_LOG": "warn"})
+    server, port, cid, secret = start_server(binary, f"sqlite://{work}/skillgrid.db", work)
     try:
-        cid = secret = None
-        for _ in range(300):
-            server_log.seek(0)
-            text = server_log.read()
-            m1 = re.search(r"client id:\s+(\S+)", text)
-            m2 = re.search(r"client secret:\s+(\S+)", text)
-            if m1 and m2:
-                cid, secret = m1.group(1), m2.group(1)
-                break
-            time.sleep(0.1)
-        assert cid, "no bootstrap client printed"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port)).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         api = Api(port, cid, secret)
         api.json("PATCH", "/organizations/settings",
                  {"rateLimit": {"requestsPerMinute": 1_000_000, "burst": 100_000}})

@@ -392,3 +392,67 @@ pub enum SkillSetPatch {
     Wrapped(SkillSetMerge),
     Bare(Vec<AssignmentIn>),
 }
+
+/// The body of `POST /admin/users/bulk`: the wrapped object or the bare array of agents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AgentsBulkBody {
+    Wrapped(AgentsBulkRequest),
+    Bare(Vec<AgentUpsert>),
+}
+
+/// `POST /admin/users/bulk`: many agents created or updated at once, matched by email (any
+/// case). A bare array of agents is accepted as `{"agents": [...]}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentsBulkRequest {
+    /// `true` (the default): if anything is wrong anywhere, nothing is written; `false`: the
+    /// valid agents are written and the others come back with their problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub atomic: Option<bool>,
+    /// `true`: answer as if written, write nothing (the same as `?dryRun=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub dry_run: Option<bool>,
+    /// At most `limits.maxItemsPerBulk`; an email (any case) at most once.
+    pub agents: Vec<AgentUpsert>,
+}
+
+/// One agent of `POST /admin/users/bulk`: created when no agent has its email (any case),
+/// else that agent's fields are updated. Omitted fields keep their value (a new agent:
+/// no external id, active).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentUpsert {
+    /// Which agent: unique per organization, compared case-insensitively; stored as sent.
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s.\u0000-\u001f\u007f-\u009f][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s.\u0000-\u001f\u007f-\u009f]$"
+    )]
+    pub email: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub name: String,
+    /// `null` clears the external id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub active: Option<bool>,
+}
+
+impl AgentUpsert {
+    pub fn new(email: impl Into<String>, name: impl Into<String>) -> Self {
+        AgentUpsert {
+            email: email.into(),
+            name: name.into(),
+            ..AgentUpsert::default()
+        }
+    }
+}

@@ -65,6 +65,29 @@ pub struct AssignmentOut {
     pub active: bool,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// Where the assignment comes from, with `?include=sources` on a read of an agent's
+    /// skills: its direct assignment (the API's, or a SCIM User's) and each SCIM Group of the
+    /// agent that gives the skill. `proficiency` is the highest of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<SkillSource>>,
+}
+
+/// One source of an agent's skill: its own (direct) assignment, or a SCIM Group it is a
+/// member of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillSource {
+    /// `direct` or `group`.
+    #[serde(rename = "type")]
+    #[schema(example = "group")]
+    pub kind: String,
+    pub proficiency: i64,
+    /// The group's id (`group` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<Uuid>,
+    /// The group's displayName (`group` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// One assignment as a client sends it (ASSIGNMENT). `proficiency` may be a number or a level name.
@@ -263,4 +286,57 @@ pub struct SkillHolder {
     pub email: String,
     pub name: String,
     pub assignment: AssignmentOut,
+}
+
+/// What `POST /admin/users/bulk` did with one agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UpsertOutcome {
+    /// No agent had the email: a new one was made (status 201).
+    Created,
+    /// The agent with the email had other values: they were changed (status 200).
+    Updated,
+    /// The agent with the email already had these values: nothing was written (status 200).
+    Unchanged,
+}
+
+/// Counts over `POST /admin/users/bulk`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentsBulkSummary {
+    pub items: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// The result of one agent of `POST /admin/users/bulk`: `outcome` and `agent` when it
+/// succeeded, `problem` when not (only when `atomic` is false).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentsBulkResult {
+    pub index: u64,
+    /// The email as sent, when it was a string.
+    #[schema(required = true)]
+    pub email: Option<String>,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<UpsertOutcome>,
+    /// The agent after the write (in a dry run, as it would be; a new one's id is then not
+    /// kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<crate::Problem>,
+}
+
+/// `POST /admin/users/bulk` success body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentsBulkResponse {
+    pub dry_run: bool,
+    pub summary: AgentsBulkSummary,
+    pub results: Vec<AgentsBulkResult>,
 }

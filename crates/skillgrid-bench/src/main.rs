@@ -18,7 +18,9 @@
 //!    size and SQL statements of each kind of page (see `console`; alone with
 //!    `--console-only`);
 //! 8. webhook deliveries to a consumer on loopback: events per second, and the delivery lag
-//!    under steady writes (see `webhooks`; alone with `--webhooks-only`, not in the full run).
+//!    under steady writes (see `webhooks`; alone with `--webhooks-only`, not in the full run);
+//! 9. SCIM provisioning, one User a request as identity providers send them (see `scim`; alone
+//!    with `--scim-only`, not in the full run).
 //!
 //! With `--postgres URL` the server-side figures are measured on PostgreSQL too.
 
@@ -26,6 +28,7 @@ mod ceiling;
 mod console;
 mod datasette;
 mod load;
+mod scim;
 mod server;
 mod stats;
 mod validation;
@@ -77,11 +80,17 @@ struct Args {
     /// Measure the console's grid page only (on SQLite, and on PostgreSQL with --postgres).
     #[arg(long)]
     console_only: bool,
-    /// Measure webhook deliveries only (on SQLite): events per second delivered to a consumer
-    /// on loopback, from a backlog of --agents events, and the delivery lag p50/p99 under
-    /// steady single writes for --seconds (default 10; 2 with --quick).
+    /// Measure webhook deliveries only (on SQLite, and on PostgreSQL with --postgres): events
+    /// per second delivered to a consumer on loopback, from a backlog of --agents events, and
+    /// the delivery lag p50/p99 under steady single writes for --seconds (default 10; 2 with
+    /// --quick).
     #[arg(long)]
     webhooks_only: bool,
+    /// Measure SCIM provisioning only (on SQLite, and on PostgreSQL with --postgres): --agents
+    /// Users (default 10,000; 1,000 with --quick) created one request at a time, each after a
+    /// lookup by userName, as identity providers do: Users per second, latency p50/p99.
+    #[arg(long)]
+    scim_only: bool,
     /// Agents in the console's organization (default 10,000; 2,000 with --quick).
     #[arg(long)]
     console_agents: Option<usize>,
@@ -199,10 +208,39 @@ async fn main() -> Result<()> {
             .map_or(Duration::from_secs(if args.quick { 2 } else { 10 }), |s| {
                 Duration::from_secs_f64(s)
             });
-        let out = webhooks::measure(&server_bin, tmp.path(), plan.agents, phase).await?;
+        let (bin, dir, agents) = (&server_bin, tmp.path(), plan.agents);
+        let file = format!("sqlite://{}", dir.join("webhooks.db").display());
+        let mut out = json!({
+            "sqlite": webhooks::measure(bin, &file, dir, "SQLite", agents, phase).await?
+        });
+        if let Some(url) = &args.postgres {
+            out["postgres"] = on_scratch_postgres(url, "webhooks", |db| async move {
+                webhooks::measure(bin, &db, dir, "PostgreSQL", agents, phase).await
+            })
+            .await?;
+        }
         println!("total {:.1} s", started.elapsed().as_secs_f64());
         if args.json {
             println!("{}", json!({ "webhooks": out }));
+        }
+        return Ok(());
+    }
+    if args.scim_only {
+        let (bin, dir) = (&server_bin, tmp.path());
+        let users = args
+            .agents
+            .unwrap_or(if args.quick { 1_000 } else { 10_000 });
+        let file = format!("sqlite://{}", dir.join("scim.db").display());
+        let mut out = json!({ "sqlite": scim::measure(bin, &file, dir, "SQLite", users).await? });
+        if let Some(url) = &args.postgres {
+            out["postgres"] = on_scratch_postgres(url, "scim", |db| async move {
+                scim::measure(bin, &db, dir, "PostgreSQL", users).await
+            })
+            .await?;
+        }
+        println!("total {:.1} s", started.elapsed().as_secs_f64());
+        if args.json {
+            println!("{}", json!({ "scim": out }));
         }
         return Ok(());
     }
@@ -344,22 +382,10 @@ async fn run_console(
     console::report("SQLite", &f);
     let mut out = json!({ "sqlite": console::summary(&f) });
     if let Some(url) = &args.postgres {
-        use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(url)
-            .await
-            .with_context(|| format!("cannot connect to {url}"))?;
-        let db = format!("skillgrid_bench_console_{}", std::process::id());
-        sqlx::query(&format!("CREATE DATABASE {db}"))
-            .execute(&mut admin)
-            .await?;
-        let f = async {
-            console::measure(bin, &with_db(url, &db)?, dir, "postgres", agents, samples).await
-        }
-        .await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await?;
-        let f = f?;
+        let f = on_scratch_postgres(url, "console", |db| async move {
+            console::measure(bin, &db, dir, "postgres", agents, samples).await
+        })
+        .await?;
         console::report("PostgreSQL", &f);
         out["postgres"] = console::summary(&f);
     }
@@ -631,6 +657,28 @@ async fn run_sqlite(plan: &Plan, bin: &Path, dir: &Path) -> Result<(Fixture, Fig
 }
 
 /// `url` with its database name replaced by `name`.
+/// Runs `f` on a database of its own (its URL given) on the PostgreSQL server at `url`,
+/// dropped afterwards whatever `f` came to.
+async fn on_scratch_postgres<T, F, Fut>(url: &str, what: &str, f: F) -> Result<T>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))?;
+    let db = format!("skillgrid_bench_{what}_{}", std::process::id());
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await?;
+    let out = async { f(with_db(url, &db)?).await }.await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    out
+}
+
 fn with_db(url: &str, name: &str) -> Result<String> {
     let (scheme, rest) = url.split_once("://").context("not a URL")?;
     let (authority, after) = rest.split_once('/').unwrap_or((rest, ""));

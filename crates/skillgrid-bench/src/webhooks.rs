@@ -1,6 +1,6 @@
 //! Webhook deliveries (`--webhooks-only`): the server delivers to a consumer of the bench's
 //! own on loopback (a minimal HTTP/1.1 server that answers 204 at once and notes each event's
-//! arrival), on SQLite.
+//! arrival), on SQLite, and on PostgreSQL with `--postgres`.
 //! 1. throughput: one bulk write of every agent makes one `assignment.changed` event each; the
 //!    endpoint is enabled after it, and the events delivered per second to it are counted
 //!    until the last arrives;
@@ -23,16 +23,24 @@ const STEADY_RATE: f64 = 50.0;
 /// Each event that arrived: its sequence number and its lag in milliseconds.
 type Arrivals = Arc<Mutex<Vec<(i64, i64)>>>;
 
-pub async fn measure(bin: &Path, dir: &Path, agents: usize, phase: Duration) -> Result<Value> {
-    let db = format!("sqlite://{}", dir.join("webhooks.db").display());
-    let fixture = workload::seed(&db, agents, 1).await?;
+/// Both figures on the database `db` (`label` names it in the output).
+pub async fn measure(
+    bin: &Path,
+    db: &str,
+    dir: &Path,
+    label: &str,
+    agents: usize,
+    phase: Duration,
+) -> Result<Value> {
+    let fixture = workload::seed(db, agents, 1).await?;
     let arrivals: Arrivals = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     let consumer = tokio::spawn(consume(listener, arrivals.clone()));
     let http = reqwest::Client::builder().no_proxy().build()?;
     let env = [("SKILLGRID_WEBHOOKS_ALLOW_PRIVATE", "true")];
-    let server = Server::start(bin, &db, &dir.join("webhooks.log"), &http, &env).await?;
+    let log = dir.join(format!("webhooks-{label}.log"));
+    let server = Server::start(bin, db, &log, &http, &env).await?;
     let token = server
         .token(&http, fixture.client_id, &fixture.secret)
         .await?;
@@ -73,7 +81,7 @@ pub async fn measure(bin: &Path, dir: &Path, agents: usize, phase: Duration) -> 
     let backlog_s = start.elapsed().as_secs_f64();
     let events_per_s = agents as f64 / backlog_s;
     println!(
-        "webhooks: a backlog of {agents} events delivered in {backlog_s:.2} s = {events_per_s:.0} events/s (one endpoint, in order)"
+        "webhooks ({label}): a backlog of {agents} events delivered in {backlog_s:.2} s = {events_per_s:.0} events/s (one endpoint, in order)"
     );
 
     // 2. Lag under steady single writes.
@@ -90,7 +98,7 @@ pub async fn measure(bin: &Path, dir: &Path, agents: usize, phase: Duration) -> 
     let p50 = crate::stats::percentile_ms(&lags, 50.0);
     let p99 = crate::stats::percentile_ms(&lags, 99.0);
     println!(
-        "webhooks: delivery lag under {STEADY_RATE:.0} writes/s ({writes} events): p50 {p50:.0} ms, p99 {p99:.0} ms"
+        "webhooks ({label}): delivery lag under {STEADY_RATE:.0} writes/s ({writes} events): p50 {p50:.0} ms, p99 {p99:.0} ms"
     );
     server.stop().await?;
     consumer.abort();

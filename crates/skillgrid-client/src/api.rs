@@ -1,23 +1,24 @@
 //! One typed method per route of the API, plus helpers that follow `nextCursor`.
 
 use crate::requests::{
-    AgentAssignment, AgentPatch, AgentQuery, AssignmentFields, AuditQuery, BulkOptions,
-    BulkRequest, NewAgent, NewSkill, PageQuery, SettingsPatch, SkillPatch, SkillQuery,
-    SkillSetMerge, SkillSetReplace, SkillToAgents,
+    AgentAssignment, AgentPatch, AgentQuery, AgentUpsert, AgentsBulk, AssignmentFields, AuditQuery,
+    BulkOptions, BulkRequest, ExportQuery, NewAgent, NewSkill, PageQuery, SettingsPatch,
+    SkillPatch, SkillQuery, SkillSetMerge, SkillSetReplace, SkillToAgents,
 };
 use crate::{Answer, Call, Client, Error, Result};
 use reqwest::Method;
 use skillgrid_api::{
-    Agent, AgentSkills, AssignmentIn, AuditEntry, BulkResponse, OrgSettings, Page, Skill,
-    SkillHolder,
+    Agent, AgentSkills, AgentsBulkResponse, AssignmentIn, AuditEntry, BulkResponse, OrgSettings,
+    Page, Skill, SkillHolder,
 };
 use std::future::Future;
 use uuid::Uuid;
 
-/// The answer of a bulk call.
+/// The answer of a bulk call: [`BulkResponse`], or the answer of another bulk route
+/// (`AgentsBulkResponse`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BulkOutcome {
-    pub response: BulkResponse,
+pub struct BulkOutcome<R = BulkResponse> {
+    pub response: R,
     /// The `Idempotency-Key` the call was sent with (generated unless given): send the same
     /// request again with it to get this answer back without writing anything.
     pub idempotency_key: String,
@@ -48,6 +49,23 @@ where
     }
 }
 
+/// An export being received: what its snapshot says, and its body a chunk at a time.
+#[derive(Debug)]
+pub struct Export {
+    /// The organization's last event the export includes (`Skillgrid-Event-Sequence`).
+    pub event_sequence: Option<i64>,
+    response: reqwest::Response,
+}
+
+impl Export {
+    /// The next piece of the body, `None` at its end. An export the server cut short fails
+    /// here rather than ending early.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        let chunk = self.response.chunk().await.map_err(Error::Transport)?;
+        Ok(chunk.map(|c| c.to_vec()))
+    }
+}
+
 impl Client {
     async fn json<T: serde::de::DeserializeOwned>(&self, call: Call) -> Result<T> {
         self.execute(&call).await?.json()
@@ -59,7 +77,11 @@ impl Client {
         with_etag_version(&a)
     }
 
-    async fn bulk_call(&self, mut call: Call, opts: &BulkOptions) -> Result<BulkOutcome> {
+    async fn bulk_call<R: serde::de::DeserializeOwned>(
+        &self,
+        mut call: Call,
+        opts: &BulkOptions,
+    ) -> Result<BulkOutcome<R>> {
         let key = opts
             .idempotency_key
             .clone()
@@ -290,6 +312,20 @@ impl Client {
         .await
     }
 
+    /// `POST /admin/users/bulk`: creates or updates many agents, matched by email, all or
+    /// nothing when `atomic`; with an `Idempotency-Key` (generated unless given) that every
+    /// retry of this call reuses.
+    pub async fn upsert_agents(
+        &self,
+        agents: &[AgentUpsert],
+        atomic: bool,
+        opts: &BulkOptions,
+    ) -> Result<BulkOutcome<AgentsBulkResponse>> {
+        let call =
+            Call::new(Method::POST, "/admin/users/bulk").json(&AgentsBulk { atomic, agents });
+        self.bulk_call(call, opts).await
+    }
+
     /// `POST /admin/skills/{skillId}/agents`: one skill to many agents (merge, atomic).
     pub async fn skill_to_agents(
         &self,
@@ -303,6 +339,28 @@ impl Client {
     }
 
     /// `GET /admin/skills/{skillId}/agents`: one page of who holds the skill.
+    /// Every assignment of the organization as of one moment, in one streamed answer.
+    pub async fn export(&self, q: ExportQuery) -> Result<Export> {
+        let mut call = Call::new(Method::GET, "/agents/skills/export").query(q.to_query());
+        call.stream = true;
+        let a = self.execute(&call).await?;
+        let event_sequence = a
+            .headers
+            .get("skillgrid-event-sequence")
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        match a.unread {
+            Some(response) => Ok(Export {
+                event_sequence,
+                response,
+            }),
+            None => Err(Error::decode(
+                a.status.as_u16(),
+                "the export's answer was read before its body was asked for",
+                &a.body,
+            )),
+        }
+    }
+
     pub async fn skill_holders(&self, skill: Uuid, q: &PageQuery) -> Result<Page<SkillHolder>> {
         let call =
             Call::new(Method::GET, format!("/admin/skills/{skill}/agents")).query(q.to_query());

@@ -22,7 +22,7 @@ mod error;
 mod requests;
 mod retry;
 
-pub use api::BulkOutcome;
+pub use api::{BulkOutcome, Export};
 pub use error::{Error, Result};
 pub use requests::*;
 pub use retry::RetryPolicy;
@@ -173,6 +173,8 @@ pub(crate) struct Call {
     pub body: Option<Vec<u8>>,
     pub if_match: Option<i64>,
     pub idempotency_key: Option<String>,
+    /// A successful answer's body is left unread, for the caller to take as it comes.
+    pub stream: bool,
 }
 
 impl Call {
@@ -184,6 +186,7 @@ impl Call {
             body: None,
             if_match: None,
             idempotency_key: None,
+            stream: false,
         }
     }
 
@@ -220,6 +223,8 @@ pub(crate) struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// A streamed call's answer, its body unread (see [`Call::stream`]).
+    pub unread: Option<reqwest::Response>,
 }
 
 impl Answer {
@@ -399,11 +404,20 @@ impl Client {
         let res = b.send().await?;
         let status = res.status();
         let headers = res.headers().clone();
+        if call.stream && status.is_success() {
+            return Ok(Answer {
+                status,
+                headers,
+                body: Vec::new(),
+                unread: Some(res),
+            });
+        }
         let body = res.bytes().await?.to_vec();
         Ok(Answer {
             status,
             headers,
             body,
+            unread: None,
         })
     }
 

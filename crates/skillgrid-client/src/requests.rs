@@ -227,6 +227,25 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
+/// `GET /agents/skills/export`: its format and which assignments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportQuery {
+    /// NDJSON instead of CSV.
+    pub ndjson: bool,
+    /// `Some(true)`: active agents' assignments of active skills only; `Some(false)`: the
+    /// others; `None`: all.
+    pub active: Option<bool>,
+}
+
+impl ExportQuery {
+    pub(crate) fn to_query(self) -> Query {
+        let format = if self.ndjson { "ndjson" } else { "csv" };
+        let mut q = vec![("format", format.to_string())];
+        push(&mut q, "active", &self.active);
+        q
+    }
+}
+
 pub(crate) type Query = Vec<(&'static str, String)>;
 
 pub(crate) fn push<T: ToString>(q: &mut Query, k: &'static str, v: &Option<T>) {
@@ -329,4 +348,34 @@ mod tests {
             json!({"skills": [], "remove": [a]})
         );
     }
+}
+
+/// One agent of `POST /admin/users/bulk`: created when no agent has its email (any case),
+/// else updated. Fields left `None` keep their value; `external_id: Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentUpsert {
+    pub email: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+impl AgentUpsert {
+    pub fn new(email: impl Into<String>, name: impl Into<String>) -> Self {
+        AgentUpsert {
+            email: email.into(),
+            name: name.into(),
+            ..AgentUpsert::default()
+        }
+    }
+}
+
+/// `POST /admin/users/bulk` (the dry run goes in the query, from [`BulkOptions`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct AgentsBulk<'a> {
+    pub atomic: bool,
+    pub agents: &'a [AgentUpsert],
 }

@@ -136,33 +136,11 @@ impl<R: Read> CsvRows<R> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_reader(Lines::new(file));
-        let headers = reader.headers().map_err(|e| csv_diag(&e, 1))?.clone();
-        let mut cols = [None; 5];
-        for (i, h) in headers.iter().enumerate() {
-            let h = h.trim_start_matches('\u{feff}').trim();
-            match HEADER.iter().position(|c| c.eq_ignore_ascii_case(h)) {
-                Some(c) if cols[c].is_some() => {
-                    return Err(Diag::new(1, h, "the column appears twice in the header"))
-                }
-                Some(c) => cols[c] = Some(i),
-                None => {
-                    return Err(Diag::new(
-                        1,
-                        h,
-                        format!("unknown column; the columns are {}", HEADER.join(", ")),
-                    ))
-                }
-            }
-        }
-        for (c, name) in HEADER.iter().enumerate().take(2) {
-            if cols[c].is_none() {
-                return Err(Diag::new(1, *name, "missing column in the header row"));
-            }
-        }
+        let (cols, width) = header_columns(&mut reader, &HEADER, 2)?;
         Ok(CsvRows {
             reader,
             cols,
-            width: headers.len(),
+            width,
             record: csv::StringRecord::new(),
         })
     }
@@ -174,12 +152,7 @@ impl<R: Read> CsvRows<R> {
             Err(e) => Err(csv_diag(&e, line)),
             Ok(false) => Ok(None),
             Ok(true) => {
-                // The reader skips blank lines without counting them, so the line is counted
-                // here: the line of the record's last byte, less the line breaks inside it.
-                let end = self.reader.position().byte();
-                let inside: usize = self.record.iter().map(|f| f.matches('\n').count()).sum();
-                let last = self.reader.get_mut().line_of(end.saturating_sub(1));
-                let line = last.saturating_sub(inside as u64);
+                let line = record_line(&mut self.reader, &self.record);
                 let get = |c: usize| {
                     self.cols[c]
                         .and_then(|i| self.record.get(i))
@@ -209,9 +182,56 @@ impl<R: Read> CsvRows<R> {
     }
 }
 
+/// Reads the header row of `reader`: the index in the file of each of `columns` that it
+/// has, and how many columns it has; `Err` when it is unreadable or names a column that is
+/// not one of `columns`, names one twice, or lacks one of the first `required`.
+pub(crate) fn header_columns<R: Read, const N: usize>(
+    reader: &mut csv::Reader<Lines<R>>,
+    columns: &[&str; N],
+    required: usize,
+) -> Result<([Option<usize>; N], usize), Diag> {
+    let headers = reader.headers().map_err(|e| csv_diag(&e, 1))?.clone();
+    let mut cols = [None; N];
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.trim_start_matches('\u{feff}').trim();
+        match columns.iter().position(|c| c.eq_ignore_ascii_case(h)) {
+            Some(c) if cols[c].is_some() => {
+                return Err(Diag::new(1, h, "the column appears twice in the header"))
+            }
+            Some(c) => cols[c] = Some(i),
+            None => {
+                return Err(Diag::new(
+                    1,
+                    h,
+                    format!("unknown column; the columns are {}", columns.join(", ")),
+                ))
+            }
+        }
+    }
+    for (c, name) in columns.iter().enumerate().take(required) {
+        if cols[c].is_none() {
+            return Err(Diag::new(1, *name, "missing column in the header row"));
+        }
+    }
+    Ok((cols, headers.len()))
+}
+
+/// The 1-based line of the record `reader` read last. The reader skips blank lines without
+/// counting them, so the line is counted here: the line of the record's last byte, less the
+/// line breaks inside it.
+pub(crate) fn record_line<R: Read>(
+    reader: &mut csv::Reader<Lines<R>>,
+    record: &csv::StringRecord,
+) -> u64 {
+    let end = reader.position().byte();
+    let inside: usize = record.iter().map(|f| f.matches('\n').count()).sum();
+    let last = reader.get_mut().line_of(end.saturating_sub(1));
+    last.saturating_sub(inside as u64)
+}
+
 /// A reader that notes where each line break of what it reads falls, so that the line of a
 /// byte offset can be told; offsets already passed are forgotten.
-struct Lines<R> {
+pub(crate) struct Lines<R> {
     inner: R,
     /// Bytes read so far.
     read: u64,
@@ -222,7 +242,7 @@ struct Lines<R> {
 }
 
 impl<R> Lines<R> {
-    fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Lines {
             inner,
             read: 0,
@@ -252,7 +272,7 @@ impl<R: Read> Read for Lines<R> {
     }
 }
 
-fn csv_diag(e: &csv::Error, line: u64) -> Diag {
+pub(crate) fn csv_diag(e: &csv::Error, line: u64) -> Diag {
     let line = e.position().map_or(line, |p| p.line());
     Diag::new(line, "-", format!("unreadable CSV: {e}"))
 }

@@ -9,6 +9,7 @@
 //! * [`timestamp`]: the one way times are parsed and printed;
 //! * [`webhooks`]: the event types, how deliveries are signed, and where they may go.
 
+pub mod csv_agents;
 pub mod csv_import;
 pub mod diff;
 pub mod ids;

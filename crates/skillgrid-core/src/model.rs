@@ -142,6 +142,17 @@ pub struct NewAgent {
     pub external_id: Option<String>,
 }
 
+/// One agent of a bulk upsert, matched by its email (case-insensitively): created when no
+/// agent has it, else updated. `None` fields keep the agent's value (a new agent's: no
+/// external id, active).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpsertAgent {
+    pub email: String,
+    pub name: String,
+    pub external_id: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentPatch {
     pub email: Option<String>,

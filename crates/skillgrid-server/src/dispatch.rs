@@ -45,6 +45,12 @@ pub struct DispatchOptions {
 pub const RETRY_CAP_FACTOR: u32 = 720;
 /// Events read and delivered per lease renewal.
 const BATCH: u32 = 100;
+/// Deliveries recorded together: the cursor and the attempts of a run of deliveries are
+/// written once this many have succeeded, or [`RECORD_EVERY`] after the first of them, or when
+/// the run pauses (nothing more to send, a failure, a lease to renew). A process that dies in
+/// between sends those events again (at least once; the same `webhook-id`).
+const RECORD_EVENTS: usize = 50;
+const RECORD_EVERY: Duration = Duration::from_millis(200);
 
 impl Default for DispatchOptions {
     fn default() -> Self {
@@ -128,6 +134,25 @@ struct Dispatcher {
     owner: String,
 }
 
+/// An endpoint's run of deliveries: where its cursor is recorded, and the deliveries since,
+/// not recorded yet.
+struct Run {
+    cursor: i64,
+    delivered: Vec<DeliveryRecord>,
+    /// When the first of `delivered` succeeded.
+    since: Option<Instant>,
+}
+
+impl Run {
+    fn from(cursor: i64) -> Run {
+        Run {
+            cursor,
+            delivered: Vec::new(),
+            since: None,
+        }
+    }
+}
+
 /// What one attempt came to.
 enum Outcome {
     Delivered,
@@ -208,30 +233,39 @@ impl Dispatcher {
             let events = crate::routes::events::render_all(&self.state, org, records)
                 .await
                 .map_err(|_| anyhow::anyhow!("rendering events failed"))?;
-            let mut cursor = from;
+            let mut run = Run::from(from);
             for e in &events {
                 // Renewed once half of it is gone: an attempt takes less than the other half.
                 let half = self.options.lease.as_millis() as i64 / 2;
                 if Timestamp::now().0 >= lease_until.0 - half {
+                    if !self.record(&claim, &mut run).await? {
+                        return Ok(());
+                    }
                     let until = later(Timestamp::now(), self.options.lease);
                     match store.renew_webhook_lease(id, &self.owner, until).await? {
-                        Some(next) if next.webhook.delivered_through == cursor => {
+                        Some(next) if next.webhook.delivered_through == run.cursor => {
                             claim.webhook = next.webhook;
                             lease_until = until;
                         }
                         _ => return Ok(()),
                     }
                 }
-                match self.attempt(&claim, cursor, e).await? {
-                    Some(through) => {
-                        cursor = through;
-                        // The next event starts with no retries behind it.
-                        claim.attempts = 0;
-                        claim.failing_since = None;
-                    }
-                    None => return Ok(()),
+                if !self.attempt(&claim, &mut run, e).await? {
+                    return Ok(());
+                }
+                // The next event starts with no retries behind it.
+                claim.attempts = 0;
+                claim.failing_since = None;
+                let due = run.delivered.len() >= RECORD_EVENTS
+                    || run.since.is_some_and(|t| t.elapsed() >= RECORD_EVERY);
+                if due && !self.record(&claim, &mut run).await? {
+                    return Ok(());
                 }
             }
+            if !self.record(&claim, &mut run).await? {
+                return Ok(());
+            }
+            let cursor = run.cursor;
             // Past the events this endpoint does not take, up to the latest read at claim
             // time: every event up to it was committed before the claim read it.
             if complete && claim.head > cursor {
@@ -239,7 +273,7 @@ impl Dispatcher {
                     through: claim.head,
                 };
                 if !store
-                    .webhook_progress(id, &self.owner, cursor, None, &p)
+                    .webhook_progress(id, &self.owner, cursor, &[], &p)
                     .await?
                 {
                     return Ok(());
@@ -254,7 +288,7 @@ impl Dispatcher {
                 Some(next) => {
                     let from = next.webhook.delivered_through;
                     store
-                        .webhook_progress(id, &self.owner, from, None, &Progress::Release)
+                        .webhook_progress(id, &self.owner, from, &[], &Progress::Release)
                         .await?;
                     return Ok(());
                 }
@@ -263,15 +297,40 @@ impl Dispatcher {
         }
     }
 
-    /// One attempt to deliver `event` (the one after `cursor`); the cursor after it, `None`
-    /// when the endpoint's run ends here (a failure to retry later, a disabled endpoint, a
-    /// lost lease).
+    /// Records the run's deliveries not yet recorded, moving the endpoint's cursor past them;
+    /// false when the lease is lost or the endpoint disabled (nothing moves then).
+    async fn record(&self, claim: &ClaimedWebhook, run: &mut Run) -> anyhow::Result<bool> {
+        let Some(&DeliveryRecord { sequence, .. }) = run.delivered.last() else {
+            return Ok(true);
+        };
+        let p = Progress::Delivered { through: sequence };
+        let held = self
+            .state
+            .store()
+            .webhook_progress(
+                claim.webhook.id,
+                &self.owner,
+                run.cursor,
+                &run.delivered,
+                &p,
+            )
+            .await?;
+        run.cursor = sequence;
+        run.delivered.clear();
+        run.since = None;
+        Ok(held)
+    }
+
+    /// One attempt to deliver `event` (the one after the run's last delivery): a delivery is
+    /// added to the run, to be recorded with the next ones; a failure is recorded at once, after
+    /// the run's deliveries before it. False when the endpoint's run ends here (a failure to
+    /// retry later, a disabled endpoint, a lost lease).
     async fn attempt(
         &self,
         claim: &ClaimedWebhook,
-        cursor: i64,
+        run: &mut Run,
         event: &skillgrid_api::Event,
-    ) -> anyhow::Result<Option<i64>> {
+    ) -> anyhow::Result<bool> {
         let store = self.state.store();
         let w = &claim.webhook;
         let body = serde_json::to_vec(event)?;
@@ -310,24 +369,27 @@ impl Dispatcher {
                     .increment(1);
                 metrics::histogram!("skillgrid_webhook_delivery_lag_seconds")
                     .record(lag as f64 / 1000.0);
-                let p = Progress::Delivered {
-                    through: event.sequence,
-                };
-                let held = store
-                    .webhook_progress(w.id, &self.owner, cursor, Some(&record), &p)
-                    .await?;
-                Ok(held.then_some(event.sequence))
+                run.since.get_or_insert_with(Instant::now);
+                run.delivered.push(record);
+                Ok(true)
             }
             Outcome::Gone => {
                 metrics::counter!("skillgrid_webhook_deliveries_total", "outcome" => "failed")
                     .increment(1);
+                if !self.record(claim, run).await? {
+                    return Ok(false);
+                }
                 let reason = "the endpoint answered 410 Gone".to_string();
-                self.disable(claim, cursor, &record, reason).await?;
-                Ok(None)
+                self.disable(claim, run.cursor, &record, reason).await?;
+                Ok(false)
             }
             Outcome::Failed => {
                 metrics::counter!("skillgrid_webhook_deliveries_total", "outcome" => "failed")
                     .increment(1);
+                if !self.record(claim, run).await? {
+                    return Ok(false);
+                }
+                let cursor = run.cursor;
                 let since = claim.failing_since.unwrap_or(now);
                 let window = self.options.retry_window.as_millis() as i64;
                 if now.0 - since.0 >= window {
@@ -338,7 +400,7 @@ impl Dispatcher {
                         describe(&record)
                     );
                     self.disable(claim, cursor, &record, reason).await?;
-                    return Ok(None);
+                    return Ok(false);
                 }
                 let next_at = later(now, self.options.retry_delay(attempt_no as u32));
                 record.next_attempt_at = Some(next_at);
@@ -348,9 +410,9 @@ impl Dispatcher {
                     next_at,
                 };
                 store
-                    .webhook_progress(w.id, &self.owner, cursor, Some(&record), &p)
+                    .webhook_progress(w.id, &self.owner, cursor, &[record], &p)
                     .await?;
-                Ok(None)
+                Ok(false)
             }
         }
     }
@@ -367,7 +429,13 @@ impl Dispatcher {
         let store = self.state.store();
         let w = &claim.webhook;
         let held = store
-            .webhook_progress(w.id, &self.owner, cursor, Some(record), &Progress::Release)
+            .webhook_progress(
+                w.id,
+                &self.owner,
+                cursor,
+                std::slice::from_ref(record),
+                &Progress::Release,
+            )
             .await?;
         if !held {
             return Ok(());

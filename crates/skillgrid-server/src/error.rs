@@ -124,6 +124,8 @@ fn conflict_field(c: Conflict) -> &'static str {
         Conflict::Taken(Unique::OrgName | Unique::SkillName) => "name",
         Conflict::Taken(Unique::AgentEmail | Unique::UserEmail) => "email",
         Conflict::Taken(Unique::Key) => "id",
+        Conflict::Taken(Unique::GroupName) => "displayName",
+        Conflict::GroupChanged => "version",
         Conflict::SkillGone => "skillId",
         Conflict::ScopesChanged => "scopes",
     }

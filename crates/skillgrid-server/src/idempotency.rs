@@ -34,6 +34,38 @@ pub fn key_header(headers: &HeaderMap) -> ApiResult<Option<String>> {
     }
 }
 
+/// A bulk write as read before its work: `?dryRun`, the `Idempotency-Key`, the JSON body
+/// within `max_body` bytes, and the path with its query that the key's fingerprint names.
+pub struct BulkInput {
+    pub dry_run: bool,
+    pub key: Option<String>,
+    pub bytes: Bytes,
+    pub path: String,
+}
+
+impl BulkInput {
+    /// Reads the request to `route` (its path, without the query).
+    pub async fn read(
+        route: &str,
+        q: Option<String>,
+        headers: &HeaderMap,
+        body: Body,
+        max_body: u64,
+    ) -> ApiResult<Self> {
+        let path = format!("{route}?{}", q.as_deref().unwrap_or_default());
+        let dry_run = crate::routes::query(q, &["dryRun"])?.dry_run;
+        let key = key_header(headers)?;
+        crate::body::require_json(headers)?;
+        let bytes = crate::body::read_bytes(headers, body, max_body).await?;
+        Ok(BulkInput {
+            dry_run,
+            key,
+            bytes,
+            path,
+        })
+    }
+}
+
 /// What identifies a request: client, method, path with query, and body.
 pub fn fingerprint(client: ClientId, method: &str, path: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();

@@ -63,6 +63,7 @@ impl<'a> Renderer<'a> {
             expiration_date: a.expires.map(Timestamp::to_rfc3339),
             active: self.active(a),
             updated_at: a.updated_at.to_rfc3339(),
+            sources: None,
         }
     }
 

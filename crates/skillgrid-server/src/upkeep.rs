@@ -38,13 +38,16 @@ pub async fn prune(store: &DynStore, now: Timestamp) -> anyhow::Result<Pruned> {
         let Some(days) = org.settings.audit_retention_days else {
             continue;
         };
-        let before = Timestamp(now.0 - i64::from(days) * DAY_MS);
-        pruned.audit_rows += batches(|| store.prune_audit(org.id, before, BATCH)).await?;
-        pruned.admin_entries += batches(|| store.prune_admin_trails(org.id, before, BATCH)).await?;
-        let before = Timestamp(before.0.min(now.0 - EVENT_RETENTION_MIN_MS));
+        let audit_before = Timestamp(now.0 - i64::from(days) * DAY_MS);
+        // Events first: an event refers to its audit row, which takes the entries along to
+        // the event when it goes first (when events are kept longer).
+        let before = Timestamp(audit_before.0.min(now.0 - EVENT_RETENTION_MIN_MS));
         pruned.events += batches(|| store.prune_events(org.id, before, BATCH)).await?;
         pruned.deliveries +=
             batches(|| store.prune_webhook_deliveries(org.id, before, BATCH)).await?;
+        let before = audit_before;
+        pruned.audit_rows += batches(|| store.prune_audit(org.id, before, BATCH)).await?;
+        pruned.admin_entries += batches(|| store.prune_admin_trails(org.id, before, BATCH)).await?;
     }
     let before = Timestamp(now.0 - IDEMPOTENCY_TTL_MS);
     pruned.idempotency_keys = batches(|| store.prune_idempotency(before, BATCH)).await?;

@@ -40,6 +40,7 @@ pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<Unique> {
         "skills_org_name" => Unique::SkillName,
         "agents_org_email" => Unique::AgentEmail,
         "users_org_email" => Unique::UserEmail,
+        "scim_groups_org_name" => Unique::GroupName,
         _ => Unique::Key,
     })
 }
@@ -55,6 +56,7 @@ fn sqlite_constraint(message: &str) -> &'static str {
         "skills.org_id, skills.name_key" => "skills_org_name",
         "agents.org_id, agents.email_key" => "agents_org_email",
         "users.org_id, users.email_key" => "users_org_email",
+        "scim_groups.org_id, scim_groups.display_key" => "scim_groups_org_name",
         _ => "",
     }
 }

@@ -5,8 +5,10 @@
 //! per-organization `sequence` taken in that transaction (see migration 0012), so a change
 //! that rolls back has no event, one that commits always has one, and an organization's
 //! events read in sequence order are in commit order with no gap. Like an audit entry, an
-//! event keeps the store's own documents (the packed entries of `crate::audit`, the states
-//! of `crate::admin_audit` and `crate::clients`), never a wire type; the server renders them.
+//! event keeps the store's own documents (the states of `crate::admin_audit` and
+//! `crate::clients`), never a wire type; the server renders them. An `assignment.changed`
+//! event refers to the audit row written beside it and reads its packed entries from there
+//! (see migration 0017): a write stores an agent's changes once.
 
 use crate::*;
 use anyhow::Context;
@@ -107,7 +109,6 @@ pub(crate) struct NewEvent {
     pub actor: Option<Uuid>,
     pub subject: Uuid,
     pub version: Option<i64>,
-    pub entries: Option<Vec<u8>>,
     pub action: Option<&'static str>,
     pub before: Option<String>,
     pub after: Option<String>,
@@ -147,7 +148,6 @@ impl NewEvent {
             actor: by.client.map(ClientId::get),
             subject,
             version: None,
-            entries: None,
             action: None,
             before: None,
             after: None,
@@ -169,43 +169,18 @@ impl NewEvent {
             ..NewEvent::by(EventType::ClientUpdated, subject, by)
         })
     }
-
-    /// The `assignment.changed` event of one agent's audit row of a skill-set write (its
-    /// entries in the [`Inline`](crate::audit::Inline) form); `version`: the agent's
-    /// version afterwards.
-    pub(crate) fn assignments(
-        ctx: &WriteContext,
-        agent: Uuid,
-        version: i64,
-        entries: Vec<u8>,
-    ) -> NewEvent {
-        NewEvent {
-            kind: EventType::AssignmentChanged,
-            at: ctx.now.0,
-            request_id: ctx.request_id.clone(),
-            actor: Some(ctx.client_id.get()),
-            subject: agent,
-            version: Some(version),
-            entries: Some(entries),
-            action: None,
-            before: None,
-            after: None,
-        }
-    }
 }
 
-/// The `assignment.changed` events of a write's `writes`, in their order: one per agent
-/// (one per 65,536 changes of an agent, which no organization's limits allow).
-pub(crate) fn assignment_events(
-    writes: &[(&AgentWrite, &skillgrid_core::diff::Plan)],
+/// An `assignment.changed` event to write beside its audit row (see migration 0017): the
+/// agent's version after the write, for each of `sets` in their order (one event per audit
+/// row: one per agent, or one per 65,536 changes of an agent, which no organization's limits
+/// allow).
+pub(crate) fn assignment_versions(
+    sets: &[crate::audit::AuditSet],
     agents: &foldhash::HashMap<AgentId, crate::common::AgentRow>,
-    ctx: &WriteContext,
-) -> Vec<NewEvent> {
-    crate::audit::audit_sets(writes, agents, ctx.now, crate::audit::Inline)
-        .map(|s| {
-            let version = agents[&AgentId::from(s.agent)].version + 1;
-            NewEvent::assignments(ctx, s.agent, version, s.entries)
-        })
+) -> Vec<i64> {
+    sets.iter()
+        .map(|s| agents[&AgentId::from(s.agent)].version + 1)
         .collect()
 }
 
@@ -229,10 +204,11 @@ fn client_action(name: &str) -> Option<ClientAuditAction> {
     .find(|a| client_action_name(*a) == name)
 }
 
-/// The columns an event is read with, in [`EventRow`]'s order.
+/// The columns of its own an event is read with; its `entries` and `skills` come from the
+/// backend's `EVENT_ENTRIES`, which may read them from the audit row the event refers to.
 pub(crate) const EVENT_COLS: &str = "e.uuid, o.uuid AS org_uuid, e.sequence, e.kind,
-    e.occurred_at, e.request_id, e.actor_uuid, e.subject_uuid, e.version, e.entries, e.action,
-    e.before, e.after";
+    e.occurred_at, e.request_id, e.actor_uuid, e.subject_uuid, e.version, e.action, e.before,
+    e.after";
 
 /// An event as both backends read it.
 #[derive(sqlx::FromRow)]
@@ -247,6 +223,8 @@ pub(crate) struct EventRow {
     subject_uuid: Uuid,
     version: Option<i64>,
     entries: Option<Vec<u8>>,
+    /// The skills the entries name by place (SQLite's listed form), from their write's row.
+    skills: Option<Vec<u8>>,
     action: Option<String>,
     before: Option<String>,
     after: Option<String>,
@@ -272,7 +250,7 @@ impl EventRow {
                     client: self.actor_uuid.unwrap_or_default(),
                     agent: self.subject_uuid,
                     entries: self.entries.clone().ok_or_else(|| bad("no entries"))?,
-                    skills: None,
+                    skills: self.skills.clone(),
                 };
                 EventData::Assignments {
                     agent: self.subject_uuid.into(),

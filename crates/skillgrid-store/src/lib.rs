@@ -12,9 +12,11 @@ mod clients;
 mod common;
 mod console;
 mod events;
+pub mod export;
 mod grid;
 mod group;
 mod idempotency;
+mod layers;
 pub mod postgres;
 mod rows;
 #[cfg(test)]
@@ -33,6 +35,7 @@ pub use clients::ClientState;
 pub use common::{IDEMPOTENCY_STALE_MS, IDEMPOTENCY_TTL_MS};
 pub use console::{AuditFilter, SkillHolders};
 pub use events::{EventData, EventRecord, EventType, EVENT_RETENTION_MIN_MS};
+pub use export::{Export, ExportAgent, ExportHeld, ExportOptions, ExportPart, ExportSkill};
 pub use grid::{GridCursor, GridFilter, GridIds, GridPage, GridRow, GridSort};
 pub use webhooks::{
     ClaimedWebhook, DeliveryRecord, Progress, WebhookChange, WebhookRecord, WebhookState,
@@ -47,7 +50,7 @@ use async_trait::async_trait;
 use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings, RateLimit};
 use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{
-    AgentPatch, CatalogSkill, NewAgent, NewSkill, SkillPatch, StoredAssignment,
+    AgentPatch, CatalogSkill, NewAgent, NewSkill, SkillPatch, StoredAssignment, UpsertAgent,
 };
 use skillgrid_core::timestamp::Timestamp;
 use std::collections::HashMap;
@@ -88,6 +91,9 @@ pub enum Conflict {
     /// [`ClientChange::if_scopes`]).
     #[error("the client's scopes changed meanwhile")]
     ScopesChanged,
+    /// A SCIM Group is no longer at the version the caller found (its `If-Match`).
+    #[error("the group changed meanwhile")]
+    GroupChanged,
 }
 
 /// The unique constraints of the stored tables that a write can run into.
@@ -105,6 +111,9 @@ pub enum Unique {
     /// A console user's e-mail within its organization (case-insensitively).
     #[error("the user e-mail")]
     UserEmail,
+    /// A SCIM Group's displayName within its organization (case-insensitively).
+    #[error("the group displayName")]
+    GroupName,
     /// Any other unique key: a row's id, an idempotency key.
     #[error("a key")]
     Key,
@@ -249,6 +258,15 @@ pub struct AgentRecord {
     pub updated_at: Timestamp,
 }
 
+/// What [`Store::upsert_agents`] did with one agent: the agent as it is afterwards (in a dry
+/// run, as it would be).
+#[derive(Debug, Clone)]
+pub enum Upserted {
+    Created(AgentRecord),
+    Updated(AgentRecord),
+    Unchanged(AgentRecord),
+}
+
 /// What SCIM keeps of an agent: the userName and profile (JSON: the name parts, display
 /// name and emails) its identity provider last sent, and whether it deleted the agent, which
 /// SCIM then no longer shows (agents are never deleted).
@@ -258,6 +276,54 @@ pub struct ScimUserRecord {
     pub user_name: String,
     pub profile: String,
     pub retired: bool,
+}
+
+/// A SCIM Group: a skill profile that its members hold (see migration 0016 and
+/// `per_backend/groups.rs`). `members` in the order they joined; `skills` by skill.
+#[derive(Debug, Clone)]
+pub struct ScimGroupRecord {
+    pub id: Uuid,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// Moves with every change of the group: its `meta.version`.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub members: Vec<ScimMember>,
+    pub skills: Vec<(SkillId, i64)>,
+}
+
+/// A member of a SCIM Group: an agent, and the `display` and `type` its identity provider
+/// sent with it, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimMember {
+    pub agent: AgentId,
+    pub display: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// A SCIM Group as a write makes it, whole: its members and skills replace those it had.
+#[derive(Debug, Clone, Copy)]
+pub struct ScimGroupSave<'a> {
+    pub id: Uuid,
+    /// A new group (`id` is then its new id), or a change of the group `id`.
+    pub create: bool,
+    pub display_name: &'a str,
+    pub external_id: Option<&'a str>,
+    /// Agents of the organization; others are left out.
+    pub members: &'a [ScimMember],
+    pub skills: &'a [(SkillId, i64)],
+    /// The version the caller found (`If-Match`); another is [`Conflict::GroupChanged`].
+    pub if_version: Option<i64>,
+}
+
+/// Where an agent's skills come from, beyond its effective assignments: for each skill some
+/// group of the agent gives, the agent's direct assignment's proficiency (if it has one), and
+/// each group giving a skill (its id, displayName, the skill, the proficiency it gives).
+#[derive(Debug, Clone, Default)]
+pub struct AgentLayers {
+    pub covered: Vec<(SkillId, Option<i64>)>,
+    pub groups: Vec<(Uuid, String, SkillId, i64)>,
 }
 
 /// A page request: rows after the cursor position, at most `limit`.
@@ -652,16 +718,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ClaimedWebhook>>;
     /// Lets go of every webhook `owner` holds (a dispatcher stopping); how many.
     async fn release_webhook_leases(&self, owner: &str) -> Result<u64>;
-    /// Records a dispatcher's attempt (when given) and moves the webhook on as `progress`
-    /// says, in one transaction; the webhook only while `owner` holds it and its cursor is
-    /// still `from`, and a delivery only while the webhook is active (false otherwise: a lost
-    /// lease, a replay or a disabled endpoint moves nothing).
+    /// Records a dispatcher's attempts (none, one, or a run of deliveries) and moves the
+    /// webhook on as `progress` says, in one transaction; the webhook only while `owner` holds
+    /// it and its cursor is still `from`, and a delivery only while the webhook is active
+    /// (false otherwise: a lost lease, a replay or a disabled endpoint moves nothing).
     async fn webhook_progress(
         &self,
         id: WebhookId,
         owner: &str,
         from: i64,
-        attempt: Option<&DeliveryRecord>,
+        attempts: &[DeliveryRecord],
         progress: &Progress,
     ) -> Result<bool>;
     /// Deletes up to `batch` of the oldest attempts to deliver to the organization's webhooks
@@ -843,6 +909,18 @@ pub trait Store: Send + Sync + 'static {
         by: &ChangedBy,
     ) -> Result<AgentRecord>;
 
+    /// Creates or updates many agents of the organization, each matched by its email
+    /// (case-insensitively; the caller sends an email at most once): in one transaction,
+    /// with set-based statements, each change in the administrative audit trail with its
+    /// `agent.created` or `agent.updated` event. `dry_run`: the outcomes, nothing written.
+    async fn upsert_agents(
+        &self,
+        org: OrgId,
+        agents: &[UpsertAgent],
+        dry_run: bool,
+        by: &ChangedBy,
+    ) -> Result<Vec<Upserted>>;
+
     /// How long the client's access tokens last, in seconds, when it has its own lifetime
     /// (else the default hour).
     async fn client_token_lifetime(&self, client: ClientId) -> Result<Option<i64>>;
@@ -869,6 +947,34 @@ pub trait Store: Send + Sync + 'static {
         profile: &str,
         retired: Option<Timestamp>,
     ) -> Result<()>;
+
+    /// The organization's SCIM Groups, in creation order.
+    async fn scim_groups(&self, org: OrgId) -> Result<Vec<ScimGroupRecord>>;
+    /// One SCIM Group of the organization ([`StoreError::NotFound`] if none).
+    async fn scim_group(&self, org: OrgId, id: Uuid) -> Result<ScimGroupRecord>;
+    /// Creates or changes a SCIM Group, and in the same transaction its members' skills (with
+    /// their audit entries and events, as `ctx` says): each member holds every skill of its
+    /// groups at the highest proficiency of its groups and its own assignment; what a group no
+    /// longer gives goes back to the agent's own assignment, or away.
+    async fn scim_save_group(
+        &self,
+        org: OrgId,
+        ctx: &WriteContext,
+        save: &ScimGroupSave<'_>,
+    ) -> Result<ScimGroupRecord>;
+    /// Deletes a SCIM Group; its members keep only what their own assignments and other groups
+    /// give, in the same transaction.
+    async fn scim_delete_group(
+        &self,
+        org: OrgId,
+        ctx: &WriteContext,
+        id: Uuid,
+        if_version: Option<i64>,
+    ) -> Result<()>;
+    /// The SCIM Groups an agent is a member of: (id, displayName).
+    async fn agent_groups(&self, org: OrgId, agent: AgentId) -> Result<Vec<(Uuid, String)>>;
+    /// Where the agent's skills come from (see [`AgentLayers`]).
+    async fn agent_layers(&self, org: OrgId, agent: AgentId) -> Result<AgentLayers>;
 
     /// A page of the console's grid: at most `limit` agents as `f` filters and sorts them,
     /// from `at` (the first page without), with their versions and their assignments of the
@@ -931,6 +1037,9 @@ pub trait Store: Send + Sync + 'static {
         skill: SkillId,
         page: PageRequest,
     ) -> Result<Paged<SkillHolderRecord>>;
+    /// Every assignment of the organization as of one moment, read on a connection of its
+    /// own and handed over a part at a time (see [`export`]).
+    async fn export(&self, org: OrgId, options: ExportOptions) -> Result<Export>;
     /// The organization's audit entries at or after `since`, oldest first.
     async fn audit_log(
         &self,

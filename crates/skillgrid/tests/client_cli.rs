@@ -1659,3 +1659,158 @@ async fn warnings_are_told_at_their_rows_and_rejected_ones_are_mistakes() {
         "added 2, updated 0, removed 0, unchanged 1, failed 0, warnings 2\n"
     );
 }
+
+/// The organization's agents as (email, name, active), sorted.
+async fn agent_rows(app: &App) -> Vec<(String, String, bool)> {
+    let mut out: Vec<_> = app
+        .client
+        .all_agents(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.email, a.name, a.active))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn agents_import_is_all_or_nothing_with_every_mistake_at_its_line_on_both_backends() {
+    for postgres in [false, true] {
+        let app = spawn_app_on(postgres).await;
+        let before = agent_rows(&app).await;
+        let long = "x".repeat(201);
+        let file = app.write(
+            "agents.csv",
+            &format!(
+                "email,name,active\n\
+                 ana@example.com,Ana Lima,true\n\
+                 not-an-email,Nobody,\n\
+                 ANA@example.com,Ana Twice,\n\
+                 \n\
+                 dee@example.com,Dee,maybe\n\
+                 eve@example.com,{long},no\n\
+                 fay@example.com,Fay,false\n"
+            ),
+        );
+        // Three agents a request: the server's mistakes are told at the lines of later chunks.
+        let out = app.run(&["agents", "import", &file, "--chunk", "2"]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        for at in [
+            ":3: column email: ",
+            ":4: column email: ",
+            ":6: column active: ",
+            ":7: column name: ",
+        ] {
+            assert!(stderr.contains(&format!("{file}{at}")), "{at}: {stderr}");
+        }
+        assert!(stderr.contains("line 2"), "{stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+        assert_eq!(agent_rows(&app).await, before, "nothing written");
+
+        let out = app.run(&["agents", "import", &file, "--json"]).await;
+        assert_eq!(out.status.code(), Some(1));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let lines: Vec<u64> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(lines, [3, 4, 6, 7], "{v}");
+        assert_eq!(v["written"], false);
+
+        // --no-atomic writes the rows without mistakes and tells the others.
+        let out = app
+            .run(&["agents", "import", &file, "--no-atomic", "--chunk", "2"])
+            .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{file}:7: column name: ")),
+            "{stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("6 agents: 1 created, 1 updated, 0 unchanged, 4 failed"),
+            "{stdout}"
+        );
+        let after = agent_rows(&app).await;
+        assert!(after.contains(&("ana@example.com".into(), "Ana Lima".into(), true)));
+        assert!(after.contains(&("fay@example.com".into(), "Fay".into(), false)));
+        assert_eq!(after.len(), before.len() + 1);
+    }
+}
+
+#[tokio::test]
+async fn agents_import_dry_run_then_write_then_nothing_left_to_change() {
+    let app = spawn_app().await;
+    let before = agent_rows(&app).await;
+    let file = app.write(
+        "agents.csv",
+        "Name,Email,externalId\n\
+         Bo Berg,BO@example.com,E-2\n\
+         Gus,gus@example.com,\n\
+         Hal,hal@example.com,E-8\n",
+    );
+    let out = app.run(&["agents", "import", &file, "--dry-run"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("3 agents: 2 would be created, 1 would be updated, 0 unchanged, 0 failed"),
+        "{stdout}"
+    );
+    assert_eq!(agent_rows(&app).await, before);
+
+    let out = app.run(&["agents", "import", &file, "--chunk", "1"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("3 agents: 2 created, 1 updated, 0 unchanged"),
+        "{stdout}"
+    );
+    let bo = app
+        .client
+        .all_agents(&skillgrid_client::AgentQuery {
+            email: Some("bo@example.com".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            bo[0].email.as_str(),
+            bo[0].name.as_str(),
+            bo[0].external_id.as_deref()
+        ),
+        ("BO@example.com", "Bo Berg", Some("E-2"))
+    );
+    assert_eq!(agent_rows(&app).await.len(), before.len() + 2);
+
+    let out = app.run(&["agents", "import", &file, "--json"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["summary"]["unchanged"], 3, "{v}");
+    assert_eq!(v["written"], true);
+
+    // A header it does not know is a usage error at line 1.
+    let bad = app.write("bad.csv", "email,fullName\na@example.com,A\n");
+    let out = app.run(&["agents", "import", &bad]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{bad}:1: column fullName: unknown column")),
+        "{stderr}"
+    );
+}

@@ -146,6 +146,18 @@ const ATTRIBUTES: &[(&str, &str, Kind)] = &[
         "name.familyName",
         Kind::Text { case_exact: false },
     ),
+    // A Group's members (SCIM User ids) and their names.
+    ("members", "members", Kind::Complex),
+    (
+        "members.value",
+        "members.value",
+        Kind::Text { case_exact: false },
+    ),
+    (
+        "members.display",
+        "members.display",
+        Kind::Text { case_exact: false },
+    ),
     ("meta.created", "meta.created", Kind::DateTime),
     ("meta.lastmodified", "meta.lastModified", Kind::DateTime),
     (

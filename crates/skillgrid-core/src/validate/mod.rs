@@ -11,6 +11,7 @@
 //! Keys an object repeats are found while the body is parsed ([`Document`]) and reported with
 //! the walk's problems.
 
+mod agents_bulk;
 mod bulk;
 mod clients;
 mod entry;
@@ -26,6 +27,7 @@ mod skillset;
 pub mod warnings;
 mod webhooks;
 
+pub use agents_bulk::{agents_bulk, AgentsBulk};
 pub use bulk::{bulk_request, skill_to_agents};
 pub use clients::{client_create, client_patch, ScopeHint};
 pub use entry::{
@@ -34,7 +36,7 @@ pub use entry::{
 pub use fields::{describe_json_type, timestamp};
 pub use hints::nearest_level;
 pub use json::{parse_json, strip_bom, Document};
-pub use query::{parse_query, path_uuid, QueryRules, QueryValues};
+pub use query::{parse_query, path_uuid, ExportFormat, QueryRules, QueryValues};
 pub use resources::{agent_create, agent_patch, skill_create, skill_patch};
 pub use rules::{
     precondition_header, BulkLimits, BulkRequest, ItemResult, SkillRules, SkillSetBody,

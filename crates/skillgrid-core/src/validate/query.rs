@@ -27,6 +27,19 @@ pub struct QueryValues {
     pub after: Option<i64>,
     /// A comma-separated list of names, checked by the route that takes it.
     pub types: Option<String>,
+    /// `include=sources`: where each of an agent's skills comes from.
+    pub sources: bool,
+    /// The export's format.
+    pub format: Option<ExportFormat>,
+}
+
+/// The formats of the assignment export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// `text/csv`, with a header row.
+    Csv,
+    /// `application/x-ndjson`: one JSON object a line.
+    Ndjson,
 }
 
 fn err(name: &str, code: EntryCode, detail: String, raw: &str) -> ErrorEntry {
@@ -135,6 +148,29 @@ pub fn parse_query(raw: Option<&str>, rules: &QueryRules) -> Result<QueryValues,
                 ),
             },
             "types" => q.types = Some(v),
+            "include" if v == "sources" => q.sources = true,
+            "include" => r.push(
+                err(
+                    &k,
+                    EntryCode::InvalidFormat,
+                    format!("`{v}` is not something to include"),
+                    &v,
+                )
+                .expected("`sources`"),
+            ),
+            "format" => match v.to_ascii_lowercase().as_str() {
+                "csv" => q.format = Some(ExportFormat::Csv),
+                "ndjson" => q.format = Some(ExportFormat::Ndjson),
+                _ => r.push(
+                    err(
+                        &k,
+                        EntryCode::InvalidFormat,
+                        format!("format `{v}` is not one this route writes"),
+                        &v,
+                    )
+                    .expected("csv or ndjson"),
+                ),
+            },
             // No name or email holds a control character (the bodies refuse them), and some
             // databases refuse NUL in text: say so rather than fail.
             "name" | "email" if v.chars().any(char::is_control) => r.push(
@@ -237,4 +273,38 @@ fn decode(s: &[u8]) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<QueryValues, Vec<ErrorEntry>> {
+        parse_query(
+            Some(raw),
+            &QueryRules {
+                allowed: &["format", "active"],
+            },
+        )
+    }
+
+    #[test]
+    fn format_is_csv_or_ndjson_in_any_case() {
+        for (raw, want) in [
+            ("format=csv", ExportFormat::Csv),
+            ("format=NDJSON", ExportFormat::Ndjson),
+        ] {
+            assert_eq!(parse(raw).unwrap().format, Some(want), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_format_and_a_wrong_active_are_reported_together() {
+        let errors = parse("format=xml&active=maybe").unwrap_err();
+        let at: Vec<Option<&str>> = errors.iter().map(|e| e.query.as_deref()).collect();
+        assert_eq!(at, [Some("format"), Some("active")]);
+        assert_eq!(errors[0].code, EntryCode::InvalidFormat);
+        assert_eq!(errors[0].expected.as_deref(), Some("csv or ndjson"));
+        assert_eq!(errors[1].code, EntryCode::InvalidType);
+    }
 }

@@ -5,10 +5,10 @@ use crate::model::{AgentPatch, NewAgent, NewSkill, SkillPatch};
 use serde_json::Value;
 use skillgrid_api::{EntryCode, ErrorEntry};
 
-const NAME_MAX: usize = 200;
+pub(super) const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 2000;
 const EMAIL_MAX: usize = 254;
-const EXTERNAL_ID_MAX: usize = 200;
+pub(super) const EXTERNAL_ID_MAX: usize = 200;
 
 const SKILL_CREATE: Schema = Schema {
     what: "a skill",
@@ -49,7 +49,7 @@ const AGENT_CREATE: Schema = Schema {
     ],
 };
 
-const AGENT_PATCH: Schema = Schema {
+pub(super) const AGENT_PATCH: Schema = Schema {
     what: "an agent update",
     fields: &["email", "name", "externalId", "active"],
     required: &[],
@@ -167,7 +167,7 @@ pub fn agent_patch(body: &Value) -> Result<AgentPatch, Vec<ErrorEntry>> {
 
 /// An address of the form `local@domain` with a dot in the domain; stored as sent, compared
 /// case-insensitively.
-fn email(r: &mut Report, p: &str, v: &Value) -> Option<String> {
+pub(super) fn email(r: &mut Report, p: &str, v: &Value) -> Option<String> {
     let s = fields::text(r, p, "email", v, 3, EMAIL_MAX)?;
     let valid = match s.split_once('@') {
         Some((local, domain)) => {

@@ -106,6 +106,8 @@ fn validate_with(
         "patchSkill" => unit(validate::skill_patch(body)),
         "createAgent" => unit(validate::agent_create(body)),
         "patchAgent" => unit(validate::agent_patch(body)),
+        "bulkUpsertAgents" => validate::agents_bulk(body, settings.limits.max_items_per_bulk)
+            .and_then(|r| all_items(r.agents)),
         "createClient" => unit(validate::client_create(
             body,
             &routes::clients::foreign_scope,
@@ -174,6 +176,19 @@ pub fn valid_bodies(operation: &str) -> Vec<(&'static str, Value)> {
         "patchAgent" => vec![
             ("rename", json!({"name": "Ana García López"})),
             ("deactivate", json!({"active": false})),
+        ],
+        "bulkUpsertAgents" => vec![
+            (
+                "two agents",
+                json!({"agents": [
+                {"email": "ana@example.com", "name": "Ana García", "externalId": "E-1001"},
+                {"email": "bo@example.com", "name": "Bo Lind", "active": false}]}),
+            ),
+            (
+                "not atomic, dry run",
+                json!({"atomic": false, "dryRun": true, "agents": [
+                {"email": "ana@example.com", "name": "Ana García López", "externalId": null}]}),
+            ),
         ],
         "createClient" => vec![(
             "importer",
@@ -280,6 +295,8 @@ pub fn parameter(name: &str) -> Option<Value> {
         "since" => json!("2026-11-22T11:30:00Z"),
         "after" => json!(41),
         "types" => json!("assignment.changed,skill.deleted"),
+        "format" => json!("ndjson"),
+        "Accept" => json!("application/x-ndjson"),
         "Last-Event-ID" => json!("41"),
         "If-Match" => json!("\"7\""),
         "Idempotency-Key" => json!("import-2026-11-23-part-1"),
@@ -297,6 +314,10 @@ fn bad_body(operation: &str) -> Option<Value> {
         "patchSkill" => json!({"name": "", "enabled": false}),
         "createAgent" => json!({"mail": "ana@example.com", "name": 7}),
         "patchAgent" => json!({"email": "not an email", "active": "no"}),
+        "bulkUpsertAgents" => json!({"agents": [
+            {"email": "ana@example.com", "name": "Ana García"},
+            {"email": "ANA@example.com", "name": "Ana G."},
+            {"mail": "bo@example.com", "name": ""}]}),
         "createClient" => {
             json!({"clientName": "importer", "scopes": ["admin:agent:write", "user:skill:write"]})
         }
@@ -362,7 +383,7 @@ fn traits(operation: &str, scope: &'static str) -> Traits {
         "putAgentSkill" | "deleteAgentSkill" => (&["dryRun"], &["userId", "skillId"]),
         "listSkillHolders" => (&["limit", "cursor"], &["skillId"]),
         "assignSkillToAgents" => (&["dryRun"], &["skillId"]),
-        "bulkAgentSkills" => (&["dryRun"], &[]),
+        "bulkAgentSkills" | "bulkUpsertAgents" => (&["dryRun"], &[]),
         _ => (&[], &[]),
     };
     Traits {
@@ -374,7 +395,10 @@ fn traits(operation: &str, scope: &'static str) -> Traits {
             operation,
             "putAgentSkills" | "patchAgentSkills" | "putAgentSkill" | "deleteAgentSkill"
         ),
-        idempotent: matches!(operation, "bulkAgentSkills" | "assignSkillToAgents"),
+        idempotent: matches!(
+            operation,
+            "bulkAgentSkills" | "assignSkillToAgents" | "bulkUpsertAgents"
+        ),
     }
 }
 

@@ -49,6 +49,7 @@ use utoipa::OpenApi;
         crate::routes::agents::create,
         crate::routes::agents::read,
         crate::routes::agents::update,
+        crate::routes::agents_bulk::bulk,
         crate::routes::assignments::read,
         crate::routes::assignments::replace,
         crate::routes::assignments::merge,
@@ -58,6 +59,7 @@ use utoipa::OpenApi;
         bulk_agent_skills,
         assign_skill_to_agents,
         list_skill_holders,
+        crate::routes::export::export,
         crate::routes::audit::list,
         crate::routes::clients::audit,
         crate::routes::admin_audit::list,
@@ -448,6 +450,10 @@ fn enrich(op: &mut Value, d: &OrgSettings, if_match: &Value) {
         "putAgentSkills" | "patchAgentSkills" | "putAgentSkill" => desc.push_str(&format!(
             "\n\nA proficiency is {scale} on the default scale (omitted: {}); an agent holds at most {} skills (`maxSkillsPerAgent`). The organization's settings may differ.\n\n{WARNINGS}",
             d.proficiency_scale.default, l.max_skills_per_agent
+        )),
+        "bulkUpsertAgents" => desc.push_str(&format!(
+            "\n\nDefault limits: at most {} agents (`maxItemsPerBulk`), {} bytes of body (`maxBodyBytes`). The organization's settings may differ.",
+            l.max_items_per_bulk, l.max_body_bytes
         )),
         "bulkAgentSkills" | "assignSkillToAgents" => desc.push_str(&format!(
             "\n\n{WARNINGS} Each result carries its own.\n\nDefault limits: at most {} items (`maxItemsPerBulk`), {} assignments in all (`maxAssignmentsPerRequest`), {} skills per agent (`maxSkillsPerAgent`), {} bytes of body (`maxBodyBytes`); a proficiency is {scale}. The organization's settings may differ.",

@@ -48,9 +48,12 @@ fn etag(version: i64) -> HeaderValue {
 
 /// Read one agent's skills
 ///
-/// `version` increases by one with every change of the set; the `ETag` is it quoted.
+/// `version` increases by one with every change of the set; the `ETag` is it quoted. The set
+/// is the agent's effective skills: its own assignments and what its SCIM Groups give, each
+/// skill at the highest of them. With `?include=sources` each skill lists where it comes from.
 #[utoipa::path(get, path = "/api/v2/agents/users/{userId}/skills", tag = "assignments", operation_id = "getAgentSkills",
-    security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id")),
+    security(("oauth2" = ["admin:agent:read"])), params(("userId" = uuid::Uuid, Path, description = "the agent's id"),
+        ("include" = Option<String>, Query, example = "sources", description = "`sources`: each skill lists where it comes from (its direct assignment, the SCIM Groups that give it)")),
     responses((status = 200, description = "the agent's skills", body = AgentSkills, headers(("ETag" = String, description = "the set's version, quoted: `\"N\"`")))))]
 pub(crate) async fn read(
     State(state): State<AppState>,
@@ -59,22 +62,61 @@ pub(crate) async fn read(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     caller.require(scopes::AGENT_READ)?;
+    let wanted = query(q, &["include"])?;
     let (agent, set) = AGENT
-        .fetch(q, &user, |id: AgentId| {
+        .fetch(None, &user, |id: AgentId| {
             state.store().agent_skills(caller.org_id, id)
         })
         .await?;
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
+    let mut skills = r.set(&set.skills);
+    if wanted.sources {
+        let layers = state.store().agent_layers(caller.org_id, agent).await?;
+        sources(&mut skills, &layers);
+    }
     let body = AgentSkills {
         warnings: Vec::new(),
         agent_id: agent.get(),
         version: set.version,
-        skills: r.set(&set.skills),
+        skills,
         dry_run: None,
         changes: None,
     };
     Ok(([(header::ETAG, etag(set.version))], Json(body)).into_response())
+}
+
+/// Each skill's sources: its direct assignment (where no group gives the skill, the
+/// assignment is the direct one) and every group of the agent that gives it.
+fn sources(skills: &mut [skillgrid_api::AssignmentOut], layers: &skillgrid_store::AgentLayers) {
+    use skillgrid_api::SkillSource;
+    for s in skills {
+        let id = skillgrid_core::model::SkillId::from(s.skill_id);
+        let direct = match layers.covered.iter().find(|(k, _)| *k == id) {
+            Some((_, d)) => *d,
+            None => Some(s.proficiency),
+        };
+        let mut list: Vec<SkillSource> = direct
+            .map(|p| SkillSource {
+                kind: "direct".into(),
+                proficiency: p,
+                group_id: None,
+                display_name: None,
+            })
+            .into_iter()
+            .collect();
+        for (g, name, k, p) in &layers.groups {
+            if *k == id {
+                list.push(SkillSource {
+                    kind: "group".into(),
+                    proficiency: *p,
+                    group_id: Some(*g),
+                    display_name: Some(name.clone()),
+                });
+            }
+        }
+        s.sources = Some(list);
+    }
 }
 
 /// One agent's audit history

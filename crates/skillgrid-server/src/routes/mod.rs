@@ -2,11 +2,13 @@
 
 pub mod admin_audit;
 pub mod agents;
+pub mod agents_bulk;
 pub mod assignments;
 pub mod audit;
 pub mod bulk;
 pub mod clients;
 pub mod events;
+pub mod export;
 pub mod health;
 pub mod oauth;
 pub mod settings;

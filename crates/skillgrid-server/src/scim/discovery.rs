@@ -1,9 +1,11 @@
 //! What this service provider supports (RFC 7644 section 4): `/ServiceProviderConfig`,
 //! `/ResourceTypes` and `/Schemas`. They say only what is true: PATCH, filters (at most
-//! [`MAX_RESULTS`] Users a page), sorting and ETags; no bulk, no password change, no Groups.
+//! [`MAX_RESULTS`] resources a page), sorting and ETags; Users and Groups; no bulk, no
+//! password change.
 
+use super::groups::{GROUP_SCHEMA, GROUP_SKILLS_SCHEMA};
 use super::users::MAX_RESULTS;
-use super::{base_url, scim_json, ScimCaller, ScimError, ScimResult};
+use super::{base_url, list_response, scim_json, ScimCaller, ScimError, ScimResult};
 use crate::state::{AppState, OrgView};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,7 +15,6 @@ use axum::Router;
 use serde_json::{json, Value};
 use skillgrid_core::scim::filter::{SKILLS_SCHEMA, USER_SCHEMA};
 
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RT_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
@@ -28,13 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn list(items: Vec<Value>) -> Response {
-    scim_json(&json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": items.len(),
-        "startIndex": 1,
-        "itemsPerPage": items.len(),
-        "Resources": items,
-    }))
+    list_response(items.len(), 1, items)
 }
 
 async fn config(_: ScimCaller, headers: HeaderMap) -> ScimResult<Response> {
@@ -71,8 +66,22 @@ fn user_type(base: &str) -> Value {
     })
 }
 
+fn group_type(base: &str) -> Value {
+    json!({
+        "schemas": [RT_SCHEMA],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A skill profile: its members hold its skills",
+        "schema": GROUP_SCHEMA,
+        "schemaExtensions": [{"schema": GROUP_SKILLS_SCHEMA, "required": false}],
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")},
+    })
+}
+
 async fn resource_types(_: ScimCaller, headers: HeaderMap) -> ScimResult<Response> {
-    Ok(list(vec![user_type(&base_url(&headers))]))
+    let base = base_url(&headers);
+    Ok(list(vec![user_type(&base), group_type(&base)]))
 }
 
 async fn resource_type(
@@ -80,14 +89,15 @@ async fn resource_type(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
-    if id != "User" {
-        return Err(ScimError::new(
+    match id.as_str() {
+        "User" => Ok(scim_json(&user_type(&base_url(&headers)))),
+        "Group" => Ok(scim_json(&group_type(&base_url(&headers)))),
+        _ => Err(ScimError::new(
             StatusCode::NOT_FOUND,
             None,
-            format!("no resource type `{id}`; this service has User"),
-        ));
+            format!("no resource type `{id}`; this service has User and Group"),
+        )),
     }
-    Ok(scim_json(&user_type(&base_url(&headers))))
 }
 
 fn attr(name: &str, ty: &str, required: bool, mutability: &str, uniqueness: &str) -> Value {
@@ -141,9 +151,45 @@ fn schema_of(id: &str, base: &str, org: &OrgView) -> Option<Value> {
                 // Every agent is active or not: required, though a create without it is active.
                 attr("active", "boolean", true, "readWrite", "none"),
                 external_id,
+                sub_attrs(
+                    attr("groups", "complex", false, "readOnly", "none"),
+                    true,
+                    vec![
+                        attr("value", "string", false, "readOnly", "none"),
+                        attr("$ref", "reference", false, "readOnly", "none"),
+                        attr("display", "string", false, "readOnly", "none"),
+                    ],
+                ),
             ],
         )
-    } else if id == SKILLS_SCHEMA {
+    } else if id == GROUP_SCHEMA {
+        let mut external_id = attr("externalId", "string", false, "readWrite", "none");
+        external_id["caseExact"] = json!(true);
+        let mut display = attr("displayName", "string", true, "readWrite", "server");
+        display["description"] = json!("The group's name, unique in the organization");
+        let mut value = attr("value", "string", false, "immutable", "none");
+        value["description"] = json!("A User's id");
+        let mut reference = attr("$ref", "reference", false, "immutable", "none");
+        reference["referenceTypes"] = json!(["User"]);
+        (
+            "Group",
+            "A skill profile",
+            vec![
+                display,
+                sub_attrs(
+                    attr("members", "complex", false, "readWrite", "none"),
+                    true,
+                    vec![
+                        value,
+                        reference,
+                        attr("display", "string", false, "readWrite", "none"),
+                        attr("type", "string", false, "readWrite", "none"),
+                    ],
+                ),
+                external_id,
+            ],
+        )
+    } else if id == SKILLS_SCHEMA || id == GROUP_SKILLS_SCHEMA {
         let mut skill = attr("skill", "string", true, "readWrite", "none");
         skill["description"] = json!("A skill of the catalog, by name (any case) or id");
         // The organization's active skills and levels, as suggestions (RFC 7643 section 7).
@@ -166,9 +212,17 @@ fn schema_of(id: &str, base: &str, org: &OrgView) -> Option<Value> {
             .map(|(n, _)| n)
             .collect();
         prof["canonicalValues"] = json!(levels);
+        let (name, description) = if id == SKILLS_SCHEMA {
+            ("SkillgridUser", "The agent's skills")
+        } else {
+            (
+                "SkillgridGroup",
+                "The skills every member holds, at least at this proficiency",
+            )
+        };
         (
-            "SkillgridUser",
-            "The agent's skills",
+            name,
+            description,
             vec![sub_attrs(
                 attr("skills", "complex", false, "readWrite", "none"),
                 true,
@@ -195,10 +249,15 @@ async fn schemas(
 ) -> ScimResult<Response> {
     let base = base_url(&headers);
     let org = caller.org(&state).await?;
-    let all = [USER_SCHEMA, SKILLS_SCHEMA]
-        .iter()
-        .filter_map(|id| schema_of(id, &base, &org))
-        .collect();
+    let all = [
+        USER_SCHEMA,
+        SKILLS_SCHEMA,
+        GROUP_SCHEMA,
+        GROUP_SKILLS_SCHEMA,
+    ]
+    .iter()
+    .filter_map(|id| schema_of(id, &base, &org))
+    .collect();
     Ok(list(all))
 }
 
@@ -215,7 +274,7 @@ async fn schema(
             ScimError::new(
                 StatusCode::NOT_FOUND,
                 None,
-                format!("no schema `{id}`; this service has {USER_SCHEMA} and {SKILLS_SCHEMA}"),
+                format!("no schema `{id}`; this service has {USER_SCHEMA}, {SKILLS_SCHEMA}, {GROUP_SCHEMA} and {GROUP_SKILLS_SCHEMA}"),
             )
         })
 }

@@ -6,14 +6,14 @@
 //! email or userName, so that identity providers' look-ups read one row.
 
 use super::users::MAX_RESULTS;
-use super::{base_url, mapping, read_body, scim_json, ScimCaller, ScimError, ScimResult};
+use super::{base_url, list_response, mapping, read_body, ScimCaller, ScimError, ScimResult};
 use crate::auth::Caller;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde_json::{json, Value};
+use serde_json::Value;
 use skillgrid_core::model::AgentId;
 use skillgrid_core::scim::filter::{self, attr_path, get_ci, AttrPath};
 use skillgrid_core::scim::projection::{parse_list, Projection, Selected};
@@ -21,7 +21,6 @@ use skillgrid_store::{AgentFilter, AgentRecord, AgentSkillSet, PageRequest, Scim
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const DEFAULT_COUNT: usize = 100;
 
 /// `attributes` or `excludedAttributes`: a comma-separated list of attribute paths.
@@ -29,17 +28,31 @@ pub fn attribute_list(v: &str) -> ScimResult<Vec<Selected>> {
     parse_list(v).map_err(|e| ScimError::bad("invalidValue", e.0))
 }
 
+/// The `attributes` and `excludedAttributes` of a read of one resource (other parameters are
+/// ignored, as the RFC allows).
+pub fn projection(raw: Option<String>) -> ScimResult<Projection> {
+    let mut projection = Projection::default();
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match k.to_ascii_lowercase().as_str() {
+            "attributes" => projection.only = Some(attribute_list(&v)?),
+            "excludedattributes" => projection.excluded = attribute_list(&v)?,
+            _ => {}
+        }
+    }
+    Ok(projection)
+}
+
 /// The query of a listing.
-struct ListQuery {
-    filter: Option<filter::Filter>,
-    start: usize,
-    count: usize,
-    sort: Option<(AttrPath, bool)>,
-    projection: Projection,
+pub(super) struct ListQuery {
+    pub(super) filter: Option<filter::Filter>,
+    pub(super) start: usize,
+    pub(super) count: usize,
+    pub(super) sort: Option<(AttrPath, bool)>,
+    pub(super) projection: Projection,
 }
 
 /// The parameters of a listing, from the query string or a search's body, as (name, value).
-fn list_query<'a>(
+pub(super) fn list_query<'a>(
     params: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
 ) -> ScimResult<ListQuery> {
     let mut q = ListQuery {
@@ -93,6 +106,17 @@ fn list_query<'a>(
     Ok(q)
 }
 
+/// The order of two resources by `path`; those without the attribute come last either way.
+pub(super) fn order(a: &Value, b: &Value, p: &AttrPath, descending: bool) -> std::cmp::Ordering {
+    match (sort_key(a, p), sort_key(b, p)) {
+        (Some(x), Some(y)) if descending => y.cmp(&x),
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
+}
+
 /// What a User sorts by on `path`: its first value there, as text (lower case).
 fn sort_key(u: &Value, p: &AttrPath) -> Option<String> {
     let root = if p.ext {
@@ -132,8 +156,54 @@ pub async fn search(
     headers: HeaderMap,
     body: Body,
 ) -> ScimResult<Response> {
-    let body = read_body(&state, &caller, &headers, body).await?;
-    let Value::Object(m) = body else {
+    let q = search_query(&state, &caller, &headers, body).await?;
+    listing(&state, &caller, &headers, q).await
+}
+
+/// POST /.search: a search of every resource type, Groups first, then Users (one order over
+/// both, so that pages do not overlap).
+pub async fn search_all(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    headers: HeaderMap,
+    body: Body,
+) -> ScimResult<Response> {
+    let q = search_query(&state, &caller, &headers, body).await?;
+    let (start, count) = (q.start, q.count);
+    let all = ListQuery {
+        start: 1,
+        count: MAX_RESULTS,
+        ..q
+    };
+    let (groups_total, mut groups) = super::groups::page(&state, &caller, &headers, &all).await?;
+    let skipped = (start - 1).min(groups.len());
+    groups.drain(..skipped);
+    groups.truncate(count);
+    let users_q = ListQuery {
+        start: start.saturating_sub(groups_total).max(1),
+        count: count - groups.len(),
+        ..all
+    };
+    let (users_total, users) = page(&state, &caller, &headers, users_q).await?;
+    let mut resources = groups;
+    resources.extend(users);
+    Ok(list_response(groups_total + users_total, start, resources))
+}
+
+/// The listing a search's body asks for.
+async fn search_query(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+) -> ScimResult<ListQuery> {
+    let body = read_body(state, caller, headers, body).await?;
+    search_params(&body)
+}
+
+/// The listing a search's body (a SearchRequest) asks for.
+pub(super) fn search_params(body: &Value) -> ScimResult<ListQuery> {
+    let Value::Object(m) = body.clone() else {
         return Err(ScimError::bad(
             "invalidSyntax",
             "a search is a JSON object (a SearchRequest)",
@@ -157,8 +227,7 @@ pub async fn search(
         };
         params.push((Cow::Owned(k), Cow::Owned(text)));
     }
-    let q = list_query(params.into_iter())?;
-    listing(&state, &caller, &headers, q).await
+    list_query(params.into_iter())
 }
 
 /// The page of Users a listing asks for.
@@ -168,6 +237,18 @@ async fn listing(
     headers: &HeaderMap,
     q: ListQuery,
 ) -> ScimResult<Response> {
+    let start = q.start;
+    let (total, resources) = page(state, caller, headers, q).await?;
+    Ok(list_response(total, start, resources))
+}
+
+/// The Users a listing finds: how many in all, and those of its page.
+async fn page(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    q: ListQuery,
+) -> ScimResult<(usize, Vec<Value>)> {
     let org = caller.org(state).await?;
     let base = base_url(headers);
     let store = state.store();
@@ -240,19 +321,10 @@ async fn listing(
         }
     }
     if let Some((p, descending)) = &q.sort {
-        users.sort_by(|(a, _, _), (b, _, _)| {
-            let (ka, kb) = (sort_key(a, p), sort_key(b, p));
-            // Users without the attribute come last either way.
-            match (ka, kb) {
-                (Some(x), Some(y)) if *descending => y.cmp(&x),
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            }
-        });
+        users.sort_by(|(a, _, _), (b, _, _)| order(a, b, p, *descending));
     }
     let total = users.len();
+    let groups = super::groups::groups_by_agent(state, caller).await?;
     let mut resources = Vec::new();
     for (_, set, a) in users.into_iter().skip(q.start - 1).take(q.count) {
         let set = match set {
@@ -260,14 +332,11 @@ async fn listing(
             None => store.agent_skills(caller.org_id, a.id).await?,
         };
         let mut u = mapping::render(&a, Some(&set), &org, &base, kept.get(&a.id));
+        if let Some(g) = groups.get(&a.id) {
+            super::groups::with_groups(&mut u, g, &base);
+        }
         q.projection.apply(&mut u);
         resources.push(u);
     }
-    Ok(scim_json(&json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": q.start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
+    Ok((total, resources))
 }

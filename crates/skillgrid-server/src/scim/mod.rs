@@ -1,5 +1,6 @@
 //! SCIM 2.0 (RFC 7643, RFC 7644) under `/scim/v2`: identity providers create, change and
-//! retire agents, with their skills, as Users.
+//! retire agents, with their skills, as Users, and give skill profiles by membership of
+//! Groups ([`groups`]).
 //!
 //! Outside `/api/v2` and its problem+json: every error on these routes, including those raised
 //! before a handler runs (a refused token, the rate limit, an unknown path or method), is a
@@ -7,6 +8,7 @@
 //! are in `skillgrid_core::scim`; how a User maps onto an agent is in [`mapping`].
 
 mod discovery;
+mod groups;
 mod listing;
 mod mapping;
 mod skills;
@@ -33,6 +35,7 @@ const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(users::router())
+        .merge(groups::router())
         .merge(discovery::router())
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(
@@ -46,7 +49,7 @@ async fn no_route() -> ScimError {
     ScimError::new(
         StatusCode::NOT_FOUND,
         None,
-        "no SCIM endpoint at this path; this service has /Users, /ServiceProviderConfig, /ResourceTypes and /Schemas",
+        "no SCIM endpoint at this path; this service has /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas",
     )
 }
 
@@ -163,6 +166,62 @@ impl IntoResponse for ScimError {
             .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
         res
     }
+}
+
+/// The answer with one resource (a User, a Group): its ETag (`meta.version`) and, when it was
+/// just created, its Location.
+pub fn resource_response(status: StatusCode, v: Value) -> Response {
+    let tag = v["meta"]["version"].as_str().map(str::to_string);
+    let location = v["meta"]["location"].as_str().map(str::to_string);
+    let mut res = scim_json(&v);
+    *res.status_mut() = status;
+    if let Some(t) = tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        res.headers_mut().insert(axum::http::header::ETAG, t);
+    }
+    if status == StatusCode::CREATED {
+        if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            res.headers_mut().insert(axum::http::header::LOCATION, l);
+        }
+    }
+    res
+}
+
+/// `If-Match`: absent, `*`, or one of the tags listed is `tag`, the version of the `what`
+/// (User, Group) as it is; else 412 with its current ETag.
+pub fn check_if_match(headers: &HeaderMap, tag: &str, what: &str) -> ScimResult<()> {
+    let Some(v) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(());
+    };
+    let strong = tag.trim_start_matches("W/");
+    let ok = v
+        .to_str()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == tag || t == strong);
+    if ok {
+        return Ok(());
+    }
+    let mut e = ScimError::new(
+        StatusCode::PRECONDITION_FAILED,
+        None,
+        format!("If-Match does not match the {what}'s version, which is now {tag}; read it again and retry"),
+    );
+    if let Ok(t) = HeaderValue::from_str(tag) {
+        e.headers.insert(axum::http::header::ETAG, t);
+    }
+    Err(e)
+}
+
+/// A ListResponse: how many resources in all, the index of the first of this page, the page.
+pub fn list_response(total: usize, start: usize, resources: Vec<Value>) -> Response {
+    scim_json(&json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    }))
 }
 
 /// A SCIM body.

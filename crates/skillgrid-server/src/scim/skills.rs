@@ -13,19 +13,22 @@ use skillgrid_core::validate::{self, SkillRules};
 /// The extension's `skills`, validated by the API's own rules: each skill named by name (any
 /// case) or id, each proficiency a number of the scale or a level's name.
 pub fn skills(ext: &Value, org: &OrgView) -> ScimResult<Vec<Assignment>> {
+    skills_of(ext, org, SKILLS_SCHEMA)
+}
+
+/// [`skills`] of the extension `urn` (a User's or a Group's), which mistakes are named by.
+pub fn skills_of(ext: &Value, org: &OrgView, urn: &str) -> ScimResult<Vec<Assignment>> {
     let list = match get_ci(ext, "skills") {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(a)) => a,
         Some(_) => {
             return Err(ScimError::bad(
                 "invalidValue",
-                format!(
-                    "{SKILLS_SCHEMA}:skills must be an array of {{\"skill\", \"proficiency\"}}"
-                ),
+                format!("{urn}:skills must be an array of {{\"skill\", \"proficiency\"}}"),
             ))
         }
     };
-    let at = |i: usize, f: &str| format!("{SKILLS_SCHEMA}:skills[{i}].{f}");
+    let at = |i: usize, f: &str| format!("{urn}:skills[{i}].{f}");
     let mut mine: Vec<(usize, String)> = Vec::new();
     let mut body = Vec::new();
     for (i, e) in list.iter().enumerate() {

@@ -6,16 +6,17 @@
 //! An agent's change, its skills and what SCIM keeps of the User are written one after the
 //! other (each with its own audit entry), not in one transaction.
 
-use super::listing::{self, attribute_list};
+use super::listing::{self, projection};
 use super::mapping::{self, Desired};
 use super::write::{apply, check_user_name, keep, taken};
-use super::{base_url, read_body, scim_json, ScimCaller, ScimError, ScimResult};
+use super::{
+    base_url, check_if_match, read_body, resource_response, ScimCaller, ScimError, ScimResult,
+};
 use crate::auth::Caller;
 use crate::state::{AppState, OrgView};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{ETAG, IF_MATCH, LOCATION};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -23,7 +24,6 @@ use serde_json::Value;
 use skillgrid_core::model::{AgentId, AgentPatch};
 use skillgrid_core::scim::filter::get_ci;
 use skillgrid_core::scim::patch;
-use skillgrid_core::scim::projection::Projection;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
     AgentFilter, AgentRecord, AgentSkillSet, Conflict, PageRequest, ScimUserRecord, StoreError,
@@ -37,29 +37,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/Users", get(listing::list).post(create))
         .route("/Users/.search", post(listing::search))
-        // A search at the root spans every resource type: Users are the only one.
-        .route("/.search", post(listing::search))
+        // A search at the root spans every resource type.
+        .route("/.search", post(listing::search_all))
         .route(
             "/Users/{id}",
             get(read).put(replace).patch(patch).delete(delete),
         )
-}
-
-/// The answer with one User: its ETag, its representation.
-fn user_response(status: StatusCode, user: Value) -> Response {
-    let tag = user["meta"]["version"].as_str().map(str::to_string);
-    let location = user["meta"]["location"].as_str().map(str::to_string);
-    let mut res = scim_json(&user);
-    *res.status_mut() = status;
-    if let Some(t) = tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
-        res.headers_mut().insert(ETAG, t);
-    }
-    if status == StatusCode::CREATED {
-        if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-            res.headers_mut().insert(LOCATION, l);
-        }
-    }
-    res
 }
 
 /// An agent SCIM may see (of the caller's organization, not retired), with its skills and
@@ -105,32 +88,10 @@ async fn current(
 ) -> ScimResult<Value> {
     let (a, set) = fetch(state, caller, id).await?;
     let kept = state.store().scim_user(caller.org_id, id).await?;
-    Ok(mapping::render(&a, Some(&set), org, base, kept.as_ref()))
-}
-
-/// `If-Match`: `*`, or one of the tags listed is the User's version.
-fn check_if_match(headers: &HeaderMap, tag: &str) -> ScimResult<()> {
-    let Some(v) = headers.get(IF_MATCH) else {
-        return Ok(());
-    };
-    let v = v.to_str().unwrap_or("");
-    let strong = tag.trim_start_matches("W/");
-    let ok = v
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t == tag || t == strong);
-    if ok {
-        return Ok(());
-    }
-    let mut e = ScimError::new(
-        StatusCode::PRECONDITION_FAILED,
-        None,
-        format!("If-Match does not match the User's version, which is now {tag}; read it again and retry"),
-    );
-    if let Ok(t) = HeaderValue::from_str(tag) {
-        e.headers.insert(ETAG, t);
-    }
-    Err(e)
+    let mut u = mapping::render(&a, Some(&set), org, base, kept.as_ref());
+    let groups = state.store().agent_groups(caller.org_id, id).await?;
+    super::groups::with_groups(&mut u, &groups, base);
+    Ok(u)
 }
 
 /// GET /Users/{id}
@@ -141,19 +102,15 @@ async fn read(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
-    let mut projection = Projection::default();
-    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-        match k.to_ascii_lowercase().as_str() {
-            "attributes" => projection.only = Some(attribute_list(&v)?),
-            "excludedattributes" => projection.excluded = attribute_list(&v)?,
-            _ => {}
-        }
-    }
+    let projection = projection(raw)?;
     let org = caller.org(&state).await?;
     let (a, set, kept) = load(&state, &caller, &id).await?;
-    let mut user = mapping::render(&a, Some(&set), &org, &base_url(&headers), kept.as_ref());
+    let base = base_url(&headers);
+    let mut user = mapping::render(&a, Some(&set), &org, &base, kept.as_ref());
+    let groups = state.store().agent_groups(caller.org_id, a.id).await?;
+    super::groups::with_groups(&mut user, &groups, &base);
     projection.apply(&mut user);
-    Ok(user_response(StatusCode::OK, user))
+    Ok(resource_response(StatusCode::OK, user))
 }
 
 /// POST /Users
@@ -206,7 +163,7 @@ async fn create(
     };
     keep(&state, &caller, id, &d).await?;
     let user = current(&state, &caller, &org, id, &base_url(&headers)).await?;
-    Ok(user_response(StatusCode::CREATED, user))
+    Ok(resource_response(StatusCode::CREATED, user))
 }
 
 /// A retired agent made what `d` asks again.
@@ -259,7 +216,7 @@ async fn change(
     how: How,
 ) -> ScimResult<Response> {
     let (a, set, kept) = load(state, caller, id).await?;
-    check_if_match(headers, &mapping::etag(&a, &set))?;
+    check_if_match(headers, &mapping::etag(&a, &set), "User")?;
     let body = read_body(state, caller, headers, body).await?;
     let org = caller.org(state).await?;
     let base = base_url(headers);
@@ -284,7 +241,7 @@ async fn change(
     apply(state, caller, &a, &set, &d).await?;
     keep(state, caller, a.id, &d).await?;
     let user = current(state, caller, &org, a.id, &base).await?;
-    Ok(user_response(StatusCode::OK, user))
+    Ok(resource_response(StatusCode::OK, user))
 }
 
 /// DELETE /Users/{id}: the agent deactivated and retired from SCIM.
@@ -295,7 +252,7 @@ async fn delete(
     headers: HeaderMap,
 ) -> ScimResult<Response> {
     let (a, set, kept) = load(&state, &caller, &id).await?;
-    check_if_match(&headers, &mapping::etag(&a, &set))?;
+    check_if_match(&headers, &mapping::etag(&a, &set), "User")?;
     if a.active {
         let off = AgentPatch {
             active: Some(false),

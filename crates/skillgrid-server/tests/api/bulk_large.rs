@@ -18,7 +18,7 @@ async fn fixture(app: &TestApp) -> (Vec<Uuid>, Vec<Uuid>) {
 }
 
 /// Every agent given every skill at `proficiency`, as bulk items.
-fn items(agents: &[Uuid], skills: &[Uuid], proficiency: Value) -> Vec<Value> {
+pub(crate) fn items(agents: &[Uuid], skills: &[Uuid], proficiency: Value) -> Vec<Value> {
     agents
         .iter()
         .map(|a| {

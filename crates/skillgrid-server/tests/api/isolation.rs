@@ -273,6 +273,60 @@ async fn lists_never_show_another_orgs_rows() {
 }
 
 #[tokio::test]
+async fn the_export_holds_only_the_callers_organization() {
+    let w = world().await;
+    // Org 2's own last event, never org 1's.
+    let feed = as_other(&w, Method::GET, "/api/v2/events?limit=1000", None).await;
+    let own = feed.body["items"].as_array().unwrap().len().to_string();
+    for path in [
+        "/api/v2/agents/skills/export",
+        "/api/v2/agents/skills/export?format=ndjson",
+        "/api/v2/agents/skills/export?active=true",
+    ] {
+        // Org 2 has no assignments: a header row, or nothing at all.
+        let r = as_other(&w, Method::GET, path, None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(!r.text.contains("ana@example.com"), "{path}: {}", r.text);
+        assert!(r.text.lines().count() <= 1, "{path}: {}", r.text);
+        assert_eq!(r.header("skillgrid-event-sequence"), Some(&*own), "{path}");
+    }
+    // Org 1's own export holds its assignment.
+    let r = w.app.get("/api/v2/agents/skills/export").await;
+    assert_eq!(r.text.lines().count(), 2, "{}", r.text);
+    assert!(r.text.contains("ana@example.com"), "{}", r.text);
+    // And org 2's own assignments are all it sees.
+    let mine = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/users",
+        Some(&json!({"email": "bob@acme.example", "name": "Bob"})),
+    )
+    .await;
+    let skill = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/skills",
+        Some(&json!({"name": "Acme only"})),
+    )
+    .await;
+    let r = as_other(
+        &w,
+        Method::PUT,
+        &format!(
+            "/api/v2/agents/users/{}/skills",
+            mine.body["id"].as_str().unwrap()
+        ),
+        Some(&json!([{"skillId": skill.body["id"], "proficiency": 5}])),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = as_other(&w, Method::GET, "/api/v2/agents/skills/export", None).await;
+    let rows: Vec<&str> = r.text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{}", r.text);
+    assert!(rows[0].contains("bob@acme.example,") && rows[0].contains(",Acme only,5,"));
+}
+
+#[tokio::test]
 async fn writes_of_another_org_change_nothing_here() {
     let w = world().await;
     let before = org1_state(&w).await;
@@ -296,6 +350,28 @@ async fn writes_of_another_org_change_nothing_here() {
     .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let their_agent = r.body["id"].as_str().unwrap().to_string();
+    // Their bulk upsert matches emails among their agents only: org 1's Ana is not touched.
+    let r = as_other(
+        &w,
+        Method::POST,
+        "/api/v2/admin/users/bulk",
+        Some(&json!({"agents": [
+            {"email": "ana@EXAMPLE.com", "name": "Bulk Ana", "active": false},
+            {"email": "bo@example.com", "name": "Bo"}]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["results"][0]["outcome"], "updated", "{}", r.text);
+    assert_eq!(r.body["results"][0]["agent"]["id"], their_agent.as_str());
+    assert_eq!(r.body["results"][1]["outcome"], "created", "{}", r.text);
+    let r = as_other(
+        &w,
+        Method::PATCH,
+        &format!("/api/v2/admin/users/{their_agent}"),
+        Some(&json!({"active": true})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let r = as_other(
         &w,
         Method::PUT,
@@ -352,6 +428,31 @@ async fn writes_of_another_org_change_nothing_here() {
     )
     .await;
     assert_eq!(h.body["items"].as_array().unwrap().len(), 1, "{}", h.text);
+
+    // An Idempotency-Key of one organization's bulk upsert is not the other's.
+    let key = [("Idempotency-Key", "same-key")];
+    let ours = json!({"agents": [{"email": "ours@example.com", "name": "Ours"}]});
+    let theirs = json!({"agents": [{"email": "theirs@example.com", "name": "Theirs"}]});
+    for (token, body) in [(&w.app.token, &ours), (&w.other, &theirs)] {
+        let r = w
+            .app
+            .call(
+                Method::POST,
+                "/api/v2/admin/users/bulk",
+                Some(token),
+                Some(body),
+                &key,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.header("idempotency-replayed"), None);
+        assert_eq!(r.body["results"][0]["outcome"], "created", "{}", r.text);
+    }
+    let mine = w
+        .app
+        .get("/api/v2/admin/users?email=theirs@example.com")
+        .await;
+    assert_eq!(mine.body["items"], json!([]), "{}", mine.text);
 }
 
 #[tokio::test]
@@ -832,4 +933,131 @@ async fn scim_of_another_org_sees_and_changes_nothing() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["active"], true);
+}
+
+#[tokio::test]
+async fn scim_groups_of_another_org_are_out_of_reach() {
+    use super::scim::{assert_scim_error, send_as};
+    let w = world().await;
+    let gext = "urn:ietf:params:scim:schemas:extension:skillgrid:2.0:Group";
+    // Org 1's group gives its agent a skill.
+    let r = send_as(
+        &w.app,
+        &w.app.token,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(
+            &json!({"displayName": "Tier 1", "members": [{"value": w.agent}],
+            gext: {"skills": [{"skill": "Billing", "proficiency": 95}]}}),
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let g = r.body["id"].as_str().unwrap().to_string();
+    let before = org1_state(&w).await;
+    let missing = Uuid::now_v7();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": "members"}]});
+    let put = json!({"displayName": "Taken over", "members": []});
+    for (m, body) in [
+        (Method::GET, None),
+        (Method::PUT, Some(&put)),
+        (Method::PATCH, Some(&patch)),
+        (Method::DELETE, None),
+    ] {
+        let r = send_as(
+            &w.app,
+            &w.other,
+            m.clone(),
+            &format!("/scim/v2/Groups/{g}"),
+            body,
+            &[],
+        )
+        .await;
+        assert_scim_error(&r, 404, None);
+        let miss = send_as(
+            &w.app,
+            &w.other,
+            m.clone(),
+            &format!("/scim/v2/Groups/{missing}"),
+            body,
+            &[],
+        )
+        .await;
+        assert_eq!(
+            r.body["detail"].as_str().unwrap().replace(&g, "ID"),
+            miss.body["detail"]
+                .as_str()
+                .unwrap()
+                .replace(&missing.to_string(), "ID"),
+            "{m}"
+        );
+    }
+    for q in [
+        "",
+        "?filter=displayName%20eq%20%22Tier%201%22",
+        &format!("?filter=members.value%20eq%20%22{}%22", w.agent),
+    ] {
+        let r = send_as(
+            &w.app,
+            &w.other,
+            Method::GET,
+            &format!("/scim/v2/Groups{q}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["totalResults"], 0, "{q}: {}", r.text);
+    }
+    // Org 1's agent cannot be made a member of the other organization's group: it does not
+    // exist there. The same displayName there is no conflict.
+    let r = send_as(
+        &w.app,
+        &w.other,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(&json!({"displayName": "Tier 1", "members": [{"value": w.agent}]})),
+        &[],
+    )
+    .await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("members[0].value"),
+        "{}",
+        r.text
+    );
+    let r = send_as(
+        &w.app,
+        &w.other,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(&json!({"displayName": "Tier 1"})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // The sources of org 1's agent's skills are not readable from the other organization.
+    let r = as_other(
+        &w,
+        Method::GET,
+        &format!("/api/v2/agents/users/{}/skills?include=sources", w.agent),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(org1_state(&w).await, before, "org 1 is untouched");
+    let r = w
+        .app
+        .get(&format!(
+            "/api/v2/agents/users/{}/skills?include=sources",
+            w.agent
+        ))
+        .await;
+    assert_eq!(r.body["skills"][0]["proficiency"], 95, "{}", r.text);
+    assert_eq!(r.body["skills"][0]["sources"][1]["displayName"], "Tier 1");
 }

@@ -32,16 +32,16 @@ impl Scim {
         send_as(&self.app, &self.token, m, path, body, headers).await
     }
 
-    async fn get(&self, path: &str) -> Resp {
+    pub async fn get(&self, path: &str) -> Resp {
         self.send(Method::GET, path, None, &[]).await
     }
 
-    async fn post(&self, body: Value) -> Resp {
+    pub async fn post(&self, body: Value) -> Resp {
         self.send(Method::POST, "/scim/v2/Users", Some(&body), &[])
             .await
     }
 
-    async fn patch(&self, id: &str, ops: Value) -> Resp {
+    pub async fn patch(&self, id: &str, ops: Value) -> Resp {
         let body = json!({"schemas": [PATCH_OP], "Operations": ops});
         self.send(
             Method::PATCH,
@@ -53,21 +53,21 @@ impl Scim {
     }
 
     /// Creates a User and returns its id.
-    async fn create(&self, body: Value) -> String {
+    pub async fn create(&self, body: Value) -> String {
         let r = self.post(body).await;
         assert_eq!(r.status, 201, "{}", r.text);
         r.body["id"].as_str().unwrap().to_string()
     }
 
     /// The agent as the regular API shows it.
-    async fn agent(&self, id: &str) -> Value {
+    pub async fn agent(&self, id: &str) -> Value {
         let r = self.app.get(&format!("/api/v2/admin/users/{id}")).await;
         assert_eq!(r.status, 200, "{}", r.text);
         r.body
     }
 
     /// The agent's skills as the regular API shows them: (name, proficiency), by name.
-    async fn skills(&self, id: &str) -> Vec<(String, i64)> {
+    pub async fn skills(&self, id: &str) -> Vec<(String, i64)> {
         let b = self.app.skills_of(id.parse().unwrap()).await;
         let mut v: Vec<(String, i64)> = b["skills"]
             .as_array()
@@ -185,12 +185,15 @@ async fn discovery_says_what_is_supported() {
     assert_eq!(b["authenticationSchemes"][0]["type"], "oauthbearertoken");
 
     let r = s.get("/scim/v2/ResourceTypes").await;
-    assert_eq!(r.body["totalResults"], 1, "no Groups yet: {}", r.text);
+    assert_eq!(r.body["totalResults"], 2, "Users and Groups: {}", r.text);
     assert_eq!(r.body["Resources"][0]["id"], "User");
     assert_eq!(r.body["Resources"][0]["schemaExtensions"][0]["schema"], EXT);
+    assert_eq!(r.body["Resources"][1]["id"], "Group");
     let r = s.get("/scim/v2/ResourceTypes/User").await;
     assert_eq!(r.body["endpoint"], "/Users");
-    assert_scim_error(&s.get("/scim/v2/ResourceTypes/Group").await, 404, None);
+    let r = s.get("/scim/v2/ResourceTypes/Group").await;
+    assert_eq!(r.body["endpoint"], "/Groups");
+    assert_scim_error(&s.get("/scim/v2/ResourceTypes/Role").await, 404, None);
 
     let r = s.get("/scim/v2/Schemas").await;
     let ids: Vec<&str> = r.body["Resources"]
@@ -199,7 +202,15 @@ async fn discovery_says_what_is_supported() {
         .iter()
         .map(|x| x["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, [USER, EXT]);
+    assert_eq!(
+        ids,
+        [
+            USER,
+            EXT,
+            "urn:ietf:params:scim:schemas:core:2.0:Group",
+            "urn:ietf:params:scim:schemas:extension:skillgrid:2.0:Group"
+        ]
+    );
     let r = s.get(&format!("/scim/v2/Schemas/{EXT}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["attributes"][0]["name"], "skills");
@@ -871,7 +882,7 @@ async fn every_error_is_a_scim_error() {
     for p in [
         "/scim/v2/Users/0190ffff-0000-7000-8000-000000000000",
         "/scim/v2/Users/nope",
-        "/scim/v2/Groups",
+        "/scim/v2/Groups/0190ffff-0000-7000-8000-000000000000",
         "/scim/v2/Nothing/here",
     ] {
         assert_scim_error(&s.get(p).await, 404, None);

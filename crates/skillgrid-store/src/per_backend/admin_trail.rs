@@ -31,6 +31,66 @@ pub(super) async fn record(
     insert(conn, org_pk, subject, action, (before, after), by).await
 }
 
+/// Records many creations (no `before`) and updates of the organization's subjects at once,
+/// with their events: a few multi-row statements for any number of them. Updates whose two
+/// sides are alike record nothing.
+pub(super) async fn record_many(
+    conn: &mut Conn,
+    org_pk: i64,
+    changes: &[(Uuid, Option<AdminState>, AdminState)],
+    by: &ChangedBy,
+) -> Result<()> {
+    /// Rows per statement: 7 parameters each, beside the 3 they share.
+    const PER_STATEMENT: usize = 500;
+    let changes: Vec<_> = changes
+        .iter()
+        .filter(|(_, before, after)| before.as_ref() != Some(after))
+        .collect();
+    let mut events = Vec::with_capacity(changes.len());
+    for chunk in changes.chunks(PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p: Vec<String> = (1..=7).map(|k| format!("${}", i * 7 + k + 3)).collect();
+                format!("($1, $2, $3, {})", p.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO admin_audit
+                 (org_id, at, request_id, uuid, actor_uuid, kind, subject_uuid, action, before,
+                  after)
+             VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(org_pk)
+            .bind(by.now.0)
+            .bind(&by.request_id);
+        for (subject, before, after) in chunk {
+            let action = if before.is_some() {
+                AdminAuditAction::Updated
+            } else {
+                AdminAuditAction::Created
+            };
+            q = q
+                .bind(Uuid::now_v7())
+                .bind(by.client.map(ClientId::get))
+                .bind(kind_code(after.kind()))
+                .bind(*subject)
+                .bind(action_code(action))
+                .bind(before.as_ref().map(AdminState::to_json).transpose()?)
+                .bind(after.to_json()?);
+            events.extend(crate::events::NewEvent::admin(
+                *subject,
+                before.as_ref(),
+                Some(after),
+                by,
+            )?);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    super::events::emit(conn, org_pk, events).await
+}
+
 async fn insert(
     conn: &mut Conn,
     org_pk: i64,

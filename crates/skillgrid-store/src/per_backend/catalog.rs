@@ -436,6 +436,18 @@ pub(super) async fn delete_skill(
     if count > 0 {
         return Err(StoreError::InUse { count });
     }
+    // A SCIM Group may give the skill with no member holding it: the group gives it no more.
+    sqlx::query(
+        "UPDATE scim_groups SET version = version + 1
+         WHERE id IN (SELECT group_id FROM scim_group_skills WHERE skill_id = $1)",
+    )
+    .bind(pk)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM scim_group_skills WHERE skill_id = $1")
+        .bind(pk)
+        .execute(&mut *tx)
+        .await?;
     // Audit entries keep the skill's id; they outlive the skill, so no foreign key.
     sqlx::query("DELETE FROM skills WHERE id = $1")
         .bind(pk)

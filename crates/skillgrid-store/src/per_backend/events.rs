@@ -2,13 +2,15 @@
 //! reading them in sequence order, and pruning old ones.
 
 use super::Db;
+// Where an event's entries come from: its own columns, or the audit row it refers to.
+use super::EVENT_SOURCE;
 use crate::events::{EventRow, NewEvent, EVENT_COLS};
 use crate::*;
 
 type Pool = sqlx::Pool<Db>;
 type Conn = <Db as sqlx::Database>::Connection;
 
-/// Events per `INSERT`: 12 parameters each, well within either backend's limit.
+/// Events per `INSERT`: 11 parameters each, well within either backend's limit.
 const PER_STATEMENT: usize = 500;
 
 /// Takes `n` numbers of the organization's sequence: the first of them. The counter's row
@@ -37,13 +39,13 @@ pub(crate) async fn emit(conn: &mut Conn, org_pk: i64, events: Vec<NewEvent>) ->
     for chunk in events.chunks(PER_STATEMENT) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p: Vec<String> = (1..=12).map(|k| format!("${}", i * 12 + k + 1)).collect();
+                let p: Vec<String> = (1..=11).map(|k| format!("${}", i * 11 + k + 1)).collect();
                 format!("($1, {})", p.join(", "))
             })
             .collect();
         let sql = format!(
             "INSERT INTO events (org_id, uuid, sequence, kind, occurred_at, request_id,
-                actor_uuid, subject_uuid, version, entries, action, before, after)
+                actor_uuid, subject_uuid, version, action, before, after)
              VALUES {}",
             rows.join(", ")
         );
@@ -58,7 +60,6 @@ pub(crate) async fn emit(conn: &mut Conn, org_pk: i64, events: Vec<NewEvent>) ->
                 .bind(e.actor)
                 .bind(e.subject)
                 .bind(e.version)
-                .bind(e.entries.as_deref())
                 .bind(e.action)
                 .bind(e.before.as_deref())
                 .bind(e.after.as_deref());
@@ -97,7 +98,7 @@ pub(super) async fn after(
         String::new()
     };
     let sql = format!(
-        "SELECT {EVENT_COLS} FROM events e JOIN orgs o ON o.id = e.org_id
+        "SELECT {EVENT_COLS}, {EVENT_SOURCE}
          WHERE o.uuid = $1 AND e.sequence > $2{filter} ORDER BY e.sequence LIMIT $3"
     );
     let mut q = sqlx::query_as::<_, EventRow>(&sql)
@@ -124,17 +125,25 @@ pub(super) async fn heads(pool: &Pool) -> Result<Vec<(OrgId, i64)>> {
     Ok(rows.into_iter().map(|(o, s)| (o.into(), s)).collect())
 }
 
-/// See [`Store::prune_events`].
+/// See [`Store::prune_events`]. The oldest first, in sequence order, up to the first one that
+/// occurred at or after `before` (through the index of sequences: no scan of the events kept).
 pub(super) async fn prune(pool: &Pool, org: OrgId, before: Timestamp, batch: u32) -> Result<u64> {
-    let done = sqlx::query(
-        "DELETE FROM events WHERE id IN (
-           SELECT e.id FROM events e WHERE e.org_id = (SELECT id FROM orgs WHERE uuid = $1)
-             AND e.occurred_at < $2 ORDER BY e.sequence LIMIT $3)",
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT e.org_id, e.sequence, e.occurred_at FROM events e
+         WHERE e.org_id = (SELECT id FROM orgs WHERE uuid = $1) ORDER BY e.sequence LIMIT $2",
     )
     .bind(org.get())
-    .bind(before.0)
     .bind(i64::from(batch))
-    .execute(pool)
+    .fetch_all(pool)
     .await?;
+    let n = rows.iter().take_while(|r| r.2 < before.0).count();
+    let Some(&(org_pk, last, _)) = n.checked_sub(1).and_then(|i| rows.get(i)) else {
+        return Ok(0);
+    };
+    let done = sqlx::query("DELETE FROM events WHERE org_id = $1 AND sequence <= $2")
+        .bind(org_pk)
+        .bind(last)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected())
 }

@@ -7,10 +7,12 @@
 //! the backends' SQL differs, the backend passes its own statement.
 
 mod admin_trail;
+mod agents_bulk;
 pub(super) mod catalog;
 mod clients;
 pub(crate) mod events;
 mod grid;
+mod groups;
 mod keys;
 mod scim;
 pub(super) mod store;
@@ -36,10 +38,15 @@ use super::prune_expired_keys;
 // Its own statements: the audit trail's reads.
 use super::{skillsets::AGENT_AUDIT, skillsets::FEED, skillsets::ORG_AUDIT};
 // What `Store` does differently on each backend.
-use super::{agent_skills, disk_usage, extra, org_generation, take_tokens};
+use super::{agent_skills, disk_usage, export, extra, org_generation, take_tokens};
+// The rest of an event's select: where its entries come from, and the tables.
+use super::EVENT_SOURCE;
 // The expression of an agent `g`'s skill-set version.
 use super::AGENT_VERSION;
 // Skill-set writes: one agent's, many agents', a group's.
 use super::{group, write, write_many};
+// A skill-set write inside a SCIM Group's change, of the effective sets it decided (no layering
+// of its own): its connection, the organization and its key, the context, the items.
+use super::write_unlayered;
 // The assignments of a page of the grid, by key.
 use super::grid_held;

@@ -4,10 +4,10 @@
 //! pool, one transaction through `write`, or the whole store.
 
 use super::{
-    admin_trail, begin_for_org, begin_write, catalog, clients, events, extra, grid, group, keys,
-    scim, trail, users, webhooks, Db,
+    admin_trail, agents_bulk, begin_for_org, begin_write, catalog, clients, events, extra, grid,
+    group, groups, keys, scim, trail, users, webhooks, Db,
 };
-use super::{agent_skills, org_generation, take_tokens, write};
+use super::{agent_skills, export, org_generation, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 use skillgrid_core::model::NewWebhook;
@@ -75,6 +75,7 @@ store! {
     get_skill(org: OrgId, id: SkillId) -> SkillRecord = read catalog::get(org, id);
     skill_holders(org: OrgId, skill: SkillId, page: PageRequest) -> Paged<SkillHolderRecord>
         = read catalog::skill_holders(org, skill, page);
+    export(org: OrgId, options: ExportOptions) -> Export = store export(org, options);
     list_agents(org: OrgId, f: &AgentFilter, page: PageRequest) -> Paged<AgentRecord>
         = read catalog::list(org, f, page);
     get_agent(org: OrgId, id: AgentId) -> AgentRecord = read catalog::get(org, id);
@@ -103,6 +104,12 @@ store! {
         = read scim::of_agent(org, agent);
     scim_user_named(org: OrgId, user_name: &str) -> Option<ScimUserRecord>
         = read scim::named(org, user_name);
+    scim_groups(org: OrgId) -> Vec<ScimGroupRecord> = read groups::all(org);
+    scim_group(org: OrgId, id: Uuid) -> ScimGroupRecord = read groups::one(org, id);
+    agent_groups(org: OrgId, agent: AgentId) -> Vec<(Uuid, String)>
+        = read groups::of_agent(org, agent);
+    agent_layers(org: OrgId, agent: AgentId) -> AgentLayers
+        = read groups::agent_layers(org, agent);
 
     // Writes.
     probe_write() -> () = write probe_write();
@@ -140,11 +147,17 @@ store! {
         = write catalog::create(org, new, by);
     update_agent_by(org: OrgId, id: AgentId, patch: &AgentPatch, by: &ChangedBy) -> AgentRecord
         = write catalog::update(org, id, patch, by);
+    upsert_agents(org: OrgId, agents: &[UpsertAgent], dry_run: bool, by: &ChangedBy)
+        -> Vec<Upserted> = write agents_bulk::upsert(org, agents, dry_run, by);
     set_client_token_lifetime(org: OrgId, client: ClientId, seconds: Option<i64>) -> ()
         = write scim::set_token_lifetime(org, client, seconds);
     scim_save_user(org: OrgId, agent: AgentId, user_name: &str, profile: &str,
         retired: Option<Timestamp>) -> ()
         = write scim::save(org, agent, user_name, profile, retired);
+    scim_save_group(org: OrgId, ctx: &WriteContext, save: &ScimGroupSave<'_>) -> ScimGroupRecord
+        = write groups::save(org, ctx, save);
+    scim_delete_group(org: OrgId, ctx: &WriteContext, id: Uuid, if_version: Option<i64>) -> ()
+        = write groups::delete(org, ctx, id, if_version);
     write(request: WriteRequest<'_>) -> Written = store write(request);
     idempotency_begin(org: OrgId, client: ClientId, key: &str, fingerprint: &str, now: Timestamp)
         -> IdempotencyBegin = write keys::begin(org, client, key, fingerprint, now);
@@ -173,8 +186,8 @@ store! {
         = store webhooks::claim(owner, now, until);
     renew_webhook_lease(id: WebhookId, owner: &str, until: Timestamp) -> Option<ClaimedWebhook>
         = write webhooks::renew(id, owner, until);
-    webhook_progress(id: WebhookId, owner: &str, from: i64, attempt: Option<&DeliveryRecord>,
-        progress: &Progress) -> bool = write webhooks::progress(id, owner, from, attempt, progress);
+    webhook_progress(id: WebhookId, owner: &str, from: i64, attempts: &[DeliveryRecord],
+        progress: &Progress) -> bool = write webhooks::progress(id, owner, from, attempts, progress);
     release_webhook_leases(owner: &str) -> u64 = write webhooks::release_all(owner);
     prune_webhook_deliveries(org: OrgId, before: Timestamp, batch: u32) -> u64
         = write webhooks::prune_deliveries(org, before, batch);

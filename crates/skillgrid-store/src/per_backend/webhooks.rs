@@ -337,14 +337,14 @@ pub(super) async fn release_all(pool: &Pool, owner: &str) -> Result<u64> {
     Ok(done.rows_affected())
 }
 
-/// See [`Store::webhook_progress`]: the attempt recorded and the webhook moved on, in one
+/// See [`Store::webhook_progress`]: the attempts recorded and the webhook moved on, in one
 /// transaction; the webhook only while `owner` holds it and its cursor is still `from`.
 pub(super) async fn progress(
     pool: &Pool,
     id: WebhookId,
     owner: &str,
     from: i64,
-    attempt: Option<&DeliveryRecord>,
+    attempts: &[DeliveryRecord],
     p: &Progress,
 ) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
@@ -377,7 +377,7 @@ pub(super) async fn progress(
         Progress::Release => {}
     }
     let moved = q.execute(&mut *tx).await?.rows_affected() == 1;
-    if let Some(d) = attempt {
+    for d in attempts {
         insert_delivery(&mut tx, id, d).await?;
     }
     tx.commit().await?;

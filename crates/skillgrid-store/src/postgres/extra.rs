@@ -1,5 +1,5 @@
 //! What only PostgreSQL does its own way outside skill-set writes: reading many agents' states
-//! at once, and the upkeep of what grows with traffic (pruning the audit trail and
+//! at once, writing many agents at once (`Store::upsert_agents`), and the upkeep of what grows with traffic (pruning the audit trail and
 //! idempotency keys).
 
 use crate::rows;
@@ -45,6 +45,16 @@ pub(super) async fn prune_audit(
     if n == 0 {
         return Ok(0);
     }
+    // An event kept longer than the rows it refers to takes their entries first.
+    sqlx::query(
+        "UPDATE events e SET entries = s.entries, audit_set_id = NULL FROM audit_sets s
+         WHERE e.audit_set_id = s.id AND s.org_id = $1 AND s.id <= $2 AND s.at < $3",
+    )
+    .bind(org_pk)
+    .bind(rows[n - 1].0)
+    .bind(before.0)
+    .execute(&mut *tx)
+    .await?;
     let done = sqlx::query("DELETE FROM audit_sets WHERE org_id = $1 AND id <= $2 AND at < $3")
         .bind(org_pk)
         .bind(rows[n - 1].0)
@@ -81,5 +91,102 @@ pub(super) async fn prune_expired_keys(conn: &mut sqlx::PgConnection, before: i6
     .bind(before)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// What a write of agents stores of them, one array a column, in the agents' order: bound
+/// as five consecutive parameters (email, its key, name, external id, active).
+struct AgentColumns<'a> {
+    emails: Vec<&'a str>,
+    keys: Vec<String>,
+    names: Vec<&'a str>,
+    external: Vec<Option<&'a str>>,
+    active: Vec<bool>,
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+impl<'a> AgentColumns<'a> {
+    fn of(agents: impl Iterator<Item = &'a AgentRecord>) -> Self {
+        let mut c = AgentColumns {
+            emails: Vec::new(),
+            keys: Vec::new(),
+            names: Vec::new(),
+            external: Vec::new(),
+            active: Vec::new(),
+        };
+        for a in agents {
+            c.emails.push(&a.email);
+            c.keys.push(crate::common::key(&a.email));
+            c.names.push(&a.name);
+            c.external.push(a.external_id.as_deref());
+            c.active.push(a.active);
+        }
+        c
+    }
+
+    fn bind(self, q: PgQuery<'a>) -> PgQuery<'a> {
+        q.bind(self.emails)
+            .bind(self.keys)
+            .bind(self.names)
+            .bind(self.external)
+            .bind(self.active)
+    }
+}
+
+/// Stores new agents of the organization whose key is `org_pk` (`Store::upsert_agents`):
+/// one `INSERT … SELECT FROM UNNEST(…)` for any number of them.
+pub(super) async fn insert_agents(
+    conn: &mut sqlx::PgConnection,
+    org_pk: i64,
+    agents: &[&AgentRecord],
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    if agents.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = agents.iter().map(|a| a.id.get()).collect();
+    let q = sqlx::query(
+        "INSERT INTO agents
+           (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at)
+         SELECT x.u, $1, x.e, x.k, x.n, x.x, x.a, $2, $2
+         FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[])
+              WITH ORDINALITY AS x(u, e, k, n, x, a, ord)
+         ORDER BY x.ord",
+    )
+    .bind(org_pk)
+    .bind(now.0)
+    .bind(ids);
+    AgentColumns::of(agents.iter().copied())
+        .bind(q)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores changed agents, by key (`Store::upsert_agents`): one `UPDATE … FROM UNNEST(…)`.
+pub(super) async fn update_agents(
+    conn: &mut sqlx::PgConnection,
+    agents: &[(i64, &AgentRecord)],
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    if agents.is_empty() {
+        return Ok(());
+    }
+    let pks: Vec<i64> = agents.iter().map(|(pk, _)| *pk).collect();
+    let q = sqlx::query(
+        "UPDATE agents g
+         SET email = v.e, email_key = v.k, name = v.n, external_id = v.x, active = v.a,
+             updated_at = $1
+         FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[])
+              AS v(id, e, k, n, x, a)
+         WHERE g.id = v.id",
+    )
+    .bind(now.0)
+    .bind(pks);
+    AgentColumns::of(agents.iter().map(|(_, a)| *a))
+        .bind(q)
+        .execute(conn)
+        .await?;
     Ok(())
 }

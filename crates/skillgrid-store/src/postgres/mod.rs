@@ -6,6 +6,7 @@
 //! names, e-mails and idempotency keys. Transactions run at READ COMMITTED: a statement after
 //! a lock sees everything committed before the lock was granted.
 
+mod export;
 mod extra;
 mod group;
 mod rate;
@@ -17,7 +18,9 @@ mod per_backend;
 
 use crate::*;
 use anyhow::Context;
+use export::export;
 use extra::prune_expired_keys;
+use skillsets::write_unlayered;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row};
 use std::time::Duration;
@@ -53,6 +56,13 @@ fn group_leaders() -> usize {
 }
 
 type Tx = sqlx::Transaction<'static, Postgres>;
+
+/// The rest of an event's select (see `per_backend/events.rs`): its entries, its own or, for
+/// an event that refers to its audit row, that row's (whose entries name skills whole); then
+/// the tables.
+const EVENT_SOURCE: &str = "COALESCE(e.entries, s.entries) AS entries, NULL::bytea AS skills
+  FROM events e JOIN orgs o ON o.id = e.org_id
+  LEFT JOIN audit_sets s ON s.id = e.audit_set_id";
 
 /// The database the code shared with SQLite (`src/per_backend/`) is compiled for here.
 type Db = Postgres;

@@ -71,7 +71,47 @@ pub(super) async fn write_parts(
     parts: &[Part<'_>],
 ) -> Result<Vec<Result<WriteResult>>> {
     let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
+    // The one probe a write pays for SCIM Groups (see `crate::layers`).
+    let layered: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM skill_layers WHERE org_id = $1)")
+            .bind(org_pk)
+            .fetch_one(&mut *tx)
+            .await?;
+    let (results, wrote) = write_parts_in(&mut tx, org_pk, parts, layered).await?;
+    if wrote {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(results)
+}
 
+/// A skill-set write inside a SCIM Group's change (its transaction `tx`, which holds the
+/// organization's lock), of the effective sets the change decided: not layered again.
+pub(super) async fn write_unlayered(
+    tx: &mut PgConnection,
+    _org: OrgId,
+    org_pk: i64,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+) -> Result<WriteResult> {
+    let opts = crate::layers::SETTLE;
+    let (mut results, _) = write_parts_in(tx, org_pk, &[Part { ctx, items, opts }], false).await?;
+    results.pop().unwrap_or_else(|| {
+        Err(StoreError::Other(anyhow::anyhow!(
+            "a write was left unanswered"
+        )))
+    })
+}
+
+/// [`write_parts`] in the transaction `tx`, with the layers of its agents when `layered`;
+/// whether it wrote anything.
+async fn write_parts_in(
+    tx: &mut PgConnection,
+    org_pk: i64,
+    parts: &[Part<'_>],
+    layered: bool,
+) -> Result<(Vec<Result<WriteResult>>, bool)> {
     // Locked in id order (no deadlock between two writers of overlapping agents); a dry run
     // only needs the rows not to change under it, so it shares the lock.
     let ids: Vec<Uuid> = parts
@@ -113,14 +153,32 @@ pub(super) async fn write_parts(
         .await?,
     );
     let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
-    let mut sets = load_sets(&mut tx, &pks, &skills).await?;
+    let mut sets = load_sets(&mut *tx, &pks, &skills).await?;
+    let layers = if layered {
+        load_layers(&mut *tx, &pks, &skills).await?
+    } else {
+        Default::default()
+    };
 
     let mut rows = Rows::default();
+    let mut layer_rows = LayerRows::default();
     let mut results = Vec::with_capacity(parts.len());
     for p in parts {
-        let (outcomes, failed) = common::outcomes(p.items, &agents, &mut sets, p.opts, p.ctx.now);
-        let writes = common::writes(p.items, &outcomes);
-        let committed = !(p.opts.dry_run || (p.opts.atomic && failed) || writes.is_empty());
+        let layered = crate::layers::layer_items(p.items, &agents, &layers);
+        let items = layered.as_ref().map_or(p.items, |l| &l.items[..]);
+        let (outcomes, failed) = common::outcomes(items, &agents, &mut sets, p.opts, p.ctx.now);
+        let writes = common::writes(items, &outcomes);
+        let going = !(p.opts.dry_run || (p.opts.atomic && failed));
+        if going {
+            if let Some(l) = &layered {
+                for (agent, skill, d) in l.applied(&outcomes) {
+                    if let Some(&skill) = skills.pks.get(&skill) {
+                        layer_rows.push(agent, skill, d);
+                    }
+                }
+            }
+        }
+        let committed = going && !writes.is_empty();
         let added = if committed {
             rows.add(p.ctx, &writes, &agents, &skills)
         } else {
@@ -131,16 +189,85 @@ pub(super) async fn write_parts(
             committed,
         }));
     }
+    let layers_changed = layer_rows.write(&mut *tx).await?;
     if rows.bumped.is_empty() {
-        tx.rollback().await?;
-        return Ok(results);
+        return Ok((results, layers_changed));
     }
-    let events = std::mem::take(&mut rows.events);
-    rows.write(&mut tx, org_pk).await?;
+    let events = Events::of(&rows);
+    let keys = rows.write(&mut *tx, org_pk).await?;
     // Last: the organization's event counter stays locked from here to the commit.
-    write_events(&mut tx, org_pk, events).await?;
-    tx.commit().await?;
-    Ok(results)
+    events.write(&mut *tx, org_pk, &keys).await?;
+    Ok((results, true))
+}
+
+/// The layers of the agents with the keys `pks` (see `crate::layers`).
+async fn load_layers(
+    conn: &mut PgConnection,
+    pks: &[i64],
+    skills: &SkillKeys,
+) -> Result<foldhash::HashMap<i64, Vec<crate::layers::Layer>>> {
+    type Row = (i64, i64, i64, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT agent_id, skill_id, given, direct, effective_at, expires_at FROM skill_layers
+         WHERE agent_id = ANY($1)",
+    )
+    .bind(pks)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: foldhash::HashMap<i64, Vec<crate::layers::Layer>> = Default::default();
+    for (agent, skill, given, p, e, x) in rows {
+        let Some((id, _)) = skills.by_pk.get(&skill) else {
+            continue;
+        };
+        out.entry(agent).or_default().push(crate::layers::Layer {
+            skill: *id,
+            given,
+            direct: crate::layers::direct(*id, p, e, x),
+        });
+    }
+    Ok(out)
+}
+
+/// The direct layers a write changed, column by column.
+#[derive(Default)]
+struct LayerRows {
+    agent: Vec<i64>,
+    skill: Vec<i64>,
+    direct: Vec<Option<i64>>,
+    effective: Vec<Option<i64>>,
+    expires: Vec<Option<i64>>,
+}
+
+impl LayerRows {
+    fn push(&mut self, agent: i64, skill: i64, d: Option<skillgrid_core::model::Assignment>) {
+        self.agent.push(agent);
+        self.skill.push(skill);
+        self.direct.push(d.map(|d| d.proficiency));
+        self.effective
+            .push(d.and_then(|d| d.effective).map(|t| t.0));
+        self.expires.push(d.and_then(|d| d.expires).map(|t| t.0));
+    }
+
+    /// Writes them; whether there were any.
+    async fn write(self, tx: &mut PgConnection) -> Result<bool> {
+        if self.agent.is_empty() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE skill_layers l SET direct = x.d, effective_at = x.e, expires_at = x.x
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+               AS x(a, s, d, e, x)
+             WHERE l.agent_id = x.a AND l.skill_id = x.s",
+        )
+        .bind(&self.agent)
+        .bind(&self.skill)
+        .bind(&self.direct)
+        .bind(&self.effective)
+        .bind(&self.expires)
+        .execute(&mut *tx)
+        .await?;
+        Ok(true)
+    }
 }
 
 /// The rows of the writes of one transaction, column by column.
@@ -160,7 +287,9 @@ struct Rows {
     audit_request: Vec<String>,
     audit_client: Vec<Uuid>,
     bumped: Vec<i64>,
-    events: Vec<crate::events::NewEvent>,
+    /// For each of `audit`, its agent's version after the write: each audit row has its
+    /// `assignment.changed` event, which refers to it.
+    versions: Vec<i64>,
 }
 
 impl Rows {
@@ -196,21 +325,23 @@ impl Rows {
         self.audit
             .extend(audit::audit_sets(writes, agents, ctx.now, audit::Inline));
         let new = self.audit.len() - before;
+        self.versions.extend(crate::events::assignment_versions(
+            &self.audit[before..],
+            agents,
+        ));
         self.audit_at.extend(std::iter::repeat_n(ctx.now.0, new));
         self.audit_request
             .extend(std::iter::repeat_n(ctx.request_id.clone(), new));
         self.audit_client
             .extend(std::iter::repeat_n(ctx.client_id.get(), new));
         self.bumped.extend(bumped);
-        self.events
-            .extend(crate::events::assignment_events(writes, agents, ctx));
         Ok(())
     }
 
     /// Writes the rows: every chunk but the last of the upserts and of the audit rows on its
     /// own, then the last ones and the version bumps in one statement (a small write's whole
-    /// transaction is then its reads and this one statement).
-    async fn write(self, tx: &mut PgConnection, org_pk: i64) -> Result<()> {
+    /// transaction is then its reads and this one statement). The audit rows' keys, by id.
+    async fn write(self, tx: &mut PgConnection, org_pk: i64) -> Result<AuditKeys> {
         for (a, s) in chunks(&self.deleted_agent).zip(chunks(&self.deleted_skill)) {
             sqlx::query(
                 "DELETE FROM assignments WHERE (agent_id, skill_id) IN
@@ -249,76 +380,122 @@ impl Rows {
             .map(|((at, request), client)| AuditRows::new(&mut sets, at, request, client))
             .collect();
         let last_audits = audits.pop().unwrap_or_default();
+        let mut keys: AuditKeys = foldhash::HashMapExt::with_capacity(self.versions.len());
+        let mut keep = |rows: Vec<sqlx::postgres::PgRow>| -> Result<()> {
+            for r in rows {
+                keys.insert(r.try_get(1)?, r.try_get(0)?);
+            }
+            Ok(())
+        };
         for a in audits {
-            a.bind(sqlx::query(&AUDIT).bind(org_pk))
-                .execute(&mut *tx)
-                .await?;
+            keep(
+                a.bind(sqlx::query(&AUDIT).bind(org_pk))
+                    .fetch_all(&mut *tx)
+                    .await?,
+            )?;
         }
         let q = last_upserts.bind(sqlx::query(&LAST));
-        last_audits
-            .bind(q.bind(org_pk))
-            .bind(&self.bumped)
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        keep(
+            last_audits
+                .bind(q.bind(org_pk))
+                .bind(&self.bumped)
+                .fetch_all(&mut *tx)
+                .await?,
+        )?;
+        Ok(keys)
     }
 }
 
-/// The `assignment.changed` events of a write, numbered from the organization's counter, with
-/// `UNNEST` arrays: one statement per [`CHUNK_ROWS`] events.
-async fn write_events(
-    tx: &mut PgConnection,
-    org_pk: i64,
-    events: Vec<crate::events::NewEvent>,
-) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
+/// The keys of a write's audit rows, by their ids.
+type AuditKeys = foldhash::HashMap<Uuid, i64>;
+
+/// The `assignment.changed` events of a transaction's writes, one per audit row, column by
+/// column.
+struct Events {
+    at: Vec<i64>,
+    request: Vec<String>,
+    actor: Vec<Uuid>,
+    subject: Vec<Uuid>,
+    version: Vec<i64>,
+    /// The audit row each refers to, by id.
+    set: Vec<Uuid>,
+}
+
+impl Events {
+    fn of(rows: &Rows) -> Events {
+        Events {
+            at: rows.audit_at.clone(),
+            request: rows.audit_request.clone(),
+            actor: rows.audit_client.clone(),
+            subject: rows.audit.iter().map(|s| s.agent).collect(),
+            version: rows.versions.clone(),
+            set: rows.audit.iter().map(|s| s.uuid).collect(),
+        }
     }
-    let first = super::per_backend::events::take_sequence(tx, org_pk, events.len()).await?;
-    for (i, chunk) in events.chunks(CHUNK_ROWS).enumerate() {
-        let from = first + (i * CHUNK_ROWS) as i64;
-        let sequence: Vec<i64> = (from..from + chunk.len() as i64).collect();
-        let uuid: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
-        let at: Vec<i64> = chunk.iter().map(|e| e.at).collect();
-        let request: Vec<&str> = chunk.iter().map(|e| e.request_id.as_str()).collect();
-        let actor: Vec<Option<Uuid>> = chunk.iter().map(|e| e.actor).collect();
-        let subject: Vec<Uuid> = chunk.iter().map(|e| e.subject).collect();
-        let version: Vec<Option<i64>> = chunk.iter().map(|e| e.version).collect();
-        let entries: Vec<Option<&[u8]>> = chunk.iter().map(|e| e.entries.as_deref()).collect();
-        sqlx::query(
-            "INSERT INTO events (org_id, kind, uuid, sequence, occurred_at, request_id, actor_uuid,
-               subject_uuid, version, entries)
-             SELECT $1, $2, * FROM UNNEST($3::uuid[], $4::bigint[], $5::bigint[], $6::text[],
-               $7::uuid[], $8::uuid[], $9::bigint[], $10::bytea[])",
-        )
-        .bind(org_pk)
-        .bind(crate::events::EventType::AssignmentChanged.as_str())
-        .bind(uuid)
-        .bind(sequence)
-        .bind(at)
-        .bind(request)
-        .bind(actor)
-        .bind(subject)
-        .bind(version)
-        .bind(entries)
-        .execute(&mut *tx)
-        .await?;
+
+    /// Writes the events, numbered from the organization's counter, each referring to its
+    /// audit row by the key `keys` gives it: one `UNNEST` statement per [`CHUNK_ROWS`] events.
+    async fn write(self, tx: &mut PgConnection, org_pk: i64, keys: &AuditKeys) -> Result<()> {
+        if self.set.is_empty() {
+            return Ok(());
+        }
+        let n = self.set.len();
+        let first = super::per_backend::events::take_sequence(tx, org_pk, n).await?;
+        let mut audit_set = Vec::with_capacity(n);
+        for u in &self.set {
+            audit_set.push(*keys.get(u).ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!("audit row {u} was not written"))
+            })?);
+        }
+        for (i, ((((at, request), actor), subject), (version, set))) in chunks(&self.at)
+            .zip(chunks(&self.request))
+            .zip(chunks(&self.actor))
+            .zip(chunks(&self.subject))
+            .zip(chunks(&self.version).zip(chunks(&audit_set)))
+            .enumerate()
+        {
+            let from = first + (i * CHUNK_ROWS) as i64;
+            let sequence: Vec<i64> = (from..from + at.len() as i64).collect();
+            let uuid: Vec<Uuid> = at.iter().map(|_| Uuid::now_v7()).collect();
+            sqlx::query(
+                "INSERT INTO events (org_id, kind, uuid, sequence, occurred_at, request_id,
+                   actor_uuid, subject_uuid, version, audit_set_id)
+                 SELECT $1, $2, * FROM UNNEST($3::uuid[], $4::bigint[], $5::bigint[],
+                   $6::text[], $7::uuid[], $8::uuid[], $9::bigint[], $10::bigint[])",
+            )
+            .bind(org_pk)
+            .bind(crate::events::EventType::AssignmentChanged.as_str())
+            .bind(uuid)
+            .bind(sequence)
+            .bind(at)
+            .bind(request)
+            .bind(actor)
+            .bind(subject)
+            .bind(version)
+            .bind(set)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The upsert of one chunk of assignments: six arrays from `$1`.
 static UPSERT: LazyLock<String> = LazyLock::new(|| format!("{} {UPSERT_ROWS}", upsert_head(1)));
 
-/// The insert of one chunk of audit rows: the organization, then eight arrays.
-static AUDIT: LazyLock<String> = LazyLock::new(|| audit_insert(1));
+/// The insert of one chunk of audit rows: the organization, then eight arrays; their keys
+/// and ids.
+static AUDIT: LazyLock<String> =
+    LazyLock::new(|| format!("{} RETURNING id, uuid", audit_insert(1)));
 
 /// A write's last chunks of upserts and audit rows and its version bumps, in one statement:
-/// the upsert's arrays from `$1`, the audit insert's from `$7`, the bumped agents at `$16`.
+/// the upsert's arrays from `$1`, the audit insert's from `$7`, the bumped agents at `$16`;
+/// the audit rows' keys and ids.
 static LAST: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH upserted AS ({} {UPSERT_ROWS}), audited AS ({})
-         UPDATE agents SET version = version + 1 WHERE id = ANY($16)",
+        "WITH upserted AS ({} {UPSERT_ROWS}), audited AS ({} RETURNING id, uuid),
+           bumped AS (UPDATE agents SET version = version + 1 WHERE id = ANY($16))
+         SELECT id, uuid FROM audited",
         upsert_head(1),
         audit_insert(7),
     )

@@ -1,5 +1,5 @@
 //! What only SQLite does its own way outside skill-set writes: reading many agents' states
-//! at once, and the upkeep of what grows with traffic (pruning the audit trail and
+//! at once, writing many agents at once (`Store::upsert_agents`), and the upkeep of what grows with traffic (pruning the audit trail and
 //! idempotency keys).
 
 use crate::rows;
@@ -59,6 +59,16 @@ pub(super) async fn prune_audit(
     if n == 0 {
         return Ok(0);
     }
+    // An event kept longer than the rows it refers to takes their entries first.
+    sqlx::query(
+        "UPDATE events SET entries = s.entries, skills = w.skills, audit_set_id = NULL
+         FROM audit_sets s LEFT JOIN audit_writes w ON w.id = s.write_id
+         WHERE events.audit_set_id = s.id AND s.org_id = ? AND s.id <= ?",
+    )
+    .bind(org_pk)
+    .bind(rows[n - 1].0)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("DELETE FROM audit_sets WHERE org_id = ? AND id <= ?")
         .bind(org_pk)
         .bind(rows[n - 1].0)
@@ -112,5 +122,61 @@ pub(super) async fn prune_expired_keys(
         .bind(before)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Agents per statement of [`insert_agents`] and [`update_agents`]: 9 and 6 parameters each.
+const AGENT_ROWS: usize = 500;
+
+/// Stores new agents of the organization whose key is `org_pk` (`Store::upsert_agents`):
+/// multi-row inserts.
+pub(super) async fn insert_agents(
+    conn: &mut sqlx::SqliteConnection,
+    org_pk: i64,
+    agents: &[&AgentRecord],
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    for chunk in agents.chunks(AGENT_ROWS) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO agents
+               (uuid, org_id, email, email_key, name, external_id, active, created_at, updated_at) ",
+        );
+        qb.push_values(chunk, |mut b, a| {
+            b.push_bind(a.id.get())
+                .push_bind(org_pk)
+                .push_bind(&a.email)
+                .push_bind(crate::common::key(&a.email))
+                .push_bind(&a.name)
+                .push_bind(&a.external_id)
+                .push_bind(a.active)
+                .push_bind(now.0)
+                .push_bind(now.0);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Stores changed agents, by key (`Store::upsert_agents`): one `UPDATE … FROM (VALUES …)`
+/// per chunk.
+pub(super) async fn update_agents(
+    conn: &mut sqlx::SqliteConnection,
+    agents: &[(i64, &AgentRecord)],
+    now: Timestamp,
+) -> sqlx::Result<()> {
+    for chunk in agents.chunks(AGENT_ROWS) {
+        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE agents SET email = v.column2, email_key = v.column3, name = v.column4, external_id = v.column5, active = v.column6, updated_at = ");
+        qb.push_bind(now.0).push(" FROM (");
+        qb.push_values(chunk, |mut b, (pk, a)| {
+            b.push_bind(*pk)
+                .push_bind(&a.email)
+                .push_bind(crate::common::key(&a.email))
+                .push_bind(&a.name)
+                .push_bind(&a.external_id)
+                .push_bind(a.active);
+        });
+        qb.push(") AS v WHERE agents.id = v.column1");
+        qb.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }

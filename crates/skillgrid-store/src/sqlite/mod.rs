@@ -5,6 +5,7 @@
 //! fails half-way on a lock upgrade); reads use a separate pool and see WAL snapshots.
 //! Another process (the `admin` commands) waits on the lock through `busy_timeout`.
 
+mod export;
 mod extra;
 mod files;
 mod group;
@@ -19,13 +20,15 @@ mod per_backend;
 
 use crate::*;
 use anyhow::Context;
+use export::export;
 use extra::prune_expired_keys;
 // What `Store::write` does on this backend (see `per_backend/store.rs`).
-use skillsets::{write, write_many};
+use skillsets::{write, write_many, write_unlayered};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +40,9 @@ pub struct SqliteStore {
     hot: hot::HotReaders,
     group: crate::group::GroupCommit,
     _checkpoints: Checkpointer,
+    /// Exports running (see `export.rs`): while there are any, the checkpointer does not
+    /// restart the log.
+    exports: Arc<AtomicUsize>,
     /// The database file (its log is the same name with `-wal`).
     file: std::path::PathBuf,
 }
@@ -79,7 +85,9 @@ const RESTART_WAIT: Duration = Duration::from_millis(500);
 /// writer's connection from its pool (queueing fairly behind the writes already waiting, so a
 /// write never has to retry) and runs a RESTART checkpoint on it (TRUNCATE when idle): it
 /// copies what is left and starts the log again from the beginning of the file, holding
-/// writes back for as long as that takes. Stops when the store is dropped.
+/// writes back for as long as that takes. While an export runs (it reads one snapshot for as
+/// long as it runs, see `export.rs`) only the PASSIVE checkpoint runs. Stops when the store is
+/// dropped.
 struct Checkpointer(tokio::task::JoinHandle<()>);
 
 /// Ticks in a row a checkpoint may wait for large writes, so that a stream of them cannot
@@ -92,6 +100,7 @@ impl Checkpointer {
         writer: SqlitePool,
         wal: std::path::PathBuf,
         activity: Arc<skillsets::Activity>,
+        exports: Arc<AtomicUsize>,
     ) -> Self {
         Checkpointer(tokio::spawn(async move {
             let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
@@ -106,7 +115,10 @@ impl Checkpointer {
                     .await
                     .ok();
                 let idle = now.is_some() && std::mem::replace(&mut version, now) == now;
-                let truncate = wal_bytes > WAL_TRUNCATE_BYTES || (idle && wal_bytes > 0);
+                // A restart waits for readers of the old log, holding writes back meanwhile:
+                // an export reads one snapshot for as long as it runs, so none while it does.
+                let truncate = (wal_bytes > WAL_TRUNCATE_BYTES || (idle && wal_bytes > 0))
+                    && exports.load(Ordering::SeqCst) == 0;
                 if !truncate && activity.busy_since(&mut seen) && deferred < CHECKPOINT_DEFER {
                     deferred += 1;
                     continue;
@@ -222,6 +234,7 @@ impl SqliteStore {
             }
         };
         let activity = Arc::new(skillsets::Activity::default());
+        let exports = Arc::new(AtomicUsize::new(0));
         let file = opts.get_filename().to_path_buf();
         let mut wal = file.as_os_str().to_owned();
         wal.push("-wal");
@@ -232,6 +245,7 @@ impl SqliteStore {
             write.clone(),
             wal.into(),
             activity.clone(),
+            exports.clone(),
         );
         let bulk_reader = Self::open_bulk_reader(opts.get_filename())
             .context("failed to open the SQLite reader of large writes")?;
@@ -253,6 +267,7 @@ impl SqliteStore {
             // One leader: SQLite has one writer.
             group: crate::group::GroupCommit::new(1),
             _checkpoints: checkpoints,
+            exports,
             file,
         })
     }
@@ -382,6 +397,15 @@ fn is_startup_race(e: &anyhow::Error) -> bool {
     let text = format!("{e:#}");
     text.contains("database is locked") || text.contains("already exists")
 }
+
+/// The rest of an event's select (see `per_backend/events.rs`): its entries and the skills
+/// they name by place, its own or, for an event that refers to its audit row, that row's and
+/// its write's; then the tables.
+const EVENT_SOURCE: &str = "COALESCE(e.entries, s.entries) AS entries,
+    COALESCE(e.skills, w.skills) AS skills
+  FROM events e JOIN orgs o ON o.id = e.org_id
+  LEFT JOIN audit_sets s ON s.id = e.audit_set_id
+  LEFT JOIN audit_writes w ON w.id = s.write_id";
 
 /// The database the code shared with PostgreSQL (`src/per_backend/`) is compiled for here.
 type Db = sqlx::Sqlite;

@@ -296,6 +296,51 @@ async fn a_bulk_write_leaves_one_event_per_changed_agent() {
     }
 }
 
+/// An `assignment.changed` event refers to its audit row rather than copying it: when audit
+/// retention removes the row while the event is kept, the event keeps the same changes, for a
+/// large write (whose rows name their skills through the write's own row on SQLite) as for a
+/// small one.
+#[tokio::test]
+async fn an_event_keeps_its_changes_when_its_audit_rows_go_first() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let o = Org::new(&*s, "o", 3, 150).await;
+    o.write_at(&*s, &o.agents, 100, |i| {
+        SkillSetWrite::Replace(vec![asg(o.skills[i % 2], 40), asg(o.skills[2], 60)])
+    })
+    .await;
+    o.write_at(&*s, &o.agents[..1], 200, |_| {
+        SkillSetWrite::Replace(vec![asg(o.skills[1], 70)])
+    })
+    .await;
+    let changes = |events: &[EventRecord]| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e.kind == EventType::AssignmentChanged)
+            .map(|e| format!("{} {:?}", e.sequence, e.data))
+            .collect()
+    };
+    let before = changes(&all(&*s, o.id).await);
+    assert_eq!(before.len(), 151);
+    while s.prune_audit(o.id, Timestamp(1_000), 40).await.unwrap() > 0 {}
+    let trail = s
+        .audit_log(
+            o.id,
+            None,
+            PageRequest {
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(trail.items.is_empty(), "the audit rows are gone");
+    assert_eq!(changes(&all(&*s, o.id).await), before);
+    // And the events themselves go when their time comes.
+    while s.prune_events(o.id, Timestamp(1_000), 40).await.unwrap() > 0 {}
+    assert!(all(&*s, o.id).await.is_empty());
+}
+
 /// Writers at the same time, of skill sets and of the catalog, in two organizations: each
 /// organization's numbers run from 1 with no gap and no repeat, and each agent's versions rise
 /// with its events' numbers (numbers follow commits).

@@ -8,11 +8,13 @@ pub mod audit_view;
 pub mod db;
 pub mod helpers;
 
+mod agents_bulk;
 mod bulk;
 mod catalog;
 mod clients;
 mod console;
 mod events;
+mod export;
 mod generation;
 mod grid;
 mod grouped;

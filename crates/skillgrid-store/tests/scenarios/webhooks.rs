@@ -260,7 +260,7 @@ async fn a_dispatcher_holds_a_webhook_alone_and_moves_it_only_while_it_holds_it(
     let done = Progress::Delivered { through: 1 };
     let ok = attempt(1, t + 31, Some(204));
     assert!(!s
-        .webhook_progress(w.id, a, 0, Some(&ok), &done)
+        .webhook_progress(w.id, a, 0, std::slice::from_ref(&ok), &done)
         .await
         .unwrap());
     assert!(s
@@ -269,11 +269,11 @@ async fn a_dispatcher_holds_a_webhook_alone_and_moves_it_only_while_it_holds_it(
         .unwrap()
         .is_none());
     assert!(s
-        .webhook_progress(w.id, "b", 0, Some(&ok), &done)
+        .webhook_progress(w.id, "b", 0, std::slice::from_ref(&ok), &done)
         .await
         .unwrap());
     // A cursor that moved meanwhile (a replay) is not moved again from where it was.
-    assert!(!s.webhook_progress(w.id, "b", 0, None, &done).await.unwrap());
+    assert!(!s.webhook_progress(w.id, "b", 0, &[], &done).await.unwrap());
     assert_eq!(s.get_webhook(org, w.id).await.unwrap().delivered_through, 1);
     // A failure: let go until the retry is due, with the attempts counted.
     s.create_skill(org, &skill("Voice"), Timestamp(t))
@@ -291,7 +291,7 @@ async fn a_dispatcher_holds_a_webhook_alone_and_moves_it_only_while_it_holds_it(
         next_at: Timestamp(t + 500),
     };
     assert!(s
-        .webhook_progress(w.id, "b", 1, Some(&attempt(2, t + 40, None)), &retry)
+        .webhook_progress(w.id, "b", 1, &[attempt(2, t + 40, None)], &retry)
         .await
         .unwrap());
     assert!(s
@@ -308,7 +308,7 @@ async fn a_dispatcher_holds_a_webhook_alone_and_moves_it_only_while_it_holds_it(
     assert_eq!(again.failing_since, Some(Timestamp(t + 40)));
     // Disabled, then enabled again: no retries behind it, due at once.
     assert!(s
-        .webhook_progress(w.id, "c", 1, None, &Progress::Release)
+        .webhook_progress(w.id, "c", 1, &[], &Progress::Release)
         .await
         .unwrap());
     for active in [false, true] {

@@ -1,6 +1,7 @@
 //! Client commands (`apply`, `plan`, `export`, `skills`, `agents`): they talk to a running
 //! server through `skillgrid-client`; and `validate`, which checks a file offline.
 
+mod agents_import;
 #[cfg(test)]
 mod agreement;
 mod apply;

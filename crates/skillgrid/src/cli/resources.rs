@@ -115,6 +115,10 @@ pub enum AgentsCommand {
         #[command(flatten)]
         client: ClientOpts,
     },
+    /// Create or update many agents from a CSV file (email,name,active), matched by email;
+    /// all or nothing unless --no-atomic.
+    #[command(after_help = "Example: skillgrid agents import agents.csv --dry-run")]
+    Import(super::agents_import::ImportArgs),
 }
 
 /// Why a command failed: already reported, with its exit code.
@@ -363,6 +367,10 @@ pub async fn agents(cmd: AgentsCommand) -> u8 {
 
 async fn agents_inner(cmd: AgentsCommand) -> Result<(), Fail> {
     match cmd {
+        AgentsCommand::Import(args) => match super::agents_import::import(args).await {
+            exit::OK => {}
+            code => return Err(code),
+        },
         AgentsCommand::List {
             email,
             active,

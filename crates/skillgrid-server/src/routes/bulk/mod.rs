@@ -65,39 +65,47 @@ async fn bulk(
     body: Body,
 ) -> ApiResult<Response> {
     caller.require(scopes::AGENT_WRITE)?;
-    let raw_query = q.clone();
-    let q = query(q, &["dryRun"])?;
-    let key = idempotency::key_header(&headers)?;
     let org = caller.org(&state).await?;
     let (settings, catalog) = (&org.settings, &org.catalog);
-    body::require_json(&headers)?;
-    let bytes = body::read_bytes(&headers, body, settings.limits.max_body_bytes).await?;
-    let path = format!(
-        "/api/v2/agents/skills/bulk?{}",
-        raw_query.unwrap_or_default()
-    );
-    idempotency::run(&state, &caller, key, "POST", &path, &bytes, async {
-        // Under `reject`, a set replaced with nothing is refused by looking at the agent
-        // first (see `run_items`), which a streamed write does not do.
-        if bytes.len() >= STREAM_FROM && settings.warnings != WarningPolicy::Reject {
-            if let Some(head) = validate::fast::bulk_head(&bytes) {
-                let streamed =
-                    streamed(&state, &caller, settings, catalog, &bytes, head, q.dry_run);
-                if let Some(answer) = streamed.await? {
-                    return Ok(answer);
+    let input = idempotency::BulkInput::read(
+        "/api/v2/agents/skills/bulk",
+        q,
+        &headers,
+        body,
+        settings.limits.max_body_bytes,
+    )
+    .await?;
+    let (bytes, dry_run) = (&input.bytes, input.dry_run);
+    idempotency::run(
+        &state,
+        &caller,
+        input.key,
+        "POST",
+        &input.path,
+        bytes,
+        async {
+            // Under `reject`, a set replaced with nothing is refused by looking at the agent
+            // first (see `run_items`), which a streamed write does not do.
+            if bytes.len() >= STREAM_FROM && settings.warnings != WarningPolicy::Reject {
+                if let Some(head) = validate::fast::bulk_head(bytes) {
+                    let streamed =
+                        streamed(&state, &caller, settings, catalog, bytes, head, dry_run);
+                    if let Some(answer) = streamed.await? {
+                        return Ok(answer);
+                    }
                 }
             }
-        }
-        // Small, or not accepted as it was read: validated whole (every problem reported).
-        let rules = SkillRules::new(settings, &org.by_id);
-        let req =
-            validate::bulk_body(&bytes, &rules, &limits(settings)).map_err(ApiError::validation)?;
-        let items = req.items.into_iter().zip(req.agent_ids).collect();
-        run_items(
-            &state, &caller, settings, catalog, items, req.atomic, q.dry_run, "/items",
-        )
-        .await
-    })
+            // Small, or not accepted as it was read: validated whole (every problem reported).
+            let rules = SkillRules::new(settings, &org.by_id);
+            let req = validate::bulk_body(bytes, &rules, &limits(settings))
+                .map_err(ApiError::validation)?;
+            let items = req.items.into_iter().zip(req.agent_ids).collect();
+            run_items(
+                &state, &caller, settings, catalog, items, req.atomic, dry_run, "/items",
+            )
+            .await
+        },
+    )
     .await
 }
 

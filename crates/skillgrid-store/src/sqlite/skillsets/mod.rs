@@ -29,7 +29,7 @@ use crate::common::SkillKeys;
 use crate::tuning::PIPELINE_FROM as LARGE;
 use crate::*;
 use handle::on_handle;
-pub(super) use handle::sql_err;
+pub(in crate::sqlite) use handle::sql_err;
 use plan::Planner;
 use sqlx::sqlite::SqlitePool;
 use sqlx::SqliteConnection;
@@ -114,6 +114,9 @@ async fn write_in(
 pub(super) struct OrgKeys {
     pk: i64,
     skills: SkillKeys,
+    /// Some agent of the organization holds a skill a SCIM Group gives: writes read the
+    /// layers of their agents (`crate::layers`). The one probe a write pays for groups.
+    layered: bool,
 }
 
 pub(super) async fn org_keys(tx: &mut SqliteConnection, org: OrgId) -> Result<OrgKeys> {
@@ -140,10 +143,32 @@ fn org_keys_sync(c: &rusqlite::Connection, org: OrgId) -> Result<OrgKeys> {
         .map_err(sql_err)?
         .collect::<rusqlite::Result<Vec<(Uuid, i64)>>>()
         .map_err(sql_err)?;
+    let layered: bool = c
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM skill_layers WHERE org_id = ?1)",
+            [pk],
+            |r| r.get(0),
+        )
+        .map_err(sql_err)?;
     Ok(OrgKeys {
         pk,
         skills: SkillKeys::from_ordered(skills),
+        layered,
     })
+}
+
+/// A skill-set write inside a SCIM Group's change (its transaction `tx`), of the effective
+/// sets the change decided: not layered again.
+pub(super) async fn write_unlayered(
+    tx: &mut SqliteConnection,
+    org: OrgId,
+    _org_pk: i64,
+    ctx: &WriteContext,
+    items: &[AgentWrite],
+) -> Result<WriteResult> {
+    let mut keys = org_keys(tx, org).await?;
+    keys.layered = false;
+    write_with(tx, &keys, ctx, items, crate::layers::SETTLE).await
 }
 
 /// [`write_in`] with the organization's keys already read.

@@ -36,9 +36,13 @@ pub(super) struct Batch {
     pub(super) added: Vec<NewRow>,
     pub(super) updated: Vec<NewRow>,
     pub(super) audit: Vec<audit::AuditSet>,
-    /// The `assignment.changed` events of the chunk's changed agents, in item order.
-    pub(super) events: Vec<crate::events::NewEvent>,
+    /// For each of `audit`, its agent's version after the write: each audit row has its
+    /// `assignment.changed` event, which refers to it.
+    pub(super) versions: Vec<i64>,
     pub(super) bumped: Vec<i64>,
+    /// The direct layers the write changed (see `crate::layers`): agent, skill, and the
+    /// direct assignment's proficiency and dates (none: no direct assignment).
+    pub(super) layers: Vec<(i64, i64, Option<NewRow>)>,
 }
 
 /// An assignment row as written (its `updated_at` is the write's time).
@@ -137,6 +141,13 @@ impl<'a> Planner<'a> {
             }
         }
         let mut sets = common::sets_in_name_order(rows.into_iter().map(Ok), skills)?;
+        let layered = if self.keys.layered {
+            let layers = layers_of(conn, &pks, skills)?;
+            crate::layers::layer_items(chunk, &self.agents, &layers)
+        } else {
+            None
+        };
+        let chunk = layered.as_ref().map_or(chunk, |l| &l.items[..]);
         let (outcomes, failed) =
             common::outcomes(chunk, &self.agents, &mut sets, self.opts, self.ctx.now);
         self.failed |= failed;
@@ -145,9 +156,35 @@ impl<'a> Planner<'a> {
         if !self.going_ahead() {
             return Ok(None);
         }
+        let mut layer_rows = Vec::new();
+        if let Some(l) = &layered {
+            for (agent, skill, d) in l.applied(&self.outcomes[from..]) {
+                let Some(&skill) = skills.pks.get(&skill) else {
+                    continue;
+                };
+                let d = d.map(|a| NewRow {
+                    agent,
+                    skill,
+                    proficiency: a.proficiency,
+                    effective: a.effective.map(|t| t.0),
+                    expires: a.expires.map(|t| t.0),
+                });
+                layer_rows.push((agent, skill, d));
+            }
+        }
         let writes = common::writes(chunk, &self.outcomes[from..]);
         if writes.is_empty() {
-            return Ok(None);
+            // A direct write under what groups give may change the direct layer only.
+            return Ok((!layer_rows.is_empty()).then(|| Batch {
+                added_are_new: true,
+                deletes: Vec::new(),
+                added: Vec::new(),
+                updated: Vec::new(),
+                audit: Vec::new(),
+                versions: Vec::new(),
+                bumped: Vec::new(),
+                layers: layer_rows,
+            }));
         }
         let c = common::changes(&writes, &self.agents, &skills.pks)?;
         let rows = |v: Vec<(i64, i64, &Assignment)>| {
@@ -166,23 +203,52 @@ impl<'a> Planner<'a> {
             rows.sort_by_key(|r| (r.agent, r.skill));
             rows
         };
+        let audit: Vec<audit::AuditSet> = match &self.listed {
+            Some(list) => audit::audit_sets(&writes, &self.agents, self.ctx.now, list).collect(),
+            None => audit::audit_sets(&writes, &self.agents, self.ctx.now, audit::Inline).collect(),
+        };
         Ok(Some(Batch {
             added_are_new: !self.repeated,
             deletes: c.deletes,
             added: rows(c.added),
             updated: rows(c.updated),
-            audit: match &self.listed {
-                Some(list) => {
-                    audit::audit_sets(&writes, &self.agents, self.ctx.now, list).collect()
-                }
-                None => {
-                    audit::audit_sets(&writes, &self.agents, self.ctx.now, audit::Inline).collect()
-                }
-            },
-            events: crate::events::assignment_events(&writes, &self.agents, self.ctx),
+            versions: crate::events::assignment_versions(&audit, &self.agents),
+            audit,
             bumped: c.bumped,
+            layers: layer_rows,
         }))
     }
+}
+
+/// The layers of the agents with the keys `pks` (see `crate::layers`).
+fn layers_of(
+    conn: &rusqlite::Connection,
+    pks: &[i64],
+    skills: &crate::common::SkillKeys,
+) -> Result<foldhash::HashMap<i64, Vec<crate::layers::Layer>>> {
+    let mut q = conn
+        .prepare_cached(
+            "SELECT skill_id, given, direct, effective_at, expires_at FROM skill_layers
+             WHERE agent_id = ?1",
+        )
+        .map_err(sql_err)?;
+    let mut out: foldhash::HashMap<i64, Vec<crate::layers::Layer>> = Default::default();
+    for &pk in pks {
+        let mut rows = q.query([pk]).map_err(sql_err)?;
+        while let Some(r) = rows.next().map_err(sql_err)? {
+            let (skill, given, p, e, x): (i64, i64, Option<i64>, Option<i64>, Option<i64>) =
+                r.try_into().map_err(sql_err)?;
+            let Some((id, _)) = skills.by_pk.get(&skill) else {
+                continue;
+            };
+            out.entry(pk).or_default().push(crate::layers::Layer {
+                skill: *id,
+                given,
+                direct: crate::layers::direct(*id, p, e, x),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The agents of organization `org` that `items` name, by id (those that do not exist, or

@@ -42,25 +42,59 @@ pub(super) fn write_batch(
 ) -> Result<()> {
     delete_rows(conn, &b.deletes)?;
     insert_rows(conn, ctx.now, &b.added, b.added_are_new)?;
-    batched(conn, &b.updated, BATCH_ROWS, upsert_sql, |q, at, r| {
-        bind_row(q, at, r, ctx.now)
-    })?;
-    insert_audit(conn, org_pk, ctx, &b.audit, audit)?;
-    insert_events(conn, org_pk, &b.events)?;
+    batched(
+        conn,
+        &b.updated,
+        BATCH_ROWS,
+        upsert_sql,
+        |q, at, r| bind_row(q, at, r, ctx.now),
+        0,
+    )?;
+    let first_set = insert_audit(conn, org_pk, ctx, &b.audit, audit)?;
+    insert_events(conn, org_pk, ctx, b, first_set)?;
+    update_layers(conn, &b.layers)?;
     bump_versions(conn, &b.bumped)
 }
 
-/// The batch's events, numbered from the organization's counter (the write transaction holds
-/// the database, so the numbers follow commit order), [`EVENT_ROWS`] per statement.
+/// The direct layers a write changed (see `crate::layers`): few, one statement each.
+fn update_layers(conn: &rusqlite::Connection, layers: &[(i64, i64, Option<NewRow>)]) -> Result<()> {
+    if layers.is_empty() {
+        return Ok(());
+    }
+    let mut q = conn
+        .prepare_cached(
+            "UPDATE skill_layers SET direct = ?1, effective_at = ?2, expires_at = ?3
+             WHERE agent_id = ?4 AND skill_id = ?5",
+        )
+        .map_err(sql_err)?;
+    for (agent, skill, d) in layers {
+        q.execute(rusqlite::params![
+            d.as_ref().map(|d| d.proficiency),
+            d.as_ref().and_then(|d| d.effective),
+            d.as_ref().and_then(|d| d.expires),
+            agent,
+            skill
+        ])
+        .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+/// The batch's `assignment.changed` events, one per audit row, each referring to its row (the
+/// rows of a batch have consecutive keys from `first_set`), numbered from the organization's
+/// counter (the write transaction holds the database, so the numbers follow commit order),
+/// [`EVENT_ROWS`] per statement.
 fn insert_events(
     conn: &rusqlite::Connection,
     org_pk: i64,
-    events: &[crate::events::NewEvent],
+    ctx: &WriteContext,
+    b: &Batch,
+    first_set: i64,
 ) -> Result<()> {
-    if events.is_empty() {
+    if b.audit.is_empty() {
         return Ok(());
     }
-    let n = events.len() as i64;
+    let n = b.audit.len() as i64;
     let last: i64 = conn
         .prepare_cached(
             "INSERT INTO event_counters (org_id, last) VALUES (?1, ?2)
@@ -69,38 +103,62 @@ fn insert_events(
         .and_then(|mut q| q.query_row([org_pk, n], |r| r.get(0)))
         .map_err(sql_err)?;
     let first = last - n + 1;
-    let numbered: Vec<(i64, &crate::events::NewEvent)> = (first..).zip(events).collect();
+    let rows: Vec<(i64, (&audit::AuditSet, &i64))> =
+        (0..).zip(b.audit.iter().zip(&b.versions)).collect();
+    let shared = |q: &mut rusqlite::Statement<'_>| -> rusqlite::Result<()> {
+        q.raw_bind_parameter(1, org_pk)?;
+        q.raw_bind_parameter(2, crate::events::EventType::AssignmentChanged.as_str())?;
+        q.raw_bind_parameter(3, ctx.now.0)?;
+        q.raw_bind_parameter(4, &ctx.request_id)?;
+        q.raw_bind_parameter(5, &ctx.client_id.get().as_bytes()[..])
+    };
     batched(
         conn,
-        &numbered,
+        &rows,
         EVENT_ROWS,
         events_sql,
-        |q, at, (sequence, e)| {
-            q.raw_bind_parameter(at, org_pk)?;
-            q.raw_bind_parameter(at + 1, &Uuid::now_v7().as_bytes()[..])?;
-            q.raw_bind_parameter(at + 2, sequence)?;
-            q.raw_bind_parameter(at + 3, e.kind.as_str())?;
-            q.raw_bind_parameter(at + 4, e.at)?;
-            q.raw_bind_parameter(at + 5, &e.request_id)?;
-            q.raw_bind_parameter(at + 6, e.actor.as_ref().map(|a| &a.as_bytes()[..]))?;
-            q.raw_bind_parameter(at + 7, &e.subject.as_bytes()[..])?;
-            q.raw_bind_parameter(at + 8, e.version)?;
-            q.raw_bind_parameter(at + 9, e.entries.as_deref())?;
-            Ok(10)
+        |q, at, (i, (set, version))| {
+            if *i % EVENT_ROWS as i64 == 0 {
+                shared(q)?;
+            }
+            q.raw_bind_parameter(at, &Uuid::now_v7().as_bytes()[..])?;
+            q.raw_bind_parameter(at + 1, first + i)?;
+            q.raw_bind_parameter(at + 2, &set.agent.as_bytes()[..])?;
+            q.raw_bind_parameter(at + 3, **version)?;
+            q.raw_bind_parameter(at + 4, first_set + i)?;
+            Ok(5)
         },
+        EVENT_SHARED,
     )
 }
 
 /// Events per statement of [`insert_events`].
 const EVENT_ROWS: usize = 200;
+/// The parameters every event of a statement shares: organization, type, time, request and
+/// client.
+const EVENT_SHARED: usize = 5;
 
-/// `INSERT` of `n` `assignment.changed` events (ten parameters each).
+/// `INSERT` of `n` `assignment.changed` events: the shared parameters `?1` to `?5`, then five
+/// of each event's own.
 fn events_sql(n: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO events (org_id, uuid, sequence, kind, occurred_at, request_id, actor_uuid,
-           subject_uuid, version, entries) VALUES ",
+        "INSERT INTO events (org_id, kind, occurred_at, request_id, actor_uuid, uuid, sequence,
+           subject_uuid, version, audit_set_id) VALUES ",
     );
-    sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", "));
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let p = EVENT_SHARED + 1 + i * 5;
+            format!(
+                "(?1, ?2, ?3, ?4, ?5, ?{}, ?{}, ?{}, ?{}, ?{})",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4
+            )
+        })
+        .collect();
+    sql.push_str(&rows.join(", "));
     sql
 }
 
@@ -178,16 +236,18 @@ fn insert_rows(
     Ok(())
 }
 
-/// One audit row per agent; what every row of the write shares is bound once.
+/// The batch's audit rows, on their own (a small write) or naming their write's row (a large
+/// one); the key of the first, the others' following it one by one (the write transaction
+/// holds the database, so nothing else takes a key between them).
 fn insert_audit(
     conn: &rusqlite::Connection,
     org_pk: i64,
     ctx: &WriteContext,
     sets: &[audit::AuditSet],
     target: &mut AuditTarget,
-) -> Result<()> {
+) -> Result<i64> {
     let write = match target {
-        _ if sets.is_empty() => return Ok(()),
+        _ if sets.is_empty() => return Ok(0),
         AuditTarget::Own => None,
         AuditTarget::Write(Some(id)) => Some(*id),
         AuditTarget::Write(slot) => {
@@ -215,15 +275,12 @@ fn insert_audit(
             .map_err(sql_err)?;
         q.raw_bind_parameter(2, org_pk).map_err(sql_err)?;
         q.raw_bind_parameter(3, write).map_err(sql_err)?;
-        for set in sets {
-            q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])
-                .map_err(sql_err)?;
-            q.raw_bind_parameter(4, set.agent_pk).map_err(sql_err)?;
-            q.raw_bind_parameter(5, &set.entries).map_err(sql_err)?;
-            q.raw_bind_parameter(6, set.count).map_err(sql_err)?;
-            q.raw_execute().map_err(sql_err)?;
-        }
-        return Ok(());
+        return each_set(conn, &mut q, sets, |q, set| {
+            q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])?;
+            q.raw_bind_parameter(4, set.agent_pk)?;
+            q.raw_bind_parameter(5, &set.entries)?;
+            q.raw_bind_parameter(6, set.count)
+        });
     }
     let mut q = conn
         .prepare_cached(
@@ -236,17 +293,39 @@ fn insert_audit(
     q.raw_bind_parameter(4, &ctx.request_id).map_err(sql_err)?;
     q.raw_bind_parameter(5, &ctx.client_id.get().as_bytes()[..])
         .map_err(sql_err)?;
+    each_set(conn, &mut q, sets, |q, set| {
+        q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])?;
+        q.raw_bind_parameter(6, set.agent_pk)?;
+        q.raw_bind_parameter(7, &set.agent.as_bytes()[..])?;
+        q.raw_bind_parameter(8, &set.entries)?;
+        q.raw_bind_parameter(9, set.count)
+    })
+}
+
+/// Runs `q` once per set, `bind` binding the set's own parameters; the key of the first row,
+/// checked to be followed by the others' without a gap.
+fn each_set(
+    conn: &rusqlite::Connection,
+    q: &mut rusqlite::Statement<'_>,
+    sets: &[audit::AuditSet],
+    bind: impl Fn(&mut rusqlite::Statement<'_>, &audit::AuditSet) -> rusqlite::Result<()>,
+) -> Result<i64> {
+    let mut first = None;
     for set in sets {
-        q.raw_bind_parameter(1, &set.uuid.as_bytes()[..])
-            .map_err(sql_err)?;
-        q.raw_bind_parameter(6, set.agent_pk).map_err(sql_err)?;
-        q.raw_bind_parameter(7, &set.agent.as_bytes()[..])
-            .map_err(sql_err)?;
-        q.raw_bind_parameter(8, &set.entries).map_err(sql_err)?;
-        q.raw_bind_parameter(9, set.count).map_err(sql_err)?;
+        bind(q, set).map_err(sql_err)?;
         q.raw_execute().map_err(sql_err)?;
+        first.get_or_insert_with(|| conn.last_insert_rowid());
     }
-    Ok(())
+    let first = first.unwrap_or(0);
+    let expected = first + sets.len() as i64 - 1;
+    if !sets.is_empty() && conn.last_insert_rowid() != expected {
+        return Err(StoreError::Other(anyhow::anyhow!(
+            "audit rows were not given consecutive keys ({first} to {}, for {} rows)",
+            conn.last_insert_rowid(),
+            sets.len()
+        )));
+    }
+    Ok(first)
 }
 
 /// Each changed agent's version, one up (an agent without a row of `agent_versions` is at
@@ -265,13 +344,15 @@ fn bump_versions(conn: &rusqlite::Connection, agents: &[i64]) -> Result<()> {
 }
 
 /// Runs the statement `sql(n)` of `n` rows over `rows`, `per` rows at a time; `bind` binds
-/// one row's parameters from the given index on and says how many it bound.
+/// one row's parameters from the given index on and says how many it bound. The rows'
+/// parameters start after the first `shared` ones.
 fn batched<T>(
     conn: &rusqlite::Connection,
     rows: &[T],
     per: usize,
     sql: impl Fn(usize) -> String,
     bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<usize>,
+    shared: usize,
 ) -> Result<()> {
     let mut full = None;
     for chunk in rows.chunks(per) {
@@ -285,7 +366,7 @@ fn batched<T>(
             partial = conn.prepare_cached(&sql(chunk.len())).map_err(sql_err)?;
             &mut partial
         };
-        let mut at = 1;
+        let mut at = shared + 1;
         for row in chunk {
             at += bind(q, at, row).map_err(sql_err)?;
         }

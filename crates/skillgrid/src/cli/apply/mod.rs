@@ -23,7 +23,7 @@
 
 mod chunk;
 mod lookup;
-mod progress;
+pub(super) mod progress;
 mod report;
 
 use super::csvfile::{if_match_syntax, Diag, InputFormat, Kind, Next, RawRow, Rows};

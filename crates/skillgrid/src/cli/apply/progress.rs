@@ -6,13 +6,13 @@ use std::io::IsTerminal;
 /// The two reads of the file that send it: the check asks the server for a dry run of every
 /// chunk (each agent judged on its own, so that every mistake is found), the write writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Pass {
+pub(crate) enum Pass {
     Check,
     Write,
 }
 
 impl Pass {
-    pub(super) fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Pass::Check => "checking",
             Pass::Write => "writing",
@@ -21,13 +21,13 @@ impl Pass {
 }
 
 /// Progress on stderr: a bar on a terminal, plain lines otherwise.
-pub(super) struct Progress {
+pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: u64,
 }
 
 impl Progress {
-    pub(super) fn new(total: u64) -> Self {
+    pub(crate) fn new(total: u64) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = indicatif::ProgressBar::new(total);
             b.set_style(
@@ -41,7 +41,7 @@ impl Progress {
         Progress { bar, total }
     }
 
-    pub(super) fn chunk_done(&self, pass: Pass, rows: u64, chunks: u64, failed: u64, retries: u64) {
+    pub(crate) fn chunk_done(&self, pass: Pass, rows: u64, chunks: u64, failed: u64, retries: u64) {
         let msg = format!("{chunks} chunks sent, {failed} failed, {retries} retried requests");
         match &self.bar {
             Some(b) => {
@@ -56,7 +56,7 @@ impl Progress {
         }
     }
 
-    pub(super) fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }

@@ -74,6 +74,7 @@ mod tests {
             expiration_date: None,
             active: true,
             updated_at: "2026-12-05T00:00:00Z".into(),
+            sources: None,
         }
     }
 
