@@ -1,5 +1,6 @@
 //! What a client does to the server: one bulk request, a loop of single-skill PUTs over one
-//! keep-alive connection, and many connections of single PUTs or GETs at once.
+//! keep-alive connection, and many connections of single PUTs or GETs at once, or of GETs of
+//! a hello-world (the HTTP ceiling those GETs are read against).
 
 use crate::stats::percentile_ms;
 use crate::workload::Fixture;
@@ -127,10 +128,13 @@ pub struct Concurrent {
     pub p99_ms: f64,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Op {
     Put,
     Get,
+    /// `GET` of this URL, without a token: a hello-world. The same client, connections and
+    /// loop as `Get`, so that the two are measured alike on a machine they share with it.
+    Hello(Arc<str>),
 }
 
 /// `connections` clients, each sending one request after another for `duration`; every
@@ -151,13 +155,14 @@ pub async fn concurrent(
     let mut tasks = Vec::with_capacity(connections);
     for c in 0..connections {
         let (http, f, base, token) = (http.clone(), f.clone(), base.to_string(), token.to_string());
+        let op = op.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut i = 0usize;
             while Instant::now() < deadline {
                 let agent = c + connections * (i / f.skills.len());
                 let t = Instant::now();
-                match op {
+                match &op {
                     Op::Put => {
                         let url = put_url(&base, &f, agent, i);
                         put_one(&http, &url, &token, (i % 100) as i64).await?;
@@ -172,6 +177,14 @@ pub async fn concurrent(
                         r.bytes().await?;
                         if !status.is_success() {
                             bail!("GET answered {status}");
+                        }
+                    }
+                    Op::Hello(url) => {
+                        let r = http.get(&**url).send().await?;
+                        let status = r.status();
+                        r.bytes().await?;
+                        if !status.is_success() {
+                            bail!("GET {url} answered {status}");
                         }
                     }
                 }

@@ -8,7 +8,10 @@
 //!    with every proficiency changed): assignments/s, wall time, peak server RSS;
 //! 2. the raw ceiling: the same upserts straight into the database (see `ceiling`);
 //! 3. the naive loop: single-skill PUTs one after another over one keep-alive connection;
-//! 4. single-skill PUT and GET of an agent's skills at `--connections` connections;
+//! 4. single-skill PUT and GET of an agent's skills at `--connections` connections, and the
+//!    HTTP ceiling they are read against, by the same client at as many connections: a bare
+//!    axum hello-world on the server's runtime (`skillgrid hello-world`), and `GET /healthz`
+//!    of the server itself, through all of its middleware (alone with `--reads-only`);
 //! 5. the peer: Datasette's JSON upsert API on the same rows (SQLite only);
 //! 6. validation alone, in process, against plain typed parsing;
 //! 7. the console's grid page (`GET /console`) over 10,000 agents × 200 skills: latency,
@@ -97,6 +100,11 @@ struct Args {
     /// Skip the Datasette peer.
     #[arg(long)]
     no_datasette: bool,
+    /// Measure the reads only (on SQLite, and on PostgreSQL with --postgres): GET of an
+    /// agent's skills and single-skill PUT at --connections connections, against the
+    /// hello-worlds of the HTTP ceiling, after one bulk write that gives every agent its skills.
+    #[arg(long)]
+    reads_only: bool,
     /// The skillgrid binary (default: `skillgrid` beside this one, i.e. target/release).
     #[arg(long)]
     server: Option<PathBuf>,
@@ -106,6 +114,8 @@ struct Args {
 }
 
 struct Plan {
+    /// Only the concurrent phases (see `Args::reads_only`).
+    reads_only: bool,
     agents: usize,
     skills: usize,
     runs: usize,
@@ -126,6 +136,13 @@ struct Figures {
     loop_s: Vec<f64>,
     put: Vec<load::Concurrent>,
     get: Vec<load::Concurrent>,
+    /// A bare axum hello-world on the server's runtime (`skillgrid hello-world`).
+    hello_bare: Vec<load::Concurrent>,
+    /// `GET /healthz` of the server under test: a hello-world through all its middleware.
+    hello_stack: Vec<load::Concurrent>,
+    /// Each run's GET req/s over the bare hello-world's, measured seconds apart.
+    get_over_hello: Vec<f64>,
+    get_over_stack: Vec<f64>,
     ceiling_insert_s: Vec<f64>,
     ceiling_reupsert_s: Vec<f64>,
     /// Each run's bulk/ceiling: the worse of first write against insert and re-write against
@@ -139,6 +156,7 @@ struct Figures {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let plan = Plan {
+        reads_only: args.reads_only,
         agents: args
             .agents
             .unwrap_or(if args.quick { 2_000 } else { 10_000 }),
@@ -228,6 +246,25 @@ async fn main() -> Result<()> {
     }
     if args.console_only {
         let out = run_console(&args, &server_bin, tmp.path(), console_plan).await?;
+        println!("total {:.1} s", started.elapsed().as_secs_f64());
+        if args.json {
+            println!("{out}");
+        }
+        return Ok(());
+    }
+    if plan.reads_only {
+        let sqlite = run_sqlite(&plan, &server_bin, tmp.path()).await?.1;
+        report_reads("SQLite", &plan, &sqlite);
+        let mut out = json!({ "sqlite": reads_summary(&sqlite) });
+        if let Some(url) = &args.postgres {
+            let pg = run_postgres(&plan, &server_bin, tmp.path(), url).await?;
+            report_reads("PostgreSQL", &plan, &pg);
+            out["postgres"] = reads_summary(&pg);
+        }
+        out["runs"] = json!(plan.runs);
+        out["connections"] = json!(plan.connections);
+        out["skills"] = json!(plan.skills);
+        out["machine"] = json!(machine());
         println!("total {:.1} s", started.elapsed().as_secs_f64());
         if args.json {
             println!("{out}");
@@ -376,10 +413,7 @@ fn summary(plan: &Plan, f: &Figures) -> Value {
     let ceil = n / median(f.ceiling_insert_s.clone());
     let ceil_re = n / median(f.ceiling_reupsert_s.clone());
     let loop_rate = plan.loop_sample as f64 / median(f.loop_s.clone());
-    let m = |v: &[load::Concurrent], g: fn(&load::Concurrent) -> f64| -> f64 {
-        median(v.iter().map(g).collect())
-    };
-    json!({
+    let mut out = json!({
         "bulk_assignments_per_s": round(bulk),
         "bulk_rewrite_assignments_per_s": round(bulk_re),
         "bulk_wall_s": round3(median(f.bulk_first_s.clone())),
@@ -392,13 +426,57 @@ fn summary(plan: &Plan, f: &Figures) -> Value {
         "loop_assignments_per_s": round(loop_rate),
         "bulk_over_loop": round2(bulk.min(bulk_re) / loop_rate),
         "bulk_peak_rss_mb": round(median(f.peak_rss_mb.clone())),
-        "put_rps": round(m(&f.put, |c| c.rps)),
-        "put_p50_ms": round2(m(&f.put, |c| c.p50_ms)),
-        "put_p99_ms": round2(m(&f.put, |c| c.p99_ms)),
-        "get_rps": round(m(&f.get, |c| c.rps)),
-        "get_p50_ms": round2(m(&f.get, |c| c.p50_ms)),
-        "get_p99_ms": round2(m(&f.get, |c| c.p99_ms)),
-    })
+    });
+    if let (Some(o), Value::Object(reads)) = (out.as_object_mut(), reads_summary(f)) {
+        o.extend(reads);
+    }
+    out
+}
+
+/// The concurrent phases' figures: PUT, GET, the hello-worlds, and GET over each of them
+/// (the median of each run's ratio).
+fn reads_summary(f: &Figures) -> Value {
+    let mut out = json!({
+        "get_over_hello": round2(median(f.get_over_hello.clone())),
+        "get_over_healthz": round2(median(f.get_over_stack.clone())),
+    });
+    for (name, phase) in [
+        ("put", &f.put),
+        ("get", &f.get),
+        ("hello", &f.hello_bare),
+        ("healthz", &f.hello_stack),
+    ] {
+        let m = |g: fn(&load::Concurrent) -> f64| median(phase.iter().map(g).collect());
+        out[format!("{name}_rps")] = json!(round(m(|c| c.rps)));
+        out[format!("{name}_p50_ms")] = json!(round2(m(|c| c.p50_ms)));
+        out[format!("{name}_p99_ms")] = json!(round2(m(|c| c.p99_ms)));
+    }
+    out
+}
+
+/// The concurrent phases of one backend, as text.
+fn report_reads(backend: &str, plan: &Plan, f: &Figures) {
+    let s = reads_summary(f);
+    if plan.reads_only {
+        println!("== {backend}");
+    }
+    let c = plan.connections;
+    println!(
+        "single-skill PUT at {c} connections: {} req/s, p50 {} ms, p99 {} ms",
+        s["put_rps"], s["put_p50_ms"], s["put_p99_ms"]
+    );
+    println!(
+        "GET an agent's skills at {c} connections: {} req/s, p50 {} ms, p99 {} ms",
+        s["get_rps"], s["get_p50_ms"], s["get_p99_ms"]
+    );
+    println!(
+        "HTTP ceiling at {c} connections: bare axum hello-world {} req/s (p99 {} ms), GET /healthz through the server's middleware {} req/s (p99 {} ms)",
+        s["hello_rps"], s["hello_p99_ms"], s["healthz_rps"], s["healthz_p99_ms"]
+    );
+    println!(
+        "GET/ceiling {} (of the bare hello-world), {} (of /healthz)",
+        s["get_over_hello"], s["get_over_healthz"]
+    );
 }
 
 fn report(backend: &str, plan: &Plan, f: &Figures) {
@@ -427,14 +505,7 @@ fn report(backend: &str, plan: &Plan, f: &Figures) {
         n as f64 / s["loop_assignments_per_s"].as_f64().unwrap_or(1.0),
         s["bulk_over_loop"]
     );
-    println!(
-        "single-skill PUT at {} connections: {} req/s, p50 {} ms, p99 {} ms",
-        plan.connections, s["put_rps"], s["put_p50_ms"], s["put_p99_ms"]
-    );
-    println!(
-        "GET an agent's skills at {} connections: {} req/s, p50 {} ms, p99 {} ms",
-        plan.connections, s["get_rps"], s["get_p50_ms"], s["get_p99_ms"]
-    );
+    report_reads(backend, plan, f);
 }
 
 fn machine() -> String {
@@ -484,6 +555,8 @@ where
     // A re-write's answer (before and after of every assignment) is about 6.3 times its body.
     let mut answer = load::AnswerBuffer::resident(8 * bodies[0].len());
     let mut out = Figures::default();
+    let hello = server::Server::hello_world(bin, &dir.join("hello-world.log"), &http).await?;
+    let hello_url: Arc<str> = format!("{}/", hello.base).into();
     for run in 0..plan.runs {
         let db = fresh(run).await?;
         let s = server::Server::start(bin, &db, &dir.join(format!("server-{run}.log")), &http, &[])
@@ -491,49 +564,44 @@ where
         let token = s.token(&http, f.client_id, &f.secret).await?;
         let cpu0 = s.cpu_s()?;
         let first = load::bulk(&http, &s.base, &token, bodies[0].clone(), &mut answer).await?;
-        let cpu1 = s.cpu_s()?;
-        let again = load::bulk(&http, &s.base, &token, bodies[1].clone(), &mut answer).await?;
-        let cpu2 = s.cpu_s()?;
-        out.bulk_cpu_s.push(cpu1 - cpu0);
-        out.bulk_rewrite_cpu_s.push(cpu2 - cpu1);
-        let (sum0, sum1) = (&first.summary, &again.summary);
-        if sum0["added"] != json!(n) || sum1["updated"] != json!(n) {
-            bail!("unexpected bulk summaries: {sum0} then {sum1}");
+        if first.summary["added"] != json!(n) {
+            bail!("unexpected bulk summary: {}", first.summary);
         }
-        out.peak_rss_mb.push(s.peak_rss_mb()?);
-        out.bulk_first_s.push(first.wall_s);
-        out.bulk_rewrite_s.push(again.wall_s);
-        let c = ceiling(run).await?;
-        out.ceiling_insert_s.push(c.insert_s);
-        out.ceiling_reupsert_s.push(c.reupsert_s);
-        out.ceiling_ratio
-            .push((c.insert_s / first.wall_s).min(c.reupsert_s / again.wall_s));
-        out.loop_s
-            .push(load::naive_loop(&s.base, &token, f, plan.loop_sample).await?);
-        out.put.push(
-            load::concurrent(
-                &s.base,
-                &token,
-                f,
-                load::Op::Put,
-                plan.connections,
-                plan.phase,
-            )
-            .await?,
-        );
-        out.get.push(
-            load::concurrent(
-                &s.base,
-                &token,
-                f,
-                load::Op::Get,
-                plan.connections,
-                plan.phase,
-            )
-            .await?,
-        );
+        if !plan.reads_only {
+            let cpu1 = s.cpu_s()?;
+            let again = load::bulk(&http, &s.base, &token, bodies[1].clone(), &mut answer).await?;
+            let cpu2 = s.cpu_s()?;
+            out.bulk_cpu_s.push(cpu1 - cpu0);
+            out.bulk_rewrite_cpu_s.push(cpu2 - cpu1);
+            if again.summary["updated"] != json!(n) {
+                bail!("unexpected bulk summary: {}", again.summary);
+            }
+            out.peak_rss_mb.push(s.peak_rss_mb()?);
+            out.bulk_first_s.push(first.wall_s);
+            out.bulk_rewrite_s.push(again.wall_s);
+            let c = ceiling(run).await?;
+            out.ceiling_insert_s.push(c.insert_s);
+            out.ceiling_reupsert_s.push(c.reupsert_s);
+            out.ceiling_ratio
+                .push((c.insert_s / first.wall_s).min(c.reupsert_s / again.wall_s));
+            out.loop_s
+                .push(load::naive_loop(&s.base, &token, f, plan.loop_sample).await?);
+        }
+        let phase = |op| load::concurrent(&s.base, &token, f, op, plan.connections, plan.phase);
+        out.put.push(phase(load::Op::Put).await?);
+        // The GET and its ceilings one right after the other, so that their ratio compares
+        // figures taken seconds apart on a machine whose speed drifts.
+        let get = phase(load::Op::Get).await?;
+        let healthz = phase(load::Op::Hello(format!("{}/healthz", s.base).into())).await?;
+        let bare = phase(load::Op::Hello(hello_url.clone())).await?;
+        out.get_over_hello.push(get.rps / bare.rps);
+        out.get_over_stack.push(get.rps / healthz.rps);
+        out.get.push(get);
+        out.hello_stack.push(healthz);
+        out.hello_bare.push(bare);
         s.stop().await?;
     }
+    hello.stop().await?;
     Ok(out)
 }
 
@@ -571,6 +639,10 @@ async fn run_sqlite(plan: &Plan, bin: &Path, dir: &Path) -> Result<(Fixture, Fig
         },
     )
     .await?;
+    if plan.reads_only {
+        let fixture = Arc::try_unwrap(f).map_err(|_| anyhow::anyhow!("fixture still shared"))?;
+        return Ok((fixture, figures));
+    }
     for run in 0..plan.runs {
         let file = dir.join(format!("ceiling-normal-{run}.db"));
         let c = ceiling::sqlite(&file, plan.agents, plan.skills, "NORMAL")?;

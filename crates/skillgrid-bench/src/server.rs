@@ -45,12 +45,42 @@ impl Server {
         http: &reqwest::Client,
         env: &[(&str, &str)],
     ) -> Result<Server> {
+        Server::spawn(
+            bin,
+            &["serve", "--database", database],
+            log,
+            http,
+            env,
+            "/healthz",
+        )
+        .await
+    }
+
+    /// Starts `bin hello-world` (a bare axum hello-world on the server's runtime, answering
+    /// `GET /`) on a free loopback port, logging to `log`, and waits for it to answer.
+    pub async fn hello_world(bin: &Path, log: &Path, http: &reqwest::Client) -> Result<Server> {
+        Server::spawn(bin, &["hello-world"], log, http, &[], "/").await
+    }
+
+    /// `bin ARGS --listen 127.0.0.1:PORT`, ready once `ready` answers 200.
+    async fn spawn(
+        bin: &Path,
+        args: &[&str],
+        log: &Path,
+        http: &reqwest::Client,
+        env: &[(&str, &str)],
+        ready: &str,
+    ) -> Result<Server> {
         let port = free_port()?;
         let log_file = std::fs::File::create(log)
             .with_context(|| format!("cannot create {}", log.display()))?;
-        // A profiler may wrap the server, e.g. SKILLGRID_BENCH_WRAP="perf record -g -o srv.data --"
-        // (figures read from /proc are then the wrapper's).
-        let wrap = std::env::var("SKILLGRID_BENCH_WRAP").unwrap_or_default();
+        // A profiler may wrap the server (`serve` only), e.g.
+        // SKILLGRID_BENCH_WRAP="perf record -g -o srv.data --" (figures read from /proc are then
+        // the wrapper's).
+        let wrap = match args.first() {
+            Some(&"serve") => std::env::var("SKILLGRID_BENCH_WRAP").unwrap_or_default(),
+            _ => String::new(),
+        };
         let mut words = wrap.split_whitespace();
         let mut cmd = match words.next() {
             Some(w) => {
@@ -61,8 +91,8 @@ impl Server {
             None => Command::new(bin),
         };
         let child = cmd
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database", database])
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
@@ -75,7 +105,7 @@ impl Server {
         let server = Server { child, pid, base };
         wait_ready(
             http,
-            &format!("{}/healthz", server.base),
+            &format!("{}{ready}", server.base),
             Duration::from_secs(60),
         )
         .await

@@ -57,6 +57,12 @@ fn a_tiny_run_ends_with_every_figure_as_json() {
         "put_p99_ms",
         "get_rps",
         "get_p99_ms",
+        "hello_rps",
+        "hello_p99_ms",
+        "healthz_rps",
+        "healthz_p99_ms",
+        "get_over_hello",
+        "get_over_healthz",
     ] {
         assert!(
             v[key].as_f64().is_some_and(|x| x > 0.0),

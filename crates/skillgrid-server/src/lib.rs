@@ -13,6 +13,7 @@ pub mod destination;
 pub mod dispatch;
 pub mod error;
 pub mod event_hub;
+pub mod hello;
 pub mod idempotency;
 pub mod keys;
 mod middleware;

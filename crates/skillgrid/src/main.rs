@@ -104,6 +104,13 @@ enum Command {
         after_help = "Example: skillgrid agents create --email ana@example.com --name \"Ana Lima\""
     )]
     Agents(cli::AgentsCommand),
+    /// A bare axum hello-world on this binary's runtime: the benchmark's HTTP ceiling.
+    #[command(hide = true)]
+    HelloWorld {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: String,
+    },
 }
 
 /// Where `serve` and the admin commands find the database unless told otherwise: the same
@@ -476,6 +483,7 @@ async fn main() -> ExitCode {
         Command::Validate(args) => return ExitCode::from(cli::validate(args)),
         Command::Skills(cmd) => return ExitCode::from(cli::skills(cmd).await),
         Command::Agents(cmd) => return ExitCode::from(cli::agents(cmd).await),
+        Command::HelloWorld { listen } => hello_world(&listen).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -502,6 +510,12 @@ fn error_line(e: &anyhow::Error) -> String {
         }
     }
     line
+}
+
+async fn hello_world(listen: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    eprintln!("hello-world listening on {}", listener.local_addr()?);
+    Ok(skillgrid_server::hello::serve_hello_world(listener).await?)
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

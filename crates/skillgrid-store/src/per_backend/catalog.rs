@@ -152,14 +152,6 @@ pub(super) async fn org_count(pool: &Pool) -> Result<i64> {
         .await?)
 }
 
-pub(super) async fn org_generation(pool: &Pool, org: OrgId) -> Result<i64> {
-    sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = $1")
-        .bind(org.get())
-        .fetch_optional(pool)
-        .await?
-        .ok_or(StoreError::NotFound)
-}
-
 /// The key that signs access tokens: `fresh` unless one is stored already.
 pub(super) async fn signing_key(pool: &Pool, fresh: Vec<u8>) -> Result<Vec<u8>> {
     sqlx::query(

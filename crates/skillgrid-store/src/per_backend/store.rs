@@ -7,7 +7,7 @@ use super::{
     admin_trail, agents_bulk, begin_for_org, begin_write, catalog, clients, events, extra, grid,
     group, groups, keys, scim, trail, users, webhooks, Db,
 };
-use super::{agent_skills, export, take_tokens, write};
+use super::{agent_skills, export, org_generation, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 use skillgrid_core::model::NewWebhook;
@@ -67,7 +67,7 @@ store! {
     admin_feed(org: OrgId, f: &AdminFilter, page: PageRequest) -> Paged<AdminAuditRecord>
         = read admin_trail::feed(org, f, page);
     settings(org: OrgId) -> OrgSettings = read catalog::settings(org);
-    org_generation(org: OrgId) -> i64 = read catalog::org_generation(org);
+    org_generation(org: OrgId) -> i64 = store org_generation(org);
     org_snapshot(org: OrgId) -> OrgSnapshot = store org_snapshot(org);
     catalog(org: OrgId) -> Vec<CatalogSkill> = read catalog::catalog(org);
     list_skills(org: OrgId, f: &SkillFilter, page: PageRequest) -> Paged<SkillRecord>

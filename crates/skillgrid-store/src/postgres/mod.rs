@@ -240,6 +240,16 @@ async fn write(store: &PgStore, request: WriteRequest<'_>) -> Result<Written> {
     Ok(crate::write::after_commit(items, Some(result), sink))
 }
 
+/// The organization's generation: every API request reads it (see `Store::org_generation`).
+/// SQLite reads it in `sqlite/hot.rs`.
+async fn org_generation(store: &PgStore, org: OrgId) -> Result<i64> {
+    sqlx::query_scalar("SELECT generation FROM orgs WHERE uuid = $1")
+        .bind(org.get())
+        .fetch_optional(&store.read)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
 async fn agent_skills(store: &PgStore, org: OrgId, agent: AgentId) -> Result<AgentSkillSet> {
     // One statement, so one snapshot for the version and the set; an agent without skills
     // is one row of NULLs after its own columns.

@@ -9,6 +9,7 @@ mod export;
 mod extra;
 mod files;
 mod group;
+mod hot;
 mod skillsets;
 #[cfg(test)]
 pub(crate) use tests::migrator_to;
@@ -35,6 +36,8 @@ pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     large: skillsets::LargeWrites,
+    /// The reads every request of one agent's skills makes (see `hot.rs`).
+    hot: hot::HotReaders,
     group: crate::group::GroupCommit,
     _checkpoints: Checkpointer,
     /// Exports running (see `export.rs`): while there are any, the checkpointer does not
@@ -47,8 +50,8 @@ pub struct SqliteStore {
 /// The page cache of the writer's connection, in KiB: large writes read and write many pages.
 const WRITER_CACHE_KIB: u32 = 65_536;
 /// The page cache of every other connection (readers, the reader of large writes, the
-/// checkpointer), in KiB. With [`READERS`] readers the caches take at most 64 + 6 × 16 =
-/// 160 MiB however large the database grows (memory maps are off: `mmap_size` 0).
+/// checkpointer), in KiB. With [`READERS`] readers and [`hot::HOT_READERS`] the caches take
+/// at most 64 + 8 × 16 = 192 MiB however large the database grows (memory maps are off: `mmap_size` 0).
 const OTHER_CACHE_KIB: u32 = 16_384;
 /// Connections of the read pool.
 const READERS: u32 = 4;
@@ -246,6 +249,8 @@ impl SqliteStore {
         );
         let bulk_reader = Self::open_bulk_reader(opts.get_filename())
             .context("failed to open the SQLite reader of large writes")?;
+        let hot = hot::HotReaders::open(opts.get_filename())
+            .context("failed to open the SQLite readers of single agents")?;
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(opts.read_only(true))
@@ -258,6 +263,7 @@ impl SqliteStore {
                 reader: std::sync::Mutex::new(bulk_reader),
                 activity,
             },
+            hot,
             // One leader: SQLite has one writer.
             group: crate::group::GroupCommit::new(1),
             _checkpoints: checkpoints,
@@ -503,24 +509,11 @@ fn disk_usage(store: &SqliteStore) -> Vec<(&'static str, u64)> {
 }
 
 async fn agent_skills(store: &SqliteStore, org: OrgId, agent: AgentId) -> Result<AgentSkillSet> {
-    let mut tx = store.read.begin().await?;
-    let (pk, version, active): (i64, i64, bool) = sqlx::query_as(
-        "SELECT a.id, coalesce(v.version, 0), a.active
-         FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
-         WHERE a.uuid = ? AND a.org_id = (SELECT id FROM orgs WHERE uuid = ?)",
-    )
-    .bind(agent.get())
-    .bind(org.get())
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let skills = skillsets::load_set(&mut tx, pk).await?;
-    tx.commit().await?;
-    Ok(AgentSkillSet {
-        version,
-        active,
-        skills,
-    })
+    store.hot.agent_skills(org, agent).await
+}
+
+async fn org_generation(store: &SqliteStore, org: OrgId) -> Result<i64> {
+    store.hot.org_generation(org).await
 }
 
 #[cfg(test)]

@@ -140,3 +140,48 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
         Err(StoreError::NotFound)
     ));
 }
+
+/// The two reads every API request of one agent's skills makes (the generation, then the set
+/// with its version) see what another process committed the moment it did, however often
+/// they ran before (SQLite keeps connections and prepared statements of their own for them),
+/// and never an agent of another organization.
+#[tokio::test]
+async fn request_reads_see_another_processes_commits_at_once() {
+    use super::helpers::{new_agent, new_skill};
+    let db = TestDb::new().await;
+    // Two pools: as a server and an admin command (or a second instance) would be.
+    let (reader, writer) = (db.store().await, db.store().await);
+    let org = new_org(&*writer, "o").await;
+    let other = new_org(&*writer, "p").await;
+    let agent = new_agent(&*writer, org, "a@x").await;
+    let stranger = new_agent(&*writer, other, "a@x").await;
+    for round in 0..3i64 {
+        let generation = reader.org_generation(org).await.unwrap();
+        let before = reader.agent_skills(org, agent).await.unwrap();
+        assert_eq!(
+            (before.version, before.skills.len()),
+            (round, round as usize)
+        );
+        let skill = new_skill(&*writer, org, &format!("s{round}")).await;
+        assert!(reader.org_generation(org).await.unwrap() > generation);
+        let items = [merge(agent, vec![asg(skill, 10 + round)], vec![])];
+        writer
+            .write_skill_sets(org, &ctx(1000 + round), &items, opts())
+            .await
+            .unwrap();
+        let after = reader.agent_skills(org, agent).await.unwrap();
+        assert_eq!(after.version, round + 1);
+        assert!(after
+            .skills
+            .iter()
+            .any(|a| a.skill_id == skill && a.proficiency == 10 + round));
+    }
+    assert!(matches!(
+        reader.agent_skills(org, stranger).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        reader.org_generation(OrgId::new(Uuid::now_v7())).await,
+        Err(StoreError::NotFound)
+    ));
+}

@@ -22,7 +22,7 @@ mod statements;
 mod tests;
 
 pub(super) use pipeline::{Activity, LargeWrites};
-pub(super) use reads::{load_set, AGENT_AUDIT, FEED, ORG_AUDIT};
+pub(super) use reads::{AGENT_AUDIT, FEED, ORG_AUDIT};
 
 use super::SqliteStore;
 use crate::common::SkillKeys;

@@ -1,34 +1,6 @@
-//! SQLite's reads of what skill-set writes store: an agent's set, and the audit trail's rows
-//! (whose form `crate::audit` documents), for the store's read paths rather than its writes.
-
-use crate::*;
-use sqlx::{Row, SqliteConnection};
-
-/// One agent's set, ordered by skill name (case-insensitively), then id.
-pub(in crate::sqlite) async fn load_set(
-    conn: &mut SqliteConnection,
-    agent: i64,
-) -> Result<Vec<StoredAssignment>> {
-    let rows = sqlx::query(
-        "SELECT s.uuid, a.proficiency, a.effective_at, a.expires_at, a.updated_at
-         FROM assignments a JOIN skills s ON s.id = a.skill_id WHERE a.agent_id = ?
-         ORDER BY s.name_key, s.uuid",
-    )
-    .bind(agent)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(StoredAssignment {
-                skill_id: r.try_get::<Uuid, _>(0)?.into(),
-                proficiency: r.try_get(1)?,
-                effective: r.try_get::<Option<i64>, _>(2)?.map(Timestamp),
-                expires: r.try_get::<Option<i64>, _>(3)?.map(Timestamp),
-                updated_at: Timestamp(r.try_get(4)?),
-            })
-        })
-        .collect()
-}
+//! SQLite's reads of what skill-set writes store: the audit trail's rows (whose form
+//! `crate::audit` documents), for the store's read paths rather than its writes. An agent's
+//! set is read in `sqlite/hot.rs`.
 
 /// The start of a read of audit entries: the columns `audit::stored_set` reads, of the rows
 /// `s` of `audit_sets`. A row of a large write takes what it leaves out from its write's row
