@@ -70,6 +70,8 @@ pub fn parse_sizes(s: &str) -> Result<Vec<usize>> {
 struct Tenant {
     fixture: Fixture,
     assigned: usize,
+    /// Seconds the fill spent creating agents.
+    agents_s: f64,
 }
 
 impl Tenant {
@@ -94,6 +96,7 @@ where
     let mut tenant = Tenant {
         fixture: workload::seed(database, 0, SKILLS).await?,
         assigned: 0,
+        agents_s: 0.0,
     };
     let http = reqwest::Client::new();
     let log = |i: usize| dir.join(format!("scale-{label}-{i}.log"));
@@ -210,6 +213,7 @@ where
         "sizes": sizes,
         "fill_assignments_per_s": fill_rate,
         "fill_s": round1(fill_s),
+        "fill_agents_s": round1(tenant.agents_s),
         "generation": "bulk API: POST /admin/users/bulk (10,000 agents a request), POST /agents/skills/bulk (100,000 assignments a request)",
     }))
 }
@@ -247,7 +251,9 @@ async fn fill(
 ) -> Result<()> {
     while tenant.assigned < agents {
         let n = (agents - tenant.assigned).min(ASSIGNED_PER_REQUEST * 2);
+        let t = Instant::now();
         add_agents(http, base, token, tenant, n).await?;
+        tenant.agents_s += t.elapsed().as_secs_f64();
         let mut answer = load::AnswerBuffer::resident(0);
         for from in (tenant.assigned..tenant.assigned + n).step_by(ASSIGNED_PER_REQUEST) {
             let count = ASSIGNED_PER_REQUEST.min(tenant.assigned + n - from);
