@@ -136,7 +136,7 @@ fn the_webhook_phase_delivers_every_event_and_reports_its_figures() {
         ],
         true,
     );
-    let w = &v["webhooks"];
+    let w = &v["webhooks"]["sqlite"];
     assert_eq!(w["backlog_events"], 40, "{w}");
     assert!(w["steady_events"].as_u64().is_some_and(|n| n > 0), "{w}");
     for key in ["events_per_s", "lag_p50_ms", "lag_p99_ms"] {
