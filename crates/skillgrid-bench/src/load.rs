@@ -40,6 +40,19 @@ impl AnswerBuffer {
     }
 }
 
+/// A JSON POST to `url` with `token`.
+pub fn post_json(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::RequestBuilder {
+    http.post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+}
+
 /// Sends one bulk body and reads the answer as it arrives, copying it into `answer`.
 pub async fn bulk(
     http: &reqwest::Client,
@@ -50,13 +63,14 @@ pub async fn bulk(
 ) -> Result<BulkRun> {
     answer.0.clear();
     let start = Instant::now();
-    let mut r = http
-        .post(format!("{base}/api/v2/agents/skills/bulk"))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await?;
+    let mut r = post_json(
+        http,
+        &format!("{base}/api/v2/agents/skills/bulk"),
+        token,
+        body,
+    )
+    .send()
+    .await?;
     let status = r.status();
     while let Some(piece) = r.chunk().await? {
         answer.0.extend_from_slice(&piece);

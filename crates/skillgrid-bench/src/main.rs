@@ -23,11 +23,15 @@
 //!    with `--scim-only`, not in the full run).
 //!
 //! With `--postgres URL` the server-side figures are measured on PostgreSQL too.
+//!
+//! `--scale` measures instead one organization grown to `--scale-sizes` stored assignments
+//! (see `scale`).
 
 mod ceiling;
 mod console;
 mod datasette;
 mod load;
+mod scale;
 mod scim;
 mod server;
 mod stats;
@@ -97,6 +101,17 @@ struct Args {
     /// Requests per kind of console page (default 500; 100 with --quick).
     #[arg(long)]
     console_samples: Option<usize>,
+    /// Grow one organization (agents × 20 skills) to each of --scale-sizes stored assignments
+    /// and measure at each size (on SQLite, and on PostgreSQL with --postgres); see
+    /// docs/PERFORMANCE.md, "Growth".
+    #[arg(long)]
+    scale: bool,
+    /// The sizes of --scale, in stored assignments, increasing multiples of 20.
+    #[arg(long, default_value = scale::DEFAULT_SIZES)]
+    scale_sizes: String,
+    /// Requests per kind of "who holds skill X" page in --scale.
+    #[arg(long, default_value_t = 200)]
+    scale_samples: usize,
     /// Skip the Datasette peer.
     #[arg(long)]
     no_datasette: bool,
@@ -181,6 +196,30 @@ async fn main() -> Result<()> {
         );
     }
     let started = Instant::now();
+    if args.scale {
+        let plan = scale::Plan {
+            sizes: scale::parse_sizes(&args.scale_sizes)?,
+            connections: plan.connections,
+            phase: plan.phase,
+            samples: args.scale_samples.max(1),
+        };
+        println!(
+            "skillgrid-bench --scale: one organization, agents × {} skills, grown to {:?} assignments; server {}",
+            scale::SKILLS,
+            plan.sizes,
+            server_bin.display()
+        );
+        println!("machine: {}", machine());
+        let scale_tmp = tempfile::Builder::new()
+            .prefix("skillgrid-bench")
+            .tempdir()?;
+        let out = run_scale(&args, &plan, &server_bin, scale_tmp.path()).await?;
+        println!("total {:.1} s", started.elapsed().as_secs_f64());
+        if args.json {
+            println!("{}", json!({ "scale": out, "machine": machine() }));
+        }
+        return Ok(());
+    }
     let n = plan.agents * plan.skills;
     println!(
         "skillgrid-bench: {} agents × {} skills = {n} assignments, median of {} runs; server {}",
@@ -388,6 +427,42 @@ async fn run_console(
         .await?;
         console::report("PostgreSQL", &f);
         out["postgres"] = console::summary(&f);
+    }
+    Ok(out)
+}
+
+/// `--scale` on SQLite, and on PostgreSQL when asked: every figure as JSON.
+async fn run_scale(args: &Args, plan: &scale::Plan, bin: &Path, dir: &Path) -> Result<Value> {
+    let file = dir.join("scale.db");
+    let url = format!("sqlite://{}", file.display());
+    let size = || {
+        let file = file.clone();
+        async move {
+            // The database file and its write-ahead log (the server has stopped, so the log
+            // holds what the last checkpoint left).
+            let mut bytes = std::fs::metadata(&file)?.len();
+            let wal = file.with_extension("db-wal");
+            bytes += std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+            anyhow::Ok(bytes)
+        }
+    };
+    let mut out = json!({ "sqlite": scale::measure(bin, &url, dir, "SQLite", plan, size).await? });
+    if let Some(url) = &args.postgres {
+        out["postgres"] = on_scratch_postgres(url, "scale", |db| async move {
+            let size = || {
+                let db = db.clone();
+                async move {
+                    use sqlx::Connection;
+                    let mut c = sqlx::PgConnection::connect(&db).await?;
+                    let n: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                        .fetch_one(&mut c)
+                        .await?;
+                    anyhow::Ok(n as u64)
+                }
+            };
+            scale::measure(bin, &db, dir, "PostgreSQL", plan, size).await
+        })
+        .await?;
     }
     Ok(out)
 }

@@ -15,12 +15,6 @@ pub struct Fixture {
     pub secret: String,
 }
 
-impl Fixture {
-    pub fn assignments(&self) -> usize {
-        self.agents.len() * self.skills.len()
-    }
-}
-
 /// The proficiency of agent `a`'s skill `s` in round `round`: every round changes every value.
 pub fn proficiency(a: usize, s: usize, round: usize) -> i64 {
     ((a * 7 + s * 13 + round * 31) % 100) as i64
@@ -73,13 +67,20 @@ pub async fn seed(database: &str, agents: usize, skills: usize) -> Result<Fixtur
 
 /// One atomic merge of every assignment at `round`'s proficiencies, as sent over the wire.
 pub fn bulk_body(f: &Fixture, round: usize) -> Vec<u8> {
-    let mut s = String::with_capacity(f.assignments() * 75 + f.agents.len() * 60);
+    bulk_body_of(f, 0..f.agents.len(), round)
+}
+
+/// One atomic merge giving the agents `range` (indexes into `f.agents`) every skill at
+/// `round`'s proficiencies.
+pub fn bulk_body_of(f: &Fixture, range: std::ops::Range<usize>, round: usize) -> Vec<u8> {
+    let mut s = String::with_capacity(range.len() * (f.skills.len() * 75 + 60));
     s.push_str(r#"{"mode": "merge", "atomic": true, "items": ["#);
-    for (a, agent) in f.agents.iter().enumerate() {
-        if a > 0 {
+    let first = range.start;
+    for a in range {
+        if a > first {
             s.push_str(", ");
         }
-        let _ = write!(s, r#"{{"agentId": "{agent}", "skills": ["#);
+        let _ = write!(s, r#"{{"agentId": "{}", "skills": ["#, f.agents[a]);
         for (k, skill) in f.skills.iter().enumerate() {
             if k > 0 {
                 s.push_str(", ");

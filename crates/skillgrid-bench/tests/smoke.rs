@@ -17,35 +17,51 @@ fn server_binary() -> PathBuf {
     server
 }
 
-#[test]
-fn a_tiny_run_ends_with_every_figure_as_json() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skillgrid-bench"))
-        .args(["--json", "--no-datasette", "--runs", "1", "--agents", "50"])
-        .args([
-            "--loop-sample",
-            "20",
-            "--connections",
-            "4",
-            "--seconds",
-            "0.2",
-            "--console-agents",
-            "160",
-            "--console-samples",
-            "3",
-        ])
-        .arg("--server")
-        .arg(server_binary())
-        .env_remove("SKILLGRID_BENCH_POSTGRES_URL")
-        .output()
-        .expect("the bench runs");
+/// Runs the bench with `args` against the server beside it, on SQLite alone unless `postgres`
+/// (then on PostgreSQL too when `SKILLGRID_BENCH_POSTGRES_URL` is set); the JSON of its last
+/// line, and that line.
+fn run(args: &[&str], postgres: bool) -> (serde_json::Value, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_skillgrid-bench"));
+    cmd.args(args).arg("--server").arg(server_binary());
+    if !postgres {
+        cmd.env_remove("SKILLGRID_BENCH_POSTGRES_URL");
+    }
+    let out = cmd.output().expect("the bench runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "the bench failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let last = stdout.lines().last().expect("some output");
-    let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    let last = stdout.lines().last().expect("some output").to_string();
+    let v = serde_json::from_str(&last).expect("the last line is JSON");
+    (v, last)
+}
+
+fn bench(args: &[&str]) -> (serde_json::Value, String) {
+    run(args, false)
+}
+
+#[test]
+fn a_tiny_run_ends_with_every_figure_as_json() {
+    let (v, last) = bench(&[
+        "--json",
+        "--no-datasette",
+        "--runs",
+        "1",
+        "--agents",
+        "50",
+        "--loop-sample",
+        "20",
+        "--connections",
+        "4",
+        "--seconds",
+        "0.2",
+        "--console-agents",
+        "160",
+        "--console-samples",
+        "3",
+    ]);
     for key in [
         "bulk_assignments_per_s",
         "ceiling_assignments_per_s",
@@ -57,12 +73,6 @@ fn a_tiny_run_ends_with_every_figure_as_json() {
         "put_p99_ms",
         "get_rps",
         "get_p99_ms",
-        "hello_rps",
-        "hello_p99_ms",
-        "healthz_rps",
-        "healthz_p99_ms",
-        "get_over_hello",
-        "get_over_healthz",
     ] {
         assert!(
             v[key].as_f64().is_some_and(|x| x > 0.0),
@@ -115,27 +125,17 @@ fn a_tiny_run_ends_with_every_figure_as_json() {
 
 #[test]
 fn the_webhook_phase_delivers_every_event_and_reports_its_figures() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skillgrid-bench"))
-        .args([
+    let (v, _) = run(
+        &[
             "--json",
             "--webhooks-only",
             "--agents",
             "40",
             "--seconds",
             "0.5",
-        ])
-        .arg("--server")
-        .arg(server_binary())
-        .output()
-        .expect("the bench runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the bench failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        true,
     );
-    let last = stdout.lines().last().expect("some output");
-    let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
     let w = &v["webhooks"]["sqlite"];
     assert_eq!(w["backlog_events"], 40, "{w}");
     assert!(w["steady_events"].as_u64().is_some_and(|n| n > 0), "{w}");
@@ -145,21 +145,53 @@ fn the_webhook_phase_delivers_every_event_and_reports_its_figures() {
 }
 
 #[test]
+fn a_tiny_scale_run_gives_every_figure_at_every_size() {
+    let (v, last) = bench(&[
+        "--scale",
+        "--scale-sizes",
+        "200,1000",
+        "--json",
+        "--connections",
+        "4",
+        "--seconds",
+        "0.2",
+        "--scale-samples",
+        "3",
+    ]);
+    let sizes = v["scale"]["sqlite"]["sizes"]
+        .as_array()
+        .expect("a figure per size");
+    assert_eq!(sizes.len(), 2, "{last}");
+    for (size, want) in sizes.iter().zip([200, 1000]) {
+        // The database really holds what the run says it grew to.
+        assert_eq!(size["assignments"], want, "{size}");
+        assert_eq!(size["agents"], want / 20, "{size}");
+        for key in [
+            "/bulk_first_us_per_assignment",
+            "/bulk_rewrite_us_per_assignment",
+            "/put/p99_ms",
+            "/get/p99_ms",
+            "/holders_first/p99_ms",
+            "/holders_deep/p99_ms",
+            "/bytes_per_assignment",
+            "/startup_s",
+            "/peak_rss_mb",
+        ] {
+            assert!(
+                size.pointer(key)
+                    .and_then(|x| x.as_f64())
+                    .is_some_and(|x| x > 0.0),
+                "{key} is not a positive number in {size}"
+            );
+        }
+        // Present as figures, or null when the build has no export route: never left out.
+        assert!(size.get("export").is_some(), "{size}");
+    }
+}
+
+#[test]
 fn the_scim_phase_provisions_every_user_and_reports_its_figures() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skillgrid-bench"))
-        .args(["--json", "--scim-only", "--agents", "30"])
-        .arg("--server")
-        .arg(server_binary())
-        .output()
-        .expect("the bench runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the bench failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last = stdout.lines().last().expect("some output");
-    let v: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    let (v, _) = bench(&["--json", "--scim-only", "--agents", "30"]);
     let s = &v["scim"]["sqlite"];
     assert_eq!(s["users"], 30, "{s}");
     for key in [
