@@ -4,10 +4,11 @@
 //! the same database committed. A stream wakes on a bump and reads from the store, which
 //! stays the one source of events: a bump that finds nothing costs one query.
 
+pub use crate::slots::Refused;
+use crate::slots::{Slot, SlotLimits, Slots};
 use skillgrid_core::model::{ClientId, OrgId};
 use skillgrid_store::DynStore;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -40,33 +41,12 @@ pub struct EventHub {
     options: StreamOptions,
     bumps: watch::Sender<u64>,
     poller: OnceLock<()>,
-    open: Mutex<HashMap<ClientId, usize>>,
-}
-
-/// Why a stream could not be opened.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Refused {
-    Client(usize),
-    Process(usize),
+    /// The streams open, per API client.
+    open: Arc<Slots<ClientId>>,
 }
 
 /// An open stream's place, given back when it is dropped.
-pub struct StreamSlot {
-    hub: Arc<EventHub>,
-    client: ClientId,
-}
-
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        let mut open = self.hub.open();
-        if let Some(n) = open.get_mut(&self.client) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.client);
-            }
-        }
-    }
-}
+pub type StreamSlot = Slot<ClientId>;
 
 impl EventHub {
     pub fn new(options: StreamOptions) -> Arc<Self> {
@@ -74,7 +54,10 @@ impl EventHub {
             options,
             bumps: watch::channel(0).0,
             poller: OnceLock::new(),
-            open: Mutex::default(),
+            open: Slots::new(SlotLimits {
+                per_owner: options.per_client,
+                total: options.total,
+            }),
         })
     }
 
@@ -96,25 +79,8 @@ impl EventHub {
     }
 
     /// A place for one more stream of `client`, within the limits.
-    pub fn open_stream(self: &Arc<Self>, client: ClientId) -> Result<StreamSlot, Refused> {
-        let mut open = self.open();
-        let total: usize = open.values().sum();
-        if total >= self.options.total {
-            return Err(Refused::Process(self.options.total));
-        }
-        let mine = open.entry(client).or_default();
-        if *mine >= self.options.per_client {
-            return Err(Refused::Client(self.options.per_client));
-        }
-        *mine += 1;
-        Ok(StreamSlot {
-            hub: self.clone(),
-            client,
-        })
-    }
-
-    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<ClientId, usize>> {
-        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn open_stream(&self, client: ClientId) -> Result<StreamSlot, Refused> {
+        self.open.take(client)
     }
 }
 

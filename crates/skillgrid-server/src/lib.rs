@@ -22,6 +22,7 @@ pub mod ratelimit;
 pub mod render;
 mod routes;
 mod scim;
+pub mod slots;
 pub mod state;
 pub mod storage;
 pub mod token_guard;
@@ -30,6 +31,7 @@ pub mod vendor_routes;
 pub mod vendor_scopes;
 
 pub use connections::{serve_with, HttpLimits};
+pub use routes::export::ExportLimits;
 pub use state::AppState;
 
 use axum::Router;
@@ -73,6 +75,8 @@ pub struct StateOptions {
     /// Where webhooks may send deliveries.
     pub webhooks: skillgrid_core::webhooks::destination::Policy,
     pub streams: event_hub::StreamOptions,
+    /// How many exports run at once, and how long one waits for a client that stopped reading.
+    pub exports: ExportLimits,
 }
 
 /// Loads (or creates) the signing key kept in the database and assembles the shared state.
@@ -83,15 +87,7 @@ pub async fn build_state(store: DynStore) -> anyhow::Result<AppState> {
 /// [`build_state`] with `options`.
 pub async fn build_state_with(store: DynStore, options: &StateOptions) -> anyhow::Result<AppState> {
     let keys = options.keys.load(&store).await?;
-    Ok(AppState::new(
-        store,
-        keys,
-        metrics_handle(),
-        options.token_failures,
-        options.console,
-        options.webhooks,
-        options.streams,
-    ))
+    Ok(AppState::new(store, keys, metrics_handle(), options))
 }
 
 pub fn router(state: AppState) -> Router {

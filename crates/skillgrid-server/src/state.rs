@@ -2,7 +2,8 @@
 
 use crate::auth::Keys;
 use crate::ratelimit::Limiters;
-use crate::token_guard::{FailureLimits, TokenGuard};
+use crate::slots::{SlotLimits, Slots};
+use crate::token_guard::TokenGuard;
 use metrics_exporter_prometheus::PrometheusHandle;
 use skillgrid_api::OrgSettings;
 use skillgrid_core::model::{CatalogSkill, ClientId, OrgId, SkillId};
@@ -29,6 +30,9 @@ struct Inner {
     orgs: Mutex<HashMap<OrgId, Arc<OrgView>>>,
     /// What wakes this process's event streams.
     events: Arc<crate::event_hub::EventHub>,
+    /// The exports running, per organization, and how long one waits for a stalled client.
+    exports: Arc<Slots<OrgId>>,
+    export_stall: std::time::Duration,
 }
 
 /// An organization's settings and catalog as of one generation of them.
@@ -56,27 +60,32 @@ impl From<OrgSnapshot> for OrgView {
 }
 
 impl AppState {
+    /// The state `options` ask for (its key source already loaded into `keys`).
     pub fn new(
         store: DynStore,
         keys: Keys,
         metrics: PrometheusHandle,
-        token_failures: FailureLimits,
-        console: crate::console::ConsoleOptions,
-        webhook_policy: skillgrid_core::webhooks::destination::Policy,
-        streams: crate::event_hub::StreamOptions,
+        options: &crate::StateOptions,
     ) -> Self {
+        let console = options.console;
+        let exports = options.exports;
         AppState(Arc::new(Inner {
             store,
             keys,
             metrics,
             limiters: Limiters::default(),
             space: Default::default(),
-            token_guard: TokenGuard::new(token_failures),
+            token_guard: TokenGuard::new(options.token_failures),
             sign_in_guard: TokenGuard::new(console.sign_in_failures),
             console,
-            webhook_policy,
+            webhook_policy: options.webhooks,
             orgs: Mutex::default(),
-            events: crate::event_hub::EventHub::new(streams),
+            events: crate::event_hub::EventHub::new(options.streams),
+            exports: Slots::new(SlotLimits {
+                per_owner: exports.per_org,
+                total: exports.total,
+            }),
+            export_stall: exports.stall,
         }))
     }
 
@@ -86,6 +95,16 @@ impl AppState {
 
     pub fn events(&self) -> &Arc<crate::event_hub::EventHub> {
         &self.0.events
+    }
+
+    /// The places of the exports running in this process, per organization.
+    pub fn exports(&self) -> &Arc<Slots<OrgId>> {
+        &self.0.exports
+    }
+
+    /// How long an export waits for its client to take the next part before it ends.
+    pub fn export_stall(&self) -> std::time::Duration {
+        self.0.export_stall
     }
 
     pub fn store(&self) -> &DynStore {

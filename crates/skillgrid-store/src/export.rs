@@ -7,9 +7,12 @@
 //! whoever sends them on, so memory does not grow with the organization. When the receiver
 //! is dropped (the client went away) the reader stops at its next part and its transaction
 //! ends; when the receiver takes nothing for [`ExportOptions::stall`], the reader gives up
-//! the same way, and the parts end without [`ExportPart::End`].
+//! the same way, and the parts end without [`ExportPart::End`]. The organization's proficiency
+//! scale is read in the same snapshot, so that the levels written beside the rows are those
+//! the rows were stored under.
 
 use crate::*;
+use skillgrid_core::api::ProficiencyScale;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -19,14 +22,37 @@ pub const PARTS_AHEAD: usize = 4;
 /// Assignments a part holds, at least (a part ends with an agent's last assignment).
 pub const PART_ROWS: usize = 4096;
 
-/// Which assignments an export holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which assignments an export holds, and how its reader ends.
 pub struct ExportOptions {
     /// `Some(true)`: only active agents' assignments of active skills; `Some(false)`: only
     /// the others (an inactive agent or skill); `None`: every assignment.
     pub active: Option<bool>,
     /// How long the reader waits for the receiver to take a part before it gives up.
     pub stall: Duration,
+    /// Kept by the reader and dropped once its connection is closed (or never opened): what a
+    /// caller that bounds the exports running at once counts them with.
+    pub hold: Option<Box<dyn Send>>,
+}
+
+impl ExportOptions {
+    /// Every assignment (or those `active` says), given up after `stall`, held by nothing.
+    pub fn new(active: Option<bool>, stall: Duration) -> Self {
+        ExportOptions {
+            active,
+            stall,
+            hold: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ExportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportOptions")
+            .field("active", &self.active)
+            .field("stall", &self.stall)
+            .field("hold", &self.hold.is_some())
+            .finish()
+    }
 }
 
 /// A skill of the exported organization, as the snapshot sees it.
@@ -72,6 +98,9 @@ pub struct Export {
     pub event_sequence: i64,
     /// When the snapshot was taken (by the server's clock).
     pub taken_at: Timestamp,
+    /// The organization's proficiency scale as the snapshot sees it: the one its rows' levels
+    /// are named by, whatever the scale is by the time they are written out.
+    pub scale: ProficiencyScale,
     /// The organization's skills in name order (case-insensitively), as the snapshot sees
     /// them; [`ExportHeld::skill`] is a place in this list.
     pub skills: Vec<ExportSkill>,

@@ -265,6 +265,15 @@ struct ServeArgs {
     #[arg(long, env = "SKILLGRID_WEBHOOK_CONCURRENCY", default_value_t = 8,
         value_parser = clap::value_parser!(u32).range(1..=256))]
     webhook_concurrency: u32,
+    /// Exports (GET /api/v2/agents/skills/export) this process runs at once, every
+    /// organization's together; each holds a database connection while it runs (429 beyond).
+    #[arg(long, env = "SKILLGRID_MAX_EXPORTS", default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..=1024))]
+    max_exports: u32,
+    /// Exports one organization runs at once in this process (429 beyond).
+    #[arg(long, env = "SKILLGRID_MAX_EXPORTS_PER_ORG", default_value_t = 2,
+        value_parser = clap::value_parser!(u32).range(1..=1024))]
+    max_exports_per_org: u32,
     #[command(flatten)]
     http: HttpFlags,
 }
@@ -578,6 +587,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             allow_private: args.webhooks_allow_private,
         },
         streams: Default::default(),
+        exports: skillgrid_server::ExportLimits {
+            per_org: args.max_exports_per_org as usize,
+            total: args.max_exports as usize,
+            ..Default::default()
+        },
     };
     let state = skillgrid_server::build_state_with(store, &options).await?;
     tracing::info!(source = ?options.keys, kids = ?state.keys().ids(), "token signing keys loaded");

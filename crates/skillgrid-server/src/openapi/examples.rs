@@ -548,6 +548,11 @@ pub fn problems(operation: &str, scope: &'static str) -> Vec<ProblemExample> {
             "agents still hold the skill",
             routes::skills::skill_in_use(3),
         )),
+        "exportAgentSkills" => out.push(ex(
+            "too many exports",
+            "the organization already runs as many exports as it may at once",
+            routes::export::too_many(crate::slots::Refused::Owner(2)),
+        )),
         _ => {}
     }
     client_problems(operation, &mut out);

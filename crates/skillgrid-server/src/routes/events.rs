@@ -197,7 +197,7 @@ impl Feed {
 /// 429 for a stream beyond the limits.
 fn too_many(r: Refused) -> ApiError {
     let detail = match r {
-        Refused::Client(n) => {
+        Refused::Owner(n) => {
             format!("this API client already holds {n} event streams open; close one first")
         }
         Refused::Process(n) => format!("this server already serves {n} event streams"),

@@ -8,10 +8,18 @@
 //! loses the export (the store stops reading), and no export lasts longer than
 //! [`MAX_DURATION`]. An export cut short ends the connection without the body's last chunk,
 //! so that a client never mistakes part of an export for all of it.
+//!
+//! Each export holds a database connection (PostgreSQL) or a blocking thread and a file handle
+//! (SQLite) until its reader ends, so the exports running at once are bounded
+//! ([`ExportLimits`]): per organization, so that one tenant cannot take every place, and in
+//! the process. The place is taken before the snapshot is and given back by the store's
+//! reader once its connection is closed; beyond either bound the answer is 429
+//! `rate_limited` with `Retry-After`, and nothing is read.
 
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::routes::query;
+use crate::slots::Refused;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -19,14 +27,39 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use skillgrid_api::{scopes, ProficiencyScale};
+use skillgrid_api::{scopes, ProblemCode, ProficiencyScale};
 use skillgrid_core::validate::ExportFormat;
 use skillgrid_store::{Export, ExportAgent, ExportOptions, ExportPart, ExportSkill};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How long an export waits for its client to take the next part before it ends.
+/// How long an export waits for its client to take the next part before it ends, unless
+/// [`ExportLimits::stall`] says otherwise.
 pub const STALL: Duration = Duration::from_secs(60);
+
+/// Seconds a client refused for too many exports is told to wait.
+const RETRY_AFTER: &str = "10";
+
+/// How many exports run at once, and how long one waits for a client that stopped reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportLimits {
+    /// Exports one organization runs at once.
+    pub per_org: usize,
+    /// Exports this process runs at once, every organization's together.
+    pub total: usize,
+    /// How long an export waits for its client to take the next part ([`STALL`]).
+    pub stall: Duration,
+}
+
+impl Default for ExportLimits {
+    fn default() -> Self {
+        ExportLimits {
+            per_org: 2,
+            total: 8,
+            stall: STALL,
+        }
+    }
+}
 /// The longest an export may run.
 pub const MAX_DURATION: Duration = Duration::from_secs(60 * 60);
 
@@ -48,7 +81,12 @@ pub fn router() -> Router<AppState> {
 ///
 /// The answer is streamed: a client that takes nothing for 60 seconds, or an export that runs
 /// for more than an hour, is cut short, and the connection then ends without the body's last
-/// chunk (an incomplete body, never a shorter export that looks whole).
+/// chunk (an incomplete body, never a shorter export that looks whole). The `level` column
+/// names levels by the scale of the same moment as the rows.
+///
+/// Each export holds a database connection while it runs: an organization runs at most 2 at
+/// once and a server at most 8 (operators may change both); beyond either, 429 `rate_limited`
+/// with `Retry-After`.
 #[utoipa::path(get, path = "/api/v2/agents/skills/export", tag = "bulk", operation_id = "exportAgentSkills",
     security(("oauth2" = ["admin:agent:read"])),
     params(
@@ -70,14 +108,15 @@ pub async fn export(
     caller.require(scopes::AGENT_READ)?;
     let q = query(q, &["format", "active"])?;
     let format = q.format.unwrap_or_else(|| accepted(&headers));
-    let scale = caller.settings(&state).await?.proficiency_scale;
+    let slot = state.exports().take(caller.org_id).map_err(too_many)?;
     let export = state
         .store()
         .export(
             caller.org_id,
             ExportOptions {
                 active: q.active,
-                stall: STALL,
+                stall: state.export_stall(),
+                hold: Some(Box::new(slot)),
             },
         )
         .await?;
@@ -94,12 +133,24 @@ pub async fn export(
         ),
         (
             header::HeaderName::from_static("skillgrid-snapshot-at"),
-            HeaderValue::try_from(export.taken_at.to_rfc3339())
-                .map_err(crate::error::ApiError::internal)?,
+            HeaderValue::try_from(export.taken_at.to_rfc3339()).map_err(ApiError::internal)?,
         ),
     ];
-    let writer = Rows::new(format, &scale, &export.skills);
+    let writer = Rows::new(format, &export.scale, &export.skills);
     Ok((head, Body::from_stream(body(export, writer))).into_response())
+}
+
+/// 429 for an export beyond the limits: nothing was read.
+pub(crate) fn too_many(r: Refused) -> ApiError {
+    let detail = match r {
+        Refused::Owner(n) => format!(
+            "this organization already runs {n} exports at once; retry when one of them ends"
+        ),
+        Refused::Process(n) => {
+            format!("this server already runs {n} exports at once; retry when one of them ends")
+        }
+    };
+    ApiError::new(ProblemCode::RateLimited, detail).with_header(header::RETRY_AFTER, RETRY_AFTER)
 }
 
 /// The format an `Accept` header asks for: NDJSON when it names it, else CSV.

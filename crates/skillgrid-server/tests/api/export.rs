@@ -1,7 +1,7 @@
 //! `GET /agents/skills/export`: the same assignments as the per-skill listings, in one
 //! answer, as of one moment.
 
-use crate::helpers::{assert_problem, spawn_app, TestApp};
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use skillgrid_core::model::NewAgent;
@@ -9,6 +9,8 @@ use skillgrid_core::timestamp::Timestamp;
 use uuid::Uuid;
 
 const EXPORT: &str = "/api/v2/agents/skills/export";
+const CSV_HEADER: &str =
+    "agentId,agentEmail,skillId,skillName,proficiency,level,effectiveDate,expirationDate\n";
 
 /// `n` agents `a0000@example.com`, … made through the store (quicker than one request each).
 async fn agents(app: &TestApp, n: usize) -> Vec<Uuid> {
@@ -45,6 +47,14 @@ fn ndjson(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
         .collect()
+}
+
+/// The rest of an NDJSON answer whose first bytes were `body`, as rows.
+async fn read_on(res: &mut reqwest::Response, mut body: Vec<u8>) -> Vec<Value> {
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        body.extend_from_slice(&chunk);
+    }
+    ndjson(std::str::from_utf8(&body).unwrap())
 }
 
 #[tokio::test]
@@ -224,28 +234,18 @@ async fn a_bulk_write_during_an_export_is_in_it_entirely_or_not_at_all() {
         .map(str::to_string)
         .unwrap();
 
-    let mut res = app
-        .http
-        .get(app.url(&format!("{EXPORT}?format=ndjson")))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let mut res = opened(&app).await;
     let sequence = res.headers()["skillgrid-event-sequence"]
         .to_str()
         .unwrap()
         .to_string();
     assert_eq!(sequence, before);
-    let mut body = res.chunk().await.unwrap().unwrap().to_vec();
+    let body = res.chunk().await.unwrap().unwrap().to_vec();
 
     // Every assignment of every agent changes, in one transaction, while the export is open.
     give_all(&app, &people, &skills, 20).await;
 
-    while let Some(chunk) = res.chunk().await.unwrap() {
-        body.extend_from_slice(&chunk);
-    }
-    let rows = ndjson(std::str::from_utf8(&body).unwrap());
+    let rows = read_on(&mut res, body).await;
     assert_eq!(rows.len(), 20_000);
     let stale = rows.iter().filter(|r| r["proficiency"] == 10).count();
     assert_eq!(stale, rows.len(), "the export holds part of a write");
@@ -265,4 +265,146 @@ async fn a_bulk_write_during_an_export_is_in_it_entirely_or_not_at_all() {
         .get(&format!("/api/v2/events?after={sequence}&limit=1000"))
         .await;
     assert_eq!(since.body["items"].as_array().unwrap().len(), 1000);
+}
+
+/// An organization with `agents` agents each holding `skills` skills at `proficiency`: an
+/// export of it (over a megabyte a part) is far larger than what the channel, the server's
+/// socket and the client's unread one hold together, so a client that reads nothing keeps
+/// its reader waiting.
+async fn filled(app: &TestApp, agents_n: usize, skills_n: usize, proficiency: i64) -> Vec<Uuid> {
+    app.lift_rate_limit().await;
+    let mut skills = Vec::new();
+    for i in 0..skills_n {
+        // Long names make the parts larger, so that fewer of them fit in the sockets.
+        let name = format!("Skill {i:02} {}", "x".repeat(90));
+        skills.push(app.create_skill(&name).await);
+    }
+    let people = agents(app, agents_n).await;
+    give_all(app, &people, &skills, proficiency).await;
+    people
+}
+
+fn exports(per_org: usize, stall: std::time::Duration) -> skillgrid_server::StateOptions {
+    skillgrid_server::StateOptions {
+        exports: skillgrid_server::ExportLimits {
+            per_org,
+            total: 8,
+            stall,
+        },
+        ..Default::default()
+    }
+}
+
+/// An NDJSON export answered 200, its body not read yet: while it is not, a large export holds
+/// its place and its reader waits.
+async fn opened(app: &TestApp) -> reqwest::Response {
+    let res = app
+        .http
+        .get(app.url(&format!("{EXPORT}?format=ndjson")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res
+}
+
+/// Asks for an export that streams nothing (every assignment is active) until one is let in,
+/// each refusal being the documented 429; the number of refusals.
+async fn until_let_in(app: &TestApp) -> usize {
+    let probe = format!("{EXPORT}?active=false");
+    for refused in 0..600 {
+        let r = app.get(&probe).await;
+        if r.status == 200 {
+            assert_eq!(r.text, CSV_HEADER);
+            return refused;
+        }
+        assert_problem(&r, 429, "rate_limited");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the export's place was never given back");
+}
+
+/// Each export holds a connection: an organization's beyond its share are refused with 429
+/// and `Retry-After` (nothing read), another organization's are not, and the place comes
+/// back once the held export's client goes away.
+#[tokio::test]
+async fn exports_beyond_an_organizations_share_are_refused_until_one_ends() {
+    let app = spawn_app_with(&exports(1, std::time::Duration::from_secs(60))).await;
+    filled(&app, 2000, 40, 10).await;
+    let held = opened(&app).await;
+
+    let r = app.get(&format!("{EXPORT}?active=false")).await;
+    assert_problem(&r, 429, "rate_limited");
+    assert_eq!(r.header("retry-after"), Some("10"));
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("organization already runs 1 exports"),
+        "{detail}"
+    );
+
+    // Another organization is not held up by this one's exports.
+    let (_, other) = app.other_org("other").await;
+    let theirs = app.call(Method::GET, EXPORT, Some(&other), None, &[]).await;
+    assert_eq!(theirs.status, 200, "{}", theirs.text);
+    assert_eq!(theirs.text, CSV_HEADER);
+
+    // The client goes away: its reader stops at its next part and gives the place back.
+    drop(held);
+    until_let_in(&app).await;
+}
+
+/// A client that stops reading loses its export after the stall limit: the reader gives up,
+/// its connection is closed and its place given back (a new export is let in), and the body
+/// the client reads later ends broken, never as a shorter export that looks whole.
+#[tokio::test]
+async fn an_export_whose_client_stops_reading_ends_and_gives_its_place_back() {
+    let app = spawn_app_with(&exports(1, std::time::Duration::from_millis(200))).await;
+    filled(&app, 2000, 40, 10).await;
+    let mut held = opened(&app).await;
+
+    until_let_in(&app).await;
+
+    let mut rows = 0;
+    let ended = loop {
+        match held.chunk().await {
+            Ok(Some(c)) => rows += c.iter().filter(|b| **b == b'\n').count(),
+            Ok(None) => break Ok(rows),
+            Err(e) => break Err(e),
+        }
+    };
+    assert!(ended.is_err(), "the stalled export ended whole");
+    assert!(rows < 80_000, "{rows}");
+}
+
+/// The `level` column names levels by the scale of the export's own moment: levels renamed
+/// while an export is read are not in it, and are in the next one.
+#[tokio::test]
+async fn the_level_column_is_named_by_the_scale_of_the_snapshot() {
+    let app = spawn_app().await;
+    filled(&app, 1000, 20, 80).await;
+    let mut res = opened(&app).await;
+    let body = res.chunk().await.unwrap().unwrap().to_vec();
+
+    let r = app
+        .patch(
+            "/api/v2/organizations/settings",
+            &json!({"proficiencyScale": {"levels": {
+                "Novice": null, "Intermediate": null, "Advanced": null, "Expert": null,
+                "Bronze": 0, "Gold": 60}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let rows = read_on(&mut res, body).await;
+    assert_eq!(rows.len(), 20_000);
+    assert!(
+        rows.iter().all(|r| r["level"] == "Advanced"),
+        "{}",
+        rows[19_999]
+    );
+
+    let after = ndjson(&app.get(&format!("{EXPORT}?format=ndjson")).await.text);
+    assert_eq!(after.len(), 20_000);
+    assert!(after.iter().all(|r| r["level"] == "Gold"));
 }

@@ -19,11 +19,13 @@ pub(super) async fn export(store: &PgStore, org: OrgId, options: ExportOptions) 
     sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .execute(&mut conn)
         .await?;
-    let org_pk: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE uuid = $1")
-        .bind(org.get())
-        .fetch_optional(&mut conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let (org_pk, settings): (i64, String) =
+        sqlx::query_as("SELECT id, settings FROM orgs WHERE uuid = $1")
+            .bind(org.get())
+            .fetch_optional(&mut conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    let scale = crate::settings::from_json(&settings)?.proficiency_scale;
     let event_sequence: i64 = sqlx::query_scalar(
         "SELECT coalesce((SELECT last FROM event_counters WHERE org_id = $1), 0)",
     )
@@ -67,17 +69,23 @@ pub(super) async fn export(store: &PgStore, org: OrgId, options: ExportOptions) 
         .await?;
     let grouper = Grouper::new(&skills, options.active);
     let (tx, parts) = mpsc::channel(PARTS_AHEAD);
+    let ExportOptions { stall, hold, .. } = options;
     tokio::spawn(async move {
-        let stall = options.stall;
         match rows(&mut conn, grouper, &tx, stall).await {
             Ok(true) => {
                 // The snapshot is no longer needed once every row is read.
                 let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
                 let _ = conn.close().await;
+                drop(hold);
                 send(&tx, stall, Ok(ExportPart::End)).await;
             }
-            Ok(false) => {}
+            Ok(false) => {
+                drop(conn);
+                drop(hold);
+            }
             Err(e) => {
+                drop(conn);
+                drop(hold);
                 send(&tx, stall, Err(e)).await;
             }
         }
@@ -85,6 +93,7 @@ pub(super) async fn export(store: &PgStore, org: OrgId, options: ExportOptions) 
     Ok(Export {
         event_sequence,
         taken_at: Timestamp::now(),
+        scale,
         skills: skills.into_iter().map(|(_, s)| s).collect(),
         parts,
     })

@@ -14,6 +14,7 @@ use super::SqliteStore;
 use crate::export::{Grouper, PARTS_AHEAD};
 use crate::*;
 use rusqlite::OptionalExtension;
+use skillgrid_core::api::ProficiencyScale;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -34,8 +35,16 @@ impl Drop for Running {
     }
 }
 
-/// What the snapshot says before its rows: the organization's key, its last event, its skills.
-type Head = (i64, i64, Vec<(i64, ExportSkill)>);
+/// What the snapshot says before its rows.
+struct Head {
+    org_pk: i64,
+    sequence: i64,
+    scale: ProficiencyScale,
+    skills: Vec<(i64, ExportSkill)>,
+}
+
+/// What the caller is handed once the snapshot is taken: its last event, scale and skills.
+type Started = (i64, ProficiencyScale, Vec<ExportSkill>);
 
 pub(super) async fn export(
     store: &SqliteStore,
@@ -44,48 +53,59 @@ pub(super) async fn export(
 ) -> Result<Export> {
     let file = store.file.clone();
     let running = Running::new(&store.exports);
-    let (head_tx, head_rx) = oneshot::channel::<Result<(i64, Vec<ExportSkill>)>>();
+    let (head_tx, head_rx) = oneshot::channel::<Result<Started>>();
     let (tx, parts) = mpsc::channel(PARTS_AHEAD);
     let rt = tokio::runtime::Handle::current();
+    let ExportOptions {
+        active,
+        stall,
+        hold,
+    } = options;
     tokio::task::spawn_blocking(move || {
         let _running = running;
         let started = SqliteStore::open_bulk_reader(&file)
             .map_err(sql_err)
             .and_then(|c| snapshot(&c, org).map(|head| (c, head)));
-        let (conn, (org_pk, sequence, skills)) = match started {
+        let (conn, head) = match started {
             Ok(s) => s,
             Err(e) => {
+                drop(hold);
                 let _ = head_tx.send(Err(e));
                 return;
             }
         };
-        let grouper = Grouper::new(&skills, options.active);
-        let listed = skills.into_iter().map(|(_, s)| s).collect();
-        if head_tx.send(Ok((sequence, listed))).is_err() {
-            return;
-        }
-        // False when the receiver is gone or took nothing for `stall`: the export ends.
-        let send = |part: Result<ExportPart>| {
-            rt.block_on(tokio::time::timeout(options.stall, tx.send(part)))
-                .is_ok_and(|sent| sent.is_ok())
-        };
-        match rows(&conn, org_pk, grouper, &send) {
-            Ok(true) => {
-                send(Ok(ExportPart::End));
+        let grouper = Grouper::new(&head.skills, active);
+        let listed = head.skills.into_iter().map(|(_, s)| s).collect();
+        if head_tx
+            .send(Ok((head.sequence, head.scale, listed)))
+            .is_ok()
+        {
+            // False when the receiver is gone or took nothing for `stall`: the export ends.
+            let send = |part: Result<ExportPart>| {
+                rt.block_on(tokio::time::timeout(stall, tx.send(part)))
+                    .is_ok_and(|sent| sent.is_ok())
+            };
+            match rows(&conn, head.org_pk, grouper, &send) {
+                Ok(true) => {
+                    send(Ok(ExportPart::End));
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    send(Err(e));
+                }
             }
-            Ok(false) => {}
-            Err(e) => {
-                send(Err(e));
-            }
         }
-        // Dropping the connection ends its read transaction.
+        // Closing the connection ends its read transaction; only then is the export over.
+        drop(conn);
+        drop(hold);
     });
-    let (event_sequence, skills) = head_rx
+    let (event_sequence, scale, skills) = head_rx
         .await
         .map_err(|_| StoreError::Other(anyhow::anyhow!("the export's reader stopped")))??;
     Ok(Export {
         event_sequence,
         taken_at: Timestamp::now(),
+        scale,
         skills,
         parts,
     })
@@ -94,15 +114,16 @@ pub(super) async fn export(
 /// Begins the read transaction and reads what comes before the rows.
 fn snapshot(c: &rusqlite::Connection, org: OrgId) -> Result<Head> {
     c.execute_batch("BEGIN").map_err(sql_err)?;
-    let org_pk: i64 = c
+    let (org_pk, settings): (i64, String) = c
         .query_row(
-            "SELECT id FROM orgs WHERE uuid = ?1",
+            "SELECT id, settings FROM orgs WHERE uuid = ?1",
             [&org.get().as_bytes()[..]],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()
         .map_err(sql_err)?
         .ok_or(StoreError::NotFound)?;
+    let scale = crate::settings::from_json(&settings)?.proficiency_scale;
     let sequence: i64 = c
         .query_row(
             "SELECT coalesce((SELECT last FROM event_counters WHERE org_id = ?1), 0)",
@@ -128,7 +149,12 @@ fn snapshot(c: &rusqlite::Connection, org: OrgId) -> Result<Head> {
         .map_err(sql_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(sql_err)?;
-    Ok((org_pk, sequence, skills))
+    Ok(Head {
+        org_pk,
+        sequence,
+        scale,
+        skills,
+    })
 }
 
 /// Steps through the organization's assignments in agent e-mail order (the unique index on

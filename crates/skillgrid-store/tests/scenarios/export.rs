@@ -10,10 +10,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 fn options(active: Option<bool>) -> ExportOptions {
-    ExportOptions {
-        active,
-        stall: Duration::from_secs(60),
-    }
+    ExportOptions::new(active, Duration::from_secs(60))
 }
 
 /// Every part of `export` from where it stands, and whether it ended with `End`.
@@ -226,4 +223,49 @@ async fn an_export_whose_receiver_goes_away_ends_its_transaction() {
         assert!(waited < 600, "the export's transaction is still open");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The scale an export's levels are named by is the snapshot's: a scale changed after the
+/// snapshot was taken is not the export's. What the caller gave the reader to hold is let go
+/// once the reader is done, its connection closed.
+#[tokio::test]
+async fn the_scale_is_the_snapshots_and_the_hold_is_let_go_when_the_reader_ends() {
+    let db = TestDb::new().await;
+    let s = db.store().await;
+    let org = Org::new(&*s, "o", 3, 4).await;
+    let skills = org.skills.clone();
+    org.write_at(&*s, &org.agents, 1, move |_| {
+        SkillSetWrite::Replace(skills.iter().map(|k| asg(*k, 80)).collect())
+    })
+    .await;
+    let before = s.settings(org.id).await.unwrap();
+    let (held, let_go) = tokio::sync::oneshot::channel::<()>();
+    let mut export = s
+        .export(
+            org.id,
+            ExportOptions {
+                hold: Some(Box::new(held)),
+                ..options(None)
+            },
+        )
+        .await
+        .unwrap();
+
+    let mut changed = before.clone();
+    changed.proficiency_scale.levels =
+        skillgrid_core::api::Levels::new(vec![("Bronze".into(), 0), ("Gold".into(), 60)]);
+    s.update_settings(org.id, &changed).await.unwrap().unwrap();
+    assert_eq!(export.scale, before.proficiency_scale);
+    assert_eq!(export.scale.level_of(80), Some("Advanced"));
+
+    let mut parts = 0;
+    let (agents, ended) = drain(&mut export, &mut parts).await;
+    assert!(ended);
+    assert_eq!(agents.len(), 4);
+    // The sender is dropped, never used: the receiver then answers at once with an error.
+    let waited = tokio::time::timeout(Duration::from_secs(60), let_go).await;
+    assert!(matches!(waited, Ok(Err(_))), "the reader still holds it");
+
+    let next = s.export(org.id, options(None)).await.unwrap();
+    assert_eq!(next.scale, changed.proficiency_scale);
 }
