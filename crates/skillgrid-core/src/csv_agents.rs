@@ -5,7 +5,8 @@
 //! server's, through the way back from a pointer of a bulk request built from the rows
 //! ([`AgentLines`]).
 
-use crate::csv_import::{csv_diag, header_columns, record_line, Diag, Lines};
+use crate::csv_import::Diag;
+use crate::csv_records::Records;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -28,10 +29,8 @@ pub struct AgentRow {
 
 /// Streams the records of an agent CSV.
 pub struct AgentCsv<R> {
-    reader: csv::Reader<Lines<R>>,
-    /// Index of each of [`AGENT_HEADER`] in the file, when present.
-    cols: [Option<usize>; 4],
-    record: csv::StringRecord,
+    /// [`AGENT_HEADER`]'s columns.
+    records: Records<R, 4>,
     /// The line each email (lower case) was first seen on.
     seen: HashMap<String, u64>,
 }
@@ -40,14 +39,8 @@ impl<R: Read> AgentCsv<R> {
     /// Reads the header row of `file`; `Err` when it is unreadable, names a column that is not
     /// one of [`AGENT_HEADER`], names one twice, or lacks `email` or `name`.
     pub fn new(file: R) -> Result<Self, Diag> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(Lines::new(file));
-        let (cols, _) = header_columns(&mut reader, &AGENT_HEADER, 2)?;
         Ok(AgentCsv {
-            reader,
-            cols,
-            record: csv::StringRecord::new(),
+            records: Records::new(file, &AGENT_HEADER, 2)?,
             seen: HashMap::new(),
         })
     }
@@ -55,55 +48,50 @@ impl<R: Read> AgentCsv<R> {
     /// The next record, with the mistakes found in it (a bad `active`, an email seen on an
     /// earlier line); `None` at the end of the file, `Err` when the file cannot be read on.
     pub fn next_row(&mut self) -> Result<Option<Result<AgentRow, Vec<Diag>>>, Diag> {
-        let line = self.reader.position().line();
-        match self.reader.read_record(&mut self.record) {
-            Err(e) => Err(csv_diag(&e, line)),
-            Ok(false) => Ok(None),
-            Ok(true) => {
-                let line = record_line(&mut self.reader, &self.record);
-                let cell = |c: usize| {
-                    self.cols[c].map(|i| self.record.get(i).unwrap_or("").trim().to_string())
-                };
-                let email = cell(0).unwrap_or_default();
-                let name = cell(1).unwrap_or_default();
-                let mut diags = Vec::new();
-                let active = match cell(2).as_deref() {
-                    None | Some("") => None,
-                    Some(v) => {
-                        match active_syntax(v) {
-                            Some(b) => Some(b),
-                            None => {
-                                diags.push(Diag::new(line, "active", format!("\"{v}\" is not true or false (yes/no and 1/0 are taken too)")));
-                                None
-                            }
-                        }
-                    }
-                };
-                let external_id = cell(3).map(|v| (!v.is_empty()).then_some(v));
-                if !email.is_empty() {
-                    match self.seen.get(&email.to_lowercase()) {
-                        Some(first) => diags.push(Diag::new(
-                            line,
-                            "email",
-                            format!("\"{email}\" is on line {first} already (emails are compared case-insensitively); keep one row per agent"),
-                        )),
-                        None => {
-                            self.seen.insert(email.to_lowercase(), line);
-                        }
-                    }
+        let Some(line) = self.records.read_next()? else {
+            return Ok(None);
+        };
+        let cell = |c: usize| self.records.cell(c);
+        let email = cell(0).unwrap_or_default();
+        let name = cell(1).unwrap_or_default();
+        let mut diags = Vec::new();
+        let active = match cell(2).as_deref() {
+            None | Some("") => None,
+            Some(v) => match active_syntax(v) {
+                Some(b) => Some(b),
+                None => {
+                    diags.push(Diag::new(
+                        line,
+                        "active",
+                        format!("\"{v}\" is not true or false (yes/no and 1/0 are taken too)"),
+                    ));
+                    None
                 }
-                if !diags.is_empty() {
-                    return Ok(Some(Err(diags)));
-                }
-                Ok(Some(Ok(AgentRow {
+            },
+        };
+        let external_id = cell(3).map(|v| (!v.is_empty()).then_some(v));
+        if !email.is_empty() {
+            match self.seen.get(&email.to_lowercase()) {
+                Some(first) => diags.push(Diag::new(
                     line,
-                    email,
-                    name,
-                    active,
-                    external_id,
-                })))
+                    "email",
+                    format!("\"{email}\" is on line {first} already (emails are compared case-insensitively); keep one row per agent"),
+                )),
+                None => {
+                    self.seen.insert(email.to_lowercase(), line);
+                }
             }
         }
+        if !diags.is_empty() {
+            return Ok(Some(Err(diags)));
+        }
+        Ok(Some(Ok(AgentRow {
+            line,
+            email,
+            name,
+            active,
+            external_id,
+        })))
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod csv_agents;
 pub mod csv_import;
+pub mod csv_records;
 pub mod diff;
 pub mod ids;
 pub mod model;
