@@ -288,24 +288,34 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(c.clone());
         }
-        let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        if !parts.headers.contains_key(AUTHORIZATION) {
             // Without a token, the console's session cookie, if the request carries one.
             let session =
                 crate::console::api::session_caller(state, &parts.method, &parts.headers).await?;
             return session.ok_or_else(missing_token);
-        };
-        let value = value
-            .to_str()
-            .map_err(|_| unauthorized("the Authorization header is malformed", true))?;
-        let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(unauthorized(
-                "the Authorization header is malformed; expected `Bearer TOKEN`",
-                true,
-            ));
         }
-        authenticate(state, token.trim()).await
+        authenticate_bearer(state, &parts.headers).await
     }
+}
+
+/// The caller of the bearer token in `headers`, verified and admitted as its organization
+/// stands now.
+pub async fn authenticate_bearer(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Caller, ApiError> {
+    let value = headers.get(AUTHORIZATION).ok_or_else(missing_token)?;
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is malformed", true))?;
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(unauthorized(
+            "the Authorization header is malformed; expected `Bearer TOKEN`",
+            true,
+        ));
+    }
+    authenticate(state, token.trim()).await
 }
 
 /// The verified caller of a request carrying a valid bearer token, if any.

@@ -4,10 +4,12 @@
 use crate::error::{internal_response, problem_response, REQUEST_ID};
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use axum::middleware::Next;
 use skillgrid_api::{Problem, ProblemCode};
 use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -32,36 +34,106 @@ pub async fn request_context(req: Request, next: Next) -> Response<Body> {
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(valid_client_id)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        .unwrap_or_else(new_request_id);
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let span = tracing::info_span!("request", request_id = %id, %method, path = %path);
+    let span = tracing::info_span!("request", request_id = %id, %method, path = req.uri().path());
     let started = Instant::now();
+    // A request id is ASCII letters, digits and `._-` (checked above, or made so).
+    let header = HeaderValue::from_str(&id).ok();
     let mut res = REQUEST_ID
-        .scope(id.clone(), next.run(req))
+        .scope(id, next.run(req))
         .instrument(span.clone())
         .await;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    if let Some(v) = header {
+        res.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
     let route = res
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let status = res.status().as_u16();
-    let elapsed = started.elapsed();
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID_HEADER, v);
-    }
-    let labels = [
-        ("method", method.to_string()),
-        ("route", route.clone()),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+        .map(MatchedPath::as_str);
+    let route = route.unwrap_or("unmatched");
+    record_metrics(&method, route, status, elapsed.as_secs_f64());
     span.in_scope(|| {
-        tracing::info!(status, route = %route, latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
+        tracing::info!(
+            status,
+            route,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
     });
     res
+}
+
+/// A UUIDv7, formatted without going through `Display`.
+fn new_request_id() -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::now_v7()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
+}
+
+/// The metrics of one method, route and status: what a request records into.
+#[derive(Clone)]
+struct RouteMetrics {
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+impl RouteMetrics {
+    fn new(method: &Method, route: &str, status: u16) -> Self {
+        let labels = [
+            ("method", method.to_string()),
+            ("route", route.to_string()),
+            ("status", status.to_string()),
+        ];
+        RouteMetrics {
+            requests: metrics::counter!("http_requests_total", &labels),
+            duration: metrics::histogram!("http_request_duration_seconds", &labels),
+        }
+    }
+}
+
+/// The handles of the combinations answered so far, by route, so that a request records its
+/// metrics without building labels or looking the metric up in the registry. Bounded: any
+/// method a client sends is a label, and past this many combinations a request records
+/// through the registry as before.
+const KEPT_METRICS: usize = 2048;
+
+type KeptMetrics = HashMap<Box<str>, Vec<(Method, u16, RouteMetrics)>>;
+
+fn kept_metrics() -> &'static RwLock<(usize, KeptMetrics)> {
+    static KEPT: OnceLock<RwLock<(usize, KeptMetrics)>> = OnceLock::new();
+    KEPT.get_or_init(Default::default)
+}
+
+fn record_metrics(method: &Method, route: &str, status: u16, seconds: f64) {
+    let record = |m: &RouteMetrics| {
+        m.requests.increment(1);
+        m.duration.record(seconds);
+    };
+    let found = |kept: &KeptMetrics| {
+        kept.get(route)?
+            .iter()
+            .find(|(m, s, _)| *s == status && m == method)
+            .map(|(_, _, h)| h.clone())
+    };
+    let kept = kept_metrics();
+    if let Some(h) = found(&kept.read().unwrap_or_else(|p| p.into_inner()).1) {
+        return record(&h);
+    }
+    let handles = RouteMetrics::new(method, route, status);
+    record(&handles);
+    let mut kept = kept.write().unwrap_or_else(|p| p.into_inner());
+    let (count, map) = &mut *kept;
+    if *count < KEPT_METRICS && found(map).is_none() {
+        map.entry(route.into())
+            .or_default()
+            .push((method.clone(), status, handles));
+        *count += 1;
+    }
 }
 
 /// Inside routing: remembers the matched route on the response for the metrics above.

@@ -10,11 +10,11 @@
 //! A bucket starts full again when the settings it was made from change, so a settings PATCH
 //! takes effect on the next request without a restart.
 
-use crate::auth::bearer_caller;
+use crate::auth::{bearer_caller, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -277,6 +277,61 @@ pub fn rate_limited(limit: &RateLimit, reset_secs: u64) -> ApiError {
     .with_header(header::RETRY_AFTER, &reset_secs.to_string())
 }
 
+/// Marks a request admitted and counted against the view of its organization kept in this
+/// process, without reading the stored generation first: its route reads the generation in
+/// the same statement as its data and answers only if it is still that view's, else calls
+/// [`admit_again`]. So the check that a disabled client's or rotated secret's tokens are
+/// refused from the next request on, on every instance, costs that route no round trip of
+/// its own. Only the routes in [`CONFIRMING_ROUTES`] get it.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewToConfirm;
+
+/// The routes (`GET` and `HEAD`) that confirm the view themselves (see [`ViewToConfirm`]).
+pub const CONFIRMING_ROUTES: [&str; 2] = [
+    "/api/v2/agents/users/{userId}/skills",
+    "/api/v2/admin/users/{userId}/skills",
+];
+
+fn confirms_view(req: &Request) -> bool {
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && req
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|p| CONFIRMING_ROUTES.contains(&p.as_str()))
+}
+
+/// For a request marked [`ViewToConfirm`] whose route found the organization changed since
+/// the view it was admitted with (`admitted`): its caller admitted again as the
+/// organization stands now (the error is the route's 401 or 403 of any request), and counted
+/// again if the change was to its rate limit, as the first request of the new bucket. The
+/// `Decision` to answer with goes on the response as an extension.
+pub async fn admit_again(
+    state: &AppState,
+    headers: &HeaderMap,
+    admitted: &Caller,
+) -> Result<(Caller, Option<Decision>), Response> {
+    let caller = crate::auth::authenticate_bearer(state, headers)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let (Some(now), Some(before)) = (&caller.org, &admitted.org) else {
+        return Ok((caller, None));
+    };
+    let limit = &now.settings.rate_limit;
+    if *limit == before.settings.rate_limit {
+        return Ok((caller, None));
+    }
+    let d = state
+        .limiters()
+        .take(state.store(), caller.client_id, limit)
+        .await;
+    if !d.allowed {
+        let mut res = rate_limited(limit, d.reset_secs).into_response();
+        res.extensions_mut().insert(d);
+        return Err(res);
+    }
+    Ok((caller, Some(d)))
+}
+
 /// Layer of the `/api/v2` routes: a request with a valid token is counted against its
 /// client's bucket (a bulk request is one request, whatever its size) and answered with the
 /// `RateLimit-*` headers; one over the limit gets 429 and changes nothing. Requests without a
@@ -297,10 +352,18 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     let Some(mut caller) = caller else {
         return next.run(req).await;
     };
-    let org = match state.org_view(caller.org_id).await {
-        Ok(v) => v,
-        // An organization that no longer exists: let the route answer.
-        Err(_) => return next.run(req).await,
+    // A bearer token on a route that confirms the view itself, once this process has one.
+    let kept = (caller.user_id.is_none() && confirms_view(&req))
+        .then(|| state.kept_org_view(caller.org_id))
+        .flatten();
+    let confirm = kept.is_some();
+    let org = match kept {
+        Some(v) => v,
+        None => match state.org_view(caller.org_id).await {
+            Ok(v) => v,
+            // An organization that no longer exists: let the route answer.
+            Err(_) => return next.run(req).await,
+        },
     };
     // A client deleted, disabled or revoked since: the route answers 401. (A session was
     // checked against its user just now.)
@@ -319,7 +382,12 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     }
     caller.org = Some(org);
     req.extensions_mut().insert(caller);
+    if confirm {
+        req.extensions_mut().insert(ViewToConfirm);
+    }
     let mut res = next.run(req).await;
+    // Counted again by the route (see `admit_again`): that decision is the one in force.
+    let d = res.extensions_mut().remove::<Decision>().unwrap_or(d);
     set_headers(res.headers_mut(), &d);
     res
 }

@@ -164,6 +164,13 @@ impl AppState {
         Ok(view)
     }
 
+    /// The view of the organization kept here, if any, without reading the stored generation:
+    /// only for a request whose route reads the generation with its data and answers only if
+    /// it is still this view's (see `ratelimit::ViewToConfirm`).
+    pub fn kept_org_view(&self, org: OrgId) -> Option<Arc<OrgView>> {
+        self.orgs().get(&org).cloned()
+    }
+
     fn orgs(&self) -> std::sync::MutexGuard<'_, HashMap<OrgId, Arc<OrgView>>> {
         self.0.orgs.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -997,6 +997,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<GridIds>;
     /// One agent's skills and version, read in one snapshot.
     async fn agent_skills(&self, org: OrgId, agent: AgentId) -> Result<AgentSkillSet>;
+    /// The organization's generation (see [`Store::org_generation`]) and one agent's skills,
+    /// read together: a GET of the set checks its caller against the organization as it
+    /// stands in the same round trip. `NotFound` when the organization does not exist, `None`
+    /// when it has no such agent. Both backends read the two in one statement, so one
+    /// snapshot.
+    async fn agent_skills_at_generation(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+    ) -> Result<(i64, Option<AgentSkillSet>)> {
+        let generation = self.org_generation(org).await?;
+        match self.agent_skills(org, agent).await {
+            Ok(set) => Ok((generation, Some(set))),
+            Err(StoreError::NotFound) => Ok((generation, None)),
+            Err(e) => Err(e),
+        }
+    }
     /// Applies skill-set writes to one or many agents in one transaction, with their audit
     /// entries; see [`WriteOptions`] for dry runs and atomicity, and the [`write`](crate::write)
     /// module for where the items come from and where their outcomes may go.

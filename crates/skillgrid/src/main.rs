@@ -1,6 +1,7 @@
 //! The `skillgrid` binary: parses the command line and calls into the libraries.
 
 mod cli;
+mod logs;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -464,17 +465,21 @@ struct ClientArgs {
     db: AdminDatabase,
 }
 
-fn init_tracing() {
+/// Logs to stderr, buffered (see `logs`): the lines still waiting are written when the
+/// returned guard is dropped, so the server keeps it until it has stopped.
+fn init_tracing() -> logs::Flush<std::io::Stderr> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let (lines, flush) = logs::buffered(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(lines);
     if std::io::stderr().is_terminal() {
         builder.init();
     } else {
         builder.json().init();
     }
+    flush
 }
 
 #[tokio::main]
@@ -482,8 +487,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => {
-            init_tracing();
-            serve(args).await
+            let logs = init_tracing();
+            let result = serve(args).await;
+            // Every line logged is written before the error, if any, below.
+            drop(logs);
+            result
         }
         Command::Admin(cmd) => admin(cmd).await,
         Command::Apply(args) => return ExitCode::from(cli::apply(args).await),

@@ -6,6 +6,7 @@ use super::{audit_page, audit_page_request, path_id, query, AGENT};
 use crate::auth::Caller;
 use crate::body;
 use crate::error::{current_request_id, ApiError, ApiResult};
+use crate::ratelimit::{self, ViewToConfirm};
 use crate::render::Renderer;
 use crate::state::{AppState, OrgView};
 use axum::body::{Body, Bytes};
@@ -13,7 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::Value;
 use skillgrid_api::{
     scopes, AgentSkills, AuditEntry, EntryCode, ErrorEntry, Locator, Page, ProblemCode,
@@ -22,7 +23,7 @@ use skillgrid_api::{
 use skillgrid_core::model::{AgentId, Precondition, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_core::validate::{self, Document, SkillRules, SkillSetBody};
-use skillgrid_store::{AgentWrite, ItemOutcome, WriteContext, WriteOptions};
+use skillgrid_store::{AgentWrite, ItemOutcome, StoreError, WriteContext, WriteOptions};
 use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
@@ -57,17 +58,56 @@ fn etag(version: i64) -> HeaderValue {
     responses((status = 200, description = "the agent's skills", body = AgentSkills, headers(("ETag" = String, description = "the set's version, quoted: `\"N\"`")))))]
 pub(crate) async fn read(
     State(state): State<AppState>,
-    caller: Caller,
+    mut caller: Caller,
+    confirm: Option<Extension<ViewToConfirm>>,
+    headers: HeaderMap,
     Path(user): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
+    let mut decision = None;
+    // Admitted against the view this process kept (see `ViewToConfirm`): a scope missing
+    // there may have been granted since.
+    let mut confirm = confirm.is_some();
+    if confirm && caller.require(scopes::AGENT_READ).is_err() {
+        (caller, decision) = match ratelimit::admit_again(&state, &headers, &caller).await {
+            Ok(v) => v,
+            Err(res) => return Ok(res),
+        };
+        confirm = false;
+    }
     caller.require(scopes::AGENT_READ)?;
     let wanted = query(q, &["include"])?;
-    let (agent, set) = AGENT
-        .fetch(None, &user, |id: AgentId| {
-            state.store().agent_skills(caller.org_id, id)
-        })
-        .await?;
+    let agent: AgentId = path_id(AGENT.param, &user)?;
+    // The organization's generation in the same statement as the set: the caller stands when
+    // it is still the one of the view it was admitted with.
+    let confirmed = if confirm {
+        let kept = caller.org.as_ref().map(|v| v.generation);
+        let read = state
+            .store()
+            .agent_skills_at_generation(caller.org_id, agent);
+        match read.await {
+            Ok((generation, set)) if Some(generation) == kept => Some(set),
+            Ok(_) | Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    let set = match confirmed {
+        Some(set) => set.ok_or_else(|| AGENT.missing())?,
+        None => {
+            if confirm {
+                // The organization changed since that view (or is gone).
+                (caller, decision) = match ratelimit::admit_again(&state, &headers, &caller).await {
+                    Ok(v) => v,
+                    Err(res) => return Ok(res),
+                };
+                caller.require(scopes::AGENT_READ)?;
+            }
+            let set = state.store().agent_skills(caller.org_id, agent).await;
+            set.map_err(|e| AGENT.not_found(e))?
+        }
+    };
     let org = caller.org(&state).await?;
     let r = Renderer::new(&org.settings.proficiency_scale, &org.catalog);
     let mut skills = r.set(&set.skills);
@@ -83,7 +123,11 @@ pub(crate) async fn read(
         dry_run: None,
         changes: None,
     };
-    Ok(([(header::ETAG, etag(set.version))], Json(body)).into_response())
+    let mut res = ([(header::ETAG, etag(set.version))], Json(body)).into_response();
+    if let Some(d) = decision {
+        res.extensions_mut().insert(d);
+    }
+    Ok(res)
 }
 
 /// Each skill's sources: its direct assignment (where no group gives the skill, the

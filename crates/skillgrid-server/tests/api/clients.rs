@@ -205,6 +205,72 @@ async fn disabling_rotating_narrowing_and_deleting_take_effect_on_the_next_reque
     assert_eq!(app.get("/api/v2/admin/skills").await.status, 200);
 }
 
+/// A read of one agent's skills checks its caller against the organization's generation read
+/// in the same statement as the set, not before it: a change made anywhere, even on the
+/// database behind this process's back (as another instance does), applies to the very next
+/// read, on both of the set's paths.
+#[tokio::test]
+async fn a_read_of_an_agents_skills_sees_each_change_to_its_client_at_once() {
+    let app = spawn_app().await;
+    let agent = app.create_agent("ada@example.com").await;
+    let paths = [
+        format!("/api/v2/agents/users/{agent}/skills"),
+        format!("/api/v2/admin/users/{agent}/skills"),
+    ];
+    let (id, secret) = create(&app, "reader", &[scopes::AGENT_READ, scopes::SKILL_READ]).await;
+    let token = app.token_for(id, &secret).await;
+    let read = |path: &str| {
+        let (app, token, path) = (&app, &token, path.to_string());
+        async move { as_token(app, token, Method::GET, &path, None).await }
+    };
+    let behind_the_back = |change: skillgrid_store::ClientChange| {
+        let store = app.store.clone();
+        let org = app.org;
+        async move {
+            let by = skillgrid_store::ChangedBy::direct(
+                "test",
+                skillgrid_core::timestamp::Timestamp::now(),
+            );
+            store.update_client(org, id, &change, &by).await.unwrap();
+        }
+    };
+    for p in &paths {
+        let r = read(p).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["agentId"], json!(agent));
+    }
+    let missing = read(&format!("/api/v2/agents/users/{}/skills", Uuid::now_v7())).await;
+    assert_problem(&missing, 404, "not_found");
+
+    // Narrowed: the token loses the scope on the next read.
+    behind_the_back(skillgrid_store::ClientChange {
+        scopes: Some(vec![scopes::SKILL_READ.into()]),
+        ..Default::default()
+    })
+    .await;
+    for p in &paths {
+        assert_problem(&read(p).await, 403, "insufficient_scope");
+    }
+    // Given back: the token, which names the scope, has it again on the next read.
+    behind_the_back(skillgrid_store::ClientChange {
+        scopes: Some(vec![scopes::AGENT_READ.into(), scopes::SKILL_READ.into()]),
+        ..Default::default()
+    })
+    .await;
+    for p in &paths {
+        assert_eq!(read(p).await.status, 200);
+    }
+    // Disabled: refused on the next read.
+    behind_the_back(skillgrid_store::ClientChange {
+        active: Some(false),
+        ..Default::default()
+    })
+    .await;
+    for p in &paths {
+        assert_refused(&read(p).await, "disabled");
+    }
+}
+
 #[tokio::test]
 async fn a_client_cannot_raise_its_own_scopes_nor_give_or_touch_what_it_does_not_hold() {
     let app = spawn_app().await;

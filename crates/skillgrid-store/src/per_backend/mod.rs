@@ -38,7 +38,10 @@ use super::prune_expired_keys;
 // Its own statements: the audit trail's reads.
 use super::{skillsets::AGENT_AUDIT, skillsets::FEED, skillsets::ORG_AUDIT};
 // What `Store` does differently on each backend.
-use super::{agent_skills, disk_usage, export, extra, org_generation, take_tokens};
+use super::{
+    agent_skills, agent_skills_at_generation, disk_usage, export, extra, org_generation,
+    take_tokens,
+};
 // The rest of an event's select: where its entries come from, and the tables.
 use super::EVENT_SOURCE;
 // The expression of an agent `g`'s skill-set version.

@@ -7,7 +7,7 @@ use super::{
     admin_trail, agents_bulk, begin_for_org, begin_write, catalog, clients, events, extra, grid,
     group, groups, keys, scim, trail, users, webhooks, Db,
 };
-use super::{agent_skills, export, org_generation, take_tokens, write};
+use super::{agent_skills, agent_skills_at_generation, export, org_generation, take_tokens, write};
 use crate::common::WRITE_PROBE_BYTES;
 use crate::*;
 use skillgrid_core::model::NewWebhook;
@@ -82,6 +82,8 @@ store! {
     agents_by_ids(org: OrgId, ids: &[AgentId]) -> Vec<AgentRecord>
         = read catalog::agents_by_ids(org, ids);
     agent_skills(org: OrgId, agent: AgentId) -> AgentSkillSet = store agent_skills(org, agent);
+    agent_skills_at_generation(org: OrgId, agent: AgentId) -> (i64, Option<AgentSkillSet>)
+        = store agent_skills_at_generation(org, agent);
     agent_grid(org: OrgId, f: &GridFilter, at: Option<GridCursor>, limit: u32) -> GridPage
         = store grid::page(org, f, at, limit);
     agent_grid_ids(org: OrgId, f: &GridFilter, after: Option<i64>, limit: u32) -> GridIds

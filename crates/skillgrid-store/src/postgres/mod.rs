@@ -254,7 +254,8 @@ async fn agent_skills(store: &PgStore, org: OrgId, agent: AgentId) -> Result<Age
     // One statement, so one snapshot for the version and the set; an agent without skills
     // is one row of NULLs after its own columns.
     let rows = sqlx::query(
-        "SELECT a.version, a.active, s.uuid, x.proficiency, x.effective_at, x.expires_at, x.updated_at
+        "SELECT 0::bigint, a.id, a.version, a.active, s.uuid, x.proficiency, x.effective_at,
+                x.expires_at, x.updated_at
          FROM agents a
          LEFT JOIN (assignments x JOIN skills s ON s.id = x.skill_id) ON x.agent_id = a.id
          WHERE a.uuid = $1 AND a.org_id = (SELECT id FROM orgs WHERE uuid = $2)
@@ -264,26 +265,65 @@ async fn agent_skills(store: &PgStore, org: OrgId, agent: AgentId) -> Result<Age
     .bind(org.get())
     .fetch_all(&store.read)
     .await?;
-    let first = rows.first().ok_or(StoreError::NotFound)?;
-    let (version, active): (i64, bool) = (first.try_get(0)?, first.try_get(1)?);
+    read_set(&rows)?.1.ok_or(StoreError::NotFound)
+}
+
+/// The organization's generation and the agent's set in one statement: the organization's
+/// row, joined to its agent of that id if it has one. No row: no such organization.
+async fn agent_skills_at_generation(
+    store: &PgStore,
+    org: OrgId,
+    agent: AgentId,
+) -> Result<(i64, Option<AgentSkillSet>)> {
+    let rows = sqlx::query(
+        "SELECT o.generation, a.id, a.version, a.active, s.uuid, x.proficiency, x.effective_at,
+                x.expires_at, x.updated_at
+         FROM orgs o
+         LEFT JOIN agents a ON a.org_id = o.id AND a.uuid = $1
+         LEFT JOIN (assignments x JOIN skills s ON s.id = x.skill_id) ON x.agent_id = a.id
+         WHERE o.uuid = $2
+         ORDER BY s.name_key, s.uuid",
+    )
+    .bind(agent.get())
+    .bind(org.get())
+    .fetch_all(&store.read)
+    .await?;
+    match read_set(&rows)? {
+        (Some(generation), set) => Ok((generation, set)),
+        (None, _) => Err(StoreError::NotFound),
+    }
+}
+
+/// The rows of the reads above: (generation, agent's key, version, active, then one
+/// assignment). The first column of the first row, if any; the set when the agent was found.
+fn read_set(rows: &[sqlx::postgres::PgRow]) -> Result<(Option<i64>, Option<AgentSkillSet>)> {
+    let Some(first) = rows.first() else {
+        return Ok((None, None));
+    };
+    let generation: i64 = first.try_get(0)?;
+    if first.try_get::<Option<i64>, _>(1)?.is_none() {
+        return Ok((Some(generation), None));
+    }
+    let (version, active): (i64, bool) = (first.try_get(2)?, first.try_get(3)?);
     let mut skills = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let Some(skill_id) = r.try_get::<Option<Uuid>, _>(2)? else {
+    for r in rows {
+        let Some(skill_id) = r.try_get::<Option<Uuid>, _>(4)? else {
             continue;
         };
         skills.push(StoredAssignment {
             skill_id: skill_id.into(),
-            proficiency: r.try_get(3)?,
-            effective: r.try_get::<Option<i64>, _>(4)?.map(Timestamp),
-            expires: r.try_get::<Option<i64>, _>(5)?.map(Timestamp),
-            updated_at: Timestamp(r.try_get(6)?),
+            proficiency: r.try_get(5)?,
+            effective: r.try_get::<Option<i64>, _>(6)?.map(Timestamp),
+            expires: r.try_get::<Option<i64>, _>(7)?.map(Timestamp),
+            updated_at: Timestamp(r.try_get(8)?),
         });
     }
-    Ok(AgentSkillSet {
+    let set = AgentSkillSet {
         version,
         active,
         skills,
-    })
+    };
+    Ok((Some(generation), Some(set)))
 }
 
 /// A write of more agents than a group takes (see `src/per_backend/store.rs`).

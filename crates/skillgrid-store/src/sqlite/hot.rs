@@ -1,5 +1,5 @@
-//! The two reads every API request of one agent's skills makes (its organization's generation,
-//! then the set), on rusqlite connections of their own.
+//! The reads every API request of one agent's skills makes (its organization's generation and
+//! the set), on rusqlite connections of their own.
 //!
 //! Through sqlx, each statement is a round of messages with the connection's worker thread,
 //! and each row another: a GET of one agent's skills cost five such rounds (the generation;
@@ -92,7 +92,7 @@ impl HotReaders {
         self.run(move |c| {
             let mut st = c
                 .prepare_cached(
-                    "SELECT coalesce(v.version, 0), a.active, s.uuid, x.proficiency,
+                    "SELECT 0, a.id, coalesce(v.version, 0), a.active, s.uuid, x.proficiency,
                             x.effective_at, x.expires_at, x.updated_at
                      FROM agents a LEFT JOIN agent_versions v ON v.agent_id = a.id
                      LEFT JOIN assignments x ON x.agent_id = a.id
@@ -101,33 +101,74 @@ impl HotReaders {
                      ORDER BY s.name_key, s.uuid",
                 )
                 .map_err(sql_err)?;
-            let mut rows = st
+            let rows = st
                 .query([&agent.get().as_bytes()[..], &org.get().as_bytes()[..]])
                 .map_err(sql_err)?;
-            let mut found = None;
-            let mut skills = Vec::new();
-            while let Some(r) = rows.next().map_err(sql_err)? {
-                if found.is_none() {
-                    found = Some((r.get(0).map_err(sql_err)?, r.get(1).map_err(sql_err)?));
-                }
-                let Some(skill) = r.get::<_, Option<[u8; 16]>>(2).map_err(sql_err)? else {
-                    continue;
-                };
-                skills.push(StoredAssignment {
-                    skill_id: Uuid::from_bytes(skill).into(),
-                    proficiency: r.get(3).map_err(sql_err)?,
-                    effective: r.get::<_, Option<i64>>(4).map_err(sql_err)?.map(Timestamp),
-                    expires: r.get::<_, Option<i64>>(5).map_err(sql_err)?.map(Timestamp),
-                    updated_at: Timestamp(r.get(6).map_err(sql_err)?),
-                });
-            }
-            let (version, active) = found.ok_or(StoreError::NotFound)?;
-            Ok(AgentSkillSet {
-                version,
-                active,
-                skills,
-            })
+            read_set(rows)?.1.ok_or(StoreError::NotFound)
         })
         .await
     }
+
+    /// The organization's generation and the agent's set, in one statement: the organization's
+    /// row, joined to its agent of that id if it has one. No row: no such organization.
+    pub(super) async fn agent_skills_at_generation(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+    ) -> Result<(i64, Option<AgentSkillSet>)> {
+        self.run(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT o.generation, a.id, coalesce(v.version, 0), a.active, s.uuid,
+                            x.proficiency, x.effective_at, x.expires_at, x.updated_at
+                     FROM orgs o LEFT JOIN agents a ON a.org_id = o.id AND a.uuid = ?1
+                     LEFT JOIN agent_versions v ON v.agent_id = a.id
+                     LEFT JOIN assignments x ON x.agent_id = a.id
+                     LEFT JOIN skills s ON s.id = x.skill_id
+                     WHERE o.uuid = ?2
+                     ORDER BY s.name_key, s.uuid",
+                )
+                .map_err(sql_err)?;
+            let rows = st
+                .query([&agent.get().as_bytes()[..], &org.get().as_bytes()[..]])
+                .map_err(sql_err)?;
+            match read_set(rows)? {
+                (Some(generation), set) => Ok((generation, set)),
+                (None, _) => Err(StoreError::NotFound),
+            }
+        })
+        .await
+    }
+}
+
+/// The rows of the reads above: (generation, agent's id, version, active, then one
+/// assignment). The first column of the first row, if any; the set when the agent was found.
+fn read_set(mut rows: rusqlite::Rows<'_>) -> Result<(Option<i64>, Option<AgentSkillSet>)> {
+    let mut first = None;
+    let mut agent = None;
+    let mut skills = Vec::new();
+    while let Some(r) = rows.next().map_err(sql_err)? {
+        if first.is_none() {
+            first = Some(r.get(0).map_err(sql_err)?);
+            if r.get::<_, Option<i64>>(1).map_err(sql_err)?.is_some() {
+                agent = Some((r.get(2).map_err(sql_err)?, r.get(3).map_err(sql_err)?));
+            }
+        }
+        let Some(skill) = r.get::<_, Option<[u8; 16]>>(4).map_err(sql_err)? else {
+            continue;
+        };
+        skills.push(StoredAssignment {
+            skill_id: Uuid::from_bytes(skill).into(),
+            proficiency: r.get(5).map_err(sql_err)?,
+            effective: r.get::<_, Option<i64>>(6).map_err(sql_err)?.map(Timestamp),
+            expires: r.get::<_, Option<i64>>(7).map_err(sql_err)?.map(Timestamp),
+            updated_at: Timestamp(r.get(8).map_err(sql_err)?),
+        });
+    }
+    let set = agent.map(|(version, active)| AgentSkillSet {
+        version,
+        active,
+        skills,
+    });
+    Ok((first, set))
 }

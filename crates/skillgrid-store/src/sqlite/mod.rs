@@ -516,6 +516,14 @@ async fn org_generation(store: &SqliteStore, org: OrgId) -> Result<i64> {
     store.hot.org_generation(org).await
 }
 
+async fn agent_skills_at_generation(
+    store: &SqliteStore,
+    org: OrgId,
+    agent: AgentId,
+) -> Result<(i64, Option<AgentSkillSet>)> {
+    store.hot.agent_skills_at_generation(org, agent).await
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -141,10 +141,10 @@ async fn the_org_generation_moves_with_settings_and_skills_only() {
     ));
 }
 
-/// The two reads every API request of one agent's skills makes (the generation, then the set
-/// with its version) see what another process committed the moment it did, however often
-/// they ran before (SQLite keeps connections and prepared statements of their own for them),
-/// and never an agent of another organization.
+/// The reads every API request of one agent's skills makes (the generation and the set with
+/// its version, apart or in one statement) see what another process committed the moment it
+/// did, however often they ran before (SQLite keeps connections and prepared statements of
+/// their own for them), and never an agent of another organization.
 #[tokio::test]
 async fn request_reads_see_another_processes_commits_at_once() {
     use super::helpers::{new_agent, new_skill};
@@ -175,9 +175,34 @@ async fn request_reads_see_another_processes_commits_at_once() {
             .skills
             .iter()
             .any(|a| a.skill_id == skill && a.proficiency == 10 + round));
+        // The generation and the set read together are the two read apart.
+        let (g, together) = reader.agent_skills_at_generation(org, agent).await.unwrap();
+        assert_eq!(g, reader.org_generation(org).await.unwrap());
+        let together = together.expect("the agent");
+        assert_eq!(together.version, after.version);
+        let ids = |s: &skillgrid_store::AgentSkillSet| {
+            s.skills
+                .iter()
+                .map(|a| (a.skill_id, a.proficiency))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&together), ids(&after));
     }
     assert!(matches!(
         reader.agent_skills(org, stranger).await,
+        Err(StoreError::NotFound)
+    ));
+    // Another organization's agent is not there; an organization that does not exist is.
+    let (g, none) = reader
+        .agent_skills_at_generation(org, stranger)
+        .await
+        .unwrap();
+    assert_eq!(g, reader.org_generation(org).await.unwrap());
+    assert!(none.is_none());
+    assert!(matches!(
+        reader
+            .agent_skills_at_generation(OrgId::new(Uuid::now_v7()), agent)
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
