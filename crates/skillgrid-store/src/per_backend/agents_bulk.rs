@@ -3,18 +3,15 @@
 //! and writes the new and changed ones with set-based statements (each backend's own, in
 //! its `extra.rs`), their entries in the administrative audit trail and their events.
 
-use super::{begin_write, for_update, Db};
+use super::{begin_write, Db};
 use crate::common::{key, map_write_err};
-use crate::rows::{self, CatalogRow};
+use crate::rows::CatalogRow;
 use crate::*;
 use skillgrid_core::model::UpsertAgent;
 use std::collections::HashMap;
 
 type Pool = sqlx::Pool<Db>;
 type Conn = <Db as sqlx::Database>::Connection;
-
-/// Emails per read of the agents they name.
-const READ_CHUNK: usize = 500;
 
 pub(super) async fn upsert(
     pool: &Pool,
@@ -74,24 +71,12 @@ async fn existing(
     agents: &[UpsertAgent],
 ) -> Result<HashMap<String, (i64, AgentRecord)>> {
     let keys: Vec<String> = agents.iter().map(|a| key(&a.email)).collect();
-    let mut out = HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(READ_CHUNK) {
-        let places: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "{} WHERE org_id = $1 AND email_key IN ({}){}",
-            rows::Agent::SELECT,
-            places.join(", "),
-            for_update(rows::Agent::TABLE)
-        );
-        let mut q = sqlx::query_as::<_, rows::Agent>(&sql).bind(org_pk);
-        for k in chunk {
-            q = q.bind(k);
-        }
-        for row in q.fetch_all(&mut *conn).await? {
-            let pk = row.pk();
-            let agent = AgentRecord::from(row);
-            out.insert(key(&agent.email), (pk, agent));
-        }
+    let rows = super::extra::agents_by_email(conn, org_pk, &keys).await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let pk = row.pk();
+        let agent = AgentRecord::from(row);
+        out.insert(key(&agent.email), (pk, agent));
     }
     Ok(out)
 }

@@ -134,6 +134,30 @@ impl<'a> AgentColumns<'a> {
     }
 }
 
+/// The agents of the organization whose key is `org_pk` with the lower-case emails `keys`,
+/// locked until the transaction ends (`Store::upsert_agents`): one statement with the keys
+/// as one array. (A list of one parameter per key made PostgreSQL's generic plan, used after
+/// a few executions, read the e-mail trigram index instead of the unique one: seconds for 500
+/// keys in an organization of 10,000 agents, and worse as it grew.)
+pub(super) async fn agents_by_email(
+    conn: &mut sqlx::PgConnection,
+    org_pk: i64,
+    keys: &[String],
+) -> sqlx::Result<Vec<rows::Agent>> {
+    use rows::CatalogRow;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(&format!(
+        "{} WHERE org_id = $1 AND email_key = ANY($2) FOR UPDATE",
+        rows::Agent::SELECT
+    ))
+    .bind(org_pk)
+    .bind(keys)
+    .fetch_all(conn)
+    .await
+}
+
 /// Stores new agents of the organization whose key is `org_pk` (`Store::upsert_agents`):
 /// one `INSERT … SELECT FROM UNNEST(…)` for any number of them.
 pub(super) async fn insert_agents(

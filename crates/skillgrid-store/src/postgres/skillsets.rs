@@ -270,17 +270,70 @@ impl LayerRows {
     }
 }
 
-/// The rows of the writes of one transaction, column by column.
+/// Assignment rows, column by column.
 #[derive(Default)]
-struct Rows {
-    deleted_agent: Vec<i64>,
-    deleted_skill: Vec<i64>,
+struct Assignments {
     agent: Vec<i64>,
     skill: Vec<i64>,
     proficiency: Vec<i64>,
     effective: Vec<Option<i64>>,
     expires: Vec<Option<i64>>,
     updated: Vec<i64>,
+}
+
+impl Assignments {
+    fn extend(
+        &mut self,
+        rows: Vec<(i64, i64, &skillgrid_core::model::Assignment)>,
+        now: Timestamp,
+    ) {
+        self.agent.reserve(rows.len());
+        for (g, s, a) in rows {
+            self.agent.push(g);
+            self.skill.push(s);
+            self.proficiency.push(a.proficiency);
+            self.effective.push(a.effective.map(|t| t.0));
+            self.expires.push(a.expires.map(|t| t.0));
+            self.updated.push(now.0);
+        }
+    }
+
+    /// The rows in statements' shares of at most [`CHUNK_ROWS`]; the last share apart (empty
+    /// when there are no rows).
+    fn chunks(&self) -> (Vec<Upserts<'_>>, Upserts<'_>) {
+        let mut all: Vec<Upserts<'_>> = chunks(&self.agent)
+            .zip(chunks(&self.skill))
+            .zip(chunks(&self.proficiency))
+            .zip(chunks(&self.effective))
+            .zip(chunks(&self.expires))
+            .zip(chunks(&self.updated))
+            .map(
+                |(((((agent, skill), proficiency), effective), expires), updated)| Upserts {
+                    agent,
+                    skill,
+                    proficiency,
+                    effective,
+                    expires,
+                    updated,
+                },
+            )
+            .collect();
+        let last = all.pop().unwrap_or_default();
+        (all, last)
+    }
+}
+
+/// The rows of the writes of one transaction, column by column.
+#[derive(Default)]
+struct Rows {
+    deleted_agent: Vec<i64>,
+    deleted_skill: Vec<i64>,
+    /// Rows the agents did not hold: the agents are locked and their sets were read under the
+    /// lock, so these are inserted without a conflict clause (cheaper than an upsert's
+    /// speculative insertion).
+    added: Assignments,
+    /// Rows the agents held, updated in place.
+    changed: Assignments,
     audit: Vec<audit::AuditSet>,
     /// The time, request and client of each of `audit`.
     audit_at: Vec<i64>,
@@ -311,16 +364,8 @@ impl Rows {
             self.deleted_agent.push(a);
             self.deleted_skill.push(s);
         }
-        let n = added.len() + updated.len();
-        self.agent.reserve(n);
-        for (g, s, a) in added.into_iter().chain(updated) {
-            self.agent.push(g);
-            self.skill.push(s);
-            self.proficiency.push(a.proficiency);
-            self.effective.push(a.effective.map(|t| t.0));
-            self.expires.push(a.expires.map(|t| t.0));
-            self.updated.push(ctx.now.0);
-        }
+        self.added.extend(added, ctx.now);
+        self.changed.extend(updated, ctx.now);
         let before = self.audit.len();
         self.audit
             .extend(audit::audit_sets(writes, agents, ctx.now, audit::Inline));
@@ -338,9 +383,10 @@ impl Rows {
         Ok(())
     }
 
-    /// Writes the rows: every chunk but the last of the upserts and of the audit rows on its
-    /// own, then the last ones and the version bumps in one statement (a small write's whole
-    /// transaction is then its reads and this one statement). The audit rows' keys, by id.
+    /// Writes the rows: every chunk but the last of the inserts, the updates and the audit
+    /// rows on its own, then the last ones and the version bumps in one statement (a small
+    /// write's whole transaction is then its reads and this one statement). The audit rows'
+    /// keys, by id.
     async fn write(self, tx: &mut PgConnection, org_pk: i64) -> Result<AuditKeys> {
         for (a, s) in chunks(&self.deleted_agent).zip(chunks(&self.deleted_skill)) {
             sqlx::query(
@@ -352,24 +398,11 @@ impl Rows {
             .execute(&mut *tx)
             .await?;
         }
-        let mut upserts: Vec<Upserts<'_>> = chunks(&self.agent)
-            .zip(chunks(&self.skill))
-            .zip(chunks(&self.proficiency))
-            .zip(chunks(&self.effective))
-            .zip(chunks(&self.expires))
-            .zip(chunks(&self.updated))
-            .map(
-                |(((((agent, skill), proficiency), effective), expires), updated)| Upserts {
-                    agent,
-                    skill,
-                    proficiency,
-                    effective,
-                    expires,
-                    updated,
-                },
-            )
-            .collect();
-        let last_upserts = upserts.pop().unwrap_or_default();
+        let (inserts, last_inserts) = self.added.chunks();
+        for i in inserts {
+            i.bind(sqlx::query(&INSERT)).execute(&mut *tx).await?;
+        }
+        let (upserts, last_upserts) = self.changed.chunks();
         for u in upserts {
             u.bind(sqlx::query(&UPSERT)).execute(&mut *tx).await?;
         }
@@ -394,7 +427,7 @@ impl Rows {
                     .await?,
             )?;
         }
-        let q = last_upserts.bind(sqlx::query(&LAST));
+        let q = last_upserts.bind(last_inserts.bind(sqlx::query(&LAST)));
         keep(
             last_audits
                 .bind(q.bind(org_pk))
@@ -480,7 +513,10 @@ impl Events {
     }
 }
 
-/// The upsert of one chunk of assignments: six arrays from `$1`.
+/// The insert of one chunk of new assignments: six arrays from `$1`.
+static INSERT: LazyLock<String> = LazyLock::new(|| upsert_head(1));
+
+/// The upsert of one chunk of held assignments: six arrays from `$1`.
 static UPSERT: LazyLock<String> = LazyLock::new(|| format!("{} {UPSERT_ROWS}", upsert_head(1)));
 
 /// The insert of one chunk of audit rows: the organization, then eight arrays; their keys
@@ -488,20 +524,23 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| format!("{} {UPSERT_ROWS}", u
 static AUDIT: LazyLock<String> =
     LazyLock::new(|| format!("{} RETURNING id, uuid", audit_insert(1)));
 
-/// A write's last chunks of upserts and audit rows and its version bumps, in one statement:
-/// the upsert's arrays from `$1`, the audit insert's from `$7`, the bumped agents at `$16`;
-/// the audit rows' keys and ids.
+/// A write's last chunks of inserts, upserts and audit rows and its version bumps, in one
+/// statement: the insert's arrays from `$1`, the upsert's from `$7`, the audit insert's from
+/// `$13`, the bumped agents at `$22`; the audit rows' keys and ids.
 static LAST: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH upserted AS ({} {UPSERT_ROWS}), audited AS ({} RETURNING id, uuid),
-           bumped AS (UPDATE agents SET version = version + 1 WHERE id = ANY($16))
+        "WITH inserted AS ({}), upserted AS ({} {UPSERT_ROWS}),
+           audited AS ({} RETURNING id, uuid),
+           bumped AS (UPDATE agents SET version = version + 1 WHERE id = ANY($22))
          SELECT id, uuid FROM audited",
         upsert_head(1),
-        audit_insert(7),
+        upsert_head(7),
+        audit_insert(13),
     )
 });
 
-/// `INSERT … SELECT FROM UNNEST(…)` of assignments, its six arrays from `$first`.
+/// `INSERT … SELECT FROM UNNEST(…)` of assignments, its six arrays from `$first` (an upsert
+/// with [`UPSERT_ROWS`] after it).
 fn upsert_head(first: usize) -> String {
     let p: Vec<String> = (first..first + 6)
         .map(|n| format!("${n}::bigint[]"))
@@ -556,7 +595,7 @@ macro_rules! columns {
 }
 
 columns! {
-    /// One statement's share of the upserted rows.
+    /// One statement's share of the inserted or upserted rows.
     #[derive(Default)]
     struct Upserts<'a> {
         agent: &'a [i64],

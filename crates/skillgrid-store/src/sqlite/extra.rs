@@ -128,6 +128,31 @@ pub(super) async fn prune_expired_keys(
 /// Agents per statement of [`insert_agents`] and [`update_agents`]: 9 and 6 parameters each.
 const AGENT_ROWS: usize = 500;
 
+/// The agents of the organization whose key is `org_pk` with the lower-case emails `keys`
+/// (`Store::upsert_agents`; the write transaction holds the database): 500 keys a statement.
+pub(super) async fn agents_by_email(
+    conn: &mut sqlx::SqliteConnection,
+    org_pk: i64,
+    keys: &[String],
+) -> sqlx::Result<Vec<rows::Agent>> {
+    use rows::CatalogRow;
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(500) {
+        let places: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "{} WHERE org_id = $1 AND email_key IN ({})",
+            rows::Agent::SELECT,
+            places.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, rows::Agent>(&sql).bind(org_pk);
+        for k in chunk {
+            q = q.bind(k);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 /// Stores new agents of the organization whose key is `org_pk` (`Store::upsert_agents`):
 /// multi-row inserts.
 pub(super) async fn insert_agents(
