@@ -60,6 +60,8 @@ pub struct Direct {
     org: i64,
     /// The key of agent 0; agent `k`'s is `pk0 + k`.
     pk0: i64,
+    /// The index of the first template agent: template agent `t` is agent `base + t`.
+    base: i64,
     /// The column names of each table copied.
     columns: HashMap<&'static str, Vec<String>>,
     /// The first 12 hex digits of the copies' ids (a UUIDv7's milliseconds).
@@ -80,10 +82,10 @@ const TABLES: [(&str, &str); 8] = [
 ];
 
 impl Direct {
-    /// Connects to `database` after the server wrote agents `0..TEMPLATE` and gave them their
-    /// skills in one write (and before anything else touched them), and copies them into the
-    /// connection's temporary tables.
-    pub async fn capture(database: &str) -> Result<Direct> {
+    /// Connects to `database` after the server wrote agents `base..base + TEMPLATE` and gave
+    /// them their skills in one write (and before anything else touched them), and copies
+    /// them into the connection's temporary tables.
+    pub async fn capture(database: &str, base: usize) -> Result<Direct> {
         let conn = if database.starts_with("sqlite:") {
             use std::str::FromStr;
             let opts = sqlx::sqlite::SqliteConnectOptions::from_str(database)?
@@ -99,6 +101,7 @@ impl Direct {
             conn,
             org: 0,
             pk0: 0,
+            base: base as i64,
             columns: HashMap::new(),
             millis: format!("{:012x}", millis & 0xffff_ffff_ffff),
         };
@@ -108,18 +111,19 @@ impl Direct {
             .context("agent 0 of the fill is not in the database")?;
         d.org = org;
         d.pk0 = pk0;
-        let last = pk0 + TEMPLATE as i64 - 1;
+        let first = pk0 + base as i64;
+        let last = first + TEMPLATE as i64 - 1;
         let named = d
             .count(&format!(
-                "SELECT count(*) FROM agents WHERE org_id = {org} AND id BETWEEN {pk0} AND {last}
+                "SELECT count(*) FROM agents WHERE org_id = {org} AND id BETWEEN {first} AND {last}
                    AND email_key = 'agent' || (id - {pk0}) || '@example.com'
                    AND name = 'Agent ' || (id - {pk0})"
             ))
             .await?;
         if named != TEMPLATE as i64 {
             bail!(
-                "agents 0 to {} of the fill do not have consecutive keys",
-                TEMPLATE - 1
+                "agents {base} to {} of the fill do not have consecutive keys",
+                base + TEMPLATE - 1
             );
         }
         for (table, _) in TABLES {
@@ -127,18 +131,18 @@ impl Direct {
             d.columns.insert(table, cols);
         }
         let sqlite = d.is_sqlite();
-        let agents = |g: &str| format!("{g}.org_id = {org} AND {g}.id BETWEEN {pk0} AND {last}");
-        let by_agent = format!("x.agent_id BETWEEN {pk0} AND {last}");
+        let agents = |g: &str| format!("{g}.org_id = {org} AND {g}.id BETWEEN {first} AND {last}");
+        let by_agent = format!("x.agent_id BETWEEN {first} AND {last}");
         let mut make = vec![
-            format!("CREATE TEMP TABLE tmpl_agents AS SELECT id - {pk0} AS t, x.* FROM agents x WHERE {}", agents("x")),
-            format!("CREATE TEMP TABLE tmpl_assignments AS SELECT agent_id - {pk0} AS t, x.* FROM assignments x WHERE {by_agent}"),
-            format!("CREATE TEMP TABLE tmpl_sets AS SELECT agent_id - {pk0} AS t, x.* FROM audit_sets x WHERE x.org_id = {org} AND {by_agent}"),
-            format!("CREATE TEMP TABLE tmpl_admin AS SELECT g.id - {pk0} AS t, x.* FROM admin_audit x JOIN agents g ON g.uuid = x.subject_uuid WHERE x.org_id = {org} AND {}", agents("g")),
-            format!("CREATE TEMP TABLE tmpl_created AS SELECT g.id - {pk0} AS t, x.* FROM events x JOIN agents g ON g.uuid = x.subject_uuid WHERE x.org_id = {org} AND x.kind <> 'assignment.changed' AND {}", agents("g")),
-            format!("CREATE TEMP TABLE tmpl_changed AS SELECT g.id - {pk0} AS t, x.* FROM events x JOIN agents g ON g.uuid = x.subject_uuid WHERE x.org_id = {org} AND x.kind = 'assignment.changed' AND {}", agents("g")),
+            format!("CREATE TEMP TABLE tmpl_agents AS SELECT id - {first} AS t, x.* FROM agents x WHERE {}", agents("x")),
+            format!("CREATE TEMP TABLE tmpl_assignments AS SELECT agent_id - {first} AS t, x.* FROM assignments x WHERE {by_agent}"),
+            format!("CREATE TEMP TABLE tmpl_sets AS SELECT agent_id - {first} AS t, x.* FROM audit_sets x WHERE x.org_id = {org} AND {by_agent}"),
+            format!("CREATE TEMP TABLE tmpl_admin AS SELECT g.id - {first} AS t, x.* FROM admin_audit x JOIN agents g ON g.uuid = x.subject_uuid WHERE x.org_id = {org} AND {}", agents("g")),
+            format!("CREATE TEMP TABLE tmpl_created AS SELECT g.id - {first} AS t, x.* FROM events x JOIN agents g ON g.uuid = x.subject_uuid WHERE x.org_id = {org} AND x.kind <> 'assignment.changed' AND {}", agents("g")),
+            format!("CREATE TEMP TABLE tmpl_changed AS SELECT g.id - {first} AS t, x.* FROM events x JOIN agents g ON g.uuid = x.subject_uuid WHERE x.org_id = {org} AND x.kind = 'assignment.changed' AND {}", agents("g")),
         ];
         if sqlite {
-            make.push(format!("CREATE TEMP TABLE tmpl_versions AS SELECT agent_id - {pk0} AS t, x.* FROM agent_versions x WHERE {by_agent}"));
+            make.push(format!("CREATE TEMP TABLE tmpl_versions AS SELECT agent_id - {first} AS t, x.* FROM agent_versions x WHERE {by_agent}"));
             make.push("CREATE TEMP TABLE tmpl_writes AS SELECT 0 AS t, x.* FROM audit_writes x WHERE x.id IN (SELECT write_id FROM tmpl_sets)".into());
         }
         for (_, tmpl) in TABLES {
@@ -173,8 +177,8 @@ impl Direct {
         // The audit documents name the agent by email and name: the copies rewrite them.
         let named = d
             .count(&format!(
-                "SELECT count(*) FROM tmpl_admin WHERE after LIKE '%\"email\":\"agent' || t || '@example.com\"%'
-                   AND after LIKE '%\"name\":\"Agent ' || t || '\"%'"
+                "SELECT count(*) FROM tmpl_admin WHERE after LIKE '%\"email\":\"agent' || (t + {base}) || '@example.com\"%'
+                   AND after LIKE '%\"name\":\"Agent ' || (t + {base}) || '\"%'"
             ))
             .await?;
         if named != n {
@@ -236,9 +240,10 @@ impl Direct {
         let rid = Uuid::now_v7().to_string();
         let pk0 = self.pk0;
         let uuid = self.new_uuid();
+        let base = self.base;
         let json = |col: &str| {
             format!(
-                "replace(replace(x.{col}, '\"email\":\"agent' || x.t || '@', '\"email\":\"agent' || s.k || '@'), '\"name\":\"Agent ' || x.t || '\"', '\"name\":\"Agent ' || s.k || '\"')"
+                "replace(replace(x.{col}, '\"email\":\"agent' || (x.t + {base}) || '@', '\"email\":\"agent' || s.k || '@'), '\"name\":\"Agent ' || (x.t + {base}) || '\"', '\"name\":\"Agent ' || s.k || '\"')"
             )
         };
         let agents = self.copy(
@@ -421,9 +426,9 @@ impl Direct {
             }
         }
         let last = b - 1;
-        let t = TEMPLATE;
+        let (t, base) = (TEMPLATE, self.base);
         let body = format!(
-            "INSERT INTO {table} ({}) SELECT {} FROM s JOIN {tmpl} x ON x.t = s.k % {t} {join} ORDER BY s.k{order}",
+            "INSERT INTO {table} ({}) SELECT {} FROM s JOIN {tmpl} x ON x.t = (s.k - {base}) % {t} {join} ORDER BY s.k{order}",
             join_names(&names),
             exprs.join(", ")
         );

@@ -286,14 +286,15 @@ async fn grow(
     let token = server
         .token(http, tenant.fixture.client_id, &tenant.fixture.secret)
         .await?;
-    // The template is the first agents of the first round: possible only while no agent exists.
+    // The template is the first agents of the first round of at least as many.
+    let base = tenant.assigned;
     let template = how == Fill::Direct
         && tenant.direct.is_none()
-        && tenant.fixture.agents.is_empty()
-        && agents >= direct::TEMPLATE;
+        && agents - base >= direct::TEMPLATE
+        && tenant.shape.request >= direct::TEMPLATE;
     let through_api = match how {
         Fill::Api => agents,
-        Fill::Direct if template => agents.min(tenant.shape.round),
+        Fill::Direct if template => agents.min(base + tenant.shape.round),
         Fill::Direct if tenant.direct.is_some() => tenant.assigned,
         Fill::Direct => agents,
     };
@@ -305,7 +306,7 @@ async fn grow(
         tenant.api.1 += t.elapsed().as_secs_f64();
     }
     if template {
-        tenant.direct = Some(Direct::capture(database).await?);
+        tenant.direct = Some(Direct::capture(database, base).await?);
     }
     let Some(d) = tenant.direct.as_mut() else {
         return Ok(server);
