@@ -4,11 +4,20 @@
 //! first and a deep page, the streaming export, bytes stored per assignment, the start-up of
 //! `serve` and its peak RSS.
 //!
-//! The database is grown through the server's own bulk paths, as a tenant would fill it:
-//! `POST /admin/users/bulk` in requests of 10,000 agents, then `POST /agents/skills/bulk` in
-//! requests of 100,000 assignments. Every row is then exactly what the server writes (agents,
-//! assignments, their audit rows, versions and events), at the price of the fill's time,
-//! which is reported too.
+//! Between the measured writes (each size's 100,000 assignments, always a real bulk request)
+//! the database is filled in rounds of 10,000 agents, each as the bulk API takes them: `POST
+//! /admin/users/bulk` creating the round's agents, then `POST /agents/skills/bulk` in requests
+//! of 100,000 assignments (5,000 agents × 20). `--scale-fill` chooses who writes them:
+//!
+//! - `direct` (the default): the first round is sent through the bulk API; every later one is
+//!   written straight into the database with the server stopped, as copies of the rows the
+//!   server wrote for the first round's first 100 agents (see `direct`), and the server is
+//!   started again on it. `tests/direct_fill.rs` checks that this writes what the server writes.
+//! - `api`: every round through the bulk API, as a tenant would fill it; every row is what
+//!   the server writes, at the price of the fill's time (PostgreSQL slows to about 20,000
+//!   assignments a second by 5,000,000).
+//!
+//! The JSON says which was used (`generation`) and what each part of the fill cost.
 
 use crate::direct::{self, Direct, Shape};
 use crate::load::{self, Concurrent};
