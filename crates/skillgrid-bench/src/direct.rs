@@ -9,12 +9,14 @@
 //! administrative audit rows and events. Every later round is made from them with set-based
 //! statements (`INSERT … SELECT` from `generate_series` on PostgreSQL, from a recursive CTE on
 //! SQLite), one per table and request, in the requests the bulk API would have been sent:
-//! agent `k` is a copy of template agent `k % 100` with its own key (the next one, as the
-//! server's sequence would give it), id, email and name, and the rows that name it a copy of
-//! the template's that name its template. Columns are read from the schema, so every column
+//! agent `k` is a copy of the template agent `t` with `t ≡ k (mod 100)`, with its own key
+//! (the next one, as the server's sequence would give it), id, email and name, and the rows
+//! that name it a copy of the template's that name its template. Columns are read from the schema, so every column
 //! the server writes is copied; only the keys, ids, request ids, event sequence numbers, the
 //! agent's email and name (also inside the audit rows' JSON) are the copy's own. Times are the
-//! template's: a copied round looks written in the same millisecond as the first one.
+//! template's: a copied round looks written in the same millisecond as the first one. The
+//! event counter and PostgreSQL's sequences are moved on, and PostgreSQL's grown tables are
+//! vacuumed and analyzed, as autovacuum would have done along a fill through the API.
 //!
 //! `tests/direct_fill.rs` fills the same agents both ways and compares the two databases.
 

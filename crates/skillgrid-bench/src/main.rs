@@ -25,7 +25,8 @@
 //! With `--postgres URL` the server-side figures are measured on PostgreSQL too.
 //!
 //! `--scale` measures instead one organization grown to `--scale-sizes` stored assignments
-//! (see `scale`).
+//! (see `scale`), the database filled between the measured writes by a direct load into it
+//! (`--scale-fill direct`, see `direct`) or through the bulk API (`--scale-fill api`).
 
 mod ceiling;
 mod console;
