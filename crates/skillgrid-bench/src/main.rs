@@ -25,11 +25,13 @@
 //! With `--postgres URL` the server-side figures are measured on PostgreSQL too.
 //!
 //! `--scale` measures instead one organization grown to `--scale-sizes` stored assignments
-//! (see `scale`).
+//! (see `scale`), the database filled between the measured writes by a direct load into it
+//! (`--scale-fill direct`, see `direct`) or through the bulk API (`--scale-fill api`).
 
 mod ceiling;
 mod console;
 mod datasette;
+mod direct;
 mod load;
 mod scale;
 mod scim;
@@ -109,6 +111,22 @@ struct Args {
     /// The sizes of --scale, in stored assignments, increasing multiples of 20.
     #[arg(long, default_value = scale::DEFAULT_SIZES)]
     scale_sizes: String,
+    /// How --scale grows the database between its measured writes: `direct` writes every
+    /// round after the first straight into the database (the server stopped) as copies of the
+    /// rows the bulk API wrote for the first; `api` sends every round through the bulk API.
+    #[arg(long, value_enum, default_value = "direct")]
+    scale_fill: scale::Fill,
+    /// Seed the empty database --database and fill it until this many agents hold their 20
+    /// skills (--scale-fill, in rounds of --fill-round agents and skills requests of
+    /// --fill-request), then stop; for the direct load's test.
+    #[arg(long, hide = true, requires = "database")]
+    scale_fill_only: Option<usize>,
+    #[arg(long, hide = true)]
+    database: Option<String>,
+    #[arg(long, hide = true, default_value_t = direct::Shape::FILL.round)]
+    fill_round: usize,
+    #[arg(long, hide = true, default_value_t = direct::Shape::FILL.request)]
+    fill_request: usize,
     /// Requests per kind of "who holds skill X" page in --scale.
     #[arg(long, default_value_t = 200)]
     scale_samples: usize,
@@ -196,9 +214,30 @@ async fn main() -> Result<()> {
         );
     }
     let started = Instant::now();
+    if let (Some(agents), Some(database)) = (args.scale_fill_only, &args.database) {
+        let shape = direct::Shape {
+            round: args.fill_round.clamp(1, 10_000),
+            request: args.fill_request.max(1),
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("skillgrid-bench")
+            .tempdir()?;
+        let out = scale::fill_only(
+            &server_bin,
+            database,
+            dir.path(),
+            args.scale_fill,
+            shape,
+            agents,
+        )
+        .await?;
+        println!("{out}");
+        return Ok(());
+    }
     if args.scale {
         let plan = scale::Plan {
             sizes: scale::parse_sizes(&args.scale_sizes)?,
+            fill: args.scale_fill,
             connections: plan.connections,
             phase: plan.phase,
             samples: args.scale_samples.max(1),

@@ -4,12 +4,22 @@
 //! first and a deep page, the streaming export, bytes stored per assignment, the start-up of
 //! `serve` and its peak RSS.
 //!
-//! The database is grown through the server's own bulk paths, as a tenant would fill it:
-//! `POST /admin/users/bulk` in requests of 10,000 agents, then `POST /agents/skills/bulk` in
-//! requests of 100,000 assignments. Every row is then exactly what the server writes (agents,
-//! assignments, their audit rows, versions and events), at the price of the fill's time,
-//! which is reported too.
+//! Between the measured writes (each size's 100,000 assignments, always a real bulk request)
+//! the database is filled in rounds of 10,000 agents, each as the bulk API takes them: `POST
+//! /admin/users/bulk` creating the round's agents, then `POST /agents/skills/bulk` in requests
+//! of 100,000 assignments (5,000 agents × 20). `--scale-fill` chooses who writes them:
+//!
+//! - `direct` (the default): the first round is sent through the bulk API; every later one is
+//!   written straight into the database with the server stopped, as copies of the rows the
+//!   server wrote for the first round's first 100 agents (see `direct`), and the server is
+//!   started again on it. `tests/direct_fill.rs` checks that this writes what the server writes.
+//! - `api`: every round through the bulk API, as a tenant would fill it; every row is what
+//!   the server writes, at the price of the fill's time (PostgreSQL slows to about 20,000
+//!   assignments a second by 5,000,000).
+//!
+//! The JSON says which was used (`generation`) and what each part of the fill cost.
 
+use crate::direct::{self, Direct, Shape};
 use crate::load::{self, Concurrent};
 use crate::server::Server;
 use crate::stats::percentile_ms;
@@ -26,13 +36,22 @@ use uuid::Uuid;
 pub const SKILLS: usize = 20;
 /// Agents per `POST /admin/users/bulk` (the default `maxItemsPerBulk`).
 const AGENTS_PER_REQUEST: usize = 10_000;
-/// Agents per `POST /agents/skills/bulk`: 5,000 × 20 = the default `maxAssignmentsPerRequest`.
-const ASSIGNED_PER_REQUEST: usize = 5_000;
 /// The measured bulk write: 100,000 assignments (fewer when the first size is smaller).
 const MEASURED_BULK: usize = 100_000;
 
+/// How the database is grown between the measured writes (`--scale-fill`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fill {
+    /// The first round through the bulk API, every later one written into the database with
+    /// the server stopped, as copies of the first round's rows (see `direct`).
+    Direct,
+    /// Every round through the bulk API.
+    Api,
+}
+
 pub struct Plan {
     pub sizes: Vec<usize>,
+    pub fill: Fill,
     pub connections: usize,
     pub phase: Duration,
     /// Requests per kind of "who holds skill X" page.
@@ -70,8 +89,15 @@ pub fn parse_sizes(s: &str) -> Result<Vec<usize>> {
 struct Tenant {
     fixture: Fixture,
     assigned: usize,
-    /// Seconds the fill spent creating agents.
+    /// Seconds the fill spent creating agents through the API.
     agents_s: f64,
+    /// The template of the direct load, once the first round is written.
+    direct: Option<Direct>,
+    /// Assignments the fill wrote through the API and directly, and the seconds each took
+    /// (the direct load's with the server's stop and start).
+    api: (usize, f64),
+    loaded: (usize, f64),
+    shape: Shape,
 }
 
 impl Tenant {
@@ -93,31 +119,39 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<u64>>,
 {
+    let started = Instant::now();
     let mut tenant = Tenant {
         fixture: workload::seed(database, 0, SKILLS).await?,
         assigned: 0,
         agents_s: 0.0,
+        direct: None,
+        api: (0, 0.0),
+        loaded: (0, 0.0),
+        shape: Shape::FILL,
     };
     let http = reqwest::Client::new();
-    let log = |i: usize| dir.join(format!("scale-{label}-{i}.log"));
-    let mut server = Server::start(bin, database, &log(0), &http, &[]).await?;
+    let mut logs = 0..;
+    let mut log = || dir.join(format!("scale-{label}-{}.log", logs.next().unwrap_or(0)));
+    let mut server = Server::start(bin, database, &log(), &http, &[]).await?;
     let mut sizes = Vec::new();
-    let mut fill_s = 0.0;
-    let mut fill_n = 0usize;
     let mut last = (0usize, 0u64);
-    for (i, &size) in plan.sizes.iter().enumerate() {
+    for &size in &plan.sizes {
+        let measured = MEASURED_BULK.min(size - tenant.stored());
+        let target = size - measured;
+        server = grow(
+            &http,
+            server,
+            database,
+            &mut log,
+            bin,
+            plan.fill,
+            &mut tenant,
+            target / SKILLS,
+        )
+        .await?;
         let token = server
             .token(&http, tenant.fixture.client_id, &tenant.fixture.secret)
             .await?;
-        let measured = MEASURED_BULK.min(size - tenant.stored());
-        let target = size - measured;
-        let t = Instant::now();
-        let before = tenant.stored();
-        fill(&http, &server.base, &token, &mut tenant, target / SKILLS).await?;
-        if tenant.stored() > before {
-            fill_s += t.elapsed().as_secs_f64();
-            fill_n += tenant.stored() - before;
-        }
         // The measured write: agents that hold nothing yet, then every proficiency changed.
         add_agents(&http, &server.base, &token, &mut tenant, measured / SKILLS).await?;
         let from = tenant.assigned;
@@ -144,7 +178,7 @@ where
         server.stop().await?;
         let bytes = size_of().await?;
         let t = Instant::now();
-        server = Server::start(bin, database, &log(i + 1), &http, &[]).await?;
+        server = Server::start(bin, database, &log(), &http, &[]).await?;
         let startup_s = t.elapsed().as_secs_f64();
         let token = server
             .token(&http, tenant.fixture.client_id, &tenant.fixture.secret)
@@ -204,17 +238,159 @@ where
         sizes.push(row);
     }
     server.stop().await?;
-    let fill_rate = if fill_s > 0.0 {
-        json!((fill_n as f64 / fill_s).round())
+    if let Some(d) = tenant.direct.take() {
+        d.close().await?;
+    }
+    let rate = |(n, s): (usize, f64)| {
+        if s > 0.0 {
+            json!((n as f64 / s).round())
+        } else {
+            Value::Null
+        }
+    };
+    let all = (
+        tenant.api.0 + tenant.loaded.0,
+        tenant.api.1 + tenant.loaded.1,
+    );
+    let generation = if tenant.loaded.0 > 0 {
+        "direct load: the first round (10,000 agents) through the bulk API, every later one written into the database with the server stopped, as copies of that round's rows (INSERT … SELECT, one statement per table and request the API would have been sent)"
     } else {
-        Value::Null
+        "bulk API: POST /admin/users/bulk (10,000 agents a request), POST /agents/skills/bulk (100,000 assignments a request)"
     };
     Ok(json!({
         "sizes": sizes,
-        "fill_assignments_per_s": fill_rate,
-        "fill_s": round1(fill_s),
+        "fill": match plan.fill { Fill::Direct => "direct", Fill::Api => "api" },
+        "generation": generation,
+        "fill_assignments_per_s": rate(all),
+        "fill_s": round1(all.1),
+        "fill_api_assignments": tenant.api.0,
+        "fill_api_s": round1(tenant.api.1),
+        "fill_api_assignments_per_s": rate(tenant.api),
         "fill_agents_s": round1(tenant.agents_s),
-        "generation": "bulk API: POST /admin/users/bulk (10,000 agents a request), POST /agents/skills/bulk (100,000 assignments a request)",
+        "fill_direct_assignments": tenant.loaded.0,
+        "fill_direct_s": round1(tenant.loaded.1),
+        "fill_direct_assignments_per_s": rate(tenant.loaded),
+        // The whole run on this backend: seeding, fill, measured writes and every phase.
+        "wall_s": round1(started.elapsed().as_secs_f64()),
+    }))
+}
+
+/// Grows the tenant until `agents` hold their 20 skills: through the bulk API, or (`Direct`)
+/// the first round through it and the rest written directly with the server stopped, the
+/// server started again after.
+#[allow(clippy::too_many_arguments)]
+async fn grow(
+    http: &reqwest::Client,
+    server: Server,
+    database: &str,
+    log: &mut impl FnMut() -> std::path::PathBuf,
+    bin: &Path,
+    how: Fill,
+    tenant: &mut Tenant,
+    agents: usize,
+) -> Result<Server> {
+    if tenant.assigned >= agents {
+        return Ok(server);
+    }
+    let token = server
+        .token(http, tenant.fixture.client_id, &tenant.fixture.secret)
+        .await?;
+    // The template is the first agents of the first round of at least as many.
+    let base = tenant.assigned;
+    let template = how == Fill::Direct
+        && tenant.direct.is_none()
+        && agents - base >= direct::TEMPLATE
+        && tenant.shape.request >= direct::TEMPLATE;
+    let through_api = match how {
+        Fill::Api => agents,
+        Fill::Direct if template => agents.min(base + tenant.shape.round),
+        Fill::Direct if tenant.direct.is_some() => tenant.assigned,
+        Fill::Direct => agents,
+    };
+    if through_api > tenant.assigned {
+        let t = Instant::now();
+        let before = tenant.stored();
+        fill(http, &server.base, &token, tenant, through_api).await?;
+        tenant.api.0 += tenant.stored() - before;
+        tenant.api.1 += t.elapsed().as_secs_f64();
+    }
+    if template {
+        tenant.direct = Some(Direct::capture(database, base).await?);
+    }
+    let Some(d) = tenant.direct.as_mut() else {
+        return Ok(server);
+    };
+    if tenant.assigned >= agents {
+        return Ok(server);
+    }
+    let t = Instant::now();
+    server.stop().await?;
+    let from = tenant.assigned;
+    let ids = d.fill(from, agents, tenant.shape).await?;
+    if tenant.fixture.agents.len() != from {
+        bail!(
+            "the direct load starts at agent {from} beside {} agents",
+            tenant.fixture.agents.len()
+        );
+    }
+    tenant.fixture.agents.extend(ids);
+    tenant.assigned = agents;
+    let server = Server::start(bin, database, &log(), http, &[]).await?;
+    tenant.loaded.0 += (agents - from) * SKILLS;
+    tenant.loaded.1 += t.elapsed().as_secs_f64();
+    eprintln!(
+        "direct load: agents {from} to {agents} ({} assignments) in {:.1} s",
+        (agents - from) * SKILLS,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(server)
+}
+
+/// `--scale-fill-only`: seeds the empty database at `database` and grows it until `agents`
+/// hold their 20 skills, `how` and in requests of `shape`, then stops; what the fill did, as
+/// JSON. The test of the direct load compares two databases filled so.
+pub async fn fill_only(
+    bin: &Path,
+    database: &str,
+    dir: &Path,
+    how: Fill,
+    shape: Shape,
+    agents: usize,
+) -> Result<Value> {
+    let mut tenant = Tenant {
+        fixture: workload::seed(database, 0, SKILLS).await?,
+        assigned: 0,
+        agents_s: 0.0,
+        direct: None,
+        api: (0, 0.0),
+        loaded: (0, 0.0),
+        shape,
+    };
+    let http = reqwest::Client::new();
+    let mut logs = 0..;
+    let mut log = || dir.join(format!("fill-{}.log", logs.next().unwrap_or(0)));
+    let mut server = Server::start(bin, database, &log(), &http, &[]).await?;
+    server = grow(
+        &http,
+        server,
+        database,
+        &mut log,
+        bin,
+        how,
+        &mut tenant,
+        agents,
+    )
+    .await?;
+    server.stop().await?;
+    if let Some(d) = tenant.direct.take() {
+        d.close().await?;
+    }
+    Ok(json!({
+        "agents": tenant.assigned,
+        "api_assignments": tenant.api.0,
+        "direct_assignments": tenant.loaded.0,
+        "client_id": tenant.fixture.client_id,
+        "secret": tenant.fixture.secret,
     }))
 }
 
@@ -250,13 +426,13 @@ async fn fill(
     agents: usize,
 ) -> Result<()> {
     while tenant.assigned < agents {
-        let n = (agents - tenant.assigned).min(ASSIGNED_PER_REQUEST * 2);
+        let n = (agents - tenant.assigned).min(tenant.shape.round);
         let t = Instant::now();
         add_agents(http, base, token, tenant, n).await?;
         tenant.agents_s += t.elapsed().as_secs_f64();
         let mut answer = load::AnswerBuffer::resident(0);
-        for from in (tenant.assigned..tenant.assigned + n).step_by(ASSIGNED_PER_REQUEST) {
-            let count = ASSIGNED_PER_REQUEST.min(tenant.assigned + n - from);
+        for from in (tenant.assigned..tenant.assigned + n).step_by(tenant.shape.request) {
+            let count = tenant.shape.request.min(tenant.assigned + n - from);
             let body = assign_body(&tenant.fixture, from, count, 0);
             let r = load::bulk(http, base, token, body, &mut answer).await?;
             if r.summary["added"] != json!(count * SKILLS) {

@@ -372,9 +372,12 @@ pub(super) async fn skill_holders(
     .fetch_optional(pool)
     .await?
     .ok_or(StoreError::NotFound)?;
+    // `g.id > $2` repeats the cursor for the agents' side of the join: without it PostgreSQL,
+    // once it has the statistics of a large table, merge-joins from the first agent and reads
+    // every agent before the cursor (230 ms for a page 90% of the way down 500,000 agents).
     let rows: Vec<rows::Holder> = sqlx::query_as(&format!(
         "SELECT {HOLDER_COLS} FROM assignments a JOIN agents g ON g.id = a.agent_id
-         WHERE a.skill_id = $1 AND a.agent_id > $2 ORDER BY a.agent_id LIMIT $3"
+         WHERE a.skill_id = $1 AND a.agent_id > $2 AND g.id > $2 ORDER BY a.agent_id LIMIT $3"
     ))
     .bind(skill_pk)
     .bind(page.after.unwrap_or(0))
