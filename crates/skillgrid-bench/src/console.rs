@@ -25,7 +25,7 @@ use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{ChangedBy, NewUser};
 use std::fmt::Write;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Agents holding every skill, named "Full agent …": the page `q=full` shows all their cells.
@@ -347,21 +347,39 @@ fn connection_setup(summary: &str) -> bool {
 
 /// The statements the server's log holds for the request `id`, but a new connection's setup:
 /// their summaries, in order.
-fn statements_of(log: &Path, id: &str) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(log)?;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        if v["target"] == "sqlx::query" && v["span"]["request_id"] == id {
-            let summary = v["fields"]["summary"].as_str().unwrap_or("?");
-            if !connection_setup(summary) {
-                out.push(summary.to_string());
+///
+/// The server writes its log lines a few milliseconds after they happen, so this waits (up to
+/// 10 s) for the request's own closing line, which follows every statement it executed.
+async fn statements_of(log: &Path, id: &str) -> Result<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(log)?;
+        let mut out = Vec::new();
+        let mut ended = false;
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            if v["span"]["request_id"] != id {
+                continue;
+            }
+            if v["target"] == "sqlx::query" {
+                let summary = v["fields"]["summary"].as_str().unwrap_or("?");
+                if !connection_setup(summary) {
+                    out.push(summary.to_string());
+                }
+            } else if v["fields"]["message"] == "request" {
+                ended = true;
             }
         }
+        if ended {
+            return Ok(out);
+        }
+        if Instant::now() > deadline {
+            bail!("the server's log has no closing line for request {id} after 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Ok(out)
 }
 
 /// Seeds `database` (empty), then measures every kind of page `samples` times.
@@ -460,7 +478,7 @@ pub async fn measure(
                 bail!("GET {} answered {}", f.path, r.status());
             }
             r.bytes().await?;
-            let statements = statements_of(&log, &id)?;
+            let statements = statements_of(&log, &id).await?;
             counts.push(statements.len());
             lists.push(statements);
         }
