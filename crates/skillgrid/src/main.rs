@@ -2,6 +2,7 @@
 
 mod cli;
 mod logs;
+mod memory;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -482,8 +483,17 @@ fn init_tracing() -> logs::Flush<std::io::Stderr> {
     flush
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before the runtime starts any thread (see `memory`).
+    memory::limit_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime could not be started")
+        .block_on(run())
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => {

@@ -51,8 +51,11 @@ pub struct SqliteStore {
 const WRITER_CACHE_KIB: u32 = 65_536;
 /// The page cache of every other connection (readers, the reader of large writes, the
 /// checkpointer), in KiB. With [`READERS`] readers and [`hot::HOT_READERS`] the caches take
-/// at most 64 + 8 × 16 = 192 MiB however large the database grows (memory maps are off: `mmap_size` 0).
-const OTHER_CACHE_KIB: u32 = 16_384;
+/// at most 64 + 8 × 8 = 128 MiB however large the database grows (memory maps are off:
+/// `mmap_size` 0), which leaves room under 250 MiB for a large bulk request beside them.
+/// These connections read a few pages per request (an agent's set, a page of holders) and
+/// the operating system's file cache keeps the rest warm.
+const OTHER_CACHE_KIB: u32 = 8_192;
 /// Connections of the read pool.
 const READERS: u32 = 4;
 
