@@ -172,7 +172,7 @@ const AGENTS: usize = 2000;
 const SKILLS: usize = 10;
 const LOAD: Duration = Duration::from_secs(60);
 const WAL_LIMIT: u64 = 64 * MIB;
-/// The page caches' bound (160 MiB, see docs/OPERATIONS.md) and room for the rest of the
+/// The page caches' bound (128 MiB, see docs/OPERATIONS.md) and room for the rest of the
 /// process: buffers of requests in flight, the runtime, the binary.
 const RSS_LIMIT: u64 = 400 * MIB;
 
