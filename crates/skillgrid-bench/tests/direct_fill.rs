@@ -13,8 +13,10 @@
 use serde_json::{json, Value};
 use skillgrid_testkit as kit;
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::process::Command;
+
+mod common;
+use common::server_binary;
 
 /// Agents filled: the first round of 400 through the API (the template), the other 900 in
 /// rounds of 400 and requests of 150 agents (the last round's one of 100).
@@ -22,17 +24,6 @@ const AGENTS: usize = 1_300;
 const ROUND: &str = "400";
 const REQUEST: &str = "150";
 const SKILLS: usize = 20;
-
-fn server_binary() -> PathBuf {
-    let bench = PathBuf::from(env!("CARGO_BIN_EXE_skillgrid-bench"));
-    let server = bench.with_file_name("skillgrid");
-    assert!(
-        server.exists(),
-        "{} is missing: `cargo test --workspace` builds it (or `cargo build -p skillgrid`)",
-        server.display()
-    );
-    server
-}
 
 /// Seeds the empty database `url` and fills it `how` (`api` or `direct`); the bench's answer.
 fn fill(url: &str, how: &str) -> Value {

@@ -2,20 +2,10 @@
 //! phase but the Datasette peer, and ends with one JSON line holding every figure the bench
 //! names. The figures themselves are not checked: a test must not assert on timing.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn server_binary() -> PathBuf {
-    // target/<profile>/skillgrid, beside the bench binary cargo built for this test.
-    let bench = PathBuf::from(env!("CARGO_BIN_EXE_skillgrid-bench"));
-    let server = bench.with_file_name("skillgrid");
-    assert!(
-        server.exists(),
-        "{} is missing: `cargo test --workspace` builds it (or `cargo build -p skillgrid`)",
-        server.display()
-    );
-    server
-}
+mod common;
+use common::server_binary;
 
 /// Runs the bench with `args` against the server beside it, on SQLite alone unless `postgres`
 /// (then on PostgreSQL too when `SKILLGRID_BENCH_POSTGRES_URL` is set); the JSON of its last
