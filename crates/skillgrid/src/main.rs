@@ -12,6 +12,10 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// Every allocation of Rust code (see `memory`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXAMPLES: &str = "\
 Examples:
   skillgrid serve --demo
@@ -486,6 +490,7 @@ fn init_tracing() -> logs::Flush<std::io::Stderr> {
 fn main() -> ExitCode {
     // Before the runtime starts any thread (see `memory`).
     memory::limit_malloc_arenas();
+    memory::tune_mimalloc();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
