@@ -4,9 +4,20 @@
 //! Through sqlx, each statement is a round of messages with the connection's worker thread,
 //! and each row another: a GET of one agent's skills cost five such rounds (the generation;
 //! then `BEGIN`, the agent, its assignments, `COMMIT`) and more thread wake-ups than SQL. Here
-//! each read is one hand-over to tokio's blocking pool, where one statement runs to its last
-//! row on a connection kept open, its statement prepared once. A single statement reads one
-//! snapshot, so the version and the set always belong together, as before.
+//! each read is one statement, run to its last row on a connection kept open, its statement
+//! prepared once. A single statement reads one snapshot, so the version and the set always
+//! belong together.
+//!
+//! The statement runs on the async task's own thread. Each is a lookup by key of a few pages
+//! (tens of microseconds, about what rendering the answer's JSON costs), and handing it to
+//! tokio's blocking pool cost more than the read: two thread wake-ups per request, a third of
+//! the server's time in the GET benchmark (docs/PERFORMANCE.md, "Reads against the HTTP
+//! ceiling"). Two things could make a read wait, and neither is allowed to hold up the thread:
+//! these connections have no busy timeout, so a read that finds the database locked (in WAL
+//! mode only a crash's recovery or a change of journal mode does that) fails at once and is
+//! run again in the blocking pool with the usual timeout; and a page that is in neither the
+//! connection's cache nor the operating system's is one read of the disk, as for any handler
+//! that touches a file.
 
 use super::skillsets::sql_err;
 use crate::*;
@@ -29,7 +40,7 @@ struct Inner {
 impl HotReaders {
     pub(super) fn open(file: &std::path::Path) -> rusqlite::Result<Self> {
         let idle = (0..HOT_READERS)
-            .map(|_| super::SqliteStore::open_bulk_reader(file))
+            .map(|_| open(file))
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(HotReaders(Arc::new(Inner {
             idle: Mutex::new(idle),
@@ -38,10 +49,11 @@ impl HotReaders {
         })))
     }
 
-    /// Runs `f` on an idle connection in tokio's blocking pool.
+    /// Runs `f` on an idle connection, on this thread; where the database was locked, again
+    /// in tokio's blocking pool, waiting for the lock as every other connection does.
     async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+        f: impl Fn(&rusqlite::Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let _permit = self
             .0
@@ -49,21 +61,22 @@ impl HotReaders {
             .acquire()
             .await
             .map_err(|e| StoreError::from(anyhow::Error::from(e)))?;
+        let conn = self.0.take()?;
+        let first = f(&conn);
+        if !first.as_ref().is_err_and(is_busy) {
+            self.0.put_back(conn);
+            return first;
+        }
         let inner = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            let taken = inner.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            // A connection is missing only after a panic while it was out: open another.
-            let conn = match taken {
-                Some(c) => c,
-                None => super::SqliteStore::open_bulk_reader(&inner.file).map_err(sql_err)?,
-            };
-            let result = f(&conn);
-            inner
-                .idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(conn);
-            result
+            let waited = conn
+                .busy_timeout(super::BUSY_TIMEOUT)
+                .map_err(sql_err)
+                .and_then(|()| f(&conn));
+            if conn.busy_timeout(std::time::Duration::ZERO).is_ok() {
+                inner.put_back(conn);
+            }
+            waited
         })
         .await
         .map_err(|e| StoreError::from(anyhow::Error::from(e)))?
@@ -141,6 +154,43 @@ impl HotReaders {
     }
 }
 
+impl Inner {
+    /// An idle connection; one is missing only after a panic while it was out (or a failed
+    /// reset of its timeout): open another.
+    fn take(&self) -> Result<rusqlite::Connection> {
+        let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match taken {
+            Some(c) => Ok(c),
+            None => open(&self.file).map_err(sql_err),
+        }
+    }
+
+    fn put_back(&self, conn: rusqlite::Connection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+    }
+}
+
+/// A reader of the kind every other read-only connection is, but without a busy timeout: it
+/// never sleeps on the async thread that runs it.
+fn open(file: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    let c = super::SqliteStore::open_bulk_reader(file)?;
+    c.busy_timeout(std::time::Duration::ZERO)?;
+    Ok(c)
+}
+
+/// The database was locked (`SQLITE_BUSY`, any of its extended codes).
+fn is_busy(e: &StoreError) -> bool {
+    let StoreError::Other(e) = e else {
+        return false;
+    };
+    e.downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        == Some(rusqlite::ErrorCode::DatabaseBusy)
+}
+
 /// The rows of the reads above: (generation, agent's id, version, active, then one
 /// assignment). The first column of the first row, if any; the set when the agent was found.
 fn read_set(mut rows: rusqlite::Rows<'_>) -> Result<(Option<i64>, Option<AgentSkillSet>)> {
@@ -171,4 +221,91 @@ fn read_set(mut rows: rusqlite::Rows<'_>) -> Result<(Option<i64>, Option<AgentSk
         skills,
     });
     Ok((first, set))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn readers() -> (tempfile::TempDir, HotReaders) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hot.db");
+        let c = rusqlite::Connection::open(&file).unwrap();
+        c.pragma_update(None, "journal_mode", "wal").unwrap();
+        c.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (7);")
+            .unwrap();
+        (dir, HotReaders::open(&file).unwrap())
+    }
+
+    fn busy() -> StoreError {
+        sql_err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        ))
+    }
+
+    fn timeout_ms(c: &rusqlite::Connection) -> i64 {
+        c.pragma_query_value(None, "busy_timeout", |r| r.get(0))
+            .unwrap()
+    }
+
+    fn read(c: &rusqlite::Connection) -> Result<(i64, std::thread::ThreadId)> {
+        let x = c
+            .query_row("SELECT x FROM t", [], |r| r.get(0))
+            .map_err(sql_err)?;
+        Ok((x, std::thread::current().id()))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_runs_on_the_callers_thread() {
+        let (_dir, hot) = readers();
+        let (x, thread) = hot.run(read).await.unwrap();
+        assert_eq!(x, 7);
+        assert_eq!(thread, std::thread::current().id());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_that_finds_the_database_locked_is_run_again_in_the_blocking_pool() {
+        let (_dir, hot) = readers();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let (x, thread) = hot
+            .run(move |c| {
+                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                    assert_eq!(timeout_ms(c), 0, "the first try must not wait");
+                    return Err(busy());
+                }
+                assert!(timeout_ms(c) > 0, "the second try waits for the lock");
+                read(c)
+            })
+            .await
+            .unwrap();
+        assert_eq!((x, calls.load(Ordering::SeqCst)), (7, 2));
+        assert_ne!(thread, std::thread::current().id());
+        // The connection came back without its timeout, and both are still there.
+        for _ in 0..HOT_READERS {
+            let (_, thread) = hot.run(read).await.unwrap();
+            assert_eq!(thread, std::thread::current().id());
+        }
+        assert_eq!(hot.0.idle.lock().unwrap().len(), HOT_READERS);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn other_errors_are_not_tried_again() {
+        let (_dir, hot) = readers();
+        let calls = AtomicUsize::new(0);
+        let calls = Arc::new(calls);
+        let counted = calls.clone();
+        let e = hot
+            .run(move |c| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                c.query_row("SELECT nope FROM t", [], |r| r.get::<_, i64>(0))
+                    .map_err(sql_err)
+            })
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("no such column"), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
 }

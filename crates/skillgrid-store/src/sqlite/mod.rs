@@ -179,7 +179,7 @@ async fn restart_wal(writer: &SqlitePool, mode: Restart) -> sqlx::Result<()> {
 }
 
 /// How long a connection waits for another process's lock (an admin command's write).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
