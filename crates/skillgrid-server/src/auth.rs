@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 use skillgrid_api::{OrgSettings, ProblemCode};
 use skillgrid_core::model::{ClientId, OrgId};
 use skillgrid_store::StoreError;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
 pub const TOKEN_TTL_SECS: u64 = 3600;
@@ -28,6 +29,8 @@ pub const TOKEN_TTL_MAX_SECS: u64 = 31_536_000;
 const ISSUER: &str = "skillgrid";
 const AUDIENCE: &str = "skillgrid-api";
 const TYP: &str = "at+jwt";
+/// Seconds past its `exp` a token is still accepted (clocks of several instances differ).
+const LEEWAY_SECS: u64 = 5;
 
 /// 32 random bytes.
 pub fn random_bytes() -> Vec<u8> {
@@ -175,7 +178,91 @@ fn unauthorized(detail: &str, with_error: bool) -> ApiError {
     ApiError::new(ProblemCode::Unauthorized, detail).with_header(WWW_AUTHENTICATE, &challenge)
 }
 
+/// The caller a bearer token names, once its signature, type, issuer, audience and expiry
+/// hold (whether its client still stands is [`admit`]'s to say).
 pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
+    verify_at(keys, token, jsonwebtoken::get_current_timestamp())
+}
+
+fn verify_at(keys: &Keys, token: &str, now: u64) -> Result<Caller, ApiError> {
+    let kept = keys.verified().get(token);
+    let v = match kept {
+        Some(v) => v,
+        None => {
+            let v = verify_signed(keys, token)?;
+            keys.verified().keep(token, &v, now);
+            v
+        }
+    };
+    // `jsonwebtoken`'s own rule, which a kept token must still pass.
+    if v.exp.saturating_add(LEEWAY_SECS) < now {
+        return Err(expired());
+    }
+    Ok(Caller {
+        org: None,
+        org_id: v.org_id,
+        client_id: v.client_id,
+        scopes: v.scopes,
+        token_epoch: v.token_epoch,
+        user_id: None,
+    })
+}
+
+fn expired() -> ApiError {
+    unauthorized("the access token has expired; request a new one", true)
+}
+
+/// What a token says, once verified.
+#[derive(Clone)]
+struct Verified {
+    org_id: OrgId,
+    client_id: ClientId,
+    scopes: Vec<String>,
+    token_epoch: i64,
+    exp: u64,
+}
+
+/// How many verified tokens are kept: far more than the clients that call at once.
+const VERIFIED_KEPT: usize = 4096;
+
+/// The tokens verified lately, by their text, with what they say.
+///
+/// A token's signature, header and claims are fixed by its text and the keys, which do not
+/// change in a process's life (each [`Keys`] keeps its own), so a token verified once
+/// verifies again until it expires, which [`verify`] still checks each time. What can change
+/// (the client disabled, its secret rotated, its scopes narrowed, the organization gone) is
+/// not kept here: [`admit`] checks it against the organization at each request. Checking the
+/// signature again (an HMAC and two JSON parses) cost about a twentieth of a read of one
+/// agent's skills. Only verified tokens are kept, so a client sending forged or random tokens
+/// fills nothing; past [`VERIFIED_KEPT`] the expired ones are let go, and if that frees too
+/// little, all of them.
+#[derive(Default)]
+pub(crate) struct VerifiedTokens(RwLock<HashMap<Box<str>, Verified>>);
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Verified> {
+        let kept = self.0.read().unwrap_or_else(|p| p.into_inner());
+        kept.get(token).cloned()
+    }
+
+    fn keep(&self, token: &str, v: &Verified, now: u64) {
+        let mut kept = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= VERIFIED_KEPT {
+            kept.retain(|_, v| v.exp.saturating_add(LEEWAY_SECS) >= now);
+            if kept.len() >= VERIFIED_KEPT / 2 {
+                kept.clear();
+            }
+        }
+        kept.insert(token.into(), v.clone());
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.read().unwrap().len()
+    }
+}
+
+fn verify_signed(keys: &Keys, token: &str) -> Result<Verified, ApiError> {
     let header = jsonwebtoken::decode_header(token)
         .map_err(|_| unauthorized("the access token is malformed (not a JWT)", true))?;
     if header
@@ -199,12 +286,10 @@ pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
     let mut v = Validation::new(Algorithm::HS256);
     v.set_audience(&[AUDIENCE]);
     v.set_issuer(&[ISSUER]);
-    v.leeway = 5;
+    v.leeway = LEEWAY_SECS;
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let data = jsonwebtoken::decode::<Claims>(token, key, &v).map_err(|e| match e.kind() {
-        ErrorKind::ExpiredSignature => {
-            unauthorized("the access token has expired; request a new one", true)
-        }
+        ErrorKind::ExpiredSignature => expired(),
         ErrorKind::InvalidSignature => unauthorized(
             "the access token's signature is invalid (forged or from another server)",
             true,
@@ -222,13 +307,12 @@ pub fn verify(keys: &Keys, token: &str) -> Result<Caller, ApiError> {
     let parse = |s: &str| {
         Uuid::parse_str(s).map_err(|_| unauthorized("the access token is malformed", true))
     };
-    Ok(Caller {
-        org: None,
+    Ok(Verified {
         org_id: parse(&c.org_id)?.into(),
         client_id: parse(&c.client_id)?.into(),
         scopes: c.scope.split_whitespace().map(String::from).collect(),
         token_epoch: c.client_epoch,
-        user_id: None,
+        exp: c.exp,
     })
 }
 
@@ -351,6 +435,63 @@ mod tests {
         assert_eq!(caller.token_epoch, c.token_epoch);
         let other = Keys::from_secret(&random_bytes());
         assert!(verify(&other, &t).is_err());
+    }
+
+    /// A token verified once is kept and answers the same, and is still refused once it has
+    /// expired; one that fails is not kept.
+    #[test]
+    fn a_verified_token_is_kept_until_it_expires_and_a_forged_one_never() {
+        let k = Keys::from_secret(&random_bytes());
+        let c = client();
+        let t = issue_token(&k, &c, &c.scopes, TOKEN_TTL_MIN_SECS).unwrap();
+        let now = jsonwebtoken::get_current_timestamp();
+        let first = verify_at(&k, &t, now).unwrap();
+        assert_eq!(k.verified().len(), 1);
+        let again = verify_at(&k, &t, now).unwrap();
+        assert_eq!(
+            (
+                again.org_id,
+                again.client_id,
+                &again.scopes,
+                again.token_epoch
+            ),
+            (
+                first.org_id,
+                first.client_id,
+                &first.scopes,
+                first.token_epoch
+            )
+        );
+        assert_eq!(again.scopes, c.scopes);
+        // Within the leeway past `exp`, then past it.
+        let claims = t.split('.').nth(1).unwrap();
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .unwrap();
+        let exp = serde_json::from_slice::<Claims>(&claims).unwrap().exp;
+        assert!(verify_at(&k, &t, exp + LEEWAY_SECS).is_ok());
+        let e = verify_at(&k, &t, exp + LEEWAY_SECS + 1).unwrap_err();
+        assert!(e.into_problem().detail.contains("expired"));
+        // The same token with another signature, or with its claims changed.
+        let (head, sig) = t.rsplit_once('.').unwrap();
+        let forged = format!("{head}.{}", sig.chars().rev().collect::<String>());
+        assert!(verify_at(&k, &forged, now).is_err());
+        let other = issue_token(&Keys::from_secret(&random_bytes()), &c, &c.scopes, 300).unwrap();
+        assert!(verify_at(&k, &other, now).is_err());
+        assert_eq!(k.verified().len(), 1);
+    }
+
+    #[test]
+    fn the_kept_tokens_are_bounded() {
+        let k = Keys::from_secret(&random_bytes());
+        let c = client();
+        let now = jsonwebtoken::get_current_timestamp();
+        for _ in 0..VERIFIED_KEPT + 10 {
+            let t = issue_token(&k, &c, &c.scopes, TOKEN_TTL_SECS).unwrap();
+            verify_at(&k, &t, now).unwrap();
+            assert!(k.verified().len() <= VERIFIED_KEPT);
+        }
+        assert!(k.verified().len() < VERIFIED_KEPT);
     }
 
     fn client() -> skillgrid_store::ClientRecord {

@@ -24,6 +24,8 @@ pub const KEY_ENV: &str = "SKILLGRID_SIGNING_KEY";
 /// A ring of keys, newest first: the first signs, each verifies the tokens naming its id.
 pub struct Keys {
     ring: Vec<Key>,
+    /// The tokens these keys verified lately (they stay valid until they expire).
+    verified: crate::auth::VerifiedTokens,
 }
 
 struct Key {
@@ -37,6 +39,7 @@ impl Keys {
     pub fn from_secret(secret: &[u8]) -> Self {
         Keys {
             ring: vec![Key::new(secret)],
+            verified: Default::default(),
         }
     }
 
@@ -50,7 +53,10 @@ impl Keys {
             }
         }
         anyhow::ensure!(!ring.is_empty(), "no signing key was given");
-        Ok(Keys { ring })
+        Ok(Keys {
+            ring,
+            verified: Default::default(),
+        })
     }
 
     /// The signing key's id and key.
@@ -66,6 +72,10 @@ impl Keys {
             None => Some(&self.ring[0].decoding),
             Some(kid) => self.ring.iter().find(|k| k.kid == kid).map(|k| &k.decoding),
         }
+    }
+
+    pub(crate) fn verified(&self) -> &crate::auth::VerifiedTokens {
+        &self.verified
     }
 
     /// The keys' ids, newest first (they say nothing of the keys: logging them is safe).
