@@ -482,7 +482,8 @@ fn init_tracing() -> logs::Flush<std::io::Stderr> {
     if std::io::stderr().is_terminal() {
         builder.init();
     } else {
-        builder.json().init();
+        // One span per line (the request's): its list would repeat it.
+        builder.json().with_span_list(false).init();
     }
     flush
 }
