@@ -10,9 +10,9 @@
 //!
 //! The statement runs on the async task's own thread. Each is a lookup by key of a few pages
 //! (tens of microseconds, about what rendering the answer's JSON costs), and handing it to
-//! tokio's blocking pool cost more than the read: two thread wake-ups per request, a third of
-//! the server's time in the GET benchmark (docs/PERFORMANCE.md, "Reads against the HTTP
-//! ceiling"). Two things could make a read wait, and neither is allowed to hold up the thread:
+//! tokio's blocking pool cost more than the read: two thread wake-ups per request. Run here,
+//! the GET benchmark answered about a quarter more reads (docs/PERFORMANCE.md, "Reads against
+//! the HTTP ceiling"). Two things could make a read wait, and neither is allowed to hold up the thread:
 //! these connections have no busy timeout, so a read that finds the database locked (in WAL
 //! mode only a crash's recovery or a change of journal mode does that) fails at once and is
 //! run again in the blocking pool with the usual timeout; and a page that is in neither the
