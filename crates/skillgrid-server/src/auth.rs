@@ -233,9 +233,9 @@ const VERIFIED_KEPT: usize = 4096;
 /// (the client disabled, its secret rotated, its scopes narrowed, the organization gone) is
 /// not kept here: [`admit`] checks it against the organization at each request. Not checking
 /// the signature again (an HMAC, base64 and two JSON parses) let the GET benchmark answer
-/// about a fifth more reads of one agent's skills. Only verified tokens are kept, so a client sending forged or random tokens
-/// fills nothing; past [`VERIFIED_KEPT`] the expired ones are let go, and if that frees too
-/// little, all of them.
+/// about a fifth more reads of one agent's skills. Only verified tokens are kept, so a client
+/// sending forged or random tokens fills nothing; past [`VERIFIED_KEPT`] the expired ones are
+/// let go, and if that frees too little, all of them.
 #[derive(Default)]
 pub(crate) struct VerifiedTokens(RwLock<HashMap<Box<str>, Verified>>);
 

@@ -320,16 +320,25 @@ pub async fn admit_again(
     if *limit == before.settings.rate_limit {
         return Ok((caller, None));
     }
-    let d = state
-        .limiters()
-        .take(state.store(), caller.client_id, limit)
-        .await;
-    if !d.allowed {
-        let mut res = rate_limited(limit, d.reset_secs).into_response();
-        res.extensions_mut().insert(d);
-        return Err(res);
-    }
+    let d = take_or_refuse(state, caller.client_id, limit).await?;
     Ok((caller, Some(d)))
+}
+
+/// One request of `client` counted under `limit`: the decision, or the 429 to answer, with
+/// its `RateLimit-*` headers and the decision as an extension (see [`enforce`]).
+async fn take_or_refuse(
+    state: &AppState,
+    client: ClientId,
+    limit: &RateLimit,
+) -> Result<Decision, Response> {
+    let d = state.limiters().take(state.store(), client, limit).await;
+    if d.allowed {
+        return Ok(d);
+    }
+    let mut res = rate_limited(limit, d.reset_secs).into_response();
+    set_headers(res.headers_mut(), &d);
+    res.extensions_mut().insert(d);
+    Err(res)
 }
 
 /// Layer of the `/api/v2` routes: a request with a valid token is counted against its
@@ -370,16 +379,10 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     if caller.user_id.is_none() && crate::auth::admit(&org, &mut caller).is_err() {
         return next.run(req).await;
     }
-    let limit = &org.settings.rate_limit;
-    let d = state
-        .limiters()
-        .take(state.store(), caller.client_id, limit)
-        .await;
-    if !d.allowed {
-        let mut res = rate_limited(limit, d.reset_secs).into_response();
-        set_headers(res.headers_mut(), &d);
-        return res;
-    }
+    let d = match take_or_refuse(&state, caller.client_id, &org.settings.rate_limit).await {
+        Ok(d) => d,
+        Err(res) => return res,
+    };
     caller.org = Some(org);
     req.extensions_mut().insert(caller);
     if confirm {

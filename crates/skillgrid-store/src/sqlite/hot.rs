@@ -12,12 +12,12 @@
 //! (tens of microseconds, about what rendering the answer's JSON costs), and handing it to
 //! tokio's blocking pool cost more than the read: two thread wake-ups per request. Run here,
 //! the GET benchmark answered about a quarter more reads (docs/PERFORMANCE.md, "Reads against
-//! the HTTP ceiling"). Two things could make a read wait, and neither is allowed to hold up the thread:
-//! these connections have no busy timeout, so a read that finds the database locked (in WAL
-//! mode only a crash's recovery or a change of journal mode does that) fails at once and is
-//! run again in the blocking pool with the usual timeout; and a page that is in neither the
-//! connection's cache nor the operating system's is one read of the disk, as for any handler
-//! that touches a file.
+//! the HTTP ceiling"). Two things could make a read wait. These connections have no busy
+//! timeout, so a read that finds the database locked (in WAL mode only a crash's recovery or a
+//! change of journal mode does that) fails at once and is run again in the blocking pool with
+//! the usual timeout: it never sleeps on this thread. A page in neither the connection's cache
+//! nor the operating system's is one read of the disk, as for any handler that touches a
+//! file.
 
 use super::skillsets::sql_err;
 use crate::*;
