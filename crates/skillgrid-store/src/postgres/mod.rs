@@ -394,6 +394,32 @@ mod tests {
         (url, name, c)
     }
 
+    /// Connections PostgreSQL closed while they sat idle in the pool (a restart, an idle
+    /// timeout) are found by the ping before they are handed out, and replaced: the next
+    /// statement runs.
+    #[tokio::test]
+    async fn a_connection_closed_while_idle_is_replaced_before_it_is_used() {
+        let (url, name, mut c) = fresh_db().await;
+        let store = PgStore::open(&url).await.unwrap();
+        let one = || sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&store.read);
+        assert_eq!(one().await.unwrap(), 1);
+        let closed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+        )
+        .bind(&name)
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        assert!(!closed.is_empty() && closed.iter().all(|t| *t));
+        tokio::time::sleep(PING_AFTER_IDLE + Duration::from_secs(1)).await;
+        assert_eq!(one().await.unwrap(), 1);
+        store.write.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+
     /// A write larger than one statement's chunk (`tuning::PG_CHUNK_ROWS`) is written whole:
     /// every chunk's deletes, upserts and audit rows, and each version bumped once.
     #[tokio::test]
