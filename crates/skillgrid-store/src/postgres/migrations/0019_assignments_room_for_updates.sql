@@ -1,0 +1,14 @@
+-- A changed assignment is written as a new version of its row. When the row's page has room
+-- for that version and no indexed column changed (a write changes proficiency, dates and
+-- updated_at, none of them indexed), the update is "heap-only" (HOT): it touches neither
+-- index. In a full page every update instead inserts a new entry into both indexes of the
+-- table, the largest of the database: a bulk re-write of 100,000 held assignments spent
+-- about twice as long in its upserts as the same upserts on pages with room.
+--
+-- Half of each new page is left free, so every row of a page can take a new version in the
+-- same transaction (a bulk write changes an agent's whole set, whose rows share pages); the
+-- older versions are pruned at a later visit. A table whose rows are all re-written once
+-- without this reaches the same size anyway (each new version lands on a new page) and its
+-- indexes grow too. Rows of pages written before this keep their place; as they move on
+-- their next non-HOT update they land where there is room.
+ALTER TABLE assignments SET (fillfactor = 50);
