@@ -4,8 +4,9 @@
 //! write runs (a large request's items, as its body is validated), and may hand every item's
 //! outcome to an [`OutcomeSink`] as soon as they are all decided, so that work the caller does
 //! after the write (rendering a large answer) can overlap the database's. A backend that
-//! cannot overlap collects the items first and calls the sink after its commit
-//! ([`Items::collect`], [`after_commit`]); the caller sees the same outcomes either way.
+//! cannot overlap the producer collects the items first ([`Items::collect`]), and one that
+//! cannot overlap the sink calls it after its commit ([`after_commit`]); the caller sees the
+//! same outcomes either way.
 
 use crate::{AgentWrite, ItemOutcome, WriteContext, WriteOptions, WriteResult};
 use skillgrid_core::model::OrgId;

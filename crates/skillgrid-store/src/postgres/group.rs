@@ -24,6 +24,7 @@ pub(super) async fn run(pool: PgPool, jobs: Vec<Job>) {
                 ctx: &j.ctx,
                 items: &j.items,
                 opts: j.opts,
+                sink: None,
             })
             .collect();
         let results = skillsets::write_parts(&pool, org, &parts).await;

@@ -239,8 +239,9 @@ fn disk_usage(_: &PgStore) -> Vec<(&'static str, u64)> {
     Vec::new()
 }
 
-/// A skill-set write (see `Store::write`), with no overlap: a producer's items are all made
-/// before the write, and the sink runs after the commit.
+/// A skill-set write (see `Store::write`): a producer's items are all made before the write.
+/// A write of more agents than a group takes runs the sink while its rows are written; a
+/// smaller one, after the commit.
 async fn write(store: &PgStore, request: WriteRequest<'_>) -> Result<Written> {
     let WriteRequest {
         org,
@@ -252,6 +253,10 @@ async fn write(store: &PgStore, request: WriteRequest<'_>) -> Result<Written> {
     let (items, keep) = items.collect();
     if !keep {
         return Ok(crate::write::after_commit(items, None, sink));
+    }
+    if items.len() > crate::group::SMALL {
+        let result = skillsets::write(&store.write, org, ctx, &items, opts, sink).await?;
+        return Ok(crate::write::after_commit(items, Some(result), None));
     }
     let result = per_backend::store::write_slice(store, org, ctx, &items, opts).await?;
     Ok(crate::write::after_commit(items, Some(result), sink))
@@ -351,7 +356,7 @@ async fn write_many(
     items: &[AgentWrite],
     opts: WriteOptions,
 ) -> Result<WriteResult> {
-    skillsets::write(&store.write, org, ctx, items, opts).await
+    skillsets::write(&store.write, org, ctx, items, opts, None).await
 }
 
 async fn take_tokens(

@@ -44,8 +44,15 @@ pub(super) async fn write(
     ctx: &WriteContext,
     items: &[AgentWrite],
     opts: WriteOptions,
+    sink: Option<&OutcomeSink<'_>>,
 ) -> Result<WriteResult> {
-    let mut results = write_parts(pool, org, &[Part { ctx, items, opts }]).await?;
+    let part = Part {
+        ctx,
+        items,
+        opts,
+        sink,
+    };
+    let mut results = write_parts(pool, org, &[part]).await?;
     results.pop().unwrap_or_else(|| {
         Err(StoreError::Other(anyhow::anyhow!(
             "a write was left unanswered"
@@ -58,6 +65,9 @@ pub(super) struct Part<'a> {
     pub ctx: &'a WriteContext,
     pub items: &'a [AgentWrite],
     pub opts: WriteOptions,
+    /// Given the items and their outcomes while the rows are being written, when the write
+    /// goes ahead (see [`OutcomeSink`]).
+    pub sink: Option<&'a OutcomeSink<'a>>,
 }
 
 /// Several writes to one organization in one transaction, a result for each in their order;
@@ -95,8 +105,13 @@ pub(super) async fn write_unlayered(
     ctx: &WriteContext,
     items: &[AgentWrite],
 ) -> Result<WriteResult> {
-    let opts = crate::layers::SETTLE;
-    let (mut results, _) = write_parts_in(tx, org_pk, &[Part { ctx, items, opts }], false).await?;
+    let part = Part {
+        ctx,
+        items,
+        opts: crate::layers::SETTLE,
+        sink: None,
+    };
+    let (mut results, _) = write_parts_in(tx, org_pk, &[part], false).await?;
     results.pop().unwrap_or_else(|| {
         Err(StoreError::Other(anyhow::anyhow!(
             "a write was left unanswered"
@@ -194,9 +209,33 @@ async fn write_parts_in(
         return Ok((results, layers_changed));
     }
     let events = Events::of(&rows);
-    let keys = rows.write(&mut *tx, org_pk).await?;
-    // Last: the organization's event counter stays locked from here to the commit.
-    events.write(&mut *tx, org_pk, &keys).await?;
+    let written = async {
+        let keys = rows.write(&mut *tx, org_pk).await?;
+        // Last: the organization's event counter stays locked from here to the commit.
+        events.write(&mut *tx, org_pk, &keys).await
+    };
+    // The sinks' work (a large answer's rendering) runs while PostgreSQL writes the rows:
+    // each statement is sent before this task turns to it, and this task only has to come
+    // back to send the next one.
+    let sinks: Vec<_> = parts
+        .iter()
+        .zip(&results)
+        .filter_map(|(p, r)| match (p.sink, r) {
+            (Some(sink), Ok(r)) if r.committed => Some((sink, p.items, &r.items[..])),
+            _ => None,
+        })
+        .collect();
+    if sinks.is_empty() {
+        written.await?;
+    } else {
+        let render = async {
+            tokio::task::yield_now().await;
+            for (sink, items, outcomes) in sinks {
+                sink(items, outcomes);
+            }
+        };
+        tokio::join!(written, render).0?;
+    }
     Ok((results, true))
 }
 

@@ -77,8 +77,8 @@ async fn streamed_writes_land_only_when_the_producer_says_go() {
         assert_eq!(w.result.as_ref().map(|r| r.committed), go.then_some(true));
         // The work beside the write is done only when the write goes ahead, and each call
         // is handed every item with its outcome. How many calls share that work is the
-        // backend's: PostgreSQL makes one, after its commit; SQLite's large-write path makes one
-        // from each of its two threads, each taking its share.
+        // backend's: PostgreSQL makes one, while it writes the rows; SQLite's large-write path
+        // makes one from each of its two threads, each taking its share.
         let calls = calls.into_inner().unwrap();
         assert_eq!(calls.is_empty(), !go, "{calls:?}");
         assert!(calls.iter().all(|n| *n == 100), "{calls:?}");
