@@ -425,46 +425,11 @@ mod tests {
             .unwrap();
     }
 
-    fn test_ctx(now: Timestamp) -> WriteContext {
-        WriteContext {
-            request_id: "r".into(),
-            client_id: ClientId::new(Uuid::from_u128(1)),
-            now,
-        }
-    }
-
-    fn test_opts(max_skills_per_agent: usize) -> WriteOptions {
-        WriteOptions {
-            dry_run: false,
-            atomic: true,
-            max_skills_per_agent: max_skills_per_agent as u64,
-            return_sets: false,
-            inactive_ok: false,
-        }
-    }
-
-    /// Each of `agents` given `skills` at `proficiency`, replacing its set.
-    fn replace_all(agents: &[AgentId], skills: &[SkillId], proficiency: i64) -> Vec<AgentWrite> {
-        use skillgrid_core::model::{Assignment, SkillSetWrite};
-        let set: Vec<Assignment> = skills
-            .iter()
-            .map(|s| Assignment::omitted(*s, proficiency))
-            .collect();
-        agents
-            .iter()
-            .map(|a| AgentWrite {
-                agent_id: *a,
-                write: SkillSetWrite::Replace(set.clone()),
-                if_match: None,
-            })
-            .collect()
-    }
-
     /// A write larger than one statement's chunk (`tuning::PG_CHUNK_ROWS`) is written whole:
     /// every chunk's deletes, upserts and audit rows, and each version bumped once.
     #[tokio::test]
     async fn writes_of_several_chunks_land_whole() {
-        use skillgrid_core::model::NewSkill;
+        use skillgrid_core::model::{Assignment, NewSkill, SkillSetWrite};
         let (url, name, mut c) = fresh_db().await;
         let store = PgStore::open(&url).await.unwrap();
         let now = Timestamp(1_000);
@@ -480,16 +445,56 @@ mod tests {
             };
             skills.push(store.create_skill(org, &new, now).await.unwrap().id);
         }
-        let (ctx, opts) = (test_ctx(now), test_opts(SKILLS));
+        let ctx = WriteContext {
+            request_id: "r".into(),
+            client_id: ClientId::new(Uuid::from_u128(1)),
+            now,
+        };
+        let opts = WriteOptions {
+            dry_run: false,
+            atomic: true,
+            max_skills_per_agent: SKILLS as u64,
+            return_sets: false,
+            inactive_ok: false,
+        };
+        let set = |p: i64, n: usize| {
+            skills[..n]
+                .iter()
+                .map(|s| Assignment {
+                    proficiency: p,
+                    ..Assignment::omitted(*s, p)
+                })
+                .collect::<Vec<_>>()
+        };
+        let write = |w: &dyn Fn() -> SkillSetWrite| {
+            agents
+                .iter()
+                .map(|a| AgentWrite {
+                    agent_id: *a,
+                    write: w(),
+                    if_match: None,
+                })
+                .collect::<Vec<_>>()
+        };
         // SKILLS × AGENTS inserts and a bump per agent; then AGENTS updates and
         // (SKILLS - 1) × AGENTS deletes.
         let r = store
-            .write_skill_sets(org, &ctx, &replace_all(&agents, &skills, 10), opts)
+            .write_skill_sets(
+                org,
+                &ctx,
+                &write(&|| SkillSetWrite::Replace(set(10, SKILLS))),
+                opts,
+            )
             .await
             .unwrap();
         assert!(r.committed);
         let r = store
-            .write_skill_sets(org, &ctx, &replace_all(&agents, &skills[..1], 20), opts)
+            .write_skill_sets(
+                org,
+                &ctx,
+                &write(&|| SkillSetWrite::Replace(set(20, 1))),
+                opts,
+            )
             .await
             .unwrap();
         assert!(r.committed);
@@ -515,44 +520,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(log.items.len(), 2 * SKILLS * AGENTS);
-        store.write.close().await;
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await
-            .unwrap();
-    }
-
-    /// Re-writing every assignment of a bulk write (each agent's whole set, in one
-    /// transaction) puts each row's new version on its own page: heap-only updates, which add
-    /// nothing to the table's indexes (migration 0019). On full pages the new versions would
-    /// go to new pages at the table's end.
-    #[tokio::test]
-    async fn a_rewrite_keeps_every_row_on_its_page() {
-        let (url, name, mut c) = fresh_db().await;
-        let store = PgStore::open(&url).await.unwrap();
-        let now = Timestamp(1_000);
-        let (org, skills, agents) = crate::seed::seed(&store, 600, now).await;
-        let (ctx, opts) = (test_ctx(now), test_opts(skills.len()));
-        let last_page = || {
-            sqlx::query_as::<_, (i64, i64)>(
-                "SELECT max((ctid::text::point)[0])::bigint, count(*) FROM assignments",
-            )
-            .fetch_one(&store.read)
-        };
-        let mut last = Vec::new();
-        for p in [1, 2] {
-            let r = store
-                .write_skill_sets(org, &ctx, &replace_all(&agents, &skills, p), opts)
-                .await
-                .unwrap();
-            assert!(r.committed);
-            let (page, rows) = last_page().await.unwrap();
-            assert_eq!(rows as usize, agents.len() * skills.len());
-            last.push(page);
-        }
-        assert_eq!(last[1], last[0], "the re-written rows moved to new pages");
-        let set = store.agent_skills(org, agents[0]).await.unwrap();
-        assert!(set.skills.iter().all(|s| s.proficiency == 2));
         store.write.close().await;
         sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
             .execute(&mut c)
