@@ -425,6 +425,71 @@ mod tests {
             .unwrap();
     }
 
+    /// A write's context in these tests: one request of one client, at `now`.
+    fn write_context(now: Timestamp) -> WriteContext {
+        WriteContext {
+            request_id: "r".into(),
+            client_id: ClientId::new(Uuid::from_u128(1)),
+            now,
+        }
+    }
+
+    /// An atomic write that is not a dry run, of at most `max` skills per agent.
+    fn all_or_nothing(max: u64) -> WriteOptions {
+        WriteOptions {
+            dry_run: false,
+            atomic: true,
+            max_skills_per_agent: max,
+            return_sets: false,
+            inactive_ok: false,
+        }
+    }
+
+    /// A write of more agents than a group takes hands its outcomes to the sink before its
+    /// commit, while its rows are written: another connection sees none of them yet when the
+    /// sink runs, and all of them once the write has returned.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_write_runs_its_sink_before_the_commit() {
+        use skillgrid_core::model::{Assignment, SkillSetWrite};
+        let (url, name, mut c) = fresh_db().await;
+        let store = PgStore::open(&url).await.unwrap();
+        let now = Timestamp(1_000);
+        let (org, skills, agents) = crate::seed::seed(&store, crate::group::SMALL + 4, now).await;
+        let set: Vec<Assignment> = skills.iter().map(|s| Assignment::omitted(*s, 3)).collect();
+        let items: Vec<AgentWrite> = agents
+            .iter()
+            .map(|a| AgentWrite {
+                agent_id: *a,
+                write: SkillSetWrite::Replace(set.clone()),
+                if_match: None,
+            })
+            .collect();
+        let (ctx, opts) = (write_context(now), all_or_nothing(10));
+        let stored = || {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM assignments").fetch_one(&store.read)
+        };
+        let seen = std::sync::Mutex::new(Vec::new());
+        let sink = |i: &[AgentWrite], o: &[ItemOutcome]| {
+            assert_eq!(i.len(), o.len());
+            let handle = tokio::runtime::Handle::current();
+            let n = tokio::task::block_in_place(|| handle.block_on(stored())).unwrap();
+            seen.lock().unwrap().push(n);
+        };
+        let request = WriteRequest::new(org, &ctx, Items::Slice(&items), opts).sink(&sink);
+        let written = store.write(request).await.unwrap();
+        assert!(written.result.unwrap().committed);
+        assert_eq!(*seen.lock().unwrap(), vec![0]);
+        assert_eq!(
+            stored().await.unwrap() as usize,
+            agents.len() * skills.len()
+        );
+        store.write.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+
     /// A write larger than one statement's chunk (`tuning::PG_CHUNK_ROWS`) is written whole:
     /// every chunk's deletes, upserts and audit rows, and each version bumped once.
     #[tokio::test]
@@ -445,18 +510,7 @@ mod tests {
             };
             skills.push(store.create_skill(org, &new, now).await.unwrap().id);
         }
-        let ctx = WriteContext {
-            request_id: "r".into(),
-            client_id: ClientId::new(Uuid::from_u128(1)),
-            now,
-        };
-        let opts = WriteOptions {
-            dry_run: false,
-            atomic: true,
-            max_skills_per_agent: SKILLS as u64,
-            return_sets: false,
-            inactive_ok: false,
-        };
+        let (ctx, opts) = (write_context(now), all_or_nothing(SKILLS as u64));
         let set = |p: i64, n: usize| {
             skills[..n]
                 .iter()
