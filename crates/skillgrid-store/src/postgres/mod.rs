@@ -581,6 +581,68 @@ mod tests {
             .unwrap();
     }
 
+    /// Migration 0019 keys events by organization and sequence number: the events written
+    /// before it keep their rows and numbers, and a number is still taken once.
+    #[tokio::test]
+    async fn events_keep_their_numbers_through_migration_0019() {
+        let (url, name, mut c) = fresh_db().await;
+        let dir = tempfile::tempdir().unwrap();
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/postgres/migrations");
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        migrator_to(dir.path(), src, 18)
+            .await
+            .run(&pool)
+            .await
+            .unwrap();
+        let events =
+            "SELECT org_id, sequence, kind, subject_uuid FROM events ORDER BY org_id, sequence";
+        let subject = Uuid::now_v7();
+        let before: Vec<(i64, i64, String, Uuid)> = {
+            let insert = |org: i64, sequence: i64| {
+                sqlx::query(
+                    "INSERT INTO events (uuid, org_id, sequence, kind, occurred_at, request_id, subject_uuid)
+                     VALUES ($1, $2, $3, 'agent.created', 0, 'req', $4)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(org)
+                .bind(sequence)
+                .bind(subject)
+            };
+            for (org, sequence) in [(1, 1), (1, 2), (2, 1), (1, 3)] {
+                insert(org, sequence).execute(&pool).await.unwrap();
+            }
+            sqlx::query_as(events).fetch_all(&pool).await.unwrap()
+        };
+        pool.close().await;
+        let store = PgStore::open(&url).await.unwrap();
+        let after: Vec<(i64, i64, String, Uuid)> =
+            sqlx::query_as(events).fetch_all(&store.read).await.unwrap();
+        assert_eq!(after, before);
+        let key: Vec<String> = sqlx::query_scalar(
+            "SELECT a.attname::text FROM pg_index i
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+             WHERE i.indrelid = 'events'::regclass AND i.indisprimary ORDER BY a.attnum",
+        )
+        .fetch_all(&store.read)
+        .await
+        .unwrap();
+        assert_eq!(key, ["org_id", "sequence"]);
+        let again = sqlx::query(
+            "INSERT INTO events (uuid, org_id, sequence, kind, occurred_at, request_id, subject_uuid)
+             VALUES ($1, 1, 2, 'agent.created', 0, 'req', $2)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(subject)
+        .execute(&store.write)
+        .await;
+        assert!(again.is_err(), "a sequence number was taken twice");
+        store.write.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+
     /// Against the server `SKILLGRID_TEST_POSTGRES_URL` names; fails without one.
     #[tokio::test]
     async fn the_audit_trail_survives_migration_0002_with_its_ids_and_cursors() {
