@@ -192,14 +192,24 @@ impl Session {
             .unwrap();
     }
 
-    /// Waits for an element of the page the last action led to.
+    /// Waits for an element of the page the last action led to. A look made while the page
+    /// is being replaced is made again: chromedriver answers it "aborted by navigation".
     async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.browser
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.browser.find(Locator::Css(css)).await {
+                Ok(found) => return found,
+                Err(e) => {
+                    let navigating = e.to_string().contains("aborted by navigation");
+                    if !(e.is_no_such_element() || navigating)
+                        || std::time::Instant::now() >= deadline
+                    {
+                        panic!("{css}: {e}");
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Runs axe-core in the page now shown and fails on any violation of impact `critical` or
