@@ -185,6 +185,24 @@ pub(crate) struct SetRow {
     pub updated_at: i64,
 }
 
+/// A [`SetRow`]'s columns in the order of its fields (and of the backends' selects).
+pub(crate) type SetColumns = (i64, i64, i64, Option<i64>, Option<i64>, i64);
+
+impl From<SetColumns> for SetRow {
+    fn from(
+        (agent_pk, skill_pk, proficiency, effective, expires, updated_at): SetColumns,
+    ) -> SetRow {
+        SetRow {
+            agent_pk,
+            skill_pk,
+            proficiency,
+            effective,
+            expires,
+            updated_at,
+        }
+    }
+}
+
 /// A stored row with its skill's id and place in name order; a skill not in `keys` (one the
 /// caller's read of the catalog did not see) is a conflict.
 pub(crate) fn ranked(keys: &SkillKeys, r: SetRow) -> Result<(u32, StoredAssignment)> {

@@ -399,6 +399,20 @@ mod tests {
         (url, name, c)
     }
 
+    /// [`fresh_db`] with the migrations up to `version` applied, and a pool on it.
+    async fn fresh_db_at(version: i64) -> (String, String, sqlx::PgConnection, PgPool) {
+        let (url, name, c) = fresh_db().await;
+        let dir = tempfile::tempdir().unwrap();
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/postgres/migrations");
+        let pool = PgPool::connect(&url).await.unwrap();
+        migrator_to(dir.path(), src, version)
+            .await
+            .run(&pool)
+            .await
+            .unwrap();
+        (url, name, c, pool)
+    }
+
     /// Connections PostgreSQL closed while they sat idle in the pool (a restart, an idle
     /// timeout) are found by the ping before they are handed out, and replaced: the next
     /// statement runs.
@@ -585,15 +599,7 @@ mod tests {
     /// before it keep their rows and numbers, and a number is still taken once.
     #[tokio::test]
     async fn events_keep_their_numbers_through_migration_0019() {
-        let (url, name, mut c) = fresh_db().await;
-        let dir = tempfile::tempdir().unwrap();
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/postgres/migrations");
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        migrator_to(dir.path(), src, 18)
-            .await
-            .run(&pool)
-            .await
-            .unwrap();
+        let (url, name, mut c, pool) = fresh_db_at(18).await;
         let events =
             "SELECT org_id, sequence, kind, subject_uuid FROM events ORDER BY org_id, sequence";
         let subject = Uuid::now_v7();
@@ -646,16 +652,8 @@ mod tests {
     /// Against the server `SKILLGRID_TEST_POSTGRES_URL` names; fails without one.
     #[tokio::test]
     async fn the_audit_trail_survives_migration_0002_with_its_ids_and_cursors() {
-        let (url, name, mut c) = fresh_db().await;
-        let dir = tempfile::tempdir().unwrap();
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/postgres/migrations");
+        let (url, name, mut c, pool) = fresh_db_at(1).await;
         {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            migrator_to(dir.path(), src, 1)
-                .await
-                .run(&pool)
-                .await
-                .unwrap();
             let sql = m::old_data(uuid, "true");
             sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
             pool.close().await;

@@ -54,15 +54,15 @@ async fn load_sets(
         .zip(effective.into_iter().zip(expires))
         .zip(updated)
         .map(
-            |((((agent_pk, skill_pk), proficiency), (effective, expires)), updated_at)| {
-                Ok(SetRow {
-                    agent_pk,
-                    skill_pk,
+            |((((agent, skill), proficiency), (effective, expires)), updated)| {
+                Ok(SetRow::from((
+                    agent,
+                    skill,
                     proficiency,
                     effective,
                     expires,
-                    updated_at,
-                })
+                    updated,
+                )))
             },
         );
     common::sets_in_name_order(rows, keys)

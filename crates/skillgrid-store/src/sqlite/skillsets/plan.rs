@@ -7,7 +7,7 @@
 use super::handle::sql_err;
 use super::OrgKeys;
 use crate::audit;
-use crate::common::{self, AgentRow, SetRow};
+use crate::common::{self, AgentRow, SetColumns, SetRow};
 use crate::*;
 use skillgrid_core::model::Assignment;
 
@@ -102,15 +102,8 @@ impl<'a> Planner<'a> {
         let mut rows = Vec::new();
         let mut take = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
             // The columns in the order of `COLUMNS` below.
-            let (agent_pk, skill_pk, proficiency, effective, expires, updated_at) = r.try_into()?;
-            rows.push(SetRow {
-                agent_pk,
-                skill_pk,
-                proficiency,
-                effective,
-                expires,
-                updated_at,
-            });
+            let columns: SetColumns = r.try_into()?;
+            rows.push(SetRow::from(columns));
             Ok(())
         };
         const COLUMNS: &str =
