@@ -125,6 +125,7 @@ fn conflict_field(c: Conflict) -> &'static str {
         Conflict::Taken(Unique::AgentEmail | Unique::UserEmail) => "email",
         Conflict::Taken(Unique::Key) => "id",
         Conflict::Taken(Unique::GroupName) => "displayName",
+        Conflict::Taken(Unique::UserName) => "userName",
         Conflict::GroupChanged => "version",
         Conflict::SkillGone => "skillId",
         Conflict::ScopesChanged => "scopes",

@@ -41,6 +41,7 @@ pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<Unique> {
         "agents_org_email" => Unique::AgentEmail,
         "users_org_email" => Unique::UserEmail,
         "scim_groups_org_name" => Unique::GroupName,
+        "scim_users_org_name" => Unique::UserName,
         _ => Unique::Key,
     })
 }
@@ -57,6 +58,7 @@ fn sqlite_constraint(message: &str) -> &'static str {
         "agents.org_id, agents.email_key" => "agents_org_email",
         "users.org_id, users.email_key" => "users_org_email",
         "scim_groups.org_id, scim_groups.display_key" => "scim_groups_org_name",
+        "scim_users.org_id, scim_users.user_name_key" => "scim_users_org_name",
         _ => "",
     }
 }

@@ -50,7 +50,8 @@ use async_trait::async_trait;
 use skillgrid_core::api::{AuditAction, ClientAuditAction, OrgSettings, RateLimit};
 use skillgrid_core::diff::Plan;
 use skillgrid_core::model::{
-    AgentPatch, CatalogSkill, NewAgent, NewSkill, SkillPatch, StoredAssignment, UpsertAgent,
+    AgentPatch, CatalogSkill, NewAgent, NewSkill, Precondition, SkillPatch, SkillSetWrite,
+    StoredAssignment, UpsertAgent,
 };
 use skillgrid_core::timestamp::Timestamp;
 use std::collections::HashMap;
@@ -114,6 +115,9 @@ pub enum Unique {
     /// A SCIM Group's displayName within its organization (case-insensitively).
     #[error("the group displayName")]
     GroupName,
+    /// A SCIM User's userName within its organization (case-insensitively).
+    #[error("the userName")]
+    UserName,
     /// Any other unique key: a row's id, an idempotency key.
     #[error("a key")]
     Key,
@@ -276,6 +280,38 @@ pub struct ScimUserRecord {
     pub user_name: String,
     pub profile: String,
     pub retired: bool,
+}
+
+/// The agent of a SCIM User's write: a new one, or one of the organization.
+#[derive(Debug, Clone, Copy)]
+pub enum ScimAgent<'a> {
+    New(&'a NewAgent),
+    Existing(AgentId),
+}
+
+/// A SCIM User's write, all of it in one transaction (see [`Store::scim_write_user`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ScimUserWrite<'a> {
+    pub agent: ScimAgent<'a>,
+    /// Applied to the agent (a new one too); a patch that changes nothing writes nothing.
+    pub patch: &'a AgentPatch,
+    /// The agent's own assignments, written after the patch (none: left as they are), with
+    /// the precondition on its skill-set version.
+    pub skills: Option<(&'a SkillSetWrite, Option<Precondition>)>,
+    pub opts: WriteOptions,
+    /// What SCIM keeps of the User, and whether SCIM deleted it (`Some(when)`).
+    pub user_name: &'a str,
+    pub profile: &'a str,
+    pub retired: Option<Timestamp>,
+}
+
+/// What a SCIM User's write did: the agent as it stands after the patch, and the outcome of
+/// its skills' write (if any). An outcome other than [`ItemOutcome::Applied`] means that
+/// nothing at all was written (a new agent was not created).
+#[derive(Debug, Clone)]
+pub struct ScimUserWritten {
+    pub agent: AgentRecord,
+    pub skills: Option<ItemOutcome>,
 }
 
 /// A SCIM Group: a skill profile that its members hold (see migration 0016 and
@@ -937,16 +973,20 @@ pub trait Store: Send + Sync + 'static {
     async fn scim_user(&self, org: OrgId, agent: AgentId) -> Result<Option<ScimUserRecord>>;
     /// The SCIM User of this userName (any case), if any.
     async fn scim_user_named(&self, org: OrgId, user_name: &str) -> Result<Option<ScimUserRecord>>;
-    /// Records an agent's userName and profile, and whether SCIM deleted it (`Some(when)`);
-    /// a userName another agent has is [`Conflict::Taken`].
-    async fn scim_save_user(
+
+    /// Makes an agent what a SCIM User asks, in one transaction: creates it or finds it, patches
+    /// it (with its entry in the administrative audit trail), writes its own skills (with their
+    /// audit entries and events, as `ctx` says) and records what SCIM keeps of the User. A
+    /// userName another agent has is [`Conflict::Taken`]`(`[`Unique::UserName`]`)`, an email
+    /// another agent has `Taken(AgentEmail)`, an unknown agent [`StoreError::NotFound`]; each
+    /// writes nothing.
+    async fn scim_write_user(
         &self,
         org: OrgId,
-        agent: AgentId,
-        user_name: &str,
-        profile: &str,
-        retired: Option<Timestamp>,
-    ) -> Result<()>;
+        ctx: &WriteContext,
+        by: &ChangedBy,
+        write: &ScimUserWrite<'_>,
+    ) -> Result<ScimUserWritten>;
 
     /// The organization's SCIM Groups, in creation order.
     async fn scim_groups(&self, org: OrgId) -> Result<Vec<ScimGroupRecord>>;

@@ -8,7 +8,7 @@
 
 use super::listing::{self, projection};
 use super::mapping::{self, Desired};
-use super::write::{apply, check_user_name, keep, taken};
+use super::write::{check_user_name, save, taken, Refused};
 use super::{
     base_url, check_if_match, read_body, resource_response, ScimCaller, ScimError, ScimResult,
 };
@@ -21,13 +21,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
-use skillgrid_core::model::{AgentId, AgentPatch};
+use skillgrid_core::model::{AgentId, NewAgent};
 use skillgrid_core::scim::filter::get_ci;
 use skillgrid_core::scim::patch;
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
-    AgentFilter, AgentRecord, AgentSkillSet, Conflict, PageRequest, ScimUserRecord, StoreError,
-    Unique,
+    AgentFilter, AgentRecord, AgentSkillSet, PageRequest, ScimUserRecord, StoreError,
 };
 
 /// The most Users one page holds (`filter.maxResults` of the ServiceProviderConfig).
@@ -123,20 +122,15 @@ async fn create(
     let body = read_body(&state, &caller, &headers, body).await?;
     let org = caller.org(&state).await?;
     let d = mapping::desired(None, &body, &org, false)?;
-    let by = crate::routes::clients::by(&caller);
     let store = state.store();
     // A userName or email of a User SCIM deleted brings that agent back; of another, it is
     // taken.
     let id = match store.scim_user_named(caller.org_id, &d.user_name).await? {
         Some(k) if k.retired => restore(&state, &caller, k.agent_id, &d).await?,
         Some(_) => return Err(taken(&d.user_name)),
-        None => match store.create_agent_by(caller.org_id, &d.agent, &by).await {
-            Ok(a) => {
-                let set = store.agent_skills(caller.org_id, a.id).await?;
-                apply(&state, &caller, &a, &set, &d).await?;
-                a.id
-            }
-            Err(StoreError::Conflict(Conflict::Taken(Unique::AgentEmail))) => {
+        None => match save(&state, &caller, None, &d, None).await {
+            Ok(id) => id,
+            Err(Refused::EmailTaken) => {
                 let page = PageRequest {
                     after: None,
                     limit: 1,
@@ -147,21 +141,16 @@ async fn create(
                 };
                 let found = store.list_agents(caller.org_id, &filter, page).await?;
                 let Some(a) = found.items.first() else {
-                    return Err(taken(&d.agent.email));
+                    return Err(Refused::EmailTaken.into_scim(&d));
                 };
                 match store.scim_user(caller.org_id, a.id).await? {
                     Some(k) if k.retired => restore(&state, &caller, a.id, &d).await?,
-                    _ => return Err(ScimError::new(
-                        StatusCode::CONFLICT,
-                        Some("uniqueness"),
-                        format!("an agent with the email `{}` already exists; find it with filter=emails.value eq \"{}\"", d.agent.email, d.agent.email),
-                    )),
+                    _ => return Err(Refused::EmailTaken.into_scim(&d)),
                 }
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e.into_scim(&d)),
         },
     };
-    keep(&state, &caller, id, &d).await?;
     let user = current(&state, &caller, &org, id, &base_url(&headers)).await?;
     Ok(resource_response(StatusCode::CREATED, user))
 }
@@ -174,8 +163,9 @@ async fn restore(
     d: &Desired,
 ) -> ScimResult<AgentId> {
     let (a, set) = fetch(state, caller, id).await?;
-    apply(state, caller, &a, &set, d).await?;
-    Ok(id)
+    save(state, caller, Some((&a, &set)), d, None)
+        .await
+        .map_err(|e| e.into_scim(d))
 }
 
 /// PUT /Users/{id}
@@ -238,8 +228,9 @@ async fn change(
     };
     let d = mapping::desired(Some(&before), &after, &org, patched)?;
     check_user_name(state, caller, &d, Some(a.id)).await?;
-    apply(state, caller, &a, &set, &d).await?;
-    keep(state, caller, a.id, &d).await?;
+    save(state, caller, Some((&a, &set)), &d, None)
+        .await
+        .map_err(|e| e.into_scim(&d))?;
     let user = current(state, caller, &org, a.id, &base).await?;
     Ok(resource_response(StatusCode::OK, user))
 }
@@ -253,34 +244,30 @@ async fn delete(
 ) -> ScimResult<Response> {
     let (a, set, kept) = load(&state, &caller, &id).await?;
     check_if_match(&headers, &mapping::etag(&a, &set), "User")?;
-    if a.active {
-        let off = AgentPatch {
-            active: Some(false),
-            ..AgentPatch::default()
-        };
-        state
-            .store()
-            .update_agent_by(
-                caller.org_id,
-                a.id,
-                &off,
-                &crate::routes::clients::by(&caller),
-            )
-            .await?;
-    }
+    // The agent stays, inactive, with its skills; SCIM no longer shows it.
     let (user_name, profile) = kept.map_or_else(
         || (a.email.clone(), "{}".to_string()),
         |k| (k.user_name, k.profile),
     );
-    state
-        .store()
-        .scim_save_user(
-            caller.org_id,
-            a.id,
-            &user_name,
-            &profile,
-            Some(Timestamp::now()),
-        )
-        .await?;
+    let d = Desired {
+        agent: NewAgent {
+            email: a.email.clone(),
+            name: a.name.clone(),
+            external_id: a.external_id.clone(),
+        },
+        active: false,
+        skills: None,
+        user_name,
+        profile,
+    };
+    save(
+        &state,
+        &caller,
+        Some((&a, &set)),
+        &d,
+        Some(Timestamp::now()),
+    )
+    .await
+    .map_err(|e| e.into_scim(&d))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,7 +1,6 @@
 //! Making an agent what a SCIM User asks: its fields through the agent's own change (with its
 //! entry in the administrative audit trail), its skills through the skill-set write (with
-//! theirs), and what SCIM keeps of the User (userName, profile). They are written one after
-//! the other, each in its own transaction.
+//! theirs), and what SCIM keeps of the User (userName, profile), all in one transaction.
 
 use super::mapping::Desired;
 use super::{ScimError, ScimResult};
@@ -10,11 +9,12 @@ use crate::error::current_request_id;
 use crate::state::AppState;
 use axum::http::StatusCode;
 use skillgrid_core::model::{
-    AgentId, AgentPatch, AgentWrite, Assignment, Precondition, SkillSetWrite,
+    AgentId, AgentPatch, Assignment, Precondition, SkillSetWrite, StoredAssignment,
 };
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::{
-    AgentRecord, AgentSkillSet, ItemOutcome, StoreError, WriteContext, WriteOptions,
+    AgentRecord, AgentSkillSet, Conflict, ItemOutcome, ScimAgent, ScimUserWrite, StoreError,
+    Unique, WriteContext, WriteOptions,
 };
 use std::collections::HashMap;
 
@@ -43,70 +43,134 @@ pub async fn check_user_name(
     }
 }
 
-/// Keeps the userName and profile of a User just written.
-pub async fn keep(state: &AppState, caller: &Caller, id: AgentId, d: &Desired) -> ScimResult<()> {
-    state
+/// Why [`save`] wrote nothing.
+pub enum Refused {
+    /// Another agent has the email (a new agent's, or the one the write gives).
+    EmailTaken,
+    Scim(ScimError),
+}
+
+impl Refused {
+    /// The SCIM error of the refusal of `d`.
+    pub fn into_scim(self, d: &Desired) -> ScimError {
+        match self {
+            Refused::EmailTaken => ScimError::new(
+                StatusCode::CONFLICT,
+                Some("uniqueness"),
+                format!(
+                    "an agent with the email `{0}` already exists; find it with filter=emails.value eq \"{0}\"",
+                    d.agent.email
+                ),
+            ),
+            Refused::Scim(e) => e,
+        }
+    }
+}
+
+impl<E: Into<ScimError>> From<E> for Refused {
+    fn from(e: E) -> Self {
+        Refused::Scim(e.into())
+    }
+}
+
+/// Makes an agent what `d` asks, in one transaction: a new agent (`found` is `None`), or
+/// `found` (the agent and its skill set as read); its fields through the agent's own change
+/// (with its audit entry), its skills through the skill-set write (with theirs), and what SCIM
+/// keeps of the User, retired when `retired` says when. Nothing is written when any of it is
+/// refused. Returns the agent's id.
+pub async fn save(
+    state: &AppState,
+    caller: &Caller,
+    found: Option<(&AgentRecord, &AgentSkillSet)>,
+    d: &Desired,
+    retired: Option<Timestamp>,
+) -> Result<AgentId, Refused> {
+    // A new agent starts as `d.agent` and active.
+    let (email, name, external_id, active) = match found {
+        Some((a, _)) => (&a.email, &a.name, &a.external_id, a.active),
+        None => (&d.agent.email, &d.agent.name, &d.agent.external_id, true),
+    };
+    let patch = AgentPatch {
+        email: (d.agent.email != *email).then(|| d.agent.email.clone()),
+        name: (d.agent.name != *name).then(|| d.agent.name.clone()),
+        external_id: (d.agent.external_id != *external_id).then(|| d.agent.external_id.clone()),
+        active: (d.active != active).then_some(d.active),
+    };
+    let held = found.map_or(&[][..], |(_, set)| &set.skills[..]);
+    let skills = d.skills.as_deref().and_then(|w| skills_write(held, w));
+    let org = caller.org(state).await?;
+    let ctx = WriteContext {
+        request_id: current_request_id(),
+        client_id: caller.client_id,
+        now: Timestamp::now(),
+    };
+    let write = ScimUserWrite {
+        agent: match found {
+            Some((a, _)) => ScimAgent::Existing(a.id),
+            None => ScimAgent::New(&d.agent),
+        },
+        patch: &patch,
+        skills: skills
+            .as_ref()
+            .map(|w| (w, found.map(|(_, set)| Precondition::Version(set.version)))),
+        opts: WriteOptions {
+            dry_run: false,
+            atomic: true,
+            max_skills_per_agent: org.settings.limits.max_skills_per_agent,
+            return_sets: false,
+            // An inactive User's skills are its identity provider's to set too.
+            inactive_ok: true,
+        },
+        user_name: &d.user_name,
+        profile: &d.profile,
+        retired,
+    };
+    let by = crate::routes::clients::by(caller);
+    let written = state
         .store()
-        .scim_save_user(caller.org_id, id, &d.user_name, &d.profile, None)
+        .scim_write_user(caller.org_id, &ctx, &by, &write)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => taken(&d.user_name),
+            StoreError::Conflict(Conflict::Taken(Unique::UserName)) => {
+                Refused::Scim(taken(&d.user_name))
+            }
+            StoreError::Conflict(Conflict::Taken(Unique::AgentEmail)) => Refused::EmailTaken,
             e => e.into(),
-        })
+        })?;
+    let id = written.agent.id;
+    Err(Refused::Scim(match written.skills {
+        None | Some(ItemOutcome::Applied { .. }) => return Ok(id),
+        Some(ItemOutcome::NotFound) => ScimError::not_found(&id.to_string()),
+        Some(ItemOutcome::Inactive) => ScimError::bad(
+            "invalidValue",
+            "an inactive User's skills cannot change; set active to true in the same request",
+        ),
+        Some(ItemOutcome::PreconditionFailed { .. }) => ScimError::new(
+            StatusCode::PRECONDITION_FAILED,
+            None,
+            "the User's skills changed while this request was served; read it again and retry",
+        ),
+        Some(ItemOutcome::TooManySkills { resulting }) => ScimError::bad(
+            "invalidValue",
+            format!(
+                "{resulting} skills would exceed this organization's limit of {} per agent (limits.maxSkillsPerAgent)",
+                org.settings.limits.max_skills_per_agent
+            ),
+        ),
+    }))
 }
 
-/// Makes the agent `a` (with `set`) what `d` asks: its fields through the agent's own change
-/// (with its audit entry), its skills through the skill-set write (with theirs). Skills are
-/// written while the agent is active: after activating it, before deactivating it.
-pub async fn apply(
-    state: &AppState,
-    caller: &Caller,
-    a: &AgentRecord,
-    set: &AgentSkillSet,
-    d: &Desired,
-) -> ScimResult<()> {
-    let change = AgentPatch {
-        email: (d.agent.email != a.email).then(|| d.agent.email.clone()),
-        name: (d.agent.name != a.name).then(|| d.agent.name.clone()),
-        external_id: (d.agent.external_id != a.external_id).then(|| d.agent.external_id.clone()),
-        active: (d.active != a.active).then_some(d.active),
-    };
-    let changes = change != AgentPatch::default();
-    let by = crate::routes::clients::by(caller);
-    let store = state.store();
-    if changes && d.active {
-        store
-            .update_agent_by(caller.org_id, a.id, &change, &by)
-            .await?;
-    }
-    if let Some(skills) = &d.skills {
-        write_skills(state, caller, a.id, set, skills).await?;
-    }
-    if changes && !d.active {
-        store
-            .update_agent_by(caller.org_id, a.id, &change, &by)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Replaces the agent's skills with `wanted` unless they are the same; an assignment kept
-/// keeps its dates.
-async fn write_skills(
-    state: &AppState,
-    caller: &Caller,
-    agent: AgentId,
-    set: &AgentSkillSet,
-    wanted: &[Assignment],
-) -> ScimResult<()> {
-    let held: HashMap<_, _> = set.skills.iter().map(|s| (s.skill_id, s)).collect();
+/// The write that replaces the skills `held` with `wanted`, unless they are the same; an
+/// assignment kept keeps its dates.
+fn skills_write(held: &[StoredAssignment], wanted: &[Assignment]) -> Option<SkillSetWrite> {
+    let held: HashMap<_, _> = held.iter().map(|s| (s.skill_id, s)).collect();
     let same = wanted.len() == held.len()
         && wanted.iter().all(|w| {
             held.get(&w.skill_id)
                 .is_some_and(|h| h.proficiency == w.proficiency)
         });
     if same {
-        return Ok(());
+        return None;
     }
     let assignments = wanted
         .iter()
@@ -119,50 +183,5 @@ async fn write_skills(
             None => *w,
         })
         .collect();
-    let org = caller.org(state).await?;
-    let ctx = WriteContext {
-        request_id: current_request_id(),
-        client_id: caller.client_id,
-        now: Timestamp::now(),
-    };
-    let opts = WriteOptions {
-        dry_run: false,
-        atomic: true,
-        max_skills_per_agent: org.settings.limits.max_skills_per_agent,
-        return_sets: false,
-        // An inactive User's skills are its identity provider's to set too.
-        inactive_ok: true,
-    };
-    let item = AgentWrite {
-        agent_id: agent,
-        write: SkillSetWrite::Replace(assignments),
-        if_match: Some(Precondition::Version(set.version)),
-    };
-    let mut result = state
-        .store()
-        .write_skill_sets(caller.org_id, &ctx, &[item], opts)
-        .await?;
-    match result.items.pop() {
-        Some(ItemOutcome::Applied { .. }) => Ok(()),
-        Some(ItemOutcome::NotFound) => Err(ScimError::not_found(&agent.to_string())),
-        Some(ItemOutcome::Inactive) => Err(ScimError::bad(
-            "invalidValue",
-            "an inactive User's skills cannot change; set active to true in the same request",
-        )),
-        Some(ItemOutcome::PreconditionFailed { .. }) => Err(ScimError::new(
-            StatusCode::PRECONDITION_FAILED,
-            None,
-            "the User's skills changed while this request was served; read it again and retry",
-        )),
-        Some(ItemOutcome::TooManySkills { resulting }) => Err(ScimError::bad(
-            "invalidValue",
-            format!(
-                "{resulting} skills would exceed this organization's limit of {} per agent (limits.maxSkillsPerAgent)",
-                org.settings.limits.max_skills_per_agent
-            ),
-        )),
-        None => Err(ScimError::from(crate::error::ApiError::internal(anyhow::anyhow!(
-            "a write of one item answered nothing"
-        )))),
-    }
+    Some(SkillSetWrite::Replace(assignments))
 }

@@ -727,6 +727,54 @@ async fn if_match_guards_every_write() {
     assert_eq!(r.status, 204, "{}", r.text);
 }
 
+/// A User's write is one transaction: a PUT or PATCH that deactivates the User, changes its
+/// skills and gives it another agent's email is refused whole, its skills included (they are
+/// written before an agent is deactivated).
+#[tokio::test]
+async fn a_refused_write_changes_nothing() {
+    let s = scim_app().await;
+    for name in ["Billing", "Sales", "Support"] {
+        s.app.create_skill(name).await;
+    }
+    s.app.create_agent("bo@example.com").await;
+    let id = s
+        .create(ana_with_skills(
+            json!([{"skill": "Billing", "proficiency": 80}]),
+        ))
+        .await;
+    let path = format!("/scim/v2/Users/{id}");
+    let before = s.get(&path).await;
+    let other = json!([{"skill": "Sales", "proficiency": 60},
+                       {"skill": "Support", "proficiency": 40}]);
+
+    let mut put = ana_with_skills(other.clone());
+    put["name"] = json!({"givenName": "Ann", "familyName": "Other"});
+    put["emails"] = json!([{"value": "bo@example.com", "primary": true}]);
+    put["active"] = json!(false);
+    let r = s.send(Method::PUT, &path, Some(&put), &[]).await;
+    assert_scim_error(&r, 409, Some("uniqueness"));
+    assert!(r.text.contains("bo@example.com"), "{}", r.text);
+    let r = s
+        .patch(
+            &id,
+            json!([{"op": "replace", "path": "active", "value": false},
+                   {"op": "replace", "path": "emails", "value": [{"value": "bo@example.com", "primary": true}]},
+                   {"op": "replace", "path": format!("{EXT}:skills"), "value": other}]),
+        )
+        .await;
+    assert_scim_error(&r, 409, Some("uniqueness"));
+
+    let after = s.get(&path).await;
+    assert_eq!(after.body, before.body);
+    assert_eq!(after.header("etag"), before.header("etag"));
+    let a = s.agent(&id).await;
+    assert_eq!(
+        (&a["name"], &a["email"], &a["active"]),
+        (&json!("Ana Lopez"), &json!("ana@example.com"), &json!(true))
+    );
+    assert_eq!(s.skills(&id).await, [("Billing".to_string(), 80)]);
+}
+
 #[tokio::test]
 async fn a_deleted_user_created_again_is_the_same_agent() {
     let s = scim_app().await;

@@ -6,6 +6,7 @@ use crate::rows::{self, CatalogRow, FromNew, HOLDER_COLS, ORG_COLS};
 use crate::*;
 
 type Pool = sqlx::Pool<Db>;
+type Conn = <Db as sqlx::Database>::Connection;
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
 /// Skills and agents, for what listing, reading, creating and changing one does alike.
@@ -250,19 +251,31 @@ pub(super) async fn create<K: Kind + FromNew<N>, N>(
     new: &N,
     by: &ChangedBy,
 ) -> Result<K> {
-    let record = K::from_new(new, by.now);
     let mut tx = begin_write(pool).await?;
     let org_pk = org_pk(&mut *tx, org).await?;
+    let record = create_in(&mut tx, org, org_pk, new, by).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// [`create`] in the caller's transaction.
+pub(super) async fn create_in<K: Kind + FromNew<N>, N>(
+    conn: &mut Conn,
+    org: OrgId,
+    org_pk: i64,
+    new: &N,
+    by: &ChangedBy,
+) -> Result<K> {
+    let record = K::from_new(new, by.now);
     record
         .bind(sqlx::query(K::INSERT))
         .bind(record.uuid())
         .bind(org.get())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(map_write_err)?;
     let after = record.audited();
-    super::admin_trail::record(&mut tx, org_pk, record.uuid(), None, &after, by).await?;
-    tx.commit().await?;
+    super::admin_trail::record(conn, org_pk, record.uuid(), None, &after, by).await?;
     Ok(record)
 }
 
@@ -276,21 +289,36 @@ pub(super) async fn update<K: Kind + Patched<P>, P>(
     by: &ChangedBy,
 ) -> Result<K> {
     let mut tx = begin_write(pool).await?;
-    let (pk, mut record) = one::<K>(&mut *tx, org, id.into(), &for_update(K::Row::TABLE)).await?;
+    let record = update_in(&mut tx, org, None, id, patch, by).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// [`update`] in the caller's transaction (`org_pk`: the organization's key, when known).
+pub(super) async fn update_in<K: Kind + Patched<P>, P>(
+    conn: &mut Conn,
+    org: OrgId,
+    org_pk: Option<i64>,
+    id: K::Id,
+    patch: &P,
+    by: &ChangedBy,
+) -> Result<K> {
+    let (pk, mut record) = one::<K>(&mut *conn, org, id.into(), &for_update(K::Row::TABLE)).await?;
     let before = record.audited();
     if record.patch(patch, by.now) {
         record
             .bind(sqlx::query(K::UPDATE))
             .bind(pk)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .map_err(map_write_err)?;
-        let org_pk = org_pk(&mut *tx, org).await?;
+        let org_pk = match org_pk {
+            Some(k) => k,
+            None => self::org_pk(&mut *conn, org).await?,
+        };
         let after = record.audited();
-        super::admin_trail::record(&mut tx, org_pk, record.uuid(), Some(&before), &after, by)
-            .await?;
+        super::admin_trail::record(conn, org_pk, record.uuid(), Some(&before), &after, by).await?;
     }
-    tx.commit().await?;
     Ok(record)
 }
 

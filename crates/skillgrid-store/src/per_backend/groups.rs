@@ -5,7 +5,7 @@
 //! are those it writes over. Members' skills are written by the skill-set write itself, with
 //! their audit entries and `assignment.changed` events.
 
-use super::{begin_org_exclusive, write_unlayered, Db};
+use super::{begin_org_exclusive, write_inside, Db};
 use crate::common::map_write_err;
 use crate::layers::{self, direct};
 use crate::*;
@@ -274,7 +274,7 @@ async fn settle(
             if_match: None,
         });
     }
-    let result = write_unlayered(conn, org, org_pk, ctx, &items).await?;
+    let result = write_inside(conn, org, org_pk, ctx, &items, layers::SETTLE, false).await?;
     if let Some(o) = result
         .items
         .iter()

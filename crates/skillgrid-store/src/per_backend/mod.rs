@@ -48,8 +48,10 @@ use super::EVENT_SOURCE;
 use super::AGENT_VERSION;
 // Skill-set writes: one agent's, many agents', a group's.
 use super::{group, write, write_many};
-// A skill-set write inside a SCIM Group's change, of the effective sets it decided (no layering
-// of its own): its connection, the organization and its key, the context, the items.
-use super::write_unlayered;
+// A skill-set write inside the caller's transaction (which holds the organization's lock):
+// its connection, the organization and its key, the context, the items, the options, and
+// whether they are the agents' own assignments (layered under what SCIM Groups give) or the
+// effective sets a group's change decided (not layered again).
+use super::write_inside;
 // The assignments of a page of the grid, by key.
 use super::grid_held;

@@ -1,7 +1,7 @@
 //! What SCIM keeps of its Users beyond the agents: the userName and profile an identity
 //! provider sent, and whether it deleted ("retired") the agent.
 
-use super::Db;
+use super::{begin_for_org, catalog, write_inside, Db};
 use crate::common::{key, map_write_err};
 use crate::*;
 
@@ -61,34 +61,61 @@ pub(super) async fn named(
     Ok(row.map(Into::into))
 }
 
-/// Records the userName and profile of an agent of the organization, and whether it is
-/// retired (`Some(when)`).
-pub(super) async fn save(
+/// See [`Store::scim_write_user`]: the agent, its skills and what SCIM keeps of it, in one
+/// transaction that holds the organization's lock as a skill-set write does.
+pub(super) async fn write_user(
     pool: &Pool,
     org: OrgId,
-    agent: AgentId,
-    user_name: &str,
-    profile: &str,
-    retired: Option<Timestamp>,
-) -> Result<()> {
+    ctx: &WriteContext,
+    by: &ChangedBy,
+    w: &ScimUserWrite<'_>,
+) -> Result<ScimUserWritten> {
+    let (mut tx, org_pk) = begin_for_org(pool, org).await?;
+    let id = match w.agent {
+        ScimAgent::New(new) => {
+            let a: AgentRecord = catalog::create_in(&mut tx, org, org_pk, new, by).await?;
+            a.id
+        }
+        ScimAgent::Existing(id) => id,
+    };
+    let agent: AgentRecord =
+        catalog::update_in(&mut tx, org, Some(org_pk), id, w.patch, by).await?;
+    let mut skills = None;
+    if let Some((write, if_match)) = w.skills {
+        let item = AgentWrite {
+            agent_id: id,
+            write: write.clone(),
+            if_match,
+        };
+        let mut result = write_inside(&mut tx, org, org_pk, ctx, &[item], w.opts, true).await?;
+        let outcome = result.items.pop();
+        if !matches!(outcome, Some(ItemOutcome::Applied { .. })) {
+            tx.rollback().await?;
+            return Ok(ScimUserWritten {
+                agent,
+                skills: outcome,
+            });
+        }
+        skills = outcome;
+    }
     sqlx::query(
         "INSERT INTO scim_users (agent_id, org_id, user_name, user_name_key, profile, retired_at)
-         SELECT a.id, a.org_id, $3, $4, $5, $6 FROM agents a
-         WHERE a.uuid = $1 AND a.org_id = (SELECT id FROM orgs WHERE uuid = $2)
+         SELECT a.id, a.org_id, $3, $4, $5, $6 FROM agents a WHERE a.uuid = $1 AND a.org_id = $2
          ON CONFLICT (agent_id) DO UPDATE SET user_name = excluded.user_name,
              user_name_key = excluded.user_name_key, profile = excluded.profile,
              retired_at = excluded.retired_at",
     )
-    .bind(agent.get())
-    .bind(org.get())
-    .bind(user_name)
-    .bind(key(user_name))
-    .bind(profile)
-    .bind(retired.map(|t| t.0))
-    .execute(pool)
+    .bind(id.get())
+    .bind(org_pk)
+    .bind(w.user_name)
+    .bind(key(w.user_name))
+    .bind(w.profile)
+    .bind(w.retired.map(|t| t.0))
+    .execute(&mut *tx)
     .await
     .map_err(map_write_err)?;
-    Ok(())
+    tx.commit().await?;
+    Ok(ScimUserWritten { agent, skills })
 }
 
 /// How long the client's tokens last, if it has its own lifetime.

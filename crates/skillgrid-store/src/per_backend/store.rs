@@ -153,9 +153,8 @@ store! {
         -> Vec<Upserted> = write agents_bulk::upsert(org, agents, dry_run, by);
     set_client_token_lifetime(org: OrgId, client: ClientId, seconds: Option<i64>) -> ()
         = write scim::set_token_lifetime(org, client, seconds);
-    scim_save_user(org: OrgId, agent: AgentId, user_name: &str, profile: &str,
-        retired: Option<Timestamp>) -> ()
-        = write scim::save(org, agent, user_name, profile, retired);
+    scim_write_user(org: OrgId, ctx: &WriteContext, by: &ChangedBy, write: &ScimUserWrite<'_>)
+        -> ScimUserWritten = write scim::write_user(org, ctx, by, write);
     scim_save_group(org: OrgId, ctx: &WriteContext, save: &ScimGroupSave<'_>) -> ScimGroupRecord
         = write groups::save(org, ctx, save);
     scim_delete_group(org: OrgId, ctx: &WriteContext, id: Uuid, if_version: Option<i64>) -> ()

@@ -20,7 +20,7 @@ use crate::*;
 use anyhow::Context;
 use export::export;
 use extra::prune_expired_keys;
-use skillsets::write_unlayered;
+use skillsets::write_inside;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row};
 use std::time::Duration;

@@ -111,12 +111,7 @@ pub(super) async fn write_parts(
     parts: &[Part<'_>],
 ) -> Result<Vec<Result<WriteResult>>> {
     let (mut tx, org_pk) = super::begin_for_org(pool, org).await?;
-    // The one probe a write pays for SCIM Groups (see `crate::layers`).
-    let layered: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM skill_layers WHERE org_id = $1)")
-            .bind(org_pk)
-            .fetch_one(&mut *tx)
-            .await?;
+    let layered = has_layers(&mut tx, org_pk).await?;
     let (results, wrote) = write_parts_in(&mut tx, org_pk, parts, layered).await?;
     if wrote {
         tx.commit().await?;
@@ -126,27 +121,42 @@ pub(super) async fn write_parts(
     Ok(results)
 }
 
-/// A skill-set write inside a SCIM Group's change (its transaction `tx`, which holds the
-/// organization's lock), of the effective sets the change decided: not layered again.
-pub(super) async fn write_unlayered(
+/// A skill-set write inside the caller's transaction `tx` (which holds the organization's
+/// lock): the agents' own assignments (layered under what SCIM Groups give them) when `own`,
+/// else the effective sets a group's change decided, not layered again.
+pub(super) async fn write_inside(
     tx: &mut PgConnection,
     _org: OrgId,
     org_pk: i64,
     ctx: &WriteContext,
     items: &[AgentWrite],
+    opts: WriteOptions,
+    own: bool,
 ) -> Result<WriteResult> {
+    let layered = own && has_layers(&mut *tx, org_pk).await?;
     let part = Part {
         ctx,
         items,
-        opts: crate::layers::SETTLE,
+        opts,
         sink: None,
     };
-    let (mut results, _) = write_parts_in(tx, org_pk, &[part], false).await?;
+    let (mut results, _) = write_parts_in(tx, org_pk, &[part], layered).await?;
     results.pop().unwrap_or_else(|| {
         Err(StoreError::Other(anyhow::anyhow!(
             "a write was left unanswered"
         )))
     })
+}
+
+/// Whether some agent of the organization holds a skill a SCIM Group gives: the one probe a
+/// write pays for groups (see `crate::layers`).
+async fn has_layers(tx: &mut PgConnection, org_pk: i64) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM skill_layers WHERE org_id = $1)")
+            .bind(org_pk)
+            .fetch_one(tx)
+            .await?,
+    )
 }
 
 /// [`write_parts`] in the transaction `tx`, with the layers of its agents when `layered`;

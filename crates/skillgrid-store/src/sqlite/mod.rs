@@ -23,7 +23,7 @@ use anyhow::Context;
 use export::export;
 use extra::prune_expired_keys;
 // What `Store::write` does on this backend (see `per_backend/store.rs`).
-use skillsets::{write, write_many, write_unlayered};
+use skillsets::{write, write_inside, write_many};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };

@@ -157,18 +157,21 @@ fn org_keys_sync(c: &rusqlite::Connection, org: OrgId) -> Result<OrgKeys> {
     })
 }
 
-/// A skill-set write inside a SCIM Group's change (its transaction `tx`), of the effective
-/// sets the change decided: not layered again.
-pub(super) async fn write_unlayered(
+/// A skill-set write inside the caller's transaction `tx`: the agents' own assignments
+/// (layered under what SCIM Groups give them) when `own`, else the effective sets a group's
+/// change decided, not layered again.
+pub(super) async fn write_inside(
     tx: &mut SqliteConnection,
     org: OrgId,
     _org_pk: i64,
     ctx: &WriteContext,
     items: &[AgentWrite],
+    opts: WriteOptions,
+    own: bool,
 ) -> Result<WriteResult> {
     let mut keys = org_keys(tx, org).await?;
-    keys.layered = false;
-    write_with(tx, &keys, ctx, items, crate::layers::SETTLE).await
+    keys.layered &= own;
+    write_with(tx, &keys, ctx, items, opts).await
 }
 
 /// [`write_in`] with the organization's keys already read.
