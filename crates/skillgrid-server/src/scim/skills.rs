@@ -66,17 +66,24 @@ pub fn skills_of(ext: &Value, org: &OrgView, urn: &str) -> ScimResult<Vec<Assign
         for e in entries {
             let ptr = e.pointer.as_deref().unwrap_or("");
             let mut parts = ptr.trim_start_matches('/').splitn(2, '/');
-            let i: usize = parts.next().and_then(|i| i.parse().ok()).unwrap_or(0);
+            // None: the list as a whole (too many entries).
+            let entry: Option<usize> = parts.next().and_then(|i| i.parse().ok());
             let field = match parts.next() {
                 Some("skillId") => "skill",
                 Some(f) => f,
                 None => "",
             };
+            let i = entry.unwrap_or(0);
             // A skill this function could not name is already reported.
             if field == "skill" && errors.iter().any(|(j, _)| *j == i) {
                 continue;
             }
-            let mut s = format!("{}: {}", at(i, field), e.detail);
+            let path = match (entry, field) {
+                (None, _) => format!("{urn}:skills"),
+                (Some(i), "") => format!("{urn}:skills[{i}]"),
+                (Some(i), f) => at(i, f),
+            };
+            let mut s = format!("{path}: {}", e.detail);
             if let Some(h) = &e.hint {
                 s.push_str(&format!(" ({h})"));
             }

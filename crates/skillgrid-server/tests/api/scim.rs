@@ -342,6 +342,30 @@ async fn skill_mistakes_name_every_entry() {
     // Nothing was created.
     let r = s.get("/scim/v2/Users").await;
     assert_eq!(r.body["totalResults"], 0, "{}", r.text);
+
+    // More skills than an agent may hold: the list as a whole is named.
+    let r = s
+        .app
+        .patch(
+            "/api/v2/organizations/settings",
+            &json!({"limits": {"maxSkillsPerAgent": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    s.app.create_skill("Sales").await;
+    let r = s
+        .post(ana_with_skills(
+            json!([{"skill": "Billing", "proficiency": 80},
+                                     {"skill": "Sales", "proficiency": 60}]),
+        ))
+        .await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+    assert_eq!(
+        r.body["detail"],
+        format!("{EXT}:skills: 2 skills were sent; an agent may hold at most 1"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
