@@ -321,7 +321,7 @@ const TAIL: &[u8] = b"]}";
 const SEGMENT: usize = 256;
 
 /// A buffer of segments, and the range of each segment in it.
-type Written = (Vec<u8>, Vec<(usize, Range<usize>)>);
+type Written = (buffers::Buffer, Vec<(usize, Range<usize>)>);
 
 /// An answer written beside a write (the outcome sink of `Store::write`), by every thread
 /// that calls [`Beside::write`]: its results in segments of [`SEGMENT`], the first caller
@@ -393,7 +393,7 @@ impl<'p> Beside<'p> {
         let from_back = self.calls.fetch_add(1, Ordering::Relaxed) > 0;
         let r = Renderer::new(&parts.scale, &parts.catalog);
         let changes = ChangesWriter::new(&r);
-        let mut buf: Option<Vec<u8>> = None;
+        let mut buf: Option<buffers::Buffer> = None;
         let mut ranges = Vec::new();
         loop {
             let segment = {
@@ -419,7 +419,7 @@ impl<'p> Beside<'p> {
                 if first + i > 0 {
                     out.push(b',');
                 }
-                done = parts.write_result(out, &changes, *slot, outcomes);
+                done = parts.write_result(&mut **out, &changes, *slot, outcomes);
                 if done.is_err() {
                     break;
                 }
