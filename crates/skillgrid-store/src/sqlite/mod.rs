@@ -127,12 +127,14 @@ impl Checkpointer {
                     continue;
                 }
                 deferred = 0;
+                let started = std::time::Instant::now();
                 // First what can be copied without holding anyone up, so that a truncation
                 // holds writes back only for the rest.
                 let mut done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                     .execute(&mut conn)
                     .await
                     .map(drop);
+                let passive_ms = started.elapsed().as_millis() as u64;
                 if truncate && done.is_ok() {
                     // Idle, the file goes; under writes it stays, cut back to
                     // `journal_size_limit`, to be written over from its start: a log that
@@ -144,8 +146,16 @@ impl Checkpointer {
                     };
                     done = restart_wal(&writer, mode).await;
                 }
-                if let Err(e) = done {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+                match done {
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying later"),
+                    Ok(()) if wal_bytes == 0 => {}
+                    Ok(()) => tracing::debug!(
+                        wal_bytes,
+                        restarted = truncate,
+                        passive_ms,
+                        total_ms = started.elapsed().as_millis() as u64,
+                        "WAL checkpointed"
+                    ),
                 }
             }
         }))
