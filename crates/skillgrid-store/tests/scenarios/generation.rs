@@ -4,7 +4,7 @@
 
 use super::db::TestDb;
 use super::helpers::{asg, ctx, merge, new_org, opts};
-use skillgrid_core::model::{NewAgent, NewSkill, OrgId, SkillPatch};
+use skillgrid_core::model::{AgentId, NewAgent, NewSkill, OrgId, SkillId, SkillPatch};
 use skillgrid_core::timestamp::Timestamp;
 use skillgrid_store::*;
 use uuid::Uuid;
@@ -209,4 +209,108 @@ async fn request_reads_see_another_processes_commits_at_once() {
         reader.org_generation(OrgId::new(Uuid::now_v7())).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// Many reads of agents' skills at once (PostgreSQL answers the reads waiting together with
+/// one statement) each get their own answer: the agent's own set, no agent for another
+/// organization's agent or an unknown one, `NotFound` for an unknown organization. A read
+/// asked for after a write was answered finds the write, however many reads run beside it.
+#[tokio::test]
+async fn reads_at_once_each_get_their_own_answer() {
+    use super::helpers::{new_agent, new_skill};
+    use std::sync::Arc;
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let s = &*store;
+    let org = new_org(s, "reads").await;
+    let other = new_org(s, "others").await;
+    let (chat, voice) = (
+        new_skill(s, org, "chat").await,
+        new_skill(s, org, "voice").await,
+    );
+    let mut agents = Vec::new();
+    for i in 0..24i64 {
+        let agent = new_agent(s, org, &format!("a{i}@x")).await;
+        // Every agent its own proficiency; every third one without skills, every other one
+        // with two.
+        let mut upsert = vec![asg(chat, 10 + i)];
+        if i % 2 == 0 {
+            upsert.push(asg(voice, 50 + i));
+        }
+        if i % 3 != 0 {
+            s.write_skill_sets(org, &ctx(1), &[merge(agent, upsert, vec![])], opts())
+                .await
+                .unwrap();
+        }
+        agents.push((agent, i));
+    }
+    let foreign = new_agent(s, other, "f@x").await;
+    let written = new_agent(s, org, "w@x").await;
+    let agents = Arc::new(agents);
+
+    let check = |store: DynStore, agents: Arc<Vec<(AgentId, i64)>>, k: usize| async move {
+        match k % 5 {
+            // An agent of the organization.
+            0..=2 => {
+                let (agent, i) = agents[k % agents.len()];
+                let (g, set) = store.agent_skills_at_generation(org, agent).await.unwrap();
+                assert_eq!(g, store.org_generation(org).await.unwrap());
+                let set = set.expect("the organization's agent");
+                let got: Vec<(SkillId, i64)> = set
+                    .skills
+                    .iter()
+                    .map(|a| (a.skill_id, a.proficiency))
+                    .collect();
+                let want = match (i % 3, i % 2) {
+                    (0, _) => vec![],
+                    (_, 0) => vec![(chat, 10 + i), (voice, 50 + i)],
+                    _ => vec![(chat, 10 + i)],
+                };
+                assert_eq!(got, want, "agent {i}");
+            }
+            // Another organization's agent, an unknown agent: the organization has no such
+            // agent.
+            3 => {
+                let agent = if k.is_multiple_of(2) {
+                    foreign
+                } else {
+                    AgentId::new(Uuid::now_v7())
+                };
+                let (_, set) = store.agent_skills_at_generation(org, agent).await.unwrap();
+                assert!(set.is_none(), "read {k} found an agent");
+            }
+            // An unknown organization.
+            _ => {
+                let (agent, _) = agents[0];
+                let unknown = OrgId::new(Uuid::now_v7());
+                assert!(matches!(
+                    store.agent_skills_at_generation(unknown, agent).await,
+                    Err(StoreError::NotFound)
+                ));
+            }
+        }
+    };
+    let mut reads = tokio::task::JoinSet::new();
+    for k in 0..400 {
+        reads.spawn(check(store.clone(), agents.clone(), k));
+    }
+    // Meanwhile, writes each followed by a read that must find it.
+    for p in 0..20i64 {
+        let items = [merge(written, vec![asg(voice, p)], vec![])];
+        s.write_skill_sets(org, &ctx(10 + p), &items, opts())
+            .await
+            .unwrap();
+        let (_, set) = s.agent_skills_at_generation(org, written).await.unwrap();
+        let set = set.unwrap();
+        assert!(
+            set.skills
+                .iter()
+                .any(|a| a.skill_id == voice && a.proficiency == p),
+            "write {p} not found by the read after it"
+        );
+        reads.spawn(check(store.clone(), agents.clone(), 5 * p as usize + 3));
+    }
+    while let Some(done) = reads.join_next().await {
+        done.unwrap();
+    }
 }
