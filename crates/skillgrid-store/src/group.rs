@@ -14,9 +14,9 @@
 //! `run` goes to a task of its own, so a request dropped while it leads (a client that
 //! disconnects) cannot abandon the others' writes half-way.
 
+use crate::batch::{Batcher, Queued};
 use crate::*;
 use std::future::Future;
-use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 use crate::tuning::GROUP_MAX as MAX_GROUP;
@@ -38,23 +38,20 @@ impl Job {
     }
 }
 
-/// Answers every job with the error that kept their transaction from committing.
-pub(crate) fn fail_all(jobs: impl IntoIterator<Item = Job>, e: &StoreError) {
-    let full = matches!(e, StoreError::Full);
-    let e = format!("{e:#}");
-    for j in jobs {
-        j.answer(Err(if full {
-            StoreError::Full
-        } else {
-            StoreError::Other(anyhow::anyhow!("the write was not committed: {e}"))
-        }));
+impl Queued for Job {
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
     }
 }
 
-pub(crate) struct GroupCommit {
-    queue: Mutex<Vec<Job>>,
-    leaders: tokio::sync::Semaphore,
+/// Answers every job with the error that kept their transaction from committing.
+pub(crate) fn fail_all(jobs: impl IntoIterator<Item = Job>, e: &StoreError) {
+    for j in jobs {
+        j.answer(Err(e.shared("the write was not committed")));
+    }
 }
+
+pub(crate) struct GroupCommit(Batcher<Job>);
 
 fn lost() -> StoreError {
     StoreError::Other(anyhow::anyhow!(
@@ -65,14 +62,13 @@ fn lost() -> StoreError {
 impl GroupCommit {
     /// A group commit with at most `leaders` groups being written at once (at least one).
     pub(crate) fn new(leaders: usize) -> Self {
-        GroupCommit {
-            queue: Mutex::new(Vec::new()),
-            leaders: tokio::sync::Semaphore::new(leaders.max(1)),
-        }
+        GroupCommit(Batcher::new(leaders, MAX_GROUP))
     }
 
     /// Queues the write and waits for its answer; `run` writes and answers a group of jobs
-    /// (every job it is given, each exactly once).
+    /// (every job it is given, each exactly once). A write whose request went away before any
+    /// group took it (a client that disconnected while it waited) is dropped unwritten, as it
+    /// would be without grouping.
     pub(crate) async fn write<F, Fut>(
         &self,
         org: OrgId,
@@ -85,41 +81,14 @@ impl GroupCommit {
         F: FnOnce(Vec<Job>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let (reply, mut rx) = oneshot::channel();
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Job {
-                org,
-                ctx: ctx.clone(),
-                items: items.to_vec(),
-                opts,
-                reply,
-            });
-        // Never closed, so acquiring cannot fail; were it closed, the write is lost, not hung.
-        let Ok(leader) = self.leaders.acquire().await else {
-            return Err(lost());
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            org,
+            ctx: ctx.clone(),
+            items: items.to_vec(),
+            opts,
+            reply,
         };
-        // The leader before us may have taken this write into its group already.
-        match rx.try_recv() {
-            Ok(r) => return r,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
-            Err(oneshot::error::TryRecvError::Empty) => {}
-        }
-        // A write whose request went away before any leader took it (a client that
-        // disconnected while it waited) is dropped unwritten, as it would be without grouping.
-        let jobs: Vec<Job> = {
-            let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-            let n = q.len().min(MAX_GROUP);
-            q.drain(..n).filter(|j| !j.reply.is_closed()).collect()
-        };
-        if !jobs.is_empty() {
-            // Awaited as leader; if this request is dropped meanwhile, the task
-            // still finishes and answers every write it took.
-            let _ = tokio::spawn(run(jobs)).await;
-        }
-        drop(leader);
-        // Answered by now, or by a group still running that took it earlier.
-        rx.await.map_err(|_| lost())?
+        self.0.submit(job, answer, run).await.map_err(|_| lost())?
     }
 }

@@ -8,6 +8,7 @@
 
 mod admin_audit;
 mod audit;
+mod batch;
 mod clients;
 mod common;
 mod console;
@@ -121,6 +122,18 @@ pub enum Unique {
     /// Any other unique key: a row's id, an idempotency key.
     #[error("a key")]
     Key,
+}
+
+impl StoreError {
+    /// The error for each of several requests that one failed statement or transaction
+    /// served. A full disk stays [`StoreError::Full`] (the server answers it as such to each);
+    /// anything else becomes its text after `context`, since it may concern only one of them.
+    pub(crate) fn shared(&self, context: &str) -> StoreError {
+        match self {
+            StoreError::Full => StoreError::Full,
+            e => StoreError::Other(anyhow::anyhow!("{context}: {e:#}")),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

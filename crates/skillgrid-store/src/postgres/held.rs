@@ -6,7 +6,7 @@
 //! whole use of its connection, that doubled the round trips and the wake-ups of PostgreSQL's
 //! backends and of the server. Here a connection whose statement succeeded goes back as it is;
 //! one whose statement failed, or whose use was cancelled, is closed; one idle for a while is
-//! pinged before its next use, as the pool's are (see `super::pool_options`).
+//! pinged before its next use, as the pool's are (see `PgStore::open_with`).
 //!
 //! Their statements are planned once per connection (`plan_cache_mode`). By default
 //! PostgreSQL plans a prepared statement again at each run for as long as the plans it makes
@@ -48,8 +48,20 @@ impl Held {
         }
     }
 
-    /// A connection, once fewer than `max` are in use.
+    /// A connection, once fewer than `max` are in use: [`sqlx::Error::PoolTimedOut`] when
+    /// none could be had within [`super::CONNECTION_WAIT`], as the pool's acquire.
     pub(super) async fn take(&self) -> sqlx::Result<Lease<'_>> {
+        self.take_within(super::CONNECTION_WAIT).await
+    }
+
+    async fn take_within(&self, wait: std::time::Duration) -> sqlx::Result<Lease<'_>> {
+        match tokio::time::timeout(wait, self.take_now()).await {
+            Ok(lease) => lease,
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
+    }
+
+    async fn take_now(&self) -> sqlx::Result<Lease<'_>> {
         let Ok(permit) = self.permits.acquire().await else {
             return Err(sqlx::Error::PoolClosed);
         };
@@ -98,5 +110,34 @@ impl DerefMut for Lease<'_> {
         self.conn
             .as_mut()
             .expect("a lease holds its connection until kept")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A PostgreSQL that accepts connections and never answers, and every connection in use:
+    /// either way, a statement waiting for a connection fails in time rather than hangs.
+    #[tokio::test]
+    async fn a_connection_that_cannot_be_had_in_time_is_an_error() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = tokio::spawn(async move {
+            let mut accepted = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                accepted.push(socket);
+            }
+        });
+        let url = format!("postgres://postgres@127.0.0.1:{port}/test");
+        let held = Held::new(&url.parse().unwrap(), 1);
+        let wait = Duration::from_millis(300);
+        let r = held.take_within(wait).await;
+        assert!(matches!(r, Err(sqlx::Error::PoolTimedOut)), "{:?}", r.err());
+        let _busy = held.permits.acquire().await.unwrap();
+        let r = held.take_within(wait).await;
+        assert!(matches!(r, Err(sqlx::Error::PoolTimedOut)), "{:?}", r.err());
+        silent.abort();
     }
 }

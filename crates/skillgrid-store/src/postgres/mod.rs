@@ -92,29 +92,11 @@ async fn begin_write(pool: &PgPool) -> sqlx::Result<Tx> {
     pool.begin().await
 }
 
-/// A pooled connection idle this long is pinged before it is handed out (see `pool_options`).
+/// A connection idle this long is pinged before it is used (see `PgStore::open_with`).
 const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
-/// A pool of at most `max` connections.
-fn pool_options(max: u32) -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(Duration::from_secs(30))
-        // sqlx pings every connection it hands out, by default: a round trip before each
-        // statement, which doubled the round trips of a read of one agent's skills. Only a
-        // connection idle for a while is pinged (one PostgreSQL may have closed meanwhile:
-        // a restart, an idle timeout); one in use moments ago is handed out as it is.
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for >= PING_AFTER_IDLE {
-                    use sqlx::Connection;
-                    conn.ping().await?;
-                }
-                Ok(true)
-            })
-        })
-}
+/// How long a statement waits for a connection (the pool's, or a held one) before it fails.
+const CONNECTION_WAIT: Duration = Duration::from_secs(30);
 
 impl PgStore {
     /// Connects to the database at `url` and applies pending migrations (under the migrator's
@@ -127,7 +109,23 @@ impl PgStore {
     /// `if_missing` says (PostgreSQL databases themselves are never created here).
     pub async fn open_with(url: &str, if_missing: IfMissing) -> anyhow::Result<Self> {
         let options: PgConnectOptions = url.parse().context("the PostgreSQL URL is not valid")?;
-        let pool = pool_options(pool_size())
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size())
+            .acquire_timeout(CONNECTION_WAIT)
+            // sqlx pings every connection it hands out, by default: a round trip before each
+            // statement, which doubled the round trips of a read of one agent's skills. Only a
+            // connection idle for a while is pinged (one PostgreSQL may have closed meanwhile:
+            // a restart, an idle timeout); one in use moments ago is handed out as it is.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        use sqlx::Connection;
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.clone())
             .await
             .context("failed to connect to the PostgreSQL database")?;

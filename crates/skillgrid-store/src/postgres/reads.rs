@@ -12,15 +12,16 @@
 //! write. The reads of one statement see one snapshot. At most a few statements run at once
 //! ([`Reads::new`]); a read that finds all of them busy waits for one to end, and is answered
 //! by whichever statement takes it. With nothing else reading, a read is a statement of its
-//! own at once.
+//! own at once. The queue and its turns are `crate::batch`'s, as the group commit's are.
 
 use super::held::Held;
 use super::read_set;
+use crate::batch::{Batcher, Queued};
 use crate::*;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::Row;
-use std::sync::{Arc, Mutex};
-use tokio::sync::{oneshot, Semaphore};
+use std::sync::Arc;
+use tokio::sync::oneshot;
 
 /// The generation of the organization and the agent's set, if it has that agent.
 type Answer = Result<(i64, Option<AgentSkillSet>)>;
@@ -36,16 +37,15 @@ struct Wanted {
 }
 
 pub(super) struct Reads {
-    queue: Mutex<Vec<Wanted>>,
-    statements: Semaphore,
+    batches: Batcher<Wanted>,
     /// A connection for each statement that may run at once, used for nothing else.
     connections: Arc<Held>,
 }
 
-fn lost() -> StoreError {
-    StoreError::Other(anyhow::anyhow!(
-        "the batched read ended before it was answered"
-    ))
+impl Queued for Wanted {
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
 }
 
 /// The organizations' generations, their agents' ids, versions and active flags, and then
@@ -79,49 +79,25 @@ impl Reads {
     /// running at once (at least one).
     pub(super) fn new(options: &PgConnectOptions, statements: u32) -> Self {
         Reads {
-            queue: Mutex::new(Vec::new()),
-            statements: Semaphore::new(statements.max(1) as usize),
+            batches: Batcher::new(statements as usize, MAX_BATCH),
             connections: Arc::new(Held::new(options, statements)),
         }
     }
 
     /// The organization's generation and the agent's set (see `Store::agent_skills_at_generation`).
     pub(super) async fn read(&self, org: OrgId, agent: AgentId) -> Answer {
-        let (reply, mut rx) = oneshot::channel();
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Wanted { org, agent, reply });
-        // Answered by a statement another read started, or this read starts one.
-        let turn = tokio::select! {
-            biased;
-            answer = &mut rx => return answer.map_err(|_| lost())?,
-            turn = self.statements.acquire() => turn,
-        };
-        // Never closed, so acquiring cannot fail; were it closed, the read is lost, not hung.
-        let Ok(turn) = turn else {
-            return Err(lost());
-        };
-        // The statement before may have taken this read already.
-        match rx.try_recv() {
-            Ok(answer) => return answer,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
-            Err(oneshot::error::TryRecvError::Empty) => {}
-        }
-        let batch: Vec<Wanted> = {
-            let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-            let n = q.len().min(MAX_BATCH);
-            q.drain(..n).filter(|w| !w.reply.is_closed()).collect()
-        };
-        if !batch.is_empty() {
-            // A task of its own: if this request goes away meanwhile, the statement still
-            // answers every read it took.
-            let connections = self.connections.clone();
-            let _ = tokio::spawn(async move { answer(&connections, batch).await }).await;
-        }
-        drop(turn);
-        // Answered by now (this read was in the queue until a statement took it).
-        rx.await.map_err(|_| lost())?
+        let (reply, answer) = oneshot::channel();
+        let connections = self.connections.clone();
+        let run = |batch| async move { self::answer(&connections, batch).await };
+        let wanted = Wanted { org, agent, reply };
+        self.batches
+            .submit(wanted, answer, run)
+            .await
+            .map_err(|_| {
+                StoreError::Other(anyhow::anyhow!(
+                    "the batched read ended before it was answered"
+                ))
+            })?
     }
 }
 
@@ -146,10 +122,9 @@ async fn answer(connections: &Held, batch: Vec<Wanted>) {
     let rows = match rows {
         Ok(rows) => rows,
         Err(e) => {
+            let e = StoreError::from(e);
             for w in batch {
-                let _ = w
-                    .reply
-                    .send(Err(anyhow::anyhow!("the read failed: {e:#}").into()));
+                let _ = w.reply.send(Err(e.shared("the batched read failed")));
             }
             return;
         }
