@@ -499,6 +499,52 @@ mod tests {
             .unwrap();
     }
 
+    /// A batched read whose skills the kept catalog of its generation cannot name is read
+    /// again with its skills joined, and answered as if the catalog had named them.
+    #[tokio::test]
+    async fn a_read_the_kept_catalog_cannot_map_is_read_with_its_skills() {
+        use skillgrid_core::model::{Assignment, SkillSetWrite};
+        let (url, name, mut c) = fresh_db().await;
+        let store = PgStore::open(&url).await.unwrap();
+        let now = Timestamp(1_000);
+        let (org, skills, agents) = crate::seed::seed(&store, 2, now).await;
+        // Held in the reverse order of the skills' names.
+        let set: Vec<Assignment> = skills
+            .iter()
+            .rev()
+            .zip(1..)
+            .map(|(s, p)| Assignment::omitted(*s, p))
+            .collect();
+        let items = [AgentWrite {
+            agent_id: agents[0],
+            write: SkillSetWrite::Replace(set),
+            if_match: None,
+        }];
+        let ctx = write_context(now);
+        let request = WriteRequest::new(org, &ctx, Items::Slice(&items), all_or_nothing(10));
+        store.write(request).await.unwrap();
+        let read = |agent| store.agent_skills_at_generation(org, agent);
+        let (generation, first) = read(agents[0]).await.unwrap();
+        let first = first.unwrap();
+        let named: Vec<_> = first.skills.iter().map(|a| a.skill_id).collect();
+        assert_eq!(named, skills, "sorted by name: billing, chat, voice");
+        store.reads.empty_kept_catalogs();
+        let (again_at, again) = read(agents[0]).await.unwrap();
+        assert_eq!(again_at, generation);
+        let again = again.unwrap();
+        assert_eq!(
+            (again.version, again.active, &again.skills),
+            (first.version, first.active, &first.skills)
+        );
+        let (_, none) = read(agents[1]).await.unwrap();
+        assert!(none.unwrap().skills.is_empty());
+        store.write.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+
     /// A write's context in these tests: one request of one client, at `now`.
     fn write_context(now: Timestamp) -> WriteContext {
         WriteContext {

@@ -314,3 +314,47 @@ async fn reads_at_once_each_get_their_own_answer() {
         done.unwrap();
     }
 }
+
+/// An agent's set comes sorted by its skills' names as they are now: a rename, or a skill
+/// created and given to the agent, shows in the order of the next read at once.
+#[tokio::test]
+async fn a_read_sorts_by_the_names_skills_have_now() {
+    use super::helpers::{new_agent, new_skill};
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let s = &*store;
+    let org = new_org(s, "names").await;
+    let (chat, voice) = (
+        new_skill(s, org, "chat").await,
+        new_skill(s, org, "voice").await,
+    );
+    let agent = new_agent(s, org, "n@x").await;
+    let write = |upsert| [merge(agent, upsert, vec![])];
+    s.write_skill_sets(
+        org,
+        &ctx(1),
+        &write(vec![asg(voice, 1), asg(chat, 2)]),
+        opts(),
+    )
+    .await
+    .unwrap();
+    let order = || async {
+        let (_, set) = s.agent_skills_at_generation(org, agent).await.unwrap();
+        let set = set.unwrap().skills;
+        set.iter().map(|a| a.skill_id).collect::<Vec<_>>()
+    };
+    assert_eq!(order().await, vec![chat, voice]);
+    let rename = SkillPatch {
+        name: Some("Web chat".into()),
+        ..Default::default()
+    };
+    s.update_skill(org, chat, &rename, Timestamp(2))
+        .await
+        .unwrap();
+    assert_eq!(order().await, vec![voice, chat], "after the rename");
+    let billing = new_skill(s, org, "billing").await;
+    s.write_skill_sets(org, &ctx(3), &write(vec![asg(billing, 3)]), opts())
+        .await
+        .unwrap();
+    assert_eq!(order().await, vec![billing, voice, chat], "a new skill");
+}
