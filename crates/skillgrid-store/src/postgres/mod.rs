@@ -404,6 +404,14 @@ mod tests {
         (url, name, c)
     }
 
+    /// Drops the database [`fresh_db`] made, with whatever still holds it open.
+    async fn drop_db(admin: &mut sqlx::PgConnection, name: &str) {
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(admin)
+            .await
+            .unwrap();
+    }
+
     /// [`fresh_db`] with the migrations up to `version` applied, and a pool on it.
     async fn fresh_db_at(version: i64) -> (String, String, sqlx::PgConnection, PgPool) {
         let (url, name, c) = fresh_db().await;
@@ -446,10 +454,7 @@ mod tests {
         assert_eq!(one().await.unwrap(), 1);
         assert!(read().await.unwrap().1.is_none());
         store.write.close().await;
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        drop_db(&mut c, &name).await;
     }
 
     /// A held connection whose use ended early (a statement cancelled half-way, or failed) is
@@ -493,10 +498,7 @@ mod tests {
             "a connection left mid-statement was used again"
         );
         lease.keep();
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        drop_db(&mut c, &name).await;
     }
 
     /// A batched read whose skills the kept catalog of its generation cannot name is read
@@ -539,10 +541,7 @@ mod tests {
         let (_, none) = read(agents[1]).await.unwrap();
         assert!(none.unwrap().skills.is_empty());
         store.write.close().await;
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        drop_db(&mut c, &name).await;
     }
 
     /// A write's context in these tests: one request of one client, at `now`.
@@ -604,10 +603,7 @@ mod tests {
             agents.len() * skills.len()
         );
         store.write.close().await;
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        drop_db(&mut c, &name).await;
     }
 
     /// A write larger than one statement's chunk (`tuning::PG_CHUNK_ROWS`) is written whole:
@@ -695,10 +691,7 @@ mod tests {
             .unwrap();
         assert_eq!(log.items.len(), 2 * SKILLS * AGENTS);
         store.write.close().await;
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        drop_db(&mut c, &name).await;
     }
 
     /// Migration 0019 keys events by organization and sequence number: the events written
@@ -749,10 +742,7 @@ mod tests {
         .await;
         assert!(again.is_err(), "a sequence number was taken twice");
         store.write.close().await;
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        drop_db(&mut c, &name).await;
     }
 
     /// Against the server `SKILLGRID_TEST_POSTGRES_URL` names; fails without one.
@@ -781,9 +771,6 @@ mod tests {
                 .unwrap();
         assert!(next > 5, "{next}");
         store.write.close().await;
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        drop_db(&mut c, &name).await;
     }
 }
