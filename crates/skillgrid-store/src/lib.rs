@@ -517,6 +517,8 @@ pub struct OrgSnapshot {
 pub struct TokenTake {
     /// How many of the tokens wanted were taken.
     pub granted: u64,
+    /// How many more were taken for requests yet to come (see [`Store::take_tokens`]).
+    pub ahead: u64,
     /// Tokens left afterwards; fractional, as the bucket refills continuously.
     pub tokens: f64,
 }
@@ -1151,16 +1153,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Takes up to `wanted` whole tokens (one per request) from `client`'s bucket of
     /// `limit.burst` tokens, refilled at `limit.requests_per_minute`, kept in the database
-    /// where every process on it takes from the same bucket; one round trip. A bucket last
-    /// used with other sizes starts full. `None` when this store keeps no buckets (one process
-    /// serves it): the caller then counts in its own process.
+    /// where every process on it takes from the same bucket; one round trip. Once all
+    /// `wanted` are taken, up to `ahead` more are, for the caller's requests yet to come, but
+    /// at most a quarter of what is then left. A bucket last used with other sizes starts
+    /// full. `None` when this store keeps no buckets (one process serves it): the caller then
+    /// counts in its own process.
     async fn take_tokens(
         &self,
         client: ClientId,
         limit: &RateLimit,
         wanted: u64,
+        ahead: u64,
     ) -> Result<Option<TokenTake>> {
-        let _ = (client, limit, wanted);
+        let _ = (client, limit, wanted, ahead);
         Ok(None)
     }
 

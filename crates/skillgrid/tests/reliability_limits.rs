@@ -90,6 +90,65 @@ async fn two_instances_grant_one_client_one_budget() {
     assert!(ok >= BURST, "only {ok} granted");
 }
 
+/// Many requests at once to one instance, sent until each sender is refused: the instance
+/// takes tokens ahead of its requests, and still every token is granted exactly once, the
+/// `RateLimit-Remaining` of the requests granted counts down without a repeat, and the
+/// budget, not a token more, is granted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tokens_taken_ahead_are_each_granted_once() {
+    const BUDGET: u64 = 2_000;
+    let db = common::test_db(true).await;
+    let (store, boot) = common::first_start(&db.url).await;
+    // One token a minute: at most one more than the burst during the test.
+    common::set_rate_limit(&store, boot.org_id, 1, BUDGET).await;
+    let server = common::start(&db.url);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let token =
+        Arc::new(common::token(&http, &server.base, boot.client_id, &boot.client_secret).await);
+    let url: Arc<str> = format!("{}/api/v2/admin/skills?limit=1", server.base).into();
+    let mut tasks = Vec::new();
+    for _ in 0..SENDERS * 4 {
+        let (http, token, url) = (http.clone(), token.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut granted = Vec::new();
+            loop {
+                let r = http
+                    .get(&*url)
+                    .bearer_auth(token.as_str())
+                    .send()
+                    .await
+                    .expect("the server answers");
+                let remaining: u64 = r.headers()["ratelimit-remaining"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                match r.status().as_u16() {
+                    200 => granted.push(remaining),
+                    429 => return granted,
+                    other => panic!("{other}: {}", r.text().await.unwrap()),
+                }
+            }
+        }));
+    }
+    let mut granted = Vec::new();
+    for t in tasks {
+        granted.extend(t.await.unwrap());
+    }
+    let n = granted.len() as u64;
+    assert!(
+        (BUDGET..=BUDGET + 1).contains(&n),
+        "{n} granted of a budget of {BUDGET}"
+    );
+    granted.sort_unstable();
+    let repeats = granted.windows(2).filter(|w| w[0] == w[1]).count();
+    // A token refilled during the test may be counted down from twice.
+    assert!(
+        repeats <= 1,
+        "{repeats} repeated values of RateLimit-Remaining"
+    );
+}
+
 /// The value of an unlabelled gauge in `/metrics`; `None` before it is first set.
 async fn gauge(http: &reqwest::Client, base: &str, name: &str) -> Option<f64> {
     let text = http.get(format!("{base}/metrics")).send().await.unwrap();
@@ -125,6 +184,9 @@ async fn while_the_shared_buckets_cannot_be_read_each_instance_counts_its_own() 
         remaining().await;
     }
     assert_ne!(gauge(&http, &server.base, fallback).await, Some(1.0));
+    // Requests that follow each other closely take tokens ahead of the next; those lapse
+    // after half a second, and the next request asks the database.
+    tokio::time::sleep(Duration::from_millis(700)).await;
     let mut pg = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query("ALTER TABLE rate_buckets RENAME TO rate_buckets_away")
         .execute(&mut pg)

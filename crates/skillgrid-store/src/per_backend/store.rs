@@ -166,8 +166,8 @@ store! {
         = write keys::finish(org, client, key, Some((status, body)));
     idempotency_abandon(org: OrgId, client: ClientId, key: &str) -> ()
         = write keys::finish(org, client, key, None);
-    take_tokens(client: ClientId, limit: &RateLimit, wanted: u64) -> Option<TokenTake>
-        = store take_tokens(client, limit, wanted);
+    take_tokens(client: ClientId, limit: &RateLimit, wanted: u64, ahead: u64)
+        -> Option<TokenTake> = store take_tokens(client, limit, wanted, ahead);
 
     // Webhooks.
     create_webhook(org: OrgId, new: &NewWebhook, secret: &WebhookSecret, by: &ChangedBy)

@@ -369,8 +369,9 @@ async fn take_tokens(
     client: ClientId,
     limit: &RateLimit,
     wanted: u64,
+    ahead: u64,
 ) -> Result<Option<TokenTake>> {
-    rate::take_tokens(&store.write, client, limit, wanted)
+    rate::take_tokens(&store.write, client, limit, wanted, ahead)
         .await
         .map(Some)
 }
@@ -424,6 +425,44 @@ mod tests {
             .await
             .unwrap();
         (url, name, c, pool)
+    }
+
+    /// Tokens are taken ahead only once every one wanted now was, and at most a quarter of
+    /// what is then left: a small bucket, or one nearly spent, is never taken ahead of.
+    #[tokio::test]
+    async fn tokens_are_taken_ahead_from_what_a_bucket_can_spare() {
+        let (url, name, mut c) = fresh_db().await;
+        let store = PgStore::open(&url).await.unwrap();
+        // One token a minute: the bucket does not refill noticeably during the test.
+        let limit = |burst| RateLimit {
+            requests_per_minute: 1,
+            burst,
+        };
+        let take = |client, burst, wanted, ahead| {
+            let limit = limit(burst);
+            let store = &store;
+            async move {
+                let t = store
+                    .take_tokens(client, &limit, wanted, ahead)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (t.granted, t.ahead, t.tokens.floor() as i64)
+            }
+        };
+        let big = ClientId::new(Uuid::now_v7());
+        // 100: 2 now, 50 wanted ahead but a quarter of the 98 left is 24.
+        assert_eq!(take(big, 100, 2, 50).await, (2, 24, 74));
+        assert_eq!(take(big, 100, 1, 10).await, (1, 10, 63));
+        // More wanted than left: what is left, none ahead.
+        assert_eq!(take(big, 100, 70, 10).await, (63, 0, 0));
+        assert_eq!(take(big, 100, 1, 10).await, (0, 0, 0));
+        let small = ClientId::new(Uuid::now_v7());
+        assert_eq!(take(small, 4, 1, 10).await, (1, 0, 3));
+        // Other sizes: the bucket starts full at them.
+        assert_eq!(take(small, 9, 1, 10).await, (1, 2, 6));
+        store.write.close().await;
+        drop_db(&mut c, &name).await;
     }
 
     /// Connections PostgreSQL closed while they sat idle (a restart, an idle timeout), in the

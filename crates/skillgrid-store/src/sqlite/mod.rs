@@ -506,6 +506,7 @@ async fn take_tokens(
     _client: ClientId,
     _limit: &RateLimit,
     _wanted: u64,
+    _ahead: u64,
 ) -> Result<Option<TokenTake>> {
     Ok(None)
 }
