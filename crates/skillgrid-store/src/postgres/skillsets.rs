@@ -6,7 +6,8 @@
 //! that and the agent locks are what keep assignments pointing at rows that exist (the table
 //! has no foreign keys; see migration 0003). Current sets
 //! are loaded with `= ANY($1)`, diffed in memory, and written back with `UNNEST` arrays: a
-//! 100,000-assignment bulk write is a handful of statements.
+//! 100,000-assignment bulk write is a handful of statements. Rows the agents held are updated
+//! where the read found them (their `ctid`), not looked up by key again as an upsert would.
 
 use crate::audit;
 use crate::common::{self, AgentRow, SetRow, SkillKeys};
@@ -21,11 +22,15 @@ use crate::tuning::PG_CHUNK_ROWS as CHUNK_ROWS;
 /// `agent_skills` reads one: read by integer keys (no join, no sort in SQL), then put in name
 /// order in memory. The rows come as one row of six arrays, a column each: a bulk re-write
 /// reads 100,000 of them, in about two thirds of the time they take as a row each.
+///
+/// With the sets, where each row is (its `ctid`): the agents are locked, and only a write
+/// holding an agent's lock changes its rows, so the rows a write changes are updated there,
+/// without looking each up by its key again.
 async fn load_sets(
     conn: &mut PgConnection,
     agents: &[i64],
     keys: &SkillKeys,
-) -> Result<foldhash::HashMap<i64, Vec<StoredAssignment>>> {
+) -> Result<(foldhash::HashMap<i64, Vec<StoredAssignment>>, Places)> {
     if agents.is_empty() {
         return Ok(Default::default());
     }
@@ -36,17 +41,21 @@ async fn load_sets(
         Vec<Option<i64>>,
         Vec<Option<i64>>,
         Vec<i64>,
+        Vec<Tid>,
     );
     // One aggregate pass: every array lists the rows in the same order.
-    let (agent, skill, proficiency, effective, expires, updated): Columns = sqlx::query_as(
+    let (agent, skill, proficiency, effective, expires, updated, tid): Columns = sqlx::query_as(
         "SELECT coalesce(array_agg(agent_id), '{}'), coalesce(array_agg(skill_id), '{}'),
            coalesce(array_agg(proficiency), '{}'), coalesce(array_agg(effective_at), '{}'),
-           coalesce(array_agg(expires_at), '{}'), coalesce(array_agg(updated_at), '{}')
+           coalesce(array_agg(expires_at), '{}'), coalesce(array_agg(updated_at), '{}'),
+           coalesce(array_agg(ctid), '{}')
          FROM assignments WHERE agent_id = ANY($1)",
     )
     .bind(agents)
     .fetch_one(&mut *conn)
     .await?;
+    let mut places: Places = foldhash::HashMapExt::with_capacity(tid.len());
+    places.extend(agent.iter().zip(&skill).map(|(a, s)| (*a, *s)).zip(tid));
     let rows = agent
         .into_iter()
         .zip(skill)
@@ -65,7 +74,45 @@ async fn load_sets(
                 )))
             },
         );
-    common::sets_in_name_order(rows, keys)
+    Ok((common::sets_in_name_order(rows, keys)?, places))
+}
+
+/// Where the rows of a write's agents are, by agent and skill key (see [`load_sets`]).
+type Places = foldhash::HashMap<(i64, i64), Tid>;
+
+/// A row's place in its table (`ctid`: block and offset), as PostgreSQL sends it in binary.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Tid([u8; 6]);
+
+impl sqlx::Type<sqlx::Postgres> for Tid {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(27))
+    }
+}
+
+impl sqlx::postgres::PgHasArrayType for Tid {
+    fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(1010))
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Tid {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'r>,
+    ) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+        let bytes: [u8; 6] = value.as_bytes()?.try_into()?;
+        Ok(Tid(bytes))
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Postgres> for Tid {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        buf.extend_from_slice(&self.0);
+        Ok(sqlx::encode::IsNull::No)
+    }
 }
 
 pub(super) async fn write(
@@ -208,7 +255,7 @@ async fn write_parts_in(
         .await?,
     );
     let pks: Vec<i64> = agents.values().map(|a| a.pk).collect();
-    let mut sets = load_sets(&mut *tx, &pks, &skills).await?;
+    let (mut sets, places) = load_sets(&mut *tx, &pks, &skills).await?;
     let layers = if layered {
         load_layers(&mut *tx, &pks, &skills).await?
     } else {
@@ -235,7 +282,7 @@ async fn write_parts_in(
         }
         let committed = going && !writes.is_empty();
         let added = if committed {
-            rows.add(p.ctx, &writes, &agents, &skills)
+            rows.add(p.ctx, &writes, &agents, &skills, &places)
         } else {
             Ok(())
         };
@@ -380,26 +427,54 @@ impl Assignments {
     /// The rows in statements' shares of at most [`CHUNK_ROWS`]; the last share apart (empty
     /// when there are no rows).
     fn chunks(&self) -> (Vec<Upserts<'_>>, Upserts<'_>) {
-        let mut all: Vec<Upserts<'_>> = chunks(&self.agent)
-            .zip(chunks(&self.skill))
-            .zip(chunks(&self.proficiency))
+        last_apart(
+            chunks(&self.agent)
+                .zip(chunks(&self.skill))
+                .zip(self.values())
+                .map(
+                    |((agent, skill), (proficiency, effective, expires, updated))| Upserts {
+                        agent,
+                        skill,
+                        proficiency,
+                        effective,
+                        expires,
+                        updated,
+                    },
+                ),
+        )
+    }
+
+    /// The rows with their places `at`, in statements' shares as [`Assignments::chunks`].
+    fn moves<'a>(&'a self, at: &'a [Tid]) -> (Vec<Moves<'a>>, Moves<'a>) {
+        last_apart(chunks(at).zip(self.values()).map(
+            |(tid, (proficiency, effective, expires, updated))| Moves {
+                tid,
+                proficiency,
+                effective,
+                expires,
+                updated,
+            },
+        ))
+    }
+
+    /// The columns every statement of these rows sets, in statements' shares.
+    fn values(&self) -> impl Iterator<Item = Values<'_>> {
+        chunks(&self.proficiency)
             .zip(chunks(&self.effective))
             .zip(chunks(&self.expires))
             .zip(chunks(&self.updated))
-            .map(
-                |(((((agent, skill), proficiency), effective), expires), updated)| Upserts {
-                    agent,
-                    skill,
-                    proficiency,
-                    effective,
-                    expires,
-                    updated,
-                },
-            )
-            .collect();
-        let last = all.pop().unwrap_or_default();
-        (all, last)
+            .map(|(((p, e), x), u)| (p, e, x, u))
     }
+}
+
+/// One share of the proficiencies, effective and expiry times and update times of rows.
+type Values<'a> = (&'a [i64], &'a [Option<i64>], &'a [Option<i64>], &'a [i64]);
+
+/// The shares of `all` but the last, and the last (empty when there are none).
+fn last_apart<T: Default>(all: impl Iterator<Item = T>) -> (Vec<T>, T) {
+    let mut all: Vec<T> = all.collect();
+    let last = all.pop().unwrap_or_default();
+    (all, last)
 }
 
 /// The rows of the writes of one transaction, column by column.
@@ -411,7 +486,12 @@ struct Rows {
     /// lock, so these are inserted without a conflict clause (cheaper than an upsert's
     /// speculative insertion).
     added: Assignments,
-    /// Rows the agents held, updated in place.
+    /// Rows the agents held, updated where [`load_sets`] found them.
+    moved: Assignments,
+    /// Where each of `moved` is.
+    moved_at: Vec<Tid>,
+    /// Rows the agents held that [`load_sets`] did not find (a row the same write added
+    /// first, should a caller ever write an agent twice at once): upserted.
     changed: Assignments,
     audit: Vec<audit::AuditSet>,
     /// The time, request and client of each of `audit`.
@@ -432,6 +512,7 @@ impl Rows {
         writes: &[(&AgentWrite, &Plan)],
         agents: &foldhash::HashMap<AgentId, AgentRow>,
         skills: &SkillKeys,
+        places: &Places,
     ) -> Result<()> {
         let common::Changes {
             added,
@@ -444,7 +525,13 @@ impl Rows {
             self.deleted_skill.push(s);
         }
         self.added.extend(added, ctx.now);
-        self.changed.extend(updated, ctx.now);
+        let (found, not_found): (Vec<_>, Vec<_>) = updated
+            .into_iter()
+            .partition(|(a, s, _)| places.contains_key(&(*a, *s)));
+        self.moved_at
+            .extend(found.iter().map(|(a, s, _)| places[&(*a, *s)]));
+        self.moved.extend(found, ctx.now);
+        self.changed.extend(not_found, ctx.now);
         let before = self.audit.len();
         self.audit
             .extend(audit::audit_sets(writes, agents, ctx.now, audit::Inline));
@@ -485,6 +572,12 @@ impl Rows {
         for u in upserts {
             u.bind(sqlx::query(&UPSERT)).execute(&mut *tx).await?;
         }
+        let (moves, last_moves) = self.moved.moves(&self.moved_at);
+        for m in moves {
+            let n = m.tid.len() as u64;
+            let done = m.bind(sqlx::query(MOVE)).execute(&mut *tx).await?;
+            moved_all(done.rows_affected(), n)?;
+        }
         let mut sets = self.audit.into_iter();
         let mut audits: Vec<AuditRows> = chunks(&self.audit_at)
             .zip(chunks(&self.audit_request))
@@ -507,13 +600,13 @@ impl Rows {
             )?;
         }
         let q = last_upserts.bind(last_inserts.bind(sqlx::query(&LAST)));
-        keep(
-            last_audits
-                .bind(q.bind(org_pk))
-                .bind(&self.bumped)
-                .fetch_all(&mut *tx)
-                .await?,
-        )?;
+        let last_moved = last_moves.tid.len() as u64;
+        let q = last_audits.bind(q.bind(org_pk)).bind(&self.bumped);
+        let rows = last_moves.bind(q).fetch_all(&mut *tx).await?;
+        if let Some(r) = rows.first() {
+            moved_all(r.try_get::<i64, _>(2)? as u64, last_moved)?;
+        }
+        keep(rows)?;
         Ok(keys)
     }
 }
@@ -603,20 +696,50 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| format!("{} {UPSERT_ROWS}", u
 static AUDIT: LazyLock<String> =
     LazyLock::new(|| format!("{} RETURNING id, uuid", audit_insert(1)));
 
-/// A write's last chunks of inserts, upserts and audit rows and its version bumps, in one
-/// statement: the insert's arrays from `$1`, the upsert's from `$7`, the audit insert's from
-/// `$13`, the bumped agents at `$22`; the audit rows' keys and ids.
+/// A write's last chunks of inserts, upserts, updates in place and audit rows and its
+/// version bumps, in one statement: the insert's arrays from `$1`, the upsert's from `$7`,
+/// the audit insert's from `$13`, the bumped agents at `$22`, the update's arrays from `$23`;
+/// the audit rows' keys and ids, and how many rows were updated.
 static LAST: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH inserted AS ({}), upserted AS ({} {UPSERT_ROWS}),
            audited AS ({} RETURNING id, uuid),
-           bumped AS (UPDATE agents SET version = version + 1 WHERE id = ANY($22))
-         SELECT id, uuid FROM audited",
+           bumped AS (UPDATE agents SET version = version + 1 WHERE id = ANY($22)),
+           moved AS ({} RETURNING 1)
+         SELECT id, uuid, (SELECT count(*) FROM moved) FROM audited",
         upsert_head(1),
         upsert_head(7),
         audit_insert(13),
+        move_rows(23),
     )
 });
+
+/// The update in place of one chunk of held assignments: five arrays from `$1`.
+const MOVE: &str = "UPDATE assignments a SET proficiency = u.p, effective_at = u.e,
+       expires_at = u.x, updated_at = u.t
+     FROM UNNEST($1::tid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+       AS u(at, p, e, x, t)
+     WHERE a.ctid = u.at";
+
+/// [`MOVE`] with its arrays from `$first`.
+fn move_rows(first: usize) -> String {
+    let mut sql = MOVE.to_string();
+    for n in (1..=5).rev() {
+        sql = sql.replace(&format!("${n}:"), &format!("${}:", first + n - 1));
+    }
+    sql
+}
+
+/// Every row a write found held was updated where it was found: else something changed it
+/// under the write's locks, and the transaction is abandoned rather than leave it out.
+fn moved_all(updated: u64, expected: u64) -> Result<()> {
+    if updated == expected {
+        return Ok(());
+    }
+    Err(StoreError::Other(anyhow::anyhow!(
+        "{updated} of {expected} held assignments were where the write had read them"
+    )))
+}
 
 /// `INSERT … SELECT FROM UNNEST(…)` of assignments, its six arrays from `$first` (an upsert
 /// with [`UPSERT_ROWS`] after it).
@@ -679,6 +802,18 @@ columns! {
     struct Upserts<'a> {
         agent: &'a [i64],
         skill: &'a [i64],
+        proficiency: &'a [i64],
+        effective: &'a [Option<i64>],
+        expires: &'a [Option<i64>],
+        updated: &'a [i64],
+    }
+}
+
+columns! {
+    /// One statement's share of the rows updated where they are.
+    #[derive(Default)]
+    struct Moves<'a> {
+        tid: &'a [Tid],
         proficiency: &'a [i64],
         effective: &'a [Option<i64>],
         expires: &'a [Option<i64>],
