@@ -668,19 +668,20 @@ mod tests {
         };
         // One request a second: none ahead.
         assert_eq!(last(Duration::from_secs(1), 0).ahead_of(&s, 1), 0);
-        // Four requests in a millisecond (4,000 a second, 80 in the span), grown to at most
-        // four times the four.
-        assert_eq!(last(Duration::from_millis(1), 0).ahead_of(&s, 4), 16);
-        // 200 in 10 ms: 20,000 a second, 400 in the span.
+        // Four requests in a tenth of a millisecond (40,000 a second, 800 in the span), grown
+        // to at most four times the four.
+        assert_eq!(last(Duration::from_micros(100), 0).ahead_of(&s, 4), 16);
+        // 200 in 10 ms: 20,000 a second, 400 in the span (fewer as the test's own time
+        // passes), not the 800 the growth would allow.
         let n = last(Duration::from_millis(10), 196).ahead_of(&s, 4);
-        assert!((380..=400).contains(&n), "{n}");
+        assert!((100..=400).contains(&n), "{n}");
         // At most MAX_AHEAD.
-        let n = last(Duration::from_millis(1), 9_996).ahead_of(&s, 4);
+        let n = last(Duration::from_micros(100), 9_996).ahead_of(&s, 4);
         assert_eq!(n, MAX_AHEAD);
         let other = RateLimit {
             requests_per_minute: 600,
             burst: 100,
         };
-        assert_eq!(last(Duration::from_millis(1), 0).ahead_of(&other, 4), 0);
+        assert_eq!(last(Duration::from_micros(100), 0).ahead_of(&other, 4), 0);
     }
 }

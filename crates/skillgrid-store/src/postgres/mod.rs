@@ -646,7 +646,8 @@ mod tests {
     }
 
     /// A write larger than one statement's chunk (`tuning::PG_CHUNK_ROWS`) is written whole:
-    /// every chunk's deletes, upserts and audit rows, and each version bumped once.
+    /// every chunk's inserts, updates where the rows were read, deletes and audit rows, and
+    /// each version bumped once.
     #[tokio::test]
     async fn writes_of_several_chunks_land_whole() {
         use skillgrid_core::model::{Assignment, NewSkill, SkillSetWrite};
@@ -685,18 +686,26 @@ mod tests {
                 })
                 .collect::<Vec<_>>()
         };
-        // SKILLS × AGENTS inserts and a bump per agent; then AGENTS updates and
-        // (SKILLS - 1) × AGENTS deletes.
-        let r = store
-            .write_skill_sets(
-                org,
-                &ctx,
-                &write(&|| SkillSetWrite::Replace(set(10, SKILLS))),
-                opts,
-            )
-            .await
-            .unwrap();
-        assert!(r.committed);
+        // SKILLS × AGENTS inserts and a bump per agent; then as many updates; then AGENTS
+        // updates and (SKILLS - 1) × AGENTS deletes.
+        for p in [10, 15] {
+            let r = store
+                .write_skill_sets(
+                    org,
+                    &ctx,
+                    &write(&|| SkillSetWrite::Replace(set(p, SKILLS))),
+                    opts,
+                )
+                .await
+                .unwrap();
+            assert!(r.committed);
+        }
+        let held: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT proficiency, count(*) FROM assignments GROUP BY proficiency")
+                .fetch_all(&store.read)
+                .await
+                .unwrap();
+        assert_eq!(held, [(15, (SKILLS * AGENTS) as i64)]);
         let r = store
             .write_skill_sets(
                 org,
@@ -709,7 +718,7 @@ mod tests {
         assert!(r.committed);
         for a in &agents {
             let got = store.agent_skills(org, *a).await.unwrap();
-            assert_eq!(got.version, 2);
+            assert_eq!(got.version, 3);
             let profs: Vec<(SkillId, i64)> = got
                 .skills
                 .iter()
@@ -728,7 +737,7 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(log.items.len(), 2 * SKILLS * AGENTS);
+        assert_eq!(log.items.len(), 3 * SKILLS * AGENTS);
         store.write.close().await;
         drop_db(&mut c, &name).await;
     }
