@@ -603,9 +603,12 @@ impl Rows {
         let last_moved = last_moves.tid.len() as u64;
         let q = last_audits.bind(q.bind(org_pk)).bind(&self.bumped);
         let rows = last_moves.bind(q).fetch_all(&mut *tx).await?;
-        if let Some(r) = rows.first() {
-            moved_all(r.try_get::<i64, _>(2)? as u64, last_moved)?;
-        }
+        // Each updated row has its audit row, so a statement that updated rows returns some.
+        let updated = match rows.first() {
+            Some(r) => r.try_get::<i64, _>(2)? as u64,
+            None => 0,
+        };
+        moved_all(updated, last_moved)?;
         keep(rows)?;
         Ok(keys)
     }
