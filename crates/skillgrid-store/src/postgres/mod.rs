@@ -793,6 +793,71 @@ mod tests {
         drop_db(&mut c, &name).await;
     }
 
+    /// Agents are looked up by e-mail without the e-mail trigram index, even where
+    /// PostgreSQL would choose it: here, by turning sequential scans off for
+    /// the session (as a large table makes it), a thousand keys among 200 agents plan a bitmap
+    /// scan of the trigram index otherwise. The lookup gives the setting back after it.
+    #[tokio::test]
+    async fn agents_are_looked_up_by_email_without_the_trigram_index() {
+        let (url, name, mut c) = fresh_db().await;
+        let store = PgStore::open(&url).await.unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO orgs (uuid, name, name_key, settings, created_at)
+               VALUES (gen_random_uuid(), 'o', 'o', '{}', 0);
+             INSERT INTO agents (uuid, org_id, email, email_key, name, active, created_at, updated_at)
+               SELECT gen_random_uuid(), (SELECT id FROM orgs WHERE name_key = 'o'),
+                      'agent' || g || '@example.com', 'agent' || g || '@example.com',
+                      'Agent ' || g, true, 0, 0
+               FROM generate_series(1, 200) AS g;
+             ANALYZE agents;",
+        )
+        .execute(&store.write)
+        .await
+        .unwrap();
+        let org: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE name_key = 'o'")
+            .fetch_one(&store.write)
+            .await
+            .unwrap();
+        let trigrams: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'agents_email_trigrams')",
+        )
+        .fetch_one(&store.write)
+        .await
+        .unwrap();
+        assert!(
+            trigrams,
+            "pg_trgm is missing: the case this test is for cannot arise"
+        );
+        // Keys 191 to 1,190: ten agents that exist, the rest new.
+        let keys: Vec<String> = (191..1191)
+            .map(|i| format!("agent{i}@example.com"))
+            .collect();
+        let mut conn = store.write.acquire().await.unwrap();
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        let found = extra::agents_by_email(&mut tx, org, &keys).await.unwrap();
+        assert_eq!(found.len(), 10);
+        let (trigram_scans, bitmap): (i64, String) = sqlx::query_as(
+            "SELECT pg_stat_get_xact_numscans('agents_email_trigrams'::regclass),
+                    current_setting('enable_bitmapscan')",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!((trigram_scans, bitmap.as_str()), (0, "on"));
+        tx.rollback().await.unwrap();
+        sqlx::query("RESET enable_seqscan")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        store.write.close().await;
+        drop_db(&mut c, &name).await;
+    }
+
     /// Against the server `SKILLGRID_TEST_POSTGRES_URL` names; fails without one.
     #[tokio::test]
     async fn the_audit_trail_survives_migration_0002_with_its_ids_and_cursors() {
