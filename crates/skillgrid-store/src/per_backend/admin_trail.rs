@@ -6,6 +6,7 @@ use crate::admin_audit::{action_code, kind_code, AdminAuditRow};
 use crate::common::paged;
 use crate::*;
 use skillgrid_core::api::AdminAuditAction;
+use sqlx::QueryBuilder;
 
 type Pool = sqlx::Pool<Db>;
 type Conn = <Db as sqlx::Database>::Connection;
@@ -40,7 +41,7 @@ pub(super) async fn record_many(
     changes: &[(Uuid, Option<AdminState>, AdminState)],
     by: &ChangedBy,
 ) -> Result<()> {
-    /// Rows per statement: 7 parameters each, beside the 3 they share.
+    /// Rows per statement: 10 parameters each (see `events::PER_STATEMENT`).
     const PER_STATEMENT: usize = 500;
     let changes: Vec<_> = changes
         .iter()
@@ -48,37 +49,20 @@ pub(super) async fn record_many(
         .collect();
     let mut events = Vec::with_capacity(changes.len());
     for chunk in changes.chunks(PER_STATEMENT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p: Vec<String> = (1..=7).map(|k| format!("${}", i * 7 + k + 3)).collect();
-                format!("($1, $2, $3, {})", p.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO admin_audit
-                 (org_id, at, request_id, uuid, actor_uuid, kind, subject_uuid, action, before,
-                  after)
-             VALUES {}",
-            rows.join(", ")
-        );
-        let mut q = sqlx::query(&sql)
-            .bind(org_pk)
-            .bind(by.now.0)
-            .bind(&by.request_id);
+        let mut rows = Vec::with_capacity(chunk.len());
         for (subject, before, after) in chunk {
             let action = if before.is_some() {
                 AdminAuditAction::Updated
             } else {
                 AdminAuditAction::Created
             };
-            q = q
-                .bind(Uuid::now_v7())
-                .bind(by.client.map(ClientId::get))
-                .bind(kind_code(after.kind()))
-                .bind(*subject)
-                .bind(action_code(action))
-                .bind(before.as_ref().map(AdminState::to_json).transpose()?)
-                .bind(after.to_json()?);
+            rows.push((
+                *subject,
+                kind_code(after.kind()),
+                action_code(action),
+                before.as_ref().map(AdminState::to_json).transpose()?,
+                after.to_json()?,
+            ));
             events.extend(crate::events::NewEvent::admin(
                 *subject,
                 before.as_ref(),
@@ -86,7 +70,24 @@ pub(super) async fn record_many(
                 by,
             )?);
         }
-        q.execute(&mut *conn).await?;
+        let mut q = QueryBuilder::<Db>::new(
+            "INSERT INTO admin_audit
+                 (org_id, at, request_id, uuid, actor_uuid, kind, subject_uuid, action, before,
+                  after) ",
+        );
+        q.push_values(rows, |mut row, (subject, kind, action, before, after)| {
+            row.push_bind(org_pk)
+                .push_bind(by.now.0)
+                .push_bind(&by.request_id)
+                .push_bind(Uuid::now_v7())
+                .push_bind(by.client.map(ClientId::get))
+                .push_bind(kind)
+                .push_bind(subject)
+                .push_bind(action)
+                .push_bind(before)
+                .push_bind(after);
+        });
+        q.build().execute(&mut *conn).await?;
     }
     super::events::emit(conn, org_pk, events).await
 }

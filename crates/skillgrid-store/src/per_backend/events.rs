@@ -6,12 +6,18 @@ use super::Db;
 use super::EVENT_SOURCE;
 use crate::events::{EventRow, NewEvent, EVENT_COLS};
 use crate::*;
+use sqlx::QueryBuilder;
 
 type Pool = sqlx::Pool<Db>;
 type Conn = <Db as sqlx::Database>::Connection;
 
-/// Events per `INSERT`: 11 parameters each, well within either backend's limit.
-const PER_STATEMENT: usize = 500;
+/// Events per `INSERT`: 12 parameters each, well within either backend's limit. The
+/// statement is built with one placeholder per value, in order (`?` on SQLite, `$n` on
+/// PostgreSQL). Numbered placeholders shared by the rows (`$1` for the organization) cost
+/// SQLite dearly: sqlx binds each value by its placeholder's name, which SQLite finds by a
+/// walk of the statement's list of names, so binding 500 events took about 50 ms (in a
+/// standalone program binding by position, 4.5 ms).
+pub(super) const PER_STATEMENT: usize = 500;
 
 /// Takes `n` numbers of the organization's sequence: the first of them. The counter's row
 /// stays locked until the caller's transaction ends (on SQLite the whole database is), so
@@ -37,35 +43,26 @@ pub(crate) async fn emit(conn: &mut Conn, org_pk: i64, events: Vec<NewEvent>) ->
     }
     let mut sequence = take_sequence(conn, org_pk, events.len()).await?;
     for chunk in events.chunks(PER_STATEMENT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p: Vec<String> = (1..=11).map(|k| format!("${}", i * 11 + k + 1)).collect();
-                format!("($1, {})", p.join(", "))
-            })
-            .collect();
-        let sql = format!(
+        let mut q = QueryBuilder::<Db>::new(
             "INSERT INTO events (org_id, uuid, sequence, kind, occurred_at, request_id,
-                actor_uuid, subject_uuid, version, action, before, after)
-             VALUES {}",
-            rows.join(", ")
+                actor_uuid, subject_uuid, version, action, before, after) ",
         );
-        let mut q = sqlx::query(&sql).bind(org_pk);
-        for e in chunk {
-            q = q
-                .bind(Uuid::now_v7())
-                .bind(sequence)
-                .bind(e.kind.as_str())
-                .bind(e.at)
-                .bind(&e.request_id)
-                .bind(e.actor)
-                .bind(e.subject)
-                .bind(e.version)
-                .bind(e.action)
-                .bind(e.before.as_deref())
-                .bind(e.after.as_deref());
+        q.push_values(chunk, |mut row, e| {
+            row.push_bind(org_pk)
+                .push_bind(Uuid::now_v7())
+                .push_bind(sequence)
+                .push_bind(e.kind.as_str())
+                .push_bind(e.at)
+                .push_bind(&e.request_id)
+                .push_bind(e.actor)
+                .push_bind(e.subject)
+                .push_bind(e.version)
+                .push_bind(e.action)
+                .push_bind(e.before.as_deref())
+                .push_bind(e.after.as_deref());
             sequence += 1;
-        }
-        q.execute(&mut *conn).await?;
+        });
+        q.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
