@@ -41,7 +41,8 @@ pub(super) async fn record_many(
     changes: &[(Uuid, Option<AdminState>, AdminState)],
     by: &ChangedBy,
 ) -> Result<()> {
-    /// Rows per statement: 10 parameters each (see `events::PER_STATEMENT`).
+    /// Rows per statement: 10 parameters each, one placeholder per value (see
+    /// `PER_STATEMENT` in `events.rs` for why).
     const PER_STATEMENT: usize = 500;
     let changes: Vec<_> = changes
         .iter()

@@ -17,7 +17,7 @@ type Conn = <Db as sqlx::Database>::Connection;
 /// SQLite dearly: sqlx binds each value by its placeholder's name, which SQLite finds by a
 /// walk of the statement's list of names, so binding 500 events took about 50 ms (in a
 /// standalone program binding by position, 4.5 ms).
-pub(super) const PER_STATEMENT: usize = 500;
+const PER_STATEMENT: usize = 500;
 
 /// Takes `n` numbers of the organization's sequence: the first of them. The counter's row
 /// stays locked until the caller's transaction ends (on SQLite the whole database is), so

@@ -136,7 +136,7 @@ impl<'a> AgentColumns<'a> {
 
 /// The agents of the organization whose key is `org_pk` with the lower-case emails `keys`,
 /// locked until the transaction ends (`Store::upsert_agents`): one statement with the keys
-/// as one array, read by the unique `(org_id, email_key)` index.
+/// as one array, read without the e-mail trigram index.
 ///
 /// The e-mail trigram index (the console's search, migration 0011) answers `=` too, and
 /// PostgreSQL's estimate of it is far too low for keys made of common trigrams (`age`, `exa`,
@@ -144,8 +144,8 @@ impl<'a> AgentColumns<'a> {
 /// generic plan took it from 500 keys among 10,000 agents; with the array, the custom plan
 /// took it for 5,000 keys among 495,000 agents (over two minutes, against 15–25 ms by the
 /// unique index). A GIN index is read by bitmap scans only: those are turned off for this
-/// statement, and the setting given back after it (it would end with the transaction
-/// anyway).
+/// statement (leaving the unique index, or a scan where that is cheaper), and the setting is
+/// given back after it (it would end with the transaction anyway).
 pub(super) async fn agents_by_email(
     conn: &mut sqlx::PgConnection,
     org_pk: i64,

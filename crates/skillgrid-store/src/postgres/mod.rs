@@ -794,9 +794,9 @@ mod tests {
     }
 
     /// Agents are looked up by e-mail without the e-mail trigram index, even where
-    /// PostgreSQL would choose it: here, by turning sequential scans off for
-    /// the session (as a large table makes it), a thousand keys among 200 agents plan a bitmap
-    /// scan of the trigram index otherwise. The lookup gives the setting back after it.
+    /// PostgreSQL would choose it. With sequential scans off for the session (as a large
+    /// table makes them costly), a thousand keys among 200 agents are planned as a bitmap scan
+    /// of that index: the lookup must not read it, and gives its setting back after it.
     #[tokio::test]
     async fn agents_are_looked_up_by_email_without_the_trigram_index() {
         let (url, name, mut c) = fresh_db().await;
