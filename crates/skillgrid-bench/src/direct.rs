@@ -5,7 +5,7 @@
 //! /admin/users/bulk`, then `POST /agents/skills/bulk`). Its first [`TEMPLATE`] agents, one
 //! for each value of `index % 100` (an agent's proficiencies repeat with that period), are
 //! then copied into temporary tables of a connection the bench keeps open: the agents, their
-//! assignments, skill-set versions, audit rows (and, on SQLite, the write's row they name),
+//! assignments, skill-set versions, audit rows and the write's row they name,
 //! administrative audit rows and events. Every later round is made from them with set-based
 //! statements (`INSERT … SELECT` from `generate_series` on PostgreSQL, from a recursive CTE on
 //! SQLite), one per table and request, in the requests the bulk API would have been sent:
@@ -47,9 +47,9 @@ impl Shape {
         request: 5_000,
     };
 }
-/// SQLite writes a write of at most this many agents with audit rows of their own, not
+/// Both backends write a write of at most this many agents with audit rows of their own, not
 /// naming a write's row (the store's `PIPELINE_FROM`); the template holds only the other form.
-const SQLITE_SMALL_WRITE: usize = 64;
+const SMALL_WRITE: usize = 64;
 
 enum Conn {
     Sqlite(sqlx::SqliteConnection),
@@ -70,8 +70,8 @@ pub struct Direct {
     millis: String,
 }
 
-/// The tables a fill writes, with the template's name of each. SQLite's `audit_writes` and
-/// `agent_versions` exist on that backend alone.
+/// The tables a fill writes, with the template's name of each. SQLite's `agent_versions`
+/// exists on that backend alone.
 const TABLES: [(&str, &str); 8] = [
     ("agents", "tmpl_agents"),
     ("assignments", "tmpl_assignments"),
@@ -143,12 +143,12 @@ impl Direct {
             format!("CREATE TEMP TABLE tmpl_created AS SELECT g.id - {first} AS t, x.* FROM events x JOIN agents g ON g.uuid = x.subject_uuid WHERE x.org_id = {org} AND x.kind <> 'assignment.changed' AND {}", agents("g")),
             format!("CREATE TEMP TABLE tmpl_changed AS SELECT g.id - {first} AS t, x.* FROM events x JOIN agents g ON g.uuid = x.subject_uuid WHERE x.org_id = {org} AND x.kind = 'assignment.changed' AND {}", agents("g")),
         ];
+        make.push("CREATE TEMP TABLE tmpl_writes AS SELECT 0 AS t, x.* FROM audit_writes x WHERE x.id IN (SELECT write_id FROM tmpl_sets)".into());
         if sqlite {
             make.push(format!("CREATE TEMP TABLE tmpl_versions AS SELECT agent_id - {first} AS t, x.* FROM agent_versions x WHERE {by_agent}"));
-            make.push("CREATE TEMP TABLE tmpl_writes AS SELECT 0 AS t, x.* FROM audit_writes x WHERE x.id IN (SELECT write_id FROM tmpl_sets)".into());
         }
         for (_, tmpl) in TABLES {
-            if sqlite || !matches!(tmpl, "tmpl_versions" | "tmpl_writes") {
+            if sqlite || tmpl != "tmpl_versions" {
                 make.push(format!("CREATE INDEX {tmpl}_t ON {tmpl} (t)"));
             }
         }
@@ -165,10 +165,10 @@ impl Direct {
             ("tmpl_admin", n),
             ("tmpl_created", n),
             ("tmpl_changed", n),
+            ("tmpl_writes", 1),
         ];
         if sqlite {
             want.push(("tmpl_versions", n));
-            want.push(("tmpl_writes", 1));
         }
         for (tmpl, n) in want {
             let got = d.count(&format!("SELECT count(*) FROM {tmpl}")).await?;
@@ -315,13 +315,13 @@ impl Direct {
     }
 
     /// One `POST /agents/skills/bulk` giving agents `a..b` their 20 skills: the assignments,
-    /// the audit rows (on SQLite, with the write's row they name), the agents' versions and
+    /// the audit rows with the write's row they name, the agents' versions and
     /// the `assignment.changed` events.
     async fn skills(&mut self, a: usize, b: usize) -> Result<()> {
         let sqlite = self.is_sqlite();
-        if sqlite && b - a <= SQLITE_SMALL_WRITE {
+        if b - a <= SMALL_WRITE {
             bail!(
-                "a fill request of {} agents would take SQLite's small-write path, which the direct load does not copy; choose other --scale-sizes or --scale-fill api",
+                "a fill request of {} agents would take the store's small-write path, which the direct load does not copy; choose other --scale-sizes or --scale-fill api",
                 b - a
             );
         }
@@ -329,33 +329,32 @@ impl Direct {
         let pk0 = self.pk0;
         let uuid = self.new_uuid();
         let join = format!("JOIN agents g ON g.id = {pk0} + s.k");
-        let mut write = "NULL".to_string();
-        if sqlite {
-            let cols: Vec<&String> = self.columns["audit_writes"]
-                .iter()
-                .filter(|c| *c != "id")
-                .collect();
-            let list = join_names(&cols);
-            let exprs: Vec<String> = cols
-                .iter()
-                .map(|c| match c.as_str() {
-                    "request_id" => format!("'{rid}'"),
-                    c => format!("x.{c}"),
-                })
-                .collect();
-            self.exec(&format!(
-                "INSERT INTO audit_writes ({list}) SELECT {} FROM tmpl_writes x",
-                exprs.join(", ")
-            ))
-            .await?;
-            write = self
-                .count("SELECT max(id) FROM audit_writes")
-                .await?
-                .to_string();
-        }
         let set = self
             .count("SELECT coalesce(max(id), 0) + 1 FROM audit_sets")
             .await?;
+        let cols: Vec<&String> = self.columns["audit_writes"]
+            .iter()
+            .filter(|c| *c != "id")
+            .collect();
+        let list = join_names(&cols);
+        let exprs: Vec<String> = cols
+            .iter()
+            .map(|c| match c.as_str() {
+                "request_id" => format!("'{rid}'"),
+                // PostgreSQL's: the key of the write's last audit row, written below
+                "last_set" => format!("{set} + {} - 1", b - a),
+                c => format!("x.{c}"),
+            })
+            .collect();
+        self.exec(&format!(
+            "INSERT INTO audit_writes ({list}) SELECT {} FROM tmpl_writes x",
+            exprs.join(", ")
+        ))
+        .await?;
+        let write = self
+            .count("SELECT max(id) FROM audit_writes")
+            .await?
+            .to_string();
         let kept = |col: &str, v: &str| format!("CASE WHEN x.{col} IS NULL THEN NULL ELSE {v} END");
         let sets = self.copy(
             "audit_sets",

@@ -12,10 +12,10 @@
 //!   values follow, then for each side present its proficiency and times as zigzag varints,
 //!   times relative to the row's `at`. The `after` side's `updatedAt` is left out when it is
 //!   `at`, as it is for every entry a write records.
-//! - **Entries of a large write on SQLite** (the first byte is [`LISTED`]): the same, but the
-//!   skill is a varint, its place in the list of skills its write names (`audit_writes.skills`,
-//!   16 bytes each), and the row's `at`, request, client and agent id are its write's (see
-//!   migration 0004). An entry takes about 8 bytes instead of 23.
+//! - **Entries of a large write** (the first byte is [`LISTED`]): the same, but the skill is a
+//!   varint, its place in the list of skills its write names (`audit_writes.skills`, 16 bytes
+//!   each), and the row's `at`, request, client and agent id are its write's (see migration
+//!   0004 on SQLite, 0020 on PostgreSQL). An entry takes about 8 bytes instead of 23.
 //! - **Rows moved in by the migration** (0003 on SQLite, 0002 on PostgreSQL) hold a text form
 //!   SQL could write, one entry each:
 //!   `skill,action,before_proficiency,before_effective,before_expires,before_updated,after_proficiency,after_effective,after_expires,after_updated`
@@ -25,7 +25,7 @@
 //!   their entry's id as the base).
 //! - **Positions** order the entries for paging: `row id << 16 | index`. A row holds at most
 //!   65,536 entries; an agent with more changes in one write gets several rows.
-//! - **Read with SQL:** the view `audit_entries` (migration 0008 on SQLite, 0007 on
+//! - **Read with SQL:** the view `audit_entries` (migration 0008 on SQLite, 0020 on
 //!   PostgreSQL) unpacks all three forms into one row per entry for operators. It repeats
 //!   this module's reading in SQL, so a change to a form needs a new migration replacing the
 //!   view; each backend's `the_audit_entries_view_lists_what_the_store_lists` test compares

@@ -28,36 +28,53 @@ pub(super) async fn agent_states(
 
 /// See [`Store::prune_audit`]. The oldest rows first, in id order, up to the first one
 /// recorded at or after `before`; rows are deleted only if they are that old, so a row whose
-/// id was taken early but committed late is never lost.
+/// id was taken early but committed late is never lost. A large write's shared values
+/// (`audit_writes`) go once its last row has gone.
 /// `tx` holds the organization's lock shared, `org_pk` is its key.
 pub(super) async fn prune_audit(
     (mut tx, org_pk): (super::Tx, i64),
     before: Timestamp,
     batch: u32,
 ) -> Result<u64> {
-    let rows: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, at FROM audit_sets WHERE org_id = $1 ORDER BY id LIMIT $2")
-            .bind(org_pk)
-            .bind(i64::from(batch))
-            .fetch_all(&mut *tx)
-            .await?;
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT s.id, coalesce(s.at, w.at) FROM audit_sets s
+         LEFT JOIN audit_writes w ON w.id = s.write_id
+         WHERE s.org_id = $1 ORDER BY s.id LIMIT $2",
+    )
+    .bind(org_pk)
+    .bind(i64::from(batch))
+    .fetch_all(&mut *tx)
+    .await?;
     let n = rows.iter().take_while(|r| r.1 < before.0).count();
     if n == 0 {
         return Ok(0);
     }
+    let last = rows[n - 1].0;
     // An event kept longer than the rows it refers to takes their entries first.
     sqlx::query(
-        "UPDATE events e SET entries = s.entries, audit_set_id = NULL FROM audit_sets s
-         WHERE e.audit_set_id = s.id AND s.org_id = $1 AND s.id <= $2 AND s.at < $3",
+        "UPDATE events e SET entries = s.entries, skills = w.skills, audit_set_id = NULL
+         FROM audit_sets s LEFT JOIN audit_writes w ON w.id = s.write_id
+         WHERE e.audit_set_id = s.id AND s.org_id = $1 AND s.id <= $2
+           AND coalesce(s.at, w.at) < $3",
     )
     .bind(org_pk)
-    .bind(rows[n - 1].0)
+    .bind(last)
     .bind(before.0)
     .execute(&mut *tx)
     .await?;
-    let done = sqlx::query("DELETE FROM audit_sets WHERE org_id = $1 AND id <= $2 AND at < $3")
+    let done = sqlx::query(
+        "DELETE FROM audit_sets s WHERE s.org_id = $1 AND s.id <= $2
+           AND coalesce(s.at, (SELECT w.at FROM audit_writes w WHERE w.id = s.write_id)) < $3",
+    )
+    .bind(org_pk)
+    .bind(last)
+    .bind(before.0)
+    .execute(&mut *tx)
+    .await?;
+    // Every row of such a write is at most its last, and as old as the write: all gone.
+    sqlx::query("DELETE FROM audit_writes WHERE org_id = $1 AND last_set <= $2 AND at < $3")
         .bind(org_pk)
-        .bind(rows[n - 1].0)
+        .bind(last)
         .bind(before.0)
         .execute(&mut *tx)
         .await?;

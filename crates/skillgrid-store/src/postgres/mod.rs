@@ -71,12 +71,14 @@ fn read_statements() -> u32 {
 
 type Tx = sqlx::Transaction<'static, Postgres>;
 
-/// The rest of an event's select (see `per_backend/events.rs`): its entries, its own or, for
-/// an event that refers to its audit row, that row's (whose entries name skills whole); then
-/// the tables.
-const EVENT_SOURCE: &str = "COALESCE(e.entries, s.entries) AS entries, NULL::bytea AS skills
+/// The rest of an event's select (see `per_backend/events.rs`): its entries and the skills
+/// they name by place, its own or, for an event that refers to its audit row, that row's and
+/// its write's; then the tables.
+const EVENT_SOURCE: &str = "COALESCE(e.entries, s.entries) AS entries,
+    COALESCE(e.skills, w.skills) AS skills
   FROM events e JOIN orgs o ON o.id = e.org_id
-  LEFT JOIN audit_sets s ON s.id = e.audit_set_id";
+  LEFT JOIN audit_sets s ON s.id = e.audit_set_id
+  LEFT JOIN audit_writes w ON w.id = s.write_id";
 
 /// The database the code shared with SQLite (`src/per_backend/`) is compiled for here.
 type Db = Postgres;

@@ -498,6 +498,10 @@ struct Rows {
     audit_at: Vec<i64>,
     audit_request: Vec<String>,
     audit_client: Vec<Uuid>,
+    /// For each of `audit`, the large write (in `writes`) whose row holds what it leaves out.
+    audit_write: Vec<Option<usize>>,
+    /// The large writes among them (see [`crate::tuning::PG_LISTED_FROM`]).
+    writes: Vec<AuditWrite>,
     bumped: Vec<i64>,
     /// For each of `audit`, its agent's version after the write: each audit row has its
     /// `assignment.changed` event, which refers to it.
@@ -533,8 +537,27 @@ impl Rows {
         self.moved.extend(found, ctx.now);
         self.changed.extend(not_found, ctx.now);
         let before = self.audit.len();
-        self.audit
-            .extend(audit::audit_sets(writes, agents, ctx.now, audit::Inline));
+        if writes.len() >= crate::tuning::PG_LISTED_FROM {
+            let list = std::cell::RefCell::new(audit::SkillList::default());
+            self.audit
+                .extend(audit::audit_sets(writes, agents, ctx.now, &list));
+            let new = self.audit.len() - before;
+            if new > 0 {
+                self.audit_write
+                    .extend(std::iter::repeat_n(Some(self.writes.len()), new));
+                self.writes.push(AuditWrite {
+                    at: ctx.now.0,
+                    request_id: ctx.request_id.clone(),
+                    client: ctx.client_id.get(),
+                    skills: list.into_inner().to_bytes(),
+                });
+            }
+        } else {
+            self.audit
+                .extend(audit::audit_sets(writes, agents, ctx.now, audit::Inline));
+            self.audit_write
+                .extend(std::iter::repeat_n(None, self.audit.len() - before));
+        }
         let new = self.audit.len() - before;
         self.versions.extend(crate::events::assignment_versions(
             &self.audit[before..],
@@ -578,11 +601,34 @@ impl Rows {
             let done = m.bind(sqlx::query(MOVE)).execute(&mut *tx).await?;
             moved_all(done.rows_affected(), n)?;
         }
+        let write_ids: Vec<i64> = if self.writes.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_scalar("SELECT nextval('audit_writes_id_seq') FROM generate_series(1, $1)")
+                .bind(self.writes.len() as i64)
+                .fetch_all(&mut *tx)
+                .await?
+        };
+        let set_write: Vec<Option<i64>> = self
+            .audit_write
+            .iter()
+            .map(|w| w.map(|w| write_ids[w]))
+            .collect();
+        // The rows of each large write, to find its last once they have their keys.
+        let in_write: Vec<(Uuid, usize)> = self
+            .audit
+            .iter()
+            .zip(&self.audit_write)
+            .filter_map(|(set, w)| w.map(|w| (set.uuid, w)))
+            .collect();
         let mut sets = self.audit.into_iter();
         let mut audits: Vec<AuditRows> = chunks(&self.audit_at)
             .zip(chunks(&self.audit_request))
             .zip(chunks(&self.audit_client))
-            .map(|((at, request), client)| AuditRows::new(&mut sets, at, request, client))
+            .zip(chunks(&set_write))
+            .map(|(((at, request), client), write)| {
+                AuditRows::new(&mut sets, at, request, client, write)
+            })
             .collect();
         let last_audits = audits.pop().unwrap_or_default();
         let mut keys: AuditKeys = foldhash::HashMapExt::with_capacity(self.versions.len());
@@ -610,7 +656,67 @@ impl Rows {
         };
         moved_all(updated, last_moved)?;
         keep(rows)?;
+        AuditWrite::insert(self.writes, &write_ids, &in_write, &keys, tx, org_pk).await?;
         Ok(keys)
+    }
+}
+
+/// What the audit rows of one large write share, stored once (see migration 0020).
+struct AuditWrite {
+    at: i64,
+    request_id: String,
+    client: Uuid,
+    /// The skills its rows' entries name, by place.
+    skills: Vec<u8>,
+}
+
+impl AuditWrite {
+    /// Inserts `writes` with the keys `ids` taken for them, each with the key of its last
+    /// audit row (`in_write` says which write each row is of, `keys` gives their keys).
+    async fn insert(
+        writes: Vec<AuditWrite>,
+        ids: &[i64],
+        in_write: &[(Uuid, usize)],
+        keys: &AuditKeys,
+        tx: &mut PgConnection,
+        org_pk: i64,
+    ) -> Result<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let mut last = vec![i64::MIN; writes.len()];
+        for (set, w) in in_write {
+            let key = keys.get(set).ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!("audit row {set} was not written"))
+            })?;
+            last[*w] = last[*w].max(*key);
+        }
+        let mut at = Vec::with_capacity(writes.len());
+        let mut request = Vec::with_capacity(writes.len());
+        let mut client = Vec::with_capacity(writes.len());
+        let mut skills = Vec::with_capacity(writes.len());
+        for w in writes {
+            at.push(w.at);
+            request.push(w.request_id);
+            client.push(w.client);
+            skills.push(w.skills);
+        }
+        sqlx::query(
+            "INSERT INTO audit_writes (id, org_id, at, request_id, client_uuid, skills, last_set)
+             SELECT u.id, $1, u.at, u.r, u.c, u.s, u.l
+             FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::uuid[], $6::bytea[],
+               $7::bigint[]) AS u(id, at, r, c, s, l)",
+        )
+        .bind(org_pk)
+        .bind(ids)
+        .bind(at)
+        .bind(request)
+        .bind(client)
+        .bind(skills)
+        .bind(last)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
     }
 }
 
@@ -701,19 +807,19 @@ static AUDIT: LazyLock<String> =
 
 /// A write's last chunks of inserts, upserts, updates in place and audit rows and its
 /// version bumps, in one statement: the insert's arrays from `$1`, the upsert's from `$7`,
-/// the audit insert's from `$13`, the bumped agents at `$22`, the update's arrays from `$23`;
+/// the audit insert's from `$13`, the bumped agents at `$23`, the update's arrays from `$24`;
 /// the audit rows' keys and ids, and how many rows were updated.
 static LAST: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH inserted AS ({}), upserted AS ({} {UPSERT_ROWS}),
            audited AS ({} RETURNING id, uuid),
-           bumped AS (UPDATE agents SET version = version + 1 WHERE id = ANY($22)),
+           bumped AS (UPDATE agents SET version = version + 1 WHERE id = ANY($23)),
            moved AS ({} RETURNING 1)
          SELECT id, uuid, (SELECT count(*) FROM moved) FROM audited",
         upsert_head(1),
         upsert_head(7),
         audit_insert(13),
-        move_rows(23),
+        move_rows(24),
     )
 });
 
@@ -761,10 +867,10 @@ const UPSERT_ROWS: &str = "ON CONFLICT (agent_id, skill_id) DO UPDATE SET
     proficiency = excluded.proficiency, effective_at = excluded.effective_at,
     expires_at = excluded.expires_at, updated_at = excluded.updated_at";
 
-/// The audit rows' `INSERT`, in their order: the organization at `$first`, then eight arrays.
+/// The audit rows' `INSERT`, in their order: the organization at `$first`, then nine arrays.
 fn audit_insert(first: usize) -> String {
     let types = [
-        "uuid", "bigint", "text", "uuid", "bigint", "uuid", "bytea", "int",
+        "uuid", "bigint", "text", "uuid", "bigint", "uuid", "bytea", "int", "bigint",
     ];
     let arrays: Vec<String> = types
         .iter()
@@ -772,9 +878,10 @@ fn audit_insert(first: usize) -> String {
         .map(|(i, t)| format!("${}::{t}[]", first + 1 + i))
         .collect();
     format!(
-        "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid, entries, n)
-         SELECT u, ${first}, t, r, c, ag, agu, e, n
-         FROM UNNEST({}) WITH ORDINALITY AS x(u, t, r, c, ag, agu, e, n, ord)
+        "INSERT INTO audit_sets (uuid, org_id, at, request_id, client_uuid, agent_id, agent_uuid,
+           entries, n, write_id)
+         SELECT u, ${first}, t, r, c, ag, agu, e, n, w
+         FROM UNNEST({}) WITH ORDINALITY AS x(u, t, r, c, ag, agu, e, n, w, ord)
          ORDER BY ord",
         arrays.join(", ")
     )
@@ -825,38 +932,50 @@ columns! {
 }
 
 columns! {
-    /// One statement's share of the audit rows: the eight arrays bound after the organization.
+    /// One statement's share of the audit rows: the nine arrays bound after the organization.
+    /// A row of a large write leaves its time, request, client and agent id to its write's
+    /// row and its agent (NULL here).
     #[derive(Default)]
     struct AuditRows<'a> {
         uuid: Vec<Uuid>,
-        at: &'a [i64],
-        request: &'a [String],
-        client: &'a [Uuid],
+        at: Vec<Option<i64>>,
+        request: Vec<Option<&'a str>>,
+        client: Vec<Option<Uuid>>,
         agent_pk: Vec<i64>,
-        agent: Vec<Uuid>,
+        agent: Vec<Option<Uuid>>,
         entries: Vec<Vec<u8>>,
         count: Vec<i32>,
+        write: &'a [Option<i64>],
     }
 }
 
 impl<'a> AuditRows<'a> {
-    /// The next `at.len()` of `sets`, with their times, requests and clients.
+    /// The next `at.len()` of `sets`, with their times, requests, clients and large writes.
     fn new(
         sets: &mut impl Iterator<Item = audit::AuditSet>,
         at: &'a [i64],
         request: &'a [String],
         client: &'a [Uuid],
+        write: &'a [Option<i64>],
     ) -> Self {
         let chunk: Vec<audit::AuditSet> = sets.by_ref().take(at.len()).collect();
+        let own = |i: usize| write[i].is_none();
         AuditRows {
             uuid: chunk.iter().map(|s| s.uuid).collect(),
-            at,
-            request,
-            client,
+            at: (0..at.len()).map(|i| own(i).then_some(at[i])).collect(),
+            request: (0..at.len())
+                .map(|i| own(i).then_some(request[i].as_str()))
+                .collect(),
+            client: (0..at.len()).map(|i| own(i).then_some(client[i])).collect(),
             agent_pk: chunk.iter().map(|s| s.agent_pk).collect(),
-            agent: chunk.iter().map(|s| s.agent).collect(),
+            agent: chunk
+                .iter()
+                .enumerate()
+                .map(|(i, s)| own(i).then_some(s.agent))
+                .collect(),
             count: chunk.iter().map(|s| s.count as i32).collect(),
             entries: chunk.into_iter().map(|s| s.entries).collect(),
+            write,
         }
     }
 }
@@ -866,28 +985,45 @@ fn chunks<T>(column: &[T]) -> std::slice::Chunks<'_, T> {
     column.chunks(CHUNK_ROWS)
 }
 
-/// An agent's audit entries, newest first (see `per_backend/trail.rs`): `$1` the agent's key,
-/// `$2` the last row, `$3` how many rows. Every row holds its own values (no write's list of
-/// skills on this backend).
-pub(super) const AGENT_AUDIT: &str =
-    "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, entries, NULL::bytea AS skills
-     FROM audit_sets WHERE agent_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3";
+/// The start of a read of audit entries: the columns `audit::stored_set` reads, of the rows
+/// `s` of `audit_sets`. A row of a large write takes what it leaves out from its write's row
+/// and from its agent (see migration 0020). A macro, so that `concat!` can finish it.
+macro_rules! select_audit {
+    () => {
+        "SELECT s.id, s.uuid, coalesce(s.at, w.at) AS at,
+           coalesce(s.request_id, w.request_id) AS request_id,
+           coalesce(s.client_uuid, w.client_uuid) AS client_uuid,
+           coalesce(s.agent_uuid, a.uuid) AS agent_uuid, s.entries, w.skills
+         FROM audit_sets s
+         LEFT JOIN audit_writes w ON w.id = s.write_id
+         LEFT JOIN agents a ON a.id = s.agent_id AND s.agent_uuid IS NULL"
+    };
+}
 
-/// The organization's audit feed (see `per_backend/trail.rs`): a skill is named in a row's
-/// entries as 16 bytes, or as hex in the text form.
+/// An agent's audit entries, newest first (see `per_backend/trail.rs`): `$1` the agent's key,
+/// `$2` the last row, `$3` how many rows.
+pub(super) const AGENT_AUDIT: &str = concat!(
+    select_audit!(),
+    " WHERE s.agent_id = $1 AND s.id <= $2 ORDER BY s.id DESC LIMIT $3"
+);
+
+/// The organization's audit feed (see `per_backend/trail.rs`): a row's time and client come
+/// from its write's row when it leaves them out; a skill is named in the row's entries (as 16
+/// bytes, or as hex in the text form) or in its write's list.
 pub(super) const FEED: crate::audit::FeedSql = crate::audit::FeedSql {
-    select: "SELECT s.id, s.uuid, s.at, s.request_id, s.client_uuid, s.agent_uuid, s.entries,
-       NULL::bytea AS skills FROM audit_sets s",
-    at: "s.at",
-    client: "s.client_uuid",
+    select: select_audit!(),
+    at: "coalesce(s.at, w.at)",
+    client: "coalesce(s.client_uuid, w.client_uuid)",
     names_skill: "(position({bytes} IN s.entries) > 0
+       OR position({bytes} IN w.skills) > 0
        OR position(convert_to({hex}, 'UTF8') IN s.entries) > 0)",
 };
 
 /// The organization's audit entries, oldest first (see `per_backend/trail.rs`): `$1` its id, `$2`
 /// the first row, `$3` the earliest time, `$4` how many rows.
-pub(super) const ORG_AUDIT: &str =
-    "SELECT id, uuid, at, request_id, client_uuid, agent_uuid, entries, NULL::bytea AS skills
-     FROM audit_sets
-     WHERE org_id = (SELECT id FROM orgs WHERE uuid = $1) AND id >= $2 AND at >= $3
-     ORDER BY id LIMIT $4";
+pub(super) const ORG_AUDIT: &str = concat!(
+    select_audit!(),
+    " WHERE s.org_id = (SELECT id FROM orgs WHERE uuid = $1) AND s.id >= $2
+       AND coalesce(s.at, w.at) >= $3
+     ORDER BY s.id LIMIT $4"
+);

@@ -298,8 +298,8 @@ async fn a_bulk_write_leaves_one_event_per_changed_agent() {
 
 /// An `assignment.changed` event refers to its audit row rather than copying it: when audit
 /// retention removes the row while the event is kept, the event keeps the same changes, for a
-/// large write (whose rows name their skills through the write's own row on SQLite) as for a
-/// small one.
+/// large write (whose rows name their skills through the write's own row) as for a small
+/// one.
 #[tokio::test]
 async fn an_event_keeps_its_changes_when_its_audit_rows_go_first() {
     let db = TestDb::new().await;

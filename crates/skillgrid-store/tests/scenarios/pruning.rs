@@ -2,7 +2,7 @@
 //! retention go in batches, oldest first, and nothing newer or of another organization goes
 //! with them; expired idempotency keys go in batches and live ones stay.
 
-use super::db::{on_postgres, TestDb};
+use super::db::TestDb;
 use super::helpers::{asg, new_org, Org};
 use skillgrid_core::model::{AgentId, NewSkill, OrgId, SkillSetWrite};
 use skillgrid_core::timestamp::Timestamp;
@@ -106,28 +106,26 @@ async fn audit_past_retention_goes_oldest_first_in_batches() {
     write(s, &ours, &ours.agents, 50, now + 1).await;
     assert_eq!(audit(s, ours.id).await.len(), kept.len() + MANY);
 
-    // Only SQLite keeps a large write's shared values in a table of their own
-    // (`audit_writes`, beside its rows in `audit_sets`): they go with the write's last row, and
-    // no row is left without them.
-    if !on_postgres() {
-        assert_eq!(
-            db.count(
-                "SELECT count(*) FROM audit_writes w
-                  WHERE NOT EXISTS (SELECT 1 FROM audit_sets s WHERE s.write_id = w.id)"
-            )
-            .await,
-            0
-        );
-        assert_eq!(
-            db.count(
-                "SELECT count(*) FROM audit_sets s WHERE s.write_id IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM audit_writes w WHERE w.id = s.write_id)"
-            )
-            .await,
-            0
-        );
-        assert!(db.count("SELECT count(*) FROM audit_writes").await > 0);
-    }
+    // A large write's shared values are kept in a table of their own (`audit_writes`, beside
+    // its rows in `audit_sets`): they go with the write's last row, and no row is left without
+    // them.
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM audit_writes w
+              WHERE NOT EXISTS (SELECT 1 FROM audit_sets s WHERE s.write_id = w.id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM audit_sets s WHERE s.write_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM audit_writes w WHERE w.id = s.write_id)"
+        )
+        .await,
+        0
+    );
+    assert!(db.count("SELECT count(*) FROM audit_writes").await > 0);
 }
 
 #[tokio::test]
