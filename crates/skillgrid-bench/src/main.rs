@@ -537,6 +537,12 @@ fn summary(plan: &Plan, f: &Figures) -> Value {
         "ceiling_assignments_per_s": round(ceil),
         "ceiling_rewrite_assignments_per_s": round(ceil_re),
         "bulk_over_ceiling": round2(median(f.ceiling_ratio.clone())),
+        // Each run's figures, in run order: the spread the medians hide.
+        "bulk_over_ceiling_samples": f.ceiling_ratio.iter().map(|r| round2(*r)).collect::<Vec<_>>(),
+        "bulk_samples_s": f.bulk_first_s.iter().zip(&f.bulk_rewrite_s)
+            .map(|(a, b)| [round3(*a), round3(*b)]).collect::<Vec<_>>(),
+        "ceiling_samples_s": f.ceiling_insert_s.iter().zip(&f.ceiling_reupsert_s)
+            .map(|(a, b)| [round3(*a), round3(*b)]).collect::<Vec<_>>(),
         "loop_assignments_per_s": round(loop_rate),
         "bulk_over_loop": round2(bulk.min(bulk_re) / loop_rate),
         "bulk_peak_rss_mb": round(median(f.peak_rss_mb.clone())),
