@@ -37,7 +37,7 @@ pub(crate) const BATCH_ROWS: usize = 50;
 /// statement's parameters and memory while keeping round trips few.
 pub(crate) const PG_CHUNK_ROWS: usize = 50_000;
 
-/// PostgreSQL: a write recording at least this many audit rows (one per agent whose set
+/// PostgreSQL: a write recording more audit rows than this (one per agent whose set
 /// changed) stores what they share once, in a row of `audit_writes`, and names skills by their
 /// place in its list (see `crate::audit`): the same size of write SQLite pipelines. Below it,
 /// that row and its statements cost more than the rows' repeated values.

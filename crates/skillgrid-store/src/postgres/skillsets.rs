@@ -537,7 +537,7 @@ impl Rows {
         self.moved.extend(found, ctx.now);
         self.changed.extend(not_found, ctx.now);
         let before = self.audit.len();
-        if writes.len() >= crate::tuning::PG_LISTED_FROM {
+        if writes.len() > crate::tuning::PG_LISTED_FROM {
             let list = std::cell::RefCell::new(audit::SkillList::default());
             self.audit
                 .extend(audit::audit_sets(writes, agents, ctx.now, &list));
