@@ -40,7 +40,8 @@ ALTER TABLE events ADD COLUMN skills BYTEA;
 -- audit_entries as migration 0007 made it, reading the listed form too: an entry's skill is
 -- a varint there (slot 0 read like the other varints), its place in the write's list; the
 -- row's time, request, client and agent come from its write and its agent when it leaves
--- them out.
+-- them out. A later migration that drops, rebuilds or renames a table the view reads
+-- (audit_sets, audit_writes, agents, orgs) must drop the view first and create it again.
 CREATE VIEW audit_entries AS
 SELECT
     (s.id << 16) | n.i AS position,
