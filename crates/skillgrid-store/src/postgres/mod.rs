@@ -649,9 +649,21 @@ mod tests {
 
     /// A write larger than one statement's chunk (`tuning::PG_CHUNK_ROWS`) is written whole:
     /// every chunk's inserts, updates where the rows were read, deletes and audit rows, and
-    /// each version bumped once.
+    /// each version bumped once. On a runtime of one thread, its audit rows are made, and its
+    /// sink called, before its first statements.
     #[tokio::test]
     async fn writes_of_several_chunks_land_whole() {
+        writes_of_several_chunks().await;
+    }
+
+    /// The same, its audit rows made and its sink called on a thread of their own while its
+    /// first statements run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_of_several_chunks_land_whole_when_made_beside() {
+        writes_of_several_chunks().await;
+    }
+
+    async fn writes_of_several_chunks() {
         use skillgrid_core::model::{Assignment, NewSkill, SkillSetWrite};
         let (url, name, mut c) = fresh_db().await;
         let store = PgStore::open(&url).await.unwrap();
@@ -689,18 +701,22 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         // SKILLS × AGENTS inserts and a bump per agent; then as many updates; then AGENTS
-        // updates and (SKILLS - 1) × AGENTS deletes.
+        // updates and (SKILLS - 1) × AGENTS deletes. The first two hand their outcomes to a
+        // sink, which sees every item applied.
         for p in [10, 15] {
-            let r = store
-                .write_skill_sets(
-                    org,
-                    &ctx,
-                    &write(&|| SkillSetWrite::Replace(set(p, SKILLS))),
-                    opts,
-                )
-                .await
-                .unwrap();
-            assert!(r.committed);
+            let items = write(&|| SkillSetWrite::Replace(set(p, SKILLS)));
+            let seen = std::sync::Mutex::new(Vec::new());
+            let sink = |i: &[AgentWrite], o: &[ItemOutcome]| {
+                let applied = o
+                    .iter()
+                    .filter(|o| matches!(o, ItemOutcome::Applied { .. }))
+                    .count();
+                seen.lock().unwrap().push((i.len(), applied));
+            };
+            let request = WriteRequest::new(org, &ctx, Items::Slice(&items), opts).sink(&sink);
+            let written = store.write(request).await.unwrap();
+            assert!(written.result.unwrap().committed);
+            assert_eq!(seen.into_inner().unwrap(), [(AGENTS, AGENTS)]);
         }
         let held: Vec<(i64, i64)> =
             sqlx::query_as("SELECT proficiency, count(*) FROM assignments GROUP BY proficiency")

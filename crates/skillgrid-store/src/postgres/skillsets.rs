@@ -8,6 +8,8 @@
 //! are loaded with `= ANY($1)`, diffed in memory, and written back with `UNNEST` arrays: a
 //! 100,000-assignment bulk write is a handful of statements. Rows the agents held are updated
 //! where the read found them (their `ctid`), not looked up by key again as an upsert would.
+//! While PostgreSQL runs the statements that need no audit row (a large write's first chunks),
+//! another thread makes the audit rows and events and the caller's answer.
 
 use crate::audit;
 use crate::common::{self, AgentRow, SetRow, SkillKeys};
@@ -264,7 +266,7 @@ async fn write_parts_in(
 
     let mut rows = Rows::default();
     let mut layer_rows = LayerRows::default();
-    let mut results = Vec::with_capacity(parts.len());
+    let mut decided = Vec::with_capacity(parts.len());
     for p in parts {
         let layered = crate::layers::layer_items(p.items, &agents, &layers);
         let items = layered.as_ref().map_or(p.items, |l| &l.items[..]);
@@ -286,44 +288,122 @@ async fn write_parts_in(
         } else {
             Ok(())
         };
-        results.push(added.map(|()| WriteResult {
-            items: outcomes,
+        drop(writes);
+        decided.push(Decided {
+            layered,
+            outcomes,
             committed,
-        }));
+            added,
+        });
     }
     let layers_changed = layer_rows.write(&mut *tx).await?;
+    let results = |decided: Vec<Decided>| -> Vec<Result<WriteResult>> {
+        decided
+            .into_iter()
+            .map(|d| {
+                d.added.map(|()| WriteResult {
+                    items: d.outcomes,
+                    committed: d.committed,
+                })
+            })
+            .collect()
+    };
     if rows.bumped.is_empty() {
-        return Ok((results, layers_changed));
+        return Ok((results(decided), layers_changed));
     }
-    let events = Events::of(&rows);
+    // The sinks' work (a large answer's rendering) and the audit rows and events are done
+    // while PostgreSQL writes rows: beside the statements that need no audit row, on a thread
+    // of their own, when there are any; else the sinks' work between the statements of the
+    // rest (each statement is sent before this task turns to it, and it only has to come back
+    // to send the next one).
+    let going = |d: &Decided| d.committed && d.added.is_ok();
+    let sinks: Vec<_> = parts
+        .iter()
+        .zip(&decided)
+        .filter_map(|(p, d)| match p.sink {
+            Some(sink) if going(d) => Some((sink, p.items, &d.outcomes[..])),
+            _ => None,
+        })
+        .collect();
+    let render = || {
+        for (sink, items, outcomes) in &sinks {
+            sink(items, outcomes);
+        }
+    };
+    let audit = || {
+        let mut audit = Audited::default();
+        for (p, d) in parts.iter().zip(&decided).filter(|(_, d)| going(d)) {
+            let items = d.layered.as_ref().map_or(p.items, |l| &l.items[..]);
+            audit.add(p.ctx, &common::writes(items, &d.outcomes), &agents);
+        }
+        let events = Events::of(&audit);
+        (audit, events)
+    };
+    let early = rows.has_first();
+    let (audit, events) = if early {
+        let work = || {
+            let made = audit();
+            render();
+            made
+        };
+        let (first, made) = beside(rows.write_first(&mut *tx), work).await;
+        first?;
+        made
+    } else {
+        audit()
+    };
+    rows.audit = audit;
     let written = async {
         let keys = rows.write(&mut *tx, org_pk).await?;
         // Last: the organization's event counter stays locked from here to the commit.
         events.write(&mut *tx, org_pk, &keys).await
     };
-    // The sinks' work (a large answer's rendering) runs while PostgreSQL writes the rows:
-    // each statement is sent before this task turns to it, and this task only has to come
-    // back to send the next one.
-    let sinks: Vec<_> = parts
-        .iter()
-        .zip(&results)
-        .filter_map(|(p, r)| match (p.sink, r) {
-            (Some(sink), Ok(r)) if r.committed => Some((sink, p.items, &r.items[..])),
-            _ => None,
-        })
-        .collect();
-    if sinks.is_empty() {
+    if early || sinks.is_empty() {
         written.await?;
     } else {
-        let render = async {
+        let late = async {
             tokio::task::yield_now().await;
-            for (sink, items, outcomes) in sinks {
-                sink(items, outcomes);
-            }
+            render();
         };
-        tokio::join!(written, render).0?;
+        tokio::join!(written, late).0?;
     }
-    Ok((results, true))
+    drop(sinks);
+    Ok((results(decided), true))
+}
+
+/// What a write of several decided for one of them before anything is written.
+struct Decided {
+    /// Its items layered under what SCIM Groups give (see `crate::layers`), if any are.
+    layered: Option<crate::layers::Layered>,
+    outcomes: Vec<ItemOutcome>,
+    committed: bool,
+    /// Whether its rows could be added (see [`Rows::add`]).
+    added: Result<()>,
+}
+
+/// `io` and `work` at the same time: `work` on a thread of its own while this one drives
+/// `io`, where the runtime lets a task block its thread (its multi-threaded flavour); one
+/// after the other elsewhere.
+async fn beside<T: Send, W: Send>(
+    io: impl std::future::Future<Output = T>,
+    work: impl FnOnce() -> W + Send,
+) -> (T, W) {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let handle = Handle::current();
+    if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
+        let w = work();
+        return (io.await, w);
+    }
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(work);
+            let t = handle.block_on(io);
+            match worker.join() {
+                Ok(w) => (t, w),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    })
 }
 
 /// The layers of the agents with the keys `pks` (see `crate::layers`).
@@ -493,19 +573,69 @@ struct Rows {
     /// Rows the agents held that [`load_sets`] did not find (a row the same write added
     /// first, should a caller ever write an agent twice at once): upserted.
     changed: Assignments,
-    audit: Vec<audit::AuditSet>,
-    /// The time, request and client of each of `audit`.
-    audit_at: Vec<i64>,
-    audit_request: Vec<String>,
-    audit_client: Vec<Uuid>,
-    /// For each of `audit`, the large write (in `writes`) whose row holds what it leaves out.
-    audit_write: Vec<Option<usize>>,
+    /// Set once the rows are all added (see [`Audited::add`]).
+    audit: Audited,
+    bumped: Vec<i64>,
+}
+
+/// The audit rows of the writes of one transaction, column by column.
+#[derive(Default)]
+struct Audited {
+    sets: Vec<audit::AuditSet>,
+    /// The time, request and client of each of `sets`.
+    at: Vec<i64>,
+    request: Vec<String>,
+    client: Vec<Uuid>,
+    /// For each of `sets`, the large write (in `writes`) whose row holds what it leaves out.
+    write: Vec<Option<usize>>,
     /// The large writes among them (see [`crate::tuning::PG_LISTED_FROM`]).
     writes: Vec<AuditWrite>,
-    bumped: Vec<i64>,
-    /// For each of `audit`, its agent's version after the write: each audit row has its
+    /// For each of `sets`, its agent's version after the write: each audit row has its
     /// `assignment.changed` event, which refers to it.
     versions: Vec<i64>,
+}
+
+impl Audited {
+    /// Adds the audit rows of one write's `writes` (whose rows were added to [`Rows`]).
+    fn add(
+        &mut self,
+        ctx: &WriteContext,
+        writes: &[(&AgentWrite, &Plan)],
+        agents: &foldhash::HashMap<AgentId, AgentRow>,
+    ) {
+        let before = self.sets.len();
+        if writes.len() > crate::tuning::PG_LISTED_FROM {
+            let list = std::cell::RefCell::new(audit::SkillList::default());
+            self.sets
+                .extend(audit::audit_sets(writes, agents, ctx.now, &list));
+            let new = self.sets.len() - before;
+            if new > 0 {
+                self.write
+                    .extend(std::iter::repeat_n(Some(self.writes.len()), new));
+                self.writes.push(AuditWrite {
+                    at: ctx.now.0,
+                    request_id: ctx.request_id.clone(),
+                    client: ctx.client_id.get(),
+                    skills: list.into_inner().to_bytes(),
+                });
+            }
+        } else {
+            self.sets
+                .extend(audit::audit_sets(writes, agents, ctx.now, audit::Inline));
+            self.write
+                .extend(std::iter::repeat_n(None, self.sets.len() - before));
+        }
+        let new = self.sets.len() - before;
+        self.versions.extend(crate::events::assignment_versions(
+            &self.sets[before..],
+            agents,
+        ));
+        self.at.extend(std::iter::repeat_n(ctx.now.0, new));
+        self.request
+            .extend(std::iter::repeat_n(ctx.request_id.clone(), new));
+        self.client
+            .extend(std::iter::repeat_n(ctx.client_id.get(), new));
+    }
 }
 
 impl Rows {
@@ -536,47 +666,21 @@ impl Rows {
             .extend(found.iter().map(|(a, s, _)| places[&(*a, *s)]));
         self.moved.extend(found, ctx.now);
         self.changed.extend(not_found, ctx.now);
-        let before = self.audit.len();
-        if writes.len() > crate::tuning::PG_LISTED_FROM {
-            let list = std::cell::RefCell::new(audit::SkillList::default());
-            self.audit
-                .extend(audit::audit_sets(writes, agents, ctx.now, &list));
-            let new = self.audit.len() - before;
-            if new > 0 {
-                self.audit_write
-                    .extend(std::iter::repeat_n(Some(self.writes.len()), new));
-                self.writes.push(AuditWrite {
-                    at: ctx.now.0,
-                    request_id: ctx.request_id.clone(),
-                    client: ctx.client_id.get(),
-                    skills: list.into_inner().to_bytes(),
-                });
-            }
-        } else {
-            self.audit
-                .extend(audit::audit_sets(writes, agents, ctx.now, audit::Inline));
-            self.audit_write
-                .extend(std::iter::repeat_n(None, self.audit.len() - before));
-        }
-        let new = self.audit.len() - before;
-        self.versions.extend(crate::events::assignment_versions(
-            &self.audit[before..],
-            agents,
-        ));
-        self.audit_at.extend(std::iter::repeat_n(ctx.now.0, new));
-        self.audit_request
-            .extend(std::iter::repeat_n(ctx.request_id.clone(), new));
-        self.audit_client
-            .extend(std::iter::repeat_n(ctx.client_id.get(), new));
         self.bumped.extend(bumped);
         Ok(())
     }
 
-    /// Writes the rows: every chunk but the last of the inserts, the updates and the audit
-    /// rows on its own, then the last ones and the version bumps in one statement (a small
-    /// write's whole transaction is then its reads and this one statement). The audit rows'
-    /// keys, by id.
-    async fn write(self, tx: &mut PgConnection, org_pk: i64) -> Result<AuditKeys> {
+    /// Whether [`Rows::write_first`] has statements to run: the deletes, and every chunk but
+    /// the last of the inserts, upserts and updates.
+    fn has_first(&self) -> bool {
+        !self.deleted_agent.is_empty()
+            || [&self.added, &self.changed, &self.moved]
+                .iter()
+                .any(|a| a.agent.len() > CHUNK_ROWS)
+    }
+
+    /// Runs the statements that need no audit row (see [`Rows::has_first`]).
+    async fn write_first(&self, tx: &mut PgConnection) -> Result<()> {
         for (a, s) in chunks(&self.deleted_agent).zip(chunks(&self.deleted_skill)) {
             sqlx::query(
                 "DELETE FROM assignments WHERE (agent_id, skill_id) IN
@@ -587,51 +691,70 @@ impl Rows {
             .execute(&mut *tx)
             .await?;
         }
-        let (inserts, last_inserts) = self.added.chunks();
+        let (inserts, _) = self.added.chunks();
         for i in inserts {
             i.bind(sqlx::query(&INSERT)).execute(&mut *tx).await?;
         }
-        let (upserts, last_upserts) = self.changed.chunks();
+        let (upserts, _) = self.changed.chunks();
         for u in upserts {
             u.bind(sqlx::query(&UPSERT)).execute(&mut *tx).await?;
         }
-        let (moves, last_moves) = self.moved.moves(&self.moved_at);
+        let (moves, _) = self.moved.moves(&self.moved_at);
         for m in moves {
             let n = m.tid.len() as u64;
             let done = m.bind(sqlx::query(MOVE)).execute(&mut *tx).await?;
             moved_all(done.rows_affected(), n)?;
         }
-        let write_ids: Vec<i64> = if self.writes.is_empty() {
+        Ok(())
+    }
+
+    /// Writes the rest, once [`Rows::write_first`] has run and the audit rows are set: every
+    /// chunk but the last of the audit rows on its own, then the last chunks of the inserts,
+    /// upserts, updates and audit rows and the version bumps in one statement (a small
+    /// write's whole transaction is then its reads and this one statement). The audit rows'
+    /// keys, by id.
+    async fn write(self, tx: &mut PgConnection, org_pk: i64) -> Result<AuditKeys> {
+        let (_, last_inserts) = self.added.chunks();
+        let (_, last_upserts) = self.changed.chunks();
+        let (_, last_moves) = self.moved.moves(&self.moved_at);
+        let Audited {
+            sets: audit,
+            at: audit_at,
+            request: audit_request,
+            client: audit_client,
+            write: audit_write,
+            writes,
+            versions,
+        } = self.audit;
+        let write_ids: Vec<i64> = if writes.is_empty() {
             Vec::new()
         } else {
             sqlx::query_scalar("SELECT nextval('audit_writes_id_seq') FROM generate_series(1, $1)")
-                .bind(self.writes.len() as i64)
+                .bind(writes.len() as i64)
                 .fetch_all(&mut *tx)
                 .await?
         };
-        let set_write: Vec<Option<i64>> = self
-            .audit_write
+        let set_write: Vec<Option<i64>> = audit_write
             .iter()
             .map(|w| w.map(|w| write_ids[w]))
             .collect();
         // The rows of each large write, to find its last once they have their keys.
-        let in_write: Vec<(Uuid, usize)> = self
-            .audit
+        let in_write: Vec<(Uuid, usize)> = audit
             .iter()
-            .zip(&self.audit_write)
+            .zip(&audit_write)
             .filter_map(|(set, w)| w.map(|w| (set.uuid, w)))
             .collect();
-        let mut sets = self.audit.into_iter();
-        let mut audits: Vec<AuditRows> = chunks(&self.audit_at)
-            .zip(chunks(&self.audit_request))
-            .zip(chunks(&self.audit_client))
+        let mut sets = audit.into_iter();
+        let mut audits: Vec<AuditRows> = chunks(&audit_at)
+            .zip(chunks(&audit_request))
+            .zip(chunks(&audit_client))
             .zip(chunks(&set_write))
             .map(|(((at, request), client), write)| {
                 AuditRows::new(&mut sets, at, request, client, write)
             })
             .collect();
         let last_audits = audits.pop().unwrap_or_default();
-        let mut keys: AuditKeys = foldhash::HashMapExt::with_capacity(self.versions.len());
+        let mut keys: AuditKeys = foldhash::HashMapExt::with_capacity(versions.len());
         let mut keep = |rows: Vec<sqlx::postgres::PgRow>| -> Result<()> {
             for r in rows {
                 keys.insert(r.try_get(1)?, r.try_get(0)?);
@@ -656,7 +779,7 @@ impl Rows {
         };
         moved_all(updated, last_moved)?;
         keep(rows)?;
-        AuditWrite::insert(self.writes, &write_ids, &in_write, &keys, tx, org_pk).await?;
+        AuditWrite::insert(writes, &write_ids, &in_write, &keys, tx, org_pk).await?;
         Ok(keys)
     }
 }
@@ -736,14 +859,14 @@ struct Events {
 }
 
 impl Events {
-    fn of(rows: &Rows) -> Events {
+    fn of(audit: &Audited) -> Events {
         Events {
-            at: rows.audit_at.clone(),
-            request: rows.audit_request.clone(),
-            actor: rows.audit_client.clone(),
-            subject: rows.audit.iter().map(|s| s.agent).collect(),
-            version: rows.versions.clone(),
-            set: rows.audit.iter().map(|s| s.uuid).collect(),
+            at: audit.at.clone(),
+            request: audit.request.clone(),
+            actor: audit.client.clone(),
+            subject: audit.sets.iter().map(|s| s.agent).collect(),
+            version: audit.versions.clone(),
+            set: audit.sets.iter().map(|s| s.uuid).collect(),
         }
     }
 
