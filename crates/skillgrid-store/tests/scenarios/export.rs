@@ -196,7 +196,7 @@ async fn an_export_whose_receiver_goes_away_ends_its_transaction() {
         return;
     }
     let s = db.store().await;
-    // More parts than the channel holds: the reader is still fetching when it is dropped.
+    // More parts than the channel holds: the reader is still reading when it is dropped.
     let org = Org::new(&*s, "o", 20, 2000).await;
     let skills = org.skills.clone();
     org.write_at(&*s, &org.agents, 1, move |_| {
@@ -205,7 +205,7 @@ async fn an_export_whose_receiver_goes_away_ends_its_transaction() {
     .await;
     let sessions = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND xact_start IS NOT NULL
-         AND query LIKE 'FETCH %'",
+         AND query LIKE 'SELECT g.id%'",
         db.name()
     );
     let mut export = s.export(org.id, options(None)).await.unwrap();
