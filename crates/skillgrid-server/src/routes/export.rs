@@ -27,6 +27,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use bytes::BytesMut;
 use skillgrid_api::{scopes, ProblemCode, ProficiencyScale};
 use skillgrid_core::validate::ExportFormat;
 use skillgrid_store::{Export, ExportAgent, ExportOptions, ExportPart, ExportSkill};
@@ -187,10 +188,13 @@ fn body(
         ExportFormat::Csv => CSV_HEADER.as_bytes().to_vec(),
         ExportFormat::Ndjson => Vec::new(),
     };
-    let start = Some((export.parts, writer, first));
+    // Each chunk is split off one buffer, which takes its memory back once the chunks sent
+    // before it are dropped: a buffer of its own for each chunk had every page of it faulted
+    // in anew (a third of the server's time in an export, by a profile).
+    let start = Some((export.parts, writer, BytesMut::from(&first[..]), 0));
     // The state is gone once the body ends, well or not: nothing more is polled.
     futures::stream::unfold(start, move |state| async move {
-        let (mut parts, writer, mut head) = state?;
+        let (mut parts, writer, mut head, last) = state?;
         match tokio::time::timeout_at(deadline, parts.recv()).await {
             Err(_) => Some((Err(cut_short("it ran longer than its limit")), None)),
             Ok(None) => Some((Err(cut_short("the client took nothing for too long")), None)),
@@ -199,13 +203,14 @@ fn body(
                 Some((Err(cut_short("the database failed")), None))
             }
             // An empty export still has its header row.
-            Ok(Some(Ok(ExportPart::End))) => {
-                (!head.is_empty()).then(|| (Ok(Bytes::from(head)), None))
-            }
+            Ok(Some(Ok(ExportPart::End))) => (!head.is_empty()).then(|| (Ok(head.freeze()), None)),
             Ok(Some(Ok(ExportPart::Agents(agents)))) => {
+                // Room for a chunk as long as the last one, and an eighth more.
+                head.reserve(last + last / 8);
                 writer.write(&mut head, &agents);
-                let chunk = Bytes::from(head);
-                Some((Ok(chunk), Some((parts, writer, Vec::new()))))
+                let chunk = head.split().freeze();
+                let last = chunk.len();
+                Some((Ok(chunk), Some((parts, writer, head, last))))
             }
         }
     })
@@ -252,7 +257,7 @@ impl Rows {
         }
     }
 
-    fn write(&self, out: &mut Vec<u8>, agents: &[ExportAgent]) {
+    fn write(&self, out: &mut BytesMut, agents: &[ExportAgent]) {
         let mut agent = Vec::new();
         for a in agents {
             agent.clear();
@@ -292,19 +297,26 @@ impl Rows {
         }
     }
 
-    fn date(&self, out: &mut Vec<u8>, t: Option<skillgrid_core::timestamp::Timestamp>) {
+    fn date(&self, out: &mut BytesMut, t: Option<skillgrid_core::timestamp::Timestamp>) {
         let mut buf = [0; skillgrid_core::timestamp::RFC3339_LEN];
-        let text = t.map(|t| match t.format_rfc3339(&mut buf) {
-            Some(s) => s.to_string(),
-            None => t.to_rfc3339(),
-        });
+        let other;
+        let text = match t {
+            None => None,
+            Some(t) => match t.format_rfc3339(&mut buf) {
+                Some(s) => Some(s),
+                None => {
+                    other = t.to_rfc3339();
+                    Some(other.as_str())
+                }
+            },
+        };
         match (self.format, text) {
             (ExportFormat::Csv, Some(s)) => out.extend_from_slice(s.as_bytes()),
             (ExportFormat::Csv, None) => {}
             (ExportFormat::Ndjson, Some(s)) => {
-                out.push(b'"');
+                out.extend_from_slice(b"\"");
                 out.extend_from_slice(s.as_bytes());
-                out.push(b'"');
+                out.extend_from_slice(b"\"");
             }
             (ExportFormat::Ndjson, None) => out.extend_from_slice(b"null"),
         }
