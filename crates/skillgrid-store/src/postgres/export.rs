@@ -19,6 +19,12 @@ pub(super) async fn export(store: &PgStore, org: OrgId, options: ExportOptions) 
     sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .execute(&mut conn)
         .await?;
+    // The rows come from one statement that lasts as long as the export: a `statement_timeout`
+    // set for the role or database would cut it short. The export has limits of its own (its
+    // duration, a client that stalls).
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut conn)
+        .await?;
     let (org_pk, settings): (i64, String) =
         sqlx::query_as("SELECT id, settings FROM orgs WHERE uuid = $1")
             .bind(org.get())

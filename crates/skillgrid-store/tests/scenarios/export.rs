@@ -225,6 +225,48 @@ async fn an_export_whose_receiver_goes_away_ends_its_transaction() {
     }
 }
 
+/// An export's rows come from one statement that lasts as long as the export: a
+/// `statement_timeout` set on the database (for its other users) does not cut it short, even
+/// when its reader pauses for longer than that. PostgreSQL only: SQLite has no such setting.
+#[tokio::test]
+async fn a_statement_timeout_of_the_database_does_not_cut_an_export_short() {
+    let db = TestDb::new().await;
+    if !super::db::on_postgres() {
+        return;
+    }
+    let s = db.store().await;
+    // More rows than the connection's buffers hold: the statement is still under way while
+    // the reader pauses.
+    let org = Org::new(&*s, "o", 20, 5000).await;
+    let skills = org.skills.clone();
+    org.write_at(&*s, &org.agents, 1, move |_| {
+        SkillSetWrite::Replace(skills.iter().map(|k| asg(*k, 1)).collect())
+    })
+    .await;
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE {} SET statement_timeout = '100ms'",
+        db.name()
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.ok();
+
+    let mut export = s.export(org.id, options(None)).await.unwrap();
+    let first = match export.parts.recv().await.unwrap().unwrap() {
+        ExportPart::Agents(a) => a,
+        ExportPart::End => panic!("the export ended at once"),
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut parts = 1;
+    let (rest, ended) = drain(&mut export, &mut parts).await;
+    assert!(ended);
+    assert_eq!(first.len() + rest.len(), 5000);
+    assert!(first.iter().chain(&rest).all(|a| a.held.len() == 20));
+}
+
 /// The scale an export's levels are named by is the snapshot's: a scale changed after the
 /// snapshot was taken is not the export's. What the caller gave the reader to hold is let go
 /// once the reader is done, its connection closed.
