@@ -186,23 +186,35 @@ async fn inactive_agents_and_skills_are_filtered_as_asked_and_other_orgs_never_a
     ));
 }
 
+/// On PostgreSQL, a store on `db` and an organization of `agents` agents, each holding every
+/// one of its 20 skills; `None` on SQLite.
+async fn on_postgres_with_every_skill(
+    db: &TestDb,
+    agents: usize,
+) -> Option<(skillgrid_store::DynStore, Org)> {
+    if !super::db::on_postgres() {
+        return None;
+    }
+    let s = db.store().await;
+    let org = Org::new(&*s, "o", 20, agents).await;
+    let skills = org.skills.clone();
+    org.write_at(&*s, &org.agents, 1, move |_| {
+        SkillSetWrite::Replace(skills.iter().map(|k| asg(*k, 1)).collect())
+    })
+    .await;
+    Some((s, org))
+}
+
 /// An export whose receiver goes away (its client disconnected) ends its transaction and lets
 /// its connection go, rather than reading on. Observable on PostgreSQL, where the connection
 /// is a session of the server; on SQLite it is a file handle of this process.
 #[tokio::test]
 async fn an_export_whose_receiver_goes_away_ends_its_transaction() {
     let db = TestDb::new().await;
-    if !super::db::on_postgres() {
-        return;
-    }
-    let s = db.store().await;
     // More parts than the channel holds: the reader is still reading when it is dropped.
-    let org = Org::new(&*s, "o", 20, 2000).await;
-    let skills = org.skills.clone();
-    org.write_at(&*s, &org.agents, 1, move |_| {
-        SkillSetWrite::Replace(skills.iter().map(|k| asg(*k, 1)).collect())
-    })
-    .await;
+    let Some((s, org)) = on_postgres_with_every_skill(&db, 2000).await else {
+        return;
+    };
     let sessions = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND xact_start IS NOT NULL
          AND query LIKE 'SELECT g.id%'",
@@ -231,18 +243,11 @@ async fn an_export_whose_receiver_goes_away_ends_its_transaction() {
 #[tokio::test]
 async fn a_statement_timeout_of_the_database_does_not_cut_an_export_short() {
     let db = TestDb::new().await;
-    if !super::db::on_postgres() {
-        return;
-    }
-    let s = db.store().await;
     // More rows than the connection's buffers hold: the statement is still under way while
     // the reader pauses.
-    let org = Org::new(&*s, "o", 20, 5000).await;
-    let skills = org.skills.clone();
-    org.write_at(&*s, &org.agents, 1, move |_| {
-        SkillSetWrite::Replace(skills.iter().map(|k| asg(*k, 1)).collect())
-    })
-    .await;
+    let Some((s, org)) = on_postgres_with_every_skill(&db, 5000).await else {
+        return;
+    };
     use sqlx::Connection;
     let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query(&format!(
